@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The one test command (README: `npm test`; CI: .ci/run). Installs nothing globally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules ] || npm ci
+node esbuild.mjs --tests
+npx tsc --noEmit -p .
+echo "== unit (TypeScript)"
+node --test --test-reporter=spec "out/test/unit/**/*.test.js"
+echo "== sidecar (Python unittest, real interpreter)"
+python3 -m unittest discover -s test/sidecar/python -t . -v
+echo "== sidecar (real python3 through the engine and CLI)"
+node --test --test-concurrency=1 --test-reporter=spec "out/test/sidecar/**/*.test.js"

@@ -1,0 +1,205 @@
+/**
+ * `looplag`: the headless face of the engine. Exit codes are a contract:
+ * 0 measured, 1 the target could not be measured, 2 usage, 3 budget exceeded,
+ * 124 timeout, 130 interrupted.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Progress, runSession } from './engine/runSession';
+import { languageOf, parseNumberOption, parseTargetArg, settingsFrom, UsageError } from './engine/runPlan';
+import { TOOL_VERSION } from './report/buildReport';
+import { formatReportText, fmtMs } from './report/textTable';
+import type { Report } from './shared/protocol';
+
+export const EXIT = { ok: 0, notMeasured: 1, usage: 2, budget: 3, timeout: 124, interrupted: 130 } as const;
+
+const HELP = `looplag ${TOOL_VERSION}: measure what a function does to the event loop
+
+Usage:
+  looplag run FILE::FUNCTION [options]     a module-level function, or Class.method
+                                           (a staticmethod or classmethod)
+  looplag run FILE:START-END [options]     a snippet: lines START..END (1-based),
+                                           run as a function in the module's namespace
+  looplag --help | --version
+
+Each mode runs N concurrent calls while a heartbeat on the asyncio loop records lag:
+  inline       the N calls scheduled at once on the event loop (no offloading)
+  thread       loop.run_in_executor(ThreadPoolExecutor(max_workers=W))
+  process      ProcessPoolExecutor(max_workers=W), created and warmed before measuring
+  interpreter  InterpreterPoolExecutor (Python 3.14+; otherwise reported as skipped)
+
+Options:
+  --args TEXT            call arguments as written inside the parentheses,
+                         e.g. "365, 10**6" or "data, n=5" (evaluated in the module)
+  --modes LIST           comma-separated modes (default: inline,thread,process,interpreter)
+  --concurrency N        concurrent calls per mode (default: 10)
+  --workers N            pool size W; 0 = the executor's default (default: 0)
+  --switch-interval S    sys.setswitchinterval(S) in seconds; 0 = leave it (default: 0)
+  --heartbeat-ms N       heartbeat interval in whole ms (default: 1)
+  --stall-ms N           lag at or above this is a stall (default: 50)
+  --timeout S            give up after S seconds, keeping what was measured (default: 120)
+  --python PATH          interpreter (default: python3, then python)
+  --workspace DIR        workspace root added to sys.path (default: current directory)
+  --no-gil-probe         do not run the GIL-wait probe thread
+  --json                 print the report (looplag.report/1) alone on stdout
+  --out FILE             also write the report as JSON to FILE
+  --budget-ms X          exit 3 when any measured mode's max lag exceeds X ms
+  --verbose              print error details and the sidecar's own stderr
+  -h, --help             this help
+  -v, --version          the version
+
+Exit codes:
+  0    measured (a mode may still have failed; see the report)
+  1    the target could not be measured (one line on stderr says why)
+  2    usage error
+  3    a mode's max lag exceeded --budget-ms
+  124  timed out (the report keeps the modes measured before)
+  130  interrupted (Ctrl+C)
+
+Example:
+  looplag run examples/python/cpu_bound.py::cpu_bound_task --args "365, 350_000" --budget-ms 100
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        args: { type: 'string' },
+        modes: { type: 'string' },
+        concurrency: { type: 'string' },
+        workers: { type: 'string' },
+        'switch-interval': { type: 'string' },
+        'heartbeat-ms': { type: 'string' },
+        'stall-ms': { type: 'string' },
+        timeout: { type: 'string' },
+        python: { type: 'string' },
+        workspace: { type: 'string' },
+        'no-gil-probe': { type: 'boolean' },
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+        'budget-ms': { type: 'string' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  const { values: o, positionals } = parsed;
+  if (o.help) {
+    process.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  if (o.version) {
+    process.stdout.write(`${TOOL_VERSION}\n`);
+    return EXIT.ok;
+  }
+  if (positionals[0] !== 'run' || positionals.length !== 2) {
+    return usage(positionals.length === 0 ? 'missing command' : `expected \`looplag run TARGET\`, got \`${positionals.join(' ')}\``);
+  }
+
+  let target, settings, budgetMs;
+  try {
+    target = parseTargetArg(positionals[1]);
+    const language = languageOf(target.file);
+    if (language !== 'python') throw new UsageError(`${language} targets are not supported yet: Loop Lag measures Python files`);
+    if (!fs.existsSync(target.file)) {
+      process.stderr.write(`looplag: error [target-not-found]: file not found: ${target.file}\n`);
+      return EXIT.notMeasured;
+    }
+    settings = settingsFrom({
+      modes: o.modes, concurrency: o.concurrency, workers: o.workers, switchInterval: o['switch-interval'],
+      heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, gilProbe: !o['no-gil-probe'],
+    });
+    budgetMs = parseNumberOption('--budget-ms', o['budget-ms'], 0, 1e9);
+    target = { ...target, language, args: o.args ?? '', workspaceRoot: path.resolve(o.workspace ?? process.cwd()) };
+  } catch (e) {
+    if (e instanceof UsageError) return usage(e.message);
+    throw e;
+  }
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(EXIT.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const progress = process.stderr.isTTY && !o.json ? new ProgressLine() : null;
+  const report = await runSession({
+    target,
+    settings,
+    python: o.python,
+    signal: controller.signal,
+    onProgress: (p) => progress?.update(p),
+    onStderr: o.verbose ? (text) => process.stderr.write(text) : undefined,
+  });
+  progress?.clear();
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigint);
+
+  if (o.out) writeAtomic(o.out, JSON.stringify(report, null, 2) + '\n');
+  if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
+  else process.stdout.write(formatReportText(report));
+  return exitCode(report, budgetMs, Boolean(o.verbose));
+}
+
+/** Decide the exit code, writing the one stderr line that explains a failure. */
+export function exitCode(report: Report, budgetMs: number | null, verbose = false): number {
+  const err = report.error;
+  if (err) {
+    process.stderr.write(`looplag: error [${err.kind}]: ${err.message}\n`);
+    if (verbose && err.detail) process.stderr.write(err.detail.trimEnd() + '\n');
+    if (err.kind === 'timeout') return EXIT.timeout;
+    if (err.kind === 'cancelled') return EXIT.interrupted;
+    return EXIT.notMeasured;
+  }
+  if (budgetMs !== null) {
+    const over = report.runs.filter((r) => r.status === 'ok' && r.lag.maxMs > budgetMs);
+    if (over.length) {
+      process.stderr.write(`looplag: lag budget ${fmtMs(budgetMs)} exceeded by ${over.map((r) => `${r.mode} (max ${fmtMs(r.lag.maxMs)})`).join(', ')}\n`);
+      return EXIT.budget;
+    }
+  }
+  return EXIT.ok;
+}
+
+function usage(message: string): number {
+  process.stderr.write(`looplag: ${message}\nRun \`looplag --help\` for usage.\n`);
+  return EXIT.usage;
+}
+
+function writeAtomic(file: string, data: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+class ProgressLine {
+  update(p: Progress): void {
+    const count = p.phase === 'running' ? ` ${p.done}/${p.total}` : '';
+    process.stderr.write(`\r\x1b[K[looplag] ${p.mode}: ${p.phase}${count}`);
+  }
+  clear(): void {
+    process.stderr.write('\r\x1b[K');
+  }
+}
+
+/** Run as a program: exits the process with the CLI's exit code. */
+export function runCli(): void {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`looplag: internal error: ${e instanceof Error ? e.stack : e}\n`);
+      process.exit(EXIT.notMeasured);
+    },
+  );
+}
+
+if (require.main === module) runCli();

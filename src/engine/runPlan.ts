@@ -1,0 +1,90 @@
+import * as path from 'node:path';
+import { Mode, PYTHON_MODES } from '../shared/protocol';
+import type { ReportSettings, ReportTarget } from '../report/buildReport';
+
+/** A user error in how the run was asked for (CLI exit code 2). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const DEFAULTS = {
+  concurrency: 10,
+  workers: 0,
+  heartbeatMs: 1,
+  stallMs: 50,
+  timeoutS: 120,
+  modes: [...PYTHON_MODES] as Mode[],
+};
+
+export function languageOf(file: string): ReportTarget['language'] {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.py' || ext === '.pyw') return 'python';
+  if (['.ts', '.mts', '.cts', '.tsx'].includes(ext)) return 'typescript';
+  if (['.js', '.mjs', '.cjs', '.jsx'].includes(ext)) return 'javascript';
+  throw new UsageError(`unsupported file type ${ext || '(none)'}: Loop Lag measures Python (.py) files`);
+}
+
+/** `FILE::QUALNAME` or `FILE:START-END` (read from the right, so `C:\x.py::f` works). */
+export function parseTargetArg(text: string): Pick<ReportTarget, 'file' | 'qualname' | 'lines'> {
+  const fn = /^(.+)::([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)$/.exec(text);
+  if (fn) return { file: fn[1], qualname: fn[2], lines: null };
+  const range = /^(.+):(\d+)(?:-(\d+))?$/.exec(text);
+  if (range) {
+    const start = Number(range[2]);
+    const end = range[3] === undefined ? start : Number(range[3]);
+    if (start < 1 || end < start) throw new UsageError(`bad line range ${range[2]}-${range[3]}: lines start at 1 and end ≥ start`);
+    return { file: range[1], qualname: null, lines: { start, end } };
+  }
+  throw new UsageError(`cannot read target "${text}": use FILE::FUNCTION (e.g. app.py::handler or app.py::Cls.method) or FILE:START-END`);
+}
+
+export function parseModes(text: string): Mode[] {
+  const modes = text.split(',').map((m) => m.trim()).filter(Boolean);
+  if (!modes.length) throw new UsageError('--modes needs at least one mode');
+  for (const m of modes) {
+    if (!(PYTHON_MODES as readonly string[]).includes(m)) {
+      throw new UsageError(`unknown mode "${m}": choose from ${PYTHON_MODES.join(', ')}`);
+    }
+  }
+  return [...new Set(modes)] as Mode[];
+}
+
+export function parseIntOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+  return n;
+}
+
+export function parseNumberOption(name: string, text: string | undefined, min: number, max: number): number | null {
+  if (text === undefined) return null;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${name} must be a number from ${min} to ${max}, got "${text}"`);
+  return n;
+}
+
+export interface SettingsInput {
+  modes?: string;
+  concurrency?: string;
+  workers?: string;
+  switchInterval?: string;
+  heartbeatMs?: string;
+  stallMs?: string;
+  timeout?: string;
+  gilProbe: boolean;
+}
+
+export function settingsFrom(input: SettingsInput): ReportSettings {
+  const workers = parseIntOption('--workers', input.workers, DEFAULTS.workers, 0, 1024);
+  const switchIntervalS = parseNumberOption('--switch-interval', input.switchInterval, 0, 10);
+  return {
+    modes: input.modes ? parseModes(input.modes) : DEFAULTS.modes,
+    concurrency: parseIntOption('--concurrency', input.concurrency, DEFAULTS.concurrency, 1, 10000),
+    workers: workers === 0 ? null : workers,
+    switchIntervalS: switchIntervalS === 0 ? null : switchIntervalS,
+    heartbeatMs: parseIntOption('--heartbeat-ms', input.heartbeatMs, DEFAULTS.heartbeatMs, 1, 1000),
+    stallMs: parseNumberOption('--stall-ms', input.stallMs, 0.1, 600000) ?? DEFAULTS.stallMs,
+    timeoutS: parseNumberOption('--timeout', input.timeout, 0.1, 86400) ?? DEFAULTS.timeoutS,
+    gilProbe: input.gilProbe,
+  };
+}

@@ -1,0 +1,206 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildReport, ReportSettings, ReportTarget, SessionState } from '../report/buildReport';
+import type { ModeRun, Report, RunError, RunPlan, SidecarMessage } from '../shared/protocol';
+import { PROTOCOL_VERSION } from '../shared/protocol';
+import { toModeRun } from '../report/buildReport';
+import { SidecarExit, SidecarProcess } from './sidecarProcess';
+
+export interface Progress {
+  mode: string;
+  phase: 'starting' | 'warming' | 'running' | 'draining' | 'done';
+  done: number;
+  total: number;
+}
+
+export interface RunOptions {
+  target: ReportTarget & { workspaceRoot: string | null };
+  settings: ReportSettings;
+  /** Interpreter to use; default: `python3`, then `python`. */
+  python?: string;
+  /** Folder holding run_sidecar.py; default: next to the bundle. */
+  sidecarDir?: string;
+  baselineMs?: number;
+  outputCapBytes?: number;
+  /** Time the sidecar gets to stop politely before its process tree is killed. */
+  cancelGraceMs?: number;
+  signal?: AbortSignal;
+  onProgress?(progress: Progress): void;
+  /** Each mode as it finishes, with the report so far (for live views). */
+  onRun?(run: ModeRun, partial: Report): void;
+  onStderr?(text: string): void;
+  /** The command line used, for logs and bug reports. */
+  onSpawn?(command: string, args: string[]): void;
+}
+
+export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
+
+/** The sidecar folder shipped next to the bundle (dist/sidecars/python), or the source tree's. */
+export function defaultPythonSidecarDir(): string {
+  const candidates = [
+    path.join(__dirname, 'sidecars', 'python'),
+    path.join(__dirname, '..', 'sidecars', 'python'),
+    path.resolve(__dirname, '..', '..', 'src', 'sidecars', 'python'),
+    path.resolve(__dirname, '..', '..', '..', 'src', 'sidecars', 'python'),
+  ];
+  return candidates.find((d) => fs.existsSync(path.join(d, 'run_sidecar.py'))) ?? candidates[0];
+}
+
+function pythonCandidates(explicit: string | undefined): string[] {
+  if (explicit) return [explicit];
+  return process.platform === 'win32' ? ['python', 'python3', 'py'] : ['python3', 'python'];
+}
+
+/**
+ * Measure one target in every requested mode. Never rejects for problems with the
+ * user's code or interpreter: those end up in `report.error` and the runs' errors,
+ * with everything measured before them kept.
+ */
+export async function runSession(opts: RunOptions): Promise<Report> {
+  const state: SessionState = {
+    target: opts.target,
+    settings: opts.settings,
+    createdAt: new Date(),
+    runtime: null,
+    resolved: null,
+    baseline: null,
+    windows: [],
+    error: null,
+    finished: false,
+  };
+  const fail = (e: RunError) => {
+    state.error ??= e;
+  };
+  const sidecarDir = opts.sidecarDir ?? defaultPythonSidecarDir();
+  const script = path.join(sidecarDir, 'run_sidecar.py');
+  const plan: RunPlan = {
+    target: {
+      file: path.resolve(opts.target.file),
+      qualname: opts.target.qualname,
+      lines: opts.target.lines,
+      args: opts.target.args,
+      workspaceRoot: opts.target.workspaceRoot,
+    },
+    modes: opts.settings.modes,
+    concurrency: opts.settings.concurrency,
+    workers: opts.settings.workers,
+    switchIntervalS: opts.settings.switchIntervalS,
+    heartbeatMs: opts.settings.heartbeatMs,
+    gilProbe: opts.settings.gilProbe,
+    baselineMs: opts.baselineMs ?? 300,
+    outputCapBytes: opts.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
+  };
+  const deadline = Date.now() + opts.settings.timeoutS * 1000;
+  const grace = opts.cancelGraceMs ?? 1000;
+
+  for (const python of pythonCandidates(opts.python)) {
+    if (opts.signal?.aborted) {
+      fail({ kind: 'cancelled', message: 'cancelled before the run started', detail: null });
+      break;
+    }
+    const args = [script];
+    opts.onSpawn?.(python, args);
+    let sawDone = false;
+    const onMessage = (m: SidecarMessage) => {
+      switch (m.type) {
+        case 'hello':
+          state.runtime = m.runtime;
+          if (m.protocol !== PROTOCOL_VERSION) {
+            fail({ kind: 'protocol-error', message: `sidecar speaks protocol ${m.protocol}, host ${PROTOCOL_VERSION}`, detail: null });
+            sidecar.kill();
+          } else {
+            sidecar.send({ type: 'start', protocol: PROTOCOL_VERSION, plan });
+          }
+          break;
+        case 'target':
+          state.resolved = m.target;
+          break;
+        case 'progress':
+          opts.onProgress?.({ mode: m.mode, phase: m.phase, done: m.done, total: m.total });
+          break;
+        case 'window':
+          if (m.window.mode === 'baseline') {
+            state.baseline = m.window;
+          } else {
+            state.windows.push(m.window);
+            opts.onRun?.(toModeRun(m.window, state.settings), buildReport(state));
+          }
+          break;
+        case 'error':
+          fail(m.error);
+          break;
+        case 'done':
+          sawDone = true;
+          break;
+      }
+    };
+    const sidecar: SidecarProcess = new SidecarProcess({
+      command: python,
+      args,
+      cwd: opts.target.workspaceRoot ?? path.dirname(plan.target.file),
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' },
+      onMessage,
+      onStderr: opts.onStderr,
+    });
+    const timer = setTimeout(() => {
+      fail({
+        kind: 'timeout',
+        message: `gave up after ${opts.settings.timeoutS} s (${state.windows.length} mode(s) measured)`,
+        detail: null,
+      });
+      void sidecar.cancel(grace);
+    }, Math.max(0, deadline - Date.now()));
+    const onAbort = () => {
+      fail({ kind: 'cancelled', message: `cancelled (${state.windows.length} mode(s) measured)`, detail: null });
+      void sidecar.cancel(grace);
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const exit = await sidecar.stopped;
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+
+    if (exit.spawnError && exit.spawnError.code === 'ENOENT' && !opts.python) continue; // try the next name
+    if (exit.spawnError) {
+      fail({
+        kind: 'interpreter-not-found',
+        message: `cannot start Python interpreter \`${python}\`: ${exit.spawnError.message}`,
+        detail: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.',
+      });
+    } else if (exit.protocolError) {
+      fail({ kind: 'protocol-error', message: `the sidecar sent an invalid message: ${exit.protocolError}`, detail: exit.stderrTail || null });
+    } else if (!sawDone && !state.error) {
+      fail(crashError(exit, state.runtime === null, python));
+    }
+    state.finished = true;
+    return buildReport(state);
+  }
+  fail({
+    kind: 'interpreter-not-found',
+    message: `no Python interpreter found (tried ${pythonCandidates(opts.python).join(', ')})`,
+    detail: 'Install Python 3.9+ or set --python / looplag.python.path.',
+  });
+  state.finished = true;
+  return buildReport(state);
+}
+
+function crashError(exit: SidecarExit, beforeHello: boolean, python: string): RunError {
+  const how = exit.signal ? `was killed by ${exit.signal}${signalHint(exit.signal)}` : `exited with code ${exit.code}`;
+  if (beforeHello) {
+    return {
+      kind: 'interpreter-not-found',
+      message: `\`${python}\` ${how} before the sidecar started; is it a working Python 3.9+?`,
+      detail: exit.stderrTail || null,
+    };
+  }
+  return {
+    kind: 'crashed',
+    message: `the Python sidecar ${how} while measuring (user code may have called os._exit() or crashed the interpreter)`,
+    detail: exit.stderrTail || null,
+  };
+}
+
+function signalHint(signal: NodeJS.Signals): string {
+  if (signal === 'SIGKILL') return ' (possibly out of memory)';
+  if (signal === 'SIGSEGV' || signal === 'SIGBUS') return ' (a crash in native code)';
+  return '';
+}

@@ -1,0 +1,115 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { HostMessage, SidecarMessage } from '../shared/protocol';
+import { ValidationError } from '../shared/validate';
+import { killTree } from './killTree';
+import { LineSplitter } from './lineSplitter';
+
+export type SidecarState = 'starting' | 'running' | 'cancelling' | 'done' | 'failed';
+
+export interface SidecarExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the interpreter could not be started at all (e.g. ENOENT). */
+  spawnError: NodeJS.ErrnoException | null;
+  /** The last few KiB of the sidecar's own stderr (faulthandler, crashes). */
+  stderrTail: string;
+  /** A line that failed protocol validation, if one did. */
+  protocolError: string | null;
+}
+
+export interface SidecarOptions {
+  command: string;
+  args: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  onMessage(message: SidecarMessage): void;
+  onStderr?(text: string): void;
+}
+
+const STDERR_TAIL_BYTES = 8192;
+
+/**
+ * One sidecar process with a lifecycle: `starting → running → cancelling → done | failed`.
+ * `stopped` resolves exactly once, after the whole process tree is gone.
+ */
+export class SidecarProcess {
+  state: SidecarState = 'starting';
+  readonly stopped: Promise<SidecarExit>;
+  readonly pid: number | undefined;
+  private readonly child: ChildProcess;
+  private stderrTail = '';
+  private protocolError: string | null = null;
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: SidecarOptions) {
+    this.child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Own process group on POSIX so cancel can kill pool children with it.
+      detached: process.platform !== 'win32',
+      windowsHide: true,
+    });
+    this.pid = this.child.pid;
+    const splitter = new LineSplitter((line) => this.onLine(line));
+    this.child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
+      options.onStderr?.(text);
+    });
+    this.child.stdin!.on('error', () => undefined); // EPIPE after the sidecar died: reported via exit
+    this.stopped = new Promise((resolve) => {
+      let spawnError: NodeJS.ErrnoException | null = null;
+      this.child.on('error', (e: NodeJS.ErrnoException) => {
+        spawnError = e;
+        if (this.child.pid === undefined) finish(null, null);
+      });
+      // 'close' (not 'exit') so every protocol line has been read first.
+      this.child.on('close', (code, signal) => finish(code, signal));
+      let finished = false;
+      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(this.graceTimer);
+        if (this.child.pid !== undefined) killTree(this.child.pid); // leftovers of the group
+        if (this.state !== 'cancelling') this.state = code === 0 && !spawnError ? 'done' : 'failed';
+        else this.state = 'failed';
+        resolve({ code, signal, spawnError, stderrTail: this.stderrTail, protocolError: this.protocolError });
+      };
+    });
+  }
+
+  private onLine(line: string): void {
+    if (this.protocolError) return;
+    let message: SidecarMessage;
+    try {
+      message = SidecarMessage.parse(JSON.parse(line));
+    } catch (e) {
+      const why = e instanceof ValidationError || e instanceof SyntaxError ? e.message : String(e);
+      this.protocolError = `${why} in line ${JSON.stringify(line.slice(0, 200))}`;
+      this.kill();
+      return;
+    }
+    if (this.state === 'starting') this.state = 'running';
+    this.options.onMessage(message);
+  }
+
+  send(message: HostMessage): void {
+    if (this.child.stdin?.writable) this.child.stdin.write(JSON.stringify(message) + '\n');
+  }
+
+  /** Polite cancel, then the whole tree is killed after `graceMs` if still alive. */
+  cancel(graceMs: number): Promise<SidecarExit> {
+    if (this.state === 'starting' || this.state === 'running') {
+      this.state = 'cancelling';
+      this.send({ type: 'cancel' });
+      this.graceTimer = setTimeout(() => this.kill(), graceMs);
+    }
+    return this.stopped;
+  }
+
+  kill(): void {
+    if (this.child.pid !== undefined) killTree(this.child.pid);
+  }
+}

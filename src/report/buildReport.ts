@@ -1,0 +1,122 @@
+import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, Runtime } from '../shared/protocol';
+import { REPORT_SCHEMA } from '../shared/protocol';
+import { gilWaitStats, lagStats, taskStats } from '../stats/lagStats';
+import { round3 } from '../stats/percentiles';
+import { assessQuality } from './quality';
+
+export const TOOL_VERSION = '0.1.0';
+
+export interface ReportSettings {
+  concurrency: number;
+  workers: number | null;
+  switchIntervalS: number | null;
+  heartbeatMs: number;
+  stallMs: number;
+  gilProbe: boolean;
+  modes: Mode[];
+  timeoutS: number;
+}
+
+export interface ReportTarget {
+  file: string;
+  qualname: string | null;
+  lines: { start: number; end: number } | null;
+  args: string;
+  language: 'python' | 'javascript' | 'typescript';
+}
+
+/** Everything a session has gathered so far; a report can be built from it at any point. */
+export interface SessionState {
+  target: ReportTarget;
+  settings: ReportSettings;
+  createdAt: Date;
+  runtime: Runtime | null;
+  resolved: ResolvedTarget | null;
+  baseline: RawWindow | null;
+  windows: RawWindow[];
+  error: RunError | null;
+  finished: boolean;
+}
+
+/** Raw window → report run: the stats are computed here, on the host, once. */
+export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
+  const doneTasks = w.tasks.filter((t) => t.endMs !== null).length;
+  const cpuMs = w.cpu.userMs + w.cpu.systemMs;
+  return {
+    mode: w.mode as Mode,
+    status: w.status,
+    error: w.error,
+    wallMs: w.wallMs,
+    startupMs: w.startupMs,
+    workers: w.workers,
+    tasks: w.tasks,
+    taskStats: taskStats(w.tasks),
+    lag: lagStats(w.samples, { heartbeatMs: settings.heartbeatMs, stallMs: settings.stallMs, wallMs: w.wallMs }),
+    gilWait: gilWaitStats(w.gilWaitsMs),
+    cpu: { userMs: w.cpu.userMs, systemMs: w.cpu.systemMs, parallelism: w.wallMs > 0 ? round3(cpuMs / w.wallMs) : 0 },
+    throughputPerS: w.status === 'ok' && w.wallMs > 0 ? round3(doneTasks / (w.wallMs / 1000)) : null,
+    speedup: null,
+    backgroundCpuFrac: w.backgroundCpuFrac,
+    output: w.output,
+  };
+}
+
+export function buildReport(state: SessionState): Report {
+  const runs = state.windows.map((w) => toModeRun(w, state.settings));
+  const inline = runs.find((r) => r.mode === 'inline' && r.status === 'ok');
+  for (const r of runs) {
+    if (inline && r.status === 'ok' && r.wallMs > 0) r.speedup = round3(inline.wallMs / r.wallMs);
+  }
+  if (state.finished && state.error) {
+    // Modes the session never reached are listed, so a reader sees what is missing and why.
+    for (const mode of state.settings.modes) {
+      if (!runs.some((r) => r.mode === mode)) runs.push(notRun(mode, state.error, state.settings));
+    }
+  }
+  const baselineLag = state.baseline
+    ? lagStats(state.baseline.samples, { ...state.settings, wallMs: state.baseline.wallMs })
+    : null;
+  const measured = runs.filter((r) => r.status !== 'skipped');
+  const status: Report['status'] = !state.error ? 'complete' : measured.length ? 'partial' : 'failed';
+  return {
+    schema: REPORT_SCHEMA,
+    tool: { name: 'looplag', version: TOOL_VERSION },
+    createdAt: state.createdAt.toISOString(),
+    status,
+    error: state.error,
+    target: {
+      file: state.target.file,
+      qualname: state.target.qualname,
+      lines: state.target.lines,
+      line: state.resolved?.line ?? state.target.lines?.start ?? null,
+      language: state.target.language,
+      args: state.target.args,
+      isAsync: state.resolved?.isAsync ?? null,
+    },
+    runtime: state.runtime,
+    settings: {
+      ...state.settings,
+      switchIntervalS: state.settings.switchIntervalS ?? state.runtime?.switchIntervalS ?? null,
+    },
+    quality: assessQuality({
+      windows: measured.map((r) => ({ mode: r.mode, backgroundCpuFrac: r.backgroundCpuFrac })),
+      baseline: baselineLag,
+      gilProbe: state.settings.gilProbe,
+    }),
+    baseline: state.baseline && baselineLag
+      ? { lag: baselineLag, gilWait: gilWaitStats(state.baseline.gilWaitsMs), wallMs: state.baseline.wallMs }
+      : null,
+    runs,
+    advice: [],
+  };
+}
+
+function notRun(mode: Mode, why: RunError, settings: ReportSettings): ModeRun {
+  const empty: RawWindow = {
+    mode, status: 'skipped', error: { kind: why.kind, message: `not measured: ${why.message}`, detail: null },
+    wallMs: 0, startupMs: null, workers: null, tasks: [], samples: [], gilWaitsMs: null,
+    cpu: { userMs: 0, systemMs: 0 }, backgroundCpuFrac: null,
+    output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
+  };
+  return toModeRun(empty, settings);
+}

@@ -1,0 +1,72 @@
+import type { ModeRun, Report } from '../shared/protocol';
+
+/** Milliseconds for people: 0.12 ms, 48.3 ms, 1.52 s. */
+export function fmtMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '–';
+  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
+  if (ms >= 10) return `${ms.toFixed(1)} ms`;
+  return `${ms.toFixed(2)} ms`;
+}
+
+function fmtNum(x: number | null | undefined, digits = 2, suffix = ''): string {
+  return x === null || x === undefined ? '–' : `${x.toFixed(digits)}${suffix}`;
+}
+
+const COLUMNS: { title: string; cell(r: ModeRun): string }[] = [
+  { title: 'mode', cell: (r) => r.mode },
+  { title: 'status', cell: (r) => r.status },
+  { title: 'workers', cell: (r) => (r.workers === null ? '–' : String(r.workers)) },
+  { title: 'wall', cell: (r) => fmtMs(r.wallMs) },
+  { title: 'lag p50', cell: (r) => fmtMs(r.lag.p50Ms) },
+  { title: 'lag p99', cell: (r) => fmtMs(r.lag.p99Ms) },
+  { title: 'lag max', cell: (r) => fmtMs(r.lag.maxMs) },
+  { title: 'stalls', cell: (r) => String(r.lag.stallCount) },
+  { title: 'stalled', cell: (r) => `${Math.round(r.lag.stalledFrac * 100)}%` },
+  { title: 'beats', cell: (r) => `${r.lag.sampleCount}/${r.lag.expectedSampleCount}` },
+  { title: 'GIL wait p50', cell: (r) => (r.gilWait ? fmtMs(r.gilWait.p50Ms) : '–') },
+  { title: 'queue max', cell: (r) => fmtMs(r.taskStats.queueMaxMs) },
+  { title: 'task p50', cell: (r) => fmtMs(r.taskStats.runP50Ms) },
+  { title: 'tasks/s', cell: (r) => fmtNum(r.throughputPerS, 1) },
+  { title: 'speedup', cell: (r) => fmtNum(r.speedup, 2, '×') },
+  { title: 'CPU/wall', cell: (r) => fmtNum(r.cpu.parallelism, 2) },
+  { title: 'start-up', cell: (r) => fmtMs(r.startupMs) },
+];
+
+/** The CLI's human output: header, one row per mode, then errors and notes. */
+export function formatReportText(report: Report): string {
+  const lines: string[] = [];
+  const t = report.target;
+  const what = t.qualname ?? (t.lines ? `lines ${t.lines.start}-${t.lines.end}` : '?');
+  lines.push(`Loop Lag · ${what}(${t.args}) in ${t.file}${t.line ? `:${t.line}` : ''}`);
+  if (report.runtime) {
+    const r = report.runtime;
+    lines.push(`${r.implementation} ${r.version} · GIL ${r.gilEnabled ? 'on' : 'off'} · ${r.cpuCount} cores · ` +
+      `${report.settings.concurrency} concurrent calls · switch interval ${fmtMs((report.settings.switchIntervalS ?? 0) * 1000)} · ` +
+      `heartbeat ${report.settings.heartbeatMs} ms · stall ≥ ${report.settings.stallMs} ms`);
+  }
+  if (report.baseline) {
+    lines.push(`idle floor: lag p50 ${fmtMs(report.baseline.lag.p50Ms)}, p99 ${fmtMs(report.baseline.lag.p99Ms)}` +
+      (report.baseline.gilWait ? `, GIL wait p50 ${fmtMs(report.baseline.gilWait.p50Ms)}` : ''));
+  }
+  if (report.runs.length) {
+    // A skipped mode measured nothing: dashes, not zeros that read like results.
+    const cells = (r: ModeRun) => COLUMNS.map((c, i) => (r.status === 'skipped' && i >= 2 ? '–' : c.cell(r)));
+    const rows = [COLUMNS.map((c) => c.title), ...report.runs.map(cells)];
+    const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+    lines.push('');
+    rows.forEach((row, n) => {
+      lines.push(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
+      if (n === 0) lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
+    });
+  }
+  for (const r of report.runs) {
+    if (r.error) lines.push(`${r.mode}: ${r.status === 'skipped' ? 'skipped' : 'failed'} [${r.error.kind}] ${r.error.message}`);
+    const errs = r.tasks.filter((x) => x.error);
+    if (errs.length) lines.push(`${r.mode}: ${errs.length} of ${r.tasks.length} calls raised ${errs[0].error!.type}: ${errs[0].error!.message}`);
+    if (r.output.truncated) lines.push(`${r.mode}: user output truncated (${r.output.stdoutBytes + r.output.stderrBytes} bytes printed)`);
+  }
+  if (report.error) lines.push(`error [${report.error.kind}]: ${report.error.message}`);
+  for (const note of report.quality.notes) lines.push(`note: ${note}`);
+  for (const a of report.advice) lines.push(`${a.severity}: ${a.title}`);
+  return lines.join('\n') + '\n';
+}

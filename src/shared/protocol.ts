@@ -1,0 +1,248 @@
+/**
+ * Every message that crosses a process boundary, and the report, typed once.
+ * The Python mirror is src/sidecars/python/looplag_sidecar/protocol.py; the shared
+ * fixtures in test/fixtures/protocol/*.jsonl are checked by both test suites.
+ */
+import {
+  arr, bool, Infer, int, literal, nullable, num, obj, optional, str, tagged, tupleOfNumbers,
+} from './validate';
+
+/** Bumped on any incompatible change to the host⇄sidecar messages. */
+export const PROTOCOL_VERSION = 1;
+export const REPORT_SCHEMA = 'looplag.report/1';
+
+export const PYTHON_MODES = ['inline', 'thread', 'process', 'interpreter'] as const;
+export type PythonMode = (typeof PYTHON_MODES)[number];
+export const Mode = literal('inline', 'thread', 'process', 'interpreter', 'worker');
+export type Mode = Infer<typeof Mode>;
+
+export const ERROR_KINDS = [
+  'syntax-error', 'import-error', 'target-not-found', 'unsupported-target', 'bad-arguments',
+  'interpreter-not-found', 'not-picklable', 'timeout', 'crashed', 'cancelled', 'unsupported-mode',
+  'protocol-error', 'internal-error',
+] as const;
+export const ErrorKind = literal(...ERROR_KINDS);
+export type ErrorKind = Infer<typeof ErrorKind>;
+
+export const RunError = obj({
+  kind: ErrorKind,
+  message: str,
+  detail: nullable(str),
+  file: optional(nullable(str)),
+  line: optional(nullable(int)),
+});
+export type RunError = Infer<typeof RunError>;
+
+// ---------------------------------------------------------------------------
+// host → sidecar (stdin)
+
+export const TargetSpec = obj({
+  file: str,
+  /** `func` or `Class.method`; null for a snippet. */
+  qualname: nullable(str),
+  /** 1-based inclusive line range of a snippet; null for a function. */
+  lines: nullable(obj({ start: int, end: int })),
+  /** Call arguments as written inside the call's parentheses. */
+  args: str,
+  workspaceRoot: nullable(str),
+});
+export type TargetSpec = Infer<typeof TargetSpec>;
+
+export const RunPlan = obj({
+  target: TargetSpec,
+  modes: arr(Mode),
+  concurrency: int,
+  /** null: the executor's own default. */
+  workers: nullable(int),
+  /** null: leave the interpreter's switch interval. */
+  switchIntervalS: nullable(num),
+  heartbeatMs: int,
+  gilProbe: bool,
+  baselineMs: int,
+  outputCapBytes: int,
+});
+export type RunPlan = Infer<typeof RunPlan>;
+
+export const HostMessage = tagged({
+  start: obj({ type: literal('start'), protocol: int, plan: RunPlan }),
+  cancel: obj({ type: literal('cancel') }),
+});
+export type HostMessage = Infer<typeof HostMessage>;
+
+// ---------------------------------------------------------------------------
+// sidecar → host (the protocol pipe)
+
+export const Runtime = obj({
+  name: str,
+  version: str,
+  executable: str,
+  implementation: str,
+  gilEnabled: bool,
+  cpuCount: int,
+  platform: str,
+  switchIntervalS: num,
+});
+export type Runtime = Infer<typeof Runtime>;
+
+export const ResolvedTarget = obj({
+  kind: literal('function', 'snippet'),
+  qualname: nullable(str),
+  line: int,
+  endLine: int,
+  isAsync: bool,
+  module: str,
+});
+export type ResolvedTarget = Infer<typeof ResolvedTarget>;
+
+export const TaskRecord = obj({
+  id: int,
+  /** ms since the window started, all on the same monotonic clock. */
+  queuedMs: num,
+  startMs: nullable(num),
+  endMs: nullable(num),
+  worker: nullable(str),
+  cpuMs: optional(nullable(num)),
+  error: nullable(obj({ type: str, message: str, traceback: nullable(str) })),
+});
+export type TaskRecord = Infer<typeof TaskRecord>;
+
+export const CapturedOutput = obj({
+  stdout: str,
+  stderr: str,
+  truncated: bool,
+  stdoutBytes: int,
+  stderrBytes: int,
+});
+export type CapturedOutput = Infer<typeof CapturedOutput>;
+
+const Sample = tupleOfNumbers(2);
+
+/** What the sidecar measured in one window; stats are computed on the host. */
+export const RawWindow = obj({
+  mode: literal('baseline', 'inline', 'thread', 'process', 'interpreter', 'worker'),
+  status: literal('ok', 'failed', 'skipped'),
+  error: nullable(RunError),
+  wallMs: num,
+  startupMs: nullable(num),
+  workers: nullable(int),
+  tasks: arr(TaskRecord),
+  /** Heartbeat samples `[tMs, lagMs]` by wake time. */
+  samples: arr(Sample),
+  /** Each GIL-probe wake-up's wait beyond its sleep, ms; null when the probe is off. */
+  gilWaitsMs: nullable(arr(num)),
+  cpu: obj({ userMs: num, systemMs: num }),
+  backgroundCpuFrac: nullable(num),
+  output: CapturedOutput,
+});
+export type RawWindow = Infer<typeof RawWindow>;
+
+export const SidecarMessage = tagged({
+  hello: obj({ type: literal('hello'), protocol: int, sidecar: literal('python', 'node'), runtime: Runtime }),
+  target: obj({ type: literal('target'), target: ResolvedTarget }),
+  progress: obj({
+    type: literal('progress'),
+    mode: str,
+    phase: literal('starting', 'warming', 'running', 'draining', 'done'),
+    done: int,
+    total: int,
+  }),
+  window: obj({ type: literal('window'), window: RawWindow }),
+  error: obj({ type: literal('error'), error: RunError }),
+  done: obj({ type: literal('done') }),
+});
+export type SidecarMessage = Infer<typeof SidecarMessage>;
+
+// ---------------------------------------------------------------------------
+// the report: looplag.report/1
+
+export const LagStats = obj({
+  p50Ms: num, p90Ms: num, p99Ms: num, maxMs: num, meanMs: num,
+  stallCount: int, stalledMs: num,
+  /** stalledMs / wallMs: the share of the window the loop could not respond. */
+  stalledFrac: num,
+  sampleCount: int,
+  /** wallMs / heartbeatMs: what an unblocked loop would have recorded. */
+  expectedSampleCount: int,
+  samples: arr(Sample),
+});
+export type LagStats = Infer<typeof LagStats>;
+
+export const GilWaitStats = obj({ p50Ms: num, p99Ms: num, maxMs: num, meanMs: num, sampleCount: int });
+export type GilWaitStats = Infer<typeof GilWaitStats>;
+
+export const TaskStats = obj({
+  okCount: int,
+  errorCount: int,
+  queueP50Ms: nullable(num),
+  queueMaxMs: nullable(num),
+  runP50Ms: nullable(num),
+  runMaxMs: nullable(num),
+  runSumMs: num,
+});
+export type TaskStats = Infer<typeof TaskStats>;
+
+export const ModeRun = obj({
+  mode: Mode,
+  status: literal('ok', 'failed', 'skipped'),
+  error: nullable(RunError),
+  wallMs: num,
+  startupMs: nullable(num),
+  workers: nullable(int),
+  tasks: arr(TaskRecord),
+  taskStats: TaskStats,
+  lag: LagStats,
+  gilWait: nullable(GilWaitStats),
+  cpu: obj({ userMs: num, systemMs: num, parallelism: num }),
+  /** Tasks per second. */
+  throughputPerS: nullable(num),
+  /** inline wall / this wall; null without a measured inline run. */
+  speedup: nullable(num),
+  backgroundCpuFrac: nullable(num),
+  output: CapturedOutput,
+});
+export type ModeRun = Infer<typeof ModeRun>;
+
+export const Advice = obj({
+  id: str,
+  severity: literal('critical', 'warning', 'info', 'ok'),
+  title: str,
+  detail: str,
+  mode: optional(nullable(str)),
+  fix: optional(nullable(str)),
+  docs: optional(nullable(str)),
+});
+export type Advice = Infer<typeof Advice>;
+
+export const Report = obj({
+  schema: literal(REPORT_SCHEMA),
+  tool: obj({ name: str, version: str }),
+  createdAt: str,
+  status: literal('complete', 'partial', 'failed'),
+  /** Why the session ended early (timeout, crash, cancel, load failure); null when complete. */
+  error: nullable(RunError),
+  target: obj({
+    file: str,
+    qualname: nullable(str),
+    lines: nullable(obj({ start: int, end: int })),
+    line: nullable(int),
+    language: literal('python', 'javascript', 'typescript'),
+    args: str,
+    isAsync: nullable(bool),
+  }),
+  runtime: nullable(Runtime),
+  settings: obj({
+    concurrency: int,
+    workers: nullable(int),
+    switchIntervalS: nullable(num),
+    heartbeatMs: int,
+    stallMs: num,
+    gilProbe: bool,
+    modes: arr(Mode),
+    timeoutS: num,
+  }),
+  quality: obj({ backgroundCpuFrac: nullable(num), trustworthy: bool, notes: arr(str) }),
+  baseline: nullable(obj({ lag: LagStats, gilWait: nullable(GilWaitStats), wallMs: num })),
+  runs: arr(ModeRun),
+  advice: arr(Advice),
+});
+export type Report = Infer<typeof Report>;

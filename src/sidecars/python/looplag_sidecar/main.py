@@ -1,0 +1,212 @@
+"""Session driver: hello, read the plan, load the target, measure each mode, done.
+
+The process always ends with os._exit: worker threads stuck in user code must not
+keep it alive (ThreadPoolExecutor joins its threads at interpreter exit).
+"""
+import asyncio
+import faulthandler
+import os
+import platform
+import sys
+import threading
+import traceback
+
+from . import modes
+from . import target as target_mod
+from .channel import Channel, OutputCapture, start_stdin_reader
+from .protocol import PROTOCOL_VERSION, ProtocolError, error, validate_host_message
+
+CANCEL_GRACE_S = 0.5
+
+
+def runtime_info():
+    gil = getattr(sys, "_is_gil_enabled", None)
+    return {
+        "name": "python",
+        "version": platform.python_version(),
+        "executable": sys.executable or "",
+        "implementation": platform.python_implementation(),
+        "gilEnabled": bool(gil()) if gil else True,
+        "cpuCount": os.cpu_count() or 1,
+        "platform": sys.platform,
+        "switchIntervalS": sys.getswitchinterval(),
+    }
+
+
+class Context:
+    """What every mode needs: the plan's settings and the session's callbacks."""
+
+    def __init__(self, plan, channel, cancelled):
+        self.plan = plan
+        self.spec = plan["target"]
+        self.channel = channel
+        self.cancelled = cancelled
+        self.concurrency = plan["concurrency"]
+        self.workers = plan["workers"] or None
+        self.switch_interval_s = plan["switchIntervalS"]
+        self.heartbeat_s = plan["heartbeatMs"] / 1000.0
+        self.gil_probe = plan["gilProbe"]
+        self.baseline_s = plan["baselineMs"] / 1000.0
+        self.cpu_count = os.cpu_count() or 1
+        self.pools = []
+        self._mode = None
+        self._done = 0
+
+    def progress(self, mode, phase, done=0):
+        self.channel.send({"type": "progress", "mode": mode, "phase": phase, "done": done,
+                           "total": self.concurrency})
+
+    def begin(self, mode):
+        self._mode, self._done = mode, 0
+        self.progress(mode, "running")
+
+    def task_done(self):
+        self._done += 1
+        self.progress(self._mode, "running", self._done)
+
+    def register_pool(self, pool):
+        self.pools.append(pool)
+
+    def unregister_pool(self, pool):
+        if pool in self.pools:
+            self.pools.remove(pool)
+        _kill_pool(pool)
+
+    def pool_exitcodes(self):
+        codes = []
+        for pool in self.pools:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                codes.append(proc.exitcode)
+        return codes
+
+    def kill_pools(self):
+        for pool in list(self.pools):
+            _kill_pool(pool)
+
+
+def _kill_pool(pool):
+    """Shut a pool down without waiting; kill process workers (they may be mid-call)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:
+        try:
+            proc.kill()
+        except Exception:
+            pass
+    try:
+        pool.shutdown(wait=False, cancel_futures=True)
+    except Exception:
+        pass
+    for proc in processes:
+        try:
+            proc.join(1)
+        except Exception:
+            pass
+
+
+async def session(plan, channel, capture, ctx):
+    if plan["switchIntervalS"]:
+        sys.setswitchinterval(plan["switchIntervalS"])
+    try:
+        tgt = target_mod.resolve(plan["target"])
+    except target_mod.TargetError as e:
+        channel.send({"type": "error", "error": e.error})
+        return
+    channel.send({"type": "target", "target": tgt.describe()})
+
+    ctx.progress("baseline", "running")
+    baseline = await modes.run_baseline(ctx)
+    baseline["output"] = {"stdout": "", "stderr": "", "truncated": False, "stdoutBytes": 0, "stderrBytes": 0}
+    channel.send({"type": "window", "window": baseline})
+
+    for mode in plan["modes"]:
+        runner = modes.RUNNERS.get(mode)
+        if runner is None:
+            window = modes.skipped(mode, "unsupported-mode", "mode %r does not apply to Python" % mode)
+        else:
+            ctx.progress(mode, "starting")
+            try:
+                # Fresh argument objects per mode, so a mode that mutates them cannot skew the next.
+                args, kwargs = target_mod.parse_args(plan["target"]["args"], tgt)
+            except target_mod.TargetError as e:
+                channel.send({"type": "error", "error": e.error})
+                return
+            ctx.begin(mode)
+            window = await runner(ctx, tgt, args, kwargs)
+        window["output"] = capture.take()
+        channel.send({"type": "window", "window": window})
+        ctx.progress(mode, "done", ctx.concurrency)
+        if ctx.cancelled.is_set():
+            channel.send({"type": "error", "error": error("cancelled", "cancelled by the host")})
+            return
+
+
+def main():
+    channel = Channel()
+    diag = os.dup(2)
+    faulthandler.enable(file=os.fdopen(diag, "w", closefd=False), all_threads=True)
+    channel.send({"type": "hello", "protocol": PROTOCOL_VERSION, "sidecar": "python", "runtime": runtime_info()})
+
+    started = threading.Event()
+    cancelled = threading.Event()
+    state = {"plan": None, "loop": None, "task": None, "ctx": None}
+
+    def hard_exit(code):
+        ctx = state["ctx"]
+        if ctx is not None:
+            ctx.kill_pools()
+        os._exit(code)
+
+    def on_message(message):
+        try:
+            validate_host_message(message)
+        except ProtocolError as e:
+            channel.send({"type": "error", "error": error("protocol-error", str(e))})
+            hard_exit(2)
+        if message["type"] == "start" and state["plan"] is None:
+            state["plan"] = message["plan"]
+            started.set()
+        elif message["type"] == "cancel":
+            cancelled.set()
+            loop, task = state["loop"], state["task"]
+            if loop is not None and task is not None:
+                loop.call_soon_threadsafe(task.cancel)
+            # If a native call holds the GIL the loop cannot react; this thread then
+            # only runs when it gets the GIL, so exit hard after a short grace.
+            timer = threading.Timer(CANCEL_GRACE_S, lambda: (channel.send(
+                {"type": "error", "error": error("cancelled", "cancelled by the host")}), hard_exit(130)))
+            timer.daemon = True
+            timer.start()
+
+    def on_eof():
+        # The host is gone (or closed stdin): nobody will read a report.
+        hard_exit(1 if not cancelled.is_set() else 130)
+
+    start_stdin_reader(on_message, on_eof)
+    # User code must not read our protocol input.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    started.wait()
+    plan = state["plan"]
+    capture = OutputCapture(plan["outputCapBytes"])
+    ctx = modes_ctx = Context(plan, channel, cancelled)
+    state["ctx"] = ctx
+
+    async def run():
+        state["loop"] = asyncio.get_running_loop()
+        state["task"] = asyncio.current_task()
+        try:
+            await session(plan, channel, capture, modes_ctx)
+        except asyncio.CancelledError:
+            channel.send({"type": "error", "error": error("cancelled", "cancelled by the host")})
+
+    code = 0
+    try:
+        asyncio.run(run())
+        channel.send({"type": "done"})
+    except BaseException as e:  # noqa: B036 - report, never die silently
+        code = 1
+        channel.send({"type": "error", "error": error(
+            "internal-error", "Loop Lag's sidecar failed: %s: %s" % (type(e).__name__, e),
+            detail="".join(traceback.format_exception(type(e), e, e.__traceback__)))})
+    ctx.kill_pools()
+    os._exit(code)

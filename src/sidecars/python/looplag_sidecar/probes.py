@@ -1,0 +1,118 @@
+"""Probes that run during every measured window.
+
+All times come from time.perf_counter(), which is system-wide monotonic on Linux
+(CLOCK_MONOTONIC), macOS and Windows, so process-pool children share the clock.
+"""
+import asyncio
+import os
+import threading
+import time
+
+perf_counter = time.perf_counter
+
+
+class Heartbeat:
+    """An asyncio task that wakes every `interval_s` and records `(wake time, lag)`.
+
+    The lag of a wake-up is the gap since the previous one minus the interval, so a
+    stall is one sample as long as the stall (never a lost sample, the flaw of
+    histograms that only sample when the timer fires on time). `stop()` waits for
+    one more wake-up after the request, so a stall that ends with the last task is
+    still counted.
+    """
+
+    def __init__(self, interval_s):
+        self.interval_s = interval_s
+        self.samples = []
+        self._stop_at = None
+        self._task = None
+
+    def start(self):
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self):
+        interval = self.interval_s
+        samples = self.samples
+        last = perf_counter()
+        while True:
+            await asyncio.sleep(interval)
+            now = perf_counter()
+            lag = now - last - interval
+            samples.append((now, lag if lag > 0.0 else 0.0))
+            last = now
+            if self._stop_at is not None and now >= self._stop_at:
+                return
+
+    async def stop(self):
+        self._stop_at = perf_counter()
+        await self._task
+
+    def cancel(self):
+        if self._task is not None:
+            self._task.cancel()
+
+
+class GilProbe:
+    """A thread that sleeps briefly (releasing the GIL) and times how long it takes
+    to get the GIL back: the wait any thread, the loop's included, pays to run.
+
+    It competes for the GIL like any thread, so it perturbs the workers slightly;
+    it can be switched off and the report says whether it ran.
+    """
+
+    def __init__(self, sleep_s):
+        self.sleep_s = sleep_s
+        self.waits = []
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="looplag-gil-probe", daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def _run(self):
+        sleep, sleep_s, waits = time.sleep, self.sleep_s, self.waits
+        while not self._stop:
+            t0 = perf_counter()
+            sleep(sleep_s)
+            t1 = perf_counter()  # runs only once this thread holds the GIL again
+            wait = t1 - t0 - sleep_s
+            waits.append((t1, wait if wait > 0.0 else 0.0))
+
+    def stop(self):
+        """Ask the thread to end without joining: joining would need the GIL from a
+        thread that may be stuck behind a native call; a daemon thread is harmless."""
+        self._stop = True
+
+
+def _read_proc_stat():
+    """Busy CPU seconds of the whole machine since boot (Linux), or None."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != b"cpu":
+        return None
+    values = [int(v) for v in fields[1:]]
+    # user nice system idle iowait irq softirq steal [guest guest_nice, already in user/nice]
+    busy = sum(values[:3]) + sum(values[5:8])
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """This process's CPU time over a window, and the machine's load from others."""
+
+    def __init__(self):
+        self.times0 = os.times()
+        self.machine0 = _read_proc_stat()
+
+    def finish(self, wall_s, children_cpu_s=0.0, cpu_count=1):
+        t = os.times()
+        user = t.user - self.times0.user
+        system = t.system - self.times0.system
+        background = None
+        machine1 = _read_proc_stat()
+        if self.machine0 is not None and machine1 is not None and wall_s > 0:
+            others = (machine1 - self.machine0) - (user + system + children_cpu_s)
+            background = min(1.0, max(0.0, others / (wall_s * max(1, cpu_count))))
+        return user, system, background

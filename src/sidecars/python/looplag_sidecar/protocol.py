@@ -1,0 +1,136 @@
+"""Python mirror of src/shared/protocol.ts (host ⇄ sidecar messages).
+
+Both test suites check the shared fixtures in test/fixtures/protocol against their
+own copy of the schema, so the two definitions cannot drift apart silently.
+"""
+
+PROTOCOL_VERSION = 1
+
+ERROR_KINDS = (
+    "syntax-error", "import-error", "target-not-found", "unsupported-target", "bad-arguments",
+    "interpreter-not-found", "not-picklable", "timeout", "crashed", "cancelled", "unsupported-mode",
+    "protocol-error", "internal-error",
+)
+MODES = ("inline", "thread", "process", "interpreter", "worker")
+WINDOW_MODES = ("baseline",) + MODES
+PHASES = ("starting", "warming", "running", "draining", "done")
+
+NUM = (int, float)
+OPT = "optional"
+
+
+class ProtocolError(ValueError):
+    pass
+
+
+def _nullable(t):
+    return ("nullable", t)
+
+
+ERROR = {"kind": ERROR_KINDS, "message": str, "detail": _nullable(str),
+         "file": (OPT, _nullable(str)), "line": (OPT, _nullable(int))}
+TARGET_SPEC = {"file": str, "qualname": _nullable(str),
+               "lines": _nullable({"start": int, "end": int}), "args": str,
+               "workspaceRoot": _nullable(str)}
+PLAN = {"target": TARGET_SPEC, "modes": ["list", MODES], "concurrency": int,
+        "workers": _nullable(int), "switchIntervalS": _nullable(NUM), "heartbeatMs": int,
+        "gilProbe": bool, "baselineMs": int, "outputCapBytes": int}
+RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str,
+           "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM}
+RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), "line": int,
+                   "endLine": int, "isAsync": bool, "module": str}
+TASK = {"id": int, "queuedMs": NUM, "startMs": _nullable(NUM), "endMs": _nullable(NUM),
+        "worker": _nullable(str), "cpuMs": (OPT, _nullable(NUM)),
+        "error": _nullable({"type": str, "message": str, "traceback": _nullable(str)})}
+OUTPUT = {"stdout": str, "stderr": str, "truncated": bool, "stdoutBytes": int, "stderrBytes": int}
+WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": _nullable(ERROR),
+          "wallMs": NUM, "startupMs": _nullable(NUM), "workers": _nullable(int),
+          "tasks": ["list", TASK], "samples": ["list", ("pair",)],
+          "gilWaitsMs": _nullable(["list", NUM]), "cpu": {"userMs": NUM, "systemMs": NUM},
+          "backgroundCpuFrac": _nullable(NUM), "output": OUTPUT}
+
+HOST_MESSAGES = {
+    "start": {"type": str, "protocol": int, "plan": PLAN},
+    "cancel": {"type": str},
+}
+SIDECAR_MESSAGES = {
+    "hello": {"type": str, "protocol": int, "sidecar": ("python", "node"), "runtime": RUNTIME},
+    "target": {"type": str, "target": RESOLVED_TARGET},
+    "progress": {"type": str, "mode": str, "phase": PHASES, "done": int, "total": int},
+    "window": {"type": str, "window": WINDOW},
+    "error": {"type": str, "error": ERROR},
+    "done": {"type": str},
+}
+
+
+def _check(value, spec, path):
+    if isinstance(spec, tuple) and spec and spec[0] == OPT:
+        return _check(value, spec[1], path)
+    if isinstance(spec, tuple) and spec and spec[0] == "nullable":
+        if value is None:
+            return
+        return _check(value, spec[1], path)
+    if isinstance(spec, tuple) and spec == ("pair",):
+        if not (isinstance(value, list) and len(value) == 2
+                and all(isinstance(x, NUM) and not isinstance(x, bool) for x in value)):
+            raise ProtocolError("%s: expected [number, number]" % path)
+        return
+    if isinstance(spec, tuple) and all(isinstance(s, str) for s in spec):
+        if value not in spec:
+            raise ProtocolError("%s: expected one of %s, got %r" % (path, spec, value))
+        return
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            raise ProtocolError("%s: expected a list" % path)
+        for i, item in enumerate(value):
+            _check(item, spec[1], "%s[%d]" % (path, i))
+        return
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            raise ProtocolError("%s: expected an object" % path)
+        for key, sub in spec.items():
+            optional = isinstance(sub, tuple) and sub and sub[0] == OPT
+            if key not in value:
+                if optional:
+                    continue
+                raise ProtocolError("%s.%s: missing" % (path, key))
+            _check(value[key], sub, "%s.%s" % (path, key))
+        return
+    if spec is bool:
+        ok = isinstance(value, bool)
+    elif spec is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif spec == NUM:
+        ok = isinstance(value, NUM) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, spec)
+    if not ok:
+        raise ProtocolError("%s: expected %s, got %r" % (path, getattr(spec, "__name__", spec), value))
+
+
+def validate(message, table):
+    """Raise ProtocolError unless `message` is a valid message of `table`."""
+    if not isinstance(message, dict) or message.get("type") not in table:
+        raise ProtocolError("unknown message type %r" % (message.get("type") if isinstance(message, dict) else message))
+    _check(message, table[message["type"]], message["type"])
+
+
+def validate_sidecar_message(message):
+    validate(message, SIDECAR_MESSAGES)
+
+
+def validate_host_message(message):
+    validate(message, HOST_MESSAGES)
+    if message["type"] == "start" and message["protocol"] != PROTOCOL_VERSION:
+        raise ProtocolError("host speaks protocol %r, sidecar speaks %d" % (message["protocol"], PROTOCOL_VERSION))
+
+
+def error(kind, message, detail=None, file=None, line=None):
+    """An error object as the protocol defines it."""
+    assert kind in ERROR_KINDS, kind
+    out = {"kind": kind, "message": message, "detail": detail}
+    if file is not None:
+        out["file"] = file
+    if line is not None:
+        out["line"] = line
+    return out

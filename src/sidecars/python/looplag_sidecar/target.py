@@ -1,0 +1,312 @@
+"""Loading the user's target: a module-level function, `Class.method` (static or
+class method), or a snippet by line range wrapped as a zero-argument function.
+
+The module is imported from its file under a real module name (never "__main__",
+so `if __name__ == "__main__":` blocks do not run), with its folder, its package
+root and the workspace root on sys.path, exactly as a server would import it.
+"""
+import ast
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import textwrap
+import traceback
+
+from .protocol import error
+
+
+class TargetError(Exception):
+    """A user-facing failure to load or call the target; carries a protocol error."""
+
+    def __init__(self, kind, message, detail=None, file=None, line=None):
+        super().__init__(message)
+        self.error = error(kind, message, detail, file, line)
+
+
+class Target:
+    def __init__(self, fn, kind, qualname, line, end_line, is_async, module):
+        self.fn = fn
+        self.kind = kind
+        self.qualname = qualname
+        self.line = line
+        self.end_line = end_line
+        self.is_async = is_async
+        self.module = module
+
+    def describe(self):
+        return {"kind": self.kind, "qualname": self.qualname, "line": self.line,
+                "endLine": self.end_line, "isAsync": self.is_async, "module": self.module.__name__}
+
+
+def _module_name(path):
+    """Dotted name from the file's package chain, and the folder above the top package."""
+    folder = os.path.dirname(path)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    parts = [stem]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        parts.insert(0, os.path.basename(folder))
+        folder = os.path.dirname(folder)
+    if not all(p.isidentifier() for p in parts):
+        parts = ["_looplag_" + "".join(c if c.isalnum() else "_" for c in stem)]
+        folder = os.path.dirname(path)
+    return ".".join(parts), folder
+
+
+def _prepare_sys_path(path, workspace_root):
+    name, package_root = _module_name(path)
+    for entry in reversed([os.path.dirname(path), package_root, workspace_root]):
+        if entry and entry not in sys.path:
+            sys.path.insert(0, entry)
+    return name
+
+
+def load_module(path, workspace_root):
+    """Import the file once per process and return the module."""
+    path = os.path.abspath(path)
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", None) and os.path.abspath(module.__file__) == path:
+            return module
+    if not os.path.isfile(path):
+        raise TargetError("target-not-found", "file not found: %s" % path, file=path)
+    name = _prepare_sys_path(path, workspace_root)
+    with open(path, "rb") as f:
+        source = f.read()
+    try:
+        compile(source, path, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        raise TargetError("syntax-error", "%s: %s (line %s)" % (type(e).__name__, e.msg, e.lineno),
+                          detail=_syntax_detail(e), file=e.filename or path, line=e.lineno)
+    if name in sys.modules:  # a stdlib or installed module of the same name: do not shadow it
+        name = "_looplag_" + name.replace(".", "_")
+    if "." in name:
+        try:
+            importlib.import_module(name.rsplit(".", 1)[0])
+        except BaseException as e:  # noqa: B036 - any failure of user code is reported
+            raise _import_failure(e, path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as e:  # noqa: B036
+        sys.modules.pop(name, None)
+        raise _import_failure(e, path)
+    return module
+
+
+def _syntax_detail(e):
+    text = (e.text or "").rstrip("\n")
+    caret = ""
+    if e.offset and text:
+        caret = "\n" + " " * (e.offset - 1) + "^"
+    return '  File "%s", line %s\n    %s%s' % (e.filename, e.lineno, text, caret)
+
+
+def _import_failure(e, path):
+    if isinstance(e, KeyboardInterrupt):
+        raise e
+    if isinstance(e, SyntaxError):
+        return TargetError("syntax-error", "%s in %s: %s (line %s)" % (type(e).__name__, e.filename, e.msg, e.lineno),
+                           detail=_syntax_detail(e), file=e.filename, line=e.lineno)
+    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    line = None
+    for frame in reversed(traceback.extract_tb(e.__traceback__)):
+        if os.path.abspath(frame.filename) == path:
+            line = frame.lineno
+            break
+    return TargetError("import-error", "importing %s raised %s: %s" % (os.path.basename(path), type(e).__name__, e),
+                       detail=tb, file=path, line=line)
+
+
+# --------------------------------------------------------------------------- lookup
+
+def _definitions(tree):
+    """(qualname, node, enclosing kind) of every def in the file, with nesting."""
+    out = []
+
+    def visit(node, prefix, inside):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                qual = prefix + child.name
+                out.append((qual, child, inside))
+                visit(child, qual + ".<locals>.", "function")
+            elif isinstance(child, ast.ClassDef):
+                qual = prefix + child.name
+                visit(child, qual + ".", "class" if inside is None else inside)
+            else:
+                visit(child, prefix, inside)
+
+    visit(tree, "", None)
+    return out
+
+
+def _top_level_functions(defs):
+    return [q for q, _, inside in defs if inside is None]
+
+
+def resolve_function(module, path, qualname):
+    with open(path, "rb") as f:
+        tree = ast.parse(f.read(), path)
+    defs = _definitions(tree)
+    node = next((n for q, n, _ in defs if q == qualname), None)
+    obj, owner, found = module, None, True
+    for part in qualname.split("."):
+        owner = obj
+        if not hasattr(obj, part):
+            found = False
+            break
+        obj = getattr(obj, part)
+    if not found:
+        nested = [(q, inside) for q, _, inside in defs if q.split(".")[-1] == qualname.split(".")[-1]]
+        for q, inside in nested:
+            if ".<locals>." in q:
+                outer = q.split(".<locals>.")[0]
+                raise TargetError("unsupported-target",
+                                  "`%s` is a nested function inside `%s`; it cannot be called on its own. "
+                                  "Select `%s`, or select the lines that use it as a snippet, "
+                                  "or move it to module level." % (qualname, outer, outer), file=path)
+            if inside == "class" and q != qualname:
+                raise TargetError("target-not-found", "`%s` not found in %s; did you mean `%s`?"
+                                  % (qualname, os.path.basename(path), q), file=path)
+        available = ", ".join(_top_level_functions(defs)[:12]) or "none"
+        raise TargetError("target-not-found", "`%s` not found in %s (module-level functions: %s)"
+                          % (qualname, os.path.basename(path), available), file=path)
+    if inspect.isclass(owner) and inspect.isfunction(inspect.getattr_static(owner, qualname.split(".")[-1], None)):
+        cls = owner.__name__
+        raise TargetError("unsupported-target",
+                          "`%s` is an instance method: it needs an instance. Select a snippet that creates a `%s` "
+                          "and calls the method, or make it a @staticmethod or @classmethod." % (qualname, cls),
+                          file=path, line=node.lineno if node else None)
+    if not callable(obj):
+        raise TargetError("unsupported-target", "`%s` is a %s, not a function" % (qualname, type(obj).__name__),
+                          file=path)
+    if inspect.isgeneratorfunction(obj) or inspect.isasyncgenfunction(obj):
+        raise TargetError("unsupported-target", "`%s` is a generator: calling it runs nothing. Select a snippet "
+                          "that consumes it, e.g. `list(%s(...))`." % (qualname, qualname), file=path)
+    if node is not None:
+        line, end = node.lineno, getattr(node, "end_lineno", node.lineno)
+        if node.decorator_list:
+            line = min(d.lineno for d in node.decorator_list)
+    else:
+        code = getattr(inspect.unwrap(obj), "__code__", None)
+        line = end = code.co_firstlineno if code else 1
+    is_async = inspect.iscoroutinefunction(inspect.unwrap(obj)) or inspect.iscoroutinefunction(obj)
+    return Target(obj, "function", qualname, line, end, is_async, module)
+
+
+def resolve_snippet(module, path, start, end):
+    with open(path, "r", encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    if start < 1 or end < start or end > len(lines):
+        raise TargetError("target-not-found", "lines %d-%d are outside %s (%d lines)"
+                          % (start, end, os.path.basename(path), len(lines)), file=path)
+    body = textwrap.dedent("\n".join(lines[start - 1:end]))
+    if not body.strip():
+        raise TargetError("target-not-found", "lines %d-%d of %s are empty" % (start, end, os.path.basename(path)),
+                          file=path, line=start)
+    try:
+        inner = ast.parse(body, path)
+    except SyntaxError as e:
+        line = (e.lineno or 1) + start - 1
+        raise TargetError("syntax-error", "the selected lines are not a complete block of statements: %s (line %d)"
+                          % (e.msg, line), detail=body, file=path, line=line)
+    is_async = any(isinstance(n, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for n in _walk_same_scope(inner))
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk_same_scope(inner)):
+        raise TargetError("unsupported-target", "the selected lines contain `yield`; select a whole function "
+                          "or statements that do not yield", file=path, line=start)
+    fn_def = (ast.AsyncFunctionDef if is_async else ast.FunctionDef)(
+        name="__looplag_snippet__",
+        args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                           kwarg=None, defaults=[]),
+        body=inner.body, decorator_list=[], returns=None, type_comment=None,
+    )
+    if sys.version_info >= (3, 12):
+        fn_def.type_params = []
+    wrapper = ast.Module(body=[fn_def], type_ignores=[])
+    ast.increment_lineno(inner, start - 1)  # tracebacks point at the user's real lines
+    fn_def.lineno = start
+    ast.fix_missing_locations(wrapper)
+    namespace = {}
+    exec(compile(wrapper, path, "exec"), module.__dict__, namespace)
+    return Target(namespace["__looplag_snippet__"], "snippet", None, start, end, is_async, module)
+
+
+def _walk_same_scope(tree):
+    """ast.walk that does not descend into nested functions, lambdas or classes."""
+    stack = list(ast.iter_child_nodes(tree))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def resolve(spec):
+    """Load the module and the target described by a protocol TargetSpec."""
+    module = load_module(spec["file"], spec.get("workspaceRoot"))
+    path = os.path.abspath(spec["file"])
+    if spec.get("lines"):
+        return resolve_snippet(module, path, spec["lines"]["start"], spec["lines"]["end"])
+    if not spec.get("qualname"):
+        raise TargetError("target-not-found", "no function name or line range given", file=path)
+    return resolve_function(module, path, spec["qualname"])
+
+
+# --------------------------------------------------------------------------- arguments
+
+def _collect(*args, **kwargs):
+    return args, kwargs
+
+
+def parse_args(text, target):
+    """Evaluate `text` as written inside the call's parentheses, in the module's namespace."""
+    text = text.strip()
+    if not text:
+        args, kwargs = (), {}
+    else:
+        source = "__looplag_collect__(%s\n)" % text
+        try:
+            code = compile(source, "<arguments>", "eval", dont_inherit=True)
+        except SyntaxError as e:
+            raise TargetError("bad-arguments", "arguments `%s` are not valid call syntax: %s" % (text, e.msg))
+        try:
+            args, kwargs = eval(code, target.module.__dict__, {"__looplag_collect__": _collect})
+        except BaseException as e:  # noqa: B036 - evaluating user text can raise anything
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            raise TargetError("bad-arguments", "evaluating arguments `%s` raised %s: %s" % (text, type(e).__name__, e),
+                              detail="".join(traceback.format_exception_only(type(e), e)))
+    try:
+        signature = inspect.signature(target.fn)
+    except (TypeError, ValueError):
+        return args, kwargs  # builtins without a signature: the call itself will tell
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as e:
+        name = target.qualname or "the snippet"
+        raise TargetError("bad-arguments", "%s%s cannot be called with (%s): %s" % (name, signature, text, e))
+    return args, kwargs
+
+
+def required_parameters(fn):
+    """Names of parameters a call must supply (for hosts deciding whether to prompt)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+# --------------------------------------------------------------------------- child processes
+
+_CACHE = {}
+
+
+def resolve_cached(spec):
+    """Resolve once per process: pool children load the target the same way the parent did."""
+    key = (spec["file"], spec.get("qualname"), str(spec.get("lines")))
+    if key not in _CACHE:
+        _CACHE[key] = resolve(spec)
+    return _CACHE[key]
