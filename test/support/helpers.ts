@@ -1,0 +1,99 @@
+/** Shared test helpers: run the real CLI, find leftover processes. */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Report } from '../../src/shared/protocol';
+
+/** The repository root: the nearest folder above the bundled test with a package.json. */
+export const REPO = (() => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+})();
+export const BIN = path.join(REPO, 'bin', 'looplag.js');
+export const FIXTURES = path.join(REPO, 'test', 'fixtures');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The parsed (and validated) report when `--json` was used. */
+  report: Report | null;
+  pid: number;
+}
+
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Called once the CLI process has started (e.g. to send it SIGINT later). */
+  onStart?(pid: number): void;
+  /** Called on each stderr chunk (e.g. to wait for a progress line). */
+  onStderr?(text: string, pid: number): void;
+}
+
+/** Run `node bin/looplag.js …` and collect its output; a `--json` report is validated. */
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? REPO,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+      options.onStderr?.(d.toString('utf8'), child.pid!);
+    });
+    child.on('error', reject);
+    options.onStart?.(child.pid!);
+    child.on('close', (code, signal) => {
+      let report: Report | null = null;
+      if (args.includes('--json') && stdout.trim()) report = Report.parse(JSON.parse(stdout));
+      resolve({ code, signal, stdout, stderr, report, pid: child.pid! });
+    });
+  });
+}
+
+/** A unique tag to put in a run's environment, inherited by every process it starts. */
+export function newTag(): string {
+  return `looplag-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** PIDs of live processes whose environment carries `LOOPLAG_TEST_TAG=tag` (Linux /proc). */
+export function processesWithTag(tag: string): number[] {
+  const needle = Buffer.from(`LOOPLAG_TEST_TAG=${tag}\0`);
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (/\) Z /.test(stat)) continue; // a zombie is already dead
+      if (fs.readFileSync(`/proc/${entry}/environ`).includes(needle)) found.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+export function tmpDir(prefix = 'looplag-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Write a Python module into a fresh temp folder and return its path. */
+export function writePy(source: string, name = 'target_mod.py'): string {
+  const dir = tmpDir();
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, source);
+  return file;
+}
+
+export function run(report: Report, mode: string) {
+  const r = report.runs.find((x) => x.mode === mode);
+  if (!r) throw new Error(`no ${mode} run in report (${report.runs.map((x) => x.mode).join(', ')})`);
+  return r;
+}
