@@ -9,10 +9,8 @@ import { parseArgs } from 'node:util';
 import { Progress, runSession } from './engine/runSession';
 import { languageOf, parseNumberOption, parseTargetArg, settingsFrom, UsageError } from './engine/runPlan';
 import { TOOL_VERSION } from './report/buildReport';
-import { formatReportText, fmtMs } from './report/textTable';
-import type { Report } from './shared/protocol';
-
-export const EXIT = { ok: 0, notMeasured: 1, usage: 2, budget: 3, timeout: 124, interrupted: 130 } as const;
+import { EXIT, exitCode } from './report/exitCode';
+import { formatReportText } from './report/textTable';
 
 const HELP = `looplag ${TOOL_VERSION}: measure what a function does to the event loop
 
@@ -147,27 +145,9 @@ export async function main(argv: string[]): Promise<number> {
   if (o.out) writeAtomic(o.out, JSON.stringify(report, null, 2) + '\n');
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
   else process.stdout.write(formatReportText(report));
-  return exitCode(report, budgetMs, Boolean(o.verbose));
-}
-
-/** Decide the exit code, writing the one stderr line that explains a failure. */
-export function exitCode(report: Report, budgetMs: number | null, verbose = false): number {
-  const err = report.error;
-  if (err) {
-    process.stderr.write(`looplag: error [${err.kind}]: ${err.message}\n`);
-    if (verbose && err.detail) process.stderr.write(err.detail.trimEnd() + '\n');
-    if (err.kind === 'timeout') return EXIT.timeout;
-    if (err.kind === 'cancelled') return EXIT.interrupted;
-    return EXIT.notMeasured;
-  }
-  if (budgetMs !== null) {
-    const over = report.runs.filter((r) => r.status === 'ok' && r.lag.maxMs > budgetMs);
-    if (over.length) {
-      process.stderr.write(`looplag: lag budget ${fmtMs(budgetMs)} exceeded by ${over.map((r) => `${r.mode} (max ${fmtMs(r.lag.maxMs)})`).join(', ')}\n`);
-      return EXIT.budget;
-    }
-  }
-  return EXIT.ok;
+  const { code, stderr } = exitCode(report, budgetMs, Boolean(o.verbose));
+  for (const line of stderr) process.stderr.write(line + '\n');
+  return code;
 }
 
 function usage(message: string): number {
