@@ -8,6 +8,6 @@ npx tsc --noEmit -p .
 echo "== unit (TypeScript)"
 node --test --test-reporter=spec out/test/unit/
 echo "== sidecar (Python unittest, real interpreter)"
-python3 -m unittest discover -s test/sidecar/python -t . -v
+python3 -m unittest discover -s test/sidecar/python -v
 echo "== sidecar (real python3 through the engine and CLI)"
 node --test --test-concurrency=1 --test-reporter=spec out/test/sidecar/

@@ -227,6 +227,10 @@ def resolve_snippet(module, path, start, end):
     wrapper = ast.Module(body=[fn_def], type_ignores=[])
     ast.increment_lineno(inner, start - 1)  # tracebacks point at the user's real lines
     fn_def.lineno = start
+    # fix_missing_locations would copy the module's end line (1) into the def, and
+    # compile() rejects a node that ends before it starts ("line range (8, 1)").
+    fn_def.end_lineno = max(start, getattr(inner.body[-1], "end_lineno", None) or end)
+    fn_def.col_offset = fn_def.end_col_offset = 0
     ast.fix_missing_locations(wrapper)
     namespace = {}
     exec(compile(wrapper, path, "exec"), module.__dict__, namespace)
@@ -268,9 +272,17 @@ def parse_args(text, target):
     else:
         source = "__looplag_collect__(%s\n)" % text
         try:
-            code = compile(source, "<arguments>", "eval", dont_inherit=True)
+            tree = ast.parse(source, "<arguments>", "eval")
         except SyntaxError as e:
             raise TargetError("bad-arguments", "arguments `%s` are not valid call syntax: %s" % (text, e.msg))
+        call = tree.body
+        # `a) + (b` parses too: the text must stay inside the one call's parentheses.
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                and call.func.id == "__looplag_collect__" and call.col_offset == 0 and call.lineno == 1
+                and (call.end_lineno, call.end_col_offset) == (source.count("\n") + 1, 1)):
+            raise TargetError("bad-arguments", "arguments `%s` are not valid call syntax: write them as inside "
+                              "the call's parentheses, e.g. `365, 10**6` or `data, n=5`" % text)
+        code = compile(tree, "<arguments>", "eval", dont_inherit=True)
         try:
             args, kwargs = eval(code, target.module.__dict__, {"__looplag_collect__": _collect})
         except BaseException as e:  # noqa: B036 - evaluating user text can raise anything

@@ -1,0 +1,86 @@
+"""The probes on a real asyncio loop and real threads (no fake clocks: they measure time)."""
+import asyncio
+import sys
+import time
+import unittest
+
+from support import SIDECAR  # noqa: F401
+from looplag_sidecar.probes import CpuMeter, GilProbe, Heartbeat
+
+
+def busy(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+class HeartbeatTests(unittest.TestCase):
+    def test_a_stall_is_one_sample_as_long_as_the_stall(self):
+        async def main():
+            hb = Heartbeat(0.001)
+            hb.start()
+            await asyncio.sleep(0.02)
+            busy(0.2)  # blocks the loop
+            await asyncio.sleep(0.02)
+            await hb.stop()
+            return hb.samples
+
+        samples = asyncio.run(main())
+        lags = sorted(lag for _, lag in samples)
+        self.assertGreaterEqual(lags[-1], 0.19)
+        self.assertLess(lags[-2], 0.19, "exactly one sample holds the stall")
+        times = [t for t, _ in samples]
+        self.assertEqual(times, sorted(times))
+
+    def test_a_stall_that_ends_the_window_is_drained(self):
+        async def main():
+            hb = Heartbeat(0.001)
+            hb.start()
+            await asyncio.sleep(0.01)
+            busy(0.15)  # the last "task": nothing runs on the loop after it
+            await hb.stop()
+            return hb.samples
+
+        self.assertGreaterEqual(max(lag for _, lag in asyncio.run(main())), 0.14)
+
+
+class GilProbeTests(unittest.TestCase):
+    def test_waits_about_one_switch_interval_behind_a_busy_thread(self):
+        old = sys.getswitchinterval()
+        sys.setswitchinterval(0.01)
+        try:
+            probe = GilProbe(0.001)
+            probe.start()
+            busy(0.3)  # pure Python on this thread: the probe must wait for a forced switch
+            probe.stop()
+            waits = sorted(w for _, w in probe.waits)
+        finally:
+            sys.setswitchinterval(old)
+        self.assertGreaterEqual(len(waits), 10)
+        median = waits[len(waits) // 2]
+        self.assertGreater(median, 0.5 * 0.01)
+        self.assertLess(median, 2.0 * 0.01)
+
+    def test_idle_waits_are_small(self):
+        probe = GilProbe(0.001)
+        probe.start()
+        time.sleep(0.1)  # releases the GIL: nothing to wait for
+        probe.stop()
+        waits = sorted(w for _, w in probe.waits)
+        self.assertLess(waits[len(waits) // 2], 0.002)
+
+
+class CpuMeterTests(unittest.TestCase):
+    def test_counts_this_process_and_bounds_background(self):
+        meter = CpuMeter()
+        t = time.perf_counter()
+        busy(0.2)
+        user, system, background = meter.finish(time.perf_counter() - t, 0.0, 1)
+        self.assertGreater(user + system, 0.1)
+        if background is not None:
+            self.assertGreaterEqual(background, 0.0)
+            self.assertLessEqual(background, 1.0)
+
+
+if __name__ == "__main__":
+    unittest.main()

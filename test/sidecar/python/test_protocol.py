@@ -1,0 +1,80 @@
+"""The Python mirror of the protocol agrees with the shared fixtures (the TS suite reads them too)."""
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+from support import FIXTURES, REPO, SIDECAR
+from looplag_sidecar import protocol
+
+
+def read(name):
+    with open(os.path.join(FIXTURES, "protocol", name), encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class FixtureTests(unittest.TestCase):
+    def test_valid_sidecar_messages(self):
+        for message in read("sidecar-valid.jsonl"):
+            protocol.validate_sidecar_message(message)
+
+    def test_invalid_sidecar_messages(self):
+        for message in read("sidecar-invalid.jsonl"):
+            with self.assertRaises(protocol.ProtocolError, msg=json.dumps(message)[:120]):
+                protocol.validate_sidecar_message(message)
+
+    def test_host_messages(self):
+        for message in read("host-valid.jsonl"):
+            protocol.validate_host_message(message)
+        for message in read("host-invalid.jsonl"):
+            with self.assertRaises(protocol.ProtocolError):
+                protocol.validate_host_message(message)
+
+    def test_wrong_protocol_version_is_refused(self):
+        start = read("host-valid.jsonl")[0]
+        start["protocol"] = 99
+        with self.assertRaisesRegex(protocol.ProtocolError, "protocol 99"):
+            protocol.validate_host_message(start)
+
+    def test_error_kinds_match_the_typescript_list(self):
+        with open(os.path.join(REPO, "src", "shared", "protocol.ts"), encoding="utf-8") as f:
+            ts = f.read()
+        block = ts[ts.index("export const ERROR_KINDS"):]
+        block = block[:block.index("] as const")]
+        ts_kinds = [part.strip().strip("'\",") for part in block.split("[", 1)[1].replace("\n", " ").split(",")]
+        self.assertEqual(sorted(k for k in ts_kinds if k), sorted(protocol.ERROR_KINDS))
+
+
+class LiveMessagesTests(unittest.TestCase):
+    """What the real sidecar sends validates against the mirror (and so matches the fixtures)."""
+
+    def test_a_real_session_speaks_the_protocol(self):
+        plan = {"type": "start", "protocol": protocol.PROTOCOL_VERSION, "plan": {
+            "target": {"file": os.path.join(REPO, "examples", "python", "cpu_bound.py"), "qualname": "cpu_bound_task",
+                       "lines": None, "args": "3, 1000", "workspaceRoot": None},
+            "modes": ["inline", "thread", "process", "interpreter"], "concurrency": 2, "workers": 1,
+            "switchIntervalS": None, "heartbeatMs": 1, "gilProbe": True, "baselineMs": 20, "outputCapBytes": 1024}}
+        # stdin stays open until "done": EOF tells the sidecar its host is gone.
+        proc = subprocess.Popen([sys.executable, os.path.join(SIDECAR, "run_sidecar.py")],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc.stdin.write((json.dumps(plan) + "\n").encode())
+        proc.stdin.flush()
+        messages = []
+        for line in proc.stdout:
+            messages.append(json.loads(line))
+            if messages[-1]["type"] in ("done", "error"):
+                break
+        proc.stdin.close()
+        proc.stdout.close()
+        proc.wait(30)
+        for m in messages:
+            protocol.validate_sidecar_message(m)
+        self.assertEqual(messages[0]["type"], "hello")
+        self.assertEqual(messages[-1]["type"], "done")
+        windows = [m["window"]["mode"] for m in messages if m["type"] == "window"]
+        self.assertEqual(windows, ["baseline", "inline", "thread", "process", "interpreter"])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,244 @@
+"""Loading targets and arguments the way the sidecar does, in a real interpreter."""
+import os
+import shutil
+import sys
+import tempfile
+import textwrap
+import traceback
+import unittest
+
+from support import SIDECAR  # noqa: F401 - puts the sidecar on sys.path
+from looplag_sidecar import target as T
+
+
+class TargetTestCase(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="looplag-target-")
+        self._path = list(sys.path)
+        self._modules = set(sys.modules)
+
+    def tearDown(self):
+        sys.path[:] = self._path
+        for name in set(sys.modules) - self._modules:
+            del sys.modules[name]
+        T._CACHE.clear()
+        shutil.rmtree(self.dir)
+
+    def write(self, rel, source):
+        path = os.path.join(self.dir, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(textwrap.dedent(source))
+        return path
+
+    def spec(self, path, qualname=None, lines=None, args=""):
+        return {"file": path, "qualname": qualname, "lines": lines, "args": args, "workspaceRoot": self.dir}
+
+
+class ModuleLoading(TargetTestCase):
+    def test_main_guard_does_not_run_and_name_is_not_main(self):
+        path = self.write("app.py", """
+            ran = []
+            def f():
+                return __name__
+            if __name__ == "__main__":
+                raise SystemExit("the main block ran")
+        """)
+        tgt = T.resolve(self.spec(path, "f"))
+        self.assertEqual(tgt.fn(), "app")
+        self.assertEqual(tgt.describe()["module"], "app")
+
+    def test_package_module_gets_its_dotted_name_and_relative_imports_work(self):
+        self.write("pkg/__init__.py", "")
+        self.write("pkg/helpers.py", "def twice(x):\n    return 2 * x\n")
+        path = self.write("pkg/sub/__init__.py", "")
+        path = self.write("pkg/sub/jobs.py", """
+            from ..helpers import twice
+            import helpers_top
+            def job(x):
+                return twice(x) + helpers_top.ONE
+        """)
+        self.write("helpers_top.py", "ONE = 1\n")  # importable because the workspace root is on sys.path
+        tgt = T.resolve(self.spec(path, "job"))
+        self.assertEqual(tgt.module.__name__, "pkg.sub.jobs")
+        self.assertEqual(tgt.fn(20), 41)
+
+    def test_a_file_named_like_a_loaded_module_does_not_replace_it(self):
+        path = self.write("json.py", "def f():\n    return 'mine'\n")
+        tgt = T.resolve(self.spec(path, "f"))
+        import json
+        self.assertTrue(hasattr(json, "dumps"), "the stdlib json module is untouched")
+        self.assertEqual(tgt.fn(), "mine")
+
+    def test_syntax_error_reports_file_and_line(self):
+        path = self.write("bad.py", "x = 1\n\ndef f(:\n    pass\n")
+        with self.assertRaises(T.TargetError) as cm:
+            T.resolve(self.spec(path, "f"))
+        self.assertEqual(cm.exception.error["kind"], "syntax-error")
+        self.assertEqual(cm.exception.error["line"], 3)
+        self.assertIn("def f(:", cm.exception.error["detail"])
+
+    def test_import_error_keeps_the_traceback_and_the_line(self):
+        path = self.write("boom.py", "import os\n\nraise RuntimeError('no config')\n")
+        with self.assertRaises(T.TargetError) as cm:
+            T.resolve(self.spec(path, "f"))
+        err = cm.exception.error
+        self.assertEqual(err["kind"], "import-error")
+        self.assertEqual(err["line"], 3)
+        self.assertIn("RuntimeError: no config", err["detail"])
+        self.assertIn("no config", err["message"])
+
+
+class Lookup(TargetTestCase):
+    SOURCE = """
+        class Jobs:
+            @staticmethod
+            def static(x):
+                return x + 1
+
+            @classmethod
+            def klass(cls, x):
+                return (cls.__name__, x)
+
+            def instance(self):
+                return 1
+
+        def outer():
+            def inner():
+                return 2
+            return inner()
+
+        def gen():
+            yield 1
+
+        async def coro(x):
+            return x
+
+        VALUE = 3
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.path = self.write("mod.py", self.SOURCE)
+
+    def error_of(self, qualname):
+        with self.assertRaises(T.TargetError) as cm:
+            T.resolve(self.spec(self.path, qualname))
+        return cm.exception.error
+
+    def test_static_and_class_methods(self):
+        self.assertEqual(T.resolve(self.spec(self.path, "Jobs.static")).fn(1), 2)
+        self.assertEqual(T.resolve(self.spec(self.path, "Jobs.klass")).fn(5), ("Jobs", 5))
+
+    def test_instance_method_says_what_to_select_instead(self):
+        err = self.error_of("Jobs.instance")
+        self.assertEqual(err["kind"], "unsupported-target")
+        self.assertIn("instance method", err["message"])
+        self.assertIn("staticmethod", err["message"])
+
+    def test_nested_function_names_the_outer_one(self):
+        err = self.error_of("inner")
+        self.assertEqual(err["kind"], "unsupported-target")
+        self.assertIn("Select `outer`", err["message"])
+
+    def test_method_without_class_suggests_the_qualified_name(self):
+        err = self.error_of("static")
+        self.assertEqual(err["kind"], "target-not-found")
+        self.assertIn("did you mean `Jobs.static`", err["message"])
+
+    def test_missing_lists_functions(self):
+        err = self.error_of("nope")
+        self.assertEqual(err["kind"], "target-not-found")
+        self.assertIn("outer", err["message"])
+        self.assertIn("coro", err["message"])
+
+    def test_generators_and_non_callables_are_refused(self):
+        self.assertEqual(self.error_of("gen")["kind"], "unsupported-target")
+        self.assertIn("not a function", self.error_of("VALUE")["message"])
+
+    def test_async_is_detected_and_lines_come_from_the_source(self):
+        tgt = T.resolve(self.spec(self.path, "coro"))
+        self.assertTrue(tgt.is_async)
+        self.assertEqual((tgt.line, tgt.end_line), (22, 23))
+
+
+class Snippets(TargetTestCase):
+    def setUp(self):
+        super().setUp()
+        self.path = self.write("snip.py", """
+            FACTOR = 3
+
+            def work(n):
+                total = 0
+                for i in range(n):
+                    total += i * FACTOR
+                if total < 0:
+                    raise ValueError("negative")
+                return total
+        """)
+
+    def test_snippet_runs_in_the_module_namespace_with_real_line_numbers(self):
+        tgt = T.resolve(self.spec(self.path, lines={"start": 5, "end": 9}))
+        self.assertEqual(tgt.kind, "snippet")
+        self.assertFalse(tgt.is_async)
+        # The body references `n`, which is not defined: the traceback must point at line 6.
+        try:
+            tgt.fn()
+        except NameError as e:
+            self.assertEqual(traceback.extract_tb(e.__traceback__)[-1].lineno, 6)
+        else:
+            self.fail("the snippet should raise NameError for `n`")
+        self.assertEqual(T.parse_args("", tgt), ((), {}))
+
+    def test_partial_statement_is_a_syntax_error_at_the_users_line(self):
+        with self.assertRaises(T.TargetError) as cm:
+            T.resolve(self.spec(self.path, lines={"start": 6, "end": 6}))
+        self.assertEqual(cm.exception.error["kind"], "syntax-error")
+        self.assertEqual(cm.exception.error["line"], 6)
+
+    def test_await_makes_an_async_snippet(self):
+        path = self.write("aw.py", "import asyncio\nawait_me = None\nasync def main():\n    await asyncio.sleep(0)\n")
+        tgt = T.resolve(self.spec(path, lines={"start": 4, "end": 4}))
+        self.assertTrue(tgt.is_async)
+
+    def test_out_of_range(self):
+        with self.assertRaises(T.TargetError) as cm:
+            T.resolve(self.spec(self.path, lines={"start": 50, "end": 60}))
+        self.assertEqual(cm.exception.error["kind"], "target-not-found")
+
+
+class Arguments(TargetTestCase):
+    def setUp(self):
+        super().setUp()
+        path = self.write("args.py", "DATA = [1, 2, 3]\n\ndef f(data, n=5, *, scale=1):\n    return sum(data) * n * scale\n")
+        self.tgt = T.resolve(self.spec(path, "f"))
+
+    def test_text_as_inside_the_parentheses_in_the_module_namespace(self):
+        args, kwargs = T.parse_args("DATA, n=10**2, scale=2", self.tgt)
+        self.assertEqual(args, ([1, 2, 3],))
+        self.assertEqual(kwargs, {"n": 100, "scale": 2})
+        self.assertEqual(self.tgt.fn(*args, **kwargs), 1200)
+
+    def test_each_kind_of_bad_argument(self):
+        cases = {
+            "DATA, n=": "not valid call syntax",
+            "UNDEFINED_NAME": "NameError",
+            "1/0": "ZeroDivisionError",
+            "": "missing a required argument",
+            "DATA, 1, 2": "too many positional arguments",
+            "DATA, nope=1": "unexpected keyword argument",
+            "DATA) + (1": "not valid call syntax",
+        }
+        for text, expected in cases.items():
+            with self.subTest(text=text):
+                with self.assertRaises(T.TargetError) as cm:
+                    T.parse_args(text, self.tgt)
+                self.assertEqual(cm.exception.error["kind"], "bad-arguments")
+                self.assertIn(expected, cm.exception.error["message"])
+
+    def test_required_parameters(self):
+        self.assertEqual(T.required_parameters(self.tgt.fn), ["data"])
+
+
+if __name__ == "__main__":
+    unittest.main()
