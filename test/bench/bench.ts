@@ -1,0 +1,421 @@
+/**
+ * `npm run bench`: how fast and how faithful the engine is on this machine. Prints one
+ * table (metric | value | target/notes) and exits 0; it is a measurement, not a test,
+ * so nothing here passes or fails. Uses the real engine and the real python3, with the
+ * targets in test/fixtures/python/bench/bench_targets.py. Budget: well under a minute.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as zlib from 'node:zlib';
+import { DEFAULTS } from '../../src/engine/runPlan';
+import { runSession } from '../../src/engine/runSession';
+import { buildReport, ReportSettings, SessionState } from '../../src/report/buildReport';
+import { NOISY_FLOOR_P99_MS } from '../../src/report/quality';
+import { Mode, ModeRun, RawWindow, Report, SidecarMessage } from '../../src/shared/protocol';
+import { lagStats } from '../../src/stats/lagStats';
+
+/** The repository root: the nearest folder above the bundle with a package.json. */
+const REPO = (() => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
+const SIDECAR_DIR = path.join(REPO, 'src', 'sidecars', 'python');
+const TARGETS = path.join(REPO, 'test', 'fixtures', 'python', 'bench', 'bench_targets.py');
+const DEMO = path.join(REPO, 'examples', 'python', 'cpu_bound.py');
+const PYTHON = process.env.LOOPLAG_BENCH_PYTHON ?? 'python3';
+/** LOOPLAG_BENCH_VERBOSE=1 prints the raw task times behind the probe-overhead ratios to stderr. */
+const VERBOSE = Boolean(process.env.LOOPLAG_BENCH_VERBOSE);
+
+// --------------------------------------------------------------------------- the table
+
+type Row = { section: string } | { metric: string; value: string; note: string };
+
+class Table {
+  readonly rows: Row[] = [];
+  section(title: string): void {
+    this.rows.push({ section: title });
+  }
+  row(metric: string, value: string, note = ''): void {
+    this.rows.push({ metric, value, note });
+  }
+  format(): string {
+    const cells = this.rows.filter((r): r is Exclude<Row, { section: string }> => !('section' in r));
+    const w0 = Math.max(6, ...cells.map((r) => r.metric.length));
+    const w1 = Math.max(5, ...cells.map((r) => r.value.length));
+    const line = (a: string, b: string, c: string) => `${a.padEnd(w0)} | ${b.padStart(w1)} | ${c}`.trimEnd();
+    const out = [line('metric', 'value', 'target/notes'), `${'-'.repeat(w0)}-+-${'-'.repeat(w1)}-+-${'-'.repeat(40)}`];
+    for (const r of this.rows) out.push('section' in r ? `== ${r.section}` : line(r.metric, r.value, r.note));
+    return out.join('\n') + '\n';
+  }
+}
+
+const ms = (x: number | null | undefined, digits = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(digits)} ms`);
+const ratio = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(3)}×`);
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+function median(xs: readonly number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function div(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
+}
+
+function progress(text: string): void {
+  process.stderr.write(`bench: ${text}\n`);
+}
+
+// --------------------------------------------------------------------------- sessions
+
+interface Timed {
+  report: Report;
+  /** From calling runSession to the first progress message / first finished mode / the end, ms. */
+  firstProgressMs: number | null;
+  firstRunMs: number | null;
+  totalMs: number;
+  stderr: string;
+}
+
+interface SessionInput {
+  file?: string;
+  qualname: string;
+  args?: string;
+  modes: Mode[];
+  concurrency: number;
+  workers?: number | null;
+  gilProbe?: boolean;
+  baselineMs?: number;
+}
+
+async function session(input: SessionInput): Promise<Timed> {
+  const file = input.file ?? TARGETS;
+  const settings: ReportSettings = {
+    modes: input.modes,
+    concurrency: input.concurrency,
+    workers: input.workers ?? null,
+    switchIntervalS: null,
+    heartbeatMs: DEFAULTS.heartbeatMs,
+    stallMs: DEFAULTS.stallMs,
+    gilProbe: input.gilProbe ?? true,
+    timeoutS: 30,
+  };
+  let firstProgressMs: number | null = null;
+  let firstRunMs: number | null = null;
+  let stderr = '';
+  const t0 = performance.now();
+  const report = await runSession({
+    target: { file, qualname: input.qualname, lines: null, args: input.args ?? '', language: 'python', workspaceRoot: null },
+    settings,
+    python: PYTHON,
+    sidecarDir: SIDECAR_DIR,
+    baselineMs: input.baselineMs,
+    onProgress: () => (firstProgressMs ??= performance.now() - t0),
+    onRun: () => (firstRunMs ??= performance.now() - t0),
+    onStderr: (text) => (stderr += text),
+  });
+  return { report, firstProgressMs, firstRunMs, totalMs: performance.now() - t0, stderr };
+}
+
+/** The mode's run when it was measured; otherwise undefined and a note says why. */
+function okRun(report: Report, mode: Mode): ModeRun | undefined {
+  return report.runs.find((r) => r.mode === mode && r.status === 'ok');
+}
+
+function whyMissing(report: Report, mode: Mode): string {
+  const r = report.runs.find((x) => x.mode === mode);
+  const err = r?.error ?? report.error;
+  return `${mode} not measured${r ? ` (${r.status})` : ''}${err ? `: [${err.kind}] ${err.message}` : ''}`;
+}
+
+/** Other processes' share of the machine's CPU during a run's window. */
+function busy(run: ModeRun): string {
+  return run.backgroundCpuFrac === null ? 'background CPU unknown' : `others used ${(run.backgroundCpuFrac * 100).toFixed(0)}% CPU`;
+}
+
+function taskRunTimes(run: ModeRun | undefined): number[] {
+  if (!run) return [];
+  return run.tasks.filter((t) => !t.error && t.startMs !== null && t.endMs !== null).map((t) => t.endMs! - t.startMs!);
+}
+
+/** Times `fn` in a bare python3 (no sidecar, no probes, no event loop): ms per call. */
+function plainPythonTimes(fn: string, calls: number): number[] {
+  const code = [
+    'import json, sys, time',
+    `sys.path.insert(0, ${JSON.stringify(path.dirname(TARGETS))})`,
+    'import bench_targets as b',
+    `f = b.${fn}`,
+    'f()  # warm-up, as the sidecar has imported and resolved the target before its window',
+    'out = []',
+    `for _ in range(${calls}):`,
+    '    t = time.perf_counter(); f(); out.append((time.perf_counter() - t) * 1000.0)',
+    'print(json.dumps(out))',
+  ].join('\n');
+  const r = spawnSync(PYTHON, ['-B', '-c', code], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`plain ${PYTHON} failed: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout) as number[];
+}
+
+// --------------------------------------------------------------------------- sections
+
+async function environment(t: Table): Promise<void> {
+  const probe = spawnSync(PYTHON, ['-c', 'import platform, os; print(platform.python_implementation(), platform.python_version(), os.cpu_count())'],
+    { encoding: 'utf8' });
+  const [impl, version, pyCores] = (probe.stdout ?? '').trim().split(' ');
+  t.section('environment');
+  t.row('cores (node os.cpus / python os.cpu_count)', `${os.cpus().length} / ${pyCores ?? '?'}`, `${os.cpus()[0]?.model ?? ''}`.trim());
+  t.row('python', probe.status === 0 ? `${impl} ${version}` : 'not found', PYTHON);
+  t.row('node', process.version, `${process.platform}-${process.arch}`);
+  t.row('load average (1 min)', os.loadavg()[0].toFixed(2), 'above ~0.5 × cores, expect noisier numbers');
+}
+
+async function idleFloor(t: Table): Promise<void> {
+  progress('idle floor');
+  const s = await session({ qualname: 'noop', modes: ['inline'], concurrency: 10, baselineMs: 1000 });
+  const b = s.report.baseline;
+  t.section('idle floor (1 s idle baseline window, heartbeat 1 ms, GIL probe on)');
+  if (b) {
+    const beats = `${b.lag.sampleCount}/${b.lag.expectedSampleCount} beats`;
+    t.row('idle heartbeat lag p50', ms(b.lag.p50Ms, 3), `timer overshoot only; ${beats}`);
+    t.row('idle heartbeat lag p99', ms(b.lag.p99Ms, 3), `< ${NOISY_FLOOR_P99_MS} ms (quality.NOISY_FLOOR_P99_MS flags a noisy floor)`);
+    t.row('idle heartbeat lag max', ms(b.lag.maxMs, 3), 'one-off scheduler hiccups');
+    if (b.gilWait) {
+      t.row('GIL-wait floor p50', ms(b.gilWait.p50Ms, 3), `probe's sleep overshoot with no contention; ${b.gilWait.sampleCount} wake-ups`);
+      t.row('GIL-wait floor p99', ms(b.gilWait.p99Ms, 3), 'GIL waits below this are noise');
+    } else {
+      t.row('GIL-wait floor', '–', 'no GIL-probe data in the baseline');
+    }
+  } else {
+    t.row('idle baseline', '–', `no baseline window${s.report.error ? `: ${s.report.error.message}` : ''}`);
+  }
+  const inline = okRun(s.report, 'inline');
+  if (inline) {
+    t.row('inline 10× noop: lag p50 / p99', `${ms(inline.lag.p50Ms, 3)} / ${ms(inline.lag.p99Ms, 3)}`,
+      `≈ idle floor; ${inline.lag.sampleCount} beat(s) in a ${ms(inline.wallMs)} window, max ${ms(inline.lag.maxMs, 3)}`);
+  } else {
+    t.row('inline 10× noop', '–', whyMissing(s.report, 'inline'));
+  }
+}
+
+async function fidelity(t: Table): Promise<void> {
+  progress('fidelity');
+  const s = await session({ qualname: 'busy_wait', args: 'ms=100', modes: ['inline', 'thread'], concurrency: 1 });
+  t.section('fidelity: busy_wait(ms=100), concurrency 1');
+  const inline = okRun(s.report, 'inline');
+  const task = inline?.tasks[0];
+  if (inline && task && task.startMs !== null && task.endMs !== null) {
+    const duration = task.endMs - task.startMs;
+    t.row('inline true task duration (endMs − startMs)', ms(duration), '≈ 100 ms by construction');
+    t.row('inline measured max lag', ms(inline.lag.maxMs), `${inline.lag.stallCount} stall(s) ≥ ${s.report.settings.stallMs} ms; expect exactly 1`);
+    t.row('inline max lag / task duration', ratio(div(inline.lag.maxMs, duration)), 'target ≈ 1.0; lag = gap − 1 ms interval, so a hair under');
+  } else {
+    t.row('inline max lag / task duration', '–', whyMissing(s.report, 'inline'));
+  }
+  const sw = s.report.settings.switchIntervalS;
+  const swText = sw === null ? '?' : ms(sw * 1000, 1);
+  const thread = okRun(s.report, 'thread');
+  if (thread) {
+    t.row('thread lag p99 / max, probe on', `${ms(thread.lag.p99Ms)} / ${ms(thread.lag.maxMs)}`,
+      `≈ switch interval (${swText}), up to 2× when the probe wins the GIL first; ${busy(thread)}`);
+  } else {
+    t.row('thread lag, probe on', '–', whyMissing(s.report, 'thread'));
+  }
+  const off = await session({ qualname: 'busy_wait', args: 'ms=100', modes: ['thread'], concurrency: 1, gilProbe: false });
+  const threadOff = okRun(off.report, 'thread');
+  if (threadOff) {
+    t.row('thread lag p99 / max, probe off', `${ms(threadOff.lag.p99Ms)} / ${ms(threadOff.lag.maxMs)}`,
+      `≈ switch interval (${swText}): the loop waits for the GIL; ${busy(threadOff)}`);
+  } else {
+    t.row('thread lag, probe off', '–', whyMissing(off.report, 'thread'));
+  }
+}
+
+async function probeOverhead(t: Table): Promise<void> {
+  progress('probe overhead');
+  t.section('probe overhead: py_work() (a fixed amount of pure-Python work), 6 calls one at a time (workers 1) × 3 interleaved rounds; ratios of the fastest calls');
+  const times = { plain: [] as number[], inlineOn: [] as number[], inlineOff: [] as number[], threadOn: [] as number[], threadOff: [] as number[] };
+  const notes: string[] = [];
+  let background: number | null = null;
+  // Two rounds of probe on/off, interleaved, so slow drift (CPU clocks, other load) hits both.
+  for (let round = 0; round < 3; round++) {
+    try {
+      const plain = plainPythonTimes('py_work', 6);
+      times.plain.push(...plain);
+      if (VERBOSE) progress(`  plain: ${plain.map((x) => x.toFixed(1)).join(' ')}`);
+    } catch (e) {
+      notes.push((e as Error).message);
+    }
+    for (const gilProbe of [true, false]) {
+      const s = await session({ qualname: 'py_work', modes: ['inline', 'thread'], concurrency: 6, workers: 1, gilProbe });
+      const bg = s.report.quality.backgroundCpuFrac;
+      if (bg !== null) background = Math.max(background ?? 0, bg);
+      for (const mode of ['inline', 'thread'] as const) {
+        const run = okRun(s.report, mode);
+        if (!run) notes.push(whyMissing(s.report, mode));
+        const key = `${mode}${gilProbe ? 'On' : 'Off'}` as const;
+        times[key].push(...taskRunTimes(run));
+        if (VERBOSE) progress(`  ${key}: ${taskRunTimes(run).map((x) => x.toFixed(1)).join(' ')}`);
+      }
+    }
+  }
+  // Noise on a shared machine only ever adds time (and the first call of a session
+  // also pays for warming the interpreter up), so the ratios compare the fastest call
+  // of each condition; the medians are shown for the spread.
+  const floor = (xs: number[]) => (xs.length ? Math.min(...xs) : null);
+  const m = {
+    plain: floor(times.plain), inlineOn: floor(times.inlineOn), inlineOff: floor(times.inlineOff),
+    threadOn: floor(times.threadOn), threadOff: floor(times.threadOff),
+  };
+  const spread = (xs: number[]) => `median ${ms(median(xs))} of ${xs.length}`;
+  t.row('task time, plain python3 (no sidecar)', ms(m.plain), `fastest call; ${spread(times.plain)}`);
+  t.row('task time, inline, probe on', ms(m.inlineOn), `${spread(times.inlineOn)}; heartbeat is blocked while an inline task runs`);
+  t.row('task time, inline, probe off', ms(m.inlineOff), spread(times.inlineOff));
+  t.row('task time, thread, probe on', ms(m.threadOn), `${spread(times.threadOn)}; heartbeat + probe take the GIL every 1 ms`);
+  t.row('task time, thread, probe off', ms(m.threadOff), spread(times.threadOff));
+  t.row('thread / inline, probe off (one run)', ratio(div(m.threadOff, m.inlineOff)), 'heartbeat cost on a GIL-bound worker; target ≤ 1.05');
+  t.row('thread / inline, probe on (one run)', ratio(div(m.threadOn, m.inlineOn)), 'heartbeat cost with the probe also running; target ≤ 1.05');
+  t.row('thread probe on / off (two sessions)', ratio(div(m.threadOn, m.threadOff)), 'GIL-probe cost in thread mode, interleaved sessions; target ≤ 1.05');
+  t.row('inline probe on / off (two sessions)', ratio(div(m.inlineOn, m.inlineOff)), 'GIL-probe cost on an inline task, interleaved sessions');
+  t.row('inline probe off / plain python3', ratio(div(m.inlineOff, m.plain)), 'sidecar cost with nothing preempting: ≈ 1.0 (across processes)');
+  t.row('thread probe on / plain python3', ratio(div(m.threadOn, m.plain)), 'all the default run adds to a worker task (across processes)');
+  t.row('other processes\' CPU during these windows', background === null ? '–' : `${(background * 100).toFixed(0)}%`,
+    'max over the 6 sessions; medians grow when cores are contended');
+  for (const n of [...new Set(notes)]) t.row('  note', '', n);
+}
+
+async function latency(t: Table): Promise<void> {
+  progress('time to first result');
+  t.section('latency and total wall');
+  const firstProgress: number[] = [];
+  const firstRun: number[] = [];
+  const total: number[] = [];
+  const baselineWall: number[] = [];
+  let last: Timed | null = null;
+  for (let i = 0; i < 3; i++) {
+    const s = await session({ qualname: 'noop', modes: ['inline'], concurrency: 1 });
+    last = s;
+    if (s.firstProgressMs !== null) firstProgress.push(s.firstProgressMs);
+    if (s.firstRunMs !== null) firstRun.push(s.firstRunMs);
+    if (s.report.baseline) baselineWall.push(s.report.baseline.wallMs);
+    total.push(s.totalMs);
+  }
+  const fr = median(firstRun);
+  const bw = median(baselineWall);
+  t.row('runSession → first progress (noop, inline)', ms(median(firstProgress), 1), 'python start + sidecar import + target import; median of 3');
+  t.row('runSession → first onRun (noop, inline)', ms(fr, 1),
+    fr === null ? (last?.report.error?.message ?? 'no run reported') : `includes the ${ms(bw, 0)} idle baseline window; median of 3`);
+  t.row('  … of which not the baseline window', ms(fr !== null && bw !== null ? fr - bw : null, 1), 'the engine\'s own start-up cost');
+  t.row('runSession total (noop, inline)', ms(median(total), 1), 'until the sidecar has exited');
+
+  progress('demo (cpu_bound_task, all modes)');
+  const demo = await session({ file: DEMO, qualname: 'cpu_bound_task', modes: DEFAULTS.modes, concurrency: DEFAULTS.concurrency });
+  const parts = demo.report.runs.map((r) =>
+    r.status === 'ok' ? `${r.mode} ${ms(r.wallMs, 0)}${r.startupMs !== null ? ` (+${ms(r.startupMs, 0)} start-up)` : ''}` : `${r.mode} ${r.status}`);
+  t.row('demo wall: cpu_bound_task, all modes, 10 calls', ms(demo.totalMs, 0),
+    `${demo.report.status}; ${parts.join(', ')}${demo.report.error ? `; ${demo.report.error.message}` : ''}`);
+  const inline = okRun(demo.report, 'inline');
+  if (inline) t.row('  demo inline lag max / task p50', `${ms(inline.lag.maxMs, 1)} / ${ms(inline.taskStats.runP50Ms, 1)}`, '10 pow() calls back to back, no await between: one stall ≈ the whole window');
+}
+
+/** A seeded generator: the synthetic data is the same on every run. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+/** A window of `n` heartbeat samples: mostly ~0.1 ms, with a 1-in-500 stall. */
+function syntheticWindow(mode: Mode, n: number, rand: () => number): RawWindow {
+  const samples: number[][] = [];
+  let tMs = 0;
+  for (let i = 0; i < n; i++) {
+    const lag = rand() < 0.002 ? 20 + rand() * 200 : rand() * 0.2;
+    tMs += 1 + lag;
+    samples.push([Math.round(tMs * 1e4) / 1e4, Math.round(lag * 1e4) / 1e4]);
+  }
+  const tasks = Array.from({ length: 10 }, (_, id) => ({
+    id, queuedMs: 0, startMs: id * 100, endMs: id * 100 + 100, worker: 'event loop', cpuMs: 100, error: null,
+  }));
+  return {
+    mode, status: 'ok', error: null, wallMs: tMs, startupMs: null, workers: 1, tasks, samples,
+    gilWaitsMs: samples.map((s) => s[1] / 2), cpu: { userMs: tMs, systemMs: 1 }, backgroundCpuFrac: 0,
+    output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
+  };
+}
+
+function timeIt(reps: number, fn: () => void): number {
+  fn(); // warm-up (JIT)
+  const xs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    xs.push(performance.now() - t0);
+  }
+  return median(xs)!;
+}
+
+function hostCosts(t: Table): void {
+  progress('host-side costs');
+  t.section('host side: 3 modes × 60,000 samples (synthetic, = 60 s windows at 1 ms)');
+  const rand = lcg(42);
+  const settings: ReportSettings = {
+    modes: ['inline', 'thread', 'process'], concurrency: 10, workers: null, switchIntervalS: 0.005,
+    heartbeatMs: 1, stallMs: 50, gilProbe: true, timeoutS: 120,
+  };
+  const windows = settings.modes.map((m) => syntheticWindow(m, 60_000, rand));
+  const state: SessionState = {
+    target: { file: TARGETS, qualname: 'noop', lines: null, args: '', language: 'python' },
+    settings, createdAt: new Date(), runtime: null, resolved: null,
+    baseline: syntheticWindow('baseline' as Mode, 300, rand), windows, error: null, finished: true,
+  };
+  t.row('lagStats, one window of 60,000', ms(timeIt(5, () => lagStats(windows[0].samples, { ...settings, wallMs: windows[0].wallMs }))), 'median of 5');
+  let report: Report | null = null;
+  t.row('buildReport, 3 × 60,000', ms(timeIt(5, () => (report = buildReport(state)))), 'median of 5; runs again on every onRun (live views)');
+  const json = JSON.stringify(report);
+  t.row('report JSON size', kb(Buffer.byteLength(json)), 'samples are kept in the report for the timeline');
+  t.row('Report.parse(JSON.parse(report))', ms(timeIt(3, () => Report.parse(JSON.parse(json)))), 'what a reader of --json / --out pays to validate');
+  const line = JSON.stringify({ type: 'window', window: windows[0] });
+  t.row('sidecar window line: parse + validate', ms(timeIt(3, () => SidecarMessage.parse(JSON.parse(line)))),
+    `one 60,000-sample window message, ${kb(Buffer.byteLength(line))}`);
+
+  const cli = path.join(REPO, 'dist', 'cli.js');
+  if (fs.existsSync(cli)) {
+    const bytes = fs.readFileSync(cli);
+    t.row('dist/cli.js size', kb(bytes.length), `gzip ${kb(zlib.gzipSync(bytes).length)}; esbuild dev build (not minified)`);
+  } else {
+    t.row('dist/cli.js size', '–', 'not built: run `node esbuild.mjs` first');
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const t = new Table();
+  const sections: [string, (t: Table) => unknown][] = [
+    ['environment', environment], ['idle floor', idleFloor], ['fidelity', fidelity],
+    ['probe overhead', probeOverhead], ['latency', latency], ['host costs', hostCosts],
+  ];
+  for (const [name, run] of sections) {
+    try {
+      await run(t);
+    } catch (e) {
+      // A broken section is reported in the table; the rest still runs.
+      t.row(`${name}: bench error`, '–', e instanceof Error ? e.message : String(e));
+    }
+  }
+  t.section('bench');
+  t.row('bench wall', ms(performance.now() - t0, 0), 'budget: under ~60 s');
+  process.stdout.write(t.format());
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench: ${e instanceof Error ? e.stack : e}\n`);
+    process.exit(0);
+  },
+);
