@@ -22,6 +22,22 @@ const common = {
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist', { recursive: true });
 await esbuild.build({ ...common, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist' });
+// The report UI: one browser bundle for the webview panel and the standalone HTML file.
+await esbuild.build({
+  ...common,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  entryPoints: { main: 'src/webview/main.ts' },
+  outdir: 'dist/webview',
+  tsconfig: 'src/webview/tsconfig.json',
+  minify: true,
+  sourcemap: false,
+});
+// Styles twice: with the codicon font as a file (webview: served from dist/) and inlined
+// as a data: URL (standalone HTML: one self-contained file).
+await esbuild.build({ ...common, platform: 'browser', entryPoints: { main: 'src/webview/index.css' }, outdir: 'dist/webview', loader: { '.ttf': 'file' }, assetNames: '[name]', minify: true, sourcemap: false });
+await esbuild.build({ ...common, platform: 'browser', entryPoints: { standalone: 'src/webview/index.css' }, outdir: 'dist/webview', loader: { '.ttf': 'dataurl' }, minify: true, sourcemap: false });
 cpSync('src/sidecars/python', 'dist/sidecars/python', {
   recursive: true,
   filter: (src) => !src.includes('__pycache__'),

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci
 node esbuild.mjs --tests
-npx tsc --noEmit -p .
+npx tsc --noEmit -p . && npx tsc --noEmit -p src/webview/tsconfig.json
 echo "== unit (TypeScript)"
 node --test --test-reporter=spec out/test/unit/
 echo "== sidecar (Python unittest, real interpreter)"

@@ -11,6 +11,7 @@ import { languageOf, parseNumberOption, parseTargetArg, settingsFrom, UsageError
 import { TOOL_VERSION } from './report/buildReport';
 import { EXIT, exitCode } from './report/exitCode';
 import { formatReportText } from './report/textTable';
+import { standaloneHtml, UiAssets } from './report/html';
 
 const HELP = `looplag ${TOOL_VERSION}: measure what a function does to the event loop
 
@@ -42,6 +43,8 @@ Options:
   --no-gil-probe         do not run the GIL-wait probe thread
   --json                 print the report (looplag.report/1) alone on stdout
   --out FILE             also write the report as JSON to FILE
+  --html FILE            also write the report as a self-contained HTML page
+                         (charts and tables; opens offline, attach it to a PR)
   --budget-ms X          exit 3 when any measured mode's max lag exceeds X ms
   --verbose              print error details and the sidecar's own stderr
   -h, --help             this help
@@ -79,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
         'no-gil-probe': { type: 'boolean' },
         json: { type: 'boolean' },
         out: { type: 'string' },
+        html: { type: 'string' },
         'budget-ms': { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -121,15 +125,20 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
 
+  const progress = process.stderr.isTTY && !o.json ? new ProgressLine() : null;
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
+    // At once; SidecarProcess's 'exit' hook still kills the sidecar's process tree.
     if (++interrupts > 1) process.exit(EXIT.interrupted);
+    // Said now, because stopping can take the cancel grace period (a sidecar stuck
+    // behind a GIL-holding call cannot answer), and a user may press Ctrl+C again.
+    progress?.clear();
+    process.stderr.write('looplag: interrupted; stopping (interrupt again to stop at once)\n');
     controller.abort();
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  const progress = process.stderr.isTTY && !o.json ? new ProgressLine() : null;
   const report = await runSession({
     target,
     settings,
@@ -143,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
   process.off('SIGTERM', onSigint);
 
   if (o.out) writeAtomic(o.out, JSON.stringify(report, null, 2) + '\n');
+  if (o.html) writeAtomic(o.html, standaloneHtml(report, readUiAssets()));
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
   else process.stdout.write(formatReportText(report));
   const { code, stderr } = exitCode(report, budgetMs, Boolean(o.verbose));
@@ -159,6 +169,15 @@ function writeAtomic(file: string, data: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);
+}
+
+/** The report UI bundle, built next to this file (dist/webview). */
+function readUiAssets(): UiAssets {
+  const dir = path.join(__dirname, 'webview');
+  return {
+    js: fs.readFileSync(path.join(dir, 'main.js'), 'utf8'),
+    css: fs.readFileSync(path.join(dir, 'standalone.css'), 'utf8'),
+  };
 }
 
 class ProgressLine {

@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import type { Report } from '../shared/protocol';
+
+/** Text for HTML element content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * JSON that is safe inside a `<script type="application/json">` element: `<`, `>` and
+ * `&` become \u escapes (so `</script>` or `<!--` in a function name or in printed output
+ * cannot end the element), as do the two line separators JavaScript once choked on.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Inline script text that cannot close its element early. */
+function inlineScript(js: string): string {
+  return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\x21--');
+}
+
+function inlineStyle(css: string): string {
+  return css.replace(/<\/(style)/gi, '<\\/$1');
+}
+
+export function newNonce(): string {
+  return randomBytes(18).toString('base64');
+}
+
+export interface UiAssets {
+  /** The report UI bundle (dist/webview/main.js). */
+  js: string;
+  /** Its styles with fonts inlined (dist/webview/standalone.css). */
+  css: string;
+}
+
+/**
+ * A self-contained report page that works offline from a file: the UI bundle and its
+ * styles inlined under a nonce-based CSP, the report embedded as inert JSON.
+ */
+export function standaloneHtml(report: Report, assets: UiAssets, compare: Report | null = null, nonce = newNonce()): string {
+  const what = report.target.qualname ?? (report.target.lines ? `lines ${report.target.lines.start}-${report.target.lines.end}` : 'report');
+  const csp = [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    'font-src data:',
+    'img-src data: blob:',
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="looplag">
+<title>Loop Lag: ${escapeHtml(what)}</title>
+<style nonce="${nonce}">${inlineStyle(assets.css)}</style>
+</head>
+<body>
+<main id="app" aria-live="polite"></main>
+<script type="application/json" id="looplag-data">${jsonForScript({ report, compare })}</script>
+<script nonce="${nonce}">${inlineScript(assets.js)}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,36 @@
+import type { Report } from '../shared/protocol';
+import { fmtMs } from './textTable';
+import { verdicts } from './verdict';
+
+/** Markdown cells: pipes and newlines would break the table; HTML is neutralised. */
+function cell(text: string): string {
+  return text.replace(/[\\|`*_[\]<>]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+}
+
+/** A short Markdown summary for a pull request or an issue. */
+export function reportMarkdown(report: Report): string {
+  const t = report.target;
+  const what = t.qualname ?? (t.lines ? `lines ${t.lines.start}-${t.lines.end}` : '?');
+  const rt = report.runtime;
+  const out: string[] = [];
+  out.push(`### Loop Lag: \`${what.replace(/`/g, "'")}\``);
+  out.push('');
+  out.push(`${cell(t.file)}${t.line ? `:${t.line}` : ''} · args \`${t.args.replace(/`/g, "'") || '(none)'}\` · ` +
+    (rt ? `${cell(rt.implementation)} ${cell(rt.version)} (GIL ${rt.gilEnabled ? 'on' : 'off'}, ${rt.cpuCount} cores) · ` : '') +
+    `${report.settings.concurrency} concurrent calls · ${report.createdAt}`);
+  out.push('');
+  for (const v of verdicts(report)) out.push(`- **${v.level}** ${cell(v.text)}`);
+  out.push('');
+  out.push('| mode | lag p50 | lag p99 | lag max | stalls | stalled | wall | speedup |');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of report.runs) {
+    if (r.status === 'skipped') {
+      out.push(`| ${r.mode} | – | – | – | – | – | – | – |`);
+      continue;
+    }
+    out.push(`| ${r.mode} | ${fmtMs(r.lag.p50Ms)} | ${fmtMs(r.lag.p99Ms)} | ${fmtMs(r.lag.maxMs)} | ${r.lag.stallCount} | ` +
+      `${Math.round(r.lag.stalledFrac * 100)}% | ${fmtMs(r.wallMs)} | ${r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`} |`);
+  }
+  if (!report.quality.trustworthy) out.push('', '> ⚠ The machine was busy during the run: numbers may be inflated.');
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,38 @@
+import type { ModeRun, Report } from '../shared/protocol';
+import { fmtMs } from './textTable';
+
+export type VerdictLevel = 'critical' | 'warning' | 'info' | 'ok';
+
+export interface Verdict {
+  mode: string;
+  level: VerdictLevel;
+  text: string;
+}
+
+/**
+ * One line per mode a person can act on. Advice for the mode wins when the report
+ * has it; otherwise the line is read off the numbers against the stall threshold
+ * and the lag budget.
+ */
+export function verdicts(report: Report, lagBudgetMs = 100): Verdict[] {
+  return report.runs.map((run) => {
+    const advice = report.advice.find((a) => a.mode === run.mode && a.severity !== 'info');
+    if (advice) return { mode: run.mode, level: advice.severity, text: `${run.mode}: ${advice.title}` };
+    return fromNumbers(run, report.settings.stallMs, lagBudgetMs);
+  });
+}
+
+function fromNumbers(run: ModeRun, stallMs: number, budgetMs: number): Verdict {
+  const mode = run.mode;
+  if (run.status === 'skipped') return { mode, level: 'info', text: `${mode}: skipped — ${run.error?.message ?? 'not measured'}` };
+  if (run.status === 'failed') return { mode, level: 'critical', text: `${mode}: failed — ${run.error?.message ?? 'unknown error'}` };
+  const lag = run.lag;
+  const errors = run.taskStats.errorCount ? ` (${run.taskStats.errorCount} of ${run.tasks.length} calls raised)` : '';
+  if (lag.stalledFrac >= 0.5) {
+    return { mode, level: 'critical', text: `${mode}: loop starved ${Math.round(lag.stalledFrac * 100)}% of the time, longest stall ${fmtMs(lag.maxMs)}${errors}` };
+  }
+  if (lag.maxMs >= budgetMs || lag.stallCount > 0) {
+    return { mode, level: 'warning', text: `${mode}: ${lag.stallCount} stall(s) ≥ ${fmtMs(stallMs)}, max lag ${fmtMs(lag.maxMs)}${errors}` };
+  }
+  return { mode, level: 'ok', text: `${mode}: loop responsive — p99 ${fmtMs(lag.p99Ms)}, max ${fmtMs(lag.maxMs)}${errors}` };
+}

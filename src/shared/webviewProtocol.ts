@@ -1,0 +1,56 @@
+/**
+ * Messages between the extension host and the report webview, typed and validated
+ * in both directions (the webview never casts `event.data`).
+ */
+import { arr, Infer, int, literal, nullable, num, obj, optional, str, tagged } from './validate';
+import { Report } from './protocol';
+
+export const HistoryEntry = obj({
+  id: str,
+  createdAt: str,
+  label: str,
+  headline: str,
+  status: literal('complete', 'partial', 'failed'),
+});
+export type HistoryEntry = Infer<typeof HistoryEntry>;
+
+export const LiveProgress = obj({ mode: str, phase: str, done: int, total: int });
+export type LiveProgress = Infer<typeof LiveProgress>;
+
+export const ViewOptions = obj({
+  lagBudgetMs: num,
+  /** Which actions the host supports (a standalone HTML file has no re-run). */
+  host: literal('vscode', 'standalone'),
+});
+export type ViewOptions = Infer<typeof ViewOptions>;
+
+export const ToWebview = tagged({
+  /** The whole state: sent after `ready`, and again whenever the panel becomes visible. */
+  state: obj({
+    type: literal('state'),
+    currentId: nullable(str),
+    current: nullable(Report),
+    compare: nullable(Report),
+    history: arr(HistoryEntry),
+    running: nullable(LiveProgress),
+    options: ViewOptions,
+  }),
+  /** A run in progress: the report so far (modes fill in as they finish). */
+  live: obj({ type: literal('live'), report: Report, progress: nullable(LiveProgress) }),
+  /** A one-line notice (e.g. "Markdown copied"). */
+  notice: obj({ type: literal('notice'), text: str }),
+});
+export type ToWebview = Infer<typeof ToWebview>;
+
+export const FromWebview = tagged({
+  ready: obj({ type: literal('ready') }),
+  rerun: obj({ type: literal('rerun') }),
+  cancel: obj({ type: literal('cancel') }),
+  openSettings: obj({ type: literal('openSettings') }),
+  select: obj({ type: literal('select'), id: str }),
+  compare: obj({ type: literal('compare'), id: nullable(str) }),
+  exportJson: obj({ type: literal('exportJson'), id: optional(str) }),
+  copyMarkdown: obj({ type: literal('copyMarkdown'), id: optional(str) }),
+  saveHtml: obj({ type: literal('saveHtml'), id: optional(str) }),
+});
+export type FromWebview = Infer<typeof FromWebview>;

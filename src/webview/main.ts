@@ -1,0 +1,218 @@
+/**
+ * The report UI. One bundle, two hosts: the VS Code webview (state arrives by message
+ * after we say `ready`) and a standalone HTML file (state read from an inert JSON
+ * script element). Every incoming message is validated, never cast.
+ */
+import { Report } from '../shared/protocol';
+import { FromWebview, LiveProgress, ToWebview, ViewOptions } from '../shared/webviewProtocol';
+import type { HistoryEntry } from '../shared/webviewProtocol';
+import { obj, nullable } from '../shared/validate';
+import { reportMarkdown } from '../report/markdown';
+import { Chart, cdfChart, lagChart, readTheme, timelineChart } from './charts';
+import { clear, h, icon } from './dom';
+import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
+
+declare function acquireVsCodeApi(): { postMessage(m: unknown): void; setState(s: unknown): void; getState(): unknown };
+
+interface ViewState {
+  currentId: string | null;
+  current: Report | null;
+  compare: Report | null;
+  history: HistoryEntry[];
+  running: LiveProgress | null;
+  options: ViewOptions;
+  notice: string | null;
+}
+
+/** The standalone file's embedded payload. */
+const StandalonePayload = obj({ report: Report, compare: nullable(Report) });
+
+class App {
+  private state: ViewState = {
+    currentId: null, current: null, compare: null, history: [], running: null, notice: null,
+    options: { lagBudgetMs: 100, host: 'standalone' },
+  };
+  private charts: Chart[] = [];
+  private logScale = false;
+  private readonly vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
+  private resizeObserver = new ResizeObserver(() => this.resizeCharts());
+
+  constructor(private readonly root: HTMLElement) {
+    this.resizeObserver.observe(root);
+  }
+
+  start(): void {
+    if (this.vscode) {
+      window.addEventListener('message', (e: MessageEvent) => this.onMessage(e.data));
+      this.post({ type: 'ready' });
+      return;
+    }
+    const el = document.getElementById('looplag-data');
+    try {
+      const payload = StandalonePayload.parse(JSON.parse(el?.textContent ?? 'null'));
+      this.state = { ...this.state, current: payload.report, compare: payload.compare };
+      this.render();
+    } catch (e) {
+      this.fail(`This file does not contain a valid Loop Lag report: ${(e as Error).message}`);
+    }
+  }
+
+  private post(message: FromWebview): void {
+    this.vscode?.postMessage(FromWebview.parse(message));
+  }
+
+  private onMessage(data: unknown): void {
+    let message: ToWebview;
+    try {
+      message = ToWebview.parse(data);
+    } catch (e) {
+      console.error(`Loop Lag: ignored an invalid message: ${(e as Error).message}`);
+      return;
+    }
+    switch (message.type) {
+      case 'state':
+        this.state = { ...this.state, ...message, notice: null };
+        this.vscode?.setState({ currentId: message.currentId });
+        break;
+      case 'live':
+        this.state = { ...this.state, current: message.report, running: message.progress, currentId: null };
+        break;
+      case 'notice':
+        this.state = { ...this.state, notice: message.text };
+        break;
+    }
+    this.render();
+  }
+
+  private fail(text: string): void {
+    clear(this.root);
+    this.root.appendChild(h('div', { class: 'banner error', role: 'alert' }, text));
+  }
+
+  private destroyCharts(): void {
+    for (const c of this.charts) c.destroy();
+    this.charts = [];
+  }
+
+  private resizeCharts(): void {
+    for (const c of this.charts) {
+      const el = (c as Chart & { el?: HTMLElement }).el;
+      if (el) c.resize(chartWidth(el));
+    }
+  }
+
+  render(): void {
+    const started = performance.now();
+    this.destroyCharts();
+    clear(this.root);
+    const { current, compare, options } = this.state;
+    if (!current) {
+      this.root.appendChild(h('div', { class: 'empty' }, h('p', {}, 'No report yet. Run “Loop Lag: Measure Function” on a function.')));
+      document.body.dataset.rendered = 'true';
+      return;
+    }
+    this.root.appendChild(this.toolbar());
+    if (this.state.notice) this.root.appendChild(h('div', { class: 'notice', role: 'status' }, this.state.notice));
+    const columns = compare ? [current, compare] : [current];
+    const grid = h('div', { class: compare ? 'compare' : 'single' });
+    this.root.appendChild(grid);
+    const pending: (() => void)[] = [];
+    columns.forEach((report, i) => {
+      const col = h('div', { class: 'column', 'data-column': i === 0 ? 'current' : 'compare' });
+      grid.appendChild(col);
+      col.appendChild(header(report, i === 0 ? this.state.running : null));
+      col.appendChild(verdictList(report, options.lagBudgetMs));
+      col.appendChild(summaryTable(report, options.lagBudgetMs, i === 0 ? 'Summary' : 'Summary (compared run)'));
+      pending.push(...this.chartSections(col, report));
+      const advice = adviceList(report.advice);
+      if (advice) col.appendChild(advice);
+      col.appendChild(details(report));
+    });
+    const history = historyList(this.state.history, this.state.currentId, compare ? findId(this.state.history, compare) : null, {
+      select: (id) => this.post({ type: 'select', id }),
+      compare: (id) => this.post({ type: 'compare', id }),
+    });
+    if (history) this.root.appendChild(history);
+    for (const draw of pending) draw();
+    document.body.dataset.rendered = 'true';
+    document.body.dataset.renderMs = String(Math.round(performance.now() - started));
+    document.body.dataset.charts = String(this.charts.length);
+  }
+
+  private chartSections(col: HTMLElement, report: Report): (() => void)[] {
+    const theme = readTheme();
+    const draws: (() => void)[] = [];
+    const measured = report.runs.filter((r) => r.status !== 'skipped');
+    if (!measured.length) return draws;
+    const stallMs = report.settings.stallMs;
+    const section = h('section', { class: 'charts', 'aria-labelledby': 'lag-h' }, h('h2', { id: 'lag-h' }, 'Loop lag over time'));
+    col.appendChild(section);
+    for (const run of measured) {
+      const fig = h('figure', { class: 'chart', 'data-chart': `lag-${run.mode}`, role: 'img', 'aria-label': `${run.mode}: lag over time, max ${run.lag.maxMs} ms, ${run.lag.stallCount} stalls. Drag to zoom, double-click to reset.` },
+        h('figcaption', {}, h('span', { class: `swatch mode-${run.mode}` }), `${run.mode} — ${run.lag.sampleCount} heartbeats over ${Math.round(run.wallMs)} ms`));
+      section.appendChild(fig);
+      draws.push(() => this.track(lagChart(fig, run, { stallMs, log: this.logScale, width: chartWidth(fig), theme }), fig));
+    }
+    const dist = h('figure', { class: 'chart', 'data-chart': 'cdf', role: 'img', 'aria-label': 'Lag distribution of each mode (cumulative)' },
+      h('figcaption', {}, 'Lag distribution (share of heartbeats at or below each lag)'));
+    col.appendChild(h('section', { class: 'charts', 'aria-labelledby': 'cdf-h' }, h('h2', { id: 'cdf-h' }, 'Distribution'), dist));
+    draws.push(() => this.track(cdfChart(dist, measured, { width: chartWidth(dist), theme, stallMs }), dist));
+    const tl = h('section', { class: 'charts', 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Tasks by worker'));
+    col.appendChild(tl);
+    for (const run of measured.filter((r) => r.tasks.length)) {
+      const fig = h('figure', { class: 'chart', 'data-chart': `timeline-${run.mode}`, role: 'img', 'aria-label': `${run.mode}: ${run.tasks.length} tasks on ${new Set(run.tasks.map((t) => t.worker)).size} workers; grey is time queued, colour is time running` },
+        h('figcaption', {}, `${run.mode} — queued (grey) and running (colour) per worker`));
+      tl.appendChild(fig);
+      draws.push(() => this.track(timelineChart(fig, run, { width: chartWidth(fig), theme }), fig));
+    }
+    return draws;
+  }
+
+  private track(chart: Chart, el: HTMLElement): void {
+    (chart as Chart & { el?: HTMLElement }).el = el;
+    this.charts.push(chart);
+  }
+
+  private toolbar(): HTMLElement {
+    const inVsCode = this.state.options.host === 'vscode' && this.vscode;
+    const button = (label: string, iconName: string, onclick: () => void, testid: string) =>
+      h('button', { class: 'secondary', 'aria-label': label, title: label, 'data-action': testid, onclick }, icon(iconName), h('span', { class: 'label' }, label));
+    return h('nav', { class: 'toolbar', 'aria-label': 'Report actions' },
+      inVsCode && !this.state.running ? button('Re-run', 'debug-rerun', () => this.post({ type: 'rerun' }), 'rerun') : null,
+      inVsCode && this.state.running ? button('Cancel', 'debug-stop', () => this.post({ type: 'cancel' }), 'cancel') : null,
+      inVsCode ? button('Tune settings', 'settings-gear', () => this.post({ type: 'openSettings' }), 'settings') : null,
+      button('Export JSON', 'json', () => this.exportJson(), 'export-json'),
+      button('Copy Markdown', 'copy', () => this.copyMarkdown(), 'copy-markdown'),
+      inVsCode ? button('Save as HTML', 'file-code', () => this.post({ type: 'saveHtml', id: this.state.currentId ?? undefined }), 'save-html') : null,
+      h('label', { class: 'toggle' },
+        h('input', { type: 'checkbox', 'data-action': 'log-scale', checked: this.logScale, onchange: (e: Event) => { this.logScale = (e.target as HTMLInputElement).checked; this.render(); } }),
+        ' Log lag scale'),
+    );
+  }
+
+  private exportJson(): void {
+    if (this.vscode) return this.post({ type: 'exportJson', id: this.state.currentId ?? undefined });
+    const blob = new Blob([JSON.stringify(this.state.current, null, 2)], { type: 'application/json' });
+    const a = h('a', { href: URL.createObjectURL(blob), download: 'looplag-report.json' });
+    a.click();
+  }
+
+  private copyMarkdown(): void {
+    if (this.vscode) return this.post({ type: 'copyMarkdown', id: this.state.currentId ?? undefined });
+    const text = reportMarkdown(this.state.current!);
+    navigator.clipboard?.writeText(text).then(
+      () => this.onMessage({ type: 'notice', text: 'Markdown summary copied.' }),
+      () => this.onMessage({ type: 'notice', text: 'Copying is not allowed here; use Export JSON instead.' }),
+    );
+  }
+}
+
+function findId(history: HistoryEntry[], report: Report): string | null {
+  return history.find((e) => e.createdAt === report.createdAt)?.id ?? null;
+}
+
+function chartWidth(el: HTMLElement): number {
+  return Math.max(240, Math.floor(el.clientWidth || el.parentElement?.clientWidth || 600) - 8);
+}
+
+new App(document.getElementById('app')!).start();

@@ -1,0 +1,133 @@
+/** The report's views, built with `h()` only (see dom.ts): no HTML strings anywhere. */
+import type { Advice, ModeRun, Report } from '../shared/protocol';
+import type { HistoryEntry, LiveProgress } from '../shared/webviewProtocol';
+import { fmtMs } from '../report/textTable';
+import { verdicts } from '../report/verdict';
+import { h, icon } from './dom';
+
+export function header(report: Report, running: LiveProgress | null): HTMLElement {
+  const t = report.target;
+  const what = t.qualname ?? (t.lines ? `lines ${t.lines.start}–${t.lines.end}` : '?');
+  const rt = report.runtime;
+  const s = report.settings;
+  return h('header', { class: 'header' },
+    h('h1', { id: 'title' }, h('span', { class: 'fn', 'data-testid': 'target-name' }, what), h('span', { class: 'args' }, `(${t.args})`)),
+    h('div', { class: 'meta' },
+      h('span', { 'data-testid': 'target-file' }, `${t.file}${t.line ? `:${t.line}` : ''}`),
+      rt ? h('span', {}, `${rt.implementation} ${rt.version} · GIL ${rt.gilEnabled ? 'on' : 'off'} · ${rt.cpuCount} cores`) : null,
+      h('span', {}, `${s.concurrency} concurrent calls · workers ${s.workers ?? 'default'} · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`),
+      h('time', { datetime: report.createdAt }, new Date(report.createdAt).toLocaleString()),
+    ),
+    running ? h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, icon('loading codicon-modifier-spin'), ` Measuring ${running.mode}: ${running.phase}${running.phase === 'running' ? ` ${running.done}/${running.total}` : ''}`) : null,
+    report.error ? h('div', { class: 'banner error', role: 'alert' }, icon('error'), ` ${report.error.kind}: ${report.error.message}`) : null,
+    !report.quality.trustworthy ? h('div', { class: 'banner warning', role: 'note', 'data-testid': 'quality' }, icon('warning'), ' The machine was busy during this run: numbers may be inflated.') : null,
+  );
+}
+
+export function verdictList(report: Report, lagBudgetMs: number): HTMLElement {
+  const items = verdicts(report, lagBudgetMs);
+  return h('section', { class: 'verdicts', 'aria-labelledby': 'verdict-h' },
+    h('h2', { id: 'verdict-h' }, 'Verdict'),
+    h('ul', {}, items.map((v) => h('li', { class: `verdict ${v.level}`, 'data-mode': v.mode },
+      icon(levelIcon(v.level)), h('span', { class: 'sr-only' }, `${v.level}: `), v.text))),
+  );
+}
+
+function levelIcon(level: string): string {
+  return level === 'critical' ? 'error' : level === 'warning' ? 'warning' : level === 'ok' ? 'pass' : 'info';
+}
+
+interface Metric {
+  key: string;
+  label: string;
+  value(r: ModeRun): string;
+  /** Over the budget or the stall threshold: marked with a glyph and text, not colour alone. */
+  over?(r: ModeRun, budgetMs: number, stallMs: number): boolean;
+}
+
+export const METRICS: Metric[] = [
+  { key: 'p50', label: 'Lag p50', value: (r) => fmtMs(r.lag.p50Ms), over: (r, _b, s) => r.lag.p50Ms >= s },
+  { key: 'p99', label: 'Lag p99', value: (r) => fmtMs(r.lag.p99Ms), over: (r, b) => r.lag.p99Ms > b },
+  { key: 'max', label: 'Lag max', value: (r) => fmtMs(r.lag.maxMs), over: (r, b) => r.lag.maxMs > b },
+  { key: 'stalls', label: 'Stalls', value: (r) => String(r.lag.stallCount), over: (r) => r.lag.stallCount > 0 },
+  { key: 'stalled', label: 'Stalled', value: (r) => `${Math.round(r.lag.stalledFrac * 100)}%`, over: (r) => r.lag.stalledFrac > 0 },
+  { key: 'beats', label: 'Heartbeats / expected', value: (r) => `${r.lag.sampleCount} / ${r.lag.expectedSampleCount}` },
+  { key: 'wall', label: 'Wall', value: (r) => fmtMs(r.wallMs) },
+  { key: 'throughput', label: 'Throughput', value: (r) => (r.throughputPerS === null ? '–' : `${r.throughputPerS.toFixed(1)}/s`) },
+  { key: 'speedup', label: 'Speedup vs inline', value: (r) => (r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`) },
+  { key: 'parallelism', label: 'Parallelism (CPU/wall)', value: (r) => r.cpu.parallelism.toFixed(2) },
+  { key: 'gil50', label: 'GIL wait p50', value: (r) => (r.gilWait ? fmtMs(r.gilWait.p50Ms) : '–') },
+  { key: 'gil99', label: 'GIL wait p99', value: (r) => (r.gilWait ? fmtMs(r.gilWait.p99Ms) : '–') },
+  { key: 'queue', label: 'Queue max', value: (r) => fmtMs(r.taskStats.queueMaxMs) },
+  { key: 'task', label: 'Task p50', value: (r) => fmtMs(r.taskStats.runP50Ms) },
+  { key: 'workers', label: 'Workers', value: (r) => (r.workers === null ? '–' : String(r.workers)) },
+  { key: 'startup', label: 'Pool start-up', value: (r) => fmtMs(r.startupMs) },
+  { key: 'errors', label: 'Calls that raised', value: (r) => String(r.taskStats.errorCount), over: (r) => r.taskStats.errorCount > 0 },
+];
+
+export function summaryTable(report: Report, lagBudgetMs: number, caption = 'Summary'): HTMLElement {
+  const runs = report.runs;
+  return h('section', { class: 'summary', 'aria-label': caption },
+    h('div', { class: 'table-scroll', tabindex: 0 },
+      h('table', { 'data-testid': 'summary' },
+        h('caption', {}, caption, h('span', { class: 'legend-note' }, ' ▲ over the lag budget (', fmtMs(lagBudgetMs), ') or the stall threshold (', fmtMs(report.settings.stallMs), ')')),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Metric'), runs.map((r) => h('th', { scope: 'col', class: `mode-${r.mode}` }, r.mode, r.status !== 'ok' ? h('span', { class: 'status' }, ` (${r.status})`) : null)))),
+        h('tbody', {}, METRICS.map((m) => h('tr', {},
+          h('th', { scope: 'row' }, m.label),
+          runs.map((r) => {
+            if (r.status === 'skipped') return h('td', { 'data-mode': r.mode, 'data-metric': m.key }, '–');
+            const over = m.over?.(r, lagBudgetMs, report.settings.stallMs) ?? false;
+            return h('td', { 'data-mode': r.mode, 'data-metric': m.key, class: over ? 'over' : null, title: over ? 'over the budget or the stall threshold' : null },
+              over ? h('span', { class: 'over-mark', 'aria-label': 'over budget' }, '▲ ') : null, m.value(r));
+          }),
+        ))),
+      ),
+    ),
+  );
+}
+
+export function adviceList(advice: Advice[]): HTMLElement | null {
+  if (!advice.length) return null;
+  return h('section', { class: 'advice', 'aria-labelledby': 'advice-h' },
+    h('h2', { id: 'advice-h' }, 'Advice'),
+    advice.map((a) => h('article', { class: `advice-item ${a.severity}`, 'data-advice-id': a.id },
+      h('h3', {}, icon(levelIcon(a.severity)), h('span', { class: 'sr-only' }, `${a.severity}: `), ' ', a.title, h('code', { class: 'advice-id' }, a.id)),
+      h('p', {}, a.detail),
+      a.fix ? h('pre', { class: 'fix' }, h('code', {}, a.fix)) : null,
+      a.docs && /^https:\/\//.test(a.docs) ? h('a', { href: a.docs }, 'Documentation') : null,
+    )),
+  );
+}
+
+/** Errors and printed output per mode: all user-controlled text, shown as text. */
+export function details(report: Report): HTMLElement {
+  return h('section', { class: 'details', 'aria-labelledby': 'details-h' },
+    h('h2', { id: 'details-h' }, 'Errors and output'),
+    report.error?.detail ? h('details', {}, h('summary', {}, `Session error detail (${report.error.kind})`), h('pre', { 'data-testid': 'session-error' }, report.error.detail)) : null,
+    report.runs.map((r) => {
+      const failed = r.tasks.filter((t) => t.error);
+      const out = r.output;
+      if (!r.error && !failed.length && !out.stdout && !out.stderr) return null;
+      return h('details', { 'data-mode': r.mode },
+        h('summary', {}, `${r.mode}: ${r.error ? `${r.error.kind} — ${r.error.message}` : ''}${failed.length ? ` ${failed.length} call(s) raised` : ''}${out.stdout || out.stderr ? ' · printed output' : ''}`),
+        r.error?.detail ? h('pre', {}, r.error.detail) : null,
+        failed.slice(0, 3).map((t) => h('pre', { class: 'task-error' }, `call ${t.id}: ${t.error!.type}: ${t.error!.message}\n${t.error!.traceback ?? ''}`)),
+        out.stdout ? h('div', {}, h('h4', {}, `stdout (${out.stdoutBytes} bytes${out.truncated ? ', truncated' : ''})`), h('pre', { class: 'output' }, out.stdout)) : null,
+        out.stderr ? h('div', {}, h('h4', {}, `stderr (${out.stderrBytes} bytes)`), h('pre', { class: 'output' }, out.stderr)) : null,
+      );
+    }),
+    report.quality.notes.length ? h('ul', { class: 'notes' }, report.quality.notes.map((n) => h('li', {}, n))) : null,
+  );
+}
+
+export function historyList(entries: HistoryEntry[], currentId: string | null, compareId: string | null, on: { select(id: string): void; compare(id: string | null): void }): HTMLElement | null {
+  if (entries.length < 2) return null;
+  return h('section', { class: 'history', 'aria-labelledby': 'history-h' },
+    h('h2', { id: 'history-h' }, `History (${entries.length})`),
+    h('ol', {}, entries.map((e) => h('li', { class: e.id === currentId ? 'current' : null },
+      h('button', { class: 'link', 'aria-current': e.id === currentId ? 'true' : null, onclick: () => on.select(e.id) },
+        h('span', { class: 'when' }, new Date(e.createdAt).toLocaleString()), ' ', h('span', { class: 'label' }, e.label), ' — ', e.headline),
+      e.id !== currentId ? h('button', { class: 'secondary small', 'aria-pressed': e.id === compareId ? 'true' : 'false', onclick: () => on.compare(e.id === compareId ? null : e.id) }, e.id === compareId ? 'Stop comparing' : 'Compare') : null,
+    ))),
+  );
+}
