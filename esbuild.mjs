@@ -55,5 +55,5 @@ if (withTests) {
   walk('test');
   rmSync('out', { recursive: true, force: true });
   const entryPoints = Object.fromEntries(entries.map((p) => [relative('test', p).replace(/\.ts$/, ''), p]));
-  await esbuild.build({ ...common, sourcemap: 'inline', entryPoints, outdir: 'out/test' });
+  await esbuild.build({ ...common, sourcemap: 'inline', entryPoints, outdir: 'out/test', external: ['vscode', 'playwright-core'] });
 }

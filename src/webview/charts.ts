@@ -50,7 +50,7 @@ const LOG_FLOOR_MS = 0.001;
 function axes(theme: Theme, yLabel: string, yValues?: uPlot.Axis['values']): uPlot.Axis[] {
   const common = { stroke: theme.fg, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
   return [
-    { ...common, label: 'time since the window opened', values: (_u, splits) => splits.map((s) => fmtMs(s)) },
+    { ...common, label: 'time since the window opened', space: 80, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
     { ...common, label: yLabel, size: 78, labelSize: 18, values: yValues ?? ((_u, splits) => splits.map((s) => fmtMs(s))) },
   ];
 }
@@ -167,7 +167,7 @@ export function cdfChart(el: HTMLElement, runs: ModeRun[], opts: { width: number
 export function timelineChart(el: HTMLElement, run: ModeRun, opts: { width: number; theme: Theme }): Chart {
   const lanes = [...new Set(run.tasks.map((t) => t.worker ?? 'never started'))].sort(naturalCompare);
   const laneOf = new Map(lanes.map((w, i) => [w, i]));
-  const height = 70 + lanes.length * 24;
+  const height = 84 + lanes.length * 26; // the x axis and its label take ~80 px
   const end = Math.max(run.wallMs, ...run.tasks.map((t) => t.endMs ?? 0), 1);
   const spans = (kind: 'queued' | 'running'): uPlot.Series.PathBuilder => (u) => {
     const fill = new Path2D();

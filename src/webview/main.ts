@@ -39,6 +39,7 @@ class App {
 
   constructor(private readonly root: HTMLElement) {
     this.resizeObserver.observe(root);
+    if (this.vscode) this.state.options = { ...this.state.options, host: 'vscode' };
   }
 
   start(): void {

@@ -1,0 +1,292 @@
+/// <reference lib="dom" />
+/**
+ * The report UI in real Chromium, on reports produced by the real Python engine:
+ * as a standalone HTML file (file://, offline) and as the VS Code webview page
+ * (same CSP, `acquireVsCodeApi` stood in by a recorder).
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { webviewHtml } from '../../src/panel/webviewHtml';
+import { newNonce, standaloneHtml } from '../../src/report/html';
+import type { Report } from '../../src/shared/protocol';
+import { Report as ReportSchema } from '../../src/shared/protocol';
+import { launchChromium, SECURITY_PROBE } from '../support/browser';
+import { FIXTURES, REPO, runCli, tmpDir } from '../support/helpers';
+
+const OUT = path.join(REPO, 'out', 'screenshots');
+const PAYLOAD_DIR = "<img src=x onerror=alert('dir')>";
+
+let browser: Browser;
+let closeBrowser: () => Promise<void>;
+let work: string;
+let normal: { report: Report; html: string };
+let hostile: { report: Report; html: string };
+
+before(async () => {
+  work = tmpDir('looplag-ui-');
+  fs.mkdirSync(OUT, { recursive: true });
+  const measure = async (args: string[], name: string) => {
+    const html = path.join(work, `${name}.html`);
+    const r = await runCli(['run', ...args, '--json', '--html', html]);
+    assert.equal(r.code, 0, r.stderr);
+    return { report: r.report!, html };
+  };
+  // The hostile target lives in a folder whose name is itself a payload.
+  const hostileDir = path.join(work, PAYLOAD_DIR);
+  fs.mkdirSync(hostileDir);
+  fs.copyFileSync(path.join(FIXTURES, 'python', 'ui', 'hostile.py'), path.join(hostileDir, 'hostile.py'));
+  [normal, hostile] = [
+    await measure(['examples/python/cpu_bound.py::cpu_bound_task', '--args', '365, 120_000', '--concurrency', '4', '--modes', 'inline,thread,process,interpreter'], 'normal'),
+    await measure([`${hostileDir}/hostile.py::shout`, '--args', `"</script><img src=x onerror=alert('arg')>"`, '--concurrency', '2', '--modes', 'inline,thread'], 'hostile'),
+  ];
+  ({ browser, close: closeBrowser } = await launchChromium());
+});
+
+after(async () => {
+  await closeBrowser?.();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+async function openFile(file: string, colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; requests: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 900 }, colorScheme });
+  const requests: string[] = [];
+  page.on('request', (req) => {
+    if (!req.url().startsWith('file://') && !req.url().startsWith('data:') && !req.url().startsWith('blob:')) requests.push(req.url());
+  });
+  await page.addInitScript(SECURITY_PROBE);
+  await page.goto(`file://${file}`);
+  await page.waitForSelector('body[data-rendered="true"]');
+  return { page, requests };
+}
+
+/** "▲ 1.52 s" → 1520, "48.3 ms" → 48.3, "98%" → 0.98, "3 / 10" → 3, "1.93×" → 1.93. */
+function parseCell(text: string): number {
+  const t = text.replace('▲', '').trim();
+  const m = /^(-?[\d.]+)\s*(ms|s|%|×|\/s)?/.exec(t);
+  assert.ok(m, `a number in "${text}"`);
+  const n = Number(m[1]);
+  return m[2] === 's' ? n * 1000 : m[2] === '%' ? n / 100 : n;
+}
+
+function close(actual: number, expected: number, what: string): void {
+  // Cells round to 3 significant-ish digits: compare within that rounding.
+  const tol = Math.max(Math.abs(expected) * 0.006, 0.006);
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: shown ${actual}, report ${expected}`);
+}
+
+describe('standalone HTML from `looplag run --html`', () => {
+  test('opens offline from a file, draws every chart, and shows the report numbers', async () => {
+    const { page, requests } = await openFile(normal.html);
+    try {
+      assert.deepEqual(requests, [], 'no network requests');
+      const report = normal.report;
+      const measured = report.runs.filter((r) => r.status !== 'skipped');
+      // One lag chart per measured mode, a CDF, and one task timeline per measured mode.
+      const charts = await page.$$eval('figure[data-chart]', (figs) => figs.map((f) => f.getAttribute('data-chart')));
+      assert.deepEqual(charts.sort(), [...measured.map((r) => `lag-${r.mode}`), 'cdf', ...measured.map((r) => `timeline-${r.mode}`)].sort());
+      // Every chart has drawn its series: pixels of the mode's colour on its canvas.
+      for (const chart of charts) {
+        const modes = chart === 'cdf' ? measured.map((r) => r.mode) : [chart!.split('-')[1]];
+        for (const mode of modes) {
+          const count = await page.evaluate(([c, m]) => {
+            const swatch = document.createElement('span');
+            swatch.className = `swatch mode-${m}`;
+            document.body.appendChild(swatch);
+            const [r, g, b] = getComputedStyle(swatch).backgroundColor.match(/\d+/g)!.map(Number);
+            swatch.remove();
+            const canvas = document.querySelector(`figure[data-chart="${c}"] canvas`) as HTMLCanvasElement;
+            const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+            let n = 0;
+            for (let i = 0; i < data.length; i += 4) {
+              if (data[i + 3] > 200 && Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 40) n++;
+            }
+            return n;
+          }, [chart!, mode]);
+          assert.ok(count > 20, `${chart} shows ${mode} (${count} pixels in its colour)`);
+        }
+      }
+      // The table: modes as columns, and the numbers are the report's.
+      const cells = await page.$$eval('table[data-testid="summary"] td', (tds) =>
+        tds.map((td) => ({ mode: td.getAttribute('data-mode'), metric: td.getAttribute('data-metric'), text: td.textContent ?? '', over: td.classList.contains('over') })));
+      for (const run of report.runs) {
+        const cell = (metric: string) => cells.find((c) => c.mode === run.mode && c.metric === metric)!;
+        if (run.status === 'skipped') {
+          assert.equal(cell('p99').text, '–');
+          continue;
+        }
+        close(parseCell(cell('p50').text), run.lag.p50Ms, `${run.mode} p50`);
+        close(parseCell(cell('p99').text), run.lag.p99Ms, `${run.mode} p99`);
+        close(parseCell(cell('max').text), run.lag.maxMs, `${run.mode} max`);
+        assert.equal(parseCell(cell('stalls').text), run.lag.stallCount);
+        close(parseCell(cell('stalled').text), Math.round(run.lag.stalledFrac * 100) / 100, `${run.mode} stalled`);
+        close(parseCell(cell('wall').text), run.wallMs, `${run.mode} wall`);
+        close(parseCell(cell('speedup').text), run.speedup!, `${run.mode} speedup`);
+        close(parseCell(cell('throughput').text), run.throughputPerS!, `${run.mode} throughput`);
+        // Over the budget is marked by a glyph and a class, not colour alone.
+        assert.equal(cell('max').over, run.lag.maxMs > 100, `${run.mode} max over budget`);
+        if (cell('max').over) assert.match(cell('max').text, /▲/);
+      }
+      assert.match(await page.textContent('[data-testid="target-name"]') ?? '', /cpu_bound_task/);
+      await page.screenshot({ path: path.join(OUT, 'report-light.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert.equal(bg, 'rgb(31, 31, 31)', 'the dark theme applies');
+      await page.screenshot({ path: path.join(OUT, 'report-dark.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('payloads in the path, arguments, exception text and printed output run nothing and break no CSP rule', async () => {
+    const report = hostile.report;
+    assert.ok(report.target.file.includes(PAYLOAD_DIR), 'the payload reached the report through the real engine');
+    assert.ok(report.runs[0].tasks[0].error?.message.includes('</script>'));
+    assert.ok(report.runs[0].output.stdout.includes('</script>'));
+    // The function name cannot hold markup in Python; a crafted report can.
+    const crafted: Report = { ...report, target: { ...report.target, qualname: `shout</script><img src=x onerror=alert('name')>` } };
+    const craftedFile = path.join(work, 'crafted.html');
+    fs.writeFileSync(craftedFile, standaloneHtml(crafted, {
+      js: fs.readFileSync(path.join(REPO, 'dist', 'webview', 'main.js'), 'utf8'),
+      css: fs.readFileSync(path.join(REPO, 'dist', 'webview', 'standalone.css'), 'utf8'),
+    }));
+    for (const file of [hostile.html, craftedFile]) {
+      const { page } = await openFile(file);
+      try {
+        // Open every <details> so the output and tracebacks are in the DOM and visible.
+        await page.$$eval('details', (ds) => ds.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+        const state = await page.evaluate(() => ({
+          xss: (window as unknown as { __xss: string[] }).__xss,
+          csp: (window as unknown as { __cspViolations: unknown[] }).__cspViolations,
+          injectedImages: document.querySelectorAll('#app img').length,
+          injectedScripts: document.querySelectorAll('#app script').length,
+          text: document.getElementById('app')!.textContent,
+        }));
+        assert.deepEqual(state.xss, [], 'no payload ran');
+        assert.deepEqual(state.csp, [], 'no CSP violation');
+        assert.equal(state.injectedImages, 0);
+        assert.equal(state.injectedScripts, 0);
+        assert.ok(state.text!.includes("<img src=x onerror=alert('img')>"), 'payloads are shown as text');
+        if (file === craftedFile) assert.ok(state.text!.includes("shout</script><img src=x onerror=alert('name')>"));
+      } finally {
+        await page.close();
+      }
+    }
+  });
+
+  test('the embedded report survives `</script>` in the data and the page validates it', () => {
+    const html = fs.readFileSync(hostile.html, 'utf8');
+    const data = /<script type="application\/json" id="looplag-data">([^]*?)<\/script>/.exec(html)![1];
+    assert.ok(!data.includes('<'), 'no raw < inside the data element');
+    assert.deepEqual(ReportSchema.parse(JSON.parse(data).report), hostile.report);
+    assert.match(html, /Content-Security-Policy" content="default-src &#39;none&#39;; script-src &#39;nonce-/);
+  });
+});
+
+describe('the VS Code webview page', () => {
+  let server: http.Server;
+  let base: string;
+
+  before(async () => {
+    // Serve dist/webview like a webview's resource root; the page is what the panel sets as html.
+    server = http.createServer((req, res) => {
+      const url = new URL(req.url!, 'http://x');
+      if (url.pathname === '/') {
+        res.setHeader('content-type', 'text/html');
+        res.end(webviewHtml({ cspSource: base, scriptUri: `${base}/webview/main.js`, styleUri: `${base}/webview/main.css`, nonce: newNonce() }));
+        return;
+      }
+      const file = path.join(REPO, 'dist', path.normalize(url.pathname));
+      if (!file.startsWith(path.join(REPO, 'dist')) || !fs.existsSync(file)) {
+        res.statusCode = 404;
+        res.end();
+        return;
+      }
+      res.setHeader('content-type', file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'font/ttf');
+      fs.createReadStream(file).pipe(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  async function openWebview(): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 480, height: 900 } });
+    await page.addInitScript(SECURITY_PROBE + `
+      window.__posted = [];
+      window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), setState: (s) => (window.__state = s), getState: () => null });
+    `);
+    await page.goto(base);
+    await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
+    return page;
+  }
+
+  const send = (page: Page, message: unknown) => page.evaluate((m) => window.postMessage(m, '*'), message);
+  const posted = (page: Page) => page.evaluate(() => (window as unknown as { __posted: { type: string }[] }).__posted);
+
+  test('says ready, renders posted state in a narrow column, and its buttons post typed messages', async () => {
+    const page = await openWebview();
+    try {
+      const history = [
+        { id: 'b', createdAt: hostile.report.createdAt, label: 'shout', headline: 'inline: starved', status: 'complete' as const },
+        { id: 'a', createdAt: normal.report.createdAt, label: 'cpu_bound_task', headline: 'thread: starved', status: 'complete' as const },
+      ];
+      await send(page, { type: 'state', currentId: 'a', current: normal.report, compare: null, history, running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
+      await page.waitForSelector('table[data-testid="summary"]');
+      assert.equal(await page.$$eval('figure[data-chart] canvas', (c) => c.length) > 0, true);
+      // Keyboard: the first action is reachable with Tab, has an accessible name, and Enter works.
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Re-run');
+      await page.keyboard.press('Enter');
+      for (const action of ['settings', 'export-json', 'copy-markdown', 'save-html']) {
+        await page.click(`[data-action="${action}"]`);
+      }
+      await page.click('.history button.small'); // Compare with the other run
+      const types = (await posted(page)).map((m) => m.type);
+      assert.deepEqual(types, ['ready', 'rerun', 'openSettings', 'exportJson', 'copyMarkdown', 'saveHtml', 'compare']);
+      // Narrow column: the page itself does not scroll sideways (the table scrolls in its own box).
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1));
+      const csp = await page.evaluate(() => (window as unknown as { __cspViolations: unknown[] }).__cspViolations);
+      assert.deepEqual(csp, []);
+      await page.screenshot({ path: path.join(OUT, 'webview-narrow.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('live updates fill modes in as they finish; invalid messages are ignored', async () => {
+    const page = await openWebview();
+    try {
+      const partial: Report = { ...normal.report, status: 'partial', runs: normal.report.runs.slice(0, 1) };
+      await send(page, { type: 'live', report: partial, progress: { mode: 'thread', phase: 'running', done: 2, total: 4 } });
+      await page.waitForSelector('[data-testid="running"]');
+      assert.match((await page.textContent('[data-testid="running"]'))!, /thread: running 2\/4/);
+      assert.deepEqual(await page.$$eval('thead th[scope="col"]', (ths) => ths.slice(1).map((t) => t.textContent)), ['inline']);
+      assert.ok(await page.$('[data-action="cancel"]'), 'a running report offers Cancel');
+      await send(page, { type: 'state', current: { not: 'a report' } });
+      await send(page, { type: 'live', report: normal.report, progress: null });
+      await page.waitForFunction(() => document.querySelectorAll('thead th[scope="col"]').length === 5);
+      assert.equal(await page.$('[data-testid="running"]'), null);
+      await send(page, { type: 'state', currentId: null, current: null, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
+      await page.waitForSelector('.empty');
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('compare shows two reports side by side', async () => {
+    const page = await openWebview();
+    try {
+      await send(page, { type: 'state', currentId: 'a', current: normal.report, compare: hostile.report, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
+      await page.waitForSelector('[data-column="compare"] table');
+      assert.equal(await page.$$eval('table[data-testid="summary"]', (t) => t.length), 2);
+    } finally {
+      await page.close();
+    }
+  });
+});
