@@ -3,6 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+if [ -z "${LOOPLAG_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ]; then
+  echo "== installing Debian's chromium for the browser tests"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
 node esbuild.mjs --tests
 npx tsc --noEmit -p . && npx tsc --noEmit -p src/webview/tsconfig.json
 echo "== unit (TypeScript)"
@@ -11,3 +18,5 @@ echo "== sidecar (Python unittest, real interpreter)"
 python3 -m unittest discover -s test/sidecar/python -v
 echo "== sidecar (real python3 through the engine and CLI)"
 node --test --test-concurrency=1 --test-reporter=spec out/test/sidecar/
+echo "== report UI (real Chromium, reports from the real engine)"
+node --test --test-concurrency=1 --test-reporter=spec out/test/webview/
