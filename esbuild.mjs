@@ -55,5 +55,9 @@ if (withTests) {
   walk('test');
   rmSync('out', { recursive: true, force: true });
   const entryPoints = Object.fromEntries(entries.map((p) => [relative('test', p).replace(/\.ts$/, ''), p]));
-  await esbuild.build({ ...common, sourcemap: 'inline', entryPoints, outdir: 'out/test', external: ['vscode', 'playwright-core'] });
+  // Unit tests of host-side plumbing get a stand-in `vscode` module.
+  await esbuild.build({
+    ...common, sourcemap: 'inline', entryPoints, outdir: 'out/test',
+    external: ['playwright-core'], alias: { vscode: './test/support/fakeVscode.ts' },
+  });
 }

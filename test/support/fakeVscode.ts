@@ -1,0 +1,93 @@
+/**
+ * A small stand-in for the `vscode` module for unit tests of host-side plumbing
+ * (the test build aliases `vscode` to this file). The real thing is exercised by
+ * the code-server end-to-end tests.
+ */
+type Listener<T> = (e: T) => void;
+
+export class EventEmitter<T> {
+  private listeners: Listener<T>[] = [];
+  event = (listener: Listener<T>) => {
+    this.listeners.push(listener);
+    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+  };
+  fire(e: T): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+  dispose(): void {
+    this.listeners = [];
+  }
+}
+
+export class Uri {
+  constructor(readonly scheme: string, readonly path: string) {}
+  static file(p: string): Uri {
+    return new Uri('file', p);
+  }
+  static joinPath(base: Uri, ...parts: string[]): Uri {
+    return new Uri(base.scheme, [base.path, ...parts].join('/'));
+  }
+  toString(): string {
+    return `${this.scheme}://${this.path}`;
+  }
+}
+
+export enum ViewColumn { Active = -1, Beside = -2, One = 1 }
+
+export class FakeWebview {
+  html = '';
+  options: unknown;
+  readonly cspSource = 'https://fake.vscode-cdn.net';
+  readonly posted: unknown[] = [];
+  readonly received = new EventEmitter<unknown>();
+  readonly onDidReceiveMessage = this.received.event;
+  asWebviewUri(uri: Uri): Uri {
+    return new Uri('https', `fake.vscode-cdn.net${uri.path}`);
+  }
+  postMessage(message: unknown): Promise<boolean> {
+    this.posted.push(message);
+    return Promise.resolve(true);
+  }
+}
+
+export class FakePanel {
+  readonly webview = new FakeWebview();
+  visible = true;
+  iconPath: unknown;
+  revealed = 0;
+  disposed = false;
+  private readonly viewState = new EventEmitter<{ webviewPanel: FakePanel }>();
+  private readonly disposeEmitter = new EventEmitter<void>();
+  readonly onDidChangeViewState = this.viewState.event;
+  readonly onDidDispose = this.disposeEmitter.event;
+  constructor(readonly viewType: string, readonly title: string, readonly showOptions: unknown, options: unknown) {
+    this.webview.options = options;
+  }
+  reveal(): void {
+    this.revealed++;
+  }
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.viewState.fire({ webviewPanel: this });
+  }
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposeEmitter.fire();
+  }
+}
+
+export const created: FakePanel[] = [];
+export const serializers = new Map<string, { deserializeWebviewPanel(panel: FakePanel, state: unknown): Promise<void> }>();
+
+export const window = {
+  createWebviewPanel(viewType: string, title: string, showOptions: unknown, options: unknown): FakePanel {
+    const panel = new FakePanel(viewType, title, showOptions, options);
+    created.push(panel);
+    return panel;
+  },
+  registerWebviewPanelSerializer(viewType: string, serializer: { deserializeWebviewPanel(panel: FakePanel, state: unknown): Promise<void> }) {
+    serializers.set(viewType, serializer);
+    return { dispose: () => serializers.delete(viewType) };
+  },
+};
