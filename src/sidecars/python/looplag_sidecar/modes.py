@@ -117,9 +117,10 @@ class Window:
         heartbeat = Heartbeat(ctx.heartbeat_s)
         probe = GilProbe(ctx.heartbeat_s) if ctx.gil_probe else None
         cpu = CpuMeter()
-        heartbeat.start()
         if probe:
             probe.start()
+        # Last before t0: starting the probe thread is our own cost, not the target's lag.
+        heartbeat.start()
         self.t0 = t0 = perf_counter()
         status, err = "ok", None
         try:

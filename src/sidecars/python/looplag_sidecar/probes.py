@@ -25,15 +25,20 @@ class Heartbeat:
         self.interval_s = interval_s
         self.samples = []
         self._stop_at = None
+        self._started = None
         self._task = None
 
     def start(self):
+        # The first gap is timed from here, not from the task's first step: work the
+        # window starts (a pool thread that takes the GIL as soon as it is handed a
+        # call) can block the loop before that step runs, and that block is lag too.
+        self._started = perf_counter()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self):
         interval = self.interval_s
         samples = self.samples
-        last = perf_counter()
+        last = self._started
         while True:
             await asyncio.sleep(interval)
             now = perf_counter()
