@@ -137,6 +137,7 @@ class App {
     for (const draw of pending) draw();
     document.body.dataset.rendered = 'true';
     document.body.dataset.renderMs = String(Math.round(performance.now() - started));
+    document.body.dataset.renderedAtMs = String(Math.round(performance.now()));
     document.body.dataset.charts = String(this.charts.length);
   }
 
