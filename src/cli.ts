@@ -119,7 +119,13 @@ export async function main(argv: string[]): Promise<number> {
       heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, gilProbe: !o['no-gil-probe'],
     });
     budgetMs = parseNumberOption('--budget-ms', o['budget-ms'], 0, 1e9);
-    target = { ...target, language, args: o.args ?? '', workspaceRoot: path.resolve(o.workspace ?? process.cwd()) };
+    const workspaceRoot = path.resolve(o.workspace ?? process.cwd());
+    // The sidecar starts in this folder, and spawning in a missing folder fails with
+    // ENOENT, which would read as "no Python interpreter found".
+    if (!fs.statSync(workspaceRoot, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new UsageError(`--workspace ${workspaceRoot} is not a folder`);
+    }
+    target = { ...target, language, args: o.args ?? '', workspaceRoot };
   } catch (e) {
     if (e instanceof UsageError) return usage(e.message);
     throw e;

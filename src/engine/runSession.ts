@@ -166,6 +166,15 @@ export async function runSession(opts: RunOptions): Promise<Report> {
         message: `cannot start Python interpreter \`${python}\`: ${exit.spawnError.message}`,
         detail: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.',
       });
+    } else if (exit.protocolError && state.runtime === null) {
+      // Garbage before the hello means `python` is not a Python that ran our sidecar
+      // (e.g. --python /bin/echo or a wrapper script): that is the interpreter's fault,
+      // not a protocol bug, and the user needs the "set --python" hint.
+      fail({
+        kind: 'interpreter-not-found',
+        message: `\`${python}\` did not start the Loop Lag sidecar (its first output was not the sidecar's hello); is it a working Python 3.9+?`,
+        detail: [exit.protocolError, exit.stderrTail].filter(Boolean).join('\n'),
+      });
     } else if (exit.protocolError) {
       fail({ kind: 'protocol-error', message: `the sidecar sent an invalid message: ${exit.protocolError}`, detail: exit.stderrTail || null });
     } else if (!sawDone && !state.error) {

@@ -59,6 +59,12 @@ export class SidecarProcess {
       options.onStderr?.(text);
     });
     this.child.stdin!.on('error', () => undefined); // EPIPE after the sidecar died: reported via exit
+    // The sidecar must not outlive its host. It ends itself when its stdin closes,
+    // but a worker thread stuck in a GIL-holding call (pow(3, 10**9)) keeps it from
+    // ever noticing: a second Ctrl+C (process.exit) or a crash of the host would leave
+    // it spinning. 'exit' listeners run synchronously, and killTree is synchronous.
+    const onHostExit = () => this.kill();
+    process.once('exit', onHostExit);
     this.stopped = new Promise((resolve) => {
       let spawnError: NodeJS.ErrnoException | null = null;
       this.child.on('error', (e: NodeJS.ErrnoException) => {
@@ -71,6 +77,7 @@ export class SidecarProcess {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (finished) return;
         finished = true;
+        process.off('exit', onHostExit);
         clearTimeout(this.graceTimer);
         if (this.child.pid !== undefined) killTree(this.child.pid); // leftovers of the group
         if (this.state !== 'cancelling') this.state = code === 0 && !spawnError ? 'done' : 'failed';

@@ -212,6 +212,9 @@ def resolve_snippet(module, path, start, end):
         line = (e.lineno or 1) + start - 1
         raise TargetError("syntax-error", "the selected lines are not a complete block of statements: %s (line %d)"
                           % (e.msg, line), detail=body, file=path, line=line)
+    if not inner.body:  # only comments: a def needs a body, so this would fail later, unexplained
+        raise TargetError("target-not-found", "lines %d-%d of %s hold no statements, only comments"
+                          % (start, end, os.path.basename(path)), file=path, line=start)
     is_async = any(isinstance(n, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for n in _walk_same_scope(inner))
     if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk_same_scope(inner)):
         raise TargetError("unsupported-target", "the selected lines contain `yield`; select a whole function "
