@@ -34,6 +34,8 @@ export interface RunOptions {
 }
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
+/** Python starts in well under a second; 20 s covers a cold start behind antivirus. */
+export const HELLO_DEADLINE_MS = 20_000;
 
 /** The sidecar folder shipped next to the bundle (dist/sidecars/python), or the source tree's. */
 export function defaultPythonSidecarDir(): string {
@@ -104,6 +106,7 @@ export async function runSession(opts: RunOptions): Promise<Report> {
     const onMessage = (m: SidecarMessage) => {
       switch (m.type) {
         case 'hello':
+          clearTimeout(helloTimer);
           state.runtime = m.runtime;
           if (m.protocol !== PROTOCOL_VERSION) {
             fail({ kind: 'protocol-error', message: `sidecar speaks protocol ${m.protocol}, host ${PROTOCOL_VERSION}`, detail: null });
@@ -142,21 +145,36 @@ export async function runSession(opts: RunOptions): Promise<Report> {
       onMessage,
       onStderr: opts.onStderr,
     });
+    // An "interpreter" that hangs without a word (a wrapper waiting for input, a broken
+    // launcher) is not Python running our sidecar: say so rather than wait for --timeout.
+    const helloWaitMs = Math.min(HELLO_DEADLINE_MS, Math.max(0, deadline - Date.now()));
+    const noHello = () => {
+      if (state.runtime) return;
+      fail({
+        kind: 'interpreter-not-found',
+        message: `\`${python}\` did not start the Loop Lag sidecar within ${Math.round(helloWaitMs / 100) / 10} s; is it a working Python 3.9+?`,
+        detail: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.',
+      });
+      sidecar.kill();
+    };
+    const helloTimer = setTimeout(noHello, helloWaitMs);
     const timer = setTimeout(() => {
+      if (!state.runtime) return noHello(); // both deadlines can fall in the same tick
       fail({
         kind: 'timeout',
         message: `gave up after ${opts.settings.timeoutS} s (${state.windows.length} mode(s) measured)`,
         detail: null,
       });
-      void sidecar.cancel(grace);
+      void sidecar.cancel(grace, 'timeout');
     }, Math.max(0, deadline - Date.now()));
     const onAbort = () => {
       fail({ kind: 'cancelled', message: `cancelled (${state.windows.length} mode(s) measured)`, detail: null });
-      void sidecar.cancel(grace);
+      void sidecar.cancel(grace, 'user');
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const exit = await sidecar.stopped;
     clearTimeout(timer);
+    clearTimeout(helloTimer);
     opts.signal?.removeEventListener('abort', onAbort);
 
     if (exit.spawnError && exit.spawnError.code === 'ENOENT' && !opts.python) continue; // try the next name

@@ -107,10 +107,10 @@ export class SidecarProcess {
   }
 
   /** Polite cancel, then the whole tree is killed after `graceMs` if still alive. */
-  cancel(graceMs: number): Promise<SidecarExit> {
+  cancel(graceMs: number, reason: 'user' | 'timeout' = 'user'): Promise<SidecarExit> {
     if (this.state === 'starting' || this.state === 'running') {
       this.state = 'cancelling';
-      this.send({ type: 'cancel' });
+      this.send({ type: 'cancel', reason });
       this.graceTimer = setTimeout(() => this.kill(), graceMs);
     }
     return this.stopped;

@@ -65,7 +65,8 @@ export type RunPlan = Infer<typeof RunPlan>;
 
 export const HostMessage = tagged({
   start: obj({ type: literal('start'), protocol: int, plan: RunPlan }),
-  cancel: obj({ type: literal('cancel') }),
+  /** `reason` names the error kind the interrupted window reports (default: cancelled). */
+  cancel: obj({ type: literal('cancel'), reason: optional(literal('user', 'timeout')) }),
 });
 export type HostMessage = Infer<typeof HostMessage>;
 

@@ -245,6 +245,15 @@ describe('interpreter-not-found', () => {
     assert.match(reportOf(r).error?.detail ?? '', /Never heard of it/);
   });
 
+  test('--python that hangs without a word is not mistaken for a timeout of the target, and is killed', async () => {
+    const fake = path.join(scratchDir(), 'hanging-python');
+    fs.writeFileSync(fake, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const tag = newTag();
+    const r = await runCli(['run', `${TARGETS}::alpha`, '--python', fake, '--timeout', '2', ...FAST], { env: { LOOPLAG_TEST_TAG: tag } });
+    assertOneLineError(r, 'interpreter-not-found', /did not start the Loop Lag sidecar within 2 s; is it a working Python/);
+    await assertNoneLeft(tag);
+  });
+
   test('--python that is not Python: a script that exits quietly with 0', async () => {
     const fake = path.join(scratchDir(), 'quiet-python');
     fs.writeFileSync(fake, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
@@ -304,6 +313,7 @@ describe('timeout: exit 124, what was measured is kept, nothing is left running'
     const report = await timedOut([`${WORKERS}::sleep_in_thread`, '--args', '60', '--modes', 'inline,thread'], 2);
     // The thread run was cut short: marked as not finished, never as "ok".
     assert.notEqual(run(report, 'thread').status, 'ok');
+    assert.equal(run(report, 'thread').error?.kind, 'timeout', 'the interrupted run says why, like the report');
   });
 
   test('a pool thread stuck in a GIL-holding pow() (--out)', async () => {
@@ -313,6 +323,7 @@ describe('timeout: exit 124, what was measured is kept, nothing is left running'
       [`${WORKERS}::hold_gil_in_thread`, '--args', JSON.stringify(marker), '--modes', 'inline,thread'], 2, out);
     assert.ok(fs.existsSync(marker), 'the thread run had started');
     assert.notEqual(run(report, 'thread').status, 'ok');
+    assert.equal(run(report, 'thread').error?.kind, 'timeout', 'the interrupted run says why, like the report');
   });
 
   test('a process-pool child that sleeps', async () => {
@@ -321,6 +332,7 @@ describe('timeout: exit 124, what was measured is kept, nothing is left running'
       [`${WORKERS}::sleep_in_child`, '--args', `${JSON.stringify(marker)}, 60`, '--modes', 'inline,process'], 3);
     assert.ok(fs.existsSync(marker), 'the process run had started');
     assert.notEqual(run(report, 'process').status, 'ok');
+    assert.equal(run(report, 'process').error?.kind, 'timeout', 'the interrupted run says why, like the report');
   });
 });
 

@@ -196,6 +196,12 @@ class Snippets(TargetTestCase):
         self.assertEqual(cm.exception.error["kind"], "syntax-error")
         self.assertEqual(cm.exception.error["line"], 6)
 
+    def test_python_line_numbers_in_the_message_are_the_files(self):
+        with self.assertRaises(T.TargetError) as cm:
+            T.resolve(self.spec(self.path, lines={"start": 6, "end": 6}))  # `for ...:` without its body
+        self.assertIn("on line 6", cm.exception.error["message"])
+        self.assertNotIn("on line 1", cm.exception.error["message"])
+
     def test_await_makes_an_async_snippet(self):
         path = self.write("aw.py", "import asyncio\nawait_me = None\nasync def main():\n    await asyncio.sleep(0)\n")
         tgt = T.resolve(self.spec(path, lines={"start": 4, "end": 4}))

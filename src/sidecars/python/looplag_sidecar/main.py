@@ -41,6 +41,8 @@ class Context:
         self.spec = plan["target"]
         self.channel = channel
         self.cancelled = cancelled
+        # The error kind an interrupted window reports: the host says why it cancels.
+        self.cancel_kind = "cancelled"
         self.concurrency = plan["concurrency"]
         self.workers = plan["workers"] or None
         self.switch_interval_s = plan["switchIntervalS"]
@@ -166,6 +168,8 @@ def main():
             state["plan"] = message["plan"]
             started.set()
         elif message["type"] == "cancel":
+            if state["ctx"] is not None and message.get("reason") == "timeout":
+                state["ctx"].cancel_kind = "timeout"
             cancelled.set()
             loop, task = state["loop"], state["task"]
             if loop is not None and task is not None:

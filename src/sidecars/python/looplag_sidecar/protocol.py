@@ -51,7 +51,7 @@ WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": 
 
 HOST_MESSAGES = {
     "start": {"type": str, "protocol": int, "plan": PLAN},
-    "cancel": {"type": str},
+    "cancel": {"type": str, "reason": (OPT, ("user", "timeout"))},
 }
 SIDECAR_MESSAGES = {
     "hello": {"type": str, "protocol": int, "sidecar": ("python", "node"), "runtime": RUNTIME},

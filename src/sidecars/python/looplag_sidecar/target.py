@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import textwrap
 import traceback
@@ -210,8 +211,10 @@ def resolve_snippet(module, path, start, end):
         inner = ast.parse(body, path)
     except SyntaxError as e:
         line = (e.lineno or 1) + start - 1
+        # Python counts from the snippet's first line ("... on line 1"): say the file's line.
+        msg = re.sub(r"on line (\d+)", lambda m: "on line %d" % (int(m.group(1)) + start - 1), e.msg or "")
         raise TargetError("syntax-error", "the selected lines are not a complete block of statements: %s (line %d)"
-                          % (e.msg, line), detail=body, file=path, line=line)
+                          % (msg, line), detail=body, file=path, line=line)
     if not inner.body:  # only comments: a def needs a body, so this would fail later, unexplained
         raise TargetError("target-not-found", "lines %d-%d of %s hold no statements, only comments"
                           % (start, end, os.path.basename(path)), file=path, line=start)
