@@ -14,10 +14,6 @@ from .probes import CpuMeter, GilProbe, Heartbeat, perf_counter
 from .protocol import error
 
 
-class Cancelled(Exception):
-    pass
-
-
 def _exc_info(e):
     tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
     if len(tb) > 8000:
@@ -125,10 +121,10 @@ class Window:
         status, err = "ok", None
         try:
             await body(self)
-        except Cancelled:
-            status, err = "failed", error("cancelled", "cancelled while measuring %s" % self.mode)
         except asyncio.CancelledError:
-            status, err = "failed", error("cancelled", "cancelled while measuring %s" % self.mode)
+            kind = ctx.cancel_kind
+            status, err = "failed", error(kind, "%s while measuring %s"
+                                          % ("timed out" if kind == "timeout" else "cancelled", self.mode))
         except target_mod.TargetError as e:
             status, err = "failed", e.error
         except concurrent.futures.process.BrokenProcessPool as e:
