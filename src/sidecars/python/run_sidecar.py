@@ -26,6 +26,10 @@ if __name__ == "__main__":
             sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
         sys.exit(3)
+    if len(sys.argv) > 1:  # one-shot helpers for hosts: outline FILE, check-args TEXT
+        from looplag_sidecar.outline import main as tool
+
+        sys.exit(tool(sys.argv[1:]))
     from looplag_sidecar.main import main
 
     main()

@@ -51,6 +51,7 @@ class Context:
         self.baseline_s = plan["baselineMs"] / 1000.0
         self.cpu_count = os.cpu_count() or 1
         self.pools = []
+        self.workers_seen = []
         self._mode = None
         self._done = 0
 
@@ -74,11 +75,20 @@ class Context:
             self.pools.remove(pool)
         _kill_pool(pool)
 
+    def remember_workers(self, pool):
+        """Keep the pool's process handles: once a pool breaks, it forgets its workers,
+        and their exit codes are what explain the crash."""
+        self.workers_seen.extend(p for p in (getattr(pool, "_processes", None) or {}).values()
+                                 if p not in self.workers_seen)
+
     def pool_exitcodes(self):
-        codes = []
         for pool in self.pools:
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                codes.append(proc.exitcode)
+            self.remember_workers(pool)
+        codes = []
+        for proc in self.workers_seen:
+            if proc.exitcode is None:
+                proc.join(0.2)  # a worker that just died may not be reaped yet
+            codes.append(proc.exitcode)
         return codes
 
     def kill_pools(self):

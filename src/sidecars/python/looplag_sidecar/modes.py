@@ -267,6 +267,7 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool):
         # the target) before the window opens.
         warm = [pool.submit(child_warm, 0.05) for _ in range(workers)]
         await asyncio.gather(*(asyncio.wrap_future(f) for f in warm))
+        ctx.remember_workers(pool)
         startup_ms = (perf_counter() - t) * 1000.0
 
         async def body(w):
