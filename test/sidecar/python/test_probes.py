@@ -32,6 +32,19 @@ class HeartbeatTests(unittest.TestCase):
         times = [t for t, _ in samples]
         self.assertEqual(times, sorted(times))
 
+    def test_a_block_before_the_first_beat_is_counted(self):
+        # Work the window starts (a pool thread that takes the GIL as soon as it is handed
+        # a call) can block the loop before the heartbeat task has run at all.
+        async def main():
+            hb = Heartbeat(0.001)
+            hb.start()
+            busy(0.15)  # before the heartbeat task's first step
+            await asyncio.sleep(0.01)
+            await hb.stop()
+            return hb.samples
+
+        self.assertGreaterEqual(max(lag for _, lag in asyncio.run(main())), 0.14)
+
     def test_a_stall_that_ends_the_window_is_drained(self):
         async def main():
             hb = Heartbeat(0.001)
