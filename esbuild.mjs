@@ -21,7 +21,7 @@ const common = {
 
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist', { recursive: true });
-await esbuild.build({ ...common, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist' });
+await esbuild.build({ ...common, entryPoints: { cli: 'src/cli.ts', extension: 'src/extension.ts' }, outdir: 'dist' });
 // The report UI: one browser bundle for the webview panel and the standalone HTML file.
 await esbuild.build({
   ...common,

@@ -36,3 +36,27 @@ function fromNumbers(run: ModeRun, stallMs: number, budgetMs: number): Verdict {
   }
   return { mode, level: 'ok', text: `${mode}: loop responsive — p99 ${fmtMs(lag.p99Ms)}, max ${fmtMs(lag.maxMs)}${errors}` };
 }
+
+/**
+ * The editor hint: one short phrase per measured mode, e.g.
+ * `inline: 1.20 s stall · thread: starved · process: 3.10 ms p99`.
+ */
+export function compactHeadline(report: Report): string {
+  const parts: string[] = [];
+  for (const r of report.runs) {
+    if (r.status === 'skipped') continue;
+    if (r.status === 'failed') {
+      parts.push(`${r.mode}: failed`);
+      continue;
+    }
+    const lag = r.lag;
+    let phrase: string;
+    if (lag.stallCount === 1 || (r.mode === 'inline' && lag.stallCount > 0)) phrase = `${fmtMs(lag.maxMs)} stall`;
+    else if (lag.stalledFrac >= 0.9) phrase = 'starved';
+    else if (lag.stallCount > 0) phrase = `${lag.stallCount} stalls, max ${fmtMs(lag.maxMs)}`;
+    else phrase = `${fmtMs(lag.p99Ms)} p99`;
+    parts.push(`${r.mode}: ${phrase}`);
+  }
+  if (!parts.length) return report.error ? `${report.error.kind}: ${report.error.message}` : 'nothing measured';
+  return parts.join(' · ');
+}

@@ -1,0 +1,32 @@
+/**
+ * Loop Lag's extension entry: compose and register, nothing else. The engine runs
+ * user code in a sidecar process; the extension host only streams its messages.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { LoopLagCodeLens } from './host/codeLens';
+import { Commands } from './host/commands';
+import { RunController } from './host/runController';
+import { registerReportSerializer } from './panel/reportPanel';
+import { HistoryStore } from './report/historyStore';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Loop Lag', { log: true });
+  const storage = context.storageUri ?? context.globalStorageUri;
+  const history = new HistoryStore(path.join(storage.fsPath, 'history'));
+  const runs = new RunController(context, history, log);
+  const codeLens = new LoopLagCodeLens(runs, log);
+  context.subscriptions.push(
+    log,
+    runs,
+    codeLens,
+    ...new Commands(context, runs, log).register(),
+    vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, codeLens),
+    registerReportSerializer(runs.panel),
+  );
+  void runs.loadHistory();
+  log.info(`Loop Lag ${context.extension.packageJSON.version} activated (${process.platform}, Node ${process.versions.node})`);
+}
+
+/** Subscriptions are disposed by VS Code: a run in progress is cancelled and its sidecar killed. */
+export function deactivate(): void {}

@@ -1,0 +1,71 @@
+/**
+ * `▶ Measure loop lag` above every function that can be measured, and the last
+ * result's headline next to it. Hidden in untrusted workspaces and when disabled.
+ */
+import * as vscode from 'vscode';
+import { readSettings } from './config';
+import { COMMANDS } from './ids';
+import { resolveInterpreter } from './interpreter';
+import { OutlineFunction, pythonOutline } from './pythonTools';
+import type { RunController } from './runController';
+
+const MEASURABLE = new Set(['function', 'staticmethod', 'classmethod']);
+
+export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly cache = new Map<string, { version: number; functions: OutlineFunction[] }>();
+  private readonly disposables: vscode.Disposable[];
+
+  constructor(private readonly runs: RunController, private readonly log: vscode.LogOutputChannel) {
+    this.disposables = [
+      this.changed,
+      runs.onDidChangeResults(() => this.changed.fire()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('looplag') && this.changed.fire()),
+      vscode.workspace.onDidCloseTextDocument((d) => this.cache.delete(d.uri.toString())),
+    ];
+  }
+
+  async provideCodeLenses(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
+    if (!vscode.workspace.isTrusted || doc.uri.scheme !== 'file') return [];
+    const settings = readSettings(doc.uri);
+    if (!settings.codeLens) return [];
+    const functions = await this.outline(doc, settings.pythonPath);
+    if (token.isCancellationRequested) return [];
+    const lenses: vscode.CodeLens[] = [];
+    for (const fn of functions) {
+      if (!MEASURABLE.has(fn.kind) || fn.isGenerator) continue;
+      const range = new vscode.Range(fn.defLine - 1, 0, fn.defLine - 1, 0);
+      lenses.push(new vscode.CodeLens(range, {
+        title: '▶ Measure loop lag', command: COMMANDS.measureFunction, arguments: [doc.uri, fn.qualname],
+        tooltip: `Run ${fn.qualname} inline, in a thread pool and in a process pool, and measure the event loop`,
+      }));
+      const headline = this.runs.headlineFor(doc.uri.fsPath, fn.qualname);
+      if (headline) lenses.push(new vscode.CodeLens(range, { title: headline, command: COMMANDS.showReport, tooltip: 'Open the Loop Lag report' }));
+    }
+    return lenses;
+  }
+
+  /** The sidecar's `ast` outline of the saved file, cached per document version. */
+  private async outline(doc: vscode.TextDocument, pythonPath: string): Promise<OutlineFunction[]> {
+    const key = doc.uri.toString();
+    const hit = this.cache.get(key);
+    if (hit && hit.version === doc.version) return hit.functions;
+    try {
+      const interpreter = await resolveInterpreter(doc.uri, pythonPath, this.log);
+      const r = await pythonOutline(interpreter.path ?? (process.platform === 'win32' ? 'python' : 'python3'), this.runs.sidecarDir, doc.uri.fsPath);
+      // A file with a syntax error keeps its last good lenses.
+      const functions = r.ok ? r.functions : hit?.functions ?? [];
+      this.cache.set(key, { version: doc.version, functions });
+      return functions;
+    } catch (e) {
+      this.log.warn(`CodeLens: could not outline ${doc.uri.fsPath}: ${(e as Error).message}`);
+      return hit?.functions ?? [];
+    }
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The commands: from the editor (or a CodeLens) to a RunRequest. Every refusal is a
+ * specific message, shown before anything runs.
+ */
+import * as vscode from 'vscode';
+import { readSettings } from './config';
+import { COMMANDS, SECTION } from './ids';
+import { offerInterpreterFix, resolveInterpreter } from './interpreter';
+import { checkArgs, OutlineFunction, pythonOutline } from './pythonTools';
+import type { RunController, RunRequest } from './runController';
+import { pickTarget, requiredParams, signatureText } from './targetPicker';
+
+type Target = { qualname: string; fn: OutlineFunction; lines: null } | { qualname: null; fn: null; lines: { start: number; end: number } };
+
+export class Commands {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly runs: RunController,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  register(): vscode.Disposable[] {
+    const reg = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, fn);
+    return [
+      reg(COMMANDS.measure, () => this.measureFromEditor()),
+      reg(COMMANDS.measureFunction, (uri: vscode.Uri, qualname: string) => this.measureFunction(uri, qualname)),
+      reg(COMMANDS.showReport, () => this.runs.showReport()),
+      reg(COMMANDS.openSettings, () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`)),
+      reg(COMMANDS.cancel, () => this.runs.cancel('cancelled by the user')),
+    ];
+  }
+
+  /** Untrusted code never runs: the command explains why instead. */
+  private trusted(): boolean {
+    if (vscode.workspace.isTrusted) return true;
+    void vscode.window.showWarningMessage(
+      'Loop Lag runs your code to measure it, so it only runs in a trusted workspace.', 'Manage Workspace Trust',
+    ).then((pick) => pick && vscode.commands.executeCommand('workbench.trust.manage'));
+    return false;
+  }
+
+  async measureFromEditor(): Promise<void> {
+    if (!this.trusted()) return;
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document.languageId !== 'python') {
+      void vscode.window.showWarningMessage('Loop Lag: open a Python file and put the cursor in a function (or select the lines to measure).');
+      return;
+    }
+    const doc = editor.document;
+    if (!(await this.ensureSaved(doc))) return;
+    const sel = editor.selection;
+    // A selection that ends at column 0 of a line does not include that line.
+    const endLine = sel.end.line + (sel.end.character === 0 && sel.end.line > sel.start.line ? 0 : 1);
+    const context = await this.prepare(doc.uri);
+    if (!context) return;
+    const picked = pickTarget(context.functions, { startLine: sel.start.line + 1, endLine, empty: sel.isEmpty, cursorLine: sel.active.line + 1 });
+    if (picked.kind === 'refused') {
+      void vscode.window.showWarningMessage(`Loop Lag: ${picked.message}`);
+      return;
+    }
+    const target: Target = picked.kind === 'function'
+      ? { qualname: picked.fn.qualname, fn: picked.fn, lines: null }
+      : { qualname: null, fn: null, lines: { start: picked.start, end: picked.end } };
+    await this.start(doc.uri, target, context);
+  }
+
+  async measureFunction(uri: vscode.Uri, qualname: string): Promise<void> {
+    if (!this.trusted()) return;
+    const doc = await vscode.workspace.openTextDocument(uri);
+    if (!(await this.ensureSaved(doc))) return;
+    const context = await this.prepare(uri);
+    if (!context) return;
+    const fn = context.functions.find((f) => f.qualname === qualname);
+    if (!fn) {
+      void vscode.window.showWarningMessage(`Loop Lag: \`${qualname}\` is no longer in ${vscode.workspace.asRelativePath(uri)}.`);
+      return;
+    }
+    await this.start(uri, { qualname, fn, lines: null }, context);
+  }
+
+  /** Interpreter and outline; a clear error (with its fix) when either is missing. */
+  private async prepare(uri: vscode.Uri) {
+    const settings = readSettings(uri);
+    const interpreter = await resolveInterpreter(uri, settings.pythonPath, this.log);
+    const candidates = interpreter.path ? [interpreter.path] : process.platform === 'win32' ? ['python', 'py'] : ['python3', 'python'];
+    for (const python of candidates) {
+      try {
+        const outline = await pythonOutline(python, this.runs.sidecarDir, uri.fsPath);
+        if (!outline.ok) {
+          const line = outline.error.line;
+          const pick = await vscode.window.showErrorMessage(`Loop Lag: ${vscode.workspace.asRelativePath(uri)} has a syntax error: ${outline.error.message}`, ...(line ? ['Go to Line'] : []));
+          if (pick && line) await this.goTo(uri, line);
+          return undefined;
+        }
+        return { settings, interpreter: interpreter.path ? interpreter : { ...interpreter, path: python }, functions: outline.functions, python };
+      } catch (e) {
+        this.log.warn(`could not run ${python}: ${(e as Error).message}`);
+        if (interpreter.path) break;
+      }
+    }
+    await offerInterpreterFix(`Loop Lag: no working Python interpreter (tried ${candidates.join(', ')}). Select one, or set looplag.python.path.`);
+    return undefined;
+  }
+
+  private async start(uri: vscode.Uri, target: Target, context: NonNullable<Awaited<ReturnType<Commands['prepare']>>>): Promise<void> {
+    let args = '';
+    if (target.fn) {
+      const required = requiredParams(target.fn);
+      const key = `looplag.args:${uri.fsPath}::${target.qualname}`;
+      const last = this.context.workspaceState.get<string>(key);
+      if (required.length) {
+        const answer = await this.askArgs(target.fn, last ?? '', context.python);
+        if (answer === undefined) return;
+        args = answer;
+        await this.context.workspaceState.update(key, args);
+      } else {
+        args = last ?? '';
+      }
+    }
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    const request: RunRequest = {
+      uri,
+      qualname: target.qualname,
+      lines: target.lines,
+      args,
+      label: target.qualname ?? `lines ${target.lines!.start}-${target.lines!.end}`,
+      settings: context.settings,
+      interpreter: context.interpreter,
+      workspaceRoot: folder?.uri.fsPath ?? null,
+    };
+    await this.runs.run(request);
+  }
+
+  /** The argument prompt: pre-filled with last time's text; syntax checked before anything runs. */
+  private askArgs(fn: OutlineFunction, value: string, python: string): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const box = vscode.window.createInputBox();
+      box.title = `Loop Lag: arguments for ${signatureText(fn)}`;
+      box.prompt = 'As written inside the call\'s parentheses, e.g. 365, 10**6 or data, n=5 (evaluated in the module)';
+      box.placeholder = requiredParams(fn).join(', ');
+      box.value = value;
+      box.ignoreFocusOut = true;
+      let done = false;
+      box.onDidChangeValue(() => (box.validationMessage = undefined));
+      box.onDidAccept(async () => {
+        const text = box.value;
+        if (!text.trim()) {
+          box.validationMessage = `${signatureText(fn)} needs: ${requiredParams(fn).join(', ')}`;
+          return;
+        }
+        box.busy = true;
+        const problem = await checkArgs(python, this.runs.sidecarDir, text).catch(() => null);
+        box.busy = false;
+        if (problem) {
+          box.validationMessage = `Not valid arguments: ${problem}`;
+          return;
+        }
+        done = true;
+        box.hide();
+        resolve(text);
+      });
+      box.onDidHide(() => {
+        box.dispose();
+        if (!done) resolve(undefined);
+      });
+      box.show();
+    });
+  }
+
+  /** The sidecar reads the file from disk: unsaved edits must be saved (or the run skipped). */
+  private async ensureSaved(doc: vscode.TextDocument): Promise<boolean> {
+    if (doc.isUntitled) {
+      void vscode.window.showWarningMessage('Loop Lag: save the file first; the measurement runs the file on disk.');
+      return false;
+    }
+    if (!doc.isDirty) return true;
+    if (readSettings(doc.uri).saveBeforeRun === 'always') return doc.save();
+    const pick = await vscode.window.showWarningMessage(
+      `${vscode.workspace.asRelativePath(doc.uri)} has unsaved changes; Loop Lag measures the file on disk.`,
+      'Save & Measure', 'Always Save',
+    );
+    if (pick === 'Always Save') await vscode.workspace.getConfiguration(SECTION, doc.uri).update('saveBeforeRun', 'always', vscode.ConfigurationTarget.Global);
+    return pick ? doc.save() : false;
+  }
+
+  private async goTo(uri: vscode.Uri, line: number): Promise<void> {
+    const editor = await vscode.window.showTextDocument(uri);
+    const pos = new vscode.Position(Math.max(0, line - 1), 0);
+    editor.selection = new vscode.Selection(pos, pos);
+    editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenter);
+  }
+}

@@ -1,0 +1,32 @@
+/** Command and setting IDs in one place: they are a contract with users' keybindings and settings. */
+export const COMMANDS = {
+  measure: 'looplag.measure',
+  /** CodeLens: measure a function by file and qualname, without looking at the cursor. */
+  measureFunction: 'looplag.measureFunction',
+  showReport: 'looplag.showReport',
+  openSettings: 'looplag.openSettings',
+  cancel: 'looplag.cancel',
+} as const;
+
+export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
+
+export const SECTION = 'looplag';
+
+/** Setting names under `looplag.` with their types. */
+export interface SettingTypes {
+  concurrency: number;
+  workers: number;
+  'python.modes': string[];
+  'python.switchInterval': number;
+  'python.path': string;
+  heartbeatMs: number;
+  stallThresholdMs: number;
+  lagBudgetMs: number;
+  timeoutSeconds: number;
+  gilProbe: boolean;
+  'codeLens.enabled': boolean;
+  saveBeforeRun: 'ask' | 'always';
+}
+
+/** Context key set while a run is in progress (enables "Cancel Run" in the palette). */
+export const RUNNING_CONTEXT = 'looplag.running';

@@ -1,0 +1,347 @@
+/**
+ * Runs, one at a time: progress, cancel, history, the report panel's state, and the
+ * result hints. The engine does the work in a sidecar process; nothing here blocks.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { Progress, runSession } from '../engine/runSession';
+import { HistoryStore, writeFileAtomic } from '../report/historyStore';
+import { standaloneHtml } from '../report/html';
+import { reportMarkdown } from '../report/markdown';
+import { compactHeadline } from '../report/verdict';
+import type { Report } from '../shared/protocol';
+import type { FromWebview, HistoryEntry, LiveProgress, ToWebview } from '../shared/webviewProtocol';
+import { ReportPanelController } from '../panel/reportPanel';
+import type { HostSettings } from './config';
+import { HostLagMonitor } from './hostLag';
+import { COMMANDS, RUNNING_CONTEXT } from './ids';
+import { Interpreter, offerInterpreterFix } from './interpreter';
+
+/** Everything needed to start (and later repeat) a measurement. */
+export interface RunRequest {
+  uri: vscode.Uri;
+  qualname: string | null;
+  lines: { start: number; end: number } | null;
+  args: string;
+  label: string;
+  settings: HostSettings;
+  interpreter: Interpreter;
+  workspaceRoot: string | null;
+}
+
+/** Cancel: the sidecar gets half a second to stop politely, then its process tree is killed. */
+const CANCEL_GRACE_MS = 500;
+
+export class RunController implements vscode.Disposable {
+  private active: { controller: AbortController; progress: LiveProgress | null; request: RunRequest } | undefined;
+  private lastRequest: RunRequest | undefined;
+  private current: { id: string | null; report: Report } | null = null;
+  private compare: { id: string; report: Report } | null = null;
+  private historyEntries: HistoryEntry[] = [];
+  private readonly headlines = new Map<string, string>();
+  private readonly statusBar: vscode.StatusBarItem;
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Fires when a run ends (CodeLens hints refresh). */
+  readonly onDidChangeResults = this.changed.event;
+  readonly panel: ReportPanelController;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly history: HistoryStore,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.statusBar = vscode.window.createStatusBarItem('looplag.status', vscode.StatusBarAlignment.Left, 50);
+    this.statusBar.name = 'Loop Lag';
+    this.panel = new ReportPanelController(context.extensionUri, {
+      state: () => this.viewState(),
+      onMessage: (m) => void this.onPanelMessage(m),
+      onClosed: () => this.cancel('the report panel was closed'),
+      log: (t) => this.log.warn(t),
+    });
+  }
+
+  get sidecarDir(): string {
+    return path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', 'python');
+  }
+
+  get isRunning(): boolean {
+    return this.active !== undefined;
+  }
+
+  /** The last headline for a function, for the editor hint. */
+  headlineFor(file: string, qualname: string): string | undefined {
+    return this.headlines.get(`${file}::${qualname}`);
+  }
+
+  async showReport(): Promise<void> {
+    await this.loadHistory();
+    this.panel.show(false);
+    this.panel.refresh();
+  }
+
+  async rerun(): Promise<void> {
+    if (!this.lastRequest) {
+      void vscode.window.showInformationMessage('Loop Lag: nothing to re-run yet. Run "Loop Lag: Measure Function" first.');
+      return;
+    }
+    const { readSettings } = await import('./config');
+    await this.run({ ...this.lastRequest, settings: readSettings(this.lastRequest.uri) });
+  }
+
+  cancel(why = 'cancelled'): void {
+    if (!this.active) return;
+    this.log.info(`cancelling the run: ${why}`);
+    this.active.controller.abort();
+  }
+
+  async run(request: RunRequest): Promise<Report | undefined> {
+    if (this.active) {
+      const pick = await vscode.window.showWarningMessage(
+        `Loop Lag is already measuring ${this.active.request.label}. Runs go one at a time.`, 'Cancel That Run');
+      if (pick) this.cancel('replaced by the user');
+      return undefined;
+    }
+    const controller = new AbortController();
+    this.active = { controller, progress: null, request };
+    this.lastRequest = request;
+    void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, true);
+    this.setStatus(`$(loading~spin) Loop Lag: starting`, 'Cancel the Loop Lag run', COMMANDS.cancel);
+    this.panel.show(true);
+    this.panel.refresh();
+    const hostLag = new HostLagMonitor();
+    hostLag.start();
+    const s = request.settings.report;
+    this.log.info(`measuring ${request.label} in ${request.uri.fsPath} (args: ${request.args || 'none'}) with ` +
+      `${request.interpreter.path ?? 'python3/python'} (${request.interpreter.source}); modes ${s.modes.join(',')}, ` +
+      `concurrency ${s.concurrency}, workers ${s.workers ?? 'default'}, timeout ${s.timeoutS} s`);
+    let report: Report | undefined;
+    try {
+      report = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Loop Lag: measuring ${request.label}`, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => this.cancel('cancelled from the notification'));
+          let reported = 0;
+          return runSession({
+            target: {
+              file: request.uri.fsPath, qualname: request.qualname, lines: request.lines, args: request.args,
+              language: 'python', workspaceRoot: request.workspaceRoot,
+            },
+            settings: s,
+            python: request.interpreter.path,
+            sidecarDir: this.sidecarDir,
+            signal: controller.signal,
+            cancelGraceMs: CANCEL_GRACE_MS,
+            onSpawn: (cmd, args) => this.log.info(`sidecar: ${cmd} ${args.join(' ')}`),
+            onStderr: (text) => this.log.warn(`sidecar stderr: ${text.trimEnd()}`),
+            onProgress: (p) => {
+              this.onProgress(p);
+              // Progress increments are per mode and task; the bar spans all modes.
+              const total = s.modes.length * Math.max(1, p.total);
+              const doneSoFar = s.modes.indexOf(p.mode as never) * p.total + p.done;
+              const increment = Math.max(0, (doneSoFar / total) * 100 - reported);
+              reported += increment;
+              progress.report({ message: progressText(p), increment });
+            },
+            onRun: (_run, partial) => {
+              this.current = { id: null, report: partial };
+              this.panel.post({ type: 'live', report: partial, progress: this.active?.progress ?? null });
+            },
+          });
+        },
+      );
+    } catch (e) {
+      // runSession reports user and interpreter problems in the report; anything
+      // thrown here is our bug, and must not take the extension host down.
+      this.log.error(`run failed: ${(e as Error).stack ?? e}`);
+      void vscode.window.showErrorMessage(`Loop Lag failed unexpectedly: ${(e as Error).message}. See the "Loop Lag" output.`);
+    } finally {
+      const lag = hostLag.stop();
+      this.log.info(`extension host event-loop lag during the run: p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms (${lag.samples} beats)`);
+      this.active = undefined;
+      void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, false);
+    }
+    if (!report) {
+      this.setStatus(undefined);
+      this.panel.refresh();
+      return undefined;
+    }
+    await this.finish(request, report);
+    return report;
+  }
+
+  private async finish(request: RunRequest, report: Report): Promise<void> {
+    const headline = compactHeadline(report);
+    if (request.qualname) this.headlines.set(`${request.uri.fsPath}::${request.qualname}`, headline);
+    try {
+      const entry = await this.history.add(report, request.label, headline);
+      this.current = { id: entry.id, report };
+      this.historyEntries = await this.history.list();
+    } catch (e) {
+      this.current = { id: null, report };
+      this.log.error(`could not save the report to history: ${(e as Error).message}`);
+    }
+    this.log.info(`${request.label}: ${report.status}${report.error ? ` (${report.error.kind}: ${report.error.message})` : ''} — ${headline}`);
+    this.setStatus(`$(pulse) ${headline.length > 60 ? headline.slice(0, 57) + '…' : headline}`, `Loop Lag: ${request.label}\n${headline}`, COMMANDS.showReport);
+    this.panel.refresh();
+    this.changed.fire();
+    if (report.error) await this.explain(report, request);
+  }
+
+  /** A failed run says what went wrong and offers the fix where there is one. */
+  private async explain(report: Report, request: RunRequest): Promise<void> {
+    const err = report.error!;
+    const text = `Loop Lag: ${err.message}`;
+    switch (err.kind) {
+      case 'cancelled':
+        return void vscode.window.showInformationMessage(`Loop Lag: run cancelled; ${report.runs.filter((r) => r.status !== 'skipped').length} mode(s) were measured.`);
+      case 'interpreter-not-found':
+        return offerInterpreterFix(text);
+      case 'syntax-error':
+      case 'import-error': {
+        const pick = await vscode.window.showErrorMessage(text, ...(err.line ? ['Go to Line'] : []), 'Show Output');
+        if (pick === 'Go to Line' && err.line) {
+          const uri = err.file ? vscode.Uri.file(err.file) : request.uri;
+          const editor = await vscode.window.showTextDocument(uri);
+          const pos = new vscode.Position(err.line - 1, 0);
+          editor.selection = new vscode.Selection(pos, pos);
+          editor.revealRange(new vscode.Range(pos, pos));
+        }
+        if (pick === 'Show Output') this.log.show(true);
+        if (err.detail) this.log.error(err.detail);
+        return;
+      }
+      case 'timeout': {
+        const pick = await vscode.window.showWarningMessage(`${text}. Raise looplag.timeoutSeconds for longer runs.`, 'Open Settings');
+        if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'looplag.timeoutSeconds');
+        return;
+      }
+      default: {
+        if (err.detail) this.log.error(err.detail);
+        const pick = await vscode.window.showErrorMessage(text, 'Show Output');
+        if (pick) this.log.show(true);
+      }
+    }
+  }
+
+  private onProgress(p: Progress): void {
+    if (!this.active) return;
+    this.active.progress = { mode: p.mode, phase: p.phase, done: p.done, total: p.total };
+    this.setStatus(`$(loading~spin) Loop Lag: ${progressText(p)}`, 'Cancel the Loop Lag run', COMMANDS.cancel);
+  }
+
+  private setStatus(text: string | undefined, tooltip?: string, command?: string): void {
+    if (!text) {
+      this.statusBar.hide();
+      return;
+    }
+    this.statusBar.text = text;
+    this.statusBar.tooltip = tooltip;
+    this.statusBar.command = command;
+    this.statusBar.show();
+  }
+
+  // ---------------------------------------------------------------- the panel
+
+  private viewState(): Extract<ToWebview, { type: 'state' }> {
+    return {
+      type: 'state',
+      currentId: this.current?.id ?? null,
+      current: this.current?.report ?? null,
+      compare: this.compare?.report ?? null,
+      history: this.historyEntries,
+      running: this.active?.progress ?? (this.active ? { mode: 'starting', phase: 'starting', done: 0, total: this.active.request.settings.report.concurrency } : null),
+      options: { lagBudgetMs: this.lastRequest?.settings.lagBudgetMs ?? 100, host: 'vscode' },
+    };
+  }
+
+  /** Load the history; with no report shown yet, show the newest (e.g. after a reload). */
+  async loadHistory(): Promise<void> {
+    this.historyEntries = await this.history.list();
+    if (!this.current && !this.active && this.historyEntries.length) {
+      await this.select(this.historyEntries[0].id);
+      this.panel.refresh();
+    }
+  }
+
+  private async select(id: string): Promise<void> {
+    const report = await this.history.get(id);
+    if (report) this.current = { id, report };
+    if (this.compare?.id === id) this.compare = null;
+  }
+
+  private async reportFor(id: string | undefined): Promise<Report | null> {
+    if (id && id !== this.current?.id) return this.history.get(id);
+    return this.current?.report ?? null;
+  }
+
+  private async onPanelMessage(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        return;
+      case 'rerun':
+        return this.rerun();
+      case 'cancel':
+        return this.cancel('cancelled from the report panel');
+      case 'openSettings':
+        await vscode.commands.executeCommand(COMMANDS.openSettings);
+        return;
+      case 'select':
+        await this.select(m.id);
+        break;
+      case 'compare': {
+        const report = m.id ? await this.history.get(m.id) : null;
+        this.compare = m.id && report ? { id: m.id, report } : null;
+        break;
+      }
+      case 'exportJson': {
+        const report = await this.reportFor(m.id);
+        if (report) await this.saveAs(report, 'json', JSON.stringify(report, null, 2) + '\n');
+        return;
+      }
+      case 'saveHtml': {
+        const report = await this.reportFor(m.id);
+        if (report) await this.saveAs(report, 'html', standaloneHtml(report, this.uiAssets()));
+        return;
+      }
+      case 'copyMarkdown': {
+        const report = await this.reportFor(m.id);
+        if (!report) return;
+        await vscode.env.clipboard.writeText(reportMarkdown(report));
+        this.panel.post({ type: 'notice', text: 'Markdown summary copied to the clipboard.' });
+        return;
+      }
+    }
+    this.panel.refresh();
+  }
+
+  private uiAssets(): { js: string; css: string } {
+    const dir = path.join(this.context.extensionUri.fsPath, 'dist', 'webview');
+    return { js: fs.readFileSync(path.join(dir, 'main.js'), 'utf8'), css: fs.readFileSync(path.join(dir, 'standalone.css'), 'utf8') };
+  }
+
+  private async saveAs(report: Report, ext: 'json' | 'html', data: string): Promise<void> {
+    const name = (report.target.qualname ?? 'snippet').replace(/[^\w.-]+/g, '_');
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(path.dirname(report.target.file));
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.joinPath(folder, `looplag-${name}.${ext}`),
+      filters: ext === 'json' ? { 'Loop Lag report': ['json'] } : { 'HTML page': ['html'] },
+    });
+    if (!target) return;
+    await writeFileAtomic(target.fsPath, data);
+    this.panel.post({ type: 'notice', text: `Saved ${path.basename(target.fsPath)}.` });
+  }
+
+  dispose(): void {
+    this.cancel('Loop Lag is shutting down');
+    this.statusBar.dispose();
+    this.panel.dispose();
+    this.changed.dispose();
+  }
+}
+
+function progressText(p: Progress): string {
+  if (p.phase === 'running') return `${p.mode} ${p.done}/${p.total}`;
+  if (p.phase === 'warming') return `${p.mode}: starting the pool`;
+  return `${p.mode}: ${p.phase}`;
+}

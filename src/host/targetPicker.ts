@@ -1,0 +1,67 @@
+/**
+ * Which target the user means, from the outline and the selection (pure, no vscode):
+ * a selected whole function is that function; other selected lines are a snippet;
+ * an empty selection means the innermost function around the cursor.
+ */
+import type { OutlineFunction } from './pythonTools';
+
+export interface Selection0 {
+  /** 1-based lines; `endLine` is the last line that has selected characters. */
+  startLine: number;
+  endLine: number;
+  empty: boolean;
+  cursorLine: number;
+}
+
+export type Picked =
+  | { kind: 'function'; fn: OutlineFunction }
+  | { kind: 'snippet'; start: number; end: number }
+  | { kind: 'refused'; message: string };
+
+export function pickTarget(functions: OutlineFunction[], sel: Selection0): Picked {
+  if (!sel.empty) {
+    const whole = functions.find((f) => (sel.startLine === f.line || sel.startLine === f.defLine) && sel.endLine === f.endLine);
+    if (!whole) return { kind: 'snippet', start: sel.startLine, end: sel.endLine };
+    return checkMeasurable(whole, functions);
+  }
+  const around = functions
+    .filter((f) => f.line <= sel.cursorLine && sel.cursorLine <= f.endLine)
+    .sort((a, b) => a.endLine - a.line - (b.endLine - b.line))[0];
+  if (!around) {
+    return { kind: 'refused', message: 'Put the cursor inside a function, select one, or select the lines to measure.' };
+  }
+  return checkMeasurable(around, functions);
+}
+
+function checkMeasurable(fn: OutlineFunction, all: OutlineFunction[]): Picked {
+  if (fn.kind === 'nested') {
+    const outer = fn.qualname.split('.<locals>.')[0];
+    const outerFn = all.find((f) => f.qualname === outer);
+    return {
+      kind: 'refused',
+      message: `\`${fn.qualname.split('.').pop()}\` is nested inside \`${outer}\` and cannot be called on its own: ` +
+        `measure \`${outer}\`${outerFn ? ` (line ${outerFn.defLine})` : ''}, select the lines that use it, or move it to module level.`,
+    };
+  }
+  if (fn.kind === 'method') {
+    const cls = fn.qualname.split('.').slice(0, -1).join('.');
+    return {
+      kind: 'refused',
+      message: `\`${fn.qualname}\` is an instance method: it needs an instance. Select lines that create a \`${cls}\` and call it ` +
+        '(they run as a snippet), or make it a @staticmethod or @classmethod.',
+    };
+  }
+  if (fn.isGenerator) {
+    return { kind: 'refused', message: `\`${fn.qualname}\` is a generator: calling it runs nothing. Select lines that consume it, e.g. \`list(${fn.qualname}(...))\`.` };
+  }
+  return { kind: 'function', fn };
+}
+
+/** Parameters the user must give (self/cls are already dropped by the outline). */
+export function requiredParams(fn: OutlineFunction): string[] {
+  return fn.params.filter((p) => p.required).map((p) => p.name);
+}
+
+export function signatureText(fn: OutlineFunction): string {
+  return `${fn.qualname}(${fn.params.map((p) => (p.required ? p.name : `${p.name}=…`)).join(', ')})`;
+}
