@@ -10,7 +10,7 @@ import time
 import traceback
 
 from . import target as target_mod
-from .probes import CpuMeter, GilProbe, Heartbeat, perf_counter
+from .probes import CpuMeter, GilProbe, Heartbeat, cpu_times, perf_counter
 from .protocol import error
 
 
@@ -55,7 +55,7 @@ def child_call(spec, args, kwargs):
     """Runs in a pool process or interpreter: loads the target the parent's way and
     returns its timings along with the result (whose transfer is part of the cost)."""
     target = target_mod.resolve_cached(spec)
-    t0 = os.times()
+    t0 = cpu_times()
     start = perf_counter()
     err, result = None, None
     try:
@@ -63,10 +63,10 @@ def child_call(spec, args, kwargs):
     except BaseException as e:  # noqa: B036
         err = _exc_info(e)
     end = perf_counter()
-    t1 = os.times()
+    t1 = cpu_times()
     _flush_std()
-    return {"start": start, "end": end, "worker": "pid %d" % os.getpid(), "user": t1.user - t0.user,
-            "system": t1.system - t0.system, "error": err}, result
+    return {"start": start, "end": end, "worker": "pid %d" % os.getpid(), "user": t1[0] - t0[0],
+            "system": t1[1] - t0[1], "error": err}, result
 
 
 def _watch_parent(parent_pid):

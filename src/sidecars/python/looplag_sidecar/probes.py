@@ -104,17 +104,30 @@ def _read_proc_stat():
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+try:
+    import resource
+
+    def cpu_times():
+        """(user, system) CPU seconds of this process, to the microsecond (getrusage)."""
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime, r.ru_stime
+except ImportError:  # Windows: os.times() is what there is
+    def cpu_times():
+        t = os.times()
+        return t.user, t.system
+
+
 class CpuMeter:
     """This process's CPU time over a window, and the machine's load from others."""
 
     def __init__(self):
-        self.times0 = os.times()
+        self.times0 = cpu_times()
         self.machine0 = _read_proc_stat()
 
     def finish(self, wall_s, children_cpu_s=0.0, cpu_count=1):
-        t = os.times()
-        user = t.user - self.times0.user
-        system = t.system - self.times0.system
+        t = cpu_times()
+        user = t[0] - self.times0[0]
+        system = t[1] - self.times0[1]
         background = None
         machine1 = _read_proc_stat()
         if self.machine0 is not None and machine1 is not None and wall_s > 0:
