@@ -91,3 +91,17 @@ export const window = {
     return { dispose: () => serializers.delete(viewType) };
   },
 };
+
+/** Settings for `workspace.getConfiguration`, keyed like `looplag.concurrency`; tests set them. */
+export const settings = new Map<string, unknown>();
+
+export const workspace = {
+  isTrusted: true,
+  getConfiguration(section: string) {
+    return {
+      get<T>(key: string): T | undefined {
+        return settings.get(`${section}.${key}`) as T | undefined;
+      },
+    };
+  },
+};
