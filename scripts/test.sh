@@ -20,3 +20,9 @@ echo "== sidecar (real python3 through the engine and CLI)"
 node --test --test-concurrency=1 --test-reporter=spec out/test/sidecar/
 echo "== report UI (real Chromium, reports from the real engine)"
 node --test --test-concurrency=1 --test-reporter=spec out/test/webview/
+echo "== end to end (code-server)"
+# A real VS Code: code-server and Node 24 in the git-ignored .cache/e2e (a no-op once
+# installed), the packaged extension, and Debian's Chromium driving the workbench.
+bash scripts/e2e-setup.sh
+npm run --silent package | tail -n 1  # vsce lists every packaged file
+node --test --test-concurrency=1 --test-reporter=spec out/test/e2e/
