@@ -18,6 +18,7 @@ import { Mode, ModeRun, RawWindow, Report, SidecarMessage } from '../../src/shar
 import { lagStats } from '../../src/stats/lagStats';
 import { standaloneHtml } from '../../src/report/html';
 import { CHROMIUM, launchChromium } from '../support/browser';
+import * as fakeVscode from '../support/fakeVscode';
 
 /** The repository root: the nearest folder above the bundle with a package.json. */
 const REPO = (() => {
@@ -450,12 +451,52 @@ async function uiRender(t: Table): Promise<void> {
   }
 }
 
+/** The extension's bundle: size, load time and activate() time (VS Code stood in by the fake module). */
+function extensionActivation(t: Table): void {
+  progress('extension activation');
+  t.section('VS Code extension: dist/extension.js');
+  const bundle = path.join(REPO, 'dist', 'extension.js');
+  if (!fs.existsSync(bundle)) {
+    t.row('dist/extension.js', '–', 'not built');
+    return;
+  }
+  const bytes = fs.readFileSync(bundle);
+  t.row('dist/extension.js size', kb(bytes.length), `gzip ${kb(zlib.gzipSync(bytes).length)}`);
+  const vsix = path.join(REPO, 'looplag.vsix');
+  if (fs.existsSync(vsix)) t.row('looplag.vsix size', kb(fs.statSync(vsix).size), 'target ≤ 1 MB');
+  // The bundle requires 'vscode' at load: hand it the stand-in module.
+  const Module = require('node:module') as { _load(request: string, ...rest: unknown[]): unknown };
+  const load = Module._load;
+  Module._load = (request: string, ...rest: unknown[]) => (request === 'vscode' ? fakeVscode : load(request, ...rest));
+  try {
+    const t0 = performance.now();
+    const ext = require(bundle) as { activate(context: unknown): void };
+    const loadMs = performance.now() - t0;
+    const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'looplag-bench-ext-'));
+    const context = {
+      subscriptions: [] as { dispose(): unknown }[], extensionUri: fakeVscode.Uri.file(REPO),
+      storageUri: fakeVscode.Uri.file(storage), globalStorageUri: fakeVscode.Uri.file(storage),
+      extension: { id: 'looplag.looplag', packageJSON: { version: '0.1.0' } },
+      workspaceState: { get: () => undefined, update: async () => undefined },
+    };
+    const t1 = performance.now();
+    ext.activate(context);
+    const activateMs = performance.now() - t1;
+    for (const d of context.subscriptions) d.dispose();
+    fs.rmSync(storage, { recursive: true, force: true });
+    t.row('require(dist/extension.js)', ms(loadMs), 'parse and evaluate the bundle');
+    t.row('activate()', ms(activateMs), 'registrations only; no process is started at activation');
+  } finally {
+    Module._load = load;
+  }
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   const t = new Table();
   const sections: [string, (t: Table) => unknown][] = [
     ['environment', environment], ['idle floor', idleFloor], ['fidelity', fidelity],
-    ['probe overhead', probeOverhead], ['latency', latency], ['host costs', hostCosts], ['report UI', uiRender],
+    ['probe overhead', probeOverhead], ['latency', latency], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
   ];
   for (const [name, run] of sections) {
     try {

@@ -21,6 +21,9 @@ export class EventEmitter<T> {
 
 export class Uri {
   constructor(readonly scheme: string, readonly path: string) {}
+  get fsPath(): string {
+    return this.path;
+  }
   static file(p: string): Uri {
     return new Uri('file', p);
   }
@@ -95,6 +98,8 @@ export const window = {
 /** Settings for `workspace.getConfiguration`, keyed like `looplag.concurrency`; tests set them. */
 export const settings = new Map<string, unknown>();
 
+const noEvent = () => ({ dispose() {} });
+
 export const workspace = {
   isTrusted: true,
   getConfiguration(section: string) {
@@ -104,4 +109,46 @@ export const workspace = {
       },
     };
   },
+  onDidGrantWorkspaceTrust: noEvent,
+  onDidChangeConfiguration: noEvent,
+  onDidCloseTextDocument: noEvent,
 };
+
+/** What `activate()` touches, recorded for the tests and the bench. */
+export const registered = { commands: new Map<string, (...args: unknown[]) => unknown>(), codeLensProviders: [] as unknown[] };
+
+export const commands = {
+  registerCommand(id: string, fn: (...args: unknown[]) => unknown) {
+    registered.commands.set(id, fn);
+    return { dispose: () => registered.commands.delete(id) };
+  },
+  executeCommand: async () => undefined,
+};
+
+export const languages = {
+  registerCodeLensProvider(_selector: unknown, provider: unknown) {
+    registered.codeLensProviders.push(provider);
+    return { dispose() {} };
+  },
+};
+
+export enum StatusBarAlignment { Left = 1, Right = 2 }
+
+export const logLines: string[] = [];
+const logger = (level: string) => (text: string) => void logLines.push(`[${level}] ${text}`);
+
+Object.assign(window, {
+  createOutputChannel: () => ({ info: logger('info'), warn: logger('warn'), error: logger('error'), show() {}, dispose() {} }),
+  createStatusBarItem: () => ({ text: '', show() {}, hide() {}, dispose() {} }),
+});
+
+// Shapes the host code names but unit tests do not exercise (real VS Code covers them).
+export class Position { constructor(readonly line: number, readonly character: number) {} }
+export class Range { constructor(readonly start: unknown, readonly end: unknown, ..._rest: unknown[]) {} }
+export class Selection extends Range {}
+export class CodeLens { constructor(readonly range: Range, readonly command?: unknown) {} }
+export enum ConfigurationTarget { Global = 1, Workspace = 2, WorkspaceFolder = 3 }
+export enum TextEditorRevealType { Default = 0, InCenter = 2 }
+export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
+export const extensions = { getExtension: () => undefined };
+export const env = { clipboard: { writeText: async () => undefined } };
