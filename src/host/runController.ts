@@ -181,6 +181,8 @@ export class RunController implements vscode.Disposable {
       this.current = { id: null, report };
       this.log.error(`could not save the report to history: ${(e as Error).message}`);
     }
+    const rt = report.runtime;
+    if (rt) this.log.info(`runtime: ${rt.implementation} ${rt.version} at ${rt.executable} (GIL ${rt.gilEnabled ? 'on' : 'off'}, ${rt.cpuCount} cores, ${rt.platform})`);
     this.log.info(`${request.label}: ${report.status}${report.error ? ` (${report.error.kind}: ${report.error.message})` : ''} — ${headline}`);
     this.setStatus(`$(pulse) ${headline.length > 60 ? headline.slice(0, 57) + '…' : headline}`, `Loop Lag: ${request.label}\n${headline}`, COMMANDS.showReport);
     this.panel.refresh();
