@@ -152,7 +152,7 @@ export class Commands {
         const problem = await checkArgs(python, this.runs.sidecarDir, text).catch(() => null);
         box.busy = false;
         if (problem) {
-          box.validationMessage = `Not valid arguments: ${problem}`;
+          box.validationMessage = `These arguments are ${problem}`;
           return;
         }
         done = true;

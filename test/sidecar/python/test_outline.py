@@ -71,6 +71,7 @@ class OutlineTests(unittest.TestCase):
         self.assertIsNone(check_args("  "))
         self.assertIn("not valid call syntax", check_args("1,, 2"))
         self.assertIn("inside the call's parentheses", check_args("1) + (2"))
+        self.assertIn("not valid call syntax", check_args("1) + (2"))
 
     def test_command_line_reports_syntax_errors_with_their_line(self):
         with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:

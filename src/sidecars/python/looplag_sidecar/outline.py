@@ -7,6 +7,8 @@ import ast
 import json
 import sys
 
+from .astutil import parse_call_args, walk_same_scope
+
 
 def _params(node):
     a = node.args
@@ -59,7 +61,7 @@ def outline(source, filename="<file>"):
                 out.append({
                     "qualname": qualname, "kind": kind, "line": start, "defLine": child.lineno,
                     "endLine": getattr(child, "end_lineno", child.lineno), "isAsync": isinstance(child, ast.AsyncFunctionDef),
-                    "isGenerator": any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(child)),
+                    "isGenerator": any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_same_scope(child)),
                     "params": params,
                 })
                 visit(child, qualname + ".<locals>.", "function")
@@ -72,28 +74,11 @@ def outline(source, filename="<file>"):
     return out
 
 
-def _own_nodes(fn):
-    stack = list(fn.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
-
-
 def check_args(text):
     """None when `text` reads as the inside of a call's parentheses, else the reason."""
     if not text.strip():
         return None
-    source = "f(%s\n)" % text
-    try:
-        call = ast.parse(source, "<arguments>", "eval").body
-    except SyntaxError as e:
-        return "not valid call syntax: %s" % e.msg
-    if not (isinstance(call, ast.Call) and call.col_offset == 0
-            and (call.end_lineno, call.end_col_offset) == (source.count("\n") + 1, 1)):
-        return "write the arguments as inside the call's parentheses, e.g. `365, 10**6` or `data, n=5`"
-    return None
+    return parse_call_args(text)[1]
 
 
 def main(argv):

@@ -15,6 +15,7 @@ import sys
 import textwrap
 import traceback
 
+from .astutil import COLLECT, parse_call_args, walk_same_scope
 from .protocol import error
 
 
@@ -218,8 +219,8 @@ def resolve_snippet(module, path, start, end):
     if not inner.body:  # only comments: a def needs a body, so this would fail later, unexplained
         raise TargetError("target-not-found", "lines %d-%d of %s hold no statements, only comments"
                           % (start, end, os.path.basename(path)), file=path, line=start)
-    is_async = any(isinstance(n, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for n in _walk_same_scope(inner))
-    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _walk_same_scope(inner)):
+    is_async = any(isinstance(n, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for n in walk_same_scope(inner))
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_same_scope(inner)):
         raise TargetError("unsupported-target", "the selected lines contain `yield`; select a whole function "
                           "or statements that do not yield", file=path, line=start)
     fn_def = (ast.AsyncFunctionDef if is_async else ast.FunctionDef)(
@@ -241,16 +242,6 @@ def resolve_snippet(module, path, start, end):
     namespace = {}
     exec(compile(wrapper, path, "exec"), module.__dict__, namespace)
     return Target(namespace["__looplag_snippet__"], "snippet", None, start, end, is_async, module)
-
-
-def _walk_same_scope(tree):
-    """ast.walk that does not descend into nested functions, lambdas or classes."""
-    stack = list(ast.iter_child_nodes(tree))
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
 
 
 def resolve(spec):
@@ -276,21 +267,12 @@ def parse_args(text, target):
     if not text:
         args, kwargs = (), {}
     else:
-        source = "__looplag_collect__(%s\n)" % text
-        try:
-            tree = ast.parse(source, "<arguments>", "eval")
-        except SyntaxError as e:
-            raise TargetError("bad-arguments", "arguments `%s` are not valid call syntax: %s" % (text, e.msg))
-        call = tree.body
-        # `a) + (b` parses too: the text must stay inside the one call's parentheses.
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-                and call.func.id == "__looplag_collect__" and call.col_offset == 0 and call.lineno == 1
-                and (call.end_lineno, call.end_col_offset) == (source.count("\n") + 1, 1)):
-            raise TargetError("bad-arguments", "arguments `%s` are not valid call syntax: write them as inside "
-                              "the call's parentheses, e.g. `365, 10**6` or `data, n=5`" % text)
+        tree, problem = parse_call_args(text)
+        if problem:
+            raise TargetError("bad-arguments", "arguments `%s` are %s" % (text, problem))
         code = compile(tree, "<arguments>", "eval", dont_inherit=True)
         try:
-            args, kwargs = eval(code, target.module.__dict__, {"__looplag_collect__": _collect})
+            args, kwargs = eval(code, target.module.__dict__, {COLLECT: _collect})
         except BaseException as e:  # noqa: B036 - evaluating user text can raise anything
             if isinstance(e, KeyboardInterrupt):
                 raise
