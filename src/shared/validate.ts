@@ -9,12 +9,27 @@ export class ValidationError extends Error {
     super(`${path || '<root>'}: expected ${expected}, got ${describe(got)}`);
     this.name = 'ValidationError';
   }
+
+  /** The same error one level up: paths are built while unwinding, only on failure. */
+  under(segment: string): ValidationError {
+    const path = this.path ? (this.path.startsWith('[') ? `${segment}${this.path}` : `${segment}.${this.path}`) : segment;
+    return new ValidationError(path, this.expected, this.got);
+  }
+}
+
+/** Run `parse` for a child; on failure, prefix the child's segment to the error's path. */
+function within<T>(segment: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw e instanceof ValidationError ? e.under(segment) : e;
+  }
 }
 
 export interface Schema<T> {
   readonly describe: string;
-  /** Returns the value typed, or throws ValidationError. */
-  parse(value: unknown, path?: string): T;
+  /** Returns the value typed, or throws ValidationError naming the bad field's path. */
+  parse(value: unknown): T;
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
@@ -26,63 +41,74 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function schema<T>(describeText: string, parse: (value: unknown, path: string) => T): Schema<T> {
-  return { describe: describeText, parse: (value, path = '') => parse(value, path) };
+function schema<T>(describeText: string, parse: (value: unknown) => T): Schema<T> {
+  return { describe: describeText, parse };
 }
 
-export const str = schema<string>('string', (v, p) => {
-  if (typeof v !== 'string') throw new ValidationError(p, 'string', v);
+export const str = schema<string>('string', (v) => {
+  if (typeof v !== 'string') throw new ValidationError('', 'string', v);
   return v;
 });
 
 /** A finite number (JSON has no NaN or Infinity). */
-export const num = schema<number>('number', (v, p) => {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValidationError(p, 'finite number', v);
+export const num = schema<number>('number', (v) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValidationError('', 'finite number', v);
   return v;
 });
 
-export const int = schema<number>('integer', (v, p) => {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ValidationError(p, 'integer', v);
+export const int = schema<number>('integer', (v) => {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ValidationError('', 'integer', v);
   return v;
 });
 
-export const bool = schema<boolean>('boolean', (v, p) => {
-  if (typeof v !== 'boolean') throw new ValidationError(p, 'boolean', v);
+export const bool = schema<boolean>('boolean', (v) => {
+  if (typeof v !== 'boolean') throw new ValidationError('', 'boolean', v);
   return v;
 });
 
 export function literal<const L extends string | number>(...values: L[]): Schema<L> {
   const text = values.map((v) => JSON.stringify(v)).join(' | ');
-  return schema(text, (v, p) => {
-    if (!values.includes(v as L)) throw new ValidationError(p, text, v);
+  return schema(text, (v) => {
+    if (!values.includes(v as L)) throw new ValidationError('', text, v);
     return v as L;
   });
 }
 
 export function nullable<T>(inner: Schema<T>): Schema<T | null> {
-  return schema(`${inner.describe} | null`, (v, p) => (v === null ? null : inner.parse(v, p)));
+  return schema(`${inner.describe} | null`, (v) => (v === null ? null : inner.parse(v)));
 }
 
 /** An optional field: absent (or undefined) is allowed. */
 export function optional<T>(inner: Schema<T>): Schema<T | undefined> & { optional: true } {
   return {
-    ...schema(`${inner.describe}?`, (v, p) => (v === undefined ? undefined : inner.parse(v, p))),
+    ...schema(`${inner.describe}?`, (v) => (v === undefined ? undefined : inner.parse(v))),
     optional: true,
   };
 }
 
 export function arr<T>(inner: Schema<T>): Schema<T[]> {
-  return schema(`${inner.describe}[]`, (v, p) => {
-    if (!Array.isArray(v)) throw new ValidationError(p, 'array', v);
-    return v.map((item, i) => inner.parse(item, `${p}[${i}]`));
+  return schema(`${inner.describe}[]`, (v) => {
+    if (!Array.isArray(v)) throw new ValidationError('', 'array', v);
+    const out = new Array<T>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      try {
+        out[i] = inner.parse(v[i]);
+      } catch (e) {
+        throw e instanceof ValidationError ? e.under(`[${i}]`) : e;
+      }
+    }
+    return out;
   });
 }
 
 /** A fixed-length array of numbers, e.g. a `[tMs, lagMs]` sample. */
 export function tupleOfNumbers<N extends number>(length: N): Schema<number[]> {
-  return schema(`[number × ${length}]`, (v, p) => {
-    if (!Array.isArray(v) || v.length !== length) throw new ValidationError(p, `array of ${length} numbers`, v);
-    for (let i = 0; i < length; i++) num.parse(v[i], `${p}[${i}]`);
+  return schema(`[number × ${length}]`, (v) => {
+    if (!Array.isArray(v) || v.length !== length) throw new ValidationError('', `array of ${length} numbers`, v);
+    for (let i = 0; i < length; i++) {
+      const x = v[i];
+      if (typeof x !== 'number' || !Number.isFinite(x)) throw new ValidationError(`[${i}]`, 'finite number', x);
+    }
     return v as number[];
   });
 }
@@ -98,11 +124,11 @@ export type ObjectOf<S extends Shape> = { [K in RequiredKeys<S>]: Infer<S[K]> } 
 export function obj<S extends Shape>(shape: S): Schema<ObjectOf<S>> & { shape: S } {
   return {
     shape,
-    ...schema('object', (v, p) => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(p, 'object', v);
+    ...schema('object', (v) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError('', 'object', v);
       const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
       for (const [key, field] of Object.entries(shape)) {
-        const parsed = field.parse((v as Record<string, unknown>)[key], p ? `${p}.${key}` : key);
+        const parsed = within(key, () => field.parse((v as Record<string, unknown>)[key]));
         if (parsed === undefined) delete out[key];
         else out[key] = parsed;
       }
@@ -116,12 +142,12 @@ export function tagged<V extends Record<string, Schema<{ type: string }>>>(
   variants: V,
 ): Schema<Infer<V[keyof V]>> {
   const names = Object.keys(variants);
-  return schema(`one of ${names.join(', ')}`, (v, p) => {
-    if (typeof v !== 'object' || v === null) throw new ValidationError(p, 'object', v);
+  return schema(`one of ${names.join(', ')}`, (v) => {
+    if (typeof v !== 'object' || v === null) throw new ValidationError('', 'object', v);
     const tag = (v as { type?: unknown }).type;
     if (typeof tag !== 'string' || !(tag in variants)) {
-      throw new ValidationError(p ? `${p}.type` : 'type', names.map((n) => JSON.stringify(n)).join(' | '), tag);
+      throw new ValidationError('type', names.map((n) => JSON.stringify(n)).join(' | '), tag);
     }
-    return variants[tag].parse(v, p) as Infer<V[keyof V]>;
+    return variants[tag].parse(v) as Infer<V[keyof V]>;
   });
 }
