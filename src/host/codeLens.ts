@@ -39,7 +39,7 @@ export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposab
       const range = new vscode.Range(fn.defLine - 1, 0, fn.defLine - 1, 0);
       lenses.push(new vscode.CodeLens(range, {
         title: '▶ Measure loop lag', command: COMMANDS.measureFunction, arguments: [doc.uri, fn.qualname],
-        tooltip: `Run ${fn.qualname} inline, in a thread pool and in a process pool, and measure the event loop`,
+        tooltip: `Run ${settings.report.concurrency} concurrent calls of ${fn.qualname} in each mode (${settings.report.modes.join(', ')}) and measure the event loop`,
       }));
       const headline = this.runs.headlineFor(doc.uri.fsPath, fn.qualname);
       if (headline) lenses.push(new vscode.CodeLens(range, { title: headline, command: COMMANDS.showReport, tooltip: 'Open the Loop Lag report' }));
