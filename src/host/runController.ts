@@ -16,7 +16,7 @@ import { ReportPanelController } from '../panel/reportPanel';
 import type { HostSettings } from './config';
 import { HostLagMonitor } from './hostLag';
 import { COMMANDS, RUNNING_CONTEXT } from './ids';
-import { Interpreter, offerInterpreterFix } from './interpreter';
+import { Interpreter, offerInterpreterFix, resolveInterpreter } from './interpreter';
 
 /** Everything needed to start (and later repeat) a measurement. */
 export interface RunRequest {
@@ -81,12 +81,30 @@ export class RunController implements vscode.Disposable {
   }
 
   async rerun(): Promise<void> {
-    if (!this.lastRequest) {
+    const { readSettings } = await import('./config');
+    // After a window reload the panel is revived showing the newest report of the history,
+    // but the request that made it went with the old extension host: repeat that report's
+    // target and arguments (before, Re-run said "nothing to re-run yet" under a report).
+    const request = this.lastRequest ?? (this.current && (await this.requestFor(this.current.report, readSettings)));
+    if (!request) {
       void vscode.window.showInformationMessage('Loop Lag: nothing to re-run yet. Run "Loop Lag: Measure Function" first.');
       return;
     }
-    const { readSettings } = await import('./config');
-    await this.run({ ...this.lastRequest, settings: readSettings(this.lastRequest.uri) });
+    await this.run({ ...request, settings: readSettings(request.uri) });
+  }
+
+  /** A request that measures a report's target again, with today's interpreter for its file. */
+  private async requestFor(report: Report, readSettings: (uri: vscode.Uri) => HostSettings): Promise<RunRequest> {
+    const { file, qualname, lines, args } = report.target;
+    const uri = vscode.Uri.file(file);
+    const settings = readSettings(uri);
+    return {
+      uri, qualname, lines, args,
+      label: qualname ?? `lines ${lines?.start}-${lines?.end}`,
+      settings,
+      interpreter: await resolveInterpreter(uri, settings.pythonPath, this.log),
+      workspaceRoot: vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? null,
+    };
   }
 
   cancel(why = 'cancelled'): void {
