@@ -85,12 +85,20 @@ export class RunController implements vscode.Disposable {
     // After a window reload the panel is revived showing the newest report of the history,
     // but the request that made it went with the old extension host: repeat that report's
     // target and arguments (before, Re-run said "nothing to re-run yet" under a report).
-    const request = this.lastRequest ?? (this.current && (await this.requestFor(this.current.report, readSettings)));
+    // Re-run repeats the report on screen (which may be an older one picked from the history).
+    const shown = this.current?.report;
+    const request = shown && !this.isLastRequest(shown) ? await this.requestFor(shown, readSettings) : this.lastRequest;
     if (!request) {
       void vscode.window.showInformationMessage('Loop Lag: nothing to re-run yet. Run "Loop Lag: Measure Function" first.');
       return;
     }
     await this.run({ ...request, settings: readSettings(request.uri) });
+  }
+
+  private isLastRequest(report: Report): boolean {
+    const last = this.lastRequest;
+    return Boolean(last && last.uri.fsPath === report.target.file && last.qualname === report.target.qualname &&
+      JSON.stringify(last.lines) === JSON.stringify(report.target.lines) && last.args === report.target.args);
   }
 
   /** A request that measures a report's target again, with today's interpreter for its file. */
@@ -123,6 +131,9 @@ export class RunController implements vscode.Disposable {
     const controller = new AbortController();
     this.active = { controller, progress: null, request };
     this.lastRequest = request;
+    // The panel shows this run from its first mode on, not the previous report meanwhile.
+    this.current = null;
+    this.compare = null;
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, true);
     this.setStatus(`$(loading~spin) Loop Lag: starting`, 'Cancel the Loop Lag run', COMMANDS.cancel);
     this.panel.show(true);
@@ -270,7 +281,7 @@ export class RunController implements vscode.Disposable {
       current: this.current?.report ?? null,
       compare: this.compare?.report ?? null,
       history: this.historyEntries,
-      running: this.active?.progress ?? (this.active ? { mode: 'starting', phase: 'starting', done: 0, total: this.active.request.settings.report.concurrency } : null),
+      running: this.active?.progress ?? (this.active ? { mode: this.active.request.label, phase: 'starting', done: 0, total: this.active.request.settings.report.concurrency } : null),
       options: { lagBudgetMs: this.lastRequest?.settings.lagBudgetMs ?? 100, host: 'vscode' },
     };
   }

@@ -108,7 +108,13 @@ class App {
     clear(this.root);
     const { current, compare, options } = this.state;
     if (!current) {
-      this.root.appendChild(h('div', { class: 'empty' }, h('p', {}, 'No report yet. Run “Loop Lag: Measure Function” on a function.')));
+      const running = this.state.running;
+      this.root.appendChild(running
+        ? h('div', { class: 'empty' },
+          h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, icon('loading codicon-modifier-spin'),
+            running.phase === 'starting' ? ` Starting: loading ${running.mode} and measuring the idle loop…` : ` Measuring ${running.mode}: ${running.phase}`),
+          inVsCodeCancel(this.vscode ? () => this.post({ type: 'cancel' }) : null))
+        : h('div', { class: 'empty' }, h('p', {}, 'No report yet. Run “Loop Lag: Measure Function” on a function.')));
       document.body.dataset.rendered = 'true';
       return;
     }
@@ -207,6 +213,10 @@ class App {
       () => this.onMessage({ type: 'notice', text: 'Copying is not allowed here; use Export JSON instead.' }),
     );
   }
+}
+
+function inVsCodeCancel(cancel: (() => void) | null): HTMLElement | null {
+  return cancel ? h('button', { class: 'secondary', 'data-action': 'cancel', 'aria-label': 'Cancel', onclick: cancel }, icon('debug-stop'), 'Cancel') : null;
 }
 
 function findId(history: HistoryEntry[], report: Report): string | null {

@@ -83,7 +83,8 @@ test('the manifest declares every command, setting and safety capability the cod
     assert.ok(pkg.contributes.configuration.properties[`looplag.${key}`].markdownDescription, `${key} is described`);
   }
   assert.deepEqual(pkg.extensionKind, ['workspace']);
-  assert.equal(pkg.capabilities.untrustedWorkspaces.supported, false);
+  assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['looplag.python.path']);
   assert.equal(pkg.capabilities.virtualWorkspaces.supported, false);
   assert.equal(pkg.main, './dist/extension.js');
 });

@@ -60,8 +60,8 @@ class Context:
                            "total": self.concurrency})
 
     def begin(self, mode):
+        """A mode starts: count its calls from zero (the window says `running` when it opens)."""
         self._mode, self._done = mode, 0
-        self.progress(mode, "running")
 
     def task_done(self):
         self._done += 1

@@ -115,6 +115,8 @@ class Window:
         cpu = CpuMeter()
         if probe:
             probe.start()
+        if self.mode != "baseline":  # after any pool warm-up: the calls start now
+            ctx.progress(self.mode, "running", 0)
         # Last before t0: starting the probe thread is our own cost, not the target's lag.
         heartbeat.start()
         self.t0 = t0 = perf_counter()
