@@ -49,7 +49,7 @@ if (withTests) {
     for (const name of readdirSync(dir)) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/\.test\.ts$/.test(name) || p === join('test', 'bench', 'bench.ts')) entries.push(p);
+      else if (/\.test\.ts$/.test(name) || p === join('test', 'bench', 'bench.ts') || dir === join('test', 'tools')) entries.push(p);
     }
   };
   walk('test');
