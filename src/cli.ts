@@ -119,10 +119,14 @@ export async function main(argv: string[]): Promise<number> {
       heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, gilProbe: !o['no-gil-probe'],
     });
     budgetMs = parseNumberOption('--budget-ms', o['budget-ms'], 0, 1e9);
+    // Checked before measuring: a run that cannot be saved should not run at all.
+    for (const [flag, file] of [['--out', o.out], ['--html', o.html]] as const) {
+      if (file && !isDirectory(path.dirname(path.resolve(file)))) throw new UsageError(`${flag} ${file}: folder ${path.dirname(path.resolve(file))} does not exist`);
+    }
     const workspaceRoot = path.resolve(o.workspace ?? process.cwd());
     // The sidecar starts in this folder, and spawning in a missing folder fails with
     // ENOENT, which would read as "no Python interpreter found".
-    if (!fs.statSync(workspaceRoot, { throwIfNoEntry: false })?.isDirectory()) {
+    if (!isDirectory(workspaceRoot)) {
       throw new UsageError(`--workspace ${workspaceRoot} is not a folder`);
     }
     target = { ...target, language, args: o.args ?? '', workspaceRoot };
@@ -157,10 +161,15 @@ export async function main(argv: string[]): Promise<number> {
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onSigint);
 
-  if (o.out) writeAtomic(o.out, JSON.stringify(report, null, 2) + '\n');
-  if (o.html) writeAtomic(o.html, standaloneHtml(report, readUiAssets()));
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
   else process.stdout.write(formatReportText(report));
+  try {
+    if (o.out) writeAtomic(o.out, JSON.stringify(report, null, 2) + '\n');
+    if (o.html) writeAtomic(o.html, standaloneHtml(report, readUiAssets()));
+  } catch (e) {
+    process.stderr.write(`looplag: could not write the report: ${(e as Error).message}\n`);
+    return EXIT.usage;
+  }
   const { code, stderr } = exitCode(report, budgetMs, Boolean(o.verbose));
   for (const line of stderr) process.stderr.write(line + '\n');
   return code;
@@ -169,6 +178,14 @@ export async function main(argv: string[]): Promise<number> {
 function usage(message: string): number {
   process.stderr.write(`looplag: ${message}\nRun \`looplag --help\` for usage.\n`);
   return EXIT.usage;
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function writeAtomic(file: string, data: string): void {

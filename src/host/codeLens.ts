@@ -52,6 +52,9 @@ export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposab
     const key = doc.uri.toString();
     const hit = this.cache.get(key);
     if (hit && hit.version === doc.version) return hit.functions;
+    // The outline reads the file on disk: while the editor has unsaved edits, keep the
+    // lenses of the last save rather than outline stale text on every pause in typing.
+    if (hit && doc.isDirty) return hit.functions;
     try {
       const interpreter = await resolveInterpreter(doc.uri, pythonPath, this.log);
       const r = await pythonOutline(interpreter.path ?? (process.platform === 'win32' ? 'python' : 'python3'), this.runs.sidecarDir, doc.uri.fsPath);

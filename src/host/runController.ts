@@ -13,7 +13,7 @@ import { compactHeadline } from '../report/verdict';
 import type { Report } from '../shared/protocol';
 import type { FromWebview, HistoryEntry, LiveProgress, ToWebview } from '../shared/webviewProtocol';
 import { ReportPanelController } from '../panel/reportPanel';
-import type { HostSettings } from './config';
+import { HostSettings, readSettings } from './config';
 import { HostLagMonitor } from './hostLag';
 import { COMMANDS, RUNNING_CONTEXT } from './ids';
 import { Interpreter, offerInterpreterFix, resolveInterpreter } from './interpreter';
@@ -55,7 +55,10 @@ export class RunController implements vscode.Disposable {
     this.statusBar.name = 'Loop Lag';
     this.panel = new ReportPanelController(context.extensionUri, {
       state: () => this.viewState(),
-      onMessage: (m) => void this.onPanelMessage(m),
+      onMessage: (m) => this.onPanelMessage(m).catch((e: Error) => {
+        this.log.error(`report panel action ${m.type} failed: ${e.stack ?? e}`);
+        void vscode.window.showErrorMessage(`Loop Lag: ${m.type} failed: ${e.message}`);
+      }),
       onClosed: () => this.cancel('the report panel was closed'),
       log: (t) => this.log.warn(t),
     });
@@ -63,10 +66,6 @@ export class RunController implements vscode.Disposable {
 
   get sidecarDir(): string {
     return path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', 'python');
-  }
-
-  get isRunning(): boolean {
-    return this.active !== undefined;
   }
 
   /** The last headline for a function, for the editor hint. */
@@ -81,13 +80,12 @@ export class RunController implements vscode.Disposable {
   }
 
   async rerun(): Promise<void> {
-    const { readSettings } = await import('./config');
     // After a window reload the panel is revived showing the newest report of the history,
     // but the request that made it went with the old extension host: repeat that report's
-    // target and arguments (before, Re-run said "nothing to re-run yet" under a report).
+    // target and arguments.
     // Re-run repeats the report on screen (which may be an older one picked from the history).
     const shown = this.current?.report;
-    const request = shown && !this.isLastRequest(shown) ? await this.requestFor(shown, readSettings) : this.lastRequest;
+    const request = shown && !this.isLastRequest(shown) ? await this.requestFor(shown) : this.lastRequest;
     if (!request) {
       void vscode.window.showInformationMessage('Loop Lag: nothing to re-run yet. Run "Loop Lag: Measure Function" first.');
       return;
@@ -102,7 +100,7 @@ export class RunController implements vscode.Disposable {
   }
 
   /** A request that measures a report's target again, with today's interpreter for its file. */
-  private async requestFor(report: Report, readSettings: (uri: vscode.Uri) => HostSettings): Promise<RunRequest> {
+  private async requestFor(report: Report): Promise<RunRequest> {
     const { file, qualname, lines, args } = report.target;
     const uri = vscode.Uri.file(file);
     const settings = readSettings(uri);
@@ -122,6 +120,12 @@ export class RunController implements vscode.Disposable {
   }
 
   async run(request: RunRequest): Promise<Report | undefined> {
+    // Every path that runs user code comes through here (commands, CodeLens, the panel's
+    // Re-run, which survives a reload into Restricted Mode): check trust here too.
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage('Loop Lag runs your code to measure it, so it only runs in a trusted workspace.');
+      return undefined;
+    }
     if (this.active) {
       const pick = await vscode.window.showWarningMessage(
         `Loop Lag is already measuring ${this.active.request.label}. Runs go one at a time.`, 'Cancel That Run');

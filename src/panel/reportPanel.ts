@@ -48,7 +48,11 @@ export class ReportPanelController implements vscode.Disposable {
 
   /** For the serializer: adopt a panel VS Code restored after a reload. */
   revive(panel: vscode.WebviewPanel): void {
-    this.panel?.dispose();
+    if (this.panel) {
+      // One report panel: a restored duplicate goes; closing ours would cancel a run.
+      panel.dispose();
+      return;
+    }
     panel.webview.options = this.webviewOptions();
     this.attach(panel);
   }

@@ -29,7 +29,7 @@ export function assessQuality(input: QualityInput): { backgroundCpuFrac: number 
     }
   }
   if (worst === null && input.windows.length) {
-    notes.push('Background CPU load could not be measured on this platform.');
+    notes.push('Background CPU load could not be measured (not available on this platform, or the windows were too short to tell).');
   }
   if (input.baseline && input.baseline.p99Ms > NOISY_FLOOR_P99_MS) {
     notes.push(`The idle loop's own lag p99 was ${input.baseline.p99Ms.toFixed(2)} ms before any work ran: ` +

@@ -145,7 +145,7 @@ export function tagged<V extends Record<string, Schema<{ type: string }>>>(
   return schema(`one of ${names.join(', ')}`, (v) => {
     if (typeof v !== 'object' || v === null) throw new ValidationError('', 'object', v);
     const tag = (v as { type?: unknown }).type;
-    if (typeof tag !== 'string' || !(tag in variants)) {
+    if (typeof tag !== 'string' || !Object.prototype.hasOwnProperty.call(variants, tag)) {
       throw new ValidationError('type', names.map((n) => JSON.stringify(n)).join(' | '), tag);
     }
     return variants[tag].parse(v) as Infer<V[keyof V]>;

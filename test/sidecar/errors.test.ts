@@ -478,6 +478,9 @@ describe('usage errors: exit 2 before anything runs', () => {
     ['an option without its value', ['run', target, '--concurrency'], /--concurrency/],
     // Not "no Python interpreter found", which is what spawning in a missing folder reports.
     ['a --workspace that does not exist', ['run', target, '--workspace', '/nonexistent/looplag-ws'], /--workspace \/nonexistent\/looplag-ws is not a folder/],
+    // A measurement that could not be saved must not run at all.
+    ['an --out file in a folder that does not exist', ['run', target, '--out', '/nonexistent/r.json'], /--out \/nonexistent\/r\.json: folder \/nonexistent does not exist/],
+    ['an --html file in a folder that does not exist', ['run', target, '--html', '/nonexistent/r.html'], /--html \/nonexistent\/r\.html: folder \/nonexistent does not exist/],
   ];
   for (const [what, args, pattern] of cases) {
     test(what, async () => {

@@ -131,6 +131,9 @@ async def session(plan, channel, capture, ctx):
     channel.send({"type": "window", "window": baseline})
 
     for mode in plan["modes"]:
+        if ctx.cancelled.is_set():  # e.g. a cancel during the baseline window
+            channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
+            return
         runner = modes.RUNNERS.get(mode)
         if runner is None:
             window = modes.skipped(mode, "unsupported-mode", "mode %r does not apply to Python" % mode)
@@ -202,14 +205,14 @@ def main():
     started.wait()
     plan = state["plan"]
     capture = OutputCapture(plan["outputCapBytes"])
-    ctx = modes_ctx = Context(plan, channel, cancelled)
+    ctx = Context(plan, channel, cancelled)
     state["ctx"] = ctx
 
     async def run():
         state["loop"] = asyncio.get_running_loop()
         state["task"] = asyncio.current_task()
         try:
-            await session(plan, channel, capture, modes_ctx)
+            await session(plan, channel, capture, ctx)
         except asyncio.CancelledError:
             channel.send({"type": "error", "error": error("cancelled", "cancelled by the host")})
 

@@ -130,7 +130,10 @@ class CpuMeter:
         system = t[1] - self.times0[1]
         background = None
         machine1 = _read_proc_stat()
-        if self.machine0 is not None and machine1 is not None and wall_s > 0:
+        # /proc/stat counts in clock ticks (10 ms): under ~20 ticks of machine capacity
+        # the figure is mostly rounding, so it is reported as unknown rather than as load.
+        enough = wall_s * max(1, cpu_count) * os.sysconf("SC_CLK_TCK") >= 20 if self.machine0 is not None else False
+        if self.machine0 is not None and machine1 is not None and wall_s > 0 and enough:
             others = (machine1 - self.machine0) - (user + system + children_cpu_s)
             background = min(1.0, max(0.0, others / (wall_s * max(1, cpu_count))))
         return user, system, background
