@@ -68,18 +68,18 @@ class OutputCapture:
 
     def __init__(self, cap_bytes):
         self.cap = cap_bytes
-        _flush_std()
+        flush_std()
         self.streams = (_Stream(1), _Stream(2))
 
     def take(self):
-        _flush_std()
+        flush_std()
         out, out_trunc, out_bytes = self.streams[0].take(self.cap)
         err, err_trunc, err_bytes = self.streams[1].take(self.cap)
         return {"stdout": out, "stderr": err, "truncated": out_trunc or err_trunc,
                 "stdoutBytes": out_bytes, "stderrBytes": err_bytes}
 
 
-def _flush_std():
+def flush_std():
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -10,6 +10,7 @@ import time
 import traceback
 
 from . import target as target_mod
+from .channel import flush_std
 from .probes import CpuMeter, GilProbe, Heartbeat, cpu_times, perf_counter
 from .protocol import error
 
@@ -19,14 +20,6 @@ def _exc_info(e):
     if len(tb) > 8000:
         tb = tb[:2000] + "\n...\n" + tb[-6000:]
     return {"type": type(e).__name__, "message": str(e)[:2000], "traceback": tb}
-
-
-def _flush_std():
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
 
 
 # --------------------------------------------------------------------------- calls
@@ -64,7 +57,7 @@ def child_call(spec, args, kwargs):
         err = _exc_info(e)
     end = perf_counter()
     t1 = cpu_times()
-    _flush_std()
+    flush_std()
     return {"start": start, "end": end, "worker": "pid %d" % os.getpid(), "user": t1[0] - t0[0],
             "system": t1[1] - t0[1], "error": err}, result
 
