@@ -129,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!isDirectory(workspaceRoot)) {
       throw new UsageError(`--workspace ${workspaceRoot} is not a folder`);
     }
+    settings = { ...settings, lagBudgetMs: budgetMs };
     target = { ...target, language, args: o.args ?? '', workspaceRoot };
   } catch (e) {
     if (e instanceof UsageError) return usage(e.message);

@@ -30,6 +30,7 @@ export function readSettings(scope: vscode.Uri | undefined): HostSettings {
       gilProbe: get('gilProbe', true),
       modes: modes.length ? [...new Set(modes)] : [...PYTHON_MODES],
       timeoutS: Math.max(1, get('timeoutSeconds', DEFAULTS.timeoutS)),
+      lagBudgetMs: Math.max(0, get('lagBudgetMs', 100)),
     },
     pythonPath: get('python.path', '').trim(),
     lagBudgetMs: Math.max(0, get('lagBudgetMs', 100)),

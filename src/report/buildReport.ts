@@ -15,6 +15,7 @@ export interface ReportSettings {
   gilProbe: boolean;
   modes: Mode[];
   timeoutS: number;
+  lagBudgetMs?: number | null;
 }
 
 export interface ReportTarget {

@@ -1,6 +1,11 @@
 import type { ModeRun, Report } from '../shared/protocol';
 import { fmtMs } from './textTable';
 
+/** The report's own lag budget, else the default of looplag.lagBudgetMs. */
+export function budgetOf(report: Report, fallbackMs = 100): number {
+  return report.settings.lagBudgetMs ?? fallbackMs;
+}
+
 export type VerdictLevel = 'critical' | 'warning' | 'info' | 'ok';
 
 export interface Verdict {
@@ -14,7 +19,7 @@ export interface Verdict {
  * has it; otherwise the line is read off the numbers against the stall threshold
  * and the lag budget.
  */
-export function verdicts(report: Report, lagBudgetMs = 100): Verdict[] {
+export function verdicts(report: Report, lagBudgetMs = budgetOf(report)): Verdict[] {
   return report.runs.map((run) => {
     const advice = report.advice.find((a) => a.mode === run.mode && a.severity !== 'info');
     if (advice) return { mode: run.mode, level: advice.severity, text: `${run.mode}: ${advice.title}` };

@@ -240,6 +240,8 @@ export const Report = obj({
     gilProbe: bool,
     modes: arr(Mode),
     timeoutS: num,
+    /** The lag the user accepts (CLI --budget-ms, looplag.lagBudgetMs); views mark modes over it. */
+    lagBudgetMs: optional(nullable(num)),
   }),
   quality: obj({ backgroundCpuFrac: nullable(num), trustworthy: bool, notes: arr(str) }),
   baseline: nullable(obj({ lag: LagStats, gilWait: nullable(GilWaitStats), wallMs: num })),

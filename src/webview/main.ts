@@ -8,6 +8,7 @@ import { FromWebview, LiveProgress, ToWebview, ViewOptions } from '../shared/web
 import type { HistoryEntry } from '../shared/webviewProtocol';
 import { obj, nullable } from '../shared/validate';
 import { reportMarkdown } from '../report/markdown';
+import { budgetOf } from '../report/verdict';
 import { Chart, cdfChart, lagChart, readTheme, timelineChart } from './charts';
 import { clear, h, icon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
@@ -128,8 +129,9 @@ class App {
       const col = h('div', { class: 'column', 'data-column': i === 0 ? 'current' : 'compare' });
       grid.appendChild(col);
       col.appendChild(header(report, i === 0 ? this.state.running : null));
-      col.appendChild(verdictList(report, options.lagBudgetMs));
-      col.appendChild(summaryTable(report, options.lagBudgetMs, i === 0 ? 'Summary' : 'Summary (compared run)'));
+      const budgetMs = budgetOf(report, options.lagBudgetMs);
+      col.appendChild(verdictList(report, budgetMs));
+      col.appendChild(summaryTable(report, budgetMs, i === 0 ? 'Summary' : 'Summary (compared run)'));
       pending.push(...this.chartSections(col, report));
       const advice = adviceList(report.advice);
       if (advice) col.appendChild(advice);

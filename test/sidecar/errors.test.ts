@@ -516,6 +516,7 @@ describe('--budget-ms', () => {
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /^looplag: lag budget 20\.0 ms exceeded by inline \(max \d+(\.\d+)? ms\)\n$/);
     assert.ok(run(reportOf(r), 'inline').lag.maxMs > 20);
+    assert.equal(reportOf(r).settings.lagBudgetMs, 20, 'the report records the budget, so its views mark against it');
   });
 
   test('exit 0 when no mode exceeds it', async () => {

@@ -52,7 +52,7 @@ test('settings: defaults, per-resource values, ranges clamped, bad modes dropped
   const d = readSettings(undefined);
   assert.deepEqual(d.report, {
     concurrency: 10, workers: null, switchIntervalS: null, heartbeatMs: 1, stallMs: 50, gilProbe: true,
-    modes: ['inline', 'thread', 'process', 'interpreter'], timeoutS: 120,
+    modes: ['inline', 'thread', 'process', 'interpreter'], timeoutS: 120, lagBudgetMs: 100,
   });
   assert.equal(d.lagBudgetMs, 100);
   assert.equal(d.saveBeforeRun, 'ask');

@@ -77,6 +77,11 @@ test('verdicts come from the numbers: starved, stalls, responsive, skipped', () 
     const expected = run.lag.stalledFrac >= 0.5 ? 'critical' : run.lag.maxMs >= 100 || run.lag.stallCount > 0 ? 'warning' : 'ok';
     assert.equal(by(run.mode).level, expected, run.mode);
   }
+  // The report's own budget decides "over budget" when no budget is passed.
+  const max = Math.max(...report.runs.filter((r) => r.status === 'ok' && r.lag.stallCount === 0).map((r) => r.lag.maxMs));
+  const strict = { ...report, settings: { ...report.settings, lagBudgetMs: max / 2 } };
+  assert.ok(verdicts(strict).some((x) => x.level === 'warning'), 'a mode under the threshold but over a tight budget warns');
+  assert.deepEqual(verdicts({ ...report, settings: { ...report.settings, lagBudgetMs: null } }), verdicts(report, 100));
   // Advice for a mode wins over the numbers.
   report.advice = [{ id: 'gil-held-native', severity: 'critical', title: 'a native call holds the GIL', detail: 'd', mode: 'thread' }];
   assert.equal(verdicts(report).find((x) => x.mode === 'thread')!.text, 'thread: a native call holds the GIL');
