@@ -48,7 +48,8 @@ export function defaultPythonSidecarDir(): string {
   return candidates.find((d) => fs.existsSync(path.join(d, 'run_sidecar.py'))) ?? candidates[0];
 }
 
-function pythonCandidates(explicit: string | undefined): string[] {
+/** The interpreters to try, in order: the one given, else the usual names on PATH. */
+export function pythonCandidates(explicit: string | undefined): string[] {
   if (explicit) return [explicit];
   return process.platform === 'win32' ? ['python', 'python3', 'py'] : ['python3', 'python'];
 }

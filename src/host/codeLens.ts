@@ -3,6 +3,7 @@
  * result's headline next to it. Hidden in untrusted workspaces and when disabled.
  */
 import * as vscode from 'vscode';
+import { pythonCandidates } from '../engine/runSession';
 import { readSettings } from './config';
 import { COMMANDS } from './ids';
 import { resolveInterpreter } from './interpreter';
@@ -57,7 +58,7 @@ export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposab
     if (hit && doc.isDirty) return hit.functions;
     try {
       const interpreter = await resolveInterpreter(doc.uri, pythonPath, this.log);
-      const r = await pythonOutline(interpreter.path ?? (process.platform === 'win32' ? 'python' : 'python3'), this.runs.sidecarDir, doc.uri.fsPath);
+      const r = await pythonOutline(pythonCandidates(interpreter.path)[0], this.runs.sidecarDir, doc.uri.fsPath);
       // A file with a syntax error keeps its last good lenses.
       const functions = r.ok ? r.functions : hit?.functions ?? [];
       this.cache.set(key, { version: doc.version, functions });

@@ -5,7 +5,9 @@
 import * as vscode from 'vscode';
 import { readSettings } from './config';
 import { COMMANDS, SECTION } from './ids';
+import { pythonCandidates } from '../engine/runSession';
 import { offerInterpreterFix, resolveInterpreter } from './interpreter';
+import { revealLine } from './reveal';
 import { checkArgs, OutlineFunction, pythonOutline } from './pythonTools';
 import type { RunController, RunRequest } from './runController';
 import { pickTarget, requiredParams, signatureText } from './targetPicker';
@@ -82,14 +84,14 @@ export class Commands {
   private async prepare(uri: vscode.Uri) {
     const settings = readSettings(uri);
     const interpreter = await resolveInterpreter(uri, settings.pythonPath, this.log);
-    const candidates = interpreter.path ? [interpreter.path] : process.platform === 'win32' ? ['python', 'py'] : ['python3', 'python'];
+    const candidates = pythonCandidates(interpreter.path);
     for (const python of candidates) {
       try {
         const outline = await pythonOutline(python, this.runs.sidecarDir, uri.fsPath);
         if (!outline.ok) {
           const line = outline.error.line;
           const pick = await vscode.window.showErrorMessage(`Loop Lag: ${vscode.workspace.asRelativePath(uri)} has a syntax error: ${outline.error.message}`, ...(line ? ['Go to Line'] : []));
-          if (pick && line) await this.goTo(uri, line);
+          if (pick && line) await revealLine(uri, line);
           return undefined;
         }
         return { settings, interpreter: interpreter.path ? interpreter : { ...interpreter, path: python }, functions: outline.functions, python };
@@ -181,12 +183,5 @@ export class Commands {
     );
     if (pick === 'Always Save') await vscode.workspace.getConfiguration(SECTION, doc.uri).update('saveBeforeRun', 'always', vscode.ConfigurationTarget.Global);
     return pick ? doc.save() : false;
-  }
-
-  private async goTo(uri: vscode.Uri, line: number): Promise<void> {
-    const editor = await vscode.window.showTextDocument(uri);
-    const pos = new vscode.Position(Math.max(0, line - 1), 0);
-    editor.selection = new vscode.Selection(pos, pos);
-    editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenter);
   }
 }

@@ -17,6 +17,7 @@ import { HostSettings, readSettings } from './config';
 import { HostLagMonitor } from './hostLag';
 import { COMMANDS, RUNNING_CONTEXT } from './ids';
 import { Interpreter, offerInterpreterFix, resolveInterpreter } from './interpreter';
+import { revealLine } from './reveal';
 
 /** Everything needed to start (and later repeat) a measurement. */
 export interface RunRequest {
@@ -235,13 +236,7 @@ export class RunController implements vscode.Disposable {
       case 'syntax-error':
       case 'import-error': {
         const pick = await vscode.window.showErrorMessage(text, ...(err.line ? ['Go to Line'] : []), 'Show Output');
-        if (pick === 'Go to Line' && err.line) {
-          const uri = err.file ? vscode.Uri.file(err.file) : request.uri;
-          const editor = await vscode.window.showTextDocument(uri);
-          const pos = new vscode.Position(err.line - 1, 0);
-          editor.selection = new vscode.Selection(pos, pos);
-          editor.revealRange(new vscode.Range(pos, pos));
-        }
+        if (pick === 'Go to Line' && err.line) await revealLine(err.file ? vscode.Uri.file(err.file) : request.uri, err.line);
         if (pick === 'Show Output') this.log.show(true);
         if (err.detail) this.log.error(err.detail);
         return;
