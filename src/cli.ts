@@ -16,22 +16,31 @@ import { standaloneHtml, UiAssets } from './report/html';
 const HELP = `looplag ${TOOL_VERSION}: measure what a function does to the event loop
 
 Usage:
-  looplag run FILE::FUNCTION [options]     a module-level function, or Class.method
-                                           (a staticmethod or classmethod)
+  looplag run FILE::FUNCTION [options]     a top-level function (exported or not), or
+                                           Class.method (Python: a staticmethod or
+                                           classmethod; JS/TS: a static method)
   looplag run FILE:START-END [options]     a snippet: lines START..END (1-based),
-                                           run as a function in the module's namespace
+                                           run as a function in the module's scope
   looplag --help | --version
 
-Each mode runs N concurrent calls while a heartbeat on the asyncio loop records lag:
+FILE is Python (.py) or JavaScript/TypeScript (.js .mjs .cjs .ts .mts .cts; ESM or
+CommonJS; TypeScript runs without a build step).
+
+Each mode runs N concurrent calls while a heartbeat on the event loop records lag.
+Python (asyncio):
   inline       the N calls scheduled at once on the event loop (no offloading)
   thread       loop.run_in_executor(ThreadPoolExecutor(max_workers=W))
   process      ProcessPoolExecutor(max_workers=W), created and warmed before measuring
   interpreter  InterpreterPoolExecutor (Python 3.14+; otherwise reported as skipped)
+Node:
+  inline       the N calls scheduled at once on the main thread (no offloading)
+  worker       a pool of W worker_threads (default: os.availableParallelism())
+  process      a pool of W child processes (child_process.fork), started before measuring
 
 Options:
   --args TEXT            call arguments as written inside the parentheses,
                          e.g. "365, 10**6" or "data, n=5" (evaluated in the module)
-  --modes LIST           comma-separated modes (default: inline,thread,process,interpreter)
+  --modes LIST           comma-separated modes (default: all of the language's modes)
   --concurrency N        concurrent calls per mode (default: 10)
   --workers N            pool size W; 0 = the executor's default (default: 0)
   --switch-interval S    sys.setswitchinterval(S) in seconds; 0 = leave it (default: 0)
@@ -39,8 +48,10 @@ Options:
   --stall-ms N           lag at or above this is a stall (default: 50)
   --timeout S            give up after S seconds, keeping what was measured (default: 120)
   --python PATH          interpreter (default: python3, then python)
+  --node PATH            Node for JS/TS targets (default: node on PATH, then the
+                         Node running this CLI)
   --workspace DIR        workspace root added to sys.path (default: current directory)
-  --no-gil-probe         do not run the GIL-wait probe thread
+  --no-gil-probe         do not run the GIL-wait probe thread (Python only)
   --json                 print the report (looplag.report/1) alone on stdout
   --out FILE             also write the report as JSON to FILE
   --html FILE            also write the report as a self-contained HTML page
@@ -78,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
         'stall-ms': { type: 'string' },
         timeout: { type: 'string' },
         python: { type: 'string' },
+        node: { type: 'string' },
         workspace: { type: 'string' },
         'no-gil-probe': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -109,7 +121,6 @@ export async function main(argv: string[]): Promise<number> {
   try {
     target = parseTargetArg(positionals[1]);
     const language = languageOf(target.file);
-    if (language !== 'python') throw new UsageError(`${language} targets are not supported yet: Loop Lag measures Python files`);
     if (!fs.existsSync(target.file)) {
       process.stderr.write(`looplag: error [target-not-found]: file not found: ${target.file}\n`);
       return EXIT.notMeasured;
@@ -117,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
     settings = settingsFrom({
       modes: o.modes, concurrency: o.concurrency, workers: o.workers, switchInterval: o['switch-interval'],
       heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, gilProbe: !o['no-gil-probe'],
-    });
+    }, language);
     budgetMs = parseNumberOption('--budget-ms', o['budget-ms'], 0, 1e9);
     // Checked before measuring: a run that cannot be saved should not run at all.
     for (const [flag, file] of [['--out', o.out], ['--html', o.html]] as const) {
@@ -154,6 +165,7 @@ export async function main(argv: string[]): Promise<number> {
     target,
     settings,
     python: o.python,
+    node: o.node,
     signal: controller.signal,
     onProgress: (p) => progress?.update(p),
     onStderr: o.verbose ? (text) => process.stderr.write(text) : undefined,

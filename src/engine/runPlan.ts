@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Mode, PYTHON_MODES } from '../shared/protocol';
+import { Mode, NODE_MODES, PYTHON_MODES } from '../shared/protocol';
 import type { ReportSettings, ReportTarget } from '../report/buildReport';
 
 /** A user error in how the run was asked for (CLI exit code 2). */
@@ -21,7 +21,7 @@ export function languageOf(file: string): ReportTarget['language'] {
   if (ext === '.py' || ext === '.pyw') return 'python';
   if (['.ts', '.mts', '.cts', '.tsx'].includes(ext)) return 'typescript';
   if (['.js', '.mjs', '.cjs', '.jsx'].includes(ext)) return 'javascript';
-  throw new UsageError(`unsupported file type ${ext || '(none)'}: Loop Lag measures Python (.py) files`);
+  throw new UsageError(`unsupported file type ${ext || '(none)'}: Loop Lag measures Python (.py) and JavaScript/TypeScript (.js .mjs .cjs .ts .mts .cts) files`);
 }
 
 /** `FILE::QUALNAME` or `FILE:START-END` (read from the right, so `C:\x.py::f` works). */
@@ -38,12 +38,19 @@ export function parseTargetArg(text: string): Pick<ReportTarget, 'file' | 'qualn
   throw new UsageError(`cannot read target "${text}": use FILE::FUNCTION (e.g. app.py::handler or app.py::Cls.method) or FILE:START-END`);
 }
 
-export function parseModes(text: string): Mode[] {
+/** The modes a language has, in report order. */
+export function modesFor(language: ReportTarget['language']): readonly Mode[] {
+  return language === 'python' ? PYTHON_MODES : NODE_MODES;
+}
+
+export function parseModes(text: string, language: ReportTarget['language'] = 'python'): Mode[] {
   const modes = text.split(',').map((m) => m.trim()).filter(Boolean);
   if (!modes.length) throw new UsageError('--modes needs at least one mode');
+  const known = modesFor(language);
   for (const m of modes) {
-    if (!(PYTHON_MODES as readonly string[]).includes(m)) {
-      throw new UsageError(`unknown mode "${m}": choose from ${PYTHON_MODES.join(', ')}`);
+    if (!(known as readonly string[]).includes(m)) {
+      const hint = language !== 'python' && m === 'thread' ? ' (worker threads are `worker`)' : language === 'python' && m === 'worker' ? ' (threads are `thread`)' : '';
+      throw new UsageError(`unknown mode "${m}" for ${language === 'python' ? 'Python' : 'JavaScript/TypeScript'}: choose from ${known.join(', ')}${hint}`);
     }
   }
   return [...new Set(modes)] as Mode[];
@@ -74,11 +81,11 @@ export interface SettingsInput {
   gilProbe: boolean;
 }
 
-export function settingsFrom(input: SettingsInput): ReportSettings {
+export function settingsFrom(input: SettingsInput, language: ReportTarget['language'] = 'python'): ReportSettings {
   const workers = parseIntOption('--workers', input.workers, DEFAULTS.workers, 0, 1024);
   const switchIntervalS = parseNumberOption('--switch-interval', input.switchInterval, 0, 10);
   return {
-    modes: input.modes ? parseModes(input.modes) : DEFAULTS.modes,
+    modes: input.modes ? parseModes(input.modes, language) : [...modesFor(language)],
     concurrency: parseIntOption('--concurrency', input.concurrency, DEFAULTS.concurrency, 1, 10000),
     workers: workers === 0 ? null : workers,
     switchIntervalS: switchIntervalS === 0 ? null : switchIntervalS,

@@ -18,8 +18,17 @@ export interface RunOptions {
   settings: ReportSettings;
   /** Interpreter to use; default: `python3`, then `python`. */
   python?: string;
+  /** Node to use for JS/TS targets; default: `node` on PATH, then `fallbackRuntime`. */
+  node?: string;
+  /**
+   * The runtime to fall back on when no `node` is on PATH: the CLI's own Node, or the
+   * editor's (Electron with ELECTRON_RUN_AS_NODE=1). Reported in `runtime.implementation`.
+   */
+  fallbackRuntime?: { command: string; env?: NodeJS.ProcessEnv; label: string };
   /** Folder holding run_sidecar.py; default: next to the bundle. */
   sidecarDir?: string;
+  /** Folder holding the Node sidecar (sidecar.js, worker.js, hooks.mjs); default: next to the bundle. */
+  nodeSidecarDir?: string;
   baselineMs?: number;
   outputCapBytes?: number;
   /** Time the sidecar gets to stop politely before its process tree is killed. */
@@ -48,6 +57,33 @@ export function defaultPythonSidecarDir(): string {
   return candidates.find((d) => fs.existsSync(path.join(d, 'run_sidecar.py'))) ?? candidates[0];
 }
 
+/** The Node sidecar folder shipped next to the bundle (dist/sidecars/node). */
+export function defaultNodeSidecarDir(): string {
+  const candidates = [
+    path.join(__dirname, 'sidecars', 'node'),
+    path.join(__dirname, '..', 'sidecars', 'node'),
+    path.resolve(__dirname, '..', '..', 'dist', 'sidecars', 'node'),
+    path.resolve(__dirname, '..', '..', '..', 'dist', 'sidecars', 'node'),
+  ];
+  return candidates.find((d) => fs.existsSync(path.join(d, 'sidecar.js'))) ?? candidates[0];
+}
+
+interface Candidate {
+  command: string;
+  env?: NodeJS.ProcessEnv;
+  /** Only the last try of the usual names reports "not found"; an explicit path always does. */
+  explicit: boolean;
+  label?: string;
+}
+
+/** The runtimes to try for a language, in order. */
+export function runtimeCandidates(opts: Pick<RunOptions, 'python' | 'node' | 'fallbackRuntime'>, language: ReportTarget['language']): Candidate[] {
+  if (language === 'python') return pythonCandidates(opts.python).map((command) => ({ command, explicit: Boolean(opts.python) }));
+  if (opts.node) return [{ command: opts.node, explicit: true }];
+  const fallback = opts.fallbackRuntime ?? { command: process.execPath, label: 'the CLI\'s own Node' };
+  return [{ command: 'node', explicit: false }, { command: fallback.command, env: fallback.env, explicit: false, label: fallback.label }];
+}
+
 /** The interpreters to try, in order: the one given, else the usual names on PATH. */
 export function pythonCandidates(explicit: string | undefined): string[] {
   if (explicit) return [explicit];
@@ -74,8 +110,17 @@ export async function runSession(opts: RunOptions): Promise<Report> {
   const fail = (e: RunError) => {
     state.error ??= e;
   };
-  const sidecarDir = opts.sidecarDir ?? defaultPythonSidecarDir();
-  const script = path.join(sidecarDir, 'run_sidecar.py');
+  const isNode = opts.target.language !== 'python';
+  const rt = isNode
+    ? { name: 'Node', want: 'Node 18.19+', hint: 'Set --node / looplag.node.path to Node 18.19 or newer.', crash: 'process.exit() or crashed the runtime' }
+    : { name: 'Python', want: 'Python 3.9+', hint: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.', crash: 'os._exit() or crashed the interpreter' };
+  const script = isNode
+    ? path.join(opts.nodeSidecarDir ?? defaultNodeSidecarDir(), 'sidecar.js')
+    : path.join(opts.sidecarDir ?? defaultPythonSidecarDir(), 'run_sidecar.py');
+  if (isNode) {
+    // No GIL and no switch interval in Node: the report must not claim a probe ran.
+    state.settings = { ...opts.settings, gilProbe: false, switchIntervalS: null };
+  }
   const plan: RunPlan = {
     target: {
       file: path.resolve(opts.target.file),
@@ -84,19 +129,21 @@ export async function runSession(opts: RunOptions): Promise<Report> {
       args: opts.target.args,
       workspaceRoot: opts.target.workspaceRoot,
     },
-    modes: opts.settings.modes,
+    modes: state.settings.modes,
     concurrency: opts.settings.concurrency,
     workers: opts.settings.workers,
-    switchIntervalS: opts.settings.switchIntervalS,
+    switchIntervalS: state.settings.switchIntervalS,
     heartbeatMs: opts.settings.heartbeatMs,
-    gilProbe: opts.settings.gilProbe,
+    gilProbe: state.settings.gilProbe,
     baselineMs: opts.baselineMs ?? 300,
     outputCapBytes: opts.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
   };
   const deadline = Date.now() + opts.settings.timeoutS * 1000;
   const grace = opts.cancelGraceMs ?? 1000;
 
-  for (const python of pythonCandidates(opts.python)) {
+  const candidates = runtimeCandidates(opts, opts.target.language);
+  for (const [index, candidate] of candidates.entries()) {
+    const python = candidate.command;
     if (opts.signal?.aborted) {
       fail({ kind: 'cancelled', message: 'cancelled before the run started', detail: null });
       break;
@@ -108,7 +155,7 @@ export async function runSession(opts: RunOptions): Promise<Report> {
       switch (m.type) {
         case 'hello':
           clearTimeout(helloTimer);
-          state.runtime = m.runtime;
+          state.runtime = candidate.label ? { ...m.runtime, implementation: `${m.runtime.implementation}, ${candidate.label}` } : m.runtime;
           if (m.protocol !== PROTOCOL_VERSION) {
             fail({ kind: 'protocol-error', message: `sidecar speaks protocol ${m.protocol}, host ${PROTOCOL_VERSION}`, detail: null });
             sidecar.kill();
@@ -142,19 +189,22 @@ export async function runSession(opts: RunOptions): Promise<Report> {
       command: python,
       args,
       cwd: opts.target.workspaceRoot ?? path.dirname(plan.target.file),
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' },
+      env: isNode
+        ? { ...process.env, ...candidate.env }
+        : { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' },
+      protocolFd: isNode ? 3 : 1,
       onMessage,
       onStderr: opts.onStderr,
     });
     // An "interpreter" that hangs without a word (a wrapper waiting for input, a broken
-    // launcher) is not Python running our sidecar: say so rather than wait for --timeout.
+    // launcher) is not a runtime running our sidecar: say so rather than wait for --timeout.
     const helloWaitMs = Math.min(HELLO_DEADLINE_MS, Math.max(0, deadline - Date.now()));
     const noHello = () => {
       if (state.runtime) return;
       fail({
         kind: 'interpreter-not-found',
-        message: `\`${python}\` did not start the Loop Lag sidecar within ${Math.round(helloWaitMs / 100) / 10} s; is it a working Python 3.9+?`,
-        detail: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.',
+        message: `\`${python}\` did not start the Loop Lag sidecar within ${Math.round(helloWaitMs / 100) / 10} s; is it a working ${rt.want}?`,
+        detail: rt.hint,
       });
       sidecar.kill();
     };
@@ -178,12 +228,12 @@ export async function runSession(opts: RunOptions): Promise<Report> {
     clearTimeout(helloTimer);
     opts.signal?.removeEventListener('abort', onAbort);
 
-    if (exit.spawnError && exit.spawnError.code === 'ENOENT' && !opts.python) continue; // try the next name
+    if (exit.spawnError && exit.spawnError.code === 'ENOENT' && !candidate.explicit && index < candidates.length - 1) continue; // try the next name
     if (exit.spawnError) {
       fail({
         kind: 'interpreter-not-found',
-        message: `cannot start Python interpreter \`${python}\`: ${exit.spawnError.message}`,
-        detail: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.',
+        message: `cannot start ${rt.name} \`${python}\`: ${exit.spawnError.message}`,
+        detail: rt.hint,
       });
     } else if (exit.protocolError && state.runtime === null) {
       // Garbage before the hello means `python` is not a Python that ran our sidecar
@@ -191,38 +241,38 @@ export async function runSession(opts: RunOptions): Promise<Report> {
       // not a protocol bug, and the user needs the "set --python" hint.
       fail({
         kind: 'interpreter-not-found',
-        message: `\`${python}\` did not start the Loop Lag sidecar (its first output was not the sidecar's hello); is it a working Python 3.9+?`,
+        message: `\`${python}\` did not start the Loop Lag sidecar (its first output was not the sidecar's hello); is it a working ${rt.want}?`,
         detail: [exit.protocolError, exit.stderrTail].filter(Boolean).join('\n'),
       });
     } else if (exit.protocolError) {
       fail({ kind: 'protocol-error', message: `the sidecar sent an invalid message: ${exit.protocolError}`, detail: exit.stderrTail || null });
     } else if (!sawDone && !state.error) {
-      fail(crashError(exit, state.runtime === null, python));
+      fail(crashError(exit, state.runtime === null, python, rt));
     }
     state.finished = true;
     return buildReport(state);
   }
   fail({
     kind: 'interpreter-not-found',
-    message: `no Python interpreter found (tried ${pythonCandidates(opts.python).join(', ')})`,
-    detail: 'Install Python 3.9+ or set --python / looplag.python.path.',
+    message: `no ${rt.name} runtime found (tried ${candidates.map((c) => c.command).join(', ')})`,
+    detail: rt.hint,
   });
   state.finished = true;
   return buildReport(state);
 }
 
-function crashError(exit: SidecarExit, beforeHello: boolean, python: string): RunError {
+function crashError(exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; crash: string }): RunError {
   const how = exit.signal ? `was killed by ${exit.signal}${signalHint(exit.signal)}` : `exited with code ${exit.code}`;
   if (beforeHello) {
     return {
       kind: 'interpreter-not-found',
-      message: `\`${python}\` ${how} before the sidecar started; is it a working Python 3.9+?`,
+      message: `\`${python}\` ${how} before the sidecar started; is it a working ${rt.want}?`,
       detail: exit.stderrTail || null,
     };
   }
   return {
     kind: 'crashed',
-    message: `the Python sidecar ${how} while measuring (user code may have called os._exit() or crashed the interpreter)`,
+    message: `the ${rt.name} sidecar ${how} while measuring (user code may have called ${rt.crash})`,
     detail: exit.stderrTail || null,
   };
 }

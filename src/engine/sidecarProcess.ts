@@ -22,6 +22,12 @@ export interface SidecarOptions {
   args: string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where protocol lines arrive: the child's stdout (Python swaps its own fds so user
+   * output never reaches it) or a private pipe on fd 3 (Node: user output then cannot
+   * reach the protocol at all, and what reaches stdout is logged like stderr).
+   */
+  protocolFd?: 1 | 3;
   onMessage(message: SidecarMessage): void;
   onStderr?(text: string): void;
 }
@@ -45,19 +51,25 @@ export class SidecarProcess {
     this.child = spawn(options.command, options.args, {
       cwd: options.cwd,
       env: options.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: options.protocolFd === 3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       // Own process group on POSIX so cancel can kill pool children with it.
       detached: process.platform !== 'win32',
       windowsHide: true,
     });
     this.pid = this.child.pid;
     const splitter = new LineSplitter((line) => this.onLine(line));
-    this.child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
-    this.child.stderr!.on('data', (chunk: Buffer) => {
+    const onStderr = (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
       options.onStderr?.(text);
-    });
+    };
+    if (options.protocolFd === 3) {
+      (this.child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => splitter.push(chunk));
+      this.child.stdout!.on('data', onStderr);
+    } else {
+      this.child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
+    }
+    this.child.stderr!.on('data', onStderr);
     this.child.stdin!.on('error', () => undefined); // EPIPE after the sidecar died: reported via exit
     // The sidecar must not outlive its host. It ends itself when its stdin closes,
     // but a worker thread stuck in a GIL-holding call (pow(3, 10**9)) keeps it from

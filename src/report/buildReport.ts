@@ -1,4 +1,4 @@
-import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, Runtime } from '../shared/protocol';
+import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, Runtime, TransferStats } from '../shared/protocol';
 import { REPORT_SCHEMA } from '../shared/protocol';
 import { gilWaitStats, lagStats, taskStats } from '../stats/lagStats';
 import { round3 } from '../stats/percentiles';
@@ -58,7 +58,23 @@ export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
     throughputPerS: w.status === 'ok' && w.wallMs > 0 ? round3(doneTasks / (w.wallMs / 1000)) : null,
     speedup: null,
     backgroundCpuFrac: w.backgroundCpuFrac,
+    ...(w.elu !== undefined ? { elu: w.elu } : {}),
+    ...(w.eventLoopDelay !== undefined ? { eventLoopDelay: w.eventLoopDelay } : {}),
+    ...(w.tasks.some((t) => t.transfer) ? { transfer: transferStats(w.tasks) } : {}),
     output: w.output,
+  };
+}
+
+/** Per-task transfer costs summed: what moving data cost the loop, and the workers. */
+export function transferStats(tasks: RawWindow['tasks']): TransferStats {
+  const moved = tasks.flatMap((t) => (t.transfer ? [t.transfer] : []));
+  const results = moved.filter((t) => t.resultBytes !== null);
+  const sum = (xs: (number | null)[]) => xs.reduce<number>((a, x) => a + (x ?? 0), 0);
+  return {
+    argsBytesMean: moved.length ? round3(sum(moved.map((t) => t.argsBytes)) / moved.length) : 0,
+    resultBytesMean: results.length ? round3(sum(results.map((t) => t.resultBytes)) / results.length) : null,
+    loopMs: round3(sum(moved.map((t) => t.argsWriteMs)) + sum(moved.map((t) => t.resultReadMs))),
+    workerMs: round3(sum(moved.map((t) => t.argsReadMs)) + sum(moved.map((t) => t.resultWriteMs))),
   };
 }
 
@@ -97,7 +113,7 @@ export function buildReport(state: SessionState): Report {
     runtime: state.runtime,
     settings: {
       ...state.settings,
-      switchIntervalS: state.settings.switchIntervalS ?? state.runtime?.switchIntervalS ?? null,
+      switchIntervalS: state.settings.switchIntervalS ?? (state.runtime?.name === 'python' ? state.runtime.switchIntervalS : null),
     },
     quality: assessQuality({
       windows: measured.map((r) => ({ mode: r.mode, backgroundCpuFrac: r.backgroundCpuFrac })),

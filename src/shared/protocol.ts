@@ -13,12 +13,15 @@ export const REPORT_SCHEMA = 'looplag.report/1';
 
 export const PYTHON_MODES = ['inline', 'thread', 'process', 'interpreter'] as const;
 export type PythonMode = (typeof PYTHON_MODES)[number];
+/** Node: the main thread, a `worker_threads` pool, a pool of child processes. */
+export const NODE_MODES = ['inline', 'worker', 'process'] as const;
+export type NodeMode = (typeof NODE_MODES)[number];
 export const Mode = literal('inline', 'thread', 'process', 'interpreter', 'worker');
 export type Mode = Infer<typeof Mode>;
 
 export const ERROR_KINDS = [
   'syntax-error', 'import-error', 'target-not-found', 'unsupported-target', 'bad-arguments',
-  'interpreter-not-found', 'not-picklable', 'timeout', 'crashed', 'cancelled', 'unsupported-mode',
+  'interpreter-not-found', 'not-picklable', 'not-transferable', 'timeout', 'crashed', 'cancelled', 'unsupported-mode',
   'protocol-error', 'internal-error',
 ] as const;
 export const ErrorKind = literal(...ERROR_KINDS);
@@ -95,6 +98,25 @@ export const ResolvedTarget = obj({
 });
 export type ResolvedTarget = Infer<typeof ResolvedTarget>;
 
+export const TaskTransfer = obj({
+  argsBytes: int,
+  /** Serializing the arguments on the event loop, at submit. */
+  argsWriteMs: num,
+  argsReadMs: nullable(num),
+  resultBytes: nullable(int),
+  resultWriteMs: nullable(num),
+  /** Deserializing the result on the event loop. */
+  resultReadMs: nullable(num),
+});
+export type TaskTransfer = Infer<typeof TaskTransfer>;
+
+/**
+ * Node's `monitorEventLoopDelay` histogram over a window, a cross-check on the heartbeat.
+ * Node records the whole gap between its timer's ticks, so values include `resolutionMs`.
+ */
+export const LoopDelay = obj({ minMs: num, maxMs: num, meanMs: num, p50Ms: num, p99Ms: num, count: int, resolutionMs: num });
+export type LoopDelay = Infer<typeof LoopDelay>;
+
 export const TaskRecord = obj({
   id: int,
   /** ms since the window started, all on the same monotonic clock. */
@@ -104,6 +126,8 @@ export const TaskRecord = obj({
   worker: nullable(str),
   cpuMs: optional(nullable(num)),
   error: nullable(obj({ type: str, message: str, traceback: nullable(str) })),
+  /** Node pools: what moving the arguments and the result cost (v8 serialization, ms on each side). */
+  transfer: optional(nullable(TaskTransfer)),
 });
 export type TaskRecord = Infer<typeof TaskRecord>;
 
@@ -133,6 +157,9 @@ export const RawWindow = obj({
   gilWaitsMs: nullable(arr(num)),
   cpu: obj({ userMs: num, systemMs: num }),
   backgroundCpuFrac: nullable(num),
+  /** Node: event-loop utilization over the window (0–1). */
+  elu: optional(nullable(num)),
+  eventLoopDelay: optional(nullable(LoopDelay)),
   output: CapturedOutput,
 });
 export type RawWindow = Infer<typeof RawWindow>;
@@ -182,6 +209,16 @@ export const TaskStats = obj({
 });
 export type TaskStats = Infer<typeof TaskStats>;
 
+export const TransferStats = obj({
+  argsBytesMean: num,
+  resultBytesMean: nullable(num),
+  /** Serializing arguments + deserializing results on the event loop, summed over the calls. */
+  loopMs: num,
+  /** The same work on the workers' side, summed. */
+  workerMs: num,
+});
+export type TransferStats = Infer<typeof TransferStats>;
+
 export const ModeRun = obj({
   mode: Mode,
   status: literal('ok', 'failed', 'skipped'),
@@ -199,6 +236,11 @@ export const ModeRun = obj({
   /** inline wall / this wall; null without a measured inline run. */
   speedup: nullable(num),
   backgroundCpuFrac: nullable(num),
+  /** Node: event-loop utilization over the window (0–1); absent for Python. */
+  elu: optional(nullable(num)),
+  eventLoopDelay: optional(nullable(LoopDelay)),
+  /** Node pools: totals of the per-task transfer costs. */
+  transfer: optional(nullable(TransferStats)),
   output: CapturedOutput,
 });
 export type ModeRun = Infer<typeof ModeRun>;

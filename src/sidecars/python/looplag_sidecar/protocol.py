@@ -8,7 +8,7 @@ PROTOCOL_VERSION = 1
 
 ERROR_KINDS = (
     "syntax-error", "import-error", "target-not-found", "unsupported-target", "bad-arguments",
-    "interpreter-not-found", "not-picklable", "timeout", "crashed", "cancelled", "unsupported-mode",
+    "interpreter-not-found", "not-picklable", "not-transferable", "timeout", "crashed", "cancelled", "unsupported-mode",
     "protocol-error", "internal-error",
 )
 MODES = ("inline", "thread", "process", "interpreter", "worker")

@@ -1,0 +1,80 @@
+/**
+ * The target is reached from inside its own module: one statement appended to the
+ * module's source hands Loop Lag a getter for the function (exported or not), a
+ * factory for the call arguments (evaluated in the module's scope, so they may use
+ * its imports and constants) and, for a snippet, the selected lines wrapped in a
+ * function. Appending keeps every original line number.
+ */
+export const CAPTURE_KEY = 'looplag.capture';
+
+export interface InstrumentSpec {
+  qualname: string | null;
+  lines: { start: number; end: number } | null;
+  args: string;
+}
+
+export interface Captured {
+  target?: () => [unknown, unknown];
+  args: () => unknown[];
+  snippet?: (...a: unknown[]) => unknown;
+}
+
+/** Where the appended parts sit, to map a syntax error's line back to its origin. */
+export interface Layout {
+  /** Lines of the original source. */
+  sourceLines: number;
+  argsFirst: number;
+  argsLast: number;
+  snippetFirst: number | null;
+  snippetLast: number | null;
+}
+
+const QUALNAME = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/;
+
+export function instrument(source: string, spec: InstrumentSpec): { code: string; layout: Layout } {
+  if (spec.qualname !== null && !QUALNAME.test(spec.qualname)) throw new Error(`bad qualname ${JSON.stringify(spec.qualname)}`);
+  const lines = source.split(/\r\n|\r|\n/);
+  const sourceLines = lines.length;
+  const out: string[] = [`;globalThis[Symbol.for(${JSON.stringify(CAPTURE_KEY)})]?.({`];
+  if (spec.qualname !== null) {
+    const parts = spec.qualname.split('.');
+    const receiver = parts.length > 1 ? parts.slice(0, -1).join('.') : 'undefined';
+    out.push(`target: () => [${receiver}, ${spec.qualname}],`);
+  }
+  out.push('args: () => [');
+  const argsFirst = sourceLines + out.length + 1;
+  const argsText = spec.args.split(/\r\n|\r|\n/);
+  out.push(...argsText);
+  const argsLast = sourceLines + out.length;
+  out.push('],');
+  let snippetFirst: number | null = null;
+  let snippetLast: number | null = null;
+  if (spec.lines) {
+    const body = lines.slice(spec.lines.start - 1, spec.lines.end);
+    const isAsync = body.some((l) => /\bawait\b/.test(l));
+    out.push(`snippet: ${isAsync ? 'async ' : ''}function () {`);
+    snippetFirst = sourceLines + out.length + 1;
+    out.push(...body);
+    snippetLast = sourceLines + out.length;
+    out.push('},');
+  }
+  out.push('});');
+  // A leading newline ends a trailing `//` comment; the first appended line is sourceLines + 1.
+  return { code: source + '\n' + out.join('\n') + '\n', layout: { sourceLines, argsFirst, argsLast, snippetFirst, snippetLast } };
+}
+
+export type LineOrigin =
+  | { where: 'source'; line: number }
+  | { where: 'args' }
+  | { where: 'snippet'; line: number }
+  | { where: 'glue' };
+
+export function originOf(line: number, layout: Layout, snippetStart: number | null): LineOrigin {
+  if (line <= layout.sourceLines) return { where: 'source', line };
+  if (line >= layout.argsFirst && line <= layout.argsLast) return { where: 'args' };
+  if (layout.snippetFirst !== null && layout.snippetLast !== null && snippetStart !== null && line >= layout.snippetFirst && line <= layout.snippetLast) {
+    return { where: 'snippet', line: snippetStart + (line - layout.snippetFirst) };
+  }
+  // A `]` or `}` of ours that failed: an argument text or snippet left something open.
+  return line < layout.argsLast + 2 ? { where: 'args' } : { where: 'glue' };
+}

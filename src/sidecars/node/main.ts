@@ -1,0 +1,182 @@
+/**
+ * The Node sidecar (bundled to dist/sidecars/node/sidecar.js, run on the user's Node):
+ * hello, read the plan, load the target, measure each mode, done. Also the one-shot
+ * `outline FILE` and `check-args TEXT` tools, which print one JSON line on stdout.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PROTOCOL_VERSION, RunError, RunPlan, Runtime } from '../../shared/protocol';
+import { Channel, emptyOutput, OutputCapture, readHostMessages } from './channel';
+import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
+import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, skipped } from './modes';
+import { checkArgs, outline } from './outline';
+import { LoopDelayMonitor } from './probes';
+import { defaultCacheDir } from './transpile';
+
+const BASE_DIR = __dirname;
+
+function cpuCount(): number {
+  const o = os as unknown as { availableParallelism?: () => number };
+  return typeof o.availableParallelism === 'function' ? o.availableParallelism() : os.cpus().length || 1;
+}
+
+function runtimeInfo(): Runtime {
+  const electron = process.versions.electron;
+  return {
+    name: 'node',
+    version: process.versions.node,
+    executable: process.execPath,
+    // Electron run as Node (the editor's own runtime) is reported as such.
+    implementation: electron ? `electron ${electron} (as node)` : 'node',
+    gilEnabled: false,
+    cpuCount: cpuCount(),
+    platform: process.platform,
+    switchIntervalS: 0,
+  };
+}
+
+async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context | null }): Promise<number> {
+  const capture = new OutputCapture(plan.outputCapBytes);
+  // Enabled now, a baseline window before the first mode: enabled right before a stall, it misses it.
+  const eld = new LoopDelayMonitor(plan.heartbeatMs);
+  const fail = (error: RunError) => {
+    channel.send({ type: 'error', error });
+    return 0;
+  };
+  let file: string;
+  try {
+    file = fs.realpathSync(path.resolve(plan.target.file));
+  } catch {
+    return fail({ kind: 'import-error', message: `no such file: ${plan.target.file}`, detail: null, file: plan.target.file });
+  }
+  const spec: LoadSpec = {
+    file, qualname: plan.target.qualname, lines: plan.target.lines, args: plan.target.args, baseDir: BASE_DIR,
+    cacheDir: process.env.LOOPLAG_TS_CACHE || defaultCacheDir(),
+  };
+  const ctx = new Context(plan, channel, capture, eld, spec, cpuCount());
+  ctxRef.ctx = ctx;
+
+  // Where the target is, from the parser (the module object cannot say).
+  const shape = outline(BASE_DIR, file, fs.readFileSync(file, 'utf8'));
+  const known = shape.ok ? shape.functions.filter((f) => f.kind === 'function' || f.kind === 'staticmethod').map((f) => f.qualname) : [];
+  const found = shape.ok && plan.target.qualname ? shape.functions.find((f) => f.qualname === plan.target.qualname) : undefined;
+  if (found?.kind === 'method') {
+    const cls = found.qualname.split('.')[0];
+    return fail({ kind: 'unsupported-target', message: `\`${found.qualname}\` is an instance method: it needs an instance. Select lines that create a \`${cls}\` and call it (they run as a snippet), or make it static.`, detail: null, file, line: found.line });
+  }
+  if (found?.kind === 'function' && found.isGenerator) {
+    return fail({ kind: 'unsupported-target', message: `\`${found.qualname}\` is a generator: calling it runs nothing. Select lines that consume it, e.g. \`[...${found.qualname}()]\`.`, detail: null, file, line: found.line });
+  }
+
+  installHooks(spec);
+  let callable;
+  try {
+    callable = resolveCallable(await loadCaptured(spec), spec, known);
+  } catch (e) {
+    if (e instanceof LoadError) return fail(e.error);
+    throw e;
+  }
+  channel.send({
+    type: 'target',
+    target: {
+      kind: plan.target.lines ? 'snippet' : 'function',
+      qualname: plan.target.qualname,
+      line: found?.line ?? plan.target.lines?.start ?? 1,
+      endLine: found?.endLine ?? plan.target.lines?.end ?? 1,
+      isAsync: Boolean(found?.isAsync) || callable.isAsyncFunction,
+      module: path.basename(file),
+    },
+  });
+
+  ctx.progress('baseline', 'running');
+  const baseline = await runBaseline(ctx);
+  baseline.output = emptyOutput();
+  capture.take();
+  channel.send({ type: 'window', window: baseline });
+
+  for (const mode of plan.modes) {
+    if (ctx.cancelled) return fail({ kind: ctx.cancelKind, message: 'cancelled by the host', detail: null });
+    let window;
+    if (!(NODE_MODES as readonly string[]).includes(mode)) {
+      const hint = mode === 'thread' ? ' (worker threads are mode `worker`)' : '';
+      window = skipped(mode, 'unsupported-mode', `mode "${mode}" does not apply to Node${hint}`);
+    } else {
+      ctx.progress(mode, 'starting');
+      let args: unknown[];
+      try {
+        // Fresh argument values per mode, so a mode that mutates them cannot skew the next.
+        args = callable.makeArgs();
+      } catch (e) {
+        if (e instanceof LoadError) return fail(e.error);
+        throw e;
+      }
+      ctx.begin(mode);
+      window = mode === 'inline' ? await runInline(ctx, callable, args) : await runPool(ctx, mode as Exclude<NodeMode, 'inline'>, args);
+    }
+    window.output = capture.take();
+    channel.send({ type: 'window', window });
+    ctx.progress(mode, 'done', plan.concurrency);
+    if (ctx.cancelled) return fail({ kind: ctx.cancelKind, message: 'cancelled by the host', detail: null });
+  }
+  return 0;
+}
+
+function runTool(argv: string[]): void {
+  let result: unknown;
+  if (argv[0] === 'outline') {
+    try {
+      result = outline(BASE_DIR, argv[1], fs.readFileSync(argv[1], 'utf8'));
+    } catch (e) {
+      result = { ok: false, error: { kind: 'import-error', message: (e as Error).message } };
+    }
+  } else if (argv[0] === 'check-args') {
+    result = { ok: true, error: checkArgs(BASE_DIR, argv[1] ?? '', argv[2] === '--typescript') };
+  } else {
+    result = { ok: false, error: { kind: 'protocol-error', message: `unknown command ${JSON.stringify(argv[0])}` } };
+  }
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+function main(): void {
+  const argv = process.argv.slice(2);
+  if (argv.length) return runTool(argv);
+  const channel = new Channel();
+  channel.send({ type: 'hello', protocol: PROTOCOL_VERSION, sidecar: 'node', runtime: runtimeInfo() });
+  const ref: { ctx: Context | null } = { ctx: null };
+  let started = false;
+  let cancelled = false;
+  const exit = (code: number) => {
+    ref.ctx?.cancel(undefined);
+    process.exit(code);
+  };
+  readHostMessages(
+    (m) => {
+      if (m.type === 'start' && !started) {
+        started = true;
+        session(m.plan, channel, ref).then(
+          (code) => {
+            channel.send({ type: 'done' });
+            exit(code);
+          },
+          (e: Error) => {
+            channel.send({ type: 'error', error: { kind: 'internal-error', message: `Loop Lag's sidecar failed: ${e?.name}: ${e?.message}`, detail: e?.stack ?? null } });
+            exit(1);
+          },
+        );
+      } else if (m.type === 'cancel') {
+        cancelled = true;
+        ref.ctx?.cancel(m.reason);
+        if (!ref.ctx) exit(130);
+      }
+    },
+    (why) => {
+      channel.send({ type: 'error', error: { kind: 'protocol-error', message: why, detail: null } });
+      exit(2);
+    },
+    // The host is gone (or closed stdin): nobody will read a report.
+    () => exit(cancelled ? 130 : 1),
+  );
+}
+
+main();

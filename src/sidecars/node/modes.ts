@@ -1,0 +1,433 @@
+/**
+ * The execution strategies. Each mode runs N concurrent calls of the target in its own
+ * measured window, with the heartbeat, Node's delay histogram and ELU throughout.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import { Worker } from 'node:worker_threads';
+import type { RawWindow, RunError, RunPlan } from '../../shared/protocol';
+import type { Channel, OutputCapture } from './channel';
+import { Callable, LoadError, LoadSpec } from './loader';
+import { errorInfo, ErrorInfo, PoolReply, PoolRequest } from './poolProtocol';
+import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs } from './probes';
+
+export const NODE_MODES = ['inline', 'worker', 'process'] as const;
+export type NodeMode = (typeof NODE_MODES)[number];
+
+class Cancelled extends Error {}
+class PoolCrash extends Error {
+  constructor(message: string, readonly detail: string | null = null) {
+    super(message);
+  }
+}
+
+/** What every mode needs: the plan, the probes that live as long as the session, cancel. */
+export class Context {
+  cancelled = false;
+  cancelKind: 'cancelled' | 'timeout' = 'cancelled';
+  private readonly cancelHooks = new Set<(e: Error) => void>();
+  private mode = '';
+  private done = 0;
+
+  constructor(
+    readonly plan: RunPlan,
+    readonly channel: Channel,
+    readonly capture: OutputCapture,
+    readonly eld: LoopDelayMonitor,
+    readonly spec: LoadSpec,
+    readonly cpuCount: number,
+  ) {}
+
+  progress(mode: string, phase: 'starting' | 'warming' | 'running' | 'draining' | 'done', done = 0): void {
+    this.channel.send({ type: 'progress', mode, phase, done, total: this.plan.concurrency });
+  }
+
+  begin(mode: string): void {
+    this.mode = mode;
+    this.done = 0;
+  }
+
+  taskDone(): void {
+    this.done += 1;
+    this.progress(this.mode, 'running', this.done);
+  }
+
+  cancel(reason: 'user' | 'timeout' | undefined): void {
+    if (reason === 'timeout') this.cancelKind = 'timeout';
+    this.cancelled = true;
+    for (const hook of this.cancelHooks) hook(new Cancelled());
+  }
+
+  /** Rejects when the host cancels; what a window races its work against. */
+  onCancel(hook: (e: Error) => void): () => void {
+    this.cancelHooks.add(hook);
+    return () => this.cancelHooks.delete(hook);
+  }
+}
+
+interface TaskRec {
+  id: number;
+  queued: number;
+  start: number | null;
+  end: number | null;
+  worker: string | null;
+  cpuMs: number | null;
+  error: ErrorInfo | null;
+  transfer: {
+    argsBytes: number; argsWriteMs: number; argsReadMs: number | null;
+    resultBytes: number | null; resultWriteMs: number | null; resultReadMs: number | null;
+  } | null;
+  notTransferable?: boolean;
+}
+
+function r4(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}
+
+/** Probes around one measured window; produces the protocol's RawWindow. */
+class Window {
+  readonly records: TaskRec[] = [];
+  childCpuMs = 0;
+  childUserMs = 0;
+
+  constructor(private readonly ctx: Context, readonly mode: 'baseline' | NodeMode) {}
+
+  newRecord(id: number): TaskRec {
+    const rec: TaskRec = { id, queued: nowMs(), start: null, end: null, worker: null, cpuMs: null, error: null, transfer: null };
+    this.records.push(rec);
+    return rec;
+  }
+
+  async measure(body: (w: Window) => Promise<void>): Promise<RawWindow> {
+    const ctx = this.ctx;
+    const heartbeat = new Heartbeat(ctx.plan.heartbeatMs);
+    const cpu = new CpuMeter();
+    if (this.mode !== 'baseline') ctx.progress(this.mode, 'running', 0);
+    await ctx.eld.reset();
+    const elu = new LoopUtilization();
+    heartbeat.start();
+    const t0 = nowMs();
+    let status: RawWindow['status'] = 'ok';
+    let error: RunError | null = null;
+    let off: () => unknown = () => undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        off = ctx.onCancel(reject);
+        if (ctx.cancelled) reject(new Cancelled());
+        body(this).then(resolve, reject);
+      });
+    } catch (e) {
+      status = 'failed';
+      if (e instanceof Cancelled) {
+        const kind = ctx.cancelKind;
+        error = { kind, message: `${kind === 'timeout' ? 'timed out' : 'cancelled'} while measuring ${this.mode}`, detail: null };
+      } else if (e instanceof PoolCrash) {
+        error = { kind: 'crashed', message: e.message, detail: e.detail };
+      } else if (e instanceof LoadError) {
+        error = e.error;
+      } else {
+        throw e;
+      }
+    } finally {
+      off();
+    }
+    const tEnd = nowMs();
+    const utilization = elu.finish();
+    if (status === 'ok') await heartbeat.stop();
+    else heartbeat.cancel();
+    // The heartbeat's last tick resolves in the middle of the timers phase; Node's delay
+    // timer, due at the same time, may run after it. The check phase comes after both.
+    await new Promise((r) => setImmediate(r));
+    const delay = ctx.eld.read();
+    const wallMs = tEnd - t0;
+    const usage = cpu.finish(wallMs, this.childCpuMs, ctx.cpuCount);
+    const ms = (t: number | null) => (t === null ? null : r4(t - t0));
+    return {
+      mode: this.mode,
+      status,
+      error,
+      wallMs: r4(wallMs),
+      startupMs: null,
+      workers: null,
+      tasks: this.records.map((r) => ({
+        id: r.id, queuedMs: ms(r.queued)!, startMs: ms(r.start), endMs: ms(r.end), worker: r.worker,
+        cpuMs: r.cpuMs === null ? null : Math.round(r.cpuMs * 1000) / 1000, error: r.error,
+        transfer: r.transfer && {
+          argsBytes: r.transfer.argsBytes, argsWriteMs: r4(r.transfer.argsWriteMs),
+          argsReadMs: r.transfer.argsReadMs === null ? null : r4(r.transfer.argsReadMs),
+          resultBytes: r.transfer.resultBytes,
+          resultWriteMs: r.transfer.resultWriteMs === null ? null : r4(r.transfer.resultWriteMs),
+          resultReadMs: r.transfer.resultReadMs === null ? null : r4(r.transfer.resultReadMs),
+        },
+      })),
+      samples: heartbeat.samples.filter(([t]) => t >= t0).map(([t, lag]) => [r4(t - t0), r4(lag)]),
+      gilWaitsMs: null,
+      cpu: { userMs: Math.round((usage.userMs + this.childUserMs) * 1000) / 1000, systemMs: Math.round((usage.systemMs + this.childCpuMs - this.childUserMs) * 1000) / 1000 },
+      backgroundCpuFrac: usage.background === null ? null : Math.round(usage.background * 10000) / 10000,
+      elu: Math.round(utilization * 10000) / 10000,
+      eventLoopDelay: delay,
+      output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
+    };
+  }
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as PromiseLike<unknown>).then === 'function';
+}
+
+export function skipped(mode: string, kind: RunError['kind'], message: string, status: 'skipped' | 'failed' = 'skipped'): RawWindow {
+  return {
+    mode: mode as RawWindow['mode'], status, error: { kind, message, detail: null }, wallMs: 0, startupMs: null, workers: null,
+    tasks: [], samples: [], gilWaitsMs: null, cpu: { userMs: 0, systemMs: 0 }, backgroundCpuFrac: null, elu: null, eventLoopDelay: null,
+    output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
+  };
+}
+
+/** An idle window: the probes' own floor on this machine. */
+export function runBaseline(ctx: Context): Promise<RawWindow> {
+  return new Window(ctx, 'baseline').measure(() => new Promise((r) => setTimeout(r, ctx.plan.baselineMs)));
+}
+
+/**
+ * N calls scheduled at once on the main thread, like N simultaneous requests to a
+ * handler that does not offload: each runs to its first `await` (or its end) before
+ * the loop can do anything else.
+ */
+export async function runInline(ctx: Context, callable: Callable, args: unknown[]): Promise<RawWindow> {
+  const window = await new Window(ctx, 'inline').measure((w) => new Promise<void>((resolve) => {
+    let left = ctx.plan.concurrency;
+    const one = async (rec: TaskRec) => {
+      if (!ctx.cancelled) {
+        rec.worker = 'main thread';
+        const cpu0 = threadCpuMs();
+        rec.start = nowMs();
+        let async = false;
+        try {
+          const r = callable.call(args);
+          if (isThenable(r)) {
+            async = true;
+            await r;
+          }
+        } catch (e) {
+          rec.error = errorInfo(e);
+        }
+        rec.end = nowMs();
+        // An async call interleaves with the others: its CPU cannot be told apart.
+        rec.cpuMs = async ? null : threadCpuMs().ms - cpu0.ms;
+        ctx.taskDone();
+      }
+      if (--left === 0) resolve();
+    };
+    for (let i = 0; i < ctx.plan.concurrency; i++) {
+      const rec = w.newRecord(i);
+      setImmediate(() => void one(rec));
+    }
+  }));
+  window.workers = 1;
+  return window;
+}
+
+interface Member {
+  name: string;
+  busy: { rec: TaskRec; done: () => void } | null;
+  send(m: PoolRequest): void;
+  kill(): void;
+}
+
+/** W worker threads or child processes, each holding the loaded target. */
+class Pool {
+  readonly members: Member[] = [];
+  private readonly queue: { rec: TaskRec; bytes: Uint8Array; done: () => void }[] = [];
+  private failure: ((e: Error) => void) | null = null;
+  private closed = false;
+  window: Window | null = null;
+
+  constructor(private readonly ctx: Context, readonly kind: 'worker' | 'process', readonly size: number) {}
+
+  /** Start every member and wait until each has loaded the target. */
+  start(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let ready = 0;
+      this.failure = reject;
+      const script = path.join(this.ctx.spec.baseDir, 'worker.js');
+      for (let i = 0; i < this.size; i++) {
+        const member: Member = { name: `${this.kind} ${i + 1}`, busy: null, send: () => undefined, kill: () => undefined };
+        const onReply = (m: PoolReply) => {
+          if (m.type === 'ready') {
+            member.name = m.worker;
+            if (++ready === this.size) resolve();
+          } else if (m.type === 'load-error') {
+            this.fail(new LoadError(m.error));
+          } else {
+            this.onResult(member, m);
+          }
+        };
+        const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+          if (this.closed) return;
+          const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+          const during = member.busy ? ` while running call ${member.busy.rec.id + 1}` : ready < this.size ? ' while loading the target' : '';
+          this.fail(new PoolCrash(`${member.name} ${how}${during} (user code may have called process.exit() or crashed the runtime)`));
+        };
+        if (this.kind === 'worker') {
+          const worker = new Worker(script, { workerData: { spec: this.ctx.spec }, stdout: true, stderr: true });
+          worker.stdout.on('data', (c: Buffer) => this.ctx.capture.stdout.write(c));
+          worker.stderr.on('data', (c: Buffer) => this.ctx.capture.stderr.write(c));
+          worker.on('message', onReply);
+          worker.on('error', (e) => {
+            if (!this.closed) this.fail(new PoolCrash(`${member.name} failed: ${e?.message ?? e}`, (e as Error)?.stack ?? null));
+          });
+          worker.on('exit', (code) => onExit(code, null));
+          member.send = (m) => worker.postMessage(m);
+          member.kill = () => void worker.terminate();
+        } else {
+          const child: ChildProcess = fork(script, [], {
+            serialization: 'advanced',
+            stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+            env: { ...process.env, LOOPLAG_POOL_SPEC: JSON.stringify(this.ctx.spec) },
+            execArgv: [],
+          });
+          child.stdout!.on('data', (c: Buffer) => this.ctx.capture.stdout.write(c));
+          child.stderr!.on('data', (c: Buffer) => this.ctx.capture.stderr.write(c));
+          child.on('message', (m) => onReply(m as PoolReply));
+          child.on('error', (e) => {
+            if (!this.closed) this.fail(new PoolCrash(`${member.name} failed: ${e.message}`));
+          });
+          child.on('exit', onExit);
+          member.name = `pid ${child.pid}`;
+          member.send = (m) => child.send(m);
+          member.kill = () => void child.kill('SIGKILL');
+        }
+        this.members.push(member);
+      }
+    });
+  }
+
+  private fail(e: Error): void {
+    const f = this.failure;
+    this.failure = null;
+    f?.(e);
+  }
+
+  /** Submit one call: its arguments are serialized now, on the loop, as a server would. */
+  submit(rec: TaskRec, args: unknown[], onDone: () => void): void {
+    const t = nowMs();
+    const bytes = v8.serialize(args);
+    rec.transfer = { argsBytes: bytes.length, argsWriteMs: nowMs() - t, argsReadMs: null, resultBytes: null, resultWriteMs: null, resultReadMs: null };
+    this.queue.push({ rec, bytes, done: onDone });
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const member of this.members) {
+      if (member.busy || !this.queue.length) continue;
+      const job = this.queue.shift()!;
+      member.busy = { rec: job.rec, done: job.done };
+      member.send({ type: 'call', id: job.rec.id, args: job.bytes });
+    }
+  }
+
+  /** Calls in flight reject through here when a member dies. */
+  watch(reject: (e: Error) => void): void {
+    this.failure = reject;
+  }
+
+  private onResult(member: Member, m: Extract<PoolReply, { type: 'result' }>): void {
+    const job = member.busy;
+    if (!job || job.rec.id !== m.id) return;
+    member.busy = null;
+    const rec = job.rec;
+    rec.start = m.startMs;
+    rec.end = m.endMs;
+    rec.worker = member.name;
+    rec.error = m.error;
+    rec.notTransferable = m.notTransferable;
+    if (this.kind === 'process') {
+      rec.cpuMs = m.cpuMs;
+      if (this.window) this.window.childCpuMs += m.cpuMs;
+    } else {
+      rec.cpuMs = m.cpuPerThread ? m.cpuMs : null;
+    }
+    let readMs: number | null = null;
+    if (m.result) {
+      const t = nowMs();
+      try {
+        v8.deserialize(m.result);
+      } catch (e) {
+        rec.error = errorInfo(e);
+      }
+      readMs = nowMs() - t;
+    }
+    rec.transfer = { ...rec.transfer!, argsReadMs: m.argsReadMs, resultBytes: m.resultBytes, resultWriteMs: m.result ? m.resultWriteMs : null, resultReadMs: readMs };
+    this.ctx.taskDone();
+    job.done();
+    this.dispatch();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const m of this.members) m.kill();
+  }
+}
+
+/** The default pool size: one per core the runtime may use, as `os.availableParallelism()`. */
+export function defaultWorkers(cpuCount: number): number {
+  return Math.max(1, cpuCount);
+}
+
+export async function runPool(ctx: Context, mode: 'worker' | 'process', args: unknown[]): Promise<RawWindow> {
+  try {
+    v8.serialize(args);
+  } catch (e) {
+    return skipped(mode, 'not-transferable', `the call arguments can't be sent to a ${mode === 'worker' ? 'worker thread' : 'child process'}: ${(e as Error).message}`, 'failed');
+  }
+  const size = ctx.plan.workers ?? defaultWorkers(ctx.cpuCount);
+  const pool = new Pool(ctx, mode, size);
+  const t = nowMs();
+  ctx.progress(mode, 'warming');
+  let startupMs: number;
+  try {
+    let offCancel: () => unknown = () => undefined;
+    await new Promise<void>((resolve, reject) => {
+      offCancel = ctx.onCancel(reject);
+      pool.start().then(resolve, reject);
+    }).finally(() => offCancel());
+    startupMs = nowMs() - t;
+  } catch (e) {
+    pool.close();
+    if (e instanceof LoadError) return skipped(mode, e.error.kind, e.error.message, 'failed');
+    if (e instanceof PoolCrash) return { ...skipped(mode, 'crashed', `the ${mode} pool broke while starting: ${e.message}`, 'failed') };
+    if (e instanceof Cancelled) {
+      return skipped(mode, ctx.cancelKind, `${ctx.cancelKind === 'timeout' ? 'timed out' : 'cancelled'} while starting the ${mode} pool`, 'failed');
+    }
+    throw e;
+  }
+  let window: RawWindow;
+  try {
+    const w = new Window(ctx, mode);
+    pool.window = w;
+    window = await w.measure((win) => new Promise<void>((resolve, reject) => {
+      pool.watch(reject);
+      let left = ctx.plan.concurrency;
+      for (let i = 0; i < ctx.plan.concurrency; i++) {
+        pool.submit(win.newRecord(i), args, () => {
+          if (--left === 0) resolve();
+        });
+      }
+    }));
+    const notTransferable = w.records.find((r) => r.notTransferable);
+    if (notTransferable && window.status === 'ok') {
+      window.status = 'failed';
+      window.error = {
+        kind: 'not-transferable',
+        message: `the return value can't be sent back from the ${mode === 'worker' ? 'worker thread' : 'child process'}: ${notTransferable.error?.message}`,
+        detail: null,
+      };
+    }
+  } finally {
+    pool.close();
+  }
+  window.workers = size;
+  window.startupMs = Math.round(startupMs * 1000) / 1000;
+  return window;
+}

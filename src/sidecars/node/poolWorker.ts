@@ -1,0 +1,72 @@
+/**
+ * A pool member: a worker thread (parentPort) or a child process (IPC). It loads the
+ * target the parent's way, then answers `call` messages one at a time. Arguments and
+ * results cross as v8-serialized bytes (the structured-clone format worker_threads
+ * and advanced IPC use), so the cost and size of moving them are measured, not guessed.
+ */
+import * as v8 from 'node:v8';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { errorInfo, PoolReply, PoolRequest } from './poolProtocol';
+import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
+import { nowMs, threadCpuMs } from './probes';
+
+function send(message: PoolReply): void {
+  if (parentPort) parentPort.postMessage(message);
+  else process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  const spec: LoadSpec = parentPort ? (workerData as { spec: LoadSpec }).spec : JSON.parse(process.env.LOOPLAG_POOL_SPEC ?? 'null');
+  if (!parentPort) {
+    // A child whose parent died (SIGKILL cannot clean up) ends itself.
+    process.on('disconnect', () => process.exit(1));
+  }
+  installHooks(spec);
+  let callable;
+  try {
+    callable = resolveCallable(await loadCaptured(spec), spec, []);
+  } catch (e) {
+    const error = e instanceof LoadError ? e.error : { kind: 'import-error' as const, message: String((e as Error)?.message ?? e), detail: (e as Error)?.stack ?? null };
+    send({ type: 'load-error', error });
+    return;
+  }
+  const onRequest = async (m: PoolRequest) => {
+    if (m.type !== 'call') return;
+    const t0 = nowMs();
+    const args = v8.deserialize(m.args) as unknown[];
+    const argsReadMs = nowMs() - t0;
+    const cpu0 = threadCpuMs();
+    const startMs = nowMs();
+    let error = null;
+    let result: unknown;
+    try {
+      result = callable.call(args);
+      if (result && typeof (result as PromiseLike<unknown>).then === 'function') result = await result;
+    } catch (e) {
+      error = errorInfo(e);
+    }
+    const endMs = nowMs();
+    const cpu1 = threadCpuMs();
+    let bytes: Uint8Array | null = null;
+    let notTransferable = false;
+    const w0 = nowMs();
+    if (!error) {
+      try {
+        bytes = v8.serialize(result);
+      } catch (e) {
+        error = errorInfo(e);
+        notTransferable = true;
+      }
+    }
+    const resultWriteMs = nowMs() - w0;
+    send({
+      type: 'result', id: m.id, startMs, endMs, cpuMs: cpu1.ms - cpu0.ms, cpuPerThread: cpu1.perThread,
+      argsReadMs, result: bytes, resultBytes: bytes ? bytes.length : null, resultWriteMs, error, notTransferable,
+    });
+  };
+  if (parentPort) parentPort.on('message', (m: PoolRequest) => void onRequest(m));
+  else process.on('message', (m: PoolRequest) => void onRequest(m));
+  send({ type: 'ready', worker: parentPort ? `worker ${threadId}` : `pid ${process.pid}` });
+}
+
+void main();

@@ -1,0 +1,152 @@
+/**
+ * Probes that run during every measured window. Times are `process.hrtime` in ms:
+ * CLOCK_MONOTONIC, shared by worker threads and child processes on the machine.
+ */
+import * as fs from 'node:fs';
+import { EventLoopUtilization, IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/**
+ * A timer that wakes every `intervalMs` and records `[wake time, lag]`, the lag being
+ * the gap since the previous wake-up minus the interval: a stall is one sample as long
+ * as the stall, never a lost sample. libuv schedules timers on its cached millisecond
+ * clock, so a wake-up can come early (lag < 0, clamped to 0) or a little late; the
+ * gap itself is measured on hrtime. `stop()` waits for one more wake-up so a stall
+ * that ends with the last task is still counted.
+ */
+export class Heartbeat {
+  readonly samples: [number, number][] = [];
+  private last = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopAt: number | null = null;
+  private onStopped: (() => void) | null = null;
+
+  constructor(private readonly intervalMs: number) {}
+
+  start(): void {
+    this.last = nowMs();
+    this.timer = setTimeout(this.tick, this.intervalMs);
+  }
+
+  private readonly tick = (): void => {
+    const now = nowMs();
+    const lag = now - this.last - this.intervalMs;
+    this.samples.push([now, lag > 0 ? lag : 0]);
+    this.last = now;
+    if (this.stopAt !== null && now >= this.stopAt) {
+      this.onStopped?.();
+      return;
+    }
+    this.timer = setTimeout(this.tick, this.intervalMs);
+  };
+
+  stop(): Promise<void> {
+    this.stopAt = nowMs();
+    return new Promise((resolve) => {
+      this.onStopped = resolve;
+    });
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/**
+ * Node's own event-loop delay histogram, a cross-check on the heartbeat. It is enabled
+ * once, when the sidecar starts: enabled right before a stall, its first timer has not
+ * been armed yet and the stall goes unrecorded.
+ */
+export class LoopDelayMonitor {
+  private readonly histogram: IntervalHistogram;
+  private readonly resolutionMs: number;
+
+  constructor(resolutionMs: number) {
+    this.resolutionMs = Math.max(1, Math.round(resolutionMs));
+    this.histogram = monitorEventLoopDelay({ resolution: this.resolutionMs });
+    this.histogram.enable();
+  }
+
+  /**
+   * Start a fresh histogram and wait until it records again: after a reset Node's timer
+   * needs one more tick before it measures gaps, and a stall in between would be missed.
+   */
+  async reset(): Promise<void> {
+    this.histogram.reset();
+    const h = this.histogram as unknown as { count?: number };
+    for (let i = 0; i < 50 && !(Number(h.count ?? 1) > 0); i++) {
+      await new Promise((r) => setTimeout(r, this.resolutionMs));
+    }
+    // Not reset again (that forgets the last tick): the one or two ~1 ms gaps recorded
+    // while waiting are noise next to the window's.
+  }
+
+  /** Node records the whole gap between its ticks, so values include `resolutionMs`. */
+  read(): { minMs: number; maxMs: number; meanMs: number; p50Ms: number; p99Ms: number; count: number; resolutionMs: number } | null {
+    const h = this.histogram;
+    const count = Number((h as unknown as { count?: number }).count ?? 0);
+    if (!Number.isFinite(h.max) || h.max <= 0) return null;
+    const ms = (ns: number) => Math.round((ns / 1e6) * 1000) / 1000;
+    return { minMs: ms(h.min), maxMs: ms(h.max), meanMs: ms(h.mean), p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), count, resolutionMs: this.resolutionMs };
+  }
+}
+
+/** Event-loop utilization between two points: the share of time the loop was not idle. */
+export class LoopUtilization {
+  private readonly start: EventLoopUtilization = performance.eventLoopUtilization();
+
+  finish(): number {
+    return performance.eventLoopUtilization(performance.eventLoopUtilization(), this.start).utilization;
+  }
+}
+
+/** /proc/stat counts in USER_HZ clock ticks, 100 per second on every Linux platform. */
+const CLOCK_TICKS_PER_S = 100;
+
+function machineBusyS(): number | null {
+  try {
+    const first = fs.readFileSync('/proc/stat', 'latin1').split('\n', 1)[0].trim().split(/\s+/);
+    if (first[0] !== 'cpu') return null;
+    const v = first.slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user/nice]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / CLOCK_TICKS_PER_S;
+  } catch {
+    return null;
+  }
+}
+
+/** This process's CPU time (all its threads) over a window, and the machine's load from others. */
+export class CpuMeter {
+  private readonly usage0 = process.cpuUsage();
+  private readonly machine0 = machineBusyS();
+
+  finish(wallMs: number, childrenCpuMs: number, cpuCount: number): { userMs: number; systemMs: number; background: number | null } {
+    const u = process.cpuUsage(this.usage0);
+    const userMs = u.user / 1000;
+    const systemMs = u.system / 1000;
+    const machine1 = machineBusyS();
+    const wallS = wallMs / 1000;
+    // Under ~20 ticks of machine capacity the figure is mostly rounding: unknown, not load.
+    const enough = wallS * Math.max(1, cpuCount) * CLOCK_TICKS_PER_S >= 20;
+    let background: number | null = null;
+    if (this.machine0 !== null && machine1 !== null && wallS > 0 && enough) {
+      const others = machine1 - this.machine0 - (userMs + systemMs + childrenCpuMs) / 1000;
+      background = Math.min(1, Math.max(0, others / (wallS * Math.max(1, cpuCount))));
+    }
+    return { userMs, systemMs, background };
+  }
+}
+
+/** CPU ms of the calling thread where Node can tell (23.9+), else of the whole process. */
+export function threadCpuMs(): { ms: number; perThread: boolean } {
+  const p = process as unknown as { threadCpuUsage?: () => NodeJS.CpuUsage };
+  if (typeof p.threadCpuUsage === 'function') {
+    const u = p.threadCpuUsage();
+    return { ms: (u.user + u.system) / 1000, perThread: true };
+  }
+  const u = process.cpuUsage();
+  return { ms: (u.user + u.system) / 1000, perThread: false };
+}
