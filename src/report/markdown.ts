@@ -16,20 +16,22 @@ export function reportMarkdown(report: Report): string {
   out.push(`### Loop Lag: \`${what.replace(/`/g, "'")}\``);
   out.push('');
   out.push(`${cell(t.file)}${t.line ? `:${t.line}` : ''} · args \`${t.args.replace(/`/g, "'") || '(none)'}\` · ` +
-    (rt ? `${cell(rt.implementation)} ${cell(rt.version)} (GIL ${rt.gilEnabled ? 'on' : 'off'}, ${rt.cpuCount} cores) · ` : '') +
+    (rt ? `${cell(rt.implementation)} ${cell(rt.version)} (${rt.name === 'node' ? '' : `GIL ${rt.gilEnabled ? 'on' : 'off'}, `}${rt.cpuCount} cores) · ` : '') +
     `${report.settings.concurrency} concurrent calls · ${report.createdAt}`);
   out.push('');
   for (const v of verdicts(report)) out.push(`- **${v.level}** ${cell(v.text)}`);
   out.push('');
-  out.push('| mode | lag p50 | lag p99 | lag max | stalls | stalled | wall | speedup |');
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  // Event-loop utilization is Node's own measure of a busy loop; Python has no counterpart.
+  const elu = report.runs.some((r) => r.elu !== undefined && r.elu !== null);
+  out.push(`| mode | lag p50 | lag p99 | lag max | stalls | stalled |${elu ? ' ELU |' : ''} wall | speedup |`);
+  out.push(`|---|---:|---:|---:|---:|---:|${elu ? '---:|' : ''}---:|---:|`);
   for (const r of report.runs) {
     if (r.status === 'skipped') {
-      out.push(`| ${r.mode} | – | – | – | – | – | – | – |`);
+      out.push(`| ${r.mode} | – | – | – | – | – |${elu ? ' – |' : ''} – | – |`);
       continue;
     }
     out.push(`| ${r.mode} | ${fmtMs(r.lag.p50Ms)} | ${fmtMs(r.lag.p99Ms)} | ${fmtMs(r.lag.maxMs)} | ${r.lag.stallCount} | ` +
-      `${Math.round(r.lag.stalledFrac * 100)}% | ${fmtMs(r.wallMs)} | ${r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`} |`);
+      `${Math.round(r.lag.stalledFrac * 100)}% |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''} ${fmtMs(r.wallMs)} | ${r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`} |`);
   }
   if (!report.quality.trustworthy) out.push('', '> ⚠ The machine was busy during the run: numbers may be inflated.');
   return out.join('\n') + '\n';

@@ -12,7 +12,10 @@ function fmtNum(x: number | null | undefined, digits = 2, suffix = ''): string {
   return x === null || x === undefined ? '–' : `${x.toFixed(digits)}${suffix}`;
 }
 
-const COLUMNS: { title: string; cell(r: ModeRun): string }[] = [
+const isNode = (report: Report) => report.runtime?.name === 'node' || report.target.language !== 'python';
+
+/** `applies`: a column shown only for reports that can have it (GIL for Python, ELU for Node). */
+const COLUMNS: { title: string; cell(r: ModeRun): string; applies?(report: Report): boolean }[] = [
   { title: 'mode', cell: (r) => r.mode },
   { title: 'status', cell: (r) => r.status },
   { title: 'workers', cell: (r) => (r.workers === null ? '–' : String(r.workers)) },
@@ -23,7 +26,10 @@ const COLUMNS: { title: string; cell(r: ModeRun): string }[] = [
   { title: 'stalls', cell: (r) => String(r.lag.stallCount) },
   { title: 'stalled', cell: (r) => `${Math.round(r.lag.stalledFrac * 100)}%` },
   { title: 'beats', cell: (r) => `${r.lag.sampleCount}/${r.lag.expectedSampleCount}` },
-  { title: 'GIL wait p50', cell: (r) => (r.gilWait ? fmtMs(r.gilWait.p50Ms) : '–') },
+  { title: 'GIL wait p50', cell: (r) => (r.gilWait ? fmtMs(r.gilWait.p50Ms) : '–'), applies: (report) => !isNode(report) },
+  { title: 'ELU', cell: (r) => fmtNum(r.elu, 2), applies: isNode },
+  { title: 'ELD max', cell: (r) => fmtMs(r.eventLoopDelay?.maxMs), applies: isNode },
+  { title: 'transfer', cell: (r) => (r.transfer ? `${fmtMs(r.transfer.loopMs)} on loop` : '–'), applies: isNode },
   { title: 'queue max', cell: (r) => fmtMs(r.taskStats.queueMaxMs) },
   { title: 'task p50', cell: (r) => fmtMs(r.taskStats.runP50Ms) },
   { title: 'tasks/s', cell: (r) => fmtNum(r.throughputPerS, 1) },
@@ -40,8 +46,10 @@ export function formatReportText(report: Report): string {
   lines.push(`Loop Lag · ${what}(${t.args}) in ${t.file}${t.line ? `:${t.line}` : ''}`);
   if (report.runtime) {
     const r = report.runtime;
-    lines.push(`${r.implementation} ${r.version} · GIL ${r.gilEnabled ? 'on' : 'off'} · ${r.cpuCount} cores · ` +
-      `${report.settings.concurrency} concurrent calls · switch interval ${fmtMs((report.settings.switchIntervalS ?? 0) * 1000)} · ` +
+    const gil = isNode(report) ? '' : ` · GIL ${r.gilEnabled ? 'on' : 'off'}`;
+    const interval = isNode(report) ? '' : `switch interval ${fmtMs((report.settings.switchIntervalS ?? 0) * 1000)} · `;
+    lines.push(`${r.implementation} ${r.version}${gil} · ${r.cpuCount} cores · ` +
+      `${report.settings.concurrency} concurrent calls · ${interval}` +
       `heartbeat ${report.settings.heartbeatMs} ms · stall ≥ ${report.settings.stallMs} ms`);
   }
   if (report.baseline) {
@@ -49,10 +57,11 @@ export function formatReportText(report: Report): string {
       (report.baseline.gilWait ? `, GIL wait p50 ${fmtMs(report.baseline.gilWait.p50Ms)}` : ''));
   }
   if (report.runs.length) {
+    const columns = COLUMNS.filter((c) => c.applies?.(report) ?? true);
     // A skipped mode measured nothing: dashes, not zeros that read like results.
-    const cells = (r: ModeRun) => COLUMNS.map((c, i) => (r.status === 'skipped' && i >= 2 ? '–' : c.cell(r)));
-    const rows = [COLUMNS.map((c) => c.title), ...report.runs.map(cells)];
-    const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+    const cells = (r: ModeRun) => columns.map((c, i) => (r.status === 'skipped' && i >= 2 ? '–' : c.cell(r)));
+    const rows = [columns.map((c) => c.title), ...report.runs.map(cells)];
+    const widths = columns.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
     lines.push('');
     rows.forEach((row, n) => {
       lines.push(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));

@@ -39,7 +39,8 @@ function fromNumbers(run: ModeRun, stallMs: number, budgetMs: number): Verdict {
   if (lag.maxMs >= budgetMs || lag.stallCount > 0) {
     return { mode, level: 'warning', text: `${mode}: ${lag.stallCount} stall(s) ≥ ${fmtMs(stallMs)}, max lag ${fmtMs(lag.maxMs)}${errors}` };
   }
-  return { mode, level: 'ok', text: `${mode}: loop responsive — p99 ${fmtMs(lag.p99Ms)}, max ${fmtMs(lag.maxMs)}${errors}` };
+  const busy = run.elu === undefined || run.elu === null ? '' : `, loop busy ${Math.round(run.elu * 100)}% of the time`;
+  return { mode, level: 'ok', text: `${mode}: loop responsive — p99 ${fmtMs(lag.p99Ms)}, max ${fmtMs(lag.maxMs)}${busy}${errors}` };
 }
 
 /**

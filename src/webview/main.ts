@@ -159,7 +159,9 @@ class App {
     col.appendChild(section);
     for (const run of measured) {
       const fig = h('figure', { class: 'chart', 'data-chart': `lag-${run.mode}`, role: 'img', 'aria-label': `${run.mode}: lag over time, max ${run.lag.maxMs} ms, ${run.lag.stallCount} stalls. Drag to zoom, double-click to reset.` },
-        h('figcaption', {}, h('span', { class: `swatch mode-${run.mode}` }), `${run.mode} — ${run.lag.sampleCount} heartbeats over ${Math.round(run.wallMs)} ms`));
+        h('figcaption', {}, h('span', { class: `swatch mode-${run.mode}` }), `${run.mode} — ${run.lag.sampleCount} heartbeats over ${Math.round(run.wallMs)} ms`,
+          // Node: how busy the loop was, next to how late it was.
+          run.elu !== undefined && run.elu !== null ? h('span', { class: 'elu', 'data-testid': `elu-${run.mode}` }, ` · event loop busy ${Math.round(run.elu * 100)}% (ELU)`) : null));
       section.appendChild(fig);
       draws.push(() => this.track(lagChart(fig, run, { stallMs, log: this.logScale, width: chartWidth(fig), theme }), fig));
     }

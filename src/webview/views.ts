@@ -14,8 +14,8 @@ export function header(report: Report, running: LiveProgress | null): HTMLElemen
     h('h1', { id: 'title' }, h('span', { class: 'fn', 'data-testid': 'target-name' }, what), h('span', { class: 'args' }, `(${t.args})`)),
     h('div', { class: 'meta' },
       h('span', { 'data-testid': 'target-file' }, `${t.file}${t.line ? `:${t.line}` : ''}`),
-      rt ? h('span', {}, `${rt.implementation} ${rt.version} · GIL ${rt.gilEnabled ? 'on' : 'off'} · ${rt.cpuCount} cores`) : null,
-      h('span', {}, `${s.concurrency} concurrent calls · workers ${s.workers ?? 'default'} · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`),
+      rt ? h('span', {}, `${rt.implementation} ${rt.version}${isNode(report) ? '' : ` · GIL ${rt.gilEnabled ? 'on' : 'off'}`} · ${rt.cpuCount} cores`) : null,
+      h('span', {}, `${s.concurrency} concurrent calls · workers ${s.workers ?? 'default'}${isNode(report) ? '' : ` · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)}`} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`),
       h('time', { datetime: report.createdAt }, new Date(report.createdAt).toLocaleString()),
     ),
     running ? h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, icon('loading codicon-modifier-spin'), ` Measuring ${running.mode}: ${running.phase}${running.phase === 'running' ? ` ${running.done}/${running.total}` : ''}`) : null,
@@ -40,9 +40,22 @@ function levelIcon(level: string): string {
 interface Metric {
   key: string;
   label: string;
+  /** Rows that only one runtime can have (GIL for Python, ELU for Node). */
+  applies?(report: Report): boolean;
   value(r: ModeRun): string;
   /** Over the budget or the stall threshold: marked with a glyph and text, not colour alone. */
   over?(r: ModeRun, budgetMs: number, stallMs: number): boolean;
+}
+
+function isNode(report: Report): boolean {
+  return report.runtime?.name === 'node' || report.target.language !== 'python';
+}
+
+function fmtBytes(n: number | null): string {
+  if (n === null) return '–';
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${Math.round(n)} B`;
 }
 
 export const METRICS: Metric[] = [
@@ -56,8 +69,12 @@ export const METRICS: Metric[] = [
   { key: 'throughput', label: 'Throughput', value: (r) => (r.throughputPerS === null ? '–' : `${r.throughputPerS.toFixed(1)}/s`) },
   { key: 'speedup', label: 'Speedup vs inline', value: (r) => (r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`) },
   { key: 'parallelism', label: 'Parallelism (CPU/wall)', value: (r) => r.cpu.parallelism.toFixed(2) },
-  { key: 'gil50', label: 'GIL wait p50', value: (r) => (r.gilWait ? fmtMs(r.gilWait.p50Ms) : '–') },
-  { key: 'gil99', label: 'GIL wait p99', value: (r) => (r.gilWait ? fmtMs(r.gilWait.p99Ms) : '–') },
+  { key: 'elu', label: 'Event-loop utilization', applies: isNode, value: (r) => (r.elu === null || r.elu === undefined ? '–' : `${Math.round(r.elu * 100)}%`), over: (r) => (r.elu ?? 0) >= 0.5 },
+  { key: 'eld', label: 'monitorEventLoopDelay max', applies: isNode, value: (r) => fmtMs(r.eventLoopDelay?.maxMs) },
+  { key: 'gil50', label: 'GIL wait p50', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? fmtMs(r.gilWait.p50Ms) : '–') },
+  { key: 'gil99', label: 'GIL wait p99', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? fmtMs(r.gilWait.p99Ms) : '–') },
+  { key: 'transfer', label: 'Transfer cost on the loop', applies: isNode, value: (r) => (r.transfer ? fmtMs(r.transfer.loopMs) : '–') },
+  { key: 'bytes', label: 'Data per call (args / result)', applies: isNode, value: (r) => (r.transfer ? `${fmtBytes(r.transfer.argsBytesMean)} / ${fmtBytes(r.transfer.resultBytesMean)}` : '–') },
   { key: 'queue', label: 'Queue max', value: (r) => fmtMs(r.taskStats.queueMaxMs) },
   { key: 'task', label: 'Task p50', value: (r) => fmtMs(r.taskStats.runP50Ms) },
   { key: 'workers', label: 'Workers', value: (r) => (r.workers === null ? '–' : String(r.workers)) },
@@ -72,7 +89,7 @@ export function summaryTable(report: Report, lagBudgetMs: number, caption = 'Sum
       h('table', { 'data-testid': 'summary' },
         h('caption', {}, caption, h('span', { class: 'legend-note' }, ' ▲ over the lag budget (', fmtMs(lagBudgetMs), ') or the stall threshold (', fmtMs(report.settings.stallMs), ')')),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Metric'), runs.map((r) => h('th', { scope: 'col', class: `mode-${r.mode}` }, r.mode, r.status !== 'ok' ? h('span', { class: 'status' }, ` (${r.status})`) : null)))),
-        h('tbody', {}, METRICS.map((m) => h('tr', {},
+        h('tbody', {}, METRICS.filter((m) => m.applies?.(report) ?? true).map((m) => h('tr', {},
           h('th', { scope: 'row' }, m.label),
           runs.map((r) => {
             if (r.status === 'skipped') return h('td', { 'data-mode': r.mode, 'data-metric': m.key }, '–');
