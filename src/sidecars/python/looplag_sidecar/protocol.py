@@ -39,15 +39,22 @@ RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str
            "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM}
 RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), "line": int,
                    "endLine": int, "isAsync": bool, "module": str}
+TRANSFER = {"argsBytes": int, "argsWriteMs": NUM, "argsReadMs": _nullable(NUM),
+            "resultBytes": _nullable(int), "resultWriteMs": _nullable(NUM), "resultReadMs": _nullable(NUM)}
 TASK = {"id": int, "queuedMs": NUM, "startMs": _nullable(NUM), "endMs": _nullable(NUM),
         "worker": _nullable(str), "cpuMs": (OPT, _nullable(NUM)),
-        "error": _nullable({"type": str, "message": str, "traceback": _nullable(str)})}
+        "error": _nullable({"type": str, "message": str, "traceback": _nullable(str)}),
+        "transfer": (OPT, _nullable(TRANSFER))}
+# Node only (the Node sidecar shares the TypeScript types; mirrored so the fixtures agree).
+LOOP_DELAY = {"minMs": NUM, "maxMs": NUM, "meanMs": NUM, "p50Ms": NUM, "p99Ms": NUM, "count": int,
+              "resolutionMs": NUM}
 OUTPUT = {"stdout": str, "stderr": str, "truncated": bool, "stdoutBytes": int, "stderrBytes": int}
 WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": _nullable(ERROR),
           "wallMs": NUM, "startupMs": _nullable(NUM), "workers": _nullable(int),
           "tasks": ["list", TASK], "samples": ["list", ("pair",)],
           "gilWaitsMs": _nullable(["list", NUM]), "cpu": {"userMs": NUM, "systemMs": NUM},
-          "backgroundCpuFrac": _nullable(NUM), "output": OUTPUT}
+          "backgroundCpuFrac": _nullable(NUM), "elu": (OPT, _nullable(NUM)),
+          "eventLoopDelay": (OPT, _nullable(LOOP_DELAY)), "output": OUTPUT}
 
 HOST_MESSAGES = {
     "start": {"type": str, "protocol": int, "plan": PLAN},
