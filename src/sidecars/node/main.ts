@@ -57,6 +57,13 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
   const ctx = new Context(plan, channel, capture, eld, spec, cpuCount());
   ctxRef.ctx = ctx;
 
+  // Checked as a call's argument list before anything runs: the module's own factory
+  // wraps them in `[...]`, which would accept an array hole (`1,,2`) a call would not.
+  const argsProblem = checkArgs(BASE_DIR, plan.target.args, /\.[cm]?tsx?$/i.test(file));
+  if (argsProblem) {
+    return fail({ kind: 'bad-arguments', message: `the call arguments are not valid: ${argsProblem}`, detail: `arguments: ${plan.target.args}` });
+  }
+
   // Where the target is, from the parser (the module object cannot say).
   const shape = outline(BASE_DIR, file, fs.readFileSync(file, 'utf8'));
   const known = shape.ok ? shape.functions.filter((f) => f.kind === 'function' || f.kind === 'staticmethod').map((f) => f.qualname) : [];
