@@ -12,7 +12,7 @@ import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from
 import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, skipped } from './modes';
 import { checkArgs, outline } from './outline';
 import { LoopDelayMonitor } from './probes';
-import { defaultCacheDir } from './transpile';
+import { defaultCacheDir, isTypeScript } from './transpile';
 
 const BASE_DIR = __dirname;
 
@@ -52,7 +52,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
   }
   const spec: LoadSpec = {
     file, qualname: plan.target.qualname, lines: plan.target.lines, args: plan.target.args, baseDir: BASE_DIR,
-    cacheDir: process.env.LOOPLAG_TS_CACHE || defaultCacheDir(),
+    cacheDir: isTypeScript(file) ? process.env.LOOPLAG_TS_CACHE || defaultCacheDir() : null,
   };
   const ctx = new Context(plan, channel, capture, eld, spec, cpuCount());
   ctxRef.ctx = ctx;

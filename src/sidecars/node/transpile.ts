@@ -155,12 +155,38 @@ export function moduleFormat(file: string): 'commonjs' | 'esm' {
   }
 }
 
-export function defaultCacheDir(): string {
+const CACHE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * The transpile cache folder in the temp directory, or null when it cannot be trusted.
+ * Cached files are executed, so the folder must be ours alone: created 0700, and an
+ * existing one must belong to this user and not be writable by others (another user
+ * could otherwise plant code under a predictable name). Entries older than a week go.
+ */
+export function defaultCacheDir(): string | null {
   let user = 'user';
   try {
     user = String(os.userInfo().uid >= 0 ? os.userInfo().uid : os.userInfo().username);
   } catch {
-    // no user info (containers): one shared name
+    // no user info (containers): one shared name, still checked below
   }
-  return path.join(os.tmpdir(), `looplag-ts-cache-${user}`);
+  const dir = path.join(os.tmpdir(), `looplag-ts-cache-${user}`);
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(dir);
+    const uid = typeof process.getuid === 'function' ? process.getuid() : null;
+    if (!st.isDirectory() || (uid !== null && (st.uid !== uid || (st.mode & 0o022) !== 0))) return null;
+    const now = Date.now();
+    for (const name of fs.readdirSync(dir)) {
+      const p = path.join(dir, name);
+      try {
+        if (now - fs.statSync(p).mtimeMs > CACHE_MAX_AGE_MS) fs.unlinkSync(p);
+      } catch {
+        // another sidecar removed it first
+      }
+    }
+    return dir;
+  } catch {
+    return null;
+  }
 }
