@@ -172,6 +172,8 @@ export async function runSession(opts: RunOptions): Promise<Report> {
         case 'window':
           if (m.window.mode === 'baseline') {
             state.baseline = m.window;
+          } else if (m.window.mode === 'diagnostic') {
+            state.diagnostic = m.window;
           } else {
             state.windows.push(m.window);
             opts.onRun?.(toModeRun(m.window, state.settings), buildReport(state));

@@ -3,6 +3,7 @@ import { REPORT_SCHEMA } from '../shared/protocol';
 import { gilWaitStats, lagStats, taskStats } from '../stats/lagStats';
 import { round3 } from '../stats/percentiles';
 import { assessQuality } from './quality';
+import { advise, headline } from '../advice/advise';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -16,6 +17,7 @@ export interface ReportSettings {
   modes: Mode[];
   timeoutS: number;
   lagBudgetMs?: number | null;
+  plannedMode?: string | null;
 }
 
 export interface ReportTarget {
@@ -34,6 +36,7 @@ export interface SessionState {
   runtime: Runtime | null;
   resolved: ResolvedTarget | null;
   baseline: RawWindow | null;
+  diagnostic?: RawWindow | null;
   windows: RawWindow[];
   error: RunError | null;
   finished: boolean;
@@ -79,6 +82,13 @@ export function transferStats(tasks: RawWindow['tasks']): TransferStats {
 }
 
 export function buildReport(state: SessionState): Report {
+  const report = assemble(state);
+  report.advice = advise(report);
+  report.headline = headline(report);
+  return report;
+}
+
+function assemble(state: SessionState): Report {
   const runs = state.windows.map((w) => toModeRun(w, state.settings));
   const inline = runs.find((r) => r.mode === 'inline' && r.status === 'ok');
   for (const r of runs) {
@@ -123,8 +133,21 @@ export function buildReport(state: SessionState): Report {
     baseline: state.baseline && baselineLag
       ? { lag: baselineLag, gilWait: gilWaitStats(state.baseline.gilWaitsMs), wallMs: state.baseline.wallMs }
       : null,
+    diagnostic: state.diagnostic ? diagnosticOf(state.diagnostic, state.settings) : null,
     runs,
     advice: [],
+  };
+}
+
+function diagnosticOf(w: RawWindow, settings: ReportSettings): NonNullable<Report['diagnostic']> {
+  const task = w.tasks[0];
+  const callMs = task && task.startMs !== null && task.endMs !== null ? round3(task.endMs - task.startMs) : null;
+  return {
+    lag: lagStats(w.samples, { heartbeatMs: settings.heartbeatMs, stallMs: settings.stallMs, wallMs: w.wallMs }),
+    gilWait: gilWaitStats(w.gilWaitsMs),
+    wallMs: w.wallMs,
+    callMs,
+    cpuMs: task?.cpuMs ?? null,
   };
 }
 

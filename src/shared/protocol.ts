@@ -16,7 +16,8 @@ export type PythonMode = (typeof PYTHON_MODES)[number];
 /** Node: the main thread, a `worker_threads` pool, a pool of child processes. */
 export const NODE_MODES = ['inline', 'worker', 'process'] as const;
 export type NodeMode = (typeof NODE_MODES)[number];
-export const Mode = literal('inline', 'thread', 'process', 'interpreter', 'worker');
+/** `free-threaded`: Python thread mode run again under a free-threaded interpreter (GIL off). */
+export const Mode = literal('inline', 'thread', 'process', 'interpreter', 'worker', 'free-threaded');
 export type Mode = Infer<typeof Mode>;
 
 export const ERROR_KINDS = [
@@ -63,6 +64,8 @@ export const RunPlan = obj({
   gilProbe: bool,
   baselineMs: int,
   outputCapBytes: int,
+  /** Python: run the one-thread diagnostic window before thread mode (default true). */
+  diagnostic: optional(bool),
 });
 export type RunPlan = Infer<typeof RunPlan>;
 
@@ -144,7 +147,8 @@ const Sample = tupleOfNumbers(2);
 
 /** What the sidecar measured in one window; stats are computed on the host. */
 export const RawWindow = obj({
-  mode: literal('baseline', 'inline', 'thread', 'process', 'interpreter', 'worker'),
+  /** `diagnostic`: one call on a one-thread pool before thread mode (Python), see report.diagnostic. */
+  mode: literal('baseline', 'diagnostic', 'inline', 'thread', 'process', 'interpreter', 'worker', 'free-threaded'),
   status: literal('ok', 'failed', 'skipped'),
   error: nullable(RunError),
   wallMs: num,
@@ -238,6 +242,9 @@ export const ModeRun = obj({
   backgroundCpuFrac: nullable(num),
   /** Node: event-loop utilization over the window (0–1); absent for Python. */
   elu: optional(nullable(num)),
+  /** Set when this run used another interpreter than `report.runtime` (the free-threaded column). */
+  interpreter: optional(nullable(str)),
+  gilEnabled: optional(nullable(bool)),
   eventLoopDelay: optional(nullable(LoopDelay)),
   /** Node pools: totals of the per-task transfer costs. */
   transfer: optional(nullable(TransferStats)),
@@ -284,10 +291,20 @@ export const Report = obj({
     timeoutS: num,
     /** The lag the user accepts (CLI --budget-ms, looplag.lagBudgetMs); views mark modes over it. */
     lagBudgetMs: optional(nullable(num)),
+    /** The mode the user means to deploy (CLI --plan, looplag.plannedMode); null: inferred. */
+    plannedMode: optional(nullable(str)),
   }),
   quality: obj({ backgroundCpuFrac: nullable(num), trustworthy: bool, notes: arr(str) }),
   baseline: nullable(obj({ lag: LagStats, gilWait: nullable(GilWaitStats), wallMs: num })),
+  /**
+   * Python: one call on a one-thread pool, measured before thread mode. Pure Python
+   * leaves lags of about one switch interval; a GIL-holding native call one stall as
+   * long as the call; GIL-releasing work none. The advice rules read it.
+   */
+  diagnostic: optional(nullable(obj({ lag: LagStats, gilWait: nullable(GilWaitStats), wallMs: num, callMs: nullable(num), cpuMs: nullable(num) }))),
   runs: arr(ModeRun),
   advice: arr(Advice),
+  /** One sentence: is it safe to run this the way the user plans (see plannedMode)? */
+  headline: optional(str),
 });
 export type Report = Infer<typeof Report>;

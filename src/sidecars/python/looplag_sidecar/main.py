@@ -145,6 +145,15 @@ async def session(plan, channel, capture, ctx):
             except target_mod.TargetError as e:
                 channel.send({"type": "error", "error": e.error})
                 return
+            if mode == "thread" and plan.get("diagnostic", True):
+                ctx.progress("diagnostic", "running")
+                diagnostic = await modes.run_diagnostic(ctx, tgt, args, kwargs)
+                diagnostic["output"] = capture.take()
+                channel.send({"type": "window", "window": diagnostic})
+                if ctx.cancelled.is_set():
+                    channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
+                    return
+                args, kwargs = target_mod.parse_args(plan["target"]["args"], tgt)
             ctx.begin(mode)
             window = await runner(ctx, tgt, args, kwargs)
         window["output"] = capture.take()

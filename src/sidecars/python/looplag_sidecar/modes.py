@@ -244,6 +244,30 @@ async def run_thread(ctx, tgt, args, kwargs):
     return window
 
 
+async def run_diagnostic(ctx, tgt, args, kwargs):
+    """One call on a one-thread pool, before thread mode: the signature that tells GIL
+    behaviours apart. Pure Python is time-sliced, so the loop still wakes every switch
+    interval or so; a native call that holds the GIL stalls the loop for its whole
+    length (one late wake-up); GIL-releasing work leaves the loop on time. With many
+    threads these blur (ten pure-Python threads also starve the loop), one thread does not."""
+    loop = asyncio.get_running_loop()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="looplag-diagnostic")
+    barrier = threading.Barrier(2)
+    warm = pool.submit(barrier.wait, 10)
+    barrier.wait(10)
+    warm.result()
+
+    async def body(w):
+        await loop.run_in_executor(pool, _thread_call, tgt.fn, tgt.is_async, args, kwargs, w.new_record(0))
+
+    try:
+        window = await Window(ctx, "diagnostic").measure(body)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    window["workers"] = 1
+    return window
+
+
 async def run_pool(ctx, mode, tgt, args, kwargs, make_pool):
     """Process or interpreter pool: created and warmed before the window."""
     loop = asyncio.get_running_loop()

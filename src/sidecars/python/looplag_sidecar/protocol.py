@@ -11,8 +11,8 @@ ERROR_KINDS = (
     "interpreter-not-found", "not-picklable", "not-transferable", "timeout", "crashed", "cancelled", "unsupported-mode",
     "protocol-error", "internal-error",
 )
-MODES = ("inline", "thread", "process", "interpreter", "worker")
-WINDOW_MODES = ("baseline",) + MODES
+MODES = ("inline", "thread", "process", "interpreter", "worker", "free-threaded")
+WINDOW_MODES = ("baseline", "diagnostic") + MODES
 PHASES = ("starting", "warming", "running", "draining", "done")
 
 NUM = (int, float)

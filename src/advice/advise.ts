@@ -1,0 +1,124 @@
+/**
+ * From a report to a diagnosis: the facts the rules read (above all, how the target
+ * treats the GIL), the advice list, and a one-sentence headline answering "is it safe
+ * to run this the way I plan?".
+ */
+import type { Advice, ModeRun, Report } from '../shared/protocol';
+import { fmtMs } from '../report/textTable';
+import { budgetOf } from '../report/verdict';
+import { Facts, GilBehaviour, healthy, RULES } from './rules';
+import * as T from './thresholds';
+
+/**
+ * The mode the user means to deploy when they did not say: an `async def`/async
+ * function is called on the loop; a sync Python function is what Starlette/FastAPI
+ * run in their thread pool; a Node handler runs on the main thread.
+ */
+export function plannedModeOf(report: Report): string {
+  const asked = report.settings.plannedMode;
+  if (asked && report.runs.some((r) => r.mode === asked)) return asked;
+  if (report.target.language !== 'python') return 'inline';
+  return report.target.isAsync ? 'inline' : 'thread';
+}
+
+/**
+ * GIL behaviour from the one-thread diagnostic window, where the signals differ most:
+ * a native call holding the GIL is one stall as long as the call; pure Python gives the
+ * loop a turn every switch interval, so lags of about one interval; GIL-releasing work
+ * leaves the loop on time. Without the diagnostic (older reports), thread mode's GIL
+ * waits say the same less sharply.
+ */
+export function classifyGil(report: Report): GilBehaviour | null {
+  if (report.target.language !== 'python') return null;
+  const switchMs = (report.settings.switchIntervalS ?? report.runtime?.switchIntervalS ?? 0.005) * 1000;
+  const d = report.diagnostic;
+  if (d && d.callMs !== null && d.callMs > 0) {
+    const lag = d.lag;
+    const hold = lag.maxMs >= T.NATIVE_HOLD_FRAC * d.callMs && lag.maxMs >= T.NATIVE_HOLD_MIN_INTERVALS * switchMs;
+    const evidence = `In a one-thread diagnostic, one call ran ${fmtMs(d.callMs)} while the loop's longest lag was ${fmtMs(lag.maxMs)} ` +
+      `(p50 ${fmtMs(lag.p50Ms)}, ${lag.sampleCount} of ${lag.expectedSampleCount} heartbeats; switch interval ${fmtMs(switchMs)})`;
+    if (hold) return { kind: 'native-hold', evidence: `${evidence}: the loop did not run for ${Math.round((lag.maxMs / d.callMs) * 100)}% of the call.` };
+    if (lag.p50Ms >= T.CONTENTION_P50_FRAC * switchMs) {
+      return { kind: 'time-sliced', evidence: `${evidence}: the loop got the GIL back about every switch interval, waiting ~${fmtMs(lag.p50Ms)} each time.` };
+    }
+    return { kind: 'released', evidence: `${evidence}: the loop ran on time while the call worked.` };
+  }
+  const t = report.runs.find((r) => r.mode === 'thread' && r.status === 'ok');
+  if (!t?.gilWait || !t.taskStats.runP50Ms) return null;
+  const g = t.gilWait;
+  const evidence = `In thread mode the GIL-wait probe waited p50 ${fmtMs(g.p50Ms)}, max ${fmtMs(g.maxMs)} (switch interval ${fmtMs(switchMs)}, call p50 ${fmtMs(t.taskStats.runP50Ms)})`;
+  if (g.maxMs >= T.NATIVE_HOLD_FRAC * t.taskStats.runP50Ms && g.maxMs >= T.NATIVE_HOLD_MIN_INTERVALS * switchMs && g.sampleCount <= t.tasks.length * 4) {
+    return { kind: 'native-hold', evidence: `${evidence}: waits as long as a call.` };
+  }
+  if (g.p50Ms >= T.CONTENTION_P50_FRAC * switchMs) return { kind: 'time-sliced', evidence: `${evidence}: about one switch interval per wait.` };
+  return { kind: 'released', evidence: `${evidence}: the GIL was free.` };
+}
+
+function factsOf(report: Report): Facts {
+  const ok = (mode: string): ModeRun | undefined => report.runs.find((r) => r.mode === mode && r.status === 'ok');
+  return {
+    report,
+    language: report.target.language === 'python' ? 'python' : 'node',
+    budgetMs: budgetOf(report),
+    stallMs: report.settings.stallMs,
+    switchMs: (report.settings.switchIntervalS ?? report.runtime?.switchIntervalS ?? 0.005) * 1000,
+    cores: report.runtime?.cpuCount ?? 1,
+    planned: plannedModeOf(report),
+    ok,
+    gilBehaviour: classifyGil(report),
+  };
+}
+
+const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2, ok: 3 } as const;
+
+/** Every rule over the report, most severe first (stable within a severity). */
+export function advise(report: Report): Advice[] {
+  const facts = factsOf(report);
+  const advice: Advice[] = [];
+  for (const rule of RULES) {
+    const out = rule(facts);
+    if (Array.isArray(out)) advice.push(...out);
+    else if (out) advice.push(out);
+  }
+  const ok = healthy(facts, advice);
+  if (ok) advice.push(ok);
+  return advice
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => SEVERITY_ORDER[x.a.severity] - SEVERITY_ORDER[y.a.severity] || x.i - y.i)
+    .map((x) => x.a);
+}
+
+const HOW: Record<string, string> = {
+  inline: 'called directly on the event loop',
+  thread: 'in a thread pool',
+  process: 'in a process pool',
+  interpreter: 'in an interpreter pool',
+  worker: 'in worker threads',
+  'free-threaded': 'in threads on free-threaded Python',
+};
+
+/** One sentence: is it safe to run this the way the user plans, and if not, what is. */
+export function headline(report: Report): string {
+  const f = factsOf(report);
+  const planned = f.planned;
+  const run = report.runs.find((r) => r.mode === planned);
+  const how = HOW[planned] ?? `in ${planned} mode`;
+  const calls = report.settings.concurrency;
+  const safe = (r: ModeRun) => r.status === 'ok' && r.lag.maxMs < f.budgetMs && r.lag.stallCount === 0;
+  const alternatives = report.runs.filter((r) => r.mode !== planned && safe(r)).sort((a, b) => (b.throughputPerS ?? 0) - (a.throughputPerS ?? 0));
+  const alt = alternatives[0];
+  const altText = alt ? ` ${cap(HOW[alt.mode] ?? alt.mode)} it is: p99 ${fmtMs(alt.lag.p99Ms)}, max ${fmtMs(alt.lag.maxMs)}${alt.speedup !== null ? `, ${alt.speedup.toFixed(2)}× inline throughput` : ''}.` : ' No measured mode kept the loop within budget.';
+  const caveat = report.quality.trustworthy ? '' : ' (busy machine: rerun to confirm)';
+  if (!run || run.status !== 'ok') {
+    const why = run?.error?.message ?? report.error?.message ?? 'not measured';
+    return `Not measured ${how}: ${why}.${alt ? altText : ''}`;
+  }
+  if (safe(run)) {
+    return `Safe ${how}: with ${calls} concurrent calls the loop stayed responsive (lag p99 ${fmtMs(run.lag.p99Ms)}, max ${fmtMs(run.lag.maxMs)}, budget ${fmtMs(f.budgetMs)})${caveat}.`;
+  }
+  return `Not safe ${how}: with ${calls} concurrent calls the loop stalled up to ${fmtMs(run.lag.maxMs)} (budget ${fmtMs(f.budgetMs)})${caveat}.${altText}`;
+}
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

@@ -1,0 +1,39 @@
+/**
+ * Every number the advice rules compare against, each with the reason it is that
+ * number. Rules cite the measured values next to these in their detail text.
+ */
+
+/** In the one-thread diagnostic, a longest lag at least this share of the call means
+ *  the loop could not run at all during most of the call: a native call held the GIL. */
+export const NATIVE_HOLD_FRAC = 0.5;
+
+/** …and at least this many switch intervals long: time-slicing hands the GIL back every
+ *  interval, so pure Python never blocks the loop for many intervals in a row. */
+export const NATIVE_HOLD_MIN_INTERVALS = 4;
+
+/** Diagnostic lag p50 at or above this share of the switch interval: the loop waits
+ *  for the GIL on most wake-ups, the signature of pure-Python time-slicing. */
+export const CONTENTION_P50_FRAC = 0.5;
+
+/** Below this speedup over inline, a pool made the work no faster (2+ cores assumed). */
+export const MIN_USEFUL_SPEEDUP = 1.3;
+
+/** Inline CPU/wall at or above this: the work is CPU-bound (it is not waiting on I/O). */
+export const CPU_BOUND_PARALLELISM = 0.7;
+
+/** Pool start-up at or above this share of the window: creating the pool per request
+ *  would cost more than the work, so it must be created once. */
+export const STARTUP_SHARE = 0.5;
+
+/** Moving arguments and results cost the loop at least this share of the window. */
+export const TRANSFER_LOOP_SHARE = 0.05;
+
+/** …or at least this much per call on the loop (a request's worth of latency). */
+export const TRANSFER_PER_CALL_MS = 1;
+
+/** A call waited in the pool's queue at least this long: worth saying, not a fault. */
+export const QUEUE_NOTABLE_MS = 10;
+
+/** The free-threaded run's lag p99 at or below this share of the GIL build's counts
+ *  as a measured improvement. */
+export const FREE_THREADED_BETTER_FRAC = 0.5;
