@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LoopLagCodeLens } from './host/codeLens';
+import { CODELENS_SELECTOR, LoopLagCodeLens } from './host/codeLens';
 import { Commands } from './host/commands';
 import { RunController } from './host/runController';
 import { registerReportSerializer } from './panel/reportPanel';
@@ -21,7 +21,7 @@ export function activate(context: vscode.ExtensionContext): void {
     runs,
     codeLens,
     ...new Commands(context, runs, log).register(),
-    vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, codeLens),
+    vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, codeLens),
     registerReportSerializer(runs.panel),
   );
   void runs.loadHistory();

@@ -3,14 +3,16 @@
  * result's headline next to it. Hidden in untrusted workspaces and when disabled.
  */
 import * as vscode from 'vscode';
-import { pythonCandidates } from '../engine/runSession';
-import { readSettings } from './config';
+import { HostSettings, readSettings } from './config';
 import { COMMANDS } from './ids';
-import { resolveInterpreter } from './interpreter';
-import { OutlineFunction, pythonOutline } from './pythonTools';
+import { candidatesFor, resolveRuntime } from './interpreter';
+import { Language, languageOfDocument, MEASURED_LANGUAGE_IDS, outlineFile, OutlineFunction } from './languageTools';
 import type { RunController } from './runController';
 
 const MEASURABLE = new Set(['function', 'staticmethod', 'classmethod']);
+
+/** The files the CodeLens is offered on: Python, JavaScript and TypeScript, on disk. */
+export const CODELENS_SELECTOR: vscode.DocumentFilter[] = MEASURED_LANGUAGE_IDS.map((language) => ({ language, scheme: 'file' }));
 
 export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -29,10 +31,11 @@ export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposab
   }
 
   async provideCodeLenses(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
-    if (!vscode.workspace.isTrusted || doc.uri.scheme !== 'file') return [];
-    const settings = readSettings(doc.uri);
+    const language = languageOfDocument(doc.languageId);
+    if (!vscode.workspace.isTrusted || doc.uri.scheme !== 'file' || !language) return [];
+    const settings = readSettings(doc.uri, language);
     if (!settings.codeLens) return [];
-    const functions = await this.outline(doc, settings.pythonPath);
+    const functions = await this.outline(doc, language, settings);
     if (token.isCancellationRequested) return [];
     const lenses: vscode.CodeLens[] = [];
     for (const fn of functions) {
@@ -48,8 +51,8 @@ export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposab
     return lenses;
   }
 
-  /** The sidecar's `ast` outline of the saved file, cached per document version. */
-  private async outline(doc: vscode.TextDocument, pythonPath: string): Promise<OutlineFunction[]> {
+  /** The sidecar's outline of the saved file (Python's `ast`, the TypeScript parser), cached per document version. */
+  private async outline(doc: vscode.TextDocument, language: Language, settings: HostSettings): Promise<OutlineFunction[]> {
     const key = doc.uri.toString();
     const hit = this.cache.get(key);
     if (hit && hit.version === doc.version) return hit.functions;
@@ -57,8 +60,8 @@ export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposab
     // lenses of the last save rather than outline stale text on every pause in typing.
     if (hit && doc.isDirty) return hit.functions;
     try {
-      const interpreter = await resolveInterpreter(doc.uri, pythonPath, this.log);
-      const r = await pythonOutline(pythonCandidates(interpreter.path)[0], this.runs.sidecarDir, doc.uri.fsPath);
+      const interpreter = await resolveRuntime(doc.uri, language, settings, this.log);
+      const r = await this.outlineWithFirstWorking(language, candidatesFor(language, interpreter), doc.uri.fsPath);
       // A file with a syntax error keeps its last good lenses.
       const functions = r.ok ? r.functions : hit?.functions ?? [];
       this.cache.set(key, { version: doc.version, functions });
@@ -67,6 +70,21 @@ export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposab
       this.log.warn(`CodeLens: could not outline ${doc.uri.fsPath}: ${(e as Error).message}`);
       return hit?.functions ?? [];
     }
+  }
+
+  /**
+   * The outline from the first runtime that can run the tool, in the engine's order
+   * (`python3`, then `python`; `node`, then the editor's own runtime).
+   */
+  private async outlineWithFirstWorking(language: Language, candidates: ReturnType<typeof candidatesFor>, file: string) {
+    for (const [i, c] of candidates.entries()) {
+      try {
+        return await outlineFile(language, c, this.runs.sidecarDirs, file);
+      } catch (e) {
+        if (c.explicit || i === candidates.length - 1) throw e;
+      }
+    }
+    throw new Error('no runtime to try');
   }
 
   dispose(): void {

@@ -5,10 +5,9 @@
 import * as vscode from 'vscode';
 import { readSettings } from './config';
 import { COMMANDS, SECTION } from './ids';
-import { pythonCandidates } from '../engine/runSession';
-import { offerInterpreterFix, resolveInterpreter } from './interpreter';
+import { candidatesFor, offerInterpreterFix, resolveRuntime } from './interpreter';
 import { revealLine } from './reveal';
-import { checkArgs, OutlineFunction, pythonOutline } from './pythonTools';
+import { checkCallArgs, isNodeLanguage, Language, languageOfDocument, outlineFile, OutlineFunction, runtimeNoun, ToolRuntime } from './languageTools';
 import type { RunController, RunRequest } from './runController';
 import { pickTarget, requiredParams, signatureText } from './targetPicker';
 
@@ -44,8 +43,9 @@ export class Commands {
   async measureFromEditor(): Promise<void> {
     if (!this.trusted()) return;
     const editor = vscode.window.activeTextEditor;
-    if (!editor || editor.document.languageId !== 'python') {
-      void vscode.window.showWarningMessage('Loop Lag: open a Python file and put the cursor in a function (or select the lines to measure).');
+    const language = editor && languageOfDocument(editor.document.languageId);
+    if (!editor || !language) {
+      void vscode.window.showWarningMessage('Loop Lag: open a Python, JavaScript or TypeScript file and put the cursor in a function (or select the lines to measure).');
       return;
     }
     const doc = editor.document;
@@ -53,9 +53,9 @@ export class Commands {
     const sel = editor.selection;
     // A selection that ends at column 0 of a line does not include that line.
     const endLine = sel.end.line + (sel.end.character === 0 && sel.end.line > sel.start.line ? 0 : 1);
-    const context = await this.prepare(doc.uri);
+    const context = await this.prepare(doc.uri, language);
     if (!context) return;
-    const picked = pickTarget(context.functions, { startLine: sel.start.line + 1, endLine, empty: sel.isEmpty, cursorLine: sel.active.line + 1 });
+    const picked = pickTarget(context.functions, { startLine: sel.start.line + 1, endLine, empty: sel.isEmpty, cursorLine: sel.active.line + 1 }, language);
     if (picked.kind === 'refused') {
       void vscode.window.showWarningMessage(`Loop Lag: ${picked.message}`);
       return;
@@ -69,8 +69,13 @@ export class Commands {
   async measureFunction(uri: vscode.Uri, qualname: string): Promise<void> {
     if (!this.trusted()) return;
     const doc = await vscode.workspace.openTextDocument(uri);
+    const language = languageOfDocument(doc.languageId);
+    if (!language) {
+      void vscode.window.showWarningMessage(`Loop Lag: ${vscode.workspace.asRelativePath(uri)} is not a Python, JavaScript or TypeScript file.`);
+      return;
+    }
     if (!(await this.ensureSaved(doc))) return;
-    const context = await this.prepare(uri);
+    const context = await this.prepare(uri, language);
     if (!context) return;
     const fn = context.functions.find((f) => f.qualname === qualname);
     if (!fn) {
@@ -80,27 +85,37 @@ export class Commands {
     await this.start(uri, { qualname, fn, lines: null }, context);
   }
 
-  /** Interpreter and outline; a clear error (with its fix) when either is missing. */
-  private async prepare(uri: vscode.Uri) {
-    const settings = readSettings(uri);
-    const interpreter = await resolveInterpreter(uri, settings.pythonPath, this.log);
-    const candidates = pythonCandidates(interpreter.path);
-    for (const python of candidates) {
+  /**
+   * Runtime and outline; a clear error (with its fix) when either is missing. The outline
+   * tries the runtimes in the order the run will (the same resolution for both).
+   */
+  private async prepare(uri: vscode.Uri, language: Language) {
+    const settings = readSettings(uri, language);
+    const interpreter = await resolveRuntime(uri, language, settings, this.log);
+    const candidates = candidatesFor(language, interpreter);
+    for (const candidate of candidates) {
       try {
-        const outline = await pythonOutline(python, this.runs.sidecarDir, uri.fsPath);
+        const outline = await outlineFile(language, candidate, this.runs.sidecarDirs, uri.fsPath);
         if (!outline.ok) {
           const line = outline.error.line;
           const pick = await vscode.window.showErrorMessage(`Loop Lag: ${vscode.workspace.asRelativePath(uri)} has a syntax error: ${outline.error.message}`, ...(line ? ['Go to Line'] : []));
           if (pick && line) await revealLine(uri, line);
           return undefined;
         }
-        return { settings, interpreter: interpreter.path ? interpreter : { ...interpreter, path: python }, functions: outline.functions, python };
+        // Python: the run uses the interpreter that worked. JS/TS: the run repeats the
+        // engine's order itself (`node`, then the editor's own runtime with its environment).
+        const resolved = interpreter.path || isNodeLanguage(language) ? interpreter : { ...interpreter, path: candidate.command };
+        return { language, settings, interpreter: resolved, functions: outline.functions, tool: candidate };
       } catch (e) {
-        this.log.warn(`could not run ${python}: ${(e as Error).message}`);
-        if (interpreter.path) break;
+        this.log.warn(`could not run ${candidate.label ?? candidate.command}: ${(e as Error).message}`);
+        if (candidate.explicit) break;
       }
     }
-    await offerInterpreterFix(`Loop Lag: no working Python interpreter (tried ${candidates.join(', ')}). Select one, or set looplag.python.path.`);
+    const tried = candidates.map((c) => c.label ?? c.command).join(', ');
+    const noun = runtimeNoun(language);
+    await offerInterpreterFix(isNodeLanguage(language)
+      ? `Loop Lag: no working Node runtime (tried ${tried}). Set ${noun.setting} to Node 18.19 or newer.`
+      : `Loop Lag: no working Python interpreter (tried ${tried}). Select one, or set ${noun.setting}.`, language);
     return undefined;
   }
 
@@ -111,7 +126,7 @@ export class Commands {
       const key = `looplag.args:${uri.fsPath}::${target.qualname}`;
       const last = this.context.workspaceState.get<string>(key);
       if (required.length) {
-        const answer = await this.askArgs(target.fn, last ?? '', context.python);
+        const answer = await this.askArgs(target.fn, last ?? '', context.language, context.tool);
         if (answer === undefined) return;
         args = answer;
         await this.context.workspaceState.update(key, args);
@@ -122,6 +137,7 @@ export class Commands {
     const folder = vscode.workspace.getWorkspaceFolder(uri);
     const request: RunRequest = {
       uri,
+      language: context.language,
       qualname: target.qualname,
       lines: target.lines,
       args,
@@ -134,11 +150,13 @@ export class Commands {
   }
 
   /** The argument prompt: pre-filled with last time's text; syntax checked before anything runs. */
-  private askArgs(fn: OutlineFunction, value: string, python: string): Promise<string | undefined> {
+  private askArgs(fn: OutlineFunction, value: string, language: Language, tool: ToolRuntime): Promise<string | undefined> {
     return new Promise((resolve) => {
       const box = vscode.window.createInputBox();
       box.title = `Loop Lag: arguments for ${signatureText(fn)}`;
-      box.prompt = 'As written inside the call\'s parentheses, e.g. 365, 10**6 or data, n=5 (evaluated in the module)';
+      box.prompt = isNodeLanguage(language)
+        ? 'As written inside the call\'s parentheses, e.g. 1000, "text" or data, { n: 5 } (evaluated in the module)'
+        : 'As written inside the call\'s parentheses, e.g. 365, 10**6 or data, n=5 (evaluated in the module)';
       box.placeholder = requiredParams(fn).join(', ');
       box.value = value;
       box.ignoreFocusOut = true;
@@ -151,7 +169,7 @@ export class Commands {
           return;
         }
         box.busy = true;
-        const problem = await checkArgs(python, this.runs.sidecarDir, text).catch(() => null);
+        const problem = await checkCallArgs(language, tool, this.runs.sidecarDirs, text).catch(() => null);
         box.busy = false;
         if (problem) {
           box.validationMessage = `These arguments are ${problem}`;

@@ -19,6 +19,8 @@ export interface SettingTypes {
   'python.modes': string[];
   'python.switchInterval': number;
   'python.path': string;
+  'node.modes': string[];
+  'node.path': string;
   heartbeatMs: number;
   stallThresholdMs: number;
   lagBudgetMs: number;

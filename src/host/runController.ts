@@ -16,12 +16,14 @@ import { ReportPanelController } from '../panel/reportPanel';
 import { HostSettings, readSettings } from './config';
 import { HostLagMonitor } from './hostLag';
 import { COMMANDS, RUNNING_CONTEXT } from './ids';
-import { Interpreter, offerInterpreterFix, resolveInterpreter } from './interpreter';
+import { describeRuntime, Interpreter, offerInterpreterFix, resolveRuntime } from './interpreter';
+import { isNodeLanguage, Language, SidecarDirs } from './languageTools';
 import { revealLine } from './reveal';
 
 /** Everything needed to start (and later repeat) a measurement. */
 export interface RunRequest {
   uri: vscode.Uri;
+  language: Language;
   qualname: string | null;
   lines: { start: number; end: number } | null;
   args: string;
@@ -69,6 +71,15 @@ export class RunController implements vscode.Disposable {
     return path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', 'python');
   }
 
+  get nodeSidecarDir(): string {
+    return path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', 'node');
+  }
+
+  /** Both sidecars' folders, for the one-shot tools. */
+  get sidecarDirs(): SidecarDirs {
+    return { python: this.sidecarDir, node: this.nodeSidecarDir };
+  }
+
   /** The last headline for a function, for the editor hint. */
   headlineFor(file: string, qualname: string): string | undefined {
     return this.headlines.get(`${file}::${qualname}`);
@@ -91,7 +102,7 @@ export class RunController implements vscode.Disposable {
       void vscode.window.showInformationMessage('Loop Lag: nothing to re-run yet. Run "Loop Lag: Measure Function" first.');
       return;
     }
-    await this.run({ ...request, settings: readSettings(request.uri) });
+    await this.run({ ...request, settings: readSettings(request.uri, request.language) });
   }
 
   private isLastRequest(report: Report): boolean {
@@ -102,14 +113,14 @@ export class RunController implements vscode.Disposable {
 
   /** A request that measures a report's target again, with today's interpreter for its file. */
   private async requestFor(report: Report): Promise<RunRequest> {
-    const { file, qualname, lines, args } = report.target;
+    const { file, language, qualname, lines, args } = report.target;
     const uri = vscode.Uri.file(file);
-    const settings = readSettings(uri);
+    const settings = readSettings(uri, language);
     return {
-      uri, qualname, lines, args,
+      uri, language, qualname, lines, args,
       label: qualname ?? `lines ${lines?.start}-${lines?.end}`,
       settings,
-      interpreter: await resolveInterpreter(uri, settings.pythonPath, this.log),
+      interpreter: await resolveRuntime(uri, language, settings, this.log),
       workspaceRoot: vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? null,
     };
   }
@@ -147,7 +158,7 @@ export class RunController implements vscode.Disposable {
     hostLag.start();
     const s = request.settings.report;
     this.log.info(`measuring ${request.label} in ${request.uri.fsPath} (args: ${request.args || 'none'}) with ` +
-      `${request.interpreter.path ?? 'python3/python'} (${request.interpreter.source}); modes ${s.modes.join(',')}, ` +
+      `${describeRuntime(request.language, request.interpreter)}; modes ${s.modes.join(',')}, ` +
       `concurrency ${s.concurrency}, workers ${s.workers ?? 'default'}, timeout ${s.timeoutS} s`);
     let report: Report | undefined;
     try {
@@ -159,11 +170,14 @@ export class RunController implements vscode.Disposable {
           return runSession({
             target: {
               file: request.uri.fsPath, qualname: request.qualname, lines: request.lines, args: request.args,
-              language: 'python', workspaceRoot: request.workspaceRoot,
+              language: request.language, workspaceRoot: request.workspaceRoot,
             },
             settings: s,
-            python: request.interpreter.path,
+            ...(isNodeLanguage(request.language)
+              ? { node: request.interpreter.path, fallbackRuntime: request.interpreter.fallback }
+              : { python: request.interpreter.path }),
             sidecarDir: this.sidecarDir,
+            nodeSidecarDir: this.nodeSidecarDir,
             signal: controller.signal,
             cancelGraceMs: CANCEL_GRACE_MS,
             onSpawn: (cmd, args) => this.log.info(`sidecar: ${cmd} ${args.join(' ')}`),
@@ -216,7 +230,12 @@ export class RunController implements vscode.Disposable {
       this.log.error(`could not save the report to history: ${(e as Error).message}`);
     }
     const rt = report.runtime;
-    if (rt) this.log.info(`runtime: ${rt.implementation} ${rt.version} at ${rt.executable} (GIL ${rt.gilEnabled ? 'on' : 'off'}, ${rt.cpuCount} cores, ${rt.platform})`);
+    if (rt && isNodeLanguage(request.language)) {
+      // The implementation names the fallback when it ran, e.g. "node, the editor's own runtime".
+      this.log.info(`runtime: Node ${rt.version} (${rt.implementation}) at ${rt.executable} (${rt.cpuCount} cores, ${rt.platform})`);
+    } else if (rt) {
+      this.log.info(`runtime: ${rt.implementation} ${rt.version} at ${rt.executable} (GIL ${rt.gilEnabled ? 'on' : 'off'}, ${rt.cpuCount} cores, ${rt.platform})`);
+    }
     this.log.info(`${request.label}: ${report.status}${report.error ? ` (${report.error.kind}: ${report.error.message})` : ''} — ${headline}`);
     this.setStatus(`$(pulse) ${headline.length > 60 ? headline.slice(0, 57) + '…' : headline}`, `Loop Lag: ${request.label}\n${headline}`, COMMANDS.showReport);
     this.panel.refresh();
@@ -232,7 +251,7 @@ export class RunController implements vscode.Disposable {
       case 'cancelled':
         return void vscode.window.showInformationMessage(`Loop Lag: run cancelled; ${report.runs.filter((r) => r.status !== 'skipped').length} mode(s) were measured.`);
       case 'interpreter-not-found':
-        return offerInterpreterFix(text);
+        return offerInterpreterFix(text, request.language);
       case 'syntax-error':
       case 'import-error': {
         const pick = await vscode.window.showErrorMessage(text, ...(err.line ? ['Go to Line'] : []), 'Show Output');

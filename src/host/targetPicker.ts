@@ -3,7 +3,7 @@
  * a selected whole function is that function; other selected lines are a snippet;
  * an empty selection means the innermost function around the cursor.
  */
-import type { OutlineFunction } from './pythonTools';
+import { isNodeLanguage, Language, OutlineFunction } from './languageTools';
 
 export interface Selection0 {
   /** 1-based lines; `endLine` is the last line that has selected characters. */
@@ -18,11 +18,12 @@ export type Picked =
   | { kind: 'snippet'; start: number; end: number }
   | { kind: 'refused'; message: string };
 
-export function pickTarget(functions: OutlineFunction[], sel: Selection0): Picked {
+/** `language` only changes the wording: what to write instead is said in that language. */
+export function pickTarget(functions: OutlineFunction[], sel: Selection0, language: Language = 'python'): Picked {
   if (!sel.empty) {
     const whole = functions.find((f) => (sel.startLine === f.line || sel.startLine === f.defLine) && sel.endLine === f.endLine);
     if (!whole) return { kind: 'snippet', start: sel.startLine, end: sel.endLine };
-    return checkMeasurable(whole, functions);
+    return checkMeasurable(whole, functions, language);
   }
   const around = functions
     .filter((f) => f.line <= sel.cursorLine && sel.cursorLine <= f.endLine)
@@ -30,17 +31,18 @@ export function pickTarget(functions: OutlineFunction[], sel: Selection0): Picke
   if (!around) {
     return { kind: 'refused', message: 'Put the cursor inside a function, select one, or select the lines to measure.' };
   }
-  return checkMeasurable(around, functions);
+  return checkMeasurable(around, functions, language);
 }
 
-function checkMeasurable(fn: OutlineFunction, all: OutlineFunction[]): Picked {
+function checkMeasurable(fn: OutlineFunction, all: OutlineFunction[], language: Language): Picked {
+  const js = isNodeLanguage(language);
   if (fn.kind === 'nested') {
     const outer = fn.qualname.split('.<locals>.')[0];
     const outerFn = all.find((f) => f.qualname === outer);
     return {
       kind: 'refused',
       message: `\`${fn.qualname.split('.').pop()}\` is nested inside \`${outer}\` and cannot be called on its own: ` +
-        `measure \`${outer}\`${outerFn ? ` (line ${outerFn.defLine})` : ''}, select the lines that use it, or move it to module level.`,
+        `measure \`${outer}\`${outerFn ? ` (line ${outerFn.defLine})` : ''}, select the lines that use it, or move it to ${js ? 'the top level of the module' : 'module level'}.`,
     };
   }
   if (fn.kind === 'method') {
@@ -48,11 +50,13 @@ function checkMeasurable(fn: OutlineFunction, all: OutlineFunction[]): Picked {
     return {
       kind: 'refused',
       message: `\`${fn.qualname}\` is an instance method: it needs an instance. Select lines that create a \`${cls}\` and call it ` +
-        '(they run as a snippet), or make it a @staticmethod or @classmethod.',
+        `(they run as a snippet), or ${js ? 'make it static' : 'make it a @staticmethod or @classmethod'}.`,
     };
   }
   if (fn.isGenerator) {
-    return { kind: 'refused', message: `\`${fn.qualname}\` is a generator: calling it runs nothing. Select lines that consume it, e.g. \`list(${fn.qualname}(...))\`.` };
+    const consume = !js ? `list(${fn.qualname}(...))`
+      : fn.isAsync ? `for await (const x of ${fn.qualname}(...)) {}` : `[...${fn.qualname}(...)]`;
+    return { kind: 'refused', message: `\`${fn.qualname}\` is a generator: calling it runs nothing. Select lines that consume it, e.g. \`${consume}\`.` };
   }
   return { kind: 'function', fn };
 }

@@ -19,6 +19,7 @@ export function reportMarkdown(report: Report): string {
     (rt ? `${cell(rt.implementation)} ${cell(rt.version)} (${rt.name === 'node' ? '' : `GIL ${rt.gilEnabled ? 'on' : 'off'}, `}${rt.cpuCount} cores) · ` : '') +
     `${report.settings.concurrency} concurrent calls · ${report.createdAt}`);
   out.push('');
+  if (report.headline) out.push(`**${cell(report.headline)}**`, '');
   for (const v of verdicts(report)) out.push(`- **${v.level}** ${cell(v.text)}`);
   out.push('');
   // Event-loop utilization is Node's own measure of a busy loop; Python has no counterpart.

@@ -52,6 +52,7 @@ export function formatReportText(report: Report): string {
       `${report.settings.concurrency} concurrent calls · ${interval}` +
       `heartbeat ${report.settings.heartbeatMs} ms · stall ≥ ${report.settings.stallMs} ms`);
   }
+  if (report.headline) lines.push(`→ ${report.headline}`);
   if (report.baseline) {
     lines.push(`idle floor: lag p50 ${fmtMs(report.baseline.lag.p50Ms)}, p99 ${fmtMs(report.baseline.lag.p99Ms)}` +
       (report.baseline.gilWait ? `, GIL wait p50 ${fmtMs(report.baseline.gilWait.p50Ms)}` : ''));
@@ -76,6 +77,7 @@ export function formatReportText(report: Report): string {
   }
   if (report.error) lines.push(`error [${report.error.kind}]: ${report.error.message}`);
   for (const note of report.quality.notes) lines.push(`note: ${note}`);
-  for (const a of report.advice) lines.push(`${a.severity}: ${a.title}`);
+  if (report.advice.length) lines.push('');
+  for (const a of report.advice) lines.push(`${a.severity.padEnd(8)} ${a.id}${a.mode ? ` (${a.mode})` : ''}: ${a.title}`);
   return lines.join('\n') + '\n';
 }

@@ -1,0 +1,111 @@
+/**
+ * The sidecars' one-shot tools, per language, run without importing the user's module:
+ * the file's function outline (Python's own `ast`; the TypeScript parser for JS/TS) and
+ * an argument syntax check. Both sidecars print the same JSON, so the host treats
+ * Python, JavaScript and TypeScript alike from here on.
+ */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import type { ReportTarget } from '../report/buildReport';
+
+export type Language = ReportTarget['language'];
+
+/**
+ * VS Code language ids Loop Lag measures. JSX files are left out: the Node sidecar
+ * loads `.js`, `.mjs`, `.cjs`, `.ts`, `.mts` and `.cts` modules, and Node itself
+ * cannot load a `.jsx` one.
+ */
+const LANGUAGE_IDS: Readonly<Record<string, Language>> = { python: 'python', javascript: 'javascript', typescript: 'typescript' };
+
+/** The editor's language ids, for document selectors and `when` clauses. */
+export const MEASURED_LANGUAGE_IDS = Object.keys(LANGUAGE_IDS);
+
+/** The language of an editor document, or undefined when Loop Lag cannot measure it. */
+export function languageOfDocument(languageId: string): Language | undefined {
+  return Object.prototype.hasOwnProperty.call(LANGUAGE_IDS, languageId) ? LANGUAGE_IDS[languageId] : undefined;
+}
+
+export function isNodeLanguage(language: Language): language is 'javascript' | 'typescript' {
+  return language !== 'python';
+}
+
+/** How messages name the language's runtime and its setting. */
+export function runtimeNoun(language: Language): { name: string; setting: string } {
+  return isNodeLanguage(language) ? { name: 'Node', setting: 'looplag.node.path' } : { name: 'Python', setting: 'looplag.python.path' };
+}
+
+export interface OutlineParam {
+  name: string;
+  required: boolean;
+}
+
+export interface OutlineFunction {
+  qualname: string;
+  /** JS/TS has no `classmethod`; a class property holding an arrow function is a (static)method too. */
+  kind: 'function' | 'staticmethod' | 'classmethod' | 'method' | 'nested';
+  /** 1-based; `line` includes decorators, `defLine` is the `def` (or the name) itself. */
+  line: number;
+  defLine: number;
+  endLine: number;
+  isAsync: boolean;
+  isGenerator: boolean;
+  /** JS/TS only: `export`ed (either kind can be measured: the loader reaches module scope). */
+  exported?: boolean;
+  params: OutlineParam[];
+}
+
+export type OutlineResult =
+  | { ok: true; functions: OutlineFunction[] }
+  | { ok: false; error: { kind: string; message: string; line?: number } };
+
+/** A runtime to start a tool with: a command, plus environment for the editor's own runtime. */
+export interface ToolRuntime {
+  command: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Where each sidecar's entry script lives (dist/sidecars/python, dist/sidecars/node). */
+export interface SidecarDirs {
+  python: string;
+  node: string;
+}
+
+const TOOL_TIMEOUT_MS = 15_000;
+
+function script(language: Language, dirs: SidecarDirs): string {
+  return isNodeLanguage(language) ? path.join(dirs.node, 'sidecar.js') : path.join(dirs.python, 'run_sidecar.py');
+}
+
+/** Run a tool and parse the JSON line it prints last; rejects when the runtime cannot run it. */
+export function runTool(runtime: ToolRuntime, scriptPath: string, args: string[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    execFile(runtime.command, [scriptPath, ...args], {
+      timeout: TOOL_TIMEOUT_MS, windowsHide: true, maxBuffer: 16 * 1024 * 1024,
+      env: runtime.env ? { ...process.env, ...runtime.env } : undefined,
+    }, (err, stdout) => {
+      if (err && !stdout) return reject(err);
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? ''));
+      } catch {
+        reject(new Error(`unexpected output from ${runtime.command}: ${stdout.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+/** The file's functions as its language's parser sees them (no user code runs). */
+export async function outlineFile(language: Language, runtime: ToolRuntime, dirs: SidecarDirs, file: string): Promise<OutlineResult> {
+  return (await runTool(runtime, script(language, dirs), ['outline', file])) as OutlineResult;
+}
+
+/**
+ * null when the text reads as the inside of a call's parentheses, else why not, phrased
+ * to follow "These arguments are" (both sidecars' reasons start with "not …" except
+ * the TypeScript parser's own diagnostics, e.g. "',' expected.").
+ */
+export async function checkCallArgs(language: Language, runtime: ToolRuntime, dirs: SidecarDirs, text: string): Promise<string | null> {
+  const args = ['check-args', text, ...(language === 'typescript' ? ['--typescript'] : [])];
+  const r = (await runTool(runtime, script(language, dirs), args)) as { ok: boolean; error: string | null };
+  if (!r.error) return null;
+  return /^not\b/.test(r.error) ? r.error : `not valid call syntax: ${r.error}`;
+}
