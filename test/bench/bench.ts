@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: how fast and how faithful the engine is on this machine. Prints one
  * table (metric | value | target/notes) and exits 0; it is a measurement, not a test,
- * so nothing here passes or fails. Uses the real engine and the real python3, with the
- * targets in test/fixtures/python/bench/bench_targets.py. Budget: well under a minute.
+ * so nothing here passes or fails. Uses the real engine, the real python3 and the real
+ * node, with the targets in test/fixtures/python/bench/bench_targets.py and
+ * test/fixtures/node/bench/bench_targets.cjs. Budget: about a minute.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -326,6 +327,161 @@ async function latency(t: Table): Promise<void> {
   if (inline) t.row('  demo inline lag max / task p50', `${ms(inline.lag.maxMs, 1)} / ${ms(inline.taskStats.runP50Ms, 1)}`, '10 pow() calls back to back, no await between: one stall ≈ the whole window');
 }
 
+// --------------------------------------------------------------------------- the Node engine
+
+const NODE_TARGETS = path.join(REPO, 'test', 'fixtures', 'node', 'bench', 'bench_targets.cjs');
+const NODE_SIDECAR_DIR = path.join(REPO, 'dist', 'sidecars', 'node');
+const NODE = process.env.LOOPLAG_BENCH_NODE ?? 'node';
+
+/** One session of the Node engine on a bench target (runSession, as the CLI and the extension use it). */
+async function nodeSession(input: Omit<SessionInput, 'file' | 'gilProbe'>): Promise<Timed> {
+  const settings: ReportSettings = {
+    modes: input.modes, concurrency: input.concurrency, workers: input.workers ?? null, switchIntervalS: null,
+    heartbeatMs: DEFAULTS.heartbeatMs, stallMs: DEFAULTS.stallMs, gilProbe: false, timeoutS: 30,
+  };
+  let firstProgressMs: number | null = null;
+  let firstRunMs: number | null = null;
+  let stderr = '';
+  const t0 = performance.now();
+  const report = await runSession({
+    target: { file: NODE_TARGETS, qualname: input.qualname, lines: null, args: input.args ?? '', language: 'javascript', workspaceRoot: null },
+    settings,
+    node: NODE,
+    nodeSidecarDir: NODE_SIDECAR_DIR,
+    baselineMs: input.baselineMs,
+    onProgress: () => (firstProgressMs ??= performance.now() - t0),
+    onRun: () => (firstRunMs ??= performance.now() - t0),
+    onStderr: (text) => (stderr += text),
+  });
+  return { report, firstProgressMs, firstRunMs, totalMs: performance.now() - t0, stderr };
+}
+
+/** Times `fn` in a bare node (no sidecar, no heartbeat): ms per call, after one warm-up call. */
+function plainNodeTimes(fn: string, calls: number): number[] {
+  const code = [
+    `const b = require(${JSON.stringify(NODE_TARGETS)});`,
+    `b.${fn}();`,
+    'const out = [];',
+    `for (let i = 0; i < ${calls}; i++) { const t = performance.now(); b.${fn}(); out.push(performance.now() - t); }`,
+    'console.log(JSON.stringify(out));',
+  ].join('\n');
+  const r = spawnSync(NODE, ['-e', code], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`plain ${NODE} failed: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout) as number[];
+}
+
+async function nodeEngine(t: Table): Promise<void> {
+  if (!fs.existsSync(path.join(NODE_SIDECAR_DIR, 'sidecar.js'))) {
+    t.section('Node engine');
+    t.row('Node sidecar', '–', 'not built: run `node esbuild.mjs` first');
+    return;
+  }
+  progress('node: idle floor');
+  t.section(`Node engine (${NODE}): idle floor (1 s idle baseline window, heartbeat 1 ms)`);
+  const idle = await nodeSession({ qualname: 'noop', modes: ['inline'], concurrency: 10, baselineMs: 1000 });
+  const b = idle.report.baseline;
+  if (b) {
+    t.row('idle heartbeat lag p50', ms(b.lag.p50Ms, 3), `timer overshoot only; ${b.lag.sampleCount}/${b.lag.expectedSampleCount} beats; node ${idle.report.runtime?.version ?? '?'}`);
+    t.row('idle heartbeat lag p99', ms(b.lag.p99Ms, 3), `< ${NOISY_FLOOR_P99_MS} ms (quality.NOISY_FLOOR_P99_MS flags a noisy floor)`);
+    t.row('idle heartbeat lag max', ms(b.lag.maxMs, 3), 'one-off scheduler hiccups');
+  } else {
+    t.row('idle baseline', '–', `no baseline window${idle.report.error ? `: ${idle.report.error.message}` : ''}`);
+  }
+
+  progress('node: fidelity');
+  t.section('Node engine: fidelity, busyWait(100), concurrency 1');
+  const fid = await nodeSession({ qualname: 'busyWait', args: '100', modes: ['inline', 'worker'], concurrency: 1 });
+  const inline = okRun(fid.report, 'inline');
+  const task = inline?.tasks[0];
+  if (inline && task && task.startMs !== null && task.endMs !== null) {
+    const duration = task.endMs - task.startMs;
+    t.row('inline true task duration (endMs − startMs)', ms(duration), '≈ 100 ms by construction');
+    t.row('inline measured max lag', ms(inline.lag.maxMs), `${inline.lag.stallCount} stall(s) ≥ ${fid.report.settings.stallMs} ms; expect exactly 1`);
+    t.row('inline max lag / 100 ms', ratio(div(inline.lag.maxMs, 100)), 'target ≈ 1.0');
+    t.row('inline max lag / task duration', ratio(div(inline.lag.maxMs, duration)), 'target ≈ 1.0; lag = gap − 1 ms interval, so a hair under');
+    const eld = inline.eventLoopDelay;
+    t.row('monitorEventLoopDelay max − resolution', eld ? ms(eld.maxMs - eld.resolutionMs) : '–',
+      eld ? `Node's own histogram; heartbeat − this = ${ms(inline.lag.maxMs - (eld.maxMs - eld.resolutionMs), 3)} (target within ±2 ms)` : 'no histogram in the report');
+    t.row('inline ELU', inline.elu === null || inline.elu === undefined ? '–' : inline.elu.toFixed(3), 'event-loop utilization of the window; ≈ 1 when one call fills it');
+  } else {
+    t.row('inline max lag / 100 ms', '–', whyMissing(fid.report, 'inline'));
+  }
+  const worker = okRun(fid.report, 'worker');
+  if (worker) {
+    t.row('worker lag p99 / max', `${ms(worker.lag.p99Ms)} / ${ms(worker.lag.maxMs)}`, `≈ idle floor: the call runs on another thread; ELU ${worker.elu?.toFixed(3) ?? '–'}; ${busy(worker)}`);
+  } else {
+    t.row('worker lag', '–', whyMissing(fid.report, 'worker'));
+  }
+
+  progress('node: probe overhead');
+  t.section('Node engine: probe overhead, jsWork() (a fixed amount of work), 6 calls one at a time (workers 1) × 3 rounds; ratios of the fastest calls');
+  const times = { plain: [] as number[], inline: [] as number[], worker: [] as number[], process: [] as number[] };
+  const notes: string[] = [];
+  let background: number | null = null;
+  for (let round = 0; round < 3; round++) {
+    try {
+      times.plain.push(...plainNodeTimes('jsWork', 6));
+    } catch (e) {
+      notes.push((e as Error).message);
+    }
+    const s = await nodeSession({ qualname: 'jsWork', modes: ['inline', 'worker', 'process'], concurrency: 6, workers: 1 });
+    const bg = s.report.quality.backgroundCpuFrac;
+    if (bg !== null) background = Math.max(background ?? 0, bg);
+    for (const mode of ['inline', 'worker', 'process'] as const) {
+      const r = okRun(s.report, mode);
+      if (!r) notes.push(whyMissing(s.report, mode));
+      times[mode].push(...taskRunTimes(r));
+      if (VERBOSE) progress(`  node ${mode}: ${taskRunTimes(r).map((x) => x.toFixed(1)).join(' ')}`);
+    }
+  }
+  // Noise only ever adds time, so the ratios compare the fastest call of each condition.
+  const floor = (xs: number[]) => (xs.length ? Math.min(...xs) : null);
+  const spread = (xs: number[]) => `median ${ms(median(xs))} of ${xs.length}`;
+  t.row('task time, plain node (no sidecar)', ms(floor(times.plain)), `fastest call; ${spread(times.plain)}`);
+  t.row('task time, inline', ms(floor(times.inline)), `${spread(times.inline)}; the heartbeat cannot run during a synchronous call`);
+  t.row('task time, worker', ms(floor(times.worker)), `${spread(times.worker)}; heartbeat on the main thread, work on a worker thread`);
+  t.row('task time, process', ms(floor(times.process)), spread(times.process));
+  t.row('inline / plain node', ratio(div(floor(times.inline), floor(times.plain))), 'sidecar cost with nothing preempting: ≈ 1.0 (across processes)');
+  t.row('worker / inline (one session)', ratio(div(floor(times.worker), floor(times.inline))), 'heartbeat and pool cost on a worker task; target ≤ 1.05');
+  t.row('process / inline (one session)', ratio(div(floor(times.process), floor(times.inline))), 'a child process pays nothing for the heartbeat; target ≤ 1.05');
+  t.row('other processes\' CPU during these windows', background === null ? '–' : `${(background * 100).toFixed(0)}%`, 'max over the 3 sessions');
+  for (const n of [...new Set(notes)]) t.row('  note', '', n);
+
+  progress('node: time to first result');
+  t.section('Node engine: latency');
+  const firstProgress: number[] = [];
+  const firstRun: number[] = [];
+  const total: number[] = [];
+  const baselineWall: number[] = [];
+  const startup: number[] = [];
+  let last: Timed | null = null;
+  for (let i = 0; i < 3; i++) {
+    const s = await nodeSession({ qualname: 'noop', modes: ['inline'], concurrency: 1 });
+    last = s;
+    if (s.firstProgressMs !== null) firstProgress.push(s.firstProgressMs);
+    if (s.firstRunMs !== null) firstRun.push(s.firstRunMs);
+    if (s.report.baseline) baselineWall.push(s.report.baseline.wallMs);
+    total.push(s.totalMs);
+  }
+  for (let i = 0; i < 2; i++) {
+    const s = await nodeSession({ qualname: 'noop', modes: ['worker', 'process'], concurrency: 1, workers: 2 });
+    for (const mode of ['worker', 'process'] as const) {
+      const r = okRun(s.report, mode);
+      if (r?.startupMs !== null && r?.startupMs !== undefined) startup.push(r.startupMs);
+    }
+    if (VERBOSE) progress(`  pool start-up: ${s.report.runs.map((r) => `${r.mode} ${r.startupMs}`).join(', ')}`);
+  }
+  const fr = median(firstRun);
+  const bw = median(baselineWall);
+  t.row('runSession → first progress (noop, inline)', ms(median(firstProgress), 1), 'node start + sidecar load + target load; median of 3');
+  t.row('runSession → first onRun (noop, inline)', ms(fr, 1),
+    fr === null ? (last?.report.error?.message ?? 'no run reported') : `spawn → first result; includes the ${ms(bw, 0)} idle baseline window; median of 3`);
+  t.row('  … of which not the baseline window', ms(fr !== null && bw !== null ? fr - bw : null, 1), 'the engine\'s own start-up cost');
+  t.row('runSession total (noop, inline)', ms(median(total), 1), 'until the sidecar has exited');
+  t.row('pool start-up, W=2 (worker and process)', startup.length ? `${ms(Math.min(...startup), 1)} – ${ms(Math.max(...startup), 1)}` : '–',
+    'outside the measured window; range over 2 sessions of each');
+}
+
 /** A seeded generator: the synthetic data is the same on every run. */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -496,7 +652,7 @@ async function main(): Promise<void> {
   const t = new Table();
   const sections: [string, (t: Table) => unknown][] = [
     ['environment', environment], ['idle floor', idleFloor], ['fidelity', fidelity],
-    ['probe overhead', probeOverhead], ['latency', latency], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
+    ['probe overhead', probeOverhead], ['latency', latency], ['node engine', nodeEngine], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
   ];
   for (const [name, run] of sections) {
     try {

@@ -97,3 +97,39 @@ export function run(report: Report, mode: string) {
   if (!r) throw new Error(`no ${mode} run in report (${report.runs.map((x) => x.mode).join(', ')})`);
   return r;
 }
+
+/** Poll `ready` until true or the deadline passes (a wait on an event, not a sleep). */
+export async function waitFor(ready: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Throws, listing them (and killing them, so they cannot leak into the next test), when
+ * processes carrying `tag` outlive the CLI. SIGKILL is asynchronous: polls briefly first.
+ */
+export async function assertNoProcessLeft(tag: string): Promise<void> {
+  try {
+    await waitFor(() => processesWithTag(tag).length === 0, 'tagged processes to end', 3000);
+  } catch {
+    const pids = processesWithTag(tag);
+    const cmds = pids.map((p) => {
+      try {
+        return `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`;
+      } catch {
+        return `${p}: (gone)`;
+      }
+    });
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    throw new Error(`processes left behind:\n${cmds.join('\n')}`);
+  }
+}
