@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Progress, runSession } from './engine/runSession';
-import { languageOf, parseNumberOption, parseTargetArg, settingsFrom, UsageError } from './engine/runPlan';
+import { languageOf, parseModes, parseNumberOption, parseTargetArg, settingsFrom, UsageError } from './engine/runPlan';
 import { TOOL_VERSION } from './report/buildReport';
 import { EXIT, exitCode } from './report/exitCode';
 import { formatReportText } from './report/textTable';
@@ -48,6 +48,11 @@ Options:
   --stall-ms N           lag at or above this is a stall (default: 50)
   --timeout S            give up after S seconds, keeping what was measured (default: 120)
   --python PATH          interpreter (default: python3, then python)
+  --free-threaded PATH   also run thread mode under this free-threaded Python (3.13t+),
+                         as its own column; "auto" finds python3.14t/3.13t on PATH
+                         (default: auto; "off" to skip)
+  --plan MODE            the mode you mean to deploy, which the headline judges
+                         (default: thread for sync Python, inline for async and Node)
   --node PATH            Node for JS/TS targets (default: node on PATH, then the
                          Node running this CLI)
   --workspace DIR        workspace root added to sys.path (default: current directory)
@@ -90,6 +95,8 @@ export async function main(argv: string[]): Promise<number> {
         timeout: { type: 'string' },
         python: { type: 'string' },
         node: { type: 'string' },
+        'free-threaded': { type: 'string' },
+        plan: { type: 'string' },
         workspace: { type: 'string' },
         'no-gil-probe': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -140,7 +147,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!isDirectory(workspaceRoot)) {
       throw new UsageError(`--workspace ${workspaceRoot} is not a folder`);
     }
-    settings = { ...settings, lagBudgetMs: budgetMs };
+    const plannedMode = o.plan ? parseModes(o.plan, language)[0] : null;
+    settings = { ...settings, lagBudgetMs: budgetMs, plannedMode };
     target = { ...target, language, args: o.args ?? '', workspaceRoot };
   } catch (e) {
     if (e instanceof UsageError) return usage(e.message);
@@ -166,6 +174,7 @@ export async function main(argv: string[]): Promise<number> {
     settings,
     python: o.python,
     node: o.node,
+    freeThreaded: o['free-threaded'] ?? 'auto',
     signal: controller.signal,
     onProgress: (p) => progress?.update(p),
     onStderr: o.verbose ? (text) => process.stderr.write(text) : undefined,

@@ -25,6 +25,13 @@ export interface RunOptions {
    * editor's (Electron with ELECTRON_RUN_AS_NODE=1). Reported in `runtime.implementation`.
    */
   fallbackRuntime?: { command: string; env?: NodeJS.ProcessEnv; label: string };
+  /**
+   * Python: also run thread mode under a free-threaded interpreter (a path, or 'auto' for
+   * python3.14t/python3.13t on PATH), shown as its own `free-threaded` column.
+   */
+  freeThreaded?: string | null;
+  /** Python: the one-thread diagnostic window before thread mode (default true). */
+  diagnostic?: boolean;
   /** Folder holding run_sidecar.py; default: next to the bundle. */
   sidecarDir?: string;
   /** Folder holding the Node sidecar (sidecar.js, worker.js, hooks.mjs); default: next to the bundle. */
@@ -96,6 +103,60 @@ export function pythonCandidates(explicit: string | undefined): string[] {
  * with everything measured before them kept.
  */
 export async function runSession(opts: RunOptions): Promise<Report> {
+  const started = Date.now();
+  const state = await measure(opts);
+  const ft = opts.target.language === 'python' && state.settings.modes.includes('thread') && !state.error && !opts.signal?.aborted
+    ? resolveFreeThreaded(opts.freeThreaded)
+    : null;
+  if (ft) {
+    // Thread mode again under the free-threaded interpreter: its own sidecar, the same
+    // target and settings, within what is left of the time budget.
+    opts.onProgress?.({ mode: 'free-threaded', phase: 'starting', done: 0, total: state.settings.concurrency });
+    const leftS = Math.max(1, opts.settings.timeoutS - (Date.now() - started) / 1000);
+    const second = await measure({
+      ...opts,
+      python: ft,
+      freeThreaded: null,
+      diagnostic: false,
+      baselineMs: 100,
+      settings: { ...opts.settings, modes: ['thread'], timeoutS: leftS },
+      onRun: undefined,
+      onProgress: opts.onProgress && ((p) => opts.onProgress!({ ...p, mode: p.mode === 'thread' ? 'free-threaded' : p.mode })),
+    });
+    const window = second.windows.find((w) => w.mode === 'thread');
+    const rt = second.runtime;
+    if (window && rt && !rt.gilEnabled) {
+      state.windows.push({ ...window, mode: 'free-threaded', interpreter: `${rt.implementation} ${rt.version} (free-threaded)`, gilEnabled: false });
+      opts.onRun?.(toModeRun(state.windows[state.windows.length - 1], state.settings), buildReport(state));
+    } else {
+      (state.notes ??= []).push(rt && rt.gilEnabled
+        ? `${ft} runs with the GIL enabled (not a free-threaded build, or PYTHON_GIL=1): no free-threaded comparison.`
+        : `The free-threaded comparison with ${ft} did not run: ${second.error?.message ?? 'no thread-mode result'}.`);
+    }
+  }
+  return buildReport(state);
+}
+
+/** The free-threaded interpreter to compare with: the one given, or python3.14t/3.13t on PATH for 'auto'. */
+export function resolveFreeThreaded(setting: string | null | undefined): string | null {
+  if (!setting || setting === 'off') return null;
+  if (setting !== 'auto') return setting;
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const name of ['python3.14t', 'python3.13t']) {
+    for (const dir of dirs) {
+      const p = path.join(dir, process.platform === 'win32' ? `${name}.exe` : name);
+      try {
+        fs.accessSync(p, fs.constants.X_OK);
+        return p;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return null;
+}
+
+async function measure(opts: RunOptions): Promise<SessionState> {
   const state: SessionState = {
     target: opts.target,
     settings: opts.settings,
@@ -106,6 +167,7 @@ export async function runSession(opts: RunOptions): Promise<Report> {
     windows: [],
     error: null,
     finished: false,
+    notes: [],
   };
   const fail = (e: RunError) => {
     state.error ??= e;
@@ -136,6 +198,7 @@ export async function runSession(opts: RunOptions): Promise<Report> {
     heartbeatMs: opts.settings.heartbeatMs,
     gilProbe: state.settings.gilProbe,
     baselineMs: opts.baselineMs ?? 300,
+    diagnostic: opts.diagnostic ?? true,
     outputCapBytes: opts.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
   };
   const deadline = Date.now() + opts.settings.timeoutS * 1000;
@@ -252,7 +315,7 @@ export async function runSession(opts: RunOptions): Promise<Report> {
       fail(crashError(exit, state.runtime === null, python, rt));
     }
     state.finished = true;
-    return buildReport(state);
+    return state;
   }
   fail({
     kind: 'interpreter-not-found',
@@ -260,7 +323,7 @@ export async function runSession(opts: RunOptions): Promise<Report> {
     detail: rt.hint,
   });
   state.finished = true;
-  return buildReport(state);
+  return state;
 }
 
 function crashError(exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; crash: string }): RunError {

@@ -40,6 +40,8 @@ export interface SessionState {
   windows: RawWindow[];
   error: RunError | null;
   finished: boolean;
+  /** Notes of the session itself (e.g. why the free-threaded comparison did not run). */
+  notes?: string[];
 }
 
 /** Raw window → report run: the stats are computed here, on the host, once. */
@@ -62,6 +64,8 @@ export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
     speedup: null,
     backgroundCpuFrac: w.backgroundCpuFrac,
     ...(w.elu !== undefined ? { elu: w.elu } : {}),
+    ...(w.interpreter !== undefined ? { interpreter: w.interpreter } : {}),
+    ...(w.gilEnabled !== undefined ? { gilEnabled: w.gilEnabled } : {}),
     ...(w.eventLoopDelay !== undefined ? { eventLoopDelay: w.eventLoopDelay } : {}),
     ...(w.tasks.some((t) => t.transfer) ? { transfer: transferStats(w.tasks) } : {}),
     output: w.output,
@@ -125,11 +129,11 @@ function assemble(state: SessionState): Report {
       ...state.settings,
       switchIntervalS: state.settings.switchIntervalS ?? (state.runtime?.name === 'python' ? state.runtime.switchIntervalS : null),
     },
-    quality: assessQuality({
+    quality: withNotes(assessQuality({
       windows: measured.map((r) => ({ mode: r.mode, backgroundCpuFrac: r.backgroundCpuFrac })),
       baseline: baselineLag,
       gilProbe: state.settings.gilProbe,
-    }),
+    }), state.notes ?? []),
     baseline: state.baseline && baselineLag
       ? { lag: baselineLag, gilWait: gilWaitStats(state.baseline.gilWaitsMs), wallMs: state.baseline.wallMs }
       : null,
@@ -137,6 +141,10 @@ function assemble(state: SessionState): Report {
     runs,
     advice: [],
   };
+}
+
+function withNotes<Q extends { notes: string[] }>(q: Q, notes: string[]): Q {
+  return notes.length ? { ...q, notes: [...q.notes, ...notes] } : q;
 }
 
 function diagnosticOf(w: RawWindow, settings: ReportSettings): NonNullable<Report['diagnostic']> {

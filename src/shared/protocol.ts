@@ -164,6 +164,9 @@ export const RawWindow = obj({
   /** Node: event-loop utilization over the window (0–1). */
   elu: optional(nullable(num)),
   eventLoopDelay: optional(nullable(LoopDelay)),
+  /** Set by the host on the free-threaded window (another interpreter than the session's). */
+  interpreter: optional(nullable(str)),
+  gilEnabled: optional(nullable(bool)),
   output: CapturedOutput,
 });
 export type RawWindow = Infer<typeof RawWindow>;
