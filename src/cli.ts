@@ -238,12 +238,26 @@ class ProgressLine {
 /** Run as a program: exits the process with the CLI's exit code. */
 export function runCli(): void {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitAfterFlush(code),
     (e) => {
       process.stderr.write(`looplag: internal error: ${e instanceof Error ? e.stack : e}\n`);
-      process.exit(EXIT.notMeasured);
+      exitAfterFlush(EXIT.notMeasured);
     },
   );
+}
+
+/**
+ * Exit once stdout and stderr have flushed: writes to a pipe are asynchronous, and
+ * process.exit() right after a large write (a --json report into `| jq`) cuts it off.
+ * An empty write's callback runs after everything queued before it.
+ */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
 }
 
 if (require.main === module) runCli();

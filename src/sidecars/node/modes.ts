@@ -233,6 +233,19 @@ interface Member {
   busy: { rec: TaskRec; done: () => void } | null;
   send(m: PoolRequest): void;
   kill(): void;
+  /** Resolves when the member has exited and its stdout/stderr have been read to the end. */
+  gone: Promise<void>;
+}
+
+/** How long idle members get to exit on their own before they are killed. */
+const POOL_EXIT_GRACE_MS = 2000;
+
+function streamsEnded(...streams: NodeJS.ReadableStream[]): Promise<void> {
+  return Promise.all(streams.map((s) => new Promise<void>((r) => {
+    s.once('end', r);
+    s.once('close', r);
+    s.once('error', () => r());
+  }))).then(() => undefined);
 }
 
 /** W worker threads or child processes, each holding the loaded target. */
@@ -252,7 +265,7 @@ class Pool {
       this.failure = reject;
       const script = path.join(this.ctx.spec.baseDir, 'worker.js');
       for (let i = 0; i < this.size; i++) {
-        const member: Member = { name: `${this.kind} ${i + 1}`, busy: null, send: () => undefined, kill: () => undefined };
+        const member: Member = { name: `${this.kind} ${i + 1}`, busy: null, send: () => undefined, kill: () => undefined, gone: Promise.resolve() };
         const onReply = (m: PoolReply) => {
           if (m.type === 'ready') {
             member.name = m.worker;
@@ -278,6 +291,7 @@ class Pool {
             if (!this.closed) this.fail(new PoolCrash(`${member.name} failed: ${e?.message ?? e}`, (e as Error)?.stack ?? null));
           });
           worker.on('exit', (code) => onExit(code, null));
+          member.gone = Promise.all([new Promise((r) => worker.once('exit', r)), streamsEnded(worker.stdout, worker.stderr)]).then(() => undefined);
           member.send = (m) => worker.postMessage(m);
           member.kill = () => void worker.terminate();
         } else {
@@ -294,6 +308,8 @@ class Pool {
             if (!this.closed) this.fail(new PoolCrash(`${member.name} failed: ${e.message}`));
           });
           child.on('exit', onExit);
+          // 'close': exited and every byte of its stdout/stderr read.
+          member.gone = new Promise((r) => child.once('close', () => r()));
           member.name = `pid ${child.pid}`;
           member.send = (m) => child.send(m);
           member.kill = () => void child.kill('SIGKILL');
@@ -364,8 +380,34 @@ class Pool {
     this.dispatch();
   }
 
+  /** Kill at once (cancel, failure): members may be stuck in user code. */
   close(): void {
     this.closed = true;
+    for (const m of this.members) m.kill();
+  }
+
+  /**
+   * After a finished window: ask the idle members to exit and wait until their output
+   * is read, so what they printed lands in this mode's capture (a result can arrive
+   * before the output printed ahead of it); kill whatever is not gone after a grace.
+   */
+  async drain(): Promise<void> {
+    this.closed = true;
+    for (const m of this.members) {
+      try {
+        if (!m.busy) m.send({ type: 'exit' });
+      } catch {
+        // already gone
+      }
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.members.map((m) => m.gone)),
+      new Promise((r) => {
+        timer = setTimeout(r, POOL_EXIT_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     for (const m of this.members) m.kill();
   }
 }
@@ -424,9 +466,12 @@ export async function runPool(ctx: Context, mode: 'worker' | 'process', args: un
         detail: null,
       };
     }
-  } finally {
+  } catch (e) {
     pool.close();
+    throw e;
   }
+  if (window.status === 'ok') await pool.drain();
+  else pool.close();
   window.workers = size;
   window.startupMs = Math.round(startupMs * 1000) / 1000;
   return window;

@@ -7,7 +7,7 @@ export interface ErrorInfo {
   traceback: string | null;
 }
 
-export type PoolRequest = { type: 'call'; id: number; args: Uint8Array };
+export type PoolRequest = { type: 'call'; id: number; args: Uint8Array } | { type: 'exit' };
 
 export type PoolReply =
   | { type: 'ready'; worker: string }

@@ -31,6 +31,12 @@ async function main(): Promise<void> {
     return;
   }
   const onRequest = async (m: PoolRequest) => {
+    // Asked to stop: exit once stdout and stderr have flushed (an empty write's callback
+    // runs after everything queued before it), so nothing printed is lost.
+    if (m.type === 'exit') {
+      process.stdout.write('', () => process.stderr.write('', () => process.exit(0)));
+      return;
+    }
     if (m.type !== 'call') return;
     const t0 = nowMs();
     const args = v8.deserialize(m.args) as unknown[];
