@@ -11,6 +11,8 @@ import { languageOf, parseModes, parseNumberOption, parseTargetArg, settingsFrom
 import { TOOL_VERSION } from './report/buildReport';
 import { EXIT, exitCode } from './report/exitCode';
 import { formatReportText } from './report/textTable';
+import { formatSweepText } from './report/sweepText';
+import { DEFAULT_SWEEP_WORKERS, parseWorkerList, runSweep } from './engine/runSweep';
 import { standaloneHtml, UiAssets } from './report/html';
 
 const HELP = `looplag ${TOOL_VERSION}: measure what a function does to the event loop
@@ -21,6 +23,9 @@ Usage:
                                            classmethod; JS/TS: a static method)
   looplag run FILE:START-END [options]     a snippet: lines START..END (1-based),
                                            run as a function in the module's scope
+  looplag sweep TARGET [options]           pool modes over a list of pool sizes (--workers
+                                           LIST, default 1,2,4,cores,cores+4,32,40):
+                                           throughput and lag per size, the recommended W
   looplag --help | --version
 
 FILE is Python (.py) or JavaScript/TypeScript (.js .mjs .cjs .ts .mts .cts; ESM or
@@ -43,6 +48,7 @@ Options:
   --modes LIST           comma-separated modes (default: all of the language's modes)
   --concurrency N        concurrent calls per mode (default: 10)
   --workers N            pool size W; 0 = the executor's default (default: 0)
+                         (sweep: a list, e.g. 1,2,4,cores,cores+4,32,40)
   --switch-interval S    sys.setswitchinterval(S) in seconds; 0 = leave it (default: 0)
   --heartbeat-ms N       heartbeat interval in whole ms (default: 1)
   --stall-ms N           lag at or above this is a stall (default: 50)
@@ -120,9 +126,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${TOOL_VERSION}\n`);
     return EXIT.ok;
   }
-  if (positionals[0] !== 'run' || positionals.length !== 2) {
-    return usage(positionals.length === 0 ? 'missing command' : `expected \`looplag run TARGET\`, got \`${positionals.join(' ')}\``);
+  const command = positionals[0];
+  if ((command !== 'run' && command !== 'sweep') || positionals.length !== 2) {
+    return usage(positionals.length === 0 ? 'missing command' : `expected \`looplag run TARGET\` or \`looplag sweep TARGET\`, got \`${positionals.join(' ')}\``);
   }
+  const sweep = command === 'sweep';
+  let sweepWorkers: number[] = [];
 
   let target, settings, budgetMs;
   try {
@@ -133,9 +142,16 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.notMeasured;
     }
     settings = settingsFrom({
-      modes: o.modes, concurrency: o.concurrency, workers: o.workers, switchInterval: o['switch-interval'],
+      // A sweep's --workers is a list, and its modes default to the pool modes.
+      modes: o.modes ?? (sweep ? (language === 'python' ? 'thread,process' : 'worker,process') : undefined),
+      concurrency: o.concurrency, workers: sweep ? undefined : o.workers, switchInterval: o['switch-interval'],
       heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, gilProbe: !o['no-gil-probe'],
     }, language);
+    if (sweep) {
+      sweepWorkers = parseWorkerList((o.workers ?? DEFAULT_SWEEP_WORKERS.join(',')).split(','));
+      if (o.html) throw new UsageError('--html applies to `looplag run`; a sweep writes --json / --out');
+      if (settings.modes.includes('inline')) throw new UsageError('a sweep measures pool modes: drop inline from --modes');
+    }
     budgetMs = parseNumberOption('--budget-ms', o['budget-ms'], 0, 1e9);
     // Checked before measuring: a run that cannot be saved should not run at all.
     for (const [flag, file] of [['--out', o.out], ['--html', o.html]] as const) {
@@ -169,6 +185,34 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  if (sweep) {
+    const result = await runSweep({
+      target,
+      settings: { ...settings, lagBudgetMs: budgetMs ?? 100 },
+      workers: sweepWorkers,
+      python: o.python,
+      node: o.node,
+      signal: controller.signal,
+      onProgress: (p) => progress?.update(p),
+      onStderr: o.verbose ? (text) => process.stderr.write(text) : undefined,
+    });
+    progress?.clear();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
+    else process.stdout.write(formatSweepText(result));
+    try {
+      if (o.out) writeAtomic(o.out, JSON.stringify(result, null, 2) + '\n');
+    } catch (e) {
+      process.stderr.write(`looplag: could not write the sweep: ${(e as Error).message}\n`);
+      return EXIT.usage;
+    }
+    if (result.error) {
+      process.stderr.write(`looplag: error [${result.error.kind}]: ${result.error.message}\n`);
+      return result.error.kind === 'timeout' ? EXIT.timeout : result.error.kind === 'cancelled' ? EXIT.interrupted : EXIT.notMeasured;
+    }
+    return EXIT.ok;
+  }
   const report = await runSession({
     target,
     settings,

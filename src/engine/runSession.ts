@@ -32,6 +32,8 @@ export interface RunOptions {
   freeThreaded?: string | null;
   /** Python: the one-thread diagnostic window before thread mode (default true). */
   diagnostic?: boolean;
+  /** A worker sweep: a window per count for each pool mode (see runSweep). */
+  sweepWorkers?: number[];
   /** Folder holding run_sidecar.py; default: next to the bundle. */
   sidecarDir?: string;
   /** Folder holding the Node sidecar (sidecar.js, worker.js, hooks.mjs); default: next to the bundle. */
@@ -156,7 +158,8 @@ export function resolveFreeThreaded(setting: string | null | undefined): string 
   return null;
 }
 
-async function measure(opts: RunOptions): Promise<SessionState> {
+/** One sidecar session, as raw state (the sweep builds its own document from it). */
+export async function measure(opts: RunOptions): Promise<SessionState> {
   const state: SessionState = {
     target: opts.target,
     settings: opts.settings,
@@ -199,6 +202,7 @@ async function measure(opts: RunOptions): Promise<SessionState> {
     gilProbe: state.settings.gilProbe,
     baselineMs: opts.baselineMs ?? 300,
     diagnostic: opts.diagnostic ?? true,
+    ...(opts.sweepWorkers ? { sweepWorkers: opts.sweepWorkers } : {}),
     outputCapBytes: opts.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
   };
   const deadline = Date.now() + opts.settings.timeoutS * 1000;

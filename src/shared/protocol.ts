@@ -66,6 +66,11 @@ export const RunPlan = obj({
   outputCapBytes: int,
   /** Python: run the one-thread diagnostic window before thread mode (default true). */
   diagnostic: optional(bool),
+  /**
+   * A worker sweep: for each pool mode, one pool started once and a window per count
+   * here, each admitting that many calls at a time (what a pool of that size does).
+   */
+  sweepWorkers: optional(arr(int)),
 });
 export type RunPlan = Infer<typeof RunPlan>;
 
@@ -311,3 +316,75 @@ export const Report = obj({
   headline: optional(str),
 });
 export type Report = Infer<typeof Report>;
+
+// ---------------------------------------------------------------------------
+// the worker sweep: looplag.sweep/1
+
+export const SWEEP_SCHEMA = 'looplag.sweep/1';
+
+export const SweepPoint = obj({
+  mode: Mode,
+  /** The pool size asked for; at most `concurrency` calls can run however large it is. */
+  workers: int,
+  effectiveWorkers: int,
+  status: literal('ok', 'failed', 'skipped'),
+  error: nullable(RunError),
+  wallMs: num,
+  throughputPerS: nullable(num),
+  lag: obj({ p50Ms: num, p99Ms: num, maxMs: num, stallCount: int, stalledFrac: num }),
+  cpuParallelism: num,
+  queueMaxMs: nullable(num),
+  /** Pool start-up, on the first point of a mode only (the pool is started once). */
+  startupMs: nullable(num),
+  elu: optional(nullable(num)),
+  backgroundCpuFrac: nullable(num),
+});
+export type SweepPoint = Infer<typeof SweepPoint>;
+
+export const SweepRecommendation = obj({
+  mode: Mode,
+  /** null: no count kept the loop within the budget. */
+  workers: nullable(int),
+  throughputPerS: nullable(num),
+  lagP99Ms: nullable(num),
+  lagMaxMs: nullable(num),
+  reason: str,
+  /** How to use it, in the target's language. */
+  code: nullable(str),
+});
+export type SweepRecommendation = Infer<typeof SweepRecommendation>;
+
+export const Sweep = obj({
+  schema: literal(SWEEP_SCHEMA),
+  tool: obj({ name: str, version: str }),
+  createdAt: str,
+  status: literal('complete', 'partial', 'failed'),
+  error: nullable(RunError),
+  target: obj({
+    file: str,
+    qualname: nullable(str),
+    lines: nullable(obj({ start: int, end: int })),
+    language: literal('python', 'javascript', 'typescript'),
+    args: str,
+  }),
+  runtime: nullable(Runtime),
+  settings: obj({
+    modes: arr(Mode),
+    workers: arr(int),
+    concurrency: int,
+    heartbeatMs: int,
+    stallMs: num,
+    lagBudgetMs: num,
+    timeoutS: num,
+    /** Sum of the measured windows' wall time, and the whole sweep's (start-ups, baseline, spawn). */
+    windowsMs: optional(num),
+    totalMs: optional(num),
+  }),
+  quality: obj({ backgroundCpuFrac: nullable(num), trustworthy: bool, notes: arr(str) }),
+  points: arr(SweepPoint),
+  recommendations: arr(SweepRecommendation),
+  /** The recommendation with the best throughput across modes, if any. */
+  best: nullable(obj({ mode: Mode, workers: int })),
+  headline: str,
+});
+export type Sweep = Infer<typeof Sweep>;

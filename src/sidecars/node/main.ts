@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { PROTOCOL_VERSION, RunError, RunPlan, Runtime } from '../../shared/protocol';
 import { Channel, emptyOutput, OutputCapture, readHostMessages } from './channel';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
-import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, skipped } from './modes';
+import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, runPoolSweep, skipped } from './modes';
 import { checkArgs, outline } from './outline';
 import { LoopDelayMonitor } from './probes';
 import { defaultCacheDir, isTypeScript } from './transpile';
@@ -119,7 +119,22 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
         throw e;
       }
       ctx.begin(mode);
-      window = mode === 'inline' ? await runInline(ctx, callable, args) : await runPool(ctx, mode as Exclude<NodeMode, 'inline'>, args);
+      if (plan.sweepWorkers?.length) {
+        // A worker sweep: pool modes only, each window sent as it ends.
+        if (mode === 'inline') {
+          window = skipped(mode, 'unsupported-mode', 'a worker sweep measures pool modes, not inline');
+        } else {
+          await runPoolSweep(ctx, mode as Exclude<NodeMode, 'inline'>, args, plan.sweepWorkers, (w) => {
+            w.output = capture.take();
+            channel.send({ type: 'window', window: w });
+          });
+          ctx.progress(mode, 'done', plan.concurrency);
+          if (ctx.cancelled) return fail({ kind: ctx.cancelKind, message: 'cancelled by the host', detail: null });
+          continue;
+        }
+      } else {
+        window = mode === 'inline' ? await runInline(ctx, callable, args) : await runPool(ctx, mode as Exclude<NodeMode, 'inline'>, args);
+      }
     }
     window.output = capture.take();
     channel.send({ type: 'window', window });

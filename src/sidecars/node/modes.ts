@@ -255,6 +255,8 @@ class Pool {
   private failure: ((e: Error) => void) | null = null;
   private closed = false;
   window: Window | null = null;
+  /** At most this many calls run at once (a sweep's W on a pool started once). */
+  limit = Number.POSITIVE_INFINITY;
 
   constructor(private readonly ctx: Context, readonly kind: 'worker' | 'process', readonly size: number) {}
 
@@ -335,8 +337,10 @@ class Pool {
   }
 
   private dispatch(): void {
+    let busy = this.members.filter((m) => m.busy).length;
     for (const member of this.members) {
-      if (member.busy || !this.queue.length) continue;
+      if (member.busy || !this.queue.length || busy >= this.limit) continue;
+      busy++;
       const job = this.queue.shift()!;
       member.busy = { rec: job.rec, done: job.done };
       member.send({ type: 'call', id: job.rec.id, args: job.bytes });
@@ -418,12 +422,29 @@ export function defaultWorkers(cpuCount: number): number {
 }
 
 export async function runPool(ctx: Context, mode: 'worker' | 'process', args: unknown[]): Promise<RawWindow> {
+  return (await runPoolWindows(ctx, mode, args, null, () => undefined))[0];
+}
+
+/**
+ * A worker sweep: one pool per mode, as large as the largest count can use (never more
+ * than the calls in flight), and a window per count that lets only that many calls run
+ * at once, which is what a pool of that size does, without a pool start per count.
+ */
+export function runPoolSweep(ctx: Context, mode: 'worker' | 'process', args: unknown[], counts: number[], emit: (w: RawWindow) => void): Promise<RawWindow[]> {
+  return runPoolWindows(ctx, mode, args, counts, emit);
+}
+
+async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: unknown[], counts: number[] | null, emit: (w: RawWindow) => void): Promise<RawWindow[]> {
+  const fail = (w: RawWindow) => {
+    if (counts) emit(w);
+    return [w];
+  };
   try {
     v8.serialize(args);
   } catch (e) {
-    return skipped(mode, 'not-transferable', `the call arguments can't be sent to a ${mode === 'worker' ? 'worker thread' : 'child process'}: ${(e as Error).message}`, 'failed');
+    return fail(skipped(mode, 'not-transferable', `the call arguments can't be sent to a ${mode === 'worker' ? 'worker thread' : 'child process'}: ${(e as Error).message}`, 'failed'));
   }
-  const size = ctx.plan.workers ?? defaultWorkers(ctx.cpuCount);
+  const size = counts ? Math.max(1, Math.min(Math.max(...counts), ctx.plan.concurrency)) : ctx.plan.workers ?? defaultWorkers(ctx.cpuCount);
   const pool = new Pool(ctx, mode, size);
   const t = nowMs();
   ctx.progress(mode, 'warming');
@@ -437,42 +458,51 @@ export async function runPool(ctx: Context, mode: 'worker' | 'process', args: un
     startupMs = nowMs() - t;
   } catch (e) {
     pool.close();
-    if (e instanceof LoadError) return skipped(mode, e.error.kind, e.error.message, 'failed');
-    if (e instanceof PoolCrash) return { ...skipped(mode, 'crashed', `the ${mode} pool broke while starting: ${e.message}`, 'failed') };
+    if (e instanceof LoadError) return fail(skipped(mode, e.error.kind, e.error.message, 'failed'));
+    if (e instanceof PoolCrash) return fail(skipped(mode, 'crashed', `the ${mode} pool broke while starting: ${e.message}`, 'failed'));
     if (e instanceof Cancelled) {
-      return skipped(mode, ctx.cancelKind, `${ctx.cancelKind === 'timeout' ? 'timed out' : 'cancelled'} while starting the ${mode} pool`, 'failed');
+      return fail(skipped(mode, ctx.cancelKind, `${ctx.cancelKind === 'timeout' ? 'timed out' : 'cancelled'} while starting the ${mode} pool`, 'failed'));
     }
     throw e;
   }
-  let window: RawWindow;
+  const windows: RawWindow[] = [];
   try {
-    const w = new Window(ctx, mode);
-    pool.window = w;
-    window = await w.measure((win) => new Promise<void>((resolve, reject) => {
-      pool.watch(reject);
-      let left = ctx.plan.concurrency;
-      for (let i = 0; i < ctx.plan.concurrency; i++) {
-        pool.submit(win.newRecord(i), args, () => {
-          if (--left === 0) resolve();
-        });
+    for (const count of counts ?? [null]) {
+      pool.limit = count === null ? size : Math.min(count, size);
+      ctx.begin(mode);
+      const w = new Window(ctx, mode);
+      pool.window = w;
+      const window = await w.measure((win) => new Promise<void>((resolve, reject) => {
+        pool.watch(reject);
+        let left = ctx.plan.concurrency;
+        for (let i = 0; i < ctx.plan.concurrency; i++) {
+          pool.submit(win.newRecord(i), args, () => {
+            if (--left === 0) resolve();
+          });
+        }
+      }));
+      const notTransferable = w.records.find((r) => r.notTransferable);
+      if (notTransferable && window.status === 'ok') {
+        window.status = 'failed';
+        window.error = {
+          kind: 'not-transferable',
+          message: `the return value can't be sent back from the ${mode === 'worker' ? 'worker thread' : 'child process'}: ${notTransferable.error?.message}`,
+          detail: null,
+        };
       }
-    }));
-    const notTransferable = w.records.find((r) => r.notTransferable);
-    if (notTransferable && window.status === 'ok') {
-      window.status = 'failed';
-      window.error = {
-        kind: 'not-transferable',
-        message: `the return value can't be sent back from the ${mode === 'worker' ? 'worker thread' : 'child process'}: ${notTransferable.error?.message}`,
-        detail: null,
-      };
+      window.workers = count ?? size;
+      window.startupMs = windows.length ? null : Math.round(startupMs * 1000) / 1000;
+      windows.push(window);
+      if (counts && window.status === 'ok') emit(window);
+      if (window.status !== 'ok' || ctx.cancelled) break;
     }
   } catch (e) {
     pool.close();
     throw e;
   }
-  if (window.status === 'ok') await pool.drain();
+  const last = windows[windows.length - 1];
+  if (last.status === 'ok') await pool.drain();
   else pool.close();
-  window.workers = size;
-  window.startupMs = Math.round(startupMs * 1000) / 1000;
-  return window;
+  if (counts && last.status !== 'ok') emit(last);
+  return windows;
 }

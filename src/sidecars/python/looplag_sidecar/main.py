@@ -130,6 +130,14 @@ async def session(plan, channel, capture, ctx):
     baseline["output"] = {"stdout": "", "stderr": "", "truncated": False, "stdoutBytes": 0, "stderrBytes": 0}
     channel.send({"type": "window", "window": baseline})
 
+    sweep = plan.get("sweepWorkers")
+
+    def emit_window(window):
+        window["output"] = capture.take()
+        channel.send({"type": "window", "window": window})
+
+    ctx.emit_window = emit_window
+
     for mode in plan["modes"]:
         if ctx.cancelled.is_set():  # e.g. a cancel during the baseline window
             channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
@@ -145,6 +153,19 @@ async def session(plan, channel, capture, ctx):
             except target_mod.TargetError as e:
                 channel.send({"type": "error", "error": e.error})
                 return
+            if sweep:
+                # A worker sweep: one pool per mode, a window per count, each sent as it ends.
+                ctx.begin(mode)
+                result = await runner(ctx, tgt, args, kwargs, sweep) if mode in ("thread", "process", "interpreter") else None
+                if isinstance(result, dict):  # skipped before any window (e.g. no InterpreterPoolExecutor)
+                    emit_window(result)
+                elif result is None:
+                    emit_window(modes.skipped(mode, "unsupported-mode", "a worker sweep measures pool modes, not %s" % mode))
+                ctx.progress(mode, "done", ctx.concurrency)
+                if ctx.cancelled.is_set():
+                    channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
+                    return
+                continue
             if mode == "thread" and plan.get("diagnostic", True):
                 ctx.progress("diagnostic", "running")
                 diagnostic = await modes.run_diagnostic(ctx, tgt, args, kwargs)

@@ -213,9 +213,24 @@ async def run_inline(ctx, tgt, args, kwargs):
     return window
 
 
-async def run_thread(ctx, tgt, args, kwargs):
+async def _gated(sem, make):
+    if sem is None:
+        return await make()
+    async with sem:
+        return await make()
+
+
+def _sweep_size(ctx, counts, default):
+    """One pool for the whole sweep: as many workers as the largest count can use
+    (never more than the calls in flight); each window then admits only W calls at a
+    time, which is what a W-worker pool does, without starting a pool per W."""
+    return max(1, min(max(counts), ctx.concurrency)) if counts else default
+
+
+async def run_thread(ctx, tgt, args, kwargs, counts=None):
     loop = asyncio.get_running_loop()
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=ctx.workers, thread_name_prefix="looplag-worker")
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=_sweep_size(ctx, counts, ctx.workers),
+                                                 thread_name_prefix="looplag-worker")
     workers = pool._max_workers
     t = perf_counter()
     ctx.progress("thread", "warming")
@@ -226,22 +241,33 @@ async def run_thread(ctx, tgt, args, kwargs):
     concurrent.futures.wait(warm)
     startup_ms = (perf_counter() - t) * 1000.0
 
-    async def body(w):
-        futures = []
-        for i in range(ctx.concurrency):
-            rec = w.new_record(i)
-            fut = loop.run_in_executor(pool, _thread_call, tgt.fn, tgt.is_async, args, kwargs, rec)
-            fut.add_done_callback(lambda _f: ctx.task_done())
-            futures.append(fut)
-        await asyncio.gather(*futures)
-
+    windows = []
     try:
-        window = await Window(ctx, "thread").measure(body)
+        for count in (counts or [None]):
+            sem = asyncio.Semaphore(min(count, ctx.concurrency)) if count else None
+
+            async def body(w):
+                futures = []
+                for i in range(ctx.concurrency):
+                    rec = w.new_record(i)
+                    make = (lambda rec=rec: loop.run_in_executor(pool, _thread_call, tgt.fn, tgt.is_async, args, kwargs, rec))
+                    fut = asyncio.ensure_future(_gated(sem, make))
+                    fut.add_done_callback(lambda _f: ctx.task_done())
+                    futures.append(fut)
+                await asyncio.gather(*futures)
+
+            ctx.begin("thread")
+            window = await Window(ctx, "thread").measure(body)
+            window["workers"] = count or workers
+            window["startupMs"] = round(startup_ms, 3) if not windows else None
+            windows.append(window)
+            if counts:
+                ctx.emit_window(window)
+            if window["status"] != "ok" or ctx.cancelled.is_set():
+                break
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    window["workers"] = workers
-    window["startupMs"] = round(startup_ms, 3)
-    return window
+    return windows if counts else windows[0]
 
 
 async def run_diagnostic(ctx, tgt, args, kwargs):
@@ -268,18 +294,21 @@ async def run_diagnostic(ctx, tgt, args, kwargs):
     return window
 
 
-async def run_pool(ctx, mode, tgt, args, kwargs, make_pool):
-    """Process or interpreter pool: created and warmed before the window."""
+async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
+    """Process or interpreter pool: created and warmed before the window (for a sweep,
+    once, with a window per worker count)."""
     loop = asyncio.get_running_loop()
     try:
         pickle.dumps((args, kwargs))
     except Exception as e:
-        return _not_picklable(mode, "the call arguments can't be sent to another %s: %s: %s"
-                              % ("process" if mode == "process" else "interpreter", type(e).__name__, e))
+        window = _not_picklable(mode, "the call arguments can't be sent to another %s: %s: %s"
+                                % ("process" if mode == "process" else "interpreter", type(e).__name__, e))
+        return [window] if counts else window
     t = perf_counter()
     ctx.progress(mode, "warming")
     pool = make_pool()
     ctx.register_pool(pool)
+    windows = []
     try:
         workers = pool._max_workers
         # Occupy every worker at once so the pool starts all of them (and each loads
@@ -288,44 +317,55 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool):
         await asyncio.gather(*(asyncio.wrap_future(f) for f in warm))
         ctx.remember_workers(pool)
         startup_ms = (perf_counter() - t) * 1000.0
-
-        async def body(w):
-            async def one(rec):
-                try:
-                    meta, _result = await loop.run_in_executor(pool, child_call, ctx.spec, args, kwargs)
-                except concurrent.futures.process.BrokenProcessPool:
-                    raise
-                except Exception as e:  # the result could not come back
-                    rec["error"] = _exc_info(e)
-                else:
-                    rec.update(start=meta["start"], end=meta["end"], worker=meta["worker"], error=meta["error"],
-                               cpu=meta["user"] + meta["system"])
-                    w.child_user += meta["user"]
-                    w.child_system += meta["system"]
-                ctx.task_done()
-
-            await asyncio.gather(*(one(w.new_record(i)) for i in range(ctx.concurrency)))
-
-        window = await Window(ctx, mode).measure(body)
+        for count in (counts or [None]):
+            sem = asyncio.Semaphore(min(count, ctx.concurrency)) if count else None
+            ctx.begin(mode)
+            window = await _pool_window(ctx, mode, pool, loop, sem, args, kwargs)
+            window["workers"] = count or workers
+            window["startupMs"] = round(startup_ms, 3) if not windows else None
+            windows.append(window)
+            if counts:
+                ctx.emit_window(window)
+            if window["status"] != "ok" or ctx.cancelled.is_set():
+                break
     except concurrent.futures.process.BrokenProcessPool as e:
         window = skipped(mode, "crashed", "the %s pool broke while starting: %s" % (mode, e))
         window["status"] = "failed"
-        return window
+        windows.append(window)
     except target_mod.TargetError as e:
         window = skipped(mode, e.error["kind"], e.error["message"])
         window["status"] = "failed"
-        return window
+        windows.append(window)
     finally:
         ctx.unregister_pool(pool)
-    window["workers"] = workers
-    window["startupMs"] = round(startup_ms, 3)
+    return windows if counts else windows[0]
+
+
+async def _pool_window(ctx, mode, pool, loop, sem, args, kwargs):
+    async def body(w):
+        async def one(rec):
+            try:
+                meta, _result = await _gated(sem, lambda: loop.run_in_executor(pool, child_call, ctx.spec, args, kwargs))
+            except concurrent.futures.process.BrokenProcessPool:
+                raise
+            except Exception as e:  # the result could not come back
+                rec["error"] = _exc_info(e)
+            else:
+                rec.update(start=meta["start"], end=meta["end"], worker=meta["worker"], error=meta["error"],
+                           cpu=meta["user"] + meta["system"])
+                w.child_user += meta["user"]
+                w.child_system += meta["system"]
+            ctx.task_done()
+
+        await asyncio.gather(*(one(w.new_record(i)) for i in range(ctx.concurrency)))
+
+    window = await Window(ctx, mode).measure(body)
     pickling = [t["error"] for t in window["tasks"] if t["error"] and _is_pickling_error(t["error"])]
     if pickling and window["status"] == "ok":
         window["status"] = "failed"
         window["error"] = error("not-picklable", "the return value can't be sent back from the %s: %s"
                                 % (mode, pickling[0]["message"]), detail=pickling[0]["traceback"])
     return window
-
 
 def _is_pickling_error(err):
     return err["type"] in ("PicklingError", "NotShareableError") or "pickle" in err["message"].lower()
@@ -337,20 +377,20 @@ def _not_picklable(mode, message):
     return window
 
 
-async def run_process(ctx, tgt, args, kwargs):
+async def run_process(ctx, tgt, args, kwargs, counts=None):
     return await run_pool(ctx, "process", tgt, args, kwargs, lambda: concurrent.futures.ProcessPoolExecutor(
-        max_workers=ctx.workers, initializer=child_init,
-        initargs=(ctx.spec, ctx.switch_interval_s, os.getpid())))
+        max_workers=_sweep_size(ctx, counts, ctx.workers), initializer=child_init,
+        initargs=(ctx.spec, ctx.switch_interval_s, os.getpid())), counts)
 
 
-async def run_interpreter(ctx, tgt, args, kwargs):
+async def run_interpreter(ctx, tgt, args, kwargs, counts=None):
     executor = getattr(concurrent.futures, "InterpreterPoolExecutor", None)
     if executor is None:
         return skipped("interpreter", "unsupported-mode",
                        "InterpreterPoolExecutor needs Python 3.14 or newer (this is %d.%d)" % sys.version_info[:2])
     return await run_pool(ctx, "interpreter", tgt, args, kwargs, lambda: executor(
-        max_workers=ctx.workers, initializer=child_init,
-        initargs=(ctx.spec, ctx.switch_interval_s, None)))
+        max_workers=_sweep_size(ctx, counts, ctx.workers), initializer=child_init,
+        initargs=(ctx.spec, ctx.switch_interval_s, None)), counts)
 
 
 RUNNERS = {"inline": run_inline, "thread": run_thread, "process": run_process, "interpreter": run_interpreter}

@@ -1,0 +1,35 @@
+import type { Sweep } from '../shared/protocol';
+import { fmtMs } from './textTable';
+
+/** The CLI's sweep output: one row per mode and pool size, ★ on the recommendation, then the code. */
+export function formatSweepText(s: Sweep): string {
+  const lines: string[] = [];
+  const t = s.target;
+  lines.push(`Loop Lag sweep · ${t.qualname ?? (t.lines ? `lines ${t.lines.start}-${t.lines.end}` : '?')}(${t.args}) in ${t.file}`);
+  if (s.runtime) lines.push(`${s.runtime.implementation} ${s.runtime.version} · ${s.runtime.cpuCount} cores · ${s.settings.concurrency} concurrent calls · budget ${fmtMs(s.settings.lagBudgetMs)}`);
+  lines.push(`→ ${s.headline}`);
+  const rec = new Map(s.recommendations.map((r) => [r.mode, r.workers]));
+  const header = ['mode', 'W', 'status', 'wall', 'tasks/s', 'lag p99', 'lag max', 'stalls', 'CPU/wall', 'queue max', ''];
+  const rows = s.points.map((p) => [
+    p.mode, String(p.workers), p.status, fmtMs(p.wallMs), p.throughputPerS === null ? '–' : p.throughputPerS.toFixed(1),
+    fmtMs(p.lag.p99Ms), fmtMs(p.lag.maxMs), String(p.lag.stallCount), p.cpuParallelism.toFixed(2), fmtMs(p.queueMaxMs),
+    rec.get(p.mode) === p.workers && p.status === 'ok' ? '★ recommended' : p.workers > p.effectiveWorkers ? `(${p.effectiveWorkers} busy at most)` : '',
+  ]);
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  lines.push('');
+  all.forEach((r, n) => {
+    lines.push(r.map((c, i) => (i < 1 || i === 2 || i === r.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
+    if (n === 0) lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
+  });
+  lines.push('');
+  for (const r of s.recommendations) {
+    lines.push(`${r.mode}: ${r.workers === null ? 'no recommendation' : `W=${r.workers}`} — ${r.reason}`);
+    if (r.code) lines.push(...r.code.split('\n').map((l) => `    ${l}`));
+  }
+  for (const p of s.points) if (p.error) lines.push(`${p.mode} W=${p.workers}: ${p.status} [${p.error.kind}] ${p.error.message}`);
+  if (s.error) lines.push(`error [${s.error.kind}]: ${s.error.message}`);
+  for (const n of s.quality.notes) lines.push(`note: ${n}`);
+  lines.push(`sweep: ${fmtMs(s.settings.totalMs ?? 0)} in all, ${fmtMs(s.settings.windowsMs ?? 0)} of it measuring`);
+  return lines.join('\n') + '\n';
+}
