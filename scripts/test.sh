@@ -16,6 +16,13 @@ echo "== unit (TypeScript)"
 node --test --test-reporter=spec out/test/unit/
 echo "== sidecar (Python unittest, real interpreter)"
 python3 -m unittest discover -s test/sidecar/python -v
+echo "== free-threaded CPython 3.13t (built once from Debian's source into .cache/python-ft)"
+# The free-threaded comparison's tests need one; building it takes ~4-6 min the first time.
+if ft=$(bash scripts/free-threaded-python.sh); then
+  export LOOPLAG_TEST_FREE_THREADED="$ft"
+else
+  echo "!! no free-threaded Python: its tests will skip"
+fi
 echo "== sidecar (real python3 through the engine and CLI)"
 node --test --test-concurrency=1 --test-reporter=spec out/test/sidecar/
 echo "== report UI (real Chromium, reports from the real engine)"
