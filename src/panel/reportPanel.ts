@@ -11,8 +11,8 @@ import { webviewHtml } from './webviewHtml';
 export const REPORT_VIEW_TYPE = 'looplag.report';
 
 export interface ReportPanelHost {
-  /** The whole view state, as the `state` message carries it. */
-  state(): Extract<ToWebview, { type: 'state' }>;
+  /** The whole view state: a report view (`state`), or a worker sweep on show (`sweep`). */
+  state(): Extract<ToWebview, { type: 'state' | 'sweep' }>;
   /** A validated message from the webview. */
   onMessage(message: FromWebview): void;
   /** The panel was closed by the user (e.g. cancel a run in progress). */

@@ -6,7 +6,7 @@
 import uPlot from 'uplot';
 import { cdfOnGrid, decimateMinMax, logGrid } from '../stats/decimate';
 import { sortedCopy } from '../stats/percentiles';
-import type { ModeRun } from '../shared/protocol';
+import type { ModeRun, SweepPoint } from '../shared/protocol';
 import { fmtMs } from '../report/textTable';
 
 export interface Theme {
@@ -26,6 +26,7 @@ export function readTheme(el: Element = document.body): Theme {
     process: v('--vscode-charts-green', '#388a34'),
     interpreter: v('--vscode-charts-purple', '#652d90'),
     worker: v('--vscode-charts-blue', '#1a85ff'),
+    'free-threaded': v('--vscode-charts-purple', '#8e44ad'),
   };
   return {
     fg: v('--vscode-charts-foreground', v('--vscode-foreground', '#616161')),
@@ -224,4 +225,56 @@ function naturalCompare(a: string, b: string): number {
 /** A translucent fill from a #rrggbb colour; other colour syntaxes get no fill. */
 function withAlpha(color: string, alphaHex: string): string | undefined {
   return /^#[0-9a-f]{6}$/i.test(color) ? color + alphaHex : undefined;
+}
+
+/**
+ * A sweep, one mode: throughput (left axis) and loop lag p99 and max (right axis, log)
+ * against the pool size W (log₂ x), the lag budget dashed, the recommended W ringed.
+ */
+export function sweepChart(el: HTMLElement, points: SweepPoint[], opts: { width: number; theme: Theme; budgetMs: number; recommended: number | null; mode: string }): Chart {
+  const ok = points.filter((p) => p.status === 'ok').sort((a, b) => a.workers - b.workers);
+  const xs = ok.map((p) => p.workers);
+  const color = opts.theme.mode(opts.mode);
+  const lagFloor = (v: number) => Math.max(0.01, v);
+  const data: uPlot.AlignedData = [
+    xs,
+    ok.map((p) => p.throughputPerS ?? null),
+    ok.map((p) => lagFloor(p.lag.p99Ms)),
+    ok.map((p) => lagFloor(p.lag.maxMs)),
+    xs.map(() => opts.budgetMs),
+    ok.map((p) => (p.workers === opts.recommended ? p.throughputPerS : null)),
+  ];
+  const common = { stroke: opts.theme.fg, grid: { stroke: opts.theme.grid, width: 1 }, ticks: { stroke: opts.theme.grid, width: 1 } };
+  const u = new uPlot(
+    {
+      width: opts.width,
+      height: 220,
+      legend: { show: true, live: false },
+      scales: {
+        x: { time: false, distr: 3, log: 2 },
+        tput: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.15] },
+        lag: { distr: 3, range: (_u, min, max) => [Math.max(0.01, Math.min(min, opts.budgetMs) / 2), Math.max(max, opts.budgetMs) * 2] },
+      },
+      series: [
+        {},
+        { label: 'calls/s', scale: 'tput', stroke: color, width: 2, points: { show: true, size: 6 } },
+        { label: 'lag p99', scale: 'lag', stroke: opts.theme.fg, width: 1.5, dash: [4, 3], points: { show: true, size: 4 } },
+        { label: 'lag max', scale: 'lag', stroke: opts.theme.threshold, width: 1.5, points: { show: true, size: 4 } },
+        { label: 'lag budget', scale: 'lag', stroke: opts.theme.threshold, width: 1, dash: [8, 4], points: { show: false } },
+        { label: 'recommended W', scale: 'tput', stroke: color, width: 0, points: { show: true, size: 14, width: 3, fill: 'transparent', stroke: color } },
+      ],
+      axes: [
+        { ...common, label: 'workers (W)', values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : '')) },
+        { ...common, scale: 'tput', label: 'calls/s', size: 60 },
+        { ...common, scale: 'lag', side: 1, label: 'loop lag', size: 78, grid: { show: false }, values: (_u, splits) => splits.map((v) => fmtMs(v)) },
+      ],
+    },
+    data,
+    el,
+  );
+  return {
+    destroy: () => u.destroy(),
+    resize: (width) => u.setSize({ width, height: 220 }),
+    pointCount: () => xs.length,
+  };
 }

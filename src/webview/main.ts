@@ -3,13 +3,14 @@
  * after we say `ready`) and a standalone HTML file (state read from an inert JSON
  * script element). Every incoming message is validated, never cast.
  */
-import { Report } from '../shared/protocol';
+import { Report, Sweep } from '../shared/protocol';
 import { FromWebview, LiveProgress, ToWebview, ViewOptions } from '../shared/webviewProtocol';
 import type { HistoryEntry } from '../shared/webviewProtocol';
 import { obj, nullable } from '../shared/validate';
 import { reportMarkdown } from '../report/markdown';
 import { budgetOf } from '../report/verdict';
-import { Chart, cdfChart, lagChart, readTheme, timelineChart } from './charts';
+import { Chart, cdfChart, lagChart, readTheme, sweepChart, timelineChart } from './charts';
+import { sweepHeader, sweepRecommendations, sweepTable } from './sweepView';
 import { clear, h, icon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
 
@@ -23,6 +24,8 @@ interface ViewState {
   running: LiveProgress | null;
   options: ViewOptions;
   notice: string | null;
+  /** A worker sweep on show (instead of a report). */
+  sweep: Sweep | null;
 }
 
 /** The standalone file's embedded payload. */
@@ -30,7 +33,7 @@ const StandalonePayload = obj({ report: Report, compare: nullable(Report) });
 
 class App {
   private state: ViewState = {
-    currentId: null, current: null, compare: null, history: [], running: null, notice: null,
+    currentId: null, current: null, compare: null, history: [], running: null, notice: null, sweep: null,
     options: { lagBudgetMs: 100, host: 'standalone' },
   };
   private charts: Chart[] = [];
@@ -73,11 +76,14 @@ class App {
     }
     switch (message.type) {
       case 'state':
-        this.state = { ...this.state, ...message, notice: null };
+        this.state = { ...this.state, ...message, notice: null, sweep: null };
         this.vscode?.setState({ currentId: message.currentId });
         break;
       case 'live':
-        this.state = { ...this.state, current: message.report, running: message.progress, currentId: null };
+        this.state = { ...this.state, current: message.report, running: message.progress, currentId: null, sweep: null };
+        break;
+      case 'sweep':
+        this.state = { ...this.state, sweep: message.sweep, running: message.running };
         break;
       case 'notice':
         this.state = { ...this.state, notice: message.text };
@@ -108,6 +114,12 @@ class App {
     this.destroyCharts();
     clear(this.root);
     const { current, compare, options } = this.state;
+    if (this.state.sweep) {
+      this.renderSweep(this.state.sweep);
+      document.body.dataset.rendered = 'true';
+      document.body.dataset.charts = String(this.charts.length);
+      return;
+    }
     if (!current) {
       const running = this.state.running;
       this.root.appendChild(running
@@ -178,6 +190,37 @@ class App {
       draws.push(() => this.track(timelineChart(fig, run, { width: chartWidth(fig), theme }), fig));
     }
     return draws;
+  }
+
+  private renderSweep(s: Sweep): void {
+    const theme = readTheme();
+    this.root.appendChild(h('nav', { class: 'toolbar', 'aria-label': 'Sweep actions' },
+      this.vscode && this.state.running ? h('button', { class: 'secondary', 'data-action': 'cancel', 'aria-label': 'Cancel', onclick: () => this.post({ type: 'cancel' }) }, icon('debug-stop'), h('span', { class: 'label' }, 'Cancel')) : null,
+      h('button', { class: 'secondary', 'data-action': 'export-json', 'aria-label': 'Export JSON', onclick: () => this.exportSweep(s) }, icon('json'), h('span', { class: 'label' }, 'Export JSON')),
+    ));
+    if (this.state.notice) this.root.appendChild(h('div', { class: 'notice', role: 'status' }, this.state.notice));
+    this.root.appendChild(sweepHeader(s, this.state.running));
+    const section = h('section', { class: 'charts', 'aria-labelledby': 'sweep-h' }, h('h2', { id: 'sweep-h' }, 'Throughput and loop lag by pool size'));
+    this.root.appendChild(section);
+    const draws: (() => void)[] = [];
+    for (const mode of [...new Set(s.points.map((p) => p.mode))]) {
+      const points = s.points.filter((p) => p.mode === mode);
+      const rec = s.recommendations.find((r) => r.mode === mode)?.workers ?? null;
+      const fig = h('figure', { class: 'chart', 'data-chart': `sweep-${mode}`, role: 'img', 'aria-label': `${mode}: calls per second and loop lag for W = ${points.map((p) => p.workers).join(', ')}${rec !== null ? `; recommended W = ${rec}` : ''}` },
+        h('figcaption', {}, h('span', { class: `swatch mode-${mode}` }), `${mode}${rec !== null ? ` — recommended W = ${rec}` : ' — no pool size within budget'}`));
+      section.appendChild(fig);
+      draws.push(() => this.track(sweepChart(fig, points, { width: chartWidth(fig), theme, budgetMs: s.settings.lagBudgetMs, recommended: rec, mode }), fig));
+    }
+    this.root.appendChild(sweepTable(s));
+    this.root.appendChild(sweepRecommendations(s));
+    if (s.quality.notes.length) this.root.appendChild(h('ul', { class: 'notes' }, s.quality.notes.map((n) => h('li', {}, n))));
+    for (const d of draws) d();
+  }
+
+  private exportSweep(s: Sweep): void {
+    if (this.vscode) return this.post({ type: 'exportJson', id: 'sweep' });
+    const blob = new Blob([JSON.stringify(s, null, 2)], { type: 'application/json' });
+    h('a', { href: URL.createObjectURL(blob), download: 'looplag-sweep.json' }).click();
   }
 
   private track(chart: Chart, el: HTMLElement): void {
