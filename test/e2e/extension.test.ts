@@ -32,6 +32,8 @@ const MEASURE = 'Loop Lag: Measure Function';
 const LENS = '▶ Measure loop lag';
 /** loops.py, top to bottom: the CodeLens index of each function and a line inside it. */
 const FN = { crunch: { lens: 0, line: 7 }, quick: { lens: 1, line: 11 }, nap: { lens: 2, line: 16 }, hold_gil: { lens: 3, line: 22 } } as const;
+/** shapes.ts: a line inside burn(ms), a non-exported function (after an enum and an interface). */
+const TS_BURN_LINE = 22;
 /** A run is ~2 s here (3 calls of ~40 ms per mode), but other people's tests share the machine. */
 const RUN_TIMEOUT_MS = 90_000;
 const MEASURED_MODES = ['inline', 'thread', 'process'] as const;
@@ -268,6 +270,97 @@ describe('Loop Lag in VS Code: measure, re-measure, reload, cancel', { skip }, (
   });
 });
 
+describe('Loop Lag on a TypeScript file in VS Code', { skip }, () => {
+  let folder: string;
+  const session = useWorkbench(() => {
+    folder = tmpDir('looplag-e2e-');
+    fs.cpSync(WORKSPACE, folder, { recursive: true });
+    return { folder, vsix: VSIX, userSettings: { 'looplag.concurrency': 3 } };
+  });
+  after(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  test('Measure Function from the palette asks for the arguments and reports inline, worker and process on Node', async (t) => {
+    const { page, server } = session;
+    await openFile(page, 'shapes.ts');
+    await goToLine(page, TS_BURN_LINE);
+    const since = Date.now();
+    await runCommand(page, MEASURE);
+    const input = page.locator(INPUT_BOX);
+    await waitUntil(async () => (await inputBoxMessage(page)).includes('inside the call'), 'the argument prompt');
+    assert.match(await page.locator(`${QUICK_INPUT} .quick-input-title`).innerText(), /Loop Lag: arguments for burn\(ms\)/);
+    assert.match(await inputBoxMessage(page), /1000, "text"/, 'a JavaScript example, not Python\'s');
+    // The TypeScript parser checks the text first: a parameter declaration is not an argument.
+    await input.fill('ms: 40');
+    await input.press('Enter');
+    await waitUntil(async () => /not valid/i.test(await inputBoxMessage(page)), 'the input box to refuse "ms: 40"');
+    assert.doesNotMatch(logText(server), /measuring burn/);
+    await input.fill('');
+    await answerInputBox(page, '40', { prompt: 'inside the call' }); // 40 ms of CPU per call
+
+    const frame = await waitForReport(page, 'burn', since);
+
+    const report = newestReport(server);
+    assert.equal(report.target.qualname, 'burn');
+    assert.equal(report.target.language, 'typescript');
+    assert.equal(report.target.args, '40');
+    assert.equal(report.status, 'complete', report.error?.message);
+    assert.equal(report.runtime?.name, 'node');
+    // looplag.node.modes' default: the Node modes, not Python's.
+    assert.deepEqual(report.runs.map((r) => r.mode), ['inline', 'worker', 'process']);
+    const cells = await summaryCells(frame);
+    assert.deepEqual(Object.keys(cells).sort(), ['inline', 'process', 'worker']);
+    for (const run of report.runs) {
+      const mode = run.mode;
+      assert.equal(run.status, 'ok', `${mode}: ${run.error?.message}`);
+      assert.equal(run.tasks.length, 3, `${mode}: 3 calls (looplag.concurrency)`);
+      assert.equal(run.taskStats.okCount, 3, mode);
+      for (const metric of ['p50', 'p99', 'max', 'wall', 'task']) {
+        assert.match(cells[mode][metric], /^\d+(\.\d+)? (ms|s)$/, `${mode} ${metric}: a number`);
+      }
+      // The panel shows the numbers that were measured (and saved to the history).
+      assert.equal(cells[mode].p99, fmtMs(run.lag.p99Ms), `${mode} p99`);
+      assert.equal(cells[mode].max, fmtMs(run.lag.maxMs), `${mode} max`);
+      assert.equal(cells[mode].wall, fmtMs(run.wallMs), `${mode} wall`);
+      t.diagnostic(`${mode}: lag p99 ${run.lag.p99Ms} ms, max ${run.lag.maxMs} ms, wall ${run.wallMs} ms, task p50 ${run.taskStats.runP50Ms} ms`);
+    }
+    const [inline, worker] = [report.runs[0], report.runs[1]];
+    // Inline, each call blocks the loop for all its 40 ms; in a worker the loop stays free.
+    assert.ok(inline.lag.maxMs >= 0.9 * inline.taskStats.runP50Ms!, `inline lag max ${inline.lag.maxMs} ms ≥ a call's ${inline.taskStats.runP50Ms} ms`);
+    assert.ok(worker.lag.p99Ms < inline.lag.maxMs, `worker lag p99 ${worker.lag.p99Ms} ms < inline lag max ${inline.lag.maxMs} ms`);
+    // The log says which runtime was chosen and which one ran.
+    const log = logText(server);
+    assert.match(log, /measuring burn in .*shapes\.ts \(args: 40\) with (node on PATH, else the editor's own runtime|.*looplag\.node\.path)/);
+    assert.match(log, /runtime: Node \d+\.\d+\.\d+ \(node/);
+    assert.match(await frame.innerText('header'), /\bnode\b.* \d+\.\d+\.\d+/);
+    await waitUntil(async () => ((await statusBarText(page, STATUS_ITEM)) ?? '').includes('inline: '), 'the headline in the status bar');
+  });
+
+  test('the CodeLens on the TypeScript function asks again (last arguments filled in) and follows looplag.node.modes', async () => {
+    const { page, server } = session;
+    await openFile(page, 'shapes.ts');
+    const first = newestReport(server);
+    const headline = compactHeadline(first);
+    assert.match(headline, /inline: .* · worker: .* · process: /);
+    // spin(job) and burn(ms) each get a ▶; burn also the headline of the palette run.
+    await waitUntil(async () => JSON.stringify(await codeLensTitles(page)) === JSON.stringify([LENS, LENS, headline]),
+      `the CodeLenses [▶, ▶, "${headline}"]; seen ${JSON.stringify(await codeLensTitles(page))}`);
+    await writeFolderSettings(page, folder, { 'looplag.node.modes': ['worker'], 'looplag.python.modes': ['thread'] });
+
+    const since = Date.now();
+    await clickCodeLens(page, LENS, { index: 1 });
+    await waitUntil(async () => (await inputBoxMessage(page)).includes('inside the call'), 'the argument prompt');
+    assert.equal(await page.locator(INPUT_BOX).inputValue(), '40', 'last time\'s arguments');
+    await page.locator(INPUT_BOX).press('Enter');
+    await waitForReport(page, 'burn', since);
+    const report = newestReport(server);
+    assert.ok(report.createdAt > first.createdAt, 'a new report');
+    assert.equal(report.target.args, '40');
+    assert.deepEqual(report.settings.modes, ['worker']);
+    assert.deepEqual(report.runs.map((r) => [r.mode, r.status, r.tasks.length]), [['worker', 'ok', 3]]);
+    assert.match(logText(server), /measuring burn .* modes worker,/);
+  });
+});
+
 describe('Loop Lag in an untrusted folder (Restricted Mode)', { skip }, () => {
   let folder: string;
   const session = useWorkbench(() => {
@@ -297,6 +390,17 @@ describe('Loop Lag in an untrusted folder (Restricted Mode)', { skip }, () => {
     assert.deepEqual(await codeLensTitles(page), []);
     // Nothing ran: no sidecar, no measurement in the log, no report.
     assert.deepEqual(processesWithTag(tag).map(procInfo).filter((p) => p && isSidecar(p)), []);
+    assert.doesNotMatch(logText(server), /measuring /);
+    assert.deepEqual(historyReports(server), []);
+
+    // The same for TypeScript: the command is offered (and refuses), no CodeLens, no Node sidecar.
+    await openFile(page, 'shapes.ts');
+    await goToLine(page, TS_BURN_LINE);
+    // (VS Code shows an identical notification once: the refusal above may be the one seen.)
+    await runCommand(page, MEASURE);
+    await waitForNotification(page, 'only runs in a trusted workspace');
+    assert.deepEqual(await codeLensTitles(page), []);
+    assert.deepEqual(processesWithTag(tag).map(procInfo).filter((p) => p && p.argv.some((a) => a.endsWith('sidecar.js'))), []);
     assert.doesNotMatch(logText(server), /measuring /);
     assert.deepEqual(historyReports(server), []);
   });

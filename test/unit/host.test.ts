@@ -3,10 +3,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { CODELENS_SELECTOR } from '../../src/host/codeLens';
 import { readSettings } from '../../src/host/config';
 import { COMMANDS } from '../../src/host/ids';
+import { candidatesFor, describeRuntime, editorRuntime, offerInterpreterFix, resolveRuntime } from '../../src/host/interpreter';
+import { languageOfDocument, MEASURED_LANGUAGE_IDS } from '../../src/host/languageTools';
 import type { OutlineFunction } from '../../src/host/pythonTools';
 import { pickTarget, requiredParams, signatureText } from '../../src/host/targetPicker';
+import { NODE_MODES } from '../../src/shared/protocol';
 import { HistoryStore } from '../../src/report/historyStore';
 import { compactHeadline } from '../../src/report/verdict';
 import { Report } from '../../src/shared/protocol';
@@ -36,6 +40,39 @@ test('the cursor picks the innermost function around it; nested, instance method
   assert.equal(pickTarget(OUTLINE, { startLine: 17, endLine: 17, empty: true, cursorLine: 17 }).kind, 'function');
   assert.match((pickTarget(OUTLINE, { startLine: 21, endLine: 21, empty: true, cursorLine: 21 }) as { message: string }).message, /generator/);
   assert.match((pickTarget(OUTLINE, { startLine: 1, endLine: 1, empty: true, cursorLine: 1 }) as { message: string }).message, /Put the cursor inside a function/);
+});
+
+test('JS/TS targets: refusals say what to do in JavaScript (static, [...gen()], for await), not Python', () => {
+  const js = [
+    fn('Cart.total', 'method', 3, 5),
+    fn('Cart.make', 'staticmethod', 7, 9),
+    fn('ids', 'function', 11, 13, [], { isGenerator: true }),
+    fn('lines', 'function', 15, 17, [], { isGenerator: true, isAsync: true }),
+    fn('outer', 'function', 19, 25),
+    fn('outer.<locals>.inner', 'nested', 20, 22),
+  ];
+  const at = (line: number) => pickTarget(js, { startLine: line, endLine: line, empty: true, cursorLine: line }, 'typescript');
+  const message = (line: number) => (at(line) as { message: string }).message;
+  assert.match(message(4), /`Cart.total` is an instance method.*create a `Cart` and call it.*or make it static\.$/);
+  assert.doesNotMatch(message(4), /@staticmethod|@classmethod/);
+  assert.deepEqual(at(8), { kind: 'function', fn: js[1] });
+  assert.match(message(12), /`ids` is a generator.*e\.g\. `\[\.\.\.ids\(\.\.\.\)\]`/);
+  assert.doesNotMatch(message(12), /list\(/);
+  assert.match(message(16), /`for await \(const x of lines\(\.\.\.\)\) \{\}`/);
+  assert.match(message(21), /nested inside `outer`.*measure `outer` \(line 19\).*top level of the module/);
+  // The same outline in Python words, by default.
+  assert.match((pickTarget(js, { startLine: 4, endLine: 4, empty: true, cursorLine: 4 }) as { message: string }).message, /@staticmethod or @classmethod/);
+  assert.match((pickTarget(js, { startLine: 12, endLine: 12, empty: true, cursorLine: 12 }, 'python') as { message: string }).message, /list\(ids\(\.\.\.\)\)/);
+});
+
+test('languages: Python, JavaScript and TypeScript documents on disk get the commands and CodeLens; JSX and others do not', () => {
+  assert.equal(languageOfDocument('python'), 'python');
+  assert.equal(languageOfDocument('javascript'), 'javascript');
+  assert.equal(languageOfDocument('typescript'), 'typescript');
+  for (const id of ['javascriptreact', 'typescriptreact', 'json', 'plaintext', 'toString', '__proto__']) assert.equal(languageOfDocument(id), undefined, id);
+  assert.deepEqual(CODELENS_SELECTOR, [
+    { language: 'python', scheme: 'file' }, { language: 'javascript', scheme: 'file' }, { language: 'typescript', scheme: 'file' },
+  ]);
 });
 
 test('a selection: a whole function (decorators included or not) is that function; other lines are a snippet', () => {
@@ -72,19 +109,98 @@ test('settings: defaults, per-resource values, ranges clamped, bad modes dropped
   fake.settings.clear();
 });
 
+test('settings for JS/TS: looplag.node.modes (Python\'s mode names dropped), looplag.node.path; the shared settings apply', () => {
+  fake.settings.clear();
+  const d = readSettings(undefined, 'typescript');
+  assert.deepEqual(d.report.modes, [...NODE_MODES]);
+  assert.deepEqual(d.report.modes, ['inline', 'worker', 'process']);
+  assert.equal(d.nodePath, '');
+  fake.settings.set('looplag.python.modes', ['thread']);
+  fake.settings.set('looplag.concurrency', 4);
+  fake.settings.set('looplag.node.path', '  /opt/node/bin/node ');
+  const n = readSettings(undefined, 'javascript');
+  assert.deepEqual(n.report.modes, ['inline', 'worker', 'process'], 'python.modes is Python\'s only');
+  assert.equal(n.report.concurrency, 4);
+  assert.equal(n.nodePath, '/opt/node/bin/node');
+  assert.deepEqual(readSettings(undefined, 'python').report.modes, ['thread']);
+  fake.settings.set('looplag.node.modes', ['process', 'thread', 'interpreter', 'worker', 'process']);
+  assert.deepEqual(readSettings(undefined, 'typescript').report.modes, ['process', 'worker']);
+  fake.settings.set('looplag.node.modes', ['thread']);
+  assert.deepEqual(readSettings(undefined, 'typescript').report.modes, ['inline', 'worker', 'process'], 'nothing valid left: every mode');
+  fake.settings.clear();
+});
+
+test('the Node runtime: looplag.node.path, else node on PATH, else the editor\'s own runtime (ELECTRON_RUN_AS_NODE)', async () => {
+  fake.settings.clear();
+  const uri = fake.Uri.file('/w/app.ts') as never;
+  const log = { warn() {}, info() {}, error() {} } as never;
+  const onPath = await resolveRuntime(uri, 'typescript', readSettings(uri, 'typescript'), log);
+  assert.deepEqual(onPath, { path: undefined, source: 'PATH', fallback: editorRuntime() });
+  assert.deepEqual(editorRuntime(), { command: process.execPath, env: { ELECTRON_RUN_AS_NODE: '1' }, label: 'the editor\'s own runtime' });
+  // The same candidates for the outline, the argument check and the run (the engine's list).
+  assert.deepEqual(candidatesFor('typescript', onPath), [
+    { command: 'node', explicit: false },
+    { command: process.execPath, env: { ELECTRON_RUN_AS_NODE: '1' }, explicit: false, label: 'the editor\'s own runtime' },
+  ]);
+  assert.equal(describeRuntime('typescript', onPath), `node on PATH, else the editor's own runtime (${process.execPath})`);
+
+  fake.settings.set('looplag.node.path', '/opt/node/bin/node');
+  const set = await resolveRuntime(uri, 'javascript', readSettings(uri, 'javascript'), log);
+  assert.deepEqual(set, { path: '/opt/node/bin/node', source: 'looplag.node.path' });
+  assert.deepEqual(candidatesFor('javascript', set), [{ command: '/opt/node/bin/node', explicit: true }], 'a set path is used alone');
+  assert.equal(describeRuntime('javascript', set), '/opt/node/bin/node (looplag.node.path)');
+
+  // Python is unchanged: the setting, else python3/python.
+  const py = await resolveRuntime(fake.Uri.file('/w/app.py') as never, 'python', readSettings(undefined, 'python'), log);
+  assert.deepEqual(py, { path: undefined, source: 'PATH' });
+  assert.equal(candidatesFor('python', py)[0].command, process.platform === 'win32' ? 'python' : 'python3');
+  fake.settings.clear();
+});
+
+test('"no runtime" errors open the language\'s own path setting', async () => {
+  const original = { showErrorMessage: (fake.window as Record<string, unknown>).showErrorMessage, executeCommand: fake.commands.executeCommand };
+  const shown: unknown[][] = [];
+  const executed: unknown[][] = [];
+  Object.assign(fake.window, { showErrorMessage: async (...a: unknown[]) => (shown.push(a), 'Open Settings') });
+  fake.commands.executeCommand = (async (...a: unknown[]) => void executed.push(a)) as typeof fake.commands.executeCommand;
+  try {
+    await offerInterpreterFix('no Node', 'typescript');
+    await offerInterpreterFix('no Python');
+    assert.deepEqual(shown, [['no Node', 'Open Settings'], ['no Python', 'Open Settings']]);
+    assert.deepEqual(executed, [['workbench.action.openSettings', 'looplag.node.path'], ['workbench.action.openSettings', 'looplag.python.path']]);
+  } finally {
+    Object.assign(fake.window, { showErrorMessage: original.showErrorMessage });
+    fake.commands.executeCommand = original.executeCommand;
+  }
+});
+
 test('the manifest declares every command, setting and safety capability the code relies on', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
   const declared = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
   assert.deepEqual(declared, Object.values(COMMANDS).sort());
   const props = Object.keys(pkg.contributes.configuration.properties);
-  for (const key of ['concurrency', 'workers', 'python.modes', 'python.switchInterval', 'python.path', 'heartbeatMs', 'stallThresholdMs',
+  for (const key of ['concurrency', 'workers', 'python.modes', 'python.switchInterval', 'python.path', 'node.modes', 'node.path', 'heartbeatMs', 'stallThresholdMs',
     'lagBudgetMs', 'timeoutSeconds', 'gilProbe', 'codeLens.enabled', 'saveBeforeRun']) {
     assert.ok(props.includes(`looplag.${key}`), key);
     assert.ok(pkg.contributes.configuration.properties[`looplag.${key}`].markdownDescription, `${key} is described`);
   }
   assert.deepEqual(pkg.extensionKind, ['workspace']);
   assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
-  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['looplag.python.path']);
+  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['looplag.python.path', 'looplag.node.path']);
+  const settingsDecl = pkg.contributes.configuration.properties;
+  assert.deepEqual(settingsDecl['looplag.node.modes'].items.enum, [...NODE_MODES]);
+  assert.deepEqual(settingsDecl['looplag.node.modes'].default, [...NODE_MODES]);
+  assert.equal(settingsDecl['looplag.node.modes'].items.enumDescriptions.length, NODE_MODES.length);
+  assert.equal(settingsDecl['looplag.node.path'].scope, 'machine-overridable');
+  assert.equal(settingsDecl['looplag.python.path'].scope, 'machine-overridable');
+  // Every language the host measures activates the extension and shows the command.
+  for (const id of MEASURED_LANGUAGE_IDS) {
+    assert.ok(pkg.activationEvents.includes(`onLanguage:${id}`), id);
+    for (const menu of ['commandPalette', 'editor/context']) {
+      const when: string = pkg.contributes.menus[menu].find((m: { command: string }) => m.command === COMMANDS.measure).when;
+      assert.ok(when.split('||').map((c) => c.trim()).includes(`editorLangId == ${id}`), `${menu}: ${when}`);
+    }
+  }
   assert.equal(pkg.capabilities.virtualWorkspaces.supported, false);
   assert.equal(pkg.main, './dist/extension.js');
 });
