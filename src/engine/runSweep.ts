@@ -152,7 +152,8 @@ export function recommend(mode: Mode, points: SweepPoint[], budgetMs: number, re
   }
   const larger = ok.filter((p) => p.workers > pick.workers);
   const reason = `W=${pick.workers} reached ${pick.throughputPerS!.toFixed(1)} calls/s (best ${bestThroughput.toFixed(1)}/s) with loop lag p99 ${fmtMs(pick.lag.p99Ms)}, max ${fmtMs(pick.lag.maxMs)} (budget ${fmtMs(budgetMs)})` +
-    (larger.length ? `; more workers did not add ${THROUGHPUT_TOLERANCE * 100}%` : '');
+    (larger.length ? `; more workers did not add ${THROUGHPUT_TOLERANCE * 100}%` : '') +
+    (pick.workers > pick.effectiveWorkers ? ` (with ${report.settings.concurrency} concurrent calls at most ${pick.effectiveWorkers} run at once: W=${pick.effectiveWorkers} behaves the same)` : '');
   return { mode, workers: pick.workers, throughputPerS: pick.throughputPerS, lagP99Ms: pick.lag.p99Ms, lagMaxMs: pick.lag.maxMs, reason, code: codeFor(mode, pick.workers, report) };
 }
 
