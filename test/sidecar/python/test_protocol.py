@@ -73,7 +73,7 @@ class LiveMessagesTests(unittest.TestCase):
         self.assertEqual(messages[0]["type"], "hello")
         self.assertEqual(messages[-1]["type"], "done")
         windows = [m["window"]["mode"] for m in messages if m["type"] == "window"]
-        self.assertEqual(windows, ["baseline", "inline", "thread", "process", "interpreter"])
+        self.assertEqual(windows, ["baseline", "inline", "diagnostic", "thread", "process", "interpreter"])
 
 
 if __name__ == "__main__":
