@@ -50,7 +50,7 @@ export function parseModes(text: string, language: ReportTarget['language'] = 'p
   for (const m of modes) {
     if (!(known as readonly string[]).includes(m)) {
       const hint = language !== 'python' && m === 'thread' ? ' (worker threads are `worker`)' : language === 'python' && m === 'worker' ? ' (threads are `thread`)' : '';
-      throw new UsageError(`unknown mode "${m}" for ${language === 'python' ? 'Python' : 'JavaScript/TypeScript'}: choose from ${known.join(', ')}${hint}`);
+      throw new UsageError(`unknown mode "${m}": choose from ${known.join(', ')}${hint}${language === 'python' ? '' : ' (the JavaScript/TypeScript modes)'}`);
     }
   }
   return [...new Set(modes)] as Mode[];

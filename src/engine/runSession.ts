@@ -209,7 +209,7 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
   const grace = opts.cancelGraceMs ?? 1000;
 
   const candidates = runtimeCandidates(opts, opts.target.language);
-  for (const [index, candidate] of candidates.entries()) {
+  for (const candidate of candidates) {
     const python = candidate.command;
     if (opts.signal?.aborted) {
       fail({ kind: 'cancelled', message: 'cancelled before the run started', detail: null });
@@ -297,11 +297,11 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
     clearTimeout(helloTimer);
     opts.signal?.removeEventListener('abort', onAbort);
 
-    if (exit.spawnError && exit.spawnError.code === 'ENOENT' && !candidate.explicit && index < candidates.length - 1) continue; // try the next name
+    if (exit.spawnError && exit.spawnError.code === 'ENOENT' && !candidate.explicit) continue; // try the next name
     if (exit.spawnError) {
       fail({
         kind: 'interpreter-not-found',
-        message: `cannot start ${rt.name} \`${python}\`: ${exit.spawnError.message}`,
+        message: `cannot start ${isNode ? 'Node' : 'Python interpreter'} \`${python}\`: ${exit.spawnError.message}`,
         detail: rt.hint,
       });
     } else if (exit.protocolError && state.runtime === null) {
@@ -323,7 +323,7 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
   }
   fail({
     kind: 'interpreter-not-found',
-    message: `no ${rt.name} runtime found (tried ${candidates.map((c) => c.command).join(', ')})`,
+    message: `no ${isNode ? 'Node runtime' : 'Python interpreter'} found (tried ${candidates.map((c) => c.command).join(', ')})`,
     detail: rt.hint,
   });
   state.finished = true;
