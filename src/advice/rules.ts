@@ -177,6 +177,7 @@ export const noThreadSpeedup: Rule = (f) => {
   if (f.language !== 'python' || !t || !i || t.speedup === null || f.cores < 2 || (t.workers ?? 1) < 2) return undefined;
   if (f.report.runtime && !f.report.runtime.gilEnabled) return undefined;
   if (t.speedup >= T.MIN_USEFUL_SPEEDUP || i.cpu.parallelism < T.CPU_BOUND_PARALLELISM) return undefined;
+  if (i.wallMs < T.MIN_MEASURABLE_WINDOW_MS || t.wallMs < T.MIN_MEASURABLE_WINDOW_MS) return undefined;
   return {
     id: 'no-thread-speedup',
     severity: 'warning',
@@ -246,12 +247,14 @@ export const freeThreaded: Rule = (f) => {
   const gil = f.ok('thread');
   if (ft && gil) {
     const better = ft.lag.p99Ms <= T.FREE_THREADED_BETTER_FRAC * gil.lag.p99Ms;
+    // Free-threaded builds run single-threaded code slower; say so when it shows.
+    const slower = ft.wallMs > T.MIN_USEFUL_SPEEDUP * gil.wallMs ? `, but the calls took ${(ft.wallMs / gil.wallMs).toFixed(1)}× as long (${fmtMs(ft.wallMs)} vs ${fmtMs(gil.wallMs)})` : '';
     return {
       id: 'free-threaded',
       severity: 'info',
       mode: ft.mode,
       title: better
-        ? `Free-threaded Python kept the loop responsive: p99 ${fmtMs(ft.lag.p99Ms)} vs ${fmtMs(gil.lag.p99Ms)} with the GIL`
+        ? `Free-threaded Python kept the loop responsive: p99 ${fmtMs(ft.lag.p99Ms)} vs ${fmtMs(gil.lag.p99Ms)} with the GIL${slower}`
         : `Free-threaded Python did not change the loop much: p99 ${fmtMs(ft.lag.p99Ms)} vs ${fmtMs(gil.lag.p99Ms)}`,
       detail: `Thread mode under ${ft.interpreter ?? 'the free-threaded interpreter'} (GIL off): lag p99 ${fmtMs(ft.lag.p99Ms)}, max ${fmtMs(ft.lag.maxMs)}, ` +
         `parallelism ${ft.cpu.parallelism.toFixed(2)}, wall ${fmtMs(ft.wallMs)}; with the GIL: p99 ${fmtMs(gil.lag.p99Ms)}, max ${fmtMs(gil.lag.maxMs)}, ` +
@@ -301,6 +304,7 @@ export const transferOverhead: Rule = (f) => {
     const r = f.ok(mode);
     if (!r?.transfer || !r.tasks.length) continue;
     const perCall = r.transfer.loopMs / r.tasks.length;
+    if (r.transfer.loopMs < T.TRANSFER_MIN_LOOP_MS) continue;
     if (r.transfer.loopMs < T.TRANSFER_LOOP_SHARE * r.wallMs && perCall < T.TRANSFER_PER_CALL_MS) continue;
     out.push({
       id: 'transfer-overhead',

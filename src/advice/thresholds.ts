@@ -25,6 +25,13 @@ export const CPU_BOUND_PARALLELISM = 0.7;
  *  would cost more than the work, so it must be created once. */
 export const STARTUP_SHARE = 0.5;
 
+/** A window shorter than this is mostly scheduling and start-up noise: speedups and
+ *  CPU/wall ratios measured over it say nothing about the work. */
+export const MIN_MEASURABLE_WINDOW_MS = 50;
+
+/** Transfer costs under this much loop time in total are noise, whatever their share. */
+export const TRANSFER_MIN_LOOP_MS = 2;
+
 /** Moving arguments and results cost the loop at least this share of the window. */
 export const TRANSFER_LOOP_SHARE = 0.05;
 

@@ -250,7 +250,7 @@ describe('Python: what the GIL does decides the advice', () => {
     assertAbsent(report, 'inline-blocks-loop');
   });
 
-  test('a trivial task: healthy in a thread pool, and no advice to move it to processes', { todo: 'no-thread-speedup fires on a microsecond call: the inline window (~0.2 ms) reads as CPU/wall > cores, so "CPU-bound", and advises the process pool the same report measured ~15x slower than inline' }, async (t) => {
+  test('a trivial task: healthy in a thread pool, and no advice to move it to processes', async (t) => {
     const report = await measure(t, `${PY}/pure_python.py::tiny`, ['--modes', 'inline,thread,process', '--concurrency', '4', '--workers', '2']);
     assertAbsent(report, 'no-thread-speedup');
     advice(report, 'healthy', 'thread');
@@ -339,7 +339,7 @@ describe('Node: the loop and its workers', () => {
     assertAbsent(report, 'inline-blocks-loop', 'async-def-blocks-loop', 'worker-recommended', ...GIL_IDS);
   });
 
-  test('a cheap function: no transfer-overhead for a 7-byte argument and a 5-byte result', { todo: 'transfer-overhead fires when the worker window is ~1 ms: 0.08 ms of messaging is ≥ 5% of it (TRANSFER_LOOP_SHARE), though the advice itself says 0.02 ms per call' }, async (t) => {
+  test('a cheap function: no transfer-overhead for a 7-byte argument and a 5-byte result', async (t) => {
     const report = await measure(t, `${NODE}::cheap`, ['--modes', 'inline,worker', '--concurrency', '4', '--workers', '2']);
     assertAbsent(report, 'transfer-overhead');
   });
