@@ -8,6 +8,7 @@ import { readSettings } from '../../src/host/config';
 import { COMMANDS } from '../../src/host/ids';
 import { candidatesFor, describeRuntime, editorRuntime, offerInterpreterFix, resolveRuntime } from '../../src/host/interpreter';
 import { languageOfDocument, MEASURED_LANGUAGE_IDS } from '../../src/host/languageTools';
+import { progressText } from '../../src/host/runController';
 import type { OutlineFunction } from '../../src/host/pythonTools';
 import { pickTarget, requiredParams, signatureText } from '../../src/host/targetPicker';
 import { NODE_MODES } from '../../src/shared/protocol';
@@ -128,6 +129,12 @@ test('settings for JS/TS: looplag.node.modes (Python\'s mode names dropped), loo
   fake.settings.set('looplag.node.modes', ['thread']);
   assert.deepEqual(readSettings(undefined, 'typescript').report.modes, ['inline', 'worker', 'process'], 'nothing valid left: every mode');
   fake.settings.clear();
+});
+
+test('progress text: the mode and calls done; Python\'s one-call GIL diagnostic reads as part of thread mode', () => {
+  assert.equal(progressText({ mode: 'worker', phase: 'running', done: 2, total: 5 }), 'worker 2/5');
+  assert.equal(progressText({ mode: 'process', phase: 'warming', done: 0, total: 5 }), 'process: starting the pool');
+  assert.equal(progressText({ mode: 'diagnostic', phase: 'running', done: 0, total: 5 }), 'thread: GIL diagnostic, one call alone');
 });
 
 test('the Node runtime: looplag.node.path, else node on PATH, else the editor\'s own runtime (ELECTRON_RUN_AS_NODE)', async () => {
