@@ -77,7 +77,7 @@ export function defaultNodeSidecarDir(): string {
   return candidates.find((d) => fs.existsSync(path.join(d, 'sidecar.js'))) ?? candidates[0];
 }
 
-interface Candidate {
+export interface Candidate {
   command: string;
   env?: NodeJS.ProcessEnv;
   /** Only the last try of the usual names reports "not found"; an explicit path always does. */
