@@ -115,6 +115,21 @@ def _kill_pool(pool):
             pass
 
 
+# The diagnostic costs one more call; past this (measured inline) it is skipped and the
+# advice falls back on thread mode's GIL waits.
+DIAGNOSTIC_MAX_CALL_S = 5.0
+
+
+def _median_call_s(window):
+    runs = sorted(t["endMs"] - t["startMs"] for t in window["tasks"]
+                  if t["startMs"] is not None and t["endMs"] is not None)
+    return runs[len(runs) // 2] / 1000.0 if runs else None
+
+
+def _too_long_for_diagnostic(call_s):
+    return call_s is not None and call_s > DIAGNOSTIC_MAX_CALL_S
+
+
 async def session(plan, channel, capture, ctx):
     if plan["switchIntervalS"]:
         sys.setswitchinterval(plan["switchIntervalS"])
@@ -131,6 +146,7 @@ async def session(plan, channel, capture, ctx):
     channel.send({"type": "window", "window": baseline})
 
     sweep = plan.get("sweepWorkers")
+    inline_call_s = None
 
     def emit_window(window):
         window["output"] = capture.take()
@@ -166,7 +182,7 @@ async def session(plan, channel, capture, ctx):
                     channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
                     return
                 continue
-            if mode == "thread" and plan.get("diagnostic", True):
+            if mode == "thread" and plan.get("diagnostic", True) and not _too_long_for_diagnostic(inline_call_s):
                 ctx.progress("diagnostic", "running")
                 diagnostic = await modes.run_diagnostic(ctx, tgt, args, kwargs)
                 diagnostic["output"] = capture.take()
@@ -179,6 +195,8 @@ async def session(plan, channel, capture, ctx):
             window = await runner(ctx, tgt, args, kwargs)
         window["output"] = capture.take()
         channel.send({"type": "window", "window": window})
+        if mode == "inline":
+            inline_call_s = _median_call_s(window)
         ctx.progress(mode, "done", ctx.concurrency)
         if ctx.cancelled.is_set():
             channel.send({"type": "error", "error": error("cancelled", "cancelled by the host")})
