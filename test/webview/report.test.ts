@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { webviewHtml } from '../../src/panel/webviewHtml';
 import { newNonce, standaloneHtml } from '../../src/report/html';
 import type { Report } from '../../src/shared/protocol';
-import { Report as ReportSchema } from '../../src/shared/protocol';
+import { Report as ReportSchema, Sweep as SweepSchema } from '../../src/shared/protocol';
 import { launchChromium, SECURITY_PROBE } from '../support/browser';
 import { FIXTURES, REPO, runCli, tmpDir } from '../support/helpers';
 
@@ -274,6 +274,59 @@ describe('the VS Code webview page', () => {
       assert.equal(await page.$('[data-testid="running"]'), null);
       await send(page, { type: 'state', currentId: null, current: null, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
       await page.waitForSelector('.empty');
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('a Node report shows ELU and loop-delay rows, no GIL rows, and the headline', async () => {
+    const r = await runCli(['run', `${FIXTURES}/node/cjs/workloads.cjs::spin`, '--args', '20', '--concurrency', '3', '--workers', '2', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const page = await openWebview();
+    try {
+      await send(page, { type: 'state', currentId: 'n', current: r.report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
+      await page.waitForSelector('table[data-testid="summary"]');
+      const metrics = await page.$$eval('td[data-mode="inline"]', (tds) => tds.map((td) => td.getAttribute('data-metric')));
+      for (const m of ['elu', 'eld', 'p99']) assert.ok(metrics.includes(m), `row ${m}`);
+      for (const m of ['gil50', 'gil99']) assert.ok(!metrics.includes(m), `no row ${m}`);
+      const elu = await page.textContent('td[data-mode="inline"][data-metric="elu"]');
+      assert.equal(elu?.replace('▲', '').trim(), `${Math.round((r.report!.runs[0].elu ?? 0) * 100)}%`);
+      assert.equal(await page.textContent('[data-testid="headline"]'), r.report!.headline);
+      assert.ok(await page.$('[data-testid="elu-worker"]'), 'ELU next to the worker lag chart');
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('a worker sweep renders its charts, table, recommendation and code', async () => {
+    const out = path.join(work, 'sweep.json');
+    const r = await runCli(['sweep', `${FIXTURES}/node/cjs/workloads.cjs::spin`, '--args', '10', '--concurrency', '4', '--workers', '1,2,4', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const sweep = SweepSchema.parse(JSON.parse(fs.readFileSync(out, 'utf8')));
+    const page = await openWebview();
+    try {
+      await send(page, { type: 'sweep', sweep, running: null });
+      await page.waitForSelector('table[data-testid="sweep-table"]');
+      const rows = await page.$$eval('table[data-testid="sweep-table"] tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-mode'), tr.getAttribute('data-workers')]));
+      assert.deepEqual(rows, sweep.points.map((p) => [p.mode, String(p.workers)]));
+      for (const p of sweep.points) {
+        const cell = await page.textContent(`tr[data-mode="${p.mode}"][data-workers="${p.workers}"] td[data-metric="throughput"]`);
+        assert.equal(cell, p.throughputPerS === null ? p.status : p.throughputPerS.toFixed(1));
+      }
+      assert.equal(await page.textContent('[data-testid="sweep-headline"]'), sweep.headline);
+      for (const rec of sweep.recommendations.filter((x) => x.workers !== null)) {
+        assert.equal(await page.textContent(`[data-testid="recommended-${rec.mode}"]`), `W = ${rec.workers}`);
+      }
+      // One chart per mode, each drew something.
+      assert.equal(await page.$$eval('figure[data-chart^="sweep-"] canvas', (c) => c.length), new Set(sweep.points.map((p) => p.mode)).size);
+      await page.click('[data-action="export-json"]');
+      assert.deepEqual((await posted(page)).map((m) => m.type), ['ready', 'exportJson']);
+      assert.deepEqual(await page.evaluate(() => (window as unknown as { __cspViolations: unknown[] }).__cspViolations), []);
+      await page.screenshot({ path: path.join(OUT, 'webview-sweep.png'), fullPage: true });
+      // A report afterwards replaces the sweep view.
+      await send(page, { type: 'state', currentId: 'a', current: normal.report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
+      await page.waitForSelector('table[data-testid="summary"]');
+      assert.equal(await page.$('table[data-testid="sweep-table"]'), null);
     } finally {
       await page.close();
     }
