@@ -45,8 +45,8 @@ export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposab
         title: '▶ Measure loop lag', command: COMMANDS.measureFunction, arguments: [doc.uri, fn.qualname],
         tooltip: `Run ${settings.report.concurrency} concurrent calls of ${fn.qualname} in each mode (${settings.report.modes.join(', ')}) and measure the event loop`,
       }));
-      const headline = this.runs.headlineFor(doc.uri.fsPath, fn.qualname);
-      if (headline) lenses.push(new vscode.CodeLens(range, { title: headline, command: COMMANDS.showReport, tooltip: 'Open the Loop Lag report' }));
+      const hint = this.runs.headlineFor(doc.uri.fsPath, fn.qualname);
+      if (hint) lenses.push(new vscode.CodeLens(range, { title: hint.title, command: COMMANDS.showReport, tooltip: `${hint.tooltip}\n\nOpen the Loop Lag report` }));
     }
     return lenses;
   }

@@ -3,7 +3,7 @@
  * specific message, shown before anything runs.
  */
 import * as vscode from 'vscode';
-import { readSettings } from './config';
+import { readSettings, sweepWorkerCounts } from './config';
 import { COMMANDS, SECTION } from './ids';
 import { candidatesFor, offerInterpreterFix, resolveRuntime } from './interpreter';
 import { revealLine } from './reveal';
@@ -12,6 +12,9 @@ import type { RunController, RunRequest } from './runController';
 import { pickTarget, requiredParams, signatureText } from './targetPicker';
 
 type Target = { qualname: string; fn: OutlineFunction; lines: null } | { qualname: null; fn: null; lines: { start: number; end: number } };
+
+/** What to do with the target: measure it in every mode, or sweep the pool sizes (with these counts). */
+type Action = { kind: 'measure' } | { kind: 'sweep'; workers: number[] };
 
 export class Commands {
   constructor(
@@ -24,6 +27,8 @@ export class Commands {
     const reg = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, fn);
     return [
       reg(COMMANDS.measure, () => this.measureFromEditor()),
+      reg(COMMANDS.sweep, () => this.sweepFromEditor()),
+      reg(COMMANDS.showSweep, () => this.runs.showSweep()),
       reg(COMMANDS.measureFunction, (uri: vscode.Uri, qualname: string) => this.measureFunction(uri, qualname)),
       reg(COMMANDS.showReport, () => this.runs.showReport()),
       reg(COMMANDS.openSettings, () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`)),
@@ -40,7 +45,25 @@ export class Commands {
     return false;
   }
 
-  async measureFromEditor(): Promise<void> {
+  measureFromEditor(): Promise<void> {
+    return this.fromEditor(() => ({ kind: 'measure' }));
+  }
+
+  /**
+   * Loop Lag: Sweep Worker Counts: the target is picked as for Measure Function; a bad
+   * `looplag.sweep.workers` entry is said (with the setting to fix it) before anything else.
+   */
+  sweepFromEditor(): Promise<void> {
+    return this.fromEditor((uri) => {
+      const workers = sweepWorkerCounts(readSettings(uri));
+      if ('counts' in workers) return { kind: 'sweep', workers: workers.counts };
+      void vscode.window.showErrorMessage(`Loop Lag: looplag.sweep.workers: ${workers.error}. Nothing was run.`, 'Open Settings')
+        .then((pick) => pick && vscode.commands.executeCommand('workbench.action.openSettings', 'looplag.sweep.workers'));
+      return undefined;
+    });
+  }
+
+  private async fromEditor(action: (uri: vscode.Uri) => Action | undefined): Promise<void> {
     if (!this.trusted()) return;
     const editor = vscode.window.activeTextEditor;
     const language = editor && languageOfDocument(editor.document.languageId);
@@ -49,6 +72,8 @@ export class Commands {
       return;
     }
     const doc = editor.document;
+    const what = action(doc.uri);
+    if (!what) return;
     if (!(await this.ensureSaved(doc))) return;
     const sel = editor.selection;
     // A selection that ends at column 0 of a line does not include that line.
@@ -63,7 +88,7 @@ export class Commands {
     const target: Target = picked.kind === 'function'
       ? { qualname: picked.fn.qualname, fn: picked.fn, lines: null }
       : { qualname: null, fn: null, lines: { start: picked.start, end: picked.end } };
-    await this.start(doc.uri, target, context);
+    await this.start(doc.uri, target, context, what);
   }
 
   async measureFunction(uri: vscode.Uri, qualname: string): Promise<void> {
@@ -82,7 +107,7 @@ export class Commands {
       void vscode.window.showWarningMessage(`Loop Lag: \`${qualname}\` is no longer in ${vscode.workspace.asRelativePath(uri)}.`);
       return;
     }
-    await this.start(uri, { qualname, fn, lines: null }, context);
+    await this.start(uri, { qualname, fn, lines: null }, context, { kind: 'measure' });
   }
 
   /**
@@ -119,7 +144,7 @@ export class Commands {
     return undefined;
   }
 
-  private async start(uri: vscode.Uri, target: Target, context: NonNullable<Awaited<ReturnType<Commands['prepare']>>>): Promise<void> {
+  private async start(uri: vscode.Uri, target: Target, context: NonNullable<Awaited<ReturnType<Commands['prepare']>>>, action: Action): Promise<void> {
     let args = '';
     if (target.fn) {
       const required = requiredParams(target.fn);
@@ -146,7 +171,8 @@ export class Commands {
       interpreter: context.interpreter,
       workspaceRoot: folder?.uri.fsPath ?? null,
     };
-    await this.runs.run(request);
+    if (action.kind === 'sweep') await this.runs.sweep(request, action.workers);
+    else await this.runs.run(request);
   }
 
   /** The argument prompt: pre-filled with last time's text; syntax checked before anything runs. */

@@ -1,18 +1,29 @@
 import * as vscode from 'vscode';
-import { DEFAULTS, modesFor } from '../engine/runPlan';
+import { DEFAULTS, modesFor, UsageError } from '../engine/runPlan';
+import { DEFAULT_SWEEP_WORKERS, parseWorkerList } from '../engine/runSweep';
 import type { ReportSettings } from '../report/buildReport';
 import type { Mode } from '../shared/protocol';
 import { SECTION, SettingTypes } from './ids';
-import type { Language } from './languageTools';
+import { isNodeLanguage, Language } from './languageTools';
 
 export interface HostSettings {
   report: ReportSettings;
   pythonPath: string;
   nodePath: string;
+  /**
+   * Python: the free-threaded interpreter thread mode also runs under: `auto` (python3.14t
+   * or python3.13t on PATH), a path, or null (off, and always for JS/TS).
+   */
+  freeThreaded: string | null;
+  /** `looplag.sweep.workers` as written; see sweepWorkerCounts. */
+  sweepWorkers: string[];
   lagBudgetMs: number;
   codeLens: boolean;
   saveBeforeRun: 'ask' | 'always';
 }
+
+/** The pool modes a worker sweep measures, per language. */
+const SWEEP_MODES = { python: ['thread', 'process'], node: ['worker', 'process'] } as const satisfies Record<string, readonly Mode[]>;
 
 /**
  * Read the settings for a file (resource scope: per-folder values apply), on every run.
@@ -28,6 +39,8 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
   const modes = (Array.isArray(asked) ? asked : []).filter((m): m is Mode => (known as readonly string[]).includes(m));
   const workers = int(get('workers', 0), 0, 1024, 0);
   const switchInterval = get('python.switchInterval', 0);
+  const planned = get('plannedMode', 'auto');
+  const sweepWorkers = get('sweep.workers', DEFAULT_SWEEP_WORKERS);
   return {
     report: {
       concurrency: int(get('concurrency', DEFAULTS.concurrency), 1, 1000, DEFAULTS.concurrency),
@@ -39,11 +52,46 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
       modes: modes.length ? [...new Set(modes)] : [...known],
       timeoutS: Math.max(1, get('timeoutSeconds', DEFAULTS.timeoutS)),
       lagBudgetMs: Math.max(0, get('lagBudgetMs', 100)),
+      // "auto" (or a mode of the other language): the advice infers it from the target.
+      plannedMode: (known as readonly string[]).includes(planned) ? planned : null,
     },
     pythonPath: get('python.path', '').trim(),
     nodePath: get('node.path', '').trim(),
+    freeThreaded: isNodeLanguage(language) ? null : freeThreadedSetting(get('python.freeThreadedPath', 'auto')),
+    sweepWorkers: Array.isArray(sweepWorkers) ? sweepWorkers.map(String) : [String(sweepWorkers)],
     lagBudgetMs: Math.max(0, get('lagBudgetMs', 100)),
     codeLens: get('codeLens.enabled', true),
     saveBeforeRun: get('saveBeforeRun', 'ask') === 'always' ? 'always' : 'ask',
   };
+}
+
+/** `looplag.python.freeThreadedPath`: "auto" (or empty) searches PATH, "off" disables, anything else is a path. */
+export function freeThreadedSetting(value: unknown): string | null {
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (!text || text.toLowerCase() === 'auto') return 'auto';
+  if (text.toLowerCase() === 'off') return null;
+  return text;
+}
+
+/**
+ * The pool sizes of `looplag.sweep.workers` (`cores` and `cores+N` resolved for this
+ * machine, sorted, duplicates dropped), or what is wrong with the list.
+ */
+export function sweepWorkerCounts(settings: Pick<HostSettings, 'sweepWorkers'>, cpuCount?: number): { counts: number[] } | { error: string } {
+  try {
+    return { counts: parseWorkerList(settings.sweepWorkers, cpuCount) };
+  } catch (e) {
+    if (e instanceof UsageError) return { error: e.message };
+    throw e;
+  }
+}
+
+/**
+ * The modes a sweep measures: the language's pool modes, kept to those in the user's
+ * modes setting when that leaves any.
+ */
+export function sweepModes(language: Language, asked: readonly Mode[]): Mode[] {
+  const pool: readonly Mode[] = isNodeLanguage(language) ? SWEEP_MODES.node : SWEEP_MODES.python;
+  const both = pool.filter((m) => asked.includes(m));
+  return both.length ? both : [...pool];
 }

@@ -1,6 +1,10 @@
 /** Command and setting IDs in one place: they are a contract with users' keybindings and settings. */
 export const COMMANDS = {
   measure: 'looplag.measure',
+  /** The worker sweep: the pool modes over `looplag.sweep.workers` pool sizes. */
+  sweep: 'looplag.sweep',
+  /** The status bar after a sweep: the last sweep in the report panel again. */
+  showSweep: 'looplag.showSweep',
   /** CodeLens: measure a function by file and qualname, without looking at the cursor. */
   measureFunction: 'looplag.measureFunction',
   showReport: 'looplag.showReport',
@@ -19,6 +23,7 @@ export interface SettingTypes {
   'python.modes': string[];
   'python.switchInterval': number;
   'python.path': string;
+  'python.freeThreadedPath': string;
   'node.modes': string[];
   'node.path': string;
   heartbeatMs: number;
@@ -28,6 +33,8 @@ export interface SettingTypes {
   gilProbe: boolean;
   'codeLens.enabled': boolean;
   saveBeforeRun: 'ask' | 'always';
+  'sweep.workers': string[];
+  plannedMode: string;
 }
 
 /** Context key set while a run is in progress (enables "Cancel Run" in the palette). */

@@ -1,23 +1,28 @@
 /**
- * Runs, one at a time: progress, cancel, history, the report panel's state, and the
- * result hints. The engine does the work in a sidecar process; nothing here blocks.
+ * Runs and worker sweeps, one at a time: progress, cancel, history, the report panel's
+ * state, and the result hints. The engine does the work in a sidecar process; nothing
+ * here blocks.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Progress, runSession } from '../engine/runSession';
+import { runSweep } from '../engine/runSweep';
+import { TOOL_VERSION } from '../report/buildReport';
 import { HistoryStore, writeFileAtomic } from '../report/historyStore';
 import { standaloneHtml } from '../report/html';
 import { reportMarkdown } from '../report/markdown';
 import { compactHeadline } from '../report/verdict';
-import type { Report } from '../shared/protocol';
+import { SWEEP_SCHEMA } from '../shared/protocol';
+import type { Mode, Report, RunError, Sweep } from '../shared/protocol';
 import type { FromWebview, HistoryEntry, LiveProgress, ToWebview } from '../shared/webviewProtocol';
 import { ReportPanelController } from '../panel/reportPanel';
-import { HostSettings, readSettings } from './config';
+import { HostSettings, readSettings, sweepModes } from './config';
 import { HostLagMonitor } from './hostLag';
 import { COMMANDS, RUNNING_CONTEXT } from './ids';
 import { describeRuntime, Interpreter, offerInterpreterFix, resolveRuntime } from './interpreter';
 import { isNodeLanguage, Language, SidecarDirs } from './languageTools';
+import { ResultHint, resultHint } from './lensText';
 import { revealLine } from './reveal';
 
 /** Everything needed to start (and later repeat) a measurement. */
@@ -36,13 +41,17 @@ export interface RunRequest {
 /** Cancel: the sidecar gets half a second to stop politely, then its process tree is killed. */
 const CANCEL_GRACE_MS = 500;
 
+type ProgressSink = vscode.Progress<{ message?: string; increment?: number }>;
+
 export class RunController implements vscode.Disposable {
-  private active: { controller: AbortController; progress: LiveProgress | null; request: RunRequest } | undefined;
+  private active: { controller: AbortController; progress: LiveProgress | null; request: RunRequest; kind: 'run' | 'sweep' } | undefined;
   private lastRequest: RunRequest | undefined;
   private current: { id: string | null; report: Report } | null = null;
   private compare: { id: string; report: Report } | null = null;
+  /** The worker sweep on show in the panel (instead of a report), or the last one. */
+  private sweepShown: { sweep: Sweep; visible: boolean } | null = null;
   private historyEntries: HistoryEntry[] = [];
-  private readonly headlines = new Map<string, string>();
+  private readonly headlines = new Map<string, ResultHint>();
   private readonly statusBar: vscode.StatusBarItem;
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when a run ends (CodeLens hints refresh). */
@@ -80,13 +89,23 @@ export class RunController implements vscode.Disposable {
     return { python: this.sidecarDir, node: this.nodeSidecarDir };
   }
 
-  /** The last headline for a function, for the editor hint. */
-  headlineFor(file: string, qualname: string): string | undefined {
+  /** The last result's headline for a function, for the editor hint. */
+  headlineFor(file: string, qualname: string): ResultHint | undefined {
     return this.headlines.get(`${file}::${qualname}`);
   }
 
+  /** The report view with the history (a sweep in progress stays on show). */
   async showReport(): Promise<void> {
     await this.loadHistory();
+    if (this.sweepShown && this.active?.kind !== 'sweep') this.sweepShown.visible = false;
+    this.panel.show(false);
+    this.panel.refresh();
+  }
+
+  /** The last worker sweep in the panel again (the status bar's action after a sweep). */
+  showSweep(): void {
+    if (!this.sweepShown) return void this.showReport();
+    this.sweepShown.visible = true;
     this.panel.show(false);
     this.panel.refresh();
   }
@@ -127,88 +146,44 @@ export class RunController implements vscode.Disposable {
 
   cancel(why = 'cancelled'): void {
     if (!this.active) return;
-    this.log.info(`cancelling the run: ${why}`);
+    this.log.info(`cancelling the ${this.active.kind}: ${why}`);
     this.active.controller.abort();
   }
 
   async run(request: RunRequest): Promise<Report | undefined> {
-    // Every path that runs user code comes through here (commands, CodeLens, the panel's
-    // Re-run, which survives a reload into Restricted Mode): check trust here too.
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Loop Lag runs your code to measure it, so it only runs in a trusted workspace.');
-      return undefined;
-    }
-    if (this.active) {
-      const pick = await vscode.window.showWarningMessage(
-        `Loop Lag is already measuring ${this.active.request.label}. Runs go one at a time.`, 'Cancel That Run');
-      if (pick) this.cancel('replaced by the user');
-      return undefined;
-    }
-    const controller = new AbortController();
-    this.active = { controller, progress: null, request };
-    this.lastRequest = request;
-    // The panel shows this run from its first mode on, not the previous report meanwhile.
-    this.current = null;
-    this.compare = null;
-    void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, true);
-    this.setStatus(`$(loading~spin) Loop Lag: starting`, 'Cancel the Loop Lag run', COMMANDS.cancel);
-    this.panel.show(true);
-    this.panel.refresh();
-    const hostLag = new HostLagMonitor();
-    hostLag.start();
     const s = request.settings.report;
-    this.log.info(`measuring ${request.label} in ${request.uri.fsPath} (args: ${request.args || 'none'}) with ` +
-      `${describeRuntime(request.language, request.interpreter)}; modes ${s.modes.join(',')}, ` +
-      `concurrency ${s.concurrency}, workers ${s.workers ?? 'default'}, timeout ${s.timeoutS} s`);
-    let report: Report | undefined;
-    try {
-      report = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Loop Lag: measuring ${request.label}`, cancellable: true },
-        async (progress, token) => {
-          token.onCancellationRequested(() => this.cancel('cancelled from the notification'));
-          let reported = 0;
-          return runSession({
-            target: {
-              file: request.uri.fsPath, qualname: request.qualname, lines: request.lines, args: request.args,
-              language: request.language, workspaceRoot: request.workspaceRoot,
-            },
-            settings: s,
-            ...(isNodeLanguage(request.language)
-              ? { node: request.interpreter.path, fallbackRuntime: request.interpreter.fallback }
-              : { python: request.interpreter.path }),
-            sidecarDir: this.sidecarDir,
-            nodeSidecarDir: this.nodeSidecarDir,
-            signal: controller.signal,
-            cancelGraceMs: CANCEL_GRACE_MS,
-            onSpawn: (cmd, args) => this.log.info(`sidecar: ${cmd} ${args.join(' ')}`),
-            onStderr: (text) => this.log.warn(`sidecar stderr: ${text.trimEnd()}`),
-            onProgress: (p) => {
-              this.onProgress(p);
-              // Progress increments are per mode and task; the bar spans all modes.
-              const total = s.modes.length * Math.max(1, p.total);
-              const doneSoFar = s.modes.indexOf(p.mode as never) * p.total + p.done;
-              const increment = Math.max(0, (doneSoFar / total) * 100 - reported);
-              reported += increment;
-              progress.report({ message: progressText(p), increment });
-            },
-            onRun: (_run, partial) => {
-              this.current = { id: null, report: partial };
-              this.panel.post({ type: 'live', report: partial, progress: this.active?.progress ?? null });
-            },
-          });
+    const freeThreaded = isNodeLanguage(request.language) ? null : request.settings.freeThreaded;
+    const report = await this.exclusive(request, 'run', `Loop Lag: measuring ${request.label}`, () => {
+      this.lastRequest = request;
+      // The panel shows this run from its first mode on, not the previous report (or sweep) meanwhile.
+      this.current = null;
+      this.compare = null;
+      if (this.sweepShown) this.sweepShown.visible = false;
+      this.log.info(`measuring ${request.label} in ${request.uri.fsPath} (args: ${request.args || 'none'}) with ` +
+        `${describeRuntime(request.language, request.interpreter)}; modes ${s.modes.join(',')}, ` +
+        `concurrency ${s.concurrency}, workers ${s.workers ?? 'default'}, timeout ${s.timeoutS} s` +
+        `${isNodeLanguage(request.language) ? '' : `, free-threaded ${freeThreaded ?? 'off'}`}, planned mode ${s.plannedMode ?? 'auto'}`);
+    }, (signal, progress) => {
+      let reported = 0;
+      return runSession({
+        ...this.sessionOptions(request, signal),
+        settings: s,
+        freeThreaded,
+        onProgress: (p) => {
+          this.onProgress(p, progressText(p));
+          // Progress increments are per mode and task; the bar spans all modes.
+          const total = s.modes.length * Math.max(1, p.total);
+          const doneSoFar = s.modes.indexOf(p.mode as never) * p.total + p.done;
+          const increment = Math.max(0, (doneSoFar / total) * 100 - reported);
+          reported += increment;
+          progress.report({ message: progressText(p), increment });
         },
-      );
-    } catch (e) {
-      // runSession reports user and interpreter problems in the report; anything
-      // thrown here is our bug, and must not take the extension host down.
-      this.log.error(`run failed: ${(e as Error).stack ?? e}`);
-      void vscode.window.showErrorMessage(`Loop Lag failed unexpectedly: ${(e as Error).message}. See the "Loop Lag" output.`);
-    } finally {
-      const lag = hostLag.stop();
-      this.log.info(`extension host event-loop lag during the run: p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms (${lag.samples} beats)`);
-      this.active = undefined;
-      void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, false);
-    }
+        onRun: (_run, partial) => {
+          this.current = { id: null, report: partial };
+          this.panel.post({ type: 'live', report: partial, progress: this.active?.progress ?? null });
+        },
+      });
+    });
     if (!report) {
       this.setStatus(undefined);
       this.panel.refresh();
@@ -218,9 +193,140 @@ export class RunController implements vscode.Disposable {
     return report;
   }
 
+  /**
+   * A worker sweep of the request's target: the language's pool modes (kept to the modes
+   * setting when that leaves any) for each pool size in `workers`, shown live in the panel.
+   */
+  async sweep(request: RunRequest, workers: number[]): Promise<Sweep | undefined> {
+    const modes = sweepModes(request.language, request.settings.report.modes);
+    const settings = { ...request.settings.report, modes, workers: null, lagBudgetMs: request.settings.lagBudgetMs };
+    const windows = modes.length * workers.length;
+    const sweep = await this.exclusive(request, 'sweep', `Loop Lag: sweeping pool sizes for ${request.label}`, () => {
+      this.sweepShown = { sweep: startingSweep(request, settings, workers), visible: true };
+      this.log.info(`sweeping ${request.label} in ${request.uri.fsPath} (args: ${request.args || 'none'}) with ` +
+        `${describeRuntime(request.language, request.interpreter)}; modes ${modes.join(',')}, W ${workers.join(',')}, ` +
+        `concurrency ${settings.concurrency}, lag budget ${settings.lagBudgetMs} ms, timeout ${settings.timeoutS} s`);
+    }, (signal, progress) => {
+      const points: Record<string, number> = {};
+      let reported = 0;
+      return runSweep({
+        ...this.sessionOptions(request, signal),
+        settings,
+        workers,
+        onProgress: (p) => {
+          // A window per pool size: the one running is the next size this mode has not measured.
+          const w = p.phase === 'running' && modes.includes(p.mode as Mode) ? workers[points[p.mode] ?? 0] : undefined;
+          const label = w === undefined ? p.mode : `${p.mode} W=${w}`;
+          const text = progressText({ ...p, mode: label });
+          this.onProgress({ ...p, mode: label }, `sweep ${text}`);
+          const done = Object.values(points).reduce((a, n) => a + n, 0) + (w !== undefined && p.total ? p.done / p.total : 0);
+          const increment = Math.max(0, (done / windows) * 100 - reported);
+          reported += increment;
+          progress.report({ message: text, increment });
+        },
+        onPoint: (point, partial) => {
+          points[point.mode] = (points[point.mode] ?? 0) + 1;
+          this.log.info(`sweep ${point.mode} W=${point.workers}: ${point.status}, ` +
+            `${point.throughputPerS === null ? 'no throughput' : `${point.throughputPerS} calls/s`}, lag p99 ${point.lag.p99Ms} ms, max ${point.lag.maxMs} ms`);
+          this.sweepShown = { sweep: partial, visible: true };
+          this.panel.post({ type: 'sweep', sweep: partial, running: this.active?.progress ?? null });
+        },
+      });
+    });
+    if (!sweep) {
+      // Failed unexpectedly: no "Measuring…" view left behind.
+      if (this.sweepShown && !this.sweepShown.sweep.points.length) this.sweepShown = null;
+      this.setStatus(undefined);
+      this.panel.refresh();
+      return undefined;
+    }
+    this.sweepShown = { sweep, visible: this.sweepShown?.visible ?? true };
+    const total = sweep.settings.totalMs !== undefined ? `${(sweep.settings.totalMs / 1000).toFixed(1)} s` : '?';
+    const windowsS = sweep.settings.windowsMs !== undefined ? `${(sweep.settings.windowsMs / 1000).toFixed(1)} s` : '?';
+    this.log.info(`sweep of ${request.label}: ${sweep.status}${sweep.error ? ` (${sweep.error.kind}: ${sweep.error.message})` : ''} in ${total} ` +
+      `(${sweep.points.length} windows, ${windowsS} measuring) — ${sweep.headline}`);
+    for (const r of sweep.recommendations) this.log.info(`sweep ${r.mode}: ${r.workers === null ? 'no recommended W' : `W=${r.workers}`}: ${r.reason}`);
+    const best = sweep.best ? `${sweep.best.mode} W=${sweep.best.workers}` : 'no pool size within budget';
+    this.setStatus(`$(pulse) Loop Lag sweep: ${best}`, `Loop Lag: worker sweep of ${request.label}\n${sweep.headline}`, COMMANDS.showSweep);
+    this.panel.refresh();
+    if (sweep.error) await this.explain(sweep.error, request, `sweep cancelled; ${sweep.points.filter((p) => p.status === 'ok').length} pool size(s) were measured`);
+    return sweep;
+  }
+
+  /** What a run and a sweep share: the sidecar, its runtime, cancel and logs. */
+  private sessionOptions(request: RunRequest, signal: AbortSignal) {
+    return {
+      target: {
+        file: request.uri.fsPath, qualname: request.qualname, lines: request.lines, args: request.args,
+        language: request.language, workspaceRoot: request.workspaceRoot,
+      },
+      ...(isNodeLanguage(request.language)
+        ? { node: request.interpreter.path, fallbackRuntime: request.interpreter.fallback }
+        : { python: request.interpreter.path }),
+      sidecarDir: this.sidecarDir,
+      nodeSidecarDir: this.nodeSidecarDir,
+      signal,
+      cancelGraceMs: CANCEL_GRACE_MS,
+      onSpawn: (cmd: string, args: string[]) => this.log.info(`sidecar: ${cmd} ${args.join(' ')}`),
+      onStderr: (text: string) => this.log.warn(`sidecar stderr: ${text.trimEnd()}`),
+    };
+  }
+
+  /**
+   * One measurement at a time, whatever kind: the trust check, the status bar, the
+   * cancellable progress notification, the `looplag.running` context and the host's own
+   * lag. `work` runs the engine; undefined when it did not run or failed unexpectedly.
+   */
+  private async exclusive<T>(
+    request: RunRequest, kind: 'run' | 'sweep', title: string, onStart: () => void,
+    work: (signal: AbortSignal, progress: ProgressSink) => Promise<T>,
+  ): Promise<T | undefined> {
+    // Every path that runs user code comes through here (commands, CodeLens, the panel's
+    // Re-run, which survives a reload into Restricted Mode): check trust here too.
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage('Loop Lag runs your code to measure it, so it only runs in a trusted workspace.');
+      return undefined;
+    }
+    if (this.active) {
+      const pick = await vscode.window.showWarningMessage(
+        `Loop Lag is already ${this.active.kind === 'sweep' ? 'sweeping pool sizes for' : 'measuring'} ${this.active.request.label}. Runs go one at a time.`, 'Cancel That Run');
+      if (pick) this.cancel('replaced by the user');
+      return undefined;
+    }
+    const controller = new AbortController();
+    this.active = { controller, progress: null, request, kind };
+    void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, true);
+    this.setStatus(`$(loading~spin) Loop Lag: starting`, 'Cancel the Loop Lag run', COMMANDS.cancel);
+    onStart();
+    this.panel.show(true);
+    this.panel.refresh();
+    const hostLag = new HostLagMonitor();
+    hostLag.start();
+    try {
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+        (progress, token) => {
+          token.onCancellationRequested(() => this.cancel('cancelled from the notification'));
+          return work(controller.signal, progress);
+        },
+      );
+    } catch (e) {
+      // The engine reports user and interpreter problems in its result; anything
+      // thrown here is our bug, and must not take the extension host down.
+      this.log.error(`${kind} failed: ${(e as Error).stack ?? e}`);
+      void vscode.window.showErrorMessage(`Loop Lag failed unexpectedly: ${(e as Error).message}. See the "Loop Lag" output.`);
+      return undefined;
+    } finally {
+      const lag = hostLag.stop();
+      this.log.info(`extension host event-loop lag during the ${kind}: p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms (${lag.samples} beats)`);
+      this.active = undefined;
+      void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, false);
+    }
+  }
+
   private async finish(request: RunRequest, report: Report): Promise<void> {
     const headline = compactHeadline(report);
-    if (request.qualname) this.headlines.set(`${request.uri.fsPath}::${request.qualname}`, headline);
+    if (request.qualname) this.headlines.set(`${request.uri.fsPath}::${request.qualname}`, resultHint(report));
     try {
       const entry = await this.history.add(report, request.label, headline);
       this.current = { id: entry.id, report };
@@ -237,19 +343,20 @@ export class RunController implements vscode.Disposable {
       this.log.info(`runtime: ${rt.implementation} ${rt.version} at ${rt.executable} (GIL ${rt.gilEnabled ? 'on' : 'off'}, ${rt.cpuCount} cores, ${rt.platform})`);
     }
     this.log.info(`${request.label}: ${report.status}${report.error ? ` (${report.error.kind}: ${report.error.message})` : ''} — ${headline}`);
-    this.setStatus(`$(pulse) ${headline.length > 60 ? headline.slice(0, 57) + '…' : headline}`, `Loop Lag: ${request.label}\n${headline}`, COMMANDS.showReport);
+    if (report.headline) this.log.info(`${request.label}: ${report.headline}`);
+    this.setStatus(`$(pulse) ${headline.length > 60 ? headline.slice(0, 57) + '…' : headline}`,
+      `Loop Lag: ${request.label}\n${report.headline ? `${report.headline}\n` : ''}${headline}`, COMMANDS.showReport);
     this.panel.refresh();
     this.changed.fire();
-    if (report.error) await this.explain(report, request);
+    if (report.error) await this.explain(report.error, request, `run cancelled; ${report.runs.filter((r) => r.status !== 'skipped').length} mode(s) were measured`);
   }
 
-  /** A failed run says what went wrong and offers the fix where there is one. */
-  private async explain(report: Report, request: RunRequest): Promise<void> {
-    const err = report.error!;
+  /** A failed run (or sweep) says what went wrong and offers the fix where there is one. */
+  private async explain(err: RunError, request: RunRequest, cancelled: string): Promise<void> {
     const text = `Loop Lag: ${err.message}`;
     switch (err.kind) {
       case 'cancelled':
-        return void vscode.window.showInformationMessage(`Loop Lag: run cancelled; ${report.runs.filter((r) => r.status !== 'skipped').length} mode(s) were measured.`);
+        return void vscode.window.showInformationMessage(`Loop Lag: ${cancelled}.`);
       case 'interpreter-not-found':
         return offerInterpreterFix(text, request.language);
       case 'syntax-error':
@@ -273,10 +380,10 @@ export class RunController implements vscode.Disposable {
     }
   }
 
-  private onProgress(p: Progress): void {
+  private onProgress(p: Progress, text: string): void {
     if (!this.active) return;
     this.active.progress = { mode: p.mode, phase: p.phase, done: p.done, total: p.total };
-    this.setStatus(`$(loading~spin) Loop Lag: ${progressText(p)}`, 'Cancel the Loop Lag run', COMMANDS.cancel);
+    this.setStatus(`$(loading~spin) Loop Lag: ${text}`, 'Cancel the Loop Lag run', COMMANDS.cancel);
   }
 
   private setStatus(text: string | undefined, tooltip?: string, command?: string): void {
@@ -292,7 +399,8 @@ export class RunController implements vscode.Disposable {
 
   // ---------------------------------------------------------------- the panel
 
-  private viewState(): Extract<ToWebview, { type: 'state' }> {
+  private viewState(): Extract<ToWebview, { type: 'state' | 'sweep' }> {
+    if (this.sweepShown?.visible) return { type: 'sweep', sweep: this.sweepShown.sweep, running: this.active?.kind === 'sweep' ? this.active.progress : null };
     return {
       type: 'state',
       currentId: this.current?.id ?? null,
@@ -344,13 +452,18 @@ export class RunController implements vscode.Disposable {
         break;
       }
       case 'exportJson': {
+        if (m.id === SWEEP_EXPORT_ID) {
+          const sweep = this.sweepShown?.sweep;
+          if (sweep) await this.saveAs(sweep.target, 'sweep', JSON.stringify(sweep, null, 2) + '\n');
+          return;
+        }
         const report = await this.reportFor(m.id);
-        if (report) await this.saveAs(report, 'json', JSON.stringify(report, null, 2) + '\n');
+        if (report) await this.saveAs(report.target, 'json', JSON.stringify(report, null, 2) + '\n');
         return;
       }
       case 'saveHtml': {
         const report = await this.reportFor(m.id);
-        if (report) await this.saveAs(report, 'html', standaloneHtml(report, this.uiAssets()));
+        if (report) await this.saveAs(report.target, 'html', standaloneHtml(report, this.uiAssets()));
         return;
       }
       case 'copyMarkdown': {
@@ -369,16 +482,19 @@ export class RunController implements vscode.Disposable {
     return { js: fs.readFileSync(path.join(dir, 'main.js'), 'utf8'), css: fs.readFileSync(path.join(dir, 'standalone.css'), 'utf8') };
   }
 
-  private async saveAs(report: Report, ext: 'json' | 'html', data: string): Promise<void> {
-    const name = (report.target.qualname ?? 'snippet').replace(/[^\w.-]+/g, '_');
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(path.dirname(report.target.file));
-    const target = await vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.joinPath(folder, `looplag-${name}.${ext}`),
-      filters: ext === 'json' ? { 'Loop Lag report': ['json'] } : { 'HTML page': ['html'] },
+  /** A save dialog in the workspace (`looplag-<function>.json`, `.html`, `looplag-sweep-<function>.json`), then an atomic write. */
+  private async saveAs(target: Pick<Report['target'], 'file' | 'qualname'>, kind: 'json' | 'html' | 'sweep', data: string): Promise<void> {
+    const name = (target.qualname ?? 'snippet').replace(/[^\w.-]+/g, '_');
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(path.dirname(target.file));
+    const file = kind === 'sweep' ? `looplag-sweep-${name}.json` : `looplag-${name}.${kind}`;
+    const saved = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.joinPath(folder, file),
+      filters: kind === 'json' ? { 'Loop Lag report': ['json'] } : kind === 'sweep' ? { 'Loop Lag worker sweep': ['json'] } : { 'HTML page': ['html'] },
     });
-    if (!target) return;
-    await writeFileAtomic(target.fsPath, data);
-    this.panel.post({ type: 'notice', text: `Saved ${path.basename(target.fsPath)}.` });
+    if (!saved) return;
+    await writeFileAtomic(saved.fsPath, data);
+    this.log.info(`saved ${saved.fsPath}`);
+    this.panel.post({ type: 'notice', text: `Saved ${path.basename(saved.fsPath)}.` });
   }
 
   dispose(): void {
@@ -396,4 +512,29 @@ export function progressText(p: Progress): string {
   if (p.phase === 'running') return `${p.mode} ${p.done}/${p.total}`;
   if (p.phase === 'warming') return `${p.mode}: starting the pool`;
   return `${p.mode}: ${p.phase}`;
+}
+
+/** The panel's Export JSON in a sweep view asks for this id. */
+const SWEEP_EXPORT_ID = 'sweep';
+
+/** The sweep view before the first pool size is measured: the target, the plan, no points yet. */
+export function startingSweep(request: Pick<RunRequest, 'uri' | 'qualname' | 'lines' | 'language' | 'args'>, settings: HostSettings['report'] & { modes: Mode[]; lagBudgetMs: number }, workers: number[]): Sweep {
+  return {
+    schema: SWEEP_SCHEMA,
+    tool: { name: 'looplag', version: TOOL_VERSION },
+    createdAt: new Date().toISOString(),
+    status: 'partial',
+    error: null,
+    target: { file: request.uri.fsPath, qualname: request.qualname, lines: request.lines, language: request.language, args: request.args },
+    runtime: null,
+    settings: {
+      modes: settings.modes, workers, concurrency: settings.concurrency, heartbeatMs: settings.heartbeatMs,
+      stallMs: settings.stallMs, lagBudgetMs: settings.lagBudgetMs, timeoutS: settings.timeoutS,
+    },
+    quality: { backgroundCpuFrac: null, trustworthy: true, notes: [] },
+    points: [],
+    recommendations: [],
+    best: null,
+    headline: `Measuring ${settings.modes.join(' and ')} with W = ${workers.join(', ')}…`,
+  };
 }

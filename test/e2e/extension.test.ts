@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { fmtMs } from '../../src/report/textTable';
-import { compactHeadline } from '../../src/report/verdict';
+import { resultHint } from '../../src/host/lensText';
 import { Report } from '../../src/shared/protocol';
 import type { CodeServer } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
@@ -125,7 +125,7 @@ describe('Loop Lag in VS Code: measure, re-measure, reload, cancel', { skip }, (
     const { page, server } = session;
     await openFile(page, 'loops.py');
     // The headline of the palette run is already there, on crunch.
-    const crunchHeadline = compactHeadline(newestReport(server));
+    const crunchHeadline = resultHint(newestReport(server)).title;
     await waitUntil(async () => (await codeLensTitles(page)).includes(crunchHeadline), `the headline "${crunchHeadline}" above crunch`);
 
     const since = Date.now();
@@ -139,8 +139,9 @@ describe('Loop Lag in VS Code: measure, re-measure, reload, cancel', { skip }, (
     const cells = await summaryCells(frame);
     for (const mode of MEASURED_MODES) assert.match(cells[mode].p99, /^\d+(\.\d+)? (ms|s)$/, mode);
 
-    const headline = compactHeadline(report);
-    assert.match(headline, /inline: .* · thread: .* · process: /);
+    // The report's one sentence for the planned mode: a sync Python function runs in a thread pool.
+    const headline = resultHint(report).title;
+    assert.match(headline, /^(Safe|Not safe) in a thread pool: with 3 concurrent calls /);
     let titles: string[] = [];
     await waitUntil(async () => (titles = await codeLensTitles(page)).includes(headline), `the headline "${headline}" as a CodeLens`);
     // One ▶ per function, each followed by its own last headline.
@@ -339,8 +340,9 @@ describe('Loop Lag on a TypeScript file in VS Code', { skip }, () => {
     const { page, server } = session;
     await openFile(page, 'shapes.ts');
     const first = newestReport(server);
-    const headline = compactHeadline(first);
-    assert.match(headline, /inline: .* · worker: .* · process: /);
+    // Node: the headline answers for the function called on the event loop.
+    const headline = resultHint(first).title;
+    assert.match(headline, /^(Safe|Not safe) called directly on the event loop: with 3 concurrent calls /);
     // spin(job) and burn(ms) each get a ▶; burn also the headline of the palette run.
     await waitUntil(async () => JSON.stringify(await codeLensTitles(page)) === JSON.stringify([LENS, LENS, headline]),
       `the CodeLenses [▶, ▶, "${headline}"]; seen ${JSON.stringify(await codeLensTitles(page))}`);

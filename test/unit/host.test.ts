@@ -11,7 +11,8 @@ import { languageOfDocument, MEASURED_LANGUAGE_IDS } from '../../src/host/langua
 import { progressText } from '../../src/host/runController';
 import type { OutlineFunction } from '../../src/host/pythonTools';
 import { pickTarget, requiredParams, signatureText } from '../../src/host/targetPicker';
-import { NODE_MODES } from '../../src/shared/protocol';
+import { DEFAULT_SWEEP_WORKERS } from '../../src/engine/runSweep';
+import { NODE_MODES, PYTHON_MODES } from '../../src/shared/protocol';
 import { HistoryStore } from '../../src/report/historyStore';
 import { compactHeadline } from '../../src/report/verdict';
 import { Report } from '../../src/shared/protocol';
@@ -90,8 +91,10 @@ test('settings: defaults, per-resource values, ranges clamped, bad modes dropped
   const d = readSettings(undefined);
   assert.deepEqual(d.report, {
     concurrency: 10, workers: null, switchIntervalS: null, heartbeatMs: 1, stallMs: 50, gilProbe: true,
-    modes: ['inline', 'thread', 'process', 'interpreter'], timeoutS: 120, lagBudgetMs: 100,
+    modes: ['inline', 'thread', 'process', 'interpreter'], timeoutS: 120, lagBudgetMs: 100, plannedMode: null,
   });
+  assert.equal(d.freeThreaded, 'auto');
+  assert.deepEqual(d.sweepWorkers, ['1', '2', '4', 'cores', 'cores+4', '32', '40']);
   assert.equal(d.lagBudgetMs, 100);
   assert.equal(d.saveBeforeRun, 'ask');
   fake.settings.set('looplag.concurrency', 3);
@@ -186,26 +189,37 @@ test('the manifest declares every command, setting and safety capability the cod
   const declared = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
   assert.deepEqual(declared, Object.values(COMMANDS).sort());
   const props = Object.keys(pkg.contributes.configuration.properties);
-  for (const key of ['concurrency', 'workers', 'python.modes', 'python.switchInterval', 'python.path', 'node.modes', 'node.path', 'heartbeatMs', 'stallThresholdMs',
-    'lagBudgetMs', 'timeoutSeconds', 'gilProbe', 'codeLens.enabled', 'saveBeforeRun']) {
+  for (const key of ['concurrency', 'workers', 'python.modes', 'python.switchInterval', 'python.path', 'python.freeThreadedPath', 'node.modes', 'node.path', 'heartbeatMs', 'stallThresholdMs',
+    'lagBudgetMs', 'plannedMode', 'timeoutSeconds', 'gilProbe', 'codeLens.enabled', 'saveBeforeRun', 'sweep.workers']) {
     assert.ok(props.includes(`looplag.${key}`), key);
     assert.ok(pkg.contributes.configuration.properties[`looplag.${key}`].markdownDescription, `${key} is described`);
   }
   assert.deepEqual(pkg.extensionKind, ['workspace']);
   assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
-  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['looplag.python.path', 'looplag.node.path']);
+  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['looplag.python.path', 'looplag.node.path', 'looplag.python.freeThreadedPath']);
   const settingsDecl = pkg.contributes.configuration.properties;
   assert.deepEqual(settingsDecl['looplag.node.modes'].items.enum, [...NODE_MODES]);
   assert.deepEqual(settingsDecl['looplag.node.modes'].default, [...NODE_MODES]);
   assert.equal(settingsDecl['looplag.node.modes'].items.enumDescriptions.length, NODE_MODES.length);
   assert.equal(settingsDecl['looplag.node.path'].scope, 'machine-overridable');
   assert.equal(settingsDecl['looplag.python.path'].scope, 'machine-overridable');
+  assert.equal(settingsDecl['looplag.python.freeThreadedPath'].scope, 'machine-overridable');
+  assert.equal(settingsDecl['looplag.python.freeThreadedPath'].default, 'auto');
+  assert.deepEqual(settingsDecl['looplag.plannedMode'].enum, ['auto', ...new Set([...PYTHON_MODES, ...NODE_MODES])]);
+  assert.equal(settingsDecl['looplag.plannedMode'].enumDescriptions.length, settingsDecl['looplag.plannedMode'].enum.length);
+  assert.deepEqual(settingsDecl['looplag.sweep.workers'].default, DEFAULT_SWEEP_WORKERS);
+  // The settings editor's check accepts what the sweep parses, and flags what it refuses.
+  const pattern = new RegExp(settingsDecl['looplag.sweep.workers'].items.pattern);
+  for (const ok of DEFAULT_SWEEP_WORKERS) assert.ok(pattern.test(ok), ok);
+  for (const bad of ['two', '4x', 'cores*2', '']) assert.ok(!pattern.test(bad), bad);
   // Every language the host measures activates the extension and shows the command.
   for (const id of MEASURED_LANGUAGE_IDS) {
     assert.ok(pkg.activationEvents.includes(`onLanguage:${id}`), id);
     for (const menu of ['commandPalette', 'editor/context']) {
-      const when: string = pkg.contributes.menus[menu].find((m: { command: string }) => m.command === COMMANDS.measure).when;
-      assert.ok(when.split('||').map((c) => c.trim()).includes(`editorLangId == ${id}`), `${menu}: ${when}`);
+      for (const command of [COMMANDS.measure, COMMANDS.sweep]) {
+        const when: string = pkg.contributes.menus[menu].find((m: { command: string }) => m.command === command).when;
+        assert.ok(when.split('||').map((c) => c.trim()).includes(`editorLangId == ${id}`), `${menu} ${command}: ${when}`);
+      }
     }
   }
   assert.equal(pkg.capabilities.virtualWorkspaces.supported, false);

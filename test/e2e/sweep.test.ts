@@ -1,0 +1,220 @@
+/// <reference lib="dom" />
+/**
+ * Loop Lag: Sweep Worker Counts in a real VS Code (code-server driven by Debian's
+ * Chromium), installed from looplag.vsix: the palette command on a Python function, the
+ * sweep filling in live in the report panel, the table checked against the sweep the
+ * panel's Export JSON saves, the output channel's summary, and a measurement afterwards
+ * going back to the report view with the report's headline as the CodeLens.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
+import { resultHint } from '../../src/host/lensText';
+import { fmtMs } from '../../src/report/textTable';
+import { Report, Sweep } from '../../src/shared/protocol';
+import { findLogFile } from '../support/codeServer';
+import { useWorkbench } from '../support/e2e';
+import { FIXTURES, REPO, tmpDir } from '../support/helpers';
+import { activeEditor, clickCodeLens, codeLensTitles, goToLine, openFile, runCommand, statusBarText, waitForLog, waitUntil, webviewFrame } from '../support/workbench';
+
+const VSIX = path.join(REPO, 'looplag.vsix');
+const WORKSPACE = path.join(FIXTURES, 'e2e', 'workspace');
+const EXTENSION_ID = 'looplag.looplag';
+const STATUS_ITEM = 'looplag.looplag.looplag.status';
+const SWEEP = 'Loop Lag: Sweep Worker Counts';
+/** pool.py: a line inside digest(rounds=200_000), ~40-60 ms of GIL-releasing PBKDF2 per call. */
+const DIGEST_LINE = 8;
+const WORKERS = [1, 2, 4];
+const MODES = ['thread', 'process'];
+/** 6 windows of 4 calls and two pool start-ups: ~2 s alone, more on a shared machine. */
+const SWEEP_TIMEOUT_MS = 90_000;
+
+const skip = !fs.existsSync(VSIX) && 'no looplag.vsix: run `npm run package`';
+
+describe('Loop Lag: Sweep Worker Counts in VS Code', { skip }, () => {
+  let folder: string;
+  const session = useWorkbench(() => {
+    folder = tmpDir('looplag-e2e-sweep-');
+    fs.cpSync(WORKSPACE, folder, { recursive: true });
+    // The folder's settings, as a user would write them: three pool sizes, four calls.
+    fs.mkdirSync(path.join(folder, '.vscode'));
+    fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), JSON.stringify({
+      'looplag.sweep.workers': WORKERS.map(String),
+      'looplag.concurrency': 4,
+    }, null, 2));
+    return { folder, vsix: VSIX };
+  });
+  after(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  test('the sweep runs from the palette, fills the panel live, and its table is the sweep Export JSON saves', async (t) => {
+    const { page, server } = session;
+    // The panel open beforehand (empty: nothing measured yet), so its first view loading
+    // does not hide the sweep's progress.
+    await openFile(page, 'pool.py');
+    await runCommand(page, 'Loop Lag: Show Report');
+    await webviewFrame(page, { extensionId: EXTENSION_ID });
+    await focusEditorTab(page, 'pool.py');
+    await goToLine(page, DIGEST_LINE);
+    const since = Date.now();
+    await runCommand(page, SWEEP);
+    // digest(rounds=200_000) needs no arguments: no prompt, straight to the sweep.
+    const { frame, seen } = await waitForSweep(page, 'digest', since);
+    const tookMs = Date.now() - since;
+    t.diagnostic(`sweep on screen, finished, ${tookMs} ms after the command; views seen while it ran: ${seen.join(' → ')}`);
+    assert.ok(seen.some((s) => s.startsWith('running')), `the panel showed the sweep while it ran: ${seen.join(' → ')}`);
+
+    // The sweep as the host has it: Export JSON in the panel, the save dialog's default name.
+    await frame.click('[data-action="export-json"]');
+    const saved = path.join(folder, 'looplag-sweep-digest.json');
+    await acceptSaveDialog(page, 'looplag-sweep-digest.json');
+    await waitUntil(() => fs.existsSync(saved), `${saved} to be written`);
+    const sweep = Sweep.parse(JSON.parse(fs.readFileSync(saved, 'utf8')));
+    assert.equal(sweep.status, 'complete', sweep.error?.message);
+    assert.equal(sweep.target.qualname, 'digest');
+    assert.deepEqual(sweep.settings.modes, MODES);
+    assert.deepEqual(sweep.settings.workers, WORKERS, 'looplag.sweep.workers');
+    assert.equal(sweep.settings.concurrency, 4, 'looplag.concurrency');
+    assert.equal(sweep.settings.lagBudgetMs, 100, 'looplag.lagBudgetMs');
+
+    // A row per mode × pool size, each showing that point's numbers.
+    const rows = await sweepRows(frame);
+    assert.deepEqual(rows.map((r) => `${r.mode} ${r.workers}`), MODES.flatMap((m) => WORKERS.map((w) => `${m} ${w}`)));
+    assert.deepEqual(sweep.points.map((p) => `${p.mode} ${p.workers}`), rows.map((r) => `${r.mode} ${r.workers}`));
+    for (const p of sweep.points) {
+      const row = rows.find((r) => r.mode === p.mode && r.workers === String(p.workers))!;
+      assert.equal(p.status, 'ok', `${p.mode} W=${p.workers}: ${p.error?.message}`);
+      assert.equal(row.throughput, p.throughputPerS!.toFixed(1), `${p.mode} W=${p.workers} calls/s`);
+      assert.equal(row.p99, fmtMs(p.lag.p99Ms), `${p.mode} W=${p.workers} lag p99`);
+      assert.equal(row.max, fmtMs(p.lag.maxMs), `${p.mode} W=${p.workers} lag max`);
+      t.diagnostic(`${p.mode} W=${p.workers}: ${p.throughputPerS} calls/s, lag p99 ${p.lag.p99Ms} ms, max ${p.lag.maxMs} ms, wall ${p.wallMs} ms`);
+    }
+    // Each recommendation with a W is shown (and starred in the table); one without says so.
+    for (const r of sweep.recommendations) {
+      const shown = await frame.$(`[data-testid="recommended-${r.mode}"]`);
+      if (r.workers === null) {
+        assert.equal(shown, null, `${r.mode}: no W shown (${r.reason})`);
+        continue;
+      }
+      assert.equal((await shown?.textContent())?.trim(), `W = ${r.workers}`, r.mode);
+      assert.deepEqual(rows.filter((row) => row.mode === r.mode && row.recommended).map((row) => row.workers), [String(r.workers)], `${r.mode}: the starred row`);
+    }
+    assert.ok(sweep.recommendations.some((r) => r.workers !== null), `GIL-releasing work has a W within budget: ${sweep.headline}`);
+    assert.equal((await frame.textContent('[data-testid="sweep-headline"]'))?.trim(), sweep.headline);
+    t.diagnostic(`headline: ${sweep.headline}`);
+
+    // The output channel: a line per point, the headline and the total time.
+    const log = await waitForLog(() => findLogFile(server.logsDir, 'Loop Lag.log'), /sweep of digest: complete in [\d.]+ s/);
+    assert.ok(log.includes(`— ${sweep.headline}`), 'the headline is logged');
+    assert.match(log, /sweeping digest in .*pool\.py \(args: none\) .* modes thread,process, W 1,2,4, concurrency 4,/);
+    for (const p of sweep.points) assert.ok(log.includes(`sweep ${p.mode} W=${p.workers}: ok, ${p.throughputPerS} calls/s`), `${p.mode} W=${p.workers} logged`);
+    t.diagnostic(/sweep of digest: .*/.exec(log)![0]);
+    // The status bar names the best pool.
+    const best = sweep.best ? `${sweep.best.mode} W=${sweep.best.workers}` : 'no pool size within budget';
+    await waitUntil(async () => ((await statusBarText(page, STATUS_ITEM)) ?? '').includes(`Loop Lag sweep: ${best}`), `"${best}" in the status bar`);
+  });
+
+  test('a measurement afterwards goes back to the report view, and the CodeLens shows the report\'s headline', async () => {
+    const { page, server } = session;
+    // The panel beside the editor has the focus (Export JSON was clicked): back to pool.py's tab.
+    await focusEditorTab(page, 'pool.py');
+    const since = Date.now();
+    await clickCodeLens(page, '▶ Measure loop lag');
+    let frame: Frame | undefined;
+    await waitUntil(async () => {
+      const f = await webviewFrame(page, { extensionId: EXTENSION_ID, timeoutMs: 2_000 }).catch(() => undefined);
+      const state = await f?.evaluate(() => ({
+        summary: document.querySelector('table[data-testid="summary"]') !== null,
+        sweep: document.querySelector('table[data-testid="sweep-table"]') !== null,
+        running: document.querySelector('[data-testid="running"]') !== null,
+        createdAt: document.querySelector('header time')?.getAttribute('datetime') ?? '',
+      })).catch(() => undefined);
+      if (state?.summary && !state.sweep && !state.running && Date.parse(state.createdAt) >= since) frame = f;
+      return frame !== undefined;
+    }, 'the report of digest() in the panel', SWEEP_TIMEOUT_MS);
+    const report = newestReport(server);
+    assert.equal(report.target.qualname, 'digest');
+    assert.ok(report.headline, 'the report has a headline');
+    // A sync Python function: the headline answers for a thread pool (FastAPI's sync endpoints).
+    assert.match(report.headline!, /^(Safe|Not safe) in a thread pool: with 4 concurrent calls/);
+    const hint = resultHint(report);
+    assert.ok(hint.title.length <= 120, hint.title);
+    await waitUntil(async () => (await codeLensTitles(page)).includes(hint.title), `the CodeLens "${hint.title}"`);
+  });
+});
+
+// ------------------------------------------------------------------ helpers
+
+/**
+ * Wait until the panel shows a finished sweep of `fn` started at or after `since`; returns
+ * its frame and the views seen on the way (`running: N rows` while it ran).
+ */
+async function waitForSweep(page: Page, fn: string, since: number): Promise<{ frame: Frame; seen: string[] }> {
+  let frame: Frame | undefined;
+  const seen: string[] = [];
+  await waitUntil(async () => {
+    try {
+      const f = await webviewFrame(page, { extensionId: EXTENSION_ID, timeoutMs: 2_000 });
+      const state = await f.evaluate(() => ({
+        fn: document.querySelector('[data-testid="target-name"]')?.textContent ?? null,
+        createdAt: document.querySelector('header time')?.getAttribute('datetime') ?? null,
+        headline: document.querySelector('[data-testid="sweep-headline"]')?.textContent ?? null,
+        running: document.querySelector('[data-testid="running"]') !== null,
+        rows: document.querySelectorAll('table[data-testid="sweep-table"] tbody tr').length,
+      }));
+      if (state.headline === null || state.fn !== fn) return false;
+      const view = `${state.running ? 'running' : 'done'}: ${state.rows} rows`;
+      if (seen.at(-1) !== view) seen.push(view);
+      const done = !state.running && Date.parse(state.createdAt ?? '') >= since - 1_000 && state.rows === MODES.length * WORKERS.length;
+      if (done) frame = f;
+      return done;
+    } catch {
+      return false; // no panel yet, or its frame is navigating
+    }
+  }, `the sweep of ${fn}() in the panel`, SWEEP_TIMEOUT_MS).catch((e) => assert.fail(`${(e as Error).message}; seen: ${seen.join(' → ')}`));
+  return { frame: frame!, seen };
+}
+
+/** The sweep table's rows: mode, W, the ★, and the metric cells (the ▲ over-budget mark dropped). */
+async function sweepRows(frame: Frame) {
+  return frame.$$eval('table[data-testid="sweep-table"] tbody tr', (trs) => trs.map((tr) => {
+    const cell = (metric: string) => (tr.querySelector(`td[data-metric="${metric}"]`)?.textContent ?? '').replace(/^▲\s*/, '').trim();
+    return {
+      mode: tr.getAttribute('data-mode') ?? '',
+      workers: tr.getAttribute('data-workers') ?? '',
+      recommended: tr.classList.contains('recommended'),
+      throughput: cell('throughput'),
+      p99: cell('p99'),
+      max: cell('max'),
+    };
+  }));
+}
+
+/**
+ * The save dialog VS Code shows in a browser (its own file dialog, a quick input holding
+ * the path): wait until it offers `name`, and accept it.
+ */
+async function acceptSaveDialog(page: Page, name: string): Promise<void> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await waitUntil(async () => (await input.isVisible()) && (await input.inputValue()).endsWith(`/${name}`), `a save dialog offering ${name}`);
+  await input.focus();
+  await input.press('Enter');
+}
+
+/** Click an editor's tab (in whichever group has it), as a user would, and wait for its editor. */
+async function focusEditorTab(page: Page, relPath: string): Promise<void> {
+  await page.locator('.tabs-container .tab').filter({ hasText: path.basename(relPath) }).first().click();
+  await activeEditor(page, relPath).waitFor();
+}
+
+/** The newest report in the workspace's history (`<storageUri>/history/reports/*.json`). */
+function newestReport(server: { userDataDir: string }): Report {
+  const root = path.join(server.userDataDir, 'User', 'workspaceStorage');
+  const dir = fs.readdirSync(root).map((id) => path.join(root, id, EXTENSION_ID, 'history', 'reports')).find((d) => fs.existsSync(d));
+  assert.ok(dir, 'a history folder');
+  const reports = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => Report.parse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))));
+  reports.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  assert.ok(reports.length, 'a report in the history');
+  return reports[reports.length - 1];
+}
