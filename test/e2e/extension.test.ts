@@ -170,7 +170,11 @@ describe('Loop Lag in VS Code: measure, re-measure, reload, cancel', { skip }, (
     assert.equal(lags.length, 3, 'a lag line for each run so far');
     const lag = lags[lags.length - 1];
     assert.ok(lag.beats > 500, `${lag.beats} beats: the whole run was timed`);
-    assert.ok(lag.p99 < 5, `extension host lag p99 ${lag.p99} ms (max ${lag.max} ms; bystander p99 ${machine.p99Ms} ms)`);
+    // The target is 5 ms of lag the extension adds. A bystander with nothing to do shows
+    // what the machine itself adds at the same moment (Chromium, code-server and the
+    // sidecar share 2 cores); above a quiet floor (1 ms) that part is not the extension's.
+    const machineFloorMs = Math.max(0, machine.p99Ms - 1);
+    assert.ok(lag.p99 < 5 + machineFloorMs, `extension host lag p99 ${lag.p99} ms (max ${lag.max} ms; bystander p99 ${machine.p99Ms} ms)`);
   });
 
   test('changing looplag.concurrency while VS Code runs changes the next run\'s task count', async (t) => {
