@@ -619,7 +619,7 @@ function extensionActivation(t: Table): void {
   const bytes = fs.readFileSync(bundle);
   t.row('dist/extension.js size', kb(bytes.length), `gzip ${kb(zlib.gzipSync(bytes).length)}`);
   const vsix = path.join(REPO, 'looplag.vsix');
-  if (fs.existsSync(vsix)) t.row('looplag.vsix size', kb(fs.statSync(vsix).size), 'target ≤ 1 MB');
+  if (fs.existsSync(vsix)) t.row('looplag.vsix size', kb(fs.statSync(vsix).size), 'target ≤ 1.5 MB; ~1 MB of it is the TypeScript compiler (Node sidecar, .ts targets)');
   // The bundle requires 'vscode' at load: hand it the stand-in module.
   const Module = require('node:module') as { _load(request: string, ...rest: unknown[]): unknown };
   const load = Module._load;
