@@ -89,7 +89,7 @@ export function advise(report: Report): Advice[] {
 }
 
 const HOW: Record<string, string> = {
-  inline: 'called directly on the event loop',
+  inline: 'on the event loop (called directly)',
   thread: 'in a thread pool',
   process: 'in a process pool',
   interpreter: 'in an interpreter pool',

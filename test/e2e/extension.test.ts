@@ -346,7 +346,7 @@ describe('Loop Lag on a TypeScript file in VS Code', { skip }, () => {
     const first = newestReport(server);
     // Node: the headline answers for the function called on the event loop.
     const headline = resultHint(first).title;
-    assert.match(headline, /^(Safe|Not safe) called directly on the event loop: with 3 concurrent calls /);
+    assert.match(headline, /^(Safe|Not safe) on the event loop \(called directly\): with 3 concurrent calls /);
     // spin(job) and burn(ms) each get a ▶; burn also the headline of the palette run.
     await waitUntil(async () => JSON.stringify(await codeLensTitles(page)) === JSON.stringify([LENS, LENS, headline]),
       `the CodeLenses [▶, ▶, "${headline}"]; seen ${JSON.stringify(await codeLensTitles(page))}`);

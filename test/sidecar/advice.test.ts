@@ -234,7 +234,7 @@ describe('Python: what the GIL does decides the advice', () => {
     // Four 60 ms computations between awaits: the loop is blocked whatever the load.
     assert.equal(advice(report, 'async-def-blocks-loop', 'inline').severity, 'critical');
     advice(report, 'inline-blocks-loop', 'inline');
-    assert.match(report.headline!, /^Not safe called directly on the event loop: /);
+    assert.match(report.headline!, /^Not safe on the event loop \(called directly\): /);
     assertAbsent(report, 'healthy', ...GIL_IDS.filter((id) => id !== 'free-threaded'));
     if (!quietOrSkip(t, report)) return;
     assert.match(report.headline!, /In a process pool it is: /);
@@ -302,7 +302,7 @@ describe('Node: the loop and its workers', () => {
   test('a sync CPU function: inline-blocks-loop and worker-recommended; not safe on the loop', async (t) => {
     const report = await measureOnQuietMachine(t, `${NODE}::cpuSync`, ['--modes', 'inline,worker', '--concurrency', '4', '--workers', '2']);
     advice(report, 'inline-blocks-loop', 'inline');
-    assert.match(report.headline!, /^Not safe called directly on the event loop: /);
+    assert.match(report.headline!, /^Not safe on the event loop \(called directly\): /);
     assertAbsent(report, 'async-def-blocks-loop', 'healthy', ...GIL_IDS);
     if (!quietOrSkip(t, report)) return;
     const worker = advice(report, 'worker-recommended', 'worker');
@@ -317,7 +317,7 @@ describe('Node: the loop and its workers', () => {
     assert.equal(advice(report, 'async-def-blocks-loop', 'inline').severity, 'critical');
     assert.match(advice(report, 'async-def-blocks-loop', 'inline').title, /async function/);
     advice(report, 'inline-blocks-loop', 'inline');
-    assert.match(report.headline!, /^Not safe called directly on the event loop: /);
+    assert.match(report.headline!, /^Not safe on the event loop \(called directly\): /);
   });
 
   test('a function returning 20k objects: transfer-overhead in worker and process modes', async (t) => {
@@ -335,7 +335,7 @@ describe('Node: the loop and its workers', () => {
     const report = await measureOnQuietMachine(t, `${NODE}::cheap`, ['--modes', 'inline,worker', '--concurrency', '4', '--workers', '2']);
     if (!quietOrSkip(t, report)) return;
     advice(report, 'healthy', 'inline');
-    assert.match(report.headline!, /^Safe called directly on the event loop: /);
+    assert.match(report.headline!, /^Safe on the event loop \(called directly\): /);
     assertAbsent(report, 'inline-blocks-loop', 'async-def-blocks-loop', 'worker-recommended', ...GIL_IDS);
   });
 

@@ -205,7 +205,7 @@ test('the headline answers for the planned mode and names a safe alternative', (
   assert.match(text, /^Not safe in a thread pool: with 10 concurrent calls the loop stalled up to 5\d\d\.\d ms/);
   assert.match(text, /In a process pool it is: p99 0\.\d+ ms/);
   const ok = headline(report({ language: 'javascript', runs: { inline: { wallMs: 100, p50: 0.1, p99: 0.5, max: 1 } } }));
-  assert.match(ok, /^Safe called directly on the event loop/);
+  assert.match(ok, /^Safe on the event loop \(called directly\)/);
 });
 
 test('every advice item has the required fields, and fixes speak the target language', () => {
