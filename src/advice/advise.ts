@@ -16,9 +16,12 @@ import * as T from './thresholds';
  */
 export function plannedModeOf(report: Report): string {
   const asked = report.settings.plannedMode;
-  if (asked && report.runs.some((r) => r.mode === asked)) return asked;
-  if (report.target.language !== 'python') return 'inline';
-  return report.target.isAsync ? 'inline' : 'thread';
+  if (asked) return asked;
+  const inferred = report.target.language !== 'python' || report.target.isAsync ? 'inline' : 'thread';
+  if (report.runs.some((r) => r.mode === inferred) || !report.runs.length) return inferred;
+  // The usual plan was not measured (the user's modes leave it out): judge the first
+  // mode that was, rather than answer "not measured".
+  return (report.runs.find((r) => r.status !== 'skipped') ?? report.runs[0]).mode;
 }
 
 /**
@@ -32,7 +35,9 @@ export function classifyGil(report: Report): GilBehaviour | null {
   if (report.target.language !== 'python') return null;
   const switchMs = (report.settings.switchIntervalS ?? report.runtime?.switchIntervalS ?? 0.005) * 1000;
   const d = report.diagnostic;
-  if (d && d.callMs !== null && d.callMs > 0) {
+  // A call shorter than a few switch intervals cannot show either signature: the loop
+  // may simply not have woken during it. Then the diagnostic says nothing.
+  if (d && d.callMs !== null && d.callMs >= T.NATIVE_HOLD_MIN_INTERVALS * switchMs) {
     const lag = d.lag;
     const hold = lag.maxMs >= T.NATIVE_HOLD_FRAC * d.callMs && lag.maxMs >= T.NATIVE_HOLD_MIN_INTERVALS * switchMs;
     const evidence = `In a one-thread diagnostic, one call ran ${fmtMs(d.callMs)} while the loop's longest lag was ${fmtMs(lag.maxMs)} ` +
@@ -44,7 +49,7 @@ export function classifyGil(report: Report): GilBehaviour | null {
     return { kind: 'released', evidence: `${evidence}: the loop ran on time while the call worked.` };
   }
   const t = report.runs.find((r) => r.mode === 'thread' && r.status === 'ok');
-  if (!t?.gilWait || !t.taskStats.runP50Ms) return null;
+  if (!t?.gilWait || !t.taskStats.runP50Ms || t.taskStats.runP50Ms < T.NATIVE_HOLD_MIN_INTERVALS * switchMs) return null;
   const g = t.gilWait;
   const evidence = `In thread mode the GIL-wait probe waited p50 ${fmtMs(g.p50Ms)}, max ${fmtMs(g.maxMs)} (switch interval ${fmtMs(switchMs)}, call p50 ${fmtMs(t.taskStats.runP50Ms)})`;
   if (g.maxMs >= T.NATIVE_HOLD_FRAC * t.taskStats.runP50Ms && g.maxMs >= T.NATIVE_HOLD_MIN_INTERVALS * switchMs && g.sampleCount <= t.tasks.length * 4) {

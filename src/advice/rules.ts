@@ -51,6 +51,15 @@ function fnName(r: Report): string {
   return r.target.qualname ?? 'work';
 }
 
+/**
+ * `fn, args` for `run_in_executor(pool, …)`, which passes positional arguments only:
+ * keyword arguments need `functools.partial`.
+ */
+export function executorCall(fn: string, args: string): string {
+  if (!args.trim()) return fn;
+  return /(^|[,(\s])[A-Za-z_]\w*\s*=(?!=)/.test(args) ? `functools.partial(${fn}, ${args})` : `${fn}, ${args}`;
+}
+
 const PROCESS_POOL_FIX = (r: Report) => `from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 import asyncio
@@ -67,7 +76,7 @@ app = FastAPI(lifespan=lifespan)
 @app.get("/work")
 async def endpoint(request: Request):
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app.state.pool, ${fnName(r).replace(/\./g, '.')}, ${r.target.args || '...'})`;
+    return await loop.run_in_executor(request.app.state.pool, ${executorCall(fnName(r), r.target.args)})`;
 
 const WORKER_POOL_FIX = (r: Report) => `// worker.js: runs ${fnName(r)} off the main thread
 const { parentPort } = require('node:worker_threads');
@@ -94,7 +103,7 @@ export const inlineBlocksLoop: Rule = (f) => {
       (f.language === 'node' ? ` (event-loop utilization ${pct(r.elu ?? 1)}).` : '.'),
     fix: f.language === 'node'
       ? WORKER_POOL_FIX(f.report)
-      : `# Offload it: a process pool for CPU-bound work (threads only if it releases the GIL)\nresult = await loop.run_in_executor(pool, ${fnName(f.report)}, ${f.report.target.args || '...'})`,
+      : `# Offload it: a process pool for CPU-bound work (threads only if it releases the GIL)\nresult = await loop.run_in_executor(pool, ${executorCall(fnName(f.report), f.report.target.args)})`,
     docs: f.language === 'node' ? DOCS.dontBlock : DOCS.executor,
   };
 };
@@ -147,7 +156,7 @@ export const gilContention: Rule = (f) => {
       `${fmtMs(r.lag.p50Ms)}, p99 ${fmtMs(r.lag.p99Ms)}, max ${fmtMs(r.lag.maxMs)} (budget ${fmtMs(f.budgetMs)})` +
       (r.gilWait ? `; GIL wait p50 ${fmtMs(r.gilWait.p50Ms)}, p99 ${fmtMs(r.gilWait.p99Ms)}` : '') +
       '. Each runnable thread is another GIL competitor ahead of the loop: bound concurrency, use fewer workers, or processes.',
-    fix: `sem = asyncio.Semaphore(2)  # at most 2 of these at a time compete with the loop\n\nasync def endpoint(...):\n    async with sem:\n        return await loop.run_in_executor(None, ${fnName(f.report)}, ${f.report.target.args || '...'})\n\n# or, for real parallelism and a free loop: a ProcessPoolExecutor created once (see process-overhead)`,
+    fix: `sem = asyncio.Semaphore(2)  # at most 2 of these at a time compete with the loop\n\nasync def endpoint(...):\n    async with sem:\n        return await loop.run_in_executor(None, ${executorCall(fnName(f.report), f.report.target.args)})\n\n# or, for real parallelism and a free loop: a ProcessPoolExecutor created once (see process-overhead)`,
     docs: DOCS.semaphore,
   };
 };

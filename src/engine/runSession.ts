@@ -110,7 +110,9 @@ export async function runSession(opts: RunOptions): Promise<Report> {
   const ft = opts.target.language === 'python' && state.settings.modes.includes('thread') && !state.error && !opts.signal?.aborted
     ? resolveFreeThreaded(opts.freeThreaded)
     : null;
-  if (ft) {
+  if (ft && state.runtime && !state.runtime.gilEnabled) {
+    (state.notes ??= []).push(`${state.runtime.executable} already runs without the GIL: no separate free-threaded comparison.`);
+  } else if (ft) {
     // Thread mode again under the free-threaded interpreter: its own sidecar, the same
     // target and settings, within what is left of the time budget.
     opts.onProgress?.({ mode: 'free-threaded', phase: 'starting', done: 0, total: state.settings.concurrency });
@@ -127,12 +129,20 @@ export async function runSession(opts: RunOptions): Promise<Report> {
     });
     const window = second.windows.find((w) => w.mode === 'thread');
     const rt = second.runtime;
-    if (window && rt && !rt.gilEnabled) {
+    // The GIL state after the import counts: a C extension without free-threading support re-enables it.
+    const gilOn = second.resolved?.gilEnabled ?? rt?.gilEnabled ?? true;
+    if (second.error && (second.error.kind === 'cancelled' || second.error.kind === 'timeout')) {
+      // Stopping during the comparison stops the session: the exit code must say so.
+      state.error = second.error;
+      if (window) state.windows.push({ ...window, mode: 'free-threaded', interpreter: rt ? `${rt.implementation} ${rt.version} (free-threaded)` : ft, gilEnabled: false });
+    } else if (window && rt && !gilOn) {
       state.windows.push({ ...window, mode: 'free-threaded', interpreter: `${rt.implementation} ${rt.version} (free-threaded)`, gilEnabled: false });
       opts.onRun?.(toModeRun(state.windows[state.windows.length - 1], state.settings), buildReport(state));
     } else {
-      (state.notes ??= []).push(rt && rt.gilEnabled
-        ? `${ft} runs with the GIL enabled (not a free-threaded build, or PYTHON_GIL=1): no free-threaded comparison.`
+      (state.notes ??= []).push(rt && gilOn
+        ? (rt.gilEnabled
+          ? `${ft} runs with the GIL enabled (not a free-threaded build, or PYTHON_GIL=1): no free-threaded comparison.`
+          : `${ft} turned the GIL back on while importing the target (a C extension without free-threading support): no free-threaded comparison.`)
         : `The free-threaded comparison with ${ft} did not run: ${second.error?.message ?? 'no thread-mode result'}.`);
     }
   }

@@ -10,6 +10,7 @@ import type { Mode, ModeRun, Report, Sweep, SweepPoint, SweepRecommendation } fr
 import { SWEEP_SCHEMA } from '../shared/protocol';
 import { Progress, RunOptions, measure } from './runSession';
 import { UsageError } from './runPlan';
+import { executorCall } from '../advice/rules';
 
 /** Within this share of the best throughput, a smaller pool is as good and cheaper. */
 export const THROUGHPUT_TOLERANCE = 0.05;
@@ -158,12 +159,11 @@ export function recommend(mode: Mode, points: SweepPoint[], budgetMs: number, re
 }
 
 function codeFor(mode: Mode, w: number, report: Pick<Report, 'target'>): string {
-  const fn = report.target.qualname ?? 'work';
-  const args = report.target.args || '...';
+  const call = executorCall(report.target.qualname ?? 'work', report.target.args);
   if (report.target.language === 'python') {
-    if (mode === 'process') return `pool = ProcessPoolExecutor(max_workers=${w})  # once, e.g. in a FastAPI lifespan\nresult = await loop.run_in_executor(pool, ${fn}, ${args})`;
-    if (mode === 'interpreter') return `pool = InterpreterPoolExecutor(max_workers=${w})  # Python 3.14+\nresult = await loop.run_in_executor(pool, ${fn}, ${args})`;
-    return `pool = ThreadPoolExecutor(max_workers=${w})\nresult = await loop.run_in_executor(pool, ${fn}, ${args})\n# Starlette/FastAPI sync endpoints: anyio.to_thread.current_default_thread_limiter().total_tokens = ${w}`;
+    if (mode === 'process') return `pool = ProcessPoolExecutor(max_workers=${w})  # once, e.g. in a FastAPI lifespan\nresult = await loop.run_in_executor(pool, ${call})`;
+    if (mode === 'interpreter') return `pool = InterpreterPoolExecutor(max_workers=${w})  # Python 3.14+\nresult = await loop.run_in_executor(pool, ${call})`;
+    return `pool = ThreadPoolExecutor(max_workers=${w})\nresult = await loop.run_in_executor(pool, ${call})\n# Starlette/FastAPI sync endpoints: anyio.to_thread.current_default_thread_limiter().total_tokens = ${w}`;
   }
   if (mode === 'process') return `// ${w} child processes, forked once at start-up\nconst children = Array.from({ length: ${w} }, () => fork('./worker.js'));`;
   return `// ${w} worker threads, created once at start-up (or new Piscina({ maxThreads: ${w} }))\nconst pool = Array.from({ length: ${w} }, () => new Worker('./worker.js'));`;

@@ -103,6 +103,8 @@ export const ResolvedTarget = obj({
   endLine: int,
   isAsync: bool,
   module: str,
+  /** Python 3.13+: whether the GIL is on after importing the target (an import can re-enable it). */
+  gilEnabled: optional(bool),
 });
 export type ResolvedTarget = Infer<typeof ResolvedTarget>;
 

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { BUSY_MACHINE_FRAC } from '../../src/report/quality';
 import { Sweep, SWEEP_SCHEMA, type SweepPoint } from '../../src/shared/protocol';
-import { assertNoProcessLeft, BIN, newTag, processesWithTag, REPO, tmpDir, waitFor } from '../support/helpers';
+import { assertNoProcessLeft, BIN, FIXTURES, newTag, processesWithTag, REPO, tmpDir, waitFor } from '../support/helpers';
 
 const PY = 'test/fixtures/python/advice';
 /** Naive recursive fib(n) in pure Python: ~45 ms for n=28, time-sliced. */
@@ -272,5 +272,24 @@ describe('a bad --workers list is a usage error (exit 2), before anything runs',
       assert.equal(r.stdout, '', 'no document for a sweep that never ran');
       await assertNoProcessLeft(tag);
     });
+  }
+});
+
+test('a pool that cannot take the call still has its row: arguments that cannot be pickled fail the process mode, named', async () => {
+  const r = await runSweepCli([`${FIXTURES}/python/advice/pure_python.py::tiny`, '--args', 'lambda: 1', '--workers', '1,2', '--concurrency', '2', '--free-threaded', 'off', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const proc = r.sweep!.points.filter((p) => p.mode === 'process');
+  assert.equal(proc.length, 1, 'one failed row for the process mode');
+  assert.equal(proc[0].status, 'failed');
+  assert.equal(proc[0].error?.kind, 'not-picklable');
+  assert.equal(recommendation(r.sweep!, 'process').workers, null);
+});
+
+test('a pool member that dies between two windows fails the next window at once instead of hanging', async () => {
+  for (let i = 0; i < 3; i++) {
+    const r = await runSweepCli([`${FIXTURES}/node/advice/dies_later.cjs::work`, '--modes', 'worker', '--workers', '1,2,3', '--concurrency', '1', '--timeout', '30', '--json']);
+    assert.notEqual(r.sweep!.error?.kind, 'timeout', `run ${i + 1} waited for the timeout: ${r.stderr}`);
+    const failed = r.sweep!.points.filter((p) => p.status === 'failed');
+    assert.ok(failed.every((p) => p.error?.kind === 'crashed'), JSON.stringify(failed.map((p) => p.error)));
   }
 });

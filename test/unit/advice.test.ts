@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { advise, classifyGil, headline, plannedModeOf } from '../../src/advice/advise';
 import * as T from '../../src/advice/thresholds';
+import { executorCall } from '../../src/advice/rules';
 import type { LagStats, ModeRun, Report } from '../../src/shared/protocol';
 
 let seed = 42;
@@ -217,4 +218,26 @@ test('every advice item has the required fields, and fixes speak the target lang
   }
   for (const a of py) if (a.fix) assert.doesNotMatch(a.fix, /worker_threads|require\(/, a.id);
   for (const a of js) if (a.fix) assert.doesNotMatch(a.fix, /asyncio|ProcessPoolExecutor/, a.id);
+});
+
+test('a diagnostic call shorter than a few switch intervals classifies nothing (the loop may not have woken)', () => {
+  assert.equal(classifyGil(report({ runs: {}, diagnostic: { callMs: 0.9, p50: 0.05, max: 0.4 } })), null);
+  assert.equal(classifyGil(report({ runs: {}, diagnostic: { callMs: 12, p50: 0.05, max: 12 } })), null);
+  const r = report({ runs: { thread: { wallMs: 3, p50: 0.1, p99: 0.5, max: 0.5, workers: 2, runP50: 0.9 } }, diagnostic: { callMs: 0.9, p50: 0.05, max: 0.4 } });
+  assert.ok(!ids(r).some((id) => id.startsWith('gil-')), ids(r).join());
+});
+
+test('when the usual plan was not measured, the headline judges a mode that was', () => {
+  const r = report({ language: 'javascript', runs: { worker: { wallMs: 100, p50: 0.1, p99: 0.5, max: 1 } } });
+  assert.equal(plannedModeOf(r), 'worker');
+  assert.match(headline(r), /^Safe in worker threads/);
+  // Said explicitly, it is answered as asked.
+  assert.match(headline(report({ planned: 'thread', runs: { process: { wallMs: 100, p50: 0.1, p99: 0.5, max: 1 } } })), /^Not measured in a thread pool/);
+});
+
+test('executor calls: keyword arguments go through functools.partial (run_in_executor is positional only)', () => {
+  assert.equal(executorCall('f', '365, 10**6'), 'f, 365, 10**6');
+  assert.equal(executorCall('f', 'data, n=5'), 'functools.partial(f, data, n=5)');
+  assert.equal(executorCall('f', 'a == b'), 'f, a == b');
+  assert.equal(executorCall('f', ''), 'f');
 });

@@ -58,6 +58,27 @@ export function installHooks(spec: LoadSpec): void {
     module._compile(transpile({ file: filename, source, format: 'commonjs', baseDir: spec.baseDir, cacheDir: spec.cacheDir }), filename);
   };
   for (const ext of ['.ts', '.cts', '.tsx']) extensions[ext] = loadTs;
+  // TypeScript's convention, for CommonJS too (module: node16/nodenext): `./lib.js` in
+  // a .ts file means `./lib.ts`. Tried only after Node's own resolution fails.
+  const M = Module as unknown as { _resolveFilename(request: string, parent: { filename?: string } | null, ...rest: unknown[]): string };
+  const resolveFilename = M._resolveFilename;
+  M._resolveFilename = function (request, parent, ...rest) {
+    try {
+      return resolveFilename.call(this, request, parent, ...rest);
+    } catch (e) {
+      const ext = /\.[cm]?jsx?$/.exec(request)?.[0];
+      if (!ext || !/^\.{1,2}[\\/]/.test(request) || !parent?.filename || !isTypeScript(parent.filename)) throw e;
+      const stem = request.slice(0, -ext.length);
+      for (const alt of ext === '.cjs' ? ['.cts'] : ext === '.mjs' ? ['.mts'] : ['.ts', '.tsx']) {
+        try {
+          return resolveFilename.call(this, stem + alt, parent, ...rest);
+        } catch {
+          // next
+        }
+      }
+      throw e;
+    }
+  };
   // Stack traces of transpiled code point at the .ts lines.
   process.setSourceMapsEnabled?.(true);
   if (typeof register === 'function') {

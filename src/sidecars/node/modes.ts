@@ -230,6 +230,8 @@ export async function runInline(ctx: Context, callable: Callable, args: unknown[
 
 interface Member {
   name: string;
+  /** Exited or failed: never sent another call. */
+  dead: boolean;
   busy: { rec: TaskRec; done: () => void } | null;
   send(m: PoolRequest): void;
   kill(): void;
@@ -267,7 +269,7 @@ class Pool {
       this.failure = reject;
       const script = path.join(this.ctx.spec.baseDir, 'worker.js');
       for (let i = 0; i < this.size; i++) {
-        const member: Member = { name: `${this.kind} ${i + 1}`, busy: null, send: () => undefined, kill: () => undefined, gone: Promise.resolve() };
+        const member: Member = { name: `${this.kind} ${i + 1}`, dead: false, busy: null, send: () => undefined, kill: () => undefined, gone: Promise.resolve() };
         const onReply = (m: PoolReply) => {
           if (m.type === 'ready') {
             member.name = m.worker;
@@ -279,6 +281,7 @@ class Pool {
           }
         };
         const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+          member.dead = true;
           if (this.closed) return;
           const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
           const during = member.busy ? ` while running call ${member.busy.rec.id + 1}` : ready < this.size ? ' while loading the target' : '';
@@ -290,6 +293,7 @@ class Pool {
           worker.stderr.on('data', (c: Buffer) => this.ctx.capture.stderr.write(c));
           worker.on('message', onReply);
           worker.on('error', (e) => {
+            member.dead = true;
             if (!this.closed) this.fail(new PoolCrash(`${member.name} failed: ${e?.message ?? e}`, (e as Error)?.stack ?? null));
           });
           worker.on('exit', (code) => onExit(code, null));
@@ -307,6 +311,7 @@ class Pool {
           child.stderr!.on('data', (c: Buffer) => this.ctx.capture.stderr.write(c));
           child.on('message', (m) => onReply(m as PoolReply));
           child.on('error', (e) => {
+            member.dead = true;
             if (!this.closed) this.fail(new PoolCrash(`${member.name} failed: ${e.message}`));
           });
           child.on('exit', onExit);
@@ -321,11 +326,18 @@ class Pool {
     });
   }
 
+  /**
+   * A member died: whoever waits on the pool hears it now, or as soon as it starts
+   * waiting (a member can die between two windows of a sweep, when nobody listens).
+   */
   private fail(e: Error): void {
+    this.broken ??= e;
     const f = this.failure;
     this.failure = null;
     f?.(e);
   }
+
+  private broken: Error | null = null;
 
   /** Submit one call: its arguments are serialized now, on the loop, as a server would. */
   submit(rec: TaskRec, args: unknown[], onDone: () => void): void {
@@ -339,7 +351,7 @@ class Pool {
   private dispatch(): void {
     let busy = this.members.filter((m) => m.busy).length;
     for (const member of this.members) {
-      if (member.busy || !this.queue.length || busy >= this.limit) continue;
+      if (member.dead || member.busy || !this.queue.length || busy >= this.limit) continue;
       busy++;
       const job = this.queue.shift()!;
       member.busy = { rec: job.rec, done: job.done };
@@ -348,8 +360,13 @@ class Pool {
   }
 
   /** Calls in flight reject through here when a member dies. */
-  watch(reject: (e: Error) => void): void {
+  watch(reject: (e: Error) => void): boolean {
+    if (this.broken) {
+      reject(this.broken);
+      return false;
+    }
     this.failure = reject;
+    return true;
   }
 
   private onResult(member: Member, m: Extract<PoolReply, { type: 'result' }>): void {
@@ -473,7 +490,7 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
       const w = new Window(ctx, mode);
       pool.window = w;
       const window = await w.measure((win) => new Promise<void>((resolve, reject) => {
-        pool.watch(reject);
+        if (!pool.watch(reject)) return;
         let left = ctx.plan.concurrency;
         for (let i = 0; i < ctx.plan.concurrency; i++) {
           pool.submit(win.newRecord(i), args, () => {

@@ -89,7 +89,8 @@ export function transpile(req: TranspileRequest): string {
 
 function cacheKey(req: TranspileRequest): string {
   const h = createHash('sha256');
-  h.update(`${req.file}\0${req.format}\0`);
+  // The compiler that wrote it (a new version may emit differently) and the file.
+  h.update(`${compilerStamp(req.baseDir)}\0${req.file}\0${req.format}\0`);
   h.update(req.source);
   const tsconfig = findUp(path.dirname(req.file), 'tsconfig.json');
   if (tsconfig) {
@@ -101,6 +102,21 @@ function cacheKey(req: TranspileRequest): string {
     }
   }
   return h.digest('hex').slice(0, 40);
+}
+
+let stamp: string | undefined;
+
+/** Size and mtime of the bundled compiler: changes with every Loop Lag build that ships a new one. */
+function compilerStamp(baseDir: string): string {
+  if (stamp === undefined) {
+    try {
+      const st = fs.statSync(path.join(baseDir, 'typescript.js'));
+      stamp = `${st.size}:${st.mtimeMs}`;
+    } catch {
+      stamp = 'dev';
+    }
+  }
+  return stamp;
 }
 
 function writeAtomic(file: string, text: string): void {
@@ -175,7 +191,9 @@ export function defaultCacheDir(): string | null {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = fs.lstatSync(dir);
     const uid = typeof process.getuid === 'function' ? process.getuid() : null;
-    if (!st.isDirectory() || (uid !== null && (st.uid !== uid || (st.mode & 0o022) !== 0))) return null;
+    if (!st.isDirectory() || (uid !== null && st.uid !== uid)) return null;
+    // Ours: make it private (an older version, or mkdir under a loose umask, left it readable).
+    if (uid !== null && (st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
     const now = Date.now();
     for (const name of fs.readdirSync(dir)) {
       const p = path.join(dir, name);

@@ -138,7 +138,13 @@ async def session(plan, channel, capture, ctx):
     except target_mod.TargetError as e:
         channel.send({"type": "error", "error": e.error})
         return
-    channel.send({"type": "target", "target": tgt.describe()})
+    described = tgt.describe()
+    gil = getattr(sys, "_is_gil_enabled", None)
+    if gil is not None:
+        # After the import: on a free-threaded build, importing a C extension that does
+        # not declare free-threading support turns the GIL back on.
+        described["gilEnabled"] = bool(gil())
+    channel.send({"type": "target", "target": described})
 
     ctx.progress("baseline", "running")
     baseline = await modes.run_baseline(ctx)
@@ -148,7 +154,12 @@ async def session(plan, channel, capture, ctx):
     sweep = plan.get("sweepWorkers")
     inline_call_s = None
 
+    emitted = set()
+
     def emit_window(window):
+        if id(window) in emitted:
+            return
+        emitted.add(id(window))
         window["output"] = capture.take()
         channel.send({"type": "window", "window": window})
 
@@ -175,6 +186,9 @@ async def session(plan, channel, capture, ctx):
                 result = await runner(ctx, tgt, args, kwargs, sweep) if mode in ("thread", "process", "interpreter") else None
                 if isinstance(result, dict):  # skipped before any window (e.g. no InterpreterPoolExecutor)
                     emit_window(result)
+                elif isinstance(result, list):  # a pool that failed before or between windows
+                    for window in result:
+                        emit_window(window)
                 elif result is None:
                     emit_window(modes.skipped(mode, "unsupported-mode", "a worker sweep measures pool modes, not %s" % mode))
                 ctx.progress(mode, "done", ctx.concurrency)
@@ -190,7 +204,11 @@ async def session(plan, channel, capture, ctx):
                 if ctx.cancelled.is_set():
                     channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
                     return
-                args, kwargs = target_mod.parse_args(plan["target"]["args"], tgt)
+                try:
+                    args, kwargs = target_mod.parse_args(plan["target"]["args"], tgt)
+                except target_mod.TargetError as e:
+                    channel.send({"type": "error", "error": e.error})
+                    return
             ctx.begin(mode)
             window = await runner(ctx, tgt, args, kwargs)
         window["output"] = capture.take()

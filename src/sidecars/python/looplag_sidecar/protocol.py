@@ -39,7 +39,7 @@ PLAN = {"target": TARGET_SPEC, "modes": ["list", MODES], "concurrency": int,
 RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str,
            "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM}
 RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), "line": int,
-                   "endLine": int, "isAsync": bool, "module": str}
+                   "endLine": int, "isAsync": bool, "module": str, "gilEnabled": (OPT, bool)}
 TRANSFER = {"argsBytes": int, "argsWriteMs": NUM, "argsReadMs": _nullable(NUM),
             "resultBytes": _nullable(int), "resultWriteMs": _nullable(NUM), "resultReadMs": _nullable(NUM)}
 TASK = {"id": int, "queuedMs": NUM, "startMs": _nullable(NUM), "endMs": _nullable(NUM),
