@@ -13,6 +13,7 @@
  * rest, saying how busy the machine was. Nothing passes silently.
  */
 import assert from 'node:assert/strict';
+import { MIN_USEFUL_SPEEDUP } from '../../src/advice/thresholds';
 import { describe, test, type TestContext } from 'node:test';
 import { plannedModeOf } from '../../src/advice/advise';
 import { fmtMs } from '../../src/report/textTable';
@@ -142,8 +143,12 @@ describe('Python: what the GIL does decides the advice', () => {
     assert.match(advice(report, 'free-threaded', 'thread').title, /not measured/);
 
     if (!quietOrSkip(t, report)) return;
-    // Two threads take turns at one call at a time: no faster than inline, while processes are.
-    advice(report, 'no-thread-speedup', 'thread');
+    // Two threads take turns at one call at a time: well short of what processes reach.
+    // (Not always ≤ 1.3× inline: a run measured 1.44× against processes' 2.72×, so the
+    // no-thread-speedup advice follows the measured speedup, which is what is checked.)
+    const speedup = (mode: string) => report.runs.find((r) => r.mode === mode)!.speedup!;
+    assert.ok(speedup('thread') < 0.75 * speedup('process'), numbersOf(report));
+    assert.equal(report.advice.some((a) => a.id === 'no-thread-speedup'), speedup('thread') < MIN_USEFUL_SPEEDUP, numbersOf(report));
     assert.match(report.headline!, /In a process pool it is: /);
   });
 
