@@ -137,8 +137,12 @@ export function recommend(mode: Mode, points: SweepPoint[], budgetMs: number, re
     return { mode, workers: null, throughputPerS: null, lagP99Ms: null, lagMaxMs: null, reason: points[0]?.error?.message ?? 'nothing measured', code: null };
   }
   const bestThroughput = Math.max(...ok.map((p) => p.throughputPerS!));
+  // Sizes at or above the calls in flight run the same pool (as many busy workers as
+  // calls): they are one configuration measured several times, so it is judged by its
+  // best measurement and, if chosen, named by its smallest W.
+  const sameConfigBest = (p: SweepPoint) => Math.max(...ok.filter((q) => q.effectiveWorkers === p.effectiveWorkers).map((q) => q.throughputPerS!));
   const within = ok.filter((p) => p.lag.maxMs <= budgetMs).sort((a, b) => a.workers - b.workers);
-  const pick = within.find((p) => p.throughputPerS! >= (1 - THROUGHPUT_TOLERANCE) * bestThroughput);
+  const pick = within.find((p) => sameConfigBest(p) >= (1 - THROUGHPUT_TOLERANCE) * bestThroughput);
   if (!pick) {
     const calmest = [...ok].sort((a, b) => a.lag.maxMs - b.lag.maxMs)[0];
     const why = within.length

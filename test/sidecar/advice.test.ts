@@ -143,12 +143,12 @@ describe('Python: what the GIL does decides the advice', () => {
     assert.match(advice(report, 'free-threaded', 'thread').title, /not measured/);
 
     if (!quietOrSkip(t, report)) return;
-    // Two threads take turns at one call at a time: well short of what processes reach.
-    // (Not always ≤ 1.3× inline: a run measured 1.44× against processes' 2.72×, so the
-    // no-thread-speedup advice follows the measured speedup, which is what is checked.)
-    const speedup = (mode: string) => report.runs.find((r) => r.mode === mode)!.speedup!;
-    assert.ok(speedup('thread') < 0.75 * speedup('process'), numbersOf(report));
-    assert.equal(report.advice.some((a) => a.id === 'no-thread-speedup'), speedup('thread') < MIN_USEFUL_SPEEDUP, numbersOf(report));
+    // Two threads take turns at one call at a time, yet a quiet CI run measured 1.30–1.44×
+    // inline for them (and 1.23–2.72× for processes, which pickle a 300k-item result):
+    // the speedups are too noisy to assert, so no-thread-speedup is checked to follow
+    // the measured speedup.
+    const speedup = report.runs.find((r) => r.mode === 'thread')!.speedup!;
+    assert.equal(report.advice.some((a) => a.id === 'no-thread-speedup'), speedup < MIN_USEFUL_SPEEDUP, numbersOf(report));
     assert.match(report.headline!, /In a process pool it is: /);
   });
 

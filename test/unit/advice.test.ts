@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { advise, classifyGil, headline, plannedModeOf } from '../../src/advice/advise';
 import * as T from '../../src/advice/thresholds';
 import { executorCall } from '../../src/advice/rules';
-import type { LagStats, ModeRun, Report } from '../../src/shared/protocol';
+import { recommend } from '../../src/engine/runSweep';
+import type { LagStats, ModeRun, Report, SweepPoint } from '../../src/shared/protocol';
 
 let seed = 42;
 /** Deterministic ±frac jitter (mulberry32). */
@@ -240,4 +241,20 @@ test('executor calls: keyword arguments go through functools.partial (run_in_exe
   assert.equal(executorCall('f', 'data, n=5'), 'functools.partial(f, data, n=5)');
   assert.equal(executorCall('f', 'a == b'), 'f, a == b');
   assert.equal(executorCall('f', ''), 'f');
+});
+
+test('sweep: sizes at or above the calls in flight are one configuration, recommended by its smallest W', () => {
+  const pt = (workers: number, tput: number, max = 5): SweepPoint => ({
+    mode: 'process', workers, effectiveWorkers: Math.min(workers, 6), status: 'ok', error: null, wallMs: 100, throughputPerS: tput,
+    lag: { p50Ms: 1, p99Ms: max, maxMs: max, stallCount: 0, stalledFrac: 0 }, cpuParallelism: 1.9, queueMaxMs: 0, startupMs: null, backgroundCpuFrac: 0,
+  });
+  const target = { target: { file: 'x.py', qualname: 'f', lines: null, line: 1, language: 'python' as const, args: '', isAsync: false }, settings: {} as Report['settings'] };
+  // W=6 measured 43/s, W=8 and W=40 (the same 6 busy workers) 49–50/s: W=6 is the one to use.
+  const rec = recommend('process', [pt(1, 22.7), pt(2, 38.9), pt(4, 32.6), pt(6, 43.1), pt(8, 49.1), pt(40, 49.9)], 100, { ...target, settings: { ...target.settings, concurrency: 6 } });
+  assert.equal(rec.workers, 6);
+  // Below the calls in flight each size stands alone: the smallest within 5% of the best.
+  const rec2 = recommend('process', [pt(1, 20), pt(2, 39), pt(4, 40)], 100, { ...target, settings: { ...target.settings, concurrency: 6 } });
+  assert.equal(rec2.workers, 2);
+  // Over the budget is never recommended.
+  assert.equal(recommend('thread', [pt(1, 20, 150), pt(2, 21, 300)], 100, target).workers, null);
 });
