@@ -41,9 +41,7 @@ await esbuild.build({ ...common, platform: 'browser', entryPoints: { standalone:
 // The Node sidecar runs on the user's Node (18.19+), not the editor's: its own target.
 const nodeSidecar = { ...common, target: 'node18', outdir: 'dist/sidecars/node', external: ['typescript'] };
 await esbuild.build({ ...nodeSidecar, entryPoints: { sidecar: 'src/sidecars/node/main.ts', worker: 'src/sidecars/node/poolWorker.ts' } });
-await esbuild.build({ ...nodeSidecar, format: 'esm', entryPoints: { hooks: 'src/sidecars/node/hooks.ts' }, outExtension: { '.js': '.mjs' },
-  // esbuild's ESM output has no `require`; the lazy TypeScript load needs one.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
+await esbuild.build({ ...nodeSidecar, format: 'esm', entryPoints: { hooks: 'src/sidecars/node/hooks.ts' }, outExtension: { '.js': '.mjs' } });
 // The TypeScript compiler as one plain-JS file (platform-independent), loaded only for .ts targets.
 await esbuild.build({ ...nodeSidecar, entryPoints: { typescript: 'node_modules/typescript/lib/typescript.js' }, external: [], minify: true, sourcemap: false, logLevel: 'error' });
 cpSync('src/sidecars/python', 'dist/sidecars/python', {

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { Progress, runSession } from './engine/runSession';
 import { languageOf, parseModes, parseNumberOption, parseTargetArg, settingsFrom, UsageError } from './engine/runPlan';
 import { TOOL_VERSION } from './report/buildReport';
-import { EXIT, exitCode } from './report/exitCode';
+import { EXIT, errorExitCode, exitCode } from './report/exitCode';
 import { formatReportText } from './report/textTable';
 import { formatSweepText } from './report/sweepText';
 import { DEFAULT_SWEEP_WORKERS, parseWorkerList, runSweep } from './engine/runSweep';
@@ -185,20 +185,23 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  if (sweep) {
-    const result = await runSweep({
-      target,
-      settings: { ...settings, lagBudgetMs: budgetMs ?? 100 },
-      workers: sweepWorkers,
-      python: o.python,
-      node: o.node,
-      signal: controller.signal,
-      onProgress: (p) => progress?.update(p),
-      onStderr: o.verbose ? (text) => process.stderr.write(text) : undefined,
-    });
+  // What both a run and a sweep hand the engine.
+  const engine = {
+    target,
+    python: o.python,
+    node: o.node,
+    signal: controller.signal,
+    onProgress: (p: Progress) => progress?.update(p),
+    onStderr: o.verbose ? (text: string) => void process.stderr.write(text) : undefined,
+  };
+  const finished = () => {
     progress?.clear();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+  };
+  if (sweep) {
+    const result = await runSweep({ ...engine, settings: { ...settings, lagBudgetMs: budgetMs ?? 100 }, workers: sweepWorkers });
+    finished();
     if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
     else process.stdout.write(formatSweepText(result));
     try {
@@ -209,23 +212,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (result.error) {
       process.stderr.write(`looplag: error [${result.error.kind}]: ${result.error.message}\n`);
-      return result.error.kind === 'timeout' ? EXIT.timeout : result.error.kind === 'cancelled' ? EXIT.interrupted : EXIT.notMeasured;
+      return errorExitCode(result.error.kind);
     }
     return EXIT.ok;
   }
-  const report = await runSession({
-    target,
-    settings,
-    python: o.python,
-    node: o.node,
-    freeThreaded: o['free-threaded'] ?? 'auto',
-    signal: controller.signal,
-    onProgress: (p) => progress?.update(p),
-    onStderr: o.verbose ? (text) => process.stderr.write(text) : undefined,
-  });
-  progress?.clear();
-  process.off('SIGINT', onSigint);
-  process.off('SIGTERM', onSigint);
+  const report = await runSession({ ...engine, settings, freeThreaded: o['free-threaded'] ?? 'auto' });
+  finished();
 
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
   else process.stdout.write(formatReportText(report));

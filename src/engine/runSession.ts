@@ -55,26 +55,29 @@ export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
 /** Python starts in well under a second; 20 s covers a cold start behind antivirus. */
 export const HELLO_DEADLINE_MS = 20_000;
 
+/** The first folder holding `marker`, looked for next to the bundle and up from it. */
+function sidecarDir(candidates: string[], marker: string): string {
+  return candidates.find((d) => fs.existsSync(path.join(d, marker))) ?? candidates[0];
+}
+
 /** The sidecar folder shipped next to the bundle (dist/sidecars/python), or the source tree's. */
 export function defaultPythonSidecarDir(): string {
-  const candidates = [
+  return sidecarDir([
     path.join(__dirname, 'sidecars', 'python'),
     path.join(__dirname, '..', 'sidecars', 'python'),
     path.resolve(__dirname, '..', '..', 'src', 'sidecars', 'python'),
     path.resolve(__dirname, '..', '..', '..', 'src', 'sidecars', 'python'),
-  ];
-  return candidates.find((d) => fs.existsSync(path.join(d, 'run_sidecar.py'))) ?? candidates[0];
+  ], 'run_sidecar.py');
 }
 
-/** The Node sidecar folder shipped next to the bundle (dist/sidecars/node). */
+/** The Node sidecar folder shipped next to the bundle (dist/sidecars/node); built, so never the source tree's. */
 export function defaultNodeSidecarDir(): string {
-  const candidates = [
+  return sidecarDir([
     path.join(__dirname, 'sidecars', 'node'),
     path.join(__dirname, '..', 'sidecars', 'node'),
     path.resolve(__dirname, '..', '..', 'dist', 'sidecars', 'node'),
     path.resolve(__dirname, '..', '..', '..', 'dist', 'sidecars', 'node'),
-  ];
-  return candidates.find((d) => fs.existsSync(path.join(d, 'sidecar.js'))) ?? candidates[0];
+  ], 'sidecar.js');
 }
 
 export interface Candidate {

@@ -273,22 +273,28 @@ export const Advice = obj({
 });
 export type Advice = Infer<typeof Advice>;
 
-export const Report = obj({
-  schema: literal(REPORT_SCHEMA),
+/** The head both documents (a report, a sweep) share. */
+const DOCUMENT_FIELDS = {
   tool: obj({ name: str, version: str }),
   createdAt: str,
   status: literal('complete', 'partial', 'failed'),
   /** Why the session ended early (timeout, crash, cancel, load failure); null when complete. */
   error: nullable(RunError),
-  target: obj({
-    file: str,
-    qualname: nullable(str),
-    lines: nullable(obj({ start: int, end: int })),
-    line: nullable(int),
-    language: literal('python', 'javascript', 'typescript'),
-    args: str,
-    isAsync: nullable(bool),
-  }),
+};
+
+/** What was measured, as both documents name it. */
+const TARGET_FIELDS = {
+  file: str,
+  qualname: nullable(str),
+  lines: nullable(obj({ start: int, end: int })),
+  language: literal('python', 'javascript', 'typescript'),
+  args: str,
+};
+
+export const Report = obj({
+  schema: literal(REPORT_SCHEMA),
+  ...DOCUMENT_FIELDS,
+  target: obj({ ...TARGET_FIELDS, line: nullable(int), isAsync: nullable(bool) }),
   runtime: nullable(Runtime),
   settings: obj({
     concurrency: int,
@@ -358,17 +364,8 @@ export type SweepRecommendation = Infer<typeof SweepRecommendation>;
 
 export const Sweep = obj({
   schema: literal(SWEEP_SCHEMA),
-  tool: obj({ name: str, version: str }),
-  createdAt: str,
-  status: literal('complete', 'partial', 'failed'),
-  error: nullable(RunError),
-  target: obj({
-    file: str,
-    qualname: nullable(str),
-    lines: nullable(obj({ start: int, end: int })),
-    language: literal('python', 'javascript', 'typescript'),
-    args: str,
-  }),
+  ...DOCUMENT_FIELDS,
+  target: obj(TARGET_FIELDS),
   runtime: nullable(Runtime),
   settings: obj({
     modes: arr(Mode),

@@ -33,28 +33,18 @@ interface ModuleInternals {
 }
 type Extensions = Record<string, (module: ModuleInternals, filename: string) => void>;
 
-let lastLayout: Layout | null = null;
-
 /** Install the CommonJS and ESM hooks for this thread. Call once, before loading. */
 export function installHooks(spec: LoadSpec): void {
   const extensions = (Module as unknown as { _extensions: Extensions })._extensions;
   const proto = (Module as unknown as { prototype: ModuleInternals }).prototype;
   const compile = proto._compile;
   proto._compile = function (this: ModuleInternals, content: string, filename: string) {
-    if (filename === spec.file && !isTypeScript(filename)) {
-      const { code, layout } = instrument(content, spec);
-      lastLayout = layout;
-      content = code;
-    }
+    if (filename === spec.file && !isTypeScript(filename)) content = instrument(content, spec).code;
     return compile.call(this, content, filename);
   };
   const loadTs = (module: ModuleInternals, filename: string) => {
     let source = fs.readFileSync(filename, 'utf8');
-    if (filename === spec.file) {
-      const { code, layout } = instrument(source, spec);
-      lastLayout = layout;
-      source = code;
-    }
+    if (filename === spec.file) source = instrument(source, spec).code;
     module._compile(transpile({ file: filename, source, format: 'commonjs', baseDir: spec.baseDir, cacheDir: spec.cacheDir }), filename);
   };
   for (const ext of ['.ts', '.cts', '.tsx']) extensions[ext] = loadTs;
@@ -94,18 +84,19 @@ export async function loadCaptured(spec: LoadSpec): Promise<Captured> {
     captured = c;
   };
   const format = moduleFormat(spec.file);
+  let layout: Layout | null = null;
   try {
     // The same appended text the hooks produce: its layout maps error lines back.
-    const source = fs.readFileSync(spec.file, 'utf8');
-    const { code, layout } = instrument(source, spec);
-    lastLayout = layout;
+    const instrumented = instrument(fs.readFileSync(spec.file, 'utf8'), spec);
+    layout = instrumented.layout;
+    const code = instrumented.code;
     // TypeScript is checked here, on this thread, so a syntax error keeps its line
     // (an error from the ESM hooks thread arrives as text); the output is cached.
     if (isTypeScript(spec.file)) transpile({ file: spec.file, source: code, format, baseDir: spec.baseDir, cacheDir: spec.cacheDir });
     if (format === 'commonjs') createRequire(spec.file)(spec.file);
     else await import(pathToFileURL(spec.file).href);
   } catch (e) {
-    throw new LoadError(loadErrorOf(e, spec));
+    throw new LoadError(loadErrorOf(e, spec, layout));
   }
   if (!captured) {
     throw new LoadError({
@@ -123,10 +114,9 @@ function firstLine(text: string): string {
 }
 
 /** Map an exception from loading the module to a specific, located error. */
-export function loadErrorOf(e: unknown, spec: LoadSpec): RunError {
+export function loadErrorOf(e: unknown, spec: LoadSpec, layout: Layout | null): RunError {
   const err = e as Error & { code?: string };
   const file = spec.file;
-  const layout = lastLayout ?? null;
   const syntaxAt = (line: number | null, message: string): RunError => {
     if (line === null || !layout) return { kind: 'syntax-error', message, detail: null, file, line };
     const origin = originOf(line, layout, spec.lines?.start ?? null);

@@ -227,6 +227,23 @@ def _sweep_size(ctx, counts, default):
     return max(1, min(max(counts), ctx.concurrency)) if counts else default
 
 
+async def _window_per_count(ctx, mode, counts, workers, startup_ms, windows, measure):
+    """One window per pool size of a sweep (one window when `counts` is None), each
+    admitting only that many calls at a time; appended to `windows` as they end, and
+    sent at once in a sweep. Stops at the first failed window or a cancel."""
+    for count in (counts or [None]):
+        sem = asyncio.Semaphore(min(count, ctx.concurrency)) if count else None
+        ctx.begin(mode)
+        window = await measure(sem)
+        window["workers"] = count or workers
+        window["startupMs"] = round(startup_ms, 3) if not windows else None
+        windows.append(window)
+        if counts:
+            ctx.emit_window(window)
+        if window["status"] != "ok" or ctx.cancelled.is_set():
+            break
+
+
 async def run_thread(ctx, tgt, args, kwargs, counts=None):
     loop = asyncio.get_running_loop()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=_sweep_size(ctx, counts, ctx.workers),
@@ -241,30 +258,22 @@ async def run_thread(ctx, tgt, args, kwargs, counts=None):
     concurrent.futures.wait(warm)
     startup_ms = (perf_counter() - t) * 1000.0
 
+    async def measure(sem):
+        async def body(w):
+            futures = []
+            for i in range(ctx.concurrency):
+                rec = w.new_record(i)
+                make = (lambda rec=rec: loop.run_in_executor(pool, _thread_call, tgt.fn, tgt.is_async, args, kwargs, rec))
+                fut = asyncio.ensure_future(_gated(sem, make))
+                fut.add_done_callback(lambda _f: ctx.task_done())
+                futures.append(fut)
+            await asyncio.gather(*futures)
+
+        return await Window(ctx, "thread").measure(body)
+
     windows = []
     try:
-        for count in (counts or [None]):
-            sem = asyncio.Semaphore(min(count, ctx.concurrency)) if count else None
-
-            async def body(w):
-                futures = []
-                for i in range(ctx.concurrency):
-                    rec = w.new_record(i)
-                    make = (lambda rec=rec: loop.run_in_executor(pool, _thread_call, tgt.fn, tgt.is_async, args, kwargs, rec))
-                    fut = asyncio.ensure_future(_gated(sem, make))
-                    fut.add_done_callback(lambda _f: ctx.task_done())
-                    futures.append(fut)
-                await asyncio.gather(*futures)
-
-            ctx.begin("thread")
-            window = await Window(ctx, "thread").measure(body)
-            window["workers"] = count or workers
-            window["startupMs"] = round(startup_ms, 3) if not windows else None
-            windows.append(window)
-            if counts:
-                ctx.emit_window(window)
-            if window["status"] != "ok" or ctx.cancelled.is_set():
-                break
+        await _window_per_count(ctx, "thread", counts, workers, startup_ms, windows, measure)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return windows if counts else windows[0]
@@ -317,17 +326,8 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
         await asyncio.gather(*(asyncio.wrap_future(f) for f in warm))
         ctx.remember_workers(pool)
         startup_ms = (perf_counter() - t) * 1000.0
-        for count in (counts or [None]):
-            sem = asyncio.Semaphore(min(count, ctx.concurrency)) if count else None
-            ctx.begin(mode)
-            window = await _pool_window(ctx, mode, pool, loop, sem, args, kwargs)
-            window["workers"] = count or workers
-            window["startupMs"] = round(startup_ms, 3) if not windows else None
-            windows.append(window)
-            if counts:
-                ctx.emit_window(window)
-            if window["status"] != "ok" or ctx.cancelled.is_set():
-                break
+        await _window_per_count(ctx, mode, counts, workers, startup_ms, windows,
+                                lambda sem: _pool_window(ctx, mode, pool, loop, sem, args, kwargs))
     except concurrent.futures.process.BrokenProcessPool as e:
         window = skipped(mode, "crashed", "the %s pool broke while starting: %s" % (mode, e))
         window["status"] = "failed"
