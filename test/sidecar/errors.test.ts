@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Report } from '../../src/shared/protocol';
-import { CliResult, FIXTURES, newTag, processesWithTag, REPO, run, runCli, tmpDir, writePy } from '../support/helpers';
+import { assertNoProcessLeft, assertOneLineError, FIXTURES, newTag, processesWithTag, reportOf, REPO, run, runCli, tmpDir, waitFor, writePy } from '../support/helpers';
 
 const ERRORS = path.join(FIXTURES, 'python', 'errors');
 const WORKERS = path.join(ERRORS, 'workers.py');
@@ -37,56 +37,6 @@ function scratchDir(): string {
   const dir = tmpDir();
   scratch.push(dir);
   return dir;
-}
-
-/** Exit 1 means "one clear line on stderr": exactly one, naming the error kind. */
-function assertOneLineError(r: CliResult, kind: string, pattern: RegExp): void {
-  assert.equal(r.code, 1, `exit code\n${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one stderr line, got:\n${r.stderr}`);
-  assert.match(lines[0], new RegExp(`^looplag: error \\[${kind}\\]: `));
-  assert.match(lines[0], pattern);
-}
-
-function reportOf(r: CliResult): Report {
-  assert.ok(r.report, `no --json report on stdout\nstderr: ${r.stderr}`);
-  return r.report;
-}
-
-/** Poll `ready` until true or the deadline passes (a wait on an event, not a sleep). */
-async function waitUntil(ready: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/**
- * No process carrying `tag` may outlive the CLI. SIGKILL is asynchronous, so a
- * killed child may still be listed for a moment: poll briefly before failing.
- */
-async function assertNoneLeft(tag: string): Promise<void> {
-  try {
-    await waitUntil(() => processesWithTag(tag).length === 0, 'tagged processes to end', 3000);
-  } catch {
-    const pids = processesWithTag(tag);
-    const cmds = pids.map((p) => {
-      try {
-        return `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`;
-      } catch {
-        return `${p}: (gone)`;
-      }
-    });
-    for (const p of pids) {
-      try {
-        process.kill(p, 'SIGKILL'); // do not leak them into the next test
-      } catch {
-        // already gone
-      }
-    }
-    assert.fail(`processes left behind:\n${cmds.join('\n')}`);
-  }
 }
 
 /** The 1-based line numbers strictly between `# snippet:NAME:start` and `…:end`. */
@@ -251,7 +201,7 @@ describe('interpreter-not-found', () => {
     const tag = newTag();
     const r = await runCli(['run', `${TARGETS}::alpha`, '--python', fake, '--timeout', '2', ...FAST], { env: { LOOPLAG_TEST_TAG: tag } });
     assertOneLineError(r, 'interpreter-not-found', /did not start the Loop Lag sidecar within 2 s; is it a working Python/);
-    await assertNoneLeft(tag);
+    await assertNoProcessLeft(tag);
   });
 
   test('--python that is not Python: a script that exits quietly with 0', async () => {
@@ -300,7 +250,7 @@ describe('timeout: exit 124, what was measured is kept, nothing is left running'
     assert.match(r.stderr, new RegExp(`^looplag: error \\[timeout\\]: gave up after ${timeoutS} s \\(1 mode\\(s\\) measured\\)\\n$`));
     // The deadline, the 1 s grace before the kill, and process start-up; not a hang.
     assert.ok(elapsedMs < timeoutS * 1000 + 4000, `took ${elapsedMs} ms`);
-    await assertNoneLeft(tag);
+    await assertNoProcessLeft(tag);
     const report = out ? Report.parse(JSON.parse(fs.readFileSync(out, 'utf8'))) : reportOf(r);
     assert.equal(report.status, 'partial');
     assert.equal(report.error?.kind, 'timeout');
@@ -348,7 +298,7 @@ describe('crashed', () => {
     assert.equal(run(report, 'inline').status, 'ok');
     assert.equal(run(report, 'thread').status, 'skipped');
     assert.equal(run(report, 'thread').error?.kind, 'crashed');
-    await assertNoneLeft(tag);
+    await assertNoProcessLeft(tag);
   });
 
   test('a segfault in a pool thread names the signal', async () => {
@@ -375,7 +325,7 @@ describe('crashed', () => {
     assert.equal(proc.error?.kind, 'crashed');
     assert.match(proc.error!.message, /a process worker died while running the target/);
     assert.match(proc.error!.detail ?? '', /exit code 7/);
-    await assertNoneLeft(tag);
+    await assertNoProcessLeft(tag);
   });
 });
 
@@ -388,7 +338,7 @@ describe('cancelled', () => {
       ['run', `${WORKERS}::hold_gil_in_thread`, '--args', JSON.stringify(marker), '--modes', 'inline,thread', ...FAST, '--json'],
       { env: { LOOPLAG_TEST_TAG: tag }, onStart: (pid) => (cliPid = pid), onStderr },
     );
-    await waitUntil(() => fs.existsSync(marker), 'the thread run to start');
+    await waitFor(() => fs.existsSync(marker), 'the thread run to start');
     // The CLI and the sidecar carry the tag: the leftover check below is not vacuous.
     assert.ok(processesWithTag(tag).length >= 2, 'tagged processes while running');
     return { running, cliPid };
@@ -409,7 +359,7 @@ describe('cancelled', () => {
     assert.equal(report.status, 'partial');
     assert.equal(run(report, 'inline').status, 'ok');
     assert.equal(run(report, 'thread').error?.kind, 'cancelled');
-    await assertNoneLeft(tag);
+    await assertNoProcessLeft(tag);
   });
 
   test('a second SIGINT stops at once and still takes the GIL-bound sidecar down', async () => {
@@ -418,14 +368,14 @@ describe('cancelled', () => {
     const { running, cliPid } = await startGilBoundRun(tag, (text) => (stderr += text));
     process.kill(cliPid, 'SIGINT');
     // Only after the CLI has taken the first interrupt: two signals sent back to back may merge into one.
-    await waitUntil(() => stderr.includes('interrupted; stopping'), 'the first interrupt to be taken', 5000);
+    await waitFor(() => stderr.includes('interrupted; stopping'), 'the first interrupt to be taken', 5000);
     const t0 = Date.now();
     process.kill(cliPid, 'SIGINT');
     const r = await running;
     assert.equal(r.code, 130, r.stderr);
     assert.ok(Date.now() - t0 < 900, 'sooner than the cancel grace period');
     // Before the fix the sidecar, deaf to its closed stdin behind pow(), ran on forever.
-    await assertNoneLeft(tag);
+    await assertNoProcessLeft(tag);
   });
 });
 

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import { test, type TestContext } from 'node:test';
 import { BUSY_MACHINE_FRAC } from '../../src/report/quality';
 import type { ModeRun, Report } from '../../src/shared/protocol';
-import { run, runCli } from '../support/helpers';
+import { measureMode } from '../support/helpers';
 
 const WORKLOADS = 'test/fixtures/python/workloads.py';
 /** Pure-Python bytecode loop: holds the GIL until the interpreter forces a switch. */
@@ -35,13 +35,7 @@ interface Measured {
 
 /** One mode of one target through `looplag run --json`; every call must have succeeded. */
 async function measure(t: TestContext, target: string, mode: string, options: string[]): Promise<Measured> {
-  const cli = await runCli(['run', target, '--modes', mode, '--timeout', '60', ...options, '--json']);
-  assert.equal(cli.code, 0, cli.stderr);
-  const report = cli.report!;
-  const r = run(report, mode);
-  assert.equal(r.status, 'ok', JSON.stringify(r.error));
-  assert.equal(r.taskStats.errorCount, 0, JSON.stringify(r.tasks.find((task) => task.error)?.error));
-  assert.equal(r.tasks.filter((task) => task.endMs !== null).length, report.settings.concurrency);
+  const { report, run: r } = await measureMode(target, mode, options);
   assert.ok(report.settings.switchIntervalS !== null, 'the report names the switch interval');
   const m = { report, run: r, switchMs: report.settings.switchIntervalS * 1000 };
   t.diagnostic(describe(m));

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { BUSY_MACHINE_FRAC } from '../../src/report/quality';
 import type { ModeRun, Report } from '../../src/shared/protocol';
-import { run, runCli } from '../support/helpers';
+import { measureMode, run, runCli } from '../support/helpers';
 
 const NODE = 'test/fixtures/node';
 /** `busy(ms)`: a busy-wait on the monotonic clock, one uninterruptible block of CPU. */
@@ -31,14 +31,7 @@ interface Measured {
 
 /** One mode of one target through `looplag run --json`; every call must have succeeded. */
 async function measure(t: TestContext, target: string, mode: string, options: string[]): Promise<Measured> {
-  const cli = await runCli(['run', target, '--modes', mode, '--timeout', '60', ...options, '--json']);
-  assert.equal(cli.code, 0, cli.stderr);
-  const report = cli.report!;
-  const r = run(report, mode);
-  assert.equal(r.status, 'ok', JSON.stringify(r.error));
-  assert.equal(r.taskStats.errorCount, 0, JSON.stringify(r.tasks.find((task) => task.error)?.error));
-  assert.equal(r.tasks.filter((task) => task.endMs !== null).length, report.settings.concurrency);
-  const m = { report, run: r };
+  const m = await measureMode(target, mode, options);
   t.diagnostic(describeRun(m));
   return m;
 }

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Report } from '../../src/shared/protocol';
 import {
-  assertNoProcessLeft, BIN, CliResult, FIXTURES, newTag, processesWithTag, REPO, run, runCli, tmpDir, waitFor,
+  assertNoProcessLeft, assertOneLineError, BIN, FIXTURES, newTag, processesWithTag, reportOf, REPO, run, runCli, tmpDir, waitFor,
 } from '../support/helpers';
 
 const ERRORS = path.join(FIXTURES, 'node', 'errors');
@@ -34,20 +34,6 @@ function scratchDir(): string {
   const dir = tmpDir();
   scratch.push(dir);
   return dir;
-}
-
-/** Exit 1 means "one clear line on stderr": exactly one, naming the error kind. */
-function assertOneLineError(r: CliResult, kind: string, pattern: RegExp): void {
-  assert.equal(r.code, 1, `exit code\n${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one stderr line, got:\n${r.stderr}`);
-  assert.match(lines[0], new RegExp(`^looplag: error \\[${kind}\\]: `));
-  assert.match(lines[0], pattern);
-}
-
-function reportOf(r: CliResult): Report {
-  assert.ok(r.report, `no --json report on stdout\nstderr: ${r.stderr}`);
-  return r.report;
 }
 
 /** A JS string literal for --args (a path, here). */

@@ -1,4 +1,5 @@
 /** Shared test helpers: run the real CLI, find leftover processes. */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -92,6 +93,36 @@ export function writePy(source: string, name = 'target_mod.py'): string {
   return file;
 }
 
+/** Exit 1 means "one clear line on stderr": exactly one, naming the error kind. */
+export function assertOneLineError(r: CliResult, kind: string, pattern: RegExp): void {
+  assert.equal(r.code, 1, `exit code\n${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one stderr line, got:\n${r.stderr}`);
+  assert.match(lines[0], new RegExp(`^looplag: error \\[${kind}\\]: `));
+  assert.match(lines[0], pattern);
+}
+
+/** The validated `--json` report of a CLI run, which must have printed one. */
+export function reportOf(r: CliResult): Report {
+  assert.ok(r.report, `no --json report on stdout\nstderr: ${r.stderr}`);
+  return r.report;
+}
+
+/**
+ * One mode of one target through `looplag run --json`, which must have measured it
+ * with every call succeeding: the report and that mode's run.
+ */
+export async function measureMode(target: string, mode: string, options: string[]): Promise<{ report: Report; run: ReturnType<typeof run> }> {
+  const cli = await runCli(['run', target, '--modes', mode, '--timeout', '60', ...options, '--json']);
+  assert.equal(cli.code, 0, cli.stderr);
+  const report = cli.report!;
+  const r = run(report, mode);
+  assert.equal(r.status, 'ok', JSON.stringify(r.error));
+  assert.equal(r.taskStats.errorCount, 0, JSON.stringify(r.tasks.find((task) => task.error)?.error));
+  assert.equal(r.tasks.filter((task) => task.endMs !== null).length, report.settings.concurrency);
+  return { report, run: r };
+}
+
 export function run(report: Report, mode: string) {
   const r = report.runs.find((x) => x.mode === mode);
   if (!r) throw new Error(`no ${mode} run in report (${report.runs.map((x) => x.mode).join(', ')})`);
@@ -130,6 +161,6 @@ export async function assertNoProcessLeft(tag: string): Promise<void> {
         // already gone
       }
     }
-    throw new Error(`processes left behind:\n${cmds.join('\n')}`);
+    assert.fail(`processes left behind:\n${cmds.join('\n')}`);
   }
 }
