@@ -188,8 +188,11 @@ describe('pure Python (fib), 7 pool sizes × thread and process', () => {
     if (!quietOrSkip(t, r)) return;
     const thread = points(s, 'thread');
     const proc = points(s, 'process');
-    // The GIL runs one thread at a time: more threads add no throughput…
-    assert.ok(maxThroughput(thread) <= 1.3 * point(s, 'thread', 1).throughputPerS!, numbersOf(r));
+    // The GIL runs one thread at a time: more threads add no throughput over one worker…
+    // (one worker measured twice: thread W=1 is the session's first window and ran
+    // warm-up-slow in 1 of 3 local runs, 16.9/s against 23.9/s for process W=1).
+    const oneWorker = Math.max(point(s, 'thread', 1).throughputPerS!, point(s, 'process', 1).throughputPerS!);
+    assert.ok(maxThroughput(thread) <= 1.3 * oneWorker, numbersOf(r));
     // …only lag: each thread is one more GIL competitor ahead of the loop.
     assert.ok(point(s, 'thread', 6).lag.maxMs >= 2 * point(s, 'thread', 1).lag.maxMs, numbersOf(r));
     // Processes use both cores.
