@@ -3,12 +3,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci
-# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
-if [ -z "${LOOPLAG_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ]; then
-  echo "== installing Debian's chromium for the browser tests"
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here);
+# verdicts are tested on real third-party libraries, from Debian for /usr/bin/python3
+# (PyPI is out of reach).
+debs=()
+if [ -z "${LOOPLAG_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ]; then debs+=(chromium); fi
+for pkg in python3-numpy python3-pydantic python3-lxml python3-fastapi python3-uvicorn python3-markdown python3-yaml; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || debs+=("$pkg")
+done
+if [ ${#debs[@]} -gt 0 ]; then
+  echo "== installing from Debian: ${debs[*]}"
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${debs[@]}" >/dev/null
 fi
 node esbuild.mjs --tests
 npx tsc --noEmit -p . && npx tsc --noEmit -p src/webview/tsconfig.json

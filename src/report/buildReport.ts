@@ -68,6 +68,7 @@ export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
     ...(w.gilEnabled !== undefined ? { gilEnabled: w.gilEnabled } : {}),
     ...(w.eventLoopDelay !== undefined ? { eventLoopDelay: w.eventLoopDelay } : {}),
     ...(w.tasks.some((t) => t.transfer) ? { transfer: transferStats(w.tasks) } : {}),
+    ...(w.warmupMs !== undefined ? { warmupMs: w.warmupMs } : {}),
     output: w.output,
   };
 }

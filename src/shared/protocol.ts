@@ -71,6 +71,12 @@ export const RunPlan = obj({
    * here, each admitting that many calls at a time (what a pool of that size does).
    */
   sweepWorkers: optional(arr(int)),
+  /**
+   * One unmeasured call per process/worker (inline and thread: one in the sidecar)
+   * before the window, so one-time costs (imports, caches, JIT, key generation) stay
+   * out of it. Absent means true; false for code with side effects (`--no-warmup`).
+   */
+  warmup: optional(bool),
 });
 export type RunPlan = Infer<typeof RunPlan>;
 
@@ -174,6 +180,8 @@ export const RawWindow = obj({
   /** Set by the host on the free-threaded window (another interpreter than the session's). */
   interpreter: optional(nullable(str)),
   gilEnabled: optional(nullable(bool)),
+  /** Each unmeasured warm-up call's duration before the window, ms; null or absent when none ran. */
+  warmupMs: optional(nullable(arr(num))),
   output: CapturedOutput,
 });
 export type RawWindow = Infer<typeof RawWindow>;
@@ -258,6 +266,8 @@ export const ModeRun = obj({
   eventLoopDelay: optional(nullable(LoopDelay)),
   /** Node pools: totals of the per-task transfer costs. */
   transfer: optional(nullable(TransferStats)),
+  /** Each unmeasured warm-up call's duration before the window, ms (see RunPlan.warmup). */
+  warmupMs: optional(nullable(arr(num))),
   output: CapturedOutput,
 });
 export type ModeRun = Infer<typeof ModeRun>;

@@ -35,7 +35,7 @@ TARGET_SPEC = {"file": str, "qualname": _nullable(str),
 PLAN = {"target": TARGET_SPEC, "modes": ["list", MODES], "concurrency": int,
         "workers": _nullable(int), "switchIntervalS": _nullable(NUM), "heartbeatMs": int,
         "gilProbe": bool, "baselineMs": int, "outputCapBytes": int,
-        "diagnostic": (OPT, bool), "sweepWorkers": (OPT, ["list", int])}
+        "diagnostic": (OPT, bool), "sweepWorkers": (OPT, ["list", int]), "warmup": (OPT, bool)}
 RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str,
            "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM}
 RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), "line": int,
@@ -55,7 +55,8 @@ WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": 
           "tasks": ["list", TASK], "samples": ["list", ("pair",)],
           "gilWaitsMs": _nullable(["list", NUM]), "cpu": {"userMs": NUM, "systemMs": NUM},
           "backgroundCpuFrac": _nullable(NUM), "elu": (OPT, _nullable(NUM)),
-          "eventLoopDelay": (OPT, _nullable(LOOP_DELAY)), "output": OUTPUT}
+          "eventLoopDelay": (OPT, _nullable(LOOP_DELAY)), "warmupMs": (OPT, _nullable(["list", NUM])),
+          "output": OUTPUT}
 
 HOST_MESSAGES = {
     "start": {"type": str, "protocol": int, "plan": PLAN},
