@@ -62,7 +62,14 @@ Options:
   --node PATH            Node for JS/TS targets (default: node on PATH, then the
                          Node running this CLI)
   --workspace DIR        workspace root added to sys.path (default: current directory)
-  --no-gil-probe         do not run the GIL-wait probe thread (Python only)
+  --no-gil-probe         do not run the GIL-wait probe thread at all (Python only;
+                         by default it runs in the baseline and the one-thread
+                         diagnostic window, never in a window whose lag is reported)
+  --gil-probe-in-window  also run the GIL-wait probe in every measured window
+                         (per-window GIL waits; it competes for the GIL and
+                         inflates thread-mode lag for pure-Python work)
+  --no-warmup            no unmeasured warm-up call before each window (for code
+                         with side effects; one-time costs then land in the window)
   --json                 print the report (looplag.report/1) alone on stdout
   --out FILE             also write the report as JSON to FILE
   --html FILE            also write the report as a self-contained HTML page
@@ -105,6 +112,8 @@ export async function main(argv: string[]): Promise<number> {
         plan: { type: 'string' },
         workspace: { type: 'string' },
         'no-gil-probe': { type: 'boolean' },
+        'gil-probe-in-window': { type: 'boolean' },
+        'no-warmup': { type: 'boolean' },
         json: { type: 'boolean' },
         out: { type: 'string' },
         html: { type: 'string' },
@@ -146,6 +155,7 @@ export async function main(argv: string[]): Promise<number> {
       modes: o.modes ?? (sweep ? (language === 'python' ? 'thread,process' : 'worker,process') : undefined),
       concurrency: o.concurrency, workers: sweep ? undefined : o.workers, switchInterval: o['switch-interval'],
       heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, gilProbe: !o['no-gil-probe'],
+      gilProbeInWindow: Boolean(o['gil-probe-in-window']), warmup: !o['no-warmup'],
     }, language);
     if (sweep) {
       sweepWorkers = parseWorkerList((o.workers ?? DEFAULT_SWEEP_WORKERS.join(',')).split(','));

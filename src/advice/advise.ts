@@ -49,6 +49,8 @@ export function classifyGil(report: Report): GilBehaviour | null {
     return { kind: 'released', evidence: `${evidence}: the loop ran on time while the call worked.` };
   }
   const t = report.runs.find((r) => r.mode === 'thread' && r.status === 'ok');
+  // Only waits measured in thread mode's own window fit its calls; the diagnostic's were read above.
+  if (t?.gilWaitSource === 'diagnostic') return null;
   if (!t?.gilWait || !t.taskStats.runP50Ms || t.taskStats.runP50Ms < T.NATIVE_HOLD_MIN_INTERVALS * switchMs) return null;
   const g = t.gilWait;
   const evidence = `In thread mode the GIL-wait probe waited p50 ${fmtMs(g.p50Ms)}, max ${fmtMs(g.maxMs)} (switch interval ${fmtMs(switchMs)}, call p50 ${fmtMs(t.taskStats.runP50Ms)})`;

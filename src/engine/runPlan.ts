@@ -79,6 +79,10 @@ export interface SettingsInput {
   stallMs?: string;
   timeout?: string;
   gilProbe: boolean;
+  /** `--gil-probe-in-window`: the probe also runs in the measured windows (default false). */
+  gilProbeInWindow?: boolean;
+  /** `--no-warmup` sets false (default true). */
+  warmup?: boolean;
 }
 
 export function settingsFrom(input: SettingsInput, language: ReportTarget['language'] = 'python'): ReportSettings {
@@ -93,5 +97,7 @@ export function settingsFrom(input: SettingsInput, language: ReportTarget['langu
     stallMs: parseNumberOption('--stall-ms', input.stallMs, 0.1, 600000) ?? DEFAULTS.stallMs,
     timeoutS: parseNumberOption('--timeout', input.timeout, 0.1, 86400) ?? DEFAULTS.timeoutS,
     gilProbe: input.gilProbe,
+    gilProbeInWindow: input.gilProbe && (input.gilProbeInWindow ?? false),
+    warmup: input.warmup ?? true,
   };
 }

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildReport, ReportSettings, ReportTarget, SessionState } from '../report/buildReport';
-import type { ModeRun, Report, RunError, RunPlan, SidecarMessage } from '../shared/protocol';
+import type { Mode, ModeRun, RawWindow, Report, RunError, RunPlan, SidecarMessage } from '../shared/protocol';
+import { taskStats } from '../stats/lagStats';
 import { PROTOCOL_VERSION } from '../shared/protocol';
 import { toModeRun } from '../report/buildReport';
 import { SidecarExit, SidecarProcess } from './sidecarProcess';
@@ -109,7 +110,7 @@ export function pythonCandidates(explicit: string | undefined): string[] {
  */
 export async function runSession(opts: RunOptions): Promise<Report> {
   const started = Date.now();
-  const state = await measure(opts);
+  const state = await measureIsolated(opts);
   const ft = opts.target.language === 'python' && state.settings.modes.includes('thread') && !state.error && !opts.signal?.aborted
     ? resolveFreeThreaded(opts.freeThreaded)
     : null;
@@ -171,11 +172,65 @@ export function resolveFreeThreaded(setting: string | null | undefined): string 
   return null;
 }
 
-/** One sidecar session, as raw state (the sweep builds its own document from it). */
-export async function measure(opts: RunOptions): Promise<SessionState> {
-  const state: SessionState = {
+/**
+ * Past this inline call time (median) the one-thread diagnostic is skipped: it costs one
+ * more call. The sidecar applies the same limit when it measured inline itself.
+ */
+export const DIAGNOSTIC_MAX_CALL_MS = 5000;
+
+/** Errors after which no other mode can fare better: every sidecar loads the same target the same way. */
+const SESSION_ENDING: ReadonlySet<RunError['kind']> = new Set<RunError['kind']>([
+  'syntax-error', 'import-error', 'target-not-found', 'unsupported-target', 'bad-arguments',
+  'interpreter-not-found', 'protocol-error', 'internal-error', 'cancelled', 'timeout',
+]);
+
+/**
+ * Every mode in a fresh sidecar of its own (same target and settings; the baseline in
+ * the first, Python's diagnostic in thread mode's), merged into one state. A mode then
+ * starts from the same clean process whatever ran before it: no memory grown by another
+ * mode's calls for a fork to copy, no stdout closed by an inline call, no threads left
+ * behind; and a sidecar crashing in one mode loses that mode only. One deadline covers
+ * them all, and a cancel stops the one running and starts no other.
+ */
+export async function measureIsolated(opts: RunOptions): Promise<SessionState> {
+  const modes = opts.settings.modes;
+  if (modes.length <= 1 || opts.sweepWorkers) return measure(opts);
+  const state = newState(opts);
+  state.settings = { ...state.settings, isolatedModes: true };
+  const sessionDeadline = Date.now() + opts.settings.timeoutS * 1000;
+  for (const [i, mode] of modes.entries()) {
+    const inline = state.windows.find((w) => w.mode === 'inline' && w.status === 'ok');
+    const inlineCallMs = inline ? taskStats(inline.tasks).runP50Ms : null;
+    const error = await measure({
+      ...opts,
+      baselineMs: i === 0 ? opts.baselineMs : 0,
+      diagnostic: (opts.diagnostic ?? true) && !(inlineCallMs !== null && inlineCallMs > DIAGNOSTIC_MAX_CALL_MS),
+    }, { state, modes: [mode], deadline: sessionDeadline });
+    if (error && error.kind === 'crashed' && !state.windows.some((w) => w.mode === mode)) {
+      // The crash is this mode's: it gets a run saying so, and the next mode a fresh sidecar.
+      state.windows.push(notMeasured(mode, error));
+    }
+    if ((error && SESSION_ENDING.has(error.kind)) || opts.signal?.aborted) break;
+  }
+  state.finished = true;
+  return state;
+}
+
+function notMeasured(mode: Mode, error: RunError): RawWindow {
+  return {
+    mode, status: 'skipped', error, wallMs: 0, startupMs: null, workers: null, tasks: [], samples: [], gilWaitsMs: null,
+    cpu: { userMs: 0, systemMs: 0 }, backgroundCpuFrac: null,
+    output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
+  };
+}
+
+function newState(opts: RunOptions): SessionState {
+  return {
     target: opts.target,
-    settings: opts.settings,
+    settings: opts.target.language === 'python'
+      ? opts.settings
+      // No GIL and no switch interval in Node: the report must not claim a probe ran.
+      : { ...opts.settings, gilProbe: false, gilProbeInWindow: false, switchIntervalS: null },
     createdAt: new Date(),
     runtime: null,
     resolved: null,
@@ -185,8 +240,29 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
     finished: false,
     notes: [],
   };
+}
+
+/** One part of a session with per-mode sidecars: the shared state, this sidecar's modes, the session's deadline. */
+interface Part {
+  state: SessionState;
+  modes: Mode[];
+  deadline: number;
+}
+
+/** One sidecar session, as raw state (the sweep builds its own document from it). */
+export async function measure(opts: RunOptions): Promise<SessionState>;
+/** One sidecar of a session with per-mode sidecars, filling `part.state`; resolves with this sidecar's error. */
+export async function measure(opts: RunOptions, part: Part): Promise<RunError | null>;
+export async function measure(opts: RunOptions, part?: Part): Promise<SessionState | RunError | null> {
+  const state = part?.state ?? newState(opts);
+  let ownError: RunError | null = null;
   const fail = (e: RunError) => {
+    ownError ??= e;
     state.error ??= e;
+  };
+  const done = (): SessionState | RunError | null => {
+    if (!part) state.finished = true;
+    return part ? ownError : state;
   };
   const isNode = opts.target.language !== 'python';
   const rt = isNode
@@ -195,10 +271,6 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
   const script = isNode
     ? path.join(opts.nodeSidecarDir ?? defaultNodeSidecarDir(), 'sidecar.js')
     : path.join(opts.sidecarDir ?? defaultPythonSidecarDir(), 'run_sidecar.py');
-  if (isNode) {
-    // No GIL and no switch interval in Node: the report must not claim a probe ran.
-    state.settings = { ...opts.settings, gilProbe: false, switchIntervalS: null };
-  }
   const plan: RunPlan = {
     target: {
       file: path.resolve(opts.target.file),
@@ -207,18 +279,20 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
       args: opts.target.args,
       workspaceRoot: opts.target.workspaceRoot,
     },
-    modes: state.settings.modes,
+    modes: part?.modes ?? state.settings.modes,
     concurrency: opts.settings.concurrency,
     workers: opts.settings.workers,
     switchIntervalS: state.settings.switchIntervalS,
     heartbeatMs: opts.settings.heartbeatMs,
     gilProbe: state.settings.gilProbe,
+    gilProbeInWindow: state.settings.gilProbeInWindow ?? false,
+    warmup: state.settings.warmup ?? true,
     baselineMs: opts.baselineMs ?? 300,
     diagnostic: opts.diagnostic ?? true,
     ...(opts.sweepWorkers ? { sweepWorkers: opts.sweepWorkers } : {}),
     outputCapBytes: opts.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
   };
-  const deadline = Date.now() + opts.settings.timeoutS * 1000;
+  const deadline = part?.deadline ?? Date.now() + opts.settings.timeoutS * 1000;
   const grace = opts.cancelGraceMs ?? 1000;
 
   const candidates = runtimeCandidates(opts, opts.target.language);
@@ -231,10 +305,12 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
     const args = [script];
     opts.onSpawn?.(python, args);
     let sawDone = false;
+    let helloSeen = false; // this sidecar's (the session's state may hold an earlier one's runtime)
     const onMessage = (m: SidecarMessage) => {
       switch (m.type) {
         case 'hello':
           clearTimeout(helloTimer);
+          helloSeen = true;
           state.runtime = candidate.label ? { ...m.runtime, implementation: `${m.runtime.implementation}, ${candidate.label}` } : m.runtime;
           if (m.protocol !== PROTOCOL_VERSION) {
             fail({ kind: 'protocol-error', message: `sidecar speaks protocol ${m.protocol}, host ${PROTOCOL_VERSION}`, detail: null });
@@ -251,7 +327,7 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
           break;
         case 'window':
           if (m.window.mode === 'baseline') {
-            state.baseline = m.window;
+            if (plan.baselineMs > 0) state.baseline = m.window; // a 0 ms one (Node) is no baseline
           } else if (m.window.mode === 'diagnostic') {
             state.diagnostic = m.window;
           } else {
@@ -282,7 +358,7 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
     // launcher) is not a runtime running our sidecar: say so rather than wait for --timeout.
     const helloWaitMs = Math.min(HELLO_DEADLINE_MS, Math.max(0, deadline - Date.now()));
     const noHello = () => {
-      if (state.runtime) return;
+      if (helloSeen) return;
       fail({
         kind: 'interpreter-not-found',
         message: `\`${python}\` did not start the Loop Lag sidecar within ${Math.round(helloWaitMs / 100) / 10} s; is it a working ${rt.want}?`,
@@ -292,7 +368,7 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
     };
     const helloTimer = setTimeout(noHello, helloWaitMs);
     const timer = setTimeout(() => {
-      if (!state.runtime) return noHello(); // both deadlines can fall in the same tick
+      if (!helloSeen) return noHello(); // both deadlines can fall in the same tick
       fail({
         kind: 'timeout',
         message: `gave up after ${opts.settings.timeoutS} s (${state.windows.length} mode(s) measured)`,
@@ -317,7 +393,7 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
         message: `cannot start ${isNode ? 'Node' : 'Python interpreter'} \`${python}\`: ${exit.spawnError.message}`,
         detail: rt.hint,
       });
-    } else if (exit.protocolError && state.runtime === null) {
+    } else if (exit.protocolError && !helloSeen) {
       // Garbage before the hello means `python` is not a Python that ran our sidecar
       // (e.g. --python /bin/echo or a wrapper script): that is the interpreter's fault,
       // not a protocol bug, and the user needs the "set --python" hint.
@@ -328,19 +404,17 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
       });
     } else if (exit.protocolError) {
       fail({ kind: 'protocol-error', message: `the sidecar sent an invalid message: ${exit.protocolError}`, detail: exit.stderrTail || null });
-    } else if (!sawDone && !state.error) {
-      fail(crashError(exit, state.runtime === null, python, rt));
+    } else if (!sawDone && !ownError) {
+      fail(crashError(exit, !helloSeen, python, rt));
     }
-    state.finished = true;
-    return state;
+    return done();
   }
   fail({
     kind: 'interpreter-not-found',
     message: `no ${isNode ? 'Node runtime' : 'Python interpreter'} found (tried ${candidates.map((c) => c.command).join(', ')})`,
     detail: rt.hint,
   });
-  state.finished = true;
-  return state;
+  return done();
 }
 
 function crashError(exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; crash: string }): RunError {

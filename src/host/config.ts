@@ -49,6 +49,8 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
       heartbeatMs: int(get('heartbeatMs', DEFAULTS.heartbeatMs), 1, 1000, DEFAULTS.heartbeatMs),
       stallMs: Math.max(0.1, get('stallThresholdMs', DEFAULTS.stallMs)),
       gilProbe: get('gilProbe', true),
+      gilProbeInWindow: get('gilProbe', true) && get('gilProbeInWindow', false),
+      warmup: get('warmup', true),
       modes: modes.length ? [...new Set(modes)] : [...known],
       timeoutS: Math.max(1, get('timeoutSeconds', DEFAULTS.timeoutS)),
       lagBudgetMs: Math.max(0, get('lagBudgetMs', 100)),

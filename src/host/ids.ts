@@ -31,6 +31,8 @@ export interface SettingTypes {
   lagBudgetMs: number;
   timeoutSeconds: number;
   gilProbe: boolean;
+  gilProbeInWindow: boolean;
+  warmup: boolean;
   'codeLens.enabled': boolean;
   saveBeforeRun: 'ask' | 'always';
   'sweep.workers': string[];

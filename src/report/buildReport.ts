@@ -14,6 +14,12 @@ export interface ReportSettings {
   heartbeatMs: number;
   stallMs: number;
   gilProbe: boolean;
+  /** Python: the probe also runs in the measured windows (opt-in: it inflates their lag). */
+  gilProbeInWindow?: boolean;
+  /** One unmeasured warm-up call per process/worker before each window (default true). */
+  warmup?: boolean;
+  /** Set by the engine: each mode ran in a fresh sidecar of its own. */
+  isolatedModes?: boolean;
   modes: Mode[];
   timeoutS: number;
   lagBudgetMs?: number | null;
@@ -59,6 +65,7 @@ export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
     taskStats: taskStats(w.tasks),
     lag: lagStats(w.samples, { heartbeatMs: settings.heartbeatMs, stallMs: settings.stallMs, wallMs: w.wallMs }),
     gilWait: gilWaitStats(w.gilWaitsMs),
+    ...(w.gilWaitsMs ? { gilWaitSource: 'window' as const } : {}),
     cpu: { userMs: w.cpu.userMs, systemMs: w.cpu.systemMs, parallelism: w.wallMs > 0 ? round3(cpuMs / w.wallMs) : 0 },
     throughputPerS: w.status === 'ok' && w.wallMs > 0 ? round3(doneTasks / (w.wallMs / 1000)) : null,
     speedup: null,
@@ -95,6 +102,15 @@ export function buildReport(state: SessionState): Report {
 
 function assemble(state: SessionState): Report {
   const runs = state.windows.map((w) => toModeRun(w, state.settings));
+  // Thread mode's window runs without the probe (it would compete for the GIL there):
+  // its GIL waits are the diagnostic's, measured on one thread just before it.
+  const diagnosticWaits = gilWaitStats(state.diagnostic?.gilWaitsMs ?? null);
+  for (const r of runs) {
+    if (r.mode === 'thread' && !r.gilWait && diagnosticWaits && r.status !== 'skipped') {
+      r.gilWait = diagnosticWaits;
+      r.gilWaitSource = 'diagnostic';
+    }
+  }
   const inline = runs.find((r) => r.mode === 'inline' && r.status === 'ok');
   for (const r of runs) {
     if (inline && r.status === 'ok' && r.wallMs > 0) r.speedup = round3(inline.wallMs / r.wallMs);
@@ -134,6 +150,8 @@ function assemble(state: SessionState): Report {
       windows: measured.map((r) => ({ mode: r.mode, backgroundCpuFrac: r.backgroundCpuFrac })),
       baseline: baselineLag,
       gilProbe: state.settings.gilProbe,
+      gilProbeInWindow: state.settings.gilProbeInWindow ?? false,
+      python: state.target.language === 'python',
     }), state.notes ?? []),
     baseline: state.baseline && baselineLag
       ? { lag: baselineLag, gilWait: gilWaitStats(state.baseline.gilWaitsMs), wallMs: state.baseline.wallMs }

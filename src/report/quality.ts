@@ -15,6 +15,9 @@ export interface QualityInput {
   windows: { mode: string; backgroundCpuFrac: number | null }[];
   baseline: LagStats | null;
   gilProbe: boolean;
+  gilProbeInWindow?: boolean;
+  /** The GIL notes apply to Python only (old callers: assume Python). */
+  python?: boolean;
 }
 
 export function assessQuality(input: QualityInput): { backgroundCpuFrac: number | null; trustworthy: boolean; notes: string[] } {
@@ -35,9 +38,12 @@ export function assessQuality(input: QualityInput): { backgroundCpuFrac: number 
     notes.push(`The idle loop's own lag p99 was ${input.baseline.p99Ms.toFixed(2)} ms before any work ran: ` +
       'lags below that are noise on this machine.');
   }
-  if (input.gilProbe) {
-    notes.push('A GIL-wait probe thread ran in every window; it competes for the GIL like any thread and perturbs ' +
-      'thread-mode results slightly (turn it off with --no-gil-probe / looplag.gilProbe).');
+  if (input.gilProbe && input.gilProbeInWindow && input.python !== false) {
+    notes.push('A GIL-wait probe thread ran in every window (--gil-probe-in-window); it competes for the GIL like any ' +
+      'thread and inflates thread-mode lag for pure-Python work (leave looplag.gilProbeInWindow off to measure without it).');
+  } else if (input.gilProbe && input.python !== false) {
+    notes.push('GIL waits come from the one-thread diagnostic window before thread mode: no probe thread ran in the ' +
+      'measured windows, so it did not add to their lag (--gil-probe-in-window / looplag.gilProbeInWindow measures them in each window).');
   }
   return { backgroundCpuFrac: worst, trustworthy: worst === null || worst < BUSY_MACHINE_FRAC, notes };
 }

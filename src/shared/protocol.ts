@@ -61,7 +61,14 @@ export const RunPlan = obj({
   /** null: leave the interpreter's switch interval. */
   switchIntervalS: nullable(num),
   heartbeatMs: int,
+  /** Python: run the GIL-wait probe thread (baseline and diagnostic windows; see gilProbeInWindow). */
   gilProbe: bool,
+  /**
+   * Python: also run the probe in the measured windows (inline, thread, pools), where it is
+   * one more thread wanting the GIL and inflates the lag they report. Absent means false.
+   */
+  gilProbeInWindow: optional(bool),
+  /** The baseline (idle) window's length; 0 skips it (a later sidecar of a session with per-mode sidecars). */
   baselineMs: int,
   outputCapBytes: int,
   /** Python: run the one-thread diagnostic window before thread mode (default true). */
@@ -252,6 +259,13 @@ export const ModeRun = obj({
   taskStats: TaskStats,
   lag: LagStats,
   gilWait: nullable(GilWaitStats),
+  /**
+   * Python: where `gilWait` was measured. `window`: by a probe in this window
+   * (settings.gilProbeInWindow); `diagnostic`: thread mode's, in the one-thread
+   * diagnostic window before it, so this window's lag had no probe competing for the
+   * GIL (the default). Absent or null: no GIL waits.
+   */
+  gilWaitSource: optional(nullable(literal('window', 'diagnostic'))),
   cpu: obj({ userMs: num, systemMs: num, parallelism: num }),
   /** Tasks per second. */
   throughputPerS: nullable(num),
@@ -313,6 +327,15 @@ export const Report = obj({
     heartbeatMs: int,
     stallMs: num,
     gilProbe: bool,
+    /** Python: the GIL-wait probe also ran in the measured windows (`--gil-probe-in-window`); absent: false. */
+    gilProbeInWindow: optional(bool),
+    /** One unmeasured warm-up call per process/worker before each window (`--no-warmup` turns it off); absent: true. */
+    warmup: optional(bool),
+    /**
+     * Each mode was measured in a sidecar of its own, started fresh (the baseline in the
+     * first), so no mode inherits another's memory, threads or closed files; absent: false.
+     */
+    isolatedModes: optional(bool),
     modes: arr(Mode),
     timeoutS: num,
     /** The lag the user accepts (CLI --budget-ms, looplag.lagBudgetMs); views mark modes over it. */

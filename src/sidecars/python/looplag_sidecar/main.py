@@ -48,12 +48,25 @@ class Context:
         self.switch_interval_s = plan["switchIntervalS"]
         self.heartbeat_s = plan["heartbeatMs"] / 1000.0
         self.gil_probe = plan["gilProbe"]
+        # In the measured windows the probe is one more thread wanting the GIL, which
+        # inflates the lag they report: there it runs only when asked.
+        self.gil_probe_in_window = self.gil_probe and plan.get("gilProbeInWindow", False)
+        self.warmup = plan.get("warmup", True)
+        self.discard_output = lambda: None  # set once output is captured
         self.baseline_s = plan["baselineMs"] / 1000.0
         self.cpu_count = os.cpu_count() or 1
         self.pools = []
         self.workers_seen = []
         self._mode = None
         self._done = 0
+
+    def probe_in(self, window_mode):
+        """Whether the GIL-wait probe runs in this window: always in the baseline and
+        diagnostic windows (which report GIL waits, not the lag users act on), in a
+        measured window only as an opt-in."""
+        if window_mode in ("baseline", "diagnostic"):
+            return self.gil_probe
+        return self.gil_probe_in_window
 
     def progress(self, mode, phase, done=0):
         self.channel.send({"type": "progress", "mode": mode, "phase": phase, "done": done,
@@ -146,24 +159,38 @@ async def session(plan, channel, capture, ctx):
         described["gilEnabled"] = bool(gil())
     channel.send({"type": "target", "target": described})
 
-    ctx.progress("baseline", "running")
-    baseline = await modes.run_baseline(ctx)
-    baseline["output"] = {"stdout": "", "stderr": "", "truncated": False, "stdoutBytes": 0, "stderrBytes": 0}
-    channel.send({"type": "window", "window": baseline})
+    if plan["baselineMs"] > 0:  # 0: the host measured it in another sidecar of the session
+        ctx.progress("baseline", "running")
+        baseline = await modes.run_baseline(ctx)
+        baseline["output"] = {"stdout": "", "stderr": "", "truncated": False, "stdoutBytes": 0, "stderrBytes": 0}
+        channel.send({"type": "window", "window": baseline})
 
     sweep = plan.get("sweepWorkers")
     inline_call_s = None
 
     emitted = set()
 
+    warmups = {}  # mode -> warm-up durations, put on the mode's first window
+
     def emit_window(window):
         if id(window) in emitted:
             return
         emitted.add(id(window))
+        if window["mode"] in warmups and window.get("warmupMs") is None:
+            window["warmupMs"] = warmups.pop(window["mode"])
         window["output"] = capture.take()
         channel.send({"type": "window", "window": window})
 
     ctx.emit_window = emit_window
+    ctx.discard_output = capture.take
+
+    async def fresh_args():
+        """Fresh argument objects, so a call that mutates them cannot skew the next window."""
+        try:
+            return target_mod.parse_args(plan["target"]["args"], tgt)
+        except target_mod.TargetError as e:
+            channel.send({"type": "error", "error": e.error})
+            return None
 
     for mode in plan["modes"]:
         if ctx.cancelled.is_set():  # e.g. a cancel during the baseline window
@@ -174,12 +201,23 @@ async def session(plan, channel, capture, ctx):
             window = modes.skipped(mode, "unsupported-mode", "mode %r does not apply to Python" % mode)
         else:
             ctx.progress(mode, "starting")
-            try:
-                # Fresh argument objects per mode, so a mode that mutates them cannot skew the next.
-                args, kwargs = target_mod.parse_args(plan["target"]["args"], tgt)
-            except target_mod.TargetError as e:
-                channel.send({"type": "error", "error": e.error})
+            parsed = await fresh_args()
+            if parsed is None:
                 return
+            args, kwargs = parsed
+            if mode in ("inline", "thread"):  # pool modes warm each member up with the pool
+                ctx.progress(mode, "warming")
+                warm = await modes.warm_up(ctx, mode, tgt, args, kwargs)
+                if warm is not None:
+                    warmups[mode] = warm
+                    if inline_call_s is None:
+                        # Thread mode's sidecar has no inline window: its warm-up call
+                        # (an upper bound, one-time costs included) sizes the diagnostic.
+                        inline_call_s = warm[0] / 1000.0
+                parsed = await fresh_args()
+                if parsed is None:
+                    return
+                args, kwargs = parsed
             if sweep:
                 # A worker sweep: one pool per mode, a window per count, each sent as it ends.
                 ctx.begin(mode)
@@ -204,15 +242,13 @@ async def session(plan, channel, capture, ctx):
                 if ctx.cancelled.is_set():
                     channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
                     return
-                try:
-                    args, kwargs = target_mod.parse_args(plan["target"]["args"], tgt)
-                except target_mod.TargetError as e:
-                    channel.send({"type": "error", "error": e.error})
+                parsed = await fresh_args()
+                if parsed is None:
                     return
+                args, kwargs = parsed
             ctx.begin(mode)
             window = await runner(ctx, tgt, args, kwargs)
-        window["output"] = capture.take()
-        channel.send({"type": "window", "window": window})
+        emit_window(window)
         if mode == "inline":
             inline_call_s = _median_call_s(window)
         ctx.progress(mode, "done", ctx.concurrency)

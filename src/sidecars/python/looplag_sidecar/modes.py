@@ -1,5 +1,8 @@
 """The execution strategies. Each mode runs N concurrent calls of the target in its
-own measured window, with the heartbeat and the GIL probe running throughout."""
+own measured window, with the heartbeat running throughout. The GIL-wait probe is a
+thread that wants the GIL: it runs in the baseline and diagnostic windows, and in a
+measured window only when asked (plan.gilProbeInWindow), since there it would be one
+more contender inflating the lag the window reports."""
 import asyncio
 import concurrent.futures
 import os
@@ -78,9 +81,31 @@ def child_init(spec, switch_interval_s, parent_pid):
     target_mod.resolve_cached(spec)
 
 
-def child_warm(hold_s):
-    time.sleep(hold_s)  # keeps this worker busy so the pool starts the next one
-    return os.getpid()
+def child_warm(hold_s, call=None):
+    """Pool warm-up task: keeps this worker busy for `hold_s` so the pool starts the
+    next one, then, given `call` = (spec, args, kwargs), makes this process's one
+    unmeasured warm-up call (once per process). Returns the pid and the call's
+    duration in seconds (None when no call was made here)."""
+    time.sleep(hold_s)
+    took = None
+    if call is not None:
+        spec, args, kwargs = call
+        target = target_mod.resolve_cached(spec)
+        if not getattr(target, "warmed", False):
+            target.warmed = True
+            took = _timed_call(target.fn, target.is_async, args, kwargs)
+            flush_std()
+    return os.getpid(), took
+
+
+def _timed_call(fn, is_async, args, kwargs):
+    """One unmeasured call; its errors are the window's to report, not the warm-up's."""
+    start = perf_counter()
+    try:
+        _call(fn, is_async, args, kwargs)
+    except BaseException:  # noqa: B036 - user code may raise SystemExit too
+        pass
+    return perf_counter() - start
 
 
 # --------------------------------------------------------------------------- windows
@@ -104,7 +129,7 @@ class Window:
     async def measure(self, body):
         ctx = self.ctx
         heartbeat = Heartbeat(ctx.heartbeat_s)
-        probe = GilProbe(ctx.heartbeat_s) if ctx.gil_probe else None
+        probe = GilProbe(ctx.heartbeat_s) if ctx.probe_in(self.mode) else None
         cpu = CpuMeter()
         if probe:
             probe.start()
@@ -315,6 +340,7 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
         return [window] if counts else window
     t = perf_counter()
     ctx.progress(mode, "warming")
+    warmup_ms = None
     pool = make_pool()
     ctx.register_pool(pool)
     windows = []
@@ -326,10 +352,20 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
         await asyncio.gather(*(asyncio.wrap_future(f) for f in warm))
         ctx.remember_workers(pool)
         startup_ms = (perf_counter() - t) * 1000.0
+        warmup_ms = _WARMING
+        warmup_ms = await _warm_pool(pool, workers, (ctx.spec, args, kwargs)) if ctx.warmup else None
+        ctx.discard_output()  # the warm-up calls' prints are not the window's
         await _window_per_count(ctx, mode, counts, workers, startup_ms, windows,
                                 lambda sem: _pool_window(ctx, mode, pool, loop, sem, args, kwargs))
+        if windows:
+            windows[0]["warmupMs"] = warmup_ms
     except concurrent.futures.process.BrokenProcessPool as e:
-        window = skipped(mode, "crashed", "the %s pool broke while starting: %s" % (mode, e))
+        if warmup_ms is _WARMING:  # the target itself killed a worker, in its warm-up call
+            window = skipped(mode, "crashed", "a %s worker died while running the target (its unmeasured warm-up "
+                             "call): %s" % (mode, e))
+            window["error"]["detail"] = _crash_detail(ctx.pool_exitcodes)
+        else:
+            window = skipped(mode, "crashed", "the %s pool broke while starting: %s" % (mode, e))
         window["status"] = "failed"
         windows.append(window)
     except target_mod.TargetError as e:
@@ -339,6 +375,56 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
     finally:
         ctx.unregister_pool(pool)
     return windows if counts else windows[0]
+
+
+# Marks a pool whose warm-up calls are running: a worker dying then is the target's doing.
+_WARMING = object()
+
+
+async def _warm_pool(pool, workers, call):
+    """One unmeasured call per pool member, during pool warm-up. Each task holds its
+    worker briefly before calling, so N tasks land on N workers; a worker that got
+    none (another took two) gets another round. Returns each call's duration, ms."""
+    warmed, took = set(), []
+    for _round in range(3):
+        futures = [pool.submit(child_warm, 0.05, call) for _ in range(workers - len(warmed))]
+        for pid, seconds in await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)):
+            if seconds is not None:
+                warmed.add(pid)
+                took.append(round(seconds * 1000.0, 3))
+        if len(warmed) >= workers:
+            break
+    return took
+
+
+async def warm_up(ctx, mode, tgt, args, kwargs):
+    """Inline and thread modes: one unmeasured call in the sidecar before the window
+    (and before the diagnostic), so one-time costs (imports, caches, key generation)
+    are not measured as the first call's. Inline calls it on the loop, thread mode on
+    a thread of its own. Returns [duration ms], or None when warm-up is off."""
+    if not ctx.warmup:
+        return None
+    if mode == "inline":
+        start = perf_counter()
+        try:
+            if tgt.is_async:
+                await tgt.fn(*args, **kwargs)
+            else:
+                tgt.fn(*args, **kwargs)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:  # noqa: B036 - the window reports the call's errors
+            pass
+        took = perf_counter() - start
+    else:
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="looplag-warmup")
+        try:
+            took = await asyncio.get_running_loop().run_in_executor(pool, _timed_call, tgt.fn, tgt.is_async,
+                                                                    args, kwargs)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+    ctx.discard_output()  # the warm-up call's prints are not the window's
+    return [round(took * 1000.0, 3)]
 
 
 async def _pool_window(ctx, mode, pool, loop, sem, args, kwargs):

@@ -35,7 +35,8 @@ TARGET_SPEC = {"file": str, "qualname": _nullable(str),
 PLAN = {"target": TARGET_SPEC, "modes": ["list", MODES], "concurrency": int,
         "workers": _nullable(int), "switchIntervalS": _nullable(NUM), "heartbeatMs": int,
         "gilProbe": bool, "baselineMs": int, "outputCapBytes": int,
-        "diagnostic": (OPT, bool), "sweepWorkers": (OPT, ["list", int]), "warmup": (OPT, bool)}
+        "diagnostic": (OPT, bool), "sweepWorkers": (OPT, ["list", int]), "warmup": (OPT, bool),
+        "gilProbeInWindow": (OPT, bool)}
 RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str,
            "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM}
 RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), "line": int,

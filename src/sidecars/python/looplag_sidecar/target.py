@@ -2,8 +2,9 @@
 class method), or a snippet by line range wrapped as a zero-argument function.
 
 The module is imported from its file under a real module name (never "__main__",
-so `if __name__ == "__main__":` blocks do not run), with its folder, its package
-root and the workspace root on sys.path, exactly as a server would import it.
+so `if __name__ == "__main__":` blocks do not run), the way Python itself would:
+a package member as `python -m pkg.sub.mod` run from the workspace imports it, a
+file outside any package as `python file.py` does (see _prepare_sys_path).
 """
 import ast
 import importlib
@@ -12,6 +13,7 @@ import inspect
 import os
 import re
 import sys
+import sysconfig
 import textwrap
 import traceback
 
@@ -56,12 +58,55 @@ def _module_name(path):
     return ".".join(parts), folder
 
 
+def _stdlib_end(path_entries):
+    """Index just after the last standard-library entry of sys.path (0 if none is found)."""
+    stdlib = {os.path.normcase(os.path.abspath(p)) for key in ("stdlib", "platstdlib")
+              for p in [sysconfig.get_paths().get(key)] if p}
+    end = 0
+    for i, entry in enumerate(path_entries):
+        norm = os.path.normcase(os.path.abspath(entry or os.curdir))
+        if any(norm == s or norm.startswith(s + os.sep) for s in stdlib) or norm.endswith(".zip"):
+            end = i + 1
+    return end
+
+
 def _prepare_sys_path(path, workspace_root):
+    """Put on sys.path what Python would, and return the module's dotted name.
+
+    A package member (its folder has an __init__.py) is imported as
+    `python -m pkg.sub.mod` from the workspace would: the workspace and the folder
+    above the top package first, never the file's own folder. With that folder
+    first, `pkg/notifications/email.py` could not import the stdlib's `email.message`
+    ("'email' is not a package"), and neither could any library it called.
+    A file outside any package needs its folder for its sibling imports, as
+    `python file.py` gives it, but after the standard library: a sibling named like
+    a stdlib module (email.py, types.py) then cannot break the stdlib.
+    """
     name, package_root = _module_name(path)
-    for entry in reversed([os.path.dirname(path), package_root, workspace_root]):
+    if "." in name:
+        for entry in reversed([workspace_root, package_root]):
+            if entry and entry not in sys.path:
+                sys.path.insert(0, entry)
+        return name
+    at = _stdlib_end(sys.path)
+    for entry in (os.path.dirname(path), workspace_root):
         if entry and entry not in sys.path:
-            sys.path.insert(0, entry)
+            sys.path.insert(at, entry)
+            at += 1
     return name
+
+
+def _taken(name, path):
+    """True when importing `name` would find another module than the file at `path`
+    (a loaded module, or a stdlib/installed one): the target must not replace it."""
+    if name in sys.modules:
+        return True
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    origin = getattr(spec, "origin", None) if spec else None
+    return bool(origin) and os.path.abspath(origin) != path
 
 
 def load_module(path, workspace_root):
@@ -80,8 +125,8 @@ def load_module(path, workspace_root):
     except SyntaxError as e:
         raise TargetError("syntax-error", "%s: %s (line %s)" % (type(e).__name__, e.msg, e.lineno),
                           detail=_syntax_detail(e), file=e.filename or path, line=e.lineno)
-    if name in sys.modules:  # a stdlib or installed module of the same name: do not shadow it
-        name = "_looplag_" + name.replace(".", "_")
+    if "." not in name and _taken(name, path):  # a stdlib or installed module of the same name: do not shadow it
+        name = "_looplag_" + name
     if "." in name:
         try:
             importlib.import_module(name.rsplit(".", 1)[0])
@@ -95,6 +140,9 @@ def load_module(path, workspace_root):
     except BaseException as e:  # noqa: B036
         sys.modules.pop(name, None)
         raise _import_failure(e, path)
+    if "." in name:  # as the import system does: `pkg.sub` knows its submodule
+        parent, _, child = name.rpartition(".")
+        setattr(sys.modules[parent], child, module)
     return module
 
 
