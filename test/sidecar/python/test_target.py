@@ -63,6 +63,85 @@ class ModuleLoading(TargetTestCase):
         self.assertEqual(tgt.module.__name__, "pkg.sub.jobs")
         self.assertEqual(tgt.fn(20), 41)
 
+    def fresh(self, *names):
+        """The test needs stdlib modules not imported yet (else any sys.path would do)."""
+        loaded = [n for n in names if n in sys.modules]
+        if loaded:
+            self.skipTest("already imported in this process: %s" % ", ".join(loaded))
+
+    def test_a_package_module_named_like_a_stdlib_package_imports_the_stdlib_one(self):
+        # `python -m app.notifications.email` works; with the file's own folder first on
+        # sys.path, `import email.message` found the file itself: "'email' is not a package".
+        self.fresh("email")
+        self.write("app/__init__.py", "")
+        self.write("app/notifications/__init__.py", "")
+        path = self.write("app/notifications/email.py", """
+            from email.message import EmailMessage
+
+            def build(subject):
+                msg = EmailMessage()
+                msg["Subject"] = subject
+                return msg["Subject"]
+        """)
+        tgt = T.resolve(self.spec(path, "build"))
+        self.assertEqual(tgt.module.__name__, "app.notifications.email")
+        self.assertEqual(tgt.fn("hi"), "hi")
+        self.assertTrue(os.path.dirname(path) not in sys.path, "the package's inner folder is not on sys.path")
+
+    def test_a_package_module_beside_a_file_named_like_a_stdlib_module_uses_relative_imports(self):
+        self.fresh("colorsys")
+        self.write("app/__init__.py", "TITLE = 'app'\n")
+        self.write("app/notifications/__init__.py", "")
+        self.write("app/notifications/colorsys.py", "def rgb_to_hsv(*a):\n    return 'shadowed'\n")
+        self.write("app/notifications/fmt.py", "def shout(s):\n    return s.upper()\n")
+        path = self.write("app/notifications/docs.py", """
+            import colorsys
+            from . import fmt
+            from .fmt import shout
+            from .. import TITLE
+
+            def render():
+                return shout(TITLE), fmt.shout("x"), colorsys.rgb_to_hsv(1.0, 0.0, 0.0)
+        """)
+        tgt = T.resolve(self.spec(path, "render"))
+        self.assertEqual(tgt.fn(), ("APP", "X", (0.0, 1.0, 1.0)))
+
+    def test_a_loose_file_imports_its_siblings_but_they_do_not_shadow_the_stdlib(self):
+        self.fresh("colorsys")
+        self.write("tools/colorsys.py", "def rgb_to_hsv(*a):\n    return 'shadowed'\n")
+        self.write("tools/helper.py", "VALUE = 7\n")
+        path = self.write("tools/report.py", """
+            import colorsys
+            import helper
+
+            def run():
+                return helper.VALUE, colorsys.rgb_to_hsv(1.0, 0.0, 0.0)
+        """)
+        tgt = T.resolve(self.spec(path, "run"))
+        self.assertEqual(tgt.fn(), (7, (0.0, 1.0, 1.0)))
+
+    def test_a_loose_file_named_like_a_stdlib_module_is_loaded_under_another_name(self):
+        self.fresh("colorsys")
+        path = self.write("colorsys.py", "def f():\n    return 'mine'\n")
+        tgt = T.resolve(self.spec(path, "f"))
+        self.assertEqual(tgt.fn(), "mine")
+        self.assertNotEqual(tgt.module.__name__, "colorsys", "the stdlib name stays free for the stdlib module")
+
+    def test_pool_children_import_the_same_way(self):
+        self.fresh("email")
+        self.write("app/__init__.py", "")
+        self.write("app/notifications/__init__.py", "")
+        path = self.write("app/notifications/email.py", """
+            from email.message import EmailMessage
+
+            def build():
+                return type(EmailMessage()).__module__
+        """)
+        import concurrent.futures
+        import multiprocessing
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            self.assertEqual(pool.submit(_resolve_and_call, self.spec(path, "build")).result(60), "email.message")
+
     def test_a_file_named_like_a_loaded_module_does_not_replace_it(self):
         path = self.write("json.py", "def f():\n    return 'mine'\n")
         tgt = T.resolve(self.spec(path, "f"))
@@ -244,6 +323,11 @@ class Arguments(TargetTestCase):
 
     def test_required_parameters(self):
         self.assertEqual(T.required_parameters(self.tgt.fn), ["data"])
+
+
+def _resolve_and_call(spec):
+    """In a fresh (spawned) pool child: load the target as the pool children do, and call it."""
+    return T.resolve_cached(spec).fn()
 
 
 if __name__ == "__main__":
