@@ -157,6 +157,8 @@ class Window:
             heartbeat.cancel()
         if probe:
             probe.stop()
+            # The next window (thread mode's, after the diagnostic) must not have it running.
+            probe.join(0.2)
         wall_s = t_end - t0
         user, system, background = cpu.finish(wall_s, self.child_user + self.child_system, ctx.cpu_count)
         ms = lambda t: None if t is None else round((t - t0) * 1000.0, 4)  # noqa: E731

@@ -88,6 +88,10 @@ class GilProbe:
         thread that may be stuck behind a native call; a daemon thread is harmless."""
         self._stop = True
 
+    def join(self, timeout_s):
+        """Wait (briefly) for the thread to end, so it cannot spill into the next window."""
+        self._thread.join(timeout_s)
+
 
 def _read_proc_stat():
     """Busy CPU seconds of the whole machine since boot (Linux), or None."""
