@@ -26,7 +26,8 @@ const COLUMNS: { title: string; cell(r: ModeRun): string; applies?(report: Repor
   { title: 'stalls', cell: (r) => String(r.lag.stallCount) },
   { title: 'stalled', cell: (r) => `${Math.round(r.lag.stalledFrac * 100)}%` },
   { title: 'beats', cell: (r) => `${r.lag.sampleCount}/${r.lag.expectedSampleCount}` },
-  { title: 'GIL wait p50', cell: (r) => (r.gilWait ? fmtMs(r.gilWait.p50Ms) : '–'), applies: (report) => !isNode(report) },
+  // `*`: measured in the one-thread diagnostic window, not in this one (no probe ran here).
+  { title: 'GIL wait p50', cell: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p50Ms)}${r.gilWaitSource === 'diagnostic' ? '*' : ''}` : '–'), applies: (report) => !isNode(report) },
   { title: 'ELU', cell: (r) => fmtNum(r.elu, 2), applies: isNode },
   { title: 'ELD max', cell: (r) => fmtMs(r.eventLoopDelay?.maxMs), applies: isNode },
   { title: 'transfer', cell: (r) => (r.transfer ? `${fmtMs(r.transfer.loopMs)} on loop` : '–'), applies: isNode },
@@ -68,6 +69,9 @@ export function formatReportText(report: Report): string {
       lines.push(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
       if (n === 0) lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
     });
+    if (columns.some((c) => c.title === 'GIL wait p50') && report.runs.some((r) => r.gilWaitSource === 'diagnostic')) {
+      lines.push('* GIL wait measured in the one-thread diagnostic window before thread mode (no probe ran in the window above)');
+    }
   }
   for (const r of report.runs) {
     if (r.error) lines.push(`${r.mode}: ${r.status === 'skipped' ? 'skipped' : 'failed'} [${r.error.kind}] ${r.error.message}`);

@@ -48,6 +48,11 @@ interface Metric {
   over?(r: ModeRun, budgetMs: number, stallMs: number): boolean;
 }
 
+/** GIL waits borrowed from the diagnostic window (the measured window ran without the probe). */
+function gilSource(r: ModeRun): string {
+  return r.gilWaitSource === 'diagnostic' ? ' (diagnostic)' : '';
+}
+
 function isNode(report: Report): boolean {
   return report.runtime?.name === 'node' || report.target.language !== 'python';
 }
@@ -72,8 +77,8 @@ export const METRICS: Metric[] = [
   { key: 'parallelism', label: 'Parallelism (CPU/wall)', value: (r) => r.cpu.parallelism.toFixed(2) },
   { key: 'elu', label: 'Event-loop utilization', applies: isNode, value: (r) => (r.elu === null || r.elu === undefined ? '–' : `${Math.round(r.elu * 100)}%`), over: (r) => (r.elu ?? 0) >= 0.5 },
   { key: 'eld', label: 'monitorEventLoopDelay max', applies: isNode, value: (r) => fmtMs(r.eventLoopDelay?.maxMs) },
-  { key: 'gil50', label: 'GIL wait p50', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? fmtMs(r.gilWait.p50Ms) : '–') },
-  { key: 'gil99', label: 'GIL wait p99', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? fmtMs(r.gilWait.p99Ms) : '–') },
+  { key: 'gil50', label: 'GIL wait p50', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p50Ms)}${gilSource(r)}` : '–') },
+  { key: 'gil99', label: 'GIL wait p99', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p99Ms)}${gilSource(r)}` : '–') },
   { key: 'transfer', label: 'Transfer cost on the loop', applies: isNode, value: (r) => (r.transfer ? fmtMs(r.transfer.loopMs) : '–') },
   { key: 'bytes', label: 'Data per call (args / result)', applies: isNode, value: (r) => (r.transfer ? `${fmtBytes(r.transfer.argsBytesMean)} / ${fmtBytes(r.transfer.resultBytesMean)}` : '–') },
   { key: 'queue', label: 'Queue max', value: (r) => fmtMs(r.taskStats.queueMaxMs) },

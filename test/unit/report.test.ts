@@ -70,7 +70,9 @@ test('quality: a busy window makes the report untrustworthy and says which', () 
   assert.match(q.notes[0], /35% of the machine's CPU during the thread window/);
   const calm = assessQuality({ windows: [{ mode: 'thread', backgroundCpuFrac: 0.02 }], baseline: null, gilProbe: true });
   assert.equal(calm.trustworthy, true);
-  assert.match(calm.notes.join(' '), /GIL-wait probe/);
+  assert.match(calm.notes.join(' '), /GIL waits come from the one-thread diagnostic window/);
+  const inWindow = assessQuality({ windows: [{ mode: 'thread', backgroundCpuFrac: 0.02 }], baseline: null, gilProbe: true, gilProbeInWindow: true });
+  assert.match(inWindow.notes.join(' '), /GIL-wait probe thread ran in every window/);
 });
 
 test('the text table shows every mode and marks skipped modes with dashes', () => {
@@ -94,4 +96,19 @@ test('exit codes: errors map to 1, 124, 130; the budget to 3', () => {
     assert.equal(exitCode(withError('cancelled'), null).code, 130);
     assert.deepEqual(exitCode(withError('import-error'), 1), { code: 1, stderr: ['looplag: error [import-error]: x'] });
   }
+});
+
+test('thread mode measured without the probe shows the diagnostic\'s GIL waits, and says so', () => {
+  const diagnostic = window('diagnostic', 100, [5, 5], { gilWaitsMs: [4, 5, 6, 7] });
+  const r = buildReport(state([window('inline', 400, [390], { gilWaitsMs: null }), window('thread', 400, [5, 6], { gilWaitsMs: null })], { diagnostic }));
+  Report.parse(JSON.parse(JSON.stringify(r)));
+  const thread = r.runs.find((x) => x.mode === 'thread')!;
+  assert.equal(thread.gilWaitSource, 'diagnostic');
+  assert.deepEqual(thread.gilWait, r.diagnostic!.gilWait);
+  const inline = r.runs.find((x) => x.mode === 'inline')!;
+  assert.equal(inline.gilWait, null, 'only thread mode borrows the diagnostic\'s waits');
+  assert.equal(inline.gilWaitSource, undefined);
+  const own = buildReport(state([window('thread', 400, [5, 6])], { diagnostic }));
+  assert.equal(own.runs[0].gilWaitSource, 'window', 'a probe in the window (the opt-in) keeps its own waits');
+  assert.deepEqual(own.runs[0].gilWait?.sampleCount, 3);
 });

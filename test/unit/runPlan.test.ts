@@ -25,8 +25,11 @@ test('settings: defaults, zero meaning "the default", and range errors', () => {
   const d = settingsFrom({ gilProbe: true });
   assert.deepEqual(d, {
     modes: ['inline', 'thread', 'process', 'interpreter'], concurrency: 10, workers: null, switchIntervalS: null,
-    heartbeatMs: 1, stallMs: 50, timeoutS: 120, gilProbe: true,
+    heartbeatMs: 1, stallMs: 50, timeoutS: 120, gilProbe: true, gilProbeInWindow: false, warmup: true,
   });
+  assert.equal(settingsFrom({ gilProbe: true, gilProbeInWindow: true }).gilProbeInWindow, true);
+  assert.equal(settingsFrom({ gilProbe: false, gilProbeInWindow: true }).gilProbeInWindow, false, 'no probe, not in the window either');
+  assert.equal(settingsFrom({ gilProbe: true, warmup: false }).warmup, false);
   const s = settingsFrom({ workers: '0', switchInterval: '0', concurrency: '3', heartbeatMs: '2', gilProbe: false });
   assert.equal(s.workers, null);
   assert.equal(s.switchIntervalS, null);
