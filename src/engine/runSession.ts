@@ -199,6 +199,10 @@ export async function measureIsolated(opts: RunOptions): Promise<SessionState> {
   state.settings = { ...state.settings, isolatedModes: true };
   const sessionDeadline = Date.now() + opts.settings.timeoutS * 1000;
   for (const [i, mode] of modes.entries()) {
+    if (Date.now() >= sessionDeadline) {
+      state.error ??= timeoutError(opts.settings.timeoutS, state.windows.length);
+      break;
+    }
     const inline = state.windows.find((w) => w.mode === 'inline' && w.status === 'ok');
     const inlineCallMs = inline ? taskStats(inline.tasks).runP50Ms : null;
     const error = await measure({
@@ -356,7 +360,10 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     });
     // An "interpreter" that hangs without a word (a wrapper waiting for input, a broken
     // launcher) is not a runtime running our sidecar: say so rather than wait for --timeout.
-    const helloWaitMs = Math.min(HELLO_DEADLINE_MS, Math.max(0, deadline - Date.now()));
+    // A later sidecar of a session runs an interpreter an earlier one proved: the session's
+    // deadline passing before its hello is a timeout, not a broken interpreter.
+    const proven = Boolean(part && state.runtime);
+    const helloWaitMs = proven ? HELLO_DEADLINE_MS : Math.min(HELLO_DEADLINE_MS, Math.max(0, deadline - Date.now()));
     const noHello = () => {
       if (helloSeen) return;
       fail({
@@ -368,12 +375,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     };
     const helloTimer = setTimeout(noHello, helloWaitMs);
     const timer = setTimeout(() => {
-      if (!helloSeen) return noHello(); // both deadlines can fall in the same tick
-      fail({
-        kind: 'timeout',
-        message: `gave up after ${opts.settings.timeoutS} s (${state.windows.length} mode(s) measured)`,
-        detail: null,
-      });
+      if (!helloSeen && !proven) return noHello(); // both deadlines can fall in the same tick
+      fail(timeoutError(opts.settings.timeoutS, state.windows.length));
       void sidecar.cancel(grace, 'timeout');
     }, Math.max(0, deadline - Date.now()));
     const onAbort = () => {
@@ -415,6 +418,10 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     detail: rt.hint,
   });
   return done();
+}
+
+function timeoutError(timeoutS: number, measured: number): RunError {
+  return { kind: 'timeout', message: `gave up after ${timeoutS} s (${measured} mode(s) measured)`, detail: null };
 }
 
 function crashError(exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; crash: string }): RunError {

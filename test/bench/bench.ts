@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import { DEFAULTS } from '../../src/engine/runPlan';
-import { runSession } from '../../src/engine/runSession';
+import { measure, runSession } from '../../src/engine/runSession';
 import { buildReport, ReportSettings, SessionState } from '../../src/report/buildReport';
 import { NOISY_FLOOR_P99_MS } from '../../src/report/quality';
 import { Mode, ModeRun, RawWindow, Report, SidecarMessage } from '../../src/shared/protocol';
@@ -95,6 +95,8 @@ interface SessionInput {
   concurrency: number;
   workers?: number | null;
   gilProbe?: boolean;
+  /** The probe in the measured windows too (default off, as the engine's default). */
+  gilProbeInWindow?: boolean;
   baselineMs?: number;
 }
 
@@ -108,6 +110,7 @@ async function session(input: SessionInput): Promise<Timed> {
     heartbeatMs: DEFAULTS.heartbeatMs,
     stallMs: DEFAULTS.stallMs,
     gilProbe: input.gilProbe ?? true,
+    gilProbeInWindow: input.gilProbeInWindow ?? false,
     timeoutS: 30,
   };
   let firstProgressMs: number | null = null;
@@ -256,7 +259,8 @@ async function probeOverhead(t: Table): Promise<void> {
       notes.push((e as Error).message);
     }
     for (const gilProbe of [true, false]) {
-      const s = await session({ qualname: 'py_work', modes: ['inline', 'thread'], concurrency: 6, workers: 1, gilProbe });
+      // "Probe on" here means in the measured window (the opt-in): that is the cost being measured.
+      const s = await session({ qualname: 'py_work', modes: ['inline', 'thread'], concurrency: 6, workers: 1, gilProbe, gilProbeInWindow: gilProbe });
       const bg = s.report.quality.backgroundCpuFrac;
       if (bg !== null) background = Math.max(background ?? 0, bg);
       for (const mode of ['inline', 'thread'] as const) {
@@ -325,6 +329,51 @@ async function latency(t: Table): Promise<void> {
     `${demo.report.status}; ${parts.join(', ')}${demo.report.error ? `; ${demo.report.error.message}` : ''}`);
   const inline = okRun(demo.report, 'inline');
   if (inline) t.row('  demo inline lag max / task p50', `${ms(inline.lag.maxMs, 1)} / ${ms(inline.taskStats.runP50Ms, 1)}`, '10 pow() calls back to back, no await between: one stall ≈ the whole window');
+}
+
+// --------------------------------------------------------------------------- issue 10: measurements that do not disturb
+
+const HARNESS = path.join(REPO, 'test', 'fixtures', 'python', 'call_later_harness.py');
+
+/** p99 lag of the independent harness: a plain asyncio loop, a call_later heartbeat, a thread pool, no probe. */
+function harnessP99(fn: string, args: unknown[], calls: number, workers: number): number | null {
+  const r = spawnSync(PYTHON, [HARNESS, TARGETS, fn, JSON.stringify(args), String(calls), String(workers), String(DEFAULTS.heartbeatMs)],
+    { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`harness failed: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}`);
+  const out = JSON.parse(r.stdout) as { samples: number[][]; wallMs: number };
+  return lagStats(out.samples, { heartbeatMs: DEFAULTS.heartbeatMs, stallMs: DEFAULTS.stallMs, wallMs: out.wallMs }).p99Ms;
+}
+
+async function isolation(t: Table): Promise<void> {
+  const [calls, workers] = [8, 2];
+  progress('thread lag vs an independent call_later harness');
+  t.section(`measurement isolation: py_work() in thread mode, ${calls} calls, workers ${workers}; one run each`);
+  const reported = await session({ qualname: 'py_work', modes: ['thread'], concurrency: calls, workers });
+  const inWindow = await session({ qualname: 'py_work', modes: ['thread'], concurrency: calls, workers, gilProbeInWindow: true });
+  const harness = harnessP99('py_work', [], calls, workers);
+  const r = okRun(reported.report, 'thread');
+  const p = okRun(inWindow.report, 'thread');
+  t.row('thread lag p99, reported window (default)', ms(r?.lag.p99Ms), r ? `${busy(r)}; GIL waits from the ${r.gilWaitSource ?? 'nowhere'}` : whyMissing(reported.report, 'thread'));
+  t.row('thread lag p99, independent call_later harness', ms(harness), 'plain asyncio + ThreadPoolExecutor, no probe');
+  t.row('reported / harness p99 (one run)', ratio(div(r?.lag.p99Ms, harness)), 'target ≈ 1 (the window has no extra GIL contender)');
+  t.row('probe in window (--gil-probe-in-window) / harness p99', ratio(div(p?.lag.p99Ms, harness)),
+    p ? `${ms(p.lag.p99Ms)}; the probe is one more thread wanting the GIL (issue 10: 1.3–3.7×)` : whyMissing(inWindow.report, 'thread'));
+
+  progress('mode isolation cost');
+  t.section('mode isolation: noop(), inline + thread + process, 2 calls; one run each');
+  const modes: Mode[] = ['inline', 'thread', 'process'];
+  const base = { qualname: 'noop', modes, concurrency: 2, workers: 2 };
+  const isolated = await session(base);
+  const settings: ReportSettings = { modes, concurrency: 2, workers: 2, switchIntervalS: null, heartbeatMs: DEFAULTS.heartbeatMs, stallMs: DEFAULTS.stallMs, gilProbe: true, timeoutS: 30 };
+  const t0 = performance.now();
+  const shared = await measure({
+    target: { file: TARGETS, qualname: 'noop', lines: null, args: '', language: 'python', workspaceRoot: null },
+    settings, python: PYTHON, sidecarDir: SIDECAR_DIR,
+  });
+  const sharedMs = performance.now() - t0;
+  t.row('wall, a sidecar per mode (default)', ms(isolated.totalMs, 0), isolated.report.status);
+  t.row('wall, one sidecar for all modes', ms(sharedMs, 0), shared.error ? shared.error.message : 'complete');
+  t.row('isolation cost per extra mode', ms((isolated.totalMs - sharedMs) / (modes.length - 1), 0), 'python start + sidecar and target import, once per mode after the first');
 }
 
 // --------------------------------------------------------------------------- the Node engine
@@ -652,9 +701,12 @@ async function main(): Promise<void> {
   const t = new Table();
   const sections: [string, (t: Table) => unknown][] = [
     ['environment', environment], ['idle floor', idleFloor], ['fidelity', fidelity],
-    ['probe overhead', probeOverhead], ['latency', latency], ['node engine', nodeEngine], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
+    ['probe overhead', probeOverhead], ['isolation', isolation], ['latency', latency], ['node engine', nodeEngine], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
   ];
+  // LOOPLAG_BENCH_ONLY=isolation,latency runs only those sections (and the environment).
+  const only = process.env.LOOPLAG_BENCH_ONLY?.split(',').map((x) => x.trim());
   for (const [name, run] of sections) {
+    if (only && name !== 'environment' && !only.includes(name)) continue;
     try {
       await run(t);
     } catch (e) {
