@@ -53,6 +53,7 @@ class Context:
         self.gil_probe_in_window = self.gil_probe and plan.get("gilProbeInWindow", False)
         self.warmup = plan.get("warmup", True)
         self.discard_output = lambda: None  # set once output is captured
+        self.note_warmup = lambda mode, warmup_ms: None  # set by the session: put on the mode's first window
         self.baseline_s = plan["baselineMs"] / 1000.0
         self.cpu_count = os.cpu_count() or 1
         self.pools = []
@@ -183,6 +184,7 @@ async def session(plan, channel, capture, ctx):
 
     ctx.emit_window = emit_window
     ctx.discard_output = capture.take
+    ctx.note_warmup = warmups.__setitem__
 
     async def fresh_args():
         """Fresh argument objects, so a call that mutates them cannot skew the next window."""
@@ -209,7 +211,7 @@ async def session(plan, channel, capture, ctx):
                 ctx.progress(mode, "warming")
                 warm = await modes.warm_up(ctx, mode, tgt, args, kwargs)
                 if warm is not None:
-                    warmups[mode] = warm
+                    ctx.note_warmup(mode, warm)
                     if inline_call_s is None:
                         # Thread mode's sidecar has no inline window: its warm-up call
                         # (an upper bound, one-time costs included) sizes the diagnostic.

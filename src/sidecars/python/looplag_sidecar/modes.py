@@ -354,13 +354,13 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
         await asyncio.gather(*(asyncio.wrap_future(f) for f in warm))
         ctx.remember_workers(pool)
         startup_ms = (perf_counter() - t) * 1000.0
-        warmup_ms = _WARMING
-        warmup_ms = await _warm_pool(pool, workers, (ctx.spec, args, kwargs)) if ctx.warmup else None
-        ctx.discard_output()  # the warm-up calls' prints are not the window's
+        if ctx.warmup:
+            warmup_ms = _WARMING
+            warmup_ms = await _warm_pool(pool, workers, (ctx.spec, args, kwargs))
+            ctx.discard_output()  # the warm-up calls' prints are not the window's
+            ctx.note_warmup(mode, warmup_ms)
         await _window_per_count(ctx, mode, counts, workers, startup_ms, windows,
                                 lambda sem: _pool_window(ctx, mode, pool, loop, sem, args, kwargs))
-        if windows:
-            windows[0]["warmupMs"] = warmup_ms
     except concurrent.futures.process.BrokenProcessPool as e:
         if warmup_ms is _WARMING:  # the target itself killed a worker, in its warm-up call
             window = skipped(mode, "crashed", "a %s worker died while running the target (its unmeasured warm-up "
