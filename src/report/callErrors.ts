@@ -55,9 +55,9 @@ const NOT_USER = [
 ];
 
 /**
- * The innermost frame of the traceback in the user's code, shown relative to the
- * target's folder (`services/auth.py:14`). Frames in the target's own folder tree win;
- * else any frame outside the stdlib, packages and Loop Lag.
+ * The innermost frame of the traceback in the user's code (outside the stdlib, installed
+ * packages, Node's internals and Loop Lag), shown relative to the target's folder when it
+ * is inside it (`services/auth.py:14`), else as its full path.
  */
 export function userFrame(traceback: string | null, targetFile: string): string | null {
   if (!traceback) return null;
@@ -71,10 +71,10 @@ export function userFrame(traceback: string | null, targetFile: string): string 
   // Python lists the innermost frame last; V8 first.
   const inner = js ? frames : frames.reverse();
   const user = inner.filter((f) => !NOT_USER.some((re) => re.test(f.file)));
+  const pick = user[0];
+  if (!pick) return null;
   const home = homeOf(norm(targetFile), user);
   const inHome = (f: Frame) => home !== null && norm(f.file).startsWith(home + '/');
-  const pick = user.find(inHome) ?? user[0];
-  if (!pick) return null;
   const file = norm(pick.file);
   return `${inHome(pick) ? file.slice(home!.length + 1) : file}:${pick.line}`;
 }

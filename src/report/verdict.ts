@@ -1,4 +1,5 @@
 import type { ModeRun, Report } from '../shared/protocol';
+import { allCallsRaised } from './callErrors';
 import { fmtMs } from './textTable';
 
 /** The report's own lag budget, else the default of looplag.lagBudgetMs. */
@@ -44,6 +45,7 @@ function fromNumbers(run: ModeRun, stallMs: number, budgetMs: number): Verdict {
   if (run.status === 'skipped') return { mode, level: 'info', text: `${mode}: skipped — ${run.error?.message ?? 'not measured'}` };
   if (run.status === 'failed') return { mode, level: 'critical', text: `${mode}: failed — ${run.error?.message ?? 'unknown error'}` };
   const lag = run.lag;
+  if (allCallsRaised(run)) return { mode, level: 'critical', text: `${mode}: every call raised — the error path was measured, not the work` };
   const errors = run.taskStats.errorCount ? ` (${run.taskStats.errorCount} of ${run.tasks.length} calls raised)` : '';
   if (lag.stalledFrac >= 0.5) {
     return { mode, level: 'critical', text: `${mode}: loop starved ${Math.round(lag.stalledFrac * 100)}% of the time, longest stall ${fmtMs(lag.maxMs)}${errors}` };
