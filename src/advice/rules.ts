@@ -203,8 +203,10 @@ export const noThreadSpeedup: Rule = (f) => {
     title: released ? `Threads made this no faster (${times(t.speedup)}), though it releases the GIL` : `Threads made this CPU-bound Python no faster (${times(t.speedup)})`,
     // When the GIL was measured free, it is not what kept the threads from running in parallel.
     detail: released
-      ? `${measured} The GIL was free (${f.gilBehaviour!.evidence}), so the limit is elsewhere: inline one call at a time already kept ` +
-        `${i.cpu.parallelism.toFixed(2)} cores busy, leaving the threads no idle core, or the calls contend for a lock or I/O of their own.`
+      ? `${measured} ${f.gilBehaviour!.evidence} The GIL was free, so it is not what kept the threads from running in parallel: ` +
+        (i.cpu.parallelism >= f.cores - T.CORES_BUSY_MARGIN
+          ? `inline, one call at a time already kept ${i.cpu.parallelism.toFixed(2)} of ${f.cores} cores busy (a native thread pool of its own), leaving the threads no idle core.`
+          : `the calls wait on something of their own (a lock, I/O, memory bandwidth), or other processes took the cores (background CPU ${pct(t.backgroundCpuFrac ?? 0)} of the machine).`)
       : `${measured} The GIL lets one thread run Python at a time.` +
         (f.ok('process')?.speedup ? ` The process pool reached ${times(f.ok('process')!.speedup)}.` : ''),
     fix: released ? null : PROCESS_POOL_FIX(f.report),

@@ -59,3 +59,7 @@ export const NATIVE_POOL_PARALLELISM = 1.3;
  *  the extra threads burned CPU waiting on each other (OpenBLAS threads spin while they
  *  wait), the other sign of native thread pools fighting over the cores. */
 export const OVERSUBSCRIBED_CPU_INFLATION = 2;
+
+/** Inline CPU/wall within this of the core count: one call by itself already used every
+ *  core, so threads find none idle (half a core leaves room for the loop and noise). */
+export const CORES_BUSY_MARGIN = 0.5;
