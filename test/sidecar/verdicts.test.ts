@@ -156,4 +156,40 @@ describe('throughput and the GIL: numpy from Debian', () => {
     assert.ok(!report.advice.some((a) => a.id === 'native-oversubscription'));
     assert.equal(/slower than inline/.test(report.headline!), ratio >= 2, report.headline);
   });
+
+  /**
+   * Debian's numpy links libblas.so.3, the single-threaded reference BLAS unless a
+   * multithreaded one is installed. LOOPLAG_TEST_BLAS_DIR names a folder holding a
+   * multithreaded libblas.so.3 (e.g. libopenblas0-pthread's openblas-pthread folder,
+   * unpacked with `apt-get download` + `dpkg-deb -x`), used for this run alone through
+   * LD_LIBRARY_PATH, so nothing machine-wide changes.
+   */
+  test('OpenBLAS in 6 threads on few cores: a collapse is named native-oversubscription and weighed in the headline', async (t: TestContext) => {
+    const blas = process.env.LOOPLAG_TEST_BLAS_DIR;
+    if (!blas) {
+      t.skip('LOOPLAG_TEST_BLAS_DIR is not set (a folder with a multithreaded libblas.so.3, e.g. OpenBLAS\'s)');
+      return;
+    }
+    const r = await runCli(['run', `${path.join(PY, 'numeric.py')}::matmul`, '--args', '600', '--modes', 'inline,thread', '--concurrency', '6', '--workers', '6', ...DEBIAN_PYTHON, '--json'],
+      { env: { LD_LIBRARY_PATH: blas } });
+    assert.equal(r.code, 0, r.stderr);
+    const report = reportOf(r);
+    const inline = run(report, 'inline');
+    const thread = run(report, 'thread');
+    const cpu = (m: typeof inline) => m.cpu.userMs + m.cpu.systemMs;
+    const figures = `inline ${inline.wallMs.toFixed(0)} ms (CPU/wall ${inline.cpu.parallelism}), 6 threads ${thread.wallMs.toFixed(0)} ms ` +
+      `(CPU ${(cpu(thread) / cpu(inline)).toFixed(1)}× inline's), GIL ${classifyGil(report)?.kind}, background CPU ${((thread.backgroundCpuFrac ?? 0) * 100).toFixed(0)}%`;
+    t.diagnostic(figures);
+    const collapsed = thread.wallMs >= 2 * inline.wallMs && classifyGil(report)?.kind === 'released';
+    if (!collapsed) {
+      t.skip(`no collapse to judge on this machine now (${figures})`);
+      return;
+    }
+    assert.match(report.headline!, /^Safe for the loop in a thread pool, but calls ran \d+(\.\d)?× slower than inline/);
+    if (inline.cpu.parallelism >= 1.3 || cpu(thread) >= 2 * cpu(inline)) {
+      const a = report.advice.find((x) => x.id === 'native-oversubscription');
+      assert.ok(a, figures);
+      assert.ok(!report.advice.some((x) => x.id === 'no-thread-speedup'));
+    }
+  });
 });
