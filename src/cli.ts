@@ -1,7 +1,7 @@
 /**
  * `looplag`: the headless face of the engine. Exit codes are a contract:
  * 0 measured, 1 the target could not be measured, 2 usage, 3 budget exceeded,
- * 124 timeout, 130 interrupted.
+ * 4 calls raised, 124 timeout, 130 interrupted (precedence: report/exitCode.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -74,16 +74,19 @@ Options:
   --out FILE             also write the report as JSON to FILE
   --html FILE            also write the report as a self-contained HTML page
                          (charts and tables; opens offline, attach it to a PR)
-  --budget-ms X          exit 3 when any measured mode's max lag exceeds X ms
+  --budget-ms X          the lag budget the headline judges with (default 100); exit 3
+                         when any measured mode's max lag exceeds X ms
   --verbose              print error details and the sidecar's own stderr
   -h, --help             this help
   -v, --version          the version
 
-Exit codes:
+Exit codes (when several apply, the first listed of 1/124/130, then 4, then 3):
   0    measured (a mode may still have failed; see the report)
   1    the target could not be measured (one line on stderr says why)
   2    usage error
   3    a mode's max lag exceeded --budget-ms
+  4    calls raised in a measured mode (with or without --budget-ms): the window timed
+       the error path; one line on stderr names the first exception and its line
   124  timed out (the report keeps the modes measured before)
   130  interrupted (Ctrl+C)
 

@@ -5,7 +5,8 @@
  */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
 import { fmtMs } from '../report/textTable';
-import { budgetOf } from '../report/verdict';
+import { budgetOf, withinBudget } from '../report/verdict';
+import { allCallsRaised, callErrorOf, describeCallError } from '../report/callErrors';
 import { Facts, GilBehaviour, healthy, RULES } from './rules';
 import * as T from './thresholds';
 
@@ -104,26 +105,64 @@ const HOW: Record<string, string> = {
   'free-threaded': 'in threads on free-threaded Python',
 };
 
-/** One sentence: is it safe to run this the way the user plans, and if not, what is. */
+/**
+ * How many times longer the calls took in this pool than one after another inline, when
+ * that is a collapse worth leading with (see THROUGHPUT_COLLAPSE_FACTOR); else null.
+ */
+export function slowdownVsInline(report: Report, run: ModeRun): number | null {
+  const inline = report.runs.find((r) => r.mode === 'inline' && r.status === 'ok' && r.taskStats.errorCount === 0);
+  if (!inline || run === inline || run.status !== 'ok' || inline.wallMs <= 0) return null;
+  // Over a few ms of window, a ratio is pool start-up noise, not throughput.
+  if (run.wallMs - inline.wallMs < T.MIN_MEASURABLE_WINDOW_MS) return null;
+  const slowdown = run.wallMs / inline.wallMs;
+  return slowdown >= T.THROUGHPUT_COLLAPSE_FACTOR ? slowdown : null;
+}
+
+/**
+ * One sentence: is it safe to run this the way the user plans, and if not, what is.
+ * In order: calls that raised (the window timed the error path), then lag max vs the
+ * budget (withinBudget, the one rule), then throughput when the pool made the calls
+ * far slower than inline.
+ */
 export function headline(report: Report): string {
   const f = factsOf(report);
   const planned = f.planned;
   const run = report.runs.find((r) => r.mode === planned);
   const how = HOW[planned] ?? `in ${planned} mode`;
   const calls = report.settings.concurrency;
-  const safe = (r: ModeRun) => r.status === 'ok' && r.lag.maxMs < f.budgetMs && r.lag.stallCount === 0;
-  const alternatives = report.runs.filter((r) => r.mode !== planned && safe(r)).sort((a, b) => (b.throughputPerS ?? 0) - (a.throughputPerS ?? 0));
+  const budget = `budget ${fmtMs(f.budgetMs)}`;
+  // An alternative is offered only if it is safe on every count: no raised calls, no collapse.
+  const clean = (r: ModeRun) => withinBudget(r, f.budgetMs) && r.taskStats.errorCount === 0 && slowdownVsInline(report, r) === null;
+  const alternatives = report.runs.filter((r) => r.mode !== planned && clean(r)).sort((a, b) => (b.throughputPerS ?? 0) - (a.throughputPerS ?? 0));
   const alt = alternatives[0];
-  const altText = alt ? ` ${cap(HOW[alt.mode] ?? alt.mode)} it is: p99 ${fmtMs(alt.lag.p99Ms)}, max ${fmtMs(alt.lag.maxMs)}${alt.speedup !== null ? `, ${alt.speedup.toFixed(2)}× inline throughput` : ''}.` : ' No measured mode kept the loop within budget.';
+  const altText = alt ? ` ${cap(HOW[alt.mode] ?? alt.mode)} it is: p99 ${fmtMs(alt.lag.p99Ms)}, max ${fmtMs(alt.lag.maxMs)}${alt.speedup !== null ? `, ${alt.speedup.toFixed(2)}× inline throughput` : ''}.` : '';
   const caveat = report.quality.trustworthy ? '' : ' (busy machine: rerun to confirm)';
   if (!run || run.status !== 'ok') {
-    const why = run?.error?.message ?? report.error?.message ?? 'not measured';
-    return `Not measured ${how}: ${why}.${alt ? altText : ''}`;
+    // A mode the session never reached carries "not measured: why" already.
+    const why = (run?.error?.message ?? report.error?.message ?? '').replace(/^not measured:\s*/i, '');
+    return `Not measured ${how}${why ? `: ${why}` : ''}.${altText}`;
   }
-  if (safe(run)) {
-    return `Safe ${how}: with ${calls} concurrent calls the loop stayed responsive (lag p99 ${fmtMs(run.lag.p99Ms)}, max ${fmtMs(run.lag.maxMs)}, budget ${fmtMs(f.budgetMs)})${caveat}.`;
+  const raised = callErrorOf(run, report.target);
+  if (raised && allCallsRaised(run)) {
+    return `Every call ${how} raised ${describeCallError(raised)}: what was measured is the error path, not the work.${altText}`;
   }
-  return `Not safe ${how}: with ${calls} concurrent calls the loop stalled up to ${fmtMs(run.lag.maxMs)} (budget ${fmtMs(f.budgetMs)})${caveat}.${altText}`;
+  const lag = `lag p99 ${fmtMs(run.lag.p99Ms)}, max ${fmtMs(run.lag.maxMs)}, ${budget}`;
+  const stalls = run.lag.stallCount ? `; ${run.lag.stallCount} stall(s) ≥ ${fmtMs(f.stallMs)}, within the budget` : '';
+  if (raised) {
+    const loop = withinBudget(run, f.budgetMs) ? `the loop stayed within budget (${lag})` : `the loop stalled up to ${fmtMs(run.lag.maxMs)} (${budget})`;
+    return `${raised.raised} of ${raised.calls} calls ${how} raised ${describeCallError(raised)}, so the window mixes work and error path; ${loop}${caveat}.`;
+  }
+  if (!withinBudget(run, f.budgetMs)) {
+    return `Not safe ${how}: with ${calls} concurrent calls the loop stalled up to ${fmtMs(run.lag.maxMs)} (${budget})${caveat}.` +
+      (altText || ' No measured mode kept the loop within budget.');
+  }
+  const slowdown = slowdownVsInline(report, run);
+  if (slowdown !== null) {
+    const inline = report.runs.find((r) => r.mode === 'inline')!;
+    return `Safe for the loop ${how}, but calls ran ${slowdown.toFixed(slowdown >= 10 ? 0 : 1)}× slower than inline ` +
+      `(${calls} calls in ${fmtMs(run.wallMs)} vs ${fmtMs(inline.wallMs)}; ${lag})${caveat}.${altText}`;
+  }
+  return `Safe ${how}: with ${calls} concurrent calls the loop stayed responsive (${lag}${stalls})${caveat}.`;
 }
 
 function cap(s: string): string {

@@ -4,6 +4,8 @@
  */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
 import { fmtMs } from '../report/textTable';
+import { allCallsRaised, callErrorOf, describeCallError } from '../report/callErrors';
+import { withinBudget } from '../report/verdict';
 import * as T from './thresholds';
 
 /** What the rules read, computed once per report. */
@@ -40,6 +42,9 @@ const DOCS = {
 };
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+/** A lag finding is a problem only over the budget (withinBudget, the one rule); within it, a note. */
+const lagSeverity = (r: ModeRun, f: Facts): Advice['severity'] => (withinBudget(r, f.budgetMs) ? 'info' : 'critical');
 const times = (x: number | null) => (x === null ? '–' : `${x.toFixed(2)}×`);
 
 function targetCall(r: Report): string {
@@ -94,7 +99,7 @@ export const inlineBlocksLoop: Rule = (f) => {
   const calls = r.tasks.length;
   return {
     id: 'inline-blocks-loop',
-    severity: r.lag.maxMs >= f.budgetMs ? 'critical' : 'warning',
+    severity: lagSeverity(r, f),
     mode: 'inline',
     title: `Called on the event loop, ${calls} concurrent calls froze it for ${fmtMs(r.lag.maxMs)}`,
     detail: `Inline, the loop could not respond ${pct(r.lag.stalledFrac)} of ${fmtMs(r.wallMs)}: the longest stall was ` +
@@ -114,7 +119,7 @@ export const asyncBlocksLoop: Rule = (f) => {
   const node = f.language === 'node';
   return {
     id: 'async-def-blocks-loop',
-    severity: 'critical',
+    severity: lagSeverity(r, f),
     mode: 'inline',
     title: node ? 'This async function does CPU work on the event loop' : 'This `async def` does CPU work on the event loop',
     detail: `${fnName(f.report)} is ${node ? 'an `async function`' : 'an `async def`'}, yet its calls blocked the loop for up to ` +
@@ -132,7 +137,7 @@ export const gilHeldNative: Rule = (f) => {
   if (f.language !== 'python' || !r || f.gilBehaviour?.kind !== 'native-hold') return undefined;
   return {
     id: 'gil-held-native',
-    severity: r.lag.maxMs >= f.budgetMs ? 'critical' : 'warning',
+    severity: lagSeverity(r, f),
     mode: 'thread',
     title: 'Threads cannot help: a native call holds the GIL for its whole duration',
     detail: `${f.gilBehaviour.evidence} With ${r.workers ?? '?'} threads the loop was stalled ${pct(r.lag.stalledFrac)} of the time ` +
@@ -146,10 +151,9 @@ export const gilHeldNative: Rule = (f) => {
 export const gilContention: Rule = (f) => {
   const r = f.ok('thread');
   if (f.language !== 'python' || !r || f.gilBehaviour?.kind !== 'time-sliced') return undefined;
-  const bad = r.lag.maxMs >= f.budgetMs;
   return {
     id: 'gil-contention',
-    severity: bad ? 'critical' : r.lag.p99Ms >= f.switchMs ? 'warning' : 'info',
+    severity: lagSeverity(r, f),
     mode: 'thread',
     title: `Pure-Python work: the loop waits for the GIL ~${fmtMs(f.switchMs)} per wake-up, longer with more threads`,
     detail: `${f.gilBehaviour.evidence} With ${r.workers ?? '?'} threads and ${r.tasks.length} concurrent calls, loop lag p50 ` +
@@ -164,7 +168,7 @@ export const gilContention: Rule = (f) => {
 export const gilReleased: Rule = (f) => {
   const r = f.ok('thread');
   if (f.language !== 'python' || !r || f.gilBehaviour?.kind !== 'released') return undefined;
-  const responsive = r.lag.maxMs < f.budgetMs && r.lag.stallCount === 0;
+  const responsive = withinBudget(r, f.budgetMs);
   const workers = r.workers ?? 0;
   const oversubscribed = !responsive && workers > f.cores;
   return {
@@ -187,16 +191,26 @@ export const noThreadSpeedup: Rule = (f) => {
   if (f.report.runtime && !f.report.runtime.gilEnabled) return undefined;
   if (t.speedup >= T.MIN_USEFUL_SPEEDUP || i.cpu.parallelism < T.CPU_BOUND_PARALLELISM) return undefined;
   if (i.wallMs < T.MIN_MEASURABLE_WINDOW_MS || t.wallMs < T.MIN_MEASURABLE_WINDOW_MS) return undefined;
+  const released = f.gilBehaviour?.kind === 'released';
+  // Native thread pools fighting over the cores have their own rule, with their own fix.
+  if (released && oversubscription(f)) return undefined;
+  const measured = `${t.workers} threads took ${fmtMs(t.wallMs)} for ${t.tasks.length} calls, inline ${fmtMs(i.wallMs)}: speedup ${times(t.speedup)} ` +
+    `(below ${T.MIN_USEFUL_SPEEDUP}×) with CPU/wall ${t.cpu.parallelism.toFixed(2)} on ${f.cores} cores.`;
   return {
     id: 'no-thread-speedup',
     severity: 'warning',
     mode: 'thread',
-    title: `Threads made this CPU-bound Python no faster (${times(t.speedup)})`,
-    detail: `${t.workers} threads took ${fmtMs(t.wallMs)} for ${t.tasks.length} calls, inline ${fmtMs(i.wallMs)}: speedup ${times(t.speedup)} ` +
-      `(below ${T.MIN_USEFUL_SPEEDUP}×) with CPU/wall ${t.cpu.parallelism.toFixed(2)} on ${f.cores} cores. The GIL lets one thread run Python at a time.` +
-      (f.ok('process')?.speedup ? ` The process pool reached ${times(f.ok('process')!.speedup)}.` : ''),
-    fix: PROCESS_POOL_FIX(f.report),
-    docs: DOCS.processPool,
+    title: released ? `Threads made this no faster (${times(t.speedup)}), though it releases the GIL` : `Threads made this CPU-bound Python no faster (${times(t.speedup)})`,
+    // When the GIL was measured free, it is not what kept the threads from running in parallel.
+    detail: released
+      ? `${measured} ${f.gilBehaviour!.evidence} The GIL was free, so it is not what kept the threads from running in parallel: ` +
+        (i.cpu.parallelism >= f.cores - T.CORES_BUSY_MARGIN
+          ? `inline, one call at a time already kept ${i.cpu.parallelism.toFixed(2)} of ${f.cores} cores busy (a native thread pool of its own), leaving the threads no idle core.`
+          : `the calls wait on something of their own (a lock, I/O, memory bandwidth), or other processes took the cores (background CPU ${pct(t.backgroundCpuFrac ?? 0)} of the machine).`)
+      : `${measured} The GIL lets one thread run Python at a time.` +
+        (f.ok('process')?.speedup ? ` The process pool reached ${times(f.ok('process')!.speedup)}.` : ''),
+    fix: released ? null : PROCESS_POOL_FIX(f.report),
+    docs: released ? DOCS.executor : DOCS.processPool,
   };
 };
 
@@ -292,10 +306,10 @@ export const workerRecommended: Rule = (f) => {
   if (f.language !== 'node') return undefined;
   const i = f.ok('inline');
   const w = f.ok('worker');
-  if (!i || !w || i.lag.maxMs < f.stallMs || w.lag.maxMs >= f.budgetMs) return undefined;
+  if (!i || !w || i.lag.maxMs < f.stallMs || !withinBudget(w, f.budgetMs)) return undefined;
   return {
     id: 'worker-recommended',
-    severity: 'warning',
+    severity: withinBudget(i, f.budgetMs) ? 'info' : 'warning',
     mode: 'worker',
     title: `Move it to a worker_threads pool: the loop stays responsive (p99 ${fmtMs(w.lag.p99Ms)})`,
     detail: `On the main thread the loop stalled up to ${fmtMs(i.lag.maxMs)} (ELU ${pct(i.elu ?? 1)}); in ${w.workers} worker threads the loop's ` +
@@ -354,10 +368,102 @@ export const measurementUntrustworthy: Rule = (f) => {
   };
 };
 
+/**
+ * `calls-raised`: the measured calls raised, so the window timed the error path. One item
+ * per mode, critical when every call raised, a warning when some did; it names the first
+ * exception and the innermost line of the user's code it came from.
+ */
+export const callsRaised: Rule = (f) => {
+  const out: Advice[] = [];
+  for (const r of f.report.runs) {
+    const e = callErrorOf(r, f.report.target);
+    if (!e) continue;
+    const all = allCallsRaised(r);
+    const node = f.language === 'node';
+    out.push({
+      id: 'calls-raised',
+      severity: all ? 'critical' : 'warning',
+      mode: r.mode,
+      title: all
+        ? `Every call raised ${e.type} in ${r.mode} mode: what was measured is the error path`
+        : `${e.raised} of ${e.calls} calls raised ${e.type} in ${r.mode} mode`,
+      detail: `The first exception: ${describeCallError(e)}. ` +
+        (all
+          ? 'No call did the work, so the lag and timings of this mode are those of raising: do not read them as the function\'s. '
+          : `The ${e.calls - e.raised} calls that returned and the ${e.raised} that raised are timed together. `) +
+        `Check the arguments (${f.report.target.args ? `\`${f.report.target.args}\`` : 'none were given'})` +
+        (node ? ', whether the function needs `this` (call it through its object in a snippet)' : ', names the code expects from an enclosing function (a snippet sees module globals only)') +
+        ', and imports inside the call; the traceback is in the report\'s tasks.',
+      fix: null,
+      docs: null,
+    });
+  }
+  return out;
+};
+
+/** Native thread pools oversubscribing the cores: the numbers the rule and no-thread-speedup share. */
+interface Oversubscription {
+  slowdown: number;
+  callParallelism: number;
+  cpuInflation: number;
+}
+
+function oversubscription(f: Facts): Oversubscription | undefined {
+  const t = f.ok('thread');
+  const i = f.ok('inline');
+  if (f.language !== 'python' || !t || !i || f.gilBehaviour?.kind !== 'released') return undefined;
+  if (t.wallMs < T.MIN_MEASURABLE_WINDOW_MS || i.wallMs < T.MIN_MEASURABLE_WINDOW_MS) return undefined;
+  const slowdown = t.wallMs / i.wallMs;
+  const cpu = (r: ModeRun) => r.cpu.userMs + r.cpu.systemMs;
+  const cpuInflation = cpu(t) / Math.max(1e-9, cpu(i));
+  const callParallelism = i.cpu.parallelism;
+  const ownThreads = callParallelism >= T.NATIVE_POOL_PARALLELISM || cpuInflation >= T.OVERSUBSCRIBED_CPU_INFLATION;
+  const threads = (t.workers ?? 1) * Math.max(1, callParallelism);
+  if (slowdown < T.THROUGHPUT_COLLAPSE_FACTOR || !ownThreads || threads <= f.cores) return undefined;
+  return { slowdown, callParallelism, cpuInflation };
+}
+
+/**
+ * `native-oversubscription`: the GIL was free, yet the same calls took far longer in
+ * threads than one after another, and each call ran threads of its own (CPU/wall above
+ * one core inline, or much more CPU in threads): pool threads × BLAS/OpenMP threads on
+ * too few cores.
+ */
+export const nativeOversubscription: Rule = (f) => {
+  const o = oversubscription(f);
+  const t = f.ok('thread');
+  const i = f.ok('inline');
+  if (!o || !t || !i) return undefined;
+  const workers = t.workers ?? 1;
+  return {
+    id: 'native-oversubscription',
+    severity: 'warning',
+    mode: 'thread',
+    title: `Calls ran ${o.slowdown.toFixed(1)}× slower in threads than inline: native thread pools oversubscribe the ${f.cores} cores`,
+    detail: `${t.tasks.length} calls took ${fmtMs(t.wallMs)} in ${workers} threads and ${fmtMs(i.wallMs)} inline, one at a time. ` +
+      `${f.gilBehaviour!.evidence} Inline one call kept ${o.callParallelism.toFixed(2)} cores busy (CPU/wall), and the threads used ` +
+      `${o.cpuInflation.toFixed(1)}× the CPU time for the same calls: each call runs a native thread pool of its own ` +
+      '(OpenBLAS, MKL or OpenMP, as numpy, scipy and many C extensions do), so ' +
+      `${workers} pool threads each start about ${Math.max(1, Math.round(o.callParallelism))} native threads on ${f.cores} cores and they wait on each other. ` +
+      'Limit the native pools to one thread per call (threadpoolctl, or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS set before numpy is imported), ' +
+      'or run the calls one at a time and let the library use the cores.',
+    fix: `# before numpy (or anything using BLAS/OpenMP) is imported, e.g. at the top of the entry module:
+import os
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+# or once at start-up, before the pool runs calls (pip install threadpoolctl); the limit is process-wide:
+from threadpoolctl import threadpool_limits
+threadpool_limits(limits=1)`,
+    docs: 'https://github.com/joblib/threadpoolctl',
+  };
+};
+
 /** Nothing to fix in the planned mode: said only when no other advice for it is a warning or worse. */
 export function healthy(f: Facts, advice: Advice[]): Advice | undefined {
   const r = f.ok(f.planned);
-  if (!r || r.lag.maxMs >= f.budgetMs || r.lag.stallCount > 0 || r.taskStats.errorCount > 0) return undefined;
+  if (!r || !withinBudget(r, f.budgetMs) || r.taskStats.errorCount > 0) return undefined;
   if (advice.some((a) => (a.mode === f.planned || !a.mode) && (a.severity === 'critical' || a.severity === 'warning'))) return undefined;
   return {
     id: 'healthy',
@@ -365,7 +471,7 @@ export function healthy(f: Facts, advice: Advice[]): Advice | undefined {
     mode: f.planned,
     title: `Nothing to fix in ${f.planned} mode: the loop stays responsive`,
     detail: `${r.tasks.length} concurrent calls of ${targetCall(f.report)} in ${f.planned} mode: lag p99 ${fmtMs(r.lag.p99Ms)}, max ${fmtMs(r.lag.maxMs)} ` +
-      `(budget ${fmtMs(f.budgetMs)}), no stall over ${fmtMs(f.stallMs)}` + (r.elu !== undefined && r.elu !== null ? `, loop busy ${pct(r.elu)} of the time` : '') + '.',
+      `(budget ${fmtMs(f.budgetMs)}), ${r.lag.stallCount ? `${r.lag.stallCount} stall(s) over ${fmtMs(f.stallMs)}, all within budget` : `no stall over ${fmtMs(f.stallMs)}`}` + (r.elu !== undefined && r.elu !== null ? `, loop busy ${pct(r.elu)} of the time` : '') + '.',
     fix: null,
     docs: null,
   };
@@ -374,4 +480,5 @@ export function healthy(f: Facts, advice: Advice[]): Advice | undefined {
 export const RULES: Rule[] = [
   measurementUntrustworthy, inlineBlocksLoop, asyncBlocksLoop, gilHeldNative, gilContention, gilReleased,
   noThreadSpeedup, processOverhead, queueing, freeThreaded, workerRecommended, transferOverhead,
+  callsRaised, nativeOversubscription,
 ];

@@ -44,3 +44,22 @@ export const QUEUE_NOTABLE_MS = 10;
 /** The free-threaded run's lag p99 at or below this share of the GIL build's counts
  *  as a measured improvement. */
 export const FREE_THREADED_BETTER_FRAC = 0.5;
+
+/** A pool window at least this many times the inline window for the same calls: the
+ *  pool costs more throughput than the loop it frees is worth, and the headline says so.
+ *  Below 2× a pool on a small or busy machine can be slower by noise and overhead alone. */
+export const THROUGHPUT_COLLAPSE_FACTOR = 2;
+
+/** Inline CPU/wall at or above this: one call by itself kept more than one core busy,
+ *  so it runs native threads of its own (OpenBLAS, MKL, OpenMP); one Python thread
+ *  cannot exceed 1.0. */
+export const NATIVE_POOL_PARALLELISM = 1.3;
+
+/** Thread mode used at least this many times the CPU time inline did for the same calls:
+ *  the extra threads burned CPU waiting on each other (OpenBLAS threads spin while they
+ *  wait), the other sign of native thread pools fighting over the cores. */
+export const OVERSUBSCRIBED_CPU_INFLATION = 2;
+
+/** Inline CPU/wall within this of the core count: one call by itself already used every
+ *  core, so threads find none idle (half a core leaves room for the loop and noise). */
+export const CORES_BUSY_MARGIN = 0.5;

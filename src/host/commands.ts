@@ -9,7 +9,7 @@ import { candidatesFor, offerInterpreterFix, resolveRuntime } from './interprete
 import { revealLine } from './reveal';
 import { checkCallArgs, isNodeLanguage, Language, languageOfDocument, outlineFile, OutlineFunction, runtimeNoun, ToolRuntime } from './languageTools';
 import type { RunController, RunRequest } from './runController';
-import { pickTarget, requiredParams, signatureText } from './targetPicker';
+import { argsPromptText, pickTarget, requiredParams, signatureText } from './targetPicker';
 
 type Target = { qualname: string; fn: OutlineFunction; lines: null } | { qualname: null; fn: null; lines: { start: number; end: number } };
 
@@ -180,10 +180,9 @@ export class Commands {
     return new Promise((resolve) => {
       const box = vscode.window.createInputBox();
       box.title = `Loop Lag: arguments for ${signatureText(fn)}`;
-      box.prompt = isNodeLanguage(language)
-        ? 'As written inside the call\'s parentheses, e.g. 1000, "text" or data, { n: 5 } (evaluated in the module)'
-        : 'As written inside the call\'s parentheses, e.g. 365, 10**6 or data, n=5 (evaluated in the module)';
-      box.placeholder = requiredParams(fn).join(', ');
+      const text = argsPromptText(fn, isNodeLanguage(language));
+      box.prompt = text.prompt;
+      box.placeholder = text.placeholder;
       box.value = value;
       box.ignoreFocusOut = true;
       let done = false;

@@ -37,6 +37,10 @@ export function runtimeNoun(language: Language): { name: string; setting: string
 export interface OutlineParam {
   name: string;
   required: boolean;
+  /** Python: the FastAPI marker its default is (`Body`, `Depends`, …): a marker, not a value, so it must be given. */
+  marker?: string;
+  /** Python: after `*` or `*args`, so only a keyword reaches it. */
+  keywordOnly?: boolean;
 }
 
 export interface OutlineFunction {

@@ -61,9 +61,32 @@ function checkMeasurable(fn: OutlineFunction, all: OutlineFunction[], language: 
   return { kind: 'function', fn };
 }
 
-/** Parameters the user must give (self/cls are already dropped by the outline). */
+/**
+ * Parameters the user must give (self/cls are already dropped by the outline): those
+ * without a default, and those whose default is a FastAPI marker (`Body(...)`,
+ * `Depends(get_db)`), which called directly would be the marker object, not a value.
+ */
 export function requiredParams(fn: OutlineFunction): string[] {
-  return fn.params.filter((p) => p.required).map((p) => p.name);
+  return fn.params.filter((p) => p.required || p.marker).map((p) => p.name);
+}
+
+/**
+ * What the argument prompt opens with: the markers said first when there are any
+ * (`password (Body(...)), db (Depends(...)) default to FastAPI markers, not values: …`),
+ * and a placeholder that names them as keywords.
+ */
+export function argsPromptText(fn: OutlineFunction, nodeLanguage: boolean): { prompt: string; placeholder: string } {
+  const how = nodeLanguage
+    ? 'As written inside the call\'s parentheses, e.g. 1000, "text" or data, { n: 5 } (evaluated in the module)'
+    : 'As written inside the call\'s parentheses, e.g. 365, 10**6 or data, n=5 (evaluated in the module)';
+  const markers = fn.params.filter((p) => p.marker);
+  if (!markers.length) return { prompt: how, placeholder: requiredParams(fn).join(', ') };
+  const listed = markers.map((p) => `${p.name} (${p.marker}(...))`).join(', ');
+  const plain = fn.params.filter((p) => p.required && !p.marker).map((p) => p.name);
+  return {
+    prompt: `${listed} default${markers.length === 1 ? 's' : ''} to FastAPI markers, not values: give ${markers.length === 1 ? 'it' : 'them'} here. ${how}`,
+    placeholder: [...plain, ...markers.map((p) => `${p.name}=…`)].join(', '),
+  };
 }
 
 export function signatureText(fn: OutlineFunction): string {

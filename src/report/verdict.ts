@@ -1,9 +1,21 @@
 import type { ModeRun, Report } from '../shared/protocol';
+import { allCallsRaised } from './callErrors';
 import { fmtMs } from './textTable';
 
 /** The report's own lag budget, else the default of looplag.lagBudgetMs. */
 export function budgetOf(report: Report, fallbackMs = 100): number {
   return report.settings.lagBudgetMs ?? fallbackMs;
+}
+
+/**
+ * The one rule for "safe for the loop": the mode was measured and its longest lag
+ * stayed within the budget. Stalls (lags over the stall threshold) are counted and
+ * shown, but do not decide: a 54 ms stall under a 100 ms budget is within it.
+ * The headline, `healthy`, the per-mode verdicts, the lag rules' severities and the
+ * CLI's exit code 3 all ask this function.
+ */
+export function withinBudget(run: ModeRun, budgetMs: number): boolean {
+  return run.status === 'ok' && run.lag.maxMs <= budgetMs;
 }
 
 export type VerdictLevel = 'critical' | 'warning' | 'info' | 'ok';
@@ -27,20 +39,26 @@ export function verdicts(report: Report, lagBudgetMs = budgetOf(report)): Verdic
   });
 }
 
+/** The line for a mode without advice: over the budget it is a warning, within it not, stalls or not. */
 function fromNumbers(run: ModeRun, stallMs: number, budgetMs: number): Verdict {
   const mode = run.mode;
   if (run.status === 'skipped') return { mode, level: 'info', text: `${mode}: skipped — ${run.error?.message ?? 'not measured'}` };
   if (run.status === 'failed') return { mode, level: 'critical', text: `${mode}: failed — ${run.error?.message ?? 'unknown error'}` };
   const lag = run.lag;
+  if (allCallsRaised(run)) return { mode, level: 'critical', text: `${mode}: every call raised — the error path was measured, not the work` };
   const errors = run.taskStats.errorCount ? ` (${run.taskStats.errorCount} of ${run.tasks.length} calls raised)` : '';
   if (lag.stalledFrac >= 0.5) {
     return { mode, level: 'critical', text: `${mode}: loop starved ${Math.round(lag.stalledFrac * 100)}% of the time, longest stall ${fmtMs(lag.maxMs)}${errors}` };
   }
-  if (lag.maxMs >= budgetMs || lag.stallCount > 0) {
-    return { mode, level: 'warning', text: `${mode}: ${lag.stallCount} stall(s) ≥ ${fmtMs(stallMs)}, max lag ${fmtMs(lag.maxMs)}${errors}` };
+  if (!withinBudget(run, budgetMs)) {
+    return { mode, level: 'warning', text: `${mode}: max lag ${fmtMs(lag.maxMs)} over the ${fmtMs(budgetMs)} budget, ${lag.stallCount} stall(s) ≥ ${fmtMs(stallMs)}${errors}` };
   }
   const busy = run.elu === undefined || run.elu === null ? '' : `, loop busy ${Math.round(run.elu * 100)}% of the time`;
-  return { mode, level: 'ok', text: `${mode}: loop responsive — p99 ${fmtMs(lag.p99Ms)}, max ${fmtMs(lag.maxMs)}${busy}${errors}` };
+  const stalls = lag.stallCount ? `, ${lag.stallCount} stall(s) ≥ ${fmtMs(stallMs)}` : '';
+  return {
+    mode, level: run.taskStats.errorCount ? 'warning' : 'ok',
+    text: `${mode}: loop responsive within the ${fmtMs(budgetMs)} budget — p99 ${fmtMs(lag.p99Ms)}, max ${fmtMs(lag.maxMs)}${stalls}${busy}${errors}`,
+  };
 }
 
 /**

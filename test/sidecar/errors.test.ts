@@ -379,9 +379,10 @@ describe('cancelled', () => {
   });
 });
 
-test('a raising task is a per-task error, not a failed run (exit 0)', async () => {
+test('a raising task is a per-task error, not a failed run (exit 4: calls failed)', async () => {
   const r = await runCli(['run', `${WORKERS}::boom`, '--args', '42', '--modes', 'inline,thread,process', ...FAST, '--json']);
-  assert.equal(r.code, 0, r.stderr);
+  // Issue 10: calls that raised exit 4 (was 0), so a CI gate sees them.
+  assert.equal(r.code, 4, r.stderr);
   const report = reportOf(r);
   assert.equal(report.status, 'complete');
   assert.equal(report.error, null);
@@ -398,7 +399,8 @@ test('a raising task is a per-task error, not a failed run (exit 0)', async () =
   }
   // The text view says so too, without turning it into a failure.
   const text = await runCli(['run', `${WORKERS}::boom`, '--args', '42', '--modes', 'inline', ...FAST]);
-  assert.equal(text.code, 0, text.stderr);
+  assert.equal(text.code, 4, text.stderr);
+  assert.match(text.stderr, /^looplag: calls raised in inline \(2 of 2: ValueError: task boom 42 \(workers\.py:\d+\)\)$/m);
   assert.match(text.stdout, /inline: 2 of 2 calls raised ValueError: task boom 42/);
 });
 
@@ -593,7 +595,8 @@ describe('target shapes', () => {
   test('a raising snippet points its traceback at the real line of the file', async () => {
     const { start, end } = snippetLines(TARGETS, 'raising');
     const r = await runCli(['run', `${TARGETS}:${start}-${end}`, '--modes', 'inline', ...FAST, '--json']);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 4, r.stderr); // calls failed (issue 10; was 0)
+    assert.match(r.stderr, new RegExp(`\\(targets\\.py:${end}\\)\\)$`, 'm'), 'the exit line names the same line');
     const task = run(reportOf(r), 'inline').tasks[0];
     assert.equal(task.error?.type, 'ZeroDivisionError');
     assert.match(task.error?.traceback ?? '', new RegExp(`targets\\.py", line ${end}, in __looplag_snippet__`));

@@ -235,9 +235,10 @@ describe('cancelled', () => {
   });
 });
 
-test('a throwing call is a per-task error that keeps its message, not a failed run (exit 0)', async () => {
+test('a throwing call is a per-task error that keeps its message, not a failed run (exit 4: calls failed)', async () => {
   const r = await runCli(['run', `${WORKERS}::boom`, '--args', '42', '--modes', 'inline,worker,process', ...FAST, '--json']);
-  assert.equal(r.code, 0, r.stderr);
+  // Issue 10: calls that raised exit 4 (was 0), so a CI gate sees them.
+  assert.equal(r.code, 4, r.stderr);
   const report = reportOf(r);
   assert.equal(report.status, 'complete');
   for (const mode of ['inline', 'worker', 'process']) {

@@ -3,12 +3,20 @@
  * boundary, and survives noise (every number jittered ±10% with a seeded generator).
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { advise, classifyGil, headline, plannedModeOf } from '../../src/advice/advise';
 import * as T from '../../src/advice/thresholds';
 import { executorCall } from '../../src/advice/rules';
 import { recommend } from '../../src/engine/runSweep';
-import type { LagStats, ModeRun, Report, SweepPoint } from '../../src/shared/protocol';
+import { Report } from '../../src/shared/protocol';
+import type { LagStats, ModeRun, SweepPoint } from '../../src/shared/protocol';
+import { userFrame } from '../../src/report/callErrors';
+import { EXIT, exitCode } from '../../src/report/exitCode';
+import { verdicts } from '../../src/report/verdict';
+import { resultHint } from '../../src/host/lensText';
+import { FIXTURES } from '../support/helpers';
 
 let seed = 42;
 /** Deterministic ±frac jitter (mulberry32). */
@@ -257,4 +265,187 @@ test('sweep: sizes at or above the calls in flight are one configuration, recomm
   assert.equal(rec2.workers, 2);
   // Over the budget is never recommended.
   assert.equal(recommend('thread', [pt(1, 20, 150), pt(2, 21, 300)], 100, target).workers, null);
+});
+
+// ---------------------------------------------------------------------------
+// Verdicts (issue 10, points 1, 2 and 5): one rule for "safe", failing calls never
+// safe, and throughput weighed.
+
+/** Every task of `mode` raises (or the first `count` do), with a traceback of `lang`'s shape. */
+function raising(r: Report, modeName: string, tb: string, count?: number): Report {
+  const run = r.runs.find((x) => x.mode === modeName)!;
+  const n = count ?? run.tasks.length;
+  run.tasks = run.tasks.map((t, i) => (i < n ? { ...t, error: { type: tb.match(/^(\w+):/m)?.[1] ?? 'Error', message: tb.match(/^\w+: (.*)$/m)?.[1] ?? '', traceback: tb } } : t));
+  run.taskStats = { ...run.taskStats, errorCount: n, okCount: run.tasks.length - n };
+  return r;
+}
+
+const PY_TB = `Traceback (most recent call last):
+  File "/work/src/sidecars/python/looplag_sidecar/modes.py", line 30, in _thread_call
+    _call(fn, is_async, args, kwargs)
+  File "/work/src/sidecars/python/looplag_sidecar/modes.py", line 26, in _call
+    return fn(*args, **kwargs)
+  File "/srv/app/routes/login.py", line 12, in login
+    return check_password(password, db)
+  File "/srv/app/services/auth.py", line 14, in check_password
+    digest = hashlib.sha256(password.encode()).hexdigest()
+AttributeError: 'FieldInfo' object has no attribute 'encode'
+`;
+const JS_TB = `TypeError: Cannot read properties of undefined (reading 'name')
+    at describe (file:///srv/app/lib/cart.mjs:4:18)
+    at Object.call (/opt/looplag/dist/sidecars/node/sidecar.js:964:30)
+    at process.processImmediate (node:internal/timers:483:21)`;
+const LAZY_TB = `Traceback (most recent call last):
+  File "/opt/looplag/sidecars/python/looplag_sidecar/modes.py", line 26, in _call
+    return fn(*args, **kwargs)
+  File "/srv/app/jobs.py", line 6, in lazy_import
+    import yaml_extras
+  File "<frozen importlib._bootstrap>", line 1176, in _find_and_load
+  File "/usr/lib/python3.11/importlib/__init__.py", line 126, in import_module
+ModuleNotFoundError: No module named 'yaml_extras'
+`;
+
+test('userFrame: the innermost line of the user\'s code, relative to the target, never the sidecar\'s, the stdlib\'s or a package\'s', () => {
+  // Outside the target's folder: the full path of the innermost user frame.
+  assert.equal(userFrame(PY_TB, '/srv/app/routes/login.py'), '/srv/app/services/auth.py:14');
+  assert.equal(userFrame(PY_TB, '/srv/app/main.py'), 'services/auth.py:14');
+  assert.equal(userFrame(PY_TB, 'app/services/auth.py'), 'auth.py:14', 'a relative target is found by its tail');
+  assert.equal(userFrame(JS_TB, '/srv/app/lib/cart.mjs'), 'cart.mjs:4');
+  assert.equal(userFrame(LAZY_TB, '/srv/app/jobs.py'), 'jobs.py:6');
+  assert.equal(userFrame('ValueError: no frames', '/srv/app/x.py'), null);
+  assert.equal(userFrame(null, '/srv/app/x.py'), null);
+});
+
+test('calls-raised: critical when every call raised, a warning when some did; the headline says so first and never "Safe"', () => {
+  const fine: RunSpec = { wallMs: 100, p50: 0.1, p99: 0.5, max: 1, workers: 2 };
+  const all = raising(report({ runs: { thread: fine } }), 'thread', PY_TB);
+  all.target.file = '/srv/app/main.py';
+  const a = advise(all).find((x) => x.id === 'calls-raised');
+  assert.equal(a?.severity, 'critical');
+  assert.equal(a?.mode, 'thread');
+  assert.match(a!.title, /^Every call raised AttributeError in thread mode: what was measured is the error path/);
+  assert.match(a!.detail, /AttributeError: 'FieldInfo' object has no attribute 'encode' \(services\/auth\.py:14\)/);
+  assert.ok(!has(all, 'healthy'));
+  const text = headline(all);
+  assert.match(text, /^Every call in a thread pool raised AttributeError: 'FieldInfo' object has no attribute 'encode' \(services\/auth\.py:14\): what was measured is the error path/);
+  assert.doesNotMatch(text, /\bSafe\b/);
+  assert.equal(verdicts(all).find((v) => v.mode === 'thread')?.level, 'critical', 'from the numbers');
+  assert.equal(verdicts({ ...all, advice: advise(all) }).find((v) => v.mode === 'thread')?.level, 'critical', 'from the advice');
+
+  const some = raising(report({ runs: { thread: fine } }), 'thread', PY_TB, 3);
+  const w = advise(some).find((x) => x.id === 'calls-raised');
+  assert.equal(w?.severity, 'warning');
+  assert.match(w!.title, /^3 of 10 calls raised AttributeError in thread mode/);
+  assert.match(headline(some), /^3 of 10 calls in a thread pool raised AttributeError: .*; the loop stayed within budget/);
+  assert.doesNotMatch(headline(some), /\bSafe\b/);
+
+  // An alternative mode whose calls raised is never offered as the safe one.
+  const alt = raising(report({ runs: { inline: STALLED_INLINE, thread: { wallMs: 1400, p50: 300, p99: 550, max: 550, workers: 6 }, process: { wallMs: 800, p50: 0.1, p99: 0.9, max: 2, speedup: 1.9 } }, diagnostic: NATIVE }), 'process', PY_TB);
+  assert.doesNotMatch(headline(alt), /In a process pool it is/);
+  assert.match(headline(alt), /No measured mode kept the loop within budget/);
+});
+
+test('exit codes: 4 when calls raised (with or without a budget), before 3; 1/124/130 first; 0 otherwise', () => {
+  const fine: RunSpec = { wallMs: 100, p50: 0.1, p99: 0.5, max: 1, workers: 2 };
+  const r = raising(report({ language: 'javascript', runs: { inline: fine } }), 'inline', JS_TB);
+  r.target.file = '/srv/app/lib/cart.mjs';
+  for (const budget of [null, 100]) {
+    const out = exitCode(r, budget);
+    assert.equal(out.code, EXIT.callsFailed);
+    assert.equal(EXIT.callsFailed, 4);
+    assert.deepEqual(out.stderr, [`looplag: calls raised in inline (10 of 10: TypeError: Cannot read properties of undefined (reading 'name') (cart.mjs:4))`]);
+  }
+  const over = raising(report({ runs: { inline: STALLED_INLINE } }), 'inline', PY_TB, 2);
+  assert.equal(exitCode(over, 100).code, 4, 'calls failed wins over the budget');
+  assert.equal(exitCode({ ...over, error: { kind: 'timeout', message: 't', detail: null } }, 100).code, 124);
+  assert.equal(exitCode(report({ runs: { inline: STALLED_INLINE } }), 100).code, 3);
+  assert.equal(exitCode(report({ runs: { inline: fine } }), 100).code, 0);
+  assert.equal(exitCode(report({ runs: { inline: fine } }), null).code, 0);
+});
+
+test('one rule decides "safe": lag max vs the budget, stalls counted but not deciding, the budget cited', () => {
+  // A ~55 ms stall (one call holding the GIL) under a 100 ms budget: safe, with the stall shown.
+  const half: RunSpec = { wallMs: 600, p50: 0.2, p99: 40, max: 60, workers: 2 };
+  for (let i = 0; i < 20; i++) {
+    const r = report({ runs: { thread: half }, diagnostic: NATIVE });
+    assert.ok(r.runs[0].lag.stallCount > 0 && r.runs[0].lag.maxMs < 100);
+    const text = headline(r);
+    assert.match(text, /^Safe in a thread pool: .*budget 100\.0 ms; 1 stall\(s\) ≥ 50\.0 ms, within the budget\)/);
+    assert.ok(has(r, 'healthy', 'thread'));
+    assert.ok(advise(r).every((a) => a.mode !== 'thread' || a.severity === 'info' || a.severity === 'ok'), 'no warning for a mode within budget');
+    assert.equal(verdicts(r).find((v) => v.mode === 'thread')?.level, 'ok');
+    assert.equal(verdicts({ ...r, advice: advise(r) }).find((v) => v.mode === 'thread')?.level, 'ok');
+    assert.equal(exitCode(r, 100).code, 0);
+    // The same run judged with a 40 ms budget.
+    r.settings.lagBudgetMs = 40;
+    assert.match(headline(r), /^Not safe in a thread pool: .*stalled up to \d\d\.\d ms \(budget 40\.0 ms\)/);
+    assert.ok(!has(r, 'healthy'));
+    assert.equal(verdicts(r).find((v) => v.mode === 'thread')?.level !== 'ok', true);
+    assert.equal(exitCode(r, 40).code, 3);
+  }
+  // The alternative is judged by the same rule: a mode with a stall within budget is offered.
+  const alt = report({ runs: { inline: STALLED_INLINE, thread: { wallMs: 1400, p50: 300, p99: 550, max: 550, workers: 6 }, process: { wallMs: 800, p50: 0.1, p99: 30, max: 65, speedup: 1.9 } }, diagnostic: NATIVE });
+  assert.ok(alt.runs[2].lag.stallCount > 0);
+  assert.match(headline(alt), /In a process pool it is: p99 \d+\.\d+ ms, max \d\d\.\d ms/);
+  const lens = resultHint({ ...alt, headline: headline(alt) });
+  assert.match(lens.tooltip, /budget 100\.0 ms/);
+});
+
+test('"Not measured" says its reason once', () => {
+  const r = report({ planned: 'thread', runs: { inline: { wallMs: 100, p50: 0.1, p99: 0.5, max: 1 } } });
+  r.runs.push({ ...r.runs[0], mode: 'thread', status: 'skipped', error: { kind: 'crashed', message: 'not measured: killed by SIGSEGV', detail: null } });
+  const text = headline(r);
+  assert.match(text, /^Not measured in a thread pool: killed by SIGSEGV\./);
+  assert.doesNotMatch(text, /not measured:/i);
+});
+
+/** The real numpy run (Debian's numpy 1.24 on reference BLAS, 6 calls, 6 threads, 2 cores): no collapse there. */
+function numpyReport(): Report {
+  return Report.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reports', 'numpy-matmul-threads.json'), 'utf8')));
+}
+
+test('native-oversubscription: silent on the real numpy run; fires when the same run collapses as OpenBLAS does on 2 cores', () => {
+  const real = numpyReport();
+  assert.equal(classifyGil(real)?.kind, 'released');
+  assert.ok(!has(real, 'native-oversubscription'));
+  assert.doesNotMatch(headline(real), /slower than inline/);
+  const nts = advise(real).find((a) => a.id === 'no-thread-speedup');
+  if (nts) assert.doesNotMatch(nts.detail, /The GIL lets one thread run Python at a time/, 'the GIL was measured free');
+
+  // The issue's figures: 6 SVDs took 13.4 s in 6 threads vs 0.85 s inline; each call alone
+  // ran OpenBLAS threads on both cores (CPU/wall 1.9), and the threads spun (CPU 12× inline's).
+  const collapsed = numpyReport();
+  const inline = collapsed.runs.find((r) => r.mode === 'inline')!;
+  const thread = collapsed.runs.find((r) => r.mode === 'thread')!;
+  Object.assign(inline, { wallMs: 850, cpu: { userMs: 1615, systemMs: 0, parallelism: 1.9 } });
+  Object.assign(thread, { wallMs: 13_400, speedup: 850 / 13_400, cpu: { userMs: 19_000, systemMs: 0, parallelism: 1.42 } });
+  thread.lag = { ...thread.lag, maxMs: 20, p99Ms: 12 };
+  const a = advise(collapsed).find((x) => x.id === 'native-oversubscription');
+  assert.ok(a, advise(collapsed).map((x) => x.id).join());
+  assert.equal(a!.mode, 'thread');
+  assert.match(a!.title, /^Calls ran 15\.8× slower in threads than inline/);
+  assert.match(a!.detail, /OpenBLAS, MKL or OpenMP/);
+  assert.match(a!.fix!, /OPENBLAS_NUM_THREADS/);
+  assert.match(a!.fix!, /OMP_NUM_THREADS/);
+  assert.match(a!.fix!, /threadpool_limits\(limits=1\)/);
+  assert.ok(!has(collapsed, 'no-thread-speedup'), 'the GIL is not blamed: the oversubscription rule explains it');
+  assert.ok(!has(collapsed, 'healthy'));
+  assert.match(headline(collapsed), /^Safe for the loop in a thread pool, but calls ran 16× slower than inline \(6 calls in 13\.40 s vs 850\.0 ms; lag p99/);
+
+  // Without the native-pool signs (one core per call, no extra CPU), a slowdown is not blamed on BLAS.
+  const plain = numpyReport();
+  Object.assign(plain.runs.find((r) => r.mode === 'thread')!, { wallMs: 13_400, speedup: 850 / 13_400, cpu: { userMs: 850, systemMs: 0, parallelism: 0.06 } });
+  Object.assign(plain.runs.find((r) => r.mode === 'inline')!, { wallMs: 850, cpu: { userMs: 800, systemMs: 0, parallelism: 0.94 } });
+  assert.ok(!has(plain, 'native-oversubscription'));
+  assert.match(headline(plain), /but calls ran 16× slower than inline/, 'the headline weighs throughput whatever the cause');
+});
+
+test('no-thread-speedup does not blame the GIL when the GIL was released', () => {
+  const cpu = { inline: STALLED_INLINE, thread: { wallMs: 1450, p50: 5, p99: 12, max: 20, workers: 6, speedup: 1.03 } };
+  const released = advise(report({ runs: cpu, diagnostic: RELEASED })).find((a) => a.id === 'no-thread-speedup');
+  assert.ok(released);
+  assert.doesNotMatch(released!.detail, /The GIL lets one thread/);
+  assert.match(released!.detail, /The GIL was free/);
+  const held = advise(report({ runs: cpu, diagnostic: PURE })).find((a) => a.id === 'no-thread-speedup');
+  assert.match(held!.detail, /The GIL lets one thread run Python at a time/);
 });

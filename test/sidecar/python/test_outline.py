@@ -8,7 +8,7 @@ import textwrap
 import unittest
 
 from support import SIDECAR
-from looplag_sidecar.outline import check_args, outline
+from looplag_sidecar.outline import check_args, markers_problem, outline, uncovered_markers
 
 SOURCE = textwrap.dedent("""
     import not_installed_anywhere  # never imported: outline only parses
@@ -85,6 +85,61 @@ class OutlineTests(unittest.TestCase):
         self.assertFalse(result["ok"])
         self.assertEqual(result["error"]["kind"], "syntax-error")
         self.assertEqual(result["error"]["line"], 2)
+
+
+MARKED = textwrap.dedent("""
+    from pathlib import Path
+    import fastapi
+    from fastapi import Body, Depends as D
+    from fastapi import params
+
+    def route(password: str = Body(...), db=D(get_db), n=3, where=Path("/tmp")):
+        pass
+
+    def keyword_only(q=fastapi.Query(None), *, token=params.Header(None)):
+        pass
+
+    def starred(*items, auth=fastapi.Security(check)):
+        pass
+""")
+
+
+class FastApiMarkers(unittest.TestCase):
+    """Defaults that are FastAPI markers: flagged in the outline, refused uncovered before a run."""
+
+    def setUp(self):
+        self.by = {f["qualname"]: f for f in outline(MARKED)}
+
+    def test_markers_come_from_imports_only(self):
+        params = self.by["route"]["params"]
+        self.assertEqual([p.get("marker") for p in params], ["Body", "Depends", None, None])
+        self.assertEqual(self.by["keyword_only"]["params"][1], {"name": "token", "required": False, "keywordOnly": True,
+                                                                 "marker": "Header"})
+        self.assertEqual(self.by["keyword_only"]["params"][0]["marker"], "Query")
+
+    def test_uncovered_by_position_keyword_and_star(self):
+        route = self.by["route"]["params"]
+        names = lambda args: [p["name"] for p in uncovered_markers(route, args)]  # noqa: E731
+        self.assertEqual(names(""), ["password", "db"])
+        self.assertEqual(names("'x'"), ["db"])
+        self.assertEqual(names("'x', {}"), [])
+        self.assertEqual(names("db={}, password='x'"), [])
+        self.assertEqual(names("*xs"), [], "a starred argument may cover them: not refused")
+        kw = self.by["keyword_only"]["params"]
+        self.assertEqual([p["name"] for p in uncovered_markers(kw, "1, 2")], ["token"], "a position never reaches keyword-only")
+        star = self.by["starred"]["params"]
+        self.assertEqual([p["name"] for p in uncovered_markers(star, "1, 2")], ["auth"])
+
+    def test_markers_problem_reads_the_file(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+            f.write(MARKED)
+        try:
+            problem = markers_problem(f.name, "route", "")
+            self.assertIn("route: password (Body(...)), db (Depends(...)) default to FastAPI markers", problem)
+            self.assertIn('--args "password=..., db=..."', problem)
+            self.assertIsNone(markers_problem(f.name, "route", "'pw', {}"))
+        finally:
+            os.unlink(f.name)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import threading
 import traceback
 
 from . import modes
+from . import outline
 from . import target as target_mod
 from .channel import Channel, OutputCapture, start_stdin_reader
 from .protocol import PROTOCOL_VERSION, ProtocolError, error, validate_host_message
@@ -147,6 +148,17 @@ def _too_long_for_diagnostic(call_s):
 async def session(plan, channel, capture, ctx):
     if plan["switchIntervalS"]:
         sys.setswitchinterval(plan["switchIntervalS"])
+    spec = plan["target"]
+    if spec.get("qualname") and not spec.get("lines"):
+        # Before importing anything: a route whose defaults are FastAPI markers would be
+        # measured on marker objects, so every call would take the error path.
+        try:
+            problem = outline.markers_problem(spec["file"], spec["qualname"], spec["args"])
+        except (OSError, SyntaxError, ValueError):
+            problem = None  # loading the target reports these properly
+        if problem:
+            channel.send({"type": "error", "error": error("bad-arguments", problem, file=spec["file"])})
+            return
     try:
         tgt = target_mod.resolve(plan["target"])
     except target_mod.TargetError as e:
