@@ -2,6 +2,7 @@
  * Probes that run during every measured window. Times are `process.hrtime` in ms:
  * CLOCK_MONOTONIC, shared by worker threads and child processes on the machine.
  */
+import { randomFill } from 'node:crypto';
 import * as fs from 'node:fs';
 import { EventLoopUtilization, IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
@@ -149,4 +150,63 @@ export function threadCpuMs(): { ms: number; perThread: boolean } {
   }
   const u = process.cpuUsage();
   return { ms: (u.user + u.system) / 1000, perThread: false };
+}
+
+/** One 1-byte `crypto.randomFill`: a libuv threadpool job whose own work is a few µs. */
+function threadpoolRoundTrip(buf: Uint8Array): Promise<number> {
+  const t = nowMs();
+  return new Promise((resolve) => randomFill(buf, () => resolve(nowMs() - t)));
+}
+
+/**
+ * How long a tiny job waits for libuv's threadpool (UV_THREADPOOL_SIZE threads, 4 by
+ * default, shared by fs, dns.lookup, crypto, zlib and native addons' async work), seen
+ * from the loop: one async `crypto.randomFill` of 1 byte at a time (Node runs it as a
+ * CryptoJob on the threadpool; fs calls may go through io_uring instead), the next one
+ * `intervalMs` after the previous answered. Each sample is submit → callback on the
+ * main thread, so a blocked loop lengthens it too; the rule compares it with the lag.
+ */
+export class ThreadpoolProbe {
+  readonly samplesMs: number[] = [];
+  private readonly buf = new Uint8Array(1);
+  private timer: NodeJS.Timeout | undefined;
+  private inFlightSince: number | null = null;
+  private stopped = false;
+
+  constructor(private readonly intervalMs: number) {}
+
+  /** The round trip with nothing else queued: the median of a few in a row. */
+  static async idleMs(): Promise<number> {
+    const buf = new Uint8Array(1);
+    const xs: number[] = [];
+    for (let i = 0; i < 5; i++) xs.push(await threadpoolRoundTrip(buf));
+    xs.sort((a, b) => a - b);
+    return xs[2];
+  }
+
+  start(): void {
+    this.next();
+  }
+
+  private readonly next = (): void => {
+    if (this.stopped) return;
+    this.inFlightSince = nowMs();
+    void threadpoolRoundTrip(this.buf).then((ms) => {
+      if (this.stopped) return;
+      this.inFlightSince = null;
+      this.samplesMs.push(ms);
+      this.timer = setTimeout(this.next, this.intervalMs);
+    });
+  };
+
+  /**
+   * The samples so far. A probe still waiting counts with its wait so far: a threadpool
+   * busy for the whole window would otherwise leave no sample at all.
+   */
+  stop(): number[] {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.inFlightSince !== null) this.samplesMs.push(nowMs() - this.inFlightSince);
+    return this.samplesMs;
+  }
 }
