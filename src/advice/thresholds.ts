@@ -44,3 +44,13 @@ export const QUEUE_NOTABLE_MS = 10;
 /** The free-threaded run's lag p99 at or below this share of the GIL build's counts
  *  as a measured improvement. */
 export const FREE_THREADED_BETTER_FRAC = 0.5;
+
+/** A 1-byte libuv threadpool job (well under 1 ms when the pool is idle) waited at least
+ *  this long at the median: every fs, dns.lookup, crypto and zlib call and native addon's
+ *  async work in the process waits as long, a request's worth of latency added to calls
+ *  that have nothing to do with the target. */
+export const THREADPOOL_WAIT_P50_MS = 20;
+
+/** …and at least this many times the loop's lag p90: the probe's answer runs on the loop,
+ *  so a loop blocked that long delays it too, and then the loop is the cause, not the pool. */
+export const THREADPOOL_WAIT_OVER_LAG = 2;

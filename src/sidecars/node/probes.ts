@@ -161,16 +161,18 @@ function threadpoolRoundTrip(buf: Uint8Array): Promise<number> {
 /**
  * How long a tiny job waits for libuv's threadpool (UV_THREADPOOL_SIZE threads, 4 by
  * default, shared by fs, dns.lookup, crypto, zlib and native addons' async work), seen
- * from the loop: one async `crypto.randomFill` of 1 byte at a time (Node runs it as a
- * CryptoJob on the threadpool; fs calls may go through io_uring instead), the next one
- * `intervalMs` after the previous answered. Each sample is submit → callback on the
- * main thread, so a blocked loop lengthens it too; the rule compares it with the lag.
+ * from the loop: every `intervalMs` one async `crypto.randomFill` of 1 byte (Node runs
+ * it as a CryptoJob on the threadpool, where fs calls may go through io_uring instead),
+ * whether or not the previous one answered, so the samples are spread over the window's
+ * time like the heartbeat's and a saturated pool yields many long waits, not one. Each
+ * sample is submit → callback on the main thread: a blocked loop lengthens it too, which
+ * is why the rule compares it with the lag.
  */
 export class ThreadpoolProbe {
   readonly samplesMs: number[] = [];
+  private readonly inFlight = new Set<number>();
   private readonly buf = new Uint8Array(1);
   private timer: NodeJS.Timeout | undefined;
-  private inFlightSince: number | null = null;
   private stopped = false;
 
   constructor(private readonly intervalMs: number) {}
@@ -185,28 +187,29 @@ export class ThreadpoolProbe {
   }
 
   start(): void {
-    this.next();
+    this.tick();
   }
 
-  private readonly next = (): void => {
-    if (this.stopped) return;
-    this.inFlightSince = nowMs();
+  private readonly tick = (): void => {
+    const t = nowMs();
+    this.inFlight.add(t);
     void threadpoolRoundTrip(this.buf).then((ms) => {
       if (this.stopped) return;
-      this.inFlightSince = null;
+      this.inFlight.delete(t);
       this.samplesMs.push(ms);
-      this.timer = setTimeout(this.next, this.intervalMs);
     });
+    this.timer = setTimeout(this.tick, this.intervalMs);
   };
 
   /**
-   * The samples so far. A probe still waiting counts with its wait so far: a threadpool
-   * busy for the whole window would otherwise leave no sample at all.
+   * The samples so far. Probes still waiting count with their wait so far: a threadpool
+   * busy until the window's end would otherwise leave its longest waits out.
    */
   stop(): number[] {
     this.stopped = true;
     clearTimeout(this.timer);
-    if (this.inFlightSince !== null) this.samplesMs.push(nowMs() - this.inFlightSince);
+    const now = nowMs();
+    for (const t of this.inFlight) this.samplesMs.push(now - t);
     return this.samplesMs;
   }
 }
