@@ -8,13 +8,14 @@
  * threads is measured again under load and skipped, with the load, if it stays busy.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { BUSY_MACHINE_FRAC } from '../../src/report/quality';
 import { PROTOCOL_VERSION, RawWindow, RunPlan, SidecarMessage } from '../../src/shared/protocol';
 import type { ModeRun, Report } from '../../src/shared/protocol';
-import { FIXTURES, measureMode, REPO } from '../support/helpers';
+import { FIXTURES, measureMode, REPO, tmpDir } from '../support/helpers';
 
 const ENGINE = 'test/fixtures/node/engine';
 const PAYLOAD = `${ENGINE}/payload.cjs::summarize`;
@@ -156,6 +157,15 @@ describe('libuv threadpool: measured, shown, and advised on', () => {
     assert.ok(advice, `no libuv-threadpool-saturated advice: ${describeThreadpool(m.run)}; advice: ${m.report.advice.map((a) => a.id).join(', ')}`);
     assert.match(advice.fix ?? '', /UV_THREADPOOL_SIZE=\d+ node/);
     assert.ok(!m.report.advice.some((a) => a.id === 'healthy'), 'healthy beside a saturated threadpool');
+    // The fix's code (after the shell lines) runs as written, calling the target through the limiter.
+    const code = (advice.fix ?? '').split('\n').filter((l) => !/^(#|UV_THREADPOOL_SIZE=)/.test(l)).join('\n');
+    const dir = tmpDir();
+    const file = path.join(dir, 'fix.cjs');
+    fs.writeFileSync(file, `const { derive } = require(${JSON.stringify(path.join(REPO, ENGINE, 'threadpool.cjs'))});\n${code}\n` +
+      'Promise.all(Array.from({ length: 6 }, () => handler())).then((xs) => console.log(JSON.stringify(xs)));\n');
+    const ran = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(ran.status, 0, ran.stderr);
+    assert.deepEqual(JSON.parse(ran.stdout), [64, 64, 64, 64, 64, 64]);
   });
 
   test('10 concurrent bcrypt.hash calls (a native AsyncWorker): the rule fires', async (t) => {
