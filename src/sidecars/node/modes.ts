@@ -270,6 +270,8 @@ interface Member {
   /** Exited or failed: never sent another call. */
   dead: boolean;
   busy: { rec: TaskRec; done: () => void } | null;
+  /** Its unmeasured warm-up call is running (pool start-up). */
+  warming: boolean;
   send(m: PoolRequest): void;
   kill(): void;
   /** Resolves when the member has exited and its stdout/stderr have been read to the end. */
@@ -314,14 +316,17 @@ class Pool {
       this.failure = reject;
       const script = path.join(this.ctx.spec.baseDir, 'worker.js');
       for (let i = 0; i < this.size; i++) {
-        const member: Member = { name: `${this.kind} ${i + 1}`, dead: false, busy: null, send: () => undefined, kill: () => undefined, gone: Promise.resolve() };
+        const member: Member = { name: `${this.kind} ${i + 1}`, dead: false, busy: null, warming: false, send: () => undefined, kill: () => undefined, gone: Promise.resolve() };
         const onReply = (m: PoolReply) => {
           if (m.type === 'ready') {
             member.name = m.worker;
             if (++ready === this.size) this.loadedAt = nowMs();
-            if (warmup) member.send({ type: 'warmup' });
-            else if (ready === this.size) resolve();
+            if (warmup) {
+              member.warming = true;
+              member.send({ type: 'warmup' });
+            } else if (ready === this.size) resolve();
           } else if (m.type === 'warmed') {
+            member.warming = false;
             this.warmupMs.push(Math.round(m.ms * 1000) / 1000);
             if (this.warmupMs.length === this.size) resolve();
           } else if (m.type === 'load-error') {
@@ -334,8 +339,8 @@ class Pool {
           member.dead = true;
           if (this.closed) return;
           const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-          const during = member.busy ? ` while running call ${member.busy.rec.id + 1}` : ready < this.size ? ' while loading the target'
-            : warmup && this.warmupMs.length < this.size ? ' during its warm-up call' : '';
+          const during = member.busy ? ` while running call ${member.busy.rec.id + 1}` : member.warming ? ' during its warm-up call'
+            : ready < this.size ? ' while loading the target' : '';
           this.fail(new PoolCrash(`${member.name} ${how}${during} (user code may have called process.exit() or crashed the runtime)`));
         };
         if (this.kind === 'worker') {
