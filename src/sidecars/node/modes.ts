@@ -177,7 +177,7 @@ class Window {
       backgroundCpuFrac: usage.background === null ? null : Math.round(usage.background * 10000) / 10000,
       elu: Math.round(utilization * 10000) / 10000,
       eventLoopDelay: delay,
-      threadpool: { probesMs: threadpoolProbesMs.map(r4), idleMs: r4(threadpoolIdleMs) },
+      threadpool: { probesMs: threadpoolProbesMs.map(r4), idleMs: threadpoolIdleMs === null ? null : r4(threadpoolIdleMs) },
       output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
     };
   }

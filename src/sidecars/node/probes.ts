@@ -177,11 +177,27 @@ export class ThreadpoolProbe {
 
   constructor(private readonly intervalMs: number) {}
 
-  /** The round trip with nothing else queued: the median of a few in a row. */
-  static async idleMs(): Promise<number> {
+  /**
+   * The round trip with nothing else queued: the median of a few in a row. Null when
+   * the pool does not answer within `capMs` (the previous mode left it stuck, e.g. on a
+   * read that never ends): the window must not wait for it.
+   */
+  static async idleMs(capMs = 1000): Promise<number | null> {
     const buf = new Uint8Array(1);
     const xs: number[] = [];
-    for (let i = 0; i < 5; i++) xs.push(await threadpoolRoundTrip(buf));
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<null>((r) => {
+      timer = setTimeout(() => r(null), capMs);
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const ms = await Promise.race([threadpoolRoundTrip(buf), gaveUp]);
+        if (ms === null) return null;
+        xs.push(ms);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
     xs.sort((a, b) => a - b);
     return xs[2];
   }
