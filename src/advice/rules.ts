@@ -39,6 +39,7 @@ const DOCS = {
   transfer: 'https://nodejs.org/api/worker_threads.html#portpostmessagevalue-transferlist',
   dontBlock: 'https://nodejs.org/en/learn/asynchronous-work/dont-block-the-event-loop',
   childProcess: 'https://nodejs.org/api/child_process.html#child_processforkmodulepath-args-options',
+  threadpool: 'https://nodejs.org/api/cli.html#uv_threadpool_sizesize',
 };
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -401,6 +402,40 @@ export const callsRaised: Rule = (f) => {
   return out;
 };
 
+/**
+ * The target fills libuv's threadpool (crypto.pbkdf2/scrypt, zlib, bcrypt, argon2, sharp,
+ * fs…): the loop stays free, yet every other user of the pool in the process queues
+ * behind it. Read from the threadpool probe's waits next to the loop's own lag, with
+ * the per-call slowdown against one call alone (the warm-up call) as a second witness.
+ */
+export const libuvThreadpoolSaturated: Rule = (f) => {
+  if (f.language !== 'node') return undefined;
+  const out: Advice[] = [];
+  for (const r of f.report.runs) {
+    const tp = r.threadpool;
+    if (r.status !== 'ok' || !tp) continue;
+    if (tp.probeP50Ms < T.THREADPOOL_WAIT_P50_MS || tp.probeP50Ms < T.THREADPOOL_WAIT_OVER_LAG * r.lag.p90Ms) continue;
+    const solo = r.warmupMs?.length ? [...r.warmupMs].sort((a, b) => a - b)[Math.floor((r.warmupMs.length - 1) / 2)] : null;
+    const slower = solo && r.taskStats.runP50Ms !== null && solo > 0
+      ? ` Each call took p50 ${fmtMs(r.taskStats.runP50Ms)} against ${fmtMs(solo)} for one call alone (the warm-up call): ${(r.taskStats.runP50Ms / solo).toFixed(1)}× slower from queueing for the same threads.`
+      : '';
+    out.push({
+      id: 'libuv-threadpool-saturated',
+      severity: tp.probeP50Ms >= f.budgetMs ? 'critical' : 'warning',
+      mode: r.mode,
+      title: `${r.tasks.length} concurrent calls fill libuv's threadpool: an unrelated tiny fs/crypto/dns call waited p50 ${fmtMs(tp.probeP50Ms)}, max ${fmtMs(tp.probeMaxMs)}`,
+      detail: `In ${r.mode} mode a 1-byte crypto.randomFill sent from the loop every few ms (${tp.probeCount} of them) waited p50 ${fmtMs(tp.probeP50Ms)}, ` +
+        `max ${fmtMs(tp.probeMaxMs)}${tp.idleMs !== null ? ` (${fmtMs(tp.idleMs)} on the idle pool)` : ''}, while the loop itself lagged only p90 ${fmtMs(r.lag.p90Ms)}: ` +
+        'the event loop is free, but libuv\'s threadpool (UV_THREADPOOL_SIZE threads, 4 by default, one pool per process shared with every worker thread) ' +
+        'is busy with these calls, and every fs, dns.lookup, crypto, zlib call and native addon\'s async work in the process queues behind them.' + slower +
+        ' Loop lag alone calls this healthy; your users see the wait.',
+      fix: THREADPOOL_FIX(f.report),
+      docs: DOCS.threadpool,
+    });
+  }
+  return out;
+};
+
 /** Native thread pools oversubscribing the cores: the numbers the rule and no-thread-speedup share. */
 interface Oversubscription {
   slowdown: number;
@@ -459,6 +494,26 @@ threadpool_limits(limits=1)`,
     docs: 'https://github.com/joblib/threadpoolctl',
   };
 };
+const THREADPOOL_FIX = (r: Report) => `# Size the pool before Node starts (it is created on first use and never resized:
+# setting process.env.UV_THREADPOOL_SIZE in code is too late once anything used it)
+UV_THREADPOOL_SIZE=16 node server.js
+
+// and/or bound the calls in flight so other fs/dns/crypto work still gets a thread
+function limit(n) {
+  let active = 0;
+  const waiting = [];
+  const next = () => {
+    if (active >= n || !waiting.length) return;
+    active++;
+    const { fn, resolve, reject } = waiting.shift();
+    Promise.resolve().then(fn).then(resolve, reject).finally(() => { active--; next(); });
+  };
+  return (fn) => new Promise((resolve, reject) => { waiting.push({ fn, resolve, reject }); next(); });
+}
+const threadpoolSlots = limit(2); // fewer than UV_THREADPOOL_SIZE (p-limit does the same)
+async function handler() {
+  return threadpoolSlots(() => ${targetCall(r)});
+}`;
 
 /** Nothing to fix in the planned mode: said only when no other advice for it is a warning or worse. */
 export function healthy(f: Facts, advice: Advice[]): Advice | undefined {
@@ -481,4 +536,5 @@ export const RULES: Rule[] = [
   measurementUntrustworthy, inlineBlocksLoop, asyncBlocksLoop, gilHeldNative, gilContention, gilReleased,
   noThreadSpeedup, processOverhead, queueing, freeThreaded, workerRecommended, transferOverhead,
   callsRaised, nativeOversubscription,
+  libuvThreadpoolSaturated,
 ];

@@ -63,3 +63,12 @@ export const OVERSUBSCRIBED_CPU_INFLATION = 2;
 /** Inline CPU/wall within this of the core count: one call by itself already used every
  *  core, so threads find none idle (half a core leaves room for the loop and noise). */
 export const CORES_BUSY_MARGIN = 0.5;
+/** A 1-byte libuv threadpool job (well under 1 ms when the pool is idle) waited at least
+ *  this long at the median: every fs, dns.lookup, crypto and zlib call and native addon's
+ *  async work in the process waits as long, a request's worth of latency added to calls
+ *  that have nothing to do with the target. */
+export const THREADPOOL_WAIT_P50_MS = 20;
+
+/** …and at least this many times the loop's lag p90: the probe's answer runs on the loop,
+ *  so a loop blocked that long delays it too, and then the loop is the cause, not the pool. */
+export const THREADPOOL_WAIT_OVER_LAG = 2;

@@ -1,7 +1,7 @@
-import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, Runtime, TransferStats } from '../shared/protocol';
+import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, Runtime, ThreadpoolProbeRaw, ThreadpoolStats, TransferStats } from '../shared/protocol';
 import { REPORT_SCHEMA } from '../shared/protocol';
 import { gilWaitStats, lagStats, taskStats } from '../stats/lagStats';
-import { round3 } from '../stats/percentiles';
+import { percentileSorted, round3, sortedCopy } from '../stats/percentiles';
 import { assessQuality } from './quality';
 import { advise, headline } from '../advice/advise';
 
@@ -76,6 +76,7 @@ export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
     ...(w.eventLoopDelay !== undefined ? { eventLoopDelay: w.eventLoopDelay } : {}),
     ...(w.tasks.some((t) => t.transfer) ? { transfer: transferStats(w.tasks) } : {}),
     ...(w.warmupMs !== undefined ? { warmupMs: w.warmupMs } : {}),
+    ...(w.threadpool !== undefined ? { threadpool: threadpoolStats(w.threadpool) } : {}),
     output: w.output,
   };
 }
@@ -90,6 +91,18 @@ export function transferStats(tasks: RawWindow['tasks']): TransferStats {
     resultBytesMean: results.length ? round3(sum(results.map((t) => t.resultBytes)) / results.length) : null,
     loopMs: round3(sum(moved.map((t) => t.argsWriteMs)) + sum(moved.map((t) => t.resultReadMs))),
     workerMs: round3(sum(moved.map((t) => t.argsReadMs)) + sum(moved.map((t) => t.resultWriteMs))),
+  };
+}
+
+/** The threadpool probe's round trips reduced to what the views and the rule read. */
+export function threadpoolStats(raw: ThreadpoolProbeRaw | null): ThreadpoolStats | null {
+  if (!raw || !raw.probesMs.length) return null;
+  const sorted = sortedCopy(raw.probesMs);
+  return {
+    probeP50Ms: round3(percentileSorted(sorted, 0.5)),
+    probeMaxMs: round3(sorted[sorted.length - 1]),
+    probeCount: sorted.length,
+    idleMs: raw.idleMs === null ? null : round3(raw.idleMs),
   };
 }
 

@@ -24,15 +24,18 @@ export function reportMarkdown(report: Report): string {
   out.push('');
   // Event-loop utilization is Node's own measure of a busy loop; Python has no counterpart.
   const elu = report.runs.some((r) => r.elu !== undefined && r.elu !== null);
-  out.push(`| mode | lag p50 | lag p99 | lag max | stalls | stalled |${elu ? ' ELU |' : ''} wall | speedup |`);
-  out.push(`|---|---:|---:|---:|---:|---:|${elu ? '---:|' : ''}---:|---:|`);
+  // Node: how long a tiny job waited for libuv's threadpool (p50 / max), which loop lag does not show.
+  const tp = report.runs.some((r) => r.threadpool);
+  out.push(`| mode | lag p50 | lag p99 | lag max | stalls | stalled |${elu ? ' ELU |' : ''}${tp ? ' threadpool wait |' : ''} wall | speedup |`);
+  out.push(`|---|---:|---:|---:|---:|---:|${elu ? '---:|' : ''}${tp ? '---:|' : ''}---:|---:|`);
   for (const r of report.runs) {
     if (r.status === 'skipped') {
-      out.push(`| ${r.mode} | – | – | – | – | – |${elu ? ' – |' : ''} – | – |`);
+      out.push(`| ${r.mode} | – | – | – | – | – |${elu ? ' – |' : ''}${tp ? ' – |' : ''} – | – |`);
       continue;
     }
+    const tpCell = r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} / ${fmtMs(r.threadpool.probeMaxMs)}` : '–';
     out.push(`| ${r.mode} | ${fmtMs(r.lag.p50Ms)} | ${fmtMs(r.lag.p99Ms)} | ${fmtMs(r.lag.maxMs)} | ${r.lag.stallCount} | ` +
-      `${Math.round(r.lag.stalledFrac * 100)}% |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''} ${fmtMs(r.wallMs)} | ${r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`} |`);
+      `${Math.round(r.lag.stalledFrac * 100)}% |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''}${tp ? ` ${tpCell} |` : ''} ${fmtMs(r.wallMs)} | ${r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`} |`);
   }
   if (!report.quality.trustworthy) out.push('', '> ⚠ The machine was busy during the run: numbers may be inflated.');
   return out.join('\n') + '\n';

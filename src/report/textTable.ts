@@ -31,6 +31,8 @@ const COLUMNS: { title: string; cell(r: ModeRun): string; applies?(report: Repor
   { title: 'ELU', cell: (r) => fmtNum(r.elu, 2), applies: isNode },
   { title: 'ELD max', cell: (r) => fmtMs(r.eventLoopDelay?.maxMs), applies: isNode },
   { title: 'transfer', cell: (r) => (r.transfer ? `${fmtMs(r.transfer.loopMs)} on loop` : '–'), applies: isNode },
+  // libuv's threadpool, as a tiny unrelated job waited for it: p50 / max.
+  { title: 'threadpool wait', cell: (r) => (r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} / ${fmtMs(r.threadpool.probeMaxMs)}` : '–'), applies: isNode },
   { title: 'queue max', cell: (r) => fmtMs(r.taskStats.queueMaxMs) },
   { title: 'task p50', cell: (r) => fmtMs(r.taskStats.runP50Ms) },
   { title: 'tasks/s', cell: (r) => fmtNum(r.throughputPerS, 1) },

@@ -165,6 +165,10 @@ export type CapturedOutput = Infer<typeof CapturedOutput>;
 
 const Sample = tupleOfNumbers(2);
 
+/** Node: each threadpool probe's round trip during a window, and one measured idle just before it. */
+export const ThreadpoolProbeRaw = obj({ probesMs: arr(num), idleMs: nullable(num) });
+export type ThreadpoolProbeRaw = Infer<typeof ThreadpoolProbeRaw>;
+
 /** What the sidecar measured in one window; stats are computed on the host. */
 export const RawWindow = obj({
   /** `diagnostic`: one call on a one-thread pool before thread mode (Python), see report.diagnostic. */
@@ -189,6 +193,8 @@ export const RawWindow = obj({
   gilEnabled: optional(nullable(bool)),
   /** Each unmeasured warm-up call's duration before the window, ms; null or absent when none ran. */
   warmupMs: optional(nullable(arr(num))),
+  /** Node: libuv threadpool round trips timed from the loop during the window (see ThreadpoolStats). */
+  threadpool: optional(nullable(ThreadpoolProbeRaw)),
   output: CapturedOutput,
 });
 export type RawWindow = Infer<typeof RawWindow>;
@@ -248,6 +254,21 @@ export const TransferStats = obj({
 });
 export type TransferStats = Infer<typeof TransferStats>;
 
+/**
+ * Node: how long a tiny job (a 1-byte `crypto.randomFill`) took to come back from libuv's
+ * threadpool, timed from the loop every few ms during the window. fs, dns.lookup, crypto,
+ * zlib and native addons' async work share that pool (UV_THREADPOOL_SIZE, 4 by default):
+ * when the target fills it, every other user waits behind it.
+ */
+export const ThreadpoolStats = obj({
+  probeP50Ms: num,
+  probeMaxMs: num,
+  probeCount: int,
+  /** The same round trip with nothing else queued, measured right before the window. */
+  idleMs: nullable(num),
+});
+export type ThreadpoolStats = Infer<typeof ThreadpoolStats>;
+
 export const ModeRun = obj({
   mode: Mode,
   status: literal('ok', 'failed', 'skipped'),
@@ -282,6 +303,8 @@ export const ModeRun = obj({
   transfer: optional(nullable(TransferStats)),
   /** Each unmeasured warm-up call's duration before the window, ms (see RunPlan.warmup). */
   warmupMs: optional(nullable(arr(num))),
+  /** Node: libuv threadpool wait during the window; absent for Python. */
+  threadpool: optional(nullable(ThreadpoolStats)),
   output: CapturedOutput,
 });
 export type ModeRun = Infer<typeof ModeRun>;

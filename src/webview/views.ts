@@ -80,6 +80,8 @@ export const METRICS: Metric[] = [
   { key: 'gil50', label: 'GIL wait p50', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p50Ms)}${gilSource(r)}` : '–') },
   { key: 'gil99', label: 'GIL wait p99', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p99Ms)}${gilSource(r)}` : '–') },
   { key: 'transfer', label: 'Transfer cost on the loop', applies: isNode, value: (r) => (r.transfer ? fmtMs(r.transfer.loopMs) : '–') },
+  { key: 'threadpool50', label: 'libuv threadpool wait p50 (idle)', applies: isNode, value: (r) => (r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} (${fmtMs(r.threadpool.idleMs)})` : '–'), over: (r, _b, s) => (r.threadpool?.probeP50Ms ?? 0) >= s },
+  { key: 'threadpoolMax', label: 'libuv threadpool wait max', applies: isNode, value: (r) => fmtMs(r.threadpool?.probeMaxMs) },
   { key: 'bytes', label: 'Data per call (args / result)', applies: isNode, value: (r) => (r.transfer ? `${fmtBytes(r.transfer.argsBytesMean)} / ${fmtBytes(r.transfer.resultBytesMean)}` : '–') },
   { key: 'queue', label: 'Queue max', value: (r) => fmtMs(r.taskStats.queueMaxMs) },
   { key: 'task', label: 'Task p50', value: (r) => fmtMs(r.taskStats.runP50Ms) },

@@ -531,6 +531,28 @@ async function nodeEngine(t: Table): Promise<void> {
     'outside the measured window; range over 2 sessions of each');
 }
 
+/** Max lag of the independent pool harness (test/fixtures/node/bench/plain_pool.cjs), ms. */
+function plainPoolMaxLag(how: 'per-dispatch' | 'up-front', workers: number, calls: number): number {
+  const script = path.join(REPO, 'test', 'fixtures', 'node', 'bench', 'plain_pool.cjs');
+  const r = spawnSync(NODE, [script, how, String(workers), String(calls)], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`plain pool harness failed: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout) as number;
+}
+
+async function nodePoolTransfer(t: Table): Promise<void> {
+  progress('node: pool transfer');
+  t.section('Node engine: pool max lag for 6 × 7 MB arguments (summarize(payload()), worker mode, W=2)');
+  const s = await nodeSession({ qualname: 'summarize', args: 'payload()', modes: ['worker'], concurrency: 6, workers: 2 });
+  const w = okRun(s.report, 'worker');
+  const writes = w ? w.tasks.map((task) => task.transfer?.argsWriteMs ?? 0) : [];
+  const harness = plainPoolMaxLag('per-dispatch', 2, 6);
+  const upFront = plainPoolMaxLag('up-front', 2, 6);
+  t.row('max lag, Loop Lag worker mode', ms(w?.lag.maxMs, 1), w ? `argsWriteMs per call ${writes.map((x) => x.toFixed(0)).join(', ')} ms; ${busy(w)}` : whyMissing(s.report, 'worker'));
+  t.row('max lag, plain pool cloning per dispatch', ms(harness, 1), 'bare node: 1 ms setTimeout heartbeat, 2 worker_threads, postMessage when a worker frees up (as piscina)');
+  t.row('Loop Lag / plain per-dispatch pool', ratio(div(w?.lag.maxMs, harness)), 'target ≈ 1 (one run each; both stall ~2 serializations when two workers free up at once)');
+  t.row('max lag, plain pool serializing all 6 up front', ms(upFront, 1), `what Loop Lag's pool did before (${ratio(div(upFront, harness))} the per-dispatch stall)`);
+}
+
 /** A seeded generator: the synthetic data is the same on every run. */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -701,7 +723,7 @@ async function main(): Promise<void> {
   const t = new Table();
   const sections: [string, (t: Table) => unknown][] = [
     ['environment', environment], ['idle floor', idleFloor], ['fidelity', fidelity],
-    ['probe overhead', probeOverhead], ['isolation', isolation], ['latency', latency], ['node engine', nodeEngine], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
+    ['probe overhead', probeOverhead], ['isolation', isolation], ['latency', latency], ['node engine', nodeEngine], ['node pool transfer', nodePoolTransfer], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
   ];
   // LOOPLAG_BENCH_ONLY=isolation,latency runs only those sections (and the environment).
   const only = process.env.LOOPLAG_BENCH_ONLY?.split(',').map((x) => x.trim());

@@ -126,7 +126,7 @@ function numbersOf(report: Report): string {
 
 /** Advice about the GIL, and advice about Node, never on the other language. */
 const GIL_IDS = ['gil-held-native', 'gil-contention', 'gil-released', 'no-thread-speedup', 'free-threaded'];
-const NODE_IDS = ['worker-recommended', 'transfer-overhead'];
+const NODE_IDS = ['worker-recommended', 'transfer-overhead', 'libuv-threadpool-saturated'];
 
 describe('Python: what the GIL does decides the advice', () => {
   test('sorted() of a big list holds the GIL: gil-held-native (never gil-contention), not safe in a thread pool', async (t) => {

@@ -449,3 +449,36 @@ test('no-thread-speedup does not blame the GIL when the GIL was released', () =>
   const held = advise(report({ runs: cpu, diagnostic: PURE })).find((a) => a.id === 'no-thread-speedup');
   assert.match(held!.detail, /The GIL lets one thread run Python at a time/);
 });
+
+test('Node: libuv-threadpool-saturated when a tiny threadpool job waits while the loop is free, not when the loop itself is blocked', () => {
+  /** A Node report whose `mode` run carries threadpool probe stats (and the warm-up call alone). */
+  const withPool = (mode: string, run: RunSpec, probeP50: number, probeMax: number, warmupMs?: number[]) => {
+    const r = report({ language: 'javascript', runs: { [mode]: run } });
+    r.runs[0].threadpool = { probeP50Ms: jitter(probeP50), probeMaxMs: jitter(probeMax), probeCount: 150, idleMs: 0.05 };
+    if (warmupMs) r.runs[0].warmupMs = warmupMs;
+    return r;
+  };
+  const freeLoop: RunSpec = { wallMs: 900, p50: 0.1, p99: 4, max: 20, runP50: 800, elu: 0.05 };
+  for (let i = 0; i < 50; i++) {
+    // pbkdf2 × 10 inline: the loop is free, a 1-byte randomFill waits hundreds of ms.
+    const saturated = withPool('inline', freeLoop, 300, 850, [150]);
+    assert.ok(has(saturated, 'libuv-threadpool-saturated', 'inline'), ids(saturated).join(', '));
+    assert.ok(!has(saturated, 'healthy'), 'healthy beside a saturated threadpool');
+    const a = advise(saturated).find((x) => x.id === 'libuv-threadpool-saturated')!;
+    assert.equal(a.severity, 'critical'); // the probe's p50 is over the 100 ms budget
+    assert.match(a.detail, /for one call alone \(the warm-up call\)/);
+    assert.match(a.fix ?? '', /^UV_THREADPOOL_SIZE=\d+ node /m);
+    // A wait under the threshold is latency noise on a busy machine.
+    assert.ok(!has(withPool('inline', freeLoop, T.THREADPOOL_WAIT_P50_MS * 0.5, 30), 'libuv-threadpool-saturated'));
+    // A blocked loop delays the probe's callback too: the loop, not the pool, is the cause.
+    const blocked = withPool('inline', { wallMs: 500, p50: 400, p99: 480, max: 500 }, 450, 500);
+    assert.ok(!has(blocked, 'libuv-threadpool-saturated'), ids(blocked).join(', '));
+    // Worker threads share the process's threadpool: it is said for worker mode too, as a warning under the budget.
+    const worker = withPool('worker', { ...freeLoop, workers: 2 }, 40, 90);
+    assert.equal(advise(worker).find((x) => x.id === 'libuv-threadpool-saturated' && x.mode === 'worker')?.severity, 'warning');
+  }
+  // Python has no libuv.
+  const py = report({ runs: { thread: { wallMs: 900, p50: 0.1, p99: 4, max: 20 } } });
+  py.runs[0].threadpool = { probeP50Ms: 300, probeMaxMs: 900, probeCount: 10, idleMs: 0.05 };
+  assert.ok(!has(py, 'libuv-threadpool-saturated'));
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildReport, ReportSettings, SessionState } from '../../src/report/buildReport';
 import { assessQuality, BUSY_MACHINE_FRAC } from '../../src/report/quality';
+import { reportMarkdown } from '../../src/report/markdown';
 import { formatReportText } from '../../src/report/textTable';
 import { RawWindow, Report } from '../../src/shared/protocol';
 import { exitCode } from '../../src/report/exitCode';
@@ -111,4 +112,21 @@ test('thread mode measured without the probe shows the diagnostic\'s GIL waits, 
   const own = buildReport(state([window('thread', 400, [5, 6])], { diagnostic }));
   assert.equal(own.runs[0].gilWaitSource, 'window', 'a probe in the window (the opt-in) keeps its own waits');
   assert.deepEqual(own.runs[0].gilWait?.sampleCount, 3);
+});
+
+test('Node: the threadpool probe becomes runs[].threadpool (p50, max, count, idle) and a column in the text table and the markdown', () => {
+  const probes = [0.1, 0.2, 300, 400, 500, 600, 0.1];
+  const r = buildReport(state([window('inline', 800, [1, 2], { gilWaitsMs: null, elu: 0.1, threadpool: { probesMs: probes, idleMs: 0.04 } })], {
+    target: { file: 'app.js', qualname: 'f', lines: null, args: '', language: 'javascript' },
+    settings: { ...settings, modes: ['inline'], gilProbe: false },
+    runtime: { name: 'node', version: '20.20.2', executable: 'node', implementation: 'node', gilEnabled: false, cpuCount: 2, platform: 'linux', switchIntervalS: 0 },
+  }));
+  Report.parse(JSON.parse(JSON.stringify(r)));
+  assert.deepEqual(r.runs[0].threadpool, { probeP50Ms: 300, probeMaxMs: 600, probeCount: 7, idleMs: 0.04 });
+  assert.match(formatReportText(r), /threadpool wait[\s\S]*^inline .*300\.0 ms \/ 600\.0 ms/m);
+  assert.match(reportMarkdown(r), /\| threadpool wait \|[\s\S]*\| 300\.0 ms \/ 600\.0 ms \|/);
+  // A Python report has no such column.
+  const py = buildReport(state([window('inline', 400, [390])]));
+  assert.equal(py.runs[0].threadpool, undefined);
+  assert.doesNotMatch(reportMarkdown(py), /threadpool/);
 });

@@ -10,7 +10,7 @@ import type { RawWindow, RunError, RunPlan } from '../../shared/protocol';
 import type { Channel, OutputCapture } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
 import { errorInfo, ErrorInfo, PoolReply, PoolRequest } from './poolProtocol';
-import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs } from './probes';
+import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs, ThreadpoolProbe } from './probes';
 
 export const NODE_MODES = ['inline', 'worker', 'process'] as const;
 export type NodeMode = (typeof NODE_MODES)[number];
@@ -81,6 +81,12 @@ interface TaskRec {
   notTransferable?: boolean;
 }
 
+/**
+ * Gap between two threadpool probes: each is one 1-byte job, so 200 a second cost the
+ * pool nothing measurable, and a wait of a few ms still shows.
+ */
+const THREADPOOL_PROBE_INTERVAL_MS = 5;
+
 function r4(x: number): number {
   return Math.round(x * 10000) / 10000;
 }
@@ -105,8 +111,11 @@ class Window {
     const cpu = new CpuMeter();
     if (this.mode !== 'baseline') ctx.progress(this.mode, 'running', 0);
     await ctx.eld.reset();
+    const threadpoolIdleMs = await ThreadpoolProbe.idleMs();
+    const threadpool = new ThreadpoolProbe(THREADPOOL_PROBE_INTERVAL_MS);
     const elu = new LoopUtilization();
     heartbeat.start();
+    threadpool.start();
     const t0 = nowMs();
     let status: RawWindow['status'] = 'ok';
     let error: RunError | null = null;
@@ -133,6 +142,7 @@ class Window {
       off();
     }
     const tEnd = nowMs();
+    const threadpoolProbesMs = threadpool.stop();
     const utilization = elu.finish();
     if (status === 'ok') await heartbeat.stop();
     else heartbeat.cancel();
@@ -167,6 +177,7 @@ class Window {
       backgroundCpuFrac: usage.background === null ? null : Math.round(usage.background * 10000) / 10000,
       elu: Math.round(utilization * 10000) / 10000,
       eventLoopDelay: delay,
+      threadpool: { probesMs: threadpoolProbesMs.map(r4), idleMs: threadpoolIdleMs === null ? null : r4(threadpoolIdleMs) },
       output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
     };
   }
@@ -195,6 +206,7 @@ export function runBaseline(ctx: Context): Promise<RawWindow> {
  * the loop can do anything else.
  */
 export async function runInline(ctx: Context, callable: Callable, args: unknown[]): Promise<RawWindow> {
+  const warmupMs = ctx.plan.warmup === false ? null : await warmUpInline(ctx, callable);
   const window = await new Window(ctx, 'inline').measure((w) => new Promise<void>((resolve) => {
     let left = ctx.plan.concurrency;
     const one = async (rec: TaskRec) => {
@@ -225,7 +237,32 @@ export async function runInline(ctx: Context, callable: Callable, args: unknown[
     }
   }));
   window.workers = 1;
+  window.warmupMs = warmupMs === null ? null : [r4(warmupMs)];
   return window;
+}
+
+/**
+ * One unmeasured call on the main thread before the inline window, with its own fresh
+ * arguments, so one-time costs (JIT, lazy imports, caches, key set-up) stay out of it.
+ * Its duration, ms; null when cancelled. A call that throws still warmed what it reached.
+ */
+async function warmUpInline(ctx: Context, callable: Callable): Promise<number | null> {
+  ctx.progress('inline', 'warming');
+  let off: () => unknown = () => undefined;
+  const t = nowMs();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      off = ctx.onCancel(reject);
+      const r = callable.call(callable.makeArgs());
+      if (isThenable(r)) r.then(() => resolve(), () => resolve());
+      else resolve();
+    });
+  } catch (e) {
+    if (e instanceof Cancelled) return null;
+  } finally {
+    off();
+  }
+  return nowMs() - t;
 }
 
 interface Member {
@@ -233,6 +270,8 @@ interface Member {
   /** Exited or failed: never sent another call. */
   dead: boolean;
   busy: { rec: TaskRec; done: () => void } | null;
+  /** Its unmeasured warm-up call is running (pool start-up). */
+  warming: boolean;
   send(m: PoolRequest): void;
   kill(): void;
   /** Resolves when the member has exited and its stdout/stderr have been read to the end. */
@@ -253,27 +292,43 @@ function streamsEnded(...streams: NodeJS.ReadableStream[]): Promise<void> {
 /** W worker threads or child processes, each holding the loaded target. */
 class Pool {
   readonly members: Member[] = [];
-  private readonly queue: { rec: TaskRec; bytes: Uint8Array; done: () => void }[] = [];
+  private readonly queue: { rec: TaskRec; args: unknown[]; done: () => void }[] = [];
   private failure: ((e: Error) => void) | null = null;
   private closed = false;
   window: Window | null = null;
   /** At most this many calls run at once (a sweep's W on a pool started once). */
   limit = Number.POSITIVE_INFINITY;
+  /** When the last member had loaded the target (start-up ends there; warm-up follows). */
+  loadedAt = 0;
+  /** Each member's warm-up call, ms, in the order they answered; empty with warm-up off. */
+  readonly warmupMs: number[] = [];
 
   constructor(private readonly ctx: Context, readonly kind: 'worker' | 'process', readonly size: number) {}
 
-  /** Start every member and wait until each has loaded the target. */
+  /**
+   * Start every member and wait until each has loaded the target and, unless the plan
+   * turns warm-up off, made one unmeasured call.
+   */
   start(): Promise<void> {
+    const warmup = this.ctx.plan.warmup !== false;
     return new Promise<void>((resolve, reject) => {
       let ready = 0;
       this.failure = reject;
       const script = path.join(this.ctx.spec.baseDir, 'worker.js');
       for (let i = 0; i < this.size; i++) {
-        const member: Member = { name: `${this.kind} ${i + 1}`, dead: false, busy: null, send: () => undefined, kill: () => undefined, gone: Promise.resolve() };
+        const member: Member = { name: `${this.kind} ${i + 1}`, dead: false, busy: null, warming: false, send: () => undefined, kill: () => undefined, gone: Promise.resolve() };
         const onReply = (m: PoolReply) => {
           if (m.type === 'ready') {
             member.name = m.worker;
-            if (++ready === this.size) resolve();
+            if (++ready === this.size) this.loadedAt = nowMs();
+            if (warmup) {
+              member.warming = true;
+              member.send({ type: 'warmup' });
+            } else if (ready === this.size) resolve();
+          } else if (m.type === 'warmed') {
+            member.warming = false;
+            this.warmupMs.push(Math.round(m.ms * 1000) / 1000);
+            if (this.warmupMs.length === this.size) resolve();
           } else if (m.type === 'load-error') {
             this.fail(new LoadError(m.error));
           } else {
@@ -284,7 +339,8 @@ class Pool {
           member.dead = true;
           if (this.closed) return;
           const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-          const during = member.busy ? ` while running call ${member.busy.rec.id + 1}` : ready < this.size ? ' while loading the target' : '';
+          const during = member.busy ? ` while running call ${member.busy.rec.id + 1}` : member.warming ? ' during its warm-up call'
+            : ready < this.size ? ' while loading the target' : '';
           this.fail(new PoolCrash(`${member.name} ${how}${during} (user code may have called process.exit() or crashed the runtime)`));
         };
         if (this.kind === 'worker') {
@@ -339,23 +395,29 @@ class Pool {
 
   private broken: Error | null = null;
 
-  /** Submit one call: its arguments are serialized now, on the loop, as a server would. */
+  /** Submit one call: queued as it is, to be serialized when a member takes it. */
   submit(rec: TaskRec, args: unknown[], onDone: () => void): void {
-    const t = nowMs();
-    const bytes = v8.serialize(args);
-    rec.transfer = { argsBytes: bytes.length, argsWriteMs: nowMs() - t, argsReadMs: null, resultBytes: null, resultWriteMs: null, resultReadMs: null };
-    this.queue.push({ rec, bytes, done: onDone });
+    this.queue.push({ rec, args, done: onDone });
     this.dispatch();
   }
 
+  /**
+   * Hand queued calls to free members. Arguments are serialized here, on the loop, one
+   * call per free member, as piscina and a hand-written pool do (postMessage clones
+   * when it is called): serializing every queued call up front would put N copies'
+   * worth of work in one turn of the loop, a stall no real pool causes.
+   */
   private dispatch(): void {
     let busy = this.members.filter((m) => m.busy).length;
     for (const member of this.members) {
       if (member.dead || member.busy || !this.queue.length || busy >= this.limit) continue;
       busy++;
       const job = this.queue.shift()!;
+      const t = nowMs();
+      const bytes = v8.serialize(job.args);
+      job.rec.transfer = { argsBytes: bytes.length, argsWriteMs: nowMs() - t, argsReadMs: null, resultBytes: null, resultWriteMs: null, resultReadMs: null };
       member.busy = { rec: job.rec, done: job.done };
-      member.send({ type: 'call', id: job.rec.id, args: job.bytes });
+      member.send({ type: 'call', id: job.rec.id, args: bytes });
     }
   }
 
@@ -472,7 +534,7 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
       offCancel = ctx.onCancel(reject);
       pool.start().then(resolve, reject);
     }).finally(() => offCancel());
-    startupMs = nowMs() - t;
+    startupMs = pool.loadedAt - t;
   } catch (e) {
     pool.close();
     if (e instanceof LoadError) return fail(skipped(mode, e.error.kind, e.error.message, 'failed'));
@@ -509,6 +571,8 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
       }
       window.workers = count ?? size;
       window.startupMs = windows.length ? null : Math.round(startupMs * 1000) / 1000;
+      // Warm-up ran once, when the pool started: it belongs to the first window.
+      window.warmupMs = windows.length || !pool.warmupMs.length ? null : pool.warmupMs;
       windows.push(window);
       if (counts && window.status === 'ok') emit(window);
       if (window.status !== 'ok' || ctx.cancelled) break;

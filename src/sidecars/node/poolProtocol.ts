@@ -7,11 +7,13 @@ export interface ErrorInfo {
   traceback: string | null;
 }
 
-export type PoolRequest = { type: 'call'; id: number; args: Uint8Array } | { type: 'exit' };
+/** `warmup`: one unmeasured call with the member's own fresh arguments, answered by `warmed`. */
+export type PoolRequest = { type: 'call'; id: number; args: Uint8Array } | { type: 'warmup' } | { type: 'exit' };
 
 export type PoolReply =
   | { type: 'ready'; worker: string }
   | { type: 'load-error'; error: RunError }
+  | { type: 'warmed'; ms: number }
   | {
       type: 'result';
       id: number;

@@ -2,6 +2,7 @@
  * Probes that run during every measured window. Times are `process.hrtime` in ms:
  * CLOCK_MONOTONIC, shared by worker threads and child processes on the machine.
  */
+import { randomFill } from 'node:crypto';
 import * as fs from 'node:fs';
 import { EventLoopUtilization, IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
@@ -149,4 +150,82 @@ export function threadCpuMs(): { ms: number; perThread: boolean } {
   }
   const u = process.cpuUsage();
   return { ms: (u.user + u.system) / 1000, perThread: false };
+}
+
+/** One 1-byte `crypto.randomFill`: a libuv threadpool job whose own work is a few µs. */
+function threadpoolRoundTrip(buf: Uint8Array): Promise<number> {
+  const t = nowMs();
+  return new Promise((resolve) => randomFill(buf, () => resolve(nowMs() - t)));
+}
+
+/**
+ * How long a tiny job waits for libuv's threadpool (UV_THREADPOOL_SIZE threads, 4 by
+ * default, shared by fs, dns.lookup, crypto, zlib and native addons' async work), seen
+ * from the loop: every `intervalMs` one async `crypto.randomFill` of 1 byte (Node runs
+ * it as a CryptoJob on the threadpool, where fs calls may go through io_uring instead),
+ * whether or not the previous one answered, so the samples are spread over the window's
+ * time like the heartbeat's and a saturated pool yields many long waits, not one. Each
+ * sample is submit → callback on the main thread: a blocked loop lengthens it too, which
+ * is why the rule compares it with the lag.
+ */
+export class ThreadpoolProbe {
+  readonly samplesMs: number[] = [];
+  private readonly inFlight = new Set<number>();
+  private readonly buf = new Uint8Array(1);
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly intervalMs: number) {}
+
+  /**
+   * The round trip with nothing else queued: the median of a few in a row. Null when
+   * the pool does not answer within `capMs` (the previous mode left it stuck, e.g. on a
+   * read that never ends): the window must not wait for it.
+   */
+  static async idleMs(capMs = 1000): Promise<number | null> {
+    const buf = new Uint8Array(1);
+    const xs: number[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<null>((r) => {
+      timer = setTimeout(() => r(null), capMs);
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const ms = await Promise.race([threadpoolRoundTrip(buf), gaveUp]);
+        if (ms === null) return null;
+        xs.push(ms);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    xs.sort((a, b) => a - b);
+    return xs[2];
+  }
+
+  start(): void {
+    this.tick();
+  }
+
+  private readonly tick = (): void => {
+    const t = nowMs();
+    this.inFlight.add(t);
+    void threadpoolRoundTrip(this.buf).then((ms) => {
+      if (this.stopped) return;
+      this.inFlight.delete(t);
+      this.samplesMs.push(ms);
+    });
+    this.timer = setTimeout(this.tick, this.intervalMs);
+  };
+
+  /**
+   * The samples so far. Probes still waiting count with their wait so far: a threadpool
+   * busy until the window's end would otherwise leave its longest waits out.
+   */
+  stop(): number[] {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const now = nowMs();
+    for (const t of this.inFlight) this.samplesMs.push(now - t);
+    return this.samplesMs;
+  }
 }

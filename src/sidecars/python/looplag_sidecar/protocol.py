@@ -50,6 +50,7 @@ TASK = {"id": int, "queuedMs": NUM, "startMs": _nullable(NUM), "endMs": _nullabl
 # Node only (the Node sidecar shares the TypeScript types; mirrored so the fixtures agree).
 LOOP_DELAY = {"minMs": NUM, "maxMs": NUM, "meanMs": NUM, "p50Ms": NUM, "p99Ms": NUM, "count": int,
               "resolutionMs": NUM}
+THREADPOOL = {"probesMs": ["list", NUM], "idleMs": _nullable(NUM)}
 OUTPUT = {"stdout": str, "stderr": str, "truncated": bool, "stdoutBytes": int, "stderrBytes": int}
 WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": _nullable(ERROR),
           "wallMs": NUM, "startupMs": _nullable(NUM), "workers": _nullable(int),
@@ -57,7 +58,7 @@ WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": 
           "gilWaitsMs": _nullable(["list", NUM]), "cpu": {"userMs": NUM, "systemMs": NUM},
           "backgroundCpuFrac": _nullable(NUM), "elu": (OPT, _nullable(NUM)),
           "eventLoopDelay": (OPT, _nullable(LOOP_DELAY)), "warmupMs": (OPT, _nullable(["list", NUM])),
-          "output": OUTPUT}
+          "threadpool": (OPT, _nullable(THREADPOOL)), "output": OUTPUT}
 
 HOST_MESSAGES = {
     "start": {"type": str, "protocol": int, "plan": PLAN},
