@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { RawWindow, RunError, RunPlan } from '../../shared/protocol';
 import type { Channel, OutputCapture } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
+import { notCloneableReason } from './cloneCheck';
 import { errorInfo, ErrorInfo, PoolReply, PoolRequest } from './poolProtocol';
 import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs } from './probes';
 
@@ -79,6 +80,7 @@ interface TaskRec {
     resultBytes: number | null; resultWriteMs: number | null; resultReadMs: number | null;
   } | null;
   notTransferable?: boolean;
+  resultNote?: string | null;
 }
 
 function r4(x: number): number {
@@ -379,6 +381,7 @@ class Pool {
     rec.worker = member.name;
     rec.error = m.error;
     rec.notTransferable = m.notTransferable;
+    rec.resultNote = m.resultNote;
     if (this.kind === 'process') {
       rec.cpuMs = m.cpuMs;
       if (this.window) this.window.childCpuMs += m.cpuMs;
@@ -459,7 +462,7 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
   try {
     v8.serialize(args);
   } catch (e) {
-    return fail(skipped(mode, 'not-transferable', `the call arguments can't be sent to a ${mode === 'worker' ? 'worker thread' : 'child process'}: ${(e as Error).message}`, 'failed'));
+    return fail(skipped(mode, 'not-transferable', `the call arguments can't be sent to a ${mode === 'worker' ? 'worker thread' : 'child process'}: ${notCloneableReason(args, 'arguments')}`, 'failed'));
   }
   const size = counts ? Math.max(1, Math.min(Math.max(...counts), ctx.plan.concurrency)) : ctx.plan.workers ?? defaultWorkers(ctx.cpuCount);
   const pool = new Pool(ctx, mode, size);
@@ -507,6 +510,8 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
           detail: null,
         };
       }
+      const notes = [...new Set(w.records.flatMap((r) => (r.resultNote ? [r.resultNote] : [])))];
+      if (notes.length) window.notes = notes;
       window.workers = count ?? size;
       window.startupMs = windows.length ? null : Math.round(startupMs * 1000) / 1000;
       windows.push(window);
