@@ -86,7 +86,7 @@ export function prototypeLossNote(result: unknown, from: 'worker thread' | 'chil
       const what = `a \`${typeName(v)}\` instance${where === 'result' ? '' : ` (at \`${where}\`)`}`;
       return `the ${from} returned ${what}, which arrives here as a plain object: structured clone copies own data, not the prototype or its methods`;
     }
-    queue.push(...children(v));
+    for (const [key, child] of children(v)) queue.push([where + key, child]);
   }
   return null;
 }
