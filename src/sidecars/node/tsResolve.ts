@@ -3,8 +3,9 @@
  * resolution failed: the tsconfig's `paths` (with `baseUrl`, and `extends` followed),
  * extensionless relative imports (`./lib` → lib.ts, `./dir` → dir/index.ts) and `./x.js`
  * meaning `./x.ts`. TypeScript's own `resolveModuleName` decides, with the project's
- * options (`moduleResolution: bundler` unless the project chose one), so the rules are
- * the compiler's, not a copy of them. Packages (node_modules) stay Node's to resolve.
+ * options and `moduleResolution: bundler` (what tsx does whatever the project's setting:
+ * under `nodenext` tsc would refuse `./lib`, tsx runs it), so the rules are the
+ * compiler's, not a copy of them. Packages (node_modules) stay Node's to resolve.
  */
 import * as path from 'node:path';
 import type * as TSNS from 'typescript';
@@ -28,12 +29,12 @@ export class TsResolver {
     const config = findUp(path.dirname(parentFile), 'tsconfig.json') ?? '';
     let options = this.options.get(config);
     if (!options) {
-      options = config ? parse(ts, config) : {};
-      // The project's choice when it made one; else what tsx and bundlers do.
-      if (options.moduleResolution === undefined || options.moduleResolution === ts.ModuleResolutionKind.Classic) {
-        options = { ...options, moduleResolution: ts.ModuleResolutionKind.Bundler };
-      }
-      options = { ...options, allowImportingTsExtensions: true, resolveJsonModule: true };
+      options = {
+        ...(config ? parse(ts, config) : {}),
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        allowImportingTsExtensions: true,
+        resolveJsonModule: true,
+      };
       this.options.set(config, options);
     }
     return options;
