@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseTargetArg, UsageError } from '../../src/engine/runPlan';
+import { pickTarget } from '../../src/host/targetPicker';
 import { notCloneableReason, prototypeLossNote } from '../../src/sidecars/node/cloneCheck';
 import { hasBindingName, instrument } from '../../src/sidecars/node/instrument';
 import { locate, outline } from '../../src/sidecars/node/outline';
@@ -136,4 +137,24 @@ test('results: a class instance is noted, plain data is not; what cannot be clon
   } finally {
     sock.destroy();
   }
+});
+
+test('the extension\'s picker and CodeLens see the same targets: default, CommonJS exports, $ and non-ASCII names', () => {
+  const src = [
+    'export default function (n) {', // 1
+    '  return n;', // 2
+    '}', // 3
+    'export function $fetch() {}', // 4
+    'export const func_ü = () => 1;', // 5
+    'exports.dot = function () {', // 6
+    '  return 1;', // 7
+    '};', // 8
+  ].join('\n');
+  const r = outline(BASE, 'x.js', src);
+  assert.ok(r.ok);
+  const at = (line: number) => pickTarget(r.functions, { startLine: line, endLine: line, empty: true, cursorLine: line }, 'javascript');
+  const names = (p: ReturnType<typeof at>) => (p.kind === 'function' ? p.fn.qualname : p.kind);
+  assert.deepEqual([2, 4, 5, 7].map((l) => names(at(l))), ['default', '$fetch', 'func_ü', 'dot']);
+  // Each lens's name is one the CLI and the sidecar accept.
+  for (const f of r.functions) assert.equal(parseTargetArg(`x.js::${f.qualname}`).qualname, f.qualname);
 });
