@@ -124,6 +124,15 @@ describe('what a worker\'s result becomes', () => {
     const text = await runCli(['run', target, '--modes', 'worker', '--concurrency', '1', '--args', '1']);
     assert.match(text.stdout, /^worker: the worker thread returned a `Point` instance/m);
   });
+  test('a class instance as argument: the worker receives a plain object, and the run says so', async () => {
+    const target = `${T}/esm/results.js::hasNorm`;
+    const inline = await ran(target, 'inline', 'ran hasNorm function', 'new Point(3, 4)');
+    assert.equal(inline.run.notes, undefined);
+    const worker = await ran(target, 'worker', 'ran hasNorm undefined', 'new Point(3, 4)');
+    assert.deepEqual(worker.run.notes, [
+      '`arguments[0]` is a `Point` instance, which each worker thread receives as a plain object: structured clone copies own data, not the prototype or its methods',
+    ]);
+  });
   test('a value that cannot be cloned is named by type and place, not by V8\'s source text', async () => {
     const fn = await runCli(['run', `${T}/esm/results.js::withCallback`, '--modes', 'worker', '--concurrency', '1', '--args', '1', '--json']);
     const w = fn.report!.runs[0];

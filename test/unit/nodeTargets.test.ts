@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseTargetArg, UsageError } from '../../src/engine/runPlan';
 import { pickTarget } from '../../src/host/targetPicker';
-import { notCloneableReason, prototypeLossNote } from '../../src/sidecars/node/cloneCheck';
+import { argumentsLossNote, notCloneableReason, prototypeLossNote } from '../../src/sidecars/node/cloneCheck';
 import { hasBindingName, instrument } from '../../src/sidecars/node/instrument';
 import { locate, outline } from '../../src/sidecars/node/outline';
 import { TsResolver } from '../../src/sidecars/node/tsResolve';
@@ -126,6 +126,8 @@ test('results: a class instance is noted, plain data is not; what cannot be clon
   for (const plain of [1, 'x', null, [1, { a: new Date() }], new Map([[1, new Set([2])]]), new Uint8Array(3), Buffer.from('x'), new RangeError('e'), Object.create(null)]) {
     assert.equal(prototypeLossNote(plain, 'worker thread'), null, Object.prototype.toString.call(plain));
   }
+  assert.match(argumentsLossNote([1, { p: new Point(1) }], 'child process')!, /^`arguments\[1\]\.p` is a `Point` instance, which each child process receives as a plain object/);
+  assert.equal(argumentsLossNote([1, 'a', [new Date()]], 'worker thread'), null);
   function foo() {}
   assert.equal(notCloneableReason({ a: { b: foo } }, 'result'), '`result.a.b` is a function `foo`, which cannot be copied to another thread or process');
   assert.match(notCloneableReason([1, () => 1], 'arguments'), /^`arguments\[1\]` is an anonymous function/);

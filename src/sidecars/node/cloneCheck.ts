@@ -70,25 +70,38 @@ function children(o: object): [string, unknown][] {
   return out;
 }
 
+/** The first class instance in `value`, breadth-first, within the walk budget. */
+function firstInstance(value: unknown, root: string): { where: string; name: string } | null {
+  const kept = keptPrototypes();
+  const seen = new Set<object>();
+  const queue: [string, unknown][] = [[root, value]];
+  while (queue.length && seen.size < WALK_BUDGET) {
+    const [where, v] = queue.shift()!;
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
+    seen.add(v);
+    if (isInstance(v, kept)) return { where, name: typeName(v) };
+    for (const [key, child] of children(v)) queue.push([where + key, child]);
+  }
+  return null;
+}
+
+const LOSS = 'structured clone copies own data, not the prototype or its methods';
+
 /**
  * A note when the result holds a class instance, which the parent receives as a plain
  * object; null when the copy is of the same kind as the value (as far as was walked).
  */
 export function prototypeLossNote(result: unknown, from: 'worker thread' | 'child process'): string | null {
-  const kept = keptPrototypes();
-  const seen = new Set<object>();
-  const queue: [string, unknown][] = [['result', result]];
-  while (queue.length && seen.size < WALK_BUDGET) {
-    const [where, v] = queue.shift()!;
-    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
-    seen.add(v);
-    if (isInstance(v, kept)) {
-      const what = `a \`${typeName(v)}\` instance${where === 'result' ? '' : ` (at \`${where}\`)`}`;
-      return `the ${from} returned ${what}, which arrives here as a plain object: structured clone copies own data, not the prototype or its methods`;
-    }
-    for (const [key, child] of children(v)) queue.push([where + key, child]);
-  }
-  return null;
+  const found = firstInstance(result, 'result');
+  if (!found) return null;
+  const what = `a \`${found.name}\` instance${found.where === 'result' ? '' : ` (at \`${found.where}\`)`}`;
+  return `the ${from} returned ${what}, which arrives here as a plain object: ${LOSS}`;
+}
+
+/** The same for the call arguments, which each pool member receives as copies. */
+export function argumentsLossNote(args: unknown[], to: 'worker thread' | 'child process'): string | null {
+  const found = firstInstance(args, 'arguments');
+  return found ? `\`${found.where}\` is a \`${found.name}\` instance, which each ${to} receives as a plain object: ${LOSS}` : null;
 }
 
 function cloneable(v: unknown): boolean {

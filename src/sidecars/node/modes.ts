@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { RawWindow, RunError, RunPlan } from '../../shared/protocol';
 import type { Channel, OutputCapture } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
-import { notCloneableReason } from './cloneCheck';
+import { argumentsLossNote, notCloneableReason } from './cloneCheck';
 import { errorInfo, ErrorInfo, PoolReply, PoolRequest } from './poolProtocol';
 import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs } from './probes';
 
@@ -510,7 +510,8 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
           detail: null,
         };
       }
-      const notes = [...new Set(w.records.flatMap((r) => (r.resultNote ? [r.resultNote] : [])))];
+      const argsNote = argumentsLossNote(args, mode === 'worker' ? 'worker thread' : 'child process');
+      const notes = [...new Set([...(argsNote ? [argsNote] : []), ...w.records.flatMap((r) => (r.resultNote ? [r.resultNote] : []))])];
       if (notes.length) window.notes = notes;
       window.workers = count ?? size;
       window.startupMs = windows.length ? null : Math.round(startupMs * 1000) / 1000;
