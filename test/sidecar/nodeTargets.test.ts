@@ -42,6 +42,10 @@ describe('default exports: FILE::default', () => {
   test('CommonJS `module.exports = function …` is the default, as `import x from` sees it', async () => {
     await ran(`${T}/cjs/module_fn.cjs::default`, 'inline', 'ran module.exports 20');
   });
+  test('a static method of an anonymous `export default class`: `default.build`', async () => {
+    const m = await ran(`${T}/esm/klass.js::default.build`, 'inline', 'ran default.build 48');
+    assert.equal(m.report.target.line, 2);
+  });
   test('TypeScript compiled to CommonJS: `export default` (exports.default)', async () => {
     await ran(`${T}/ts-cjs/src/main.ts::default`, 'inline', 'ran default 44');
   });

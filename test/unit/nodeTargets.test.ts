@@ -46,9 +46,9 @@ test('outline: default exports, CommonJS exports and their aliases', () => {
     'export { helper as aliased };', // 3
   ].join('\n'));
   assert.ok(esm.ok);
-  const named = esm.functions.find((f) => f.qualname === 'named')!;
-  assert.deepEqual(named.aliases, ['default']);
-  assert.equal(named.isAsync, true);
+  const namedFn = esm.functions.find((f) => f.qualname === 'named')!;
+  assert.deepEqual(namedFn.aliases, ['default']);
+  assert.equal(namedFn.isAsync, true);
   assert.deepEqual(esm.functions.find((f) => f.qualname === 'helper')!.aliases, ['aliased']);
 
   for (const [src, line] of [['export default function (a) {}', 1], ['\nexport default async (a) => a;', 2], ['export default (function () {});', 1]] as const) {
@@ -56,6 +56,13 @@ test('outline: default exports, CommonJS exports and their aliases', () => {
     assert.ok(r.ok);
     assert.deepEqual(r.functions.map((f) => [f.qualname, f.line]), [['default', line]], src);
   }
+
+  const classes = outline(BASE, 'x.js', 'export default class { static a() {} }\nexport class K { static b() {} }');
+  assert.ok(classes.ok);
+  assert.deepEqual(classes.functions.map((f) => [f.qualname, f.kind]), [['default.a', 'staticmethod'], ['K.b', 'staticmethod']]);
+  const named = outline(BASE, 'x.js', 'export default class K { static b() {} }');
+  assert.ok(named.ok);
+  assert.deepEqual(named.functions[0].aliases, ['default.b']);
 
   const cjs = outline(BASE, 'x.cjs', [
     'function fn(a) {}', // 1

@@ -149,8 +149,12 @@ export function outline(baseDir: string, file: string, source: string): OutlineR
           add(d.name.text, 'function', st.declarationList.declarations.length === 1 ? st : d, d.name, init, exported);
         }
       }
-    } else if (ts.isClassDeclaration(st) && st.name) {
-      const cls = st.name.text;
+    } else if (ts.isClassDeclaration(st) && (st.name || isDefault)) {
+      // `export default class { static m() {} }` is `default.m`; a named one is also reached so.
+      const cls = st.name?.text ?? 'default';
+      if (st.name && isDefault) {
+        for (const m of st.members) if (m.name && ts.isIdentifier(m.name)) aliasOf.push([`${cls}.${m.name.text}`, `default.${m.name.text}`]);
+      }
       for (const m of st.members) {
         const isStatic = hasMod(m, ts.SyntaxKind.StaticKeyword);
         if (ts.isMethodDeclaration(m) && m.body && (ts.isIdentifier(m.name) || ts.isPrivateIdentifier(m.name))) {
