@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { QUALNAME } from '../shared/identifiers';
 import { Mode, NODE_MODES, PYTHON_MODES } from '../shared/protocol';
 import type { ReportSettings, ReportTarget } from '../report/buildReport';
 
@@ -26,8 +27,8 @@ export function languageOf(file: string): ReportTarget['language'] {
 
 /** `FILE::QUALNAME` or `FILE:START-END` (read from the right, so `C:\x.py::f` works). */
 export function parseTargetArg(text: string): Pick<ReportTarget, 'file' | 'qualname' | 'lines'> {
-  const fn = /^(.+)::([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)$/.exec(text);
-  if (fn) return { file: fn[1], qualname: fn[2], lines: null };
+  const sep = text.lastIndexOf('::');
+  if (sep > 0 && QUALNAME.test(text.slice(sep + 2))) return { file: text.slice(0, sep), qualname: text.slice(sep + 2), lines: null };
   const range = /^(.+):(\d+)(?:-(\d+))?$/.exec(text);
   if (range) {
     const start = Number(range[2]);
@@ -35,7 +36,7 @@ export function parseTargetArg(text: string): Pick<ReportTarget, 'file' | 'qualn
     if (start < 1 || end < start) throw new UsageError(`bad line range ${range[2]}-${range[3]}: lines start at 1 and end ≥ start`);
     return { file: range[1], qualname: null, lines: { start, end } };
   }
-  throw new UsageError(`cannot read target "${text}": use FILE::FUNCTION (e.g. app.py::handler or app.py::Cls.method) or FILE:START-END`);
+  throw new UsageError(`cannot read target "${text}": use FILE::FUNCTION (e.g. app.py::handler, app.py::Cls.method, app.mjs::default) or FILE:START-END`);
 }
 
 /** The modes a language has, in report order. */

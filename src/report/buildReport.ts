@@ -77,6 +77,7 @@ export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
     ...(w.tasks.some((t) => t.transfer) ? { transfer: transferStats(w.tasks) } : {}),
     ...(w.warmupMs !== undefined ? { warmupMs: w.warmupMs } : {}),
     ...(w.threadpool !== undefined ? { threadpool: threadpoolStats(w.threadpool) } : {}),
+    ...(w.notes?.length ? { notes: w.notes } : {}),
     output: w.output,
   };
 }
@@ -153,6 +154,7 @@ function assemble(state: SessionState): Report {
       language: state.target.language,
       args: state.target.args,
       isAsync: state.resolved?.isAsync ?? null,
+      ...(state.resolved?.definedIn ? { definedIn: state.resolved.definedIn } : {}),
     },
     runtime: state.runtime,
     settings: {

@@ -46,7 +46,8 @@ export function formatReportText(report: Report): string {
   const lines: string[] = [];
   const t = report.target;
   const what = t.qualname ?? (t.lines ? `lines ${t.lines.start}-${t.lines.end}` : '?');
-  lines.push(`Loop Lag · ${what}(${t.args}) in ${t.file}${t.line ? `:${t.line}` : ''}`);
+  const where = t.definedIn ? `${t.file}, defined in ${t.definedIn.file}:${t.definedIn.line}` : `${t.file}${t.line ? `:${t.line}` : ''}`;
+  lines.push(`Loop Lag · ${what}(${t.args}) in ${where}`);
   if (report.runtime) {
     const r = report.runtime;
     const gil = isNode(report) ? '' : ` · GIL ${r.gilEnabled ? 'on' : 'off'}`;
@@ -79,6 +80,7 @@ export function formatReportText(report: Report): string {
     if (r.error) lines.push(`${r.mode}: ${r.status === 'skipped' ? 'skipped' : 'failed'} [${r.error.kind}] ${r.error.message}`);
     const errs = r.tasks.filter((x) => x.error);
     if (errs.length) lines.push(`${r.mode}: ${errs.length} of ${r.tasks.length} calls raised ${errs[0].error!.type}: ${errs[0].error!.message}`);
+    for (const note of r.notes ?? []) lines.push(`${r.mode}: ${note}`);
     if (r.output.truncated) lines.push(`${r.mode}: user output truncated (${r.output.stdoutBytes + r.output.stderrBytes} bytes printed)`);
   }
   if (report.error) lines.push(`error [${report.error.kind}]: ${report.error.message}`);

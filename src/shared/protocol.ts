@@ -116,6 +116,8 @@ export const ResolvedTarget = obj({
   endLine: int,
   isAsync: bool,
   module: str,
+  /** Node: where a re-exported target is defined (`export { x } from './y'`), when not in the target's file. */
+  definedIn: optional(obj({ file: str, line: int })),
   /** Python 3.13+: whether the GIL is on after importing the target (an import can re-enable it). */
   gilEnabled: optional(bool),
 });
@@ -195,6 +197,8 @@ export const RawWindow = obj({
   warmupMs: optional(nullable(arr(num))),
   /** Node: libuv threadpool round trips timed from the loop during the window (see ThreadpoolStats). */
   threadpool: optional(nullable(ThreadpoolProbeRaw)),
+  /** Things the numbers do not show (Node pools: a result that arrives changed); absent when none. */
+  notes: optional(arr(str)),
   output: CapturedOutput,
 });
 export type RawWindow = Infer<typeof RawWindow>;
@@ -305,6 +309,8 @@ export const ModeRun = obj({
   warmupMs: optional(nullable(arr(num))),
   /** Node: libuv threadpool wait during the window; absent for Python. */
   threadpool: optional(nullable(ThreadpoolStats)),
+  /** What this mode did to the call that the numbers do not show, e.g. a worker's class-instance result arriving as a plain object. */
+  notes: optional(arr(str)),
   output: CapturedOutput,
 });
 export type ModeRun = Infer<typeof ModeRun>;
@@ -341,7 +347,11 @@ const TARGET_FIELDS = {
 export const Report = obj({
   schema: literal(REPORT_SCHEMA),
   ...DOCUMENT_FIELDS,
-  target: obj({ ...TARGET_FIELDS, line: nullable(int), isAsync: nullable(bool) }),
+  target: obj({
+    ...TARGET_FIELDS, line: nullable(int), isAsync: nullable(bool),
+    /** Where the measured function is defined when another file re-exports it (`line` is then that file's). */
+    definedIn: optional(obj({ file: str, line: int })),
+  }),
   runtime: nullable(Runtime),
   settings: obj({
     concurrency: int,

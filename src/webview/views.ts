@@ -13,7 +13,7 @@ export function header(report: Report, running: LiveProgress | null): HTMLElemen
   return h('header', { class: 'header' },
     h('h1', { id: 'title' }, h('span', { class: 'fn', 'data-testid': 'target-name' }, what), h('span', { class: 'args' }, `(${t.args})`)),
     h('div', { class: 'meta' },
-      h('span', { 'data-testid': 'target-file' }, `${t.file}${t.line ? `:${t.line}` : ''}`),
+      h('span', { 'data-testid': 'target-file' }, t.definedIn ? `${t.file}, defined in ${t.definedIn.file}:${t.definedIn.line}` : `${t.file}${t.line ? `:${t.line}` : ''}`),
       rt ? h('span', {}, `${rt.implementation} ${rt.version}${isNode(report) ? '' : ` · GIL ${rt.gilEnabled ? 'on' : 'off'}`} · ${rt.cpuCount} cores`) : null,
       h('span', {}, `${s.concurrency} concurrent calls · workers ${s.workers ?? 'default'}${isNode(report) ? '' : ` · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)}`} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`),
       h('time', { datetime: report.createdAt }, new Date(report.createdAt).toLocaleString()),
@@ -132,10 +132,12 @@ export function details(report: Report): HTMLElement {
     report.runs.map((r) => {
       const failed = r.tasks.filter((t) => t.error);
       const out = r.output;
-      if (!r.error && !failed.length && !out.stdout && !out.stderr) return null;
+      const notes = r.notes ?? [];
+      if (!r.error && !failed.length && !out.stdout && !out.stderr && !notes.length) return null;
       return h('details', { 'data-mode': r.mode },
-        h('summary', {}, `${r.mode}: ${r.error ? `${r.error.kind} — ${r.error.message}` : ''}${failed.length ? ` ${failed.length} call(s) raised` : ''}${out.stdout || out.stderr ? ' · printed output' : ''}`),
+        h('summary', {}, `${r.mode}: ${r.error ? `${r.error.kind} — ${r.error.message}` : ''}${failed.length ? ` ${failed.length} call(s) raised` : ''}${out.stdout || out.stderr ? ' · printed output' : ''}${notes.length ? ' · notes' : ''}`),
         r.error?.detail ? h('pre', {}, r.error.detail) : null,
+        notes.length ? h('ul', { class: 'notes', 'data-testid': 'run-notes' }, notes.map((n) => h('li', {}, n))) : null,
         failed.slice(0, 3).map((t) => h('pre', { class: 'task-error' }, `call ${t.id}: ${t.error!.type}: ${t.error!.message}\n${t.error!.traceback ?? ''}`)),
         out.stdout ? h('div', {}, h('h4', {}, `stdout (${out.stdoutBytes} bytes${out.truncated ? ', truncated' : ''})`), h('pre', { class: 'output' }, out.stdout)) : null,
         out.stderr ? h('div', {}, h('h4', {}, `stderr (${out.stderrBytes} bytes)`), h('pre', { class: 'output' }, out.stderr)) : null,

@@ -298,6 +298,27 @@ describe('the VS Code webview page', () => {
     }
   });
 
+  test('a Node report says where a re-exported target is defined, and what a worker did to its result', async () => {
+    const T = `${FIXTURES}/node/targets/esm`;
+    const [reexport, point] = await Promise.all([
+      runCli(['run', `${T}/index.js::work`, '--args', '1', '--modes', 'inline', '--concurrency', '1', '--json']),
+      runCli(['run', `${T}/results.js::makePoint`, '--args', '1', '--modes', 'worker', '--concurrency', '2', '--json']),
+    ]);
+    assert.equal(reexport.code, 0, reexport.stderr);
+    assert.equal(point.code, 0, point.stderr);
+    const page = await openWebview();
+    try {
+      await send(page, { type: 'state', currentId: 'r', current: reexport.report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
+      await page.waitForSelector('table[data-testid="summary"]');
+      assert.match((await page.textContent('[data-testid="target-file"]'))!, /index\.js, defined in .*impl\.js:1$/);
+      await send(page, { type: 'state', currentId: 'p', current: point.report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
+      await page.waitForSelector('details[data-mode="worker"] [data-testid="run-notes"]', { state: 'attached' });
+      assert.match((await page.textContent('details[data-mode="worker"] [data-testid="run-notes"]'))!, /returned a `Point` instance, which arrives here as a plain object/);
+    } finally {
+      await page.close();
+    }
+  });
+
   test('a worker sweep renders its charts, table, recommendation and code', async () => {
     const out = path.join(work, 'sweep.json');
     const r = await runCli(['sweep', `${FIXTURES}/node/cjs/workloads.cjs::spin`, '--args', '10', '--concurrency', '4', '--workers', '1,2,4', '--out', out]);

@@ -1,13 +1,14 @@
 /**
  * ESM loader hooks (bundled to hooks.mjs, run on Node's hooks thread): TypeScript
- * files are transpiled, the target module gets its capture statement, and the
- * TypeScript convention of importing `./x.js` for `./x.ts` resolves.
+ * files are transpiled, the target module gets its capture statement, and imports of
+ * a TypeScript file resolve as tsx and bundlers resolve them (tsResolve.ts).
  */
 import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { instrument } from './instrument';
 import type { LoadSpec } from './loader';
 import { isTypeScript, moduleFormat, transpile } from './transpile';
+import { TsResolver } from './tsResolve';
 
 interface Context {
   parentURL?: string;
@@ -24,32 +25,24 @@ type NextResolve = (specifier: string, context: Context) => Promise<{ url: strin
 type NextLoad = (url: string, context: Context) => Promise<LoadResult>;
 
 let spec: LoadSpec | undefined;
+/** This hooks thread's resolver (it caches the parsed tsconfig files). */
+let resolver: TsResolver | undefined;
 
 export async function initialize(data: { spec: LoadSpec }): Promise<void> {
   spec = data.spec;
 }
-
-const TS_FOR_JS: Record<string, string[]> = { '.js': ['.ts', '.tsx'], '.mjs': ['.mts'], '.cjs': ['.cts'], '.jsx': ['.tsx'] };
 
 export async function resolve(specifier: string, context: Context, next: NextResolve): Promise<{ url: string; format?: string | null }> {
   try {
     return await next(specifier, context);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const relative = /^\.{1,2}\//.test(specifier) || specifier.startsWith('/') || specifier.startsWith('file:');
-    if ((code !== 'ERR_MODULE_NOT_FOUND' && code !== 'ERR_UNSUPPORTED_DIR_IMPORT') || !relative || !context.parentURL || !isTypeScript(fileURLToPath(context.parentURL))) throw e;
-    const ext = /\.[cm]?jsx?$/.exec(specifier)?.[0];
-    const candidates = ext
-      ? (TS_FOR_JS[ext] ?? []).map((t) => specifier.slice(0, -ext.length) + t)
-      : ['.ts', '.tsx', '.mts', '/index.ts', '/index.tsx'].map((t) => specifier + t);
-    for (const c of candidates) {
-      try {
-        return await next(c, context);
-      } catch {
-        // next candidate
-      }
-    }
-    throw e;
+    if ((code !== 'ERR_MODULE_NOT_FOUND' && code !== 'ERR_UNSUPPORTED_DIR_IMPORT') || !spec || !context.parentURL?.startsWith('file:')) throw e;
+    const parent = fileURLToPath(context.parentURL);
+    if (!isTypeScript(parent)) throw e;
+    const found = (resolver ??= new TsResolver(spec.baseDir)).resolve(specifier, parent);
+    if (!found) throw e;
+    return next(pathToFileURL(found).href, context);
   }
 }
 

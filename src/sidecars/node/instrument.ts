@@ -2,9 +2,12 @@
  * The target is reached from inside its own module: one statement appended to the
  * module's source hands Loop Lag a getter for the function (exported or not), a
  * factory for the call arguments (evaluated in the module's scope, so they may use
- * its imports and constants) and, for a snippet, the selected lines wrapped in a
- * function. Appending keeps every original line number.
+ * its imports and constants, and `await`) and, for a snippet, the selected lines
+ * wrapped in a function. Appending keeps every original line number. A name no
+ * binding can have (`default`) gets no getter: the loader reads it from the exports.
  */
+import { QUALNAME, RESERVED_WORDS } from '../../shared/identifiers';
+
 export const CAPTURE_KEY = 'looplag.capture';
 
 export interface InstrumentSpec {
@@ -14,8 +17,10 @@ export interface InstrumentSpec {
 }
 
 export interface Captured {
+  /** Absent when the name cannot be a binding (`default`): see `hasBindingName`. */
   target?: () => [unknown, unknown];
-  args: () => unknown[];
+  /** Async, so `--args "await loadFixture()"` works in CommonJS and ESM alike. */
+  args: () => Promise<unknown[]>;
   snippet?: (...a: unknown[]) => unknown;
 }
 
@@ -29,19 +34,22 @@ export interface Layout {
   snippetLast: number | null;
 }
 
-const QUALNAME = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/;
+/** Whether `qualname` starts with a name a module-scope binding can have. */
+export function hasBindingName(qualname: string): boolean {
+  return !RESERVED_WORDS.has(qualname.split('.')[0]);
+}
 
 export function instrument(source: string, spec: InstrumentSpec): { code: string; layout: Layout } {
   if (spec.qualname !== null && !QUALNAME.test(spec.qualname)) throw new Error(`bad qualname ${JSON.stringify(spec.qualname)}`);
   const lines = source.split(/\r\n|\r|\n/);
   const sourceLines = lines.length;
   const out: string[] = [`;globalThis[Symbol.for(${JSON.stringify(CAPTURE_KEY)})]?.({`];
-  if (spec.qualname !== null) {
+  if (spec.qualname !== null && hasBindingName(spec.qualname)) {
     const parts = spec.qualname.split('.');
     const receiver = parts.length > 1 ? parts.slice(0, -1).join('.') : 'undefined';
     out.push(`target: () => [${receiver}, ${spec.qualname}],`);
   }
-  out.push('args: () => [');
+  out.push('args: async () => [');
   const argsFirst = sourceLines + out.length + 1;
   const argsText = spec.args.split(/\r\n|\r|\n/);
   out.push(...argsText);

@@ -10,8 +10,9 @@ import Module, { createRequire, register } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { RunError } from '../../shared/protocol';
-import { CAPTURE_KEY, Captured, instrument, InstrumentSpec, Layout, originOf } from './instrument';
+import { CAPTURE_KEY, Captured, hasBindingName, instrument, InstrumentSpec, Layout, originOf } from './instrument';
 import { isTypeScript, moduleFormat, SourceSyntaxError, transpile } from './transpile';
+import { TsResolver } from './tsResolve';
 
 export interface LoadSpec extends InstrumentSpec {
   /** Real path of the target file. */
@@ -48,25 +49,19 @@ export function installHooks(spec: LoadSpec): void {
     module._compile(transpile({ file: filename, source, format: 'commonjs', baseDir: spec.baseDir, cacheDir: spec.cacheDir }), filename);
   };
   for (const ext of ['.ts', '.cts', '.tsx']) extensions[ext] = loadTs;
-  // TypeScript's convention, for CommonJS too (module: node16/nodenext): `./lib.js` in
-  // a .ts file means `./lib.ts`. Tried only after Node's own resolution fails.
+  // Imports of a .ts file as tsx and bundlers resolve them (tsconfig `paths`, `./lib`
+  // for lib.ts, `./lib.js` for lib.ts), tried only after Node's own resolution fails.
+  const tsResolver = new TsResolver(spec.baseDir);
   const M = Module as unknown as { _resolveFilename(request: string, parent: { filename?: string } | null, ...rest: unknown[]): string };
   const resolveFilename = M._resolveFilename;
   M._resolveFilename = function (request, parent, ...rest) {
     try {
       return resolveFilename.call(this, request, parent, ...rest);
     } catch (e) {
-      const ext = /\.[cm]?jsx?$/.exec(request)?.[0];
-      if (!ext || !/^\.{1,2}[\\/]/.test(request) || !parent?.filename || !isTypeScript(parent.filename)) throw e;
-      const stem = request.slice(0, -ext.length);
-      for (const alt of ext === '.cjs' ? ['.cts'] : ext === '.mjs' ? ['.mts'] : ['.ts', '.tsx']) {
-        try {
-          return resolveFilename.call(this, stem + alt, parent, ...rest);
-        } catch {
-          // next
-        }
-      }
-      throw e;
+      if (!parent?.filename || !isTypeScript(parent.filename)) throw e;
+      const found = tsResolver.resolve(request, parent.filename);
+      if (!found) throw e;
+      return found;
     }
   };
   // Stack traces of transpiled code point at the .ts lines.
@@ -76,8 +71,15 @@ export function installHooks(spec: LoadSpec): void {
   }
 }
 
+/** What the capture statement handed over, and the module's exports as an importer sees them. */
+export interface Loaded extends Captured {
+  /** CommonJS: `module.exports`; ESM: the namespace object. */
+  exports: unknown;
+  format: 'commonjs' | 'esm';
+}
+
 /** Load the module and return what its capture statement handed over. */
-export async function loadCaptured(spec: LoadSpec): Promise<Captured> {
+export async function loadCaptured(spec: LoadSpec): Promise<Loaded> {
   let captured: Captured | undefined;
   const g = globalThis as unknown as Record<symbol, unknown>;
   g[Symbol.for(CAPTURE_KEY)] = (c: Captured) => {
@@ -85,6 +87,7 @@ export async function loadCaptured(spec: LoadSpec): Promise<Captured> {
   };
   const format = moduleFormat(spec.file);
   let layout: Layout | null = null;
+  let exports: unknown;
   try {
     // The same appended text the hooks produce: its layout maps error lines back.
     const instrumented = instrument(fs.readFileSync(spec.file, 'utf8'), spec);
@@ -93,8 +96,8 @@ export async function loadCaptured(spec: LoadSpec): Promise<Captured> {
     // TypeScript is checked here, on this thread, so a syntax error keeps its line
     // (an error from the ESM hooks thread arrives as text); the output is cached.
     if (isTypeScript(spec.file)) transpile({ file: spec.file, source: code, format, baseDir: spec.baseDir, cacheDir: spec.cacheDir });
-    if (format === 'commonjs') createRequire(spec.file)(spec.file);
-    else await import(pathToFileURL(spec.file).href);
+    if (format === 'commonjs') exports = createRequire(spec.file)(spec.file);
+    else exports = await import(pathToFileURL(spec.file).href);
   } catch (e) {
     throw new LoadError(loadErrorOf(e, spec, layout));
   }
@@ -106,7 +109,7 @@ export async function loadCaptured(spec: LoadSpec): Promise<Captured> {
       file: spec.file,
     });
   }
-  return captured;
+  return { ...captured, exports, format };
 }
 
 function firstLine(text: string): string {
@@ -168,16 +171,16 @@ function samePath(a: string, b: string): boolean {
 export interface Callable {
   /** Calls the target once with these arguments (the receiver bound for `Cls.method`). */
   call(args: unknown[]): unknown;
-  /** Fresh argument values, evaluated in the module's scope. */
-  makeArgs(): unknown[];
+  /** Fresh argument values, evaluated in the module's scope (they may `await`). */
+  makeArgs(): Promise<unknown[]>;
   isAsyncFunction: boolean;
 }
 
 /** Turn the capture into something callable, or say precisely why not. */
-export function resolveCallable(c: Captured, spec: LoadSpec, known: string[]): Callable {
-  const makeArgs = () => {
+export function resolveCallable(c: Loaded, spec: LoadSpec, known: string[]): Callable {
+  const makeArgs = async () => {
     try {
-      return c.args();
+      return await c.args();
     } catch (e) {
       const err = e as Error;
       throw new LoadError({ kind: 'bad-arguments', message: `evaluating the arguments (${spec.args}) threw ${err?.name ?? 'an error'}: ${err?.message ?? e}`, detail: err?.stack ?? null });
@@ -185,12 +188,12 @@ export function resolveCallable(c: Captured, spec: LoadSpec, known: string[]): C
   };
   if (spec.lines) {
     const fn = c.snippet as (...a: unknown[]) => unknown;
-    return { call: () => fn(), makeArgs: () => [], isAsyncFunction: fn.constructor.name === 'AsyncFunction' };
+    return { call: () => fn(), makeArgs: async () => [], isAsyncFunction: fn.constructor.name === 'AsyncFunction' };
   }
   let receiver: unknown;
   let fn: unknown;
   try {
-    [receiver, fn] = c.target!();
+    [receiver, fn] = reach(c, spec.qualname!);
   } catch (e) {
     const hint = known.length ? ` (top-level functions here: ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', …' : ''})` : '';
     throw new LoadError({
@@ -213,4 +216,46 @@ export function resolveCallable(c: Captured, spec: LoadSpec, known: string[]): C
   }
   const f = fn as (...a: unknown[]) => unknown;
   return { call: (args) => f.apply(receiver, args), makeArgs, isAsyncFunction: f.constructor.name === 'AsyncFunction' };
+}
+
+/**
+ * The target by name: the module-scope binding (exported or not) when there is one,
+ * else the export of that name, as an importer would see it: `export default …`,
+ * `export { x } from './y'`, `module.exports = { fn }`, `exports.fn = …`, and a
+ * CommonJS `module.exports = function …` as `default` (what `import x from` gives).
+ */
+function reach(c: Loaded, qualname: string): [unknown, unknown] {
+  const parts = qualname.split('.');
+  if (c.target && hasBindingName(qualname)) {
+    try {
+      const found = c.target();
+      // A global of the same name (`fetch`) is not the module's: its export of that name is.
+      const global = (globalThis as Record<string, unknown>)[parts[0]];
+      if (parts.length > 1 || found[1] !== global || !hasOwn(c.exports, parts[0])) return found;
+    } catch (e) {
+      if (!(e instanceof ReferenceError)) throw e;
+    }
+  }
+  let holder: unknown = c.format === 'commonjs' ? c.exports : undefined;
+  let value: unknown = exported(c, parts[0]);
+  for (const part of parts.slice(1)) {
+    holder = value;
+    if (value === null || value === undefined || !(part in Object(value))) throw new Error(`no ${part} in ${parts[0]}`);
+    value = (value as Record<string, unknown>)[part];
+  }
+  return [holder, value];
+}
+
+function exported(c: Loaded, name: string): unknown {
+  const exp = c.exports as Record<string, unknown> | null | undefined;
+  if (name === 'default' && c.format === 'commonjs') {
+    // Compiled ESM (TypeScript, Babel) sets exports.default; plain CommonJS's default is module.exports.
+    return exp && hasOwn(exp, 'default') ? exp.default : exp;
+  }
+  if (!hasOwn(exp, name)) throw new ReferenceError(`${name} is not exported`);
+  return exp![name];
+}
+
+function hasOwn(o: unknown, key: string): boolean {
+  return (typeof o === 'object' || typeof o === 'function') && o !== null && Object.prototype.hasOwnProperty.call(o, key);
 }

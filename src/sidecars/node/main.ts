@@ -4,15 +4,17 @@
  * `outline FILE` and `check-args TEXT` tools, which print one JSON line on stdout.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PROTOCOL_VERSION, RunError, RunPlan, Runtime } from '../../shared/protocol';
 import { Channel, emptyOutput, OutputCapture, readHostMessages } from './channel';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, runPoolSweep, skipped } from './modes';
-import { checkArgs, outline } from './outline';
+import { checkArgs, locate, Located, outline } from './outline';
 import { LoopDelayMonitor } from './probes';
 import { defaultCacheDir, isTypeScript } from './transpile';
+import { TsResolver } from './tsResolve';
 
 const BASE_DIR = __dirname;
 
@@ -64,10 +66,12 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
     return fail({ kind: 'bad-arguments', message: `the call arguments are not valid: ${argsProblem}`, detail: `arguments: ${plan.target.args}` });
   }
 
-  // Where the target is, from the parser (the module object cannot say).
+  // Where the target is, from the parser (the module object cannot say), following
+  // re-exports to the file that defines it.
   const shape = outline(BASE_DIR, file, fs.readFileSync(file, 'utf8'));
   const known = shape.ok ? shape.functions.filter((f) => f.kind === 'function' || f.kind === 'staticmethod').map((f) => f.qualname) : [];
-  const found = shape.ok && plan.target.qualname ? shape.functions.find((f) => f.qualname === plan.target.qualname) : undefined;
+  const located = shape.ok && plan.target.qualname ? locateTarget(file, plan.target.qualname) : null;
+  const found = located?.fn;
   if (found?.kind === 'method') {
     const cls = found.qualname.split('.')[0];
     return fail({ kind: 'unsupported-target', message: `\`${found.qualname}\` is an instance method: it needs an instance. Select lines that create a \`${cls}\` and call it (they run as a snippet), or make it static.`, detail: null, file, line: found.line });
@@ -92,7 +96,8 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
       line: found?.line ?? plan.target.lines?.start ?? 1,
       endLine: found?.endLine ?? plan.target.lines?.end ?? 1,
       isAsync: Boolean(found?.isAsync) || callable.isAsyncFunction,
-      module: path.basename(file),
+      module: path.basename(located?.file ?? file),
+      ...(located && located.file !== file ? { definedIn: { file: located.file, line: located.fn.line } } : {}),
     },
   });
 
@@ -113,7 +118,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
       let args: unknown[];
       try {
         // Fresh argument values per mode, so a mode that mutates them cannot skew the next.
-        args = callable.makeArgs();
+        args = await callable.makeArgs();
       } catch (e) {
         if (e instanceof LoadError) return fail(e.error);
         throw e;
@@ -142,6 +147,19 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
     if (ctx.cancelled) return fail({ kind: ctx.cancelKind, message: 'cancelled by the host', detail: null });
   }
   return 0;
+}
+
+/** The target's outline entry and file, through re-exports, resolved as the loader resolves. */
+function locateTarget(file: string, qualname: string): Located | null {
+  const tsResolver = new TsResolver(BASE_DIR);
+  const resolve = (specifier: string, from: string) => {
+    try {
+      return fs.realpathSync(createRequire(from).resolve(specifier));
+    } catch {
+      return isTypeScript(from) ? tsResolver.resolve(specifier, from) : null;
+    }
+  };
+  return locate(BASE_DIR, file, qualname, resolve, (f) => fs.readFileSync(f, 'utf8'));
 }
 
 function runTool(argv: string[]): void {

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { RawWindow, RunError, RunPlan } from '../../shared/protocol';
 import type { Channel, OutputCapture } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
+import { argumentsLossNote, notCloneableReason } from './cloneCheck';
 import { errorInfo, ErrorInfo, PoolReply, PoolRequest } from './poolProtocol';
 import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs, ThreadpoolProbe } from './probes';
 
@@ -79,6 +80,7 @@ interface TaskRec {
     resultBytes: number | null; resultWriteMs: number | null; resultReadMs: number | null;
   } | null;
   notTransferable?: boolean;
+  resultNote?: string | null;
 }
 
 /**
@@ -249,11 +251,13 @@ export async function runInline(ctx: Context, callable: Callable, args: unknown[
 async function warmUpInline(ctx: Context, callable: Callable): Promise<number | null> {
   ctx.progress('inline', 'warming');
   let off: () => unknown = () => undefined;
-  const t = nowMs();
+  let t = nowMs();
   try {
+    const args = await callable.makeArgs();
+    t = nowMs();
     await new Promise<void>((resolve, reject) => {
       off = ctx.onCancel(reject);
-      const r = callable.call(callable.makeArgs());
+      const r = callable.call(args);
       if (isThenable(r)) r.then(() => resolve(), () => resolve());
       else resolve();
     });
@@ -441,6 +445,7 @@ class Pool {
     rec.worker = member.name;
     rec.error = m.error;
     rec.notTransferable = m.notTransferable;
+    rec.resultNote = m.resultNote;
     if (this.kind === 'process') {
       rec.cpuMs = m.cpuMs;
       if (this.window) this.window.childCpuMs += m.cpuMs;
@@ -521,7 +526,7 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
   try {
     v8.serialize(args);
   } catch (e) {
-    return fail(skipped(mode, 'not-transferable', `the call arguments can't be sent to a ${mode === 'worker' ? 'worker thread' : 'child process'}: ${(e as Error).message}`, 'failed'));
+    return fail(skipped(mode, 'not-transferable', `the call arguments can't be sent to a ${mode === 'worker' ? 'worker thread' : 'child process'}: ${notCloneableReason(args, 'arguments')}`, 'failed'));
   }
   const size = counts ? Math.max(1, Math.min(Math.max(...counts), ctx.plan.concurrency)) : ctx.plan.workers ?? defaultWorkers(ctx.cpuCount);
   const pool = new Pool(ctx, mode, size);
@@ -569,6 +574,9 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
           detail: null,
         };
       }
+      const argsNote = argumentsLossNote(args, mode === 'worker' ? 'worker thread' : 'child process');
+      const notes = [...new Set([...(argsNote ? [argsNote] : []), ...w.records.flatMap((r) => (r.resultNote ? [r.resultNote] : []))])];
+      if (notes.length) window.notes = notes;
       window.workers = count ?? size;
       window.startupMs = windows.length ? null : Math.round(startupMs * 1000) / 1000;
       // Warm-up ran once, when the pool started: it belongs to the first window.

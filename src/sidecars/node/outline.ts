@@ -17,10 +17,19 @@ export interface OutlineFunction {
   isGenerator: boolean;
   exported: boolean;
   params: { name: string; required: boolean }[];
+  /** Other names it is exported as (`export default f`, `export { f as g }`, `module.exports = { g: f }`). */
+  aliases?: string[];
+}
+
+/** `export { name as as } from 'from'`; `export * from 'from'` has name and as `*`. */
+export interface ReExport {
+  name: string;
+  as: string;
+  from: string;
 }
 
 export type OutlineResult =
-  | { ok: true; functions: OutlineFunction[] }
+  | { ok: true; functions: OutlineFunction[]; reexports?: ReExport[] }
   | { ok: false; error: { kind: string; message: string; line?: number } };
 
 function scriptKind(ts: typeof TSNS, file: string): TSNS.ScriptKind {
@@ -73,10 +82,66 @@ export function outline(baseDir: string, file: string, source: string): OutlineR
     };
     ts.forEachChild(node, visit);
   };
+  const reexports: ReExport[] = [];
+  /** Export names of module-scope bindings, attached once every function is known. */
+  const aliasOf: [local: string, name: string][] = [];
+  // A function expression's own name (`function foo() {}`), else where it is assigned.
+  const fnExpr = (e: TSNS.Expression | undefined) => {
+    const f = e && skipParens(ts, e);
+    return f && (ts.isArrowFunction(f) || ts.isFunctionExpression(f)) ? f : null;
+  };
+  const exportsTarget = (e: TSNS.Expression): string | null => {
+    // `module.exports` → 'default'; `module.exports.x` / `exports.x` → 'x'.
+    const text = e.getText(sf).replace(/\s+/g, '');
+    if (text === 'module.exports') return 'default';
+    const m = /^(?:module\.)?exports\.([^.]+)$/u.exec(text);
+    return m ? m[1] : null;
+  };
   for (const st of sf.statements) {
     const exported = hasMod(st, ts.SyntaxKind.ExportKeyword);
-    if (ts.isFunctionDeclaration(st) && st.name) {
-      add(st.name.text, 'function', st, st.name, st, exported);
+    const isDefault = hasMod(st, ts.SyntaxKind.DefaultKeyword);
+    if (ts.isFunctionDeclaration(st) && (st.name || isDefault)) {
+      if (st.name) {
+        add(st.name.text, 'function', st, st.name, st, exported);
+        if (isDefault) aliasOf.push([st.name.text, 'default']);
+      } else {
+        add('default', 'function', st, st, st, true);
+      }
+    } else if (ts.isExportAssignment(st) && !st.isExportEquals) {
+      const f = fnExpr(st.expression);
+      if (f) add('default', 'function', st, st, f, true);
+      else if (ts.isIdentifier(st.expression)) aliasOf.push([st.expression.text, 'default']);
+    } else if (ts.isExportDeclaration(st) && !st.isTypeOnly) {
+      const from = st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier) ? st.moduleSpecifier.text : null;
+      if (st.exportClause && ts.isNamedExports(st.exportClause)) {
+        for (const el of st.exportClause.elements) {
+          const name = (el.propertyName ?? el.name).getText(sf);
+          if (from) reexports.push({ name, as: el.name.getText(sf), from });
+          else aliasOf.push([name, el.name.getText(sf)]);
+        }
+      } else if (from && !st.exportClause) {
+        reexports.push({ name: '*', as: '*', from });
+      }
+    } else if (ts.isExpressionStatement(st) && ts.isBinaryExpression(st.expression) && st.expression.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+      // CommonJS: `module.exports = function …`, `= { fn, g: function … }`, `exports.fn = …`.
+      const { left, right } = st.expression;
+      const name = exportsTarget(left);
+      const value = skipParens(ts, right);
+      const f = fnExpr(value);
+      if (name && f) add(name, 'function', st, left, f, true);
+      else if (name && ts.isIdentifier(value)) aliasOf.push([value.text, name]);
+      else if (name === 'default' && ts.isObjectLiteralExpression(value)) {
+        for (const p of value.properties) {
+          if (ts.isShorthandPropertyAssignment(p)) aliasOf.push([p.name.text, p.name.text]);
+          else if (ts.isPropertyAssignment(p) && ts.isIdentifier(p.name)) {
+            const pf = fnExpr(p.initializer);
+            if (pf) add(p.name.text, 'function', p, p.name, pf, true);
+            else if (ts.isIdentifier(p.initializer)) aliasOf.push([p.initializer.text, p.name.text]);
+          } else if (ts.isMethodDeclaration(p) && ts.isIdentifier(p.name) && p.body) {
+            add(p.name.text, 'function', p, p.name, p, true);
+          }
+        }
+      }
     } else if (ts.isVariableStatement(st)) {
       for (const d of st.declarationList.declarations) {
         const init = d.initializer && skipParens(ts, d.initializer);
@@ -84,8 +149,12 @@ export function outline(baseDir: string, file: string, source: string): OutlineR
           add(d.name.text, 'function', st.declarationList.declarations.length === 1 ? st : d, d.name, init, exported);
         }
       }
-    } else if (ts.isClassDeclaration(st) && st.name) {
-      const cls = st.name.text;
+    } else if (ts.isClassDeclaration(st) && (st.name || isDefault)) {
+      // `export default class { static m() {} }` is `default.m`; a named one is also reached so.
+      const cls = st.name?.text ?? 'default';
+      if (st.name && isDefault) {
+        for (const m of st.members) if (m.name && ts.isIdentifier(m.name)) aliasOf.push([`${cls}.${m.name.text}`, `default.${m.name.text}`]);
+      }
       for (const m of st.members) {
         const isStatic = hasMod(m, ts.SyntaxKind.StaticKeyword);
         if (ts.isMethodDeclaration(m) && m.body && (ts.isIdentifier(m.name) || ts.isPrivateIdentifier(m.name))) {
@@ -99,7 +168,12 @@ export function outline(baseDir: string, file: string, source: string): OutlineR
       }
     }
   }
-  return { ok: true, functions: out };
+  for (const [local, name] of aliasOf) {
+    const fn = out.find((f) => f.qualname === local && (f.kind === 'function' || f.kind === 'staticmethod'));
+    if (fn && name !== local && !out.some((f) => f.qualname === name)) (fn.aliases ??= []).push(name);
+    if (fn && name === local) fn.exported = true;
+  }
+  return { ok: true, functions: out, ...(reexports.length ? { reexports } : {}) };
 }
 
 function skipParens(ts: typeof TSNS, e: TSNS.Expression): TSNS.Expression {
@@ -119,6 +193,43 @@ export function checkArgs(baseDir: string, text: string, typescript: boolean): s
   const call = only && ts.isExpressionStatement(only) && ts.isCallExpression(only.expression) ? only.expression : null;
   if (!call || call.expression.getText(sf) !== 'f' || call.getEnd() !== src.length - 1) {
     return 'not a list of arguments (write them as inside the call\'s parentheses, e.g. `1000, "text"`)';
+  }
+  return null;
+}
+
+/** Where a target is defined: this file, or the file a re-export leads to. */
+export interface Located {
+  file: string;
+  fn: OutlineFunction;
+}
+
+/** Re-exports followed at most this deep (a cycle of `export *` ends here too). */
+const MAX_REEXPORT_DEPTH = 8;
+
+/**
+ * The outline entry of `qualname` in `file`, by its name or an export name, following
+ * `export { x } from './y'` and `export * from './y'` to the file that defines it.
+ * `resolve` maps an import specifier to a file, as the loader does.
+ */
+export function locate(baseDir: string, file: string, qualname: string, resolve: (specifier: string, from: string) => string | null, read: (file: string) => string, depth = 0): Located | null {
+  let shape: OutlineResult;
+  try {
+    shape = outline(baseDir, file, read(file));
+  } catch {
+    return null;
+  }
+  if (!shape.ok) return null;
+  const fn = shape.functions.find((f) => f.qualname === qualname) ?? shape.functions.find((f) => f.aliases?.includes(qualname));
+  if (fn) return { file, fn };
+  if (depth >= MAX_REEXPORT_DEPTH) return null;
+  const [head, ...rest] = qualname.split('.');
+  for (const r of shape.reexports ?? []) {
+    if (r.as !== head && r.as !== '*') continue;
+    if (r.as === '*' && head === 'default') continue; // `export *` never re-exports a default
+    const target = resolve(r.from, file);
+    if (!target) continue;
+    const found = locate(baseDir, target, [r.as === '*' ? head : r.name, ...rest].join('.'), resolve, read, depth + 1);
+    if (found) return found;
   }
   return null;
 }

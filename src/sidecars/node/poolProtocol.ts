@@ -28,6 +28,8 @@ export type PoolReply =
       resultWriteMs: number;
       error: ErrorInfo | null;
       notTransferable: boolean;
+      /** Set when the result arrives changed (a class instance becomes a plain object). */
+      resultNote: string | null;
     };
 
 export function errorInfo(e: unknown): ErrorInfo {

@@ -6,6 +6,7 @@
  */
 import * as v8 from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { notCloneableReason, prototypeLossNote } from './cloneCheck';
 import { errorInfo, PoolReply, PoolRequest } from './poolProtocol';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { nowMs, threadCpuMs } from './probes';
@@ -40,9 +41,11 @@ async function main(): Promise<void> {
     if (m.type === 'warmup') {
       // Pays this member's one-time costs (JIT, lazy imports, caches) outside the window.
       // An error here is the measured calls' to report, not the warm-up's.
-      const t = nowMs();
+      let t = nowMs();
       try {
-        const r = callable.call(callable.makeArgs());
+        const args = await callable.makeArgs();
+        t = nowMs();
+        const r = callable.call(args);
         if (r && typeof (r as PromiseLike<unknown>).then === 'function') await r;
       } catch {
         // measured again in the window
@@ -68,19 +71,22 @@ async function main(): Promise<void> {
     const cpu1 = threadCpuMs();
     let bytes: Uint8Array | null = null;
     let notTransferable = false;
+    let resultNote: string | null = null;
     const w0 = nowMs();
     if (!error) {
       try {
         bytes = v8.serialize(result);
       } catch (e) {
-        error = errorInfo(e);
+        // V8 names the value by its source text (`function () { [native code] }`): name its type and place.
+        error = { ...errorInfo(e), type: 'DataCloneError', message: notCloneableReason(result, 'result') };
         notTransferable = true;
       }
     }
     const resultWriteMs = nowMs() - w0;
+    if (bytes) resultNote = prototypeLossNote(result, parentPort ? 'worker thread' : 'child process');
     send({
       type: 'result', id: m.id, startMs, endMs, cpuMs: cpu1.ms - cpu0.ms, cpuPerThread: cpu1.perThread,
-      argsReadMs, result: bytes, resultBytes: bytes ? bytes.length : null, resultWriteMs, error, notTransferable,
+      argsReadMs, result: bytes, resultBytes: bytes ? bytes.length : null, resultWriteMs, error, notTransferable, resultNote,
     });
   };
   if (parentPort) parentPort.on('message', (m: PoolRequest) => void onRequest(m));

@@ -40,7 +40,8 @@ PLAN = {"target": TARGET_SPEC, "modes": ["list", MODES], "concurrency": int,
 RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str,
            "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM}
 RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), "line": int,
-                   "endLine": int, "isAsync": bool, "module": str, "gilEnabled": (OPT, bool)}
+                   "endLine": int, "isAsync": bool, "module": str, "gilEnabled": (OPT, bool),
+                   "definedIn": (OPT, {"file": str, "line": int})}
 TRANSFER = {"argsBytes": int, "argsWriteMs": NUM, "argsReadMs": _nullable(NUM),
             "resultBytes": _nullable(int), "resultWriteMs": _nullable(NUM), "resultReadMs": _nullable(NUM)}
 TASK = {"id": int, "queuedMs": NUM, "startMs": _nullable(NUM), "endMs": _nullable(NUM),
@@ -58,7 +59,7 @@ WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": 
           "gilWaitsMs": _nullable(["list", NUM]), "cpu": {"userMs": NUM, "systemMs": NUM},
           "backgroundCpuFrac": _nullable(NUM), "elu": (OPT, _nullable(NUM)),
           "eventLoopDelay": (OPT, _nullable(LOOP_DELAY)), "warmupMs": (OPT, _nullable(["list", NUM])),
-          "threadpool": (OPT, _nullable(THREADPOOL)), "output": OUTPUT}
+          "threadpool": (OPT, _nullable(THREADPOOL)), "notes": (OPT, ["list", str]), "output": OUTPUT}
 
 HOST_MESSAGES = {
     "start": {"type": str, "protocol": int, "plan": PLAN},
