@@ -34,6 +34,8 @@ export interface RunOptions {
   diagnostic?: boolean;
   /** A worker sweep: a window per count for each pool mode (see runSweep). */
   sweepWorkers?: number[];
+  /** A sweep's rounds per window (see RunPlan.sweepRounds). */
+  sweepRounds?: RunPlan['sweepRounds'];
   /** Folder holding run_sidecar.py; default: next to the bundle. */
   sidecarDir?: string;
   /** Folder holding the Node sidecar (sidecar.js, worker.js, hooks.mjs); default: next to the bundle. */
@@ -216,6 +218,7 @@ export async function measure(opts: RunOptions): Promise<SessionState> {
     baselineMs: opts.baselineMs ?? 300,
     diagnostic: opts.diagnostic ?? true,
     ...(opts.sweepWorkers ? { sweepWorkers: opts.sweepWorkers } : {}),
+    ...(opts.sweepRounds ? { sweepRounds: opts.sweepRounds } : {}),
     outputCapBytes: opts.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
   };
   const deadline = Date.now() + opts.settings.timeoutS * 1000;

@@ -34,6 +34,7 @@ export interface SettingTypes {
   'codeLens.enabled': boolean;
   saveBeforeRun: 'ask' | 'always';
   'sweep.workers': string[];
+  'sweep.budgetSeconds': number;
   plannedMode: string;
 }
 
