@@ -28,8 +28,14 @@ export function cpuShare(points: SweepPoint[], cores: number): number | null {
   return smallest.cpuParallelism / Math.max(0.05, Math.min(smallest.effectiveWorkers, left));
 }
 
+const rounds = (n: number | undefined) => `${n ?? '?'} round${n === 1 ? '' : 's'}`;
 const range = (p: SweepPoint) =>
-  p.throughputMinPerS != null && p.throughputMaxPerS != null ? `${p.throughputMinPerS.toFixed(1)}–${p.throughputMaxPerS.toFixed(1)}/s over ${p.repeats ?? '?'} rounds` : `${p.throughputPerS!.toFixed(1)}/s, one measurement`;
+  p.throughputMinPerS != null && p.throughputMaxPerS != null && (p.repeats ?? 0) > 1
+    ? `${p.throughputMinPerS.toFixed(1)}–${p.throughputMaxPerS.toFixed(1)}/s over ${rounds(p.repeats)}`
+    : `${p.throughputPerS!.toFixed(1)}/s, one measurement`;
+/** ` (±4% over 3 rounds)`, or nothing without a spread. */
+const spreadOf = (p: Pick<SweepPoint, 'throughputSpread' | 'repeats'> | undefined) =>
+  p?.throughputSpread != null ? ` (±${(p.throughputSpread * 100).toFixed(0)}% over ${rounds(p.repeats)})` : '';
 
 /**
  * Whether `a` is faster than `b` by more than the measurements' spread: a's slowest round
@@ -88,8 +94,7 @@ export function recommend(mode: Mode, points: SweepPoint[], budgetMs: number, re
     }
   }
   const larger = ok.filter((p) => p.workers > pick!.workers);
-  const spread = pick.throughputSpread != null ? ` (±${(pick.throughputSpread * 100).toFixed(0)}% over ${pick.repeats} rounds)` : '';
-  const reason = `W=${pick.workers} reached ${pick.throughputPerS!.toFixed(1)} calls/s${spread} (best ${bestThroughput.toFixed(1)}/s) with loop lag p99 ${fmtMs(pick.lag.p99Ms)}, max ${fmtMs(pick.lag.maxMs)} (budget ${fmtMs(budgetMs)})` +
+  const reason = `W=${pick.workers} reached ${pick.throughputPerS!.toFixed(1)} calls/s${spreadOf(pick)} (best ${bestThroughput.toFixed(1)}/s) with loop lag p99 ${fmtMs(pick.lag.p99Ms)}, max ${fmtMs(pick.lag.maxMs)} (budget ${fmtMs(budgetMs)})` +
     (capped || (larger.length ? `; more workers did not add ${THROUGHPUT_TOLERANCE * 100}%` : '')) +
     (pick.workers > pick.effectiveWorkers ? ` (with ${report.settings.concurrency} concurrent calls at most ${pick.effectiveWorkers} run at once: W=${pick.effectiveWorkers} behaves the same)` : '');
   return { mode, workers: pick.workers, throughputPerS: pick.throughputPerS, lagP99Ms: pick.lag.p99Ms, lagMaxMs: pick.lag.maxMs, reason, code: codeFor(mode, pick.workers, report) };
@@ -112,6 +117,5 @@ export function sweepHeadline(recs: SweepRecommendation[], best: SweepRecommenda
   if (!recs.length) return error ? `Nothing measured: ${error.message}` : 'Nothing measured.';
   if (!best) return `No pool size kept the loop within ${fmtMs(budgetMs)}: ${recs.map((r) => `${r.mode}: ${r.reason}`).join('; ')}.`;
   const point = points.find((p) => p.mode === best.mode && p.workers === best.workers);
-  const spread = point?.throughputSpread != null ? ` (±${(point.throughputSpread * 100).toFixed(0)}% over ${point.repeats} rounds)` : '';
-  return `Use ${best.mode} with W=${best.workers}: ${best.throughputPerS?.toFixed(1)} calls/s${spread}, loop lag max ${fmtMs(best.lagMaxMs)} (budget ${fmtMs(budgetMs)}).`;
+  return `Use ${best.mode} with W=${best.workers}: ${best.throughputPerS?.toFixed(1)} calls/s${spreadOf(point)}, loop lag max ${fmtMs(best.lagMaxMs)} (budget ${fmtMs(budgetMs)}).`;
 }

@@ -174,7 +174,8 @@ function pointOf(run: ModeRun, concurrency: number): SweepPoint {
       repeats: rounds.perRound.length,
       throughputMinPerS: min,
       throughputMaxPerS: max,
-      throughputSpread: throughput ? Math.round(((max! - min!) / 2 / throughput) * 10000) / 10000 : null,
+      // One round says nothing about how much a rerun would differ.
+      throughputSpread: throughput && rounds.perRound.length > 1 ? Math.round(((max! - min!) / 2 / throughput) * 10000) / 10000 : null,
     } : {}),
     lag: { p50Ms: run.lag.p50Ms, p99Ms: run.lag.p99Ms, maxMs: run.lag.maxMs, stallCount: run.lag.stallCount, stalledFrac: run.lag.stalledFrac },
     cpuParallelism: run.cpu.parallelism,
