@@ -271,7 +271,7 @@ function readUiAssets(): UiAssets {
 
 class ProgressLine {
   update(p: Progress): void {
-    const count = p.phase === 'running' ? ` ${p.done}/${p.total}` : '';
+    const count = p.phase === 'running' ? (p.total ? ` ${p.done}/${p.total}` : ` ${p.done} calls`) : '';
     process.stderr.write(`\r\x1b[K[looplag] ${p.mode}: ${p.phase}${count}`);
   }
   clear(): void {

@@ -58,7 +58,8 @@ export function recommend(mode: Mode, points: SweepPoint[], budgetMs: number, re
   if (!ok.length) {
     return { mode, workers: null, throughputPerS: null, lagP99Ms: null, lagMaxMs: null, reason: points[0]?.error?.message ?? 'nothing measured', code: null };
   }
-  const cores = cpuCount ?? report.runtime?.cpuCount ?? 1;
+  // Unknown cores (no runtime): no W is known to be above them, and the rule stays out.
+  const cores = cpuCount ?? report.runtime?.cpuCount ?? Number.POSITIVE_INFINITY;
   const bestThroughput = Math.max(...ok.map((p) => p.throughputPerS!));
   // Sizes at or above the calls in flight run the same pool (as many busy workers as
   // calls): they are one configuration measured several times, so it is judged by its

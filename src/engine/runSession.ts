@@ -10,6 +10,7 @@ export interface Progress {
   mode: string;
   phase: 'starting' | 'warming' | 'running' | 'draining' | 'done';
   done: number;
+  /** Calls the window runs; 0 while a sweep's rounds run (as many calls as their time needs). */
   total: number;
 }
 

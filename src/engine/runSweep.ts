@@ -110,6 +110,8 @@ export async function runSweep(opts: SweepOptions): Promise<Sweep> {
       diagnostic: false,
       sweepWorkers: opts.workers,
       sweepRounds: rounds,
+      // A window's rounds run as many calls as its time needs: no total to count towards.
+      onProgress: opts.onProgress && ((p) => opts.onProgress!(p.phase === 'running' ? { ...p, total: 0 } : p)),
       onRun: (run, report) => {
         points.push(pointOf(run, report.settings.concurrency));
         opts.onPoint?.(points[points.length - 1], partial({ ...report, settings: { ...report.settings, modes: opts.settings.modes } }));

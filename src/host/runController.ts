@@ -510,7 +510,7 @@ export function progressText(p: Progress): string {
   // Python's thread mode opens with one call alone on a one-thread pool (the GIL
   // diagnostic window): it is thread mode's work, and its calls are not the N of the count.
   if (p.mode === 'diagnostic') return 'thread: GIL diagnostic, one call alone';
-  if (p.phase === 'running') return `${p.mode} ${p.done}/${p.total}`;
+  if (p.phase === 'running') return p.total ? `${p.mode} ${p.done}/${p.total}` : `${p.mode} ${p.done} calls`;
   if (p.phase === 'warming') return `${p.mode}: starting the pool`;
   return `${p.mode}: ${p.phase}`;
 }
