@@ -12,7 +12,7 @@ import { TOOL_VERSION } from './report/buildReport';
 import { EXIT, errorExitCode, exitCode } from './report/exitCode';
 import { formatReportText } from './report/textTable';
 import { formatSweepText } from './report/sweepText';
-import { DEFAULT_SWEEP_WORKERS, parseWorkerList, runSweep } from './engine/runSweep';
+import { DEFAULT_SWEEP_BUDGET_S, DEFAULT_SWEEP_WORKERS, parseWorkerList, runSweep } from './engine/runSweep';
 import { standaloneHtml, UiAssets } from './report/html';
 
 const HELP = `looplag ${TOOL_VERSION}: measure what a function does to the event loop
@@ -76,6 +76,9 @@ Options:
                          (charts and tables; opens offline, attach it to a PR)
   --budget-ms X          the lag budget the headline judges with (default 100); exit 3
                          when any measured mode's max lag exceeds X ms
+  --sweep-budget-s S     sweep: the time budget for all windows (default: 60); each
+                         window runs repeated rounds (at least 3 and 0.5 s when the
+                         budget allows, fewer and shorter when not, and says so)
   --verbose              print error details and the sidecar's own stderr
   -h, --help             this help
   -v, --version          the version
@@ -121,6 +124,7 @@ export async function main(argv: string[]): Promise<number> {
         out: { type: 'string' },
         html: { type: 'string' },
         'budget-ms': { type: 'string' },
+        'sweep-budget-s': { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -144,6 +148,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const sweep = command === 'sweep';
   let sweepWorkers: number[] = [];
+  let sweepBudgetS = DEFAULT_SWEEP_BUDGET_S;
 
   let target, settings, budgetMs;
   try {
@@ -164,6 +169,9 @@ export async function main(argv: string[]): Promise<number> {
       sweepWorkers = parseWorkerList((o.workers ?? DEFAULT_SWEEP_WORKERS.join(',')).split(','));
       if (o.html) throw new UsageError('--html applies to `looplag run`; a sweep writes --json / --out');
       if (settings.modes.includes('inline')) throw new UsageError('a sweep measures pool modes: drop inline from --modes');
+      sweepBudgetS = parseNumberOption('--sweep-budget-s', o['sweep-budget-s'], 0.1, 86400) ?? DEFAULT_SWEEP_BUDGET_S;
+    } else if (o['sweep-budget-s'] !== undefined) {
+      throw new UsageError('--sweep-budget-s applies to `looplag sweep`');
     }
     budgetMs = parseNumberOption('--budget-ms', o['budget-ms'], 0, 1e9);
     // Checked before measuring: a run that cannot be saved should not run at all.
@@ -213,7 +221,7 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSigint);
   };
   if (sweep) {
-    const result = await runSweep({ ...engine, settings: { ...settings, lagBudgetMs: budgetMs ?? 100 }, workers: sweepWorkers });
+    const result = await runSweep({ ...engine, settings: { ...settings, lagBudgetMs: budgetMs ?? 100 }, workers: sweepWorkers, budgetS: sweepBudgetS });
     finished();
     if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
     else process.stdout.write(formatSweepText(result));
@@ -276,7 +284,7 @@ function readUiAssets(): UiAssets {
 
 class ProgressLine {
   update(p: Progress): void {
-    const count = p.phase === 'running' ? ` ${p.done}/${p.total}` : '';
+    const count = p.phase === 'running' ? (p.total ? ` ${p.done}/${p.total}` : ` ${p.done} calls`) : '';
     process.stderr.write(`\r\x1b[K[looplag] ${p.mode}: ${p.phase}${count}`);
   }
   clear(): void {

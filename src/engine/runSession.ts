@@ -11,6 +11,7 @@ export interface Progress {
   mode: string;
   phase: 'starting' | 'warming' | 'running' | 'draining' | 'done';
   done: number;
+  /** Calls the window runs; 0 while a sweep's rounds run (as many calls as their time needs). */
   total: number;
 }
 
@@ -35,6 +36,8 @@ export interface RunOptions {
   diagnostic?: boolean;
   /** A worker sweep: a window per count for each pool mode (see runSweep). */
   sweepWorkers?: number[];
+  /** A sweep's rounds per window (see RunPlan.sweepRounds). */
+  sweepRounds?: RunPlan['sweepRounds'];
   /** Folder holding run_sidecar.py; default: next to the bundle. */
   sidecarDir?: string;
   /** Folder holding the Node sidecar (sidecar.js, worker.js, hooks.mjs); default: next to the bundle. */
@@ -294,6 +297,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     baselineMs: opts.baselineMs ?? 300,
     diagnostic: opts.diagnostic ?? true,
     ...(opts.sweepWorkers ? { sweepWorkers: opts.sweepWorkers } : {}),
+    ...(opts.sweepRounds ? { sweepRounds: opts.sweepRounds } : {}),
     outputCapBytes: opts.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
   };
   const deadline = part?.deadline ?? Date.now() + opts.settings.timeoutS * 1000;

@@ -1,22 +1,56 @@
 /**
  * The worker sweep: thread and process modes (Node: worker and process) over a list of
- * pool sizes, throughput and lag for each, and the recommended size: the smallest W
- * within 5% of the best throughput whose loop lag stays within the budget.
+ * pool sizes, throughput (repeated rounds, with their spread) and lag for each. What to
+ * recommend from them is src/advice/sweep.ts.
  */
 import * as os from 'node:os';
-import { TOOL_VERSION, buildReport, toModeRun } from '../report/buildReport';
-import { fmtMs } from '../report/textTable';
-import type { Mode, ModeRun, Report, Sweep, SweepPoint, SweepRecommendation } from '../shared/protocol';
+import { TOOL_VERSION, buildReport, toModeRun, SessionState } from '../report/buildReport';
+import type { ModeRun, Report, RunPlan, Sweep, SweepPoint, TaskRecord } from '../shared/protocol';
 import { SWEEP_SCHEMA } from '../shared/protocol';
 import { Progress, RunOptions, measure } from './runSession';
 import { UsageError } from './runPlan';
-import { executorCall } from '../advice/rules';
+import { recommend, sweepHeadline } from '../advice/sweep';
 
-/** Within this share of the best throughput, a smaller pool is as good and cheaper. */
-export const THROUGHPUT_TOLERANCE = 0.05;
+export { recommend, THROUGHPUT_TOLERANCE } from '../advice/sweep';
 
 /** The default counts: small pools, the cores, `ThreadPoolExecutor`'s default (cores + 4, capped at 32) and Starlette's 40. */
 export const DEFAULT_SWEEP_WORKERS = ['1', '2', '4', 'cores', 'cores+4', '32', '40'];
+
+/**
+ * The whole sweep's default time budget: the 7 default counts × 2 pool modes get about
+ * 3 s each at most, well above the 0.5 s window a fast function needs.
+ */
+export const DEFAULT_SWEEP_BUDGET_S = 60;
+/** Each window runs at least this long: a 90 ms window of 8 calls measured noise (issue 10). */
+export const SWEEP_MIN_WINDOW_MS = 500;
+/** …and at least this many rounds, each one throughput measurement, so their spread is known. */
+export const SWEEP_MIN_REPEATS = 3;
+/** A round admits at least this many calls per worker, so every worker runs more than once. */
+export const SWEEP_CALLS_PER_WORKER = 2;
+/** A round shorter than this measures scheduling more than the work. */
+const MIN_ROUND_MS = 50;
+/** The windows' share of the budget; the rest pays sidecar and pool start-ups and baselines. */
+const WINDOW_SHARE = 0.7;
+
+/**
+ * How each window of a sweep of `windows` windows runs within `budgetS`: at least
+ * SWEEP_MIN_WINDOW_MS and SWEEP_MIN_REPEATS rounds when the budget allows, shortened
+ * (and fewer rounds) when not, with a note saying so.
+ */
+export function sweepRoundsFor(budgetS: number, windows: number): { rounds: NonNullable<RunPlan['sweepRounds']>; note: string | null } {
+  const perWindowMs = (budgetS * 1000 * WINDOW_SHARE) / Math.max(1, windows);
+  const minWindowMs = Math.min(SWEEP_MIN_WINDOW_MS, perWindowMs);
+  const minRepeats = Math.min(SWEEP_MIN_REPEATS, Math.max(1, Math.floor(perWindowMs / MIN_ROUND_MS)));
+  const rounds = { minRepeats, minWindowMs: Math.round(minWindowMs), maxWindowMs: Math.round(Math.max(perWindowMs, minWindowMs)), callsPerWorker: SWEEP_CALLS_PER_WORKER };
+  const cut = [
+    ...(minWindowMs < SWEEP_MIN_WINDOW_MS ? [`windows shortened from ${SWEEP_MIN_WINDOW_MS} to ${rounds.minWindowMs} ms`] : []),
+    ...(minRepeats < SWEEP_MIN_REPEATS ? [`repeats reduced from ${SWEEP_MIN_REPEATS} to ${minRepeats} round${minRepeats === 1 ? '' : 's'}`] : []),
+  ];
+  const note = cut.length
+    ? `The sweep budget of ${budgetS} s for ${windows} windows left ${Math.round(perWindowMs)} ms each: ${cut.join(' and ')}. Throughputs are less certain; raise --sweep-budget-s (looplag.sweep.budgetSeconds) to trust them.`
+    : null;
+  return { rounds, note };
+}
 
 export function cores(): number {
   const o = os as unknown as { availableParallelism?: () => number };
@@ -39,35 +73,97 @@ export function parseWorkerList(items: (string | number)[], cpuCount = cores()):
   return [...out].sort((a, b) => a - b);
 }
 
-export interface SweepOptions extends Omit<RunOptions, 'onRun' | 'sweepWorkers' | 'freeThreaded' | 'diagnostic'> {
+export interface SweepOptions extends Omit<RunOptions, 'onRun' | 'sweepWorkers' | 'sweepRounds' | 'freeThreaded' | 'diagnostic'> {
   workers: number[];
+  /** The whole sweep's time budget, seconds (default DEFAULT_SWEEP_BUDGET_S). */
+  budgetS?: number;
   onPoint?(point: SweepPoint, partial: Sweep): void;
 }
 
 export type SweepProgress = Progress;
 
+/** What the sweep's document says about its windows' plan. */
+interface SweepPlan {
+  budgetS: number;
+  rounds: NonNullable<RunPlan['sweepRounds']>;
+  note: string | null;
+}
+
+/**
+ * Each mode in a sidecar of its own, so every mode starts from the same clean state
+ * (a process pool forked after the thread mode's calls would inherit their memory and
+ * whatever they broke, such as a closed sys.stdout).
+ */
 export async function runSweep(opts: SweepOptions): Promise<Sweep> {
   const started = Date.now();
+  const budgetS = opts.budgetS ?? DEFAULT_SWEEP_BUDGET_S;
+  const { rounds, note } = sweepRoundsFor(budgetS, opts.workers.length * opts.settings.modes.length);
+  const plan: SweepPlan = { budgetS, rounds, note };
   const points: SweepPoint[] = [];
-  const partial = (report: Report): Sweep => sweepOf(report, points, opts, started, false);
-  const state = await measure({
-    ...opts,
-    diagnostic: false,
-    sweepWorkers: opts.workers,
-    onRun: (run, report) => {
-      points.push(pointOf(run, report.settings.concurrency));
-      opts.onPoint?.(points[points.length - 1], partial(report));
-    },
-  });
-  state.finished = true;
-  const report = buildReport(state);
+  const states: SessionState[] = [];
+  const partial = (report: Report): Sweep => sweepOf(report, points, opts, plan, started, false);
+  for (const mode of opts.settings.modes) {
+    const leftS = opts.settings.timeoutS - (Date.now() - started) / 1000;
+    const state = await measure({
+      ...opts,
+      settings: { ...opts.settings, modes: [mode], timeoutS: Math.max(0.1, leftS) },
+      diagnostic: false,
+      sweepWorkers: opts.workers,
+      sweepRounds: rounds,
+      // A window's rounds run as many calls as its time needs: no total to count towards.
+      onProgress: opts.onProgress && ((p) => opts.onProgress!(p.phase === 'running' ? { ...p, total: 0 } : p)),
+      onRun: (run, report) => {
+        points.push(pointOf(run, report.settings.concurrency));
+        opts.onPoint?.(points[points.length - 1], partial({ ...report, settings: { ...report.settings, modes: opts.settings.modes } }));
+      },
+    });
+    states.push(state);
+    // A load failure, a cancel or the timeout: the next mode would only repeat it.
+    if (state.error) break;
+  }
+  const first = states[0];
+  if (!first) throw new UsageError('a sweep needs at least one pool mode');
+  const merged: SessionState = {
+    ...first,
+    // The first session's settings (Node: no GIL probe) with every mode swept.
+    settings: { ...first.settings, modes: opts.settings.modes },
+    windows: states.flatMap((s) => s.windows),
+    error: states.find((s) => s.error)?.error ?? null,
+    notes: [...new Set(states.flatMap((s) => s.notes ?? []))],
+    finished: true,
+  };
+  const report = buildReport(merged);
   // Rebuild from the finished windows (the live list may lack a failed last window).
-  const all = state.windows.map((w) => pointOf(toModeRun(w, state.settings), state.settings.concurrency));
-  return sweepOf(report, all, opts, started, true);
+  const all = merged.windows.map((w) => pointOf(toModeRun(w, merged.settings), merged.settings.concurrency));
+  return sweepOf(report, all, opts, plan, started, true);
+}
+
+/** Calls per second of each round (calls ended / first queued to last ended), and overall. */
+export function roundThroughputs(tasks: TaskRecord[]): { perRound: number[]; overall: number } | null {
+  const byRound = new Map<number, { start: number; end: number; calls: number }>();
+  for (const t of tasks) {
+    if (t.round == null || t.endMs === null) continue;
+    const r = byRound.get(t.round) ?? { start: Infinity, end: -Infinity, calls: 0 };
+    r.start = Math.min(r.start, t.queuedMs);
+    r.end = Math.max(r.end, t.endMs);
+    r.calls++;
+    byRound.set(t.round, r);
+  }
+  const rounds = [...byRound.values()].filter((r) => r.end > r.start);
+  if (!rounds.length) return null;
+  const round3 = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    perRound: rounds.map((r) => round3(r.calls / ((r.end - r.start) / 1000))),
+    overall: round3(rounds.reduce((a, r) => a + r.calls, 0) / (rounds.reduce((a, r) => a + r.end - r.start, 0) / 1000)),
+  };
 }
 
 function pointOf(run: ModeRun, concurrency: number): SweepPoint {
   const workers = run.workers ?? 1;
+  const rounds = run.status === 'ok' ? roundThroughputs(run.tasks) : null;
+  const throughput = rounds ? rounds.overall : run.throughputPerS;
+  const min = rounds ? Math.min(...rounds.perRound) : null;
+  const max = rounds ? Math.max(...rounds.perRound) : null;
   return {
     mode: run.mode,
     workers,
@@ -75,7 +171,14 @@ function pointOf(run: ModeRun, concurrency: number): SweepPoint {
     status: run.status,
     error: run.error,
     wallMs: run.wallMs,
-    throughputPerS: run.throughputPerS,
+    throughputPerS: throughput,
+    ...(rounds ? {
+      repeats: rounds.perRound.length,
+      throughputMinPerS: min,
+      throughputMaxPerS: max,
+      // One round says nothing about how much a rerun would differ.
+      throughputSpread: throughput && rounds.perRound.length > 1 ? Math.round(((max! - min!) / 2 / throughput) * 10000) / 10000 : null,
+    } : {}),
     lag: { p50Ms: run.lag.p50Ms, p99Ms: run.lag.p99Ms, maxMs: run.lag.maxMs, stallCount: run.lag.stallCount, stalledFrac: run.lag.stalledFrac },
     cpuParallelism: run.cpu.parallelism,
     queueMaxMs: run.taskStats.queueMaxMs,
@@ -85,14 +188,22 @@ function pointOf(run: ModeRun, concurrency: number): SweepPoint {
   };
 }
 
-function sweepOf(report: Report, points: SweepPoint[], opts: SweepOptions, started: number, final: boolean): Sweep {
+function sweepOf(report: Report, points: SweepPoint[], opts: SweepOptions, plan: SweepPlan, started: number, final: boolean): Sweep {
   const budget = opts.settings.lagBudgetMs ?? 100;
   const modes = [...new Set(points.map((p) => p.mode))];
-  const recommendations = modes.map((m) => recommend(m, points.filter((p) => p.mode === m), budget, report));
+  const cpuCount = report.runtime?.cpuCount ?? cores();
+  const recommendations = modes.map((m) => recommend(m, points.filter((p) => p.mode === m), budget, report, cpuCount));
   const best = recommendations
     .filter((r) => r.workers !== null && r.throughputPerS !== null)
     .sort((a, b) => (b.throughputPerS ?? 0) - (a.throughputPerS ?? 0))[0];
   const measured = points.filter((p) => p.status === 'ok');
+  // Windows the budget cut before their rounds were done (slow calls): say which.
+  const short = measured.filter((p) => p.repeats !== undefined && p.repeats < plan.rounds.minRepeats);
+  const notes = [
+    ...(plan.note ? [plan.note] : []),
+    ...(short.length ? [`The sweep budget cut ${short.map((p) => `${p.mode} W=${p.workers} (${p.repeats} round${p.repeats === 1 ? '' : 's'})`).join(', ')} short of ${plan.rounds.minRepeats} rounds: their spread is uncertain. Raise --sweep-budget-s (looplag.sweep.budgetSeconds).`] : []),
+    ...collapseBusyNotes(report.quality.notes, points.length),
+  ];
   return {
     schema: SWEEP_SCHEMA,
     tool: { name: 'looplag', version: TOOL_VERSION },
@@ -111,12 +222,15 @@ function sweepOf(report: Report, points: SweepPoint[], opts: SweepOptions, start
       timeoutS: opts.settings.timeoutS,
       windowsMs: Math.round(points.reduce((a, p) => a + p.wallMs, 0) * 1000) / 1000,
       totalMs: Date.now() - started,
+      budgetS: plan.budgetS,
+      minWindowMs: plan.rounds.minWindowMs,
+      minRepeats: plan.rounds.minRepeats,
     },
-    quality: { ...report.quality, notes: collapseBusyNotes(report.quality.notes, points.length) },
+    quality: { ...report.quality, notes },
     points,
     recommendations,
     best: best && best.workers !== null ? { mode: best.mode, workers: best.workers } : null,
-    headline: sweepHeadline(recommendations, best, budget, report),
+    headline: sweepHeadline(recommendations, best, budget, report.error, points),
   };
 }
 
@@ -129,52 +243,4 @@ function collapseBusyNotes(notes: string[], windows: number): string[] {
     `Other processes used up to ${worst}% of the machine's CPU during ${busy.length} of ${windows} windows: their lag and times are inflated. Rerun on a quieter machine.`,
     ...notes.filter((n) => !busy.includes(n)),
   ];
-}
-
-export function recommend(mode: Mode, points: SweepPoint[], budgetMs: number, report: Pick<Report, 'target' | 'settings'>): SweepRecommendation {
-  const ok = points.filter((p) => p.status === 'ok' && p.throughputPerS !== null);
-  if (!ok.length) {
-    return { mode, workers: null, throughputPerS: null, lagP99Ms: null, lagMaxMs: null, reason: points[0]?.error?.message ?? 'nothing measured', code: null };
-  }
-  const bestThroughput = Math.max(...ok.map((p) => p.throughputPerS!));
-  // Sizes at or above the calls in flight run the same pool (as many busy workers as
-  // calls): they are one configuration measured several times, so it is judged by its
-  // best measurement and, if chosen, named by its smallest W.
-  const sameConfigBest = (p: SweepPoint) => Math.max(...ok.filter((q) => q.effectiveWorkers === p.effectiveWorkers).map((q) => q.throughputPerS!));
-  const within = ok.filter((p) => p.lag.maxMs <= budgetMs).sort((a, b) => a.workers - b.workers);
-  const pick = within.find((p) => sameConfigBest(p) >= (1 - THROUGHPUT_TOLERANCE) * bestThroughput);
-  if (!pick) {
-    const calmest = [...ok].sort((a, b) => a.lag.maxMs - b.lag.maxMs)[0];
-    const why = within.length
-      ? `only W=${within.map((p) => p.workers).join(', ')} kept the loop within ${fmtMs(budgetMs)}, and none came within ${THROUGHPUT_TOLERANCE * 100}% of the best throughput (${bestThroughput.toFixed(1)}/s)`
-      : `no pool size kept the loop's max lag within ${fmtMs(budgetMs)} (the lowest was ${fmtMs(calmest.lag.maxMs)} at W=${calmest.workers})`;
-    // Within budget but slower is still the safe choice; none within budget: no recommendation.
-    const fallback = within.sort((a, b) => b.throughputPerS! - a.throughputPerS!)[0];
-    if (fallback) {
-      return { mode, workers: fallback.workers, throughputPerS: fallback.throughputPerS, lagP99Ms: fallback.lag.p99Ms, lagMaxMs: fallback.lag.maxMs, reason: `${why}; W=${fallback.workers} is the fastest that did`, code: codeFor(mode, fallback.workers, report) };
-    }
-    return { mode, workers: null, throughputPerS: null, lagP99Ms: null, lagMaxMs: null, reason: why, code: null };
-  }
-  const larger = ok.filter((p) => p.workers > pick.workers);
-  const reason = `W=${pick.workers} reached ${pick.throughputPerS!.toFixed(1)} calls/s (best ${bestThroughput.toFixed(1)}/s) with loop lag p99 ${fmtMs(pick.lag.p99Ms)}, max ${fmtMs(pick.lag.maxMs)} (budget ${fmtMs(budgetMs)})` +
-    (larger.length ? `; more workers did not add ${THROUGHPUT_TOLERANCE * 100}%` : '') +
-    (pick.workers > pick.effectiveWorkers ? ` (with ${report.settings.concurrency} concurrent calls at most ${pick.effectiveWorkers} run at once: W=${pick.effectiveWorkers} behaves the same)` : '');
-  return { mode, workers: pick.workers, throughputPerS: pick.throughputPerS, lagP99Ms: pick.lag.p99Ms, lagMaxMs: pick.lag.maxMs, reason, code: codeFor(mode, pick.workers, report) };
-}
-
-function codeFor(mode: Mode, w: number, report: Pick<Report, 'target'>): string {
-  const call = executorCall(report.target.qualname ?? 'work', report.target.args);
-  if (report.target.language === 'python') {
-    if (mode === 'process') return `pool = ProcessPoolExecutor(max_workers=${w})  # once, e.g. in a FastAPI lifespan\nresult = await loop.run_in_executor(pool, ${call})`;
-    if (mode === 'interpreter') return `pool = InterpreterPoolExecutor(max_workers=${w})  # Python 3.14+\nresult = await loop.run_in_executor(pool, ${call})`;
-    return `pool = ThreadPoolExecutor(max_workers=${w})\nresult = await loop.run_in_executor(pool, ${call})\n# Starlette/FastAPI sync endpoints: anyio.to_thread.current_default_thread_limiter().total_tokens = ${w}`;
-  }
-  if (mode === 'process') return `// ${w} child processes, forked once at start-up\nconst children = Array.from({ length: ${w} }, () => fork('./worker.js'));`;
-  return `// ${w} worker threads, created once at start-up (or new Piscina({ maxThreads: ${w} }))\nconst pool = Array.from({ length: ${w} }, () => new Worker('./worker.js'));`;
-}
-
-function sweepHeadline(recs: SweepRecommendation[], best: SweepRecommendation | undefined, budgetMs: number, report: Report): string {
-  if (!recs.length) return report.error ? `Nothing measured: ${report.error.message}` : 'Nothing measured.';
-  if (!best) return `No pool size kept the loop within ${fmtMs(budgetMs)}: ${recs.map((r) => `${r.mode}: ${r.reason}`).join('; ')}.`;
-  return `Use ${best.mode} with W=${best.workers}: ${best.throughputPerS?.toFixed(1)} calls/s, loop lag max ${fmtMs(best.lagMaxMs)} (budget ${fmtMs(budgetMs)}).`;
 }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { DEFAULTS, modesFor, UsageError } from '../engine/runPlan';
-import { DEFAULT_SWEEP_WORKERS, parseWorkerList } from '../engine/runSweep';
+import { DEFAULT_SWEEP_BUDGET_S, DEFAULT_SWEEP_WORKERS, parseWorkerList } from '../engine/runSweep';
 import type { ReportSettings } from '../report/buildReport';
 import type { Mode } from '../shared/protocol';
 import { SECTION, SettingTypes } from './ids';
@@ -17,6 +17,8 @@ export interface HostSettings {
   freeThreaded: string | null;
   /** `looplag.sweep.workers` as written; see sweepWorkerCounts. */
   sweepWorkers: string[];
+  /** `looplag.sweep.budgetSeconds`: the sweep's windows' time budget. */
+  sweepBudgetS: number;
   lagBudgetMs: number;
   codeLens: boolean;
   saveBeforeRun: 'ask' | 'always';
@@ -61,10 +63,17 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
     nodePath: get('node.path', '').trim(),
     freeThreaded: isNodeLanguage(language) ? null : freeThreadedSetting(get('python.freeThreadedPath', 'auto')),
     sweepWorkers: Array.isArray(sweepWorkers) ? sweepWorkers.map(String) : [String(sweepWorkers)],
+    sweepBudgetS: budgetSeconds(get('sweep.budgetSeconds', DEFAULT_SWEEP_BUDGET_S)),
     lagBudgetMs: Math.max(0, get('lagBudgetMs', 100)),
     codeLens: get('codeLens.enabled', true),
     saveBeforeRun: get('saveBeforeRun', 'ask') === 'always' ? 'always' : 'ask',
   };
+}
+
+/** `looplag.sweep.budgetSeconds` kept to 0.1 s – 1 day (the schema's range; a bad value means the default). */
+export function budgetSeconds(value: unknown): number {
+  const n = Number(value);
+  return Number.isFinite(n) ? Math.min(86400, Math.max(0.1, n)) : DEFAULT_SWEEP_BUDGET_S;
 }
 
 /** `looplag.python.freeThreadedPath`: "auto" (or empty) searches PATH, "off" disables, anything else is a path. */

@@ -36,6 +36,7 @@ export interface SettingTypes {
   'codeLens.enabled': boolean;
   saveBeforeRun: 'ask' | 'always';
   'sweep.workers': string[];
+  'sweep.budgetSeconds': number;
   plannedMode: string;
 }
 

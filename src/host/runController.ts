@@ -205,7 +205,7 @@ export class RunController implements vscode.Disposable {
       this.sweepShown = { sweep: startingSweep(request, settings, workers), visible: true };
       this.log.info(`sweeping ${request.label} in ${request.uri.fsPath} (args: ${request.args || 'none'}) with ` +
         `${describeRuntime(request.language, request.interpreter)}; modes ${modes.join(',')}, W ${workers.join(',')}, ` +
-        `concurrency ${settings.concurrency}, lag budget ${settings.lagBudgetMs} ms, timeout ${settings.timeoutS} s`);
+        `concurrency ${settings.concurrency}, lag budget ${settings.lagBudgetMs} ms, sweep budget ${request.settings.sweepBudgetS} s, timeout ${settings.timeoutS} s`);
     }, (signal, progress) => {
       const points: Record<string, number> = {};
       let reported = 0;
@@ -213,13 +213,14 @@ export class RunController implements vscode.Disposable {
         ...this.sessionOptions(request, signal),
         settings,
         workers,
+        budgetS: request.settings.sweepBudgetS,
         onProgress: (p) => {
           // A window per pool size: the one running is the next size this mode has not measured.
           const w = p.phase === 'running' && modes.includes(p.mode as Mode) ? workers[points[p.mode] ?? 0] : undefined;
           const label = w === undefined ? p.mode : `${p.mode} W=${w}`;
           const text = progressText({ ...p, mode: label });
           this.onProgress({ ...p, mode: label }, `sweep ${text}`);
-          const done = Object.values(points).reduce((a, n) => a + n, 0) + (w !== undefined && p.total ? p.done / p.total : 0);
+          const done = Object.values(points).reduce((a, n) => a + n, 0) + (w !== undefined && p.total ? Math.min(1, p.done / p.total) : 0);
           const increment = Math.max(0, (done / windows) * 100 - reported);
           reported += increment;
           progress.report({ message: text, increment });
@@ -509,7 +510,7 @@ export function progressText(p: Progress): string {
   // Python's thread mode opens with one call alone on a one-thread pool (the GIL
   // diagnostic window): it is thread mode's work, and its calls are not the N of the count.
   if (p.mode === 'diagnostic') return 'thread: GIL diagnostic, one call alone';
-  if (p.phase === 'running') return `${p.mode} ${p.done}/${p.total}`;
+  if (p.phase === 'running') return p.total ? `${p.mode} ${p.done}/${p.total}` : `${p.mode} ${p.done} calls`;
   if (p.phase === 'warming') return `${p.mode}: starting the pool`;
   return `${p.mode}: ${p.phase}`;
 }

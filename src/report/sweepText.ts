@@ -1,5 +1,10 @@
-import type { Sweep } from '../shared/protocol';
+import type { Sweep, SweepPoint } from '../shared/protocol';
 import { fmtMs } from './textTable';
+
+/** `±4% ×3`: the rounds' relative half-range and how many rounds; `–` without repeats. */
+export function fmtSpread(p: Pick<SweepPoint, 'throughputSpread' | 'repeats'>): string {
+  return p.throughputSpread == null ? '–' : `±${(p.throughputSpread * 100).toFixed(0)}% ×${p.repeats ?? '?'}`;
+}
 
 /** The CLI's sweep output: one row per mode and pool size, ★ on the recommendation, then the code. */
 export function formatSweepText(s: Sweep): string {
@@ -9,10 +14,10 @@ export function formatSweepText(s: Sweep): string {
   if (s.runtime) lines.push(`${s.runtime.implementation} ${s.runtime.version} · ${s.runtime.cpuCount} cores · ${s.settings.concurrency} concurrent calls · budget ${fmtMs(s.settings.lagBudgetMs)}`);
   lines.push(`→ ${s.headline}`);
   const rec = new Map(s.recommendations.map((r) => [r.mode, r.workers]));
-  const header = ['mode', 'W', 'status', 'wall', 'tasks/s', 'lag p99', 'lag max', 'stalls', 'CPU/wall', 'queue max', ''];
+  const header = ['mode', 'W', 'status', 'wall', 'tasks/s', 'spread', 'lag p99', 'lag max', 'stalls', 'CPU/wall', 'queue max', ''];
   const rows = s.points.map((p) => [
     p.mode, String(p.workers), p.status, fmtMs(p.wallMs), p.throughputPerS === null ? '–' : p.throughputPerS.toFixed(1),
-    fmtMs(p.lag.p99Ms), fmtMs(p.lag.maxMs), String(p.lag.stallCount), p.cpuParallelism.toFixed(2), fmtMs(p.queueMaxMs),
+    fmtSpread(p), fmtMs(p.lag.p99Ms), fmtMs(p.lag.maxMs), String(p.lag.stallCount), p.cpuParallelism.toFixed(2), fmtMs(p.queueMaxMs),
     rec.get(p.mode) === p.workers && p.status === 'ok' ? '★ recommended' : p.workers > p.effectiveWorkers ? `(${p.effectiveWorkers} busy at most)` : '',
   ]);
   const all = [header, ...rows];
@@ -30,6 +35,7 @@ export function formatSweepText(s: Sweep): string {
   for (const p of s.points) if (p.error) lines.push(`${p.mode} W=${p.workers}: ${p.status} [${p.error.kind}] ${p.error.message}`);
   if (s.error) lines.push(`error [${s.error.kind}]: ${s.error.message}`);
   for (const n of s.quality.notes) lines.push(`note: ${n}`);
-  lines.push(`sweep: ${fmtMs(s.settings.totalMs ?? 0)} in all, ${fmtMs(s.settings.windowsMs ?? 0)} of it measuring`);
+  const plan = s.settings.budgetS !== undefined ? ` (budget ${s.settings.budgetS} s; each window ≥ ${fmtMs(s.settings.minWindowMs ?? 0)} and ≥ ${s.settings.minRepeats} rounds when it allows)` : '';
+  lines.push(`sweep: ${fmtMs(s.settings.totalMs ?? 0)} in all, ${fmtMs(s.settings.windowsMs ?? 0)} of it measuring${plan}`);
   return lines.join('\n') + '\n';
 }

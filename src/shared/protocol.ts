@@ -79,6 +79,14 @@ export const RunPlan = obj({
    */
   sweepWorkers: optional(arr(int)),
   /**
+   * A sweep's windows: rounds of calls, W at a time, repeated until the window has run
+   * `minWindowMs` and `minRepeats` rounds, and cut at `maxWindowMs` (the host derives
+   * these from the sweep's time budget). Each round admits at least
+   * `callsPerWorker` × W calls and runs at least minWindowMs / minRepeats; its
+   * throughput is one repeat of the measurement. Absent: one round of `concurrency` calls.
+   */
+  sweepRounds: optional(obj({ minRepeats: int, minWindowMs: num, maxWindowMs: num, callsPerWorker: int })),
+  /**
    * One unmeasured call per process/worker (inline and thread: one in the sidecar)
    * before the window, so one-time costs (imports, caches, JIT, key generation) stay
    * out of it. Absent means true; false for code with side effects (`--no-warmup`).
@@ -153,6 +161,8 @@ export const TaskRecord = obj({
   error: nullable(obj({ type: str, message: str, traceback: nullable(str) })),
   /** Node pools: what moving the arguments and the result cost (v8 serialization, ms on each side). */
   transfer: optional(nullable(TaskTransfer)),
+  /** A sweep window's round (0-based) this call belonged to (see RunPlan.sweepRounds). */
+  round: optional(nullable(int)),
 });
 export type TaskRecord = Infer<typeof TaskRecord>;
 
@@ -404,7 +414,15 @@ export const SweepPoint = obj({
   status: literal('ok', 'failed', 'skipped'),
   error: nullable(RunError),
   wallMs: num,
+  /** Calls per second over the window's rounds (all calls / the rounds' summed time). */
   throughputPerS: nullable(num),
+  /** Rounds measured in this window: each one a throughput measurement. */
+  repeats: optional(int),
+  /** The slowest and fastest round's throughput, calls/s. */
+  throughputMinPerS: optional(nullable(num)),
+  throughputMaxPerS: optional(nullable(num)),
+  /** Relative half-range of the rounds' throughput: (max − min) / 2 / throughputPerS. */
+  throughputSpread: optional(nullable(num)),
   lag: obj({ p50Ms: num, p99Ms: num, maxMs: num, stallCount: int, stalledFrac: num }),
   cpuParallelism: num,
   queueMaxMs: nullable(num),
@@ -444,6 +462,11 @@ export const Sweep = obj({
     /** Sum of the measured windows' wall time, and the whole sweep's (start-ups, baseline, spawn). */
     windowsMs: optional(num),
     totalMs: optional(num),
+    /** The time budget for the whole sweep (CLI --sweep-budget-s, looplag.sweep.budgetSeconds). */
+    budgetS: optional(num),
+    /** What each window aimed for within the budget: this long, this many rounds at least. */
+    minWindowMs: optional(num),
+    minRepeats: optional(int),
   }),
   quality: obj({ backgroundCpuFrac: nullable(num), trustworthy: bool, notes: arr(str) }),
   points: arr(SweepPoint),

@@ -2,6 +2,7 @@
 import type { Sweep } from '../shared/protocol';
 import type { LiveProgress } from '../shared/webviewProtocol';
 import { fmtMs } from '../report/textTable';
+import { fmtSpread } from '../report/sweepText';
 import { h, icon } from './dom';
 
 export function sweepHeader(s: Sweep, running: LiveProgress | null): HTMLElement {
@@ -17,7 +18,7 @@ export function sweepHeader(s: Sweep, running: LiveProgress | null): HTMLElement
       h('time', { datetime: s.createdAt }, new Date(s.createdAt).toLocaleString()),
     ),
     h('p', { class: 'headline', 'data-testid': 'sweep-headline' }, s.headline),
-    running ? h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, icon('loading codicon-modifier-spin'), ` Sweeping ${running.mode}: ${running.phase}${running.phase === 'running' ? ` ${running.done}/${running.total}` : ''}`) : null,
+    running ? h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, icon('loading codicon-modifier-spin'), ` Sweeping ${running.mode}: ${running.phase}${running.phase === 'running' ? (running.total ? ` ${running.done}/${running.total}` : ` ${running.done} calls`) : ''}`) : null,
     s.error ? h('div', { class: 'banner error', role: 'alert' }, icon('error'), ` ${s.error.kind}: ${s.error.message}`) : null,
     !s.quality.trustworthy ? h('div', { class: 'banner warning', role: 'note' }, icon('warning'), ' The machine was busy during this sweep: numbers may be inflated.') : null,
   );
@@ -28,8 +29,8 @@ export function sweepTable(s: Sweep): HTMLElement {
   return h('section', { class: 'summary', 'aria-label': 'Sweep results' },
     h('div', { class: 'table-scroll', tabindex: 0 },
       h('table', { 'data-testid': 'sweep-table' },
-        h('caption', {}, 'Each pool size', h('span', { class: 'legend-note' }, ` ★ recommended · ▲ lag over the budget (${fmtMs(s.settings.lagBudgetMs)})`)),
-        h('thead', {}, h('tr', {}, ['Mode', 'W', 'Calls/s', 'Lag p99', 'Lag max', 'Stalls', 'CPU/wall', 'Queue max', 'Wall'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('caption', {}, 'Each pool size', h('span', { class: 'legend-note' }, ` ★ recommended · ▲ lag over the budget (${fmtMs(s.settings.lagBudgetMs)}) · spread: the rounds' throughput ± half their range, × rounds`)),
+        h('thead', {}, h('tr', {}, ['Mode', 'W', 'Calls/s', 'Spread', 'Lag p99', 'Lag max', 'Stalls', 'CPU/wall', 'Queue max', 'Wall'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, s.points.map((p) => {
           const over = p.status === 'ok' && p.lag.maxMs > s.settings.lagBudgetMs;
           const star = rec.get(p.mode) === p.workers && p.status === 'ok';
@@ -37,6 +38,7 @@ export function sweepTable(s: Sweep): HTMLElement {
             h('th', { scope: 'row' }, p.mode),
             h('td', {}, star ? h('span', { 'aria-label': 'recommended' }, '★ ') : null, String(p.workers), p.workers > p.effectiveWorkers ? h('span', { class: 'status', title: `only ${p.effectiveWorkers} calls run at once` }, ` (${p.effectiveWorkers} busy)`) : null),
             h('td', { 'data-metric': 'throughput' }, p.throughputPerS === null ? p.status : p.throughputPerS.toFixed(1)),
+            h('td', { 'data-metric': 'spread', title: p.throughputMinPerS != null && p.throughputMaxPerS != null ? `rounds from ${p.throughputMinPerS.toFixed(1)} to ${p.throughputMaxPerS.toFixed(1)} calls/s` : null }, fmtSpread(p)),
             h('td', { 'data-metric': 'p99' }, fmtMs(p.lag.p99Ms)),
             h('td', { 'data-metric': 'max', class: over ? 'over' : null }, over ? h('span', { class: 'over-mark', 'aria-label': 'over budget' }, '▲ ') : null, fmtMs(p.lag.maxMs)),
             h('td', {}, String(p.lag.stallCount)),

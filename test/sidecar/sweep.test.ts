@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { BUSY_MACHINE_FRAC } from '../../src/report/quality';
+import { formatSweepText } from '../../src/report/sweepText';
 import { Sweep, SWEEP_SCHEMA, type SweepPoint } from '../../src/shared/protocol';
 import { assertNoProcessLeft, BIN, FIXTURES, newTag, processesWithTag, REPO, tmpDir, waitFor } from '../support/helpers';
 
@@ -155,7 +156,8 @@ describe('pure Python (fib), 7 pool sizes × thread and process', () => {
   let r: SweepResult;
 
   test('the --json document validates, with a point per size and mode in order', async (t) => {
-    r = await sweepOnQuietMachine(t, FIB, ['--args', '28', '--modes', 'thread,process', '--workers', WORKERS.join(','), '--concurrency', String(CONCURRENCY)]);
+    // 8 s for 14 windows: ~0.4 s and 3 rounds each, enough for these comparisons and a short test.
+    r = await sweepOnQuietMachine(t, FIB, ['--args', '28', '--modes', 'thread,process', '--workers', WORKERS.join(','), '--concurrency', String(CONCURRENCY), '--sweep-budget-s', '8']);
     const s = r.sweep!;
     assert.equal(s.schema, 'looplag.sweep/1');
     assert.deepEqual(s.settings.workers, WORKERS);
@@ -207,7 +209,7 @@ describe('pure Python (fib), 7 pool sizes × thread and process', () => {
 });
 
 test('GIL-holding sorted(), budget below one call: no thread pool size is recommended, processes are', async (t) => {
-  const r = await sweepOnQuietMachine(t, SORT, ['--modes', 'thread,process', '--workers', '1,2,4', '--concurrency', '4', '--budget-ms', '40']);
+  const r = await sweepOnQuietMachine(t, SORT, ['--modes', 'thread,process', '--workers', '1,2,4', '--concurrency', '4', '--budget-ms', '40', '--sweep-budget-s', '3']);
   const s = r.sweep!;
   assertRecommendationsWithinBudget(s);
   // Each call keeps the loop out for all of its ~80 ms, whatever W (and load only lengthens it).
@@ -222,7 +224,7 @@ test('GIL-holding sorted(), budget below one call: no thread pool size is recomm
 });
 
 test('GIL-releasing zlib: a thread pool of 2+ is recommended, and it pays (≥ 1.3× one thread)', async (t) => {
-  const r = await sweepOnQuietMachine(t, DEFLATE, ['--modes', 'thread,process', '--workers', '1,2,4', '--concurrency', '4']);
+  const r = await sweepOnQuietMachine(t, DEFLATE, ['--modes', 'thread,process', '--workers', '1,2,4', '--concurrency', '4', '--sweep-budget-s', '3']);
   const s = r.sweep!;
   assertRecommendationsWithinBudget(s);
   if (!quietOrSkip(t, r)) return;
@@ -232,6 +234,82 @@ test('GIL-releasing zlib: a thread pool of 2+ is recommended, and it pays (≥ 1
   // The loop kept its beat while two threads compressed.
   assert.ok(point(s, 'thread', 2).lag.maxMs < s.settings.stallMs, numbersOf(r));
 });
+
+describe('pure Python (fib) in process mode over W = 1, 2, 4: repeated rounds and their spread', () => {
+  const ARGS = ['--args', '25', '--modes', 'process', '--workers', '1,2,4', '--concurrency', '4', '--free-threaded', 'off'];
+  let roomy: SweepResult;
+
+  test('each W runs ≥ 3 rounds over ≥ 0.5 s, the spread is reported, and W=4 is recommended only if it beats W=2 by more than it', async () => {
+    // 6 s for 3 windows leaves ~1.4 s each: the 0.5 s and 3-round minimums hold.
+    roomy = await runSweepCli([FIB, ...ARGS, '--sweep-budget-s', '6', '--timeout', '60', '--json']);
+    assert.equal(roomy.code, 0, roomy.stderr);
+    const s = roomy.sweep!;
+    t_log(s);
+    assert.equal(s.settings.budgetS, 6);
+    assert.equal(s.settings.minWindowMs, 500);
+    assert.equal(s.settings.minRepeats, 3);
+    for (const p of s.points) {
+      assert.equal(p.status, 'ok', JSON.stringify(p.error));
+      assert.ok((p.repeats ?? 0) >= 3, `W=${p.workers}: ${p.repeats} rounds`);
+      assert.ok(p.wallMs >= s.settings.minWindowMs!, `W=${p.workers}: window ${p.wallMs} ms`);
+      assert.ok(p.throughputMinPerS! <= p.throughputPerS! && p.throughputPerS! <= p.throughputMaxPerS!, JSON.stringify(p));
+      assert.ok(Math.abs(p.throughputSpread! - (p.throughputMaxPerS! - p.throughputMinPerS!) / 2 / p.throughputPerS!) < 1e-3, JSON.stringify(p));
+    }
+    // The rule, on whatever this machine measured (2 cores here: W=4 is above them).
+    const cores = s.runtime!.cpuCount;
+    const rec = recommendation(s, 'process');
+    const w2 = point(s, 'process', Math.min(2, cores));
+    const w4 = point(s, 'process', 4);
+    if (cores <= 2 && w4.throughputPerS! > w2.throughputPerS!) {
+      const beyond = w4.throughputMinPerS! > w2.throughputMaxPerS!;
+      assert.equal(rec.workers === 4, beyond, numbersOf(roomy));
+      if (!beyond && w4.throughputPerS! >= 0.95 * Math.max(...s.points.map((p) => p.throughputPerS!))) {
+        assert.match(rec.reason, /within the spread of W=\d/, numbersOf(roomy));
+      }
+    }
+    assert.match(formatLine(roomy.stdout), /±\d+%/);
+  });
+
+  test('a small --sweep-budget-s makes the sweep shorter and says it reduced the rounds', async () => {
+    assert.ok(roomy, 'the roomy sweep ran');
+    const r = await runSweepCli([FIB, ...ARGS, '--sweep-budget-s', '0.3', '--timeout', '60', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const s = r.sweep!;
+    t_log(s);
+    assert.equal(s.settings.minRepeats, 1);
+    assert.ok(s.settings.minWindowMs! < 500);
+    assert.ok(s.quality.notes.some((n) => /repeats reduced from 3 to 1 round/.test(n) && /--sweep-budget-s/.test(n)), s.quality.notes.join('\n'));
+    assert.ok(s.settings.windowsMs! < 0.5 * roomy.sweep!.settings.windowsMs!, `windows ${s.settings.windowsMs} ms vs ${roomy.sweep!.settings.windowsMs} ms`);
+    for (const p of s.points) assert.ok((p.repeats ?? 0) >= 1, `W=${p.workers}: ${p.repeats} rounds`);
+  });
+});
+
+test('Node worker pool: each W runs repeated rounds within the budget and reports their spread', async () => {
+  const r = await runSweepCli([`${FIXTURES}/node/advice/handlers.cjs::cpuSync`, '--args', '25', '--modes', 'worker', '--workers', '1,2',
+    '--concurrency', '2', '--sweep-budget-s', '3', '--timeout', '60', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = r.sweep!;
+  t_log(s);
+  assert.equal(s.settings.minRepeats, 3);
+  for (const p of s.points) {
+    assert.equal(p.status, 'ok', JSON.stringify(p.error));
+    assert.ok((p.repeats ?? 0) >= 3, `W=${p.workers}: ${p.repeats} rounds`);
+    assert.ok(p.wallMs >= s.settings.minWindowMs!, `W=${p.workers}: window ${p.wallMs} ms`);
+    assert.ok(p.throughputSpread !== null && p.throughputSpread !== undefined, JSON.stringify(p));
+  }
+});
+
+/** The document's own text: the CLI prints the document, not the table, with --json. */
+function formatLine(stdout: string): string {
+  return formatSweepText(Sweep.parse(JSON.parse(stdout)));
+}
+
+function t_log(s: Sweep): void {
+  for (const p of s.points) {
+    process.stderr.write(`# ${p.mode} W=${p.workers}: ${p.throughputPerS}/s (${p.throughputMinPerS}–${p.throughputMaxPerS}, ${p.repeats} rounds), wall ${p.wallMs} ms, CPU/wall ${p.cpuParallelism}, background ${p.backgroundCpuFrac}\n`);
+  }
+  for (const r of s.recommendations) process.stderr.write(`# → ${r.mode} W=${r.workers}: ${r.reason}\n`);
+}
 
 test('Ctrl+C during a sweep: exit 130, a partial document, and no process left', async () => {
   const tag = newTag();

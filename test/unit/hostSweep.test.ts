@@ -117,6 +117,15 @@ test('settings: looplag.sweep.workers is parsed like the CLI\'s --workers; a bad
   assert.deepEqual(readSettings(undefined).sweepWorkers, ['1', 'cores+1']);
   fake.settings.set('looplag.sweep.workers', [1, 2]);
   assert.deepEqual(readSettings(undefined).sweepWorkers, ['1', '2'], 'numbers written without quotes work too');
+
+  // looplag.sweep.budgetSeconds: the windows' time budget, default 60 s, kept to the schema's range.
+  assert.equal(readSettings(undefined).sweepBudgetS, 60);
+  fake.settings.set('looplag.sweep.budgetSeconds', 5);
+  assert.equal(readSettings(undefined).sweepBudgetS, 5);
+  fake.settings.set('looplag.sweep.budgetSeconds', 0);
+  assert.equal(readSettings(undefined).sweepBudgetS, 0.1);
+  fake.settings.set('looplag.sweep.budgetSeconds', 'lots');
+  assert.equal(readSettings(undefined).sweepBudgetS, 60);
 });
 
 test('a sweep measures the language\'s pool modes, kept to those in the modes setting when any are left', () => {

@@ -30,6 +30,7 @@ export class Context {
   private readonly cancelHooks = new Set<(e: Error) => void>();
   private mode = '';
   private done = 0;
+  private lastProgress = 0;
 
   constructor(
     readonly plan: RunPlan,
@@ -51,7 +52,13 @@ export class Context {
 
   taskDone(): void {
     this.done += 1;
-    this.progress(this.mode, 'running', this.done);
+    // A sweep's rounds run many more calls than `concurrency`: a message per call would
+    // flood the pipe, so past that at most ten a second.
+    const now = Date.now();
+    if (this.done <= this.plan.concurrency || now - this.lastProgress >= 100) {
+      this.lastProgress = now;
+      this.progress(this.mode, 'running', this.done);
+    }
   }
 
   cancel(reason: 'user' | 'timeout' | undefined): void {
@@ -81,6 +88,8 @@ interface TaskRec {
   } | null;
   notTransferable?: boolean;
   resultNote?: string | null;
+  /** A sweep window's round (see RunPlan.sweepRounds). */
+  round?: number;
 }
 
 /**
@@ -172,6 +181,7 @@ class Window {
           resultWriteMs: r.transfer.resultWriteMs === null ? null : r4(r.transfer.resultWriteMs),
           resultReadMs: r.transfer.resultReadMs === null ? null : r4(r.transfer.resultReadMs),
         },
+        ...(r.round !== undefined ? { round: r.round } : {}),
       })),
       samples: heartbeat.samples.filter(([t]) => t >= t0).map(([t, lag]) => [r4(t - t0), r4(lag)]),
       gilWaitsMs: null,
@@ -500,6 +510,60 @@ class Pool {
   }
 }
 
+/** A round of a fast function would otherwise hold tens of thousands of calls (and task records). */
+const MAX_ROUND_CALLS = 5000;
+
+/**
+ * A sweep window as repeated rounds, each one throughput measurement: a round keeps
+ * `inflight` calls running (a W-worker pool under steady load) until it has admitted
+ * callsPerWorker × W calls and run minWindowMs / minRepeats, then waits for its calls.
+ * Rounds repeat until the window has minRepeats of them and minWindowMs; at maxWindowMs
+ * no new round starts and the round running admits no more (the host's time budget).
+ * Calls are submitted as workers free up, so the pool's queue stays short.
+ */
+function runRounds(
+  ctx: Context, win: Window, inflight: number, plan: NonNullable<RunPlan['sweepRounds']>,
+  submit: (rec: TaskRec, done: () => void) => void, finished: () => void,
+): void {
+  const minCalls = Math.max(inflight, plan.callsPerWorker * inflight);
+  const minRoundMs = plan.minWindowMs / Math.max(1, plan.minRepeats);
+  const tWindow = nowMs();
+  let n = 0;
+  let round = 0;
+  let tRound = tWindow;
+  let admitted = 0;
+  let running = 0;
+  const admit = (): void => {
+    const now = nowMs();
+    const wanted = admitted < minCalls || now - tRound < minRoundMs;
+    const outOfTime = now - tWindow >= plan.maxWindowMs || ctx.cancelled;
+    if (admitted >= inflight && (!wanted || outOfTime || admitted >= MAX_ROUND_CALLS)) {
+      if (running === 0) endRound();
+      return;
+    }
+    const rec = win.newRecord(n++);
+    rec.round = round;
+    admitted++;
+    running++;
+    submit(rec, () => {
+      running--;
+      admit();
+    });
+  };
+  const endRound = (): void => {
+    round++;
+    const elapsed = nowMs() - tWindow;
+    if (ctx.cancelled || elapsed >= plan.maxWindowMs || (round >= plan.minRepeats && elapsed >= plan.minWindowMs)) return finished();
+    tRound = nowMs();
+    admitted = 0;
+    startRound();
+  };
+  const startRound = (): void => {
+    for (let i = 0; i < inflight; i++) admit();
+  };
+  startRound();
+}
+
 /** The default pool size: one per core the runtime may use, as `os.availableParallelism()`. */
 export function defaultWorkers(cpuCount: number): number {
   return Math.max(1, cpuCount);
@@ -556,8 +620,10 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
       ctx.begin(mode);
       const w = new Window(ctx, mode);
       pool.window = w;
+      const rounds = counts ? ctx.plan.sweepRounds : undefined;
       const window = await w.measure((win) => new Promise<void>((resolve, reject) => {
         if (!pool.watch(reject)) return;
+        if (rounds) return runRounds(ctx, win, pool.limit, rounds, (rec, done) => pool.submit(rec, args, done), resolve);
         let left = ctx.plan.concurrency;
         for (let i = 0; i < ctx.plan.concurrency; i++) {
           pool.submit(win.newRecord(i), args, () => {

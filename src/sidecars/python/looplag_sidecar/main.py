@@ -9,6 +9,7 @@ import os
 import platform
 import sys
 import threading
+import time
 import traceback
 
 from . import modes
@@ -61,6 +62,7 @@ class Context:
         self.workers_seen = []
         self._mode = None
         self._done = 0
+        self._last_progress = 0.0
 
     def probe_in(self, window_mode):
         """Whether the GIL-wait probe runs in this window: always in the baseline and
@@ -80,7 +82,12 @@ class Context:
 
     def task_done(self):
         self._done += 1
-        self.progress(self._mode, "running", self._done)
+        # A sweep's rounds run many more calls than `concurrency`: a message per call
+        # would flood the pipe, so past that at most ten a second.
+        now = time.monotonic()
+        if self._done <= self.concurrency or now - self._last_progress >= 0.1:
+            self._last_progress = now
+            self.progress(self._mode, "running", self._done)
 
     def register_pool(self, pool):
         self.pools.append(pool)

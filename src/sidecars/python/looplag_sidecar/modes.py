@@ -167,6 +167,8 @@ class Window:
             tasks.append({"id": r["id"], "queuedMs": ms(r["queued"]), "startMs": ms(r["start"]), "endMs": ms(r["end"]),
                           "worker": r["worker"], "cpuMs": None if r["cpu"] is None else round(r["cpu"] * 1000.0, 3),
                           "error": r["error"]})
+            if "round" in r:
+                tasks[-1]["round"] = r["round"]
         samples = [[round((t - t0) * 1000.0, 4), round(lag * 1000.0, 4)] for t, lag in heartbeat.samples if t >= t0]
         gil = None
         if probe:
@@ -259,9 +261,8 @@ async def _window_per_count(ctx, mode, counts, workers, startup_ms, windows, mea
     admitting only that many calls at a time; appended to `windows` as they end, and
     sent at once in a sweep. Stops at the first failed window or a cancel."""
     for count in (counts or [None]):
-        sem = asyncio.Semaphore(min(count, ctx.concurrency)) if count else None
         ctx.begin(mode)
-        window = await measure(sem)
+        window = await measure(count)
         window["workers"] = count or workers
         window["startupMs"] = round(startup_ms, 3) if not windows else None
         windows.append(window)
@@ -269,6 +270,60 @@ async def _window_per_count(ctx, mode, counts, workers, startup_ms, windows, mea
             ctx.emit_window(window)
         if window["status"] != "ok" or ctx.cancelled.is_set():
             break
+
+
+async def _admit(ctx, w, count, one):
+    """The calls of one window. `one(rec)` runs a call to its end. Without a sweep's
+    rounds: `concurrency` calls, at most `count` at a time (all at once when None)."""
+    rounds = ctx.plan.get("sweepRounds")
+    if count and rounds:
+        return await _rounds(ctx, w, min(count, ctx.concurrency), rounds, one)
+    sem = asyncio.Semaphore(min(count, ctx.concurrency)) if count else None
+    await asyncio.gather(*(_gated(sem, lambda rec=w.new_record(i): one(rec)) for i in range(ctx.concurrency)))
+
+
+# A round of a fast function would otherwise hold tens of thousands of calls (and task records).
+_MAX_ROUND_CALLS = 5000
+
+
+async def _rounds(ctx, w, inflight, plan, one):
+    """A sweep window as repeated rounds, each one throughput measurement: a round keeps
+    `inflight` calls running (a W-worker pool under steady load) until it has admitted
+    callsPerWorker × W calls and run minWindowMs / minRepeats, then waits for its calls.
+    Rounds repeat until the window has minRepeats of them and minWindowMs; at maxWindowMs
+    no new round starts and the round running admits no more (the host's time budget)."""
+    min_calls = max(inflight, plan["callsPerWorker"] * inflight)
+    min_round_s = plan["minWindowMs"] / 1000.0 / max(1, plan["minRepeats"])
+    max_s = plan["maxWindowMs"] / 1000.0
+    t_window = perf_counter()
+    n = 0
+    r = 0
+    while True:
+        t_round = perf_counter()
+        admitted = 0
+        pending = set()
+        while True:
+            now = perf_counter()
+            wanted = admitted < min_calls or now - t_round < min_round_s
+            out_of_time = now - t_window >= max_s or ctx.cancelled.is_set()
+            if admitted >= inflight and (not wanted or out_of_time or admitted >= _MAX_ROUND_CALLS):
+                break
+            if len(pending) >= inflight:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for d in done:
+                    d.result()  # a broken pool ends the window
+                continue
+            rec = w.new_record(n)
+            rec["round"] = r
+            n += 1
+            admitted += 1
+            pending.add(asyncio.ensure_future(one(rec)))
+        if pending:
+            await asyncio.gather(*pending)
+        r += 1
+        elapsed = perf_counter() - t_window
+        if ctx.cancelled.is_set() or elapsed >= max_s or (r >= plan["minRepeats"] and elapsed >= plan["minWindowMs"] / 1000.0):
+            return
 
 
 async def run_thread(ctx, tgt, args, kwargs, counts=None):
@@ -285,18 +340,14 @@ async def run_thread(ctx, tgt, args, kwargs, counts=None):
     concurrent.futures.wait(warm)
     startup_ms = (perf_counter() - t) * 1000.0
 
-    async def measure(sem):
-        async def body(w):
-            futures = []
-            for i in range(ctx.concurrency):
-                rec = w.new_record(i)
-                make = (lambda rec=rec: loop.run_in_executor(pool, _thread_call, tgt.fn, tgt.is_async, args, kwargs, rec))
-                fut = asyncio.ensure_future(_gated(sem, make))
-                fut.add_done_callback(lambda _f: ctx.task_done())
-                futures.append(fut)
-            await asyncio.gather(*futures)
+    async def one(rec):
+        try:
+            await loop.run_in_executor(pool, _thread_call, tgt.fn, tgt.is_async, args, kwargs, rec)
+        finally:
+            ctx.task_done()
 
-        return await Window(ctx, "thread").measure(body)
+    async def measure(count):
+        return await Window(ctx, "thread").measure(lambda w: _admit(ctx, w, count, one))
 
     windows = []
     try:
@@ -360,7 +411,7 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
             ctx.discard_output()  # the warm-up calls' prints are not the window's
             ctx.note_warmup(mode, warmup_ms)
         await _window_per_count(ctx, mode, counts, workers, startup_ms, windows,
-                                lambda sem: _pool_window(ctx, mode, pool, loop, sem, args, kwargs))
+                                lambda count: _pool_window(ctx, mode, pool, loop, count, args, kwargs))
     except concurrent.futures.process.BrokenProcessPool as e:
         if warmup_ms is _WARMING:  # the target itself killed a worker, in its warm-up call
             window = skipped(mode, "crashed", "a %s worker died while running the target (its unmeasured warm-up "
@@ -429,11 +480,11 @@ async def warm_up(ctx, mode, tgt, args, kwargs):
     return [round(took * 1000.0, 3)]
 
 
-async def _pool_window(ctx, mode, pool, loop, sem, args, kwargs):
+async def _pool_window(ctx, mode, pool, loop, count, args, kwargs):
     async def body(w):
         async def one(rec):
             try:
-                meta, _result = await _gated(sem, lambda: loop.run_in_executor(pool, child_call, ctx.spec, args, kwargs))
+                meta, _result = await loop.run_in_executor(pool, child_call, ctx.spec, args, kwargs)
             except concurrent.futures.process.BrokenProcessPool:
                 raise
             except Exception as e:  # the result could not come back
@@ -445,7 +496,7 @@ async def _pool_window(ctx, mode, pool, loop, sem, args, kwargs):
                 w.child_system += meta["system"]
             ctx.task_done()
 
-        await asyncio.gather(*(one(w.new_record(i)) for i in range(ctx.concurrency)))
+        await _admit(ctx, w, count, one)
 
     window = await Window(ctx, mode).measure(body)
     pickling = [t["error"] for t in window["tasks"] if t["error"] and _is_pickling_error(t["error"])]
@@ -454,6 +505,7 @@ async def _pool_window(ctx, mode, pool, loop, sem, args, kwargs):
         window["error"] = error("not-picklable", "the return value can't be sent back from the %s: %s"
                                 % (mode, pickling[0]["message"]), detail=pickling[0]["traceback"])
     return window
+
 
 def _is_pickling_error(err):
     return err["type"] in ("PicklingError", "NotShareableError") or "pickle" in err["message"].lower()

@@ -36,7 +36,8 @@ PLAN = {"target": TARGET_SPEC, "modes": ["list", MODES], "concurrency": int,
         "workers": _nullable(int), "switchIntervalS": _nullable(NUM), "heartbeatMs": int,
         "gilProbe": bool, "baselineMs": int, "outputCapBytes": int,
         "diagnostic": (OPT, bool), "sweepWorkers": (OPT, ["list", int]), "warmup": (OPT, bool),
-        "gilProbeInWindow": (OPT, bool)}
+        "gilProbeInWindow": (OPT, bool),
+        "sweepRounds": (OPT, {"minRepeats": int, "minWindowMs": NUM, "maxWindowMs": NUM, "callsPerWorker": int})}
 RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str,
            "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM}
 RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), "line": int,
@@ -47,7 +48,7 @@ TRANSFER = {"argsBytes": int, "argsWriteMs": NUM, "argsReadMs": _nullable(NUM),
 TASK = {"id": int, "queuedMs": NUM, "startMs": _nullable(NUM), "endMs": _nullable(NUM),
         "worker": _nullable(str), "cpuMs": (OPT, _nullable(NUM)),
         "error": _nullable({"type": str, "message": str, "traceback": _nullable(str)}),
-        "transfer": (OPT, _nullable(TRANSFER))}
+        "transfer": (OPT, _nullable(TRANSFER)), "round": (OPT, _nullable(int))}
 # Node only (the Node sidecar shares the TypeScript types; mirrored so the fixtures agree).
 LOOP_DELAY = {"minMs": NUM, "maxMs": NUM, "meanMs": NUM, "p50Ms": NUM, "p99Ms": NUM, "count": int,
               "resolutionMs": NUM}
