@@ -8,6 +8,8 @@ import { fmtMs } from '../report/textTable';
 import { budgetOf } from '../report/verdict';
 import { Facts, GilBehaviour, healthy, RULES } from './rules';
 import * as T from './thresholds';
+import * as Py from './snippets/python';
+import * as Js from './snippets/node';
 
 /**
  * The mode the user means to deploy when they did not say: an `async def`/async
@@ -87,10 +89,28 @@ export function advise(report: Report): Advice[] {
   }
   const ok = healthy(facts, advice);
   if (ok) advice.push(ok);
-  return advice
+  const sorted = advice
     .map((a, i) => ({ a, i }))
     .sort((x, y) => SEVERITY_ORDER[x.a.severity] - SEVERITY_ORDER[y.a.severity] || x.i - y.i)
     .map((x) => x.a);
+  return withoutRepeatedSetups(sorted, facts.language);
+}
+
+/**
+ * One complete setup block per report: an advice whose fix repeats one shown above
+ * (several rules recommend the same pool) refers to it instead.
+ */
+function withoutRepeatedSetups(advice: Advice[], language: Facts['language']): Advice[] {
+  const firstWith = new Map<string, Advice>();
+  return advice.map((a) => {
+    if (!a.fix) return a;
+    const first = firstWith.get(a.fix);
+    if (!first) {
+      firstWith.set(a.fix, a);
+      return a;
+    }
+    return { ...a, fix: language === 'python' ? Py.sameSetup(first.title) : Js.sameSetup(first.title) };
+  });
 }
 
 const HOW: Record<string, string> = {

@@ -12,7 +12,7 @@ import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from
 import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, runPoolSweep, skipped } from './modes';
 import { checkArgs, outline } from './outline';
 import { LoopDelayMonitor } from './probes';
-import { defaultCacheDir, isTypeScript } from './transpile';
+import { defaultCacheDir, isTypeScript, moduleFormat } from './transpile';
 
 const BASE_DIR = __dirname;
 
@@ -93,6 +93,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
       endLine: found?.endLine ?? plan.target.lines?.end ?? 1,
       isAsync: Boolean(found?.isAsync) || callable.isAsyncFunction,
       module: path.basename(file),
+      moduleFormat: moduleFormat(file) === 'esm' ? 'esm' : 'cjs',
     },
   });
 

@@ -6,10 +6,11 @@ import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import type { RawWindow, RunError, RunPlan } from '../../shared/protocol';
+import type { RawWindow, RunError, RunPlan, ValueKind } from '../../shared/protocol';
 import type { Channel, OutputCapture } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
 import { errorInfo, ErrorInfo, PoolReply, PoolRequest } from './poolProtocol';
+import { argsKindOf, kindOf } from './valueKind';
 import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs } from './probes';
 
 export const NODE_MODES = ['inline', 'worker', 'process'] as const;
@@ -77,6 +78,7 @@ interface TaskRec {
   transfer: {
     argsBytes: number; argsWriteMs: number; argsReadMs: number | null;
     resultBytes: number | null; resultWriteMs: number | null; resultReadMs: number | null;
+    argsKind?: ValueKind; resultKind?: ValueKind | null;
   } | null;
   notTransferable?: boolean;
 }
@@ -159,6 +161,7 @@ class Window {
           resultBytes: r.transfer.resultBytes,
           resultWriteMs: r.transfer.resultWriteMs === null ? null : r4(r.transfer.resultWriteMs),
           resultReadMs: r.transfer.resultReadMs === null ? null : r4(r.transfer.resultReadMs),
+          ...(r.transfer.argsKind ? { argsKind: r.transfer.argsKind, resultKind: r.transfer.resultKind ?? null } : {}),
         },
       })),
       samples: heartbeat.samples.filter(([t]) => t >= t0).map(([t, lag]) => [r4(t - t0), r4(lag)]),
@@ -343,7 +346,7 @@ class Pool {
   submit(rec: TaskRec, args: unknown[], onDone: () => void): void {
     const t = nowMs();
     const bytes = v8.serialize(args);
-    rec.transfer = { argsBytes: bytes.length, argsWriteMs: nowMs() - t, argsReadMs: null, resultBytes: null, resultWriteMs: null, resultReadMs: null };
+    rec.transfer = { argsBytes: bytes.length, argsWriteMs: nowMs() - t, argsReadMs: null, resultBytes: null, resultWriteMs: null, resultReadMs: null, argsKind: argsKindOf(args) };
     this.queue.push({ rec, bytes, done: onDone });
     this.dispatch();
   }
@@ -386,16 +389,20 @@ class Pool {
       rec.cpuMs = m.cpuPerThread ? m.cpuMs : null;
     }
     let readMs: number | null = null;
+    let resultKind: ValueKind | null = null;
     if (m.result) {
       const t = nowMs();
       try {
-        v8.deserialize(m.result);
+        // Classified after the clock stops: what the result is, for the transfer advice.
+        const value: unknown = v8.deserialize(m.result);
+        readMs = nowMs() - t;
+        resultKind = kindOf(value);
       } catch (e) {
+        readMs = nowMs() - t;
         rec.error = errorInfo(e);
       }
-      readMs = nowMs() - t;
     }
-    rec.transfer = { ...rec.transfer!, argsReadMs: m.argsReadMs, resultBytes: m.resultBytes, resultWriteMs: m.result ? m.resultWriteMs : null, resultReadMs: readMs };
+    rec.transfer = { ...rec.transfer!, argsReadMs: m.argsReadMs, resultBytes: m.resultBytes, resultWriteMs: m.result ? m.resultWriteMs : null, resultReadMs: readMs, resultKind };
     this.ctx.taskDone();
     job.done();
     this.dispatch();
