@@ -50,21 +50,21 @@ function targetCall(r: Report): string {
   return `${t.qualname ?? 'work'}(${t.args})`;
 }
 
-function fnName(r: Report): string {
+function fnName(r: Pick<Report, 'target'>): string {
   return r.target.qualname ?? 'work';
 }
 
 export { executorCall } from './snippets/python';
 
 /** The target as the Python snippets need it: the module it was imported as (else its file's stem). */
-export function pyTarget(r: Report): Py.PyTarget {
+export function pyTarget(r: Pick<Report, 'target'>): Py.PyTarget {
   const stem = r.target.file.split(/[\\/]/).pop()!.replace(/\.py$/, '');
   const module = r.target.module && !r.target.module.startsWith('_looplag_') ? r.target.module : stem;
   return { fn: fnName(r), args: r.target.args, isAsync: Boolean(r.target.isAsync), module };
 }
 
 /** The target as the Node snippets need it: its file, module format and language. */
-export function nodeTarget(r: Report): Js.NodeTarget {
+export function nodeTarget(r: Pick<Report, 'target'>): Js.NodeTarget {
   const file = r.target.file.split(/[\\/]/).pop()!;
   const format = r.target.moduleFormat ?? (/\.m[jt]s$/.test(file) ? 'esm' : 'cjs');
   return {

@@ -29,9 +29,10 @@ export function specifierOf(t: NodeTarget): string {
 
 /** Import lines in the target's syntax: ESM and TypeScript use `import`, CommonJS JavaScript `require`. */
 function importsOf(t: NodeTarget, modules: [string, string, boolean?][]): string {
-  const lines = modules.map(([names, from, isDefault]) => {
-    if (t.moduleFormat === 'cjs' && !ts(t)) return `const ${isDefault ? names : `{ ${names} }`} = require('${from}');`;
-    return `import ${isDefault ? names : `{ ${names} }`} from '${from}';`;
+  // `wholeModule`: `import * as x` (no default import: TypeScript without esModuleInterop has none).
+  const lines = modules.map(([names, from, wholeModule]) => {
+    if (t.moduleFormat === 'cjs' && !ts(t)) return `const ${wholeModule ? names : `{ ${names} }`} = require('${from}');`;
+    return `import ${wholeModule ? `* as ${names}` : `{ ${names} }`} from '${from}';`;
   });
   return lines.join('\n');
 }
@@ -139,6 +140,91 @@ ${exp}async function handler() {
   return runInWorker(${callArgs(t)});
 }
 ${cjs ? '\nmodule.exports = { runInWorker, handler };\n' : ''}`;
+}
+
+/**
+ * The same as a pool of child processes forked once at start-up (the file is both the
+ * parent and, with `--pool-child`, each child): `runInChild(...)` resolves with the
+ * function's awaited value. `advanced` serialization: structured clone, as worker_threads.
+ */
+export function childPool(t: NodeTarget, opts: { workers?: number | null } = {}): string {
+  const T = ts(t);
+  const cjs = t.moduleFormat === 'cjs' && !T;
+  const exp = cjs ? '' : 'export ';
+  const bang = T ? '!' : '';
+  const workers = opts.workers ? String(opts.workers) : 'os.availableParallelism()';
+  const self = t.moduleFormat === 'cjs' ? '__filename' : 'fileURLToPath(import.meta.url)';
+  const types = T ? `\ntype Job = { id: number; args: unknown[]; resolve: (v: any) => void; reject: (e: unknown) => void };\n` : '';
+  return `${importsOf(t, [
+    ['fork', 'node:child_process'],
+    ...(t.moduleFormat === 'cjs' ? [] : [['fileURLToPath', 'node:url'] as [string, string]]),
+    ['os', 'node:os', true],
+    [root(t), specifierOf(t)],
+  ])}
+${types}
+const isChild = process.argv.includes('--pool-child');
+
+if (isChild) {
+  // In a child process: run ${t.fn} and send back its value, awaited first.
+  process.on('message', async ({ id, args }${T ? `: { id: number; args: Parameters<typeof ${t.fn}> }` : ''}) => {
+    try {
+      process.send${bang}({ id, result: await ${t.fn}(...args) });
+    } catch (error) {
+      process.send${bang}({ id, error });
+    }
+  });
+}
+
+// In the parent: a fixed set of children forked once, at start-up.
+const idle${T ? ': ReturnType<typeof fork>[]' : ''} = [];
+const queue${T ? ': Job[]' : ''} = [];
+const running = new Map${T ? '<number, Job>' : ''}();
+let nextId = 0;
+
+function dispatch()${T ? ': void' : ''} {
+  while (idle.length && queue.length) {
+    const child = idle.pop()${bang};
+    const { id, args } = queue.shift()${bang};
+    child.ref(); // a busy child keeps the parent alive, an idle one does not
+    child.channel${T ? '?' : ''}.ref();
+    child.send({ id, args });
+  }
+}
+
+if (!isChild) {
+  for (let i = 0; i < ${workers}; i++) {
+    const child = fork(${self}, ['--pool-child'], { serialization: 'advanced' });
+    child.on('message', ({ id, result, error }${T ? ': any' : ''}) => {
+      const job = running.get(id)${bang};
+      running.delete(id);
+      child.unref();
+      child.channel${T ? '?' : ''}.unref();
+      idle.push(child);
+      if (error) job.reject(error);
+      else job.resolve(result);
+      dispatch();
+    });
+    child.unref();
+    child.channel${T ? '?' : ''}.unref();
+    idle.push(child);
+  }
+}
+
+/** ${t.fn}(...args), in a child process. */
+${exp}function runInChild(${paramsOf(t)})${resultType(t)} {
+  return new Promise((resolve, reject) => {
+    const job = { id: nextId++, args, resolve, reject };
+    running.set(job.id, job);
+    queue.push(job);
+    dispatch();
+  });
+}
+
+// In a request handler:
+${exp}async function handler() {
+  return runInChild(${callArgs(t)});
+}
+${cjs ? '\nmodule.exports = { runInChild, handler };\n' : ''}`;
 }
 
 /** A comment-only fix: valid in any module format, runs as a no-op. */

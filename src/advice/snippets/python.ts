@@ -73,7 +73,9 @@ async def lifespan(app):
     app.state.pool.shutdown()
 
 
-app = FastAPI(lifespan=lifespan)
+app = FastAPI()
+# The same as FastAPI(lifespan=lifespan) on FastAPI 0.93+; this form also runs on older ones.
+app.router.lifespan_context = lifespan
 
 
 @app.get("/work")
