@@ -4,7 +4,7 @@
  * to run this the way I plan?".
  */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
-import { fmtMs } from '../report/textTable';
+import { fmtMs, suspectOf } from '../report/textTable';
 import { budgetOf } from '../report/verdict';
 import { Facts, GilBehaviour, healthy, RULES } from './rules';
 import * as T from './thresholds';
@@ -132,7 +132,7 @@ export function headline(report: Report): string {
   const safe = (r: ModeRun) => r.status === 'ok' && r.lag.maxMs < f.budgetMs && r.lag.stallCount === 0;
   const alternatives = report.runs.filter((r) => r.mode !== planned && safe(r)).sort((a, b) => (b.throughputPerS ?? 0) - (a.throughputPerS ?? 0));
   const alt = alternatives[0];
-  const altText = alt ? ` ${cap(HOW[alt.mode] ?? alt.mode)} it is: p99 ${fmtMs(alt.lag.p99Ms)}, max ${fmtMs(alt.lag.maxMs)}${alt.speedup !== null ? `, ${alt.speedup.toFixed(2)}× inline throughput` : ''}.` : ' No measured mode kept the loop within budget.';
+  const altText = alt ? ` ${cap(HOW[alt.mode] ?? alt.mode)} it is: p99 ${fmtMs(alt.lag.p99Ms)}, max ${fmtMs(alt.lag.maxMs)}${alt.speedup !== null && !suspectOf(alt, 'speedup') ? `, ${alt.speedup.toFixed(2)}× inline throughput` : ''}.` : ' No measured mode kept the loop within budget.';
   const caveat = report.quality.trustworthy ? '' : ' (busy machine: rerun to confirm)';
   if (!run || run.status !== 'ok') {
     const why = run?.error?.message ?? report.error?.message ?? 'not measured';

@@ -3,7 +3,7 @@
  * it rests on. IDs are a contract (README lists each with its condition).
  */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
-import { fmtMs } from '../report/textTable';
+import { fmtMs, fmtSpeedup } from '../report/textTable';
 import * as T from './thresholds';
 import * as Py from './snippets/python';
 import * as Js from './snippets/node';
@@ -162,7 +162,7 @@ export const gilReleased: Rule = (f) => {
     mode: 'thread',
     title: responsive ? 'The work releases the GIL: threads keep the loop responsive' : 'The work releases the GIL, but the threads still delayed the loop',
     detail: `${f.gilBehaviour.evidence} With ${workers} threads: lag p99 ${fmtMs(r.lag.p99Ms)}, max ${fmtMs(r.lag.maxMs)}` +
-      (r.speedup !== null ? `, ${times(r.speedup)} the inline throughput` : '') + '.' +
+      (r.speedup !== null ? `, ${fmtSpeedup(r)} the inline throughput` : '') + '.' +
       (oversubscribed ? ` ${workers} busy threads on ${f.cores} cores leave the loop thread waiting for a core: use at most ${f.cores} workers.` : ''),
     fix: responsive ? Py.threadHandler(pyTarget(f.report)) : Py.sizedThreadPool(pyTarget(f.report), Math.max(1, f.cores), 'as many threads as cores: more leave the loop waiting for one'),
     docs: DOCS.executor,
@@ -183,7 +183,7 @@ export const noThreadSpeedup: Rule = (f) => {
     title: `Threads made this CPU-bound Python no faster (${times(t.speedup)})`,
     detail: `${t.workers} threads took ${fmtMs(t.wallMs)} for ${t.tasks.length} calls, inline ${fmtMs(i.wallMs)}: speedup ${times(t.speedup)} ` +
       `(below ${T.MIN_USEFUL_SPEEDUP}×) with CPU/wall ${t.cpu.parallelism.toFixed(2)} on ${f.cores} cores. The GIL lets one thread run Python at a time.` +
-      (f.ok('process')?.speedup ? ` The process pool reached ${times(f.ok('process')!.speedup)}.` : ''),
+      (f.ok('process')?.speedup ? ` The process pool reached ${fmtSpeedup(f.ok('process')!)}.` : ''),
     fix: PROCESS_POOL_FIX(f.report),
     docs: DOCS.processPool,
   };
@@ -366,7 +366,7 @@ export const workerRecommended: Rule = (f) => {
     mode: 'worker',
     title: `Move it to a worker_threads pool: the loop stays responsive (p99 ${fmtMs(w.lag.p99Ms)})`,
     detail: `On the main thread the loop stalled up to ${fmtMs(i.lag.maxMs)} (ELU ${pct(i.elu ?? 1)}); in ${w.workers} worker threads the loop's ` +
-      `lag was p99 ${fmtMs(w.lag.p99Ms)}, max ${fmtMs(w.lag.maxMs)} (ELU ${pct(w.elu ?? 0)}), ${times(w.speedup)} the inline throughput. ` +
+      `lag was p99 ${fmtMs(w.lag.p99Ms)}, max ${fmtMs(w.lag.maxMs)} (ELU ${pct(w.elu ?? 0)}), ${fmtSpeedup(w)} the inline throughput. ` +
       `Starting the pool took ${fmtMs(w.startupMs)}: create it once at start-up.`,
     fix: WORKER_POOL_FIX(f.report),
     docs: DOCS.workers,
@@ -432,24 +432,42 @@ function cap(s: string): string {
  * throughput say little about a call that misses.
  */
 export const cachedCalls: Rule = (f) => {
-  const out: Advice[] = [];
-  for (const r of f.report.runs) {
-    if (r.status !== 'ok') continue;
+  const ok = f.report.runs.filter((r) => r.status === 'ok');
+  // The evidence: a split inside a window, or a warm-up call that dwarfed the measured ones.
+  const evidence = new Map<string, { text: string; missMs: number }>();
+  for (const r of ok) {
     const split = callSplit(r);
     const median = r.taskStats.runP50Ms;
+    if (split) {
+      evidence.set(r.mode, {
+        text: `${split.slowCount} of ${split.callCount} calls took ${split.slowMs.map(fmtMs).join(', ')}, each the first on its ${r.mode === 'inline' ? 'thread' : 'worker'}; the other calls took ${fmtMs(split.medianMs)} (median)`,
+        missMs: Math.min(...split.slowMs),
+      });
+      continue;
+    }
     const warm = (r.warmupMs ?? []).filter((w) => median !== null && w >= T.CACHE_WARMUP_SPLIT * median && w >= T.CACHE_MISS_MIN_MS);
-    if (!split && !warm.length) continue;
-    const evidence = split
-      ? `${split.slowCount} of ${split.callCount} calls took ${split.slowMs.map(fmtMs).join(', ')}, each the first on its ${r.mode === 'inline' ? 'thread' : 'worker'}; the other calls took ${fmtMs(split.medianMs)} (median)`
-      : `the unmeasured warm-up call${warm.length > 1 ? 's' : ''} took ${warm.map(fmtMs).join(', ')}, the measured calls ${fmtMs(median)} (median)`;
+    if (warm.length) {
+      evidence.set(r.mode, { text: `the unmeasured warm-up call${warm.length > 1 ? 's' : ''} took ${warm.map(fmtMs).join(', ')}, the measured calls ${fmtMs(median)} (median)`, missMs: Math.min(...warm) });
+    }
+  }
+  if (!evidence.size) return undefined;
+  const miss = Math.min(...[...evidence.values()].map((e) => e.missMs));
+  const [firstMode, first] = [...evidence.entries()][0];
+  const out: Advice[] = [];
+  for (const r of ok) {
+    const own = evidence.get(r.mode);
+    // A mode without a split of its own whose calls are as fast as the hits elsewhere measured hits too
+    // (a cache warmed by an earlier mode in the same process, or inherited by forked workers).
+    const median = r.taskStats.runP50Ms;
+    const hitsToo = !own && median !== null && median * T.CACHE_SPLIT <= miss;
+    if (!own && !hitsToo) continue;
+    const text = own ? own.text : `its calls took ${fmtMs(median)} (median), as fast as the hits in ${firstMode} mode, where ${first.text}`;
     out.push({
       id: 'cached-calls',
-      // Split inside the window: the figures mix a miss with hits (warning). Only the
-      // warm-up was slow: the window is a consistent steady state, worth knowing (info).
-      severity: split ? 'warning' : 'info',
+      severity: 'warning',
       mode: r.mode,
       title: `In ${r.mode} mode the calls measured look like cache hits, not the work`,
-      detail: `${cap(evidence)}: at least ${T.CACHE_SPLIT}× apart. A cache (functools.lru_cache, a memo object) or a one-time cost answered most calls, so this run's lag and ` +
+      detail: `${cap(text)}: at least ${T.CACHE_SPLIT}× apart. A cache (functools.lru_cache, a memo object) or a one-time cost answered most calls, so this run's lag and ` +
         'throughput describe a hit. Measure a miss: pass arguments that miss the cache, clear it in the call, or measure the uncached function.',
       fix: null,
       docs: null,

@@ -16,6 +16,10 @@ export const CACHE_SPLIT = 10;
 /** A slow call shorter than this is scheduler noise, whatever the ratio (a 0.2 ms blip over 0.01 ms calls). */
 export const CACHE_MISS_MIN_MS = 1;
 
+/** An inline first call at least this many times the median explains a speedup beyond the
+ *  cores (it need not be a cache's 10×: a 1.4 s first call among 0.2 s ones does it). */
+export const FIRST_CALL_OUTLIER = 3;
+
 /** Each call's run time (start → end), in the order the calls started; calls that never ran are left out. */
 export function callTimes(tasks: readonly TaskRecord[]): { ms: number; worker: string | null; startMs: number }[] {
   return tasks
@@ -74,9 +78,10 @@ export function implausibleFigures(run: ModeRun, inline: ModeRun | undefined, co
 
 function speedupReason(run: ModeRun, inline: ModeRun | undefined, cores: number): string {
   const head = `${run.speedup!.toFixed(2)}× on ${cores} cores is more than parallelism can give`;
-  const split = inline ? callSplit(inline) : null;
-  if (split) {
-    return `${head}: inline, the first call took ${fmt(split.slowMs[0])}, the others ${fmt(split.medianMs)} (median): a one-time cost (imports, caches, JIT, key generation) or a cache hit, not the work, made inline look slow`;
+  const calls = inline ? callTimes(inline.tasks) : [];
+  const median = calls.length >= 3 ? percentileSorted(sortedCopy(calls.map((c) => c.ms)), 0.5) : null;
+  if (median !== null && calls[0].ms >= FIRST_CALL_OUTLIER * median && calls[0].ms >= CACHE_MISS_MIN_MS) {
+    return `${head}: inline, the first call took ${fmt(calls[0].ms)}, the others ${fmt(median)} (median): a one-time cost (imports, caches, JIT, key generation) or a cache miss, not the work, made inline look slow`;
   }
   const inlineP50 = inline?.taskStats.runP50Ms ?? null;
   const p50 = run.taskStats.runP50Ms;

@@ -332,27 +332,32 @@ describe('Node fix snippets run beside a real target, in its module format and l
       }
       const runExt = f.file.endsWith('.mjs') ? 'mjs' : 'js';
       const targetJs = f.file.replace(/\.ts$/, '.js');
-      for (const c of cases) {
-        const root = c.shape.fn.split('.')[0];
-        // The driver is ESM whatever the flavour: import() loads CommonJS and ESM alike.
-        const driver = `import * as ns from './${targetJs}';
-import * as fixNs from './${c.name}.${runExt}';
+      // One driver per flavour runs every case in turn (a process per case took minutes on a
+      // shared machine); it must exit by itself: idle pool members may not keep it alive.
+      const roots = [...new Set(JS_SHAPES.map((sh) => sh.fn.split('.')[0]))];
+      const driver = `import * as ns from './${targetJs}';
 import { isDeepStrictEqual } from 'node:util';
 const pick = (m, name) => (name in m ? m[name] : m.default[name]);
-const ${root} = pick(ns, '${root}');
-const fix = 'handler' in fixNs ? fixNs : fixNs.default ?? {};
-const expected = await ${c.shape.fn}(${c.shape.args});
-if (typeof fix.handler !== 'function') { console.log(JSON.stringify({ note: true })); }
-else {
-  const got = await fix.handler();
-  console.log(JSON.stringify({ ok: isDeepStrictEqual(got, expected), got: String(got), expected: String(expected) }));
-}
+${roots.map((r) => `const ${r} = pick(ns, '${r}');`).join('\n')}
+const out = {};
+${cases.map((c) => `{
+  const fixNs = await import('./${c.name}.${runExt}');
+  const fix = 'handler' in fixNs ? fixNs : fixNs.default ?? {};
+  const expected = await ${c.shape.fn}(${c.shape.args});
+  if (typeof fix.handler !== 'function') out['${c.name}'] = { note: true };
+  else {
+    const got = await fix.handler();
+    out['${c.name}'] = { ok: isDeepStrictEqual(got, expected), got: String(got), expected: String(expected) };
+  }
+}`).join('\n')}
+console.log(JSON.stringify(out));
 `;
-        fs.writeFileSync(path.join(dir, `drive_${c.name}.mjs`), driver);
-        // Exits by itself: idle pool members must not keep the process alive.
-        const r = spawnSync(process.execPath, [`drive_${c.name}.mjs`], { cwd: dir, encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
-        assert.equal(r.status, 0, `${c.from} (${c.shape.fn}):\n${r.stderr}\n${c.code}`);
-        const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ok?: boolean; note?: boolean; got?: string; expected?: string };
+      fs.writeFileSync(path.join(dir, 'drive.mjs'), driver);
+      const r = spawnSync(process.execPath, ['drive.mjs'], { cwd: dir, encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
+      assert.equal(r.status, 0, `${r.stderr}\n${cases.map((c) => `--- ${c.name} (${c.from})\n${c.code}`).join('\n')}`);
+      const results = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, { ok?: boolean; note?: boolean; got?: string; expected?: string }>;
+      for (const c of cases) {
+        const out = results[c.name];
         if (out.note) assert.match(c.code, /^(\/\/[^\n]*\n?)+$/, `${c.from}: no handler, so it must be a comment`);
         else assert.ok(out.ok, `${c.from} (${c.shape.fn}): got ${out.got}, expected ${out.expected}\n${c.code}`);
       }
