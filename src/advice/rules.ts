@@ -229,6 +229,27 @@ function sideText(s: Sides, side: 'arguments' | 'result' | 'both', language: Fac
   return `both sides cost: ${args}, ${result}`;
 }
 
+/** Median idle gap on a worker between a call's end and its next call's start, when that call was already waiting. */
+function dispatchGapMs(r: ModeRun): number | null {
+  const byWorker = new Map<string, ModeRun['tasks']>();
+  for (const t of r.tasks) {
+    if (t.startMs === null || t.endMs === null || t.worker === null) continue;
+    byWorker.set(t.worker, [...(byWorker.get(t.worker) ?? []), t]);
+  }
+  const gaps: number[] = [];
+  for (const list of byWorker.values()) {
+    list.sort((a, b) => a.startMs! - b.startMs!);
+    for (let i = 1; i < list.length; i++) {
+      const gap = list[i].startMs! - list[i - 1].endMs!;
+      // Overlapping calls on one worker name are not one worker's sequence: no gap to read.
+      if (list[i].queuedMs <= list[i - 1].endMs! && gap >= 0) gaps.push(gap);
+    }
+  }
+  if (gaps.length < T.MIN_DISPATCH_GAPS) return null;
+  gaps.sort((a, b) => a - b);
+  return gaps[Math.floor((gaps.length - 1) / 2)];
+}
+
 /**
  * Judged per call, as a server pays it: how long one call holds a worker (wall × busy
  * workers / calls) beyond its own run, against the call inline. Start-up is paid once
@@ -241,8 +262,11 @@ export const processOverhead: Rule = (f) => {
     const r = f.ok(mode);
     if (!r || !r.tasks.length || !r.workers) continue;
     const busyMs = (r.wallMs * Math.min(r.workers, r.tasks.length)) / r.tasks.length;
-    const runMs = r.taskStats.runP50Ms ?? 0;
-    const overheadMs = busyMs - runMs;
+    const runMs = r.taskStats.okCount ? r.taskStats.runSumMs / r.taskStats.okCount : r.taskStats.runP50Ms ?? 0;
+    // The idle gap a worker had between two calls while the next one waited: the round
+    // trip of a result and the next call. Without enough gaps: wall share minus run time.
+    const gap = dispatchGapMs(r);
+    const overheadMs = gap ?? busyMs - runMs;
     const inlineMs = inline && inline.tasks.length ? inline.wallMs / inline.tasks.length : null;
     const costly = overheadMs >= T.PER_CALL_OVERHEAD_MIN_MS && overheadMs >= T.PER_CALL_OVERHEAD_SHARE * (inlineMs ?? runMs);
     const stalls = r.lag.stallCount > 0;
@@ -251,7 +275,7 @@ export const processOverhead: Rule = (f) => {
     const side = sides ? costlySide(sides) : null;
     const what = mode === 'process' ? 'process' : 'interpreter';
     const parts = [`Each call held a ${what} for ${fmtMs(busyMs)}, of which its own run was ${fmtMs(runMs)} (median): about ${fmtMs(Math.max(0, overheadMs))} per call went to ` +
-      `sending the call and its data${inlineMs !== null ? `, against ${fmtMs(inlineMs)} per call inline` : ''}`];
+      `sending the call and its data (${gap !== null ? 'the median gap a worker waited between two calls' : 'wall time per call beyond the run'})${inlineMs !== null ? `, against ${fmtMs(inlineMs)} per call inline` : ''}`];
     if (sides && side) parts.push(sideText(sides, side, f.language));
     else if (f.language === 'python') {
       parts.push(f.report.target.args.trim()

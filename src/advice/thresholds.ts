@@ -32,6 +32,10 @@ export const STARTUP_NOTABLE_MS = 100;
 export const PER_CALL_OVERHEAD_MIN_MS = 1;
 export const PER_CALL_OVERHEAD_SHARE = 0.5;
 
+/** Gaps between consecutive calls on a worker needed to take their median as the per-call
+ *  dispatch cost (10 calls on 2 workers give 8); fewer: wall share minus run time. */
+export const MIN_DISPATCH_GAPS = 3;
+
 /** One side of a transfer (arguments or result) at least this many times the other is
  *  the side that costs; closer than that, both are named. */
 export const SIDE_DOMINANCE = 2;
