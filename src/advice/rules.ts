@@ -199,11 +199,13 @@ interface Sides {
   resultKind: string | null;
 }
 
+/** Per call: what moving the arguments and the result cost (both ends summed), and their sizes and kinds. */
 function sidesOf(r: ModeRun): Sides | null {
   const t = r.transfer;
-  if (!t) return null;
+  const calls = r.tasks.length;
+  if (!t || !calls) return null;
   return {
-    argsMs: t.argsMs ?? 0, resultMs: t.resultMs ?? 0, argsBytes: t.argsBytesMean, resultBytes: t.resultBytesMean,
+    argsMs: (t.argsMs ?? 0) / calls, resultMs: (t.resultMs ?? 0) / calls, argsBytes: t.argsBytesMean, resultBytes: t.resultBytesMean,
     argsKind: t.argsKind ?? null, resultKind: t.resultKind ?? null,
   };
 }
@@ -221,8 +223,8 @@ const KIND_WORDS: Record<string, string> = {
 };
 
 function sideText(s: Sides, side: 'arguments' | 'result' | 'both', language: Facts['language']): string {
-  const args = `the arguments (${bytes(s.argsBytes)}${s.argsKind ? `, ${KIND_WORDS[s.argsKind] ?? s.argsKind}` : ''}) cost ${fmtMs(s.argsMs)}`;
-  const result = `the result (${bytes(s.resultBytes)}${s.resultKind ? `, ${KIND_WORDS[s.resultKind] ?? s.resultKind}` : ''}) cost ${fmtMs(s.resultMs)}`;
+  const args = `the arguments (${bytes(s.argsBytes)}${s.argsKind ? `, ${KIND_WORDS[s.argsKind] ?? s.argsKind}` : ''}) cost ${fmtMs(s.argsMs)} per call`;
+  const result = `the result (${bytes(s.resultBytes)}${s.resultKind ? `, ${KIND_WORDS[s.resultKind] ?? s.resultKind}` : ''}) cost ${fmtMs(s.resultMs)} per call`;
   const verb = language === 'python' ? 'pickling' : 'serializing';
   if (side === 'arguments') return `${verb} the arguments is what costs: ${args}, ${result}`;
   if (side === 'result') return `sending the result back is what costs: ${result}, ${args}`;

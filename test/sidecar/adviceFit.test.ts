@@ -93,6 +93,17 @@ test('a worker call returning MBs of plain objects: the result is what costs, an
   assert.match(a.fix!, /Return only what the caller needs/);
 });
 
+test('a Python process pool returning MBs: the result is named as the cost, not "the parent pickles arguments"', async () => {
+  const report = await measure(`${PY}/big_result.py::rows`, ['--args', '150000', '--modes', 'inline,process', '--concurrency', '6']);
+  const p = report.runs.find((r) => r.mode === 'process')!;
+  assert.ok(p.transfer && p.transfer.resultBytesMean! > 1 << 20, JSON.stringify(p.transfer));
+  assert.ok(p.tasks.every((t) => t.transfer && t.transfer.resultReadMs !== null));
+  const a = report.advice.find((x) => x.id === 'process-overhead');
+  assert.ok(a, `${ids(report).join(', ')}; ${JSON.stringify(p.transfer)}, max lag ${p.lag.maxMs}`);
+  assert.match(a.detail, /sending the result back is what costs: the result \([\d.]+ MB\)/);
+  assert.doesNotMatch(a.detail, /pickles (the )?arguments/);
+});
+
 test('a Node process pool is judged per call: start-up is info, not process-overhead', async () => {
   // ~10 ms calls: the pool's per-call cost is small next to them, its start-up is not next to the short window.
   const report = await measure(`${JS}/esm/report.js::buildReport`, ['--args', '5000000', '--modes', 'inline,process']);
