@@ -306,7 +306,9 @@ export const processOverhead: Rule = (f) => {
 export const poolStartup: Rule = (f) => {
   const out: Advice[] = [];
   for (const r of f.report.runs) {
-    if (r.status !== 'ok' || r.mode === 'inline' || r.startupMs === null || r.startupMs < T.STARTUP_NOTABLE_MS) continue;
+    if (r.status !== 'ok' || r.mode === 'inline' || r.startupMs === null) continue;
+    const notable = r.startupMs >= T.STARTUP_NOTABLE_MS || (r.startupMs >= T.STARTUP_MIN_MS && r.startupMs >= T.STARTUP_SHARE * r.wallMs);
+    if (!notable) continue;
     const perCall = r.tasks.length ? r.wallMs / r.tasks.length : null;
     out.push({
       id: 'pool-startup',

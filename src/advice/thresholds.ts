@@ -26,6 +26,11 @@ export const CPU_BOUND_PARALLELISM = 0.7;
  *  well under this; a process pool forking a big parent or importing heavy modules does not. */
 export const STARTUP_NOTABLE_MS = 100;
 
+/** …or start-up at least this share of the window (and at least STARTUP_MIN_MS, which a
+ *  thread pool never takes): creating the pool per request would cost more than the work. */
+export const STARTUP_SHARE = 0.5;
+export const STARTUP_MIN_MS = 10;
+
 /** Per call, a process/interpreter pool's cost beyond the call's own run at or above this
  *  (ms) and at or above PER_CALL_OVERHEAD_SHARE of the call inline: sending the call costs
  *  as much as a good part of the work. Under 1 ms it is dispatch noise on any machine. */
