@@ -302,11 +302,14 @@ export const processOverhead: Rule = (f) => {
   return out;
 };
 
+const POOLS_WITH_STARTUP = new Set(['process', 'interpreter', 'worker']);
+
 /** Start-up is paid once, at boot: worth saying (so the pool is created once), never a fault. */
 export const poolStartup: Rule = (f) => {
   const out: Advice[] = [];
   for (const r of f.report.runs) {
-    if (r.status !== 'ok' || r.mode === 'inline' || r.startupMs === null) continue;
+    // Threads start in microseconds; what their start-up shows is scheduling, not a cost to plan for.
+    if (r.status !== 'ok' || !POOLS_WITH_STARTUP.has(r.mode) || r.startupMs === null) continue;
     const notable = r.startupMs >= T.STARTUP_NOTABLE_MS || (r.startupMs >= T.STARTUP_MIN_MS && r.startupMs >= T.STARTUP_SHARE * r.wallMs);
     if (!notable) continue;
     const perCall = r.tasks.length ? r.wallMs / r.tasks.length : null;
