@@ -60,7 +60,7 @@ export { executorCall } from './snippets/python';
 export function pyTarget(r: Pick<Report, 'target'>): Py.PyTarget {
   const stem = r.target.file.split(/[\\/]/).pop()!.replace(/\.py$/, '');
   const module = r.target.module && !r.target.module.startsWith('_looplag_') ? r.target.module : stem;
-  return { fn: fnName(r), args: r.target.args, isAsync: Boolean(r.target.isAsync), module };
+  return { fn: fnName(r), args: r.target.args, isAsync: Boolean(r.target.isAsync), module, lines: r.target.qualname ? null : r.target.lines };
 }
 
 /** The target as the Node snippets need it: its file, module format and language. */
@@ -68,7 +68,7 @@ export function nodeTarget(r: Pick<Report, 'target'>): Js.NodeTarget {
   const file = r.target.file.split(/[\\/]/).pop()!;
   const format = r.target.moduleFormat ?? (/\.m[jt]s$/.test(file) ? 'esm' : 'cjs');
   return {
-    fn: fnName(r), args: r.target.args, isAsync: Boolean(r.target.isAsync), file, moduleFormat: format,
+    fn: fnName(r), args: r.target.args, isAsync: Boolean(r.target.isAsync), file, moduleFormat: format, lines: r.target.qualname ? null : r.target.lines,
     language: r.target.language === 'typescript' ? 'typescript' : 'javascript',
   };
 }
@@ -471,7 +471,9 @@ export const cachedCalls: Rule = (f) => {
     const median = r.taskStats.runP50Ms;
     if (split) {
       evidence.set(r.mode, {
-        text: `${split.slowCount} of ${split.callCount} calls took ${split.slowMs.map(fmtMs).join(', ')}, each the first on its ${r.mode === 'inline' ? 'thread' : 'worker'}; the other calls took ${fmtMs(split.medianMs)} (median)`,
+        text: split.slowCount === 1
+          ? `the first of ${split.callCount} calls took ${fmtMs(split.slowMs[0])}; the other calls took ${fmtMs(split.medianMs)} (median)`
+          : `${split.slowCount} of ${split.callCount} calls took ${split.slowMs.map(fmtMs).join(', ')}, each the first on its worker; the other calls took ${fmtMs(split.medianMs)} (median)`,
         missMs: Math.min(...split.slowMs),
       });
       continue;

@@ -68,7 +68,7 @@ test('cached-calls: a miss/hits split replaces healthy, in its mode and in modes
   const advice = advise(r);
   const cached = advice.filter((a) => a.id === 'cached-calls');
   assert.deepEqual(cached.map((a) => [a.mode, a.severity]), [['inline', 'warning'], ['thread', 'warning']]);
-  assert.match(cached[0].detail, /1 of 10 calls took 12\.0 ms/);
+  assert.match(cached[0].detail, /The first of 10 calls took 12\.0 ms/);
   assert.ok(!advice.some((a) => a.id === 'healthy'), advice.map((a) => a.id).join(', '));
 });
 

@@ -16,6 +16,8 @@ export interface NodeTarget {
   file: string;
   moduleFormat: 'esm' | 'cjs';
   language: 'javascript' | 'typescript';
+  /** A snippet target (lines, no function): the user must wrap them in an exported `work()` first. */
+  lines?: { start: number; end: number } | null;
 }
 
 const root = (t: NodeTarget) => t.fn.split('.')[0];
@@ -34,7 +36,8 @@ function importsOf(t: NodeTarget, modules: [string, string, boolean?][]): string
     if (t.moduleFormat === 'cjs' && !ts(t)) return `const ${wholeModule ? names : `{ ${names} }`} = require('${from}');`;
     return `import ${wholeModule ? `* as ${names}` : `{ ${names} }`} from '${from}';`;
   });
-  return lines.join('\n');
+  const wrap = t.lines ? [`// First put lines ${t.lines.start}-${t.lines.end} of ${t.file} in an exported function ${t.fn}().`] : [];
+  return [...wrap, ...lines].join('\n');
 }
 
 /** How this file names itself for `new Worker(…)`: ESM has no `__filename`. */

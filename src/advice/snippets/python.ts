@@ -14,6 +14,8 @@ export interface PyTarget {
   isAsync: boolean;
   /** The dotted module to import the function from. */
   module: string;
+  /** A snippet target (lines, no function): the user must wrap them in `work()` first. */
+  lines?: { start: number; end: number } | null;
 }
 
 /** A keyword argument at the top level of an argument list (`n=5`, not `a == b`). */
@@ -54,7 +56,8 @@ function toThread(t: PyTarget): string {
 
 function imports(t: PyTarget, extra: string[]): string {
   const stdlib = ['import asyncio', ...(KEYWORD.test(t.args) ? ['import functools'] : []), ...extra];
-  return `${stdlib.join('\n')}\n\n${importLine(t)}`;
+  const wrap = t.lines ? `# First put lines ${t.lines.start}-${t.lines.end} of ${t.module} in a function: def ${t.fn}(): ...\n` : '';
+  return `${wrap}${stdlib.join('\n')}\n\n${importLine(t)}`;
 }
 
 /**
