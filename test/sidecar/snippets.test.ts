@@ -286,9 +286,9 @@ function targetSource(f: Flavour): string {
     : `${body}\n\nexport { ${NAMES.join(', ')} };\n`;
 }
 
-/** Compiles TypeScript the way `tsc` would for the flavour (one file at a time, imports kept). */
-function compileTs(dir: string, file: string, f: Flavour): void {
-  execFileSync(path.join(REPO, 'node_modules', '.bin', 'esbuild'), [file, `--outfile=${file.replace(/\.ts$/, '.js')}`, `--format=${f.moduleFormat}`, '--platform=node', '--log-level=warning'], { cwd: dir });
+/** Compiles TypeScript the way `tsc` would for the flavour (each file on its own, imports kept; `x.ts` → `x.js`). */
+function compileTs(dir: string, files: string[], f: Flavour): void {
+  execFileSync(path.join(REPO, 'node_modules', '.bin', 'esbuild'), [...files, '--outdir=.', `--format=${f.moduleFormat}`, '--platform=node', '--log-level=warning'], { cwd: dir });
 }
 
 /** Type-checks the TypeScript snippets against the target under the project's own strictness. */
@@ -306,7 +306,7 @@ describe('Node fix snippets run beside a real target, in its module format and l
       fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: f.type }));
       fs.writeFileSync(path.join(dir, f.file), targetSource(f));
       const ts = f.language === 'typescript';
-      if (ts) compileTs(dir, f.file, f);
+      if (ts) compileTs(dir, [f.file], f);
       const ext = ts ? 'ts' : f.file.endsWith('.mjs') ? 'mjs' : 'js';
       const cases: { name: string; from: string; code: string; shape: Shape }[] = [];
       for (const shape of JS_SHAPES) {
@@ -323,7 +323,7 @@ describe('Node fix snippets run beside a real target, in its module format and l
       }
       if (ts) {
         typeCheck(dir, cases.map((c) => `${c.name}.ts`), f);
-        for (const c of cases) compileTs(dir, `${c.name}.ts`, f);
+        compileTs(dir, cases.map((c) => `${c.name}.ts`), f);
       }
       const kinds = new Set(cases.map((c) => c.from.split('/')[0]));
       // worker-recommended and async-def-blocks-loop show the same pool as inline-blocks-loop (one snippet, run once).
