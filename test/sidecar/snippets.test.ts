@@ -44,14 +44,15 @@ function run(mode: string, o: { wallMs: number; p99: number; max: number; worker
   };
 }
 
-interface Shape { fn: string; args: string; isAsync: boolean }
+/** `lines`: a line-range target (no function name): the snippet says to wrap the lines in `work()`, done here in the target. */
+interface Shape { fn: string; args: string; isAsync: boolean; lines?: { start: number; end: number } }
 
 function reportOf(shape: Shape, target: Partial<Report['target']>, runs: ModeRun[], diag?: { callMs: number; p50: number; max: number }): Report {
   const language = target.language ?? 'python';
   const node = language !== 'python';
   return {
     schema: 'looplag.report/1', tool: { name: 'looplag', version: 't' }, createdAt: '2026-01-01T00:00:00Z', status: 'complete', error: null,
-    target: { file: 'x', qualname: shape.fn, lines: null, line: 1, language, args: shape.args, isAsync: shape.isAsync, ...target },
+    target: { file: 'x', qualname: shape.lines ? null : shape.fn, lines: shape.lines ?? null, line: 1, language, args: shape.args, isAsync: shape.isAsync, ...target },
     runtime: { name: node ? 'node' : 'python', version: 'x', executable: 'x', implementation: 'x', gilEnabled: !node, cpuCount: 2, platform: 'linux', switchIntervalS: 0.005 },
     settings: { concurrency: 10, workers: null, switchIntervalS: node ? null : 0.005, heartbeatMs: 1, stallMs: 50, gilProbe: !node, modes: runs.map((r) => r.mode), timeoutS: 60, lagBudgetMs: 100, plannedMode: null },
     quality: { backgroundCpuFrac: 0.01, trustworthy: true, notes: [] },
@@ -135,6 +136,10 @@ class Calc:
     @staticmethod
     def twice(x):
         return 2 * x
+
+
+def work():  # lines 3-4 of a snippet target, wrapped as the snippet asks
+    return 5
 `;
 
 /**
@@ -202,6 +207,7 @@ const PY_SHAPES: Shape[] = [
   { fn: 'total_async', args: '1000, scale=2', isAsync: true },
   { fn: 'nothing_async', args: '', isAsync: true },
   { fn: 'Calc.twice', args: '21', isAsync: false },
+  { fn: 'work', args: '', isAsync: false, lines: { start: 3, end: 4 } },
 ];
 
 describe('Python fix snippets run beside a real target', () => {

@@ -56,7 +56,7 @@ function toThread(t: PyTarget): string {
 
 function imports(t: PyTarget, extra: string[]): string {
   const stdlib = ['import asyncio', ...(KEYWORD.test(t.args) ? ['import functools'] : []), ...extra];
-  const wrap = t.lines ? `# First put lines ${t.lines.start}-${t.lines.end} of ${t.module} in a function: def ${t.fn}(): ...\n` : '';
+  const wrap = t.lines ? `# First put lines ${t.lines.start}-${t.lines.end} of ${t.module} in a function, def ${t.fn}(), in that module.\n` : '';
   return `${wrap}${stdlib.join('\n')}\n\n${importLine(t)}`;
 }
 
