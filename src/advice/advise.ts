@@ -4,11 +4,13 @@
  * to run this the way I plan?".
  */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
-import { fmtMs } from '../report/textTable';
+import { fmtMs, suspectOf } from '../report/textTable';
 import { budgetOf, withinBudget } from '../report/verdict';
 import { allCallsRaised, callErrorOf, describeCallError } from '../report/callErrors';
 import { Facts, GilBehaviour, healthy, RULES } from './rules';
 import * as T from './thresholds';
+import * as Py from './snippets/python';
+import * as Js from './snippets/node';
 
 /**
  * The mode the user means to deploy when they did not say: an `async def`/async
@@ -90,10 +92,28 @@ export function advise(report: Report): Advice[] {
   }
   const ok = healthy(facts, advice);
   if (ok) advice.push(ok);
-  return advice
+  const sorted = advice
     .map((a, i) => ({ a, i }))
     .sort((x, y) => SEVERITY_ORDER[x.a.severity] - SEVERITY_ORDER[y.a.severity] || x.i - y.i)
     .map((x) => x.a);
+  return withoutRepeatedSetups(sorted, facts.language);
+}
+
+/**
+ * One complete setup block per report: an advice whose fix repeats one shown above
+ * (several rules recommend the same pool) refers to it instead.
+ */
+function withoutRepeatedSetups(advice: Advice[], language: Facts['language']): Advice[] {
+  const firstWith = new Map<string, Advice>();
+  return advice.map((a) => {
+    if (!a.fix) return a;
+    const first = firstWith.get(a.fix);
+    if (!first) {
+      firstWith.set(a.fix, a);
+      return a;
+    }
+    return { ...a, fix: language === 'python' ? Py.sameSetup(first.title) : Js.sameSetup(first.title) };
+  });
 }
 
 const HOW: Record<string, string> = {
@@ -135,7 +155,7 @@ export function headline(report: Report): string {
   const clean = (r: ModeRun) => withinBudget(r, f.budgetMs) && r.taskStats.errorCount === 0 && slowdownVsInline(report, r) === null;
   const alternatives = report.runs.filter((r) => r.mode !== planned && clean(r)).sort((a, b) => (b.throughputPerS ?? 0) - (a.throughputPerS ?? 0));
   const alt = alternatives[0];
-  const altText = alt ? ` ${cap(HOW[alt.mode] ?? alt.mode)} it is: p99 ${fmtMs(alt.lag.p99Ms)}, max ${fmtMs(alt.lag.maxMs)}${alt.speedup !== null ? `, ${alt.speedup.toFixed(2)}× inline throughput` : ''}.` : '';
+  const altText = alt ? ` ${cap(HOW[alt.mode] ?? alt.mode)} it is: p99 ${fmtMs(alt.lag.p99Ms)}, max ${fmtMs(alt.lag.maxMs)}${alt.speedup !== null && !suspectOf(alt, 'speedup') ? `, ${alt.speedup.toFixed(2)}× inline throughput` : ''}.` : '';
   const caveat = report.quality.trustworthy ? '' : ' (busy machine: rerun to confirm)';
   if (!run || run.status !== 'ok') {
     // A mode the session never reached carries "not measured: why" already.

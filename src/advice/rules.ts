@@ -3,10 +3,13 @@
  * it rests on. IDs are a contract (README lists each with its condition).
  */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
-import { fmtMs } from '../report/textTable';
+import { fmtMs, fmtSpeedup } from '../report/textTable';
 import { allCallsRaised, callErrorOf, describeCallError } from '../report/callErrors';
 import { withinBudget } from '../report/verdict';
 import * as T from './thresholds';
+import * as Py from './snippets/python';
+import * as Js from './snippets/node';
+import { callSplit } from '../stats/plausibility';
 
 /** What the rules read, computed once per report. */
 export interface Facts {
@@ -53,46 +56,31 @@ function targetCall(r: Report): string {
   return `${t.qualname ?? 'work'}(${t.args})`;
 }
 
-function fnName(r: Report): string {
+function fnName(r: Pick<Report, 'target'>): string {
   return r.target.qualname ?? 'work';
 }
 
-/**
- * `fn, args` for `run_in_executor(pool, …)`, which passes positional arguments only:
- * keyword arguments need `functools.partial`.
- */
-export function executorCall(fn: string, args: string): string {
-  if (!args.trim()) return fn;
-  return /(^|[,(\s])[A-Za-z_]\w*\s*=(?!=)/.test(args) ? `functools.partial(${fn}, ${args})` : `${fn}, ${args}`;
+export { executorCall } from './snippets/python';
+
+/** The target as the Python snippets need it: the module it was imported as (else its file's stem). */
+export function pyTarget(r: Pick<Report, 'target'>): Py.PyTarget {
+  const stem = r.target.file.split(/[\\/]/).pop()!.replace(/\.py$/, '');
+  const module = r.target.module && !r.target.module.startsWith('_looplag_') ? r.target.module : stem;
+  return { fn: fnName(r), args: r.target.args, isAsync: Boolean(r.target.isAsync), module, lines: r.target.qualname ? null : r.target.lines };
 }
 
-const PROCESS_POOL_FIX = (r: Report) => `from concurrent.futures import ProcessPoolExecutor
-from contextlib import asynccontextmanager
-import asyncio
+/** The target as the Node snippets need it: its file, module format and language. */
+export function nodeTarget(r: Pick<Report, 'target'>): Js.NodeTarget {
+  const file = r.target.file.split(/[\\/]/).pop()!;
+  const format = r.target.moduleFormat ?? (/\.m[jt]s$/.test(file) ? 'esm' : 'cjs');
+  return {
+    fn: fnName(r), args: r.target.args, isAsync: Boolean(r.target.isAsync), file, moduleFormat: format, lines: r.target.qualname ? null : r.target.lines,
+    language: r.target.language === 'typescript' ? 'typescript' : 'javascript',
+  };
+}
 
-@asynccontextmanager
-async def lifespan(app):
-    # Created once and reused: start-up is paid at boot, not per request.
-    app.state.pool = ProcessPoolExecutor()
-    yield
-    app.state.pool.shutdown()
-
-app = FastAPI(lifespan=lifespan)
-
-@app.get("/work")
-async def endpoint(request: Request):
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app.state.pool, ${executorCall(fnName(r), r.target.args)})`;
-
-const WORKER_POOL_FIX = (r: Report) => `// worker.js: runs ${fnName(r)} off the main thread
-const { parentPort } = require('node:worker_threads');
-const { ${fnName(r).split('.')[0]} } = require('./your-module');
-parentPort.on('message', ({ id, args }) => parentPort.postMessage({ id, result: ${fnName(r)}(...args) }));
-
-// main: a fixed pool created once at start-up (or use a library such as piscina)
-const { Worker } = require('node:worker_threads');
-const os = require('node:os');
-const pool = Array.from({ length: os.availableParallelism() }, () => new Worker('./worker.js'));`;
+const PROCESS_POOL_FIX = (r: Report) => Py.processPoolApp(pyTarget(r));
+const WORKER_POOL_FIX = (r: Report) => Js.workerPool(nodeTarget(r));
 
 export const inlineBlocksLoop: Rule = (f) => {
   const r = f.ok('inline');
@@ -107,9 +95,10 @@ export const inlineBlocksLoop: Rule = (f) => {
       `${fmtMs(r.lag.maxMs)} (stall threshold ${fmtMs(f.stallMs)}, budget ${fmtMs(f.budgetMs)}), with ${r.lag.sampleCount} of ` +
       `${r.lag.expectedSampleCount} heartbeats. Any other request arriving then waited up to ${fmtMs(r.lag.maxMs)}` +
       (f.language === 'node' ? ` (event-loop utilization ${pct(r.elu ?? 1)}).` : '.'),
+    // Offload it: threads only for work that releases the GIL, else a process pool.
     fix: f.language === 'node'
       ? WORKER_POOL_FIX(f.report)
-      : `# Offload it: a process pool for CPU-bound work (threads only if it releases the GIL)\nresult = await loop.run_in_executor(pool, ${executorCall(fnName(f.report), f.report.target.args)})`,
+      : f.gilBehaviour?.kind === 'released' ? Py.threadHandler(pyTarget(f.report)) : PROCESS_POOL_FIX(f.report),
     docs: f.language === 'node' ? DOCS.dontBlock : DOCS.executor,
   };
 };
@@ -125,10 +114,10 @@ export const asyncBlocksLoop: Rule = (f) => {
     title: node ? 'This async function does CPU work on the event loop' : 'This `async def` does CPU work on the event loop',
     detail: `${fnName(f.report)} is ${node ? 'an `async function`' : 'an `async def`'}, yet its calls blocked the loop for up to ` +
       `${fmtMs(r.lag.maxMs)} (task run p50 ${fmtMs(r.taskStats.runP50Ms)}): being async only helps while it awaits. ` +
-      'The CPU-bound part runs between awaits, with the whole server waiting.',
-    fix: node
-      ? '// Keep the async shell, move the CPU part to a worker pool:\nconst result = await pool.run(args); // e.g. piscina, or a worker_threads pool created once'
-      : `async def handler(...):\n    loop = asyncio.get_running_loop()\n    # the CPU-bound part, off the loop (a process pool created once for pure Python or GIL-holding calls)\n    return await loop.run_in_executor(pool, cpu_part, ...)`,
+      'The CPU-bound part runs between awaits, with the whole server waiting. The fix runs the whole call in a pool; ' +
+      'better still, move only its CPU-bound part into a plain function and await that in the pool.',
+    // The whole call off the loop (it runs to completion there); better still, only its CPU-bound part.
+    fix: node ? WORKER_POOL_FIX(f.report) : PROCESS_POOL_FIX(f.report),
     docs: node ? DOCS.dontBlock : DOCS.executor,
   };
 };
@@ -161,7 +150,7 @@ export const gilContention: Rule = (f) => {
       `${fmtMs(r.lag.p50Ms)}, p99 ${fmtMs(r.lag.p99Ms)}, max ${fmtMs(r.lag.maxMs)} (budget ${fmtMs(f.budgetMs)})` +
       (r.gilWait ? `; GIL wait p50 ${fmtMs(r.gilWait.p50Ms)}, p99 ${fmtMs(r.gilWait.p99Ms)}` : '') +
       '. Each runnable thread is another GIL competitor ahead of the loop: bound concurrency, use fewer workers, or processes.',
-    fix: `sem = asyncio.Semaphore(2)  # at most 2 of these at a time compete with the loop\n\nasync def endpoint(...):\n    async with sem:\n        return await loop.run_in_executor(None, ${executorCall(fnName(f.report), f.report.target.args)})\n\n# or, for real parallelism and a free loop: a ProcessPoolExecutor created once (see process-overhead)`,
+    fix: Py.boundedThreadHandler(pyTarget(f.report), 2),
     docs: DOCS.semaphore,
   };
 };
@@ -178,9 +167,9 @@ export const gilReleased: Rule = (f) => {
     mode: 'thread',
     title: responsive ? 'The work releases the GIL: threads keep the loop responsive' : 'The work releases the GIL, but the threads still delayed the loop',
     detail: `${f.gilBehaviour.evidence} With ${workers} threads: lag p99 ${fmtMs(r.lag.p99Ms)}, max ${fmtMs(r.lag.maxMs)}` +
-      (r.speedup !== null ? `, ${times(r.speedup)} the inline throughput` : '') + '.' +
+      (r.speedup !== null ? `, ${fmtSpeedup(r)} the inline throughput` : '') + '.' +
       (oversubscribed ? ` ${workers} busy threads on ${f.cores} cores leave the loop thread waiting for a core: use at most ${f.cores} workers.` : ''),
-    fix: responsive ? `result = await asyncio.to_thread(${fnName(f.report)}, ${f.report.target.args || '...'})` : `pool = ThreadPoolExecutor(max_workers=${Math.max(1, f.cores)})`,
+    fix: responsive ? Py.threadHandler(pyTarget(f.report)) : Py.sizedThreadPool(pyTarget(f.report), Math.max(1, f.cores), 'as many threads as cores: more leave the loop waiting for one'),
     docs: DOCS.executor,
   };
 };
@@ -209,35 +198,144 @@ export const noThreadSpeedup: Rule = (f) => {
           ? `inline, one call at a time already kept ${i.cpu.parallelism.toFixed(2)} of ${f.cores} cores busy (a native thread pool of its own), leaving the threads no idle core.`
           : `the calls wait on something of their own (a lock, I/O, memory bandwidth), or other processes took the cores (background CPU ${pct(t.backgroundCpuFrac ?? 0)} of the machine).`)
       : `${measured} The GIL lets one thread run Python at a time.` +
-        (f.ok('process')?.speedup ? ` The process pool reached ${times(f.ok('process')!.speedup)}.` : ''),
+        (f.ok('process')?.speedup ? ` The process pool reached ${fmtSpeedup(f.ok('process')!)}.` : ''),
     fix: released ? null : PROCESS_POOL_FIX(f.report),
     docs: released ? DOCS.executor : DOCS.processPool,
   };
 };
 
+/** What moving data cost, per side, from the per-task transfer records (Node pools, Python process mode). */
+interface Sides {
+  argsMs: number;
+  resultMs: number;
+  argsBytes: number;
+  resultBytes: number | null;
+  argsKind: string | null;
+  resultKind: string | null;
+}
+
+/** Per call: what moving the arguments and the result cost (both ends summed), and their sizes and kinds. */
+function sidesOf(r: ModeRun): Sides | null {
+  const t = r.transfer;
+  const calls = r.tasks.length;
+  if (!t || !calls) return null;
+  return {
+    argsMs: (t.argsMs ?? 0) / calls, resultMs: (t.resultMs ?? 0) / calls, argsBytes: t.argsBytesMean, resultBytes: t.resultBytesMean,
+    argsKind: t.argsKind ?? null, resultKind: t.resultKind ?? null,
+  };
+}
+
+/** The side that costs: one side at least twice the other, else both. */
+function costlySide(s: Sides): 'arguments' | 'result' | 'both' {
+  if (s.argsMs >= T.SIDE_DOMINANCE * s.resultMs) return 'arguments';
+  if (s.resultMs >= T.SIDE_DOMINANCE * s.argsMs) return 'result';
+  return 'both';
+}
+
+const KIND_WORDS: Record<string, string> = {
+  none: 'nothing', primitive: 'numbers or booleans', string: 'a string', 'typed-array': 'a typed array', arraybuffer: 'an ArrayBuffer',
+  'number-array': 'an array of numbers', 'plain-objects': 'plain objects/arrays', instance: 'a class instance', mixed: 'values of several kinds',
+};
+
+function sideText(s: Sides, side: 'arguments' | 'result' | 'both', language: Facts['language']): string {
+  const args = `the arguments (${bytes(s.argsBytes)}${s.argsKind ? `, ${KIND_WORDS[s.argsKind] ?? s.argsKind}` : ''}) cost ${fmtMs(s.argsMs)} per call`;
+  const result = `the result (${bytes(s.resultBytes)}${s.resultKind ? `, ${KIND_WORDS[s.resultKind] ?? s.resultKind}` : ''}) cost ${fmtMs(s.resultMs)} per call`;
+  const verb = language === 'python' ? 'pickling' : 'serializing';
+  if (side === 'arguments') return `${verb} the arguments is what costs: ${args}, ${result}`;
+  if (side === 'result') return `sending the result back is what costs: ${result}, ${args}`;
+  return `both sides cost: ${args}, ${result}`;
+}
+
+/** Median idle gap on a worker between a call's end and its next call's start, when that call was already waiting. */
+function dispatchGapMs(r: ModeRun): number | null {
+  const byWorker = new Map<string, ModeRun['tasks']>();
+  for (const t of r.tasks) {
+    if (t.startMs === null || t.endMs === null || t.worker === null) continue;
+    byWorker.set(t.worker, [...(byWorker.get(t.worker) ?? []), t]);
+  }
+  const gaps: number[] = [];
+  for (const list of byWorker.values()) {
+    list.sort((a, b) => a.startMs! - b.startMs!);
+    for (let i = 1; i < list.length; i++) {
+      const gap = list[i].startMs! - list[i - 1].endMs!;
+      // Overlapping calls on one worker name are not one worker's sequence: no gap to read.
+      if (list[i].queuedMs <= list[i - 1].endMs! && gap >= 0) gaps.push(gap);
+    }
+  }
+  if (gaps.length < T.MIN_DISPATCH_GAPS) return null;
+  gaps.sort((a, b) => a - b);
+  return gaps[Math.floor((gaps.length - 1) / 2)];
+}
+
+/**
+ * Judged per call, as a server pays it: how long one call holds a worker (wall × busy
+ * workers / calls) beyond its own run, against the call inline. Start-up is paid once
+ * and said apart (pool-startup).
+ */
 export const processOverhead: Rule = (f) => {
   const out: Advice[] = [];
+  const inline = f.ok('inline');
   for (const mode of ['process', 'interpreter']) {
     const r = f.ok(mode);
-    if (!r || r.startupMs === null) continue;
-    const inline = f.ok('inline');
-    const startupHeavy = r.startupMs >= T.STARTUP_SHARE * r.wallMs;
-    const slower = inline !== undefined && r.speedup !== null && r.speedup < 1;
+    if (!r || !r.tasks.length || !r.workers) continue;
+    const busyMs = (r.wallMs * Math.min(r.workers, r.tasks.length)) / r.tasks.length;
+    const runMs = r.taskStats.okCount ? r.taskStats.runSumMs / r.taskStats.okCount : r.taskStats.runP50Ms ?? 0;
+    // The idle gap a worker had between two calls while the next one waited: the round
+    // trip of a result and the next call. Without enough gaps: wall share minus run time.
+    const gap = dispatchGapMs(r);
+    const overheadMs = gap ?? busyMs - runMs;
+    const inlineMs = inline && inline.tasks.length ? inline.wallMs / inline.tasks.length : null;
+    const costly = overheadMs >= T.PER_CALL_OVERHEAD_MIN_MS && overheadMs >= T.PER_CALL_OVERHEAD_SHARE * (inlineMs ?? runMs);
     const stalls = r.lag.stallCount > 0;
-    if (!startupHeavy && !slower && !stalls) continue;
-    const perCall = r.workers && r.tasks.length ? (r.wallMs * Math.min(r.workers, r.tasks.length)) / r.tasks.length - (r.taskStats.runP50Ms ?? 0) : null;
-    const parts = [`Starting ${r.workers} ${mode === 'process' ? 'processes' : 'interpreters'} took ${fmtMs(r.startupMs)}, ${r.startupMs >= r.wallMs ? 'more than' : `${pct(r.startupMs / Math.max(1e-9, r.wallMs))} of`} the ${fmtMs(r.wallMs)} the ${r.tasks.length} calls took`];
-    if (perCall !== null && perCall > 0) parts.push(`each call paid about ${fmtMs(perCall)} beyond its own ${fmtMs(r.taskStats.runP50Ms)} run time (sending the call, arguments and result)`);
-    if (slower) parts.push(`so the pool was slower than inline (${times(r.speedup)})`);
-    if (stalls) parts.push(`and the loop still stalled ${r.lag.stallCount} time(s), up to ${fmtMs(r.lag.maxMs)}: the parent ${f.language === 'python' ? 'pickles' : 'serializes'} arguments on the loop, so large arguments block it`);
+    if (!costly && !stalls) continue;
+    const sides = sidesOf(r);
+    const side = sides ? costlySide(sides) : null;
+    const what = mode === 'process' ? 'process' : 'interpreter';
+    const parts = [`Each call held a ${what} for ${fmtMs(busyMs)}, of which its own run was ${fmtMs(runMs)} (median): about ${fmtMs(Math.max(0, overheadMs))} per call went to ` +
+      `sending the call and its data (${gap !== null ? 'the median gap a worker waited between two calls' : 'wall time per call beyond the run'})${inlineMs !== null ? `, against ${fmtMs(inlineMs)} per call inline` : ''}`];
+    if (sides && side) parts.push(sideText(sides, side, f.language));
+    else if (f.language === 'python') {
+      parts.push(f.report.target.args.trim()
+        ? 'the parent pickles the arguments and unpickles the result, both holding the GIL'
+        : 'no arguments were sent, so the cost is pickling the result back (and the dispatch itself)');
+    }
+    if (stalls) parts.push(`the loop stalled ${r.lag.stallCount} time(s), up to ${fmtMs(r.lag.maxMs)}: that work runs in the parent, next to the loop`);
     out.push({
       id: 'process-overhead',
-      severity: stalls || slower ? 'warning' : 'info',
+      severity: 'warning',
       mode,
-      title: stalls ? 'The process pool moved the work, but sending it still blocks the loop' : 'Process start-up and per-call transfer are a real cost: create the pool once',
-      detail: parts.join('; ') + '. Create the pool once at start-up and reuse it; send small arguments (a path or an id, not the data).',
-      fix: f.language === 'node' ? "const { fork } = require('node:child_process');\n// fork the workers once at start-up and keep them; send ids, not payloads" : PROCESS_POOL_FIX(f.report),
-      docs: f.language === 'node' ? DOCS.childProcess : DOCS.processPool,
+      title: stalls
+        ? `The ${what} pool moved the work, but sending it still blocks the loop`
+        : `Per call, the ${what} pool costs ${fmtMs(overheadMs)} on top of the work${inlineMs !== null ? ` (${fmtMs(inlineMs)} inline)` : ''}`,
+      detail: parts.join('; ') + '. ' + (side === 'result'
+        ? 'Return less (a summary, an id, or write the data where the caller reads it).'
+        : side === 'arguments' ? 'Send less (a path or an id, and load the data in the worker).' : 'Send and return less per call, or batch several calls into one.'),
+      fix: f.language === 'node' ? WORKER_POOL_FIX(f.report) : PROCESS_POOL_FIX(f.report),
+      docs: f.language === 'node' ? DOCS.workers : DOCS.processPool,
+    });
+  }
+  return out;
+};
+
+const POOLS_WITH_STARTUP = new Set(['process', 'interpreter', 'worker']);
+
+/** Start-up is paid once, at boot: worth saying (so the pool is created once), never a fault. */
+export const poolStartup: Rule = (f) => {
+  const out: Advice[] = [];
+  for (const r of f.report.runs) {
+    // Threads start in microseconds; what their start-up shows is scheduling, not a cost to plan for.
+    if (r.status !== 'ok' || !POOLS_WITH_STARTUP.has(r.mode) || r.startupMs === null) continue;
+    const notable = r.startupMs >= T.STARTUP_NOTABLE_MS || (r.startupMs >= T.STARTUP_MIN_MS && r.startupMs >= T.STARTUP_SHARE * r.wallMs);
+    if (!notable) continue;
+    const perCall = r.tasks.length ? r.wallMs / r.tasks.length : null;
+    out.push({
+      id: 'pool-startup',
+      severity: 'info',
+      mode: r.mode,
+      title: `Starting the ${r.workers ?? ''} ${r.mode === 'process' ? 'processes' : r.mode === 'interpreter' ? 'interpreters' : r.mode === 'worker' ? 'workers' : 'threads'} took ${fmtMs(r.startupMs)}: create the pool once, at start-up`.replace('the  ', 'the '),
+      detail: `A server pays this once, not per request${perCall !== null ? ` (the calls then took ${fmtMs(perCall)} each on average)` : ''}: create the pool at start-up and reuse it, never per request.`,
+      fix: null,
+      docs: f.language === 'node' ? DOCS.workers : DOCS.processPool,
     });
   }
   return out;
@@ -284,7 +382,7 @@ export const freeThreaded: Rule = (f) => {
         `parallelism ${ft.cpu.parallelism.toFixed(2)}, wall ${fmtMs(ft.wallMs)}; with the GIL: p99 ${fmtMs(gil.lag.p99Ms)}, max ${fmtMs(gil.lag.maxMs)}, ` +
         `parallelism ${gil.cpu.parallelism.toFixed(2)}, wall ${fmtMs(gil.wallMs)}. ` +
         (better ? 'Without a GIL the threads run in parallel and the loop no longer queues behind them for it; the cores are still shared.' : 'The GIL was not what delayed the loop here (the work releases it, or the cores are saturated).'),
-      fix: better ? '# Deploy on a free-threaded build (python3.13t / 3.14t) and check your C extensions support it' : null,
+      fix: better ? Py.FREE_THREADED_NOTE : null,
       docs: DOCS.freeThreading,
     };
   }
@@ -314,12 +412,32 @@ export const workerRecommended: Rule = (f) => {
     mode: 'worker',
     title: `Move it to a worker_threads pool: the loop stays responsive (p99 ${fmtMs(w.lag.p99Ms)})`,
     detail: `On the main thread the loop stalled up to ${fmtMs(i.lag.maxMs)} (ELU ${pct(i.elu ?? 1)}); in ${w.workers} worker threads the loop's ` +
-      `lag was p99 ${fmtMs(w.lag.p99Ms)}, max ${fmtMs(w.lag.maxMs)} (ELU ${pct(w.elu ?? 0)}), ${times(w.speedup)} the inline throughput. ` +
+      `lag was p99 ${fmtMs(w.lag.p99Ms)}, max ${fmtMs(w.lag.maxMs)} (ELU ${pct(w.elu ?? 0)}), ${fmtSpeedup(w)} the inline throughput. ` +
       `Starting the pool took ${fmtMs(w.startupMs)}: create it once at start-up.`,
     fix: WORKER_POOL_FIX(f.report),
     docs: DOCS.workers,
   };
 };
+
+/** Kinds a transfer list can move without a copy. */
+const TRANSFERABLE = new Set(['typed-array', 'arraybuffer']);
+
+/** The fix for the side that costs, for what that side is made of. */
+function transferFix(f: Facts, mode: string, side: 'arguments' | 'result' | 'both', s: Sides): string {
+  const kinds = side === 'arguments' ? [s.argsKind] : side === 'result' ? [s.resultKind] : [s.argsKind, s.resultKind];
+  if (kinds.every((k) => k !== null && TRANSFERABLE.has(k))) return Js.workerPool(nodeTarget(f.report), { transfer: true });
+  const lines: string[] = [];
+  for (const [name, kind] of [['arguments', s.argsKind], ['result', s.resultKind]] as const) {
+    if (side !== 'both' && side !== name) continue;
+    const what = kind ? KIND_WORDS[kind] ?? kind : 'data';
+    if (kind === 'number-array') lines.push(`The ${name} is an array of numbers: send a Float64Array and transfer its buffer (no copy) instead.`);
+    else if (kind && TRANSFERABLE.has(kind)) lines.push(`The ${name} is ${what}: put its buffer in the transfer list (postMessage(value, [buffer])) so it moves without a copy.`);
+    else if (name === 'arguments') lines.push(`The arguments are ${what}: structured clone copies them on every call (transfer lists move only ArrayBuffers). Send an id or a path and let the worker load the data, or build it there.`);
+    else lines.push(`The result is ${what}: structured clone copies it back on every call. Return only what the caller needs (a summary, an id), or write it where the caller reads it.`);
+  }
+  if (mode === 'process') lines.push('Child processes copy everything; worker_threads can move ArrayBuffers without a copy.');
+  return Js.note(lines);
+}
 
 export const transferOverhead: Rule = (f) => {
   if (f.language !== 'node') return undefined;
@@ -330,22 +448,92 @@ export const transferOverhead: Rule = (f) => {
     const perCall = r.transfer.loopMs / r.tasks.length;
     if (r.transfer.loopMs < T.TRANSFER_MIN_LOOP_MS) continue;
     if (r.transfer.loopMs < T.TRANSFER_LOOP_SHARE * r.wallMs && perCall < T.TRANSFER_PER_CALL_MS) continue;
+    const sides = sidesOf(r);
+    const side = sides && (r.transfer.argsMs !== undefined) ? costlySide(sides) : 'both';
+    const where = mode === 'worker' ? 'workers' : 'child processes';
+    const moving = side === 'arguments' ? `Copying the arguments to the ${where}` : side === 'result' ? `Copying the results back from the ${where}` : `Copying data to and from the ${where}`;
     out.push({
       id: 'transfer-overhead',
       severity: perCall >= f.stallMs ? 'critical' : 'warning',
       mode,
-      title: `Copying data to and from the ${mode === 'worker' ? 'workers' : 'child processes'} costs the loop ${fmtMs(perCall)} per call`,
-      detail: `Serializing arguments (${bytes(r.transfer.argsBytesMean)} per call) and deserializing results (${bytes(r.transfer.resultBytesMean)}) took ` +
+      title: `${moving} costs the loop ${fmtMs(perCall)} per call`,
+      detail: (sides && r.transfer.argsMs !== undefined ? `${cap(sideText(sides, side, f.language))}. ` : '') +
+        `Serializing arguments (${bytes(r.transfer.argsBytesMean)} per call) and deserializing results (${bytes(r.transfer.resultBytesMean)}) took ` +
         `${fmtMs(r.transfer.loopMs)} on the event loop over ${r.tasks.length} calls (${pct(r.transfer.loopMs / Math.max(1e-9, r.wallMs))} of the ${fmtMs(r.wallMs)} window), ` +
         `plus ${fmtMs(r.transfer.workerMs)} on the ${mode === 'worker' ? 'workers' : 'children'}. Structured clone copies everything it sends.`,
-      fix: mode === 'worker'
-        ? '// Transfer, do not copy: ArrayBuffers in the transfer list move without a copy\nworker.postMessage({ buf }, [buf.buffer]);\n// or share: new SharedArrayBuffer(n); or send a path/id and load the data in the worker'
-        : '// Send a path or an id, not the payload; or use worker_threads with transferable ArrayBuffers',
+      fix: sides ? transferFix(f, mode, side, sides) : Js.note(['Send a path or an id, not the payload; return only what the caller needs.']),
       docs: DOCS.transfer,
     });
   }
   return out;
 };
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * A run whose calls split into a few slow first calls and near-instant others (or
+ * whose warm-up call dwarfed them) measured cache hits, not the work: its lag and
+ * throughput say little about a call that misses.
+ */
+export const cachedCalls: Rule = (f) => {
+  const ok = f.report.runs.filter((r) => r.status === 'ok');
+  // The evidence: a split inside a window, or a warm-up call that dwarfed the measured ones.
+  const evidence = new Map<string, { text: string; missMs: number }>();
+  for (const r of ok) {
+    const split = callSplit(r);
+    const median = r.taskStats.runP50Ms;
+    if (split) {
+      evidence.set(r.mode, {
+        text: split.slowCount === 1
+          ? `the first of ${split.callCount} calls took ${fmtMs(split.slowMs[0])}; the other calls took ${fmtMs(split.medianMs)} (median)`
+          : `${split.slowCount} of ${split.callCount} calls took ${split.slowMs.map(fmtMs).join(', ')}, each the first on its worker; the other calls took ${fmtMs(split.medianMs)} (median)`,
+        missMs: Math.min(...split.slowMs),
+      });
+      continue;
+    }
+    const warm = (r.warmupMs ?? []).filter((w) => median !== null && w >= T.CACHE_WARMUP_SPLIT * median && w >= T.CACHE_MISS_MIN_MS);
+    if (warm.length) {
+      evidence.set(r.mode, { text: `the unmeasured warm-up call${warm.length > 1 ? 's' : ''} took ${warm.map(fmtMs).join(', ')}, the measured calls ${fmtMs(median)} (median)`, missMs: Math.min(...warm) });
+    }
+  }
+  if (!evidence.size) return undefined;
+  const miss = Math.min(...[...evidence.values()].map((e) => e.missMs));
+  const [firstMode, first] = [...evidence.entries()][0];
+  const out: Advice[] = [];
+  for (const r of ok) {
+    const own = evidence.get(r.mode);
+    // A mode without a split of its own whose calls are as fast as the hits elsewhere measured hits too
+    // (a cache warmed by an earlier mode in the same process, or inherited by forked workers).
+    const median = r.taskStats.runP50Ms;
+    const hitsToo = !own && median !== null && median * T.CACHE_SPLIT <= miss;
+    if (!own && !hitsToo) continue;
+    const text = own ? own.text : `its calls took ${fmtMs(median)} (median), as fast as the hits in ${firstMode} mode, where ${first.text}`;
+    out.push({
+      id: 'cached-calls',
+      severity: 'warning',
+      mode: r.mode,
+      title: `In ${r.mode} mode the calls measured look like cache hits, not the work`,
+      detail: `${cap(text)}: at least ${T.CACHE_SPLIT}× apart. A cache (functools.lru_cache, a memo object) or a one-time cost answered most calls, so this run's lag and ` +
+        'throughput describe a hit. Measure a miss: pass arguments that miss the cache, clear it in the call, or measure the uncached function.',
+      fix: null,
+      docs: null,
+    });
+  }
+  return out;
+};
+
+/** Figures the report marks as more than the cores can give (ModeRun.suspect): said, never built on. */
+export const implausibleFigures: Rule = (f) => f.report.runs.flatMap((r) => (r.suspect ?? []).map((s): Advice => ({
+  id: 'implausible-speedup',
+  severity: 'info',
+  mode: r.mode,
+  title: s.field === 'speedup' ? `The ${r.mode} speedup (${times(r.speedup)}) is not real parallelism` : `The ${r.mode} CPU/wall (${r.cpu.parallelism.toFixed(2)}) is more than the cores can give`,
+  detail: `${cap(s.reason)}. Rerun with warm-up on (the default) or check for a cache before reading it as a speedup.`,
+  fix: null,
+  docs: null,
+})));
 
 function bytes(n: number | null): string {
   if (n === null) return '–';
@@ -537,4 +725,5 @@ export const RULES: Rule[] = [
   noThreadSpeedup, processOverhead, queueing, freeThreaded, workerRecommended, transferOverhead,
   callsRaised, nativeOversubscription,
   libuvThreadpoolSaturated,
+  poolStartup, cachedCalls, implausibleFigures,
 ];

@@ -5,7 +5,9 @@
  */
 import { fmtMs } from '../report/textTable';
 import type { Mode, Report, Runtime, SweepPoint, SweepRecommendation } from '../shared/protocol';
-import { executorCall } from './rules';
+import { nodeTarget, pyTarget } from './rules';
+import * as Py from './snippets/python';
+import * as Js from './snippets/node';
 import { CPU_BOUND_PARALLELISM } from './thresholds';
 
 /** Within this share of the best throughput, a smaller pool is as good and cheaper. */
@@ -101,16 +103,16 @@ export function recommend(mode: Mode, points: SweepPoint[], budgetMs: number, re
   return { mode, workers: pick.workers, throughputPerS: pick.throughputPerS, lagP99Ms: pick.lag.p99Ms, lagMaxMs: pick.lag.maxMs, reason, code: codeFor(mode, pick.workers, report) };
 }
 
-/** How to use a pool of `w`, in the target's language. */
+/** The recommended pool as code: the same snippets the advice shows, sized to W. */
 export function codeFor(mode: Mode, w: number, report: Pick<Report, 'target'>): string {
-  const call = executorCall(report.target.qualname ?? 'work', report.target.args);
   if (report.target.language === 'python') {
-    if (mode === 'process') return `pool = ProcessPoolExecutor(max_workers=${w})  # once, e.g. in a FastAPI lifespan\nresult = await loop.run_in_executor(pool, ${call})`;
-    if (mode === 'interpreter') return `pool = InterpreterPoolExecutor(max_workers=${w})  # Python 3.14+\nresult = await loop.run_in_executor(pool, ${call})`;
-    return `pool = ThreadPoolExecutor(max_workers=${w})\nresult = await loop.run_in_executor(pool, ${call})\n# Starlette/FastAPI sync endpoints: anyio.to_thread.current_default_thread_limiter().total_tokens = ${w}`;
+    const t = pyTarget(report);
+    if (mode === 'process') return Py.processPoolApp(t, w);
+    if (mode === 'interpreter') return Py.interpreterPool(t, w);
+    return Py.sizedThreadPool(t, w, `Starlette/FastAPI sync endpoints: anyio.to_thread.current_default_thread_limiter().total_tokens = ${w}`);
   }
-  if (mode === 'process') return `// ${w} child processes, forked once at start-up\nconst children = Array.from({ length: ${w} }, () => fork('./worker.js'));`;
-  return `// ${w} worker threads, created once at start-up (or new Piscina({ maxThreads: ${w} }))\nconst pool = Array.from({ length: ${w} }, () => new Worker('./worker.js'));`;
+  const t = nodeTarget(report);
+  return mode === 'process' ? Js.childPool(t, { workers: w }) : Js.workerPool(t, { workers: w });
 }
 
 /** The sweep's one sentence: which mode and W, at what throughput (± its spread) and lag. */

@@ -3,6 +3,7 @@ import { REPORT_SCHEMA } from '../shared/protocol';
 import { gilWaitStats, lagStats, taskStats } from '../stats/lagStats';
 import { percentileSorted, round3, sortedCopy } from '../stats/percentiles';
 import { assessQuality } from './quality';
+import { implausibleFigures } from '../stats/plausibility';
 import { advise, headline } from '../advice/advise';
 
 export const TOOL_VERSION = '0.1.0';
@@ -87,11 +88,17 @@ export function transferStats(tasks: RawWindow['tasks']): TransferStats {
   const moved = tasks.flatMap((t) => (t.transfer ? [t.transfer] : []));
   const results = moved.filter((t) => t.resultBytes !== null);
   const sum = (xs: (number | null)[]) => xs.reduce<number>((a, x) => a + (x ?? 0), 0);
+  const kinds = moved.some((t) => t.argsKind !== undefined)
+    ? { argsKind: mostFrequent(moved.map((t) => t.argsKind ?? null)), resultKind: mostFrequent(results.map((t) => t.resultKind ?? null)) }
+    : {};
   return {
     argsBytesMean: moved.length ? round3(sum(moved.map((t) => t.argsBytes)) / moved.length) : 0,
     resultBytesMean: results.length ? round3(sum(results.map((t) => t.resultBytes)) / results.length) : null,
     loopMs: round3(sum(moved.map((t) => t.argsWriteMs)) + sum(moved.map((t) => t.resultReadMs))),
     workerMs: round3(sum(moved.map((t) => t.argsReadMs)) + sum(moved.map((t) => t.resultWriteMs))),
+    argsMs: round3(sum(moved.map((t) => t.argsWriteMs)) + sum(moved.map((t) => t.argsReadMs))),
+    resultMs: round3(sum(moved.map((t) => t.resultWriteMs)) + sum(moved.map((t) => t.resultReadMs))),
+    ...kinds,
   };
 }
 
@@ -105,6 +112,12 @@ export function threadpoolStats(raw: ThreadpoolProbeRaw | null): ThreadpoolStats
     probeCount: sorted.length,
     idleMs: raw.idleMs === null ? null : round3(raw.idleMs),
   };
+}
+
+function mostFrequent(xs: (string | null)[]): string | null {
+  const counts = new Map<string, number>();
+  for (const x of xs) if (x !== null) counts.set(x, (counts.get(x) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
 }
 
 export function buildReport(state: SessionState): Report {
@@ -128,6 +141,8 @@ function assemble(state: SessionState): Report {
   const inline = runs.find((r) => r.mode === 'inline' && r.status === 'ok');
   for (const r of runs) {
     if (inline && r.status === 'ok' && r.wallMs > 0) r.speedup = round3(inline.wallMs / r.wallMs);
+    const suspect = implausibleFigures(r, inline, state.runtime?.cpuCount ?? null);
+    if (suspect.length) r.suspect = suspect;
   }
   if (state.finished && state.error) {
     // Modes the session never reached are listed, so a reader sees what is missing and why.
@@ -155,6 +170,8 @@ function assemble(state: SessionState): Report {
       args: state.target.args,
       isAsync: state.resolved?.isAsync ?? null,
       ...(state.resolved?.definedIn ? { definedIn: state.resolved.definedIn } : {}),
+      ...(state.resolved?.module ? { module: state.resolved.module } : {}),
+      ...(state.resolved?.moduleFormat ? { moduleFormat: state.resolved.moduleFormat } : {}),
     },
     runtime: state.runtime,
     settings: {

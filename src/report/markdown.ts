@@ -1,5 +1,5 @@
 import type { Report } from '../shared/protocol';
-import { fmtMs } from './textTable';
+import { fmtMs, fmtSpeedup } from './textTable';
 import { verdicts } from './verdict';
 
 /** Markdown cells: pipes and newlines would break the table; HTML is neutralised. */
@@ -35,7 +35,7 @@ export function reportMarkdown(report: Report): string {
     }
     const tpCell = r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} / ${fmtMs(r.threadpool.probeMaxMs)}` : '–';
     out.push(`| ${r.mode} | ${fmtMs(r.lag.p50Ms)} | ${fmtMs(r.lag.p99Ms)} | ${fmtMs(r.lag.maxMs)} | ${r.lag.stallCount} | ` +
-      `${Math.round(r.lag.stalledFrac * 100)}% |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''}${tp ? ` ${tpCell} |` : ''} ${fmtMs(r.wallMs)} | ${r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`} |`);
+      `${Math.round(r.lag.stalledFrac * 100)}% |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''}${tp ? ` ${tpCell} |` : ''} ${fmtMs(r.wallMs)} | ${fmtSpeedup(r)} |`);
   }
   if (!report.quality.trustworthy) out.push('', '> ⚠ The machine was busy during the run: numbers may be inflated.');
   return out.join('\n') + '\n';

@@ -12,6 +12,17 @@ function fmtNum(x: number | null | undefined, digits = 2, suffix = ''): string {
   return x === null || x === undefined ? '–' : `${x.toFixed(digits)}${suffix}`;
 }
 
+/** A figure the report marks as suspect (ModeRun.suspect) is shown with a `?`, never as plain fact. */
+export function suspectOf(r: ModeRun, field: 'speedup' | 'parallelism'): string | null {
+  return r.suspect?.find((s) => s.field === field)?.reason ?? null;
+}
+
+/** Speedup vs inline for people: `1.85×`, `3.40×?` when it is more than the cores can give. */
+export function fmtSpeedup(r: ModeRun): string {
+  if (r.speedup === null) return '–';
+  return `${r.speedup.toFixed(2)}×${suspectOf(r, 'speedup') ? '?' : ''}`;
+}
+
 const isNode = (report: Report) => report.runtime?.name === 'node' || report.target.language !== 'python';
 
 /** `applies`: a column shown only for reports that can have it (GIL for Python, ELU for Node). */
@@ -36,8 +47,8 @@ const COLUMNS: { title: string; cell(r: ModeRun): string; applies?(report: Repor
   { title: 'queue max', cell: (r) => fmtMs(r.taskStats.queueMaxMs) },
   { title: 'task p50', cell: (r) => fmtMs(r.taskStats.runP50Ms) },
   { title: 'tasks/s', cell: (r) => fmtNum(r.throughputPerS, 1) },
-  { title: 'speedup', cell: (r) => fmtNum(r.speedup, 2, '×') },
-  { title: 'CPU/wall', cell: (r) => fmtNum(r.cpu.parallelism, 2) },
+  { title: 'speedup', cell: fmtSpeedup },
+  { title: 'CPU/wall', cell: (r) => `${fmtNum(r.cpu.parallelism, 2)}${suspectOf(r, 'parallelism') ? '?' : ''}` },
   { title: 'start-up', cell: (r) => fmtMs(r.startupMs) },
 ];
 
@@ -81,6 +92,7 @@ export function formatReportText(report: Report): string {
     const errs = r.tasks.filter((x) => x.error);
     if (errs.length) lines.push(`${r.mode}: ${errs.length} of ${r.tasks.length} calls raised ${errs[0].error!.type}: ${errs[0].error!.message}`);
     for (const note of r.notes ?? []) lines.push(`${r.mode}: ${note}`);
+    for (const s of r.suspect ?? []) lines.push(`${r.mode}: ${s.field} ? ${s.reason}`);
     if (r.output.truncated) lines.push(`${r.mode}: user output truncated (${r.output.stdoutBytes + r.output.stderrBytes} bytes printed)`);
   }
   if (report.error) lines.push(`error [${report.error.kind}]: ${report.error.message}`);

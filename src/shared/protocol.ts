@@ -128,8 +128,19 @@ export const ResolvedTarget = obj({
   definedIn: optional(obj({ file: str, line: int })),
   /** Python 3.13+: whether the GIL is on after importing the target (an import can re-enable it). */
   gilEnabled: optional(bool),
+  /** Node: how the target's file loads (from its extension and package.json "type"); fix snippets follow it. */
+  moduleFormat: optional(literal('esm', 'cjs')),
 });
 export type ResolvedTarget = Infer<typeof ResolvedTarget>;
+
+/**
+ * What a moved value is made of, shallowly (the advice on copying it depends on it):
+ * `typed-array` and `arraybuffer` can be transferred without a copy, `number-array` could
+ * be a typed array, `plain-objects` (objects and arrays) and `string` are always copied,
+ * `instance` is a class instance (its prototype does not survive the copy).
+ */
+export const VALUE_KINDS = ['none', 'primitive', 'string', 'typed-array', 'arraybuffer', 'number-array', 'plain-objects', 'instance', 'mixed'] as const;
+export type ValueKind = (typeof VALUE_KINDS)[number];
 
 export const TaskTransfer = obj({
   argsBytes: int,
@@ -140,6 +151,9 @@ export const TaskTransfer = obj({
   resultWriteMs: nullable(num),
   /** Deserializing the result on the event loop. */
   resultReadMs: nullable(num),
+  /** What the arguments / the result are made of (see VALUE_KINDS): what a fix can do about copying them. */
+  argsKind: optional(str),
+  resultKind: optional(nullable(str)),
 });
 export type TaskTransfer = Infer<typeof TaskTransfer>;
 
@@ -265,6 +279,12 @@ export const TransferStats = obj({
   loopMs: num,
   /** The same work on the workers' side, summed. */
   workerMs: num,
+  /** Moving the arguments (written on the loop, read on the workers) and the results, each summed over the calls. */
+  argsMs: optional(num),
+  resultMs: optional(num),
+  /** The most frequent kind of the arguments and of the results (see VALUE_KINDS). */
+  argsKind: optional(nullable(str)),
+  resultKind: optional(nullable(str)),
 });
 export type TransferStats = Infer<typeof TransferStats>;
 
@@ -321,6 +341,11 @@ export const ModeRun = obj({
   threadpool: optional(nullable(ThreadpoolStats)),
   /** What this mode did to the call that the numbers do not show, e.g. a worker's class-instance result arriving as a plain object. */
   notes: optional(arr(str)),
+  /**
+   * Figures more parallel than the cores allow (speedup or CPU/wall above the core
+   * count), each with the likely reason: views mark them, advice does not build on them.
+   */
+  suspect: optional(arr(obj({ field: literal('speedup', 'parallelism'), reason: str }))),
   output: CapturedOutput,
 });
 export type ModeRun = Infer<typeof ModeRun>;
@@ -361,6 +386,10 @@ export const Report = obj({
     ...TARGET_FIELDS, line: nullable(int), isAsync: nullable(bool),
     /** Where the measured function is defined when another file re-exports it (`line` is then that file's). */
     definedIn: optional(obj({ file: str, line: int })),
+    /** The module the target was imported as (Python: dotted, as `python -m` would; Node: the file name). */
+    module: optional(str),
+    /** Node: `esm` or `cjs`, how the target's file loads; fix snippets are written in it. */
+    moduleFormat: optional(literal('esm', 'cjs')),
   }),
   runtime: nullable(Runtime),
   settings: obj({

@@ -1,7 +1,7 @@
 /** The report's views, built with `h()` only (see dom.ts): no HTML strings anywhere. */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
 import type { HistoryEntry, LiveProgress } from '../shared/webviewProtocol';
-import { fmtMs } from '../report/textTable';
+import { fmtMs, fmtSpeedup, suspectOf } from '../report/textTable';
 import { verdicts } from '../report/verdict';
 import { h, icon } from './dom';
 
@@ -73,8 +73,9 @@ export const METRICS: Metric[] = [
   { key: 'beats', label: 'Heartbeats / expected', value: (r) => `${r.lag.sampleCount} / ${r.lag.expectedSampleCount}` },
   { key: 'wall', label: 'Wall', value: (r) => fmtMs(r.wallMs) },
   { key: 'throughput', label: 'Throughput', value: (r) => (r.throughputPerS === null ? '–' : `${r.throughputPerS.toFixed(1)}/s`) },
-  { key: 'speedup', label: 'Speedup vs inline', value: (r) => (r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`) },
-  { key: 'parallelism', label: 'Parallelism (CPU/wall)', value: (r) => r.cpu.parallelism.toFixed(2) },
+  // A `?` marks a figure beyond the cores (ModeRun.suspect); the advice list says why.
+  { key: 'speedup', label: 'Speedup vs inline', value: fmtSpeedup, over: (r) => suspectOf(r, 'speedup') !== null },
+  { key: 'parallelism', label: 'Parallelism (CPU/wall)', value: (r) => `${r.cpu.parallelism.toFixed(2)}${suspectOf(r, 'parallelism') ? '?' : ''}`, over: (r) => suspectOf(r, 'parallelism') !== null },
   { key: 'elu', label: 'Event-loop utilization', applies: isNode, value: (r) => (r.elu === null || r.elu === undefined ? '–' : `${Math.round(r.elu * 100)}%`), over: (r) => (r.elu ?? 0) >= 0.5 },
   { key: 'eld', label: 'monitorEventLoopDelay max', applies: isNode, value: (r) => fmtMs(r.eventLoopDelay?.maxMs) },
   { key: 'gil50', label: 'GIL wait p50', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p50Ms)}${gilSource(r)}` : '–') },

@@ -13,7 +13,7 @@ import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from
 import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, runPoolSweep, skipped } from './modes';
 import { checkArgs, locate, Located, outline } from './outline';
 import { LoopDelayMonitor } from './probes';
-import { defaultCacheDir, isTypeScript } from './transpile';
+import { defaultCacheDir, isTypeScript, moduleFormat } from './transpile';
 import { TsResolver } from './tsResolve';
 
 const BASE_DIR = __dirname;
@@ -98,6 +98,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
       isAsync: Boolean(found?.isAsync) || callable.isAsyncFunction,
       module: path.basename(located?.file ?? file),
       ...(located && located.file !== file ? { definedIn: { file: located.file, line: located.fn.line } } : {}),
+      moduleFormat: moduleFormat(file) === 'esm' ? 'esm' : 'cjs',
     },
   });
 

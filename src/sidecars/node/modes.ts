@@ -6,11 +6,12 @@ import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import type { RawWindow, RunError, RunPlan } from '../../shared/protocol';
+import type { RawWindow, RunError, RunPlan, ValueKind } from '../../shared/protocol';
 import type { Channel, OutputCapture } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
 import { argumentsLossNote, notCloneableReason } from './cloneCheck';
 import { errorInfo, ErrorInfo, PoolReply, PoolRequest } from './poolProtocol';
+import { argsKindOf, kindOf } from './valueKind';
 import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs, ThreadpoolProbe } from './probes';
 
 export const NODE_MODES = ['inline', 'worker', 'process'] as const;
@@ -85,6 +86,7 @@ interface TaskRec {
   transfer: {
     argsBytes: number; argsWriteMs: number; argsReadMs: number | null;
     resultBytes: number | null; resultWriteMs: number | null; resultReadMs: number | null;
+    argsKind?: ValueKind; resultKind?: ValueKind | null;
   } | null;
   notTransferable?: boolean;
   resultNote?: string | null;
@@ -180,6 +182,7 @@ class Window {
           resultBytes: r.transfer.resultBytes,
           resultWriteMs: r.transfer.resultWriteMs === null ? null : r4(r.transfer.resultWriteMs),
           resultReadMs: r.transfer.resultReadMs === null ? null : r4(r.transfer.resultReadMs),
+          ...(r.transfer.argsKind ? { argsKind: r.transfer.argsKind, resultKind: r.transfer.resultKind ?? null } : {}),
         },
         ...(r.round !== undefined ? { round: r.round } : {}),
       })),
@@ -429,7 +432,7 @@ class Pool {
       const job = this.queue.shift()!;
       const t = nowMs();
       const bytes = v8.serialize(job.args);
-      job.rec.transfer = { argsBytes: bytes.length, argsWriteMs: nowMs() - t, argsReadMs: null, resultBytes: null, resultWriteMs: null, resultReadMs: null };
+      job.rec.transfer = { argsBytes: bytes.length, argsWriteMs: nowMs() - t, argsReadMs: null, resultBytes: null, resultWriteMs: null, resultReadMs: null, argsKind: argsKindOf(job.args) };
       member.busy = { rec: job.rec, done: job.done };
       member.send({ type: 'call', id: job.rec.id, args: bytes });
     }
@@ -463,16 +466,20 @@ class Pool {
       rec.cpuMs = m.cpuPerThread ? m.cpuMs : null;
     }
     let readMs: number | null = null;
+    let resultKind: ValueKind | null = null;
     if (m.result) {
       const t = nowMs();
       try {
-        v8.deserialize(m.result);
+        // Classified after the clock stops: what the result is, for the transfer advice.
+        const value: unknown = v8.deserialize(m.result);
+        readMs = nowMs() - t;
+        resultKind = kindOf(value);
       } catch (e) {
+        readMs = nowMs() - t;
         rec.error = errorInfo(e);
       }
-      readMs = nowMs() - t;
     }
-    rec.transfer = { ...rec.transfer!, argsReadMs: m.argsReadMs, resultBytes: m.resultBytes, resultWriteMs: m.result ? m.resultWriteMs : null, resultReadMs: readMs };
+    rec.transfer = { ...rec.transfer!, argsReadMs: m.argsReadMs, resultBytes: m.resultBytes, resultWriteMs: m.result ? m.resultWriteMs : null, resultReadMs: readMs, resultKind };
     this.ctx.taskDone();
     job.done();
     this.dispatch();

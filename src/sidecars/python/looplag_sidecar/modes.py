@@ -61,8 +61,15 @@ def child_call(spec, args, kwargs):
     end = perf_counter()
     t1 = cpu_times()
     flush_std()
+    # The result is pickled here, timed, and sent as bytes the parent unpickles (timed) on
+    # the loop, where the executor's thread would have, holding the GIL: which side of the
+    # transfer costs is then measured, not guessed. A result that cannot be pickled raises
+    # here, as it would in the executor.
+    w0 = perf_counter()
+    blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     return {"start": start, "end": end, "worker": "pid %d" % os.getpid(), "user": t1[0] - t0[0],
-            "system": t1[1] - t0[1], "error": err}, result
+            "system": t1[1] - t0[1], "error": err, "resultBytes": len(blob),
+            "resultWriteMs": (perf_counter() - w0) * 1000.0}, blob
 
 
 def _watch_parent(parent_pid):
@@ -166,7 +173,7 @@ class Window:
         for r in self.records:
             tasks.append({"id": r["id"], "queuedMs": ms(r["queued"]), "startMs": ms(r["start"]), "endMs": ms(r["end"]),
                           "worker": r["worker"], "cpuMs": None if r["cpu"] is None else round(r["cpu"] * 1000.0, 3),
-                          "error": r["error"]})
+                          "error": r["error"], **({"transfer": r["transfer"]} if r.get("transfer") else {})})
             if "round" in r:
                 tasks[-1]["round"] = r["round"]
         samples = [[round((t - t0) * 1000.0, 4), round(lag * 1000.0, 4)] for t, lag in heartbeat.samples if t >= t0]
@@ -386,7 +393,9 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
     once, with a window per worker count)."""
     loop = asyncio.get_running_loop()
     try:
-        pickle.dumps((args, kwargs))
+        # Also what sending the arguments costs per call (the executor pickles them per call).
+        a0 = perf_counter()
+        args_cost = (len(pickle.dumps((args, kwargs))), (perf_counter() - a0) * 1000.0)
     except Exception as e:
         window = _not_picklable(mode, "the call arguments can't be sent to another %s: %s: %s"
                                 % ("process" if mode == "process" else "interpreter", type(e).__name__, e))
@@ -411,7 +420,7 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
             ctx.discard_output()  # the warm-up calls' prints are not the window's
             ctx.note_warmup(mode, warmup_ms)
         await _window_per_count(ctx, mode, counts, workers, startup_ms, windows,
-                                lambda count: _pool_window(ctx, mode, pool, loop, count, args, kwargs))
+                                lambda count: _pool_window(ctx, mode, pool, loop, count, args, kwargs, args_cost))
     except concurrent.futures.process.BrokenProcessPool as e:
         if warmup_ms is _WARMING:  # the target itself killed a worker, in its warm-up call
             window = skipped(mode, "crashed", "a %s worker died while running the target (its unmeasured warm-up "
@@ -480,18 +489,23 @@ async def warm_up(ctx, mode, tgt, args, kwargs):
     return [round(took * 1000.0, 3)]
 
 
-async def _pool_window(ctx, mode, pool, loop, count, args, kwargs):
+async def _pool_window(ctx, mode, pool, loop, count, args, kwargs, args_cost=(0, 0.0)):
     async def body(w):
         async def one(rec):
             try:
-                meta, _result = await loop.run_in_executor(pool, child_call, ctx.spec, args, kwargs)
+                meta, blob = await loop.run_in_executor(pool, child_call, ctx.spec, args, kwargs)
             except concurrent.futures.process.BrokenProcessPool:
                 raise
             except Exception as e:  # the result could not come back
                 rec["error"] = _exc_info(e)
             else:
+                r0 = perf_counter()
+                pickle.loads(blob)
                 rec.update(start=meta["start"], end=meta["end"], worker=meta["worker"], error=meta["error"],
-                           cpu=meta["user"] + meta["system"])
+                           cpu=meta["user"] + meta["system"],
+                           transfer={"argsBytes": args_cost[0], "argsWriteMs": round(args_cost[1], 4), "argsReadMs": None,
+                                     "resultBytes": meta["resultBytes"], "resultWriteMs": round(meta["resultWriteMs"], 4),
+                                     "resultReadMs": round((perf_counter() - r0) * 1000.0, 4)})
                 w.child_user += meta["user"]
                 w.child_system += meta["system"]
             ctx.task_done()

@@ -44,7 +44,8 @@ RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), 
                    "endLine": int, "isAsync": bool, "module": str, "gilEnabled": (OPT, bool),
                    "definedIn": (OPT, {"file": str, "line": int})}
 TRANSFER = {"argsBytes": int, "argsWriteMs": NUM, "argsReadMs": _nullable(NUM),
-            "resultBytes": _nullable(int), "resultWriteMs": _nullable(NUM), "resultReadMs": _nullable(NUM)}
+            "resultBytes": _nullable(int), "resultWriteMs": _nullable(NUM), "resultReadMs": _nullable(NUM),
+            "argsKind": (OPT, str), "resultKind": (OPT, _nullable(str))}
 TASK = {"id": int, "queuedMs": NUM, "startMs": _nullable(NUM), "endMs": _nullable(NUM),
         "worker": _nullable(str), "cpuMs": (OPT, _nullable(NUM)),
         "error": _nullable({"type": str, "message": str, "traceback": _nullable(str)}),
