@@ -26,9 +26,9 @@ const WORKLOADS = path.join(REPO, 'test/fixtures/python/workloads.py');
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const COMMON = ['--free-threaded', 'off', '--timeout', '90'];
 
-async function report(args: string[]): Promise<Report> {
+async function report(args: string[], exitCode = 0): Promise<Report> {
   const r = await runCli(['run', ...args, ...COMMON, '--json']);
-  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.code, exitCode, r.stderr);
   return reportOf(r);
 }
 
@@ -38,8 +38,10 @@ function runMs(r: ModeRun): number[] {
 
 describe('each mode starts from the same clean state', () => {
   test('sys.stdout.close() in an inline call does not break the thread and process calls after it', async () => {
-    const rep = await report([`${ISOLATION}::close_stdout_on_loop`, '--modes', 'inline,thread,process', '--concurrency', '2', '--workers', '2']);
+    // Inline's own calls after the first print to the closed stdout and raise (exit 4, calls raised).
+    const rep = await report([`${ISOLATION}::close_stdout_on_loop`, '--modes', 'inline,thread,process', '--concurrency', '2', '--workers', '2'], 4);
     assert.equal(rep.settings.isolatedModes, true);
+    assert.ok(run(rep, 'inline').taskStats.errorCount > 0, 'inline broke itself');
     for (const mode of ['thread', 'process']) {
       const r = run(rep, mode);
       assert.equal(r.status, 'ok', JSON.stringify(r.error));
