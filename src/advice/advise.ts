@@ -182,6 +182,17 @@ export function headline(report: Report): string {
     return `Safe for the loop ${how}, but calls ran ${slowdown.toFixed(slowdown >= 10 ? 0 : 1)}× slower than inline ` +
       `(${calls} calls in ${fmtMs(run.wallMs)} vs ${fmtMs(inline.wallMs)}; ${lag})${caveat}.${altText}`;
   }
+  // Within budget, but the advice found the loop is not the whole story: say so in the
+  // sentence users act on rather than only further down.
+  const advice = report.advice?.length ? report.advice : advise(report);
+  const about = (id: string) => advice.find((a) => a.id === id && a.mode === planned);
+  if (about('libuv-threadpool-saturated') && run.threadpool) {
+    return `Safe for the loop ${how}, but ${calls} concurrent calls fill libuv's threadpool: an unrelated fs/crypto/dns call waited p50 ` +
+      `${fmtMs(run.threadpool.probeP50Ms)}, max ${fmtMs(run.threadpool.probeMaxMs)} (${lag})${caveat}. Raise UV_THREADPOOL_SIZE or bound the calls in flight.`;
+  }
+  if (about('cached-calls')) {
+    return `Safe ${how} as measured, but the calls measured look like cache hits, not the work (${lag})${caveat}: measure a cache miss before relying on it.`;
+  }
   return `Safe ${how}: with ${calls} concurrent calls the loop stayed responsive (${lag}${stalls})${caveat}.`;
 }
 

@@ -484,6 +484,7 @@ test('Node: libuv-threadpool-saturated when a tiny threadpool job waits while th
     assert.equal(a.severity, 'critical'); // the probe's p50 is over the 100 ms budget
     assert.match(a.detail, /for one call alone \(the warm-up call\)/);
     assert.match(a.fix ?? '', /^UV_THREADPOOL_SIZE=\d+ node /m);
+    assert.match(headline(saturated), /^Safe for the loop on the event loop \(called directly\), but 10 concurrent calls fill libuv's threadpool: an unrelated fs\/crypto\/dns call waited p50 /);
     // A wait under the threshold is latency noise on a busy machine.
     assert.ok(!has(withPool('inline', freeLoop, T.THREADPOOL_WAIT_P50_MS * 0.5, 30), 'libuv-threadpool-saturated'));
     // A blocked loop delays the probe's callback too: the loop, not the pool, is the cause.

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { advise } from '../../src/advice/advise';
+import { advise, headline } from '../../src/advice/advise';
 import { transferStats } from '../../src/report/buildReport';
 import { fmtSpeedup, formatReportText } from '../../src/report/textTable';
 import type { LagStats, ModeRun, Report, TaskRecord } from '../../src/shared/protocol';
@@ -79,6 +79,8 @@ test('cached-calls: a warm-up call that dwarfs the measured calls says the windo
   assert.equal(a?.mode, 'thread');
   assert.match(a!.detail, /warm-up call took 9\.50 ms/);
   assert.ok(!advice.some((x) => x.id === 'healthy'));
+  // The sentence users act on says it too, not only the advice below it.
+  assert.match(headline(report([steady])), /^Safe in a thread pool as measured, but the calls measured look like cache hits, not the work/);
   // A warm-up a little slower than the calls (JIT, imports) is not a cache.
   assert.ok(!advise(report([run('thread', Array.from({ length: 10 }, () => 5), { warmupMs: [12] })])).some((x) => x.id === 'cached-calls'));
 });
