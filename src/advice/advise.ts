@@ -185,7 +185,7 @@ export function headline(report: Report): string {
   // Within budget, but the advice found the loop is not the whole story: say so in the
   // sentence users act on rather than only further down.
   const advice = report.advice?.length ? report.advice : advise(report);
-  const about = (id: string) => advice.find((a) => a.id === id && a.mode === planned);
+  const about = (id: string) => advice.find((a) => a.id === id && a.mode === planned && a.severity !== 'info' && a.severity !== 'ok');
   if (about('libuv-threadpool-saturated') && run.threadpool) {
     return `Safe for the loop ${how}, but ${calls} concurrent calls fill libuv's threadpool: an unrelated fs/crypto/dns call waited p50 ` +
       `${fmtMs(run.threadpool.probeP50Ms)}, max ${fmtMs(run.threadpool.probeMaxMs)} (${lag})${caveat}. Raise UV_THREADPOOL_SIZE or bound the calls in flight.`;

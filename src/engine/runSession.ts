@@ -203,7 +203,7 @@ export async function measureIsolated(opts: RunOptions): Promise<SessionState> {
   const sessionDeadline = Date.now() + opts.settings.timeoutS * 1000;
   for (const [i, mode] of modes.entries()) {
     if (Date.now() >= sessionDeadline) {
-      state.error ??= timeoutError(opts.settings.timeoutS, state.windows.length);
+      if (!state.error || state.error.kind === 'crashed') state.error = timeoutError(opts.settings.timeoutS, state.windows.length);
       break;
     }
     const inline = state.windows.find((w) => w.mode === 'inline' && w.status === 'ok');
@@ -265,7 +265,10 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
   let ownError: RunError | null = null;
   const fail = (e: RunError) => {
     ownError ??= e;
-    state.error ??= e;
+    // With a sidecar per mode, an earlier mode's crash must not hide how the session
+    // ended afterwards: a cancel or a timeout decides the exit code (130, 124).
+    if (state.error?.kind === 'crashed' && (e.kind === 'cancelled' || e.kind === 'timeout')) state.error = e;
+    else state.error ??= e;
   };
   const done = (): SessionState | RunError | null => {
     if (!part) state.finished = true;

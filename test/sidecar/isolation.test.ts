@@ -122,28 +122,33 @@ describe('the GIL-wait probe stays out of the window whose lag is reported', () 
     // loop.call_later heartbeat (test/fixtures/python/call_later_harness.py).
     const n = 600_000;
     const [calls, workers] = [8, 2];
-    const ours: number[] = [];
-    const theirs: number[] = [];
+    // p99 here rests on a few dozen beats (~ the max: noisy either way); the mean lag over
+    // every beat is the stable figure, so it carries the claim and p99 is shown.
+    const ours: { p99: number; mean: number }[] = [];
+    const theirs: { p99: number; mean: number }[] = [];
     const busy: number[] = [];
     for (let i = 0; i < 3; i++) {
       const rep = await report([`${WORKLOADS}::spin`, '--args', String(n), '--modes', 'thread', '--concurrency', String(calls), '--workers', String(workers)]);
       const r = run(rep, 'thread');
-      ours.push(r.lag.p99Ms);
+      ours.push({ p99: r.lag.p99Ms, mean: r.lag.meanMs });
       if (r.backgroundCpuFrac !== null && r.backgroundCpuFrac >= BUSY_MACHINE_FRAC) busy.push(r.backgroundCpuFrac);
       const h = spawnSync('python3', [HARNESS, WORKLOADS, 'spin', JSON.stringify([n]), String(calls), String(workers), '1'], { encoding: 'utf8' });
       assert.equal(h.status, 0, h.stderr);
       const out = JSON.parse(h.stdout) as { samples: number[][]; wallMs: number };
-      theirs.push(lagStats(out.samples, { heartbeatMs: 1, stallMs: 50, wallMs: out.wallMs }).p99Ms);
+      const l = lagStats(out.samples, { heartbeatMs: 1, stallMs: 50, wallMs: out.wallMs });
+      theirs.push({ p99: l.p99Ms, mean: l.meanMs });
     }
-    const [a, b] = [Math.min(...ours), Math.min(...theirs)];
-    const what = `Loop Lag thread p99 ${ours.map((x) => x.toFixed(1)).join('/')} ms vs harness ${theirs.map((x) => x.toFixed(1)).join('/')} ms`;
+    const sum = (xs: { mean: number }[]) => xs.reduce((a, x) => a + x.mean, 0);
+    const show = (xs: { p99: number; mean: number }[]) => xs.map((x) => `${x.mean.toFixed(1)} (p99 ${x.p99.toFixed(1)})`).join(' / ');
+    const what = `Loop Lag thread lag mean ${show(ours)} ms vs harness ${show(theirs)} ms`;
     t.diagnostic(what);
     if (busy.length === ours.length) {
       t.skip(`other processes used ${busy.map((x) => `${Math.round(x * 100)}%`).join('/')} of the CPU in every attempt (the report trusts < ${BUSY_MACHINE_FRAC * 100}%): ${what}`);
       return;
     }
-    // The probe inflated this 1.3–3.7×; a window without it sees what the harness sees.
-    assert.ok(a <= 1.25 * b + 2, what);
+    // The probe thread inflated this 1.3–3.7×, a heartbeat task sleeping in asyncio.sleep
+    // (two GIL acquisitions per beat) ~1.5–2×; a window with neither sees what the harness sees.
+    assert.ok(sum(ours) <= 1.3 * sum(theirs) + 1, what);
   });
 });
 

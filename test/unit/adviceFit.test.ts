@@ -83,6 +83,14 @@ test('cached-calls: a warm-up call that dwarfs the measured calls says the windo
   assert.match(headline(report([steady])), /^Safe in a thread pool as measured, but the calls measured look like cache hits, not the work/);
   // A warm-up a little slower than the calls (JIT, imports) is not a cache.
   assert.ok(!advise(report([run('thread', Array.from({ length: 10 }, () => 5), { warmupMs: [12] })])).some((x) => x.id === 'cached-calls'));
+  // A much slower warm-up before calls that do real work is a one-time cost (a lazy import):
+  // a note, healthy stays, and the headline does not call it a cache.
+  const lazyImport = report([run('thread', Array.from({ length: 10 }, () => 20), { warmupMs: [300] })]);
+  const note = advise(lazyImport).find((x) => x.id === 'cached-calls');
+  assert.equal(note?.severity, 'info');
+  assert.match(note!.title, /one-time cost/);
+  assert.ok(advise(lazyImport).some((x) => x.id === 'healthy'));
+  assert.doesNotMatch(headline(lazyImport), /cache/);
 });
 
 test('speedup and CPU/wall above the cores are suspect, with the reason, and never shown as plain fact', () => {

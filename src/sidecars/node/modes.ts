@@ -149,6 +149,9 @@ class Window {
       } else if (e instanceof LoadError) {
         error = e.error;
       } else {
+        // Not ours to report here, but our probes must not keep the sidecar alive.
+        threadpool.stop();
+        heartbeat.cancel();
         throw e;
       }
     } finally {

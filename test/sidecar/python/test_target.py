@@ -63,6 +63,26 @@ class ModuleLoading(TargetTestCase):
         self.assertEqual(tgt.module.__name__, "pkg.sub.jobs")
         self.assertEqual(tgt.fn(20), 41)
 
+    def test_a_module_its_package_already_imported_runs_once_and_is_the_packages_copy(self):
+        # A FastAPI-style package: __init__ imports the routes, which keep a cache.
+        self.write("app/__init__.py", "from .routes import render\n")
+        path = self.write("app/routes.py", """
+            import builtins
+            builtins.looplag_test_loads = getattr(builtins, "looplag_test_loads", 0) + 1
+            CACHE = {}
+            def render(x):
+                CACHE[x] = x
+                return len(CACHE)
+        """)
+        import builtins
+        try:
+            tgt = T.resolve(self.spec(path, "render"))
+            self.assertEqual(builtins.looplag_test_loads, 1, "the module ran twice")
+            self.assertIs(tgt.module, sys.modules["app"].routes)
+            self.assertIs(tgt.fn, sys.modules["app"].render)
+        finally:
+            builtins.__dict__.pop("looplag_test_loads", None)
+
     def fresh(self, *names):
         """The test needs stdlib modules not imported yet (else any sys.path would do)."""
         loaded = [n for n in names if n in sys.modules]

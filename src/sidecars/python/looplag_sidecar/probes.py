@@ -12,49 +12,59 @@ perf_counter = time.perf_counter
 
 
 class Heartbeat:
-    """An asyncio task that wakes every `interval_s` and records `(wake time, lag)`.
+    """A `loop.call_later` callback that re-arms itself every `interval_s` and records
+    `(wake time, lag)`.
 
     The lag of a wake-up is the gap since the previous one minus the interval, so a
     stall is one sample as long as the stall (never a lost sample, the flaw of
     histograms that only sample when the timer fires on time). `stop()` waits for
     one more wake-up after the request, so a stall that ends with the last task is
     still counted.
+
+    A plain timer callback, not a task sleeping in `asyncio.sleep`: a sleeping task
+    wakes in two loop iterations (the timer resolves a future, the task's step runs in
+    the next one), and under GIL contention each iteration waits for the GIL again
+    after its select(), so the probe itself would roughly double the lag it reports.
     """
 
     def __init__(self, interval_s):
         self.interval_s = interval_s
         self.samples = []
         self._stop_at = None
-        self._started = None
-        self._task = None
+        self._last = None
+        self._loop = None
+        self._handle = None
+        self._stopped = None
 
     def start(self):
-        # The first gap is timed from here, not from the task's first step: work the
-        # window starts (a pool thread that takes the GIL as soon as it is handed a
-        # call) can block the loop before that step runs, and that block is lag too.
-        self._started = perf_counter()
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        # The first gap is timed from here: work the window starts (a pool thread that
+        # takes the GIL as soon as it is handed a call) can block the loop before the
+        # first wake-up, and that block is lag too.
+        self._loop = asyncio.get_running_loop()
+        self._stopped = self._loop.create_future()
+        self._last = perf_counter()
+        self._handle = self._loop.call_later(self.interval_s, self._beat)
 
-    async def _run(self):
-        interval = self.interval_s
-        samples = self.samples
-        last = self._started
-        while True:
-            await asyncio.sleep(interval)
-            now = perf_counter()
-            lag = now - last - interval
-            samples.append((now, lag if lag > 0.0 else 0.0))
-            last = now
-            if self._stop_at is not None and now >= self._stop_at:
-                return
+    def _beat(self):
+        now = perf_counter()
+        lag = now - self._last - self.interval_s
+        self.samples.append((now, lag if lag > 0.0 else 0.0))
+        self._last = now
+        if self._stop_at is not None and now >= self._stop_at:
+            if not self._stopped.done():
+                self._stopped.set_result(None)
+            return
+        self._handle = self._loop.call_later(self.interval_s, self._beat)
 
     async def stop(self):
         self._stop_at = perf_counter()
-        await self._task
+        await self._stopped
 
     def cancel(self):
-        if self._task is not None:
-            self._task.cancel()
+        if self._handle is not None:
+            self._handle.cancel()
+        if self._stopped is not None and not self._stopped.done():
+            self._stopped.cancel()
 
 
 class GilProbe:

@@ -42,7 +42,8 @@ RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str
            "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM}
 RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), "line": int,
                    "endLine": int, "isAsync": bool, "module": str, "gilEnabled": (OPT, bool),
-                   "definedIn": (OPT, {"file": str, "line": int})}
+                   "definedIn": (OPT, {"file": str, "line": int}),
+                   "moduleFormat": (OPT, ("esm", "cjs"))}
 TRANSFER = {"argsBytes": int, "argsWriteMs": NUM, "argsReadMs": _nullable(NUM),
             "resultBytes": _nullable(int), "resultWriteMs": _nullable(NUM), "resultReadMs": _nullable(NUM),
             "argsKind": (OPT, str), "resultKind": (OPT, _nullable(str))}

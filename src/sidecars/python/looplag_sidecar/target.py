@@ -132,6 +132,11 @@ def load_module(path, workspace_root):
             importlib.import_module(name.rsplit(".", 1)[0])
         except BaseException as e:  # noqa: B036 - any failure of user code is reported
             raise _import_failure(e, path)
+        loaded = sys.modules.get(name)
+        if loaded is not None and os.path.realpath(getattr(loaded, "__file__", "") or "") == os.path.realpath(path):
+            # The package's __init__ imported this module already: measure that copy, as
+            # `python -m` would, rather than running the module a second time.
+            return loaded
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
