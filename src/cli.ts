@@ -235,6 +235,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`looplag: error [${result.error.kind}]: ${result.error.message}\n`);
       return errorExitCode(result.error.kind);
     }
+    const raised = result.points.filter((p) => p.raised);
+    if (raised.length) {
+      process.stderr.write(`looplag: calls raised in ${raised.map((p) => `${p.mode} W=${p.workers} (${p.raised!.count} of ${p.raised!.calls}: ${p.raised!.error})`).join(', ')}\n`);
+      return EXIT.callsFailed;
+    }
     return EXIT.ok;
   }
   const report = await runSession({ ...engine, settings, freeThreaded: o['free-threaded'] ?? 'auto' });

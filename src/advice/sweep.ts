@@ -56,7 +56,8 @@ export function beatsBeyondSpread(a: SweepPoint, b: SweepPoint): boolean {
  * than cores cannot run at once: a higher figure there is noise or a measurement artefact).
  */
 export function recommend(mode: Mode, points: SweepPoint[], budgetMs: number, report: SweepContext, cpuCount?: number): SweepRecommendation {
-  const ok = points.filter((p) => p.status === 'ok' && p.throughputPerS !== null);
+  // A window whose every call raised timed the error path: its throughput is not the work's.
+  const ok = points.filter((p) => p.status === 'ok' && p.throughputPerS !== null && !(p.raised && p.raised.count >= p.raised.calls));
   if (!ok.length) {
     return { mode, workers: null, throughputPerS: null, lagP99Ms: null, lagMaxMs: null, reason: points[0]?.error?.message ?? 'nothing measured', code: null };
   }
@@ -118,6 +119,13 @@ export function codeFor(mode: Mode, w: number, report: Pick<Report, 'target'>): 
 /** The sweep's one sentence: which mode and W, at what throughput (± its spread) and lag. */
 export function sweepHeadline(recs: SweepRecommendation[], best: SweepRecommendation | undefined, budgetMs: number, error: { message: string } | null, points: SweepPoint[] = []): string {
   if (!recs.length) return error ? `Nothing measured: ${error.message}` : 'Nothing measured.';
+  const raised = points.filter((p) => p.raised);
+  if (raised.length) {
+    const all = raised.every((p) => p.raised!.count >= p.raised!.calls) && raised.length === points.filter((p) => p.status === 'ok').length;
+    return `${all ? `Every call raised ${raised[0].raised!.error}` : `Calls raised in ${raised.length} of ${points.length} windows (first: ${raised[0].raised!.error})`}: ` +
+      `${all ? 'the sweep timed the error path, not the work; no pool size is recommended.' : 'windows where every call raised are left out of the recommendation.'}` +
+      (best && !all ? ` Otherwise: use ${best.mode} with W=${best.workers}.` : '');
+  }
   if (!best) return `No pool size kept the loop within ${fmtMs(budgetMs)}: ${recs.map((r) => `${r.mode}: ${r.reason}`).join('; ')}.`;
   const point = points.find((p) => p.mode === best.mode && p.workers === best.workers);
   return `Use ${best.mode} with W=${best.workers}: ${best.throughputPerS?.toFixed(1)} calls/s${spreadOf(point)}, loop lag max ${fmtMs(best.lagMaxMs)} (budget ${fmtMs(budgetMs)}).`;

@@ -10,6 +10,7 @@ import { SWEEP_SCHEMA } from '../shared/protocol';
 import { Progress, RunOptions, measure } from './runSession';
 import { UsageError } from './runPlan';
 import { recommend, sweepHeadline } from '../advice/sweep';
+import { callErrorOf, describeCallError } from '../report/callErrors';
 
 export { recommend, THROUGHPUT_TOLERANCE } from '../advice/sweep';
 
@@ -113,7 +114,7 @@ export async function runSweep(opts: SweepOptions): Promise<Sweep> {
       // A window's rounds run as many calls as its time needs: no total to count towards.
       onProgress: opts.onProgress && ((p) => opts.onProgress!(p.phase === 'running' ? { ...p, total: 0 } : p)),
       onRun: (run, report) => {
-        points.push(pointOf(run, report.settings.concurrency));
+        points.push(pointOf(run, report.settings.concurrency, report.target));
         opts.onPoint?.(points[points.length - 1], partial({ ...report, settings: { ...report.settings, modes: opts.settings.modes } }));
       },
     });
@@ -134,7 +135,7 @@ export async function runSweep(opts: SweepOptions): Promise<Sweep> {
   };
   const report = buildReport(merged);
   // Rebuild from the finished windows (the live list may lack a failed last window).
-  const all = merged.windows.map((w) => pointOf(toModeRun(w, merged.settings), merged.settings.concurrency));
+  const all = merged.windows.map((w) => pointOf(toModeRun(w, merged.settings), merged.settings.concurrency, merged.target));
   return sweepOf(report, all, opts, plan, started, true);
 }
 
@@ -158,7 +159,8 @@ export function roundThroughputs(tasks: TaskRecord[]): { perRound: number[]; ove
   };
 }
 
-function pointOf(run: ModeRun, concurrency: number): SweepPoint {
+function pointOf(run: ModeRun, concurrency: number, target: Pick<Report['target'], 'file'>): SweepPoint {
+  const raised = callErrorOf(run, target);
   const workers = run.workers ?? 1;
   const rounds = run.status === 'ok' ? roundThroughputs(run.tasks) : null;
   const throughput = rounds ? rounds.overall : run.throughputPerS;
@@ -185,6 +187,7 @@ function pointOf(run: ModeRun, concurrency: number): SweepPoint {
     startupMs: run.startupMs,
     ...(run.elu !== undefined ? { elu: run.elu } : {}),
     backgroundCpuFrac: run.backgroundCpuFrac,
+    ...(raised ? { raised: { count: raised.raised, calls: raised.calls, error: describeCallError(raised) } } : {}),
   };
 }
 

@@ -16,7 +16,7 @@ export interface CallError {
 }
 
 /** The first exception a mode's calls raised, or null when none did. */
-export function callErrorOf(run: ModeRun, target: Report['target']): CallError | null {
+export function callErrorOf(run: ModeRun, target: Pick<Report['target'], 'file'>): CallError | null {
   const failed = run.tasks.filter((t) => t.error);
   if (run.status !== 'ok' || !failed.length) return null;
   const first = failed.reduce((a, b) => ((b.endMs ?? Infinity) < (a.endMs ?? Infinity) ? b : a));

@@ -459,6 +459,8 @@ export const SweepPoint = obj({
   startupMs: nullable(num),
   elu: optional(nullable(num)),
   backgroundCpuFrac: nullable(num),
+  /** Calls of this window that raised: how many, of how many that ended, and the first (type: message (your line)). */
+  raised: optional(nullable(obj({ count: int, calls: int, error: str }))),
 });
 export type SweepPoint = Infer<typeof SweepPoint>;
 

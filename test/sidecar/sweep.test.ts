@@ -366,6 +366,16 @@ test('a pool that cannot take the call still has its row: arguments that cannot 
   assert.equal(recommendation(r.sweep!, 'process').workers, null);
 });
 
+test('calls that raise: exit 4, the headline says so first, and no W is recommended from the error path', async () => {
+  const r = await runSweepCli([`${FIXTURES}/python/verdicts/calls.py::lazy_import`, '--modes', 'thread', '--workers', '1,2', '--concurrency', '2',
+    '--sweep-budget-s', '2', '--free-threaded', 'off', '--json']);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /calls raised in thread W=1 \(\d+ of \d+: ModuleNotFoundError: No module named 'looplag_no_such_module'/);
+  assert.ok(r.sweep!.points.every((p) => p.raised && p.raised.count === p.raised.calls), JSON.stringify(r.sweep!.points.map((p) => p.raised)));
+  assert.match(r.sweep!.headline, /^Every call raised ModuleNotFoundError/);
+  assert.equal(recommendation(r.sweep!, 'thread').workers, null);
+});
+
 test('a pool member that dies between two windows fails the next window at once instead of hanging', async () => {
   for (let i = 0; i < 3; i++) {
     const r = await runSweepCli([`${FIXTURES}/node/advice/dies_later.cjs::work`, '--modes', 'worker', '--workers', '1,2,3', '--concurrency', '1', '--timeout', '30', '--json']);

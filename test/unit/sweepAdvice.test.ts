@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { beatsBeyondSpread, cpuShare, recommend } from '../../src/advice/sweep';
+import { beatsBeyondSpread, cpuShare, recommend, sweepHeadline } from '../../src/advice/sweep';
 import { roundThroughputs, sweepRoundsFor, SWEEP_MIN_REPEATS, SWEEP_MIN_WINDOW_MS } from '../../src/engine/runSweep';
 import type { Report, SweepPoint, TaskRecord } from '../../src/shared/protocol';
 
@@ -81,4 +81,17 @@ test('per-round throughput: calls over first queued to last ended, overall over 
   assert.deepEqual(r.perRound, [10, 15]);
   assert.equal(r.overall, 12.5);
   assert.equal(roundThroughputs([{ ...task(0, 0, 1), round: undefined }]), null, 'no rounds: a plain window');
+});
+
+test('a window whose every call raised is left out of the recommendation, and the headline says calls raised first', () => {
+  const raising = { ...pt(4, 400, 390, 410), raised: { count: 8, calls: 8, error: "ModuleNotFoundError: No module named 'yaml_extras' (calls.py:6)" } };
+  const points = [pt(1, 35.2, 34, 36), pt(2, 69.0, 66, 72), raising];
+  const rec = recommend('process', points, 100, ctx, 2);
+  assert.equal(rec.workers, 2, 'the fast error path at W=4 is not the best throughput');
+  const headline = sweepHeadline([rec], rec, 100, null, points);
+  assert.match(headline, /^Calls raised in 1 of 3 windows \(first: ModuleNotFoundError: No module named 'yaml_extras' \(calls\.py:6\)\)/);
+  const allRaised = points.map((p) => ({ ...p, raised: raising.raised }));
+  const none = recommend('process', allRaised, 100, ctx, 2);
+  assert.equal(none.workers, null);
+  assert.match(sweepHeadline([none], undefined, 100, null, allRaised), /^Every call raised .*no pool size is recommended/);
 });

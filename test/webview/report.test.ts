@@ -30,10 +30,10 @@ let hostile: { report: Report; html: string };
 before(async () => {
   work = tmpDir('looplag-ui-');
   fs.mkdirSync(OUT, { recursive: true });
-  const measure = async (args: string[], name: string) => {
+  const measure = async (args: string[], name: string, exitCode = 0) => {
     const html = path.join(work, `${name}.html`);
     const r = await runCli(['run', ...args, '--json', '--html', html]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, exitCode, r.stderr);
     return { report: r.report!, html };
   };
   // The hostile target lives in a folder whose name is itself a payload.
@@ -42,7 +42,7 @@ before(async () => {
   fs.copyFileSync(path.join(FIXTURES, 'python', 'ui', 'hostile.py'), path.join(hostileDir, 'hostile.py'));
   [normal, hostile] = [
     await measure(['examples/python/cpu_bound.py::cpu_bound_task', '--args', '365, 120_000', '--concurrency', '4', '--modes', 'inline,thread,process,interpreter'], 'normal'),
-    await measure([`${hostileDir}/hostile.py::shout`, '--args', `"</script><img src=x onerror=alert('arg')>"`, '--concurrency', '2', '--modes', 'inline,thread'], 'hostile'),
+    await measure([`${hostileDir}/hostile.py::shout`, '--args', `"</script><img src=x onerror=alert('arg')>"`, '--concurrency', '2', '--modes', 'inline,thread'], 'hostile', 4), // its calls raise the payload: exit 4
   ];
   ({ browser, close: closeBrowser } = await launchChromium());
 });
