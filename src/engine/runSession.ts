@@ -427,7 +427,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
   return done();
 }
 
-function timeoutError(timeoutS: number, measured: number): RunError {
+export function timeoutError(timeoutS: number, measured: number): RunError {
   return { kind: 'timeout', message: `gave up after ${timeoutS} s (${measured} mode(s) measured)`, detail: null };
 }
 

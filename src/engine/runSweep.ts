@@ -7,10 +7,13 @@ import * as os from 'node:os';
 import { TOOL_VERSION, buildReport, toModeRun, SessionState } from '../report/buildReport';
 import type { ModeRun, Report, RunPlan, Sweep, SweepPoint, TaskRecord } from '../shared/protocol';
 import { SWEEP_SCHEMA } from '../shared/protocol';
-import { Progress, RunOptions, measure } from './runSession';
+import { Progress, RunOptions, measure, timeoutError } from './runSession';
 import { UsageError } from './runPlan';
 import { recommend, sweepHeadline } from '../advice/sweep';
 import { callErrorOf, describeCallError } from '../report/callErrors';
+
+/** A later mode's sidecar needs at least this long to start and load the target. */
+const SWEEP_MIN_LEFT_S = 1;
 
 export { recommend, THROUGHPUT_TOLERANCE } from '../advice/sweep';
 
@@ -105,6 +108,12 @@ export async function runSweep(opts: SweepOptions): Promise<Sweep> {
   const partial = (report: Report): Sweep => sweepOf(report, points, opts, plan, started, false);
   for (const mode of opts.settings.modes) {
     const leftS = opts.settings.timeoutS - (Date.now() - started) / 1000;
+    if (states.length && leftS < SWEEP_MIN_LEFT_S) {
+      // Too little time for another sidecar to even say hello: that is the timeout, not
+      // an interpreter that failed to start.
+      states.push({ ...states[0], windows: [], error: timeoutError(opts.settings.timeoutS, points.length), finished: true });
+      break;
+    }
     const state = await measure({
       ...opts,
       settings: { ...opts.settings, modes: [mode], timeoutS: Math.max(0.1, leftS) },
