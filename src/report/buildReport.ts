@@ -184,6 +184,7 @@ function assemble(state: SessionState): Report {
       gilProbe: state.settings.gilProbe,
       gilProbeInWindow: state.settings.gilProbeInWindow ?? false,
       python: state.target.language === 'python',
+      diagnostic: Boolean(state.diagnostic),
     }), state.notes ?? []),
     baseline: state.baseline && baselineLag
       ? { lag: baselineLag, gilWait: gilWaitStats(state.baseline.gilWaitsMs), wallMs: state.baseline.wallMs }

@@ -18,6 +18,8 @@ export interface QualityInput {
   gilProbeInWindow?: boolean;
   /** The GIL notes apply to Python only (old callers: assume Python). */
   python?: boolean;
+  /** Whether a diagnostic window ran (sweeps and long calls have none: then no note about it). */
+  diagnostic?: boolean;
 }
 
 export function assessQuality(input: QualityInput): { backgroundCpuFrac: number | null; trustworthy: boolean; notes: string[] } {
@@ -41,7 +43,7 @@ export function assessQuality(input: QualityInput): { backgroundCpuFrac: number 
   if (input.gilProbe && input.gilProbeInWindow && input.python !== false) {
     notes.push('A GIL-wait probe thread ran in every window (--gil-probe-in-window); it competes for the GIL like any ' +
       'thread and inflates thread-mode lag for pure-Python work (leave looplag.gilProbeInWindow off to measure without it).');
-  } else if (input.gilProbe && input.python !== false) {
+  } else if (input.gilProbe && input.python !== false && input.diagnostic !== false) {
     notes.push('GIL waits come from the one-thread diagnostic window before thread mode: no probe thread ran in the ' +
       'measured windows, so it did not add to their lag (--gil-probe-in-window / looplag.gilProbeInWindow measures them in each window).');
   }
