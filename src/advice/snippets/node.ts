@@ -56,6 +56,25 @@ function resultType(t: NodeTarget): string {
   return ts(t) ? `: Promise<Awaited<ReturnType<typeof ${t.fn}>>>` : '';
 }
 
+/** The pool's entry point and a request handler using it: the same in both pools. */
+function submitAndHandler(t: NodeTarget, name: string, where: string, exp: string, cjs: boolean): string {
+  return `/** ${t.fn}(...args), in a ${where}. */
+${exp}function ${name}(${paramsOf(t)})${resultType(t)} {
+  return new Promise((resolve, reject) => {
+    const job = { id: nextId++, args, resolve, reject };
+    running.set(job.id, job);
+    queue.push(job);
+    dispatch();
+  });
+}
+
+// In a request handler:
+${exp}async function handler() {
+  return ${name}(${callArgs(t)});
+}
+${cjs ? `\nmodule.exports = { ${name}, handler };\n` : ''}`;
+}
+
 /**
  * One file that is both a fixed worker_threads pool (on the main thread, created once
  * at start-up) and its worker (in each thread): `runInWorker(...)` resolves with the
@@ -128,21 +147,7 @@ if (isMainThread) {
   }
 }
 
-/** ${t.fn}(...args), in a worker thread. */
-${exp}function runInWorker(${paramsOf(t)})${resultType(t)} {
-  return new Promise((resolve, reject) => {
-    const job = { id: nextId++, args, resolve, reject };
-    running.set(job.id, job);
-    queue.push(job);
-    dispatch();
-  });
-}
-
-// In a request handler:
-${exp}async function handler() {
-  return runInWorker(${callArgs(t)});
-}
-${cjs ? '\nmodule.exports = { runInWorker, handler };\n' : ''}`;
+${submitAndHandler(t, 'runInWorker', 'worker thread', exp, cjs)}`;
 }
 
 /**
@@ -213,21 +218,7 @@ if (!isChild) {
   }
 }
 
-/** ${t.fn}(...args), in a child process. */
-${exp}function runInChild(${paramsOf(t)})${resultType(t)} {
-  return new Promise((resolve, reject) => {
-    const job = { id: nextId++, args, resolve, reject };
-    running.set(job.id, job);
-    queue.push(job);
-    dispatch();
-  });
-}
-
-// In a request handler:
-${exp}async function handler() {
-  return runInChild(${callArgs(t)});
-}
-${cjs ? '\nmodule.exports = { runInChild, handler };\n' : ''}`;
+${submitAndHandler(t, 'runInChild', 'child process', exp, cjs)}`;
 }
 
 /** A comment-only fix: valid in any module format, runs as a no-op. */

@@ -218,6 +218,21 @@ async def run_baseline(ctx):
     return await Window(ctx, "baseline").measure(body)
 
 
+async def _call_on_loop(tgt, args, kwargs):
+    """One call on the event loop itself (awaited when async); the exception it raised
+    as the report records it, or None. A cancel of the session is not the call's."""
+    try:
+        if tgt.is_async:
+            await tgt.fn(*args, **kwargs)
+        else:
+            tgt.fn(*args, **kwargs)
+    except asyncio.CancelledError:
+        raise
+    except BaseException as e:  # noqa: B036 - user code may raise SystemExit too
+        return _exc_info(e)
+    return None
+
+
 async def run_inline(ctx, tgt, args, kwargs):
     """N calls scheduled at once on the loop, like N requests to an `async def`
     endpoint that calls the function without offloading."""
@@ -227,15 +242,7 @@ async def run_inline(ctx, tgt, args, kwargs):
         rec["worker"] = "event loop"
         cpu0 = time.thread_time()
         rec["start"] = perf_counter()
-        try:
-            if tgt.is_async:
-                await tgt.fn(*args, **kwargs)
-            else:
-                tgt.fn(*args, **kwargs)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as e:  # noqa: B036
-            rec["error"] = _exc_info(e)
+        rec["error"] = await _call_on_loop(tgt, args, kwargs)
         rec["end"] = perf_counter()
         rec["cpu"] = time.thread_time() - cpu0
         ctx.task_done()
@@ -468,15 +475,7 @@ async def warm_up(ctx, mode, tgt, args, kwargs):
         return None
     if mode == "inline":
         start = perf_counter()
-        try:
-            if tgt.is_async:
-                await tgt.fn(*args, **kwargs)
-            else:
-                tgt.fn(*args, **kwargs)
-        except asyncio.CancelledError:
-            raise
-        except BaseException:  # noqa: B036 - the window reports the call's errors
-            pass
+        await _call_on_loop(tgt, args, kwargs)  # an error here is the window's to report
         took = perf_counter() - start
     else:
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="looplag-warmup")
