@@ -152,3 +152,18 @@ export enum TextEditorRevealType { Default = 0, InCenter = 2 }
 export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
 export const extensions = { getExtension: () => undefined };
 export const env = { clipboard: { writeText: async () => undefined } };
+
+/** Replace members of the fake `vscode.window`/`workspace`/`commands` for one test; `restore()` (in afterEach) puts them back. */
+export function stubs(): { stub<T extends object>(target: T, members: Partial<Record<keyof T | string, unknown>>): void; restore(): void } {
+  const undo: (() => void)[] = [];
+  return {
+    stub(target, members) {
+      const before = Object.fromEntries(Object.keys(members).map((k) => [k, (target as Record<string, unknown>)[k]]));
+      Object.assign(target, members);
+      undo.push(() => Object.assign(target, before));
+    },
+    restore() {
+      for (const r of undo.splice(0).reverse()) r();
+    },
+  };
+}

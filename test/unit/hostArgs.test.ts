@@ -15,14 +15,9 @@ import { FIXTURES, REPO } from '../support/helpers';
 const ROUTES = path.join(FIXTURES, 'python', 'verdicts', 'routes.py');
 const DIRS = { python: path.join(REPO, 'dist', 'sidecars', 'python'), node: path.join(REPO, 'dist', 'sidecars', 'node') };
 
-const restore: (() => void)[] = [];
-function stub<T extends object>(target: T, members: Record<string, unknown>): void {
-  const before = Object.fromEntries(Object.keys(members).map((k) => [k, (target as Record<string, unknown>)[k]]));
-  Object.assign(target, members);
-  restore.push(() => Object.assign(target, before));
-}
+const { stub, restore } = fake.stubs();
 afterEach(() => {
-  for (const r of restore.splice(0).reverse()) r();
+  restore();
   fake.settings.clear();
 });
 

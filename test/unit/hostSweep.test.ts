@@ -20,15 +20,9 @@ import { ToWebview } from '../../src/shared/webviewProtocol';
 import * as fake from '../support/fakeVscode';
 import { FIXTURES } from '../support/helpers';
 
-/** Replace members of the fake `vscode.window`/`workspace`/`commands` for one test; restored after it. */
-const restore: (() => void)[] = [];
-function stub<T extends object>(target: T, members: Partial<Record<keyof T | string, unknown>>): void {
-  const before = Object.fromEntries(Object.keys(members).map((k) => [k, (target as Record<string, unknown>)[k]]));
-  Object.assign(target, members);
-  restore.push(() => Object.assign(target, before));
-}
+const { stub, restore } = fake.stubs();
 afterEach(() => {
-  for (const r of restore.splice(0).reverse()) r();
+  restore();
   fake.settings.clear();
 });
 
