@@ -263,7 +263,8 @@ describe('pure Python (fib) in process mode over W = 1, 2, 4: repeated rounds an
     if (cores <= 2 && w4.throughputPerS! > w2.throughputPerS!) {
       const beyond = w4.throughputMinPerS! > w2.throughputMaxPerS!;
       assert.equal(rec.workers === 4, beyond, numbersOf(roomy));
-      if (!beyond && w4.throughputPerS! >= 0.95 * Math.max(...s.points.map((p) => p.throughputPerS!))) {
+      // Said when W=4 alone is within 5% of the best (else W=2 is picked as close enough anyway).
+      if (!beyond && w2.throughputPerS! < 0.95 * Math.max(...s.points.map((p) => p.throughputPerS!))) {
         assert.match(rec.reason, /within the spread of W=\d/, numbersOf(roomy));
       }
     }
@@ -358,7 +359,7 @@ describe('a bad --workers list is a usage error (exit 2), before anything runs',
 
 test('a pool that cannot take the call still has its row: arguments that cannot be pickled fail the process mode, named', async () => {
   const r = await runSweepCli([`${FIXTURES}/python/advice/pure_python.py::tiny`, '--args', 'lambda: 1', '--workers', '1,2', '--concurrency', '2', '--free-threaded', 'off', '--json']);
-  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.code, 4, r.stderr); // thread mode's calls raise on the lambda: calls raised
   const proc = r.sweep!.points.filter((p) => p.mode === 'process');
   assert.equal(proc.length, 1, 'one failed row for the process mode');
   assert.equal(proc[0].status, 'failed');
