@@ -184,6 +184,10 @@ export const noThreadSpeedup: Rule = (f) => {
   const released = f.gilBehaviour?.kind === 'released';
   // Native thread pools fighting over the cores have their own rule, with their own fix.
   if (released && oversubscription(f)) return undefined;
+  // GIL free and the threads did run in parallel (CPU/wall near min(W, cores)): each call
+  // was slower side by side (shared cores or memory bandwidth), which neither threads nor
+  // processes can change. Processes gain the same here, so this is no advice to act on.
+  if (released && t.cpu.parallelism >= T.THREADS_RAN_PARALLEL_FRAC * Math.min(t.workers ?? 1, f.cores)) return undefined;
   const measured = `${t.workers} threads took ${fmtMs(t.wallMs)} for ${t.tasks.length} calls, inline ${fmtMs(i.wallMs)}: speedup ${times(t.speedup)} ` +
     `(below ${T.MIN_USEFUL_SPEEDUP}×) with CPU/wall ${t.cpu.parallelism.toFixed(2)} on ${f.cores} cores.`;
   return {

@@ -104,3 +104,8 @@ export const THREADPOOL_WAIT_P50_MS = 20;
 /** …and at least this many times the loop's lag p90: the probe's answer runs on the loop,
  *  so a loop blocked that long delays it too, and then the loop is the cause, not the pool. */
 export const THREADPOOL_WAIT_OVER_LAG = 2;
+
+/** Thread mode's CPU/wall at or above this share of min(W, cores), with the GIL free: the
+ *  threads ran in parallel, so a small speedup is the hardware's (two vCPUs that are one
+ *  core's hyperthreads give ~1.2-1.3x), not something a process pool would fix. */
+export const THREADS_RAN_PARALLEL_FRAC = 0.75;

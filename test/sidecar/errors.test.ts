@@ -260,7 +260,8 @@ describe('timeout: exit 124, what was measured is kept, nothing is left running'
   }
 
   test('a long sleep in a pool thread (--json)', async () => {
-    const report = await timedOut([`${WORKERS}::sleep_in_thread`, '--args', '60', '--modes', 'inline,thread'], 2);
+    // 4 s: two sidecars (one per mode) start and load the target before thread mode's call.
+    const report = await timedOut([`${WORKERS}::sleep_in_thread`, '--args', '60', '--modes', 'inline,thread'], 4);
     // The thread run was cut short: marked as not finished, never as "ok".
     assert.notEqual(run(report, 'thread').status, 'ok');
     assert.equal(run(report, 'thread').error?.kind, 'timeout', 'the interrupted run says why, like the report');
@@ -270,7 +271,7 @@ describe('timeout: exit 124, what was measured is kept, nothing is left running'
     const marker = path.join(scratchDir(), 'called');
     const out = path.join(scratchDir(), 'report.json');
     const report = await timedOut(
-      [`${WORKERS}::hold_gil_in_thread`, '--args', JSON.stringify(marker), '--modes', 'inline,thread'], 2, out);
+      [`${WORKERS}::hold_gil_in_thread`, '--args', JSON.stringify(marker), '--modes', 'inline,thread'], 4, out);
     assert.ok(fs.existsSync(marker), 'the thread run had started');
     assert.notEqual(run(report, 'thread').status, 'ok');
     assert.equal(run(report, 'thread').error?.kind, 'timeout', 'the interrupted run says why, like the report');
@@ -279,7 +280,7 @@ describe('timeout: exit 124, what was measured is kept, nothing is left running'
   test('a process-pool child that sleeps', async () => {
     const marker = path.join(scratchDir(), 'called');
     const report = await timedOut(
-      [`${WORKERS}::sleep_in_child`, '--args', `${JSON.stringify(marker)}, 60`, '--modes', 'inline,process'], 3);
+      [`${WORKERS}::sleep_in_child`, '--args', `${JSON.stringify(marker)}, 60`, '--modes', 'inline,process'], 4);
     assert.ok(fs.existsSync(marker), 'the process run had started');
     assert.notEqual(run(report, 'process').status, 'ok');
     assert.equal(run(report, 'process').error?.kind, 'timeout', 'the interrupted run says why, like the report');
