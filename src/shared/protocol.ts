@@ -204,6 +204,8 @@ export const RawWindow = obj({
   wallMs: num,
   startupMs: nullable(num),
   workers: nullable(int),
+  /** Pool modes: the --workers asked for when the pool started fewer, one per call in flight; absent when not capped. */
+  workersRequested: optional(int),
   tasks: arr(TaskRecord),
   /** Heartbeat samples `[tMs, lagMs]` by wake time. */
   samples: arr(Sample),
@@ -310,6 +312,12 @@ export const ModeRun = obj({
   wallMs: num,
   startupMs: nullable(num),
   workers: nullable(int),
+  /**
+   * The pool size asked for (--workers) when it was more than the calls in flight:
+   * the pool then started `workers` members, one per call in flight (see notes).
+   * Absent when not capped (the executor's default is capped the same way, unmarked).
+   */
+  workersRequested: optional(int),
   tasks: arr(TaskRecord),
   taskStats: TaskStats,
   lag: LagStats,

@@ -58,7 +58,7 @@ THREADPOOL = {"probesMs": ["list", NUM], "idleMs": _nullable(NUM)}
 OUTPUT = {"stdout": str, "stderr": str, "truncated": bool, "stdoutBytes": int, "stderrBytes": int}
 WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": _nullable(ERROR),
           "wallMs": NUM, "startupMs": _nullable(NUM), "workers": _nullable(int),
-          "tasks": ["list", TASK], "samples": ["list", ("pair",)],
+          "workersRequested": (OPT, int), "tasks": ["list", TASK], "samples": ["list", ("pair",)],
           "gilWaitsMs": _nullable(["list", NUM]), "cpu": {"userMs": NUM, "systemMs": NUM},
           "backgroundCpuFrac": _nullable(NUM), "elu": (OPT, _nullable(NUM)),
           "eventLoopDelay": (OPT, _nullable(LOOP_DELAY)), "warmupMs": (OPT, _nullable(["list", NUM])),

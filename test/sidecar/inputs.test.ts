@@ -1,0 +1,117 @@
+/**
+ * Bounded resources and clear errors before measuring (issue 11, sections 4 and 5),
+ * through the real CLI and real python3 / node sidecars.
+ *
+ * Pool members are counted by the target itself: its module records the process (and
+ * Node worker thread) that loaded it, or was forked with it, in a folder named by
+ * LOOPLAG_TEST_LOADS, so a pool member that started and never got a call still counts.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { reportOf, run, runCli, tmpDir } from '../support/helpers';
+
+const scratch: string[] = [];
+after(() => {
+  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function scratchDir(): string {
+  const dir = tmpDir();
+  scratch.push(dir);
+  return dir;
+}
+
+/** Each load of the target: `pid ppid threadId` (threadId 0 on a main thread). */
+interface Load {
+  pid: number;
+  ppid: number;
+  threadId: number;
+}
+
+function loadsIn(dir: string): Load[] {
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.load')).map((f) => {
+    const [pid, ppid, threadId] = fs.readFileSync(path.join(dir, f), 'utf8').trim().split(' ').map(Number);
+    return { pid, ppid, threadId };
+  });
+}
+
+/** Loads by a child of another loader: the members of a process pool. */
+function poolProcesses(loads: Load[]): number {
+  const pids = new Set(loads.map((l) => l.pid));
+  return new Set(loads.filter((l) => l.threadId === 0 && pids.has(l.ppid)).map((l) => l.pid)).size;
+}
+
+// Python pools fork on Linux: a child inherits the loaded module without running it
+// again, so the module also records every fork.
+const PY_TARGET = `import os
+
+_dir = os.environ.get("LOOPLAG_TEST_LOADS")
+
+
+def _record():
+    if _dir:
+        with open(os.path.join(_dir, "%d-0.load" % os.getpid()), "w") as f:
+            f.write("%d %d 0" % (os.getpid(), os.getppid()))
+
+
+_record()
+os.register_at_fork(after_in_child=_record)
+
+
+def work():
+    return sum(range(20000))
+`;
+
+const JS_TARGET = `const fs = require('node:fs');
+const path = require('node:path');
+const { threadId } = require('node:worker_threads');
+const dir = process.env.LOOPLAG_TEST_LOADS;
+if (dir) fs.writeFileSync(path.join(dir, \`\${process.pid}-\${threadId}.load\`), \`\${process.pid} \${process.ppid} \${threadId}\`);
+function work() {
+  let s = 0;
+  for (let i = 0; i < 20000; i++) s += i;
+  return s;
+}
+module.exports = { work };
+`;
+
+describe('a pool never has more members than calls in flight', () => {
+  for (const [language, mode, source, name] of [
+    ['python', 'process', PY_TARGET, 'pool_loads.py'],
+    ['python', 'thread', PY_TARGET, 'pool_loads.py'],
+    ['node', 'process', JS_TARGET, 'pool_loads.cjs'],
+    ['node', 'worker', JS_TARGET, 'pool_loads.cjs'],
+  ] as const) {
+    test(`${language} ${mode}: --workers 64 --concurrency 2 starts 2, and the report says W was capped`, async () => {
+      const dir = scratchDir();
+      const loads = scratchDir();
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, source);
+      const r = await runCli(['run', `${file}::work`, '--modes', mode, '--workers', '64', '--concurrency', '2',
+        '--no-gil-probe', '--free-threaded', 'off', '--timeout', '60', '--json'], { env: { LOOPLAG_TEST_LOADS: loads } });
+      assert.equal(r.code, 0, r.stderr);
+      const m = run(reportOf(r), mode);
+      assert.equal(m.status, 'ok');
+      assert.equal(m.workers, 2);
+      assert.equal(m.workersRequested, 64);
+      assert.ok(m.notes?.some((n) => /not the 64 asked for/.test(n)), `a note says so: ${JSON.stringify(m.notes)}`);
+      assert.ok(new Set(m.tasks.map((t) => t.worker)).size <= 2, 'tasks ran on at most 2 workers');
+      if (mode === 'process') assert.equal(poolProcesses(loadsIn(loads)), 2, `pool processes: ${JSON.stringify(loadsIn(loads))}`);
+      if (mode === 'worker') assert.equal(loadsIn(loads).filter((l) => l.threadId !== 0).length, 2, 'worker threads that loaded the target');
+    });
+  }
+
+  test('a pool no larger than the calls in flight is not marked', async () => {
+    const dir = scratchDir();
+    const file = path.join(dir, 'pool_loads.py');
+    fs.writeFileSync(file, PY_TARGET);
+    const r = await runCli(['run', `${file}::work`, '--modes', 'process', '--workers', '2', '--concurrency', '4',
+      '--no-gil-probe', '--free-threaded', 'off', '--timeout', '60', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = run(reportOf(r), 'process');
+    assert.equal(m.workers, 2);
+    assert.equal(m.workersRequested, undefined);
+  });
+});
