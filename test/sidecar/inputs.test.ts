@@ -115,3 +115,58 @@ describe('a pool never has more members than calls in flight', () => {
     assert.equal(m.workersRequested, undefined);
   });
 });
+
+/** A target whose module leaves `ran` in its folder when any sidecar loads it. */
+function markingTarget(): { file: string; marker: string } {
+  const dir = scratchDir();
+  const file = path.join(dir, 'marks.py');
+  fs.writeFileSync(file, 'import os\n\nopen(os.path.join(os.path.dirname(__file__), "ran"), "w").close()\n\n\ndef work():\n    return 1\n');
+  return { file, marker: path.join(dir, 'ran') };
+}
+
+/** Exit 2 with the usage line first, and nothing measured (the target never loaded). */
+function assertUsageBeforeMeasuring(r: { code: number | null; stderr: string; stdout: string }, marker: string, pattern: RegExp): void {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.match(lines[0], /^looplag: /);
+  assert.match(lines[0], pattern);
+  assert.ok(lines.length <= 2 && (lines.length === 1 || /looplag --help/.test(lines[1])), `one clear line:\n${r.stderr}`);
+  assert.equal(r.stdout, '');
+  assert.ok(!fs.existsSync(marker), 'no sidecar loaded the target');
+}
+
+describe('output paths are checked before anything runs', () => {
+  for (const flag of ['--out', '--html'] as const) {
+    test(`${flag} naming a folder: exit 2 at once, nothing measured, no temp file`, async () => {
+      const { file, marker } = markingTarget();
+      const outDir = scratchDir();
+      const r = await runCli(['run', `${file}::work`, '--modes', 'inline', flag, outDir, '--no-gil-probe']);
+      assertUsageBeforeMeasuring(r, marker, new RegExp(`${flag} .* is a folder`));
+      assert.deepEqual(fs.readdirSync(outDir), []);
+      assert.deepEqual(fs.readdirSync(path.dirname(outDir)).filter((f) => f.startsWith(path.basename(outDir)) && f.endsWith('.tmp')), [], 'no temp file beside it');
+    });
+  }
+
+  test('sweep --out naming a folder: exit 2 before the sweep', async () => {
+    const { file, marker } = markingTarget();
+    const outDir = scratchDir();
+    const r = await runCli(['sweep', `${file}::work`, '--workers', '1,2', '--out', outDir]);
+    assertUsageBeforeMeasuring(r, marker, /--out .* is a folder/);
+  });
+
+  test('--out and --html naming one file: exit 2', async () => {
+    const { file, marker } = markingTarget();
+    const out = path.join(scratchDir(), 'r.json');
+    const r = await runCli(['run', `${file}::work`, '--out', out, '--html', out]);
+    assertUsageBeforeMeasuring(r, marker, /same file/);
+  });
+
+  test('--out and --html both written after a run; no temp files left', async () => {
+    const { file } = markingTarget();
+    const dir = scratchDir();
+    const r = await runCli(['run', `${file}::work`, '--modes', 'inline', '--concurrency', '2', '--no-gil-probe', '--free-threaded', 'off',
+      '--out', path.join(dir, 'r.json'), '--html', path.join(dir, 'r.html')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['r.html', 'r.json']);
+  });
+});
