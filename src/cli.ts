@@ -101,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       allowPositionals: true,
       options: {
         args: { type: 'string' },
@@ -153,11 +153,13 @@ export async function main(argv: string[]): Promise<number> {
   let target, settings, budgetMs;
   try {
     target = parseTargetArg(positionals[1]);
-    const language = languageOf(target.file);
-    if (!fs.existsSync(target.file)) {
-      process.stderr.write(`looplag: error [target-not-found]: file not found: ${target.file}\n`);
+    // Before the file type: a folder has no type, and "unsupported file type" would mislead.
+    const unusable = unusableTarget(target.file);
+    if (unusable) {
+      process.stderr.write(`looplag: error [target-not-found]: ${unusable}\n`);
       return EXIT.notMeasured;
     }
+    const language = languageOf(target.file);
     settings = settingsFrom({
       // A sweep's --workers is a list, and its modes default to the pool modes.
       modes: o.modes ?? (sweep ? (language === 'python' ? 'thread,process' : 'worker,process') : undefined),
@@ -264,6 +266,42 @@ export async function main(argv: string[]): Promise<number> {
 function usage(message: string): number {
   process.stderr.write(`looplag: ${message}\nRun \`looplag --help\` for usage.\n`);
   return EXIT.usage;
+}
+
+/**
+ * `--concurrency -1` as `--concurrency=-1`: parseArgs reads a value that starts with a
+ * dash as the next option ("argument is ambiguous"), so a negative number would never
+ * reach the range check that says what the option accepts.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (/^--[a-z-]+$/.test(argv[i]) && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
+/** Why the target file cannot be measured (missing, a folder, unreadable), or null. */
+function unusableTarget(file: string): string | null {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return `file not found: ${file}`;
+  }
+  if (stat.isDirectory()) return `${file} is a folder, not a file: name a file and its function (FILE::FUNCTION)`;
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (e) {
+    return `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`;
+  }
+  return null;
 }
 
 function isDirectory(dir: string): boolean {

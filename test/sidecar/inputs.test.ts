@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { reportOf, run, runCli, tmpDir } from '../support/helpers';
+import { spawn } from 'node:child_process';
+import { assertOneLineError, BIN, CliResult, REPO, reportOf, run, runCli, tmpDir } from '../support/helpers';
 
 const scratch: string[] = [];
 after(() => {
@@ -169,4 +170,81 @@ describe('output paths are checked before anything runs', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(fs.readdirSync(dir).sort(), ['r.html', 'r.json']);
   });
+});
+
+/**
+ * The CLI as another user than root (root reads any file, so "unreadable" needs one):
+ * uid 65534 (nobody) when the tests run as root, else the current user.
+ */
+function runCliUnprivileged(args: string[]): Promise<CliResult> {
+  const asRoot = process.getuid?.() === 0;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, report: null, pid: child.pid! }));
+  });
+}
+
+describe('bad input gets a specific message before anything is measured', () => {
+  test('a folder as the target: says it is a folder (not "file not found")', async () => {
+    const dir = scratchDir();
+    const pkg = path.join(dir, 'pkg.py'); // a folder named like a module: not an unsupported type either
+    fs.mkdirSync(pkg);
+    for (const target of [pkg, dir]) {
+      const r = await runCli(['run', `${target}::f`, '--json']);
+      assertOneLineError(r, 'target-not-found', /is a folder, not a file/);
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  test('a .pyw file is measured as Python', async () => {
+    const file = path.join(scratchDir(), 'gui_task.pyw');
+    fs.writeFileSync(file, 'def work():\n    return sum(range(1000))\n');
+    const r = await runCli(['run', `${file}::work`, '--modes', 'inline', '--concurrency', '2', '--no-gil-probe', '--free-threaded', 'off', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(run(reportOf(r), 'inline').status, 'ok');
+    assert.equal(reportOf(r).target.language, 'python');
+  });
+
+  test('an unreadable file: "cannot read …: permission denied"', async () => {
+    const dir = scratchDir();
+    fs.chmodSync(dir, 0o755);
+    const file = path.join(dir, 'secret.py');
+    fs.writeFileSync(file, 'open(__file__ + ".ran", "w").close()\n\n\ndef work():\n    return 1\n');
+    fs.chmodSync(file, 0o000);
+    const r = await runCliUnprivileged(['run', `${file}::work`, '--modes', 'inline', '--no-gil-probe', '--free-threaded', 'off']);
+    assertOneLineError(r, 'target-not-found', /cannot read .*secret\.py: permission denied/);
+    assert.ok(!fs.existsSync(file + '.ran'));
+  });
+
+  test('random bytes in a .py: "not Python source", never "(line None)"', async () => {
+    const file = path.join(scratchDir(), 'noise.py');
+    // Fixed bytes, as random ones would be: a NUL among invalid UTF-8.
+    fs.writeFileSync(file, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0xff, 0xfe, 0x13, 0x37]));
+    const r = await runCli(['run', `${file}::work`, '--modes', 'inline', '--no-gil-probe', '--free-threaded', 'off', '--json']);
+    assertOneLineError(r, 'syntax-error', /noise\.py is not Python source: it contains NUL bytes/);
+    assert.doesNotMatch(r.stderr, /line None/);
+    const report = reportOf(r);
+    assert.equal(report.status, 'failed');
+    assert.ok(report.runs.every((m) => m.status !== 'ok'), 'nothing measured');
+  });
+
+  for (const [flag, value, message] of [
+    ['--concurrency', '-1', /^looplag: --concurrency must be a whole number from 1 to \d+, got "-1"$/],
+    ['--workers', '-4', /^looplag: --workers must be a whole number from 0 to \d+, got "-4"$/],
+    ['--timeout', '-.5', /^looplag: --timeout must be a number from /],
+  ] as const) {
+    test(`${flag} ${value}: the option's range, not "argument is ambiguous"`, async () => {
+      const { file, marker } = markingTarget();
+      const r = await runCli(['run', `${file}::work`, flag, value]);
+      assertUsageBeforeMeasuring(r, marker, message);
+      assert.doesNotMatch(r.stderr, /ambiguous/);
+    });
+  }
 });
