@@ -153,13 +153,14 @@ export async function main(argv: string[]): Promise<number> {
   let target, settings, budgetMs;
   try {
     target = parseTargetArg(positionals[1]);
-    // Before the file type: a folder has no type, and "unsupported file type" would mislead.
+    // A folder first: it has no file type, and "unsupported file type" would mislead.
+    const folder = isDirectory(target.file);
+    const language = folder ? null : languageOf(target.file);
     const unusable = unusableTarget(target.file);
-    if (unusable) {
+    if (unusable || !language) {
       process.stderr.write(`looplag: error [target-not-found]: ${unusable}\n`);
       return EXIT.notMeasured;
     }
-    const language = languageOf(target.file);
     settings = settingsFrom({
       // A sweep's --workers is a list, and its modes default to the pool modes.
       modes: o.modes ?? (sweep ? (language === 'python' ? 'thread,process' : 'worker,process') : undefined),
