@@ -172,7 +172,12 @@ export const TaskRecord = obj({
   endMs: nullable(num),
   worker: nullable(str),
   cpuMs: optional(nullable(num)),
-  error: nullable(obj({ type: str, message: str, traceback: nullable(str) })),
+  /**
+   * `message` is cut at 2000 characters, marked "… [cut: N more characters]"; the whole
+   * message (up to 65536 characters, marked the same way beyond) is then in `fullMessage`,
+   * absent when nothing was cut.
+   */
+  error: nullable(obj({ type: str, message: str, traceback: nullable(str), fullMessage: optional(str) })),
   /** Node pools: what moving the arguments and the result cost (v8 serialization, ms on each side). */
   transfer: optional(nullable(TaskTransfer)),
   /** A sweep window's round (0-based) this call belonged to (see RunPlan.sweepRounds). */

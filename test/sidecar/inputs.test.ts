@@ -248,3 +248,37 @@ describe('bad input gets a specific message before anything is measured', () => 
     });
   }
 });
+
+describe('a long exception message is cut visibly and kept whole in the JSON', () => {
+  const LONG = 5000;
+  for (const [language, modes, source, name] of [
+    ['python', ['inline', 'thread', 'process'], `def boom():\n    raise ValueError("start " + "x" * ${LONG - 10} + " end")\n`, 'long_error.py'],
+    ['node', ['inline', 'worker', 'process'], `module.exports = { boom() { throw new RangeError('start ' + 'x'.repeat(${LONG - 10}) + ' end'); } };\n`, 'long_error.cjs'],
+  ] as const) {
+    test(`${language} ${modes.join(', ')}: "… [cut: N more characters]" in message, the whole text in fullMessage`, async () => {
+      const file = path.join(scratchDir(), name);
+      fs.writeFileSync(file, source);
+      const r = await runCli(['run', `${file}::boom`, '--modes', modes.join(','), '--concurrency', '2', '--workers', '2',
+        '--no-gil-probe', '--free-threaded', 'off', '--no-warmup', '--timeout', '60', '--json']);
+      assert.equal(r.code, 4, r.stderr);
+      const full = `start ${'x'.repeat(LONG - 10)} end`;
+      for (const mode of modes) {
+        const errors = run(reportOf(r), mode).tasks.map((t) => t.error);
+        assert.ok(errors.length > 0 && errors.every((e) => e), `${mode}: every call raised`);
+        for (const e of errors) {
+          assert.equal(e!.message, `${full.slice(0, 2000)}… [cut: ${full.length - 2000} more characters]`, `${mode}: the cut is marked`);
+          assert.equal(e!.fullMessage, full, `${mode}: the whole message is kept`);
+        }
+      }
+    });
+  }
+
+  test('a short message has no fullMessage', async () => {
+    const file = path.join(scratchDir(), 'short_error.py');
+    fs.writeFileSync(file, 'def boom():\n    raise ValueError("short")\n');
+    const r = await runCli(['run', `${file}::boom`, '--modes', 'inline', '--concurrency', '2', '--no-gil-probe', '--free-threaded', 'off', '--json']);
+    const e = run(reportOf(r), 'inline').tasks[0].error!;
+    assert.equal(e.message, 'short');
+    assert.equal(e.fullMessage, undefined);
+  });
+});

@@ -18,11 +18,26 @@ from .probes import CpuMeter, GilProbe, Heartbeat, cpu_times, perf_counter
 from .protocol import error
 
 
+# A task error's message is shown in tables and one-line errors: cut there, and kept
+# whole (up to FULL_MESSAGE_CHARS) in the record's fullMessage. Same caps in the Node sidecar.
+MESSAGE_CHARS = 2000
+FULL_MESSAGE_CHARS = 65536
+
+
+def cut_text(text, limit):
+    """`text` up to `limit` characters, with a visible mark saying how much was cut."""
+    return text if len(text) <= limit else "%s… [cut: %d more characters]" % (text[:limit], len(text) - limit)
+
+
 def _exc_info(e):
     tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
     if len(tb) > 8000:
         tb = tb[:2000] + "\n...\n" + tb[-6000:]
-    return {"type": type(e).__name__, "message": str(e)[:2000], "traceback": tb}
+    message = str(e)
+    info = {"type": type(e).__name__, "message": cut_text(message, MESSAGE_CHARS), "traceback": tb}
+    if len(message) > MESSAGE_CHARS:
+        info["fullMessage"] = cut_text(message, FULL_MESSAGE_CHARS)
+    return info
 
 
 # --------------------------------------------------------------------------- calls
