@@ -287,9 +287,12 @@ def _sweep_size(ctx, counts, default):
 
 def _executor_default(mode):
     """The pool size the executor picks for max_workers=None (as its own code does:
-    thread and interpreter pools cpu+4 up to 32, process pools one per CPU)."""
+    thread and interpreter pools cpu+4 up to 32, process pools one per CPU, at most 61
+    on Windows, where more raises ValueError)."""
     cpus = (getattr(os, "process_cpu_count", os.cpu_count)() or 1)
-    return min(32, cpus + 4) if mode in ("thread", "interpreter") else cpus
+    if mode in ("thread", "interpreter"):
+        return min(32, cpus + 4)
+    return min(cpus, 61) if sys.platform == "win32" else cpus
 
 
 def _pool_size(ctx, counts, mode):
