@@ -101,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       allowPositionals: true,
       options: {
         args: { type: 'string' },
@@ -153,9 +153,12 @@ export async function main(argv: string[]): Promise<number> {
   let target, settings, budgetMs;
   try {
     target = parseTargetArg(positionals[1]);
-    const language = languageOf(target.file);
-    if (!fs.existsSync(target.file)) {
-      process.stderr.write(`looplag: error [target-not-found]: file not found: ${target.file}\n`);
+    // A folder first: it has no file type, and "unsupported file type" would mislead.
+    const folder = isDirectory(target.file);
+    const language = folder ? null : languageOf(target.file);
+    const unusable = unusableTarget(target.file);
+    if (unusable || !language) {
+      process.stderr.write(`looplag: error [target-not-found]: ${unusable}\n`);
       return EXIT.notMeasured;
     }
     settings = settingsFrom({
@@ -174,10 +177,10 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError('--sweep-budget-s applies to `looplag sweep`');
     }
     budgetMs = parseNumberOption('--budget-ms', o['budget-ms'], 0, 1e9);
-    // Checked before measuring: a run that cannot be saved should not run at all.
     for (const [flag, file] of [['--out', o.out], ['--html', o.html]] as const) {
-      if (file && !isDirectory(path.dirname(path.resolve(file)))) throw new UsageError(`${flag} ${file}: folder ${path.dirname(path.resolve(file))} does not exist`);
+      if (file) checkOutputPath(flag, file);
     }
+    if (o.out && o.html && path.resolve(o.out) === path.resolve(o.html)) throw new UsageError(`--out and --html name the same file: ${o.out}`);
     const workspaceRoot = path.resolve(o.workspace ?? process.cwd());
     // The sidecar starts in this folder, and spawning in a missing folder fails with
     // ENOENT, which would read as "no Python interpreter found".
@@ -247,11 +250,13 @@ export async function main(argv: string[]): Promise<number> {
 
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
   else process.stdout.write(formatReportText(report));
-  try {
-    if (o.out) writeAtomic(o.out, JSON.stringify(report, null, 2) + '\n');
-    if (o.html) writeAtomic(o.html, standaloneHtml(report, readUiAssets()));
-  } catch (e) {
-    process.stderr.write(`looplag: could not write the report: ${(e as Error).message}\n`);
+  // Each file on its own: one that cannot be written does not cost the other.
+  const writeFailures = [
+    o.out ? tryWrite(o.out, () => JSON.stringify(report, null, 2) + '\n') : null,
+    o.html ? tryWrite(o.html, () => standaloneHtml(report, readUiAssets())) : null,
+  ].filter((m) => m !== null);
+  if (writeFailures.length) {
+    for (const m of writeFailures) process.stderr.write(`looplag: could not write the report: ${m}\n`);
     return EXIT.usage;
   }
   const { code, stderr } = exitCode(report, budgetMs, Boolean(o.verbose));
@@ -264,6 +269,42 @@ function usage(message: string): number {
   return EXIT.usage;
 }
 
+/**
+ * `--concurrency -1` as `--concurrency=-1`: parseArgs reads a value that starts with a
+ * dash as the next option ("argument is ambiguous"), so a negative number would never
+ * reach the range check that says what the option accepts.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (/^--[a-z-]+$/.test(argv[i]) && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
+/** Why the target file cannot be measured (missing, a folder, unreadable), or null. */
+function unusableTarget(file: string): string | null {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return `file not found: ${file}`;
+  }
+  if (stat.isDirectory()) return `${file} is a folder, not a file: name a file and its function (FILE::FUNCTION)`;
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (e) {
+    return `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`;
+  }
+  return null;
+}
+
 function isDirectory(dir: string): boolean {
   try {
     return fs.statSync(dir).isDirectory();
@@ -272,10 +313,50 @@ function isDirectory(dir: string): boolean {
   }
 }
 
+/**
+ * Checked before measuring: a run whose report cannot be saved should not run at all
+ * (a folder named as the file used to fail only after the whole measurement).
+ */
+function checkOutputPath(flag: string, file: string): void {
+  const resolved = path.resolve(file);
+  const dir = path.dirname(resolved);
+  if (!isDirectory(dir)) throw new UsageError(`${flag} ${file}: folder ${dir} does not exist`);
+  let stat: fs.Stats | null = null;
+  try {
+    stat = fs.statSync(resolved);
+  } catch {
+    // Not there yet: it is created (the folder must be writable, checked below).
+  }
+  if (stat?.isDirectory()) throw new UsageError(`${flag} ${file} is a folder; name the file to write, e.g. ${path.join(file, flag === '--out' ? 'report.json' : 'report.html')}`);
+  if (stat && !stat.isFile()) throw new UsageError(`${flag} ${file} is not a regular file`);
+  try {
+    // The report is written next to the file and renamed over it: the folder must be writable.
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(`${flag} ${file}: cannot write in folder ${dir} (permission denied)`);
+  }
+}
+
+/** Writes `file` atomically; the error message when it could not, else null. */
+function tryWrite(file: string, data: () => string): string | null {
+  try {
+    writeAtomic(file, data());
+    return null;
+  } catch (e) {
+    return `${file}: ${(e as Error).message}`;
+  }
+}
+
+/** Write then rename, so a reader never sees half a file; the temp file never stays behind. */
 function writeAtomic(file: string, data: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** The report UI bundle, built next to this file (dist/webview). */

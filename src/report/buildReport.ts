@@ -62,6 +62,7 @@ export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
     wallMs: w.wallMs,
     startupMs: w.startupMs,
     workers: w.workers,
+    ...(w.workersRequested !== undefined ? { workersRequested: w.workersRequested } : {}),
     tasks: w.tasks,
     taskStats: taskStats(w.tasks),
     lag: lagStats(w.samples, { heartbeatMs: settings.heartbeatMs, stallMs: settings.stallMs, wallMs: w.wallMs }),

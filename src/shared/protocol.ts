@@ -172,7 +172,12 @@ export const TaskRecord = obj({
   endMs: nullable(num),
   worker: nullable(str),
   cpuMs: optional(nullable(num)),
-  error: nullable(obj({ type: str, message: str, traceback: nullable(str) })),
+  /**
+   * `message` is cut at 2000 characters, marked "… [cut: N more characters]"; the whole
+   * message (up to 65536 characters, marked the same way beyond) is then in `fullMessage`,
+   * absent when nothing was cut.
+   */
+  error: nullable(obj({ type: str, message: str, traceback: nullable(str), fullMessage: optional(str) })),
   /** Node pools: what moving the arguments and the result cost (v8 serialization, ms on each side). */
   transfer: optional(nullable(TaskTransfer)),
   /** A sweep window's round (0-based) this call belonged to (see RunPlan.sweepRounds). */
@@ -204,6 +209,8 @@ export const RawWindow = obj({
   wallMs: num,
   startupMs: nullable(num),
   workers: nullable(int),
+  /** Pool modes: the --workers asked for when the pool started fewer, one per call in flight; absent when not capped. */
+  workersRequested: optional(int),
   tasks: arr(TaskRecord),
   /** Heartbeat samples `[tMs, lagMs]` by wake time. */
   samples: arr(Sample),
@@ -310,6 +317,12 @@ export const ModeRun = obj({
   wallMs: num,
   startupMs: nullable(num),
   workers: nullable(int),
+  /**
+   * The pool size asked for (--workers) when it was more than the calls in flight:
+   * the pool then started `workers` members, one per call in flight (see notes).
+   * Absent when not capped (the executor's default is capped the same way, unmarked).
+   */
+  workersRequested: optional(int),
   tasks: arr(TaskRecord),
   taskStats: TaskStats,
   lag: LagStats,

@@ -135,8 +135,14 @@ export function details(report: Report): HTMLElement {
       const out = r.output;
       const notes = r.notes ?? [];
       if (!r.error && !failed.length && !out.stdout && !out.stderr && !notes.length) return null;
+      const why = r.error ? `${r.error.kind} — ${r.error.message}` : '';
+      // Only an error's message to show (a skipped or crashed mode): a line, not a
+      // section that opens onto nothing.
+      if (!r.error?.detail && !failed.length && !out.stdout && !out.stderr && !notes.length) {
+        return h('p', { class: 'run-error', 'data-mode': r.mode, 'data-testid': 'run-error' }, `${r.mode} (${r.status}): ${why}`);
+      }
       return h('details', { 'data-mode': r.mode },
-        h('summary', {}, `${r.mode}: ${r.error ? `${r.error.kind} — ${r.error.message}` : ''}${failed.length ? ` ${failed.length} call(s) raised` : ''}${out.stdout || out.stderr ? ' · printed output' : ''}${notes.length ? ' · notes' : ''}`),
+        h('summary', {}, `${r.mode}: ${why}${failed.length ? ` ${failed.length} call(s) raised` : ''}${out.stdout || out.stderr ? ' · printed output' : ''}${notes.length ? ' · notes' : ''}`),
         r.error?.detail ? h('pre', {}, r.error.detail) : null,
         notes.length ? h('ul', { class: 'notes', 'data-testid': 'run-notes' }, notes.map((n) => h('li', {}, n))) : null,
         failed.slice(0, 3).map((t) => h('pre', { class: 'task-error' }, `call ${t.id}: ${t.error!.type}: ${t.error!.message}\n${t.error!.traceback ?? ''}`)),

@@ -142,6 +142,36 @@ describe('standalone HTML from `looplag run --html`', () => {
     }
   });
 
+  test('a skipped or failed mode says why on the page; no <details> opens onto nothing', async () => {
+    // A target that cannot load: every mode is skipped with the same error and no detail.
+    const broken = path.join(work, 'broken_target.py');
+    fs.writeFileSync(broken, 'def f():\n    return 1\n\nraise SystemExit("config missing")\n');
+    const brokenHtml = path.join(work, 'broken.html');
+    const r = await runCli(['run', `${broken}::f`, '--modes', 'inline,thread,process,interpreter', '--no-gil-probe', '--free-threaded', 'off', '--json', '--html', brokenHtml]);
+    assert.equal(r.code, 1, r.stderr);
+    for (const [file, report] of [[normal.html, normal.report], [brokenHtml, r.report!]] as const) {
+      const notOk = report.runs.filter((m) => m.status !== 'ok');
+      assert.ok(notOk.length > 0, `${file}: a mode that was not measured (interpreter needs Python 3.14)`);
+      const { page } = await openFile(file);
+      try {
+        const sections = await page.$$eval('section.details details', (ds) => ds.map((d) => ({
+          mode: d.getAttribute('data-mode'),
+          body: Array.from(d.children).filter((c) => c.tagName !== 'SUMMARY').map((c) => c.textContent ?? '').join('').trim(),
+        })));
+        for (const sec of sections) assert.ok(sec.body.length > 0, `${file}: the ${sec.mode ?? 'session'} section opens onto something`);
+        // Each mode that was not measured says why where it can be read without opening anything.
+        const visible = await page.$$eval('section.details', (ss) => ss.map((sec) => {
+          const clone = sec.cloneNode(true) as HTMLElement;
+          clone.querySelectorAll('details > :not(summary)').forEach((e) => e.remove());
+          return clone.textContent ?? '';
+        }).join('\n'));
+        for (const m of notOk) assert.ok(visible.includes(`${m.error!.kind} — ${m.error!.message}`), `${file}: why ${m.mode} was ${m.status}`);
+      } finally {
+        await page.close();
+      }
+    }
+  });
+
   test('payloads in the path, arguments, exception text and printed output run nothing and break no CSP rule', async () => {
     const report = hostile.report;
     assert.ok(report.target.file.includes(PAYLOAD_DIR), 'the payload reached the report through the real engine');

@@ -177,6 +177,28 @@ class ModuleLoading(TargetTestCase):
         self.assertEqual(cm.exception.error["line"], 3)
         self.assertIn("def f(:", cm.exception.error["detail"])
 
+    def test_binary_file_says_it_is_not_python_source(self):
+        path = os.path.join(self.dir, "noise.py")
+        with open(path, "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+        with self.assertRaises(T.TargetError) as cm:
+            T.resolve(self.spec(path, "f"))
+        self.assertEqual(cm.exception.error["kind"], "syntax-error")
+        self.assertIn("is not Python source: it contains NUL bytes", cm.exception.error["message"])
+        self.assertNotIn("None", cm.exception.error["message"])
+
+    def test_a_folder_says_it_is_a_folder(self):
+        path = os.path.join(self.dir, "pkg.py")
+        os.mkdir(path)
+        with self.assertRaises(T.TargetError) as cm:
+            T.resolve(self.spec(path, "f"))
+        self.assertEqual(cm.exception.error["kind"], "target-not-found")
+        self.assertIn("is a folder, not a file", cm.exception.error["message"])
+
+    def test_pyw_loads_as_python(self):
+        path = self.write("gui_task.pyw", "def f():\n    return 41 + 1\n")
+        self.assertEqual(T.resolve(self.spec(path, "f")).fn(), 42)
+
     def test_import_error_keeps_the_traceback_and_the_line(self):
         path = self.write("boom.py", "import os\n\nraise RuntimeError('no config')\n")
         with self.assertRaises(T.TargetError) as cm:

@@ -18,11 +18,26 @@ from .probes import CpuMeter, GilProbe, Heartbeat, cpu_times, perf_counter
 from .protocol import error
 
 
+# A task error's message is shown in tables and one-line errors: cut there, and kept
+# whole (up to FULL_MESSAGE_CHARS) in the record's fullMessage. Same caps in the Node sidecar.
+MESSAGE_CHARS = 2000
+FULL_MESSAGE_CHARS = 65536
+
+
+def cut_text(text, limit):
+    """`text` up to `limit` characters, with a visible mark saying how much was cut."""
+    return text if len(text) <= limit else "%s… [cut: %d more characters]" % (text[:limit], len(text) - limit)
+
+
 def _exc_info(e):
     tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
     if len(tb) > 8000:
         tb = tb[:2000] + "\n...\n" + tb[-6000:]
-    return {"type": type(e).__name__, "message": str(e)[:2000], "traceback": tb}
+    message = str(e)
+    info = {"type": type(e).__name__, "message": cut_text(message, MESSAGE_CHARS), "traceback": tb}
+    if len(message) > MESSAGE_CHARS:
+        info["fullMessage"] = cut_text(message, FULL_MESSAGE_CHARS)
+    return info
 
 
 # --------------------------------------------------------------------------- calls
@@ -270,6 +285,36 @@ def _sweep_size(ctx, counts, default):
     return max(1, min(max(counts), ctx.concurrency)) if counts else default
 
 
+def _executor_default(mode):
+    """The pool size the executor picks for max_workers=None (as its own code does:
+    thread and interpreter pools cpu+4 up to 32, process pools one per CPU, at most 61
+    on Windows, where more raises ValueError)."""
+    cpus = (getattr(os, "process_cpu_count", os.cpu_count)() or 1)
+    if mode in ("thread", "interpreter"):
+        return min(32, cpus + 4)
+    return min(cpus, 61) if sys.platform == "win32" else cpus
+
+
+def _pool_size(ctx, counts, mode):
+    """(pool size, the --workers asked for when the pool is smaller). A pool never has
+    more members than calls in flight: the extra ones would only cost start-up time
+    and memory (64 processes for 2 calls). The executor's default is capped too, but
+    only a W the user asked for is worth a note."""
+    if counts:
+        return _sweep_size(ctx, counts, None), None
+    size = min(ctx.workers or _executor_default(mode), ctx.concurrency)
+    return size, (ctx.workers if ctx.workers and ctx.workers > size else None)
+
+
+def _mark_capped(window, requested, concurrency):
+    """Say in the window that W was capped to the calls in flight."""
+    if requested:
+        window["workersRequested"] = requested
+        window.setdefault("notes", []).append(
+            "the pool started %d workers, not the %d asked for: only %d calls run at once"
+            % (window["workers"] or concurrency, requested, concurrency))
+
+
 async def _window_per_count(ctx, mode, counts, workers, startup_ms, windows, measure):
     """One window per pool size of a sweep (one window when `counts` is None), each
     admitting only that many calls at a time; appended to `windows` as they end, and
@@ -342,8 +387,8 @@ async def _rounds(ctx, w, inflight, plan, one):
 
 async def run_thread(ctx, tgt, args, kwargs, counts=None):
     loop = asyncio.get_running_loop()
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=_sweep_size(ctx, counts, ctx.workers),
-                                                 thread_name_prefix="looplag-worker")
+    size, requested = _pool_size(ctx, counts, "thread")
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="looplag-worker")
     workers = pool._max_workers
     t = perf_counter()
     ctx.progress("thread", "warming")
@@ -366,6 +411,7 @@ async def run_thread(ctx, tgt, args, kwargs, counts=None):
     windows = []
     try:
         await _window_per_count(ctx, "thread", counts, workers, startup_ms, windows, measure)
+        _mark_capped(windows[0], requested, ctx.concurrency)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return windows if counts else windows[0]
@@ -395,7 +441,7 @@ async def run_diagnostic(ctx, tgt, args, kwargs):
     return window
 
 
-async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
+async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, requested=None):
     """Process or interpreter pool: created and warmed before the window (for a sweep,
     once, with a window per worker count)."""
     loop = asyncio.get_running_loop()
@@ -428,6 +474,7 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None):
             ctx.note_warmup(mode, warmup_ms)
         await _window_per_count(ctx, mode, counts, workers, startup_ms, windows,
                                 lambda count: _pool_window(ctx, mode, pool, loop, count, args, kwargs, args_cost))
+        _mark_capped(windows[0], requested, ctx.concurrency)
     except concurrent.futures.process.BrokenProcessPool as e:
         if warmup_ms is _WARMING:  # the target itself killed a worker, in its warm-up call
             window = skipped(mode, "crashed", "a %s worker died while running the target (its unmeasured warm-up "
@@ -531,9 +578,10 @@ def _not_picklable(mode, message):
 
 
 async def run_process(ctx, tgt, args, kwargs, counts=None):
+    size, requested = _pool_size(ctx, counts, "process")
     return await run_pool(ctx, "process", tgt, args, kwargs, lambda: concurrent.futures.ProcessPoolExecutor(
-        max_workers=_sweep_size(ctx, counts, ctx.workers), initializer=child_init,
-        initargs=(ctx.spec, ctx.switch_interval_s, os.getpid())), counts)
+        max_workers=size, initializer=child_init,
+        initargs=(ctx.spec, ctx.switch_interval_s, os.getpid())), counts, requested)
 
 
 async def run_interpreter(ctx, tgt, args, kwargs, counts=None):
@@ -541,9 +589,10 @@ async def run_interpreter(ctx, tgt, args, kwargs, counts=None):
     if executor is None:
         return skipped("interpreter", "unsupported-mode",
                        "InterpreterPoolExecutor needs Python 3.14 or newer (this is %d.%d)" % sys.version_info[:2])
+    size, requested = _pool_size(ctx, counts, "interpreter")
     return await run_pool(ctx, "interpreter", tgt, args, kwargs, lambda: executor(
-        max_workers=_sweep_size(ctx, counts, ctx.workers), initializer=child_init,
-        initargs=(ctx.spec, ctx.switch_interval_s, None)), counts)
+        max_workers=size, initializer=child_init,
+        initargs=(ctx.spec, ctx.switch_interval_s, None)), counts, requested)
 
 
 RUNNERS = {"inline": run_inline, "thread": run_thread, "process": run_process, "interpreter": run_interpreter}

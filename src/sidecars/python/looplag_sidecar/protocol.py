@@ -49,7 +49,8 @@ TRANSFER = {"argsBytes": int, "argsWriteMs": NUM, "argsReadMs": _nullable(NUM),
             "argsKind": (OPT, str), "resultKind": (OPT, _nullable(str))}
 TASK = {"id": int, "queuedMs": NUM, "startMs": _nullable(NUM), "endMs": _nullable(NUM),
         "worker": _nullable(str), "cpuMs": (OPT, _nullable(NUM)),
-        "error": _nullable({"type": str, "message": str, "traceback": _nullable(str)}),
+        "error": _nullable({"type": str, "message": str, "traceback": _nullable(str),
+                            "fullMessage": (OPT, str)}),
         "transfer": (OPT, _nullable(TRANSFER)), "round": (OPT, _nullable(int))}
 # Node only (the Node sidecar shares the TypeScript types; mirrored so the fixtures agree).
 LOOP_DELAY = {"minMs": NUM, "maxMs": NUM, "meanMs": NUM, "p50Ms": NUM, "p99Ms": NUM, "count": int,
@@ -58,7 +59,7 @@ THREADPOOL = {"probesMs": ["list", NUM], "idleMs": _nullable(NUM)}
 OUTPUT = {"stdout": str, "stderr": str, "truncated": bool, "stdoutBytes": int, "stderrBytes": int}
 WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": _nullable(ERROR),
           "wallMs": NUM, "startupMs": _nullable(NUM), "workers": _nullable(int),
-          "tasks": ["list", TASK], "samples": ["list", ("pair",)],
+          "workersRequested": (OPT, int), "tasks": ["list", TASK], "samples": ["list", ("pair",)],
           "gilWaitsMs": _nullable(["list", NUM]), "cpu": {"userMs": NUM, "systemMs": NUM},
           "backgroundCpuFrac": _nullable(NUM), "elu": (OPT, _nullable(NUM)),
           "eventLoopDelay": (OPT, _nullable(LOOP_DELAY)), "warmupMs": (OPT, _nullable(["list", NUM])),

@@ -8,6 +8,7 @@ file outside any package as `python file.py` does (see _prepare_sys_path).
 """
 import ast
 import importlib
+import importlib.machinery
 import importlib.util
 import inspect
 import os
@@ -115,16 +116,28 @@ def load_module(path, workspace_root):
     for module in list(sys.modules.values()):
         if getattr(module, "__file__", None) and os.path.abspath(module.__file__) == path:
             return module
+    if os.path.isdir(path):
+        raise TargetError("target-not-found", "%s is a folder, not a file: name a file and its function "
+                          "(FILE::FUNCTION)" % path, file=path)
     if not os.path.isfile(path):
         raise TargetError("target-not-found", "file not found: %s" % path, file=path)
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        raise TargetError("target-not-found", "cannot read %s: %s" % (path, e.strerror or e), file=path)
+    if b"\0" in source:  # compile() would say "null bytes (line None)"
+        raise TargetError("syntax-error", "%s is not Python source: it contains NUL bytes (a binary file?)" % path,
+                          file=path)
     name = _prepare_sys_path(path, workspace_root)
-    with open(path, "rb") as f:
-        source = f.read()
     try:
         compile(source, path, "exec", dont_inherit=True)
-    except SyntaxError as e:
-        raise TargetError("syntax-error", "%s: %s (line %s)" % (type(e).__name__, e.msg, e.lineno),
-                          detail=_syntax_detail(e), file=e.filename or path, line=e.lineno)
+    except (SyntaxError, ValueError) as e:  # ValueError: what older Pythons raise for NUL bytes
+        line = getattr(e, "lineno", None)
+        raise TargetError("syntax-error", "%s: %s%s" % (type(e).__name__, getattr(e, "msg", None) or e,
+                                                        " (line %s)" % line if line else ""),
+                          detail=_syntax_detail(e) if line else None, file=getattr(e, "filename", None) or path,
+                          line=line)
     if "." not in name and _taken(name, path):  # a stdlib or installed module of the same name: do not shadow it
         name = "_looplag_" + name
     if "." in name:
@@ -137,7 +150,11 @@ def load_module(path, workspace_root):
             # The package's __init__ imported this module already: measure that copy, as
             # `python -m` would, rather than running the module a second time.
             return loaded
-    spec = importlib.util.spec_from_file_location(name, path)
+    # Only the interpreter's own source suffixes get a loader by default: on Linux and
+    # macOS a .pyw file (Python without a console window on Windows) would get none.
+    loader = None if path.endswith(tuple(importlib.machinery.SOURCE_SUFFIXES)) \
+        else importlib.machinery.SourceFileLoader(name, path)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
