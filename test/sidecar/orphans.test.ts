@@ -44,6 +44,18 @@ after(() => {
   for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Runs `one(0…REPETITIONS-1)` in LANES concurrent lanes, each its own run with its own
+ * tag: the file stays near a minute and a half (one lane takes two and a half).
+ */
+const LANES = 2;
+async function repeat(one: (i: number) => Promise<void>): Promise<void> {
+  const lane = async (first: number) => {
+    for (let i = first; i < REPETITIONS; i += LANES) await one(i);
+  };
+  await Promise.all(Array.from({ length: LANES }, (_, k) => lane(k)));
+}
+
 /** Processes of `tag` still alive when `deadline` passes (killed then, so none leaks into the next run). */
 async function leftAt(tag: string, deadline: number): Promise<string[]> {
   while (processesWithTag(tag).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -100,12 +112,12 @@ describe('a CLI that dies hard leaves no process behind', () => {
       scratch.push(dir);
       const failures: string[] = [];
       const goneMs: number[] = [];
-      for (let i = 0; i < REPETITIONS; i++) {
+      await repeat(async (i) => {
         const { r, left, goneMs: ms } = await signalDuringCall(c, 'SIGKILL', path.join(dir, `r${i}.json`));
         assert.equal(r.signal, 'SIGKILL', r.stderr);
         if (left.length) failures.push(`run ${i + 1}:\n  ${left.join('\n  ')}`);
         else goneMs.push(ms);
-      }
+      });
       t.diagnostic(`all gone after ${goneMs.join(', ')} ms`);
       assert.deepEqual(failures, [], `processes left ${GONE_WITHIN_MS} ms after SIGKILL`);
     });
@@ -115,7 +127,7 @@ describe('a CLI that dies hard leaves no process behind', () => {
       scratch.push(dir);
       const failures: string[] = [];
       const goneMs: number[] = [];
-      for (let i = 0; i < REPETITIONS; i++) {
+      await repeat(async (i) => {
         const out = path.join(dir, `r${i}.json`);
         const { r, left, goneMs: ms } = await signalDuringCall(c, 'SIGHUP', out);
         if (left.length) failures.push(`run ${i + 1}:\n  ${left.join('\n  ')}`);
@@ -126,7 +138,7 @@ describe('a CLI that dies hard leaves no process behind', () => {
         const report = Report.parse(JSON.parse(fs.readFileSync(out, 'utf8')));
         assert.equal(report.error?.kind, 'cancelled', JSON.stringify(report.error));
         assert.ok(report.runs.some((run) => run.mode === c.modes.split(',')[0]), 'the interrupted mode is in the report');
-      }
+      });
       t.diagnostic(`all gone after ${goneMs.join(', ')} ms`);
       assert.deepEqual(failures, [], `processes left ${GONE_WITHIN_MS} ms after SIGHUP`);
     });
