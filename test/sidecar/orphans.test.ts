@@ -30,13 +30,19 @@ interface Case {
   modes: string;
   /** Calls that must be running (one marker each) before the signal. */
   busy: number;
+  /**
+   * Pool modes: SIGKILL reaches the sidecar too, at once (`kill -9` on both, the OOM
+   * killer), so no sidecar is left to end the children: each must end itself. (With
+   * the sidecar alive, its loop is free and it kills its pool when its stdin closes.)
+   */
+  killSidecarToo: boolean;
 }
 
 const CASES: Case[] = [
-  { what: 'a Python thread-mode call holding the GIL', target: `${PY}::hold_gil`, modes: 'thread', busy: 1 },
-  { what: 'a Node inline sync loop', target: `${JS}::spin`, modes: 'inline', busy: 1 },
-  { what: 'two Python process-pool children in a GIL-holding call', target: `${PY}::hold_gil`, modes: 'process', busy: 2 },
-  { what: 'two Node process-pool children in a sync loop', target: `${JS}::spin`, modes: 'process', busy: 2 },
+  { what: 'a Python thread-mode call holding the GIL', target: `${PY}::hold_gil`, modes: 'thread', busy: 1, killSidecarToo: false },
+  { what: 'a Node inline sync loop', target: `${JS}::spin`, modes: 'inline', busy: 1, killSidecarToo: false },
+  { what: 'two Python process-pool children in a GIL-holding call', target: `${PY}::hold_gil`, modes: 'process', busy: 2, killSidecarToo: true },
+  { what: 'two Node process-pool children in a sync loop', target: `${JS}::spin`, modes: 'process', busy: 2, killSidecarToo: true },
 ];
 
 const scratch: string[] = [];
@@ -78,6 +84,16 @@ async function leftAt(tag: string, deadline: number): Promise<string[]> {
   return cmds;
 }
 
+function parentOf(pid: number): number {
+  try {
+    // After the `(comm)` field, which may hold spaces: state, then the parent pid.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
 /** One run of `c`, signalled once its calls are running: the CLI's result and what was left. */
 async function signalDuringCall(c: Case, signal: 'SIGKILL' | 'SIGHUP', out: string): Promise<{ r: CliResult; left: string[]; goneMs: number }> {
   const tag = newTag();
@@ -98,8 +114,11 @@ async function signalDuringCall(c: Case, signal: 'SIGKILL' | 'SIGHUP', out: stri
   }
   // The CLI, the sidecar and (pool modes) its children carry the tag: the check below is not vacuous.
   assert.ok(processesWithTag(tag).length >= 1 + c.busy, 'tagged processes while running');
+  const sidecars = signal === 'SIGKILL' && c.killSidecarToo ? processesWithTag(tag).filter((p) => parentOf(p) === cliPid) : [];
+  assert.equal(sidecars.length, c.killSidecarToo && signal === 'SIGKILL' ? 1 : 0, 'the sidecar to kill with the CLI');
   const sentAt = Date.now();
   process.kill(cliPid, signal);
+  for (const p of sidecars) process.kill(p, 'SIGKILL');
   const r = await running;
   const left = await leftAt(tag, sentAt + GONE_WITHIN_MS);
   return { r, left, goneMs: Date.now() - sentAt };
@@ -107,7 +126,7 @@ async function signalDuringCall(c: Case, signal: 'SIGKILL' | 'SIGHUP', out: stri
 
 describe('a CLI that dies hard leaves no process behind', () => {
   for (const c of CASES) {
-    test(`SIGKILL during ${c.what}: nothing alive 2 s later (${REPETITIONS} runs)`, async (t) => {
+    test(`SIGKILL to the CLI${c.killSidecarToo ? ' and its sidecar' : ''} during ${c.what}: nothing alive 2 s later (${REPETITIONS} runs)`, async (t) => {
       const dir = tmpDir();
       scratch.push(dir);
       const failures: string[] = [];
