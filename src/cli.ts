@@ -209,6 +209,15 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  const onSighup = () => {
+    // The terminal closed: stop like SIGTERM (partial report to --out, sidecars killed)
+    // rather than Node's default for SIGHUP, an exit that skips both. Writing to a
+    // terminal that is gone fails (EIO): that must not end the run before --out is written.
+    process.stdout.on('error', () => undefined);
+    process.stderr.on('error', () => undefined);
+    onSigint();
+  };
+  process.on('SIGHUP', onSighup);
   // What both a run and a sweep hand the engine.
   const engine = {
     target,
@@ -222,6 +231,7 @@ export async function main(argv: string[]): Promise<number> {
     progress?.clear();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    process.off('SIGHUP', onSighup);
   };
   if (sweep) {
     const result = await runSweep({ ...engine, settings: { ...settings, lagBudgetMs: budgetMs ?? 100 }, workers: sweepWorkers, budgetS: sweepBudgetS });

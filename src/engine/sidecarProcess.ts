@@ -50,7 +50,9 @@ export class SidecarProcess {
   constructor(private readonly options: SidecarOptions) {
     this.child = spawn(options.command, options.args, {
       cwd: options.cwd,
-      env: options.env,
+      // Whose death ends the sidecar (see the sidecars' orphan watch): it checks this pid
+      // is still alive once its watch is armed, in case we died before that.
+      env: { ...(options.env ?? process.env), LOOPLAG_PARENT_PID: String(process.pid) },
       stdio: options.protocolFd === 3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       // Own process group on POSIX so cancel can kill pool children with it.
       detached: process.platform !== 'win32',

@@ -12,6 +12,7 @@ import { Channel, emptyOutput, OutputCapture, readHostMessages } from './channel
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, runPoolSweep, skipped } from './modes';
 import { checkArgs, locate, Located, outline } from './outline';
+import { dieWithParent, parentPidFromEnv } from './orphanWatch';
 import { LoopDelayMonitor } from './probes';
 import { defaultCacheDir, isTypeScript, moduleFormat } from './transpile';
 import { TsResolver } from './tsResolve';
@@ -182,6 +183,9 @@ function runTool(argv: string[]): void {
 function main(): void {
   const argv = process.argv.slice(2);
   if (argv.length) return runTool(argv);
+  // First: a host killed outright takes us (and our pool children) with it, even while
+  // user code blocks this thread (stdin EOF, below, is an event on this thread's loop).
+  dieWithParent(parentPidFromEnv());
   const channel = new Channel();
   channel.send({ type: 'hello', protocol: PROTOCOL_VERSION, sidecar: 'node', runtime: runtimeInfo() });
   const ref: { ctx: Context | null } = { ctx: null };

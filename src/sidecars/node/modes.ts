@@ -10,6 +10,7 @@ import type { RawWindow, RunError, RunPlan, ValueKind } from '../../shared/proto
 import type { Channel, OutputCapture } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
 import { argumentsLossNote, notCloneableReason } from './cloneCheck';
+import { PARENT_PID_ENV } from './orphanWatch';
 import { errorInfo, ErrorInfo, PoolReply, PoolRequest } from './poolProtocol';
 import { argsKindOf, kindOf } from './valueKind';
 import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs, ThreadpoolProbe } from './probes';
@@ -380,7 +381,7 @@ class Pool {
           const child: ChildProcess = fork(script, [], {
             serialization: 'advanced',
             stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-            env: { ...process.env, LOOPLAG_POOL_SPEC: JSON.stringify(this.ctx.spec) },
+            env: { ...process.env, LOOPLAG_POOL_SPEC: JSON.stringify(this.ctx.spec), [PARENT_PID_ENV]: String(process.pid) },
             execArgv: [],
           });
           child.stdout!.on('data', (c: Buffer) => this.ctx.capture.stdout.write(c));

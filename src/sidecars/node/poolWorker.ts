@@ -8,6 +8,7 @@ import * as v8 from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { notCloneableReason, prototypeLossNote } from './cloneCheck';
 import { errorInfo, PoolReply, PoolRequest } from './poolProtocol';
+import { dieWithParent, parentPidFromEnv } from './orphanWatch';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { nowMs, threadCpuMs } from './probes';
 
@@ -19,8 +20,10 @@ function send(message: PoolReply): void {
 async function main(): Promise<void> {
   const spec: LoadSpec = parentPort ? (workerData as { spec: LoadSpec }).spec : JSON.parse(process.env.LOOPLAG_POOL_SPEC ?? 'null');
   if (!parentPort) {
-    // A child whose parent died (SIGKILL cannot clean up) ends itself.
+    // A child whose parent died (SIGKILL cannot clean up) ends itself: at once when
+    // idle, and from a watch thread when a call blocks this one.
     process.on('disconnect', () => process.exit(1));
+    dieWithParent(parentPidFromEnv());
   }
   installHooks(spec);
   let callable;

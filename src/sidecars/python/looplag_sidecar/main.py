@@ -13,6 +13,7 @@ import time
 import traceback
 
 from . import modes
+from . import orphan
 from . import outline
 from . import target as target_mod
 from .channel import Channel, OutputCapture, start_stdin_reader
@@ -279,6 +280,9 @@ async def session(plan, channel, capture, ctx):
 
 
 def main():
+    # First: from here on a host killed outright takes this process with it, even if a
+    # call later holds the GIL (stdin EOF, below, needs a thread that gets the GIL).
+    orphan.die_with_parent(orphan.parent_pid_from_env())
     channel = Channel()
     diag = os.dup(2)
     faulthandler.enable(file=os.fdopen(diag, "w", closefd=False), all_threads=True)

@@ -12,6 +12,7 @@ import threading
 import time
 import traceback
 
+from . import orphan
 from . import target as target_mod
 from .channel import flush_std
 from .probes import CpuMeter, GilProbe, Heartbeat, cpu_times, perf_counter
@@ -88,7 +89,9 @@ def child_call(spec, args, kwargs):
 
 
 def _watch_parent(parent_pid):
-    """Pool children end themselves if the sidecar dies (a SIGKILL cannot clean up)."""
+    """Pool children end themselves if the sidecar dies (a SIGKILL cannot clean up).
+    Needs the GIL: without the parent-death signal (not Linux), a child stuck in a
+    GIL-holding call notices only once the call ends."""
     while True:
         time.sleep(0.5)
         if os.getppid() != parent_pid:
@@ -98,7 +101,8 @@ def _watch_parent(parent_pid):
 def child_init(spec, switch_interval_s, parent_pid):
     if switch_interval_s:
         sys.setswitchinterval(switch_interval_s)
-    if parent_pid is not None:
+    if parent_pid is not None:  # a process-pool child (interpreters share the sidecar's process)
+        orphan.die_with_parent(parent_pid)
         threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     target_mod.resolve_cached(spec)
 
