@@ -198,9 +198,14 @@ export async function main(argv: string[]): Promise<number> {
   const progress = process.stderr.isTTY && !o.json ? new ProgressLine() : null;
   const controller = new AbortController();
   let interrupts = 0;
-  const onSigint = () => {
-    // At once; SidecarProcess's 'exit' hook still kills the sidecar's process tree.
-    if (++interrupts > 1) process.exit(EXIT.interrupted);
+  const onSigint = (signal?: NodeJS.Signals) => {
+    // A second Ctrl+C stops at once (SidecarProcess's 'exit' hook still kills the
+    // sidecar's process tree). A second SIGTERM or SIGHUP is not a person insisting:
+    // a session ending sends both, and the partial report must still be written.
+    if (++interrupts > 1) {
+      if (signal === 'SIGINT') process.exit(EXIT.interrupted);
+      return;
+    }
     // Said now, because stopping can take the cancel grace period (a sidecar stuck
     // behind a GIL-holding call cannot answer), and a user may press Ctrl+C again.
     progress?.clear();
@@ -215,7 +220,7 @@ export async function main(argv: string[]): Promise<number> {
     // terminal that is gone fails (EIO): that must not end the run before --out is written.
     process.stdout.on('error', () => undefined);
     process.stderr.on('error', () => undefined);
-    onSigint();
+    onSigint('SIGHUP');
   };
   process.on('SIGHUP', onSighup);
   // What both a run and a sweep hand the engine.
@@ -232,6 +237,9 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     process.off('SIGHUP', onSighup);
+    // Until the report is written, a terminal closing must not kill the CLI mid-write
+    // (Node's default for SIGHUP) and leave a temp file behind.
+    process.on('SIGHUP', ignoreHangup);
   };
   if (sweep) {
     const result = await runSweep({ ...engine, settings: { ...settings, lagBudgetMs: budgetMs ?? 100 }, workers: sweepWorkers, budgetS: sweepBudgetS });
@@ -277,6 +285,12 @@ export async function main(argv: string[]): Promise<number> {
 function usage(message: string): number {
   process.stderr.write(`looplag: ${message}\nRun \`looplag --help\` for usage.\n`);
   return EXIT.usage;
+}
+
+/** After a run: the terminal is gone, but the report files are still written. */
+function ignoreHangup(): void {
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
 }
 
 /**

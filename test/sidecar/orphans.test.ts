@@ -95,7 +95,7 @@ function parentOf(pid: number): number {
 }
 
 /** One run of `c`, signalled once its calls are running: the CLI's result and what was left. */
-async function signalDuringCall(c: Case, signal: 'SIGKILL' | 'SIGHUP', out: string): Promise<{ r: CliResult; left: string[]; goneMs: number }> {
+async function signalDuringCall(c: Case, signal: 'SIGKILL' | 'SIGHUP' | 'SIGTERM+SIGHUP', out: string): Promise<{ r: CliResult; left: string[]; goneMs: number }> {
   const tag = newTag();
   const markers = tmpDir('looplag-orphans-');
   scratch.push(markers);
@@ -117,12 +117,28 @@ async function signalDuringCall(c: Case, signal: 'SIGKILL' | 'SIGHUP', out: stri
   const sidecars = signal === 'SIGKILL' && c.killSidecarToo ? processesWithTag(tag).filter((p) => parentOf(p) === cliPid) : [];
   assert.equal(sidecars.length, c.killSidecarToo && signal === 'SIGKILL' ? 1 : 0, 'the sidecar to kill with the CLI');
   const sentAt = Date.now();
-  process.kill(cliPid, signal);
+  if (signal === 'SIGTERM+SIGHUP') {
+    // A session ending sends both, back to back: still one polite stop, report written.
+    process.kill(cliPid, 'SIGTERM');
+    process.kill(cliPid, 'SIGHUP');
+  } else {
+    process.kill(cliPid, signal);
+  }
   for (const p of sidecars) process.kill(p, 'SIGKILL');
   const r = await running;
   const left = await leftAt(tag, sentAt + GONE_WITHIN_MS);
   return { r, left, goneMs: Date.now() - sentAt };
 }
+
+test('SIGTERM then SIGHUP at once (a session ending): one polite stop, the partial report written, exit 130', async () => {
+  const dir = tmpDir();
+  scratch.push(dir);
+  const out = path.join(dir, 'r.json');
+  const { r, left } = await signalDuringCall(CASES[0], 'SIGTERM+SIGHUP', out);
+  assert.equal(r.code, 130, `exit ${r.code} signal ${r.signal}\n${r.stderr}`);
+  assert.deepEqual(left, []);
+  assert.equal(Report.parse(JSON.parse(fs.readFileSync(out, 'utf8'))).error?.kind, 'cancelled');
+});
 
 describe('a CLI that dies hard leaves no process behind', () => {
   for (const c of CASES) {

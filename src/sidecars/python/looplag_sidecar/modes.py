@@ -88,13 +88,15 @@ def child_call(spec, args, kwargs):
             "resultWriteMs": (perf_counter() - w0) * 1000.0}, blob
 
 
-def _watch_parent(parent_pid):
-    """Pool children end themselves if the sidecar dies (a SIGKILL cannot clean up).
+def _watch_parent(started_under):
+    """Pool children end themselves if their parent dies (a SIGKILL cannot clean up):
+    they are reparented, so the parent pid changes. The pid they started under, not the
+    sidecar's: under forkserver (Python 3.14's default) a child's parent is the server.
     Needs the GIL: without the parent-death signal (not Linux), a child stuck in a
     GIL-holding call notices only once the call ends."""
     while True:
         time.sleep(0.5)
-        if os.getppid() != parent_pid:
+        if os.getppid() != started_under:
             os._exit(1)
 
 
@@ -103,7 +105,7 @@ def child_init(spec, switch_interval_s, parent_pid):
         sys.setswitchinterval(switch_interval_s)
     if parent_pid is not None:  # a process-pool child (interpreters share the sidecar's process)
         orphan.die_with_parent(parent_pid)
-        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+        threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     target_mod.resolve_cached(spec)
 
 
