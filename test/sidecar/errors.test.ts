@@ -11,9 +11,9 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Report } from '../../src/shared/protocol';
-import { assertNoProcessLeft, assertOneLineError, FIXTURES, newTag, processesWithTag, reportOf, REPO, run, runCli, tmpDir, waitFor, writePy } from '../support/helpers';
+import { assertNoProcessLeft, assertOneLineError, FIXTURES, newTag, processesWithTag, reportOf, REPO, run, runCli, waitFor, writePy, scratchFolders } from '../support/helpers';
 
 const ERRORS = path.join(FIXTURES, 'python', 'errors');
 const WORKERS = path.join(ERRORS, 'workers.py');
@@ -22,22 +22,15 @@ const TARGETS = path.join(ERRORS, 'targets.py');
 /** Settings that keep each run short: a small pool, no GIL probe. */
 const FAST = ['--concurrency', '2', '--workers', '2', '--no-gil-probe'];
 
-const scratch: string[] = [];
-after(() => {
-  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchFolders();
 
 function py(source: string, name?: string): string {
   const file = writePy(source, name);
-  scratch.push(path.dirname(file));
+  scratch.keep(path.dirname(file));
   return file;
 }
 
-function scratchDir(): string {
-  const dir = tmpDir();
-  scratch.push(dir);
-  return dir;
-}
+const scratchDir = scratch.dir;
 
 /** The 1-based line numbers strictly between `# snippet:NAME:start` and `…:end`. */
 function snippetLines(file: string, name: string): { start: number; end: number } {

@@ -9,20 +9,13 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { spawn } from 'node:child_process';
-import { assertOneLineError, BIN, CliResult, REPO, reportOf, run, runCli, tmpDir } from '../support/helpers';
+import { assertOneLineError, BIN, CliResult, REPO, reportOf, run, runCli, scratchFolders } from '../support/helpers';
 
-const scratch: string[] = [];
-after(() => {
-  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchFolders();
 
-function scratchDir(): string {
-  const dir = tmpDir();
-  scratch.push(dir);
-  return dir;
-}
+const scratchDir = scratch.dir;
 
 /** Each load of the target: `pid ppid threadId` (threadId 0 on a main thread). */
 interface Load {

@@ -12,10 +12,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Report } from '../../src/shared/protocol';
 import {
-  assertNoProcessLeft, assertOneLineError, BIN, FIXTURES, newTag, processesWithTag, reportOf, REPO, run, runCli, tmpDir, waitFor,
+  assertNoProcessLeft, assertOneLineError, BIN, FIXTURES, newTag, processesWithTag, reportOf, REPO, run, runCli, scratchFolders, waitFor,
 } from '../support/helpers';
 
 const ERRORS = path.join(FIXTURES, 'node', 'errors');
@@ -25,16 +25,9 @@ const BUSY = path.join(FIXTURES, 'node', 'measure', 'loop.cjs');
 /** Settings that keep each run short: two calls on a pool of two. */
 const FAST = ['--concurrency', '2', '--workers', '2'];
 
-const scratch: string[] = [];
-after(() => {
-  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchFolders();
 
-function scratchDir(): string {
-  const dir = tmpDir();
-  scratch.push(dir);
-  return dir;
-}
+const scratchDir = scratch.dir;
 
 /** A JS string literal for --args (a path, here). */
 const lit = (s: string) => JSON.stringify(s);

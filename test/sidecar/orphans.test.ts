@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Report } from '../../src/shared/protocol';
-import { CliResult, FIXTURES, newTag, processesWithTag, runCli, tmpDir, waitFor } from '../support/helpers';
+import { CliResult, FIXTURES, killTagged, newTag, processesWithTag, runCli, tmpDir, waitFor } from '../support/helpers';
 
 const PY = path.join(FIXTURES, 'python', 'orphans', 'busy.py');
 const JS = path.join(FIXTURES, 'node', 'orphans', 'busy.cjs');
@@ -65,23 +65,7 @@ async function repeat(one: (i: number) => Promise<void>): Promise<void> {
 /** Processes of `tag` still alive when `deadline` passes (killed then, so none leaks into the next run). */
 async function leftAt(tag: string, deadline: number): Promise<string[]> {
   while (processesWithTag(tag).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  const pids = processesWithTag(tag);
-  if (!pids.length) return [];
-  const cmds = pids.map((p) => {
-    try {
-      return `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 200)}`;
-    } catch {
-      return `${p}: (gone)`;
-    }
-  });
-  for (const p of pids) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  return cmds;
+  return killTagged(tag);
 }
 
 function parentOf(pid: number): number {

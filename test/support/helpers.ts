@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { after } from 'node:test';
 import { Report } from '../../src/shared/protocol';
 
 /** The repository root: the nearest folder above the bundled test with a package.json. */
@@ -146,21 +147,48 @@ export async function assertNoProcessLeft(tag: string): Promise<void> {
   try {
     await waitFor(() => processesWithTag(tag).length === 0, 'tagged processes to end', 3000);
   } catch {
-    const pids = processesWithTag(tag);
-    const cmds = pids.map((p) => {
-      try {
-        return `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`;
-      } catch {
-        return `${p}: (gone)`;
-      }
-    });
-    for (const p of pids) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    assert.fail(`processes left behind:\n${cmds.join('\n')}`);
+    assert.fail(`processes left behind:\n${killTagged(tag).join('\n')}`);
   }
+}
+
+/**
+ * Kills every process carrying `tag` (so none leaks into the next test) and says what
+ * each was: `pid: command line`.
+ */
+export function killTagged(tag: string): string[] {
+  const pids = processesWithTag(tag);
+  const cmds = pids.map((p) => {
+    try {
+      return `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 300)}`;
+    } catch {
+      return `${p}: (gone)`;
+    }
+  });
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return cmds;
+}
+
+/**
+ * Temporary folders for one test file, removed after it: `dir()` makes one, `keep(path)`
+ * adopts one made elsewhere. Call at the top level of the test file.
+ */
+export function scratchFolders(): { dir(): string; keep(folder: string): void } {
+  const folders: string[] = [];
+  after(() => {
+    for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
+  });
+  return {
+    dir: () => {
+      const folder = tmpDir();
+      folders.push(folder);
+      return folder;
+    },
+    keep: (folder) => void folders.push(folder),
+  };
 }
