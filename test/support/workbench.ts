@@ -160,9 +160,16 @@ export async function codeLensTitles(page: Page): Promise<string[]> {
 export async function clickCodeLens(page: Page, title: string | RegExp, opts: Timeout & { index?: number } = {}): Promise<void> {
   const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const lenses = activeEditor(page).locator('.codelens-decoration a', { hasText: typeof title === 'string' ? exactly(title) : title });
-  await waitUntil(async () => (await lenses.count()) > (opts.index ?? 0), `a CodeLens "${title}"`, timeout);
-  const tops = await lenses.evaluateAll((els) => els.map((a) => parseFloat((a.parentElement as HTMLElement).style.top) || 0));
-  const order = tops.map((top, i) => ({ top, i })).sort((a, b) => a.top - b.top);
+  let order: { top: number; i: number }[] = [];
+  await waitUntil(async () => {
+    if ((await lenses.count()) <= (opts.index ?? 0)) return false;
+    // Lenses re-render when a provider refreshes (after a run): one caught detached has
+    // no parent, so look again rather than fail.
+    const tops = await lenses.evaluateAll((els) => els.map((a) => (a.parentElement ? parseFloat(a.parentElement.style.top) || 0 : null)));
+    if (tops.length <= (opts.index ?? 0) || tops.some((top) => top === null)) return false;
+    order = tops.map((top, i) => ({ top: top!, i })).sort((a, b) => a.top - b.top);
+    return true;
+  }, `a CodeLens "${title}"`, timeout);
   await lenses.nth(order[opts.index ?? 0].i).click({ timeout });
 }
 
