@@ -218,8 +218,7 @@ export async function main(argv: string[]): Promise<number> {
     // The terminal closed: stop like SIGTERM (partial report to --out, sidecars killed)
     // rather than Node's default for SIGHUP, an exit that skips both. Writing to a
     // terminal that is gone fails (EIO): that must not end the run before --out is written.
-    process.stdout.on('error', () => undefined);
-    process.stderr.on('error', () => undefined);
+    ignoreHangup();
     onSigint('SIGHUP');
   };
   process.on('SIGHUP', onSighup);
