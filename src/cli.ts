@@ -180,7 +180,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const [flag, file] of [['--out', o.out], ['--html', o.html]] as const) {
       if (file) checkOutputPath(flag, file);
     }
-    if (o.out && o.html && path.resolve(o.out) === path.resolve(o.html)) throw new UsageError(`--out and --html name the same file: ${o.out}`);
+    if (o.out && o.html && sameFile(o.out, o.html)) throw new UsageError(`--out and --html name the same file: ${o.out}`);
     const workspaceRoot = path.resolve(o.workspace ?? process.cwd());
     // The sidecar starts in this folder, and spawning in a missing folder fails with
     // ENOENT, which would read as "no Python interpreter found".
@@ -326,6 +326,29 @@ function unusableTarget(file: string): string | null {
     return `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`;
   }
   return null;
+}
+
+/** Whether two output paths are one file: through symlinked folders, or hard links of an existing file. */
+function sameFile(a: string, b: string): boolean {
+  const real = (p: string) => {
+    const abs = path.resolve(p);
+    try {
+      return fs.realpathSync(abs);
+    } catch {
+      try {
+        return path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs)); // not written yet
+      } catch {
+        return abs;
+      }
+    }
+  };
+  if (real(a) === real(b)) return true;
+  try {
+    const [x, y] = [fs.statSync(a), fs.statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
 }
 
 function isDirectory(dir: string): boolean {

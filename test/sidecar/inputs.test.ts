@@ -155,6 +155,19 @@ describe('output paths are checked before anything runs', () => {
     assertUsageBeforeMeasuring(r, marker, /same file/);
   });
 
+  test('--out and --html naming one file through a symlinked folder: exit 2', async () => {
+    const { file, marker } = markingTarget();
+    const dir = scratchDir();
+    const link = `${dir}-link`;
+    fs.symlinkSync(dir, link);
+    try {
+      const r = await runCli(['run', `${file}::work`, '--out', path.join(dir, 'r.json'), '--html', path.join(link, 'r.json')]);
+      assertUsageBeforeMeasuring(r, marker, /same file/);
+    } finally {
+      fs.unlinkSync(link);
+    }
+  });
+
   test('--out and --html both written after a run; no temp files left', async () => {
     const { file } = markingTarget();
     const dir = scratchDir();
