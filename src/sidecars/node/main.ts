@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import { PROTOCOL_VERSION, RunError, RunPlan, Runtime } from '../../shared/protocol';
 import { Channel, emptyOutput, OutputCapture, readHostMessages } from './channel';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
@@ -36,6 +37,7 @@ function runtimeInfo(): Runtime {
     cpuCount: cpuCount(),
     platform: process.platform,
     switchIntervalS: 0,
+    heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20),
   };
 }
 
@@ -59,6 +61,9 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
   };
   const ctx = new Context(plan, channel, capture, eld, spec, cpuCount());
   ctxRef.ctx = ctx;
+  // Node's default would end the sidecar (and every mode after it) on one: it is the
+  // failure of the call it came from instead, as in the pool members.
+  process.on('unhandledRejection', (reason) => ctx.unhandledRejection(reason));
 
   // Checked as a call's argument list before anything runs: the module's own factory
   // wraps them in `[...]`, which would accept an array hole (`1,,2`) a call would not.

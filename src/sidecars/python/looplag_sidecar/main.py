@@ -61,6 +61,7 @@ class Context:
         self.cpu_count = os.cpu_count() or 1
         self.pools = []
         self.workers_seen = []
+        self.oom_before = None  # OOM-kill counters read as a pool starts (crash.read_oom_kills)
         self._mode = None
         self._done = 0
         self._last_progress = 0.0

@@ -12,6 +12,7 @@ import threading
 import time
 import traceback
 
+from . import crash
 from . import orphan
 from . import target as target_mod
 from .channel import flush_std
@@ -176,8 +177,9 @@ class Window:
         except target_mod.TargetError as e:
             status, err = "failed", e.error
         except concurrent.futures.process.BrokenProcessPool as e:
-            status, err = "failed", error("crashed", "a %s worker died while running the target: %s" % (self.mode, e),
-                                          detail=_crash_detail(self.ctx.pool_exitcodes))
+            status, err = "failed", error("crashed", "a %s worker died while running the target: %s"
+                                          % (self.mode, _worker_fate(ctx)),
+                                          detail=_crash_detail(ctx.pool_exitcodes, e))
         t_end = perf_counter()
         if status == "ok":
             await heartbeat.stop()
@@ -209,11 +211,36 @@ class Window:
                 "output": None}
 
 
-def _crash_detail(exitcodes):
+def _crash_detail(exitcodes, e=None):
     codes = [c for c in exitcodes() if c not in (None, 0)]
-    if not codes:
+    lines = ["worker exit codes: %s" % ", ".join(_describe_exit(c) for c in codes)] if codes else []
+    if e is not None:
+        lines.append("%s: %s" % (type(e).__name__, e))
+    return "\n".join(lines) or None
+
+
+def _worker_fate(ctx):
+    """The first dead worker's fate in words ("pid 12 was killed by SIGSEGV, …"): what the
+    executor's "terminated abruptly" leaves out."""
+    ctx.pool_exitcodes()  # reaps the workers that just died
+    dead = [p for p in ctx.workers_seen if p.exitcode not in (None, 0)]
+    if not dead:
+        return "a pool process ended abruptly (its exit code is unknown)"
+    oom = crash.oom_evidence(ctx.oom_before, crash.read_oom_kills()) if ctx.oom_before is not None else None
+    return "pid %d %s" % (dead[0].pid, crash.describe_exit(dead[0].exitcode, oom))
+
+
+def _moved_or_deleted(ctx, mode):
+    """A pool whose members could not load a target the sidecar had loaded: the file was
+    moved or deleted during the run (the executor only says its pool broke)."""
+    path = ctx.spec["file"]
+    if os.path.exists(path):
         return None
-    return "worker exit codes: %s" % ", ".join(_describe_exit(c) for c in codes)
+    window = skipped(mode, "target-not-found", "the target file %s was moved or deleted during the run: the %s "
+                     "pool's workers could not load it" % (path, mode))
+    window["error"]["file"] = path
+    window["status"] = "failed"
+    return window
 
 
 def _describe_exit(code):
@@ -462,6 +489,7 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, request
     t = perf_counter()
     ctx.progress(mode, "warming")
     warmup_ms = None
+    ctx.oom_before = crash.read_oom_kills()  # a worker's SIGKILL is then told apart from an OOM kill
     pool = make_pool()
     ctx.register_pool(pool)
     windows = []
@@ -484,10 +512,13 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, request
     except concurrent.futures.process.BrokenProcessPool as e:
         if warmup_ms is _WARMING:  # the target itself killed a worker, in its warm-up call
             window = skipped(mode, "crashed", "a %s worker died while running the target (its unmeasured warm-up "
-                             "call): %s" % (mode, e))
-            window["error"]["detail"] = _crash_detail(ctx.pool_exitcodes)
+                             "call): %s" % (mode, _worker_fate(ctx)))
+            window["error"]["detail"] = _crash_detail(ctx.pool_exitcodes, e)
         else:
-            window = skipped(mode, "crashed", "the %s pool broke while starting: %s" % (mode, e))
+            window = _moved_or_deleted(ctx, mode) or skipped(
+                mode, "crashed", "the %s pool broke while starting: %s" % (mode, _worker_fate(ctx)))
+            if window["error"]["kind"] == "crashed":
+                window["error"]["detail"] = _crash_detail(ctx.pool_exitcodes, e)
         window["status"] = "failed"
         windows.append(window)
     except target_mod.TargetError as e:
