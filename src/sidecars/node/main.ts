@@ -123,8 +123,11 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
     } else {
       ctx.progress(mode, 'starting');
       let args: unknown[];
+      let warmArgs: unknown[] | null = null;
       try {
-        // Fresh argument values per mode, so a mode that mutates them cannot skew the next.
+        // Evaluated once for the window and once for the mode's warm-up calls (inline's
+        // evaluates its own): fresh values, so a call that mutates them cannot skew the next.
+        if (mode !== 'inline' && plan.warmup !== false) warmArgs = await callable.makeArgs();
         args = await callable.makeArgs();
       } catch (e) {
         if (e instanceof LoadError) return fail(e.error);
@@ -136,7 +139,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
         if (mode === 'inline') {
           window = skipped(mode, 'unsupported-mode', 'a worker sweep measures pool modes, not inline');
         } else {
-          await runPoolSweep(ctx, mode as Exclude<NodeMode, 'inline'>, args, plan.sweepWorkers, (w) => {
+          await runPoolSweep(ctx, mode as Exclude<NodeMode, 'inline'>, args, warmArgs, plan.sweepWorkers, (w) => {
             w.output = capture.take();
             channel.send({ type: 'window', window: w });
           });
@@ -145,7 +148,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
           continue;
         }
       } else {
-        window = mode === 'inline' ? await runInline(ctx, callable, args) : await runPool(ctx, mode as Exclude<NodeMode, 'inline'>, args);
+        window = mode === 'inline' ? await runInline(ctx, callable, args) : await runPool(ctx, mode as Exclude<NodeMode, 'inline'>, args, warmArgs);
       }
     }
     window.output = capture.take();

@@ -370,8 +370,8 @@ class Pool {
    * Start every member and wait until each has loaded the target and, unless the plan
    * turns warm-up off, made one unmeasured call.
    */
-  start(): Promise<void> {
-    const warmup = this.ctx.plan.warmup !== false;
+  start(warmArgs: Uint8Array | null): Promise<void> {
+    const warmup = warmArgs !== null;
     const oomBefore = readOomKills();
     return new Promise<void>((resolve, reject) => {
       let ready = 0;
@@ -386,7 +386,7 @@ class Pool {
             if (++ready === this.size) this.loadedAt = nowMs();
             if (warmup) {
               member.warming = true;
-              member.send({ type: 'warmup' });
+              member.send({ type: 'warmup', args: warmArgs });
             } else if (ready === this.size) resolve();
           } else if (m.type === 'warmed') {
             member.warming = false;
@@ -643,8 +643,9 @@ export function defaultWorkers(cpuCount: number): number {
   return Math.max(1, cpuCount);
 }
 
-export async function runPool(ctx: Context, mode: 'worker' | 'process', args: unknown[]): Promise<RawWindow> {
-  return (await runPoolWindows(ctx, mode, args, null, () => undefined))[0];
+/** `warmArgs`: the members' warm-up calls' own arguments (evaluated once, sent to each); null: no warm-up. */
+export async function runPool(ctx: Context, mode: 'worker' | 'process', args: unknown[], warmArgs: unknown[] | null): Promise<RawWindow> {
+  return (await runPoolWindows(ctx, mode, args, warmArgs, null, () => undefined))[0];
 }
 
 /**
@@ -652,17 +653,21 @@ export async function runPool(ctx: Context, mode: 'worker' | 'process', args: un
  * than the calls in flight), and a window per count that lets only that many calls run
  * at once, which is what a pool of that size does, without a pool start per count.
  */
-export function runPoolSweep(ctx: Context, mode: 'worker' | 'process', args: unknown[], counts: number[], emit: (w: RawWindow) => void): Promise<RawWindow[]> {
-  return runPoolWindows(ctx, mode, args, counts, emit);
+export function runPoolSweep(ctx: Context, mode: 'worker' | 'process', args: unknown[], warmArgs: unknown[] | null, counts: number[], emit: (w: RawWindow) => void): Promise<RawWindow[]> {
+  return runPoolWindows(ctx, mode, args, warmArgs, counts, emit);
 }
 
-async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: unknown[], counts: number[] | null, emit: (w: RawWindow) => void): Promise<RawWindow[]> {
+async function runPoolWindows(
+  ctx: Context, mode: 'worker' | 'process', args: unknown[], warmArgs: unknown[] | null, counts: number[] | null, emit: (w: RawWindow) => void,
+): Promise<RawWindow[]> {
   const fail = (w: RawWindow) => {
     if (counts) emit(w);
     return [w];
   };
+  let warmBytes: Uint8Array | null;
   try {
     v8.serialize(args);
+    warmBytes = warmArgs && v8.serialize(warmArgs);
   } catch (e) {
     return fail(skipped(mode, 'not-transferable', `the call arguments can't be sent to a ${mode === 'worker' ? 'worker thread' : 'child process'}: ${notCloneableReason(args, 'arguments')}`, 'failed'));
   }
@@ -680,7 +685,7 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
     let offCancel: () => unknown = () => undefined;
     await new Promise<void>((resolve, reject) => {
       offCancel = ctx.onCancel(reject);
-      pool.start().then(resolve, reject);
+      pool.start(warmBytes).then(resolve, reject);
     }).finally(() => offCancel());
     startupMs = pool.loadedAt - t;
   } catch (e) {

@@ -13,12 +13,13 @@ export interface ErrorInfo {
 /**
  * `init`: a child process's first message, the target to load (through the IPC channel,
  * never argv or the environment: a 10 MB argument text there fails the spawn with E2BIG).
- * `warmup`: one unmeasured call with the member's own fresh arguments, answered by `warmed`.
+ * `warmup`: one unmeasured call with the warm-up's arguments (evaluated once in the sidecar,
+ * like the measured calls'), answered by `warmed`.
  */
 export type PoolRequest =
   | { type: 'init'; spec: LoadSpec }
   | { type: 'call'; id: number; args: Uint8Array }
-  | { type: 'warmup' }
+  | { type: 'warmup'; args: Uint8Array }
   | { type: 'exit' };
 
 export type PoolReply =

@@ -224,27 +224,33 @@ async def session(plan, channel, capture, ctx):
             window = modes.skipped(mode, "unsupported-mode", "mode %r does not apply to Python" % mode)
         else:
             ctx.progress(mode, "starting")
-            parsed = await fresh_args()
-            if parsed is None:
-                return
-            args, kwargs = parsed
-            if mode in ("inline", "thread"):  # pool modes warm each member up with the pool
-                ctx.progress(mode, "warming")
-                warm = await modes.warm_up(ctx, mode, tgt, args, kwargs)
-                if warm is not None:
+            # The argument text is evaluated once per window that runs calls (the diagnostic
+            # is one), plus once for the mode's warm-up calls when warm-up is on: fresh
+            # values each time, so a call that mutates them cannot skew the next window.
+            pool_warm = None
+            if ctx.warmup:
+                parsed = await fresh_args()
+                if parsed is None:
+                    return
+                if mode in ("inline", "thread"):
+                    ctx.progress(mode, "warming")
+                    warm = await modes.warm_up(ctx, mode, tgt, *parsed)
                     ctx.note_warmup(mode, warm)
                     if inline_call_s is None:
                         # Thread mode's sidecar has no inline window: its warm-up call
                         # (an upper bound, one-time costs included) sizes the diagnostic.
                         inline_call_s = warm[0] / 1000.0
-                parsed = await fresh_args()
-                if parsed is None:
-                    return
-                args, kwargs = parsed
+                else:  # pool modes warm each member up as the pool starts
+                    pool_warm = parsed
+            parsed = await fresh_args()
+            if parsed is None:
+                return
+            args, kwargs = parsed
+            pool_args = {"warm": pool_warm} if mode in modes.POOL_MODES else {}
             if sweep:
                 # A worker sweep: one pool per mode, a window per count, each sent as it ends.
                 ctx.begin(mode)
-                result = await runner(ctx, tgt, args, kwargs, sweep) if mode in ("thread", "process", "interpreter") else None
+                result = await runner(ctx, tgt, args, kwargs, sweep, **pool_args) if mode in ("thread", "process", "interpreter") else None
                 if isinstance(result, dict):  # skipped before any window (e.g. no InterpreterPoolExecutor)
                     emit_window(result)
                 elif isinstance(result, list):  # a pool that failed before or between windows
@@ -270,7 +276,7 @@ async def session(plan, channel, capture, ctx):
                     return
                 args, kwargs = parsed
             ctx.begin(mode)
-            window = await runner(ctx, tgt, args, kwargs)
+            window = await runner(ctx, tgt, args, kwargs, **pool_args)
         emit_window(window)
         if mode == "inline":
             inline_call_s = _median_call_s(window)

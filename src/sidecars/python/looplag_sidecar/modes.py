@@ -474,9 +474,9 @@ async def run_diagnostic(ctx, tgt, args, kwargs):
     return window
 
 
-async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, requested=None):
+async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, requested=None, warm_call=None):
     """Process or interpreter pool: created and warmed before the window (for a sweep,
-    once, with a window per worker count)."""
+    once, with a window per worker count). `warm_call`: the warm-up calls' own (args, kwargs)."""
     loop = asyncio.get_running_loop()
     try:
         # Also what sending the arguments costs per call (the executor pickles them per call).
@@ -503,7 +503,8 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, request
         startup_ms = (perf_counter() - t) * 1000.0
         if ctx.warmup:
             warmup_ms = _WARMING
-            warmup_ms = await _warm_pool(pool, workers, (ctx.spec, args, kwargs))
+            warm_args, warm_kwargs = warm_call if warm_call is not None else (args, kwargs)
+            warmup_ms = await _warm_pool(pool, workers, (ctx.spec, warm_args, warm_kwargs))
             ctx.discard_output()  # the warm-up calls' prints are not the window's
             ctx.note_warmup(mode, warmup_ms)
         await _window_per_count(ctx, mode, counts, workers, startup_ms, windows,
@@ -614,14 +615,14 @@ def _not_picklable(mode, message):
     return window
 
 
-async def run_process(ctx, tgt, args, kwargs, counts=None):
+async def run_process(ctx, tgt, args, kwargs, counts=None, warm=None):
     size, requested = _pool_size(ctx, counts, "process")
     return await run_pool(ctx, "process", tgt, args, kwargs, lambda: concurrent.futures.ProcessPoolExecutor(
         max_workers=size, initializer=child_init,
-        initargs=(ctx.spec, ctx.switch_interval_s, os.getpid())), counts, requested)
+        initargs=(ctx.spec, ctx.switch_interval_s, os.getpid())), counts, requested, warm)
 
 
-async def run_interpreter(ctx, tgt, args, kwargs, counts=None):
+async def run_interpreter(ctx, tgt, args, kwargs, counts=None, warm=None):
     executor = getattr(concurrent.futures, "InterpreterPoolExecutor", None)
     if executor is None:
         return skipped("interpreter", "unsupported-mode",
@@ -629,7 +630,10 @@ async def run_interpreter(ctx, tgt, args, kwargs, counts=None):
     size, requested = _pool_size(ctx, counts, "interpreter")
     return await run_pool(ctx, "interpreter", tgt, args, kwargs, lambda: executor(
         max_workers=size, initializer=child_init,
-        initargs=(ctx.spec, ctx.switch_interval_s, None)), counts, requested)
+        initargs=(ctx.spec, ctx.switch_interval_s, None)), counts, requested, warm)
 
+
+# The modes whose runner warms its pool members up itself (given the warm-up's arguments).
+POOL_MODES = ("process", "interpreter")
 
 RUNNERS = {"inline": run_inline, "thread": run_thread, "process": run_process, "interpreter": run_interpreter}
