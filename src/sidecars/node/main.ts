@@ -1,7 +1,7 @@
 /**
  * The Node sidecar (bundled to dist/sidecars/node/sidecar.js, run on the user's Node):
  * hello, read the plan, load the target, measure each mode, done. Also the one-shot
- * `outline FILE` and `check-args TEXT` tools, which print one JSON line on stdout.
+ * `outline FILE` and `check-args TEXT` (`-`: TEXT on stdin) tools, which print one JSON line on stdout.
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -181,7 +181,9 @@ function runTool(argv: string[]): void {
       result = { ok: false, error: { kind: 'import-error', message: (e as Error).message } };
     }
   } else if (argv[0] === 'check-args') {
-    result = { ok: true, error: checkArgs(BASE_DIR, argv[1] ?? '', argv[2] === '--typescript') };
+    // "-": the text on stdin (the host's way: argv has a size limit).
+    const text = argv[1] === '-' ? fs.readFileSync(0, 'utf8') : argv[1] ?? '';
+    result = { ok: true, error: checkArgs(BASE_DIR, text, argv[2] === '--typescript') };
   } else {
     result = { ok: false, error: { kind: 'protocol-error', message: `unknown command ${JSON.stringify(argv[0])}` } };
   }
