@@ -174,53 +174,60 @@ exports.f = function f(xs) {
     return { pids: fs.readFileSync(log, 'utf8').trim().split('\n').map(Number), report: reportOf(r) };
   }
 
-  for (const warmup of [true, false]) {
-    const extra = warmup ? [] : ['--no-warmup'];
-    // Python: inline = warm-up + window; thread = warm-up + diagnostic + window; process = warm-up + window.
-    test(`Python, inline + thread + process${warmup ? '' : ', --no-warmup'}: ${warmup ? 7 : 4} evaluations, one sidecar per mode`, async () => {
-      const { pids, report } = await evaluations('count.py', PY_COUNT, 'inline,thread,process', extra);
-      assert.equal(pids.length, warmup ? 2 + 3 + 2 : 1 + 2 + 1, `evaluations by pid: ${pids.join(' ')}`);
+  // Python: inline = warm-up + window; thread = warm-up + diagnostic + window; process = warm-up + window.
+  test('Python, inline + thread + process: 7 evaluations (4 with --no-warmup), in each mode\'s sidecar', async () => {
+    for (const [extra, expected] of [[[], 2 + 3 + 2], [['--no-warmup'], 1 + 2 + 1]] as const) {
+      const { pids, report } = await evaluations('count.py', PY_COUNT, 'inline,thread,process', [...extra]);
+      assert.equal(pids.length, expected, `${extra.join(' ')}: evaluations by pid: ${pids.join(' ')}`);
       // Each mode's sidecar evaluates them (pool members get copies, as their calls do).
-      assert.equal(new Set(pids).size, 3, `evaluations by pid: ${pids.join(' ')}`);
+      assert.equal(new Set(pids).size, 3, `${extra.join(' ')}: evaluations by pid: ${pids.join(' ')}`);
       for (const mode of ['inline', 'thread', 'process']) assert.equal(run(report, mode).taskStats.errorCount, 0, mode);
-    });
-    test(`Node, inline + worker + process${warmup ? '' : ', --no-warmup'}: ${warmup ? 6 : 3} evaluations, one sidecar per mode`, async () => {
-      const { pids } = await evaluations('count.js', JS_COUNT, 'inline,worker,process', extra);
-      assert.equal(pids.length, warmup ? 2 + 2 + 2 : 1 + 1 + 1, `evaluations by pid: ${pids.join(' ')}`);
-      assert.equal(new Set(pids).size, 3, `evaluations by pid: ${pids.join(' ')}`);
-    });
-  }
+    }
+  });
+
+  test('Node, inline + worker + process: 6 evaluations (3 with --no-warmup), in each mode\'s sidecar', async () => {
+    for (const [extra, expected] of [[[], 2 + 2 + 2], [['--no-warmup'], 1 + 1 + 1]] as const) {
+      const { pids, report } = await evaluations('count.js', JS_COUNT, 'inline,worker,process', [...extra]);
+      assert.equal(pids.length, expected, `${extra.join(' ')}: evaluations by pid: ${pids.join(' ')}`);
+      assert.equal(new Set(pids).size, 3, `${extra.join(' ')}: evaluations by pid: ${pids.join(' ')}`);
+      for (const mode of ['inline', 'worker', 'process']) assert.equal(run(report, mode).taskStats.errorCount, 0, mode);
+    }
+  });
 });
 
 describe('10 MB of argument text', () => {
   const TEN_MB = 10 * 1024 * 1024;
   const text = `"${'a'.repeat(TEN_MB)}"`;
 
-  for (const [language, name, source, modes] of [
+  const LANGUAGES = [
     ['python', 'size.py', 'def size(s):\n    return len(s)\n', ['inline', 'thread', 'process']],
     ['javascript', 'size.js', 'exports.size = function size(s) { return s.length; };\n', ['inline', 'worker', 'process']],
-  ] as const) {
-    test(`${language}: measured in every mode (${modes.join(', ')}), none through argv or the environment`, async () => {
+  ] as const;
+
+  test('every mode of both languages measures it: none goes through argv or the environment', async () => {
+    for (const [language, name, source, modes] of LANGUAGES) {
       const file = write(name, source);
       const report = await runSession({
         target: { file, qualname: 'size', lines: null, args: text, language, workspaceRoot: path.dirname(file) },
         settings: { concurrency: 2, workers: 2, switchIntervalS: null, heartbeatMs: 1, stallMs: 50, gilProbe: false, modes: [...modes], timeoutS: 120 },
         freeThreaded: 'off',
       });
-      assert.equal(report.error, null, JSON.stringify(report.error));
+      assert.equal(report.error, null, `${language}: ${JSON.stringify(report.error)?.slice(0, 300)}`);
       for (const mode of modes) {
         const m = run(report, mode);
-        assert.equal(m.status, 'ok', `${mode}: ${JSON.stringify(m.error)?.slice(0, 300)}`);
-        assert.equal(m.taskStats.errorCount, 0, mode);
+        assert.equal(m.status, 'ok', `${language} ${mode}: ${JSON.stringify(m.error)?.slice(0, 300)}`);
+        assert.equal(m.taskStats.errorCount, 0, `${language} ${mode}`);
       }
-    });
+    }
+  });
 
-    test(`${language}: the editor's argument check takes it too`, async () => {
+  test('the editor\'s argument check takes it too, in both languages', async () => {
+    for (const [language] of LANGUAGES) {
       const runtime = { command: language === 'python' ? 'python3' : process.execPath };
       const problem = await checkCallArgs(language, runtime, { python: defaultPythonSidecarDir(), node: defaultNodeSidecarDir() }, text);
-      assert.equal(problem, null);
-    });
-  }
+      assert.equal(problem, null, language);
+    }
+  });
 });
 
 describe('a target file deleted during the run', () => {
