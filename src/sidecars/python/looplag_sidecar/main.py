@@ -190,14 +190,16 @@ async def session(plan, channel, capture, ctx):
     sweep = plan.get("sweepWorkers")
     inline_call_s = None
 
-    emitted = set()
+    # id -> window: holding each window keeps its id from being reused by a later one
+    # (a set of bare ids once dropped the interpreter window as "already sent").
+    emitted = {}
 
     warmups = {}  # mode -> warm-up durations, put on the mode's first window
 
     def emit_window(window):
         if id(window) in emitted:
             return
-        emitted.add(id(window))
+        emitted[id(window)] = window
         if window["mode"] in warmups and window.get("warmupMs") is None:
             window["warmupMs"] = warmups.pop(window["mode"])
         window["output"] = capture.take()
