@@ -455,14 +455,16 @@ function crashError(
   exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; runtime: 'python' | 'node' },
   oom: OomEvidence | null, heapLimitMb: number | null | undefined,
 ): RunError {
-  const how = describeExit({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail, oom, runtime: rt.runtime, heapLimitMb });
   if (beforeHello) {
+    // No user code has run yet: the plain exit, no guess at what user code did.
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     return {
       kind: 'interpreter-not-found',
       message: `\`${python}\` ${how} before the sidecar started; is it a working ${rt.want}?`,
       detail: exit.stderrTail || null,
     };
   }
+  const how = describeExit({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail, oom, runtime: rt.runtime, heapLimitMb });
   return {
     kind: 'crashed',
     message: `the ${rt.name} sidecar, while measuring, ${how}`,
