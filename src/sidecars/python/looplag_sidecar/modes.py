@@ -7,6 +7,7 @@ import asyncio
 import concurrent.futures
 import os
 import pickle
+import signal
 import sys
 import threading
 import time
@@ -226,6 +227,9 @@ def _worker_fate(ctx):
     dead = [p for p in ctx.workers_seen if p.exitcode not in (None, 0)]
     if not dead:
         return "a pool process ended abruptly (its exit code is unknown)"
+    # Once one worker dies the executor terminates the others (SIGTERM): the one that
+    # died otherwise is the cause.
+    dead.sort(key=lambda p: p.exitcode == -signal.SIGTERM)
     oom = crash.oom_evidence(ctx.oom_before, crash.read_oom_kills()) if ctx.oom_before is not None else None
     return "pid %d %s" % (dead[0].pid, crash.describe_exit(dead[0].exitcode, oom))
 
@@ -245,7 +249,6 @@ def _moved_or_deleted(ctx, mode):
 
 def _describe_exit(code):
     if code < 0:
-        import signal
         try:
             return "killed by %s" % signal.Signals(-code).name
         except ValueError:
