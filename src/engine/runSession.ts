@@ -5,6 +5,8 @@ import type { Mode, ModeRun, RawWindow, Report, RunError, RunPlan, SidecarMessag
 import { taskStats } from '../stats/lagStats';
 import { PROTOCOL_VERSION } from '../shared/protocol';
 import { toModeRun } from '../report/buildReport';
+import { describeExit, OomEvidence } from '../shared/crashCause';
+import { oomEvidence, readOomKills } from './oomKills';
 import { SidecarExit, SidecarProcess } from './sidecarProcess';
 
 export interface Progress {
@@ -276,8 +278,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
   };
   const isNode = opts.target.language !== 'python';
   const rt = isNode
-    ? { name: 'Node', want: 'Node 18.19+', hint: 'Set --node / looplag.node.path to Node 18.19 or newer.', crash: 'process.exit() or crashed the runtime' }
-    : { name: 'Python', want: 'Python 3.9+', hint: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.', crash: 'os._exit() or crashed the interpreter' };
+    ? { name: 'Node', want: 'Node 18.19+', hint: 'Set --node / looplag.node.path to Node 18.19 or newer.', runtime: 'node' as const }
+    : { name: 'Python', want: 'Python 3.9+', hint: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.', runtime: 'python' as const };
   const script = isNode
     ? path.join(opts.nodeSidecarDir ?? defaultNodeSidecarDir(), 'sidecar.js')
     : path.join(opts.sidecarDir ?? defaultPythonSidecarDir(), 'run_sidecar.py');
@@ -315,6 +317,10 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     }
     const args = [script];
     opts.onSpawn?.(python, args);
+    // Read around the sidecar's life: a SIGKILL with no new OOM kill was not the kernel's.
+    const oomBefore = readOomKills();
+    // An earlier sidecar of this session loaded the target: a file gone now was moved or deleted mid-run.
+    const loadedBefore = state.resolved !== null;
     let sawDone = false;
     let helloSeen = false; // this sidecar's (the session's state may hold an earlier one's runtime)
     const onMessage = (m: SidecarMessage) => {
@@ -347,7 +353,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
           }
           break;
         case 'error':
-          fail(m.error);
+          fail(movedDuringRun(m.error, loadedBefore, plan.target.file));
           break;
         case 'done':
           sawDone = true;
@@ -415,7 +421,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     } else if (exit.protocolError) {
       fail({ kind: 'protocol-error', message: `the sidecar sent an invalid message: ${exit.protocolError}`, detail: exit.stderrTail || null });
     } else if (!sawDone && !ownError) {
-      fail(crashError(exit, !helloSeen, python, rt));
+      fail(crashError(exit, !helloSeen, python, rt, oomEvidence(oomBefore, readOomKills()), helloSeen ? state.runtime?.heapLimitMb : null));
     }
     return done();
   }
@@ -427,28 +433,41 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
   return done();
 }
 
+/**
+ * A sidecar that cannot find a target an earlier sidecar of the session loaded: say that
+ * the file was moved or deleted during the run, not just "file not found".
+ */
+function movedDuringRun(e: RunError, loadedBefore: boolean, file: string): RunError {
+  if (!loadedBefore || (e.kind !== 'target-not-found' && e.kind !== 'import-error') || fs.existsSync(file)) return e;
+  return {
+    kind: 'target-not-found',
+    message: `the target file ${file} was moved or deleted during the run (an earlier mode had loaded it)`,
+    detail: e.message,
+    file,
+  };
+}
+
 export function timeoutError(timeoutS: number, measured: number): RunError {
   return { kind: 'timeout', message: `gave up after ${timeoutS} s (${measured} mode(s) measured)`, detail: null };
 }
 
-function crashError(exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; crash: string }): RunError {
-  const how = exit.signal ? `was killed by ${exit.signal}${signalHint(exit.signal)}` : `exited with code ${exit.code}`;
+function crashError(
+  exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; runtime: 'python' | 'node' },
+  oom: OomEvidence | null, heapLimitMb: number | null | undefined,
+): RunError {
   if (beforeHello) {
+    // No user code has run yet: the plain exit, no guess at what user code did.
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     return {
       kind: 'interpreter-not-found',
       message: `\`${python}\` ${how} before the sidecar started; is it a working ${rt.want}?`,
       detail: exit.stderrTail || null,
     };
   }
+  const how = describeExit({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail, oom, runtime: rt.runtime, heapLimitMb });
   return {
     kind: 'crashed',
-    message: `the ${rt.name} sidecar ${how} while measuring (user code may have called ${rt.crash})`,
+    message: `the ${rt.name} sidecar, while measuring, ${how}`,
     detail: exit.stderrTail || null,
   };
-}
-
-function signalHint(signal: NodeJS.Signals): string {
-  if (signal === 'SIGKILL') return ' (possibly out of memory)';
-  if (signal === 'SIGSEGV' || signal === 'SIGBUS') return ' (a crash in native code)';
-  return '';
 }

@@ -81,9 +81,9 @@ function script(language: Language, dirs: SidecarDirs): string {
 }
 
 /** Run a tool and parse the JSON line it prints last; rejects when the runtime cannot run it. */
-export function runTool(runtime: ToolRuntime, scriptPath: string, args: string[]): Promise<unknown> {
+export function runTool(runtime: ToolRuntime, scriptPath: string, args: string[], input?: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    execFile(runtime.command, [scriptPath, ...args], {
+    const child = execFile(runtime.command, [scriptPath, ...args], {
       timeout: TOOL_TIMEOUT_MS, windowsHide: true, maxBuffer: 16 * 1024 * 1024,
       env: runtime.env ? { ...process.env, ...runtime.env } : undefined,
     }, (err, stdout) => {
@@ -94,6 +94,9 @@ export function runTool(runtime: ToolRuntime, scriptPath: string, args: string[]
         reject(new Error(`unexpected output from ${runtime.command}: ${stdout.slice(0, 200)}`));
       }
     });
+    // A runtime that exits before reading its input must not fail the tool with EPIPE.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input ?? '');
   });
 }
 
@@ -108,8 +111,9 @@ export async function outlineFile(language: Language, runtime: ToolRuntime, dirs
  * the TypeScript parser's own diagnostics, e.g. "',' expected.").
  */
 export async function checkCallArgs(language: Language, runtime: ToolRuntime, dirs: SidecarDirs, text: string): Promise<string | null> {
-  const args = ['check-args', text, ...(language === 'typescript' ? ['--typescript'] : [])];
-  const r = (await runTool(runtime, script(language, dirs), args)) as { ok: boolean; error: string | null };
+  // The text goes through stdin ("-"): megabytes of it in argv fail the spawn with E2BIG.
+  const args = ['check-args', '-', ...(language === 'typescript' ? ['--typescript'] : [])];
+  const r = (await runTool(runtime, script(language, dirs), args, text)) as { ok: boolean; error: string | null };
   if (!r.error) return null;
   return /^not\b/.test(r.error) ? r.error : `not valid call syntax: ${r.error}`;
 }

@@ -114,6 +114,8 @@ export const Runtime = obj({
   cpuCount: int,
   platform: str,
   switchIntervalS: num,
+  /** Node: V8's heap limit in the sidecar, MB (heap_size_limit), which an out-of-memory crash names. */
+  heapLimitMb: optional(int),
 });
 export type Runtime = Infer<typeof Runtime>;
 

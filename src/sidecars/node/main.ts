@@ -1,12 +1,13 @@
 /**
  * The Node sidecar (bundled to dist/sidecars/node/sidecar.js, run on the user's Node):
  * hello, read the plan, load the target, measure each mode, done. Also the one-shot
- * `outline FILE` and `check-args TEXT` tools, which print one JSON line on stdout.
+ * `outline FILE` and `check-args TEXT` (`-`: TEXT on stdin) tools, which print one JSON line on stdout.
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import { PROTOCOL_VERSION, RunError, RunPlan, Runtime } from '../../shared/protocol';
 import { Channel, emptyOutput, OutputCapture, readHostMessages } from './channel';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
@@ -36,6 +37,7 @@ function runtimeInfo(): Runtime {
     cpuCount: cpuCount(),
     platform: process.platform,
     switchIntervalS: 0,
+    heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20),
   };
 }
 
@@ -59,6 +61,9 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
   };
   const ctx = new Context(plan, channel, capture, eld, spec, cpuCount());
   ctxRef.ctx = ctx;
+  // Node's default would end the sidecar (and every mode after it) on one: it is the
+  // failure of the call it came from instead, as in the pool members.
+  process.on('unhandledRejection', (reason) => ctx.unhandledRejection(reason));
 
   // Checked as a call's argument list before anything runs: the module's own factory
   // wraps them in `[...]`, which would accept an array hole (`1,,2`) a call would not.
@@ -118,8 +123,11 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
     } else {
       ctx.progress(mode, 'starting');
       let args: unknown[];
+      let warmArgs: unknown[] | null = null;
       try {
-        // Fresh argument values per mode, so a mode that mutates them cannot skew the next.
+        // Evaluated once for the window and once for the mode's warm-up calls (inline's
+        // evaluates its own): fresh values, so a call that mutates them cannot skew the next.
+        if (mode !== 'inline' && plan.warmup !== false) warmArgs = await callable.makeArgs();
         args = await callable.makeArgs();
       } catch (e) {
         if (e instanceof LoadError) return fail(e.error);
@@ -131,7 +139,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
         if (mode === 'inline') {
           window = skipped(mode, 'unsupported-mode', 'a worker sweep measures pool modes, not inline');
         } else {
-          await runPoolSweep(ctx, mode as Exclude<NodeMode, 'inline'>, args, plan.sweepWorkers, (w) => {
+          await runPoolSweep(ctx, mode as Exclude<NodeMode, 'inline'>, args, warmArgs, plan.sweepWorkers, (w) => {
             w.output = capture.take();
             channel.send({ type: 'window', window: w });
           });
@@ -140,7 +148,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
           continue;
         }
       } else {
-        window = mode === 'inline' ? await runInline(ctx, callable, args) : await runPool(ctx, mode as Exclude<NodeMode, 'inline'>, args);
+        window = mode === 'inline' ? await runInline(ctx, callable, args) : await runPool(ctx, mode as Exclude<NodeMode, 'inline'>, args, warmArgs);
       }
     }
     window.output = capture.take();
@@ -173,7 +181,9 @@ function runTool(argv: string[]): void {
       result = { ok: false, error: { kind: 'import-error', message: (e as Error).message } };
     }
   } else if (argv[0] === 'check-args') {
-    result = { ok: true, error: checkArgs(BASE_DIR, argv[1] ?? '', argv[2] === '--typescript') };
+    // "-": the text on stdin (the host's way: argv has a size limit).
+    const text = argv[1] === '-' ? fs.readFileSync(0, 'utf8') : argv[1] ?? '';
+    result = { ok: true, error: checkArgs(BASE_DIR, text, argv[2] === '--typescript') };
   } else {
     result = { ok: false, error: { kind: 'protocol-error', message: `unknown command ${JSON.stringify(argv[0])}` } };
   }

@@ -2,7 +2,9 @@
  * The execution strategies. Each mode runs N concurrent calls of the target in its own
  * measured window, with the heartbeat, Node's delay histogram and ELU throughout.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ChildProcess, fork } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
@@ -11,7 +13,9 @@ import type { Channel, OutputCapture } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
 import { argumentsLossNote, notCloneableReason } from './cloneCheck';
 import { PARENT_PID_ENV } from './orphanWatch';
-import { errorInfo, ErrorInfo, PoolReply, PoolRequest } from './poolProtocol';
+import { errorInfo, ErrorInfo, PoolReply, PoolRequest, rejectionInfo } from './poolProtocol';
+import { describeExit } from '../../shared/crashCause';
+import { oomEvidence, readOomKills } from '../../engine/oomKills';
 import { argsKindOf, kindOf } from './valueKind';
 import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs, ThreadpoolProbe } from './probes';
 
@@ -20,7 +24,8 @@ export type NodeMode = (typeof NODE_MODES)[number];
 
 class Cancelled extends Error {}
 class PoolCrash extends Error {
-  constructor(message: string, readonly detail: string | null = null) {
+  /** `warmingUp`: the member died in its unmeasured warm-up call, i.e. in the target. */
+  constructor(message: string, readonly detail: string | null = null, readonly warmingUp = false) {
     super(message);
   }
 }
@@ -28,6 +33,8 @@ class PoolCrash extends Error {
 /** What every mode needs: the plan, the probes that live as long as the session, cancel. */
 export class Context {
   cancelled = false;
+  /** The measured inline call an async continuation belongs to (an unhandled rejection's call). */
+  readonly callScope = new AsyncLocalStorage<TaskRec>();
   cancelKind: 'cancelled' | 'timeout' = 'cancelled';
   private readonly cancelHooks = new Set<(e: Error) => void>();
   private mode = '';
@@ -67,6 +74,15 @@ export class Context {
     if (reason === 'timeout') this.cancelKind = 'timeout';
     this.cancelled = true;
     for (const hook of this.cancelHooks) hook(new Cancelled());
+  }
+
+  /**
+   * A promise rejected with no handler: the error of the inline call it came from (Node
+   * runs the handler in the promise's async context). Pool members report their own.
+   */
+  unhandledRejection(reason: unknown): void {
+    const rec = this.callScope.getStore();
+    if (rec && !rec.error) rec.error = rejectionInfo(reason);
   }
 
   /** Rejects when the host cancels; what a window races its work against. */
@@ -235,7 +251,7 @@ export async function runInline(ctx: Context, callable: Callable, args: unknown[
         rec.start = nowMs();
         let async = false;
         try {
-          const r = callable.call(args);
+          const r = ctx.callScope.run(rec, () => callable.call(args));
           if (isThenable(r)) {
             async = true;
             await r;
@@ -246,6 +262,9 @@ export async function runInline(ctx: Context, callable: Callable, args: unknown[
         rec.end = nowMs();
         // An async call interleaves with the others: its CPU cannot be told apart.
         rec.cpuMs = async ? null : threadCpuMs().ms - cpu0.ms;
+        // Node reports a rejection left unhandled after this turn's microtasks: one turn
+        // later it is known, and is this call's error.
+        await new Promise((r) => setImmediate(r));
         ctx.taskDone();
       }
       if (--left === 0) resolve();
@@ -288,6 +307,10 @@ async function warmUpInline(ctx: Context, callable: Callable): Promise<number | 
 
 interface Member {
   name: string;
+  /** V8's heap limit in the member, MB, once it is ready (an out-of-memory crash names it). */
+  heapLimitMb: number | null;
+  /** The end of what a child process wrote to stderr: V8's "heap out of memory" is there. */
+  stderrTail: string;
   /** Exited or failed: never sent another call. */
   dead: boolean;
   busy: { rec: TaskRec; done: () => void } | null;
@@ -297,6 +320,23 @@ interface Member {
   kill(): void;
   /** Resolves when the member has exited and its stdout/stderr have been read to the end. */
   gone: Promise<void>;
+}
+
+/** Enough of a member's stderr for V8's out-of-memory report (its last lines). */
+const MEMBER_STDERR_TAIL_CHARS = 8192;
+
+/**
+ * A member that could not load the target while the sidecar had: the file was moved or
+ * deleted during the run, which a member's own error ("Cannot find module") hides.
+ */
+function movedOrDeleted(file: string, kind: 'worker' | 'process'): RunError | null {
+  if (fs.existsSync(file)) return null;
+  return {
+    kind: 'target-not-found',
+    message: `the target file ${file} was moved or deleted during the run: the ${kind} pool's members could not load it`,
+    detail: null,
+    file,
+  };
 }
 
 /** How long idle members get to exit on their own before they are killed. */
@@ -330,28 +370,34 @@ class Pool {
    * Start every member and wait until each has loaded the target and, unless the plan
    * turns warm-up off, made one unmeasured call.
    */
-  start(): Promise<void> {
-    const warmup = this.ctx.plan.warmup !== false;
+  start(warmArgs: Uint8Array | null): Promise<void> {
+    const warmup = warmArgs !== null;
+    const oomBefore = readOomKills();
     return new Promise<void>((resolve, reject) => {
       let ready = 0;
       this.failure = reject;
       const script = path.join(this.ctx.spec.baseDir, 'worker.js');
       for (let i = 0; i < this.size; i++) {
-        const member: Member = { name: `${this.kind} ${i + 1}`, dead: false, busy: null, warming: false, send: () => undefined, kill: () => undefined, gone: Promise.resolve() };
+        const member: Member = { name: `${this.kind} ${i + 1}`, heapLimitMb: null, stderrTail: '', dead: false, busy: null, warming: false, send: () => undefined, kill: () => undefined, gone: Promise.resolve() };
         const onReply = (m: PoolReply) => {
           if (m.type === 'ready') {
             member.name = m.worker;
+            member.heapLimitMb = m.heapLimitMb;
             if (++ready === this.size) this.loadedAt = nowMs();
             if (warmup) {
               member.warming = true;
-              member.send({ type: 'warmup' });
+              member.send({ type: 'warmup', args: warmArgs });
             } else if (ready === this.size) resolve();
           } else if (m.type === 'warmed') {
             member.warming = false;
             this.warmupMs.push(Math.round(m.ms * 1000) / 1000);
             if (this.warmupMs.length === this.size) resolve();
           } else if (m.type === 'load-error') {
-            this.fail(new LoadError(m.error));
+            this.fail(new LoadError(movedOrDeleted(this.ctx.spec.file, this.kind) ?? m.error));
+          } else if (m.type === 'rejection') {
+            // After its call had answered: still that call's failure, when its window is running.
+            const rec = m.id === null ? undefined : this.window?.records.find((r) => r.id === m.id);
+            if (rec && rec.end !== null && !rec.error) rec.error = m.error;
           } else {
             this.onResult(member, m);
           }
@@ -359,10 +405,15 @@ class Pool {
         const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
           member.dead = true;
           if (this.closed) return;
-          const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-          const during = member.busy ? ` while running call ${member.busy.rec.id + 1}` : member.warming ? ' during its warm-up call'
+          const how = describeExit({
+            code, signal, stderr: member.stderrTail, runtime: 'node', heapLimitMb: member.heapLimitMb,
+            oom: signal === 'SIGKILL' ? oomEvidence(oomBefore, readOomKills()) : null,
+          });
+          // A death in the warm-up call is said so by the pool's start-up error.
+          const during = member.busy ? ` while running call ${member.busy.rec.id + 1}` : member.warming ? ''
             : ready < this.size ? ' while loading the target' : '';
-          this.fail(new PoolCrash(`${member.name} ${how}${during} (user code may have called process.exit() or crashed the runtime)`));
+          const loadFailed = ready < this.size && !member.busy && !member.warming ? movedOrDeleted(this.ctx.spec.file, this.kind) : null;
+          this.fail(loadFailed ? new LoadError(loadFailed) : new PoolCrash(`${member.name} ${how}${during}`, member.stderrTail || null, member.warming));
         };
         if (this.kind === 'worker') {
           const worker = new Worker(script, { workerData: { spec: this.ctx.spec }, stdout: true, stderr: true });
@@ -371,7 +422,14 @@ class Pool {
           worker.on('message', onReply);
           worker.on('error', (e) => {
             member.dead = true;
-            if (!this.closed) this.fail(new PoolCrash(`${member.name} failed: ${e?.message ?? e}`, (e as Error)?.stack ?? null));
+            if (this.closed) return;
+            if ((e as NodeJS.ErrnoException)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+              const how = describeExit({ code: null, signal: null, oom: null, runtime: 'node', heapLimitMb: member.heapLimitMb, workerOutOfMemory: true });
+              const during = member.busy ? ` while running call ${member.busy.rec.id + 1}` : '';
+              this.fail(new PoolCrash(`${member.name} ${how}${during}`, (e as Error)?.message ?? null, member.warming));
+            } else {
+              this.fail(new PoolCrash(`${member.name} failed: ${e?.message ?? e}`, (e as Error)?.stack ?? null));
+            }
           });
           worker.on('exit', (code) => onExit(code, null));
           member.gone = Promise.all([new Promise((r) => worker.once('exit', r)), streamsEnded(worker.stdout, worker.stderr)]).then(() => undefined);
@@ -381,11 +439,16 @@ class Pool {
           const child: ChildProcess = fork(script, [], {
             serialization: 'advanced',
             stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-            env: { ...process.env, LOOPLAG_POOL_SPEC: JSON.stringify(this.ctx.spec), [PARENT_PID_ENV]: String(process.pid) },
+            env: { ...process.env, [PARENT_PID_ENV]: String(process.pid) },
             execArgv: [],
           });
+          // The target (with its argument text, which can be megabytes) goes through IPC.
+          child.send({ type: 'init', spec: this.ctx.spec } satisfies PoolRequest);
           child.stdout!.on('data', (c: Buffer) => this.ctx.capture.stdout.write(c));
-          child.stderr!.on('data', (c: Buffer) => this.ctx.capture.stderr.write(c));
+          child.stderr!.on('data', (c: Buffer) => {
+            this.ctx.capture.stderr.write(c);
+            member.stderrTail = (member.stderrTail + c.toString('utf8')).slice(-MEMBER_STDERR_TAIL_CHARS);
+          });
           child.on('message', (m) => onReply(m as PoolReply));
           child.on('error', (e) => {
             member.dead = true;
@@ -580,8 +643,9 @@ export function defaultWorkers(cpuCount: number): number {
   return Math.max(1, cpuCount);
 }
 
-export async function runPool(ctx: Context, mode: 'worker' | 'process', args: unknown[]): Promise<RawWindow> {
-  return (await runPoolWindows(ctx, mode, args, null, () => undefined))[0];
+/** `warmArgs`: the members' warm-up calls' own arguments (evaluated once, sent to each); null: no warm-up. */
+export async function runPool(ctx: Context, mode: 'worker' | 'process', args: unknown[], warmArgs: unknown[] | null): Promise<RawWindow> {
+  return (await runPoolWindows(ctx, mode, args, warmArgs, null, () => undefined))[0];
 }
 
 /**
@@ -589,17 +653,21 @@ export async function runPool(ctx: Context, mode: 'worker' | 'process', args: un
  * than the calls in flight), and a window per count that lets only that many calls run
  * at once, which is what a pool of that size does, without a pool start per count.
  */
-export function runPoolSweep(ctx: Context, mode: 'worker' | 'process', args: unknown[], counts: number[], emit: (w: RawWindow) => void): Promise<RawWindow[]> {
-  return runPoolWindows(ctx, mode, args, counts, emit);
+export function runPoolSweep(ctx: Context, mode: 'worker' | 'process', args: unknown[], warmArgs: unknown[] | null, counts: number[], emit: (w: RawWindow) => void): Promise<RawWindow[]> {
+  return runPoolWindows(ctx, mode, args, warmArgs, counts, emit);
 }
 
-async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: unknown[], counts: number[] | null, emit: (w: RawWindow) => void): Promise<RawWindow[]> {
+async function runPoolWindows(
+  ctx: Context, mode: 'worker' | 'process', args: unknown[], warmArgs: unknown[] | null, counts: number[] | null, emit: (w: RawWindow) => void,
+): Promise<RawWindow[]> {
   const fail = (w: RawWindow) => {
     if (counts) emit(w);
     return [w];
   };
+  let warmBytes: Uint8Array | null;
   try {
     v8.serialize(args);
+    warmBytes = warmArgs && v8.serialize(warmArgs);
   } catch (e) {
     return fail(skipped(mode, 'not-transferable', `the call arguments can't be sent to a ${mode === 'worker' ? 'worker thread' : 'child process'}: ${notCloneableReason(args, 'arguments')}`, 'failed'));
   }
@@ -617,13 +685,19 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
     let offCancel: () => unknown = () => undefined;
     await new Promise<void>((resolve, reject) => {
       offCancel = ctx.onCancel(reject);
-      pool.start().then(resolve, reject);
+      pool.start(warmBytes).then(resolve, reject);
     }).finally(() => offCancel());
     startupMs = pool.loadedAt - t;
   } catch (e) {
     pool.close();
     if (e instanceof LoadError) return fail(skipped(mode, e.error.kind, e.error.message, 'failed'));
-    if (e instanceof PoolCrash) return fail(skipped(mode, 'crashed', `the ${mode} pool broke while starting: ${e.message}`, 'failed'));
+    if (e instanceof PoolCrash) {
+      const w = skipped(mode, 'crashed', e.warmingUp
+        ? `a ${mode} pool member died in the target's unmeasured warm-up call: ${e.message}`
+        : `the ${mode} pool broke while starting: ${e.message}`, 'failed');
+      w.error!.detail = e.detail;
+      return fail(w);
+    }
     if (e instanceof Cancelled) {
       return fail(skipped(mode, ctx.cancelKind, `${ctx.cancelKind === 'timeout' ? 'timed out' : 'cancelled'} while starting the ${mode} pool`, 'failed'));
     }

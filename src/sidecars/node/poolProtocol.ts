@@ -1,5 +1,6 @@
 /** Messages between the sidecar and its pool members (internal: both ends ship together). */
 import type { RunError } from '../../shared/protocol';
+import type { LoadSpec } from './loader';
 
 export interface ErrorInfo {
   type: string;
@@ -9,11 +10,26 @@ export interface ErrorInfo {
   fullMessage?: string;
 }
 
-/** `warmup`: one unmeasured call with the member's own fresh arguments, answered by `warmed`. */
-export type PoolRequest = { type: 'call'; id: number; args: Uint8Array } | { type: 'warmup' } | { type: 'exit' };
+/**
+ * `init`: a child process's first message, the target to load (through the IPC channel,
+ * never argv or the environment: a 10 MB argument text there fails the spawn with E2BIG).
+ * `warmup`: one unmeasured call with the warm-up's arguments (evaluated once in the sidecar,
+ * like the measured calls'), answered by `warmed`.
+ */
+export type PoolRequest =
+  | { type: 'init'; spec: LoadSpec }
+  | { type: 'call'; id: number; args: Uint8Array }
+  | { type: 'warmup'; args: Uint8Array }
+  | { type: 'exit' };
 
 export type PoolReply =
-  | { type: 'ready'; worker: string }
+  /** `heapLimitMb`: V8's heap limit in this member, which an out-of-memory crash names. */
+  | { type: 'ready'; worker: string; heapLimitMb: number }
+  /**
+   * A promise rejected with no handler. `id`: the call that was running, or (none running)
+   * the last one this member ran; null before any measured call (warm-up).
+   */
+  | { type: 'rejection'; id: number | null; error: ErrorInfo }
   | { type: 'load-error'; error: RunError }
   | { type: 'warmed'; ms: number }
   | {
@@ -60,4 +76,18 @@ export function errorInfo(e: unknown): ErrorInfo {
     return withMessage(err.name || err.constructor?.name || 'Error', String(err.message), stack);
   }
   return withMessage(typeof e, String(e), null);
+}
+
+/**
+ * An unhandled promise rejection as a call's error: Node's default (`--unhandled-rejections=throw`
+ * since Node 15) would end the process on it, so it is the call's failure in every mode,
+ * not a crash in one and nothing in another.
+ */
+export function rejectionInfo(reason: unknown): ErrorInfo {
+  const err = reason as Error;
+  const isError = Boolean(err) && typeof err === 'object' && 'message' in err;
+  const what = isError ? `${err.name || 'Error'}: ${String(err.message)}` : `${typeof reason} ${String(reason)}`;
+  const info = withMessage('UnhandledRejection', `${what} (a promise rejected with no handler; Node 15+ ends the process on one by default, --unhandled-rejections=throw)`,
+    isError && typeof err.stack === 'string' ? err.stack : null);
+  return info;
 }

@@ -5,9 +5,10 @@
  * and advanced IPC use), so the cost and size of moving them are measured, not guessed.
  */
 import * as v8 from 'node:v8';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { notCloneableReason, prototypeLossNote } from './cloneCheck';
-import { errorInfo, PoolReply, PoolRequest } from './poolProtocol';
+import { ErrorInfo, errorInfo, PoolReply, PoolRequest, rejectionInfo } from './poolProtocol';
 import { dieWithParent, parentPidFromEnv } from './orphanWatch';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { nowMs, threadCpuMs } from './probes';
@@ -17,14 +18,34 @@ function send(message: PoolReply): void {
   else process.send?.(message);
 }
 
+/** A child process's target arrives as its first IPC message (see PoolRequest `init`). */
+function initSpec(): Promise<LoadSpec> {
+  return new Promise((resolve) => {
+    const onInit = (m: PoolRequest) => {
+      if (m.type !== 'init') return;
+      process.off('message', onInit);
+      resolve(m.spec);
+    };
+    process.on('message', onInit);
+  });
+}
+
 async function main(): Promise<void> {
-  const spec: LoadSpec = parentPort ? (workerData as { spec: LoadSpec }).spec : JSON.parse(process.env.LOOPLAG_POOL_SPEC ?? 'null');
   if (!parentPort) {
     // A child whose parent died (SIGKILL cannot clean up) ends itself: at once when
     // idle, and from a watch thread when a call blocks this one.
     process.on('disconnect', () => process.exit(1));
     dieWithParent(parentPidFromEnv());
   }
+  const spec: LoadSpec = parentPort ? (workerData as { spec: LoadSpec }).spec : await initSpec();
+  // The call running (its id), else the last one run: where an unhandled rejection goes.
+  let current: { id: number; rejection: ErrorInfo | null } | null = null;
+  let lastId: number | null = null;
+  process.on('unhandledRejection', (reason) => {
+    const info = rejectionInfo(reason);
+    if (current) current.rejection ??= info;
+    else send({ type: 'rejection', id: lastId, error: info });
+  });
   installHooks(spec);
   let callable;
   try {
@@ -46,7 +67,7 @@ async function main(): Promise<void> {
       // An error here is the measured calls' to report, not the warm-up's.
       let t = nowMs();
       try {
-        const args = await callable.makeArgs();
+        const args = v8.deserialize(m.args) as unknown[];
         t = nowMs();
         const r = callable.call(args);
         if (r && typeof (r as PromiseLike<unknown>).then === 'function') await r;
@@ -61,6 +82,8 @@ async function main(): Promise<void> {
     const args = v8.deserialize(m.args) as unknown[];
     const argsReadMs = nowMs() - t0;
     const cpu0 = threadCpuMs();
+    const call = { id: m.id, rejection: null as ErrorInfo | null };
+    current = call;
     const startMs = nowMs();
     let error = null;
     let result: unknown;
@@ -72,6 +95,12 @@ async function main(): Promise<void> {
     }
     const endMs = nowMs();
     const cpu1 = threadCpuMs();
+    // Node reports a rejection left unhandled once the microtasks of this turn have run:
+    // one turn of the loop later it is known, and belongs to this call.
+    await new Promise((r) => setImmediate(r));
+    current = null;
+    lastId = m.id;
+    error ??= call.rejection;
     let bytes: Uint8Array | null = null;
     let notTransferable = false;
     let resultNote: string | null = null;
@@ -94,7 +123,7 @@ async function main(): Promise<void> {
   };
   if (parentPort) parentPort.on('message', (m: PoolRequest) => void onRequest(m));
   else process.on('message', (m: PoolRequest) => void onRequest(m));
-  send({ type: 'ready', worker: parentPort ? `worker ${threadId}` : `pid ${process.pid}` });
+  send({ type: 'ready', worker: parentPort ? `worker ${threadId}` : `pid ${process.pid}`, heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20) });
 }
 
 void main();

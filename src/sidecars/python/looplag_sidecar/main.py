@@ -61,6 +61,7 @@ class Context:
         self.cpu_count = os.cpu_count() or 1
         self.pools = []
         self.workers_seen = []
+        self.oom_before = None  # OOM-kill counters read as a pool starts (crash.read_oom_kills)
         self._mode = None
         self._done = 0
         self._last_progress = 0.0
@@ -189,14 +190,16 @@ async def session(plan, channel, capture, ctx):
     sweep = plan.get("sweepWorkers")
     inline_call_s = None
 
-    emitted = set()
+    # id -> window: holding each window keeps its id from being reused by a later one
+    # (a set of bare ids once dropped the interpreter window as "already sent").
+    emitted = {}
 
     warmups = {}  # mode -> warm-up durations, put on the mode's first window
 
     def emit_window(window):
         if id(window) in emitted:
             return
-        emitted.add(id(window))
+        emitted[id(window)] = window
         if window["mode"] in warmups and window.get("warmupMs") is None:
             window["warmupMs"] = warmups.pop(window["mode"])
         window["output"] = capture.take()
@@ -223,27 +226,33 @@ async def session(plan, channel, capture, ctx):
             window = modes.skipped(mode, "unsupported-mode", "mode %r does not apply to Python" % mode)
         else:
             ctx.progress(mode, "starting")
-            parsed = await fresh_args()
-            if parsed is None:
-                return
-            args, kwargs = parsed
-            if mode in ("inline", "thread"):  # pool modes warm each member up with the pool
-                ctx.progress(mode, "warming")
-                warm = await modes.warm_up(ctx, mode, tgt, args, kwargs)
-                if warm is not None:
+            # The argument text is evaluated once per window that runs calls (the diagnostic
+            # is one), plus once for the mode's warm-up calls when warm-up is on: fresh
+            # values each time, so a call that mutates them cannot skew the next window.
+            pool_warm = None
+            if ctx.warmup:
+                parsed = await fresh_args()
+                if parsed is None:
+                    return
+                if mode in ("inline", "thread"):
+                    ctx.progress(mode, "warming")
+                    warm = await modes.warm_up(ctx, mode, tgt, *parsed)
                     ctx.note_warmup(mode, warm)
                     if inline_call_s is None:
                         # Thread mode's sidecar has no inline window: its warm-up call
                         # (an upper bound, one-time costs included) sizes the diagnostic.
                         inline_call_s = warm[0] / 1000.0
-                parsed = await fresh_args()
-                if parsed is None:
-                    return
-                args, kwargs = parsed
+                else:  # pool modes warm each member up as the pool starts
+                    pool_warm = parsed
+            parsed = await fresh_args()
+            if parsed is None:
+                return
+            args, kwargs = parsed
+            pool_args = {"warm": pool_warm} if mode in modes.POOL_MODES else {}
             if sweep:
                 # A worker sweep: one pool per mode, a window per count, each sent as it ends.
                 ctx.begin(mode)
-                result = await runner(ctx, tgt, args, kwargs, sweep) if mode in ("thread", "process", "interpreter") else None
+                result = await runner(ctx, tgt, args, kwargs, sweep, **pool_args) if mode in ("thread", "process", "interpreter") else None
                 if isinstance(result, dict):  # skipped before any window (e.g. no InterpreterPoolExecutor)
                     emit_window(result)
                 elif isinstance(result, list):  # a pool that failed before or between windows
@@ -269,7 +278,7 @@ async def session(plan, channel, capture, ctx):
                     return
                 args, kwargs = parsed
             ctx.begin(mode)
-            window = await runner(ctx, tgt, args, kwargs)
+            window = await runner(ctx, tgt, args, kwargs, **pool_args)
         emit_window(window)
         if mode == "inline":
             inline_call_s = _median_call_s(window)

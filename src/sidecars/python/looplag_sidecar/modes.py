@@ -7,11 +7,13 @@ import asyncio
 import concurrent.futures
 import os
 import pickle
+import signal
 import sys
 import threading
 import time
 import traceback
 
+from . import crash
 from . import orphan
 from . import target as target_mod
 from .channel import flush_std
@@ -176,8 +178,9 @@ class Window:
         except target_mod.TargetError as e:
             status, err = "failed", e.error
         except concurrent.futures.process.BrokenProcessPool as e:
-            status, err = "failed", error("crashed", "a %s worker died while running the target: %s" % (self.mode, e),
-                                          detail=_crash_detail(self.ctx.pool_exitcodes))
+            status, err = "failed", error("crashed", "a %s worker died while running the target: %s"
+                                          % (self.mode, _worker_fate(ctx)),
+                                          detail=_crash_detail(ctx.pool_exitcodes, e))
         t_end = perf_counter()
         if status == "ok":
             await heartbeat.stop()
@@ -209,16 +212,43 @@ class Window:
                 "output": None}
 
 
-def _crash_detail(exitcodes):
+def _crash_detail(exitcodes, e=None):
     codes = [c for c in exitcodes() if c not in (None, 0)]
-    if not codes:
+    lines = ["worker exit codes: %s" % ", ".join(_describe_exit(c) for c in codes)] if codes else []
+    if e is not None:
+        lines.append("%s: %s" % (type(e).__name__, e))
+    return "\n".join(lines) or None
+
+
+def _worker_fate(ctx):
+    """The first dead worker's fate in words ("pid 12 was killed by SIGSEGV, …"): what the
+    executor's "terminated abruptly" leaves out."""
+    ctx.pool_exitcodes()  # reaps the workers that just died
+    dead = [p for p in ctx.workers_seen if p.exitcode not in (None, 0)]
+    if not dead:
+        return "a pool process ended abruptly (its exit code is unknown)"
+    # Once one worker dies the executor terminates the others (SIGTERM): the one that
+    # died otherwise is the cause.
+    dead.sort(key=lambda p: p.exitcode == -signal.SIGTERM)
+    oom = crash.oom_evidence(ctx.oom_before, crash.read_oom_kills()) if ctx.oom_before is not None else None
+    return "pid %d %s" % (dead[0].pid, crash.describe_exit(dead[0].exitcode, oom))
+
+
+def _moved_or_deleted(ctx, mode):
+    """A pool whose members could not load a target the sidecar had loaded: the file was
+    moved or deleted during the run (the executor only says its pool broke)."""
+    path = ctx.spec["file"]
+    if os.path.exists(path):
         return None
-    return "worker exit codes: %s" % ", ".join(_describe_exit(c) for c in codes)
+    window = skipped(mode, "target-not-found", "the target file %s was moved or deleted during the run: the %s "
+                     "pool's workers could not load it" % (path, mode))
+    window["error"]["file"] = path
+    window["status"] = "failed"
+    return window
 
 
 def _describe_exit(code):
     if code < 0:
-        import signal
         try:
             return "killed by %s" % signal.Signals(-code).name
         except ValueError:
@@ -447,9 +477,9 @@ async def run_diagnostic(ctx, tgt, args, kwargs):
     return window
 
 
-async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, requested=None):
+async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, requested=None, warm_call=None):
     """Process or interpreter pool: created and warmed before the window (for a sweep,
-    once, with a window per worker count)."""
+    once, with a window per worker count). `warm_call`: the warm-up calls' own (args, kwargs)."""
     loop = asyncio.get_running_loop()
     try:
         # Also what sending the arguments costs per call (the executor pickles them per call).
@@ -462,6 +492,7 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, request
     t = perf_counter()
     ctx.progress(mode, "warming")
     warmup_ms = None
+    ctx.oom_before = crash.read_oom_kills()  # a worker's SIGKILL is then told apart from an OOM kill
     pool = make_pool()
     ctx.register_pool(pool)
     windows = []
@@ -475,7 +506,8 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, request
         startup_ms = (perf_counter() - t) * 1000.0
         if ctx.warmup:
             warmup_ms = _WARMING
-            warmup_ms = await _warm_pool(pool, workers, (ctx.spec, args, kwargs))
+            warm_args, warm_kwargs = warm_call if warm_call is not None else (args, kwargs)
+            warmup_ms = await _warm_pool(pool, workers, (ctx.spec, warm_args, warm_kwargs))
             ctx.discard_output()  # the warm-up calls' prints are not the window's
             ctx.note_warmup(mode, warmup_ms)
         await _window_per_count(ctx, mode, counts, workers, startup_ms, windows,
@@ -484,10 +516,13 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, request
     except concurrent.futures.process.BrokenProcessPool as e:
         if warmup_ms is _WARMING:  # the target itself killed a worker, in its warm-up call
             window = skipped(mode, "crashed", "a %s worker died while running the target (its unmeasured warm-up "
-                             "call): %s" % (mode, e))
-            window["error"]["detail"] = _crash_detail(ctx.pool_exitcodes)
+                             "call): %s" % (mode, _worker_fate(ctx)))
+            window["error"]["detail"] = _crash_detail(ctx.pool_exitcodes, e)
         else:
-            window = skipped(mode, "crashed", "the %s pool broke while starting: %s" % (mode, e))
+            window = _moved_or_deleted(ctx, mode) or skipped(
+                mode, "crashed", "the %s pool broke while starting: %s" % (mode, _worker_fate(ctx)))
+            if window["error"]["kind"] == "crashed":
+                window["error"]["detail"] = _crash_detail(ctx.pool_exitcodes, e)
         window["status"] = "failed"
         windows.append(window)
     except target_mod.TargetError as e:
@@ -583,14 +618,14 @@ def _not_picklable(mode, message):
     return window
 
 
-async def run_process(ctx, tgt, args, kwargs, counts=None):
+async def run_process(ctx, tgt, args, kwargs, counts=None, warm=None):
     size, requested = _pool_size(ctx, counts, "process")
     return await run_pool(ctx, "process", tgt, args, kwargs, lambda: concurrent.futures.ProcessPoolExecutor(
         max_workers=size, initializer=child_init,
-        initargs=(ctx.spec, ctx.switch_interval_s, os.getpid())), counts, requested)
+        initargs=(ctx.spec, ctx.switch_interval_s, os.getpid())), counts, requested, warm)
 
 
-async def run_interpreter(ctx, tgt, args, kwargs, counts=None):
+async def run_interpreter(ctx, tgt, args, kwargs, counts=None, warm=None):
     executor = getattr(concurrent.futures, "InterpreterPoolExecutor", None)
     if executor is None:
         return skipped("interpreter", "unsupported-mode",
@@ -598,7 +633,10 @@ async def run_interpreter(ctx, tgt, args, kwargs, counts=None):
     size, requested = _pool_size(ctx, counts, "interpreter")
     return await run_pool(ctx, "interpreter", tgt, args, kwargs, lambda: executor(
         max_workers=size, initializer=child_init,
-        initargs=(ctx.spec, ctx.switch_interval_s, None)), counts, requested)
+        initargs=(ctx.spec, ctx.switch_interval_s, None)), counts, requested, warm)
 
+
+# The modes whose runner warms its pool members up itself (given the warm-up's arguments).
+POOL_MODES = ("process", "interpreter")
 
 RUNNERS = {"inline": run_inline, "thread": run_thread, "process": run_process, "interpreter": run_interpreter}

@@ -1,7 +1,7 @@
 """`run_sidecar.py outline FILE`: the functions of a Python file, from `ast`, without
 importing it (nothing of the user's runs). Hosts use it to find the function around
 the cursor and to place CodeLenses when no language extension provides symbols.
-Also `run_sidecar.py check-args TEXT`: is TEXT valid as the inside of a call's parentheses?
+Also `run_sidecar.py check-args TEXT` (`-`: TEXT on stdin): is TEXT valid as the inside of a call's parentheses?
 
 Parameters whose default is a FastAPI marker (`Body(...)`, `Depends(get_db)`, …) are
 flagged: called directly, the function gets the marker object, not a value, so the
@@ -198,7 +198,9 @@ def main(argv):
             result = {"ok": False, "error": {"kind": "syntax-error", "message": "%s (line %s)" % (e.msg, e.lineno),
                                              "line": e.lineno}}
     elif argv[0] == "check-args":
-        result = {"ok": True, "error": check_args(argv[1])}
+        # "-": the text on stdin (the host's way: argv has a size limit).
+        text = sys.stdin.buffer.read().decode("utf-8") if argv[1] == "-" else argv[1]
+        result = {"ok": True, "error": check_args(text)}
     else:
         result = {"ok": False, "error": {"kind": "protocol-error", "message": "unknown command %r" % argv[0]}}
     sys.stdout.write(json.dumps(result) + "\n")

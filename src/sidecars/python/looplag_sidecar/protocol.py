@@ -39,7 +39,8 @@ PLAN = {"target": TARGET_SPEC, "modes": ["list", MODES], "concurrency": int,
         "gilProbeInWindow": (OPT, bool),
         "sweepRounds": (OPT, {"minRepeats": int, "minWindowMs": NUM, "maxWindowMs": NUM, "callsPerWorker": int})}
 RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str,
-           "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM}
+           "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM,
+           "heapLimitMb": (OPT, int)}  # Node only: V8's heap limit, MB
 RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), "line": int,
                    "endLine": int, "isAsync": bool, "module": str, "gilEnabled": (OPT, bool),
                    "definedIn": (OPT, {"file": str, "line": int}),

@@ -218,9 +218,17 @@ def _top_level_functions(defs):
     return [q for q, _, inside in defs if inside is None]
 
 
+def _moved_or_deleted(path):
+    return TargetError("target-not-found", "the target file %s was moved or deleted during the run (after its "
+                       "module was imported)" % path, file=path)
+
+
 def resolve_function(module, path, qualname):
-    with open(path, "rb") as f:
-        tree = ast.parse(f.read(), path)
+    try:
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read(), path)
+    except FileNotFoundError:
+        raise _moved_or_deleted(path) from None
     defs = _definitions(tree)
     node = next((n for q, n, _ in defs if q == qualname), None)
     obj, owner, found = module, None, True
@@ -269,8 +277,11 @@ def resolve_function(module, path, qualname):
 
 
 def resolve_snippet(module, path, start, end):
-    with open(path, "r", encoding="utf-8") as f:
-        lines = f.read().splitlines()
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        raise _moved_or_deleted(path) from None
     if start < 1 or end < start or end > len(lines):
         raise TargetError("target-not-found", "lines %d-%d are outside %s (%d lines)"
                           % (start, end, os.path.basename(path), len(lines)), file=path)
