@@ -90,7 +90,7 @@ export class StreamCapture {
   /** The highest marker read so far. */
   lastCut = -1;
 
-  constructor(nonce: string, private readonly cap: number, private readonly onCut: (n: number) => void,
+  constructor(nonce: string, cap: number, private readonly onCut: (n: number) => void,
     private readonly onUserBytes?: (chunk: Buffer) => void) {
     this.current = new CappedBytes(cap);
     this.prefix = Buffer.from(`\0looplag-cut:${nonce}:`, 'latin1');

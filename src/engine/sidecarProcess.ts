@@ -102,7 +102,7 @@ export class SidecarProcess {
         if (this.stderrLogged >= STDERR_LOG_BYTES) options.onStderr(`\n[Loop Lag: the rest of the sidecar's stderr is not logged; the report keeps each window's head and tail]\n`);
       }
     });
-    (this.child.stdio[PROTOCOL_FD] as NodeJS.ReadableStream | null)?.on('data', (chunk: Buffer) => splitter.push(chunk));
+    (this.child.stdio as unknown as (NodeJS.ReadableStream | null)[])[PROTOCOL_FD]?.on('data', (chunk: Buffer) => splitter.push(chunk));
     this.child.stdout?.on('data', (chunk: Buffer) => this.stdoutCapture.push(chunk));
     this.child.stderr?.on('data', (chunk: Buffer) => this.stderrCapture.push(chunk));
     this.child.stdin!.on('error', () => undefined); // EPIPE after the sidecar died: reported via exit

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { RawWindow, RunError, RunPlan, ValueKind } from '../../shared/protocol';
-import type { Channel, OutputCapture } from './channel';
+import { Channel, OutputCuts, writeAllSync } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
 import { argumentsLossNote, notCloneableReason } from './cloneCheck';
 import { PARENT_PID_ENV } from './orphanWatch';
@@ -37,7 +37,7 @@ export class Context {
   constructor(
     readonly plan: RunPlan,
     readonly channel: Channel,
-    readonly capture: OutputCapture,
+    readonly cuts: OutputCuts,
     readonly eld: LoopDelayMonitor,
     readonly spec: LoadSpec,
     readonly cpuCount: number,
@@ -299,6 +299,17 @@ interface Member {
   gone: Promise<void>;
 }
 
+/** The process-pool children's IPC descriptor. */
+const POOL_IPC_FD = 63;
+
+function passOn(fd: number, chunk: Buffer): void {
+  try {
+    writeAllSync(fd, chunk);
+  } catch {
+    // fd closed by user code: nowhere to put it
+  }
+}
+
 /** How long idle members get to exit on their own before they are killed. */
 const POOL_EXIT_GRACE_MS = 2000;
 
@@ -366,8 +377,10 @@ class Pool {
         };
         if (this.kind === 'worker') {
           const worker = new Worker(script, { workerData: { spec: this.ctx.spec }, stdout: true, stderr: true });
-          worker.stdout.on('data', (c: Buffer) => this.ctx.capture.stdout.write(c));
-          worker.stderr.on('data', (c: Buffer) => this.ctx.capture.stderr.write(c));
+          // The worker writes to fds 1 and 2 itself (syncStdio); whatever still comes through
+          // its streams is passed on as it arrives, never collected.
+          worker.stdout.on('data', (c: Buffer) => passOn(1, c));
+          worker.stderr.on('data', (c: Buffer) => passOn(2, c));
           worker.on('message', onReply);
           worker.on('error', (e) => {
             member.dead = true;
@@ -380,19 +393,19 @@ class Pool {
         } else {
           const child: ChildProcess = fork(script, [], {
             serialization: 'advanced',
-            stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+            // fds 1 and 2 are the host's pipes, where the sidecar's own output goes; the IPC
+            // channel sits high (fd 3 is where user code writes when it guesses a free fd).
+            stdio: ['ignore', 'inherit', 'inherit', ...Array<'ignore'>(POOL_IPC_FD - 3).fill('ignore'), 'ipc'],
             env: { ...process.env, LOOPLAG_POOL_SPEC: JSON.stringify(this.ctx.spec), [PARENT_PID_ENV]: String(process.pid) },
             execArgv: [],
           });
-          child.stdout!.on('data', (c: Buffer) => this.ctx.capture.stdout.write(c));
-          child.stderr!.on('data', (c: Buffer) => this.ctx.capture.stderr.write(c));
           child.on('message', (m) => onReply(m as PoolReply));
           child.on('error', (e) => {
             member.dead = true;
             if (!this.closed) this.fail(new PoolCrash(`${member.name} failed: ${e.message}`));
           });
           child.on('exit', onExit);
-          // 'close': exited and every byte of its stdout/stderr read.
+          // 'close': exited (its output went straight to fds 1 and 2, before its exit).
           member.gone = new Promise((r) => child.once('close', () => r()));
           member.name = `pid ${child.pid}`;
           member.send = (m) => child.send(m);

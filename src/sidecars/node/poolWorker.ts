@@ -11,6 +11,7 @@ import { errorInfo, PoolReply, PoolRequest } from './poolProtocol';
 import { dieWithParent, parentPidFromEnv } from './orphanWatch';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { nowMs, threadCpuMs } from './probes';
+import { syncStdio } from './channel';
 
 function send(message: PoolReply): void {
   if (parentPort) parentPort.postMessage(message);
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     process.on('disconnect', () => process.exit(1));
     dieWithParent(parentPidFromEnv());
   }
+  syncStdio(); // before user code: what it prints goes straight to fds 1 and 2, never queued
   installHooks(spec);
   let callable;
   try {

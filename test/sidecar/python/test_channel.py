@@ -18,13 +18,11 @@ def run_child(body, protocol_fd=True):
     env = dict(os.environ, LOOPLAG_NONCE="n0nce")
     if protocol_fd:
         env["LOOPLAG_PROTOCOL_FD"] = "63"
-
-    def child_setup():
-        os.dup2(w, 63)
-
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, pass_fds=(63,), preexec_fn=child_setup)
+    os.dup2(w, 63)
     os.close(w)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, pass_fds=(63,))
+    os.close(63)
     with os.fdopen(r, "rb") as protocol:
         out, err = proc.communicate(timeout=60)
         proto = protocol.read()
