@@ -162,8 +162,7 @@ export class StreamCapture {
 /** How many bytes at the end of `buf` are a proper start of `prefix`. */
 function partialPrefixLength(buf: Buffer, prefix: Buffer): number {
   const max = Math.min(prefix.length - 1, buf.length);
-  const nul = buf.lastIndexOf(0); // every start of the prefix begins with its NUL
-  if (nul < 0 || nul < buf.length - max) return 0;
+  if (buf.subarray(buf.length - max).lastIndexOf(0) < 0) return 0; // every start of the prefix is its NUL
   for (let len = max; len > 0; len--) {
     if (buf.compare(prefix, 0, len, buf.length - len, buf.length) === 0) return len;
   }

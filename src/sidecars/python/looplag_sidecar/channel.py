@@ -42,7 +42,8 @@ def take_protocol_env():
     fd = int(fd)
     try:
         os.set_inheritable(fd, False)  # not passed on to programs user code starts
-    except OSError:
+        os.set_blocking(fd, True)  # libuv may hand it over non-blocking: a full pipe must wait, not raise
+    except (OSError, AttributeError):  # AttributeError: os.set_blocking is POSIX-only before 3.12
         pass
     return fd, nonce
 
