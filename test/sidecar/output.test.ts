@@ -141,6 +141,7 @@ describe('1 GiB printed: memory and disk stay bounded, head + tail and the byte 
     const file = write('flood.js', [
       "const fs = require('node:fs');",
       "const MB = Buffer.alloc(1 << 20, 'x');",
+      "const TEXT = MB.toString();",
       'function rawWrite(buf) {', // what a native addon writing to fd 1 does
       '  let off = 0;',
       '  while (off < buf.length) {',
@@ -149,7 +150,9 @@ describe('1 GiB printed: memory and disk stay bounded, head + tail and the byte 
       '}',
       'exports.flood = function flood() {',
       "  process.stdout.write('HEAD\\n');",
-      '  for (let i = 0; i < 512; i++) process.stdout.write(MB);', // a synchronous loop: nothing may queue it
+      // A synchronous loop: a stream that queued what it cannot write at once (each string
+      // becomes a buffer of its own) would hold it all.
+      '  for (let i = 0; i < 512; i++) process.stdout.write(TEXT);',
       '  for (let i = 0; i < 512; i++) rawWrite(MB);',
       "  process.stdout.write('\\nTAIL');",
       "  console.error('done');",
