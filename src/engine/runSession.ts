@@ -422,7 +422,14 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     } else if (exit.protocolError) {
       fail({ kind: 'protocol-error', message: `the sidecar sent an invalid message: ${exit.protocolError}`, detail: exit.stderrTail || null });
     } else if (!sawDone && !ownError) {
-      fail(crashError(exit, !helloSeen, python, rt));
+      const crash = crashError(exit, !helloSeen, python, rt);
+      fail(crash);
+      const reached = plan.modes.find((m) => !state.windows.some((w) => w.mode === m));
+      if (!part && !opts.sweepWorkers && crash.kind === 'crashed' && reached) {
+        // One sidecar for the session: the mode it crashed in gets a run saying so, with
+        // what was printed up to the crash (with a sidecar per mode, measureIsolated does).
+        state.windows.push(notMeasured(reached, crash, exit.output));
+      }
     }
     return done();
   }

@@ -182,14 +182,16 @@ describe('what was printed before a crash is kept in the crashed mode\'s run', (
       '    return threading.current_thread() is not threading.main_thread()',
       '',
     ].join('\n'));
-    const r = await runCli(['run', `${file}::crash`, '--modes', 'inline,thread', ...ONE_CALL, '--json']);
-    const report = reportOf(r);
-    const inline = run(report, 'inline');
-    assert.equal(inline.error?.kind, 'crashed', JSON.stringify(inline.error));
-    assert.equal(inline.output.stdout, 'printed before the crash\n');
-    assert.equal(inline.output.stderr, 'and on stderr\n');
-    assert.equal(inline.output.stdoutBytes, 'printed before the crash\n'.length);
-    assert.equal(run(report, 'thread').status, 'ok', 'the next mode ran in a fresh sidecar');
+    for (const modes of ['inline,thread', 'inline']) { // a sidecar per mode, and one for the session
+      const r = await runCli(['run', `${file}::crash`, '--modes', modes, ...ONE_CALL, '--json']);
+      const report = reportOf(r);
+      const inline = run(report, 'inline');
+      assert.equal(inline.error?.kind, 'crashed', JSON.stringify(inline.error));
+      assert.equal(inline.output.stdout, 'printed before the crash\n', modes);
+      assert.equal(inline.output.stderr, 'and on stderr\n', modes);
+      assert.equal(inline.output.stdoutBytes, 'printed before the crash\n'.length, modes);
+      if (modes !== 'inline') assert.equal(run(report, 'thread').status, 'ok', 'the next mode ran in a fresh sidecar');
+    }
   });
 
   test('Node: process.exit inline', async () => {
