@@ -61,7 +61,7 @@ async function session(plan: RunPlan, channel: Channel, cuts: OutputCuts, ctxRef
     file, qualname: plan.target.qualname, lines: plan.target.lines, args: plan.target.args, baseDir: BASE_DIR,
     cacheDir: isTypeScript(file) ? process.env.LOOPLAG_TS_CACHE || defaultCacheDir() : null,
   };
-  const ctx = new Context(plan, channel, cuts, eld, spec, cpuCount());
+  const ctx = new Context(plan, channel, eld, spec, cpuCount());
   ctxRef.ctx = ctx;
 
   // Checked as a call's argument list before anything runs: the module's own factory

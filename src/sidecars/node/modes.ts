@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { RawWindow, RunError, RunPlan, ValueKind } from '../../shared/protocol';
-import { Channel, OutputCuts, writeAllSync } from './channel';
+import type { Channel } from './channel';
+import { writeAllSync } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
 import { argumentsLossNote, notCloneableReason } from './cloneCheck';
 import { PARENT_PID_ENV } from './orphanWatch';
@@ -37,7 +38,6 @@ export class Context {
   constructor(
     readonly plan: RunPlan,
     readonly channel: Channel,
-    readonly cuts: OutputCuts,
     readonly eld: LoopDelayMonitor,
     readonly spec: LoadSpec,
     readonly cpuCount: number,
