@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildReport, ReportSettings, ReportTarget, SessionState } from '../report/buildReport';
-import type { Mode, ModeRun, RawWindow, Report, RunError, RunPlan, SidecarMessage } from '../shared/protocol';
+import type { CapturedOutput, Mode, ModeRun, RawWindow, Report, RunError, RunPlan, SidecarMessage } from '../shared/protocol';
 import { taskStats } from '../stats/lagStats';
 import { PROTOCOL_VERSION } from '../shared/protocol';
 import { toModeRun } from '../report/buildReport';
@@ -210,14 +210,16 @@ export async function measureIsolated(opts: RunOptions): Promise<SessionState> {
     }
     const inline = state.windows.find((w) => w.mode === 'inline' && w.status === 'ok');
     const inlineCallMs = inline ? taskStats(inline.tasks).runP50Ms : null;
+    const part: Part = { state, modes: [mode], deadline: sessionDeadline };
     const error = await measure({
       ...opts,
       baselineMs: i === 0 ? opts.baselineMs : 0,
       diagnostic: (opts.diagnostic ?? true) && !(inlineCallMs !== null && inlineCallMs > DIAGNOSTIC_MAX_CALL_MS),
-    }, { state, modes: [mode], deadline: sessionDeadline });
+    }, part);
     if (error && error.kind === 'crashed' && !state.windows.some((w) => w.mode === mode)) {
-      // The crash is this mode's: it gets a run saying so, and the next mode a fresh sidecar.
-      state.windows.push(notMeasured(mode, error));
+      // The crash is this mode's: it gets a run saying so, with what was printed up to
+      // the crash, and the next mode a fresh sidecar.
+      state.windows.push(notMeasured(mode, error, part.leftover));
     }
     if ((error && SESSION_ENDING.has(error.kind)) || opts.signal?.aborted) break;
   }
@@ -225,11 +227,11 @@ export async function measureIsolated(opts: RunOptions): Promise<SessionState> {
   return state;
 }
 
-function notMeasured(mode: Mode, error: RunError): RawWindow {
+function notMeasured(mode: Mode, error: RunError, output?: CapturedOutput): RawWindow {
   return {
     mode, status: 'skipped', error, wallMs: 0, startupMs: null, workers: null, tasks: [], samples: [], gilWaitsMs: null,
     cpu: { userMs: 0, systemMs: 0 }, backgroundCpuFrac: null,
-    output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
+    output: output ?? { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
   };
 }
 
@@ -256,6 +258,8 @@ interface Part {
   state: SessionState;
   modes: Mode[];
   deadline: number;
+  /** Set by `measure`: what the sidecar printed after its last window (up to a crash), capped. */
+  leftover?: CapturedOutput;
 }
 
 /** One sidecar session, as raw state (the sweep builds its own document from it). */
@@ -367,7 +371,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       env: isNode
         ? { ...process.env, ...candidate.env }
         : { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' },
-      protocolFd: isNode ? 3 : 1,
+      outputCapBytes: plan.outputCapBytes,
       onMessage,
       onStderr: opts.onStderr,
     });
@@ -401,6 +405,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     clearTimeout(timer);
     clearTimeout(helloTimer);
     opts.signal?.removeEventListener('abort', onAbort);
+    if (part) part.leftover = exit.output;
 
     if (exit.spawnError && exit.spawnError.code === 'ENOENT' && !candidate.explicit) continue; // try the next name
     if (exit.spawnError) {
@@ -418,10 +423,19 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
         message: `\`${python}\` did not start the Loop Lag sidecar (its first output was not the sidecar's hello); is it a working ${rt.want}?`,
         detail: [exit.protocolError, exit.stderrTail].filter(Boolean).join('\n'),
       });
+    } else if (exit.foreignWrite) {
+      fail({ kind: 'protocol-error', message: exit.foreignWrite, detail: exit.stderrTail || null });
     } else if (exit.protocolError) {
       fail({ kind: 'protocol-error', message: `the sidecar sent an invalid message: ${exit.protocolError}`, detail: exit.stderrTail || null });
     } else if (!sawDone && !ownError) {
-      fail(crashError(exit, !helloSeen, python, rt, oomEvidence(oomBefore, readOomKills()), helloSeen ? state.runtime?.heapLimitMb : null));
+      const crash = crashError(exit, !helloSeen, python, rt, oomEvidence(oomBefore, readOomKills()), helloSeen ? state.runtime?.heapLimitMb : null);
+      fail(crash);
+      const reached = plan.modes.find((m) => !state.windows.some((w) => w.mode === m));
+      if (!part && !opts.sweepWorkers && crash.kind === 'crashed' && reached) {
+        // One sidecar for the session: the mode it crashed in gets a run saying so, with
+        // what was printed up to the crash (with a sidecar per mode, measureIsolated does).
+        state.windows.push(notMeasured(reached, crash, exit.output));
+      }
     }
     return done();
   }
@@ -456,12 +470,13 @@ function crashError(
   oom: OomEvidence | null, heapLimitMb: number | null | undefined,
 ): RunError {
   if (beforeHello) {
-    // No user code has run yet: the plain exit, no guess at what user code did.
+    // No user code has run yet: the plain exit, no guess at what user code did; what it
+    // printed says what it is (a wrapper's usage line, another program's banner).
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     return {
       kind: 'interpreter-not-found',
       message: `\`${python}\` ${how} before the sidecar started; is it a working ${rt.want}?`,
-      detail: exit.stderrTail || null,
+      detail: [exit.output.stdout.slice(-2000), exit.stderrTail].filter(Boolean).join('\n') || null,
     };
   }
   const how = describeExit({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail, oom, runtime: rt.runtime, heapLimitMb });

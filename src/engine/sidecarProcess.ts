@@ -1,8 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { HostMessage, SidecarMessage } from '../shared/protocol';
+import { randomBytes } from 'node:crypto';
+import { CapturedOutput, HostMessage, SidecarMessage } from '../shared/protocol';
 import { ValidationError } from '../shared/validate';
 import { killTree } from './killTree';
 import { LineSplitter } from './lineSplitter';
+import { combine, StreamCapture } from './outputCapture';
 
 export type SidecarState = 'starting' | 'running' | 'cancelling' | 'done' | 'failed';
 
@@ -15,24 +17,37 @@ export interface SidecarExit {
   stderrTail: string;
   /** A line that failed protocol validation, if one did. */
   protocolError: string | null;
+  /**
+   * Set when a line on the protocol descriptor did not carry this run's nonce: user code
+   * wrote there (the message says so, with what was written, cut).
+   */
+  foreignWrite: string | null;
+  /** What was printed on fds 1 and 2 after the last window's cut (up to a crash, say), capped. */
+  output: CapturedOutput;
 }
+
+/**
+ * The sidecar's protocol descriptor: high, so user code that writes to the low numbers
+ * (a leaked fd 3, a C library's guess) cannot reach it. Pool members do not get it.
+ */
+export const PROTOCOL_FD = 63;
 
 export interface SidecarOptions {
   command: string;
   args: string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /**
-   * Where protocol lines arrive: the child's stdout (Python swaps its own fds so user
-   * output never reaches it) or a private pipe on fd 3 (Node: user output then cannot
-   * reach the protocol at all, and what reaches stdout is logged like stderr).
-   */
-  protocolFd?: 1 | 3;
+  /** The per-window cap on captured output, head + tail, per stream (the plan's `outputCapBytes`). */
+  outputCapBytes: number;
   onMessage(message: SidecarMessage): void;
+  /** The start of what the process wrote on fd 2, for logs (capped: see STDERR_LOG_BYTES). */
   onStderr?(text: string): void;
 }
 
 const STDERR_TAIL_BYTES = 8192;
+/** Bytes of fd 2 passed to `onStderr`: a log must not grow with what user code prints. */
+const STDERR_LOG_BYTES = 64 * 1024;
+const FOREIGN_SHOWN_CHARS = 200;
 
 /**
  * One sidecar process with a lifecycle: `starting → running → cancelling → done | failed`.
@@ -45,33 +60,51 @@ export class SidecarProcess {
   private readonly child: ChildProcess;
   private stderrTail = '';
   private protocolError: string | null = null;
+  private foreignWrite: string | null = null;
   private graceTimer: NodeJS.Timeout | undefined;
+  /** Every protocol line starts with it: anything else on the descriptor came from user code. */
+  private readonly nonce = randomBytes(16).toString('hex');
+  private readonly stdoutCapture: StreamCapture;
+  private readonly stderrCapture: StreamCapture;
+  /** Messages held back (in order) until the output of the window at their head has been read. */
+  private readonly held: SidecarMessage[] = [];
+  private gone = false;
+  private stderrLogged = 0;
 
   constructor(private readonly options: SidecarOptions) {
     this.child = spawn(options.command, options.args, {
       cwd: options.cwd,
       // Whose death ends the sidecar (see the sidecars' orphan watch): it checks this pid
       // is still alive once its watch is armed, in case we died before that.
-      env: { ...(options.env ?? process.env), LOOPLAG_PARENT_PID: String(process.pid) },
-      stdio: options.protocolFd === 3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+      // The protocol descriptor and the nonce; the sidecar removes both from its environment.
+      env: {
+        ...(options.env ?? process.env), LOOPLAG_PARENT_PID: String(process.pid),
+        LOOPLAG_PROTOCOL_FD: String(PROTOCOL_FD), LOOPLAG_NONCE: this.nonce,
+      },
+      // fds 1 and 2 are pipes we read (the capture); 3 to 62 stay closed in the child.
+      stdio: ['pipe', 'pipe', 'pipe', ...Array<'ignore'>(PROTOCOL_FD - 3).fill('ignore'), 'pipe'],
       // Own process group on POSIX so cancel can kill pool children with it.
       detached: process.platform !== 'win32',
       windowsHide: true,
     });
     this.pid = this.child.pid;
     const splitter = new LineSplitter((line) => this.onLine(line));
-    const onStderr = (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
-      options.onStderr?.(text);
-    };
-    if (options.protocolFd === 3) {
-      (this.child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => splitter.push(chunk));
-      this.child.stdout!.on('data', onStderr);
-    } else {
-      this.child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
-    }
-    this.child.stderr!.on('data', onStderr);
+    const pump = () => this.pump();
+    this.stdoutCapture = new StreamCapture(this.nonce, options.outputCapBytes, pump);
+    this.stderrCapture = new StreamCapture(this.nonce, options.outputCapBytes, pump, (chunk) => {
+      // The tail is kept as bytes' text of bounded size; decoding a 1 GB flood whole is not.
+      const piece = chunk.length > STDERR_TAIL_BYTES ? chunk.subarray(chunk.length - STDERR_TAIL_BYTES) : chunk;
+      this.stderrTail = (this.stderrTail + piece.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+      if (options.onStderr && this.stderrLogged < STDERR_LOG_BYTES) {
+        const logged = chunk.subarray(0, STDERR_LOG_BYTES - this.stderrLogged);
+        this.stderrLogged += logged.length;
+        options.onStderr(logged.toString('utf8'));
+        if (this.stderrLogged >= STDERR_LOG_BYTES) options.onStderr(`\n[Loop Lag: the rest of the sidecar's stderr is not logged; the report keeps each window's head and tail]\n`);
+      }
+    });
+    (this.child.stdio as unknown as (NodeJS.ReadableStream | null)[])[PROTOCOL_FD]?.on('data', (chunk: Buffer) => splitter.push(chunk));
+    this.child.stdout?.on('data', (chunk: Buffer) => this.stdoutCapture.push(chunk));
+    this.child.stderr?.on('data', (chunk: Buffer) => this.stderrCapture.push(chunk));
     this.child.stdin!.on('error', () => undefined); // EPIPE after the sidecar died: reported via exit
     // The sidecar must not outlive its host. It ends itself when its stdin closes,
     // but a worker thread stuck in a GIL-holding call (pow(3, 10**9)) keeps it from
@@ -96,13 +129,36 @@ export class SidecarProcess {
         if (this.child.pid !== undefined) killTree(this.child.pid); // leftovers of the group
         if (this.state !== 'cancelling') this.state = code === 0 && !spawnError ? 'done' : 'failed';
         else this.state = 'failed';
-        resolve({ code, signal, spawnError, stderrTail: this.stderrTail, protocolError: this.protocolError });
+        // Windows whose cut marker never arrived get what was read; the rest is the crash's.
+        this.gone = true;
+        this.pump();
+        const output = combine(this.stdoutCapture.takeOpen(), this.stderrCapture.takeOpen());
+        resolve({
+          code, signal, spawnError, stderrTail: this.stderrTail, protocolError: this.protocolError,
+          foreignWrite: this.foreignWrite, output,
+        });
       };
     });
   }
 
   private onLine(line: string): void {
-    if (this.protocolError) return;
+    if (this.protocolError || this.foreignWrite) return;
+    const prefix = this.nonce + ' ';
+    if (!line.startsWith(prefix)) {
+      if (this.state === 'starting') {
+        // Before the hello no user code ran: this is not our sidecar talking.
+        this.protocolError = `a line without the sidecar's framing: ${JSON.stringify(line.slice(0, FOREIGN_SHOWN_CHARS))}`;
+      } else {
+        const shown = line.length > FOREIGN_SHOWN_CHARS ? `${line.slice(0, FOREIGN_SHOWN_CHARS)}… [cut: ${line.length - FOREIGN_SHOWN_CHARS} more characters]` : line;
+        // A nonce after the foreign bytes: they were written without a newline, ahead of our line.
+        const at = line.indexOf(prefix);
+        const written = at > 0 ? JSON.stringify(line.slice(0, Math.min(at, FOREIGN_SHOWN_CHARS))) : JSON.stringify(shown);
+        this.foreignWrite = `your code wrote to file descriptor ${PROTOCOL_FD}, which Loop Lag uses for its protocol: ${written}`;
+      }
+      this.kill();
+      return;
+    }
+    line = line.slice(prefix.length);
     let message: SidecarMessage;
     try {
       message = SidecarMessage.parse(JSON.parse(line));
@@ -113,7 +169,31 @@ export class SidecarProcess {
       return;
     }
     if (this.state === 'starting') this.state = 'running';
-    this.options.onMessage(message);
+    this.held.push(message);
+    this.pump();
+  }
+
+  /**
+   * Deliver held messages in order. A window with an output mark waits until that cut
+   * marker has been read on both fds (the sidecar writes them before the message, but
+   * the three pipes are read independently) or the process is gone.
+   */
+  private pump(): void {
+    while (this.held.length) {
+      const message = this.held[0];
+      if (message.type === 'window' && message.outputMark !== undefined) {
+        const mark = message.outputMark;
+        const ready = (c: StreamCapture) => c.lastCut >= mark;
+        if (!this.gone && !(ready(this.stdoutCapture) && ready(this.stderrCapture))) return;
+        const take = (c: StreamCapture) => (ready(c) ? c.takeSegment(mark) ?? { text: '', truncated: false, bytes: 0 } : c.takeOpen());
+        const { outputMark: _mark, ...rest } = message;
+        this.held.shift();
+        this.options.onMessage({ ...rest, window: { ...rest.window, output: combine(take(this.stdoutCapture), take(this.stderrCapture)) } });
+        continue;
+      }
+      this.held.shift();
+      this.options.onMessage(message);
+    }
   }
 
   send(message: HostMessage): void {

@@ -246,7 +246,16 @@ export const SidecarMessage = tagged({
     done: int,
     total: int,
   }),
-  window: obj({ type: literal('window'), window: RawWindow }),
+  window: obj({
+    type: literal('window'),
+    window: RawWindow,
+    /**
+     * The cut marker that ends this window's output on fds 1 and 2 (see
+     * engine/outputCapture.ts): the host reads both pipes and fills `window.output` from
+     * them. Absent: `window.output` is the sidecar's own (e.g. a baseline's empty one).
+     */
+    outputMark: optional(int),
+  }),
   error: obj({ type: literal('error'), error: RunError }),
   done: obj({ type: literal('done') }),
 });

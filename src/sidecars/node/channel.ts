@@ -1,31 +1,70 @@
 /**
- * The protocol channel and the capture of user output.
+ * The protocol channel and the cuts that split user output into windows.
  *
- * The host gives the Node sidecar a pipe of its own on fd 3 for protocol lines, so
- * nothing the user's code writes to stdout or stderr (console.log, a native addon, a
- * child process that inherits fds 1 and 2) can corrupt a JSON line. The JavaScript
- * streams are also captured, per window and capped, for the report.
+ * The host gives the Node sidecar a pipe of its own at a high descriptor
+ * (LOOPLAG_PROTOCOL_FD) for protocol lines, each starting with the run's nonce
+ * (LOOPLAG_NONCE): user code writing to fd 3 cannot reach it, and a line it wrote there
+ * anyway is recognised. fds 1 and 2 stay the host's pipes: the host reads what user code
+ * prints (console.*, native addons, pool members, child processes), keeps a capped head
+ * and tail per window and counts the bytes, so nothing grows here. At a window's end the
+ * sidecar writes a cut marker on both before it sends the window.
  */
 import * as fs from 'node:fs';
-import { HostMessage, SidecarMessage } from '../../shared/protocol';
+import { CapturedOutput, HostMessage, SidecarMessage } from '../../shared/protocol';
 
-export const PROTOCOL_FD = 3;
+/** The protocol descriptor and nonce from the environment, removed from it (pool members and user code do not get them). */
+export function takeProtocolEnv(): { fd: number; nonce: string } {
+  const fd = process.env.LOOPLAG_PROTOCOL_FD;
+  const nonce = process.env.LOOPLAG_NONCE ?? '';
+  delete process.env.LOOPLAG_PROTOCOL_FD;
+  delete process.env.LOOPLAG_NONCE;
+  return { fd: fd && /^\d+$/.test(fd) ? Number(fd) : 3, nonce };
+}
+
+/** Writes all of `data` to `fd` now, waiting out EAGAIN (a non-blocking pipe the host is draining). */
+export function writeAllSync(fd: number, data: Uint8Array): void {
+  let offset = 0;
+  while (offset < data.length) {
+    try {
+      offset += fs.writeSync(fd, data, offset, data.length - offset);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // the host is reading; retry shortly
+    }
+  }
+}
 
 export class Channel {
-  constructor(private readonly fd = PROTOCOL_FD) {}
+  private readonly prefix: string;
+
+  constructor(private readonly fd: number, nonce: string) {
+    this.prefix = nonce + ' ';
+  }
 
   /** Synchronous: a message is on the wire before the next line of ours runs (or the process exits). */
   send(message: SidecarMessage): void {
-    const data = Buffer.from(JSON.stringify(message) + '\n', 'utf8');
-    let offset = 0;
-    while (offset < data.length) {
+    writeAllSync(this.fd, Buffer.from(this.prefix + JSON.stringify(message) + '\n', 'utf8'));
+  }
+}
+
+/** Ends each window's output on fds 1 and 2 with a marker the host splits the streams at. */
+export class OutputCuts {
+  private next = 0;
+
+  constructor(private readonly nonce: string) {}
+
+  /** The marker's number, for the window message. stdout/stderr write synchronously (syncStdio), so nothing printed before is still queued. */
+  cut(): number {
+    const n = this.next++;
+    const marker = Buffer.from(`\0looplag-cut:${this.nonce}:${n}\0`, 'latin1');
+    for (const fd of [1, 2]) {
       try {
-        offset += fs.writeSync(this.fd, data, offset, data.length - offset);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // the host is reading; retry shortly
+        writeAllSync(fd, marker);
+      } catch {
+        // closed by user code: the host then takes what it read when the process ends
       }
     }
+    return n;
   }
 }
 
@@ -54,89 +93,33 @@ export function readHostMessages(onMessage: (m: HostMessage) => void, onInvalid:
   process.stdin.on('error', onEnd);
 }
 
-/** One stream's bytes since the last take: the head and a rolling tail when over the cap. */
-class CappedText {
-  private head: Buffer[] = [];
-  private headBytes = 0;
-  private tail: Buffer[] = [];
-  private tailBytes = 0;
-  private total = 0;
-
-  constructor(private readonly cap: number) {}
-
-  write(chunk: Buffer): void {
-    this.total += chunk.length;
-    const headCap = Math.floor((this.cap * 3) / 4);
-    if (this.headBytes < headCap) {
-      const take = chunk.subarray(0, headCap - this.headBytes);
-      this.head.push(take);
-      this.headBytes += take.length;
-      chunk = chunk.subarray(take.length);
-    }
-    if (!chunk.length) return;
-    this.tail.push(chunk);
-    this.tailBytes += chunk.length;
-    const tailCap = this.cap - headCap;
-    while (this.tailBytes - this.tail[0].length >= tailCap) this.tailBytes -= this.tail.shift()!.length;
-  }
-
-  take(): { text: string; truncated: boolean; bytes: number } {
-    const head = Buffer.concat(this.head);
-    let tail = Buffer.concat(this.tail);
-    const tailCap = this.cap - head.length;
-    if (tail.length > tailCap) tail = tail.subarray(tail.length - tailCap);
-    const omitted = this.total - head.length - tail.length;
-    const text = omitted > 0
-      ? head.toString('utf8') + `\n... [${omitted} bytes omitted by Loop Lag] ...\n` + tail.toString('utf8')
-      : head.toString('utf8') + tail.toString('utf8');
-    const out = { text, truncated: omitted > 0, bytes: this.total };
-    this.head = [];
-    this.tail = [];
-    this.headBytes = this.tailBytes = this.total = 0;
-    return out;
-  }
-}
-
-export interface CapturedOutput {
-  stdout: string;
-  stderr: string;
-  truncated: boolean;
-  stdoutBytes: number;
-  stderrBytes: number;
-}
-
-/**
- * Replaces `process.stdout.write`/`process.stderr.write` (what console.* calls) for the
- * life of the sidecar; workers and pool children are piped in by the pools.
- */
-export class OutputCapture {
-  readonly stdout: CappedText;
-  readonly stderr: CappedText;
-
-  constructor(cap: number) {
-    this.stdout = new CappedText(cap);
-    this.stderr = new CappedText(cap);
-    hook(process.stdout, this.stdout);
-    hook(process.stderr, this.stderr);
-  }
-
-  take(): CapturedOutput {
-    const out = this.stdout.take();
-    const err = this.stderr.take();
-    return { stdout: out.text, stderr: err.text, truncated: out.truncated || err.truncated, stdoutBytes: out.bytes, stderrBytes: err.bytes };
-  }
-}
-
 export function emptyOutput(): CapturedOutput {
   return { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 };
 }
 
-function hook(stream: NodeJS.WriteStream, into: CappedText): void {
+/**
+ * Makes `process.stdout.write`/`process.stderr.write` (what console.* calls) write to fds
+ * 1 and 2 synchronously, in this thread: in a worker thread the streams would otherwise
+ * queue everything a synchronous loop prints in memory (they wait for the main thread),
+ * and a queued write could land after the window's cut marker. Installed before user code
+ * loads, in the sidecar and in every pool member.
+ */
+export function syncStdio(): void {
+  hook(process.stdout, 1);
+  hook(process.stderr, 2);
+}
+
+function hook(stream: NodeJS.WriteStream, fd: number): void {
   const write = (chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
     const enc = typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8';
-    into.write(typeof chunk === 'string' ? Buffer.from(chunk, enc) : Buffer.from(chunk as Uint8Array));
     const done = typeof encoding === 'function' ? encoding : cb;
-    if (typeof done === 'function') process.nextTick(done as () => void);
+    let error: Error | null = null;
+    try {
+      writeAllSync(fd, typeof chunk === 'string' ? Buffer.from(chunk, enc) : (chunk as Uint8Array));
+    } catch (e) {
+      error = e as Error; // a closed descriptor: what was printed is lost, as with a closed stream
+    }
+    if (typeof done === 'function') process.nextTick(done as (e: Error | null) => void, error);
     return true;
   };
   Object.defineProperty(stream, 'write', { value: write, writable: true, configurable: true });

@@ -8,8 +8,8 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import { PROTOCOL_VERSION, RunError, RunPlan, Runtime } from '../../shared/protocol';
-import { Channel, emptyOutput, OutputCapture, readHostMessages } from './channel';
+import { PROTOCOL_VERSION, RawWindow, RunError, RunPlan, Runtime } from '../../shared/protocol';
+import { Channel, emptyOutput, OutputCuts, readHostMessages, syncStdio, takeProtocolEnv } from './channel';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, runPoolSweep, skipped } from './modes';
 import { checkArgs, locate, Located, outline } from './outline';
@@ -41,8 +41,12 @@ function runtimeInfo(): Runtime {
   };
 }
 
-async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context | null }): Promise<number> {
-  const capture = new OutputCapture(plan.outputCapBytes);
+async function session(plan: RunPlan, channel: Channel, cuts: OutputCuts, ctxRef: { ctx: Context | null }): Promise<number> {
+  // The host fills each window's output in from fds 1 and 2, up to the window's cut.
+  const sendWindow = (window: RawWindow) => {
+    window.output = emptyOutput();
+    channel.send({ type: 'window', window, outputMark: cuts.cut() });
+  };
   // Enabled now, a baseline window before the first mode: enabled right before a stall, it misses it.
   const eld = new LoopDelayMonitor(plan.heartbeatMs);
   const fail = (error: RunError) => {
@@ -59,7 +63,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
     file, qualname: plan.target.qualname, lines: plan.target.lines, args: plan.target.args, baseDir: BASE_DIR,
     cacheDir: isTypeScript(file) ? process.env.LOOPLAG_TS_CACHE || defaultCacheDir() : null,
   };
-  const ctx = new Context(plan, channel, capture, eld, spec, cpuCount());
+  const ctx = new Context(plan, channel, eld, spec, cpuCount());
   ctxRef.ctx = ctx;
   // Node's default would end the sidecar (and every mode after it) on one: it is the
   // failure of the call it came from instead, as in the pool members.
@@ -111,7 +115,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
   ctx.progress('baseline', 'running');
   const baseline = await runBaseline(ctx);
   baseline.output = emptyOutput();
-  capture.take();
+  cuts.cut(); // what loading printed is not a window's
   channel.send({ type: 'window', window: baseline });
 
   for (const mode of plan.modes) {
@@ -140,8 +144,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
           window = skipped(mode, 'unsupported-mode', 'a worker sweep measures pool modes, not inline');
         } else {
           await runPoolSweep(ctx, mode as Exclude<NodeMode, 'inline'>, args, warmArgs, plan.sweepWorkers, (w) => {
-            w.output = capture.take();
-            channel.send({ type: 'window', window: w });
+            sendWindow(w);
           });
           ctx.progress(mode, 'done', plan.concurrency);
           if (ctx.cancelled) return fail({ kind: ctx.cancelKind, message: 'cancelled by the host', detail: null });
@@ -151,8 +154,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
         window = mode === 'inline' ? await runInline(ctx, callable, args) : await runPool(ctx, mode as Exclude<NodeMode, 'inline'>, args, warmArgs);
       }
     }
-    window.output = capture.take();
-    channel.send({ type: 'window', window });
+    sendWindow(window);
     ctx.progress(mode, 'done', plan.concurrency);
     if (ctx.cancelled) return fail({ kind: ctx.cancelKind, message: 'cancelled by the host', detail: null });
   }
@@ -196,7 +198,10 @@ function main(): void {
   // First: a host killed outright takes us (and our pool children) with it, even while
   // user code blocks this thread (stdin EOF, below, is an event on this thread's loop).
   dieWithParent(parentPidFromEnv());
-  const channel = new Channel();
+  const { fd, nonce } = takeProtocolEnv();
+  const channel = new Channel(fd, nonce);
+  const cuts = new OutputCuts(nonce);
+  syncStdio();
   channel.send({ type: 'hello', protocol: PROTOCOL_VERSION, sidecar: 'node', runtime: runtimeInfo() });
   const ref: { ctx: Context | null } = { ctx: null };
   let started = false;
@@ -209,7 +214,7 @@ function main(): void {
     (m) => {
       if (m.type === 'start' && !started) {
         started = true;
-        session(m.plan, channel, ref).then(
+        session(m.plan, channel, cuts, ref).then(
           (code) => {
             channel.send({ type: 'done' });
             exit(code);

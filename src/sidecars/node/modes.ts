@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { RawWindow, RunError, RunPlan, ValueKind } from '../../shared/protocol';
-import type { Channel, OutputCapture } from './channel';
+import type { Channel } from './channel';
+import { writeAllSync } from './channel';
 import { Callable, LoadError, LoadSpec } from './loader';
 import { argumentsLossNote, notCloneableReason } from './cloneCheck';
 import { PARENT_PID_ENV } from './orphanWatch';
@@ -44,7 +45,6 @@ export class Context {
   constructor(
     readonly plan: RunPlan,
     readonly channel: Channel,
-    readonly capture: OutputCapture,
     readonly eld: LoopDelayMonitor,
     readonly spec: LoadSpec,
     readonly cpuCount: number,
@@ -339,6 +339,17 @@ function movedOrDeleted(file: string, kind: 'worker' | 'process'): RunError | nu
   };
 }
 
+/** The process-pool children's IPC descriptor. */
+const POOL_IPC_FD = 63;
+
+function passOn(fd: number, chunk: Buffer): void {
+  try {
+    writeAllSync(fd, chunk);
+  } catch {
+    // fd closed by user code: nowhere to put it
+  }
+}
+
 /** How long idle members get to exit on their own before they are killed. */
 const POOL_EXIT_GRACE_MS = 2000;
 
@@ -417,8 +428,10 @@ class Pool {
         };
         if (this.kind === 'worker') {
           const worker = new Worker(script, { workerData: { spec: this.ctx.spec }, stdout: true, stderr: true });
-          worker.stdout.on('data', (c: Buffer) => this.ctx.capture.stdout.write(c));
-          worker.stderr.on('data', (c: Buffer) => this.ctx.capture.stderr.write(c));
+          // The worker writes to fds 1 and 2 itself (syncStdio); whatever still comes through
+          // its streams is passed on as it arrives, never collected.
+          worker.stdout.on('data', (c: Buffer) => passOn(1, c));
+          worker.stderr.on('data', (c: Buffer) => passOn(2, c));
           worker.on('message', onReply);
           worker.on('error', (e) => {
             member.dead = true;
@@ -438,15 +451,18 @@ class Pool {
         } else {
           const child: ChildProcess = fork(script, [], {
             serialization: 'advanced',
-            stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+            // fd 1 is the host's pipe, where the sidecar's own output goes; stderr passes
+            // through the sidecar as it arrives (its tail names an out-of-memory death), never
+            // collected; the IPC channel sits high (fd 3 is where user code writes when it
+            // guesses a free fd).
+            stdio: ['ignore', 'inherit', 'pipe', ...Array<'ignore'>(POOL_IPC_FD - 3).fill('ignore'), 'ipc'],
             env: { ...process.env, [PARENT_PID_ENV]: String(process.pid) },
             execArgv: [],
           });
           // The target (with its argument text, which can be megabytes) goes through IPC.
           child.send({ type: 'init', spec: this.ctx.spec } satisfies PoolRequest);
-          child.stdout!.on('data', (c: Buffer) => this.ctx.capture.stdout.write(c));
           child.stderr!.on('data', (c: Buffer) => {
-            this.ctx.capture.stderr.write(c);
+            passOn(2, c);
             member.stderrTail = (member.stderrTail + c.toString('utf8')).slice(-MEMBER_STDERR_TAIL_CHARS);
           });
           child.on('message', (m) => onReply(m as PoolReply));
@@ -455,7 +471,7 @@ class Pool {
             if (!this.closed) this.fail(new PoolCrash(`${member.name} failed: ${e.message}`));
           });
           child.on('exit', onExit);
-          // 'close': exited and every byte of its stdout/stderr read.
+          // 'close': exited, and its stderr read to the end (its stdout went straight to fd 1).
           member.gone = new Promise((r) => child.once('close', () => r()));
           member.name = `pid ${child.pid}`;
           member.send = (m) => child.send(m);

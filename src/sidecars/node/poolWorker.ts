@@ -12,6 +12,7 @@ import { ErrorInfo, errorInfo, PoolReply, PoolRequest, rejectionInfo } from './p
 import { dieWithParent, parentPidFromEnv } from './orphanWatch';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { nowMs, threadCpuMs } from './probes';
+import { syncStdio } from './channel';
 
 function send(message: PoolReply): void {
   if (parentPort) parentPort.postMessage(message);
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     process.on('disconnect', () => process.exit(1));
     dieWithParent(parentPidFromEnv());
   }
+  syncStdio(); // before user code: what it prints goes straight to fds 1 and 2, never queued
   const spec: LoadSpec = parentPort ? (workerData as { spec: LoadSpec }).spec : await initSpec();
   // The call running (its id), else the last one run: where an unhandled rejection goes.
   let current: { id: number; rejection: ErrorInfo | null } | null = null;

@@ -23,8 +23,9 @@ if __name__ == "__main__":
                                         "message": "Python %s is too old: Loop Lag needs Python 3.9 or newer"
                                         % platform.python_version()}},
         ):
-            sys.stdout.write(json.dumps(message) + "\n")
-        sys.stdout.flush()
+            # On the protocol descriptor, framed with the nonce (see channel.py).
+            line = os.environ.get("LOOPLAG_NONCE", "") + " " + json.dumps(message) + "\n"
+            os.write(int(os.environ.get("LOOPLAG_PROTOCOL_FD", "1")), line.encode("utf-8"))
         sys.exit(3)
     if len(sys.argv) > 1:  # one-shot helpers for hosts: outline FILE, check-args TEXT
         from looplag_sidecar.outline import main as tool

@@ -1,5 +1,7 @@
-"""User output never reaches the protocol pipe; it is captured, capped and counted."""
+"""The protocol goes on the host's descriptor with the run's nonce; user output stays on
+fds 1 and 2 (the host captures it), split into windows by cut markers."""
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -8,72 +10,55 @@ import unittest
 from support import SIDECAR
 
 
-def run_child(body):
-    """Run `body` in a fresh interpreter (it redirects its own fds 1 and 2)."""
+def run_child(body, protocol_fd=True):
+    """Run `body` in a fresh interpreter with a protocol pipe on fd 63, as the host gives it.
+    Returns (stdout bytes, stderr bytes, protocol bytes, return code)."""
     code = "import sys; sys.path.insert(0, %r)\n" % SIDECAR + textwrap.dedent(body)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
-    return proc.stdout.decode(), proc.stderr.decode(), proc.returncode
+    r, w = os.pipe()
+    env = dict(os.environ, LOOPLAG_NONCE="n0nce")
+    if protocol_fd:
+        env["LOOPLAG_PROTOCOL_FD"] = "63"
+    os.dup2(w, 63)
+    os.close(w)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, pass_fds=(63,))
+    os.close(63)
+    with os.fdopen(r, "rb") as protocol:
+        out, err = proc.communicate(timeout=60)
+        proto = protocol.read()
+    return out, err, proto, proc.returncode
 
 
-class CaptureTests(unittest.TestCase):
-    def test_python_c_level_and_child_process_output_is_captured_not_leaked(self):
-        stdout, stderr, code = run_child("""
-            import json, os, subprocess, sys
-            from looplag_sidecar.channel import Channel, OutputCapture
-            channel = Channel()
-            capture = OutputCapture(1024)
-            print("from print")
-            os.write(1, b"from the fd\\n")
-            print("to stderr", file=sys.stderr)
-            subprocess.run([sys.executable, "-c", "print('from a child process')"])
-            channel.send({"type": "captured", "output": capture.take()})
-            print("second window")
-            channel.send({"type": "captured", "output": capture.take()})
-        """)
-        self.assertEqual(code, 0, stderr)
-        lines = stdout.splitlines()
-        self.assertEqual(len(lines), 2, "only protocol lines on the real stdout: %r" % stdout)
-        first, second = (json.loads(l)["output"] for l in lines)
-        self.assertIn("from print\n", first["stdout"])
-        self.assertIn("from the fd\n", first["stdout"])
-        self.assertIn("from a child process\n", first["stdout"])
-        self.assertEqual(first["stderr"], "to stderr\n")
-        self.assertFalse(first["truncated"])
-        self.assertEqual(second["stdout"], "second window\n", "each take() returns only what is new")
-        self.assertEqual(stderr, "", "nothing leaks to the real stderr either")
-
-    def test_over_the_cap_keeps_head_and_tail_and_counts_bytes(self):
-        stdout, stderr, code = run_child("""
-            import json
-            from looplag_sidecar.channel import Channel, OutputCapture
-            channel = Channel()
-            capture = OutputCapture(1000)
-            print("FIRST")
-            for i in range(100000):
-                print("line %06d" % i)
-            print("LAST")
-            channel.send(capture.take())
-        """)
-        self.assertEqual(code, 0, stderr)
-        out = json.loads(stdout)
-        self.assertTrue(out["truncated"])
-        self.assertEqual(out["stdoutBytes"], len("FIRST\n") + 100000 * 12 + len("LAST\n"))
-        self.assertTrue(out["stdout"].startswith("FIRST\n"))
-        self.assertTrue(out["stdout"].endswith("LAST\n"))
-        self.assertIn("bytes omitted by Loop Lag", out["stdout"])
-        self.assertLess(len(out["stdout"]), 1100)
-
-    def test_invalid_utf8_is_replaced_not_fatal(self):
-        stdout, stderr, code = run_child("""
+class ChannelTests(unittest.TestCase):
+    def test_lines_carry_the_nonce_on_the_protocol_fd_and_the_environment_forgets_both(self):
+        out, err, proto, code = run_child("""
             import os
-            from looplag_sidecar.channel import Channel, OutputCapture
-            channel = Channel()
-            capture = OutputCapture(100)
-            os.write(1, b"ok \\xff\\xfe end\\n")
-            channel.send(capture.take())
+            from looplag_sidecar.channel import Channel, take_protocol_env
+            fd, nonce = take_protocol_env()
+            Channel(fd, nonce).send({"type": "done", "env": [k for k in os.environ if k.startswith("LOOPLAG_")]})
+            print("user output")
         """)
-        self.assertEqual(code, 0, stderr)
-        self.assertEqual(json.loads(stdout)["stdout"], "ok \ufffd\ufffd end\n")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, b"user output\n", "user output stays on fd 1")
+        self.assertTrue(proto.startswith(b"n0nce "), proto)
+        self.assertEqual(json.loads(proto[len(b"n0nce "):]), {"type": "done", "env": []})
+
+    def test_cut_markers_follow_the_output_they_end_even_with_fd_1_closed(self):
+        out, err, proto, code = run_child("""
+            import os, sys
+            from looplag_sidecar.channel import OutputCuts
+            cuts = OutputCuts("n0nce")
+            print("first window")
+            print("to stderr", file=sys.stderr)
+            assert cuts.cut() == 0
+            print("second", end="")
+            sys.stdout.flush()
+            os.close(1)
+            assert cuts.cut() == 1
+        """)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, b"first window\n\0looplag-cut:n0nce:0\0second\0looplag-cut:n0nce:1\0")
+        self.assertEqual(err, b"to stderr\n\0looplag-cut:n0nce:0\0\0looplag-cut:n0nce:1\0")
 
 
 if __name__ == "__main__":

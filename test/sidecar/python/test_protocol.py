@@ -55,18 +55,25 @@ class LiveMessagesTests(unittest.TestCase):
                        "lines": None, "args": "3, 1000", "workspaceRoot": None},
             "modes": ["inline", "thread", "process", "interpreter"], "concurrency": 2, "workers": 1,
             "switchIntervalS": None, "heartbeatMs": 1, "gilProbe": True, "baselineMs": 20, "outputCapBytes": 1024}}
+        # The protocol on fd 63 with a nonce, as the host gives it; user output on fds 1 and 2.
+        r, w = os.pipe()
+        os.dup2(w, 63)
+        os.close(w)
         # stdin stays open until "done": EOF tells the sidecar its host is gone.
-        proc = subprocess.Popen([sys.executable, os.path.join(SIDECAR, "run_sidecar.py")],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen([sys.executable, os.path.join(SIDECAR, "run_sidecar.py")], pass_fds=(63,),
+                                env=dict(os.environ, LOOPLAG_PROTOCOL_FD="63", LOOPLAG_NONCE="n0nce"),
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(63)
         proc.stdin.write((json.dumps(plan) + "\n").encode())
         proc.stdin.flush()
         messages = []
-        for line in proc.stdout:
-            messages.append(json.loads(line))
-            if messages[-1]["type"] in ("done", "error"):
-                break
+        with os.fdopen(r, "rb") as lines:
+            for line in lines:
+                self.assertTrue(line.startswith(b"n0nce "), line[:100])
+                messages.append(json.loads(line[len(b"n0nce "):]))
+                if messages[-1]["type"] in ("done", "error"):
+                    break
         proc.stdin.close()
-        proc.stdout.close()
         proc.wait(30)
         for m in messages:
             protocol.validate_sidecar_message(m)

@@ -1,27 +1,63 @@
-"""The protocol channel and the capture of user output.
+"""The protocol channel and the cuts that split user output into windows.
 
-The protocol owns the process's original stdout; file descriptors 1 and 2 are
-pointed at append-only temporary files, so nothing the user's code prints (from
-Python, from C, or from a process-pool child that inherits the descriptors) can
-corrupt a JSON line. Temporary files rather than pipes: draining a pipe would need
-a reader thread, and a thread competing for the GIL would perturb the measurement.
+The protocol has a descriptor of its own, given by the host at a high number
+(LOOPLAG_PROTOCOL_FD) so that user code writing to the low numbers cannot reach it, and
+every line starts with the run's nonce (LOOPLAG_NONCE), so a line that user code wrote
+there anyway is recognised as such. Both are taken out of the environment at once.
+
+File descriptors 1 and 2 stay the host's pipes: the host reads what user code prints
+(from Python, from C, from pool children that inherit them), keeps a capped head and
+tail per window, and counts the bytes. No reader thread here competes for the GIL, and
+nothing grows in memory or on disk. At a window's end the sidecar writes a cut marker
+on both, before it sends the window; the host splits the streams there.
 """
 import json
 import os
 import sys
-import tempfile
 import threading
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+# Private descriptors go at or above this number, out of the way of user code.
+_HIGH_FD = 64
+
+
+def private_dup(fd):
+    """A non-inheritable duplicate of `fd` at a high number (where the platform allows)."""
+    if fcntl is not None:
+        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
+    return os.dup(fd)
+
+
+def take_protocol_env():
+    """The protocol descriptor and the nonce from the environment, removed from it so
+    that user code and pool children do not see them. Run by hand (no host): stdout."""
+    fd = os.environ.pop("LOOPLAG_PROTOCOL_FD", None)
+    nonce = os.environ.pop("LOOPLAG_NONCE", "")
+    if fd is None or not fd.isdigit():
+        return private_dup(1), nonce
+    fd = int(fd)
+    try:
+        os.set_inheritable(fd, False)  # not passed on to programs user code starts
+        os.set_blocking(fd, True)  # libuv may hand it over non-blocking: a full pipe must wait, not raise
+    except (OSError, AttributeError):  # AttributeError: os.set_blocking is POSIX-only before 3.12
+        pass
+    return fd, nonce
 
 
 class Channel:
-    """Writes JSON lines on a private duplicate of the original stdout."""
+    """Writes JSON lines, each after the run's nonce, on the protocol descriptor."""
 
-    def __init__(self):
-        self._fd = os.dup(1)
+    def __init__(self, fd, nonce):
+        self._fd = fd
+        self._prefix = (nonce + " ").encode("ascii")
         self._lock = threading.Lock()
 
     def send(self, message):
-        data = (json.dumps(message, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
+        data = self._prefix + (json.dumps(message, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
         with self._lock:
             view = memoryview(data)
             while view:
@@ -29,54 +65,39 @@ class Channel:
                 view = view[written:]
 
 
-class _Stream:
-    def __init__(self, fd):
-        self.fd = fd
-        handle, self.path = tempfile.mkstemp(prefix="looplag-out-%d-" % fd)
-        os.close(handle)
-        self.writer = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-        self.reader = open(self.path, "rb")
-        self.offset = 0
-        try:  # POSIX lets us unlink at once; Windows keeps the path until close().
-            os.unlink(self.path)
-            self.path = None
-        except OSError:
-            pass
-        os.dup2(self.writer, fd)
-
-    def take(self, cap):
-        """Bytes written since the last take: head and tail kept when over `cap`."""
-        size = os.fstat(self.writer).st_size
-        total = size - self.offset
-        self.reader.seek(self.offset)
-        if total <= cap:
-            data = self.reader.read(total)
-            truncated = False
-        else:
-            head = self.reader.read(cap * 3 // 4)
-            tail_len = cap - len(head)
-            self.reader.seek(size - tail_len)
-            tail = self.reader.read(tail_len)
-            data = head + (b"\n... [%d bytes omitted by Loop Lag] ...\n" % (total - len(head) - len(tail))) + tail
-            truncated = True
-        self.offset = size
-        return data.decode("utf-8", errors="replace"), truncated, total
+EMPTY_OUTPUT = {"stdout": "", "stderr": "", "truncated": False, "stdoutBytes": 0, "stderrBytes": 0}
 
 
-class OutputCapture:
-    """Redirects fds 1 and 2 for the life of the sidecar; `take()` per window."""
+class OutputCuts:
+    """Writes the cut markers that end each window's output on fds 1 and 2.
 
-    def __init__(self, cap_bytes):
-        self.cap = cap_bytes
+    Written on private duplicates of the two descriptors, taken at start: the same
+    pipes, so a marker follows whatever was written before it, and it still reaches the
+    host if user code closed fd 1 or pointed it elsewhere (its output then goes there).
+    """
+
+    def __init__(self, nonce):
+        self._nonce = nonce
+        self._fds = []
+        for fd in (1, 2):
+            try:
+                self._fds.append(private_dup(fd))
+            except OSError:  # started without it: the host then waits for the process's end
+                pass
+        self._next = 0
+
+    def cut(self):
+        """End the current output segment; returns its number, for the window message."""
         flush_std()
-        self.streams = (_Stream(1), _Stream(2))
-
-    def take(self):
-        flush_std()
-        out, out_trunc, out_bytes = self.streams[0].take(self.cap)
-        err, err_trunc, err_bytes = self.streams[1].take(self.cap)
-        return {"stdout": out, "stderr": err, "truncated": out_trunc or err_trunc,
-                "stdoutBytes": out_bytes, "stderrBytes": err_bytes}
+        n = self._next
+        self._next += 1
+        marker = ("\0looplag-cut:%s:%d\0" % (self._nonce, n)).encode("ascii")
+        for fd in self._fds:
+            try:
+                os.write(fd, marker)
+            except OSError:
+                pass
+        return n
 
 
 def flush_std():

@@ -16,7 +16,7 @@ from . import modes
 from . import orphan
 from . import outline
 from . import target as target_mod
-from .channel import Channel, OutputCapture, start_stdin_reader
+from .channel import EMPTY_OUTPUT, Channel, OutputCuts, private_dup, start_stdin_reader, take_protocol_env
 from .protocol import PROTOCOL_VERSION, ProtocolError, error, validate_host_message
 
 CANCEL_GRACE_S = 0.5
@@ -154,7 +154,7 @@ def _too_long_for_diagnostic(call_s):
     return call_s is not None and call_s > DIAGNOSTIC_MAX_CALL_S
 
 
-async def session(plan, channel, capture, ctx):
+async def session(plan, channel, cuts, ctx):
     if plan["switchIntervalS"]:
         sys.setswitchinterval(plan["switchIntervalS"])
     spec = plan["target"]
@@ -184,7 +184,7 @@ async def session(plan, channel, capture, ctx):
     if plan["baselineMs"] > 0:  # 0: the host measured it in another sidecar of the session
         ctx.progress("baseline", "running")
         baseline = await modes.run_baseline(ctx)
-        baseline["output"] = {"stdout": "", "stderr": "", "truncated": False, "stdoutBytes": 0, "stderrBytes": 0}
+        baseline["output"] = dict(EMPTY_OUTPUT)
         channel.send({"type": "window", "window": baseline})
 
     sweep = plan.get("sweepWorkers")
@@ -202,11 +202,15 @@ async def session(plan, channel, capture, ctx):
         emitted[id(window)] = window
         if window["mode"] in warmups and window.get("warmupMs") is None:
             window["warmupMs"] = warmups.pop(window["mode"])
-        window["output"] = capture.take()
-        channel.send({"type": "window", "window": window})
+        send_window(window)
+
+    def send_window(window):
+        # The host fills the output in from fds 1 and 2, up to this cut.
+        window["output"] = dict(EMPTY_OUTPUT)
+        channel.send({"type": "window", "window": window, "outputMark": cuts.cut()})
 
     ctx.emit_window = emit_window
-    ctx.discard_output = capture.take
+    ctx.discard_output = cuts.cut
     ctx.note_warmup = warmups.__setitem__
 
     async def fresh_args():
@@ -268,8 +272,7 @@ async def session(plan, channel, capture, ctx):
             if mode == "thread" and plan.get("diagnostic", True) and not _too_long_for_diagnostic(inline_call_s):
                 ctx.progress("diagnostic", "running")
                 diagnostic = await modes.run_diagnostic(ctx, tgt, args, kwargs)
-                diagnostic["output"] = capture.take()
-                channel.send({"type": "window", "window": diagnostic})
+                send_window(diagnostic)
                 if ctx.cancelled.is_set():
                     channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
                     return
@@ -292,8 +295,10 @@ def main():
     # First: from here on a host killed outright takes this process with it, even if a
     # call later holds the GIL (stdin EOF, below, needs a thread that gets the GIL).
     orphan.die_with_parent(orphan.parent_pid_from_env())
-    channel = Channel()
-    diag = os.dup(2)
+    protocol_fd, nonce = take_protocol_env()
+    channel = Channel(protocol_fd, nonce)
+    cuts = OutputCuts(nonce)
+    diag = private_dup(2)  # faulthandler's, out of user code's way (a traceback on a crash)
     faulthandler.enable(file=os.fdopen(diag, "w", closefd=False), all_threads=True)
     channel.send({"type": "hello", "protocol": PROTOCOL_VERSION, "sidecar": "python", "runtime": runtime_info()})
 
@@ -340,7 +345,6 @@ def main():
     os.dup2(devnull, 0)
     started.wait()
     plan = state["plan"]
-    capture = OutputCapture(plan["outputCapBytes"])
     ctx = Context(plan, channel, cancelled)
     state["ctx"] = ctx
 
@@ -348,7 +352,7 @@ def main():
         state["loop"] = asyncio.get_running_loop()
         state["task"] = asyncio.current_task()
         try:
-            await session(plan, channel, capture, ctx)
+            await session(plan, channel, cuts, ctx)
         except asyncio.CancelledError:
             channel.send({"type": "error", "error": error("cancelled", "cancelled by the host")})
 

@@ -493,7 +493,12 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, request
     ctx.progress(mode, "warming")
     warmup_ms = None
     ctx.oom_before = crash.read_oom_kills()  # a worker's SIGKILL is then told apart from an OOM kill
-    pool = make_pool()
+    placeholders = _reserve_low_fds() if mode == "process" else []
+    try:
+        pool = make_pool()
+    except BaseException:
+        _release(placeholders)
+        raise
     ctx.register_pool(pool)
     windows = []
     try:
@@ -501,7 +506,10 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, request
         # Occupy every worker at once so the pool starts all of them (and each loads
         # the target) before the window opens.
         warm = [pool.submit(child_warm, 0.05) for _ in range(workers)]
-        await asyncio.gather(*(asyncio.wrap_future(f) for f in warm))
+        try:
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in warm))
+        finally:
+            _release(placeholders)
         ctx.remember_workers(pool)
         startup_ms = (perf_counter() - t) * 1000.0
         if ctx.warmup:
@@ -530,8 +538,42 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, request
         window["status"] = "failed"
         windows.append(window)
     finally:
+        _release(placeholders)  # if submitting failed before the members started
         ctx.unregister_pool(pool)
     return windows if counts else windows[0]
+
+
+# Descriptors below this are held while a process pool is built and starts its members.
+_LOW_FDS_END = 64
+
+
+def _reserve_low_fds():
+    """Fill the free descriptors from 3 up to _LOW_FDS_END with read-only /dev/null while
+    a process pool is built and starts its members: the pool's pipes (call queue, result
+    queue, each member's sentinel) then get high numbers, and the members inherit the
+    placeholders at the low ones. User code in a member that writes to fd 3-10 (a guessed
+    or leaked number) then gets EBADF instead of writing into the result pipe, where
+    garbage hangs the pool. Returns the placeholders, for _release."""
+    held = []
+    try:
+        while True:
+            fd = os.open(os.devnull, os.O_RDONLY)
+            if fd >= _LOW_FDS_END:
+                os.close(fd)
+                break
+            held.append(fd)
+    except OSError:  # out of descriptors: the pool gets what is left
+        pass
+    return held
+
+
+def _release(fds):
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    del fds[:]
 
 
 # Marks a pool whose warm-up calls are running: a worker dying then is the target's doing.

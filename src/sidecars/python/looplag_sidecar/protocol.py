@@ -74,7 +74,7 @@ SIDECAR_MESSAGES = {
     "hello": {"type": str, "protocol": int, "sidecar": ("python", "node"), "runtime": RUNTIME},
     "target": {"type": str, "target": RESOLVED_TARGET},
     "progress": {"type": str, "mode": str, "phase": PHASES, "done": int, "total": int},
-    "window": {"type": str, "window": WINDOW},
+    "window": {"type": str, "window": WINDOW, "outputMark": (OPT, int)},
     "error": {"type": str, "error": ERROR},
     "done": {"type": str},
 }
