@@ -191,7 +191,7 @@ test('the manifest declares every command, setting and safety capability the cod
   assert.deepEqual(declared, Object.values(COMMANDS).sort());
   const props = Object.keys(pkg.contributes.configuration.properties);
   for (const key of ['concurrency', 'workers', 'python.modes', 'python.switchInterval', 'python.path', 'python.freeThreadedPath', 'node.modes', 'node.path', 'heartbeatMs', 'stallThresholdMs',
-    'lagBudgetMs', 'plannedMode', 'timeoutSeconds', 'gilProbe', 'gilProbeInWindow', 'warmup', 'codeLens.enabled', 'saveBeforeRun', 'sweep.workers']) {
+    'lagBudgetMs', 'plannedMode', 'timeoutSeconds', 'callTimeoutSeconds', 'gilProbe', 'gilProbeInWindow', 'warmup', 'codeLens.enabled', 'saveBeforeRun', 'sweep.workers']) {
     assert.ok(props.includes(`looplag.${key}`), key);
     assert.ok(pkg.contributes.configuration.properties[`looplag.${key}`].markdownDescription, `${key} is described`);
   }

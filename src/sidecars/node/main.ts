@@ -126,6 +126,7 @@ async function session(plan: RunPlan, channel: Channel, ctxRef: { ctx: Context |
         throw e;
       }
       ctx.begin(mode);
+      ctx.warmupCut = false;
       if (plan.sweepWorkers?.length) {
         // A worker sweep: pool modes only, each window sent as it ends.
         if (mode === 'inline') {
