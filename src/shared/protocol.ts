@@ -20,11 +20,11 @@ export type NodeMode = (typeof NODE_MODES)[number];
 export const Mode = literal('inline', 'thread', 'process', 'interpreter', 'worker', 'free-threaded');
 export type Mode = Infer<typeof Mode>;
 
+/** `call-timeout`: a window cut by --call-timeout (a mode's error, never the session's: not exit 124). */
 export const ERROR_KINDS = [
   'syntax-error', 'import-error', 'target-not-found', 'unsupported-target', 'bad-arguments',
   'interpreter-not-found', 'not-picklable', 'not-transferable', 'timeout', 'crashed', 'cancelled', 'unsupported-mode',
   'protocol-error', 'internal-error',
-  // A window cut by --call-timeout (the mode's error, never the session's: not exit 124).
   'call-timeout',
 ] as const;
 export const ErrorKind = literal(...ERROR_KINDS);
