@@ -505,7 +505,7 @@ class WindowWatch {
     const silentS = Math.round((now - this.lastHeardAt) / 100) / 10;
     const inWarmup = this.phase !== 'running';
     const what = inWarmup
-      ? `the unmeasured warm-up call of ${name} did not finish within ${limitMs / 1000} s (--call-timeout), so none of the ${this.total} calls ran`
+      ? `${callsPhrase(0, this.total, name)} in ${this.mode} never started: the unmeasured warm-up call before them did not finish within ${limitMs / 1000} s (--call-timeout)`
       : `${callsPhrase(this.done, this.total, name)} in ${this.mode} did not finish within ${limitMs / 1000} s (--call-timeout)`;
     return this.window('unfinished', {
       kind: 'call-timeout',
