@@ -68,6 +68,15 @@ export function withTaskStatus(w: RawWindow): TaskRecord[] {
   });
 }
 
+/**
+ * Whether a mode lost calls: some were unfinished (cut) or crashed, or the mode was cut
+ * or crashed before its window could count them (a warm-up call that killed its pool
+ * member or never ended). The report's `partial` status and the CLI's exit 5 ask this.
+ */
+export function callsLost(r: ModeRun): boolean {
+  return Boolean(r.taskStats.unfinishedCount || r.taskStats.crashedCount) || r.error?.kind === 'crashed' || r.error?.kind === 'call-timeout';
+}
+
 /** Raw window → report run: the stats are computed here, on the host, once. */
 export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
   const doneTasks = w.tasks.filter((t) => t.endMs !== null).length;
@@ -178,7 +187,7 @@ function assemble(state: SessionState): Report {
     : null;
   const measured = runs.filter((r) => r.status !== 'skipped');
   // Calls that never finished (cut, or lost in a crash) leave the session incomplete.
-  const lost = runs.some((r) => r.taskStats.unfinishedCount || r.taskStats.crashedCount);
+  const lost = runs.some(callsLost);
   const status: Report['status'] = !state.error ? (lost ? 'partial' : 'complete') : measured.length ? 'partial' : 'failed';
   return {
     schema: REPORT_SCHEMA,

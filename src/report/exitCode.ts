@@ -1,4 +1,5 @@
 import type { Report, RunError } from '../shared/protocol';
+import { callsLost } from './buildReport';
 import { callErrorOf, describeCallError } from './callErrors';
 import { fmtMs } from './textTable';
 import { withinBudget } from './verdict';
@@ -21,8 +22,7 @@ export function unfinishedCalls(report: Report): string[] {
   return report.runs.flatMap((r) => {
     const unfinished = r.taskStats.unfinishedCount ?? 0;
     const crashed = r.taskStats.crashedCount ?? 0;
-    const lostMode = r.error && (r.error.kind === 'call-timeout' || r.error.kind === 'crashed');
-    if (!unfinished && !crashed && !lostMode) return [];
+    if (!callsLost(r)) return [];
     const counts = [unfinished ? `${unfinished} unfinished` : '', crashed ? `${crashed} crashed` : ''].filter(Boolean).join(', ');
     const of = counts ? `${counts} of ${r.tasks.length} calls` : 'no call measured';
     return [`${r.mode} (${of}: ${r.error?.message ?? 'cut short'})`];
