@@ -37,9 +37,10 @@ export function errorExitCode(kind: RunError['kind']): number {
 /** The exit code for a finished report, and the stderr lines that explain it. */
 export function exitCode(report: Report, budgetMs: number | null, verbose = false): { code: number; stderr: string[] } {
   const err = report.error;
-  // A mode's sidecar crashed and the session went on to measure the others: calls were
-  // lost, the session was not (report.status partial, not failed).
-  const modeCrash = err?.kind === 'crashed' && report.status === 'partial' && unfinishedCalls(report).length > 0;
+  // A mode's sidecar crashed and the session went on to measure others: calls were lost,
+  // the session was not. With nothing measured anywhere (no run with samples), it stays 1.
+  const measuredSome = report.runs.some((r) => r.status === 'ok' || r.lag.sampleCount > 0);
+  const modeCrash = err?.kind === 'crashed' && measuredSome && unfinishedCalls(report).length > 0;
   if (err && !modeCrash) {
     const stderr = [`looplag: error [${err.kind}]: ${err.message}`];
     if (verbose && err.detail) stderr.push(err.detail.trimEnd());
