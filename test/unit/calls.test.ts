@@ -125,7 +125,7 @@ test('views mark a partial run; no lag figures without samples; no verdict calls
     settings: { ...settings, plannedMode: 'inline', modes: ['inline'] }, createdAt: new Date(), runtime: null, resolved: null,
     baseline: null, windows: [cutWindow('inline', CALL_TIMEOUT, { partial: true })], error: null, finished: true,
   });
-  assert.match(cut.headline ?? '', /^Cut short on the event loop: calls 3–4 of f .* An unfinished call is not a verdict\./);
+  assert.match(cut.headline ?? '', /^Cut short on the event loop \(called directly\): calls 3–4 of f .* An unfinished call is not a verdict\./);
   assert.ok(!cut.advice.some((x) => x.id === 'healthy'));
 });
 
