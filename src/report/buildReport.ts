@@ -188,7 +188,9 @@ function assemble(state: SessionState): Report {
   const measured = runs.filter((r) => r.status !== 'skipped');
   // Calls that never finished (cut, or lost in a crash) leave the session incomplete.
   const lost = runs.some(callsLost);
-  const status: Report['status'] = !state.error ? (lost ? 'partial' : 'complete') : measured.length ? 'partial' : 'failed';
+  // A run the host recorded for a sidecar that could not answer has no figures: not "measured".
+  const withFigures = measured.filter((r) => !(r.partial && r.lag.sampleCount === 0));
+  const status: Report['status'] = !state.error ? (lost ? 'partial' : 'complete') : withFigures.length ? 'partial' : 'failed';
   return {
     schema: REPORT_SCHEMA,
     tool: { name: 'looplag', version: TOOL_VERSION },

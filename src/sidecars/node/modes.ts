@@ -739,7 +739,7 @@ async function runPoolWindows(ctx: Context, mode: 'worker' | 'process', args: un
       const cappedNote = capped ? `the pool started ${size} workers, not the ${capped} asked for: only ${ctx.plan.concurrency} calls run at once` : null;
       const notes = [...new Set([...(argsNote ? [argsNote] : []), ...(cappedNote ? [cappedNote] : []), ...w.records.flatMap((r) => (r.resultNote ? [r.resultNote] : []))])];
       if (capped) window.workersRequested = capped;
-      if (notes.length) window.notes = notes;
+      if (notes.length) window.notes = [...(window.notes ?? []), ...notes];
       window.workers = count ?? size;
       window.startupMs = windows.length ? null : Math.round(startupMs * 1000) / 1000;
       // Warm-up ran once, when the pool started: it belongs to the first window.
