@@ -356,7 +356,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
           }
           break;
         case 'error':
-          fail(m.error);
+          // After the host's call-timeout cut, the sidecar's "cancelled" is ours, not the user's.
+          if (!cutBy.window) fail(m.error);
           break;
         case 'done':
           sawDone = true;
@@ -402,13 +403,17 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     // The call timeout, when the sidecar cannot act on it: a call that blocks its loop
     // (a sync JS loop, a pure-Python loop inline) or holds the GIL leaves it silent. No
-    // message for the limit plus a grace while calls run: end it, keep the mode as cut.
+    // message for the limit plus a grace while calls run: stop it, keep the mode as cut.
     const callLimitMs = (plan.callTimeoutS ?? 0) * 1000;
     const watchdog = callLimitMs > 0 ? setInterval(() => {
       const now = Date.now();
       if (cutBy.window || sidecar.state === 'cancelling' || !watch.stuck(now, callLimitMs + CALL_TIMEOUT_GRACE_MS)) return;
       cutBy.window = watch.cutWindow(now, plan, callLimitMs);
-      sidecar.kill();
+      // Asked first: a loop blocked by time.sleep or pure Python still lets the Python
+      // sidecar's cancel thread send the window so far, the stall included. A GIL held by
+      // a native call or a sync JS loop cannot answer: killed after the grace, and the
+      // host's record of the mode stands.
+      void sidecar.cancel(grace, 'call-timeout');
     }, WATCHDOG_POLL_MS) : undefined;
     const exit = await sidecar.stopped;
     clearInterval(watchdog);

@@ -106,8 +106,11 @@ export type RunPlan = Infer<typeof RunPlan>;
 
 export const HostMessage = tagged({
   start: obj({ type: literal('start'), protocol: int, plan: RunPlan }),
-  /** `reason` names the error kind the interrupted window reports (default: cancelled). */
-  cancel: obj({ type: literal('cancel'), reason: optional(literal('user', 'timeout')) }),
+  /**
+   * `reason` names the error kind the interrupted window reports (default: cancelled);
+   * `call-timeout`: the host's watchdog found the sidecar silent past --call-timeout.
+   */
+  cancel: obj({ type: literal('cancel'), reason: optional(literal('user', 'timeout', 'call-timeout')) }),
 });
 export type HostMessage = Infer<typeof HostMessage>;
 

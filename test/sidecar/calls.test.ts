@@ -86,6 +86,20 @@ describe('--call-timeout: the host\'s watchdog when the sidecar cannot act', () 
     await assertNoProcessLeft(tag);
   });
 
+  test('Python: a call blocking the loop but not the GIL is cut by the host, the stall kept in the window', async () => {
+    // time.sleep on the loop: the sidecar's loop cannot act, its cancel thread can.
+    const { r, tag } = await cli([`${PY}::stall`, '--args', '20', '--modes', 'inline', '--concurrency', '1', '--no-warmup', '--call-timeout', '1', '--no-gil-probe', '--timeout', String(TIMEOUT_S)]);
+    assert.equal(r.code, 5, r.stderr);
+    const cut = run(reportOf(r), 'inline');
+    assert.equal(cut.error?.kind, 'call-timeout', JSON.stringify(cut.error));
+    assert.match(cut.error!.message, /call 1 of stall in inline did not finish within 1 s \(--call-timeout\).*the loop was blocked at the cut/);
+    assert.equal(cut.partial, true);
+    assert.equal(cut.taskStats.unfinishedCount, 1);
+    // The stall in progress is the window's last sample: at least the limit, and the grace.
+    assert.ok(cut.lag.maxMs >= 1000, `lag max ${cut.lag.maxMs} ms`);
+    await assertNoProcessLeft(tag);
+  });
+
   test('Python: a GIL-holding call in thread mode is cut by the host, and process mode runs next', async () => {
     const { r, seconds, tag } = await cli([`${PY}::gil_held_in_sidecar`, '--modes', 'thread,process', '--call-timeout', '1', ...FAST]);
     const report = reportOf(r);
@@ -126,7 +140,7 @@ describe('a window cut by --timeout is kept', () => {
   test('Python: --timeout in a 20 s stall keeps the partial window, the stall in lag.maxMs (exit 124)', async () => {
     // --timeout 5: the window opens after the interpreter's start and the baseline (slow
     // on a busy machine), and the cut still lands ≥ 2 s into the stall.
-    const { r, seconds, tag } = await cli([`${PY}::stall`, '--args', '20', '--modes', 'inline', '--concurrency', '1', '--no-warmup', '--no-gil-probe', '--timeout', '5']);
+    const { r, seconds, tag } = await cli([`${PY}::stall`, '--args', '20', '--modes', 'inline', '--concurrency', '1', '--no-warmup', '--no-gil-probe', '--timeout', '5', '--call-timeout', '600']);
     assert.equal(r.code, 124, r.stderr);
     assert.ok(seconds < 15, `took ${seconds} s: the cut did not wait for the stall to end`);
     const report = reportOf(r);

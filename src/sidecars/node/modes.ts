@@ -30,7 +30,7 @@ class PoolCrash extends Error {
 /** What every mode needs: the plan, the probes that live as long as the session, cancel. */
 export class Context {
   cancelled = false;
-  cancelKind: 'cancelled' | 'timeout' = 'cancelled';
+  cancelKind: 'cancelled' | 'timeout' | 'call-timeout' = 'cancelled';
   private readonly cancelHooks = new Set<(e: Error) => void>();
   private mode = '';
   private done = 0;
@@ -81,8 +81,8 @@ export class Context {
     }
   }
 
-  cancel(reason: 'user' | 'timeout' | undefined): void {
-    if (reason === 'timeout') this.cancelKind = 'timeout';
+  cancel(reason: 'user' | 'timeout' | 'call-timeout' | undefined): void {
+    if (reason === 'timeout' || reason === 'call-timeout') this.cancelKind = reason;
     this.cancelled = true;
     for (const hook of this.cancelHooks) hook(new Cancelled());
   }
@@ -168,7 +168,11 @@ class Window {
       if (e instanceof Cancelled) {
         const kind = ctx.cancelKind;
         partial = true;
-        error = { kind, message: `${kind === 'timeout' ? 'timed out' : 'cancelled'} while measuring ${this.mode}`, detail: null };
+        const open = this.records.filter((r) => r.end === null && r.error === null).map((r) => r.id);
+        error = kind === 'call-timeout'
+          // The host's watchdog: a call blocked the loop past the limit, then let go.
+          ? { kind, message: `${callsPhrase(open, ctx.functionName)} in ${this.mode} did not finish within ${ctx.plan.callTimeoutS} s (--call-timeout): the window was cut there`, detail: null }
+          : { kind, message: `${kind === 'timeout' ? 'timed out' : 'cancelled'} while measuring ${this.mode}`, detail: null };
       } else if (e instanceof CallTimeout) {
         partial = true;
         error = { kind: 'call-timeout', message: e.message, detail: null };

@@ -326,8 +326,8 @@ def main():
             state["plan"] = message["plan"]
             started.set()
         elif message["type"] == "cancel":
-            if state["ctx"] is not None and message.get("reason") == "timeout":
-                state["ctx"].cancel_kind = "timeout"
+            if state["ctx"] is not None and message.get("reason") in ("timeout", "call-timeout"):
+                state["ctx"].cancel_kind = message["reason"]
             cancelled.set()
             loop, task = state["loop"], state["task"]
             if loop is not None and task is not None:

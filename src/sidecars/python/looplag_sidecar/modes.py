@@ -192,9 +192,7 @@ class Window:
                 if not work.done():
                     work.cancel()
         except asyncio.CancelledError:
-            kind = ctx.cancel_kind
-            status, err, partial = "failed", error(kind, "%s while measuring %s"
-                                                   % ("timed out" if kind == "timeout" else "cancelled", self.mode)), True
+            status, err, partial = "failed", self._cut_error(""), True
         except target_mod.TargetError as e:
             status, err = "failed", e.error
         except concurrent.futures.process.BrokenProcessPool as e:
@@ -242,12 +240,21 @@ class Window:
         last heartbeat, which is the stall the loop is in (a lag lasting at least that long)."""
         now = perf_counter()
         window = self._build(now, open_gap_at=now)
-        kind = self.ctx.cancel_kind
         window["status"] = "failed"
-        window["error"] = error(kind, "%s while measuring %s (the loop was blocked at the cut)"
-                                % ("timed out" if kind == "timeout" else "cancelled", self.mode))
+        window["error"] = self._cut_error(" (the loop was blocked at the cut)")
         window["partial"] = True
         return window
+
+    def _cut_error(self, how):
+        """The error of a window the host cut: its timeout, a cancel, or its watchdog
+        finding this sidecar silent past the call timeout (a call blocked the loop)."""
+        kind = self.ctx.cancel_kind
+        if kind == "call-timeout":
+            open_ids = [r["id"] for r in list(self.records) if not _finished(r)]
+            return error(kind, "%s in %s did not finish within %s s (--call-timeout): the window was cut there%s"
+                         % (calls_phrase(open_ids, self.ctx.function_name), self.mode,
+                            _fmt_s(self.ctx.call_timeout_s or 0), how))
+        return error(kind, "%s while measuring %s%s" % ("timed out" if kind == "timeout" else "cancelled", self.mode, how))
 
     def _build(self, t_end, open_gap_at=None):
         ctx, t0 = self.ctx, self.t0

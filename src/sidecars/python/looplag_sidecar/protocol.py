@@ -70,7 +70,7 @@ WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": 
 
 HOST_MESSAGES = {
     "start": {"type": str, "protocol": int, "plan": PLAN},
-    "cancel": {"type": str, "reason": (OPT, ("user", "timeout"))},
+    "cancel": {"type": str, "reason": (OPT, ("user", "timeout", "call-timeout"))},
 }
 SIDECAR_MESSAGES = {
     "hello": {"type": str, "protocol": int, "sidecar": ("python", "node"), "runtime": RUNTIME},
