@@ -486,7 +486,10 @@ class WindowWatch {
     if (m.type === 'progress') {
       // The diagnostic window is thread mode's: a stuck call there is thread mode's too.
       const mode = m.mode === 'diagnostic' ? 'thread' : m.mode;
-      if (mode !== this.mode) this.openedAt = null;
+      if (mode !== this.mode) {
+        this.openedAt = null;
+        this.afterCut = false;
+      }
       if (m.phase === 'running' && m.mode !== 'diagnostic' && m.mode !== 'baseline' && this.openedAt === null) this.openedAt = now;
       this.mode = mode;
       this.phase = m.phase;
@@ -494,13 +497,17 @@ class WindowWatch {
       this.total = m.total;
     } else if (m.type === 'window' && m.window.mode === this.mode) {
       this.phase = 'done';
+      if (m.window.error?.kind === 'call-timeout') this.afterCut = true;
     }
   }
+
+  /** A window was cut by the call timeout: the sidecar should now end; a call that ignores being cancelled can keep it alive. */
+  private afterCut = false;
 
   /** A call is running (or an inline/thread warm-up call, which runs in the sidecar) and nothing was heard for `ms`. */
   stuck(now: number, ms: number): boolean {
     if (!this.mode || this.mode === 'baseline' || now - this.lastHeardAt < ms) return false;
-    return this.phase === 'running' || (this.phase === 'warming' && (this.mode === 'inline' || this.mode === 'thread'));
+    return this.afterCut || this.phase === 'running' || (this.phase === 'warming' && (this.mode === 'inline' || this.mode === 'thread'));
   }
 
   /** The window the host records for a sidecar it ended at the call timeout. */

@@ -74,6 +74,13 @@ describe('--call-timeout: the sidecar stops waiting', () => {
 });
 
 describe('--call-timeout: the host\'s watchdog when the sidecar cannot act', () => {
+  test('Python: a coroutine that swallows the cancel cannot keep the sidecar alive after the cut', async () => {
+    const { r, seconds, tag } = await cli([`${PY}::ignores_cancel`, '--modes', 'inline', '--call-timeout', '1', ...FAST]);
+    assertCut(r, 'inline', 'ignores_cancel');
+    assert.ok(seconds < TIMEOUT_S / 3, `took ${seconds} s`);
+    await assertNoProcessLeft(tag);
+  });
+
   test('Node: a sync loop that never ends is cut by the host, and worker mode runs next', async () => {
     const { r, seconds, tag } = await cli([`${JS}::spinOnMain`, '--modes', 'inline,worker', '--call-timeout', '1', ...FAST]);
     assertCut(r, 'inline', 'spinOnMain');

@@ -624,6 +624,18 @@ async def _warm_pool(pool, workers, call):
     return took
 
 
+async def _within_call_timeout(ctx, awaitable):
+    """Await a warm-up call up to the call timeout; past it, stop waiting (cancelled, not
+    awaited: a coroutine may swallow the cancel) and mark the warm-up as cut."""
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=ctx.call_timeout_s)
+    if task in done:
+        task.result()
+        return
+    task.cancel()
+    ctx.warmup_cut = True
+
+
 async def warm_up(ctx, mode, tgt, args, kwargs):
     """Inline and thread modes: one unmeasured call in the sidecar before the window
     (and before the diagnostic), so one-time costs (imports, caches, key generation)
@@ -631,23 +643,17 @@ async def warm_up(ctx, mode, tgt, args, kwargs):
     a thread of its own. Returns [duration ms], or None when warm-up is off."""
     if not ctx.warmup:
         return None
-    limit = ctx.call_timeout_s
     if mode == "inline":
         start = perf_counter()
-        try:
-            # An error here is the window's to report.
-            await asyncio.wait_for(_call_on_loop(tgt, args, kwargs), limit)
-        except asyncio.TimeoutError:
-            ctx.warmup_cut = True
+        # An error here is the window's to report.
+        await _within_call_timeout(ctx, _call_on_loop(tgt, args, kwargs))
         took = perf_counter() - start
     else:
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="looplag-warmup")
         start = perf_counter()
         try:
-            took = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
-                pool, _timed_call, tgt.fn, tgt.is_async, args, kwargs), limit)
-        except asyncio.TimeoutError:  # stop waiting: the thread keeps its call
-            ctx.warmup_cut = True
+            await _within_call_timeout(ctx, asyncio.get_running_loop().run_in_executor(
+                pool, _timed_call, tgt.fn, tgt.is_async, args, kwargs))
             took = perf_counter() - start
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
