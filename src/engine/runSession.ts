@@ -419,6 +419,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     clearInterval(watchdog);
     clearTimeout(timer);
     clearTimeout(helloTimer);
+    opts.signal?.removeEventListener('abort', onAbort);
+
     if (exit.spawnError && exit.spawnError.code === 'ENOENT' && !candidate.explicit) continue; // try the next name
     if (exit.spawnError) {
       fail({
@@ -518,7 +520,10 @@ class WindowWatch {
     const inWarmup = this.phase !== 'running';
     const what = inWarmup
       ? `${callsPhrase(0, this.total, name)} in ${this.mode} never started: the unmeasured warm-up call before them did not finish within ${limitMs / 1000} s (--call-timeout)`
-      : `${callsPhrase(this.done, this.total, name)} in ${this.mode} did not finish within ${limitMs / 1000} s (--call-timeout)`;
+      : open > 0
+        ? `${callsPhrase(this.done, this.total, name)} in ${this.mode} did not finish within ${limitMs / 1000} s (--call-timeout)`
+        // Every call had reported done: what hung was the window's end (or the sidecar's, after a cut).
+        : `the ${this.mode} window did not end within ${limitMs / 1000} s (--call-timeout) of its last call`;
     return this.window('unfinished', {
       kind: 'call-timeout',
       message: `${what}; the sidecar could not answer (a call held the loop or the GIL) and was stopped after ${silentS} s without a word`,
