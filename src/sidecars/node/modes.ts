@@ -194,7 +194,7 @@ class Window {
     const threadpoolProbesMs = threadpool.stop();
     const utilization = elu.finish();
     if (status === 'ok') await heartbeat.stop();
-    else heartbeat.cancel();
+    else heartbeat.cancel(partial ? tEnd : undefined);
     // The heartbeat's last tick resolves in the middle of the timers phase; Node's delay
     // timer, due at the same time, may run after it. The check phase comes after both.
     await new Promise((r) => setImmediate(r));
