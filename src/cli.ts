@@ -1,7 +1,7 @@
 /**
  * `looplag`: the headless face of the engine. Exit codes are a contract:
  * 0 measured, 1 the target could not be measured, 2 usage, 3 budget exceeded,
- * 4 calls raised, 124 timeout, 130 interrupted (precedence: report/exitCode.ts).
+ * 4 calls raised, 5 calls unfinished or crashed, 124 timeout, 130 interrupted (precedence: report/exitCode.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -53,6 +53,9 @@ Options:
   --heartbeat-ms N       heartbeat interval in whole ms (default: 1)
   --stall-ms N           lag at or above this is a stall (default: 50)
   --timeout S            give up after S seconds, keeping what was measured (default: 120)
+  --call-timeout S       a call still running S seconds after it started is unfinished:
+                         its mode's window is cut there (kept, marked partial) and the
+                         next mode runs (default: --timeout / (modes + 1), at least 1)
   --python PATH          interpreter (default: python3, then python)
   --free-threaded PATH   also run thread mode under this free-threaded Python (3.13t+),
                          as its own column; "auto" finds python3.14t/3.13t on PATH
@@ -83,13 +86,15 @@ Options:
   -h, --help             this help
   -v, --version          the version
 
-Exit codes (when several apply, the first listed of 1/124/130, then 4, then 3):
+Exit codes (when several apply, the first listed of 1/124/130, then 5, then 4, then 3):
   0    measured (a mode may still have failed; see the report)
   1    the target could not be measured (one line on stderr says why)
   2    usage error
   3    a mode's max lag exceeded --budget-ms
   4    calls raised in a measured mode (with or without --budget-ms): the window timed
        the error path; one line on stderr names the first exception and its line
+  5    calls did not finish: cut by --call-timeout or lost in a crash (a pool
+       member or a mode's sidecar died); one line on stderr per mode with its counts
   124  timed out (the report keeps the modes measured before)
   130  interrupted (Ctrl+C)
 
@@ -112,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
         'heartbeat-ms': { type: 'string' },
         'stall-ms': { type: 'string' },
         timeout: { type: 'string' },
+        'call-timeout': { type: 'string' },
         python: { type: 'string' },
         node: { type: 'string' },
         'free-threaded': { type: 'string' },
@@ -165,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
       // A sweep's --workers is a list, and its modes default to the pool modes.
       modes: o.modes ?? (sweep ? (language === 'python' ? 'thread,process' : 'worker,process') : undefined),
       concurrency: o.concurrency, workers: sweep ? undefined : o.workers, switchInterval: o['switch-interval'],
-      heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, gilProbe: !o['no-gil-probe'],
+      heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, callTimeout: o['call-timeout'], gilProbe: !o['no-gil-probe'],
       gilProbeInWindow: Boolean(o['gil-probe-in-window']), warmup: !o['no-warmup'],
     }, language);
     if (sweep) {

@@ -157,6 +157,10 @@ export function headline(report: Report): string {
   const alt = alternatives[0];
   const altText = alt ? ` ${cap(HOW[alt.mode] ?? alt.mode)} it is: p99 ${fmtMs(alt.lag.p99Ms)}, max ${fmtMs(alt.lag.maxMs)}${alt.speedup !== null && !suspectOf(alt, 'speedup') ? `, ${alt.speedup.toFixed(2)}× inline throughput` : ''}.` : '';
   const caveat = report.quality.trustworthy ? '' : ' (busy machine: rerun to confirm)';
+  if (run?.partial) {
+    // Calls that never finished (cut, or lost in a crash): the figures stop at the cut.
+    return `Cut short ${how}: ${run.error?.message ?? 'calls did not finish'}. An unfinished call is not a verdict.${altText}`;
+  }
   if (!run || run.status !== 'ok') {
     // A mode the session never reached carries "not measured: why" already.
     const why = (run?.error?.message ?? report.error?.message ?? '').replace(/^not measured:\s*/i, '');

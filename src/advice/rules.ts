@@ -616,6 +616,36 @@ export const callsRaised: Rule = (f) => {
 };
 
 /**
+ * Calls that never finished: cut by --call-timeout, --timeout or a cancel, or lost with a
+ * pool member or sidecar that died. The mode's figures stop at the cut, so they say
+ * nothing about the calls' whole run: no verdict on the mode, whatever its lag so far.
+ */
+export const callsUnfinished: Rule = (f) => {
+  const out: Advice[] = [];
+  for (const r of f.report.runs) {
+    const unfinished = r.taskStats.unfinishedCount ?? 0;
+    const crashed = r.taskStats.crashedCount ?? 0;
+    if (!unfinished && !crashed) continue;
+    const counts = [unfinished ? `${unfinished} unfinished` : '', crashed ? `${crashed} lost in a crash` : ''].filter(Boolean).join(', ');
+    out.push({
+      id: 'calls-unfinished',
+      severity: 'critical',
+      mode: r.mode,
+      title: `${counts} of ${r.tasks.length} calls in ${r.mode} mode: the window was cut at ${fmtMs(r.wallMs)}`,
+      detail: `${r.error?.message ?? 'The window ended before its calls did'}. What this mode measured stops at the cut ` +
+        `(lag max so far ${r.lag.sampleCount ? fmtMs(r.lag.maxMs) : 'unknown: no samples'}): an unfinished call is not a verdict. ` +
+        (crashed
+          ? 'A call that kills its process (os._exit, process.exit, a native crash) takes the calls running beside it along.'
+          : 'A call that never ends (a promise that never settles, an await on nothing, an endless loop) holds its worker for good; ' +
+            'raise --call-timeout if the calls are only slow.'),
+      fix: null,
+      docs: null,
+    });
+  }
+  return out;
+};
+
+/**
  * The target fills libuv's threadpool (crypto.pbkdf2/scrypt, zlib, bcrypt, argon2, sharp,
  * fs…): the loop stays free, yet every other user of the pool in the process queues
  * behind it. Read from the threadpool probe's waits next to the loop's own lag, with
@@ -749,6 +779,6 @@ export const RULES: Rule[] = [
   measurementUntrustworthy, inlineBlocksLoop, asyncBlocksLoop, gilHeldNative, gilContention, gilReleased,
   noThreadSpeedup, processOverhead, queueing, freeThreaded, workerRecommended, transferOverhead,
   callsRaised, nativeOversubscription,
-  libuvThreadpoolSaturated,
+  libuvThreadpoolSaturated, callsUnfinished,
   poolStartup, cachedCalls, implausibleFigures,
 ];

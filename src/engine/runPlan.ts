@@ -79,6 +79,8 @@ export interface SettingsInput {
   heartbeatMs?: string;
   stallMs?: string;
   timeout?: string;
+  /** `--call-timeout S`; default: defaultCallTimeoutS. */
+  callTimeout?: string;
   gilProbe: boolean;
   /** `--gil-probe-in-window`: the probe also runs in the measured windows (default false). */
   gilProbeInWindow?: boolean;
@@ -86,17 +88,29 @@ export interface SettingsInput {
   warmup?: boolean;
 }
 
+/**
+ * The per-call limit when none is given: the session's --timeout shared by the modes
+ * plus one share for start-ups, baseline and warm-ups, so one mode's stuck call still
+ * leaves the others their time (120 s and four modes: 24 s; one mode: 60 s). At least 1 s.
+ */
+export function defaultCallTimeoutS(timeoutS: number, modeCount: number): number {
+  return Math.max(1, Math.round((timeoutS / (Math.max(1, modeCount) + 1)) * 10) / 10);
+}
+
 export function settingsFrom(input: SettingsInput, language: ReportTarget['language'] = 'python'): ReportSettings {
   const workers = parseIntOption('--workers', input.workers, DEFAULTS.workers, 0, 1024);
   const switchIntervalS = parseNumberOption('--switch-interval', input.switchInterval, 0, 10);
+  const modes = input.modes ? parseModes(input.modes, language) : [...modesFor(language)];
+  const timeoutS = parseNumberOption('--timeout', input.timeout, 0.1, 86400) ?? DEFAULTS.timeoutS;
   return {
-    modes: input.modes ? parseModes(input.modes, language) : [...modesFor(language)],
+    modes,
     concurrency: parseIntOption('--concurrency', input.concurrency, DEFAULTS.concurrency, 1, 10000),
     workers: workers === 0 ? null : workers,
     switchIntervalS: switchIntervalS === 0 ? null : switchIntervalS,
     heartbeatMs: parseIntOption('--heartbeat-ms', input.heartbeatMs, DEFAULTS.heartbeatMs, 1, 1000),
     stallMs: parseNumberOption('--stall-ms', input.stallMs, 0.1, 600000) ?? DEFAULTS.stallMs,
-    timeoutS: parseNumberOption('--timeout', input.timeout, 0.1, 86400) ?? DEFAULTS.timeoutS,
+    timeoutS,
+    callTimeoutS: parseNumberOption('--call-timeout', input.callTimeout, 0.1, 86400) ?? defaultCallTimeoutS(timeoutS, modes.length),
     gilProbe: input.gilProbe,
     gilProbeInWindow: input.gilProbe && (input.gilProbeInWindow ?? false),
     warmup: input.warmup ?? true,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildReport, ReportSettings, ReportTarget, SessionState } from '../report/buildReport';
-import type { CapturedOutput, Mode, ModeRun, RawWindow, Report, RunError, RunPlan, SidecarMessage } from '../shared/protocol';
+import type { CapturedOutput, Mode, ModeRun, RawWindow, Report, RunError, RunPlan, SidecarMessage, TaskRecord } from '../shared/protocol';
 import { taskStats } from '../stats/lagStats';
 import { PROTOCOL_VERSION } from '../shared/protocol';
 import { toModeRun } from '../report/buildReport';
@@ -303,6 +303,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     gilProbe: state.settings.gilProbe,
     gilProbeInWindow: state.settings.gilProbeInWindow ?? false,
     warmup: state.settings.warmup ?? true,
+    callTimeoutS: state.settings.callTimeoutS ?? null,
     baselineMs: opts.baselineMs ?? 300,
     diagnostic: opts.diagnostic ?? true,
     ...(opts.sweepWorkers ? { sweepWorkers: opts.sweepWorkers } : {}),
@@ -325,9 +326,13 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     const oomBefore = readOomKills();
     // An earlier sidecar of this session loaded the target: a file gone now was moved or deleted mid-run.
     const loadedBefore = state.resolved !== null;
+    const sentModes = new Set<string>();
     let sawDone = false;
     let helloSeen = false; // this sidecar's (the session's state may hold an earlier one's runtime)
+    const watch = new WindowWatch(Date.now());
+    const cutBy: { window: RawWindow | null } = { window: null }; // the window the host's watchdog ended this sidecar in
     const onMessage = (m: SidecarMessage) => {
+      watch.heard(m, Date.now());
       switch (m.type) {
         case 'hello':
           clearTimeout(helloTimer);
@@ -351,13 +356,18 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
             if (plan.baselineMs > 0) state.baseline = m.window; // a 0 ms one (Node) is no baseline
           } else if (m.window.mode === 'diagnostic') {
             state.diagnostic = m.window;
+          } else if (!opts.sweepWorkers && sentModes.has(m.window.mode)) {
+            // A cut window can come twice: from the cancel thread while the loop was
+            // blocked, and from the loop once it got free before the sidecar ended.
           } else {
+            sentModes.add(m.window.mode);
             state.windows.push(m.window);
             opts.onRun?.(toModeRun(m.window, state.settings), buildReport(state));
           }
           break;
         case 'error':
-          fail(movedDuringRun(m.error, loadedBefore, plan.target.file));
+          // After the host's call-timeout cut, the sidecar's "cancelled" is ours, not the user's.
+          if (!cutBy.window) fail(movedDuringRun(m.error, loadedBefore, plan.target.file));
           break;
         case 'done':
           sawDone = true;
@@ -401,7 +411,22 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       void sidecar.cancel(grace, 'user');
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // The call timeout, when the sidecar cannot act on it: a call that blocks its loop
+    // (a sync JS loop, a pure-Python loop inline) or holds the GIL leaves it silent. No
+    // message for the limit plus a grace while calls run: stop it, keep the mode as cut.
+    const callLimitMs = (plan.callTimeoutS ?? 0) * 1000;
+    const watchdog = callLimitMs > 0 ? setInterval(() => {
+      const now = Date.now();
+      if (cutBy.window || sidecar.state === 'cancelling' || !watch.stuck(now, callLimitMs + CALL_TIMEOUT_GRACE_MS)) return;
+      cutBy.window = watch.cutWindow(now, plan, callLimitMs);
+      // Asked first: a loop blocked by time.sleep or pure Python still lets the Python
+      // sidecar's cancel thread send the window so far, the stall included. A GIL held by
+      // a native call or a sync JS loop cannot answer: killed after the grace, and the
+      // host's record of the mode stands.
+      void sidecar.cancel(grace, 'call-timeout');
+    }, WATCHDOG_POLL_MS) : undefined;
     const exit = await sidecar.stopped;
+    clearInterval(watchdog);
     clearTimeout(timer);
     clearTimeout(helloTimer);
     opts.signal?.removeEventListener('abort', onAbort);
@@ -427,15 +452,25 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       fail({ kind: 'protocol-error', message: exit.foreignWrite, detail: exit.stderrTail || null });
     } else if (exit.protocolError) {
       fail({ kind: 'protocol-error', message: `the sidecar sent an invalid message: ${exit.protocolError}`, detail: exit.stderrTail || null });
-    } else if (!sawDone && !ownError) {
-      const crash = crashError(exit, !helloSeen, python, rt, oomEvidence(oomBefore, readOomKills()), helloSeen ? state.runtime?.heapLimitMb : null);
-      fail(crash);
+    } else if (!sawDone && !ownError && !cutBy.window) {
+      fail(crashError(exit, !helloSeen, python, rt, oomEvidence(oomBefore, readOomKills()), helloSeen ? state.runtime?.heapLimitMb : null));
+    }
+    const cut = cutBy.window;
+    const why: RunError | null = cut?.error ?? ownError;
+    const lost = cut ?? (sawDone || !why ? null : watch.lostWindow(plan, why, sentModes));
+    if (lost && !sentModes.has(lost.mode)) {
+      // The mode this sidecar was measuring when it was cut or died: its calls are
+      // counted (unfinished, or crashed) rather than the mode reading as never measured,
+      // with what was printed up to the cut or the crash.
+      sentModes.add(lost.mode);
+      lost.output = exit.output;
+      state.windows.push(lost);
+      opts.onRun?.(toModeRun(lost, state.settings), buildReport(state));
+    } else if (!part && !opts.sweepWorkers && !sawDone && why?.kind === 'crashed') {
+      // One sidecar for the session, crashed outside a window: the mode it crashed in gets
+      // a run saying so (with a sidecar per mode, measureIsolated does).
       const reached = plan.modes.find((m) => !state.windows.some((w) => w.mode === m));
-      if (!part && !opts.sweepWorkers && crash.kind === 'crashed' && reached) {
-        // One sidecar for the session: the mode it crashed in gets a run saying so, with
-        // what was printed up to the crash (with a sidecar per mode, measureIsolated does).
-        state.windows.push(notMeasured(reached, crash, exit.output));
-      }
+      if (reached) state.windows.push(notMeasured(reached, why, exit.output));
     }
     return done();
   }
@@ -459,6 +494,107 @@ function movedDuringRun(e: RunError, loadedBefore: boolean, file: string): RunEr
     detail: e.message,
     file,
   };
+}
+
+/** How long past --call-timeout a silent sidecar gets before the host ends it (its own cut comes first when it can act). */
+export const CALL_TIMEOUT_GRACE_MS = 1500;
+const WATCHDOG_POLL_MS = 100;
+
+/**
+ * What one sidecar is doing, from its messages: which mode, which phase, how many calls
+ * done, and when it last said anything. The host's view when the sidecar cannot speak.
+ */
+class WindowWatch {
+  mode: string | null = null;
+  phase: Progress['phase'] | null = null;
+  done = 0;
+  total = 0;
+  private lastHeardAt: number;
+  /** When this mode's window opened (its first `running`), host clock. */
+  private openedAt: number | null = null;
+
+  constructor(now: number) {
+    this.lastHeardAt = now;
+  }
+
+  heard(m: SidecarMessage, now: number): void {
+    this.lastHeardAt = now;
+    if (m.type === 'progress') {
+      // The diagnostic window is thread mode's: a stuck call there is thread mode's too.
+      const mode = m.mode === 'diagnostic' ? 'thread' : m.mode;
+      if (mode !== this.mode) {
+        this.openedAt = null;
+        this.afterCut = false;
+      }
+      if (m.phase === 'running' && m.mode !== 'diagnostic' && m.mode !== 'baseline' && this.openedAt === null) this.openedAt = now;
+      this.mode = mode;
+      this.phase = m.phase;
+      this.done = m.mode === 'diagnostic' ? 0 : m.done;
+      this.total = m.total;
+    } else if (m.type === 'window' && m.window.mode === this.mode) {
+      this.phase = 'done';
+      if (m.window.error?.kind === 'call-timeout') this.afterCut = true;
+    }
+  }
+
+  /** A window was cut by the call timeout: the sidecar should now end; a call that ignores being cancelled can keep it alive. */
+  private afterCut = false;
+
+  /** A call is running (or an inline/thread warm-up call, which runs in the sidecar) and nothing was heard for `ms`. */
+  stuck(now: number, ms: number): boolean {
+    if (!this.mode || this.mode === 'baseline' || now - this.lastHeardAt < ms) return false;
+    return this.afterCut || this.phase === 'running' || (this.phase === 'warming' && (this.mode === 'inline' || this.mode === 'thread'));
+  }
+
+  /** The window the host records for a sidecar it ended at the call timeout. */
+  cutWindow(now: number, plan: RunPlan, limitMs: number): RawWindow {
+    const name = plan.target.qualname ?? (plan.target.lines ? `lines ${plan.target.lines.start}-${plan.target.lines.end}` : 'the target');
+    const open = this.total - this.done;
+    const silentS = Math.round((now - this.lastHeardAt) / 100) / 10;
+    const inWarmup = this.phase !== 'running';
+    const what = inWarmup
+      ? `${callsPhrase(0, this.total, name)} in ${this.mode} never started: the unmeasured warm-up call before them did not finish within ${limitMs / 1000} s (--call-timeout)`
+      : open > 0
+        ? `${callsPhrase(this.done, this.total, name)} in ${this.mode} did not finish within ${limitMs / 1000} s (--call-timeout)`
+        // Every call had reported done: what hung was the window's end (or the sidecar's, after a cut).
+        : `the ${this.mode} window did not end within ${limitMs / 1000} s (--call-timeout) of its last call`;
+    return this.window('unfinished', {
+      kind: 'call-timeout',
+      message: `${what}; the sidecar could not answer (a call held the loop or the GIL) and was stopped after ${silentS} s without a word`,
+      detail: null,
+    }, open, now);
+  }
+
+  /** The window of a sidecar that ended (crash, timeout, cancel) while its mode's calls ran; null outside a window. */
+  lostWindow(plan: RunPlan, why: RunError, sent: ReadonlySet<string>): RawWindow | null {
+    if (!this.mode || this.phase !== 'running' || sent.has(this.mode) || !plan.modes.includes(this.mode as Mode)) return null;
+    return this.window(why.kind === 'crashed' ? 'crashed' : 'unfinished', why, this.total - this.done, Date.now());
+  }
+
+  /**
+   * No samples: the sidecar's own figures died with it, and a gap the host saw is not
+   * the loop's lag (the host cannot tell a blocked loop from a silent one). The calls
+   * that finished are known by count only: their records have no times.
+   */
+  private window(lostAs: 'unfinished' | 'crashed', error: RunError, open: number, now: number): RawWindow {
+    const done = this.total - open;
+    const tasks: TaskRecord[] = Array.from({ length: this.total }, (_, i) => ({
+      id: i, queuedMs: 0, startMs: null, endMs: null, worker: null, error: null, status: i < done ? 'ok' : lostAs,
+    }));
+    return {
+      mode: this.mode as Mode, status: 'failed', error, partial: true,
+      wallMs: this.openedAt === null ? 0 : now - this.openedAt, startupMs: null, workers: null, tasks, samples: [], gilWaitsMs: null,
+      cpu: { userMs: 0, systemMs: 0 }, backgroundCpuFrac: null,
+      notes: ['no lag samples: the sidecar ended before it could send this window (its wall time is the host\'s, from the window\'s start to the cut)'],
+      output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
+    };
+  }
+}
+
+/** `call 3 of f` / `calls 3–10 of f` (1-based): the calls not done when the sidecar stopped, in the order they were started. */
+function callsPhrase(done: number, total: number, name: string): string {
+  return total - done === 1 ? `call ${total} of ${name}` : `calls ${done + 1}–${total} of ${name}`;
+
 }
 
 export function timeoutError(timeoutS: number, measured: number): RunError {

@@ -201,7 +201,7 @@ export class SidecarProcess {
   }
 
   /** Polite cancel, then the whole tree is killed after `graceMs` if still alive. */
-  cancel(graceMs: number, reason: 'user' | 'timeout' = 'user'): Promise<SidecarExit> {
+  cancel(graceMs: number, reason: 'user' | 'timeout' | 'call-timeout' = 'user'): Promise<SidecarExit> {
     if (this.state === 'starting' || this.state === 'running') {
       this.state = 'cancelling';
       this.send({ type: 'cancel', reason });

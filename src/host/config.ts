@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { DEFAULTS, modesFor, UsageError } from '../engine/runPlan';
+import { defaultCallTimeoutS, DEFAULTS, modesFor, UsageError } from '../engine/runPlan';
 import { DEFAULT_SWEEP_BUDGET_S, DEFAULT_SWEEP_WORKERS, parseWorkerList } from '../engine/runSweep';
 import type { ReportSettings } from '../report/buildReport';
 import type { Mode } from '../shared/protocol';
@@ -43,6 +43,9 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
   const switchInterval = get('python.switchInterval', 0);
   const planned = get('plannedMode', 'auto');
   const sweepWorkers = get('sweep.workers', DEFAULT_SWEEP_WORKERS);
+  const finalModes = modes.length ? [...new Set(modes)] : [...known];
+  const timeoutS = Math.max(1, get('timeoutSeconds', DEFAULTS.timeoutS));
+  const callTimeout = get('callTimeoutSeconds', 0);
   return {
     report: {
       concurrency: int(get('concurrency', DEFAULTS.concurrency), 1, 1000, DEFAULTS.concurrency),
@@ -53,8 +56,10 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
       gilProbe: get('gilProbe', true),
       gilProbeInWindow: get('gilProbe', true) && get('gilProbeInWindow', false),
       warmup: get('warmup', true),
-      modes: modes.length ? [...new Set(modes)] : [...known],
-      timeoutS: Math.max(1, get('timeoutSeconds', DEFAULTS.timeoutS)),
+      modes: finalModes,
+      timeoutS,
+      // 0 (or nonsense): derived from the timeout, as the CLI does without --call-timeout.
+      callTimeoutS: Number.isFinite(callTimeout) && callTimeout > 0 ? Math.max(0.1, Math.min(86400, callTimeout)) : defaultCallTimeoutS(timeoutS, finalModes.length),
       lagBudgetMs: Math.max(0, get('lagBudgetMs', 100)),
       // "auto" (or a mode of the other language): the advice infers it from the target.
       plannedMode: (known as readonly string[]).includes(planned) ? planned : null,

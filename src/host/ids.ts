@@ -30,6 +30,7 @@ export interface SettingTypes {
   stallThresholdMs: number;
   lagBudgetMs: number;
   timeoutSeconds: number;
+  callTimeoutSeconds: number;
   gilProbe: boolean;
   gilProbeInWindow: boolean;
   warmup: boolean;

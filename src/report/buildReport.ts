@@ -1,4 +1,4 @@
-import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, Runtime, ThreadpoolProbeRaw, ThreadpoolStats, TransferStats } from '../shared/protocol';
+import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, Runtime, TaskRecord, ThreadpoolProbeRaw, ThreadpoolStats, TransferStats } from '../shared/protocol';
 import { REPORT_SCHEMA } from '../shared/protocol';
 import { gilWaitStats, lagStats, taskStats } from '../stats/lagStats';
 import { percentileSorted, round3, sortedCopy } from '../stats/percentiles';
@@ -23,6 +23,8 @@ export interface ReportSettings {
   isolatedModes?: boolean;
   modes: Mode[];
   timeoutS: number;
+  /** Seconds a call may run before its window is cut (see RunPlan.callTimeoutS). */
+  callTimeoutS?: number;
   lagBudgetMs?: number | null;
   plannedMode?: string | null;
 }
@@ -51,9 +53,37 @@ export interface SessionState {
   notes?: string[];
 }
 
+/**
+ * Each call's end, as the report states it: `raised` with an error, `ok` with an end,
+ * else lost with the window: `crashed` when the window's error is a crash (a pool member
+ * or the sidecar died), `unfinished` when it was cut (call timeout, timeout, cancel).
+ * A status the record already has (set by the host's watchdog) is kept.
+ */
+export function withTaskStatus(w: RawWindow): TaskRecord[] {
+  return w.tasks.map((t) => {
+    if (t.status) return t;
+    const status: NonNullable<TaskRecord['status']> = t.error ? 'raised' : t.endMs !== null || w.status === 'ok' ? 'ok'
+      : w.error?.kind === 'crashed' ? 'crashed' : 'unfinished';
+    return { ...t, status };
+  });
+}
+
+/**
+ * Whether a mode lost calls: some were unfinished (cut) or crashed, or the mode was cut
+ * or crashed before its window could count them (a warm-up call that killed its pool
+ * member or never ended). The report's `partial` status and the CLI's exit 5 ask this.
+ */
+export function callsLost(r: ModeRun): boolean {
+  return Boolean(r.taskStats.unfinishedCount || r.taskStats.crashedCount) || r.error?.kind === 'crashed' || r.error?.kind === 'call-timeout';
+}
+
 /** Raw window → report run: the stats are computed here, on the host, once. */
 export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
   const doneTasks = w.tasks.filter((t) => t.endMs !== null).length;
+  const tasks = withTaskStatus(w);
+  const stats = taskStats(tasks);
+  // Cut short: the figures are those up to the cut (a crash cuts a window too).
+  const partial = Boolean(w.partial) || Boolean(stats.unfinishedCount) || Boolean(stats.crashedCount);
   const cpuMs = w.cpu.userMs + w.cpu.systemMs;
   return {
     mode: w.mode as Mode,
@@ -63,8 +93,8 @@ export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
     startupMs: w.startupMs,
     workers: w.workers,
     ...(w.workersRequested !== undefined ? { workersRequested: w.workersRequested } : {}),
-    tasks: w.tasks,
-    taskStats: taskStats(w.tasks),
+    tasks,
+    taskStats: stats,
     lag: lagStats(w.samples, { heartbeatMs: settings.heartbeatMs, stallMs: settings.stallMs, wallMs: w.wallMs }),
     gilWait: gilWaitStats(w.gilWaitsMs),
     ...(w.gilWaitsMs ? { gilWaitSource: 'window' as const } : {}),
@@ -80,6 +110,7 @@ export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
     ...(w.warmupMs !== undefined ? { warmupMs: w.warmupMs } : {}),
     ...(w.threadpool !== undefined ? { threadpool: threadpoolStats(w.threadpool) } : {}),
     ...(w.notes?.length ? { notes: w.notes } : {}),
+    ...(partial ? { partial: true } : {}),
     output: w.output,
   };
 }
@@ -155,7 +186,11 @@ function assemble(state: SessionState): Report {
     ? lagStats(state.baseline.samples, { ...state.settings, wallMs: state.baseline.wallMs })
     : null;
   const measured = runs.filter((r) => r.status !== 'skipped');
-  const status: Report['status'] = !state.error ? 'complete' : measured.length ? 'partial' : 'failed';
+  // Calls that never finished (cut, or lost in a crash) leave the session incomplete.
+  const lost = runs.some(callsLost);
+  // A run the host recorded for a sidecar that could not answer has no figures: not "measured".
+  const withFigures = measured.filter((r) => !(r.partial && r.lag.sampleCount === 0));
+  const status: Report['status'] = !state.error ? (lost ? 'partial' : 'complete') : withFigures.length ? 'partial' : 'failed';
   return {
     schema: REPORT_SCHEMA,
     tool: { name: 'looplag', version: TOOL_VERSION },

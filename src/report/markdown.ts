@@ -1,10 +1,15 @@
-import type { Report } from '../shared/protocol';
-import { fmtMs, fmtSpeedup } from './textTable';
+import type { ModeRun, Report } from '../shared/protocol';
+import { fmtMs, fmtSpeedup, hasLag, partialPhrase } from './textTable';
 import { verdicts } from './verdict';
 
 /** Markdown cells: pipes and newlines would break the table; HTML is neutralised. */
 function cell(text: string): string {
   return text.replace(/[\\|`*_[\]<>]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+}
+
+/** The mode, marked when its window was cut (the figures stop at the cut). */
+function modeCell(r: ModeRun): string {
+  return r.partial ? `${r.mode} (partial)` : r.mode;
 }
 
 /** A short Markdown summary for a pull request or an issue. */
@@ -29,13 +34,17 @@ export function reportMarkdown(report: Report): string {
   out.push(`| mode | lag p50 | lag p99 | lag max | stalls | stalled |${elu ? ' ELU |' : ''}${tp ? ' threadpool wait |' : ''} wall | speedup |`);
   out.push(`|---|---:|---:|---:|---:|---:|${elu ? '---:|' : ''}${tp ? '---:|' : ''}---:|---:|`);
   for (const r of report.runs) {
-    if (r.status === 'skipped') {
-      out.push(`| ${r.mode} | – | – | – | – | – |${elu ? ' – |' : ''}${tp ? ' – |' : ''} – | – |`);
+    if (r.status === 'skipped' || !hasLag(r)) {
+      out.push(`| ${cell(modeCell(r))} | – | – | – | – | – |${elu ? ' – |' : ''}${tp ? ' – |' : ''} ${r.status === 'skipped' ? '–' : fmtMs(r.wallMs)} | – |`);
       continue;
     }
     const tpCell = r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} / ${fmtMs(r.threadpool.probeMaxMs)}` : '–';
-    out.push(`| ${r.mode} | ${fmtMs(r.lag.p50Ms)} | ${fmtMs(r.lag.p99Ms)} | ${fmtMs(r.lag.maxMs)} | ${r.lag.stallCount} | ` +
+    out.push(`| ${cell(modeCell(r))} | ${fmtMs(r.lag.p50Ms)} | ${fmtMs(r.lag.p99Ms)} | ${fmtMs(r.lag.maxMs)} | ${r.lag.stallCount} | ` +
       `${Math.round(r.lag.stalledFrac * 100)}% |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''}${tp ? ` ${tpCell} |` : ''} ${fmtMs(r.wallMs)} | ${fmtSpeedup(r)} |`);
+  }
+  for (const r of report.runs) {
+    const partial = partialPhrase(r);
+    if (partial) out.push('', `> ${cell(r.mode)}: ${cell(partial)}`);
   }
   if (!report.quality.trustworthy) out.push('', '> ⚠ The machine was busy during the run: numbers may be inflated.');
   return out.join('\n') + '\n';

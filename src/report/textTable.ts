@@ -23,12 +23,36 @@ export function fmtSpeedup(r: ModeRun): string {
   return `${r.speedup.toFixed(2)}×${suspectOf(r, 'speedup') ? '?' : ''}`;
 }
 
+/** What cut a partial run, as the views name it. */
+const CUT_BY: Partial<Record<string, string>> = {
+  'call-timeout': '--call-timeout', timeout: '--timeout', cancelled: 'a cancel', crashed: 'a crash',
+};
+
+/**
+ * A partial run for people: `partial: cut at 3.00 s by --timeout; 2 of 10 calls unfinished`,
+ * or null for a run measured to its end. The views all show it next to the mode.
+ */
+export function partialPhrase(r: ModeRun): string | null {
+  if (!r.partial) return null;
+  const by = (r.error && CUT_BY[r.error.kind]) ?? 'an error';
+  const unfinished = r.taskStats.unfinishedCount ?? 0;
+  const crashed = r.taskStats.crashedCount ?? 0;
+  const calls = [unfinished ? `${unfinished} unfinished` : '', crashed ? `${crashed} crashed` : ''].filter(Boolean).join(', ');
+  const noSamples = r.lag.sampleCount === 0 ? '; no lag samples' : '';
+  return `partial: cut at ${fmtMs(r.wallMs)} by ${by}${calls ? `; ${calls} of ${r.tasks.length} calls` : ''}${noSamples}`;
+}
+
+/** A partial run without samples has no lag figures: dashes, not zeros that read as a quiet loop. */
+export function hasLag(r: ModeRun): boolean {
+  return r.status !== 'skipped' && !(r.partial && r.lag.sampleCount === 0);
+}
+
 const isNode = (report: Report) => report.runtime?.name === 'node' || report.target.language !== 'python';
 
 /** `applies`: a column shown only for reports that can have it (GIL for Python, ELU for Node). */
 const COLUMNS: { title: string; cell(r: ModeRun): string; applies?(report: Report): boolean }[] = [
   { title: 'mode', cell: (r) => r.mode },
-  { title: 'status', cell: (r) => r.status },
+  { title: 'status', cell: (r) => (r.partial ? `${r.status} (partial)` : r.status) },
   { title: 'workers', cell: (r) => (r.workers === null ? '–' : String(r.workers)) },
   { title: 'wall', cell: (r) => fmtMs(r.wallMs) },
   { title: 'lag p50', cell: (r) => fmtMs(r.lag.p50Ms) },
@@ -75,7 +99,9 @@ export function formatReportText(report: Report): string {
   if (report.runs.length) {
     const columns = COLUMNS.filter((c) => c.applies?.(report) ?? true);
     // A skipped mode measured nothing: dashes, not zeros that read like results.
-    const cells = (r: ModeRun) => columns.map((c, i) => (r.status === 'skipped' && i >= 2 ? '–' : c.cell(r)));
+    // A partial run without samples: its lag cells the same.
+    const lagColumn = (title: string) => title.startsWith('lag ') || title === 'stalls' || title === 'stalled' || title === 'beats';
+    const cells = (r: ModeRun) => columns.map((c, i) => ((r.status === 'skipped' && i >= 2) || (!hasLag(r) && lagColumn(c.title)) ? '–' : c.cell(r)));
     const rows = [columns.map((c) => c.title), ...report.runs.map(cells)];
     const widths = columns.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
     lines.push('');
@@ -89,6 +115,8 @@ export function formatReportText(report: Report): string {
   }
   for (const r of report.runs) {
     if (r.error) lines.push(`${r.mode}: ${r.status === 'skipped' ? 'skipped' : 'failed'} [${r.error.kind}] ${r.error.message}`);
+    const partial = partialPhrase(r);
+    if (partial) lines.push(`${r.mode}: ${partial}`);
     const errs = r.tasks.filter((x) => x.error);
     if (errs.length) lines.push(`${r.mode}: ${errs.length} of ${r.tasks.length} calls raised ${errs[0].error!.type}: ${errs[0].error!.message}`);
     for (const note of r.notes ?? []) lines.push(`${r.mode}: ${note}`);

@@ -20,10 +20,12 @@ export type NodeMode = (typeof NODE_MODES)[number];
 export const Mode = literal('inline', 'thread', 'process', 'interpreter', 'worker', 'free-threaded');
 export type Mode = Infer<typeof Mode>;
 
+/** `call-timeout`: a window cut by --call-timeout (a mode's error, never the session's: not exit 124). */
 export const ERROR_KINDS = [
   'syntax-error', 'import-error', 'target-not-found', 'unsupported-target', 'bad-arguments',
   'interpreter-not-found', 'not-picklable', 'not-transferable', 'timeout', 'crashed', 'cancelled', 'unsupported-mode',
   'protocol-error', 'internal-error',
+  'call-timeout',
 ] as const;
 export const ErrorKind = literal(...ERROR_KINDS);
 export type ErrorKind = Infer<typeof ErrorKind>;
@@ -92,13 +94,23 @@ export const RunPlan = obj({
    * out of it. Absent means true; false for code with side effects (`--no-warmup`).
    */
   warmup: optional(bool),
+  /**
+   * A call not finished this many seconds after it started is unfinished: the window
+   * stops waiting for it and ends there (error kind `call-timeout`, `partial: true`).
+   * A pool call's start is taken as the later of its submission and the last call that
+   * finished (when a queued call gets a member). Absent or null: no per-call limit.
+   */
+  callTimeoutS: optional(nullable(num)),
 });
 export type RunPlan = Infer<typeof RunPlan>;
 
 export const HostMessage = tagged({
   start: obj({ type: literal('start'), protocol: int, plan: RunPlan }),
-  /** `reason` names the error kind the interrupted window reports (default: cancelled). */
-  cancel: obj({ type: literal('cancel'), reason: optional(literal('user', 'timeout')) }),
+  /**
+   * `reason` names the error kind the interrupted window reports (default: cancelled);
+   * `call-timeout`: the host's watchdog found the sidecar silent past --call-timeout.
+   */
+  cancel: obj({ type: literal('cancel'), reason: optional(literal('user', 'timeout', 'call-timeout')) }),
 });
 export type HostMessage = Infer<typeof HostMessage>;
 
@@ -184,6 +196,13 @@ export const TaskRecord = obj({
   transfer: optional(nullable(TaskTransfer)),
   /** A sweep window's round (0-based) this call belonged to (see RunPlan.sweepRounds). */
   round: optional(nullable(int)),
+  /**
+   * How the call ended: `ok` returned, `raised`, `unfinished` (still running, or never
+   * started, when the window was cut by --call-timeout, --timeout or a cancel), `crashed`
+   * (lost with a pool member or sidecar that died). Set by the host on every report's
+   * tasks; absent in older reports, where it is `raised` with an error, else `ok`.
+   */
+  status: optional(literal('ok', 'raised', 'unfinished', 'crashed')),
 });
 export type TaskRecord = Infer<typeof TaskRecord>;
 
@@ -232,6 +251,11 @@ export const RawWindow = obj({
   threadpool: optional(nullable(ThreadpoolProbeRaw)),
   /** Things the numbers do not show (Node pools: a result that arrives changed); absent when none. */
   notes: optional(arr(str)),
+  /**
+   * The window was cut (--call-timeout, --timeout, a cancel) and holds what was measured
+   * up to the cut: samples, calls (the unfinished ones without an end). Absent: false.
+   */
+  partial: optional(bool),
   output: CapturedOutput,
 });
 export type RawWindow = Infer<typeof RawWindow>;
@@ -280,8 +304,13 @@ export const GilWaitStats = obj({ p50Ms: num, p99Ms: num, maxMs: num, meanMs: nu
 export type GilWaitStats = Infer<typeof GilWaitStats>;
 
 export const TaskStats = obj({
+  /** Calls that finished and returned. */
   okCount: int,
   errorCount: int,
+  /** Calls still running (or never started) at a cut; absent in older reports (0). */
+  unfinishedCount: optional(int),
+  /** Calls lost with a pool member or a sidecar that died; absent in older reports (0). */
+  crashedCount: optional(int),
   queueP50Ms: nullable(num),
   queueMaxMs: nullable(num),
   runP50Ms: nullable(num),
@@ -370,6 +399,11 @@ export const ModeRun = obj({
    * count), each with the likely reason: views mark them, advice does not build on them.
    */
   suspect: optional(arr(obj({ field: literal('speedup', 'parallelism'), reason: str }))),
+  /**
+   * The window was cut (--call-timeout, --timeout, a cancel, a crash) and these are the
+   * figures up to the cut (status `failed`, `error` says why). Absent: false.
+   */
+  partial: optional(bool),
   output: CapturedOutput,
 });
 export type ModeRun = Infer<typeof ModeRun>;
@@ -434,6 +468,11 @@ export const Report = obj({
     isolatedModes: optional(bool),
     modes: arr(Mode),
     timeoutS: num,
+    /**
+     * The per-call limit (CLI --call-timeout, looplag.callTimeoutSeconds), seconds: a call
+     * running longer is unfinished and its window is cut. Absent in older reports.
+     */
+    callTimeoutS: optional(num),
     /** The lag the user accepts (CLI --budget-ms, looplag.lagBudgetMs); views mark modes over it. */
     lagBudgetMs: optional(nullable(num)),
     /** The mode the user means to deploy (CLI --plan, looplag.plannedMode); null: inferred. */

@@ -51,13 +51,21 @@ export function gilWaitStats(waitsMs: readonly number[] | null): GilWaitStats | 
   };
 }
 
+/**
+ * How a call ended: its own `status`, else (older reports, raw windows) `raised` with an
+ * error and `ok` without, as before the field existed.
+ */
+export function taskStatusOf(t: TaskRecord): NonNullable<TaskRecord['status']> {
+  return t.status ?? (t.error ? 'raised' : 'ok');
+}
+
 /** Queue time (queued → started) and run time (started → finished) of the tasks. */
 export function taskStats(tasks: readonly TaskRecord[]): TaskStats {
   const queue: number[] = [];
   const run: number[] = [];
-  let errorCount = 0;
+  const count = { ok: 0, raised: 0, unfinished: 0, crashed: 0 };
   for (const t of tasks) {
-    if (t.error) errorCount++;
+    count[taskStatusOf(t)]++;
     if (t.startMs !== null) queue.push(t.startMs - t.queuedMs);
     if (t.startMs !== null && t.endMs !== null) run.push(t.endMs - t.startMs);
   }
@@ -65,8 +73,10 @@ export function taskStats(tasks: readonly TaskRecord[]): TaskStats {
   const r = sortedCopy(run);
   const pick = (xs: Float64Array, p: number) => (xs.length ? round3(percentileSorted(xs, p)) : null);
   return {
-    okCount: tasks.length - errorCount,
-    errorCount,
+    okCount: count.ok,
+    errorCount: count.raised,
+    unfinishedCount: count.unfinished,
+    crashedCount: count.crashed,
     queueP50Ms: pick(q, 0.5),
     queueMaxMs: pick(q, 1),
     runP50Ms: pick(r, 0.5),

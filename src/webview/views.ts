@@ -1,7 +1,7 @@
 /** The report's views, built with `h()` only (see dom.ts): no HTML strings anywhere. */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
 import type { HistoryEntry, LiveProgress } from '../shared/webviewProtocol';
-import { fmtMs, fmtSpeedup, suspectOf } from '../report/textTable';
+import { fmtMs, fmtSpeedup, hasLag, partialPhrase, suspectOf } from '../report/textTable';
 import { verdicts } from '../report/verdict';
 import { h, icon } from './dom';
 
@@ -64,6 +64,9 @@ function fmtBytes(n: number | null): string {
   return `${Math.round(n)} B`;
 }
 
+/** The metrics a run without heartbeat samples has no figure for. */
+const LAG_METRICS = new Set(['p50', 'p99', 'max', 'stalls', 'stalled', 'beats']);
+
 export const METRICS: Metric[] = [
   { key: 'p50', label: 'Lag p50', value: (r) => fmtMs(r.lag.p50Ms), over: (r, _b, s) => r.lag.p50Ms >= s },
   { key: 'p99', label: 'Lag p99', value: (r) => fmtMs(r.lag.p99Ms), over: (r, b) => r.lag.p99Ms > b },
@@ -89,6 +92,11 @@ export const METRICS: Metric[] = [
   { key: 'workers', label: 'Workers', value: (r) => (r.workers === null ? '–' : String(r.workers)) },
   { key: 'startup', label: 'Pool start-up', value: (r) => fmtMs(r.startupMs) },
   { key: 'errors', label: 'Calls that raised', value: (r) => String(r.taskStats.errorCount), over: (r) => r.taskStats.errorCount > 0 },
+  {
+    key: 'unfinished', label: 'Calls unfinished / crashed',
+    value: (r) => `${r.taskStats.unfinishedCount ?? 0} / ${r.taskStats.crashedCount ?? 0}`,
+    over: (r) => Boolean(r.taskStats.unfinishedCount || r.taskStats.crashedCount),
+  },
 ];
 
 export function summaryTable(report: Report, lagBudgetMs: number, caption = 'Summary'): HTMLElement {
@@ -97,11 +105,13 @@ export function summaryTable(report: Report, lagBudgetMs: number, caption = 'Sum
     h('div', { class: 'table-scroll', tabindex: 0 },
       h('table', { 'data-testid': 'summary' },
         h('caption', {}, caption, h('span', { class: 'legend-note' }, ' ▲ over the lag budget (', fmtMs(lagBudgetMs), ') or the stall threshold (', fmtMs(report.settings.stallMs), ')')),
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Metric'), runs.map((r) => h('th', { scope: 'col', class: `mode-${r.mode}` }, r.mode, r.status !== 'ok' ? h('span', { class: 'status' }, ` (${r.status})`) : null)))),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Metric'), runs.map((r) => h('th', { scope: 'col', class: `mode-${r.mode}` }, r.mode,
+          r.status !== 'ok' ? h('span', { class: 'status' }, ` (${r.status}${r.partial ? ', partial' : ''})`) : null,
+          partialPhrase(r) ? h('div', { class: 'status partial', 'data-testid': 'partial' }, partialPhrase(r)) : null)))),
         h('tbody', {}, METRICS.filter((m) => m.applies?.(report) ?? true).map((m) => h('tr', {},
           h('th', { scope: 'row' }, m.label),
           runs.map((r) => {
-            if (r.status === 'skipped') return h('td', { 'data-mode': r.mode, 'data-metric': m.key }, '–');
+            if (r.status === 'skipped' || (!hasLag(r) && LAG_METRICS.has(m.key))) return h('td', { 'data-mode': r.mode, 'data-metric': m.key }, '–');
             const over = m.over?.(r, lagBudgetMs, report.settings.stallMs) ?? false;
             return h('td', { 'data-mode': r.mode, 'data-metric': m.key, class: over ? 'over' : null, title: over ? 'over the budget or the stall threshold' : null },
               over ? h('span', { class: 'over-mark', 'aria-label': 'over budget' }, '▲ ') : null, m.value(r));

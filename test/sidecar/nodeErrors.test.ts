@@ -126,7 +126,9 @@ describe('timeout: exit 124, what was measured is kept, nothing is left running'
   async function timedOut(fn: string, args: string, modes: string, timeoutS: number, measured: number) {
     const tag = newTag();
     const t0 = Date.now();
-    const r = await runCli(['run', `${WORKERS}::${fn}`, '--args', args, '--modes', modes, ...FAST, '--timeout', String(timeoutS), '--json'], {
+    // --call-timeout far past --timeout: this is the session timeout's path (its default,
+    // derived from --timeout, would cut these calls first).
+    const r = await runCli(['run', `${WORKERS}::${fn}`, '--args', args, '--modes', modes, ...FAST, '--timeout', String(timeoutS), '--call-timeout', '600', '--json'], {
       env: { LOOPLAG_TEST_TAG: tag },
     });
     const elapsedMs = Date.now() - t0;
@@ -173,14 +175,16 @@ describe('crashed', () => {
     await assertNoProcessLeft(tag);
   });
 
-  test('process.exit(4) in a worker thread or a pool child fails that run only (exit 0)', async () => {
+  test('process.exit(4) in a worker thread or a pool child fails that run only (exit 5: its calls were lost)', async () => {
     const tag = newTag();
     const r = await runCli(['run', `${WORKERS}::exitInPool`, '--args', '4', '--modes', 'inline,worker,process', ...FAST, '--json'], {
       env: { LOOPLAG_TEST_TAG: tag },
     });
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /^looplag: calls did not finish in worker \(.*; process \(/);
     const report = reportOf(r);
     assert.equal(report.error, null);
+    assert.equal(report.status, 'partial');
     assert.equal(run(report, 'inline').status, 'ok');
     for (const mode of ['worker', 'process']) {
       const m = run(report, mode);

@@ -92,7 +92,7 @@ test('settings: defaults, per-resource values, ranges clamped, bad modes dropped
   assert.deepEqual(d.report, {
     concurrency: 10, workers: null, switchIntervalS: null, heartbeatMs: 1, stallMs: 50, gilProbe: true,
     gilProbeInWindow: false, warmup: true,
-    modes: ['inline', 'thread', 'process', 'interpreter'], timeoutS: 120, lagBudgetMs: 100, plannedMode: null,
+    modes: ['inline', 'thread', 'process', 'interpreter'], timeoutS: 120, callTimeoutS: 24, lagBudgetMs: 100, plannedMode: null,
   });
   assert.equal(d.freeThreaded, 'auto');
   assert.deepEqual(d.sweepWorkers, ['1', '2', '4', 'cores', 'cores+4', '32', '40']);
@@ -104,7 +104,9 @@ test('settings: defaults, per-resource values, ranges clamped, bad modes dropped
   fake.settings.set('looplag.python.modes', ['thread', 'bogus', 'thread']);
   fake.settings.set('looplag.heartbeatMs', 0);
   fake.settings.set('looplag.saveBeforeRun', 'always');
+  fake.settings.set('looplag.callTimeoutSeconds', 7);
   const s = readSettings(undefined);
+  assert.equal(s.report.callTimeoutS, 7);
   assert.equal(s.report.concurrency, 3);
   assert.equal(s.report.workers, 4);
   assert.equal(s.report.switchIntervalS, 0.02);
@@ -191,7 +193,7 @@ test('the manifest declares every command, setting and safety capability the cod
   assert.deepEqual(declared, Object.values(COMMANDS).sort());
   const props = Object.keys(pkg.contributes.configuration.properties);
   for (const key of ['concurrency', 'workers', 'python.modes', 'python.switchInterval', 'python.path', 'python.freeThreadedPath', 'node.modes', 'node.path', 'heartbeatMs', 'stallThresholdMs',
-    'lagBudgetMs', 'plannedMode', 'timeoutSeconds', 'gilProbe', 'gilProbeInWindow', 'warmup', 'codeLens.enabled', 'saveBeforeRun', 'sweep.workers']) {
+    'lagBudgetMs', 'plannedMode', 'timeoutSeconds', 'callTimeoutSeconds', 'gilProbe', 'gilProbeInWindow', 'warmup', 'codeLens.enabled', 'saveBeforeRun', 'sweep.workers']) {
     assert.ok(props.includes(`looplag.${key}`), key);
     assert.ok(pkg.contributes.configuration.properties[`looplag.${key}`].markdownDescription, `${key} is described`);
   }

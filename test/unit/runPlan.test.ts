@@ -25,8 +25,13 @@ test('settings: defaults, zero meaning "the default", and range errors', () => {
   const d = settingsFrom({ gilProbe: true });
   assert.deepEqual(d, {
     modes: ['inline', 'thread', 'process', 'interpreter'], concurrency: 10, workers: null, switchIntervalS: null,
-    heartbeatMs: 1, stallMs: 50, timeoutS: 120, gilProbe: true, gilProbeInWindow: false, warmup: true,
+    heartbeatMs: 1, stallMs: 50, timeoutS: 120, callTimeoutS: 24, gilProbe: true, gilProbeInWindow: false, warmup: true,
   });
+  // --call-timeout: given, else the timeout shared by the modes plus one share, at least 1 s.
+  assert.equal(settingsFrom({ gilProbe: true, callTimeout: '2.5' }).callTimeoutS, 2.5);
+  assert.equal(settingsFrom({ gilProbe: true, modes: 'inline', timeout: '10' }).callTimeoutS, 5);
+  assert.equal(settingsFrom({ gilProbe: true, timeout: '3' }).callTimeoutS, 1);
+  assert.throws(() => settingsFrom({ gilProbe: true, callTimeout: '0' }), /--call-timeout must be a number from 0.1/);
   assert.equal(settingsFrom({ gilProbe: true, gilProbeInWindow: true }).gilProbeInWindow, true);
   assert.equal(settingsFrom({ gilProbe: false, gilProbeInWindow: true }).gilProbeInWindow, false, 'no probe, not in the window either');
   assert.equal(settingsFrom({ gilProbe: true, warmup: false }).warmup, false);

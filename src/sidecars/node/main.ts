@@ -138,6 +138,7 @@ async function session(plan: RunPlan, channel: Channel, cuts: OutputCuts, ctxRef
         throw e;
       }
       ctx.begin(mode);
+      ctx.warmupCut = false;
       if (plan.sweepWorkers?.length) {
         // A worker sweep: pool modes only, each window sent as it ends.
         if (mode === 'inline') {

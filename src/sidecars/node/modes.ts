@@ -24,6 +24,8 @@ export const NODE_MODES = ['inline', 'worker', 'process'] as const;
 export type NodeMode = (typeof NODE_MODES)[number];
 
 class Cancelled extends Error {}
+/** A call ran past the plan's callTimeoutS: the window stops waiting (message: the window's error). */
+class CallTimeout extends Error {}
 class PoolCrash extends Error {
   /** `warmingUp`: the member died in its unmeasured warm-up call, i.e. in the target. */
   constructor(message: string, readonly detail: string | null = null, readonly warmingUp = false) {
@@ -36,11 +38,15 @@ export class Context {
   cancelled = false;
   /** The measured inline call an async continuation belongs to (an unhandled rejection's call). */
   readonly callScope = new AsyncLocalStorage<TaskRec>();
-  cancelKind: 'cancelled' | 'timeout' = 'cancelled';
+  cancelKind: 'cancelled' | 'timeout' | 'call-timeout' = 'cancelled';
   private readonly cancelHooks = new Set<(e: Error) => void>();
   private mode = '';
   private done = 0;
   private lastProgress = 0;
+  /** When a call last finished (nowMs): a queued pool call can have started no earlier. */
+  lastDoneAt = 0;
+  /** A warm-up call that did not finish within the call timeout, in this mode: said in the window's notes. */
+  warmupCut = false;
 
   constructor(
     readonly plan: RunPlan,
@@ -59,7 +65,19 @@ export class Context {
     this.done = 0;
   }
 
+  /** The plan's per-call limit in ms; null: none. */
+  get callLimitMs(): number | null {
+    return this.plan.callTimeoutS ? this.plan.callTimeoutS * 1000 : null;
+  }
+
+  /** The measured function as messages name it. */
+  get functionName(): string {
+    const t = this.plan.target;
+    return t.qualname ?? (t.lines ? `lines ${t.lines.start}-${t.lines.end}` : 'the target');
+  }
+
   taskDone(): void {
+    this.lastDoneAt = nowMs();
     this.done += 1;
     // A sweep's rounds run many more calls than `concurrency`: a message per call would
     // flood the pipe, so past that at most ten a second.
@@ -70,8 +88,8 @@ export class Context {
     }
   }
 
-  cancel(reason: 'user' | 'timeout' | undefined): void {
-    if (reason === 'timeout') this.cancelKind = 'timeout';
+  cancel(reason: 'user' | 'timeout' | 'call-timeout' | undefined): void {
+    if (reason === 'timeout' || reason === 'call-timeout') this.cancelKind = reason;
     this.cancelled = true;
     for (const hook of this.cancelHooks) hook(new Cancelled());
   }
@@ -147,20 +165,33 @@ class Window {
     heartbeat.start();
     threadpool.start();
     const t0 = nowMs();
+    ctx.lastDoneAt = t0;
     let status: RawWindow['status'] = 'ok';
     let error: RunError | null = null;
+    let partial = false;
     let off: () => unknown = () => undefined;
+    let watchdog: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         off = ctx.onCancel(reject);
         if (ctx.cancelled) reject(new Cancelled());
+        const limit = this.mode === 'baseline' ? null : ctx.callLimitMs;
+        if (limit) watchdog = setInterval(() => this.checkCalls(limit, reject), Math.max(20, Math.min(250, limit / 10)));
         body(this).then(resolve, reject);
       });
     } catch (e) {
       status = 'failed';
       if (e instanceof Cancelled) {
         const kind = ctx.cancelKind;
-        error = { kind, message: `${kind === 'timeout' ? 'timed out' : 'cancelled'} while measuring ${this.mode}`, detail: null };
+        partial = true;
+        const open = this.records.filter((r) => r.end === null && r.error === null).map((r) => r.id);
+        error = kind === 'call-timeout'
+          // The host's watchdog: a call blocked the loop past the limit, then let go.
+          ? { kind, message: `${callsPhrase(open, ctx.functionName)} in ${this.mode} did not finish within ${ctx.plan.callTimeoutS} s (--call-timeout): the window was cut there`, detail: null }
+          : { kind, message: `${kind === 'timeout' ? 'timed out' : 'cancelled'} while measuring ${this.mode}`, detail: null };
+      } else if (e instanceof CallTimeout) {
+        partial = true;
+        error = { kind: 'call-timeout', message: e.message, detail: null };
       } else if (e instanceof PoolCrash) {
         error = { kind: 'crashed', message: e.message, detail: e.detail };
       } else if (e instanceof LoadError) {
@@ -173,12 +204,13 @@ class Window {
       }
     } finally {
       off();
+      clearInterval(watchdog);
     }
     const tEnd = nowMs();
     const threadpoolProbesMs = threadpool.stop();
     const utilization = elu.finish();
     if (status === 'ok') await heartbeat.stop();
-    else heartbeat.cancel();
+    else heartbeat.cancel(partial ? tEnd : undefined);
     // The heartbeat's last tick resolves in the middle of the timers phase; Node's delay
     // timer, due at the same time, may run after it. The check phase comes after both.
     await new Promise((r) => setImmediate(r));
@@ -213,9 +245,36 @@ class Window {
       elu: Math.round(utilization * 10000) / 10000,
       eventLoopDelay: delay,
       threadpool: { probesMs: threadpoolProbesMs.map(r4), idleMs: threadpoolIdleMs === null ? null : r4(threadpoolIdleMs) },
+      ...(partial ? { partial: true } : {}),
+      ...(ctx.warmupCut && this.mode !== 'baseline'
+        ? { notes: [`the unmeasured warm-up call did not finish within ${ctx.plan.callTimeoutS} s (--call-timeout): the window ran without waiting for it`] }
+        : {}),
       output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
     };
   }
+
+  /**
+   * Rejects the window once a call has run `limitMs` without finishing. A call's start
+   * is its own when known (inline), else the later of its submission and the last call
+   * that finished (a pool member came free for it then, at the earliest).
+   */
+  private checkCalls(limitMs: number, reject: (e: Error) => void): void {
+    const now = nowMs();
+    const open = this.records.filter((r) => r.end === null && r.error === null);
+    const over = open.some((r) => now - (r.start ?? Math.max(r.queued, this.ctx.lastDoneAt)) >= limitMs);
+    if (over) {
+      reject(new CallTimeout(`${callsPhrase(open.map((r) => r.id), this.ctx.functionName)} in ${this.mode} did not finish within ${limitMs / 1000} s (--call-timeout): the window was cut there`));
+    }
+  }
+}
+
+/** `call 3 of f` / `calls 1–10 of f` / `calls 1, 4, 7 of f` (1-based, as people count). */
+export function callsPhrase(ids: number[], name: string): string {
+  const n = [...ids].sort((a, b) => a - b).map((i) => i + 1);
+  const which = n.length === 1 ? `call ${n[0]}`
+    : n[n.length - 1] - n[0] === n.length - 1 ? `calls ${n[0]}–${n[n.length - 1]}`
+      : `calls ${n.slice(0, 20).join(', ')}${n.length > 20 ? ', …' : ''}`;
+  return `${which} of ${name}`;
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
@@ -287,6 +346,7 @@ export async function runInline(ctx: Context, callable: Callable, args: unknown[
 async function warmUpInline(ctx: Context, callable: Callable): Promise<number | null> {
   ctx.progress('inline', 'warming');
   let off: () => unknown = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
   let t = nowMs();
   try {
     const args = await callable.makeArgs();
@@ -294,13 +354,24 @@ async function warmUpInline(ctx: Context, callable: Callable): Promise<number | 
     await new Promise<void>((resolve, reject) => {
       off = ctx.onCancel(reject);
       const r = callable.call(args);
-      if (isThenable(r)) r.then(() => resolve(), () => resolve());
-      else resolve();
+      if (isThenable(r)) {
+        r.then(() => resolve(), () => resolve());
+        // A promise that never settles: stop waiting at the call timeout (the window's
+        // calls, cut by the same limit, then say what happened).
+        const limit = ctx.callLimitMs;
+        if (limit) {
+          timer = setTimeout(() => {
+            ctx.warmupCut = true;
+            resolve();
+          }, limit);
+        }
+      } else resolve();
     });
   } catch (e) {
     if (e instanceof Cancelled) return null;
   } finally {
     off();
+    clearTimeout(timer);
   }
   return nowMs() - t;
 }
@@ -398,11 +469,23 @@ class Pool {
             if (warmup) {
               member.warming = true;
               member.send({ type: 'warmup', args: warmArgs });
+              const limit = this.ctx.callLimitMs;
+              if (limit && ready === this.size) {
+                // A warm-up call that never ends keeps its member (dispatch skips it);
+                // the window's calls queue for the others, cut by the same limit.
+                setTimeout(() => {
+                  if (this.warmupMs.length < this.size) {
+                    this.ctx.warmupCut = true;
+                    resolve();
+                  }
+                }, limit);
+              }
             } else if (ready === this.size) resolve();
           } else if (m.type === 'warmed') {
             member.warming = false;
             this.warmupMs.push(Math.round(m.ms * 1000) / 1000);
             if (this.warmupMs.length === this.size) resolve();
+            this.dispatch(); // a member whose warm-up outlasted the call timeout is free now
           } else if (m.type === 'load-error') {
             this.fail(new LoadError(movedOrDeleted(this.ctx.spec.file, this.kind) ?? m.error));
           } else if (m.type === 'rejection') {
@@ -510,7 +593,7 @@ class Pool {
   private dispatch(): void {
     let busy = this.members.filter((m) => m.busy).length;
     for (const member of this.members) {
-      if (member.dead || member.busy || !this.queue.length || busy >= this.limit) continue;
+      if (member.dead || member.busy || member.warming || !this.queue.length || busy >= this.limit) continue;
       busy++;
       const job = this.queue.shift()!;
       const t = nowMs();
@@ -750,7 +833,7 @@ async function runPoolWindows(
       const cappedNote = capped ? `the pool started ${size} workers, not the ${capped} asked for: only ${ctx.plan.concurrency} calls run at once` : null;
       const notes = [...new Set([...(argsNote ? [argsNote] : []), ...(cappedNote ? [cappedNote] : []), ...w.records.flatMap((r) => (r.resultNote ? [r.resultNote] : []))])];
       if (capped) window.workersRequested = capped;
-      if (notes.length) window.notes = notes;
+      if (notes.length) window.notes = [...(window.notes ?? []), ...notes];
       window.workers = count ?? size;
       window.startupMs = windows.length ? null : Math.round(startupMs * 1000) / 1000;
       // Warm-up ran once, when the pool started: it belongs to the first window.

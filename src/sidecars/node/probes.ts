@@ -51,8 +51,16 @@ export class Heartbeat {
     });
   }
 
-  cancel(): void {
+  /**
+   * Stop at once. At a cut (a timeout, a cancel, the call timeout) the loop may just
+   * have come out of a stall its next tick has not recorded yet: `at` records that open
+   * gap as the last sample, so the stall the cut fell in is not lost.
+   */
+  cancel(at?: number): void {
     clearTimeout(this.timer);
+    if (at === undefined) return;
+    const lag = at - this.last - this.intervalMs;
+    if (lag > 0) this.samples.push([at, lag]);
   }
 }
 

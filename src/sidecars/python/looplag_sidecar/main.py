@@ -55,6 +55,17 @@ class Context:
         # inflates the lag they report: there it runs only when asked.
         self.gil_probe_in_window = self.gil_probe and plan.get("gilProbeInWindow", False)
         self.warmup = plan.get("warmup", True)
+        # Seconds a call may run before its window is cut (None: no limit).
+        self.call_timeout_s = plan.get("callTimeoutS") or None
+        spec = plan["target"]
+        self.function_name = spec.get("qualname") or (
+            "lines %d-%d" % (spec["lines"]["start"], spec["lines"]["end"]) if spec.get("lines") else "the target")
+        # The window measuring now (read by the cancel thread), and when a call last finished.
+        self.current_window = None
+        self.last_done_at = 0.0
+        # A warm-up call that did not finish within the call timeout: the diagnostic is skipped.
+        self.warmup_cut = False
+        self.warmup_cut_mode = None
         self.discard_output = lambda: None  # set once output is captured
         self.note_warmup = lambda mode, warmup_ms: None  # set by the session: put on the mode's first window
         self.baseline_s = plan["baselineMs"] / 1000.0
@@ -83,6 +94,7 @@ class Context:
         self._mode, self._done = mode, 0
 
     def task_done(self):
+        self.last_done_at = time.perf_counter()
         self._done += 1
         # A sweep's rounds run many more calls than `concurrency`: a message per call
         # would flood the pipe, so past that at most ten a second.
@@ -202,6 +214,10 @@ async def session(plan, channel, cuts, ctx):
         emitted[id(window)] = window
         if window["mode"] in warmups and window.get("warmupMs") is None:
             window["warmupMs"] = warmups.pop(window["mode"])
+        if ctx.warmup_cut and window["mode"] == ctx.warmup_cut_mode:
+            window.setdefault("notes", []).append(
+                "the unmeasured warm-up call did not finish within %s s (--call-timeout): the window ran without "
+                "waiting for it" % modes._fmt_s(ctx.call_timeout_s))
         send_window(window)
 
     def send_window(window):
@@ -226,6 +242,7 @@ async def session(plan, channel, cuts, ctx):
             channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
             return
         runner = modes.RUNNERS.get(mode)
+        ctx.warmup_cut, ctx.warmup_cut_mode = False, mode
         if runner is None:
             window = modes.skipped(mode, "unsupported-mode", "mode %r does not apply to Python" % mode)
         else:
@@ -269,7 +286,8 @@ async def session(plan, channel, cuts, ctx):
                     channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
                     return
                 continue
-            if mode == "thread" and plan.get("diagnostic", True) and not _too_long_for_diagnostic(inline_call_s):
+            if (mode == "thread" and plan.get("diagnostic", True) and not _too_long_for_diagnostic(inline_call_s)
+                    and not ctx.warmup_cut):
                 ctx.progress("diagnostic", "running")
                 diagnostic = await modes.run_diagnostic(ctx, tgt, args, kwargs)
                 send_window(diagnostic)
@@ -322,18 +340,32 @@ def main():
             state["plan"] = message["plan"]
             started.set()
         elif message["type"] == "cancel":
-            if state["ctx"] is not None and message.get("reason") == "timeout":
-                state["ctx"].cancel_kind = "timeout"
+            if state["ctx"] is not None and message.get("reason") in ("timeout", "call-timeout"):
+                state["ctx"].cancel_kind = message["reason"]
             cancelled.set()
             loop, task = state["loop"], state["task"]
             if loop is not None and task is not None:
                 loop.call_soon_threadsafe(task.cancel)
             # If a native call holds the GIL the loop cannot react; this thread then
-            # only runs when it gets the GIL, so exit hard after a short grace.
-            timer = threading.Timer(CANCEL_GRACE_S, lambda: (channel.send(
+            # only runs when it gets the GIL, so exit hard after a short grace. A call that
+            # blocks the loop but lets threads run (time.sleep, pure Python) leaves the
+            # window to be sent from here: what it measured up to the cut, the stall included.
+            timer = threading.Timer(CANCEL_GRACE_S, lambda: (send_cut_window(), channel.send(
                 {"type": "error", "error": error("cancelled", "cancelled by the host")}), hard_exit(130)))
             timer.daemon = True
             timer.start()
+
+    def send_cut_window():
+        ctx = state["ctx"]
+        window = ctx.current_window if ctx is not None else None
+        if window is None:
+            return
+        try:
+            snap = window.snapshot()
+            snap["output"] = dict(EMPTY_OUTPUT)  # the host fills it in, up to this cut
+            channel.send({"type": "window", "window": snap, "outputMark": cuts.cut()})
+        except Exception:  # noqa: BLE001 - the exit below must happen whatever this does
+            pass
 
     def on_eof():
         # The host is gone (or closed stdin): nobody will read a report.

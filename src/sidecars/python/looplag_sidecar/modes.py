@@ -168,19 +168,40 @@ class Window:
         # Last before t0: starting the probe thread is our own cost, not the target's lag.
         heartbeat.start()
         self.t0 = t0 = perf_counter()
-        status, err = "ok", None
+        self.heartbeat, self.cpu, self.probe = heartbeat, cpu, probe
+        # A session cancel that the blocked loop cannot see is answered from a thread
+        # with what this window measured so far (see snapshot).
+        ctx.current_window = self
+        ctx.last_done_at = t0
+        status, err, partial = "ok", None, False
+        limit = ctx.call_timeout_s if self.mode != "baseline" else None
+        work = asyncio.ensure_future(body(self))
+        watch = asyncio.ensure_future(self._watch_calls(limit)) if limit else None
         try:
-            await body(self)
+            try:
+                if watch is not None:
+                    await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+                if watch is not None and watch.done() and not work.done():
+                    # Stop waiting for the calls (a thread or pool member keeps running
+                    # its call; the host ends this sidecar after the window).
+                    work.cancel()
+                    status, err, partial = "failed", watch.result(), True
+                else:
+                    await work
+            finally:
+                if watch is not None:
+                    watch.cancel()
+                if not work.done():
+                    work.cancel()
         except asyncio.CancelledError:
-            kind = ctx.cancel_kind
-            status, err = "failed", error(kind, "%s while measuring %s"
-                                          % ("timed out" if kind == "timeout" else "cancelled", self.mode))
+            status, err, partial = "failed", self._cut_error(""), True
         except target_mod.TargetError as e:
             status, err = "failed", e.error
         except concurrent.futures.process.BrokenProcessPool as e:
             status, err = "failed", error("crashed", "a %s worker died while running the target: %s"
                                           % (self.mode, _worker_fate(ctx)),
                                           detail=_crash_detail(ctx.pool_exitcodes, e))
+        ctx.current_window = None
         t_end = perf_counter()
         if status == "ok":
             await heartbeat.stop()
@@ -190,26 +211,103 @@ class Window:
             probe.stop()
             # The next window (thread mode's, after the diagnostic) must not have it running.
             probe.join(0.2)
+        window = self._build(t_end)
+        window["status"], window["error"] = status, err
+        if partial:
+            window["partial"] = True
+        return window
+
+    async def _watch_calls(self, limit_s):
+        """Returns the window's error once a call has run `limit_s` without finishing.
+        A call's start is its own when known (inline, thread), else the later of its
+        submission and the last call that finished (when a pool member came free for it)."""
+        ctx = self.ctx
+        first_open = 0
+        poll_s = max(0.02, min(0.25, limit_s / 10.0))
+        while True:
+            await asyncio.sleep(poll_s)
+            now = perf_counter()
+            records = self.records
+            while first_open < len(records) and _finished(records[first_open]):
+                first_open += 1
+            over = [r for r in records[first_open:] if not _finished(r)
+                    and now - (r["start"] if r["start"] is not None else max(r["queued"], ctx.last_done_at)) >= limit_s]
+            if over:
+                open_ids = [r["id"] for r in records[first_open:] if not _finished(r)]
+                return error("call-timeout", "%s in %s did not finish within %s s (--call-timeout): the window was cut "
+                             "there" % (calls_phrase(open_ids, ctx.function_name), self.mode, _fmt_s(limit_s)))
+
+    def snapshot(self):
+        """The window so far, built off the loop (from the cancel thread) when the loop is
+        blocked at a session cut: the samples up to the cut plus the open gap since the
+        last heartbeat, which is the stall the loop is in (a lag lasting at least that long)."""
+        now = perf_counter()
+        window = self._build(now, open_gap_at=now)
+        window["status"] = "failed"
+        window["error"] = self._cut_error(" (the loop was blocked at the cut)")
+        window["partial"] = True
+        return window
+
+    def _cut_error(self, how):
+        """The error of a window the host cut: its timeout, a cancel, or its watchdog
+        finding this sidecar silent past the call timeout (a call blocked the loop)."""
+        kind = self.ctx.cancel_kind
+        if kind == "call-timeout":
+            open_ids = [r["id"] for r in list(self.records) if not _finished(r)]
+            return error(kind, "%s in %s did not finish within %s s (--call-timeout): the window was cut there%s"
+                         % (calls_phrase(open_ids, self.ctx.function_name), self.mode,
+                            _fmt_s(self.ctx.call_timeout_s or 0), how))
+        return error(kind, "%s while measuring %s%s" % ("timed out" if kind == "timeout" else "cancelled", self.mode, how))
+
+    def _build(self, t_end, open_gap_at=None):
+        ctx, t0 = self.ctx, self.t0
+        heartbeat, probe = self.heartbeat, self.probe
         wall_s = t_end - t0
-        user, system, background = cpu.finish(wall_s, self.child_user + self.child_system, ctx.cpu_count)
+        user, system, background = self.cpu.finish(wall_s, self.child_user + self.child_system, ctx.cpu_count)
         ms = lambda t: None if t is None else round((t - t0) * 1000.0, 4)  # noqa: E731
         tasks = []
-        for r in self.records:
+        for r in list(self.records):
             tasks.append({"id": r["id"], "queuedMs": ms(r["queued"]), "startMs": ms(r["start"]), "endMs": ms(r["end"]),
                           "worker": r["worker"], "cpuMs": None if r["cpu"] is None else round(r["cpu"] * 1000.0, 3),
                           "error": r["error"], **({"transfer": r["transfer"]} if r.get("transfer") else {})})
             if "round" in r:
                 tasks[-1]["round"] = r["round"]
-        samples = [[round((t - t0) * 1000.0, 4), round(lag * 1000.0, 4)] for t, lag in heartbeat.samples if t >= t0]
+        beats = list(heartbeat.samples)
+        if open_gap_at is not None and heartbeat.last_beat is not None:
+            gap = open_gap_at - heartbeat.last_beat - heartbeat.interval_s
+            if gap > 0:
+                beats.append((open_gap_at, gap))
+        samples = [[round((t - t0) * 1000.0, 4), round(lag * 1000.0, 4)] for t, lag in beats if t >= t0]
         gil = None
         if probe:
             gil = [round(w * 1000.0, 4) for t, w in list(probe.waits) if t0 <= t <= t_end]
-        return {"mode": self.mode, "status": status, "error": err, "wallMs": round(wall_s * 1000.0, 4),
+        return {"mode": self.mode, "status": "ok", "error": None, "wallMs": round(wall_s * 1000.0, 4),
                 "startupMs": None, "workers": None, "tasks": tasks, "samples": samples, "gilWaitsMs": gil,
                 "cpu": {"userMs": round((user + self.child_user) * 1000.0, 3),
                         "systemMs": round((system + self.child_system) * 1000.0, 3)},
                 "backgroundCpuFrac": None if background is None else round(background, 4),
                 "output": None}
+
+
+def _finished(rec):
+    # A pool call whose result could not come back has an error and no end.
+    return rec["end"] is not None or rec["error"] is not None
+
+
+def _fmt_s(seconds):
+    return ("%.3f" % seconds).rstrip("0").rstrip(".")
+
+
+def calls_phrase(ids, function_name):
+    """`call 3 of f` / `calls 1–10 of f` / `calls 1, 4, 7 of f` (1-based, as people count)."""
+    numbers = [i + 1 for i in sorted(ids)]
+    if len(numbers) == 1:
+        which = "call %d" % numbers[0]
+    elif numbers == list(range(numbers[0], numbers[-1] + 1)):
+        which = "calls %d–%d" % (numbers[0], numbers[-1])
+    else:
+        which = "calls %s" % ", ".join(str(n) for n in numbers[:20]) + (", …" if len(numbers) > 20 else "")
+    return "%s of %s" % (which, function_name)
 
 
 def _crash_detail(exitcodes, e=None):
@@ -515,7 +613,14 @@ async def run_pool(ctx, mode, tgt, args, kwargs, make_pool, counts=None, request
         if ctx.warmup:
             warmup_ms = _WARMING
             warm_args, warm_kwargs = warm_call if warm_call is not None else (args, kwargs)
-            warmup_ms = await _warm_pool(pool, workers, (ctx.spec, warm_args, warm_kwargs))
+            try:
+                # A member whose warm-up call never ends keeps it; the window's calls
+                # queue for the others and are cut by the same limit.
+                warmup_ms = await asyncio.wait_for(_warm_pool(pool, workers, (ctx.spec, warm_args, warm_kwargs)),
+                                                   ctx.call_timeout_s + 0.1 if ctx.call_timeout_s else None)
+            except asyncio.TimeoutError:
+                ctx.warmup_cut = True
+                warmup_ms = None
             ctx.discard_output()  # the warm-up calls' prints are not the window's
             ctx.note_warmup(mode, warmup_ms)
         await _window_per_count(ctx, mode, counts, workers, startup_ms, windows,
@@ -596,6 +701,18 @@ async def _warm_pool(pool, workers, call):
     return took
 
 
+async def _within_call_timeout(ctx, awaitable):
+    """Await a warm-up call up to the call timeout; past it, stop waiting (cancelled, not
+    awaited: a coroutine may swallow the cancel) and mark the warm-up as cut."""
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=ctx.call_timeout_s)
+    if task in done:
+        task.result()
+        return
+    task.cancel()
+    ctx.warmup_cut = True
+
+
 async def warm_up(ctx, mode, tgt, args, kwargs):
     """Inline and thread modes: one unmeasured call in the sidecar before the window
     (and before the diagnostic), so one-time costs (imports, caches, key generation)
@@ -605,13 +722,16 @@ async def warm_up(ctx, mode, tgt, args, kwargs):
         return None
     if mode == "inline":
         start = perf_counter()
-        await _call_on_loop(tgt, args, kwargs)  # an error here is the window's to report
+        # An error here is the window's to report.
+        await _within_call_timeout(ctx, _call_on_loop(tgt, args, kwargs))
         took = perf_counter() - start
     else:
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="looplag-warmup")
+        start = perf_counter()
         try:
-            took = await asyncio.get_running_loop().run_in_executor(pool, _timed_call, tgt.fn, tgt.is_async,
-                                                                    args, kwargs)
+            await _within_call_timeout(ctx, asyncio.get_running_loop().run_in_executor(
+                pool, _timed_call, tgt.fn, tgt.is_async, args, kwargs))
+            took = perf_counter() - start
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
     ctx.discard_output()  # the warm-up call's prints are not the window's

@@ -56,6 +56,12 @@ class Heartbeat:
             return
         self._handle = self._loop.call_later(self.interval_s, self._beat)
 
+    @property
+    def last_beat(self):
+        """When the loop last ran the heartbeat (None before start): a gap open since then
+        is a stall in progress."""
+        return self._last
+
     async def stop(self):
         self._stop_at = perf_counter()
         await self._stopped

@@ -10,6 +10,7 @@ ERROR_KINDS = (
     "syntax-error", "import-error", "target-not-found", "unsupported-target", "bad-arguments",
     "interpreter-not-found", "not-picklable", "not-transferable", "timeout", "crashed", "cancelled", "unsupported-mode",
     "protocol-error", "internal-error",
+    "call-timeout",
 )
 MODES = ("inline", "thread", "process", "interpreter", "worker", "free-threaded")
 WINDOW_MODES = ("baseline", "diagnostic") + MODES
@@ -36,7 +37,7 @@ PLAN = {"target": TARGET_SPEC, "modes": ["list", MODES], "concurrency": int,
         "workers": _nullable(int), "switchIntervalS": _nullable(NUM), "heartbeatMs": int,
         "gilProbe": bool, "baselineMs": int, "outputCapBytes": int,
         "diagnostic": (OPT, bool), "sweepWorkers": (OPT, ["list", int]), "warmup": (OPT, bool),
-        "gilProbeInWindow": (OPT, bool),
+        "gilProbeInWindow": (OPT, bool), "callTimeoutS": (OPT, _nullable(NUM)),
         "sweepRounds": (OPT, {"minRepeats": int, "minWindowMs": NUM, "maxWindowMs": NUM, "callsPerWorker": int})}
 RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str,
            "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM,
@@ -52,7 +53,8 @@ TASK = {"id": int, "queuedMs": NUM, "startMs": _nullable(NUM), "endMs": _nullabl
         "worker": _nullable(str), "cpuMs": (OPT, _nullable(NUM)),
         "error": _nullable({"type": str, "message": str, "traceback": _nullable(str),
                             "fullMessage": (OPT, str)}),
-        "transfer": (OPT, _nullable(TRANSFER)), "round": (OPT, _nullable(int))}
+        "transfer": (OPT, _nullable(TRANSFER)), "round": (OPT, _nullable(int)),
+        "status": (OPT, ("ok", "raised", "unfinished", "crashed"))}
 # Node only (the Node sidecar shares the TypeScript types; mirrored so the fixtures agree).
 LOOP_DELAY = {"minMs": NUM, "maxMs": NUM, "meanMs": NUM, "p50Ms": NUM, "p99Ms": NUM, "count": int,
               "resolutionMs": NUM}
@@ -64,11 +66,12 @@ WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": 
           "gilWaitsMs": _nullable(["list", NUM]), "cpu": {"userMs": NUM, "systemMs": NUM},
           "backgroundCpuFrac": _nullable(NUM), "elu": (OPT, _nullable(NUM)),
           "eventLoopDelay": (OPT, _nullable(LOOP_DELAY)), "warmupMs": (OPT, _nullable(["list", NUM])),
-          "threadpool": (OPT, _nullable(THREADPOOL)), "notes": (OPT, ["list", str]), "output": OUTPUT}
+          "threadpool": (OPT, _nullable(THREADPOOL)), "notes": (OPT, ["list", str]), "partial": (OPT, bool),
+          "output": OUTPUT}
 
 HOST_MESSAGES = {
     "start": {"type": str, "protocol": int, "plan": PLAN},
-    "cancel": {"type": str, "reason": (OPT, ("user", "timeout"))},
+    "cancel": {"type": str, "reason": (OPT, ("user", "timeout", "call-timeout"))},
 }
 SIDECAR_MESSAGES = {
     "hello": {"type": str, "protocol": int, "sidecar": ("python", "node"), "runtime": RUNTIME},
