@@ -1,7 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { HostMessage, SidecarMessage } from '../shared/protocol';
 import { ValidationError } from '../shared/validate';
-import { killTree } from './killTree';
+import { killTagged, killTree, RUN_TAG_ENV } from './killTree';
 import { LineSplitter } from './lineSplitter';
 
 export type SidecarState = 'starting' | 'running' | 'cancelling' | 'done' | 'failed';
@@ -33,6 +34,14 @@ export interface SidecarOptions {
 }
 
 const STDERR_TAIL_BYTES = 8192;
+/**
+ * How long the pipes are still read once the sidecar itself has exited. Whatever it
+ * wrote before exiting is already in the pipe and arrives within a few loop turns; a
+ * process that escaped both the group kill and the tag kill (setsid and a scrubbed
+ * environment) may hold a copy of the pipes for as long as it lives, and must not keep
+ * the run waiting for their end-of-file.
+ */
+export const PIPE_DRAIN_MS = 500;
 
 /**
  * One sidecar process with a lifecycle: `starting → running → cancelling → done | failed`.
@@ -42,17 +51,21 @@ export class SidecarProcess {
   state: SidecarState = 'starting';
   readonly stopped: Promise<SidecarExit>;
   readonly pid: number | undefined;
+  /** The value of LOOPLAG_RUN_TAG in the environment of this sidecar and all it starts. */
+  readonly runTag = randomBytes(12).toString('hex');
   private readonly child: ChildProcess;
   private stderrTail = '';
   private protocolError: string | null = null;
   private graceTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SidecarOptions) {
     this.child = spawn(options.command, options.args, {
       cwd: options.cwd,
       // Whose death ends the sidecar (see the sidecars' orphan watch): it checks this pid
       // is still alive once its watch is armed, in case we died before that.
-      env: { ...(options.env ?? process.env), LOOPLAG_PARENT_PID: String(process.pid) },
+      // The run tag finds what escaped the process group (see kill).
+      env: { ...(options.env ?? process.env), LOOPLAG_PARENT_PID: String(process.pid), [RUN_TAG_ENV]: this.runTag },
       stdio: options.protocolFd === 3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       // Own process group on POSIX so cancel can kill pool children with it.
       detached: process.platform !== 'win32',
@@ -85,15 +98,27 @@ export class SidecarProcess {
         spawnError = e;
         if (this.child.pid === undefined) finish(null, null);
       });
-      // 'close' (not 'exit') so every protocol line has been read first.
+      // 'close' normally: every copy of the pipes is closed, so every protocol line has
+      // been read. But user code's children inherit the pipes (a fork, a detached child
+      // with inherited stdio), so 'close' can come long after the sidecar is gone, or
+      // never: once it has exited, what is left of its run is killed, and the pipes are
+      // read for a bounded time only.
       this.child.on('close', (code, signal) => finish(code, signal));
+      this.child.on('exit', (code, signal) => {
+        this.kill();
+        this.drainTimer = setTimeout(() => {
+          for (const stream of this.child.stdio) stream?.destroy();
+          finish(code, signal);
+        }, PIPE_DRAIN_MS);
+      });
       let finished = false;
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (finished) return;
         finished = true;
         process.off('exit', onHostExit);
         clearTimeout(this.graceTimer);
-        if (this.child.pid !== undefined) killTree(this.child.pid); // leftovers of the group
+        clearTimeout(this.drainTimer);
+        this.kill(); // leftovers of the group, and of the run outside it
         if (this.state !== 'cancelling') this.state = code === 0 && !spawnError ? 'done' : 'failed';
         else this.state = 'failed';
         resolve({ code, signal, spawnError, stderrTail: this.stderrTail, protocolError: this.protocolError });
@@ -130,7 +155,13 @@ export class SidecarProcess {
     return this.stopped;
   }
 
+  /**
+   * Kill the sidecar's process group, then every process of this user that carries this
+   * sidecar's run tag: children user code moved out of the group (`setsid()`, a detached
+   * child) die with the run too. Synchronous, so it can run in an 'exit' listener.
+   */
   kill(): void {
     if (this.child.pid !== undefined) killTree(this.child.pid);
+    killTagged(RUN_TAG_ENV, this.runTag);
   }
 }
