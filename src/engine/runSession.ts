@@ -317,11 +317,12 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     opts.onSpawn?.(python, args);
     let sawDone = false;
     let helloSeen = false; // this sidecar's (the session's state may hold an earlier one's runtime)
+    const hang: HangState = { helloSeen: false, loaded: false, progress: null, runningSinceMs: null, sweep: Boolean(plan.sweepWorkers) };
     const onMessage = (m: SidecarMessage) => {
       switch (m.type) {
         case 'hello':
           clearTimeout(helloTimer);
-          helloSeen = true;
+          helloSeen = hang.helloSeen = true;
           state.runtime = candidate.label ? { ...m.runtime, implementation: `${m.runtime.implementation}, ${candidate.label}` } : m.runtime;
           if (m.protocol !== PROTOCOL_VERSION) {
             fail({ kind: 'protocol-error', message: `sidecar speaks protocol ${m.protocol}, host ${PROTOCOL_VERSION}`, detail: null });
@@ -332,8 +333,11 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
           break;
         case 'target':
           state.resolved = m.target;
+          hang.loaded = true;
           break;
         case 'progress':
+          if (m.phase === 'running' && (hang.progress?.mode !== m.mode || hang.progress.phase !== 'running')) hang.runningSinceMs = Date.now();
+          hang.progress = { mode: m.mode, phase: m.phase, done: m.done, total: m.total };
           opts.onProgress?.({ mode: m.mode, phase: m.phase, done: m.done, total: m.total });
           break;
         case 'window':
@@ -383,7 +387,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     const helloTimer = setTimeout(noHello, helloWaitMs);
     const timer = setTimeout(() => {
       if (!helloSeen && !proven) return noHello(); // both deadlines can fall in the same tick
-      fail(timeoutError(opts.settings.timeoutS, state.windows.length));
+      fail(timeoutError(opts.settings.timeoutS, state.windows.length, hangSite(hang, opts.target, Date.now())));
       void sidecar.cancel(grace, 'timeout');
     }, Math.max(0, deadline - Date.now()));
     const onAbort = () => {
@@ -427,8 +431,51 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
   return done();
 }
 
-export function timeoutError(timeoutS: number, measured: number): RunError {
-  return { kind: 'timeout', message: `gave up after ${timeoutS} s (${measured} mode(s) measured)`, detail: null };
+/**
+ * `where` says what was running when the deadline passed (see hangSite); without it
+ * (between two sidecars), the message says only what was measured.
+ */
+export function timeoutError(timeoutS: number, measured: number, where: string | null = null): RunError {
+  return { kind: 'timeout', message: `gave up after ${timeoutS} s${where ? ` ${where}` : ''} (${measured} mode(s) measured)`, detail: null };
+}
+
+/** What one sidecar was doing, from its messages so far: for a timeout to say where the run hung. */
+export interface HangState {
+  helloSeen: boolean;
+  /** The target was imported (its `target` message came). */
+  loaded: boolean;
+  /** The last progress message, and when (host ms) its mode's `running` phase began. */
+  progress: Progress | null;
+  runningSinceMs: number | null;
+  /** A sweep's rounds run more calls than `total`. */
+  sweep: boolean;
+}
+
+/**
+ * Where a run hung, as the middle of the timeout message: "in thread mode: 2 of 10 calls
+ * of `slow` finished, 8 not finished (running or queued; the longest for 2.8 s)". The
+ * longest is timed from the window's start, when the first calls were handed out.
+ */
+export function hangSite(h: HangState, target: ReportTarget, nowMs: number): string {
+  const fn = target.qualname ? `\`${target.qualname}\`` : target.lines ? `lines ${target.lines.start}-${target.lines.end}` : 'the target';
+  if (!h.helloSeen) return 'while the sidecar was starting';
+  const p = h.progress;
+  if (!p) return h.loaded ? 'before the first mode started' : `while importing ${path.basename(target.file)}`;
+  if (p.mode === 'baseline') return 'while measuring the idle baseline';
+  if (p.mode === 'diagnostic') return 'in the one-thread diagnostic before thread mode';
+  const mode = `in ${p.mode} mode`;
+  switch (p.phase) {
+    case 'starting': return `${mode}, while it was starting (no call of ${fn} had started)`;
+    case 'warming': return `${mode}, while warming up (starting the pool, or a first call of ${fn})`;
+    case 'draining': return `${mode}, while waiting for its last calls of ${fn} to end`;
+    case 'done': return `${mode}, after all its calls of ${fn} finished (while stopping it)`;
+    case 'running': {
+      const longest = h.runningSinceMs === null ? '' : `; the longest for ${((nowMs - h.runningSinceMs) / 1000).toFixed(1)} s`;
+      if (h.sweep || p.total === 0) return `${mode}, in a sweep round: ${p.done} call(s) of ${fn} finished${longest ? ` (${longest.slice(2)})` : ''}`;
+      const left = Math.max(0, p.total - p.done);
+      return `${mode}: ${p.done} of ${p.total} calls of ${fn} finished, ${left} not finished (running or queued${longest})`;
+    }
+  }
 }
 
 function crashError(exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; crash: string }): RunError {
