@@ -13,6 +13,7 @@ import { argumentsLossNote, notCloneableReason } from './cloneCheck';
 import { PARENT_PID_ENV } from './orphanWatch';
 import { errorInfo, ErrorInfo, PoolReply, PoolRequest } from './poolProtocol';
 import { argsKindOf, kindOf } from './valueKind';
+import { clearTimeout, setImmediate, setTimeout, wallMs } from './clock';
 import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs, ThreadpoolProbe } from './probes';
 
 export const NODE_MODES = ['inline', 'worker', 'process'] as const;
@@ -56,7 +57,7 @@ export class Context {
     this.done += 1;
     // A sweep's rounds run many more calls than `concurrency`: a message per call would
     // flood the pipe, so past that at most ten a second.
-    const now = Date.now();
+    const now = wallMs();
     if (this.done <= this.plan.concurrency || now - this.lastProgress >= 100) {
       this.lastProgress = now;
       this.progress(this.mode, 'running', this.done);
