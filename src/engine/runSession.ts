@@ -203,7 +203,7 @@ export async function measureIsolated(opts: RunOptions): Promise<SessionState> {
   const sessionDeadline = Date.now() + opts.settings.timeoutS * 1000;
   for (const [i, mode] of modes.entries()) {
     if (Date.now() >= sessionDeadline) {
-      if (!state.error || state.error.kind === 'crashed') state.error = timeoutError(opts.settings.timeoutS, state.windows.length);
+      if (!state.error || state.error.kind === 'crashed') state.error = timeoutError(opts.settings.timeoutS, state.windows.length, `before ${mode} mode started`);
       break;
     }
     const inline = state.windows.find((w) => w.mode === 'inline' && w.status === 'ok');
@@ -336,7 +336,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
           hang.loaded = true;
           break;
         case 'progress':
-          if (m.phase === 'running' && (hang.progress?.mode !== m.mode || hang.progress.phase !== 'running')) hang.runningSinceMs = Date.now();
+          // A window opens with `running`, 0 done (a sweep opens one per count in the same mode).
+          if (m.phase === 'running' && (m.done === 0 || hang.progress?.mode !== m.mode || hang.progress.phase !== 'running')) hang.runningSinceMs = Date.now();
           hang.progress = { mode: m.mode, phase: m.phase, done: m.done, total: m.total };
           opts.onProgress?.({ mode: m.mode, phase: m.phase, done: m.done, total: m.total });
           break;
