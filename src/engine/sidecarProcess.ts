@@ -94,6 +94,8 @@ export class SidecarProcess {
     process.once('exit', onHostExit);
     this.stopped = new Promise((resolve) => {
       let spawnError: NodeJS.ErrnoException | null = null;
+      let finished = false;
+      let exitKilled = false; // what the run left was killed once the sidecar exited
       this.child.on('error', (e: NodeJS.ErrnoException) => {
         spawnError = e;
         if (this.child.pid === undefined) finish(null, null);
@@ -106,19 +108,22 @@ export class SidecarProcess {
       this.child.on('close', (code, signal) => finish(code, signal));
       this.child.on('exit', (code, signal) => {
         this.kill();
+        exitKilled = true;
         this.drainTimer = setTimeout(() => {
           for (const stream of this.child.stdio) stream?.destroy();
           finish(code, signal);
         }, PIPE_DRAIN_MS);
       });
-      let finished = false;
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (finished) return;
         finished = true;
         process.off('exit', onHostExit);
         clearTimeout(this.graceTimer);
         clearTimeout(this.drainTimer);
-        this.kill(); // leftovers of the group, and of the run outside it
+        // Leftovers of the group, and of the run outside it (scanned for once is enough:
+        // nothing of the run is left to start a process after the kill at exit).
+        if (exitKilled) this.killGroup();
+        else this.kill();
         if (this.state !== 'cancelling') this.state = code === 0 && !spawnError ? 'done' : 'failed';
         else this.state = 'failed';
         resolve({ code, signal, spawnError, stderrTail: this.stderrTail, protocolError: this.protocolError });
@@ -161,7 +166,11 @@ export class SidecarProcess {
    * child) die with the run too. Synchronous, so it can run in an 'exit' listener.
    */
   kill(): void {
-    if (this.child.pid !== undefined) killTree(this.child.pid);
+    this.killGroup();
     killTagged(RUN_TAG_ENV, this.runTag);
+  }
+
+  private killGroup(): void {
+    if (this.child.pid !== undefined) killTree(this.child.pid);
   }
 }
