@@ -102,10 +102,10 @@ def _watch_parent(started_under):
 
 
 def child_init(spec, switch_interval_s, parent_pid):
-    clock.shield_pool_modules()  # a spawned child imports the target below
     if switch_interval_s:
         sys.setswitchinterval(switch_interval_s)
     if parent_pid is not None:  # a process-pool child (interpreters share the sidecar's process)
+        clock.shield_pool_modules()  # a spawned child imports the target below
         orphan.die_with_parent(parent_pid)
         threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     target_mod.resolve_cached(spec)
