@@ -471,10 +471,10 @@ export function hangSite(h: HangState, target: ReportTarget, nowMs: number): str
     case 'draining': return `${mode}, while waiting for its last calls of ${fn} to end`;
     case 'done': return `${mode}, after all its calls of ${fn} finished (while stopping it)`;
     case 'running': {
-      const longest = h.runningSinceMs === null ? '' : `; the longest for ${((nowMs - h.runningSinceMs) / 1000).toFixed(1)} s`;
-      if (h.sweep || p.total === 0) return `${mode}, in a sweep round: ${p.done} call(s) of ${fn} finished${longest ? ` (${longest.slice(2)})` : ''}`;
+      const longest = h.runningSinceMs === null ? null : `the longest for ${((nowMs - h.runningSinceMs) / 1000).toFixed(1)} s`;
+      if (h.sweep || p.total === 0) return `${mode}, in a sweep round: ${p.done} call(s) of ${fn} finished${longest ? ` (${longest})` : ''}`;
       const left = Math.max(0, p.total - p.done);
-      return `${mode}: ${p.done} of ${p.total} calls of ${fn} finished, ${left} not finished (running or queued${longest})`;
+      return `${mode}: ${p.done} of ${p.total} calls of ${fn} finished, ${left} not finished (running or queued${longest ? `; ${longest}` : ''})`;
     }
   }
 }
