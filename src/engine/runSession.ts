@@ -205,7 +205,7 @@ export async function measureIsolated(opts: RunOptions): Promise<SessionState> {
   const sessionDeadline = Date.now() + opts.settings.timeoutS * 1000;
   for (const [i, mode] of modes.entries()) {
     if (Date.now() >= sessionDeadline) {
-      if (!state.error || state.error.kind === 'crashed') state.error = timeoutError(opts.settings.timeoutS, state.windows.length);
+      if (!state.error || state.error.kind === 'crashed') state.error = timeoutError(opts.settings.timeoutS, state.windows.length, `before ${mode} mode started`);
       break;
     }
     const inline = state.windows.find((w) => w.mode === 'inline' && w.status === 'ok');
@@ -331,12 +331,13 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     let helloSeen = false; // this sidecar's (the session's state may hold an earlier one's runtime)
     const watch = new WindowWatch(Date.now());
     const cutBy: { window: RawWindow | null } = { window: null }; // the window the host's watchdog ended this sidecar in
+    const hang: HangState = { helloSeen: false, loaded: false, progress: null, runningSinceMs: null, sweep: Boolean(plan.sweepWorkers) };
     const onMessage = (m: SidecarMessage) => {
       watch.heard(m, Date.now());
       switch (m.type) {
         case 'hello':
           clearTimeout(helloTimer);
-          helloSeen = true;
+          helloSeen = hang.helloSeen = true;
           state.runtime = candidate.label ? { ...m.runtime, implementation: `${m.runtime.implementation}, ${candidate.label}` } : m.runtime;
           if (m.protocol !== PROTOCOL_VERSION) {
             fail({ kind: 'protocol-error', message: `sidecar speaks protocol ${m.protocol}, host ${PROTOCOL_VERSION}`, detail: null });
@@ -347,8 +348,12 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
           break;
         case 'target':
           state.resolved = m.target;
+          hang.loaded = true;
           break;
         case 'progress':
+          // A window opens with `running`, 0 done (a sweep opens one per count in the same mode).
+          if (m.phase === 'running' && (m.done === 0 || hang.progress?.mode !== m.mode || hang.progress.phase !== 'running')) hang.runningSinceMs = Date.now();
+          hang.progress = { mode: m.mode, phase: m.phase, done: m.done, total: m.total };
           opts.onProgress?.({ mode: m.mode, phase: m.phase, done: m.done, total: m.total });
           break;
         case 'window':
@@ -403,7 +408,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     const helloTimer = setTimeout(noHello, helloWaitMs);
     const timer = setTimeout(() => {
       if (!helloSeen && !proven) return noHello(); // both deadlines can fall in the same tick
-      fail(timeoutError(opts.settings.timeoutS, state.windows.length));
+      fail(timeoutError(opts.settings.timeoutS, state.windows.length, hangSite(hang, opts.target, Date.now())));
       void sidecar.cancel(grace, 'timeout');
     }, Math.max(0, deadline - Date.now()));
     const onAbort = () => {
@@ -594,11 +599,53 @@ class WindowWatch {
 /** `call 3 of f` / `calls 3–10 of f` (1-based): the calls not done when the sidecar stopped, in the order they were started. */
 function callsPhrase(done: number, total: number, name: string): string {
   return total - done === 1 ? `call ${total} of ${name}` : `calls ${done + 1}–${total} of ${name}`;
-
 }
 
-export function timeoutError(timeoutS: number, measured: number): RunError {
-  return { kind: 'timeout', message: `gave up after ${timeoutS} s (${measured} mode(s) measured)`, detail: null };
+/**
+ * `where` says what was running when the deadline passed (see hangSite); without it
+ * (between two sidecars), the message says only what was measured.
+ */
+export function timeoutError(timeoutS: number, measured: number, where: string | null = null): RunError {
+  return { kind: 'timeout', message: `gave up after ${timeoutS} s${where ? ` ${where}` : ''} (${measured} mode(s) measured)`, detail: null };
+}
+
+/** What one sidecar was doing, from its messages so far: for a timeout to say where the run hung. */
+export interface HangState {
+  helloSeen: boolean;
+  /** The target was imported (its `target` message came). */
+  loaded: boolean;
+  /** The last progress message, and when (host ms) its mode's `running` phase began. */
+  progress: Progress | null;
+  runningSinceMs: number | null;
+  /** A sweep's rounds run more calls than `total`. */
+  sweep: boolean;
+}
+
+/**
+ * Where a run hung, as the middle of the timeout message: "in thread mode: 2 of 10 calls
+ * of `slow` finished, 8 not finished (running or queued; the longest for 2.8 s)". The
+ * longest is timed from the window's start, when the first calls were handed out.
+ */
+export function hangSite(h: HangState, target: ReportTarget, nowMs: number): string {
+  const fn = target.qualname ? `\`${target.qualname}\`` : target.lines ? `lines ${target.lines.start}-${target.lines.end}` : 'the target';
+  if (!h.helloSeen) return 'while the sidecar was starting';
+  const p = h.progress;
+  if (!p) return h.loaded ? 'before the first mode started' : `while importing ${path.basename(target.file)}`;
+  if (p.mode === 'baseline') return 'while measuring the idle baseline';
+  if (p.mode === 'diagnostic') return 'in the one-thread diagnostic before thread mode';
+  const mode = `in ${p.mode} mode`;
+  switch (p.phase) {
+    case 'starting': return `${mode}, while it was starting (no call of ${fn} had started)`;
+    case 'warming': return `${mode}, while warming up (starting the pool, or a first call of ${fn})`;
+    case 'draining': return `${mode}, while waiting for its last calls of ${fn} to end`;
+    case 'done': return `${mode}, after all its calls of ${fn} finished (while stopping it)`;
+    case 'running': {
+      const longest = h.runningSinceMs === null ? null : `the longest for ${((nowMs - h.runningSinceMs) / 1000).toFixed(1)} s`;
+      if (h.sweep || p.total === 0) return `${mode}, in a sweep round: ${p.done} call(s) of ${fn} finished${longest ? ` (${longest})` : ''}`;
+      const left = Math.max(0, p.total - p.done);
+      return `${mode}: ${p.done} of ${p.total} calls of ${fn} finished, ${left} not finished (running or queued${longest ? `; ${longest}` : ''})`;
+    }
+  }
 }
 
 function crashError(

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { CapturedOutput, HostMessage, SidecarMessage } from '../shared/protocol';
 import { ValidationError } from '../shared/validate';
-import { killTree } from './killTree';
+import { killTagged, killTree, RUN_TAG_ENV } from './killTree';
 import { LineSplitter } from './lineSplitter';
 import { combine, StreamCapture } from './outputCapture';
 
@@ -48,6 +48,14 @@ const STDERR_TAIL_BYTES = 8192;
 /** Bytes of fd 2 passed to `onStderr`: a log must not grow with what user code prints. */
 const STDERR_LOG_BYTES = 64 * 1024;
 const FOREIGN_SHOWN_CHARS = 200;
+/**
+ * How long the pipes are still read once the sidecar itself has exited. Whatever it
+ * wrote before exiting is already in the pipe and arrives within a few loop turns; a
+ * process that escaped both the group kill and the tag kill (setsid and a scrubbed
+ * environment) may hold a copy of the pipes for as long as it lives, and must not keep
+ * the run waiting for their end-of-file.
+ */
+export const PIPE_DRAIN_MS = 500;
 
 /**
  * One sidecar process with a lifecycle: `starting → running → cancelling → done | failed`.
@@ -57,6 +65,8 @@ export class SidecarProcess {
   state: SidecarState = 'starting';
   readonly stopped: Promise<SidecarExit>;
   readonly pid: number | undefined;
+  /** The value of LOOPLAG_RUN_TAG in the environment of this sidecar and all it starts. */
+  readonly runTag = randomBytes(12).toString('hex');
   private readonly child: ChildProcess;
   private stderrTail = '';
   private protocolError: string | null = null;
@@ -70,16 +80,18 @@ export class SidecarProcess {
   private readonly held: SidecarMessage[] = [];
   private gone = false;
   private stderrLogged = 0;
+  private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SidecarOptions) {
     this.child = spawn(options.command, options.args, {
       cwd: options.cwd,
       // Whose death ends the sidecar (see the sidecars' orphan watch): it checks this pid
       // is still alive once its watch is armed, in case we died before that.
-      // The protocol descriptor and the nonce; the sidecar removes both from its environment.
+      // The protocol descriptor and the nonce (the sidecar removes both from its
+      // environment); the run tag finds what escaped the process group (see kill).
       env: {
         ...(options.env ?? process.env), LOOPLAG_PARENT_PID: String(process.pid),
-        LOOPLAG_PROTOCOL_FD: String(PROTOCOL_FD), LOOPLAG_NONCE: this.nonce,
+        LOOPLAG_PROTOCOL_FD: String(PROTOCOL_FD), LOOPLAG_NONCE: this.nonce, [RUN_TAG_ENV]: this.runTag,
       },
       // fds 1 and 2 are pipes we read (the capture); 3 to 62 stay closed in the child.
       stdio: ['pipe', 'pipe', 'pipe', ...Array<'ignore'>(PROTOCOL_FD - 3).fill('ignore'), 'pipe'],
@@ -114,19 +126,36 @@ export class SidecarProcess {
     process.once('exit', onHostExit);
     this.stopped = new Promise((resolve) => {
       let spawnError: NodeJS.ErrnoException | null = null;
+      let finished = false;
+      let exitKilled = false; // what the run left was killed once the sidecar exited
       this.child.on('error', (e: NodeJS.ErrnoException) => {
         spawnError = e;
         if (this.child.pid === undefined) finish(null, null);
       });
-      // 'close' (not 'exit') so every protocol line has been read first.
+      // 'close' normally: every copy of the pipes is closed, so every protocol line has
+      // been read. But user code's children inherit the pipes (a fork, a detached child
+      // with inherited stdio), so 'close' can come long after the sidecar is gone, or
+      // never: once it has exited, what is left of its run is killed, and the pipes are
+      // read for a bounded time only.
       this.child.on('close', (code, signal) => finish(code, signal));
-      let finished = false;
+      this.child.on('exit', (code, signal) => {
+        this.kill();
+        exitKilled = true;
+        this.drainTimer = setTimeout(() => {
+          for (const stream of this.child.stdio) stream?.destroy();
+          finish(code, signal);
+        }, PIPE_DRAIN_MS);
+      });
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (finished) return;
         finished = true;
         process.off('exit', onHostExit);
         clearTimeout(this.graceTimer);
-        if (this.child.pid !== undefined) killTree(this.child.pid); // leftovers of the group
+        clearTimeout(this.drainTimer);
+        // Leftovers of the group, and of the run outside it (scanned for once is enough:
+        // nothing of the run is left to start a process after the kill at exit).
+        if (exitKilled) this.killGroup();
+        else this.kill();
         if (this.state !== 'cancelling') this.state = code === 0 && !spawnError ? 'done' : 'failed';
         else this.state = 'failed';
         // Windows whose cut marker never arrived get what was read; the rest is the crash's.
@@ -210,7 +239,17 @@ export class SidecarProcess {
     return this.stopped;
   }
 
+  /**
+   * Kill the sidecar's process group, then every process of this user that carries this
+   * sidecar's run tag: children user code moved out of the group (`setsid()`, a detached
+   * child) die with the run too. Synchronous, so it can run in an 'exit' listener.
+   */
   kill(): void {
+    this.killGroup();
+    killTagged(RUN_TAG_ENV, this.runTag);
+  }
+
+  private killGroup(): void {
     if (this.child.pid !== undefined) killTree(this.child.pid);
   }
 }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after } from 'node:test';
+import { processesWithEnv } from '../../src/engine/killTree';
 import { Report } from '../../src/shared/protocol';
 
 /** The repository root: the nearest folder above the bundled test with a package.json. */
@@ -67,19 +68,7 @@ export function newTag(): string {
 
 /** PIDs of live processes whose environment carries `LOOPLAG_TEST_TAG=tag` (Linux /proc). */
 export function processesWithTag(tag: string): number[] {
-  const needle = Buffer.from(`LOOPLAG_TEST_TAG=${tag}\0`);
-  const found: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (/\) Z /.test(stat)) continue; // a zombie is already dead
-      if (fs.readFileSync(`/proc/${entry}/environ`).includes(needle)) found.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return found;
+  return processesWithEnv('LOOPLAG_TEST_TAG', tag);
 }
 
 export function tmpDir(prefix = 'looplag-test-'): string {

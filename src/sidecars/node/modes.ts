@@ -18,6 +18,7 @@ import { errorInfo, ErrorInfo, PoolReply, PoolRequest, rejectionInfo } from './p
 import { describeExit } from '../../shared/crashCause';
 import { oomEvidence, readOomKills } from '../../engine/oomKills';
 import { argsKindOf, kindOf } from './valueKind';
+import { clearInterval, clearTimeout, setImmediate, setInterval, setTimeout, wallMs } from './clock';
 import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs, ThreadpoolProbe } from './probes';
 
 export const NODE_MODES = ['inline', 'worker', 'process'] as const;
@@ -81,7 +82,7 @@ export class Context {
     this.done += 1;
     // A sweep's rounds run many more calls than `concurrency`: a message per call would
     // flood the pipe, so past that at most ten a second.
-    const now = Date.now();
+    const now = wallMs();
     if (this.done <= this.plan.concurrency || now - this.lastProgress >= 100) {
       this.lastProgress = now;
       this.progress(this.mode, 'running', this.done);

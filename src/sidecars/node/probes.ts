@@ -1,14 +1,14 @@
 /**
  * Probes that run during every measured window. Times are `process.hrtime` in ms:
- * CLOCK_MONOTONIC, shared by worker threads and child processes on the machine.
+ * CLOCK_MONOTONIC, shared by worker threads and child processes on the machine. Timers
+ * and clocks are the sidecar's own references (clock.ts): user code may patch the globals.
  */
 import { randomFill } from 'node:crypto';
 import * as fs from 'node:fs';
-import { EventLoopUtilization, IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { EventLoopUtilization, IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { clearTimeout, cpuUsage, loopUtilization, nowMs, setTimeout } from './clock';
 
-export function nowMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
+export { nowMs };
 
 /**
  * A timer that wakes every `intervalMs` and records `[wake time, lag]`, the lag being
@@ -105,10 +105,10 @@ export class LoopDelayMonitor {
 
 /** Event-loop utilization between two points: the share of time the loop was not idle. */
 export class LoopUtilization {
-  private readonly start: EventLoopUtilization = performance.eventLoopUtilization();
+  private readonly start: EventLoopUtilization = loopUtilization();
 
   finish(): number {
-    return performance.eventLoopUtilization(performance.eventLoopUtilization(), this.start).utilization;
+    return loopUtilization(loopUtilization(), this.start).utilization;
   }
 }
 
@@ -129,11 +129,11 @@ function machineBusyS(): number | null {
 
 /** This process's CPU time (all its threads) over a window, and the machine's load from others. */
 export class CpuMeter {
-  private readonly usage0 = process.cpuUsage();
+  private readonly usage0 = cpuUsage();
   private readonly machine0 = machineBusyS();
 
   finish(wallMs: number, childrenCpuMs: number, cpuCount: number): { userMs: number; systemMs: number; background: number | null } {
-    const u = process.cpuUsage(this.usage0);
+    const u = cpuUsage(this.usage0);
     const userMs = u.user / 1000;
     const systemMs = u.system / 1000;
     const machine1 = machineBusyS();

@@ -9,9 +9,9 @@ import os
 import platform
 import sys
 import threading
-import time
 import traceback
 
+from . import clock
 from . import modes
 from . import orphan
 from . import outline
@@ -94,11 +94,11 @@ class Context:
         self._mode, self._done = mode, 0
 
     def task_done(self):
-        self.last_done_at = time.perf_counter()
+        self.last_done_at = clock.perf_counter()
         self._done += 1
         # A sweep's rounds run many more calls than `concurrency`: a message per call
         # would flood the pipe, so past that at most ten a second.
-        now = time.monotonic()
+        now = clock.monotonic()
         if self._done <= self.concurrency or now - self._last_progress >= 0.1:
             self._last_progress = now
             self.progress(self._mode, "running", self._done)
@@ -313,6 +313,7 @@ def main():
     # First: from here on a host killed outright takes this process with it, even if a
     # call later holds the GIL (stdin EOF, below, needs a thread that gets the GIL).
     orphan.die_with_parent(orphan.parent_pid_from_env())
+    clock.shield_pool_modules()  # before user code can patch the time module
     protocol_fd, nonce = take_protocol_env()
     channel = Channel(protocol_fd, nonce)
     cuts = OutputCuts(nonce)
@@ -382,6 +383,7 @@ def main():
 
     async def run():
         state["loop"] = asyncio.get_running_loop()
+        clock.use_private_clock(state["loop"])
         state["task"] = asyncio.current_task()
         try:
             await session(plan, channel, cuts, ctx)

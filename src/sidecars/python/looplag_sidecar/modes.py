@@ -10,14 +10,15 @@ import pickle
 import signal
 import sys
 import threading
-import time
 import traceback
 
 from . import crash
 from . import orphan
 from . import target as target_mod
 from .channel import flush_std
-from .probes import CpuMeter, GilProbe, Heartbeat, cpu_times, perf_counter
+from . import clock
+from .clock import perf_counter, sleep, thread_time
+from .probes import CpuMeter, GilProbe, Heartbeat, cpu_times
 from .protocol import error
 
 
@@ -54,7 +55,7 @@ def _call(fn, is_async, args, kwargs):
 def _thread_call(fn, is_async, args, kwargs, rec):
     """Runs in a pool thread: the record is filled in place (threads share memory)."""
     rec["worker"] = threading.current_thread().name
-    cpu0 = time.thread_time()
+    cpu0 = thread_time()
     rec["start"] = perf_counter()
     try:
         _call(fn, is_async, args, kwargs)
@@ -62,7 +63,7 @@ def _thread_call(fn, is_async, args, kwargs, rec):
         rec["error"] = _exc_info(e)
     finally:
         rec["end"] = perf_counter()
-        rec["cpu"] = time.thread_time() - cpu0
+        rec["cpu"] = thread_time() - cpu0
 
 
 def child_call(spec, args, kwargs):
@@ -97,7 +98,7 @@ def _watch_parent(started_under):
     Needs the GIL: without the parent-death signal (not Linux), a child stuck in a
     GIL-holding call notices only once the call ends."""
     while True:
-        time.sleep(0.5)
+        sleep(0.5)
         if os.getppid() != started_under:
             os._exit(1)
 
@@ -106,6 +107,7 @@ def child_init(spec, switch_interval_s, parent_pid):
     if switch_interval_s:
         sys.setswitchinterval(switch_interval_s)
     if parent_pid is not None:  # a process-pool child (interpreters share the sidecar's process)
+        clock.shield_pool_modules()  # a spawned child imports the target below
         orphan.die_with_parent(parent_pid)
         threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     target_mod.resolve_cached(spec)
@@ -116,7 +118,7 @@ def child_warm(hold_s, call=None):
     next one, then, given `call` = (spec, args, kwargs), makes this process's one
     unmeasured warm-up call (once per process). Returns the pid and the call's
     duration in seconds (None when no call was made here)."""
-    time.sleep(hold_s)
+    sleep(hold_s)
     took = None
     if call is not None:
         spec, args, kwargs = call
@@ -389,11 +391,11 @@ async def run_inline(ctx, tgt, args, kwargs):
 
     async def one(rec):
         rec["worker"] = "event loop"
-        cpu0 = time.thread_time()
+        cpu0 = thread_time()
         rec["start"] = perf_counter()
         rec["error"] = await _call_on_loop(tgt, args, kwargs)
         rec["end"] = perf_counter()
-        rec["cpu"] = time.thread_time() - cpu0
+        rec["cpu"] = thread_time() - cpu0
         ctx.task_done()
 
     async def body(w):

@@ -1,14 +1,14 @@
 """Probes that run during every measured window.
 
 All times come from time.perf_counter(), which is system-wide monotonic on Linux
-(CLOCK_MONOTONIC), macOS and Windows, so process-pool children share the clock.
+(CLOCK_MONOTONIC), macOS and Windows, so process-pool children share the clock. The
+sidecar's own reference to it (see clock.py): user code may patch the time module.
 """
 import asyncio
 import os
 import threading
-import time
 
-perf_counter = time.perf_counter
+from .clock import perf_counter, sleep
 
 
 class Heartbeat:
@@ -91,7 +91,7 @@ class GilProbe:
         self._thread.start()
 
     def _run(self):
-        sleep, sleep_s, waits = time.sleep, self.sleep_s, self.waits
+        sleep_s, waits = self.sleep_s, self.waits
         while not self._stop:
             t0 = perf_counter()
             sleep(sleep_s)
