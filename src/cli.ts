@@ -94,7 +94,7 @@ Exit codes (when several apply, the first listed of 1/124/130, then 5, then 4, t
   4    calls raised in a measured mode (with or without --budget-ms): the window timed
        the error path; one line on stderr names the first exception and its line
   5    calls did not finish: cut by --call-timeout or lost in a crash (a pool
-       member or a mode's sidecar died); one line on stderr per mode with its counts
+       member or a mode's sidecar died); one line on stderr gives each mode's counts
   124  timed out (the report keeps the modes measured before)
   130  interrupted (Ctrl+C)
 

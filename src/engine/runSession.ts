@@ -271,9 +271,10 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
   let ownError: RunError | null = null;
   const fail = (e: RunError) => {
     ownError ??= e;
-    // With a sidecar per mode, an earlier mode's crash must not hide how the session
-    // ended afterwards: a cancel or a timeout decides the exit code (130, 124).
-    if (state.error?.kind === 'crashed' && (e.kind === 'cancelled' || e.kind === 'timeout')) state.error = e;
+    // With a sidecar per mode, an earlier mode's crash (kept on that mode's run) must not
+    // hide how the session ended afterwards: a cancel or a timeout decides the exit code
+    // (130, 124), and a later mode's load failure is what its run and the message name.
+    if (state.error?.kind === 'crashed' && e.kind !== 'crashed' && SESSION_ENDING.has(e.kind)) state.error = e;
     else state.error ??= e;
   };
   const done = (): SessionState | RunError | null => {
@@ -461,6 +462,9 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       fail(crashError(exit, !helloSeen, python, rt, oomEvidence(oomBefore, readOomKills()), helloSeen ? state.runtime?.heapLimitMb : null));
     }
     const cut = cutBy.window;
+    // A sweep's cut: its earlier windows already stand for the mode, so the cut window has
+    // no place among them; the session's error says what was cut (exit 5, status partial).
+    if (cut && opts.sweepWorkers) fail(cut.error!);
     const why: RunError | null = cut?.error ?? ownError;
     const lost = cut ?? (sawDone || !why ? null : watch.lostWindow(plan, why, sentModes));
     if (lost && !sentModes.has(lost.mode)) {
@@ -557,7 +561,10 @@ class WindowWatch {
     const open = this.total - this.done;
     const silentS = Math.round((now - this.lastHeardAt) / 100) / 10;
     const inWarmup = this.phase !== 'running';
-    const what = inWarmup
+    const what = plan.sweepWorkers && !inWarmup
+      // A sweep's rounds run as many calls as their time needs: no "N of total" to name.
+      ? `a call of ${name} in ${this.mode} (a sweep round, after ${this.done} finished call(s)) did not finish within ${limitMs / 1000} s (--call-timeout)`
+      : inWarmup
       ? `${callsPhrase(0, this.total, name)} in ${this.mode} never started: the unmeasured warm-up call before them did not finish within ${limitMs / 1000} s (--call-timeout)`
       : open > 0
         ? `${callsPhrase(this.done, this.total, name)} in ${this.mode} did not finish within ${limitMs / 1000} s (--call-timeout)`

@@ -28,7 +28,9 @@ export interface SidecarExit {
 
 /**
  * The sidecar's protocol descriptor: high, so user code that writes to the low numbers
- * (a leaked fd 3, a C library's guess) cannot reach it. Pool members do not get it.
+ * (a leaked fd 3, a C library's guess) cannot reach it. Spawned pool members do not get
+ * it (close-on-exec); forked ones inherit a copy, and a line they write there without the
+ * run's nonce is reported as a foreign write.
  */
 export const PROTOCOL_FD = 63;
 
@@ -59,7 +61,9 @@ export const PIPE_DRAIN_MS = 500;
 
 /**
  * One sidecar process with a lifecycle: `starting → running → cancelling → done | failed`.
- * `stopped` resolves exactly once, after the whole process tree is gone.
+ * `stopped` resolves exactly once, after the sidecar has exited and its process group and
+ * every process carrying its run tag were killed (a process that escaped both no longer
+ * holds the run up: its pipes are read for PIPE_DRAIN_MS at most).
  */
 export class SidecarProcess {
   state: SidecarState = 'starting';

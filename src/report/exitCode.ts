@@ -31,7 +31,10 @@ export function unfinishedCalls(report: Report): string[] {
 
 /** The exit code for a session that ended early with this error kind (reports and sweeps alike). */
 export function errorExitCode(kind: RunError['kind']): number {
-  return kind === 'timeout' ? EXIT.timeout : kind === 'cancelled' ? EXIT.interrupted : EXIT.notMeasured;
+  if (kind === 'timeout') return EXIT.timeout;
+  if (kind === 'cancelled') return EXIT.interrupted;
+  // A sweep window cut by --call-timeout: calls did not finish, as in a run.
+  return kind === 'call-timeout' ? EXIT.callsUnfinished : EXIT.notMeasured;
 }
 
 /** The exit code for a finished report, and the stderr lines that explain it. */

@@ -9,8 +9,10 @@
  * machine may be busy), never as exact figures.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { assertNoProcessLeft, CliResult, FIXTURES, newTag, reportOf, run, runCli } from '../support/helpers';
 
 const PY = path.join(FIXTURES, 'python', 'calls', 'targets.py');
@@ -118,6 +120,35 @@ describe('--call-timeout: the host\'s watchdog when the sidecar cannot act', () 
     assert.equal(cut.taskStats.unfinishedCount, 2);
     assertMeasured(r, 'process');
     assert.equal(r.code, 5, r.stderr);
+    assert.ok(seconds < TIMEOUT_S / 3, `took ${seconds} s`);
+    await assertNoProcessLeft(tag);
+  });
+});
+
+describe('--call-timeout: only calls that run past it are cut', () => {
+  test('Node inline: 4 sync calls of 0.7 s back to back, --call-timeout 1: each is heard ending, none is cut (exit 0)', async () => {
+    // They run in one check phase, 2.8 s without a turn of the loop: the watchdog must
+    // judge each call, not the silence between the window's first and last progress.
+    const { r } = await cli([`${JS}::busy`, '--args', '700', '--modes', 'inline', '--concurrency', '4', '--call-timeout', '1', '--no-warmup', '--timeout', String(TIMEOUT_S)]);
+    assert.equal(r.code, 0, r.stderr);
+    const inline = run(reportOf(r), 'inline');
+    assert.equal(inline.status, 'ok', JSON.stringify(inline.error));
+    assert.equal(inline.taskStats.okCount, 4);
+  });
+
+  test('a sweep window the host watchdog cuts (GIL held) is not dropped: status partial, exit 5', async () => {
+    const tag = newTag();
+    const out = path.join(os.tmpdir(), `${tag}.sweep.json`);
+    after(() => fs.rmSync(out, { force: true }));
+    const t0 = Date.now();
+    const r = await runCli(['sweep', `${PY}::gil_held_later`, '--modes', 'thread', '--workers', '1,2,4', '--concurrency', '4',
+      '--call-timeout', '1', '--sweep-budget-s', '3', '--no-gil-probe', '--timeout', String(TIMEOUT_S), '--out', out], { env: { LOOPLAG_TEST_TAG: tag } });
+    const seconds = (Date.now() - t0) / 1000;
+    assert.equal(r.code, 5, r.stderr);
+    const sweep = JSON.parse(fs.readFileSync(out, 'utf8')) as { status: string; error: { kind: string; message: string } | null };
+    assert.equal(sweep.status, 'partial');
+    assert.equal(sweep.error?.kind, 'call-timeout');
+    assert.match(sweep.error!.message, /gil_held_later/);
     assert.ok(seconds < TIMEOUT_S / 3, `took ${seconds} s`);
     await assertNoProcessLeft(tag);
   });

@@ -249,6 +249,11 @@ def delete_me():
         os.remove(__file__)
     except FileNotFoundError:
         pass
+
+def delete_and_exit():
+    """Deletes this file and ends the sidecar (thread mode): the next mode cannot load it."""
+    delete_me()
+    os._exit(3)
 `;
   const JS_GONE = `const fs = require('node:fs');
 function gone() {
@@ -264,6 +269,16 @@ exports.f = function f(x) { return x; };
     const m = run(report, 'process');
     assert.equal(m.error?.kind, 'target-not-found');
     assert.match(m.error!.message, new RegExp(`the target file ${escape(file)} was moved or deleted during the run: the process pool's workers could not load it`));
+  });
+
+  test('after a crash in thread mode, the next mode\'s "moved or deleted" is what the session says, not the crash', async () => {
+    const file = write('gone.py', PY_GONE);
+    const r = await runCli(['run', `${file}::delete_and_exit`, '--modes', 'thread,process', '--no-warmup', ...FAST]);
+    const report = reportOf(r);
+    assert.equal(run(report, 'thread').error?.kind, 'crashed', 'the crash stays on its mode');
+    assert.equal(report.error?.kind, 'target-not-found', JSON.stringify(report.error));
+    assert.match(report.error!.message, /was moved or deleted during the run/);
+    assert.equal(r.code, 1, r.stderr);
   });
 
   test('Python, a later mode\'s sidecar: the file was moved or deleted during the run', async () => {

@@ -57,7 +57,7 @@ describe('user processes holding the sidecar\'s pipes do not hold the run', () =
     ['a Node call that starts a detached child of 60 s with inherited stdio, then blocks', `${JS}/leftovers.cjs::detachThenBlock`],
   ]) {
     test(`--timeout 3: ${what} exits 124 within 6 s, nothing left`, HANG, async () => {
-      const r = await runTagged(['run', target, '--modes', 'inline', '--concurrency', '1', '--timeout', '3']);
+      const r = await runTagged(['run', target, '--modes', 'inline', '--concurrency', '1', '--timeout', '3', '--call-timeout', '600']);
       assert.equal(r.code, 124, r.stderr);
       assert.match(r.stderr, /error \[timeout\]: gave up after 3 s in inline mode/);
       // The deadline, the 1 s grace before the kill, start-up on a loaded machine.
@@ -111,7 +111,7 @@ describe('the tool\'s timing does not depend on what user code patches', () => {
 
 describe('a session timeout says where the run hung', () => {
   test('Python thread mode: the mode, how many calls of the target finished, how long the longest has run', HANG, async () => {
-    const r = await runTagged(['run', `${PY}/leftovers.py::slow_after`, '--modes', 'thread', '--concurrency', '10', '--workers', '4', '--timeout', '3']);
+    const r = await runTagged(['run', `${PY}/leftovers.py::slow_after`, '--modes', 'thread', '--concurrency', '10', '--workers', '4', '--timeout', '3', '--call-timeout', '600']);
     assert.equal(r.code, 124, r.stderr);
     const m = /gave up after 3 s in thread mode: (\d+) of 10 calls of `slow_after` finished, (\d+) not finished \(running or queued; the longest for (\d+\.\d) s\) \(0 mode\(s\) measured\)\n$/.exec(r.stderr);
     assert.ok(m, r.stderr);
@@ -122,7 +122,7 @@ describe('a session timeout says where the run hung', () => {
   });
 
   test('Node worker mode: calls that never finish are named', HANG, async () => {
-    const r = await runTagged(['run', `${JS}/leftovers.cjs::never`, '--modes', 'worker', '--concurrency', '2', '--workers', '2', '--no-warmup', '--timeout', '3']);
+    const r = await runTagged(['run', `${JS}/leftovers.cjs::never`, '--modes', 'worker', '--concurrency', '2', '--workers', '2', '--no-warmup', '--timeout', '3', '--call-timeout', '600']);
     assert.equal(r.code, 124, r.stderr);
     assert.match(r.stderr, /gave up after 3 s in worker mode: 0 of 2 calls of `never` finished, 2 not finished \(running or queued; the longest for \d+\.\d s\)/);
   });
@@ -131,7 +131,7 @@ describe('a session timeout says where the run hung', () => {
     const folder = scratch.dir();
     const file = path.join(folder, 'slow_import.py');
     fs.writeFileSync(file, 'import time\ntime.sleep(60)\n\ndef f():\n    pass\n');
-    const r = await runTagged(['run', `${file}::f`, '--modes', 'inline', '--timeout', '3']);
+    const r = await runTagged(['run', `${file}::f`, '--modes', 'inline', '--timeout', '3', '--call-timeout', '600']);
     assert.equal(r.code, 124, r.stderr);
     assert.match(r.stderr, /gave up after 3 s while importing slow_import\.py \(0 mode\(s\) measured\)/);
   });

@@ -322,10 +322,13 @@ export async function runInline(ctx: Context, callable: Callable, args: unknown[
         rec.end = nowMs();
         // An async call interleaves with the others: its CPU cannot be told apart.
         rec.cpuMs = async ? null : threadCpuMs().ms - cpu0.ms;
-        // Node reports a rejection left unhandled after this turn's microtasks: one turn
-        // later it is known, and is this call's error.
-        await new Promise((r) => setImmediate(r));
+        // Said at once (the channel writes synchronously): sync calls queued in the same
+        // check phase run back to back, and the host's call-timeout watchdog must hear
+        // each one end, not only the last.
         ctx.taskDone();
+        // Node reports a rejection left unhandled after this turn's microtasks: one turn
+        // later it is known, and is this call's error (the window waits for it).
+        await new Promise((r) => setImmediate(r));
       }
       if (--left === 0) resolve();
     };

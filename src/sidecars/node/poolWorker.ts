@@ -5,7 +5,6 @@
  * and advanced IPC use), so the cost and size of moving them are measured, not guessed.
  */
 import * as v8 from 'node:v8';
-import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { notCloneableReason, prototypeLossNote } from './cloneCheck';
 import { ErrorInfo, errorInfo, PoolReply, PoolRequest, rejectionInfo } from './poolProtocol';
@@ -13,6 +12,7 @@ import { dieWithParent, parentPidFromEnv } from './orphanWatch';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { nowMs, threadCpuMs } from './probes';
 import { syncStdio } from './channel';
+import { setImmediate } from './clock';
 
 function send(message: PoolReply): void {
   if (parentPort) parentPort.postMessage(message);
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   };
   if (parentPort) parentPort.on('message', (m: PoolRequest) => void onRequest(m));
   else process.on('message', (m: PoolRequest) => void onRequest(m));
-  send({ type: 'ready', worker: parentPort ? `worker ${threadId}` : `pid ${process.pid}`, heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20) });
+  send({ type: 'ready', worker: parentPort ? `worker ${threadId}` : `pid ${process.pid}`, heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20) });
 }
 
 void main();

@@ -85,19 +85,29 @@ class OutputCuts:
             except OSError:  # started without it: the host then waits for the process's end
                 pass
         self._next = 0
+        # The cancel thread can send a cut window while the loop sends its own: each cut and
+        # its message go out together, so marks reach the host in the order of the messages.
+        self._lock = threading.RLock()
 
     def cut(self):
         """End the current output segment; returns its number, for the window message."""
-        flush_std()
-        n = self._next
-        self._next += 1
-        marker = ("\0looplag-cut:%s:%d\0" % (self._nonce, n)).encode("ascii")
-        for fd in self._fds:
-            try:
-                os.write(fd, marker)
-            except OSError:
-                pass
-        return n
+        with self._lock:
+            flush_std()
+            n = self._next
+            self._next += 1
+            marker = ("\0looplag-cut:%s:%d\0" % (self._nonce, n)).encode("ascii")
+            for fd in self._fds:
+                try:
+                    os.write(fd, marker)
+                except OSError:
+                    pass
+            return n
+
+    def send_window(self, channel, window):
+        """Send a window message ending at a new cut (the host fills its output in up to it)."""
+        with self._lock:
+            window["output"] = dict(EMPTY_OUTPUT)
+            channel.send({"type": "window", "window": window, "outputMark": self.cut()})
 
 
 def flush_std():

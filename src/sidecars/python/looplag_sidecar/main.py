@@ -221,9 +221,7 @@ async def session(plan, channel, cuts, ctx):
         send_window(window)
 
     def send_window(window):
-        # The host fills the output in from fds 1 and 2, up to this cut.
-        window["output"] = dict(EMPTY_OUTPUT)
-        channel.send({"type": "window", "window": window, "outputMark": cuts.cut()})
+        cuts.send_window(channel, window)
 
     ctx.emit_window = emit_window
     ctx.discard_output = cuts.cut
@@ -305,7 +303,7 @@ async def session(plan, channel, cuts, ctx):
             inline_call_s = _median_call_s(window)
         ctx.progress(mode, "done", ctx.concurrency)
         if ctx.cancelled.is_set():
-            channel.send({"type": "error", "error": error("cancelled", "cancelled by the host")})
+            channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
             return
 
 
@@ -362,9 +360,7 @@ def main():
         if window is None:
             return
         try:
-            snap = window.snapshot()
-            snap["output"] = dict(EMPTY_OUTPUT)  # the host fills it in, up to this cut
-            channel.send({"type": "window", "window": snap, "outputMark": cuts.cut()})
+            cuts.send_window(channel, window.snapshot())
         except Exception:  # noqa: BLE001 - the exit below must happen whatever this does
             pass
 
