@@ -330,15 +330,14 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     const sentModes = new Set<string>();
     let sawDone = false;
     let helloSeen = false; // this sidecar's (the session's state may hold an earlier one's runtime)
-    const watch = new WindowWatch(Date.now());
+    const watch = new SidecarWatch(Date.now(), Boolean(plan.sweepWorkers));
     const cutBy: { window: RawWindow | null } = { window: null }; // the window the host's watchdog ended this sidecar in
-    const hang: HangState = { helloSeen: false, loaded: false, progress: null, runningSinceMs: null, sweep: Boolean(plan.sweepWorkers) };
     const onMessage = (m: SidecarMessage) => {
       watch.heard(m, Date.now());
       switch (m.type) {
         case 'hello':
           clearTimeout(helloTimer);
-          helloSeen = hang.helloSeen = true;
+          helloSeen = true;
           state.runtime = candidate.label ? { ...m.runtime, implementation: `${m.runtime.implementation}, ${candidate.label}` } : m.runtime;
           if (m.protocol !== PROTOCOL_VERSION) {
             fail({ kind: 'protocol-error', message: `sidecar speaks protocol ${m.protocol}, host ${PROTOCOL_VERSION}`, detail: null });
@@ -349,12 +348,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
           break;
         case 'target':
           state.resolved = m.target;
-          hang.loaded = true;
           break;
         case 'progress':
-          // A window opens with `running`, 0 done (a sweep opens one per count in the same mode).
-          if (m.phase === 'running' && (m.done === 0 || hang.progress?.mode !== m.mode || hang.progress.phase !== 'running')) hang.runningSinceMs = Date.now();
-          hang.progress = { mode: m.mode, phase: m.phase, done: m.done, total: m.total };
           opts.onProgress?.({ mode: m.mode, phase: m.phase, done: m.done, total: m.total });
           break;
         case 'window':
@@ -409,7 +404,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     const helloTimer = setTimeout(noHello, helloWaitMs);
     const timer = setTimeout(() => {
       if (!helloSeen && !proven) return noHello(); // both deadlines can fall in the same tick
-      fail(timeoutError(opts.settings.timeoutS, state.windows.length, hangSite(hang, opts.target, Date.now())));
+      fail(timeoutError(opts.settings.timeoutS, state.windows.length, hangSite(watch, opts.target, Date.now())));
       void sidecar.cancel(grace, 'timeout');
     }, Math.max(0, deadline - Date.now()));
     const onAbort = () => {
@@ -510,32 +505,40 @@ export const CALL_TIMEOUT_GRACE_MS = 1500;
 const WATCHDOG_POLL_MS = 100;
 
 /**
- * What one sidecar is doing, from its messages: which mode, which phase, how many calls
- * done, and when it last said anything. The host's view when the sidecar cannot speak.
+ * What one sidecar is doing, from its messages: whether it said hello and loaded the
+ * target, its last progress, when its window opened, when it last said anything. The
+ * host's view when the sidecar cannot speak: a timeout says where the run hung
+ * (hangSite), the call-timeout watchdog sees a silent call (stuck, cutWindow).
  */
-class WindowWatch {
+class SidecarWatch implements HangState {
+  helloSeen = false;
+  loaded = false;
+  progress: Progress | null = null;
+  runningSinceMs: number | null = null;
+  /** The mode whose calls run (the diagnostic window is thread mode's: a stuck call there is thread mode's too). */
   mode: string | null = null;
   phase: Progress['phase'] | null = null;
   done = 0;
   total = 0;
   private lastHeardAt: number;
-  /** When this mode's window opened (its first `running`), host clock. */
-  private openedAt: number | null = null;
 
-  constructor(now: number) {
+  constructor(now: number, readonly sweep: boolean) {
     this.lastHeardAt = now;
   }
 
   heard(m: SidecarMessage, now: number): void {
     this.lastHeardAt = now;
-    if (m.type === 'progress') {
-      // The diagnostic window is thread mode's: a stuck call there is thread mode's too.
+    if (m.type === 'hello') {
+      this.helloSeen = true;
+    } else if (m.type === 'target') {
+      this.loaded = true;
+    } else if (m.type === 'progress') {
+      const p = this.progress;
+      // A window opens with `running`, 0 done (a sweep opens one per count in the same mode).
+      if (m.phase === 'running' && (m.done === 0 || p?.mode !== m.mode || p.phase !== 'running')) this.runningSinceMs = now;
+      this.progress = { mode: m.mode, phase: m.phase, done: m.done, total: m.total };
       const mode = m.mode === 'diagnostic' ? 'thread' : m.mode;
-      if (mode !== this.mode) {
-        this.openedAt = null;
-        this.afterCut = false;
-      }
-      if (m.phase === 'running' && m.mode !== 'diagnostic' && m.mode !== 'baseline' && this.openedAt === null) this.openedAt = now;
+      if (mode !== this.mode) this.afterCut = false;
       this.mode = mode;
       this.phase = m.phase;
       this.done = m.mode === 'diagnostic' ? 0 : m.done;
@@ -595,7 +598,7 @@ class WindowWatch {
     }));
     return {
       mode: this.mode as Mode, status: 'failed', error, partial: true,
-      wallMs: this.openedAt === null ? 0 : now - this.openedAt, startupMs: null, workers: null, tasks, samples: [], gilWaitsMs: null,
+      wallMs: this.phase === 'running' && this.runningSinceMs !== null ? now - this.runningSinceMs : 0, startupMs: null, workers: null, tasks, samples: [], gilWaitsMs: null,
       cpu: { userMs: 0, systemMs: 0 }, backgroundCpuFrac: null,
       notes: ['no lag samples: the sidecar ended before it could send this window (its wall time is the host\'s, from the window\'s start to the cut)'],
       output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },

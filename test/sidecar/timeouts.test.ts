@@ -56,12 +56,12 @@ describe('user processes holding the sidecar\'s pipes do not hold the run', () =
     ['a Python call that forks a setsid child of 60 s, then blocks', `${PY}/leftovers.py::fork_then_block`],
     ['a Node call that starts a detached child of 60 s with inherited stdio, then blocks', `${JS}/leftovers.cjs::detachThenBlock`],
   ]) {
-    test(`--timeout 3: ${what} exits 124 within 6 s, nothing left`, HANG, async () => {
+    test(`--timeout 3: ${what} exits 124 within 5 s, nothing left`, HANG, async () => {
       const r = await runTagged(['run', target, '--modes', 'inline', '--concurrency', '1', '--timeout', '3', '--call-timeout', '600']);
       assert.equal(r.code, 124, r.stderr);
       assert.match(r.stderr, /error \[timeout\]: gave up after 3 s in inline mode/);
-      // The deadline, the 1 s grace before the kill, start-up on a loaded machine.
-      assert.ok(r.elapsedMs < 6000, `took ${r.elapsedMs} ms`);
+      // The issue's bound: the deadline, the 1 s grace before the kill, start-up (3.7–4.6 s measured).
+      assert.ok(r.elapsedMs < 5000, `took ${r.elapsedMs} ms`);
     });
   }
 
