@@ -57,6 +57,12 @@ export { CACHE_SPLIT, CACHE_MISS_MIN_MS } from '../stats/plausibility';
  *  keep out of the window: said as a note, not as a cache. */
 export const CACHE_HIT_MAX_MS = 0.1;
 
+/** A slow warm-up call alone (no split inside the window) is taken for a cache miss only
+ *  from this long: below it, the first call's own start-up (a pool thread created on the
+ *  first submit, first-call specialization, a preemption on a busy machine) makes a
+ *  trivial function's warm-up 0.2–2 ms against µs calls, which is no cache. */
+export const CACHE_WARMUP_MISS_MIN_MS = 5;
+
 /** A window shorter than this is mostly scheduling and start-up noise: speedups and
  *  CPU/wall ratios measured over it say nothing about the work. */
 export const MIN_MEASURABLE_WINDOW_MS = 50;

@@ -81,6 +81,11 @@ test('cached-calls: a warm-up call that dwarfs the measured calls says the windo
   assert.ok(!advice.some((x) => x.id === 'healthy'));
   // The sentence users act on says it too, not only the advice below it.
   assert.match(headline(report([steady])), /^Safe in a thread pool as measured, but the calls measured look like cache hits, not the work/);
+  // A trivial function's warm-up of a few ms (the pool thread's start on a busy machine)
+  // against µs calls is no cache: a note at most, and healthy stays.
+  const trivial = advise(report([run('thread', Array.from({ length: 10 }, () => 0.002), { wallMs: 2, warmupMs: [1.8] })]));
+  assert.ok(!trivial.some((x) => x.id === 'cached-calls' && x.severity !== 'info'), JSON.stringify(trivial.map((x) => [x.id, x.severity])));
+  assert.ok(trivial.some((x) => x.id === 'healthy'));
   // A warm-up a little slower than the calls (JIT, imports) is not a cache.
   assert.ok(!advise(report([run('thread', Array.from({ length: 10 }, () => 5), { warmupMs: [12] })])).some((x) => x.id === 'cached-calls'));
   // A much slower warm-up before calls that do real work is a one-time cost (a lazy import):
