@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { FromWebview } from '../shared/webviewProtocol';
 import type { ToWebview } from '../shared/webviewProtocol';
-import { newNonce } from '../report/html';
+import { newNonce } from '../shared/html';
 import { webviewHtml } from './webviewHtml';
 
 export const REPORT_VIEW_TYPE = 'looplag.report';
