@@ -11,6 +11,7 @@ import { documentJson, reportHtml } from '../report/export';
 import { HistoryStore } from '../report/historyStore';
 import { reportMarkdown } from '../report/markdown';
 import { SWEEP_SCHEMA } from '../shared/protocol';
+import { liveDelta } from '../shared/liveReport';
 import type { Mode, Report, Sweep } from '../shared/protocol';
 import type { FromWebview, HistoryEntry, LiveProgress, ToWebview } from '../shared/webviewProtocol';
 import { ReportPanelController } from '../panel/reportPanel';
@@ -46,6 +47,8 @@ export class ReportView implements vscode.Disposable {
   /** The worker sweep on show in the panel (instead of a report), or the last one. */
   private sweepShown: { sweep: Sweep; visible: boolean } | null = null;
   private historyEntries: HistoryEntry[] = [];
+  /** The run in progress as the webview has it: live updates send only what it lacks. */
+  private liveBase: Report | null = null;
   readonly panel: ReportPanelController;
 
   constructor(
@@ -101,7 +104,8 @@ export class ReportView implements vscode.Disposable {
   /** A mode finished: the report so far, live. */
   runProgressed(partial: Report): void {
     this.current = { id: null, report: partial };
-    this.panel.post({ type: 'live', report: partial, progress: this.host.active()?.progress ?? null });
+    const delta = liveDelta(this.liveBase, partial);
+    if (this.panel.post({ type: 'liveDelta', ...delta, progress: this.host.active()?.progress ?? null })) this.liveBase = partial;
   }
 
   /** A run ended with a report: into the history, and on show. */
@@ -143,6 +147,8 @@ export class ReportView implements vscode.Disposable {
 
   private state(): Extract<ToWebview, { type: 'state' | 'sweep' }> {
     const active = this.host.active();
+    // The whole state goes out: a live report in it is the base of the next update.
+    this.liveBase = !this.sweepShown?.visible && this.current?.id === null ? this.current.report : null;
     if (this.sweepShown?.visible) return { type: 'sweep', sweep: this.sweepShown.sweep, running: active?.kind === 'sweep' ? active.progress : null };
     return {
       type: 'state',
