@@ -13,7 +13,7 @@ import { EXIT, errorExitCode, exitCode } from './report/exitCode';
 import { formatReportText } from './report/textTable';
 import { formatSweepText } from './report/sweepText';
 import { DEFAULT_SWEEP_BUDGET_S, DEFAULT_SWEEP_WORKERS, parseWorkerList, runSweep } from './engine/runSweep';
-import { standaloneHtml, UiAssets } from './report/html';
+import { documentJson, reportHtml, writeFileAtomicSync } from './report/export';
 
 const HELP = `looplag ${TOOL_VERSION}: measure what a function does to the event loop
 
@@ -252,7 +252,7 @@ export async function main(argv: string[]): Promise<number> {
     if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
     else process.stdout.write(formatSweepText(result));
     try {
-      if (o.out) writeAtomic(o.out, JSON.stringify(result, null, 2) + '\n');
+      if (o.out) writeFileAtomicSync(o.out, documentJson(result));
     } catch (e) {
       process.stderr.write(`looplag: could not write the sweep: ${(e as Error).message}\n`);
       return EXIT.usage;
@@ -275,8 +275,9 @@ export async function main(argv: string[]): Promise<number> {
   else process.stdout.write(formatReportText(report));
   // Each file on its own: one that cannot be written does not cost the other.
   const writeFailures = [
-    o.out ? tryWrite(o.out, () => JSON.stringify(report, null, 2) + '\n') : null,
-    o.html ? tryWrite(o.html, () => standaloneHtml(report, readUiAssets())) : null,
+    o.out ? tryWrite(o.out, () => documentJson(report)) : null,
+    // The report UI bundle is built next to this file (dist/webview).
+    o.html ? tryWrite(o.html, () => reportHtml(report, path.join(__dirname, 'webview'))) : null,
   ].filter((m) => m !== null);
   if (writeFailures.length) {
     for (const m of writeFailures) process.stderr.write(`looplag: could not write the report: ${m}\n`);
@@ -392,32 +393,11 @@ function checkOutputPath(flag: string, file: string): void {
 /** Writes `file` atomically; the error message when it could not, else null. */
 function tryWrite(file: string, data: () => string): string | null {
   try {
-    writeAtomic(file, data());
+    writeFileAtomicSync(file, data());
     return null;
   } catch (e) {
     return `${file}: ${(e as Error).message}`;
   }
-}
-
-/** Write then rename, so a reader never sees half a file; the temp file never stays behind. */
-function writeAtomic(file: string, data: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** The report UI bundle, built next to this file (dist/webview). */
-function readUiAssets(): UiAssets {
-  const dir = path.join(__dirname, 'webview');
-  return {
-    js: fs.readFileSync(path.join(dir, 'main.js'), 'utf8'),
-    css: fs.readFileSync(path.join(dir, 'standalone.css'), 'utf8'),
-  };
 }
 
 class ProgressLine {

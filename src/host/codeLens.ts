@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { HostSettings, readSettings } from './config';
-import { COMMANDS } from './ids';
+import { COMMANDS, commandLink } from './ids';
 import { candidatesFor, resolveRuntime } from './interpreter';
 import { Language, languageOfDocument, MEASURED_LANGUAGE_IDS, outlineFile, OutlineFunction } from './languageTools';
 import type { RunController } from './runController';
@@ -41,12 +41,10 @@ export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposab
     for (const fn of functions) {
       if (!MEASURABLE.has(fn.kind) || fn.isGenerator) continue;
       const range = new vscode.Range(fn.defLine - 1, 0, fn.defLine - 1, 0);
-      lenses.push(new vscode.CodeLens(range, {
-        title: '▶ Measure loop lag', command: COMMANDS.measureFunction, arguments: [doc.uri, fn.qualname],
-        tooltip: `Run ${settings.report.concurrency} concurrent calls of ${fn.qualname} in each mode (${settings.report.modes.join(', ')}) and measure the event loop`,
-      }));
+      lenses.push(new vscode.CodeLens(range, commandLink(COMMANDS.measureFunction, '▶ Measure loop lag', [doc.uri, fn.qualname],
+        `Run ${settings.report.concurrency} concurrent calls of ${fn.qualname} in each mode (${settings.report.modes.join(', ')}) and measure the event loop`)));
       const hint = this.runs.headlineFor(doc.uri.fsPath, fn.qualname);
-      if (hint) lenses.push(new vscode.CodeLens(range, { title: hint.title, command: COMMANDS.showReport, tooltip: `${hint.tooltip}\n\nOpen the Loop Lag report` }));
+      if (hint) lenses.push(new vscode.CodeLens(range, commandLink(COMMANDS.showReport, hint.title, [], `${hint.tooltip}\n\nOpen the Loop Lag report`)));
     }
     return lenses;
   }

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { readSettings, sweepWorkerCounts } from './config';
-import { COMMANDS, SECTION } from './ids';
+import { CommandHandlers, COMMANDS, registerCommands, SECTION } from './ids';
 import { candidatesFor, offerInterpreterFix, resolveRuntime } from './interpreter';
 import { revealLine } from './reveal';
 import { checkCallArgs, isNodeLanguage, Language, languageOfDocument, outlineFile, OutlineFunction, runtimeNoun, ToolRuntime } from './languageTools';
@@ -23,17 +23,21 @@ export class Commands {
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
+  /** Every command's handler, typed by its arguments (ids.ts `CommandTypes`). */
+  handlers(): CommandHandlers {
+    return {
+      [COMMANDS.measure]: () => this.measureFromEditor(),
+      [COMMANDS.sweep]: () => this.sweepFromEditor(),
+      [COMMANDS.showSweep]: () => this.runs.showSweep(),
+      [COMMANDS.measureFunction]: (uri, qualname) => this.measureFunction(uri, qualname),
+      [COMMANDS.showReport]: () => this.runs.showReport(),
+      [COMMANDS.openSettings]: () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`),
+      [COMMANDS.cancel]: () => this.runs.cancel('cancelled by the user'),
+    };
+  }
+
   register(): vscode.Disposable[] {
-    const reg = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, fn);
-    return [
-      reg(COMMANDS.measure, () => this.measureFromEditor()),
-      reg(COMMANDS.sweep, () => this.sweepFromEditor()),
-      reg(COMMANDS.showSweep, () => this.runs.showSweep()),
-      reg(COMMANDS.measureFunction, (uri: vscode.Uri, qualname: string) => this.measureFunction(uri, qualname)),
-      reg(COMMANDS.showReport, () => this.runs.showReport()),
-      reg(COMMANDS.openSettings, () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`)),
-      reg(COMMANDS.cancel, () => this.runs.cancel('cancelled by the user')),
-    ];
+    return registerCommands(this.handlers());
   }
 
   /** Untrusted code never runs: the command explains why instead. */

@@ -1,18 +1,55 @@
-/** Command and setting IDs in one place: they are a contract with users' keybindings and settings. */
+/**
+ * Command and setting IDs in one place: they are a contract with users' keybindings and
+ * settings. Commands are registered, run and linked (CodeLens) only through the typed
+ * table below, so a handler, a caller and a lens cannot disagree on the arguments.
+ */
+import * as vscode from 'vscode';
+
+/** Each command's arguments (from the palette: none). `package.json` declares exactly these (a unit test checks). */
+export interface CommandTypes {
+  'looplag.measure': [];
+  /** The worker sweep: the pool modes over `looplag.sweep.workers` pool sizes. */
+  'looplag.sweep': [];
+  /** The status bar after a sweep: the last sweep in the report panel again. */
+  'looplag.showSweep': [];
+  /** CodeLens: measure a function by file and qualname, without looking at the cursor. */
+  'looplag.measureFunction': [uri: vscode.Uri, qualname: string];
+  'looplag.showReport': [];
+  'looplag.openSettings': [];
+  'looplag.cancel': [];
+}
+
+export type CommandId = keyof CommandTypes;
+
+/** A handler for every command: the compiler names a command left without one. */
+export type CommandHandlers = { [K in CommandId]: (...args: CommandTypes[K]) => unknown };
+
 export const COMMANDS = {
   measure: 'looplag.measure',
-  /** The worker sweep: the pool modes over `looplag.sweep.workers` pool sizes. */
   sweep: 'looplag.sweep',
-  /** The status bar after a sweep: the last sweep in the report panel again. */
   showSweep: 'looplag.showSweep',
-  /** CodeLens: measure a function by file and qualname, without looking at the cursor. */
   measureFunction: 'looplag.measureFunction',
   showReport: 'looplag.showReport',
   openSettings: 'looplag.openSettings',
   cancel: 'looplag.cancel',
-} as const;
+} as const satisfies Record<string, CommandId>;
 
-export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
+/** Registers every handler of the table, in its order. */
+export function registerCommands(handlers: CommandHandlers): vscode.Disposable[] {
+  const register = <K extends CommandId>(id: K): vscode.Disposable =>
+    vscode.commands.registerCommand(id, handlers[id] as (...args: unknown[]) => unknown);
+  return (Object.keys(handlers) as CommandId[]).map(register);
+}
+
+/** Runs one of our commands with the arguments its handler takes. */
+export function executeCommand<K extends CommandId>(id: K, ...args: CommandTypes[K]): Thenable<unknown> {
+  return vscode.commands.executeCommand(id, ...args);
+}
+
+/** A command link (CodeLens, status bar) with the arguments its handler takes. */
+export function commandLink<K extends CommandId>(id: K, title: string, args: CommandTypes[K], tooltip?: string): vscode.Command {
+  return { title, command: id, ...(args.length ? { arguments: args } : {}), ...(tooltip !== undefined ? { tooltip } : {}) };
+}
 
 export const SECTION = 'looplag';
 

@@ -1,29 +1,26 @@
 /**
- * Runs and worker sweeps, one at a time: progress, cancel, history, the report panel's
- * state, and the result hints. The engine does the work in a sidecar process; nothing
- * here blocks.
+ * Runs and worker sweeps, one at a time: the trust check, progress, cancel, the status
+ * bar and the result hints. The engine does the work in a sidecar process; nothing here
+ * blocks. What the panel shows is the ReportView's; failures are explained by
+ * errorPrompts.ts.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Progress, runSession } from '../engine/runSession';
 import { runSweep } from '../engine/runSweep';
-import { TOOL_VERSION } from '../report/buildReport';
-import { HistoryStore, writeFileAtomic } from '../report/historyStore';
-import { standaloneHtml } from '../report/html';
-import { reportMarkdown } from '../report/markdown';
+import { HistoryStore } from '../report/historyStore';
 import { compactHeadline } from '../report/verdict';
-import { SWEEP_SCHEMA } from '../shared/protocol';
-import type { Mode, Report, RunError, Sweep } from '../shared/protocol';
-import type { FromWebview, HistoryEntry, LiveProgress, ToWebview } from '../shared/webviewProtocol';
-import { ReportPanelController } from '../panel/reportPanel';
+import type { Mode, Report, Sweep } from '../shared/protocol';
+import type { LiveProgress } from '../shared/webviewProtocol';
+import type { ReportPanelController } from '../panel/reportPanel';
 import { HostSettings, readSettings, sweepModes } from './config';
+import { explainFailure } from './errorPrompts';
 import { HostLagMonitor } from './hostLag';
-import { COMMANDS, RUNNING_CONTEXT } from './ids';
-import { describeRuntime, Interpreter, offerInterpreterFix, resolveRuntime } from './interpreter';
+import { CommandId, COMMANDS, RUNNING_CONTEXT } from './ids';
+import { describeRuntime, Interpreter, resolveRuntime } from './interpreter';
 import { isNodeLanguage, Language, SidecarDirs } from './languageTools';
 import { ResultHint, resultHint } from './lensText';
-import { revealLine } from './reveal';
+import { ActiveRun, ReportView, startingSweep } from './reportView';
 
 /** Everything needed to start (and later repeat) a measurement. */
 export interface RunRequest {
@@ -46,34 +43,31 @@ type ProgressSink = vscode.Progress<{ message?: string; increment?: number }>;
 export class RunController implements vscode.Disposable {
   private active: { controller: AbortController; progress: LiveProgress | null; request: RunRequest; kind: 'run' | 'sweep' } | undefined;
   private lastRequest: RunRequest | undefined;
-  private current: { id: string | null; report: Report } | null = null;
-  private compare: { id: string; report: Report } | null = null;
-  /** The worker sweep on show in the panel (instead of a report), or the last one. */
-  private sweepShown: { sweep: Sweep; visible: boolean } | null = null;
-  private historyEntries: HistoryEntry[] = [];
   private readonly headlines = new Map<string, ResultHint>();
   private readonly statusBar: vscode.StatusBarItem;
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when a run ends (CodeLens hints refresh). */
   readonly onDidChangeResults = this.changed.event;
-  readonly panel: ReportPanelController;
+  private readonly view: ReportView;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly history: HistoryStore,
+    history: HistoryStore,
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.statusBar = vscode.window.createStatusBarItem('looplag.status', vscode.StatusBarAlignment.Left, 50);
     this.statusBar.name = 'Loop Lag';
-    this.panel = new ReportPanelController(context.extensionUri, {
-      state: () => this.viewState(),
-      onMessage: (m) => this.onPanelMessage(m).catch((e: Error) => {
-        this.log.error(`report panel action ${m.type} failed: ${e.stack ?? e}`);
-        void vscode.window.showErrorMessage(`Loop Lag: ${m.type} failed: ${e.message}`);
-      }),
-      onClosed: () => this.cancel('the report panel was closed'),
-      log: (t) => this.log.warn(t),
+    this.view = new ReportView(context.extensionUri, history, log, {
+      active: () => this.activeRun(),
+      lagBudgetMs: () => this.lastRequest?.settings.lagBudgetMs ?? 100,
+      rerun: () => this.rerun(),
+      cancel: (why) => this.cancel(why),
     });
+  }
+
+  /** The report panel (the serializer revives it after a reload). */
+  get panel(): ReportPanelController {
+    return this.view.panel;
   }
 
   get sidecarDir(): string {
@@ -95,19 +89,23 @@ export class RunController implements vscode.Disposable {
   }
 
   /** The report view with the history (a sweep in progress stays on show). */
-  async showReport(): Promise<void> {
-    await this.loadHistory();
-    if (this.sweepShown && this.active?.kind !== 'sweep') this.sweepShown.visible = false;
-    this.panel.show(false);
-    this.panel.refresh();
+  showReport(): Promise<void> {
+    return this.view.showReport();
   }
 
   /** The last worker sweep in the panel again (the status bar's action after a sweep). */
   showSweep(): void {
-    if (!this.sweepShown) return void this.showReport();
-    this.sweepShown.visible = true;
-    this.panel.show(false);
-    this.panel.refresh();
+    if (!this.view.showSweep()) void this.view.showReport();
+  }
+
+  /** Load the history; with no report shown yet, show the newest (e.g. after a reload). */
+  loadHistory(): Promise<void> {
+    return this.view.loadHistory();
+  }
+
+  private activeRun(): ActiveRun | undefined {
+    const a = this.active;
+    return a && { kind: a.kind, progress: a.progress, label: a.request.label, concurrency: a.request.settings.report.concurrency };
   }
 
   async rerun(): Promise<void> {
@@ -115,7 +113,7 @@ export class RunController implements vscode.Disposable {
     // but the request that made it went with the old extension host: repeat that report's
     // target and arguments.
     // Re-run repeats the report on screen (which may be an older one picked from the history).
-    const shown = this.current?.report;
+    const shown = this.view.shownReport;
     const request = shown && !this.isLastRequest(shown) ? await this.requestFor(shown) : this.lastRequest;
     if (!request) {
       void vscode.window.showInformationMessage('Loop Lag: nothing to re-run yet. Run "Loop Lag: Measure Function" first.');
@@ -156,9 +154,7 @@ export class RunController implements vscode.Disposable {
     const report = await this.exclusive(request, 'run', `Loop Lag: measuring ${request.label}`, () => {
       this.lastRequest = request;
       // The panel shows this run from its first mode on, not the previous report (or sweep) meanwhile.
-      this.current = null;
-      this.compare = null;
-      if (this.sweepShown) this.sweepShown.visible = false;
+      this.view.runStarted();
       this.log.info(`measuring ${request.label} in ${request.uri.fsPath} (args: ${request.args || 'none'}) with ` +
         `${describeRuntime(request.language, request.interpreter)}; modes ${s.modes.join(',')}, ` +
         `concurrency ${s.concurrency}, workers ${s.workers ?? 'default'}, timeout ${s.timeoutS} s` +
@@ -178,15 +174,12 @@ export class RunController implements vscode.Disposable {
           reported += increment;
           progress.report({ message: progressText(p), increment });
         },
-        onRun: (_run, partial) => {
-          this.current = { id: null, report: partial };
-          this.panel.post({ type: 'live', report: partial, progress: this.active?.progress ?? null });
-        },
+        onRun: (_run, partial) => this.view.runProgressed(partial),
       });
     });
     if (!report) {
       this.setStatus(undefined);
-      this.panel.refresh();
+      this.view.refresh();
       return undefined;
     }
     await this.finish(request, report);
@@ -202,7 +195,7 @@ export class RunController implements vscode.Disposable {
     const settings = { ...request.settings.report, modes, workers: null, lagBudgetMs: request.settings.lagBudgetMs };
     const windows = modes.length * workers.length;
     const sweep = await this.exclusive(request, 'sweep', `Loop Lag: sweeping pool sizes for ${request.label}`, () => {
-      this.sweepShown = { sweep: startingSweep(request, settings, workers), visible: true };
+      this.view.sweepStarted(startingSweep(request, settings, workers));
       this.log.info(`sweeping ${request.label} in ${request.uri.fsPath} (args: ${request.args || 'none'}) with ` +
         `${describeRuntime(request.language, request.interpreter)}; modes ${modes.join(',')}, W ${workers.join(',')}, ` +
         `concurrency ${settings.concurrency}, lag budget ${settings.lagBudgetMs} ms, sweep budget ${request.settings.sweepBudgetS} s, timeout ${settings.timeoutS} s`);
@@ -229,19 +222,17 @@ export class RunController implements vscode.Disposable {
           points[point.mode] = (points[point.mode] ?? 0) + 1;
           this.log.info(`sweep ${point.mode} W=${point.workers}: ${point.status}, ` +
             `${point.throughputPerS === null ? 'no throughput' : `${point.throughputPerS} calls/s`}, lag p99 ${point.lag.p99Ms} ms, max ${point.lag.maxMs} ms`);
-          this.sweepShown = { sweep: partial, visible: true };
-          this.panel.post({ type: 'sweep', sweep: partial, running: this.active?.progress ?? null });
+          this.view.sweepProgressed(partial);
         },
       });
     });
     if (!sweep) {
-      // Failed unexpectedly: no "Measuring…" view left behind.
-      if (this.sweepShown && !this.sweepShown.sweep.points.length) this.sweepShown = null;
+      this.view.sweepFailed();
       this.setStatus(undefined);
-      this.panel.refresh();
+      this.view.refresh();
       return undefined;
     }
-    this.sweepShown = { sweep, visible: this.sweepShown?.visible ?? true };
+    this.view.sweepFinished(sweep);
     const total = sweep.settings.totalMs !== undefined ? `${(sweep.settings.totalMs / 1000).toFixed(1)} s` : '?';
     const windowsS = sweep.settings.windowsMs !== undefined ? `${(sweep.settings.windowsMs / 1000).toFixed(1)} s` : '?';
     this.log.info(`sweep of ${request.label}: ${sweep.status}${sweep.error ? ` (${sweep.error.kind}: ${sweep.error.message})` : ''} in ${total} ` +
@@ -249,8 +240,8 @@ export class RunController implements vscode.Disposable {
     for (const r of sweep.recommendations) this.log.info(`sweep ${r.mode}: ${r.workers === null ? 'no recommended W' : `W=${r.workers}`}: ${r.reason}`);
     const best = sweep.best ? `${sweep.best.mode} W=${sweep.best.workers}` : 'no pool size within budget';
     this.setStatus(`$(pulse) Loop Lag sweep: ${best}`, `Loop Lag: worker sweep of ${request.label}\n${sweep.headline}`, COMMANDS.showSweep);
-    this.panel.refresh();
-    if (sweep.error) await this.explain(sweep.error, request, `sweep cancelled; ${sweep.points.filter((p) => p.status === 'ok').length} pool size(s) were measured`);
+    this.view.refresh();
+    if (sweep.error) await explainFailure(sweep.error, request, `sweep cancelled; ${sweep.points.filter((p) => p.status === 'ok').length} pool size(s) were measured`, this.log);
     return sweep;
   }
 
@@ -299,8 +290,8 @@ export class RunController implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, true);
     this.setStatus(`$(loading~spin) Loop Lag: starting`, 'Cancel the Loop Lag run', COMMANDS.cancel);
     onStart();
-    this.panel.show(true);
-    this.panel.refresh();
+    this.view.panel.show(true);
+    this.view.refresh();
     const hostLag = new HostLagMonitor();
     hostLag.start();
     try {
@@ -328,14 +319,7 @@ export class RunController implements vscode.Disposable {
   private async finish(request: RunRequest, report: Report): Promise<void> {
     const headline = compactHeadline(report);
     if (request.qualname) this.headlines.set(`${request.uri.fsPath}::${request.qualname}`, resultHint(report));
-    try {
-      const entry = await this.history.add(report, request.label, headline);
-      this.current = { id: entry.id, report };
-      this.historyEntries = await this.history.list();
-    } catch (e) {
-      this.current = { id: null, report };
-      this.log.error(`could not save the report to history: ${(e as Error).message}`);
-    }
+    await this.view.runFinished(report, request.label, headline);
     const rt = report.runtime;
     if (rt && isNodeLanguage(request.language)) {
       // The implementation names the fallback when it ran, e.g. "node, the editor's own runtime".
@@ -347,38 +331,9 @@ export class RunController implements vscode.Disposable {
     if (report.headline) this.log.info(`${request.label}: ${report.headline}`);
     this.setStatus(`$(pulse) ${headline.length > 60 ? headline.slice(0, 57) + '…' : headline}`,
       `Loop Lag: ${request.label}\n${report.headline ? `${report.headline}\n` : ''}${headline}`, COMMANDS.showReport);
-    this.panel.refresh();
+    this.view.refresh();
     this.changed.fire();
-    if (report.error) await this.explain(report.error, request, `run cancelled; ${report.runs.filter((r) => r.status !== 'skipped').length} mode(s) were measured`);
-  }
-
-  /** A failed run (or sweep) says what went wrong and offers the fix where there is one. */
-  private async explain(err: RunError, request: RunRequest, cancelled: string): Promise<void> {
-    const text = `Loop Lag: ${err.message}`;
-    switch (err.kind) {
-      case 'cancelled':
-        return void vscode.window.showInformationMessage(`Loop Lag: ${cancelled}.`);
-      case 'interpreter-not-found':
-        return offerInterpreterFix(text, request.language);
-      case 'syntax-error':
-      case 'import-error': {
-        const pick = await vscode.window.showErrorMessage(text, ...(err.line ? ['Go to Line'] : []), 'Show Output');
-        if (pick === 'Go to Line' && err.line) await revealLine(err.file ? vscode.Uri.file(err.file) : request.uri, err.line);
-        if (pick === 'Show Output') this.log.show(true);
-        if (err.detail) this.log.error(err.detail);
-        return;
-      }
-      case 'timeout': {
-        const pick = await vscode.window.showWarningMessage(`${text}. Raise looplag.timeoutSeconds for longer runs.`, 'Open Settings');
-        if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'looplag.timeoutSeconds');
-        return;
-      }
-      default: {
-        if (err.detail) this.log.error(err.detail);
-        const pick = await vscode.window.showErrorMessage(text, 'Show Output');
-        if (pick) this.log.show(true);
-      }
-    }
+    if (report.error) await explainFailure(report.error, request, `run cancelled; ${report.runs.filter((r) => r.status !== 'skipped').length} mode(s) were measured`, this.log);
   }
 
   private onProgress(p: Progress, text: string): void {
@@ -387,7 +342,7 @@ export class RunController implements vscode.Disposable {
     this.setStatus(`$(loading~spin) Loop Lag: ${text}`, 'Cancel the Loop Lag run', COMMANDS.cancel);
   }
 
-  private setStatus(text: string | undefined, tooltip?: string, command?: string): void {
+  private setStatus(text: string | undefined, tooltip?: string, command?: CommandId): void {
     if (!text) {
       this.statusBar.hide();
       return;
@@ -398,110 +353,10 @@ export class RunController implements vscode.Disposable {
     this.statusBar.show();
   }
 
-  // ---------------------------------------------------------------- the panel
-
-  private viewState(): Extract<ToWebview, { type: 'state' | 'sweep' }> {
-    if (this.sweepShown?.visible) return { type: 'sweep', sweep: this.sweepShown.sweep, running: this.active?.kind === 'sweep' ? this.active.progress : null };
-    return {
-      type: 'state',
-      currentId: this.current?.id ?? null,
-      current: this.current?.report ?? null,
-      compare: this.compare?.report ?? null,
-      history: this.historyEntries,
-      running: this.active?.progress ?? (this.active ? { mode: this.active.request.label, phase: 'starting', done: 0, total: this.active.request.settings.report.concurrency } : null),
-      options: { lagBudgetMs: this.lastRequest?.settings.lagBudgetMs ?? 100, host: 'vscode' },
-    };
-  }
-
-  /** Load the history; with no report shown yet, show the newest (e.g. after a reload). */
-  async loadHistory(): Promise<void> {
-    this.historyEntries = await this.history.list();
-    if (!this.current && !this.active && this.historyEntries.length) {
-      await this.select(this.historyEntries[0].id);
-      this.panel.refresh();
-    }
-  }
-
-  private async select(id: string): Promise<void> {
-    const report = await this.history.get(id);
-    if (report) this.current = { id, report };
-    if (this.compare?.id === id) this.compare = null;
-  }
-
-  private async reportFor(id: string | undefined): Promise<Report | null> {
-    if (id && id !== this.current?.id) return this.history.get(id);
-    return this.current?.report ?? null;
-  }
-
-  private async onPanelMessage(m: FromWebview): Promise<void> {
-    switch (m.type) {
-      case 'ready':
-        return;
-      case 'rerun':
-        return this.rerun();
-      case 'cancel':
-        return this.cancel('cancelled from the report panel');
-      case 'openSettings':
-        await vscode.commands.executeCommand(COMMANDS.openSettings);
-        return;
-      case 'select':
-        await this.select(m.id);
-        break;
-      case 'compare': {
-        const report = m.id ? await this.history.get(m.id) : null;
-        this.compare = m.id && report ? { id: m.id, report } : null;
-        break;
-      }
-      case 'exportJson': {
-        if (m.id === SWEEP_EXPORT_ID) {
-          const sweep = this.sweepShown?.sweep;
-          if (sweep) await this.saveAs(sweep.target, 'sweep', JSON.stringify(sweep, null, 2) + '\n');
-          return;
-        }
-        const report = await this.reportFor(m.id);
-        if (report) await this.saveAs(report.target, 'json', JSON.stringify(report, null, 2) + '\n');
-        return;
-      }
-      case 'saveHtml': {
-        const report = await this.reportFor(m.id);
-        if (report) await this.saveAs(report.target, 'html', standaloneHtml(report, this.uiAssets()));
-        return;
-      }
-      case 'copyMarkdown': {
-        const report = await this.reportFor(m.id);
-        if (!report) return;
-        await vscode.env.clipboard.writeText(reportMarkdown(report));
-        this.panel.post({ type: 'notice', text: 'Markdown summary copied to the clipboard.' });
-        return;
-      }
-    }
-    this.panel.refresh();
-  }
-
-  private uiAssets(): { js: string; css: string } {
-    const dir = path.join(this.context.extensionUri.fsPath, 'dist', 'webview');
-    return { js: fs.readFileSync(path.join(dir, 'main.js'), 'utf8'), css: fs.readFileSync(path.join(dir, 'standalone.css'), 'utf8') };
-  }
-
-  /** A save dialog in the workspace (`looplag-<function>.json`, `.html`, `looplag-sweep-<function>.json`), then an atomic write. */
-  private async saveAs(target: Pick<Report['target'], 'file' | 'qualname'>, kind: 'json' | 'html' | 'sweep', data: string): Promise<void> {
-    const name = (target.qualname ?? 'snippet').replace(/[^\w.-]+/g, '_');
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(path.dirname(target.file));
-    const file = kind === 'sweep' ? `looplag-sweep-${name}.json` : `looplag-${name}.${kind}`;
-    const saved = await vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.joinPath(folder, file),
-      filters: kind === 'json' ? { 'Loop Lag report': ['json'] } : kind === 'sweep' ? { 'Loop Lag worker sweep': ['json'] } : { 'HTML page': ['html'] },
-    });
-    if (!saved) return;
-    await writeFileAtomic(saved.fsPath, data);
-    this.log.info(`saved ${saved.fsPath}`);
-    this.panel.post({ type: 'notice', text: `Saved ${path.basename(saved.fsPath)}.` });
-  }
-
   dispose(): void {
     this.cancel('Loop Lag is shutting down');
     this.statusBar.dispose();
-    this.panel.dispose();
+    this.view.dispose();
     this.changed.dispose();
   }
 }
@@ -513,29 +368,4 @@ export function progressText(p: Progress): string {
   if (p.phase === 'running') return p.total ? `${p.mode} ${p.done}/${p.total}` : `${p.mode} ${p.done} calls`;
   if (p.phase === 'warming') return `${p.mode}: starting the pool`;
   return `${p.mode}: ${p.phase}`;
-}
-
-/** The panel's Export JSON in a sweep view asks for this id. */
-const SWEEP_EXPORT_ID = 'sweep';
-
-/** The sweep view before the first pool size is measured: the target, the plan, no points yet. */
-export function startingSweep(request: Pick<RunRequest, 'uri' | 'qualname' | 'lines' | 'language' | 'args'>, settings: HostSettings['report'] & { modes: Mode[]; lagBudgetMs: number }, workers: number[]): Sweep {
-  return {
-    schema: SWEEP_SCHEMA,
-    tool: { name: 'looplag', version: TOOL_VERSION },
-    createdAt: new Date().toISOString(),
-    status: 'partial',
-    error: null,
-    target: { file: request.uri.fsPath, qualname: request.qualname, lines: request.lines, language: request.language, args: request.args },
-    runtime: null,
-    settings: {
-      modes: settings.modes, workers, concurrency: settings.concurrency, heartbeatMs: settings.heartbeatMs,
-      stallMs: settings.stallMs, lagBudgetMs: settings.lagBudgetMs, timeoutS: settings.timeoutS,
-    },
-    quality: { backgroundCpuFrac: null, trustworthy: true, notes: [] },
-    points: [],
-    recommendations: [],
-    best: null,
-    headline: `Measuring ${settings.modes.join(' and ')} with W = ${workers.join(', ')}…`,
-  };
 }

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { FromWebview } from '../shared/webviewProtocol';
 import type { ToWebview } from '../shared/webviewProtocol';
-import { newNonce } from '../report/html';
+import { newNonce } from '../shared/html';
 import { webviewHtml } from './webviewHtml';
 
 export const REPORT_VIEW_TYPE = 'looplag.report';
@@ -60,10 +60,12 @@ export class ReportPanelController implements vscode.Disposable {
   /**
    * Send a message if the webview is ready (`state` is re-sent on `ready` anyway). Typed
    * here and validated by the receiver: re-validating a 180,000-sample report on the
-   * extension host's loop would cost it tens of milliseconds for nothing.
+   * extension host's loop would cost it tens of milliseconds for nothing. False when not sent.
    */
-  post(message: ToWebview): void {
-    if (this.panel && this.ready) void this.panel.webview.postMessage(message);
+  post(message: ToWebview): boolean {
+    if (!this.panel || !this.ready) return false;
+    void this.panel.webview.postMessage(message);
+    return true;
   }
 
   refresh(): void {

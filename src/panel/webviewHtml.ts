@@ -2,7 +2,7 @@
  * The webview panel's HTML: no data in it (the state is posted after the UI says
  * `ready`), scripts only by nonce, everything else only from the extension's own files.
  */
-import { escapeHtml } from '../report/html';
+import { escapeHtml } from '../shared/html';
 
 export interface WebviewHtmlOptions {
   /** `webview.cspSource` */

@@ -9,15 +9,9 @@ import * as path from 'node:path';
 import { Report } from '../shared/protocol';
 import { HistoryEntry } from '../shared/webviewProtocol';
 import { arr } from '../shared/validate';
+import { writeFileAtomic } from './export';
 
 export const HISTORY_LIMIT = 50;
-
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, file);
-}
 
 export class HistoryStore {
   private entries: HistoryEntry[] | null = null;

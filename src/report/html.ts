@@ -1,10 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { escapeHtml, newNonce } from '../shared/html';
 import type { Report } from '../shared/protocol';
-
-/** Text for HTML element content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 /**
  * JSON that is safe inside a `<script type="application/json">` element: `<`, `>` and
@@ -22,10 +17,6 @@ function inlineScript(js: string): string {
 
 function inlineStyle(css: string): string {
   return css.replace(/<\/(style)/gi, '<\\/$1');
-}
-
-export function newNonce(): string {
-  return randomBytes(18).toString('base64');
 }
 
 export interface UiAssets {

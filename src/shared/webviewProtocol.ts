@@ -3,7 +3,7 @@
  * in both directions (the webview never casts `event.data`).
  */
 import { arr, Infer, int, literal, nullable, num, obj, optional, str, tagged } from './validate';
-import { Report, Sweep } from './protocol';
+import { Mode, ModeRun, Report, Sweep } from './protocol';
 
 export const HistoryEntry = obj({
   id: str,
@@ -37,6 +37,11 @@ export const ToWebview = tagged({
   }),
   /** A run in progress: the report so far (modes fill in as they finish). */
   live: obj({ type: literal('live'), report: Report, progress: nullable(LiveProgress) }),
+  /**
+   * A run in progress by what changed since the last `live` or `liveDelta` (shared/liveReport.ts):
+   * the report's head (`runs: []`), the new runs, every run's mode in order.
+   */
+  liveDelta: obj({ type: literal('liveDelta'), head: Report, runs: arr(ModeRun), order: arr(Mode), progress: nullable(LiveProgress) }),
   /** A worker sweep (finished, or so far while `running`): shown instead of a report. */
   sweep: obj({ type: literal('sweep'), sweep: Sweep, running: nullable(LiveProgress) }),
   /** A one-line notice (e.g. "Markdown copied"). */

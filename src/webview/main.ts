@@ -4,6 +4,7 @@
  * script element). Every incoming message is validated, never cast.
  */
 import { Report, Sweep } from '../shared/protocol';
+import { applyLiveDelta } from '../shared/liveReport';
 import { FromWebview, LiveProgress, ToWebview, ViewOptions } from '../shared/webviewProtocol';
 import type { HistoryEntry } from '../shared/webviewProtocol';
 import { obj, nullable } from '../shared/validate';
@@ -82,6 +83,13 @@ class App {
       case 'live':
         this.state = { ...this.state, current: message.report, running: message.progress, currentId: null, sweep: null };
         break;
+      case 'liveDelta': {
+        const report = applyLiveDelta(this.state.currentId === null && !this.state.sweep ? this.state.current : null, message);
+        // A missed update: `ready` has the host send the whole state again.
+        if (!report) return this.post({ type: 'ready' });
+        this.state = { ...this.state, current: report, running: message.progress, currentId: null, sweep: null };
+        break;
+      }
       case 'sweep':
         this.state = { ...this.state, sweep: message.sweep, running: message.running };
         break;

@@ -18,6 +18,8 @@ import { NOISY_FLOOR_P99_MS } from '../../src/report/quality';
 import { Mode, ModeRun, RawWindow, Report, SidecarMessage } from '../../src/shared/protocol';
 import { lagStats } from '../../src/stats/lagStats';
 import { standaloneHtml } from '../../src/report/html';
+import { applyLiveDelta, liveDelta } from '../../src/shared/liveReport';
+import { ToWebview } from '../../src/shared/webviewProtocol';
 import { CHROMIUM, launchChromium } from '../support/browser';
 import * as fakeVscode from '../support/fakeVscode';
 
@@ -609,6 +611,17 @@ function hostCosts(t: Table): void {
   const json = JSON.stringify(report);
   t.row('report JSON size', kb(Buffer.byteLength(json)), 'samples are kept in the report for the timeline');
   t.row('Report.parse(JSON.parse(report))', ms(timeIt(3, () => Report.parse(JSON.parse(json)))), 'what a reader of --json / --out pays to validate');
+  // A live panel update as the last of the three modes ends: what crosses to the webview
+  // (as JSON, like postMessage) and what the webview validates before it draws.
+  const full = report!;
+  const before = { ...full, runs: full.runs.slice(0, 2) };
+  const deliver = (m: unknown) => ToWebview.parse(JSON.parse(JSON.stringify(m)));
+  const whole = { type: 'live', report: full, progress: null };
+  const delta = { type: 'liveDelta', ...liveDelta(before, full), progress: null };
+  t.row('live panel update, 3rd mode: whole report', ms(timeIt(3, () => deliver(whole))),
+    `${kb(Buffer.byteLength(JSON.stringify(whole)))} serialized, parsed, validated; before issue 12, every mode's update`);
+  t.row('live panel update, 3rd mode: finished window', ms(timeIt(3, () => applyLiveDelta(before, deliver(delta) as Extract<ToWebview, { type: 'liveDelta' }>))),
+    `${kb(Buffer.byteLength(JSON.stringify(delta)))}: the report's head and the new window (liveDelta), applied`);
   const line = JSON.stringify({ type: 'window', window: windows[0] });
   t.row('sidecar window line: parse + validate', ms(timeIt(3, () => SidecarMessage.parse(JSON.parse(line)))),
     `one 60,000-sample window message, ${kb(Buffer.byteLength(line))}`);

@@ -12,7 +12,9 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { webviewHtml } from '../../src/panel/webviewHtml';
-import { newNonce, standaloneHtml } from '../../src/report/html';
+import { standaloneHtml } from '../../src/report/html';
+import { newNonce } from '../../src/shared/html';
+import { liveDelta } from '../../src/shared/liveReport';
 import type { Report } from '../../src/shared/protocol';
 import { Report as ReportSchema, Sweep as SweepSchema } from '../../src/shared/protocol';
 import { launchChromium, SECURITY_PROBE } from '../support/browser';
@@ -304,6 +306,27 @@ describe('the VS Code webview page', () => {
       assert.equal(await page.$('[data-testid="running"]'), null);
       await send(page, { type: 'state', currentId: null, current: null, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
       await page.waitForSelector('.empty');
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('live updates by delta: each finished window joins the modes shown; a delta the page cannot apply asks for the whole state', async () => {
+    const page = await openWebview();
+    try {
+      const steps = [1, 2, 3].map((n): Report => ({ ...normal.report, status: 'partial', runs: normal.report.runs.slice(0, n) }));
+      const progress = { mode: 'process', phase: 'running', done: 1, total: 4 };
+      await send(page, { type: 'liveDelta', ...liveDelta(null, steps[0]), progress });
+      await page.waitForSelector('[data-testid="running"]');
+      await send(page, { type: 'liveDelta', ...liveDelta(steps[0], steps[1]), progress });
+      await page.waitForFunction(() => document.querySelectorAll('thead th[scope="col"]').length === 3);
+      assert.deepEqual(await page.$$eval('thead th[scope="col"]', (ths) => ths.slice(1).map((t) => t.textContent)), normal.report.runs.slice(0, 2).map((r) => r.mode));
+      assert.deepEqual((await posted(page)).map((m) => m.type), ['ready']);
+      // A delta against a window the page never got (it was hidden): it says ready again, and keeps what it shows.
+      await send(page, { type: 'liveDelta', ...liveDelta({ ...steps[2], runs: steps[2].runs.slice(0, 3) }, { ...normal.report, status: 'partial' }), progress });
+      await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.length === 2);
+      assert.deepEqual((await posted(page)).map((m) => m.type), ['ready', 'ready']);
+      assert.equal(await page.$$eval('thead th[scope="col"]', (ths) => ths.length), 3);
     } finally {
       await page.close();
     }

@@ -1,0 +1,264 @@
+/**
+ * What the report panel shows and what it asks for: the report on show (or the worker
+ * sweep), the one to compare with, the history list, and the panel's actions (select,
+ * compare, export, copy). The runs themselves belong to the RunController; this only
+ * hears what they produced.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { TOOL_VERSION } from '../report/buildReport';
+import { documentJson, reportHtml } from '../report/export';
+import { HistoryStore } from '../report/historyStore';
+import { reportMarkdown } from '../report/markdown';
+import { SWEEP_SCHEMA } from '../shared/protocol';
+import { liveDelta } from '../shared/liveReport';
+import type { Mode, Report, Sweep } from '../shared/protocol';
+import type { FromWebview, HistoryEntry, LiveProgress, ToWebview } from '../shared/webviewProtocol';
+import { ReportPanelController } from '../panel/reportPanel';
+import type { HostSettings } from './config';
+import { saveDocument } from './exportFile';
+import { COMMANDS, executeCommand } from './ids';
+import type { Language } from './languageTools';
+
+/** The run or sweep in progress, as the view needs it. */
+export interface ActiveRun {
+  kind: 'run' | 'sweep';
+  /** The engine's last progress, null before the first. */
+  progress: LiveProgress | null;
+  label: string;
+  concurrency: number;
+}
+
+/** What the view asks of the RunController. */
+export interface ReportViewHost {
+  active(): ActiveRun | undefined;
+  /** The lag budget of the last run's settings (the view's budget line). */
+  lagBudgetMs(): number;
+  rerun(): Promise<void>;
+  cancel(why: string): void;
+}
+
+/** The panel's Export JSON in a sweep view asks for this id. */
+const SWEEP_EXPORT_ID = 'sweep';
+
+export class ReportView implements vscode.Disposable {
+  private current: { id: string | null; report: Report } | null = null;
+  private compare: { id: string; report: Report } | null = null;
+  /** The worker sweep on show in the panel (instead of a report), or the last one. */
+  private sweepShown: { sweep: Sweep; visible: boolean } | null = null;
+  private historyEntries: HistoryEntry[] = [];
+  /** The run in progress as the webview has it: live updates send only what it lacks. */
+  private liveBase: Report | null = null;
+  readonly panel: ReportPanelController;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly history: HistoryStore,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly host: ReportViewHost,
+  ) {
+    this.panel = new ReportPanelController(extensionUri, {
+      state: () => this.state(),
+      onMessage: (m) => this.onPanelMessage(m).catch((e: Error) => {
+        this.log.error(`report panel action ${m.type} failed: ${e.stack ?? e}`);
+        void vscode.window.showErrorMessage(`Loop Lag: ${m.type} failed: ${e.message}`);
+      }),
+      onClosed: () => this.host.cancel('the report panel was closed'),
+      log: (t) => this.log.warn(t),
+    });
+  }
+
+  /** The report on show (Re-run repeats it). */
+  get shownReport(): Report | undefined {
+    return this.current?.report;
+  }
+
+  get hasSweep(): boolean {
+    return this.sweepShown !== null;
+  }
+
+  /** The report view with the history (a sweep in progress stays on show). */
+  async showReport(): Promise<void> {
+    await this.loadHistory();
+    if (this.sweepShown && this.host.active()?.kind !== 'sweep') this.sweepShown.visible = false;
+    this.panel.show(false);
+    this.panel.refresh();
+  }
+
+  /** The last worker sweep in the panel again; false when there is none. */
+  showSweep(): boolean {
+    if (!this.sweepShown) return false;
+    this.sweepShown.visible = true;
+    this.panel.show(false);
+    this.panel.refresh();
+    return true;
+  }
+
+  /** A run starts: the panel shows it from its first mode on, not the previous report (or sweep). */
+  runStarted(): void {
+    this.current = null;
+    this.compare = null;
+    if (this.sweepShown) this.sweepShown.visible = false;
+  }
+
+  /** A mode finished: the report so far, live. */
+  runProgressed(partial: Report): void {
+    this.current = { id: null, report: partial };
+    const delta = liveDelta(this.liveBase, partial);
+    if (this.panel.post({ type: 'liveDelta', ...delta, progress: this.host.active()?.progress ?? null })) this.liveBase = partial;
+  }
+
+  /** A run ended with a report: into the history, and on show. */
+  async runFinished(report: Report, label: string, headline: string): Promise<void> {
+    try {
+      const entry = await this.history.add(report, label, headline);
+      this.current = { id: entry.id, report };
+      this.historyEntries = await this.history.list();
+    } catch (e) {
+      this.current = { id: null, report };
+      this.log.error(`could not save the report to history: ${(e as Error).message}`);
+    }
+  }
+
+  /** A sweep starts: its plan on show, no points yet. */
+  sweepStarted(sweep: Sweep): void {
+    this.sweepShown = { sweep, visible: true };
+  }
+
+  /** A sweep measured one more pool size: on show, live. */
+  sweepProgressed(partial: Sweep): void {
+    this.sweepShown = { sweep: partial, visible: true };
+    this.panel.post({ type: 'sweep', sweep: partial, running: this.host.active()?.progress ?? null });
+  }
+
+  /** A sweep ended: kept on show unless the user went to the report view meanwhile. */
+  sweepFinished(sweep: Sweep): void {
+    this.sweepShown = { sweep, visible: this.sweepShown?.visible ?? true };
+  }
+
+  /** A sweep failed unexpectedly: no "Measuring…" view left behind. */
+  sweepFailed(): void {
+    if (this.sweepShown && !this.sweepShown.sweep.points.length) this.sweepShown = null;
+  }
+
+  refresh(): void {
+    this.panel.refresh();
+  }
+
+  private state(): Extract<ToWebview, { type: 'state' | 'sweep' }> {
+    const active = this.host.active();
+    // The whole state goes out: a live report in it is the base of the next update.
+    this.liveBase = !this.sweepShown?.visible && this.current?.id === null ? this.current.report : null;
+    if (this.sweepShown?.visible) return { type: 'sweep', sweep: this.sweepShown.sweep, running: active?.kind === 'sweep' ? active.progress : null };
+    return {
+      type: 'state',
+      currentId: this.current?.id ?? null,
+      current: this.current?.report ?? null,
+      compare: this.compare?.report ?? null,
+      history: this.historyEntries,
+      running: active ? active.progress ?? { mode: active.label, phase: 'starting', done: 0, total: active.concurrency } : null,
+      options: { lagBudgetMs: this.host.lagBudgetMs(), host: 'vscode' },
+    };
+  }
+
+  /** Load the history; with no report shown yet, show the newest (e.g. after a reload). */
+  async loadHistory(): Promise<void> {
+    this.historyEntries = await this.history.list();
+    if (!this.current && !this.host.active() && this.historyEntries.length) {
+      await this.select(this.historyEntries[0].id);
+      this.panel.refresh();
+    }
+  }
+
+  private async select(id: string): Promise<void> {
+    const report = await this.history.get(id);
+    if (report) this.current = { id, report };
+    if (this.compare?.id === id) this.compare = null;
+  }
+
+  private async reportFor(id: string | undefined): Promise<Report | null> {
+    if (id && id !== this.current?.id) return this.history.get(id);
+    return this.current?.report ?? null;
+  }
+
+  private async onPanelMessage(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        return;
+      case 'rerun':
+        return this.host.rerun();
+      case 'cancel':
+        return this.host.cancel('cancelled from the report panel');
+      case 'openSettings':
+        await executeCommand(COMMANDS.openSettings);
+        return;
+      case 'select':
+        await this.select(m.id);
+        break;
+      case 'compare': {
+        const report = m.id ? await this.history.get(m.id) : null;
+        this.compare = m.id && report ? { id: m.id, report } : null;
+        break;
+      }
+      case 'exportJson': {
+        if (m.id === SWEEP_EXPORT_ID) {
+          const sweep = this.sweepShown?.sweep;
+          if (sweep) await this.save(sweep.target, 'sweep', documentJson(sweep));
+          return;
+        }
+        const report = await this.reportFor(m.id);
+        if (report) await this.save(report.target, 'json', documentJson(report));
+        return;
+      }
+      case 'saveHtml': {
+        const report = await this.reportFor(m.id);
+        if (report) await this.save(report.target, 'html', reportHtml(report, path.join(this.extensionUri.fsPath, 'dist', 'webview')));
+        return;
+      }
+      case 'copyMarkdown': {
+        const report = await this.reportFor(m.id);
+        if (!report) return;
+        await vscode.env.clipboard.writeText(reportMarkdown(report));
+        this.panel.post({ type: 'notice', text: 'Markdown summary copied to the clipboard.' });
+        return;
+      }
+    }
+    this.panel.refresh();
+  }
+
+  private async save(target: Pick<Report['target'], 'file' | 'qualname'>, kind: 'json' | 'html' | 'sweep', data: string): Promise<void> {
+    const saved = await saveDocument(target, kind, data);
+    if (!saved) return;
+    this.log.info(`saved ${saved}`);
+    this.panel.post({ type: 'notice', text: `Saved ${path.basename(saved)}.` });
+  }
+
+  dispose(): void {
+    this.panel.dispose();
+  }
+}
+
+/** The sweep view before the first pool size is measured: the target, the plan, no points yet. */
+export function startingSweep(
+  request: { uri: vscode.Uri; qualname: string | null; lines: { start: number; end: number } | null; language: Language; args: string },
+  settings: HostSettings['report'] & { modes: Mode[]; lagBudgetMs: number }, workers: number[],
+): Sweep {
+  return {
+    schema: SWEEP_SCHEMA,
+    tool: { name: 'looplag', version: TOOL_VERSION },
+    createdAt: new Date().toISOString(),
+    status: 'partial',
+    error: null,
+    target: { file: request.uri.fsPath, qualname: request.qualname, lines: request.lines, language: request.language, args: request.args },
+    runtime: null,
+    settings: {
+      modes: settings.modes, workers, concurrency: settings.concurrency, heartbeatMs: settings.heartbeatMs,
+      stallMs: settings.stallMs, lagBudgetMs: settings.lagBudgetMs, timeoutS: settings.timeoutS,
+    },
+    quality: { backgroundCpuFrac: null, trustworthy: true, notes: [] },
+    points: [],
+    recommendations: [],
+    best: null,
+    headline: `Measuring ${settings.modes.join(' and ')} with W = ${workers.join(', ')}…`,
+  };
+}
