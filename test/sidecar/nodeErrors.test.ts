@@ -145,7 +145,7 @@ describe('timeout: exit 124, what was measured is kept, nothing is left running'
   for (const mode of ['worker', 'process']) {
     test(`a ${mode} blocked in Atomics.wait`, async () => {
       const marker = path.join(scratchDir(), 'called');
-      const report = await timedOut('blockInPool', `${lit(marker)}, 60`, `inline,${mode}`, 2, 1);
+      const report = await timedOut('blockInPool', `${lit(marker)}, 60`, `inline,${mode}`, 4, 1);
       assert.ok(fs.existsSync(marker), `the ${mode} run had started`);
       assert.equal(report.status, 'partial');
       assert.equal(run(report, 'inline').status, 'ok');
