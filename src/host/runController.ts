@@ -21,7 +21,7 @@ import { HostSettings, readSettings, sweepModes } from './config';
 import { HostLagMonitor } from './hostLag';
 import { COMMANDS, RUNNING_CONTEXT } from './ids';
 import { describeRuntime, Interpreter, offerInterpreterFix, resolveRuntime } from './interpreter';
-import { isNodeLanguage, Language, SidecarDirs } from './languageTools';
+import { isNodeLanguage, Language, SidecarDirs } from '../engine/languageTools';
 import { ResultHint, resultHint } from './lensText';
 import { revealLine } from './reveal';
 
