@@ -82,6 +82,19 @@ SIDECAR_MESSAGES = {
     "done": {"type": str},
 }
 
+# The one-shot tools (`run_sidecar.py outline FILE`, `check-args -`): one message on stdout.
+OUTLINE_KINDS = ("function", "staticmethod", "classmethod", "method", "nested")
+OUTLINE_PARAM = {"name": str, "required": bool, "marker": (OPT, str), "keywordOnly": (OPT, bool)}
+OUTLINE_FUNCTION = {"qualname": str, "kind": OUTLINE_KINDS, "line": int, "defLine": int, "endLine": int,
+                    "isAsync": bool, "isGenerator": bool, "exported": (OPT, bool),
+                    "params": ["list", OUTLINE_PARAM], "aliases": (OPT, ["list", str])}
+REEXPORT = {"name": str, "as": str, "from": str}  # Node only, mirrored so the fixtures agree
+TOOL_MESSAGES = {
+    "outline": {"type": str, "functions": ["list", OUTLINE_FUNCTION], "reexports": (OPT, ["list", REEXPORT])},
+    "args-check": {"type": str, "problem": _nullable(str)},
+    "error": {"type": str, "error": ERROR},
+}
+
 
 def _check(value, spec, path):
     if isinstance(spec, tuple) and spec and spec[0] == OPT:
@@ -137,6 +150,10 @@ def validate(message, table):
 
 def validate_sidecar_message(message):
     validate(message, SIDECAR_MESSAGES)
+
+
+def validate_tool_message(message):
+    validate(message, TOOL_MESSAGES)
 
 
 def validate_host_message(message):
