@@ -4,7 +4,9 @@
  * answer (a sidecar from another version, a broken build) instead of trusting a cast.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { checkCallArgs, Language, outlineFile, runTool, SidecarDirs, ToolRuntime } from '../../src/engine/languageTools';
@@ -81,8 +83,33 @@ describe('the host refuses tool output off the protocol', () => {
     }
   });
 
+  test('a real Python older than 3.9: the outline says so, the argument check fails with it', async (t) => {
+    const old = tooOldPython();
+    if (!old) return t.skip('no Python older than 3.9 on this machine (python3.8, python3.7, pyenv 3.5-3.8)');
+    const r = await outlineFile('python', { command: old }, DIRS, path.join(FIXTURES, 'python', 'verdicts', 'routes.py'));
+    assert.ok(!r.ok && r.error.kind === 'interpreter-not-found' && /too old: Loop Lag needs Python 3\.9 or newer/.test(r.error.message), JSON.stringify(r));
+    await assert.rejects(checkCallArgs('python', { command: old }, DIRS, '1, 2'), /too old: Loop Lag needs Python 3\.9 or newer/);
+  });
+
   test('an answer of the wrong kind is refused (an outline for check-args)', async () => {
     const dirs = answering(JSON.stringify({ type: 'outline', functions: [] }));
     await assert.rejects(checkCallArgs('python', { command: 'python3' }, dirs, '1'), /an? outline message for check-args/);
   });
 });
+
+/** A Python the sidecar refuses (older than 3.9), or undefined when none is installed. */
+function tooOldPython(): string | undefined {
+  const pyenv = path.join(process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv'), 'versions');
+  const fromPyenv = fs.existsSync(pyenv)
+    ? fs.readdirSync(pyenv).filter((v) => /^3\.[5-8]\./.test(v)).map((v) => path.join(pyenv, v, 'bin', 'python3'))
+    : [];
+  for (const candidate of ['python3.8', 'python3.7', ...fromPyenv]) {
+    try {
+      const version = execFileSync(candidate, ['-c', 'import sys; print(sys.version_info[1])'], { encoding: 'utf8', timeout: 10_000 });
+      if (Number(version) < 9) return candidate;
+    } catch {
+      // not installed
+    }
+  }
+  return undefined;
+}

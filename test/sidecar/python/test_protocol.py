@@ -41,6 +41,19 @@ class FixtureTests(unittest.TestCase):
             with self.assertRaises(protocol.ProtocolError, msg=json.dumps(message)[:120]):
                 protocol.validate_tool_message(message)
 
+    def test_typed_records_match_the_tables(self):
+        """The TypedDicts the sidecar builds its messages as have the validator's keys, required and optional."""
+        def optional(spec):
+            return isinstance(spec, tuple) and bool(spec) and spec[0] == protocol.OPT
+
+        for typed, table in ((protocol.RunError, protocol.ERROR), (protocol.TaskError, protocol.TASK["error"][1]),
+                             (protocol.Transfer, protocol.TRANSFER), (protocol.TaskRecord, protocol.TASK),
+                             (protocol.Cpu, protocol.WINDOW["cpu"]), (protocol.CapturedOutput, protocol.OUTPUT),
+                             (protocol.RawWindow, protocol.WINDOW)):
+            required = {key for key, spec in table.items() if not optional(spec)}
+            self.assertEqual(set(typed.__required_keys__), required, typed.__name__)
+            self.assertEqual(set(typed.__optional_keys__), set(table) - required, typed.__name__)
+
     def test_wrong_protocol_version_is_refused(self):
         start = read("host-valid.jsonl")[0]
         start["protocol"] = 99
