@@ -19,7 +19,7 @@ const scratch = scratchFolders();
 /** Each language's runtime, entry script and a file with a syntax error on line 2. */
 const SIDES: { language: Language; runtime: ToolRuntime; script: string; file: string; broken: string }[] = [
   { language: 'python', runtime: { command: 'python3' }, script: path.join(DIRS.python, 'run_sidecar.py'), file: path.join(FIXTURES, 'python', 'verdicts', 'routes.py'), broken: 'x = 1\ndef f(:\n    pass\n' },
-  { language: 'typescript', runtime: { command: process.execPath }, script: path.join(DIRS.node, 'sidecar.js'), file: path.join(REPO, 'examples', 'node', 'handler.ts'), broken: 'const a = 1;\nfunction f( {\n' },
+  { language: 'typescript', runtime: { command: process.execPath }, script: path.join(DIRS.node, 'sidecar.js'), file: path.join(REPO, 'examples', 'node', 'handler.ts'), broken: 'const a = 1;\nconst b = 1 +;\nconst c = 2;\n' },
 ];
 
 describe('the real sidecars\' tools answer with protocol messages', () => {
