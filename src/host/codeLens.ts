@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { HostSettings, readSettings } from './config';
 import { COMMANDS, commandLink } from './ids';
 import { candidatesFor, resolveRuntime } from './interpreter';
-import { Language, languageOfDocument, MEASURED_LANGUAGE_IDS, outlineFile, OutlineFunction } from './languageTools';
+import { Language, languageOfDocument, MEASURED_LANGUAGE_IDS, outlineFile, OutlineFunction } from '../engine/languageTools';
 import type { RunController } from './runController';
 
 const MEASURABLE = new Set(['function', 'staticmethod', 'classmethod']);

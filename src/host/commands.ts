@@ -7,7 +7,7 @@ import { readSettings, sweepWorkerCounts } from './config';
 import { CommandHandlers, COMMANDS, registerCommands, SECTION } from './ids';
 import { candidatesFor, offerInterpreterFix, resolveRuntime } from './interpreter';
 import { revealLine } from './reveal';
-import { checkCallArgs, isNodeLanguage, Language, languageOfDocument, outlineFile, OutlineFunction, runtimeNoun, ToolRuntime } from './languageTools';
+import { checkCallArgs, isNodeLanguage, Language, languageOfDocument, outlineFile, OutlineFunction, runtimeNoun, ToolRuntime } from '../engine/languageTools';
 import type { RunController, RunRequest } from './runController';
 import { argsPromptText, pickTarget, requiredParams, signatureText } from './targetPicker';
 

@@ -4,7 +4,7 @@ import { DEFAULT_SWEEP_BUDGET_S, DEFAULT_SWEEP_WORKERS, parseWorkerList } from '
 import type { ReportSettings } from '../report/buildReport';
 import type { Mode } from '../shared/protocol';
 import { SECTION, SettingTypes } from './ids';
-import { isNodeLanguage, Language } from './languageTools';
+import { isNodeLanguage, Language } from '../engine/languageTools';
 
 export interface HostSettings {
   report: ReportSettings;

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { runtimeCandidates } from '../engine/runSession';
 import type { HostSettings } from './config';
-import { isNodeLanguage, Language, runtimeNoun } from './languageTools';
+import { isNodeLanguage, Language, runtimeNoun } from '../engine/languageTools';
 
 /** What runs JS/TS when no `node` is on PATH (the engine's `fallbackRuntime`). */
 export interface FallbackRuntime {

@@ -18,7 +18,7 @@ import { explainFailure } from './errorPrompts';
 import { HostLagMonitor } from './hostLag';
 import { CommandId, COMMANDS, RUNNING_CONTEXT } from './ids';
 import { describeRuntime, Interpreter, resolveRuntime } from './interpreter';
-import { isNodeLanguage, Language, SidecarDirs } from './languageTools';
+import { isNodeLanguage, Language, SidecarDirs } from '../engine/languageTools';
 import { ResultHint, resultHint } from './lensText';
 import { ActiveRun, ReportView, startingSweep } from './reportView';
 

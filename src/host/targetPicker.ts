@@ -3,7 +3,7 @@
  * a selected whole function is that function; other selected lines are a snippet;
  * an empty selection means the innermost function around the cursor.
  */
-import { isNodeLanguage, Language, OutlineFunction } from './languageTools';
+import { isNodeLanguage, Language, OutlineFunction } from '../engine/languageTools';
 
 export interface Selection0 {
   /** 1-based lines; `endLine` is the last line that has selected characters. */

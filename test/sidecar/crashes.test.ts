@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { readOomKills } from '../../src/engine/oomKills';
 import { defaultNodeSidecarDir, defaultPythonSidecarDir, runSession } from '../../src/engine/runSession';
-import { checkCallArgs } from '../../src/host/languageTools';
+import { checkCallArgs } from '../../src/engine/languageTools';
 import type { Report } from '../../src/shared/protocol';
 import { reportOf, run, runCli, scratchFolders } from '../support/helpers';
 

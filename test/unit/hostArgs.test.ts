@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { afterEach, test } from 'node:test';
 import { Commands } from '../../src/host/commands';
-import { outlineFile } from '../../src/host/languageTools';
+import { outlineFile } from '../../src/engine/languageTools';
 import { argsPromptText, requiredParams } from '../../src/host/targetPicker';
 import * as fake from '../support/fakeVscode';
 import { FIXTURES, REPO } from '../support/helpers';

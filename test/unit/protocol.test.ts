@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { HostMessage, Report, SidecarMessage } from '../../src/shared/protocol';
+import { HostMessage, Report, SidecarMessage, ToolMessage } from '../../src/shared/protocol';
 import { ValidationError } from '../../src/shared/validate';
 import { FIXTURES } from '../support/helpers';
 
@@ -28,6 +28,16 @@ test('every invalid sidecar fixture is rejected with a path to the bad field', (
 test('host messages: valid fixtures parse, invalid ones are rejected', () => {
   for (const m of lines('host-valid.jsonl')) assert.deepEqual(HostMessage.parse(m), m);
   for (const m of lines('host-invalid.jsonl')) assert.throws(() => HostMessage.parse(m), ValidationError);
+});
+
+test('tool messages (outline, check-args): valid fixtures parse and keep the data, invalid ones are rejected', () => {
+  const valid = lines('tool-valid.jsonl');
+  for (const m of valid) assert.deepEqual(ToolMessage.parse(m), m);
+  const types = new Set(valid.map((m) => (m as { type: string }).type));
+  for (const t of ['outline', 'args-check', 'error']) assert.ok(types.has(t), `fixture covers ${t}`);
+  for (const m of lines('tool-invalid.jsonl')) assert.throws(() => ToolMessage.parse(m), ValidationError, JSON.stringify(m));
+  const [, , , , kind] = lines('tool-invalid.jsonl');
+  assert.throws(() => ToolMessage.parse(kind), /functions\[0\]\.kind/);
 });
 
 test('a validation error names the field and what was wrong', () => {

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import { PROTOCOL_VERSION, RawWindow, RunError, RunPlan, Runtime } from '../../shared/protocol';
+import { PROTOCOL_VERSION, RawWindow, RunError, RunPlan, Runtime, ToolMessage } from '../../shared/protocol';
 import { Channel, emptyOutput, OutputCuts, readHostMessages, syncStdio, takeProtocolEnv } from './channel';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, runPoolSweep, skipped } from './modes';
@@ -175,20 +175,22 @@ function locateTarget(file: string, qualname: string): Located | null {
   return locate(BASE_DIR, file, qualname, resolve, (f) => fs.readFileSync(f, 'utf8'));
 }
 
+/** The one-shot tools: one ToolMessage on stdout. */
 function runTool(argv: string[]): void {
-  let result: unknown;
+  let result: ToolMessage;
   if (argv[0] === 'outline') {
     try {
-      result = outline(BASE_DIR, argv[1], fs.readFileSync(argv[1], 'utf8'));
+      const shape = outline(BASE_DIR, argv[1], fs.readFileSync(argv[1], 'utf8'));
+      result = shape.ok ? { type: 'outline', functions: shape.functions, ...(shape.reexports ? { reexports: shape.reexports } : {}) } : { type: 'error', error: shape.error };
     } catch (e) {
-      result = { ok: false, error: { kind: 'import-error', message: (e as Error).message } };
+      result = { type: 'error', error: { kind: 'import-error', message: (e as Error).message, detail: null } };
     }
   } else if (argv[0] === 'check-args') {
     // "-": the text on stdin (the host's way: argv has a size limit).
     const text = argv[1] === '-' ? fs.readFileSync(0, 'utf8') : argv[1] ?? '';
-    result = { ok: true, error: checkArgs(BASE_DIR, text, argv[2] === '--typescript') };
+    result = { type: 'args-check', problem: checkArgs(BASE_DIR, text, argv[2] === '--typescript') };
   } else {
-    result = { ok: false, error: { kind: 'protocol-error', message: `unknown command ${JSON.stringify(argv[0])}` } };
+    result = { type: 'error', error: { kind: 'protocol-error', message: `unknown command ${JSON.stringify(argv[0])}`, detail: null } };
   }
   process.stdout.write(JSON.stringify(result) + '\n');
 }

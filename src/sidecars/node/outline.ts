@@ -1,36 +1,20 @@
 /**
  * `sidecar.js outline FILE`: the functions of a JS/TS file from the TypeScript parser,
  * without running it; `sidecar.js check-args TEXT`: is TEXT the inside of a call's
- * parentheses? Same JSON as the Python sidecar's tools, so the host treats both alike.
+ * parentheses? Both answer with a ToolMessage (shared/protocol.ts), as the Python sidecar's
+ * tools do, so the host treats both alike.
  */
 import * as path from 'node:path';
 import type * as TSNS from 'typescript';
+import type { OutlineFunction, ReExport, RunError } from '../../shared/protocol';
 import { loadTypeScript } from './transpile';
 
-export interface OutlineFunction {
-  qualname: string;
-  kind: 'function' | 'staticmethod' | 'method' | 'nested';
-  line: number;
-  defLine: number;
-  endLine: number;
-  isAsync: boolean;
-  isGenerator: boolean;
-  exported: boolean;
-  params: { name: string; required: boolean }[];
-  /** Other names it is exported as (`export default f`, `export { f as g }`, `module.exports = { g: f }`). */
-  aliases?: string[];
-}
+export type { OutlineFunction, ReExport };
 
-/** `export { name as as } from 'from'`; `export * from 'from'` has name and as `*`. */
-export interface ReExport {
-  name: string;
-  as: string;
-  from: string;
-}
-
+/** The outline as this sidecar uses it (the `outline` tool sends it as a ToolMessage). */
 export type OutlineResult =
   | { ok: true; functions: OutlineFunction[]; reexports?: ReExport[] }
-  | { ok: false; error: { kind: string; message: string; line?: number } };
+  | { ok: false; error: RunError };
 
 function scriptKind(ts: typeof TSNS, file: string): TSNS.ScriptKind {
   const ext = path.extname(file).toLowerCase();
@@ -50,7 +34,7 @@ export function outline(baseDir: string, file: string, source: string): OutlineR
   const diag = parseDiagnostics(sf)[0];
   if (diag) {
     const line = sf.getLineAndCharacterOfPosition(diag.start).line + 1;
-    return { ok: false, error: { kind: 'syntax-error', message: `${ts.flattenDiagnosticMessageText(diag.messageText, '\n')} (line ${line})`, line } };
+    return { ok: false, error: { kind: 'syntax-error', message: `${ts.flattenDiagnosticMessageText(diag.messageText, '\n')} (line ${line})`, detail: null, line } };
   }
   const lineOf = (pos: number) => sf.getLineAndCharacterOfPosition(pos).line + 1;
   const out: OutlineFunction[] = [];

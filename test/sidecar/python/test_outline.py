@@ -82,7 +82,7 @@ class OutlineTests(unittest.TestCase):
         finally:
             os.unlink(f.name)
         result = json.loads(out.stdout)
-        self.assertFalse(result["ok"])
+        self.assertEqual(result["type"], "error")
         self.assertEqual(result["error"]["kind"], "syntax-error")
         self.assertEqual(result["error"]["line"], 2)
 

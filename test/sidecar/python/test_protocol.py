@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from support import FIXTURES, REPO, SIDECAR
@@ -31,11 +32,41 @@ class FixtureTests(unittest.TestCase):
             with self.assertRaises(protocol.ProtocolError):
                 protocol.validate_host_message(message)
 
+    def test_tool_messages(self):
+        valid = read("tool-valid.jsonl")
+        for message in valid:
+            protocol.validate_tool_message(message)
+        self.assertEqual({m["type"] for m in valid}, {"outline", "args-check", "error"})
+        for message in read("tool-invalid.jsonl"):
+            with self.assertRaises(protocol.ProtocolError, msg=json.dumps(message)[:120]):
+                protocol.validate_tool_message(message)
+
+    def test_typed_records_match_the_tables(self):
+        """The TypedDicts the sidecar builds its messages as have the validator's keys, required and optional."""
+        def optional(spec):
+            return isinstance(spec, tuple) and bool(spec) and spec[0] == protocol.OPT
+
+        for typed, table in ((protocol.RunError, protocol.ERROR), (protocol.TaskError, protocol.TASK["error"][1]),
+                             (protocol.Transfer, protocol.TRANSFER), (protocol.TaskRecord, protocol.TASK),
+                             (protocol.Cpu, protocol.WINDOW["cpu"]), (protocol.CapturedOutput, protocol.OUTPUT),
+                             (protocol.RawWindow, protocol.WINDOW)):
+            required = {key for key, spec in table.items() if not optional(spec)}
+            self.assertEqual(set(typed.__required_keys__), required, typed.__name__)
+            self.assertEqual(set(typed.__optional_keys__), set(table) - required, typed.__name__)
+
     def test_wrong_protocol_version_is_refused(self):
         start = read("host-valid.jsonl")[0]
         start["protocol"] = 99
         with self.assertRaisesRegex(protocol.ProtocolError, "protocol 99"):
             protocol.validate_host_message(start)
+
+    def test_outline_kinds_match_the_typescript_list(self):
+        with open(os.path.join(REPO, "src", "shared", "protocol.ts"), encoding="utf-8") as f:
+            ts = f.read()
+        block = ts[ts.index("export const OutlineFunction"):]
+        block = block[block.index("kind: literal("):]
+        block = block[len("kind: literal("):block.index(")")]
+        self.assertEqual(sorted(k.strip().strip("'") for k in block.split(",")), sorted(protocol.OUTLINE_KINDS))
 
     def test_error_kinds_match_the_typescript_list(self):
         with open(os.path.join(REPO, "src", "shared", "protocol.ts"), encoding="utf-8") as f:
@@ -81,6 +112,33 @@ class LiveMessagesTests(unittest.TestCase):
         self.assertEqual(messages[-1]["type"], "done")
         windows = [m["window"]["mode"] for m in messages if m["type"] == "window"]
         self.assertEqual(windows, ["baseline", "inline", "diagnostic", "thread", "process", "interpreter"])
+
+
+class LiveToolTests(unittest.TestCase):
+    """What the real one-shot tools print validates against the mirror (and so matches the fixtures)."""
+
+    def tool(self, *args, stdin=""):
+        out = subprocess.run([sys.executable, os.path.join(SIDECAR, "run_sidecar.py")] + list(args),
+                             input=stdin, capture_output=True, text=True, timeout=30)
+        message = json.loads(out.stdout.strip().splitlines()[-1])
+        protocol.validate_tool_message(message)
+        return message
+
+    def test_outline_check_args_and_errors_speak_the_protocol(self):
+        routes = os.path.join(FIXTURES, "python", "verdicts", "routes.py")
+        outline = self.tool("outline", routes)
+        self.assertEqual(outline["type"], "outline")
+        self.assertTrue(any(p.get("marker") for f in outline["functions"] for p in f["params"]))
+        self.assertEqual(self.tool("check-args", "-", stdin="1, x=2"), {"type": "args-check", "problem": None})
+        self.assertIn("not valid call syntax", self.tool("check-args", "-", stdin="1,, 2")["problem"])
+        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+            f.write("def broken(:\n    pass\n")
+        try:
+            bad = self.tool("outline", f.name)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual((bad["type"], bad["error"]["kind"], bad["error"]["line"]), ("error", "syntax-error", 1))
+        self.assertEqual(self.tool("outlines", "x")["error"]["kind"], "protocol-error")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import traceback
+from typing import List, Optional, Tuple, TypedDict
 
 from . import crash
 from . import orphan
@@ -19,7 +20,7 @@ from .channel import flush_std
 from . import clock
 from .clock import perf_counter, sleep, thread_time
 from .probes import CpuMeter, GilProbe, Heartbeat, cpu_times
-from .protocol import error
+from .protocol import RawWindow, TaskError, TaskRecord, Transfer, error
 
 
 # A task error's message is shown in tables and one-line errors: cut there, and kept
@@ -33,12 +34,12 @@ def cut_text(text, limit):
     return text if len(text) <= limit else "%s… [cut: %d more characters]" % (text[:limit], len(text) - limit)
 
 
-def _exc_info(e):
+def _exc_info(e) -> TaskError:
     tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
     if len(tb) > 8000:
         tb = tb[:2000] + "\n...\n" + tb[-6000:]
     message = str(e)
-    info = {"type": type(e).__name__, "message": cut_text(message, MESSAGE_CHARS), "traceback": tb}
+    info: TaskError = {"type": type(e).__name__, "message": cut_text(message, MESSAGE_CHARS), "traceback": tb}
     if len(message) > MESSAGE_CHARS:
         info["fullMessage"] = cut_text(message, FULL_MESSAGE_CHARS)
     return info
@@ -46,13 +47,30 @@ def _exc_info(e):
 
 # --------------------------------------------------------------------------- calls
 
+class _CallRecordKeys(TypedDict):
+    id: int
+    queued: float  # perf_counter() seconds, like start and end
+    start: Optional[float]
+    end: Optional[float]
+    worker: Optional[str]
+    cpu: Optional[float]  # seconds of CPU the call used (its thread's, or its pool child's)
+    error: Optional[TaskError]
+
+
+class CallRecord(_CallRecordKeys, total=False):
+    """One call while its window runs, filled in place (by the loop, a pool thread, or the
+    loop from a pool child's answer); Window._build turns it into the protocol's TaskRecord."""
+    transfer: Transfer
+    round: int  # the sweep round it belongs to
+
+
 def _call(fn, is_async, args, kwargs):
     if is_async:
         return asyncio.run(fn(*args, **kwargs))
     return fn(*args, **kwargs)
 
 
-def _thread_call(fn, is_async, args, kwargs, rec):
+def _thread_call(fn, is_async, args, kwargs, rec: CallRecord):
     """Runs in a pool thread: the record is filled in place (threads share memory)."""
     rec["worker"] = threading.current_thread().name
     cpu0 = thread_time()
@@ -66,7 +84,19 @@ def _thread_call(fn, is_async, args, kwargs, rec):
         rec["cpu"] = thread_time() - cpu0
 
 
-def child_call(spec, args, kwargs):
+class ChildCall(TypedDict):
+    """A pool child's timings of one call (perf_counter and CPU seconds), sent back with the pickled result."""
+    start: float
+    end: float
+    worker: str
+    user: float
+    system: float
+    error: Optional[TaskError]
+    resultBytes: int
+    resultWriteMs: float
+
+
+def child_call(spec, args, kwargs) -> Tuple[ChildCall, bytes]:
     """Runs in a pool process or interpreter: loads the target the parent's way and
     returns its timings along with the result (whose transfer is part of the cost)."""
     target = target_mod.resolve_cached(spec)
@@ -86,9 +116,10 @@ def child_call(spec, args, kwargs):
     # here, as it would in the executor.
     w0 = perf_counter()
     blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-    return {"start": start, "end": end, "worker": "pid %d" % os.getpid(), "user": t1[0] - t0[0],
-            "system": t1[1] - t0[1], "error": err, "resultBytes": len(blob),
-            "resultWriteMs": (perf_counter() - w0) * 1000.0}, blob
+    meta: ChildCall = {"start": start, "end": end, "worker": "pid %d" % os.getpid(), "user": t1[0] - t0[0],
+                       "system": t1[1] - t0[1], "error": err, "resultBytes": len(blob),
+                       "resultWriteMs": (perf_counter() - w0) * 1000.0}
+    return meta, blob
 
 
 def _watch_parent(started_under):
@@ -148,13 +179,13 @@ class Window:
     def __init__(self, ctx, mode):
         self.ctx = ctx
         self.mode = mode
-        self.records = []
+        self.records: List[CallRecord] = []
         self.child_user = 0.0
         self.child_system = 0.0
 
-    def new_record(self, i):
-        rec = {"id": i, "queued": perf_counter(), "start": None, "end": None, "worker": None,
-               "cpu": None, "error": None}
+    def new_record(self, i) -> CallRecord:
+        rec: CallRecord = {"id": i, "queued": perf_counter(), "start": None, "end": None, "worker": None,
+                           "cpu": None, "error": None}
         self.records.append(rec)
         return rec
 
@@ -261,13 +292,13 @@ class Window:
                             _fmt_s(self.ctx.call_timeout_s or 0), how))
         return error(kind, "%s while measuring %s%s" % ("timed out" if kind == "timeout" else "cancelled", self.mode, how))
 
-    def _build(self, t_end, open_gap_at=None):
+    def _build(self, t_end, open_gap_at=None) -> RawWindow:
         ctx, t0 = self.ctx, self.t0
         heartbeat, probe = self.heartbeat, self.probe
         wall_s = t_end - t0
         user, system, background = self.cpu.finish(wall_s, self.child_user + self.child_system, ctx.cpu_count)
         ms = lambda t: None if t is None else round((t - t0) * 1000.0, 4)  # noqa: E731
-        tasks = []
+        tasks: List[TaskRecord] = []
         for r in list(self.records):
             tasks.append({"id": r["id"], "queuedMs": ms(r["queued"]), "startMs": ms(r["start"]), "endMs": ms(r["end"]),
                           "worker": r["worker"], "cpuMs": None if r["cpu"] is None else round(r["cpu"] * 1000.0, 3),
@@ -291,7 +322,7 @@ class Window:
                 "output": None}
 
 
-def _finished(rec):
+def _finished(rec: CallRecord):
     # A pool call whose result could not come back has an error and no end.
     return rec["end"] is not None or rec["error"] is not None
 
@@ -356,7 +387,7 @@ def _describe_exit(code):
     return "exit code %d" % code
 
 
-def skipped(mode, kind, message):
+def skipped(mode, kind, message) -> RawWindow:
     return {"mode": mode, "status": "skipped", "error": error(kind, message), "wallMs": 0, "startupMs": None,
             "workers": None, "tasks": [], "samples": [], "gilWaitsMs": None, "cpu": {"userMs": 0, "systemMs": 0},
             "backgroundCpuFrac": None, "output": None}

@@ -2,6 +2,7 @@
 importing it (nothing of the user's runs). Hosts use it to find the function around
 the cursor and to place CodeLenses when no language extension provides symbols.
 Also `run_sidecar.py check-args TEXT` (`-`: TEXT on stdin): is TEXT valid as the inside of a call's parentheses?
+Each prints one tool message (protocol.TOOL_MESSAGES, shared/protocol.ts ToolMessage).
 
 Parameters whose default is a FastAPI marker (`Body(...)`, `Depends(get_db)`, …) are
 flagged: called directly, the function gets the marker object, not a value, so the
@@ -12,6 +13,7 @@ import json
 import sys
 
 from .astutil import parse_call_args, walk_same_scope
+from .protocol import error
 
 
 # FastAPI's parameter markers (fastapi/param_functions.py): a default that tells the
@@ -189,19 +191,19 @@ def check_args(text):
 
 
 def main(argv):
+    """The one-shot tools: one tool message (protocol.TOOL_MESSAGES) on stdout."""
     if argv[0] == "outline":
         with open(argv[1], "rb") as f:
             source = f.read()
         try:
-            result = {"ok": True, "functions": outline(source, argv[1])}
+            result = {"type": "outline", "functions": outline(source, argv[1])}
         except SyntaxError as e:
-            result = {"ok": False, "error": {"kind": "syntax-error", "message": "%s (line %s)" % (e.msg, e.lineno),
-                                             "line": e.lineno}}
+            result = {"type": "error", "error": error("syntax-error", "%s (line %s)" % (e.msg, e.lineno), line=e.lineno)}
     elif argv[0] == "check-args":
         # "-": the text on stdin (the host's way: argv has a size limit).
         text = sys.stdin.buffer.read().decode("utf-8") if argv[1] == "-" else argv[1]
-        result = {"ok": True, "error": check_args(text)}
+        result = {"type": "args-check", "problem": check_args(text)}
     else:
-        result = {"ok": False, "error": {"kind": "protocol-error", "message": "unknown command %r" % argv[0]}}
+        result = {"type": "error", "error": error("protocol-error", "unknown command %r" % argv[0])}
     sys.stdout.write(json.dumps(result) + "\n")
     return 0

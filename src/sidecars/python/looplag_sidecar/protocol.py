@@ -2,7 +2,11 @@
 
 Both test suites check the shared fixtures in test/fixtures/protocol against their
 own copy of the schema, so the two definitions cannot drift apart silently.
+The records the sidecar builds and sends (a window, its calls, an error) are also
+TypedDicts here, key for key the tables' (test_protocol checks both agree): type hints
+for readers and checkers, plain dicts at run time, so json.dumps sends them as they are.
 """
+from typing import List, Optional, TypedDict
 
 PROTOCOL_VERSION = 1
 
@@ -82,6 +86,118 @@ SIDECAR_MESSAGES = {
     "done": {"type": str},
 }
 
+# The one-shot tools (`run_sidecar.py outline FILE`, `check-args -`): one message on stdout.
+OUTLINE_KINDS = ("function", "staticmethod", "classmethod", "method", "nested")
+OUTLINE_PARAM = {"name": str, "required": bool, "marker": (OPT, str), "keywordOnly": (OPT, bool)}
+OUTLINE_FUNCTION = {"qualname": str, "kind": OUTLINE_KINDS, "line": int, "defLine": int, "endLine": int,
+                    "isAsync": bool, "isGenerator": bool, "exported": (OPT, bool),
+                    "params": ["list", OUTLINE_PARAM], "aliases": (OPT, ["list", str])}
+REEXPORT = {"name": str, "as": str, "from": str}  # Node only, mirrored so the fixtures agree
+TOOL_MESSAGES = {
+    "outline": {"type": str, "functions": ["list", OUTLINE_FUNCTION], "reexports": (OPT, ["list", REEXPORT])},
+    "args-check": {"type": str, "problem": _nullable(str)},
+    "error": {"type": str, "error": ERROR},
+}
+
+
+
+# --------------------------------------------------------------------------- typed records
+# Python 3.9 has no NotRequired: each record's optional keys are a total=False subclass.
+
+class _RunErrorKeys(TypedDict):
+    kind: str  # one of ERROR_KINDS
+    message: str
+    detail: Optional[str]
+
+
+class RunError(_RunErrorKeys, total=False):
+    """ERROR."""
+    file: Optional[str]
+    line: Optional[int]
+
+
+class _TaskErrorKeys(TypedDict):
+    type: str
+    message: str
+    traceback: Optional[str]
+
+
+class TaskError(_TaskErrorKeys, total=False):
+    """TASK["error"]: what a call raised (`message` cut, then whole in `fullMessage`)."""
+    fullMessage: str
+
+
+class _TransferKeys(TypedDict):
+    argsBytes: int
+    argsWriteMs: float
+    argsReadMs: Optional[float]
+    resultBytes: Optional[int]
+    resultWriteMs: Optional[float]
+    resultReadMs: Optional[float]
+
+
+class Transfer(_TransferKeys, total=False):
+    """TRANSFER: moving a process-pool call's arguments and result (ms on each side)."""
+    argsKind: str  # Node only
+    resultKind: Optional[str]  # Node only
+
+
+class _TaskRecordKeys(TypedDict):
+    id: int
+    queuedMs: float  # ms since the window started, like startMs and endMs
+    startMs: Optional[float]
+    endMs: Optional[float]
+    worker: Optional[str]
+    error: Optional[TaskError]
+
+
+class TaskRecord(_TaskRecordKeys, total=False):
+    """TASK: one call of a window."""
+    cpuMs: Optional[float]
+    transfer: Optional[Transfer]
+    round: Optional[int]
+    status: str  # set by the host
+
+
+class Cpu(TypedDict):
+    userMs: float
+    systemMs: float
+
+
+class CapturedOutput(TypedDict):
+    """OUTPUT."""
+    stdout: str
+    stderr: str
+    truncated: bool
+    stdoutBytes: int
+    stderrBytes: int
+
+
+class _RawWindowKeys(TypedDict):
+    mode: str  # one of WINDOW_MODES
+    status: str  # ok, failed, skipped
+    error: Optional[RunError]
+    wallMs: float
+    startupMs: Optional[float]
+    workers: Optional[int]
+    tasks: List[TaskRecord]
+    samples: List[List[float]]  # [tMs, lagMs] pairs
+    gilWaitsMs: Optional[List[float]]
+    cpu: Cpu
+    backgroundCpuFrac: Optional[float]
+    # None until the channel fills it from the captured fds (Channel.send_window).
+    output: Optional[CapturedOutput]
+
+
+class RawWindow(_RawWindowKeys, total=False):
+    """WINDOW: what one measured window sends."""
+    workersRequested: int
+    warmupMs: Optional[List[float]]
+    notes: List[str]
+    partial: bool
+    elu: Optional[float]  # Node only
+    eventLoopDelay: Optional[dict]  # Node only
+    threadpool: Optional[dict]  # Node only
 
 def _check(value, spec, path):
     if isinstance(spec, tuple) and spec and spec[0] == OPT:
@@ -139,16 +255,20 @@ def validate_sidecar_message(message):
     validate(message, SIDECAR_MESSAGES)
 
 
+def validate_tool_message(message):
+    validate(message, TOOL_MESSAGES)
+
+
 def validate_host_message(message):
     validate(message, HOST_MESSAGES)
     if message["type"] == "start" and message["protocol"] != PROTOCOL_VERSION:
         raise ProtocolError("host speaks protocol %r, sidecar speaks %d" % (message["protocol"], PROTOCOL_VERSION))
 
 
-def error(kind, message, detail=None, file=None, line=None):
+def error(kind, message, detail=None, file=None, line=None) -> RunError:
     """An error object as the protocol defines it."""
     assert kind in ERROR_KINDS, kind
-    out = {"kind": kind, "message": message, "detail": detail}
+    out: RunError = {"kind": kind, "message": message, "detail": detail}
     if file is not None:
         out["file"] = file
     if line is not None:

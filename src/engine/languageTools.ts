@@ -1,12 +1,13 @@
 /**
  * The sidecars' one-shot tools, per language, run without importing the user's module:
  * the file's function outline (Python's own `ast`; the TypeScript parser for JS/TS) and
- * an argument syntax check. Both sidecars print the same JSON, so the host treats
- * Python, JavaScript and TypeScript alike from here on.
+ * an argument syntax check. Both sidecars answer with one ToolMessage (shared/protocol.ts),
+ * parsed here, so the host treats Python, JavaScript and TypeScript alike from here on.
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import type { ReportTarget } from '../report/buildReport';
+import { OutlineFunction, RunError, ToolMessage } from '../shared/protocol';
 
 export type Language = ReportTarget['language'];
 
@@ -34,33 +35,10 @@ export function runtimeNoun(language: Language): { name: string; setting: string
   return isNodeLanguage(language) ? { name: 'Node', setting: 'looplag.node.path' } : { name: 'Python', setting: 'looplag.python.path' };
 }
 
-export interface OutlineParam {
-  name: string;
-  required: boolean;
-  /** Python: the FastAPI marker its default is (`Body`, `Depends`, …): a marker, not a value, so it must be given. */
-  marker?: string;
-  /** Python: after `*` or `*args`, so only a keyword reaches it. */
-  keywordOnly?: boolean;
-}
+export type { OutlineFunction, OutlineParam } from '../shared/protocol';
 
-export interface OutlineFunction {
-  qualname: string;
-  /** JS/TS has no `classmethod`; a class property holding an arrow function is a (static)method too. */
-  kind: 'function' | 'staticmethod' | 'classmethod' | 'method' | 'nested';
-  /** 1-based; `line` includes decorators, `defLine` is the `def` (or the name) itself. */
-  line: number;
-  defLine: number;
-  endLine: number;
-  isAsync: boolean;
-  isGenerator: boolean;
-  /** JS/TS only: `export`ed (either kind can be measured: the loader reaches module scope). */
-  exported?: boolean;
-  params: OutlineParam[];
-}
-
-export type OutlineResult =
-  | { ok: true; functions: OutlineFunction[] }
-  | { ok: false; error: { kind: string; message: string; line?: number } };
+/** The outline as hosts use it: the functions, or why the file could not be outlined. */
+export type OutlineResult = { ok: true; functions: OutlineFunction[] } | { ok: false; error: RunError };
 
 /** A runtime to start a tool with: a command, plus environment for the editor's own runtime. */
 export interface ToolRuntime {
@@ -80,18 +58,27 @@ function script(language: Language, dirs: SidecarDirs): string {
   return isNodeLanguage(language) ? path.join(dirs.node, 'sidecar.js') : path.join(dirs.python, 'run_sidecar.py');
 }
 
-/** Run a tool and parse the JSON line it prints last; rejects when the runtime cannot run it. */
-export function runTool(runtime: ToolRuntime, scriptPath: string, args: string[], input?: string): Promise<unknown> {
+/**
+ * Run a tool and parse the message it prints last (see ToolMessage); rejects when the
+ * runtime cannot run it or answers with anything else.
+ */
+export function runTool(runtime: ToolRuntime, scriptPath: string, args: string[], input?: string): Promise<ToolMessage> {
   return new Promise((resolve, reject) => {
     const child = execFile(runtime.command, [scriptPath, ...args], {
       timeout: TOOL_TIMEOUT_MS, windowsHide: true, maxBuffer: 16 * 1024 * 1024,
       env: runtime.env ? { ...process.env, ...runtime.env } : undefined,
     }, (err, stdout) => {
       if (err && !stdout) return reject(err);
+      let json: unknown;
       try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? ''));
+        json = JSON.parse(stdout.trim().split('\n').pop() ?? '');
       } catch {
-        reject(new Error(`unexpected output from ${runtime.command}: ${stdout.slice(0, 200)}`));
+        return reject(new Error(`unexpected output from ${runtime.command}: ${stdout.slice(0, 200)}`));
+      }
+      try {
+        resolve(ToolMessage.parse(json));
+      } catch (e) {
+        reject(new Error(`unexpected output from ${runtime.command}: ${(e as Error).message}`));
       }
     });
     // A runtime that exits before reading its input must not fail the tool with EPIPE.
@@ -100,9 +87,17 @@ export function runTool(runtime: ToolRuntime, scriptPath: string, args: string[]
   });
 }
 
+/** A tool's answer of another kind than asked for: the sidecar and the host disagree. */
+function unexpected(runtime: ToolRuntime, asked: string, m: ToolMessage): Error {
+  return new Error(`unexpected output from ${runtime.command}: a ${m.type} message for ${asked}`);
+}
+
 /** The file's functions as its language's parser sees them (no user code runs). */
 export async function outlineFile(language: Language, runtime: ToolRuntime, dirs: SidecarDirs, file: string): Promise<OutlineResult> {
-  return (await runTool(runtime, script(language, dirs), ['outline', file])) as OutlineResult;
+  const m = await runTool(runtime, script(language, dirs), ['outline', file]);
+  if (m.type === 'outline') return { ok: true, functions: m.functions };
+  if (m.type === 'error') return { ok: false, error: m.error };
+  throw unexpected(runtime, 'outline', m);
 }
 
 /**
@@ -113,7 +108,10 @@ export async function outlineFile(language: Language, runtime: ToolRuntime, dirs
 export async function checkCallArgs(language: Language, runtime: ToolRuntime, dirs: SidecarDirs, text: string): Promise<string | null> {
   // The text goes through stdin ("-"): megabytes of it in argv fail the spawn with E2BIG.
   const args = ['check-args', '-', ...(language === 'typescript' ? ['--typescript'] : [])];
-  const r = (await runTool(runtime, script(language, dirs), args, text)) as { ok: boolean; error: string | null };
-  if (!r.error) return null;
-  return /^not\b/.test(r.error) ? r.error : `not valid call syntax: ${r.error}`;
+  const m = await runTool(runtime, script(language, dirs), args, text);
+  // An error message: the tool could not run (e.g. an interpreter too old), not a verdict on the text.
+  if (m.type === 'error') throw new Error(m.error.message);
+  if (m.type !== 'args-check') throw unexpected(runtime, 'check-args', m);
+  if (!m.problem) return null;
+  return /^not\b/.test(m.problem) ? m.problem : `not valid call syntax: ${m.problem}`;
 }
