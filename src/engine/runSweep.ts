@@ -10,7 +10,7 @@ import { SWEEP_SCHEMA } from '../shared/protocol';
 import { Progress, RunOptions, measure, timeoutError } from './runSession';
 import { UsageError } from './runPlan';
 import { recommend, sweepHeadline } from '../advice/sweep';
-import { callErrorOf, describeCallError } from '../report/callErrors';
+import { callErrorOf, describeCallError } from '../stats/callErrors';
 
 /** A later mode's sidecar needs at least this long to start and load the target. */
 const SWEEP_MIN_LEFT_S = 1;

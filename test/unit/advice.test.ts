@@ -12,7 +12,7 @@ import { executorCall } from '../../src/advice/rules';
 import { recommend } from '../../src/engine/runSweep';
 import { Report } from '../../src/shared/protocol';
 import type { LagStats, ModeRun, SweepPoint } from '../../src/shared/protocol';
-import { userFrame } from '../../src/report/callErrors';
+import { userFrame } from '../../src/stats/callErrors';
 import { EXIT, exitCode } from '../../src/report/exitCode';
 import { verdicts } from '../../src/report/verdict';
 import { resultHint } from '../../src/host/lensText';
