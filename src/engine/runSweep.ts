@@ -7,8 +7,9 @@ import * as os from 'node:os';
 import { TOOL_VERSION, buildReport, toModeRun, SessionState } from '../report/buildReport';
 import type { ModeRun, Report, RunPlan, Sweep, SweepPoint, TaskRecord } from '../shared/protocol';
 import { SWEEP_SCHEMA } from '../shared/protocol';
-import { Progress, RunOptions, measure, timeoutError } from './runSession';
-import { UsageError } from './runPlan';
+import { timeoutError } from './crashMessages';
+import { Progress, RunOptions, measure } from './runSession';
+import { UsageError } from './options';
 import { recommend, sweepHeadline } from '../advice/sweep';
 import { callErrorOf, describeCallError } from '../stats/callErrors';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { advise } from '../../src/advice/advise';
-import { defaultCallTimeoutS } from '../../src/engine/runPlan';
+import { defaultCallTimeoutS } from '../../src/engine/options';
 import { buildReport, ReportSettings, SessionState } from '../../src/report/buildReport';
 import { exitCode } from '../../src/report/exitCode';
 import { reportMarkdown } from '../../src/report/markdown';
