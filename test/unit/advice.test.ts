@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { advise, classifyGil, headline, plannedModeOf } from '../../src/advice/advise';
 import * as T from '../../src/advice/thresholds';
 import { executorCall } from '../../src/advice/rules';
-import { recommend } from '../../src/engine/runSweep';
+import { recommend } from '../../src/advice/sweep';
 import { Report } from '../../src/shared/protocol';
 import type { LagStats, ModeRun, SweepPoint } from '../../src/shared/protocol';
 import { userFrame } from '../../src/stats/callErrors';
