@@ -29,6 +29,7 @@ export function movedDuringRun(e: RunError, loadedBefore: boolean, file: string)
   };
 }
 
+/** A sidecar that ended without its `done`: before its hello the interpreter is at fault, after it the run crashed (the cause named from evidence). */
 export function crashError(
   exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; runtime: 'python' | 'node' },
   oom: OomEvidence | null, heapLimitMb: number | null | undefined,
