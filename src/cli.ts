@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Progress, runSession } from './engine/runSession';
-import { languageOf, parseModes, parseNumberOption, parseTargetArg, settingsFrom, UsageError } from './engine/runPlan';
+import { languageOf, parseModes, parseNumberOption, parseTargetArg, settingsFrom, UsageError } from './engine/options';
 import { TOOL_VERSION } from './report/buildReport';
 import { EXIT, errorExitCode, exitCode } from './report/exitCode';
 import { formatReportText } from './report/textTable';

@@ -4,9 +4,9 @@
  * to run this the way I plan?".
  */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
-import { fmtMs, suspectOf } from '../report/textTable';
-import { budgetOf, withinBudget } from '../report/verdict';
-import { allCallsRaised, callErrorOf, describeCallError } from '../report/callErrors';
+import { budgetOf, fmtMs, fmtPct, suspectOf } from '../shared/format';
+import { allCallsRaised, callErrorOf, describeCallError } from '../stats/callErrors';
+import { withinBudget } from './budget';
 import { Facts, GilBehaviour, healthy, RULES } from './rules';
 import * as T from './thresholds';
 import * as Py from './snippets/python';
@@ -45,7 +45,7 @@ export function classifyGil(report: Report): GilBehaviour | null {
     const hold = lag.maxMs >= T.NATIVE_HOLD_FRAC * d.callMs && lag.maxMs >= T.NATIVE_HOLD_MIN_INTERVALS * switchMs;
     const evidence = `In a one-thread diagnostic, one call ran ${fmtMs(d.callMs)} while the loop's longest lag was ${fmtMs(lag.maxMs)} ` +
       `(p50 ${fmtMs(lag.p50Ms)}, ${lag.sampleCount} of ${lag.expectedSampleCount} heartbeats; switch interval ${fmtMs(switchMs)})`;
-    if (hold) return { kind: 'native-hold', evidence: `${evidence}: the loop did not run for ${Math.round((lag.maxMs / d.callMs) * 100)}% of the call.` };
+    if (hold) return { kind: 'native-hold', evidence: `${evidence}: the loop did not run for ${fmtPct(lag.maxMs / d.callMs)} of the call.` };
     if (lag.p50Ms >= T.CONTENTION_P50_FRAC * switchMs) {
       return { kind: 'time-sliced', evidence: `${evidence}: the loop got the GIL back about every switch interval, waiting ~${fmtMs(lag.p50Ms)} each time.` };
     }

@@ -3,9 +3,9 @@
  * it rests on. IDs are a contract (README lists each with its condition).
  */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
-import { fmtMs, fmtSpeedup } from '../report/textTable';
-import { allCallsRaised, callErrorOf, describeCallError } from '../report/callErrors';
-import { withinBudget } from '../report/verdict';
+import { fmtBytes, fmtMs, fmtPct, fmtSpeedup } from '../shared/format';
+import { allCallsRaised, callErrorOf, describeCallError } from '../stats/callErrors';
+import { withinBudget } from './budget';
 import * as T from './thresholds';
 import * as Py from './snippets/python';
 import * as Js from './snippets/node';
@@ -45,7 +45,6 @@ const DOCS = {
   threadpool: 'https://nodejs.org/api/cli.html#uv_threadpool_sizesize',
 };
 
-const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** A lag finding is a problem only over the budget (withinBudget, the one rule); within it, a note. */
 const lagSeverity = (r: ModeRun, f: Facts): Advice['severity'] => (withinBudget(r, f.budgetMs) ? 'info' : 'critical');
@@ -91,10 +90,10 @@ export const inlineBlocksLoop: Rule = (f) => {
     severity: lagSeverity(r, f),
     mode: 'inline',
     title: `Called on the event loop, ${calls} concurrent calls froze it for ${fmtMs(r.lag.maxMs)}`,
-    detail: `Inline, the loop could not respond ${pct(r.lag.stalledFrac)} of ${fmtMs(r.wallMs)}: the longest stall was ` +
+    detail: `Inline, the loop could not respond ${fmtPct(r.lag.stalledFrac)} of ${fmtMs(r.wallMs)}: the longest stall was ` +
       `${fmtMs(r.lag.maxMs)} (stall threshold ${fmtMs(f.stallMs)}, budget ${fmtMs(f.budgetMs)}), with ${r.lag.sampleCount} of ` +
       `${r.lag.expectedSampleCount} heartbeats. Any other request arriving then waited up to ${fmtMs(r.lag.maxMs)}` +
-      (f.language === 'node' ? ` (event-loop utilization ${pct(r.elu ?? 1)}).` : '.'),
+      (f.language === 'node' ? ` (event-loop utilization ${fmtPct(r.elu ?? 1)}).` : '.'),
     // Offload it: threads only for work that releases the GIL, else a process pool.
     fix: f.language === 'node'
       ? WORKER_POOL_FIX(f.report)
@@ -130,7 +129,7 @@ export const gilHeldNative: Rule = (f) => {
     severity: lagSeverity(r, f),
     mode: 'thread',
     title: 'Threads cannot help: a native call holds the GIL for its whole duration',
-    detail: `${f.gilBehaviour.evidence} With ${r.workers ?? '?'} threads the loop was stalled ${pct(r.lag.stalledFrac)} of the time ` +
+    detail: `${f.gilBehaviour.evidence} With ${r.workers ?? '?'} threads the loop was stalled ${fmtPct(r.lag.stalledFrac)} of the time ` +
       `(max lag ${fmtMs(r.lag.maxMs)}, ${r.lag.sampleCount} of ${r.lag.expectedSampleCount} heartbeats). Calls such as \`pow\` on big ` +
       'integers, `sorted` of a large list, `json.dumps`, or a regex engine do not release the GIL until they return. Use processes.',
     fix: PROCESS_POOL_FIX(f.report),
@@ -200,7 +199,7 @@ export const noThreadSpeedup: Rule = (f) => {
       ? `${measured} ${f.gilBehaviour!.evidence} The GIL was free, so it is not what kept the threads from running in parallel: ` +
         (i.cpu.parallelism >= f.cores - T.CORES_BUSY_MARGIN
           ? `inline, one call at a time already kept ${i.cpu.parallelism.toFixed(2)} of ${f.cores} cores busy (a native thread pool of its own), leaving the threads no idle core.`
-          : `the calls wait on something of their own (a lock, I/O, memory bandwidth), or other processes took the cores (background CPU ${pct(t.backgroundCpuFrac ?? 0)} of the machine).`)
+          : `the calls wait on something of their own (a lock, I/O, memory bandwidth), or other processes took the cores (background CPU ${fmtPct(t.backgroundCpuFrac ?? 0)} of the machine).`)
       : `${measured} The GIL lets one thread run Python at a time.` +
         (f.ok('process')?.speedup ? ` The process pool reached ${fmtSpeedup(f.ok('process')!)}.` : ''),
     fix: released ? null : PROCESS_POOL_FIX(f.report),
@@ -242,8 +241,8 @@ const KIND_WORDS: Record<string, string> = {
 };
 
 function sideText(s: Sides, side: 'arguments' | 'result' | 'both', language: Facts['language']): string {
-  const args = `the arguments (${bytes(s.argsBytes)}${s.argsKind ? `, ${KIND_WORDS[s.argsKind] ?? s.argsKind}` : ''}) cost ${fmtMs(s.argsMs)} per call`;
-  const result = `the result (${bytes(s.resultBytes)}${s.resultKind ? `, ${KIND_WORDS[s.resultKind] ?? s.resultKind}` : ''}) cost ${fmtMs(s.resultMs)} per call`;
+  const args = `the arguments (${fmtBytes(s.argsBytes)}${s.argsKind ? `, ${KIND_WORDS[s.argsKind] ?? s.argsKind}` : ''}) cost ${fmtMs(s.argsMs)} per call`;
+  const result = `the result (${fmtBytes(s.resultBytes)}${s.resultKind ? `, ${KIND_WORDS[s.resultKind] ?? s.resultKind}` : ''}) cost ${fmtMs(s.resultMs)} per call`;
   const verb = language === 'python' ? 'pickling' : 'serializing';
   if (side === 'arguments') return `${verb} the arguments is what costs: ${args}, ${result}`;
   if (side === 'result') return `sending the result back is what costs: ${result}, ${args}`;
@@ -415,8 +414,8 @@ export const workerRecommended: Rule = (f) => {
     severity: withinBudget(i, f.budgetMs) ? 'info' : 'warning',
     mode: 'worker',
     title: `Move it to a worker_threads pool: the loop stays responsive (p99 ${fmtMs(w.lag.p99Ms)})`,
-    detail: `On the main thread the loop stalled up to ${fmtMs(i.lag.maxMs)} (ELU ${pct(i.elu ?? 1)}); in ${w.workers} worker threads the loop's ` +
-      `lag was p99 ${fmtMs(w.lag.p99Ms)}, max ${fmtMs(w.lag.maxMs)} (ELU ${pct(w.elu ?? 0)}), ${fmtSpeedup(w)} the inline throughput. ` +
+    detail: `On the main thread the loop stalled up to ${fmtMs(i.lag.maxMs)} (ELU ${fmtPct(i.elu ?? 1)}); in ${w.workers} worker threads the loop's ` +
+      `lag was p99 ${fmtMs(w.lag.p99Ms)}, max ${fmtMs(w.lag.maxMs)} (ELU ${fmtPct(w.elu ?? 0)}), ${fmtSpeedup(w)} the inline throughput. ` +
       `Starting the pool took ${fmtMs(w.startupMs)}: create it once at start-up.`,
     fix: WORKER_POOL_FIX(f.report),
     docs: DOCS.workers,
@@ -462,8 +461,8 @@ export const transferOverhead: Rule = (f) => {
       mode,
       title: `${moving} costs the loop ${fmtMs(perCall)} per call`,
       detail: (sides && r.transfer.argsMs !== undefined ? `${cap(sideText(sides, side, f.language))}. ` : '') +
-        `Serializing arguments (${bytes(r.transfer.argsBytesMean)} per call) and deserializing results (${bytes(r.transfer.resultBytesMean)}) took ` +
-        `${fmtMs(r.transfer.loopMs)} on the event loop over ${r.tasks.length} calls (${pct(r.transfer.loopMs / Math.max(1e-9, r.wallMs))} of the ${fmtMs(r.wallMs)} window), ` +
+        `Serializing arguments (${fmtBytes(r.transfer.argsBytesMean)} per call) and deserializing results (${fmtBytes(r.transfer.resultBytesMean)}) took ` +
+        `${fmtMs(r.transfer.loopMs)} on the event loop over ${r.tasks.length} calls (${fmtPct(r.transfer.loopMs / Math.max(1e-9, r.wallMs))} of the ${fmtMs(r.wallMs)} window), ` +
         `plus ${fmtMs(r.transfer.workerMs)} on the ${mode === 'worker' ? 'workers' : 'children'}. Structured clone copies everything it sends.`,
       fix: sides ? transferFix(f, mode, side, sides) : Js.note(['Send a path or an id, not the payload; return only what the caller needs.']),
       docs: DOCS.transfer,
@@ -560,13 +559,6 @@ export const implausibleFigures: Rule = (f) => f.report.runs.flatMap((r) => (r.s
   docs: null,
 })));
 
-function bytes(n: number | null): string {
-  if (n === null) return '–';
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${Math.round(n)} B`;
-}
-
 export const measurementUntrustworthy: Rule = (f) => {
   const q = f.report.quality;
   if (q.trustworthy) return undefined;
@@ -575,7 +567,7 @@ export const measurementUntrustworthy: Rule = (f) => {
     severity: 'warning',
     mode: null,
     title: 'The machine was too busy during the run: rerun before acting on these numbers',
-    detail: `Other processes used up to ${pct(q.backgroundCpuFrac ?? 0)} of the machine's CPU during a window (the line is 25%): ` +
+    detail: `Other processes used up to ${fmtPct(q.backgroundCpuFrac ?? 0)} of the machine's CPU during a window (the line is 25%): ` +
       'lag and wall times are inflated by waiting for a core, not by your code alone.',
     fix: null,
     docs: null,
@@ -769,7 +761,7 @@ export function healthy(f: Facts, advice: Advice[]): Advice | undefined {
     mode: f.planned,
     title: `Nothing to fix in ${f.planned} mode: the loop stays responsive`,
     detail: `${r.tasks.length} concurrent calls of ${targetCall(f.report)} in ${f.planned} mode: lag p99 ${fmtMs(r.lag.p99Ms)}, max ${fmtMs(r.lag.maxMs)} ` +
-      `(budget ${fmtMs(f.budgetMs)}), ${r.lag.stallCount ? `${r.lag.stallCount} stall(s) over ${fmtMs(f.stallMs)}, all within budget` : `no stall over ${fmtMs(f.stallMs)}`}` + (r.elu !== undefined && r.elu !== null ? `, loop busy ${pct(r.elu)} of the time` : '') + '.',
+      `(budget ${fmtMs(f.budgetMs)}), ${r.lag.stallCount ? `${r.lag.stallCount} stall(s) over ${fmtMs(f.stallMs)}, all within budget` : `no stall over ${fmtMs(f.stallMs)}`}` + (r.elu !== undefined && r.elu !== null ? `, loop busy ${fmtPct(r.elu)} of the time` : '') + '.',
     fix: null,
     docs: null,
   };

@@ -3,7 +3,7 @@
  * each size's throughput (with the spread of its repeated rounds) and loop lag.
  * Pure: the sweep engine (src/engine/runSweep.ts) measures, this decides.
  */
-import { fmtMs } from '../report/textTable';
+import { fmtMs } from '../shared/format';
 import type { Mode, Report, Runtime, SweepPoint, SweepRecommendation } from '../shared/protocol';
 import { nodeTarget, pyTarget } from './rules';
 import * as Py from './snippets/python';

@@ -1,118 +1,58 @@
+/**
+ * From the run's inputs (target, settings, the engine's options) to what a sidecar is
+ * told to do: the RunPlan of its `start` message.
+ */
 import * as path from 'node:path';
-import { QUALNAME } from '../shared/identifiers';
-import { Mode, NODE_MODES, PYTHON_MODES } from '../shared/protocol';
-import type { ReportSettings, ReportTarget } from '../report/buildReport';
+import type { Language, Mode, RunPlan, RunSettings, RunTarget } from '../shared/protocol';
 
-/** A user error in how the run was asked for (CLI exit code 2). */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** What a sidecar's user output is capped at (stdout and stderr each), bytes. */
+export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
 
-export const DEFAULTS = {
-  concurrency: 10,
-  workers: 0,
-  heartbeatMs: 1,
-  stallMs: 50,
-  timeoutS: 120,
-  modes: [...PYTHON_MODES] as Mode[],
-};
-
-export function languageOf(file: string): ReportTarget['language'] {
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.py' || ext === '.pyw') return 'python';
-  if (['.ts', '.mts', '.cts', '.tsx'].includes(ext)) return 'typescript';
-  if (['.js', '.mjs', '.cjs', '.jsx'].includes(ext)) return 'javascript';
-  throw new UsageError(`unsupported file type ${ext || '(none)'}: Loop Lag measures Python (.py) and JavaScript/TypeScript (.js .mjs .cjs .ts .mts .cts) files`);
-}
-
-/** `FILE::QUALNAME` or `FILE:START-END` (read from the right, so `C:\x.py::f` works). */
-export function parseTargetArg(text: string): Pick<ReportTarget, 'file' | 'qualname' | 'lines'> {
-  const sep = text.lastIndexOf('::');
-  if (sep > 0 && QUALNAME.test(text.slice(sep + 2))) return { file: text.slice(0, sep), qualname: text.slice(sep + 2), lines: null };
-  const range = /^(.+):(\d+)(?:-(\d+))?$/.exec(text);
-  if (range) {
-    const start = Number(range[2]);
-    const end = range[3] === undefined ? start : Number(range[3]);
-    if (start < 1 || end < start) throw new UsageError(`bad line range ${range[2]}-${range[3]}: lines start at 1 and end ≥ start`);
-    return { file: range[1], qualname: null, lines: { start, end } };
-  }
-  throw new UsageError(`cannot read target "${text}": use FILE::FUNCTION (e.g. app.py::handler, app.py::Cls.method, app.mjs::default) or FILE:START-END`);
-}
-
-/** The modes a language has, in report order. */
-export function modesFor(language: ReportTarget['language']): readonly Mode[] {
-  return language === 'python' ? PYTHON_MODES : NODE_MODES;
-}
-
-export function parseModes(text: string, language: ReportTarget['language'] = 'python'): Mode[] {
-  const modes = text.split(',').map((m) => m.trim()).filter(Boolean);
-  if (!modes.length) throw new UsageError('--modes needs at least one mode');
-  const known = modesFor(language);
-  for (const m of modes) {
-    if (!(known as readonly string[]).includes(m)) {
-      const hint = language !== 'python' && m === 'thread' ? ' (worker threads are `worker`)' : language === 'python' && m === 'worker' ? ' (threads are `thread`)' : '';
-      throw new UsageError(`unknown mode "${m}": choose from ${known.join(', ')}${hint}${language === 'python' ? '' : ' (the JavaScript/TypeScript modes)'}`);
-    }
-  }
-  return [...new Set(modes)] as Mode[];
-}
-
-export function parseIntOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
-  return n;
-}
-
-export function parseNumberOption(name: string, text: string | undefined, min: number, max: number): number | null {
-  if (text === undefined) return null;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${name} must be a number from ${min} to ${max}, got "${text}"`);
-  return n;
-}
-
-export interface SettingsInput {
-  modes?: string;
-  concurrency?: string;
-  workers?: string;
-  switchInterval?: string;
-  heartbeatMs?: string;
-  stallMs?: string;
-  timeout?: string;
-  /** `--call-timeout S`; default: defaultCallTimeoutS. */
-  callTimeout?: string;
-  gilProbe: boolean;
-  /** `--gil-probe-in-window`: the probe also runs in the measured windows (default false). */
-  gilProbeInWindow?: boolean;
-  /** `--no-warmup` sets false (default true). */
-  warmup?: boolean;
+/** The engine's options a plan reads (see RunOptions in runSession.ts). */
+export interface PlanOptions {
+  target: RunTarget & { workspaceRoot: string | null };
+  settings: RunSettings;
+  baselineMs?: number;
+  diagnostic?: boolean;
+  sweepWorkers?: number[];
+  sweepRounds?: RunPlan['sweepRounds'];
+  outputCapBytes?: number;
 }
 
 /**
- * The per-call limit when none is given: the session's --timeout shared by the modes
- * plus one share for start-ups, baseline and warm-ups, so one mode's stuck call still
- * leaves the others their time (120 s and four modes: 24 s; one mode: 60 s). At least 1 s.
+ * The settings a session runs and reports with: Node has no GIL and no switch interval,
+ * so its report must not claim a probe ran.
  */
-export function defaultCallTimeoutS(timeoutS: number, modeCount: number): number {
-  return Math.max(1, Math.round((timeoutS / (Math.max(1, modeCount) + 1)) * 10) / 10);
+export function sessionSettings(language: Language, settings: RunSettings): RunSettings {
+  return language === 'python' ? settings : { ...settings, gilProbe: false, gilProbeInWindow: false, switchIntervalS: null };
 }
 
-export function settingsFrom(input: SettingsInput, language: ReportTarget['language'] = 'python'): ReportSettings {
-  const workers = parseIntOption('--workers', input.workers, DEFAULTS.workers, 0, 1024);
-  const switchIntervalS = parseNumberOption('--switch-interval', input.switchInterval, 0, 10);
-  const modes = input.modes ? parseModes(input.modes, language) : [...modesFor(language)];
-  const timeoutS = parseNumberOption('--timeout', input.timeout, 0.1, 86400) ?? DEFAULTS.timeoutS;
+/**
+ * The plan for one sidecar: the modes it measures (all of the session's, or its one mode
+ * with a sidecar per mode), with `settings` the session's (see sessionSettings).
+ */
+export function runPlanFor(opts: PlanOptions, settings: RunSettings, modes: Mode[]): RunPlan {
   return {
+    target: {
+      file: path.resolve(opts.target.file),
+      qualname: opts.target.qualname,
+      lines: opts.target.lines,
+      args: opts.target.args,
+      workspaceRoot: opts.target.workspaceRoot,
+    },
     modes,
-    concurrency: parseIntOption('--concurrency', input.concurrency, DEFAULTS.concurrency, 1, 10000),
-    workers: workers === 0 ? null : workers,
-    switchIntervalS: switchIntervalS === 0 ? null : switchIntervalS,
-    heartbeatMs: parseIntOption('--heartbeat-ms', input.heartbeatMs, DEFAULTS.heartbeatMs, 1, 1000),
-    stallMs: parseNumberOption('--stall-ms', input.stallMs, 0.1, 600000) ?? DEFAULTS.stallMs,
-    timeoutS,
-    callTimeoutS: parseNumberOption('--call-timeout', input.callTimeout, 0.1, 86400) ?? defaultCallTimeoutS(timeoutS, modes.length),
-    gilProbe: input.gilProbe,
-    gilProbeInWindow: input.gilProbe && (input.gilProbeInWindow ?? false),
-    warmup: input.warmup ?? true,
+    concurrency: opts.settings.concurrency,
+    workers: opts.settings.workers,
+    switchIntervalS: settings.switchIntervalS,
+    heartbeatMs: opts.settings.heartbeatMs,
+    gilProbe: settings.gilProbe,
+    gilProbeInWindow: settings.gilProbeInWindow ?? false,
+    warmup: settings.warmup ?? true,
+    callTimeoutS: settings.callTimeoutS ?? null,
+    baselineMs: opts.baselineMs ?? 300,
+    diagnostic: opts.diagnostic ?? true,
+    ...(opts.sweepWorkers ? { sweepWorkers: opts.sweepWorkers } : {}),
+    ...(opts.sweepRounds ? { sweepRounds: opts.sweepRounds } : {}),
+    outputCapBytes: opts.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
   };
 }

@@ -1,13 +1,14 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildReport, ReportSettings, ReportTarget, SessionState } from '../report/buildReport';
-import type { CapturedOutput, Mode, ModeRun, RawWindow, Report, RunError, RunPlan, SidecarMessage, TaskRecord } from '../shared/protocol';
-import { taskStats } from '../stats/lagStats';
+import { buildReport, SessionState, toModeRun } from '../report/buildReport';
+import type { CapturedOutput, Mode, ModeRun, RawWindow, Report, RunError, RunPlan, RunSettings, RunTarget, SidecarMessage } from '../shared/protocol';
 import { PROTOCOL_VERSION } from '../shared/protocol';
-import { toModeRun } from '../report/buildReport';
-import { describeExit, OomEvidence } from '../shared/crashCause';
+import { taskStats } from '../stats/lagStats';
+import { crashError, movedDuringRun, timeoutError } from './crashMessages';
 import { oomEvidence, readOomKills } from './oomKills';
-import { SidecarExit, SidecarProcess } from './sidecarProcess';
+import { runPlanFor, sessionSettings } from './runPlan';
+import { defaultNodeSidecarDir, defaultPythonSidecarDir, resolveFreeThreaded, RuntimeChoice, runtimeCandidates } from './runtimes';
+import { hangSite, SidecarWatch } from './sidecarWatch';
+import { SidecarProcess } from './sidecarProcess';
 
 export interface Progress {
   mode: string;
@@ -17,18 +18,9 @@ export interface Progress {
   total: number;
 }
 
-export interface RunOptions {
-  target: ReportTarget & { workspaceRoot: string | null };
-  settings: ReportSettings;
-  /** Interpreter to use; default: `python3`, then `python`. */
-  python?: string;
-  /** Node to use for JS/TS targets; default: `node` on PATH, then `fallbackRuntime`. */
-  node?: string;
-  /**
-   * The runtime to fall back on when no `node` is on PATH: the CLI's own Node, or the
-   * editor's (Electron with ELECTRON_RUN_AS_NODE=1). Reported in `runtime.implementation`.
-   */
-  fallbackRuntime?: { command: string; env?: NodeJS.ProcessEnv; label: string };
+export interface RunOptions extends RuntimeChoice {
+  target: RunTarget & { workspaceRoot: string | null };
+  settings: RunSettings;
   /**
    * Python: also run thread mode under a free-threaded interpreter (a path, or 'auto' for
    * python3.14t/python3.13t on PATH), shown as its own `free-threaded` column.
@@ -57,56 +49,8 @@ export interface RunOptions {
   onSpawn?(command: string, args: string[]): void;
 }
 
-export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
 /** Python starts in well under a second; 20 s covers a cold start behind antivirus. */
 export const HELLO_DEADLINE_MS = 20_000;
-
-/** The first folder holding `marker`, looked for next to the bundle and up from it. */
-function sidecarDir(candidates: string[], marker: string): string {
-  return candidates.find((d) => fs.existsSync(path.join(d, marker))) ?? candidates[0];
-}
-
-/** The sidecar folder shipped next to the bundle (dist/sidecars/python), or the source tree's. */
-export function defaultPythonSidecarDir(): string {
-  return sidecarDir([
-    path.join(__dirname, 'sidecars', 'python'),
-    path.join(__dirname, '..', 'sidecars', 'python'),
-    path.resolve(__dirname, '..', '..', 'src', 'sidecars', 'python'),
-    path.resolve(__dirname, '..', '..', '..', 'src', 'sidecars', 'python'),
-  ], 'run_sidecar.py');
-}
-
-/** The Node sidecar folder shipped next to the bundle (dist/sidecars/node); built, so never the source tree's. */
-export function defaultNodeSidecarDir(): string {
-  return sidecarDir([
-    path.join(__dirname, 'sidecars', 'node'),
-    path.join(__dirname, '..', 'sidecars', 'node'),
-    path.resolve(__dirname, '..', '..', 'dist', 'sidecars', 'node'),
-    path.resolve(__dirname, '..', '..', '..', 'dist', 'sidecars', 'node'),
-  ], 'sidecar.js');
-}
-
-export interface Candidate {
-  command: string;
-  env?: NodeJS.ProcessEnv;
-  /** Only the last try of the usual names reports "not found"; an explicit path always does. */
-  explicit: boolean;
-  label?: string;
-}
-
-/** The runtimes to try for a language, in order. */
-export function runtimeCandidates(opts: Pick<RunOptions, 'python' | 'node' | 'fallbackRuntime'>, language: ReportTarget['language']): Candidate[] {
-  if (language === 'python') return pythonCandidates(opts.python).map((command) => ({ command, explicit: Boolean(opts.python) }));
-  if (opts.node) return [{ command: opts.node, explicit: true }];
-  const fallback = opts.fallbackRuntime ?? { command: process.execPath, label: 'the CLI\'s own Node' };
-  return [{ command: 'node', explicit: false }, { command: fallback.command, env: fallback.env, explicit: false, label: fallback.label }];
-}
-
-/** The interpreters to try, in order: the one given, else the usual names on PATH. */
-export function pythonCandidates(explicit: string | undefined): string[] {
-  if (explicit) return [explicit];
-  return process.platform === 'win32' ? ['python', 'python3', 'py'] : ['python3', 'python'];
-}
 
 /**
  * Measure one target in every requested mode. Never rejects for problems with the
@@ -158,30 +102,15 @@ export async function runSession(opts: RunOptions): Promise<Report> {
   return buildReport(state);
 }
 
-/** The free-threaded interpreter to compare with: the one given, or python3.14t/3.13t on PATH for 'auto'. */
-export function resolveFreeThreaded(setting: string | null | undefined): string | null {
-  if (!setting || setting === 'off') return null;
-  if (setting !== 'auto') return setting;
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  for (const name of ['python3.14t', 'python3.13t']) {
-    for (const dir of dirs) {
-      const p = path.join(dir, process.platform === 'win32' ? `${name}.exe` : name);
-      try {
-        fs.accessSync(p, fs.constants.X_OK);
-        return p;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return null;
-}
-
 /**
  * Past this inline call time (median) the one-thread diagnostic is skipped: it costs one
  * more call. The sidecar applies the same limit when it measured inline itself.
  */
 export const DIAGNOSTIC_MAX_CALL_MS = 5000;
+
+/** How long past --call-timeout a silent sidecar gets before the host ends it (its own cut comes first when it can act). */
+export const CALL_TIMEOUT_GRACE_MS = 1500;
+const WATCHDOG_POLL_MS = 100;
 
 /** Errors after which no other mode can fare better: every sidecar loads the same target the same way. */
 const SESSION_ENDING: ReadonlySet<RunError['kind']> = new Set<RunError['kind']>([
@@ -238,10 +167,7 @@ function notMeasured(mode: Mode, error: RunError, output?: CapturedOutput): RawW
 function newState(opts: RunOptions): SessionState {
   return {
     target: opts.target,
-    settings: opts.target.language === 'python'
-      ? opts.settings
-      // No GIL and no switch interval in Node: the report must not claim a probe ran.
-      : { ...opts.settings, gilProbe: false, gilProbeInWindow: false, switchIntervalS: null },
+    settings: sessionSettings(opts.target.language, opts.settings),
     createdAt: new Date(),
     runtime: null,
     resolved: null,
@@ -288,29 +214,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
   const script = isNode
     ? path.join(opts.nodeSidecarDir ?? defaultNodeSidecarDir(), 'sidecar.js')
     : path.join(opts.sidecarDir ?? defaultPythonSidecarDir(), 'run_sidecar.py');
-  const plan: RunPlan = {
-    target: {
-      file: path.resolve(opts.target.file),
-      qualname: opts.target.qualname,
-      lines: opts.target.lines,
-      args: opts.target.args,
-      workspaceRoot: opts.target.workspaceRoot,
-    },
-    modes: part?.modes ?? state.settings.modes,
-    concurrency: opts.settings.concurrency,
-    workers: opts.settings.workers,
-    switchIntervalS: state.settings.switchIntervalS,
-    heartbeatMs: opts.settings.heartbeatMs,
-    gilProbe: state.settings.gilProbe,
-    gilProbeInWindow: state.settings.gilProbeInWindow ?? false,
-    warmup: state.settings.warmup ?? true,
-    callTimeoutS: state.settings.callTimeoutS ?? null,
-    baselineMs: opts.baselineMs ?? 300,
-    diagnostic: opts.diagnostic ?? true,
-    ...(opts.sweepWorkers ? { sweepWorkers: opts.sweepWorkers } : {}),
-    ...(opts.sweepRounds ? { sweepRounds: opts.sweepRounds } : {}),
-    outputCapBytes: opts.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
-  };
+  const plan: RunPlan = runPlanFor(opts, state.settings, part?.modes ?? state.settings.modes);
   const deadline = part?.deadline ?? Date.now() + opts.settings.timeoutS * 1000;
   const grace = opts.cancelGraceMs ?? 1000;
 
@@ -484,198 +388,4 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     detail: rt.hint,
   });
   return done();
-}
-
-/**
- * A sidecar that cannot find a target an earlier sidecar of the session loaded: say that
- * the file was moved or deleted during the run, not just "file not found".
- */
-function movedDuringRun(e: RunError, loadedBefore: boolean, file: string): RunError {
-  if (!loadedBefore || (e.kind !== 'target-not-found' && e.kind !== 'import-error') || fs.existsSync(file)) return e;
-  return {
-    kind: 'target-not-found',
-    message: `the target file ${file} was moved or deleted during the run (an earlier mode had loaded it)`,
-    detail: e.message,
-    file,
-  };
-}
-
-/** How long past --call-timeout a silent sidecar gets before the host ends it (its own cut comes first when it can act). */
-export const CALL_TIMEOUT_GRACE_MS = 1500;
-const WATCHDOG_POLL_MS = 100;
-
-/**
- * What one sidecar is doing, from its messages: whether it said hello and loaded the
- * target, its last progress, when its window opened, when it last said anything. The
- * host's view when the sidecar cannot speak: a timeout says where the run hung
- * (hangSite), the call-timeout watchdog sees a silent call (stuck, cutWindow).
- */
-class SidecarWatch implements HangState {
-  helloSeen = false;
-  loaded = false;
-  progress: Progress | null = null;
-  runningSinceMs: number | null = null;
-  /** The mode whose calls run (the diagnostic window is thread mode's: a stuck call there is thread mode's too). */
-  mode: string | null = null;
-  phase: Progress['phase'] | null = null;
-  done = 0;
-  total = 0;
-  private lastHeardAt: number;
-
-  constructor(now: number, readonly sweep: boolean) {
-    this.lastHeardAt = now;
-  }
-
-  heard(m: SidecarMessage, now: number): void {
-    this.lastHeardAt = now;
-    if (m.type === 'hello') {
-      this.helloSeen = true;
-    } else if (m.type === 'target') {
-      this.loaded = true;
-    } else if (m.type === 'progress') {
-      const p = this.progress;
-      // A window opens with `running`, 0 done (a sweep opens one per count in the same mode).
-      if (m.phase === 'running' && (m.done === 0 || p?.mode !== m.mode || p.phase !== 'running')) this.runningSinceMs = now;
-      this.progress = { mode: m.mode, phase: m.phase, done: m.done, total: m.total };
-      const mode = m.mode === 'diagnostic' ? 'thread' : m.mode;
-      if (mode !== this.mode) this.afterCut = false;
-      this.mode = mode;
-      this.phase = m.phase;
-      this.done = m.mode === 'diagnostic' ? 0 : m.done;
-      this.total = m.total;
-    } else if (m.type === 'window' && m.window.mode === this.mode) {
-      this.phase = 'done';
-      if (m.window.error?.kind === 'call-timeout') this.afterCut = true;
-    }
-  }
-
-  /** A window was cut by the call timeout: the sidecar should now end; a call that ignores being cancelled can keep it alive. */
-  private afterCut = false;
-
-  /** A call is running (or an inline/thread warm-up call, which runs in the sidecar) and nothing was heard for `ms`. */
-  stuck(now: number, ms: number): boolean {
-    if (!this.mode || this.mode === 'baseline' || now - this.lastHeardAt < ms) return false;
-    return this.afterCut || this.phase === 'running' || (this.phase === 'warming' && (this.mode === 'inline' || this.mode === 'thread'));
-  }
-
-  /** The window the host records for a sidecar it ended at the call timeout. */
-  cutWindow(now: number, plan: RunPlan, limitMs: number): RawWindow {
-    const name = plan.target.qualname ?? (plan.target.lines ? `lines ${plan.target.lines.start}-${plan.target.lines.end}` : 'the target');
-    const open = this.total - this.done;
-    const silentS = Math.round((now - this.lastHeardAt) / 100) / 10;
-    const inWarmup = this.phase !== 'running';
-    const what = plan.sweepWorkers && !inWarmup
-      // A sweep's rounds run as many calls as their time needs: no "N of total" to name.
-      ? `a call of ${name} in ${this.mode} (a sweep round, after ${this.done} finished call(s)) did not finish within ${limitMs / 1000} s (--call-timeout)`
-      : inWarmup
-      ? `${callsPhrase(0, this.total, name)} in ${this.mode} never started: the unmeasured warm-up call before them did not finish within ${limitMs / 1000} s (--call-timeout)`
-      : open > 0
-        ? `${callsPhrase(this.done, this.total, name)} in ${this.mode} did not finish within ${limitMs / 1000} s (--call-timeout)`
-        // Every call had reported done: what hung was the window's end (or the sidecar's, after a cut).
-        : `the ${this.mode} window did not end within ${limitMs / 1000} s (--call-timeout) of its last call`;
-    return this.window('unfinished', {
-      kind: 'call-timeout',
-      message: `${what}; the sidecar could not answer (a call held the loop or the GIL) and was stopped after ${silentS} s without a word`,
-      detail: null,
-    }, open, now);
-  }
-
-  /** The window of a sidecar that ended (crash, timeout, cancel) while its mode's calls ran; null outside a window. */
-  lostWindow(plan: RunPlan, why: RunError, sent: ReadonlySet<string>): RawWindow | null {
-    if (!this.mode || this.phase !== 'running' || sent.has(this.mode) || !plan.modes.includes(this.mode as Mode)) return null;
-    return this.window(why.kind === 'crashed' ? 'crashed' : 'unfinished', why, this.total - this.done, Date.now());
-  }
-
-  /**
-   * No samples: the sidecar's own figures died with it, and a gap the host saw is not
-   * the loop's lag (the host cannot tell a blocked loop from a silent one). The calls
-   * that finished are known by count only: their records have no times.
-   */
-  private window(lostAs: 'unfinished' | 'crashed', error: RunError, open: number, now: number): RawWindow {
-    const done = this.total - open;
-    const tasks: TaskRecord[] = Array.from({ length: this.total }, (_, i) => ({
-      id: i, queuedMs: 0, startMs: null, endMs: null, worker: null, error: null, status: i < done ? 'ok' : lostAs,
-    }));
-    return {
-      mode: this.mode as Mode, status: 'failed', error, partial: true,
-      wallMs: this.phase === 'running' && this.runningSinceMs !== null ? now - this.runningSinceMs : 0, startupMs: null, workers: null, tasks, samples: [], gilWaitsMs: null,
-      cpu: { userMs: 0, systemMs: 0 }, backgroundCpuFrac: null,
-      notes: ['no lag samples: the sidecar ended before it could send this window (its wall time is the host\'s, from the window\'s start to the cut)'],
-      output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
-    };
-  }
-}
-
-/** `call 3 of f` / `calls 3–10 of f` (1-based): the calls not done when the sidecar stopped, in the order they were started. */
-function callsPhrase(done: number, total: number, name: string): string {
-  return total - done === 1 ? `call ${total} of ${name}` : `calls ${done + 1}–${total} of ${name}`;
-}
-
-/**
- * `where` says what was running when the deadline passed (see hangSite); without it
- * (between two sidecars), the message says only what was measured.
- */
-export function timeoutError(timeoutS: number, measured: number, where: string | null = null): RunError {
-  return { kind: 'timeout', message: `gave up after ${timeoutS} s${where ? ` ${where}` : ''} (${measured} mode(s) measured)`, detail: null };
-}
-
-/** What one sidecar was doing, from its messages so far: for a timeout to say where the run hung. */
-export interface HangState {
-  helloSeen: boolean;
-  /** The target was imported (its `target` message came). */
-  loaded: boolean;
-  /** The last progress message, and when (host ms) its mode's `running` phase began. */
-  progress: Progress | null;
-  runningSinceMs: number | null;
-  /** A sweep's rounds run more calls than `total`. */
-  sweep: boolean;
-}
-
-/**
- * Where a run hung, as the middle of the timeout message: "in thread mode: 2 of 10 calls
- * of `slow` finished, 8 not finished (running or queued; the longest for 2.8 s)". The
- * longest is timed from the window's start, when the first calls were handed out.
- */
-export function hangSite(h: HangState, target: ReportTarget, nowMs: number): string {
-  const fn = target.qualname ? `\`${target.qualname}\`` : target.lines ? `lines ${target.lines.start}-${target.lines.end}` : 'the target';
-  if (!h.helloSeen) return 'while the sidecar was starting';
-  const p = h.progress;
-  if (!p) return h.loaded ? 'before the first mode started' : `while importing ${path.basename(target.file)}`;
-  if (p.mode === 'baseline') return 'while measuring the idle baseline';
-  if (p.mode === 'diagnostic') return 'in the one-thread diagnostic before thread mode';
-  const mode = `in ${p.mode} mode`;
-  switch (p.phase) {
-    case 'starting': return `${mode}, while it was starting (no call of ${fn} had started)`;
-    case 'warming': return `${mode}, while warming up (starting the pool, or a first call of ${fn})`;
-    case 'draining': return `${mode}, while waiting for its last calls of ${fn} to end`;
-    case 'done': return `${mode}, after all its calls of ${fn} finished (while stopping it)`;
-    case 'running': {
-      const longest = h.runningSinceMs === null ? null : `the longest for ${((nowMs - h.runningSinceMs) / 1000).toFixed(1)} s`;
-      if (h.sweep || p.total === 0) return `${mode}, in a sweep round: ${p.done} call(s) of ${fn} finished${longest ? ` (${longest})` : ''}`;
-      const left = Math.max(0, p.total - p.done);
-      return `${mode}: ${p.done} of ${p.total} calls of ${fn} finished, ${left} not finished (running or queued${longest ? `; ${longest}` : ''})`;
-    }
-  }
-}
-
-function crashError(
-  exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; runtime: 'python' | 'node' },
-  oom: OomEvidence | null, heapLimitMb: number | null | undefined,
-): RunError {
-  if (beforeHello) {
-    // No user code has run yet: the plain exit, no guess at what user code did; what it
-    // printed says what it is (a wrapper's usage line, another program's banner).
-    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    return {
-      kind: 'interpreter-not-found',
-      message: `\`${python}\` ${how} before the sidecar started; is it a working ${rt.want}?`,
-      detail: [exit.output.stdout.slice(-2000), exit.stderrTail].filter(Boolean).join('\n') || null,
-    };
-  }
-  const how = describeExit({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail, oom, runtime: rt.runtime, heapLimitMb });
-  return {
-    kind: 'crashed',
-    message: `the ${rt.name} sidecar, while measuring, ${how}`,
-    detail: exit.stderrTail || null,
-  };
 }

@@ -1,21 +1,18 @@
 /**
  * The worker sweep: thread and process modes (Node: worker and process) over a list of
- * pool sizes, throughput (repeated rounds, with their spread) and lag for each. What to
- * recommend from them is src/advice/sweep.ts.
+ * pool sizes, throughput (repeated rounds, with their spread) and lag for each. The
+ * document is assembled in src/report/buildSweep.ts; what to recommend is src/advice/sweep.ts.
  */
 import * as os from 'node:os';
-import { TOOL_VERSION, buildReport, toModeRun, SessionState } from '../report/buildReport';
-import type { ModeRun, Report, RunPlan, Sweep, SweepPoint, TaskRecord } from '../shared/protocol';
-import { SWEEP_SCHEMA } from '../shared/protocol';
-import { Progress, RunOptions, measure, timeoutError } from './runSession';
-import { UsageError } from './runPlan';
-import { recommend, sweepHeadline } from '../advice/sweep';
-import { callErrorOf, describeCallError } from '../report/callErrors';
+import { buildReport, toModeRun, SessionState } from '../report/buildReport';
+import { buildSweep, pointOf, SweepPlan } from '../report/buildSweep';
+import type { Report, RunPlan, Sweep, SweepPoint } from '../shared/protocol';
+import { timeoutError } from './crashMessages';
+import { Progress, RunOptions, measure } from './runSession';
+import { UsageError } from './options';
 
 /** A later mode's sidecar needs at least this long to start and load the target. */
 const SWEEP_MIN_LEFT_S = 1;
-
-export { recommend, THROUGHPUT_TOLERANCE } from '../advice/sweep';
 
 /** The default counts: small pools, the cores, `ThreadPoolExecutor`'s default (cores + 4, capped at 32) and Starlette's 40. */
 export const DEFAULT_SWEEP_WORKERS = ['1', '2', '4', 'cores', 'cores+4', '32', '40'];
@@ -86,13 +83,6 @@ export interface SweepOptions extends Omit<RunOptions, 'onRun' | 'sweepWorkers' 
 
 export type SweepProgress = Progress;
 
-/** What the sweep's document says about its windows' plan. */
-interface SweepPlan {
-  budgetS: number;
-  rounds: NonNullable<RunPlan['sweepRounds']>;
-  note: string | null;
-}
-
 /**
  * Each mode in a sidecar of its own, so every mode starts from the same clean state
  * (a process pool forked after the thread mode's calls would inherit their memory and
@@ -102,10 +92,10 @@ export async function runSweep(opts: SweepOptions): Promise<Sweep> {
   const started = Date.now();
   const budgetS = opts.budgetS ?? DEFAULT_SWEEP_BUDGET_S;
   const { rounds, note } = sweepRoundsFor(budgetS, opts.workers.length * opts.settings.modes.length);
-  const plan: SweepPlan = { budgetS, rounds, note };
+  const plan: SweepPlan = { budgetS, rounds, note, cpuCount: cores() };
   const points: SweepPoint[] = [];
   const states: SessionState[] = [];
-  const partial = (report: Report): Sweep => sweepOf(report, points, opts, plan, started, false);
+  const partial = (report: Report): Sweep => buildSweep(report, points, opts, plan, started, false);
   for (const mode of opts.settings.modes) {
     const leftS = opts.settings.timeoutS - (Date.now() - started) / 1000;
     if (states.length && leftS < SWEEP_MIN_LEFT_S) {
@@ -145,114 +135,6 @@ export async function runSweep(opts: SweepOptions): Promise<Sweep> {
   const report = buildReport(merged);
   // Rebuild from the finished windows (the live list may lack a failed last window).
   const all = merged.windows.map((w) => pointOf(toModeRun(w, merged.settings), merged.settings.concurrency, merged.target));
-  return sweepOf(report, all, opts, plan, started, true);
+  return buildSweep(report, all, opts, plan, started, true);
 }
 
-/** Calls per second of each round (calls ended / first queued to last ended), and overall. */
-export function roundThroughputs(tasks: TaskRecord[]): { perRound: number[]; overall: number } | null {
-  const byRound = new Map<number, { start: number; end: number; calls: number }>();
-  for (const t of tasks) {
-    if (t.round == null || t.endMs === null) continue;
-    const r = byRound.get(t.round) ?? { start: Infinity, end: -Infinity, calls: 0 };
-    r.start = Math.min(r.start, t.queuedMs);
-    r.end = Math.max(r.end, t.endMs);
-    r.calls++;
-    byRound.set(t.round, r);
-  }
-  const rounds = [...byRound.values()].filter((r) => r.end > r.start);
-  if (!rounds.length) return null;
-  const round3 = (x: number) => Math.round(x * 1000) / 1000;
-  return {
-    perRound: rounds.map((r) => round3(r.calls / ((r.end - r.start) / 1000))),
-    overall: round3(rounds.reduce((a, r) => a + r.calls, 0) / (rounds.reduce((a, r) => a + r.end - r.start, 0) / 1000)),
-  };
-}
-
-function pointOf(run: ModeRun, concurrency: number, target: Pick<Report['target'], 'file'>): SweepPoint {
-  const raised = callErrorOf(run, target);
-  const workers = run.workers ?? 1;
-  const rounds = run.status === 'ok' ? roundThroughputs(run.tasks) : null;
-  const throughput = rounds ? rounds.overall : run.throughputPerS;
-  const min = rounds ? Math.min(...rounds.perRound) : null;
-  const max = rounds ? Math.max(...rounds.perRound) : null;
-  return {
-    mode: run.mode,
-    workers,
-    effectiveWorkers: Math.min(workers, concurrency),
-    status: run.status,
-    error: run.error,
-    wallMs: run.wallMs,
-    throughputPerS: throughput,
-    ...(rounds ? {
-      repeats: rounds.perRound.length,
-      throughputMinPerS: min,
-      throughputMaxPerS: max,
-      // One round says nothing about how much a rerun would differ.
-      throughputSpread: throughput && rounds.perRound.length > 1 ? Math.round(((max! - min!) / 2 / throughput) * 10000) / 10000 : null,
-    } : {}),
-    lag: { p50Ms: run.lag.p50Ms, p99Ms: run.lag.p99Ms, maxMs: run.lag.maxMs, stallCount: run.lag.stallCount, stalledFrac: run.lag.stalledFrac },
-    cpuParallelism: run.cpu.parallelism,
-    queueMaxMs: run.taskStats.queueMaxMs,
-    startupMs: run.startupMs,
-    ...(run.elu !== undefined ? { elu: run.elu } : {}),
-    backgroundCpuFrac: run.backgroundCpuFrac,
-    ...(raised ? { raised: { count: raised.raised, calls: raised.calls, error: describeCallError(raised) } } : {}),
-  };
-}
-
-function sweepOf(report: Report, points: SweepPoint[], opts: SweepOptions, plan: SweepPlan, started: number, final: boolean): Sweep {
-  const budget = opts.settings.lagBudgetMs ?? 100;
-  const modes = [...new Set(points.map((p) => p.mode))];
-  const cpuCount = report.runtime?.cpuCount ?? cores();
-  const recommendations = modes.map((m) => recommend(m, points.filter((p) => p.mode === m), budget, report, cpuCount));
-  const best = recommendations
-    .filter((r) => r.workers !== null && r.throughputPerS !== null)
-    .sort((a, b) => (b.throughputPerS ?? 0) - (a.throughputPerS ?? 0))[0];
-  const measured = points.filter((p) => p.status === 'ok');
-  // Windows the budget cut before their rounds were done (slow calls): say which.
-  const short = measured.filter((p) => p.repeats !== undefined && p.repeats < plan.rounds.minRepeats);
-  const notes = [
-    ...(plan.note ? [plan.note] : []),
-    ...(short.length ? [`The sweep budget cut ${short.map((p) => `${p.mode} W=${p.workers} (${p.repeats} round${p.repeats === 1 ? '' : 's'})`).join(', ')} short of ${plan.rounds.minRepeats} rounds: their spread is uncertain. Raise --sweep-budget-s (looplag.sweep.budgetSeconds).`] : []),
-    ...collapseBusyNotes(report.quality.notes, points.length),
-  ];
-  return {
-    schema: SWEEP_SCHEMA,
-    tool: { name: 'looplag', version: TOOL_VERSION },
-    createdAt: report.createdAt,
-    status: !final ? 'partial' : report.error ? (measured.length ? 'partial' : 'failed') : 'complete',
-    error: report.error,
-    target: { file: report.target.file, qualname: report.target.qualname, lines: report.target.lines, language: report.target.language, args: report.target.args },
-    runtime: report.runtime,
-    settings: {
-      modes: opts.settings.modes,
-      workers: opts.workers,
-      concurrency: opts.settings.concurrency,
-      heartbeatMs: opts.settings.heartbeatMs,
-      stallMs: opts.settings.stallMs,
-      lagBudgetMs: budget,
-      timeoutS: opts.settings.timeoutS,
-      windowsMs: Math.round(points.reduce((a, p) => a + p.wallMs, 0) * 1000) / 1000,
-      totalMs: Date.now() - started,
-      budgetS: plan.budgetS,
-      minWindowMs: plan.rounds.minWindowMs,
-      minRepeats: plan.rounds.minRepeats,
-    },
-    quality: { ...report.quality, notes },
-    points,
-    recommendations,
-    best: best && best.workers !== null ? { mode: best.mode, workers: best.workers } : null,
-    headline: sweepHeadline(recommendations, best, budget, report.error, points),
-  };
-}
-
-/** One line for all the busy-machine notes of a sweep's many windows. */
-function collapseBusyNotes(notes: string[], windows: number): string[] {
-  const busy = notes.filter((n) => n.startsWith('Other processes used'));
-  if (busy.length <= 1) return notes;
-  const worst = Math.max(...busy.map((n) => Number(/used (\d+)%/.exec(n)?.[1] ?? 0)));
-  return [
-    `Other processes used up to ${worst}% of the machine's CPU during ${busy.length} of ${windows} windows: their lag and times are inflated. Rerun on a quieter machine.`,
-    ...notes.filter((n) => !busy.includes(n)),
-  ];
-}

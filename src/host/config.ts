@@ -1,13 +1,12 @@
 import * as vscode from 'vscode';
-import { defaultCallTimeoutS, DEFAULTS, modesFor, UsageError } from '../engine/runPlan';
+import { defaultCallTimeoutS, DEFAULTS, modesFor, UsageError } from '../engine/options';
 import { DEFAULT_SWEEP_BUDGET_S, DEFAULT_SWEEP_WORKERS, parseWorkerList } from '../engine/runSweep';
-import type { ReportSettings } from '../report/buildReport';
-import type { Mode } from '../shared/protocol';
+import type { Mode, RunSettings } from '../shared/protocol';
 import { SECTION, SettingTypes } from './ids';
 import { isNodeLanguage, Language } from '../engine/languageTools';
 
 export interface HostSettings {
-  report: ReportSettings;
+  report: RunSettings;
   pythonPath: string;
   nodePath: string;
   /**

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { runtimeCandidates } from '../engine/runSession';
+import { runtimeCandidates } from '../engine/runtimes';
 import type { HostSettings } from './config';
 import { isNodeLanguage, Language, runtimeNoun } from '../engine/languageTools';
 

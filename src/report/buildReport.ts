@@ -1,4 +1,4 @@
-import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, Runtime, TaskRecord, ThreadpoolProbeRaw, ThreadpoolStats, TransferStats } from '../shared/protocol';
+import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, RunSettings, RunTarget, Runtime, TaskRecord, ThreadpoolProbeRaw, ThreadpoolStats, TransferStats } from '../shared/protocol';
 import { REPORT_SCHEMA } from '../shared/protocol';
 import { gilWaitStats, lagStats, taskStats } from '../stats/lagStats';
 import { percentileSorted, round3, sortedCopy } from '../stats/percentiles';
@@ -8,39 +8,14 @@ import { advise, headline } from '../advice/advise';
 
 export const TOOL_VERSION = '0.1.0';
 
-export interface ReportSettings {
-  concurrency: number;
-  workers: number | null;
-  switchIntervalS: number | null;
-  heartbeatMs: number;
-  stallMs: number;
-  gilProbe: boolean;
-  /** Python: the probe also runs in the measured windows (opt-in: it inflates their lag). */
-  gilProbeInWindow?: boolean;
-  /** One unmeasured warm-up call per process/worker before each window (default true). */
-  warmup?: boolean;
-  /** Set by the engine: each mode ran in a fresh sidecar of its own. */
-  isolatedModes?: boolean;
-  modes: Mode[];
-  timeoutS: number;
-  /** Seconds a call may run before its window is cut (see RunPlan.callTimeoutS). */
-  callTimeoutS?: number;
-  lagBudgetMs?: number | null;
-  plannedMode?: string | null;
-}
-
-export interface ReportTarget {
-  file: string;
-  qualname: string | null;
-  lines: { start: number; end: number } | null;
-  args: string;
-  language: 'python' | 'javascript' | 'typescript';
-}
+/** The run's inputs under the names the report builder's callers used (defined in shared/protocol). */
+export type ReportSettings = RunSettings;
+export type ReportTarget = RunTarget;
 
 /** Everything a session has gathered so far; a report can be built from it at any point. */
 export interface SessionState {
-  target: ReportTarget;
-  settings: ReportSettings;
+  target: RunTarget;
+  settings: RunSettings;
   createdAt: Date;
   runtime: Runtime | null;
   resolved: ResolvedTarget | null;
@@ -78,7 +53,7 @@ export function callsLost(r: ModeRun): boolean {
 }
 
 /** Raw window → report run: the stats are computed here, on the host, once. */
-export function toModeRun(w: RawWindow, settings: ReportSettings): ModeRun {
+export function toModeRun(w: RawWindow, settings: RunSettings): ModeRun {
   const doneTasks = w.tasks.filter((t) => t.endMs !== null).length;
   const tasks = withTaskStatus(w);
   const stats = taskStats(tasks);
@@ -235,7 +210,7 @@ function withNotes<Q extends { notes: string[] }>(q: Q, notes: string[]): Q {
   return notes.length ? { ...q, notes: [...q.notes, ...notes] } : q;
 }
 
-function diagnosticOf(w: RawWindow, settings: ReportSettings): NonNullable<Report['diagnostic']> {
+function diagnosticOf(w: RawWindow, settings: RunSettings): NonNullable<Report['diagnostic']> {
   const task = w.tasks[0];
   const callMs = task && task.startMs !== null && task.endMs !== null ? round3(task.endMs - task.startMs) : null;
   return {
@@ -247,7 +222,7 @@ function diagnosticOf(w: RawWindow, settings: ReportSettings): NonNullable<Repor
   };
 }
 
-function notRun(mode: Mode, why: RunError, settings: ReportSettings): ModeRun {
+function notRun(mode: Mode, why: RunError, settings: RunSettings): ModeRun {
   const empty: RawWindow = {
     mode, status: 'skipped', error: { kind: why.kind, message: `not measured: ${why.message}`, detail: null },
     wallMs: 0, startupMs: null, workers: null, tasks: [], samples: [], gilWaitsMs: null,

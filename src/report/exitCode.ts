@@ -1,8 +1,8 @@
 import type { Report, RunError } from '../shared/protocol';
 import { callsLost } from './buildReport';
-import { callErrorOf, describeCallError } from './callErrors';
-import { fmtMs } from './textTable';
-import { withinBudget } from './verdict';
+import { withinBudget } from '../advice/budget';
+import { fmtMs } from '../shared/format';
+import { callErrorOf, describeCallError } from '../stats/callErrors';
 
 /**
  * The CLI's exit codes: a contract scripts and CI gates rely on. When several apply,

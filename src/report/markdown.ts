@@ -1,5 +1,6 @@
 import type { ModeRun, Report } from '../shared/protocol';
-import { fmtMs, fmtSpeedup, hasLag, partialPhrase } from './textTable';
+import { fmtMs, fmtPct, fmtSpeedup } from '../shared/format';
+import { hasLag, partialPhrase } from './textTable';
 import { verdicts } from './verdict';
 
 /** Markdown cells: pipes and newlines would break the table; HTML is neutralised. */
@@ -40,7 +41,7 @@ export function reportMarkdown(report: Report): string {
     }
     const tpCell = r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} / ${fmtMs(r.threadpool.probeMaxMs)}` : '–';
     out.push(`| ${cell(modeCell(r))} | ${fmtMs(r.lag.p50Ms)} | ${fmtMs(r.lag.p99Ms)} | ${fmtMs(r.lag.maxMs)} | ${r.lag.stallCount} | ` +
-      `${Math.round(r.lag.stalledFrac * 100)}% |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''}${tp ? ` ${tpCell} |` : ''} ${fmtMs(r.wallMs)} | ${fmtSpeedup(r)} |`);
+      `${fmtPct(r.lag.stalledFrac)} |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''}${tp ? ` ${tpCell} |` : ''} ${fmtMs(r.wallMs)} | ${fmtSpeedup(r)} |`);
   }
   for (const r of report.runs) {
     const partial = partialPhrase(r);

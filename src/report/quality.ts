@@ -1,3 +1,4 @@
+import { fmtPct } from '../shared/format';
 import type { LagStats } from '../shared/protocol';
 
 /**
@@ -29,7 +30,7 @@ export function assessQuality(input: QualityInput): { backgroundCpuFrac: number 
     if (w.backgroundCpuFrac === null) continue;
     worst = worst === null ? w.backgroundCpuFrac : Math.max(worst, w.backgroundCpuFrac);
     if (w.backgroundCpuFrac >= BUSY_MACHINE_FRAC) {
-      notes.push(`Other processes used ${pct(w.backgroundCpuFrac)} of the machine's CPU during the ${w.mode} window: ` +
+      notes.push(`Other processes used ${fmtPct(w.backgroundCpuFrac)} of the machine's CPU during the ${w.mode} window: ` +
         'its lag and times are inflated. Rerun on a quieter machine.');
     }
   }
@@ -50,6 +51,3 @@ export function assessQuality(input: QualityInput): { backgroundCpuFrac: number 
   return { backgroundCpuFrac: worst, trustworthy: worst === null || worst < BUSY_MACHINE_FRAC, notes };
 }
 
-function pct(x: number): string {
-  return `${Math.round(x * 100)}%`;
-}

@@ -1,5 +1,5 @@
 import type { Sweep, SweepPoint } from '../shared/protocol';
-import { fmtMs } from './textTable';
+import { fmtMs } from '../shared/format';
 
 /** `±4% ×3`: the rounds' relative half-range and how many rounds; `–` without repeats. */
 export function fmtSpread(p: Pick<SweepPoint, 'throughputSpread' | 'repeats'>): string {

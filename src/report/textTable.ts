@@ -1,27 +1,5 @@
 import type { ModeRun, Report } from '../shared/protocol';
-
-/** Milliseconds for people: 0.12 ms, 48.3 ms, 1.52 s. */
-export function fmtMs(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '–';
-  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
-  if (ms >= 10) return `${ms.toFixed(1)} ms`;
-  return `${ms.toFixed(2)} ms`;
-}
-
-function fmtNum(x: number | null | undefined, digits = 2, suffix = ''): string {
-  return x === null || x === undefined ? '–' : `${x.toFixed(digits)}${suffix}`;
-}
-
-/** A figure the report marks as suspect (ModeRun.suspect) is shown with a `?`, never as plain fact. */
-export function suspectOf(r: ModeRun, field: 'speedup' | 'parallelism'): string | null {
-  return r.suspect?.find((s) => s.field === field)?.reason ?? null;
-}
-
-/** Speedup vs inline for people: `1.85×`, `3.40×?` when it is more than the cores can give. */
-export function fmtSpeedup(r: ModeRun): string {
-  if (r.speedup === null) return '–';
-  return `${r.speedup.toFixed(2)}×${suspectOf(r, 'speedup') ? '?' : ''}`;
-}
+import { fmtMs, fmtNum, fmtPct, fmtSpeedup, suspectOf } from '../shared/format';
 
 /** What cut a partial run, as the views name it. */
 const CUT_BY: Partial<Record<string, string>> = {
@@ -59,7 +37,7 @@ const COLUMNS: { title: string; cell(r: ModeRun): string; applies?(report: Repor
   { title: 'lag p99', cell: (r) => fmtMs(r.lag.p99Ms) },
   { title: 'lag max', cell: (r) => fmtMs(r.lag.maxMs) },
   { title: 'stalls', cell: (r) => String(r.lag.stallCount) },
-  { title: 'stalled', cell: (r) => `${Math.round(r.lag.stalledFrac * 100)}%` },
+  { title: 'stalled', cell: (r) => fmtPct(r.lag.stalledFrac) },
   { title: 'beats', cell: (r) => `${r.lag.sampleCount}/${r.lag.expectedSampleCount}` },
   // `*`: measured in the one-thread diagnostic window, not in this one (no probe ran here).
   { title: 'GIL wait p50', cell: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p50Ms)}${r.gilWaitSource === 'diagnostic' ? '*' : ''}` : '–'), applies: (report) => !isNode(report) },

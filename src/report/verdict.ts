@@ -1,22 +1,7 @@
 import type { ModeRun, Report } from '../shared/protocol';
-import { allCallsRaised } from './callErrors';
-import { fmtMs } from './textTable';
-
-/** The report's own lag budget, else the default of looplag.lagBudgetMs. */
-export function budgetOf(report: Report, fallbackMs = 100): number {
-  return report.settings.lagBudgetMs ?? fallbackMs;
-}
-
-/**
- * The one rule for "safe for the loop": the mode was measured and its longest lag
- * stayed within the budget. Stalls (lags over the stall threshold) are counted and
- * shown, but do not decide: a 54 ms stall under a 100 ms budget is within it.
- * The headline, `healthy`, the per-mode verdicts, the lag rules' severities and the
- * CLI's exit code 3 all ask this function.
- */
-export function withinBudget(run: ModeRun, budgetMs: number): boolean {
-  return run.status === 'ok' && run.lag.maxMs <= budgetMs;
-}
+import { withinBudget } from '../advice/budget';
+import { budgetOf, fmtMs, fmtPct } from '../shared/format';
+import { allCallsRaised } from '../stats/callErrors';
 
 export type VerdictLevel = 'critical' | 'warning' | 'info' | 'ok';
 
@@ -48,12 +33,12 @@ function fromNumbers(run: ModeRun, stallMs: number, budgetMs: number): Verdict {
   if (allCallsRaised(run)) return { mode, level: 'critical', text: `${mode}: every call raised — the error path was measured, not the work` };
   const errors = run.taskStats.errorCount ? ` (${run.taskStats.errorCount} of ${run.tasks.length} calls raised)` : '';
   if (lag.stalledFrac >= 0.5) {
-    return { mode, level: 'critical', text: `${mode}: loop starved ${Math.round(lag.stalledFrac * 100)}% of the time, longest stall ${fmtMs(lag.maxMs)}${errors}` };
+    return { mode, level: 'critical', text: `${mode}: loop starved ${fmtPct(lag.stalledFrac)} of the time, longest stall ${fmtMs(lag.maxMs)}${errors}` };
   }
   if (!withinBudget(run, budgetMs)) {
     return { mode, level: 'warning', text: `${mode}: max lag ${fmtMs(lag.maxMs)} over the ${fmtMs(budgetMs)} budget, ${lag.stallCount} stall(s) ≥ ${fmtMs(stallMs)}${errors}` };
   }
-  const busy = run.elu === undefined || run.elu === null ? '' : `, loop busy ${Math.round(run.elu * 100)}% of the time`;
+  const busy = run.elu === undefined || run.elu === null ? '' : `, loop busy ${fmtPct(run.elu)} of the time`;
   const stalls = lag.stallCount ? `, ${lag.stallCount} stall(s) ≥ ${fmtMs(stallMs)}` : '';
   return {
     mode, level: run.taskStats.errorCount ? 'warning' : 'ok',

@@ -7,7 +7,7 @@ import uPlot from 'uplot';
 import { cdfOnGrid, decimateMinMax, logGrid } from '../stats/decimate';
 import { sortedCopy } from '../stats/percentiles';
 import type { ModeRun, SweepPoint } from '../shared/protocol';
-import { fmtMs } from '../report/textTable';
+import { fmtMs } from '../shared/format';
 
 export interface Theme {
   fg: string;

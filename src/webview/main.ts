@@ -9,7 +9,7 @@ import { FromWebview, LiveProgress, ToWebview, ViewOptions } from '../shared/web
 import type { HistoryEntry } from '../shared/webviewProtocol';
 import { obj, nullable } from '../shared/validate';
 import { reportMarkdown } from '../report/markdown';
-import { budgetOf } from '../report/verdict';
+import { budgetOf } from '../shared/format';
 import { Chart, cdfChart, lagChart, readTheme, sweepChart, timelineChart } from './charts';
 import { sweepHeader, sweepRecommendations, sweepTable } from './sweepView';
 import { clear, h, icon } from './dom';

@@ -1,7 +1,7 @@
 /** The worker sweep's view: headline, one chart per mode, the table, and the code to use. */
 import type { Sweep } from '../shared/protocol';
 import type { LiveProgress } from '../shared/webviewProtocol';
-import { fmtMs } from '../report/textTable';
+import { fmtMs } from '../shared/format';
 import { fmtSpread } from '../report/sweepText';
 import { h, icon } from './dom';
 

@@ -1,7 +1,8 @@
 /** The report's views, built with `h()` only (see dom.ts): no HTML strings anywhere. */
 import type { Advice, ModeRun, Report } from '../shared/protocol';
 import type { HistoryEntry, LiveProgress } from '../shared/webviewProtocol';
-import { fmtMs, fmtSpeedup, hasLag, partialPhrase, suspectOf } from '../report/textTable';
+import { fmtBytes, fmtMs, fmtSpeedup, suspectOf } from '../shared/format';
+import { hasLag, partialPhrase } from '../report/textTable';
 import { verdicts } from '../report/verdict';
 import { h, icon } from './dom';
 
@@ -55,13 +56,6 @@ function gilSource(r: ModeRun): string {
 
 function isNode(report: Report): boolean {
   return report.runtime?.name === 'node' || report.target.language !== 'python';
-}
-
-function fmtBytes(n: number | null): string {
-  if (n === null) return '–';
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${Math.round(n)} B`;
 }
 
 /** The metrics a run without heartbeat samples has no figure for. */

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
-import { DEFAULTS } from '../../src/engine/runPlan';
+import { DEFAULTS } from '../../src/engine/options';
 import { measure, runSession } from '../../src/engine/runSession';
 import { buildReport, ReportSettings, SessionState } from '../../src/report/buildReport';
 import { NOISY_FLOOR_P99_MS } from '../../src/report/quality';

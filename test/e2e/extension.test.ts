@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
-import { fmtMs } from '../../src/report/textTable';
+import { fmtMs } from '../../src/shared/format';
 import { resultHint } from '../../src/host/lensText';
 import { Report } from '../../src/shared/protocol';
 import type { CodeServer } from '../support/codeServer';

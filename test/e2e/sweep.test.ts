@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { resultHint } from '../../src/host/lensText';
-import { fmtMs } from '../../src/report/textTable';
+import { fmtMs } from '../../src/shared/format';
 import { Report, Sweep } from '../../src/shared/protocol';
 import { findLogFile } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';

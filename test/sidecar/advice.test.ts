@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { MIN_USEFUL_SPEEDUP } from '../../src/advice/thresholds';
 import { describe, test, type TestContext } from 'node:test';
 import { plannedModeOf } from '../../src/advice/advise';
-import { fmtMs } from '../../src/report/textTable';
+import { fmtMs } from '../../src/shared/format';
 import type { Advice, Report } from '../../src/shared/protocol';
 import { run, runCli } from '../support/helpers';
 

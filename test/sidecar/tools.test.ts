@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { checkCallArgs, Language, outlineFile, runTool, SidecarDirs, ToolRuntime } from '../../src/engine/languageTools';
-import { defaultNodeSidecarDir, defaultPythonSidecarDir } from '../../src/engine/runSession';
+import { defaultNodeSidecarDir, defaultPythonSidecarDir } from '../../src/engine/runtimes';
 import { FIXTURES, REPO, scratchFolders } from '../support/helpers';
 
 const DIRS: SidecarDirs = { python: defaultPythonSidecarDir(), node: defaultNodeSidecarDir() };

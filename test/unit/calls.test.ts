@@ -6,16 +6,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { advise } from '../../src/advice/advise';
-import { defaultCallTimeoutS } from '../../src/engine/runPlan';
-import { buildReport, ReportSettings, SessionState } from '../../src/report/buildReport';
+import { defaultCallTimeoutS } from '../../src/engine/options';
+import { buildReport, SessionState } from '../../src/report/buildReport';
 import { exitCode } from '../../src/report/exitCode';
 import { reportMarkdown } from '../../src/report/markdown';
 import { formatReportText, partialPhrase } from '../../src/report/textTable';
 import { verdicts } from '../../src/report/verdict';
-import { RawWindow, Report, RunError } from '../../src/shared/protocol';
+import { RawWindow, Report, RunError, RunSettings } from '../../src/shared/protocol';
 import { taskStats } from '../../src/stats/lagStats';
 
-const settings: ReportSettings = {
+const settings: RunSettings = {
   concurrency: 4, workers: null, switchIntervalS: null, heartbeatMs: 1, stallMs: 50, gilProbe: false,
   modes: ['inline', 'thread'], timeoutS: 120, callTimeoutS: 1, lagBudgetMs: 100,
 };

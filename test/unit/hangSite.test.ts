@@ -1,7 +1,8 @@
 /** What a session timeout says about where the run hung (pure: from the sidecar's messages). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hangSite, HangState, timeoutError } from '../../src/engine/runSession';
+import { timeoutError } from '../../src/engine/crashMessages';
+import { hangSite, HangState } from '../../src/engine/sidecarWatch';
 
 const target = { file: '/w/app.py', qualname: 'slow', lines: null, args: '', language: 'python' as const };
 const at = (h: Partial<HangState>): HangState => ({ helloSeen: true, loaded: true, progress: null, runningSinceMs: null, sweep: false, ...h });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { parseTargetArg, UsageError } from '../../src/engine/runPlan';
+import { parseTargetArg, UsageError } from '../../src/engine/options';
 import { pickTarget } from '../../src/host/targetPicker';
 import { argumentsLossNote, notCloneableReason, prototypeLossNote } from '../../src/sidecars/node/cloneCheck';
 import { hasBindingName, instrument } from '../../src/sidecars/node/instrument';

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildReport, ReportSettings, SessionState } from '../../src/report/buildReport';
+import { buildReport, SessionState } from '../../src/report/buildReport';
 import { assessQuality, BUSY_MACHINE_FRAC } from '../../src/report/quality';
 import { reportMarkdown } from '../../src/report/markdown';
 import { formatReportText } from '../../src/report/textTable';
-import { RawWindow, Report } from '../../src/shared/protocol';
+import { RawWindow, Report, RunSettings } from '../../src/shared/protocol';
 import { exitCode } from '../../src/report/exitCode';
 
-const settings: ReportSettings = {
+const settings: RunSettings = {
   concurrency: 2, workers: null, switchIntervalS: null, heartbeatMs: 1, stallMs: 50, gilProbe: true,
   modes: ['inline', 'thread', 'process'], timeoutS: 120,
 };

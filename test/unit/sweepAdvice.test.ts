@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { beatsBeyondSpread, cpuShare, recommend, sweepHeadline } from '../../src/advice/sweep';
-import { roundThroughputs, sweepRoundsFor, SWEEP_MIN_REPEATS, SWEEP_MIN_WINDOW_MS } from '../../src/engine/runSweep';
+import { sweepRoundsFor, SWEEP_MIN_REPEATS, SWEEP_MIN_WINDOW_MS } from '../../src/engine/runSweep';
+import { roundThroughputs } from '../../src/report/buildSweep';
 import type { Report, SweepPoint, TaskRecord } from '../../src/shared/protocol';
 
 const ctx: Pick<Report, 'target' | 'settings'> = {

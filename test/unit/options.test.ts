@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { languageOf, parseModes, parseTargetArg, settingsFrom, UsageError } from '../../src/engine/runPlan';
+import { languageOf, parseModes, parseTargetArg, settingsFrom, UsageError } from '../../src/engine/options';
 
 test('targets: FILE::QUALNAME and FILE:START-END, read from the right', () => {
   assert.deepEqual(parseTargetArg('app.py::handler'), { file: 'app.py', qualname: 'handler', lines: null });

@@ -1,0 +1,98 @@
+/**
+ * Each stage in its room, arrows pointing one way (STYLE.md; issue 12): reads the source
+ * files' imports and fails on one the pipeline's direction forbids.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import type * as TSNS from 'typescript';
+import { REPO } from '../support/helpers';
+
+const SRC = path.join(REPO, 'src');
+/** The parser finds every import form (`import type`, `export … from`, `import()`, `require`); loaded, not bundled. */
+const ts = createRequire(path.join(REPO, 'package.json'))('typescript') as typeof TSNS;
+
+/** The rooms the rules speak of: the engine's stages, which run outside the editor too. */
+const ROOMS = ['shared', 'stats', 'advice', 'engine', 'report'] as const;
+type Room = (typeof ROOMS)[number];
+
+interface Import {
+  /** Relative to the repository, e.g. `src/advice/rules.ts`. */
+  file: string;
+  line: number;
+  specifier: string;
+}
+
+/** What an import reaches: `vscode`, a src folder (`report`), a top-level src file (`cli.ts`), or null for a package or node built-in. */
+function reached(imp: Import): string | null {
+  if (imp.specifier === 'vscode' || imp.specifier.startsWith('vscode/')) return 'vscode';
+  if (!imp.specifier.startsWith('.')) return null;
+  const inSrc = path.relative(SRC, path.resolve(REPO, path.dirname(imp.file), imp.specifier));
+  if (inSrc.startsWith('..') || path.isAbsolute(inSrc)) return 'outside src';
+  return inSrc.split(path.sep)[0];
+}
+
+/** Why `room` may not import `target` (the pipeline runs shared → stats → advice → report, the engine beside it); null when it may. */
+function forbidden(room: Room, target: string): string | null {
+  if (target === 'vscode') return `${room} runs outside the editor too (the CLI, the tests): no vscode`;
+  if (room === 'shared' && target !== 'shared') return 'shared is the floor every room stands on: it imports no other src folder';
+  if (room === 'advice' && target === 'report') return 'report imports advice: advice importing report runs the arrow back up';
+  if (room === 'engine' && target === 'advice') return 'the engine measures; advice is read from the report it builds (report imports advice)';
+  return null;
+}
+
+/** The imports that break a rule, as `file:line imports 'x': why`. */
+function violations(imports: Import[]): string[] {
+  const out: string[] = [];
+  for (const imp of imports) {
+    const room = imp.file.split('/')[1] as Room;
+    if (!ROOMS.includes(room)) continue;
+    const target = reached(imp);
+    const why = target === null ? null : forbidden(room, target);
+    if (why) out.push(`${imp.file}:${imp.line} imports '${imp.specifier}': ${why}`);
+  }
+  return out;
+}
+
+function importsOf(file: string, text: string): Import[] {
+  const info = ts.preProcessFile(text, true, true);
+  return info.importedFiles.map((f) => ({ file, line: text.slice(0, f.pos).split('\n').length, specifier: f.fileName }));
+}
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? sourceFiles(p) : /\.(ts|mts|cts)$/.test(e.name) ? [p] : [];
+  });
+}
+
+function repoImports(): Import[] {
+  return ROOMS.flatMap((room) => sourceFiles(path.join(SRC, room)))
+    .flatMap((p) => importsOf(path.relative(REPO, p).split(path.sep).join('/'), fs.readFileSync(p, 'utf8')));
+}
+
+test('shared, stats, advice, engine and report import no vscode; advice nothing from report; engine nothing from advice; shared nothing from another src folder', () => {
+  const imports = repoImports();
+  // Not vacuous: every room has files, and their imports were read.
+  for (const room of ROOMS) assert.ok(imports.some((i) => i.file.startsWith(`src/${room}/`)), `imports read in src/${room}`);
+  assert.ok(imports.some((i) => i.file === 'src/report/buildReport.ts' && i.specifier === '../advice/advise'), 'report → advice is seen (and allowed)');
+  assert.deepEqual(violations(imports), []);
+});
+
+test('the boundary check catches each forbidden import form', () => {
+  const bad = (file: string, text: string) => violations(importsOf(file, text));
+  assert.match(bad('src/advice/rules.ts', "import { fmtMs } from '../report/textTable';")[0], /^src\/advice\/rules\.ts:1 imports '\.\.\/report\/textTable': report imports advice/);
+  assert.equal(bad('src/advice/snippets/python.ts', "\n\nexport { verdicts } from '../../report/verdict';").length, 1, 're-export from a subfolder');
+  assert.equal(bad('src/engine/runSweep.ts', "import type { Facts } from '../advice/rules';").length, 1, 'type-only import');
+  assert.equal(bad('src/engine/runSession.ts', "const a = require('../advice/advise');\nconst b = import('../advice/sweep');").length, 2, 'require and import()');
+  assert.equal(bad('src/stats/lagStats.ts', "import * as vscode from 'vscode';").length, 1);
+  assert.equal(bad('src/report/html.ts', "import type { Uri } from 'vscode';").length, 1);
+  assert.equal(bad('src/shared/protocol.ts', "import { cores } from '../engine/runSweep';\nimport { x } from '../cli';").length, 2, 'shared imports no other src folder, nor a top-level file');
+  // The arrows that point the right way, and packages, pass.
+  assert.deepEqual(bad('src/report/buildReport.ts', "import { advise } from '../advice/advise';\nimport { lagStats } from '../stats/lagStats';"), []);
+  assert.deepEqual(bad('src/engine/runSession.ts', "import { buildReport } from '../report/buildReport';\nimport * as fs from 'node:fs';"), []);
+  assert.deepEqual(bad('src/shared/format.ts', "import type { ModeRun } from './protocol';"), []);
+  assert.deepEqual(bad('src/host/config.ts', "import * as vscode from 'vscode';"), [], 'host is the editor face');
+});
