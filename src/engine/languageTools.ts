@@ -6,10 +6,9 @@
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import type { ReportTarget } from '../report/buildReport';
-import { OutlineFunction, RunError, ToolMessage } from '../shared/protocol';
+import { Language, OutlineFunction, RunError, ToolMessage } from '../shared/protocol';
 
-export type Language = ReportTarget['language'];
+export type { Language };
 
 /**
  * VS Code language ids Loop Lag measures. JSX files are left out: the Node sidecar

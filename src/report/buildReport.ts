@@ -8,9 +8,6 @@ import { advise, headline } from '../advice/advise';
 
 export const TOOL_VERSION = '0.1.0';
 
-/** The run's inputs under the names the report builder's callers used (defined in shared/protocol). */
-export type ReportSettings = RunSettings;
-export type ReportTarget = RunTarget;
 
 /** Everything a session has gathered so far; a report can be built from it at any point. */
 export interface SessionState {

@@ -13,9 +13,9 @@ import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import { DEFAULTS } from '../../src/engine/options';
 import { measure, runSession } from '../../src/engine/runSession';
-import { buildReport, ReportSettings, SessionState } from '../../src/report/buildReport';
+import { buildReport, SessionState } from '../../src/report/buildReport';
 import { NOISY_FLOOR_P99_MS } from '../../src/report/quality';
-import { Mode, ModeRun, RawWindow, Report, SidecarMessage } from '../../src/shared/protocol';
+import { Mode, ModeRun, RawWindow, Report, RunSettings, SidecarMessage } from '../../src/shared/protocol';
 import { lagStats } from '../../src/stats/lagStats';
 import { standaloneHtml } from '../../src/report/html';
 import { applyLiveDelta, liveDelta } from '../../src/shared/liveReport';
@@ -104,7 +104,7 @@ interface SessionInput {
 
 async function session(input: SessionInput): Promise<Timed> {
   const file = input.file ?? TARGETS;
-  const settings: ReportSettings = {
+  const settings: RunSettings = {
     modes: input.modes,
     concurrency: input.concurrency,
     workers: input.workers ?? null,
@@ -366,7 +366,7 @@ async function isolation(t: Table): Promise<void> {
   const modes: Mode[] = ['inline', 'thread', 'process'];
   const base = { qualname: 'noop', modes, concurrency: 2, workers: 2 };
   const isolated = await session(base);
-  const settings: ReportSettings = { modes, concurrency: 2, workers: 2, switchIntervalS: null, heartbeatMs: DEFAULTS.heartbeatMs, stallMs: DEFAULTS.stallMs, gilProbe: true, timeoutS: 30 };
+  const settings: RunSettings = { modes, concurrency: 2, workers: 2, switchIntervalS: null, heartbeatMs: DEFAULTS.heartbeatMs, stallMs: DEFAULTS.stallMs, gilProbe: true, timeoutS: 30 };
   const t0 = performance.now();
   const shared = await measure({
     target: { file: TARGETS, qualname: 'noop', lines: null, args: '', language: 'python', workspaceRoot: null },
@@ -386,7 +386,7 @@ const NODE = process.env.LOOPLAG_BENCH_NODE ?? 'node';
 
 /** One session of the Node engine on a bench target (runSession, as the CLI and the extension use it). */
 async function nodeSession(input: Omit<SessionInput, 'file' | 'gilProbe'>): Promise<Timed> {
-  const settings: ReportSettings = {
+  const settings: RunSettings = {
     modes: input.modes, concurrency: input.concurrency, workers: input.workers ?? null, switchIntervalS: null,
     heartbeatMs: DEFAULTS.heartbeatMs, stallMs: DEFAULTS.stallMs, gilProbe: false, timeoutS: 30,
   };
@@ -595,7 +595,7 @@ function hostCosts(t: Table): void {
   progress('host-side costs');
   t.section('host side: 3 modes × 60,000 samples (synthetic, = 60 s windows at 1 ms)');
   const rand = lcg(42);
-  const settings: ReportSettings = {
+  const settings: RunSettings = {
     modes: ['inline', 'thread', 'process'], concurrency: 10, workers: null, switchIntervalS: 0.005,
     heartbeatMs: 1, stallMs: 50, gilProbe: true, timeoutS: 120,
   };
@@ -654,7 +654,7 @@ async function uiRender(t: Table): Promise<void> {
     return;
   }
   const rand = lcg(7);
-  const settings: ReportSettings = {
+  const settings: RunSettings = {
     modes: ['inline', 'thread', 'process'], concurrency: 10, workers: null, switchIntervalS: 0.005,
     heartbeatMs: 1, stallMs: 50, gilProbe: true, timeoutS: 120,
   };
