@@ -1,7 +1,8 @@
 /**
  * The worker sweep's recommendation, headline and code: which pool size to use, given
  * each size's throughput (with the spread of its repeated rounds) and loop lag.
- * Pure: the sweep engine (src/engine/runSweep.ts) measures, this decides.
+ * Pure: the sweep engine (src/engine/runSweep.ts) measures, src/report/buildSweep.ts
+ * assembles the document and asks this to decide.
  */
 import { fmtMs } from '../shared/format';
 import type { Mode, Report, Runtime, SweepPoint, SweepRecommendation } from '../shared/protocol';

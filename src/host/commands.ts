@@ -127,7 +127,9 @@ export class Commands {
         const outline = await outlineFile(language, candidate, this.runs.sidecarDirs, uri.fsPath);
         if (!outline.ok) {
           const line = outline.error.line;
-          const pick = await vscode.window.showErrorMessage(`Loop Lag: ${vscode.workspace.asRelativePath(uri)} has a syntax error: ${outline.error.message}`, ...(line ? ['Go to Line'] : []));
+          // A syntax error points at its line; anything else (a too-old Python, an unreadable file) is not one.
+          const what = outline.error.kind === 'syntax-error' ? 'has a syntax error' : 'cannot be measured';
+          const pick = await vscode.window.showErrorMessage(`Loop Lag: ${vscode.workspace.asRelativePath(uri)} ${what}: ${outline.error.message}`, ...(line ? ['Go to Line'] : []));
           if (pick && line) await revealLine(uri, line);
           return undefined;
         }

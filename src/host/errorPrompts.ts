@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { RunError } from '../shared/protocol';
 import { offerInterpreterFix } from './interpreter';
-import type { Language } from '../engine/languageTools';
+import type { Language } from '../shared/protocol';
 import { revealLine } from './reveal';
 
 /**

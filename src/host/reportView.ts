@@ -18,7 +18,7 @@ import { ReportPanelController } from '../panel/reportPanel';
 import type { HostSettings } from './config';
 import { saveDocument } from './exportFile';
 import { COMMANDS, executeCommand } from './ids';
-import type { Language } from '../engine/languageTools';
+import type { Language } from '../shared/protocol';
 
 /** The run or sweep in progress, as the view needs it. */
 export interface ActiveRun {

@@ -7,6 +7,7 @@ import { recommend, sweepHeadline } from '../advice/sweep';
 import type { ModeRun, Report, RunPlan, RunSettings, Sweep, SweepPoint, TaskRecord } from '../shared/protocol';
 import { SWEEP_SCHEMA } from '../shared/protocol';
 import { callErrorOf, describeCallError } from '../stats/callErrors';
+import { round3 } from '../stats/percentiles';
 import { TOOL_VERSION } from './buildReport';
 
 /** What the sweep's document says about its windows' plan. */
@@ -37,7 +38,6 @@ export function roundThroughputs(tasks: TaskRecord[]): { perRound: number[]; ove
   }
   const rounds = [...byRound.values()].filter((r) => r.end > r.start);
   if (!rounds.length) return null;
-  const round3 = (x: number) => Math.round(x * 1000) / 1000;
   return {
     perRound: rounds.map((r) => round3(r.calls / ((r.end - r.start) / 1000))),
     overall: round3(rounds.reduce((a, r) => a + r.calls, 0) / (rounds.reduce((a, r) => a + r.end - r.start, 0) / 1000)),

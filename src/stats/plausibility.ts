@@ -5,6 +5,7 @@
  */
 import type { ModeRun, TaskRecord } from '../shared/protocol';
 import { percentileSorted, round3, sortedCopy } from './percentiles';
+import { fmtMs } from '../shared/format';
 
 /** Above the core count by more than this factor: not parallelism. Timing noise on a
  *  ~1 s window moves a speedup by a few percent, so 10% is past noise, not past reason. */
@@ -81,16 +82,13 @@ function speedupReason(run: ModeRun, inline: ModeRun | undefined, cores: number)
   const calls = inline ? callTimes(inline.tasks) : [];
   const median = calls.length >= 3 ? percentileSorted(sortedCopy(calls.map((c) => c.ms)), 0.5) : null;
   if (median !== null && calls[0].ms >= FIRST_CALL_OUTLIER * median && calls[0].ms >= CACHE_MISS_MIN_MS) {
-    return `${head}: inline, the first call took ${fmt(calls[0].ms)}, the others ${fmt(median)} (median): a one-time cost (imports, caches, JIT, key generation) or a cache miss, not the work, made inline look slow`;
+    return `${head}: inline, the first call took ${fmtMs(calls[0].ms)}, the others ${fmtMs(median)} (median): a one-time cost (imports, caches, JIT, key generation) or a cache miss, not the work, made inline look slow`;
   }
   const inlineP50 = inline?.taskStats.runP50Ms ?? null;
   const p50 = run.taskStats.runP50Ms;
   if (inlineP50 !== null && p50 !== null && p50 > 0 && inlineP50 / p50 > cores * BEYOND_CORES_MARGIN) {
-    return `${head}: each call ran ${(inlineP50 / p50).toFixed(1)}× faster in ${run.mode} mode than inline (median ${fmt(p50)} vs ${fmt(inlineP50)}): a warm-up or cache effect, not parallelism`;
+    return `${head}: each call ran ${(inlineP50 / p50).toFixed(1)}× faster in ${run.mode} mode than inline (median ${fmtMs(p50)} vs ${fmtMs(inlineP50)}): a warm-up or cache effect, not parallelism`;
   }
   return `${head}: a warm-up or cache effect, or a disturbed inline window`;
 }
 
-function fmt(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(2)} ms`;
-}

@@ -37,8 +37,12 @@ function reached(imp: Import): string | null {
 /** Why `room` may not import `target` (the pipeline runs shared → stats → advice → report, the engine beside it); null when it may. */
 function forbidden(room: Room, target: string): string | null {
   if (target === 'vscode') return `${room} runs outside the editor too (the CLI, the tests): no vscode`;
+  // The editor's side and the entry points sit above every stage (and reach vscode).
+  if (['host', 'panel', 'webview', 'extension', 'extension.ts', 'cli', 'cli.ts'].includes(target)) return `${target} is the editor's side or an entry point: no stage imports it`;
   if (room === 'shared' && target !== 'shared') return 'shared is the floor every room stands on: it imports no other src folder';
+  if (room === 'stats' && target !== 'shared' && target !== 'stats') return 'stats is pure numbers: it imports shared only';
   if (room === 'advice' && target === 'report') return 'report imports advice: advice importing report runs the arrow back up';
+  if ((room === 'advice' || room === 'report') && target === 'engine') return `the engine builds the report; ${room} importing the engine runs the arrow back up`;
   if (room === 'engine' && target === 'advice') return 'the engine measures; advice is read from the report it builds (report imports advice)';
   return null;
 }
@@ -90,9 +94,20 @@ test('the boundary check catches each forbidden import form', () => {
   assert.equal(bad('src/stats/lagStats.ts', "import * as vscode from 'vscode';").length, 1);
   assert.equal(bad('src/report/html.ts', "import type { Uri } from 'vscode';").length, 1);
   assert.equal(bad('src/shared/protocol.ts', "import { cores } from '../engine/runSweep';\nimport { x } from '../cli';").length, 2, 'shared imports no other src folder, nor a top-level file');
+  assert.equal(bad('src/engine/runSession.ts', "import { readSettings } from '../host/config';").length, 1, 'the editor side, which reaches vscode');
+  assert.equal(bad('src/stats/lagStats.ts', "import { advise } from '../advice/advise';").length, 1, 'stats imports shared only');
+  assert.equal(bad('src/report/buildReport.ts', "import { measure } from '../engine/runSession';").length, 1, 'report → engine runs back up');
   // The arrows that point the right way, and packages, pass.
   assert.deepEqual(bad('src/report/buildReport.ts', "import { advise } from '../advice/advise';\nimport { lagStats } from '../stats/lagStats';"), []);
   assert.deepEqual(bad('src/engine/runSession.ts', "import { buildReport } from '../report/buildReport';\nimport * as fs from 'node:fs';"), []);
   assert.deepEqual(bad('src/shared/format.ts', "import type { ModeRun } from './protocol';"), []);
   assert.deepEqual(bad('src/host/config.ts', "import * as vscode from 'vscode';"), [], 'host is the editor face');
+});
+
+test('the CLI (run outside the editor) imports neither vscode nor the editor side', () => {
+  const file = 'src/cli.ts';
+  const imports = importsOf(file, fs.readFileSync(path.join(REPO, file), 'utf8'));
+  assert.ok(imports.some((i) => i.specifier.startsWith('./engine/')), 'its imports were read');
+  const bad = imports.filter((i) => ['vscode', 'host', 'panel', 'webview', 'extension'].includes(reached({ ...i, file })?.replace(/\.ts$/, '') ?? ''));
+  assert.deepEqual(bad.map((i) => `${i.file}:${i.line} imports '${i.specifier}'`), []);
 });
