@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Progress, runSession } from './engine/runSession';
-import { languageOf, parseModes, parseNumberOption, parseTargetArg, settingsFrom, UsageError } from './engine/options';
+import { languageOf, parseKnob, parseModes, parseTargetArg, settingsFrom, UsageError } from './engine/options';
+import { KNOBS } from './shared/settings';
 import { TOOL_VERSION } from './report/buildReport';
 import { EXIT, errorExitCode, exitCode } from './report/exitCode';
 import { formatReportText } from './report/textTable';
@@ -178,11 +179,11 @@ export async function main(argv: string[]): Promise<number> {
       sweepWorkers = parseWorkerList((o.workers ?? DEFAULT_SWEEP_WORKERS.join(',')).split(','));
       if (o.html) throw new UsageError('--html applies to `looplag run`; a sweep writes --json / --out');
       if (settings.modes.includes('inline')) throw new UsageError('a sweep measures pool modes: drop inline from --modes');
-      sweepBudgetS = parseNumberOption('--sweep-budget-s', o['sweep-budget-s'], 0.1, 86400) ?? DEFAULT_SWEEP_BUDGET_S;
+      sweepBudgetS = parseKnob(KNOBS.sweepBudgetS, o['sweep-budget-s']) ?? DEFAULT_SWEEP_BUDGET_S;
     } else if (o['sweep-budget-s'] !== undefined) {
       throw new UsageError('--sweep-budget-s applies to `looplag sweep`');
     }
-    budgetMs = parseNumberOption('--budget-ms', o['budget-ms'], 0, 1e9);
+    budgetMs = parseKnob(KNOBS.lagBudgetMs, o['budget-ms']);
     for (const [flag, file] of [['--out', o.out], ['--html', o.html]] as const) {
       if (file) checkOutputPath(flag, file);
     }
@@ -247,7 +248,7 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGHUP', ignoreHangup);
   };
   if (sweep) {
-    const result = await runSweep({ ...engine, settings: { ...settings, lagBudgetMs: budgetMs ?? 100 }, workers: sweepWorkers, budgetS: sweepBudgetS });
+    const result = await runSweep({ ...engine, settings: { ...settings, lagBudgetMs: budgetMs ?? KNOBS.lagBudgetMs.default }, workers: sweepWorkers, budgetS: sweepBudgetS });
     finished();
     if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
     else process.stdout.write(formatSweepText(result));

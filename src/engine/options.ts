@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { QUALNAME } from '../shared/identifiers';
 import { Mode, NODE_MODES, PYTHON_MODES } from '../shared/protocol';
 import type { Language, RunSettings, RunTarget } from '../shared/protocol';
+import { Knob, KNOBS } from '../shared/settings';
 
 /** A user error in how the run was asked for (CLI exit code 2). */
 export class UsageError extends Error {
@@ -13,13 +14,21 @@ export class UsageError extends Error {
 }
 
 export const DEFAULTS = {
-  concurrency: 10,
-  workers: 0,
-  heartbeatMs: 1,
-  stallMs: 50,
-  timeoutS: 120,
+  concurrency: KNOBS.concurrency.default,
+  workers: KNOBS.workers.default,
+  heartbeatMs: KNOBS.heartbeatMs.default,
+  stallMs: KNOBS.stallMs.default,
+  timeoutS: KNOBS.timeoutS.default,
   modes: [...PYTHON_MODES] as Mode[],
 };
+
+/** A knob's CLI value, in its range (shared/settings.ts); null when not given. */
+export function parseKnob(knob: Knob, text: string | undefined): number | null {
+  const name = knob.flag ?? 'value';
+  return knob.integer
+    ? (text === undefined ? null : parseIntOption(name, text, knob.default, knob.min, knob.max))
+    : parseNumberOption(name, text, knob.min, knob.max);
+}
 
 export function languageOf(file: string): Language {
   const ext = path.extname(file).toLowerCase();
@@ -102,19 +111,21 @@ export function defaultCallTimeoutS(timeoutS: number, modeCount: number): number
 }
 
 export function settingsFrom(input: SettingsInput, language: Language = 'python'): RunSettings {
-  const workers = parseIntOption('--workers', input.workers, DEFAULTS.workers, 0, 1024);
-  const switchIntervalS = parseNumberOption('--switch-interval', input.switchInterval, 0, 10);
+  const workers = parseKnob(KNOBS.workers, input.workers) ?? KNOBS.workers.default;
+  const switchIntervalS = parseKnob(KNOBS.switchIntervalS, input.switchInterval);
   const modes = input.modes ? parseModes(input.modes, language) : [...modesFor(language)];
-  const timeoutS = parseNumberOption('--timeout', input.timeout, 0.1, 86400) ?? DEFAULTS.timeoutS;
+  const timeoutS = parseKnob(KNOBS.timeoutS, input.timeout) ?? KNOBS.timeoutS.default;
+  // The CLI's --call-timeout is a limit (0.1 s at least); the editor's 0 means "derived".
+  const callTimeoutS = parseNumberOption('--call-timeout', input.callTimeout, 0.1, KNOBS.callTimeoutS.max);
   return {
     modes,
-    concurrency: parseIntOption('--concurrency', input.concurrency, DEFAULTS.concurrency, 1, 10000),
+    concurrency: parseKnob(KNOBS.concurrency, input.concurrency) ?? KNOBS.concurrency.default,
     workers: workers === 0 ? null : workers,
-    switchIntervalS: switchIntervalS === 0 ? null : switchIntervalS,
-    heartbeatMs: parseIntOption('--heartbeat-ms', input.heartbeatMs, DEFAULTS.heartbeatMs, 1, 1000),
-    stallMs: parseNumberOption('--stall-ms', input.stallMs, 0.1, 600000) ?? DEFAULTS.stallMs,
+    switchIntervalS: !switchIntervalS ? null : switchIntervalS,
+    heartbeatMs: parseKnob(KNOBS.heartbeatMs, input.heartbeatMs) ?? KNOBS.heartbeatMs.default,
+    stallMs: parseKnob(KNOBS.stallMs, input.stallMs) ?? KNOBS.stallMs.default,
     timeoutS,
-    callTimeoutS: parseNumberOption('--call-timeout', input.callTimeout, 0.1, 86400) ?? defaultCallTimeoutS(timeoutS, modes.length),
+    callTimeoutS: callTimeoutS ?? defaultCallTimeoutS(timeoutS, modes.length),
     gilProbe: input.gilProbe,
     gilProbeInWindow: input.gilProbe && (input.gilProbeInWindow ?? false),
     warmup: input.warmup ?? true,

@@ -10,6 +10,7 @@ import type { Report, RunPlan, Sweep, SweepPoint } from '../shared/protocol';
 import { timeoutError } from './crashMessages';
 import { Progress, RunOptions, measure } from './runSession';
 import { UsageError } from './options';
+import { KNOBS } from '../shared/settings';
 
 /** A later mode's sidecar needs at least this long to start and load the target. */
 const SWEEP_MIN_LEFT_S = 1;
@@ -21,7 +22,7 @@ export const DEFAULT_SWEEP_WORKERS = ['1', '2', '4', 'cores', 'cores+4', '32', '
  * The whole sweep's default time budget: the 7 default counts × 2 pool modes get about
  * 3 s each at most, well above the 0.5 s window a fast function needs.
  */
-export const DEFAULT_SWEEP_BUDGET_S = 60;
+export const DEFAULT_SWEEP_BUDGET_S: number = KNOBS.sweepBudgetS.default;
 /** Each window runs at least this long: a 90 ms window of 8 calls measured noise (issue 10). */
 export const SWEEP_MIN_WINDOW_MS = 500;
 /** …and at least this many rounds, each one throughput measurement, so their spread is known. */

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import { defaultCallTimeoutS, DEFAULTS, modesFor, UsageError } from '../engine/options';
-import { DEFAULT_SWEEP_BUDGET_S, DEFAULT_SWEEP_WORKERS, parseWorkerList } from '../engine/runSweep';
+import { defaultCallTimeoutS, modesFor, UsageError } from '../engine/options';
+import { DEFAULT_SWEEP_WORKERS, parseWorkerList } from '../engine/runSweep';
+import { clampKnob, KNOBS } from '../shared/settings';
 import type { Mode, RunSettings } from '../shared/protocol';
 import { SECTION, SettingTypes } from './ids';
 import { isNodeLanguage, Language } from '../engine/languageTools';
@@ -34,32 +35,31 @@ const SWEEP_MODES = { python: ['thread', 'process'], node: ['worker', 'process']
 export function readSettings(scope: vscode.Uri | undefined, language: Language = 'python'): HostSettings {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
   const get = <K extends keyof SettingTypes>(key: K, fallback: SettingTypes[K]): SettingTypes[K] => c.get<SettingTypes[K]>(key) ?? fallback;
-  const int = (v: number, lo: number, hi: number, fallback: number) => (Number.isFinite(v) ? Math.min(hi, Math.max(lo, Math.round(v))) : fallback);
   const known = modesFor(language);
   const asked = language === 'python' ? get('python.modes', [...known]) : get('node.modes', [...known]);
   const modes = (Array.isArray(asked) ? asked : []).filter((m): m is Mode => (known as readonly string[]).includes(m));
-  const workers = int(get('workers', 0), 0, 1024, 0);
-  const switchInterval = get('python.switchInterval', 0);
+  const workers = clampKnob('workers', get('workers', KNOBS.workers.default));
+  const switchInterval = clampKnob('switchIntervalS', get('python.switchInterval', KNOBS.switchIntervalS.default));
   const planned = get('plannedMode', 'auto');
   const sweepWorkers = get('sweep.workers', DEFAULT_SWEEP_WORKERS);
   const finalModes = modes.length ? [...new Set(modes)] : [...known];
-  const timeoutS = Math.max(1, get('timeoutSeconds', DEFAULTS.timeoutS));
-  const callTimeout = get('callTimeoutSeconds', 0);
+  const timeoutS = clampKnob('timeoutS', get('timeoutSeconds', KNOBS.timeoutS.default));
+  const callTimeout = clampKnob('callTimeoutS', get('callTimeoutSeconds', KNOBS.callTimeoutS.default));
   return {
     report: {
-      concurrency: int(get('concurrency', DEFAULTS.concurrency), 1, 1000, DEFAULTS.concurrency),
+      concurrency: clampKnob('concurrency', get('concurrency', KNOBS.concurrency.default)),
       workers: workers === 0 ? null : workers,
       switchIntervalS: switchInterval > 0 ? switchInterval : null,
-      heartbeatMs: int(get('heartbeatMs', DEFAULTS.heartbeatMs), 1, 1000, DEFAULTS.heartbeatMs),
-      stallMs: Math.max(0.1, get('stallThresholdMs', DEFAULTS.stallMs)),
+      heartbeatMs: clampKnob('heartbeatMs', get('heartbeatMs', KNOBS.heartbeatMs.default)),
+      stallMs: clampKnob('stallMs', get('stallThresholdMs', KNOBS.stallMs.default)),
       gilProbe: get('gilProbe', true),
       gilProbeInWindow: get('gilProbe', true) && get('gilProbeInWindow', false),
       warmup: get('warmup', true),
       modes: finalModes,
       timeoutS,
       // 0 (or nonsense): derived from the timeout, as the CLI does without --call-timeout.
-      callTimeoutS: Number.isFinite(callTimeout) && callTimeout > 0 ? Math.max(0.1, Math.min(86400, callTimeout)) : defaultCallTimeoutS(timeoutS, finalModes.length),
-      lagBudgetMs: Math.max(0, get('lagBudgetMs', 100)),
+      callTimeoutS: callTimeout > 0 ? Math.max(0.1, callTimeout) : defaultCallTimeoutS(timeoutS, finalModes.length),
+      lagBudgetMs: clampKnob('lagBudgetMs', get('lagBudgetMs', KNOBS.lagBudgetMs.default)),
       // "auto" (or a mode of the other language): the advice infers it from the target.
       plannedMode: (known as readonly string[]).includes(planned) ? planned : null,
     },
@@ -67,8 +67,8 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
     nodePath: get('node.path', '').trim(),
     freeThreaded: isNodeLanguage(language) ? null : freeThreadedSetting(get('python.freeThreadedPath', 'auto')),
     sweepWorkers: Array.isArray(sweepWorkers) ? sweepWorkers.map(String) : [String(sweepWorkers)],
-    sweepBudgetS: budgetSeconds(get('sweep.budgetSeconds', DEFAULT_SWEEP_BUDGET_S)),
-    lagBudgetMs: Math.max(0, get('lagBudgetMs', 100)),
+    sweepBudgetS: budgetSeconds(get('sweep.budgetSeconds', KNOBS.sweepBudgetS.default)),
+    lagBudgetMs: clampKnob('lagBudgetMs', get('lagBudgetMs', KNOBS.lagBudgetMs.default)),
     codeLens: get('codeLens.enabled', true),
     saveBeforeRun: get('saveBeforeRun', 'ask') === 'always' ? 'always' : 'ask',
   };
@@ -76,8 +76,7 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
 
 /** `looplag.sweep.budgetSeconds` kept to 0.1 s – 1 day (the schema's range; a bad value means the default). */
 export function budgetSeconds(value: unknown): number {
-  const n = Number(value);
-  return Number.isFinite(n) ? Math.min(86400, Math.max(0.1, n)) : DEFAULT_SWEEP_BUDGET_S;
+  return clampKnob('sweepBudgetS', value);
 }
 
 /** `looplag.python.freeThreadedPath`: "auto" (or empty) searches PATH, "off" disables, anything else is a path. */

@@ -21,6 +21,7 @@ import { describeRuntime, Interpreter, resolveRuntime } from './interpreter';
 import { isNodeLanguage, Language, SidecarDirs } from '../engine/languageTools';
 import { ResultHint, resultHint } from './lensText';
 import { ActiveRun, ReportView, startingSweep } from './reportView';
+import { KNOBS } from '../shared/settings';
 
 /** Everything needed to start (and later repeat) a measurement. */
 export interface RunRequest {
@@ -59,7 +60,7 @@ export class RunController implements vscode.Disposable {
     this.statusBar.name = 'Loop Lag';
     this.view = new ReportView(context.extensionUri, history, log, {
       active: () => this.activeRun(),
-      lagBudgetMs: () => this.lastRequest?.settings.lagBudgetMs ?? 100,
+      lagBudgetMs: () => this.lastRequest?.settings.lagBudgetMs ?? KNOBS.lagBudgetMs.default,
       rerun: () => this.rerun(),
       cancel: (why) => this.cancel(why),
     });

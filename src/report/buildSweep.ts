@@ -9,6 +9,7 @@ import { SWEEP_SCHEMA } from '../shared/protocol';
 import { callErrorOf, describeCallError } from '../stats/callErrors';
 import { round3 } from '../stats/percentiles';
 import { TOOL_VERSION } from './buildReport';
+import { KNOBS } from '../shared/settings';
 
 /** What the sweep's document says about its windows' plan. */
 export interface SweepPlan {
@@ -77,7 +78,7 @@ export function pointOf(run: ModeRun, concurrency: number, target: Pick<Report['
 }
 
 export function buildSweep(report: Report, points: SweepPoint[], opts: SweepRequest, plan: SweepPlan, started: number, final: boolean): Sweep {
-  const budget = opts.settings.lagBudgetMs ?? 100;
+  const budget = opts.settings.lagBudgetMs ?? KNOBS.lagBudgetMs.default;
   const modes = [...new Set(points.map((p) => p.mode))];
   const cpuCount = report.runtime?.cpuCount ?? plan.cpuCount;
   const recommendations = modes.map((m) => recommend(m, points.filter((p) => p.mode === m), budget, report, cpuCount));

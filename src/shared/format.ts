@@ -3,6 +3,7 @@
  * Pure: no vscode, DOM or node imports, so advice, report and the webview all use it.
  */
 import type { ModeRun, Report } from './protocol';
+import { KNOBS } from './settings';
 
 /** Milliseconds for people: 0.12 ms, 48.3 ms, 1.52 s. */
 export function fmtMs(ms: number | null | undefined): string {
@@ -42,6 +43,6 @@ export function fmtSpeedup(r: ModeRun): string {
 }
 
 /** The report's own lag budget, else the default of looplag.lagBudgetMs. */
-export function budgetOf(report: Report, fallbackMs = 100): number {
+export function budgetOf(report: Report, fallbackMs: number = KNOBS.lagBudgetMs.default): number {
   return report.settings.lagBudgetMs ?? fallbackMs;
 }

@@ -14,6 +14,7 @@ import { Chart, cdfChart, lagChart, readTheme, sweepChart, timelineChart } from 
 import { sweepHeader, sweepRecommendations, sweepTable } from './sweepView';
 import { clear, h, icon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
+import { KNOBS } from '../shared/settings';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; setState(s: unknown): void; getState(): unknown };
 
@@ -35,7 +36,7 @@ const StandalonePayload = obj({ report: Report, compare: nullable(Report) });
 class App {
   private state: ViewState = {
     currentId: null, current: null, compare: null, history: [], running: null, notice: null, sweep: null,
-    options: { lagBudgetMs: 100, host: 'standalone' },
+    options: { lagBudgetMs: KNOBS.lagBudgetMs.default, host: 'standalone' },
   };
   private charts: Chart[] = [];
   private logScale = false;
