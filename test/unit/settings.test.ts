@@ -39,3 +39,8 @@ test('an editor value is kept to the same range; nonsense gives the default', ()
   assert.equal(clampKnob('heartbeatMs', 'x'), KNOBS.heartbeatMs.default);
   assert.equal(clampKnob('stallMs', 0), KNOBS.stallMs.min);
 });
+
+test('the version reports carry is package.json\'s', async () => {
+  const { TOOL_VERSION } = await import('../../src/report/buildReport');
+  assert.equal(TOOL_VERSION, (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
+});
