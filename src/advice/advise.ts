@@ -11,6 +11,7 @@ import { Facts, GilBehaviour, healthy, RULES } from './rules';
 import * as T from './thresholds';
 import * as Py from './snippets/python';
 import * as Js from './snippets/node';
+import { MODES } from '../shared/modes';
 
 /**
  * The mode the user means to deploy when they did not say: an `async def`/async
@@ -116,14 +117,7 @@ function withoutRepeatedSetups(advice: Advice[], language: Facts['language']): A
   });
 }
 
-const HOW: Record<string, string> = {
-  inline: 'on the event loop (called directly)',
-  thread: 'in a thread pool',
-  process: 'in a process pool',
-  interpreter: 'in an interpreter pool',
-  worker: 'in worker threads',
-  'free-threaded': 'in threads on free-threaded Python',
-};
+const HOW: Record<string, string> = Object.fromEntries(Object.entries(MODES).map(([m, info]) => [m, info.how]));
 
 /**
  * How many times longer the calls took in this pool than one after another inline, when

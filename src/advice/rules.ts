@@ -10,6 +10,7 @@ import * as T from './thresholds';
 import * as Py from './snippets/python';
 import * as Js from './snippets/node';
 import { callSplit } from '../stats/plausibility';
+import { MODES } from '../shared/modes';
 
 /** What the rules read, computed once per report. */
 export interface Facts {
@@ -355,7 +356,7 @@ export const queueing: Rule = (f) => {
       // Latency for the caller, not lag for the loop: never what a mode's verdict should say.
       severity: 'info',
       mode: r.mode,
-      title: `${r.tasks.length} calls on ${r.workers} ${r.mode === 'thread' || r.mode === 'free-threaded' ? 'threads' : r.mode === 'process' ? 'processes' : 'workers'}: calls waited up to ${fmtMs(q)} in the queue`,
+      title: `${r.tasks.length} calls on ${r.workers} ${MODES[r.mode].members}: calls waited up to ${fmtMs(q)} in the queue`,
       detail: `In ${r.mode} mode the queue wait (queued → started) was p50 ${fmtMs(r.taskStats.queueP50Ms)}, max ${fmtMs(q)}, next to a run time p50 of ` +
         `${fmtMs(r.taskStats.runP50Ms)}. More concurrent calls than workers is latency, not lag: the loop stays free, the caller waits. ` +
         'Size the pool to the cores for CPU-bound work and bound concurrency upstream if the wait matters.',

@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { Language, OutlineFunction, RunError, ToolMessage } from '../shared/protocol';
+import { RUNTIME_OF } from '../shared/modes';
 
 export type { Language };
 
@@ -25,8 +26,9 @@ export function languageOfDocument(languageId: string): Language | undefined {
   return Object.prototype.hasOwnProperty.call(LANGUAGE_IDS, languageId) ? LANGUAGE_IDS[languageId] : undefined;
 }
 
+/** Run by the Node sidecar (from the runtime table: a third language is not Node by default). */
 export function isNodeLanguage(language: Language): language is 'javascript' | 'typescript' {
-  return language !== 'python';
+  return RUNTIME_OF[language] === 'node';
 }
 
 /** How messages name the language's runtime and its setting. */

@@ -5,6 +5,7 @@ import { clampKnob, KNOBS } from '../shared/settings';
 import type { Mode, RunSettings } from '../shared/protocol';
 import { SECTION, SettingTypes } from './ids';
 import { isNodeLanguage, Language } from '../engine/languageTools';
+import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
 
 export interface HostSettings {
   report: RunSettings;
@@ -25,7 +26,6 @@ export interface HostSettings {
 }
 
 /** The pool modes a worker sweep measures, per language. */
-const SWEEP_MODES = { python: ['thread', 'process'], node: ['worker', 'process'] } as const satisfies Record<string, readonly Mode[]>;
 
 /**
  * Read the settings for a file (resource scope: per-folder values apply), on every run.
@@ -105,7 +105,7 @@ export function sweepWorkerCounts(settings: Pick<HostSettings, 'sweepWorkers'>, 
  * modes setting when that leaves any.
  */
 export function sweepModes(language: Language, asked: readonly Mode[]): Mode[] {
-  const pool: readonly Mode[] = isNodeLanguage(language) ? SWEEP_MODES.node : SWEEP_MODES.python;
+  const pool: readonly Mode[] = RUNTIMES[RUNTIME_OF[language]].sweepModes;
   const both = pool.filter((m) => asked.includes(m));
   return both.length ? both : [...pool];
 }

@@ -6,18 +6,20 @@
 import {
   arr, bool, Infer, int, literal, nullable, num, obj, optional, str, tagged, tupleOfNumbers,
 } from './validate';
+import { LANGUAGE_NAMES, MODE_NAMES, RUNTIMES } from './modes';
 
 /** Bumped on any incompatible change to the host⇄sidecar messages. */
 export const PROTOCOL_VERSION = 1;
 export const REPORT_SCHEMA = 'looplag.report/1';
 
-export const PYTHON_MODES = ['inline', 'thread', 'process', 'interpreter'] as const;
+/** The modes per runtime and the mode names come from the tables in shared/modes.ts. */
+export const PYTHON_MODES = RUNTIMES.python.modes;
 export type PythonMode = (typeof PYTHON_MODES)[number];
 /** Node: the main thread, a `worker_threads` pool, a pool of child processes. */
-export const NODE_MODES = ['inline', 'worker', 'process'] as const;
+export const NODE_MODES = RUNTIMES.node.modes;
 export type NodeMode = (typeof NODE_MODES)[number];
 /** `free-threaded`: Python thread mode run again under a free-threaded interpreter (GIL off). */
-export const Mode = literal('inline', 'thread', 'process', 'interpreter', 'worker', 'free-threaded');
+export const Mode = literal(...MODE_NAMES);
 export type Mode = Infer<typeof Mode>;
 
 /** `call-timeout`: a window cut by --call-timeout (a mode's error, never the session's: not exit 124). */
@@ -42,7 +44,7 @@ export type RunError = Infer<typeof RunError>;
 // ---------------------------------------------------------------------------
 // run inputs: what the editor or the CLI asks for (the engine plans the sidecars' runs from them)
 
-export const LANGUAGES = ['python', 'javascript', 'typescript'] as const;
+export const LANGUAGES = LANGUAGE_NAMES;
 export type Language = (typeof LANGUAGES)[number];
 
 /** What to measure, as the user named it (the sidecar gets a TargetSpec planned from it). */
@@ -261,7 +263,7 @@ export type ThreadpoolProbeRaw = Infer<typeof ThreadpoolProbeRaw>;
 /** What the sidecar measured in one window; stats are computed on the host. */
 export const RawWindow = obj({
   /** `diagnostic`: one call on a one-thread pool before thread mode (Python), see report.diagnostic. */
-  mode: literal('baseline', 'diagnostic', 'inline', 'thread', 'process', 'interpreter', 'worker', 'free-threaded'),
+  mode: literal('baseline', 'diagnostic', ...MODE_NAMES),
   status: literal('ok', 'failed', 'skipped'),
   error: nullable(RunError),
   wallMs: num,

@@ -8,6 +8,7 @@ import { cdfOnGrid, decimateMinMax, logGrid } from '../stats/decimate';
 import { sortedCopy } from '../stats/percentiles';
 import type { ModeRun, SweepPoint } from '../shared/protocol';
 import { fmtMs } from '../shared/format';
+import { MODES } from '../shared/modes';
 
 export interface Theme {
   fg: string;
@@ -20,14 +21,7 @@ export interface Theme {
 export function readTheme(el: Element = document.body): Theme {
   const css = getComputedStyle(el);
   const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
-  const colors: Record<string, string> = {
-    inline: v('--vscode-charts-red', '#e51400'),
-    thread: v('--vscode-charts-orange', '#d18616'),
-    process: v('--vscode-charts-green', '#388a34'),
-    interpreter: v('--vscode-charts-purple', '#652d90'),
-    worker: v('--vscode-charts-blue', '#1a85ff'),
-    'free-threaded': v('--vscode-charts-purple', '#8e44ad'),
-  };
+  const colors: Record<string, string> = Object.fromEntries(Object.entries(MODES).map(([m, { colour }]) => [m, v(colour.cssVar, colour.fallback)]));
   return {
     fg: v('--vscode-charts-foreground', v('--vscode-foreground', '#616161')),
     grid: v('--vscode-charts-lines', 'rgba(128,128,128,0.25)'),

@@ -20,8 +20,9 @@ import { oomEvidence, readOomKills } from '../../engine/oomKills';
 import { argsKindOf, kindOf } from './valueKind';
 import { clearInterval, clearTimeout, setImmediate, setInterval, setTimeout, wallMs } from './clock';
 import { CpuMeter, Heartbeat, LoopDelayMonitor, LoopUtilization, nowMs, threadCpuMs, ThreadpoolProbe } from './probes';
+import { RUNTIMES } from '../../shared/modes';
 
-export const NODE_MODES = ['inline', 'worker', 'process'] as const;
+export const NODE_MODES = RUNTIMES.node.modes;
 export type NodeMode = (typeof NODE_MODES)[number];
 
 class Cancelled extends Error {}

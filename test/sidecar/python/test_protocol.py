@@ -68,6 +68,13 @@ class FixtureTests(unittest.TestCase):
         block = block[len("kind: literal("):block.index(")")]
         self.assertEqual(sorted(k.strip().strip("'") for k in block.split(",")), sorted(protocol.OUTLINE_KINDS))
 
+    def test_modes_match_the_typescript_table(self):
+        with open(os.path.join(REPO, "src", "shared", "modes.ts"), encoding="utf-8") as f:
+            ts = f.read()
+        block = ts[ts.index("export const MODE_NAMES"):]
+        block = block[block.index("[") + 1:block.index("] as const")]
+        self.assertEqual([k.strip().strip("'") for k in block.split(",") if k.strip()], list(protocol.MODES))
+
     def test_error_kinds_match_the_typescript_list(self):
         with open(os.path.join(REPO, "src", "shared", "protocol.ts"), encoding="utf-8") as f:
             ts = f.read()
