@@ -233,7 +233,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     const loadedBefore = state.resolved !== null;
     const sentModes = new Set<string>();
     let sawDone = false;
-    let helloSeen = false; // this sidecar's (the session's state may hold an earlier one's runtime)
+    // This sidecar's hello, progress and silence (the session's state may hold an earlier sidecar's runtime).
     const watch = new SidecarWatch(Date.now(), Boolean(plan.sweepWorkers));
     const cutBy: { window: RawWindow | null } = { window: null }; // the window the host's watchdog ended this sidecar in
     const onMessage = (m: SidecarMessage) => {
@@ -241,7 +241,6 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       switch (m.type) {
         case 'hello':
           clearTimeout(helloTimer);
-          helloSeen = true;
           state.runtime = candidate.label ? { ...m.runtime, implementation: `${m.runtime.implementation}, ${candidate.label}` } : m.runtime;
           if (m.protocol !== PROTOCOL_VERSION) {
             fail({ kind: 'protocol-error', message: `sidecar speaks protocol ${m.protocol}, host ${PROTOCOL_VERSION}`, detail: null });
@@ -297,7 +296,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     const proven = Boolean(part && state.runtime);
     const helloWaitMs = proven ? HELLO_DEADLINE_MS : Math.min(HELLO_DEADLINE_MS, Math.max(0, deadline - Date.now()));
     const noHello = () => {
-      if (helloSeen) return;
+      if (watch.helloSeen) return;
       fail({
         kind: 'interpreter-not-found',
         message: `\`${python}\` did not start the Loop Lag sidecar within ${Math.round(helloWaitMs / 100) / 10} s; is it a working ${rt.want}?`,
@@ -307,7 +306,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     };
     const helloTimer = setTimeout(noHello, helloWaitMs);
     const timer = setTimeout(() => {
-      if (!helloSeen && !proven) return noHello(); // both deadlines can fall in the same tick
+      if (!watch.helloSeen && !proven) return noHello(); // both deadlines can fall in the same tick
       fail(timeoutError(opts.settings.timeoutS, state.windows.length, hangSite(watch, opts.target, Date.now())));
       void sidecar.cancel(grace, 'timeout');
     }, Math.max(0, deadline - Date.now()));
@@ -344,7 +343,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
         message: `cannot start ${isNode ? 'Node' : 'Python interpreter'} \`${python}\`: ${exit.spawnError.message}`,
         detail: rt.hint,
       });
-    } else if (exit.protocolError && !helloSeen) {
+    } else if (exit.protocolError && !watch.helloSeen) {
       // Garbage before the hello means `python` is not a Python that ran our sidecar
       // (e.g. --python /bin/echo or a wrapper script): that is the interpreter's fault,
       // not a protocol bug, and the user needs the "set --python" hint.
@@ -358,7 +357,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     } else if (exit.protocolError) {
       fail({ kind: 'protocol-error', message: `the sidecar sent an invalid message: ${exit.protocolError}`, detail: exit.stderrTail || null });
     } else if (!sawDone && !ownError && !cutBy.window) {
-      fail(crashError(exit, !helloSeen, python, rt, oomEvidence(oomBefore, readOomKills()), helloSeen ? state.runtime?.heapLimitMb : null));
+      fail(crashError(exit, !watch.helloSeen, python, rt, oomEvidence(oomBefore, readOomKills()), watch.helloSeen ? state.runtime?.heapLimitMb : null));
     }
     const cut = cutBy.window;
     // A sweep's cut: its earlier windows already stand for the mode, so the cut window has
