@@ -7,11 +7,11 @@ import type { Advice, ModeRun, Report } from '../shared/protocol';
 import { budgetOf, fmtMs, fmtPct, suspectOf } from '../shared/format';
 import { allCallsRaised, callErrorOf, describeCallError } from '../stats/callErrors';
 import { withinBudget } from './budget';
-import { Facts, GilBehaviour, healthy, RULES } from './rules';
+import { Facts, GilBehaviour, healthy, rulesFor } from './rules';
 import * as T from './thresholds';
-import * as Py from './snippets/python';
-import * as Js from './snippets/node';
-import { MODES } from '../shared/modes';
+import { SNIPPETS } from './snippets';
+import { HAS_GIL, runtimeOf, SYNC_PLANNED_MODE } from './runtimes';
+import { MODES, RuntimeName } from '../shared/modes';
 
 /**
  * The mode the user means to deploy when they did not say: an `async def`/async
@@ -21,7 +21,7 @@ import { MODES } from '../shared/modes';
 export function plannedModeOf(report: Report): string {
   const asked = report.settings.plannedMode;
   if (asked) return asked;
-  const inferred = report.target.language !== 'python' || report.target.isAsync ? 'inline' : 'thread';
+  const inferred = report.target.isAsync ? 'inline' : SYNC_PLANNED_MODE[runtimeOf(report)];
   if (report.runs.some((r) => r.mode === inferred) || !report.runs.length) return inferred;
   // The usual plan was not measured (the user's modes leave it out): judge the first
   // mode that was, rather than answer "not measured".
@@ -36,7 +36,7 @@ export function plannedModeOf(report: Report): string {
  * waits say the same less sharply.
  */
 export function classifyGil(report: Report): GilBehaviour | null {
-  if (report.target.language !== 'python') return null;
+  if (!HAS_GIL[runtimeOf(report)]) return null;
   const switchMs = (report.settings.switchIntervalS ?? report.runtime?.switchIntervalS ?? 0.005) * 1000;
   const d = report.diagnostic;
   // A call shorter than a few switch intervals cannot show either signature: the loop
@@ -69,7 +69,7 @@ function factsOf(report: Report): Facts {
   const ok = (mode: string): ModeRun | undefined => report.runs.find((r) => r.mode === mode && r.status === 'ok');
   return {
     report,
-    language: report.target.language === 'python' ? 'python' : 'node',
+    runtime: runtimeOf(report),
     budgetMs: budgetOf(report),
     stallMs: report.settings.stallMs,
     switchMs: (report.settings.switchIntervalS ?? report.runtime?.switchIntervalS ?? 0.005) * 1000,
@@ -86,8 +86,8 @@ const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2, ok: 3 } as const;
 export function advise(report: Report): Advice[] {
   const facts = factsOf(report);
   const advice: Advice[] = [];
-  for (const rule of RULES) {
-    const out = rule(facts);
+  for (const rule of rulesFor(facts.runtime)) {
+    const out = rule.check(facts);
     if (Array.isArray(out)) advice.push(...out);
     else if (out) advice.push(out);
   }
@@ -97,14 +97,14 @@ export function advise(report: Report): Advice[] {
     .map((a, i) => ({ a, i }))
     .sort((x, y) => SEVERITY_ORDER[x.a.severity] - SEVERITY_ORDER[y.a.severity] || x.i - y.i)
     .map((x) => x.a);
-  return withoutRepeatedSetups(sorted, facts.language);
+  return withoutRepeatedSetups(sorted, facts.runtime);
 }
 
 /**
  * One complete setup block per report: an advice whose fix repeats one shown above
  * (several rules recommend the same pool) refers to it instead.
  */
-function withoutRepeatedSetups(advice: Advice[], language: Facts['language']): Advice[] {
+function withoutRepeatedSetups(advice: Advice[], runtime: RuntimeName): Advice[] {
   const firstWith = new Map<string, Advice>();
   return advice.map((a) => {
     if (!a.fix) return a;
@@ -113,7 +113,7 @@ function withoutRepeatedSetups(advice: Advice[], language: Facts['language']): A
       firstWith.set(a.fix, a);
       return a;
     }
-    return { ...a, fix: language === 'python' ? Py.sameSetup(first.title) : Js.sameSetup(first.title) };
+    return { ...a, fix: SNIPPETS[runtime].sameSetup(first.title) };
   });
 }
 

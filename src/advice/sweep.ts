@@ -6,9 +6,8 @@
  */
 import { fmtMs } from '../shared/format';
 import type { Mode, Report, Runtime, SweepPoint, SweepRecommendation } from '../shared/protocol';
-import { nodeTarget, pyTarget } from './rules';
-import * as Py from './snippets/python';
-import * as Js from './snippets/node';
+import { runtimeOf } from './runtimes';
+import { SNIPPETS } from './snippets';
 import { CPU_BOUND_PARALLELISM } from './thresholds';
 
 /** Within this share of the best throughput, a smaller pool is as good and cheaper. */
@@ -107,14 +106,7 @@ export function recommend(mode: Mode, points: SweepPoint[], budgetMs: number, re
 
 /** The recommended pool as code: the same snippets the advice shows, sized to W. */
 export function codeFor(mode: Mode, w: number, report: Pick<Report, 'target'>): string {
-  if (report.target.language === 'python') {
-    const t = pyTarget(report);
-    if (mode === 'process') return Py.processPoolApp(t, w);
-    if (mode === 'interpreter') return Py.interpreterPool(t, w);
-    return Py.sizedThreadPool(t, w, `Starlette/FastAPI sync endpoints: anyio.to_thread.current_default_thread_limiter().total_tokens = ${w}`);
-  }
-  const t = nodeTarget(report);
-  return mode === 'process' ? Js.childPool(t, { workers: w }) : Js.workerPool(t, { workers: w });
+  return SNIPPETS[runtimeOf(report)].sizedPool(mode, w, report);
 }
 
 /** The sweep's one sentence: which mode and W, at what throughput (± its spread) and lag. */

@@ -4,6 +4,8 @@
  * that runs as written beside the target (test/sidecar/snippets.test.ts executes every
  * one). The rules decide what to say; this file only says it in code (STYLE.md 13).
  */
+import type { Mode, Report } from '../../shared/protocol';
+import type { FixSnippets } from './index';
 
 /** What a snippet needs to know about the target. */
 export interface NodeTarget {
@@ -18,6 +20,16 @@ export interface NodeTarget {
   language: 'javascript' | 'typescript';
   /** A snippet target (lines, no function): the user must wrap them in an exported `work()` first. */
   lines?: { start: number; end: number } | null;
+}
+
+/** The target as the snippets need it: its file, module format and language. */
+export function nodeTarget(r: Pick<Report, 'target'>): NodeTarget {
+  const file = r.target.file.split(/[\\/]/).pop()!;
+  const format = r.target.moduleFormat ?? (/\.m[jt]s$/.test(file) ? 'esm' : 'cjs');
+  return {
+    fn: r.target.qualname ?? 'work', args: r.target.args, isAsync: Boolean(r.target.isAsync), file, moduleFormat: format, lines: r.target.qualname ? null : r.target.lines,
+    language: r.target.language === 'typescript' ? 'typescript' : 'javascript',
+  };
 }
 
 const root = (t: NodeTarget) => t.fn.split('.')[0];
@@ -226,7 +238,38 @@ export function note(lines: string[]): string {
   return lines.map((l) => `// ${l}`).join('\n') + '\n';
 }
 
+/** libuv's threadpool sized before Node starts, and the calls in flight bounded below it. */
+export function threadpoolSlots(t: NodeTarget): string {
+  return `# Size the pool before Node starts (it is created on first use and never resized:
+# setting process.env.UV_THREADPOOL_SIZE in code is too late once anything used it)
+UV_THREADPOOL_SIZE=16 node server.js
+
+// and/or bound the calls in flight so other fs/dns/crypto work still gets a thread
+function limit(n) {
+  let active = 0;
+  const waiting = [];
+  const next = () => {
+    if (active >= n || !waiting.length) return;
+    active++;
+    const { fn, resolve, reject } = waiting.shift();
+    Promise.resolve().then(fn).then(resolve, reject).finally(() => { active--; next(); });
+  };
+  return (fn) => new Promise((resolve, reject) => { waiting.push({ fn, resolve, reject }); next(); });
+}
+const threadpoolSlots = limit(2); // fewer than UV_THREADPOOL_SIZE (p-limit does the same)
+async function handler() {
+  return threadpoolSlots(() => ${t.fn}(${t.args}));
+}`;
+}
+
 /** The line a later advice shows instead of repeating a setup block the report already shows. */
 export function sameSetup(title: string): string {
   return `// The same setup as under "${title}" above.\n`;
 }
+
+/** Node's side of the snippet table (snippets/index.ts). */
+export const NODE_SNIPPETS: FixSnippets = {
+  offloadPool: (r) => workerPool(nodeTarget(r)),
+  sizedPool: (mode: Mode, workers: number, r) => (mode === 'process' ? childPool(nodeTarget(r), { workers }) : workerPool(nodeTarget(r), { workers })),
+  sameSetup,
+};

@@ -4,6 +4,8 @@
  * executes every one against sync and async targets, with and without arguments).
  * The rules decide what to say; this file only says it in code (STYLE.md 13).
  */
+import type { Mode, Report } from '../../shared/protocol';
+import type { FixSnippets } from './index';
 
 /** What a snippet needs to know about the target. */
 export interface PyTarget {
@@ -28,6 +30,13 @@ const KEYWORD = /(^|[,(\s])[A-Za-z_]\w*\s*=(?!=)/;
 export function executorCall(fn: string, args: string): string {
   if (!args.trim()) return fn;
   return KEYWORD.test(args) ? `functools.partial(${fn}, ${args})` : `${fn}, ${args}`;
+}
+
+/** The target as the snippets need it: the module it was imported as (else its file's stem). */
+export function pyTarget(r: Pick<Report, 'target'>): PyTarget {
+  const stem = r.target.file.split(/[\\/]/).pop()!.replace(/\.py$/, '');
+  const module = r.target.module && !r.target.module.startsWith('_looplag_') ? r.target.module : stem;
+  return { fn: r.target.qualname ?? 'work', args: r.target.args, isAsync: Boolean(r.target.isAsync), module, lines: r.target.qualname ? null : r.target.lines };
 }
 
 const root = (t: PyTarget) => t.fn.split('.')[0];
@@ -144,7 +153,30 @@ async def handler():
 /** A note that is code only as a comment: runs as a no-op, never as a half-valid line. */
 export const FREE_THREADED_NOTE = '# Deploy on a free-threaded build (python3.13t / 3.14t) and check your C extensions support it.\n';
 
+/** Native thread pools (BLAS/OpenMP) limited to one thread per call: environment first, threadpoolctl as the alternative. */
+export const ONE_NATIVE_THREAD = `# before numpy (or anything using BLAS/OpenMP) is imported, e.g. at the top of the entry module:
+import os
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+# or once at start-up, before the pool runs calls (pip install threadpoolctl); the limit is process-wide:
+from threadpoolctl import threadpool_limits
+threadpool_limits(limits=1)`;
+
 /** The line a later advice shows instead of repeating a setup block the report already shows. */
 export function sameSetup(title: string): string {
   return `# The same setup as under "${title}" above.\n`;
 }
+
+/** Python's side of the snippet table (snippets/index.ts). */
+export const PYTHON_SNIPPETS: FixSnippets = {
+  offloadPool: (r) => processPoolApp(pyTarget(r)),
+  sizedPool(mode: Mode, workers: number, r) {
+    const t = pyTarget(r);
+    if (mode === 'process') return processPoolApp(t, workers);
+    if (mode === 'interpreter') return interpreterPool(t, workers);
+    return sizedThreadPool(t, workers, `Starlette/FastAPI sync endpoints: anyio.to_thread.current_default_thread_limiter().total_tokens = ${workers}`);
+  },
+  sameSetup,
+};
