@@ -11,7 +11,7 @@ import * as v8 from 'node:v8';
 import { PROTOCOL_VERSION, RawWindow, RunError, RunPlan, Runtime, ToolMessage } from '../../shared/protocol';
 import { Channel, emptyOutput, OutputCuts, readHostMessages, syncStdio, takeProtocolEnv } from './channel';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
-import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, runPoolSweep, skipped } from './modes/pool';
+import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, runPoolSweep, skipped } from './modes';
 import { checkArgs, locate, Located, outline } from './outline';
 import { dieWithParent, parentPidFromEnv } from './orphanWatch';
 import { LoopDelayMonitor } from './probes';
