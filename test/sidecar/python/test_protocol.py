@@ -61,7 +61,7 @@ class FixtureTests(unittest.TestCase):
             protocol.validate_host_message(start)
 
     def test_outline_kinds_match_the_typescript_list(self):
-        with open(os.path.join(REPO, "src", "shared", "protocol.ts"), encoding="utf-8") as f:
+        with open(os.path.join(REPO, "src", "shared", "protocol", "tools.ts"), encoding="utf-8") as f:
             ts = f.read()
         block = ts[ts.index("export const OutlineFunction"):]
         block = block[block.index("kind: literal("):]
@@ -76,7 +76,7 @@ class FixtureTests(unittest.TestCase):
         self.assertEqual([k.strip().strip("'") for k in block.split(",") if k.strip()], list(protocol.MODES))
 
     def test_error_kinds_match_the_typescript_list(self):
-        with open(os.path.join(REPO, "src", "shared", "protocol.ts"), encoding="utf-8") as f:
+        with open(os.path.join(REPO, "src", "shared", "protocol", "common.ts"), encoding="utf-8") as f:
             ts = f.read()
         block = ts[ts.index("export const ERROR_KINDS"):]
         block = block[:block.index("] as const")]
