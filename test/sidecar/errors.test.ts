@@ -2,6 +2,9 @@
  * Every way a run can go wrong, through the real CLI (`bin/looplag.js run …`) and a
  * real python3: the exit code, the one stderr line and the report are checked for
  * each error kind, plus usage errors, budgets, noisy user output and target shapes.
+ * The cases Node has too (a module that cannot load, bad arguments, a missing
+ * interpreter, values a pool cannot take, raising calls) are one table with the Node
+ * ones: test/support/errorCases.ts.
  *
  * Runs that hang, crash or are interrupted carry a LOOPLAG_TEST_TAG in their
  * environment, inherited by the sidecar and its pool children, so a test can prove
@@ -12,15 +15,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+import { CLI_OPTIONS } from '../../src/cli/commandLine';
 import { Report } from '../../src/shared/protocol';
-import { assertNoProcessLeft, assertOneLineError, CliResult, FIXTURES, newTag, processesWithTag, reportOf, REPO, run, runCli, waitFor, writePy, scratchFolders } from '../support/helpers';
+import { assertNoProcessLeft, assertOneLineError, CliResult, newTag, reportOf, run, runCli, waitFor, writePy, scratchFolders } from '../support/helpers';
+import { ERROR_FIXTURES, expectInterrupted, expectTimeout, sharedErrorTests, startUntilMarker } from '../support/errorCases';
 
-const ERRORS = path.join(FIXTURES, 'python', 'errors');
-const WORKERS = path.join(ERRORS, 'workers.py');
-const TARGETS = path.join(ERRORS, 'targets.py');
-
-/** Settings that keep each run short: a small pool, no GIL probe. */
-const FAST = ['--concurrency', '2', '--workers', '2', '--no-gil-probe'];
+const { targets: TARGETS, workers: WORKERS, fast: FAST } = ERROR_FIXTURES.python;
+const ERRORS = path.dirname(TARGETS);
 
 const scratch = scratchFolders();
 
@@ -43,20 +44,9 @@ function snippetLines(file: string, name: string): { start: number; end: number 
 
 // ---------------------------------------------------------------------------
 
-describe('the target cannot be loaded: exit 1, one line, and the kind in the report', () => {
-  test('syntax-error names the right line', async () => {
-    const file = py('def ok():\n    return 1\n\n\ndef broken(:\n    pass\n');
-    const r = await runCli(['run', `${file}::ok`, '--modes', 'inline', ...FAST, '--json']);
-    assertOneLineError(r, 'syntax-error', /line 5\b/);
-    const report = reportOf(r);
-    assert.equal(report.status, 'failed');
-    assert.equal(report.error?.kind, 'syntax-error');
-    assert.equal(report.error?.line, 5);
-    assert.equal(report.error?.file, file);
-    assert.match(report.error?.detail ?? '', /def broken\(:/);
-    assert.equal(run(report, 'inline').status, 'skipped');
-  });
+sharedErrorTests('python');
 
+describe('the target cannot be loaded: exit 1, one line, and the kind in the report', () => {
   test('syntax-error in a module the target imports names that module and line', async () => {
     const dir = scratchDir();
     fs.writeFileSync(path.join(dir, 'broken_helper.py'), 'X = 1\nY = (\n');
@@ -84,18 +74,7 @@ describe('the target cannot be loaded: exit 1, one line, and the kind in the rep
     assert.match(verbose.stderr, /Traceback \(most recent call last\):[\s\S]*RuntimeError: config missing at import/);
   });
 
-  test('import-error: the module imports a package that is not installed', async () => {
-    const file = py('import looplag_no_such_package_xyz\n\n\ndef f():\n    pass\n');
-    const r = await runCli(['run', `${file}::f`, '--modes', 'inline', ...FAST, '--json']);
-    assertOneLineError(r, 'import-error', /ModuleNotFoundError: No module named 'looplag_no_such_package_xyz'/);
-    assert.equal(reportOf(r).error?.line, 1);
-  });
-
-  test('target-not-found lists the module-level functions', async () => {
-    const r = await runCli(['run', `${TARGETS}::gamma`, '--modes', 'inline', ...FAST, '--json']);
-    assertOneLineError(r, 'target-not-found', /`gamma` not found in targets\.py/);
-    assert.match(r.stderr, /module-level functions: say, describe, alpha, beta, outer, fetch, /);
-
+  test('target-not-found: a method name without its class, a file that does not exist', async () => {
     // A method name without its class gets a "did you mean".
     const bare = await runCli(['run', `${TARGETS}::double`, '--modes', 'inline', ...FAST]);
     assertOneLineError(bare, 'target-not-found', /did you mean `Shapes\.double`/);
@@ -135,26 +114,6 @@ describe('the target cannot be loaded: exit 1, one line, and the kind in the rep
 });
 
 describe('bad-arguments', () => {
-  const cases: [string, string, RegExp][] = [
-    ['unparsable text', '1,,2', /arguments `1,,2` are not valid call syntax/],
-    ['text that escapes the parentheses', '1) + (2', /are not valid call syntax/],
-    ['arguments that raise', '1 / 0', /evaluating arguments `1 \/ 0` raised ZeroDivisionError: division by zero/],
-    ['an unknown name', 'undefined_name', /raised NameError: name 'undefined_name' is not defined/],
-    ['too few for the signature', '1', /beta\(a, b\) cannot be called with \(1\): missing a required argument: 'b'/],
-    ['too many for the signature', '1, 2, 3', /beta\(a, b\) cannot be called with \(1, 2, 3\): too many positional arguments/],
-    ['an unknown keyword', 'a=1, b=2, c=3', /got an unexpected keyword argument 'c'/],
-  ];
-  for (const [what, args, pattern] of cases) {
-    test(what, async () => {
-      const r = await runCli(['run', `${TARGETS}::beta`, '--args', args, '--modes', 'inline,thread', ...FAST, '--json']);
-      assertOneLineError(r, 'bad-arguments', pattern);
-      const report = reportOf(r);
-      assert.equal(report.error?.kind, 'bad-arguments');
-      // Nothing ran, and the report says so for every mode asked for.
-      assert.deepEqual(report.runs.map((x) => [x.mode, x.status]), [['inline', 'skipped'], ['thread', 'skipped']]);
-    });
-  }
-
   test('arguments are evaluated in the module: its names work', async () => {
     const r = await runCli(['run', `${TARGETS}::beta`, '--args', 'LOADED_AS, b="!"', '--modes', 'inline', ...FAST, '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -166,13 +125,6 @@ describe('interpreter-not-found', () => {
   test('no python3 or python on PATH', async () => {
     const r = await runCli(['run', `${TARGETS}::alpha`, ...FAST], { env: { PATH: '/nonexistent' } });
     assertOneLineError(r, 'interpreter-not-found', /no Python interpreter found \(tried python3, python\)/);
-  });
-
-  test('--python pointing nowhere', async () => {
-    const r = await runCli(['run', `${TARGETS}::alpha`, '--python', '/nonexistent/python3', ...FAST, '--json']);
-    assertOneLineError(r, 'interpreter-not-found', /cannot start Python interpreter `\/nonexistent\/python3`/);
-    assert.equal(reportOf(r).status, 'failed');
-    assert.equal(reportOf(r).runtime, null);
   });
 
   test('--python that is not Python: /bin/false', async () => {
@@ -205,50 +157,11 @@ describe('interpreter-not-found', () => {
   });
 });
 
-describe('not-picklable: only the process run fails; the others are measured (exit 0)', () => {
-  const cases: [string, string, string, RegExp][] = [
-    ['a lambda argument', 'take', 'lambda: 1', /the call arguments can't be sent to another process: PicklingError/],
-    ['a threading.Lock argument', 'take', 'threading.Lock()', /the call arguments can't be sent to another process: TypeError: cannot pickle '_thread\.lock' object/],
-    ['a threading.Lock return value', 'return_lock', '', /the return value can't be sent back from the process: cannot pickle '_thread\.lock' object/],
-  ];
-  for (const [what, fn, args, pattern] of cases) {
-    test(what, async () => {
-      const r = await runCli(['run', `${WORKERS}::${fn}`, '--args', args, '--modes', 'inline,thread,process', ...FAST, '--json']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stderr, '');
-      const report = reportOf(r);
-      assert.equal(report.error, null);
-      for (const mode of ['inline', 'thread']) {
-        assert.equal(run(report, mode).status, 'ok');
-        assert.equal(run(report, mode).taskStats.okCount, 2);
-      }
-      const proc = run(report, 'process');
-      assert.equal(proc.status, 'failed');
-      assert.equal(proc.error?.kind, 'not-picklable');
-      assert.match(proc.error!.message, pattern);
-      assert.match(r.stdout, /"kind":"not-picklable"/);
-    });
-  }
-});
-
 describe('timeout: exit 124, what was measured is kept, nothing is left running', () => {
+  /** Timed out after inline was measured (2 calls ok): the report, with --out when given. */
   async function timedOut(args: string[], timeoutS: number, out?: string) {
-    const tag = newTag();
-    const t0 = Date.now();
-    // --call-timeout far past --timeout: this is the session timeout's path (its default,
-    // derived from --timeout, would cut these calls first).
-    const r = await runCli(['run', ...args, ...FAST, '--timeout', String(timeoutS), '--call-timeout', '600', ...(out ? ['--out', out] : ['--json'])], {
-      env: { LOOPLAG_TEST_TAG: tag },
-    });
-    const elapsedMs = Date.now() - t0;
-    assert.equal(r.code, 124, r.stderr);
-    assert.match(r.stderr, new RegExp(`^looplag: error \\[timeout\\]: gave up after ${timeoutS} s(?: [^\\n]+)? \\(1 mode\\(s\\) measured\\)\\n$`));
-    // The deadline, the 1 s grace before the kill, and process start-up; not a hang.
-    assert.ok(elapsedMs < timeoutS * 1000 + 4000, `took ${elapsedMs} ms`);
-    await assertNoProcessLeft(tag);
-    const report = out ? Report.parse(JSON.parse(fs.readFileSync(out, 'utf8'))) : reportOf(r);
+    const report = await expectTimeout([...args, ...FAST], timeoutS, 1, out);
     assert.equal(report.status, 'partial');
-    assert.equal(report.error?.kind, 'timeout');
     assert.equal(run(report, 'inline').status, 'ok');
     assert.equal(run(report, 'inline').taskStats.okCount, 2);
     return report;
@@ -337,42 +250,24 @@ describe('crashed', () => {
 });
 
 describe('cancelled', () => {
-  /** Start a run whose pool thread holds the GIL; resolves once the thread is in pow(). */
-  async function startGilBoundRun(tag: string, onStderr?: (text: string) => void) {
+  /** A run whose pool thread holds the GIL, and the marker it writes once the thread is in pow(). */
+  function gilBoundRun(): { args: string[]; marker: string } {
     const marker = path.join(scratchDir(), 'called');
-    let cliPid = 0;
-    const running = runCli(
-      ['run', `${WORKERS}::hold_gil_in_thread`, '--args', JSON.stringify(marker), '--modes', 'inline,thread', ...FAST, '--json'],
-      { env: { LOOPLAG_TEST_TAG: tag }, onStart: (pid) => (cliPid = pid), onStderr },
-    );
-    await waitFor(() => fs.existsSync(marker), 'the thread run to start');
-    // The CLI and the sidecar carry the tag: the leftover check below is not vacuous.
-    assert.ok(processesWithTag(tag).length >= 2, 'tagged processes while running');
-    return { running, cliPid };
+    return { args: [`${WORKERS}::hold_gil_in_thread`, '--args', JSON.stringify(marker), '--modes', 'inline,thread', ...FAST], marker };
   }
 
   test('SIGINT while a pool thread holds the GIL: exit 130 within a couple of seconds, nothing left', async () => {
-    const tag = newTag();
-    const { running, cliPid } = await startGilBoundRun(tag);
-    const t0 = Date.now();
-    process.kill(cliPid, 'SIGINT');
-    const r = await running;
-    const elapsedMs = Date.now() - t0;
-    assert.equal(r.code, 130, r.stderr);
-    assert.ok(elapsedMs < 3000, `took ${elapsedMs} ms after SIGINT`);
-    assert.equal(r.stderr, 'looplag: interrupted; stopping (interrupt again to stop at once)\n' +
-      'looplag: error [cancelled]: cancelled (1 mode(s) measured)\n');
-    const report = reportOf(r);
+    const { args, marker } = gilBoundRun();
+    const report = await expectInterrupted(args, marker, 'the thread run to start', 1);
     assert.equal(report.status, 'partial');
     assert.equal(run(report, 'inline').status, 'ok');
     assert.equal(run(report, 'thread').error?.kind, 'cancelled');
-    await assertNoProcessLeft(tag);
   });
 
   test('a second SIGINT stops at once and still takes the GIL-bound sidecar down', async () => {
-    const tag = newTag();
     let stderr = '';
-    const { running, cliPid } = await startGilBoundRun(tag, (text) => (stderr += text));
+    const { args, marker } = gilBoundRun();
+    const { running, cliPid, tag } = await startUntilMarker(args, marker, 'the thread run to start', (text) => (stderr += text));
     process.kill(cliPid, 'SIGINT');
     // Only after the CLI has taken the first interrupt: two signals sent back to back may merge into one.
     await waitFor(() => stderr.includes('interrupted; stopping'), 'the first interrupt to be taken', 5000);
@@ -384,31 +279,6 @@ describe('cancelled', () => {
     // Before the fix the sidecar, deaf to its closed stdin behind pow(), ran on forever.
     await assertNoProcessLeft(tag);
   });
-});
-
-test('a raising task is a per-task error, not a failed run (exit 4: calls failed)', async () => {
-  const r = await runCli(['run', `${WORKERS}::boom`, '--args', '42', '--modes', 'inline,thread,process', ...FAST, '--json']);
-  // Issue 10: calls that raised exit 4 (was 0), so a CI gate sees them.
-  assert.equal(r.code, 4, r.stderr);
-  const report = reportOf(r);
-  assert.equal(report.status, 'complete');
-  assert.equal(report.error, null);
-  for (const mode of ['inline', 'thread', 'process']) {
-    const m = run(report, mode);
-    assert.equal(m.status, 'ok', mode);
-    assert.equal(m.error, null, mode);
-    assert.equal(m.taskStats.errorCount, 2, mode);
-    for (const t of m.tasks) {
-      assert.equal(t.error?.type, 'ValueError', mode);
-      assert.equal(t.error?.message, 'task boom 42', mode);
-      assert.match(t.error?.traceback ?? '', /workers\.py", line \d+, in boom\n[\s\S]*ValueError: task boom 42/, mode);
-    }
-  }
-  // The text view says so too, without turning it into a failure.
-  const text = await runCli(['run', `${WORKERS}::boom`, '--args', '42', '--modes', 'inline', ...FAST]);
-  assert.equal(text.code, 4, text.stderr);
-  assert.match(text.stderr, /^looplag: calls raised in inline \(2 of 2: ValueError: task boom 42 \(workers\.py:\d+\)\)$/m);
-  assert.match(text.stdout, /inline: 2 of 2 calls raised ValueError: task boom 42/);
 });
 
 // ---------------------------------------------------------------------------
@@ -455,11 +325,8 @@ describe('usage errors: exit 2 before anything runs', () => {
 test('--help documents every option the CLI accepts, and every exit code', async () => {
   const r = await runCli(['--help']);
   assert.equal(r.code, 0);
-  // The options parseArgs accepts, read from the source so a new one cannot go undocumented.
-  const source = fs.readFileSync(path.join(REPO, 'src', 'cli.ts'), 'utf8');
-  const block = /parseArgs\(\{[\s\S]*?options: \{([\s\S]*?)\n {6}\},\n/.exec(source);
-  assert.ok(block, 'found the parseArgs options in src/cli.ts');
-  const options = [...block[1].matchAll(/^\s+'?([a-z][a-z-]*)'?: \{ type:/gm)].map((m) => m[1]);
+  // The options parseArgs accepts, from the table it is given, so a new one cannot go undocumented.
+  const options = Object.keys(CLI_OPTIONS);
   assert.ok(options.length >= 15, `parsed options: ${options.join(', ')}`);
   for (const name of options) assert.match(r.stdout, new RegExp(`^ +(-\\w, )?--${name}\\b`, 'm'), `--${name} in --help`);
   for (const code of [0, 1, 2, 3, 124, 130]) assert.match(r.stdout, new RegExp(`^ +${code} +\\S`, 'm'), `exit code ${code}`);

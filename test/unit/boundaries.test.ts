@@ -104,10 +104,15 @@ test('the boundary check catches each forbidden import form', () => {
   assert.deepEqual(bad('src/host/config.ts', "import * as vscode from 'vscode';"), [], 'host is the editor face');
 });
 
-test('the CLI (run outside the editor) imports neither vscode nor the editor side', () => {
-  const file = 'src/cli.ts';
-  const imports = importsOf(file, fs.readFileSync(path.join(REPO, file), 'utf8'));
-  assert.ok(imports.some((i) => i.specifier.startsWith('./engine/')), 'its imports were read');
-  const bad = imports.filter((i) => ['vscode', 'host', 'panel', 'webview', 'extension'].includes(reached({ ...i, file })?.replace(/\.ts$/, '') ?? ''));
+test('the CLI (run outside the editor) imports neither vscode nor the editor side, in cli.ts or its steps in src/cli/', () => {
+  const files = ['src/cli.ts', ...sourceFiles(path.join(SRC, 'cli')).map((p) => path.relative(REPO, p).split(path.sep).join('/'))];
+  // Not vacuous: the steps were found, and each file's imports were read.
+  assert.ok(files.includes('src/cli/plan.ts'), `the CLI's steps: ${files.join(', ')}`);
+  const imports = files.flatMap((file) => importsOf(file, fs.readFileSync(path.join(REPO, file), 'utf8')));
+  for (const file of files) assert.ok(imports.some((i) => i.file === file), `imports read in ${file}`);
+  assert.ok(imports.some((i) => i.file === 'src/cli.ts' && i.specifier.startsWith('./engine/')), 'its imports were read');
+  const bad = imports.filter((i) => ['vscode', 'host', 'panel', 'webview', 'extension'].includes(reached(i)?.replace(/\.ts$/, '') ?? ''));
   assert.deepEqual(bad.map((i) => `${i.file}:${i.line} imports '${i.specifier}'`), []);
+  // And the check itself sees a step reaching for the editor side.
+  assert.equal(importsOf('src/cli/plan.ts', "import { readSettings } from '../host/config';").filter((i) => reached(i) === 'host').length, 1);
 });
