@@ -19,7 +19,7 @@ import { HostLagMonitor } from './hostLag';
 import { CommandId, COMMANDS, RUNNING_CONTEXT } from './ids';
 import { describeRuntime, hostRuntime, Interpreter, resolveRuntime } from './interpreter';
 import { Language, SidecarDirs } from '../engine/languageTools';
-import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
+import { RUNTIME_NAMES, RUNTIME_OF, RuntimeName, RUNTIMES } from '../shared/modes';
 import { ResultHint, resultHint } from './lensText';
 import { ActiveRun, ReportView, startingSweep } from './reportView';
 import { KNOBS } from '../shared/settings';
@@ -72,17 +72,9 @@ export class RunController implements vscode.Disposable {
     return this.view.panel;
   }
 
-  get sidecarDir(): string {
-    return path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', 'python');
-  }
-
-  get nodeSidecarDir(): string {
-    return path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', 'node');
-  }
-
-  /** Both sidecars' folders, for the one-shot tools. */
+  /** Each runtime's sidecar folder in the extension (dist/sidecars/<runtime>), for runs and the one-shot tools. */
   get sidecarDirs(): SidecarDirs {
-    return { python: this.sidecarDir, node: this.nodeSidecarDir };
+    return Object.fromEntries(RUNTIME_NAMES.map((r) => [r, path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', r)])) as Record<RuntimeName, string>;
   }
 
   /** The last result's headline for a function, for the editor hint. */
@@ -256,8 +248,9 @@ export class RunController implements vscode.Disposable {
         language: request.language, workspaceRoot: request.workspaceRoot,
       },
       ...hostRuntime(request.language).choice(request.interpreter),
-      sidecarDir: this.sidecarDir,
-      nodeSidecarDir: this.nodeSidecarDir,
+      // The engine's per-runtime options (RunOptions); the bench and the tests pass them too.
+      sidecarDir: this.sidecarDirs.python,
+      nodeSidecarDir: this.sidecarDirs.node,
       signal,
       cancelGraceMs: CANCEL_GRACE_MS,
       onSpawn: (cmd: string, args: string[]) => this.log.info(`sidecar: ${cmd} ${args.join(' ')}`),
