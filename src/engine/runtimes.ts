@@ -21,11 +21,6 @@ export interface RuntimeChoice {
   fallbackRuntime?: { command: string; env?: NodeJS.ProcessEnv; label: string };
 }
 
-/** The first folder holding `marker`, looked for next to the bundle and up from it. */
-function sidecarDir(candidates: string[], marker: string): string {
-  return candidates.find((d) => fs.existsSync(path.join(d, marker))) ?? candidates[0];
-}
-
 export interface Candidate {
   command: string;
   env?: NodeJS.ProcessEnv;
@@ -49,8 +44,11 @@ export interface SidecarChoice extends RuntimeChoice {
 export interface EngineRuntime {
   /** The sidecar's entry script, in its folder. */
   sidecarEntry: string;
-  /** The folder shipped next to the bundle (dist/sidecars/…), or the source tree's when the sidecar is not built. */
-  defaultSidecarDir(): string;
+  /**
+   * Where its folder may be, first found (holding `sidecarEntry`) wins: next to the bundle
+   * (dist/sidecars/…), then up from it (the source tree's, for a sidecar that is not built).
+   */
+  sidecarDirs(): string[];
   /** The folder a run was given, if any. */
   chosenSidecarDir(opts: SidecarChoice): string | undefined;
   /** The runtimes to try, in order. */
@@ -64,12 +62,12 @@ export interface EngineRuntime {
 export const ENGINE_RUNTIMES: { readonly [R in RuntimeName]: EngineRuntime } = {
   python: {
     sidecarEntry: 'run_sidecar.py',
-    defaultSidecarDir: () => sidecarDir([
+    sidecarDirs: () => [
       path.join(__dirname, 'sidecars', 'python'),
       path.join(__dirname, '..', 'sidecars', 'python'),
       path.resolve(__dirname, '..', '..', 'src', 'sidecars', 'python'),
       path.resolve(__dirname, '..', '..', '..', 'src', 'sidecars', 'python'),
-    ], 'run_sidecar.py'),
+    ],
     chosenSidecarDir: (opts) => opts.sidecarDir,
     // The one given, else the usual names on PATH.
     candidates: (opts) => (opts.python ? [opts.python] : process.platform === 'win32' ? ['python', 'python3', 'py'] : ['python3', 'python'])
@@ -81,12 +79,12 @@ export const ENGINE_RUNTIMES: { readonly [R in RuntimeName]: EngineRuntime } = {
   node: {
     sidecarEntry: 'sidecar.js',
     // Built (bundled from TypeScript), so never the source tree's.
-    defaultSidecarDir: () => sidecarDir([
+    sidecarDirs: () => [
       path.join(__dirname, 'sidecars', 'node'),
       path.join(__dirname, '..', 'sidecars', 'node'),
       path.resolve(__dirname, '..', '..', 'dist', 'sidecars', 'node'),
       path.resolve(__dirname, '..', '..', '..', 'dist', 'sidecars', 'node'),
-    ], 'sidecar.js'),
+    ],
     chosenSidecarDir: (opts) => opts.nodeSidecarDir,
     candidates: (opts) => {
       if (opts.node) return [{ command: opts.node, explicit: true }];
@@ -103,20 +101,27 @@ export function engineRuntime(language: Language): EngineRuntime {
   return ENGINE_RUNTIMES[RUNTIME_OF[language]];
 }
 
+/** A runtime's sidecar folder: the first of its `sidecarDirs` holding its entry script. */
+export function defaultSidecarDir(runtime: RuntimeName): string {
+  const { sidecarDirs, sidecarEntry } = ENGINE_RUNTIMES[runtime];
+  const candidates = sidecarDirs();
+  return candidates.find((d) => fs.existsSync(path.join(d, sidecarEntry))) ?? candidates[0];
+}
+
 /** The sidecar's entry script for a run: in the folder given, else the one next to the bundle. */
 export function sidecarScript(language: Language, opts: SidecarChoice): string {
-  const rt = engineRuntime(language);
-  return path.join(rt.chosenSidecarDir(opts) ?? rt.defaultSidecarDir(), rt.sidecarEntry);
+  const runtime = RUNTIME_OF[language];
+  return path.join(ENGINE_RUNTIMES[runtime].chosenSidecarDir(opts) ?? defaultSidecarDir(runtime), ENGINE_RUNTIMES[runtime].sidecarEntry);
 }
 
-/** The sidecar folder shipped next to the bundle (dist/sidecars/python), or the source tree's. */
+/** The Python sidecar's folder (dist/sidecars/python, or the source tree's): for tests and tools. */
 export function defaultPythonSidecarDir(): string {
-  return ENGINE_RUNTIMES.python.defaultSidecarDir();
+  return defaultSidecarDir('python');
 }
 
-/** The Node sidecar folder shipped next to the bundle (dist/sidecars/node). */
+/** The Node sidecar's folder (dist/sidecars/node): for tests and tools. */
 export function defaultNodeSidecarDir(): string {
-  return ENGINE_RUNTIMES.node.defaultSidecarDir();
+  return defaultSidecarDir('node');
 }
 
 /** The runtimes to try for a language, in order. */

@@ -133,8 +133,8 @@ export class Commands {
           if (pick && line) await revealLine(uri, line);
           return undefined;
         }
-        // Python: the run uses the interpreter that worked. JS/TS: the run repeats the
-        // engine's order itself (`node`, then the editor's own runtime with its environment).
+        // Python's run uses the interpreter that worked; Node's repeats the engine's order
+        // itself (`node`, then the editor's own runtime with its environment): see HOST_RUNTIMES.
         const resolved = interpreter.path || !hostRuntime(language).pinsWorkingCandidate ? interpreter : { ...interpreter, path: candidate.command };
         return { language, settings, interpreter: resolved, functions: outline.functions, tool: candidate };
       } catch (e) {

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { runtimeNoun } from '../../src/engine/languageTools';
 import { parseModes, settingsFrom } from '../../src/engine/options';
 import { sessionSettings } from '../../src/engine/runPlan';
-import { ENGINE_RUNTIMES, sidecarScript } from '../../src/engine/runtimes';
+import { defaultSidecarDir, ENGINE_RUNTIMES, sidecarScript } from '../../src/engine/runtimes';
 import { HOST_RUNTIMES } from '../../src/host/interpreter';
 import { LANGUAGE_NAMES, MODE_NAMES, MODES, RUNTIME_NAMES, RUNTIME_OF, RuntimeInfo, RUNTIMES } from '../../src/shared/modes';
 import { LANGUAGES, Mode, NODE_MODES, PYTHON_MODES } from '../../src/shared/protocol';
@@ -55,14 +55,14 @@ test('every runtime has an engine entry and an editor entry, and its sidecar\'s 
   for (const name of RUNTIME_NAMES) {
     const e = ENGINE_RUNTIMES[name];
     // Python's from the source tree, Node's as built (dist/sidecars/node): both as a run finds them.
-    const script = path.join(e.defaultSidecarDir(), e.sidecarEntry);
+    const script = path.join(defaultSidecarDir(name), e.sidecarEntry);
     assert.ok(fs.existsSync(script), `${name}: ${script}`);
     assert.equal(path.basename(path.dirname(script)), name, `${name}'s sidecar lives in sidecars/${name}`);
   }
   for (const l of LANGUAGE_NAMES) {
     assert.ok(ENGINE_RUNTIMES[RUNTIME_OF[l]], `${l}: engine entry`);
     assert.ok(HOST_RUNTIMES[RUNTIME_OF[l]], `${l}: editor entry`);
-    assert.equal(sidecarScript(l, {}), path.join(ENGINE_RUNTIMES[RUNTIME_OF[l]].defaultSidecarDir(), ENGINE_RUNTIMES[RUNTIME_OF[l]].sidecarEntry));
+    assert.equal(sidecarScript(l, {}), path.join(defaultSidecarDir(RUNTIME_OF[l]), ENGINE_RUNTIMES[RUNTIME_OF[l]].sidecarEntry));
   }
 });
 
