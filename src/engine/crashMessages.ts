@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { describeExit, OomEvidence } from '../shared/crashCause';
+import { RuntimeName, RUNTIMES } from '../shared/modes';
 import type { RunError } from '../shared/protocol';
 import type { SidecarExit } from './sidecarProcess';
 
@@ -31,23 +32,24 @@ export function movedDuringRun(e: RunError, loadedBefore: boolean, file: string)
 
 /** A sidecar that ended without its `done`: before its hello the interpreter is at fault, after it the run crashed (the cause named from evidence). */
 export function crashError(
-  exit: SidecarExit, beforeHello: boolean, python: string, rt: { name: string; want: string; runtime: 'python' | 'node' },
+  exit: SidecarExit, beforeHello: boolean, python: string, runtime: RuntimeName,
   oom: OomEvidence | null, heapLimitMb: number | null | undefined,
 ): RunError {
+  const rt = RUNTIMES[runtime];
   if (beforeHello) {
     // No user code has run yet: the plain exit, no guess at what user code did; what it
     // printed says what it is (a wrapper's usage line, another program's banner).
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     return {
       kind: 'interpreter-not-found',
-      message: `\`${python}\` ${how} before the sidecar started; is it a working ${rt.want}?`,
+      message: `\`${python}\` ${how} before the sidecar started; is it a working ${rt.minVersion}?`,
       detail: [exit.output.stdout.slice(-2000), exit.stderrTail].filter(Boolean).join('\n') || null,
     };
   }
-  const how = describeExit({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail, oom, runtime: rt.runtime, heapLimitMb });
+  const how = describeExit({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail, oom, runtime, heapLimitMb });
   return {
     kind: 'crashed',
-    message: `the ${rt.name} sidecar, while measuring, ${how}`,
+    message: `the ${rt.displayName} sidecar, while measuring, ${how}`,
     detail: exit.stderrTail || null,
   };
 }

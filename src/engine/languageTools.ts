@@ -7,7 +7,8 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { Language, OutlineFunction, RunError, ToolMessage } from '../shared/protocol';
-import { RUNTIME_OF } from '../shared/modes';
+import { RUNTIME_OF, RuntimeName, RUNTIMES } from '../shared/modes';
+import { ENGINE_RUNTIMES, engineRuntime } from './runtimes';
 
 export type { Language };
 
@@ -26,14 +27,10 @@ export function languageOfDocument(languageId: string): Language | undefined {
   return Object.prototype.hasOwnProperty.call(LANGUAGE_IDS, languageId) ? LANGUAGE_IDS[languageId] : undefined;
 }
 
-/** Run by the Node sidecar (from the runtime table: a third language is not Node by default). */
-export function isNodeLanguage(language: Language): language is 'javascript' | 'typescript' {
-  return RUNTIME_OF[language] === 'node';
-}
-
 /** How messages name the language's runtime and its setting. */
 export function runtimeNoun(language: Language): { name: string; setting: string } {
-  return isNodeLanguage(language) ? { name: 'Node', setting: 'looplag.node.path' } : { name: 'Python', setting: 'looplag.python.path' };
+  const rt = RUNTIMES[RUNTIME_OF[language]];
+  return { name: rt.displayName, setting: `looplag.${rt.settingPrefix}.path` };
 }
 
 export type { OutlineFunction, OutlineParam } from '../shared/protocol';
@@ -47,16 +44,14 @@ export interface ToolRuntime {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Where each sidecar's entry script lives (dist/sidecars/python, dist/sidecars/node). */
-export interface SidecarDirs {
-  python: string;
-  node: string;
-}
+/** Where each runtime's sidecar entry script lives (dist/sidecars/python, dist/sidecars/node). */
+export type SidecarDirs = { readonly [R in RuntimeName]: string };
 
 const TOOL_TIMEOUT_MS = 15_000;
 
 function script(language: Language, dirs: SidecarDirs): string {
-  return isNodeLanguage(language) ? path.join(dirs.node, 'sidecar.js') : path.join(dirs.python, 'run_sidecar.py');
+  const runtime = RUNTIME_OF[language];
+  return path.join(dirs[runtime], ENGINE_RUNTIMES[runtime].sidecarEntry);
 }
 
 /**
@@ -108,7 +103,7 @@ export async function outlineFile(language: Language, runtime: ToolRuntime, dirs
  */
 export async function checkCallArgs(language: Language, runtime: ToolRuntime, dirs: SidecarDirs, text: string): Promise<string | null> {
   // The text goes through stdin ("-"): megabytes of it in argv fail the spawn with E2BIG.
-  const args = ['check-args', '-', ...(language === 'typescript' ? ['--typescript'] : [])];
+  const args = ['check-args', '-', ...engineRuntime(language).toolArgs(language)];
   const m = await runTool(runtime, script(language, dirs), args, text);
   // An error message: the tool could not run (e.g. an interpreter too old), not a verdict on the text.
   if (m.type === 'error') throw new Error(m.error.message);

@@ -4,7 +4,8 @@
  */
 import * as path from 'node:path';
 import { QUALNAME } from '../shared/identifiers';
-import { Mode, NODE_MODES, PYTHON_MODES } from '../shared/protocol';
+import { ModeName, RUNTIME_OF, RuntimeInfo, RUNTIMES } from '../shared/modes';
+import { Mode, PYTHON_MODES } from '../shared/protocol';
 import type { Language, RunSettings, RunTarget } from '../shared/protocol';
 import { Knob, KNOBS } from '../shared/settings';
 
@@ -54,7 +55,7 @@ export function parseTargetArg(text: string): Pick<RunTarget, 'file' | 'qualname
 
 /** The modes a language has, in report order. */
 export function modesFor(language: Language): readonly Mode[] {
-  return language === 'python' ? PYTHON_MODES : NODE_MODES;
+  return RUNTIMES[RUNTIME_OF[language]].modes;
 }
 
 export function parseModes(text: string, language: Language = 'python'): Mode[] {
@@ -63,8 +64,10 @@ export function parseModes(text: string, language: Language = 'python'): Mode[] 
   const known = modesFor(language);
   for (const m of modes) {
     if (!(known as readonly string[]).includes(m)) {
-      const hint = language !== 'python' && m === 'thread' ? ' (worker threads are `worker`)' : language === 'python' && m === 'worker' ? ' (threads are `thread`)' : '';
-      throw new UsageError(`unknown mode "${m}": choose from ${known.join(', ')}${hint}${language === 'python' ? '' : ' (the JavaScript/TypeScript modes)'}`);
+      const rt: RuntimeInfo = RUNTIMES[RUNTIME_OF[language]];
+      // Own keys only: a "mode" named `constructor` must not find Object's.
+      const hint = Object.prototype.hasOwnProperty.call(rt.modeHints, m) ? rt.modeHints[m as ModeName] : undefined;
+      throw new UsageError(`unknown mode "${m}": choose from ${known.join(', ')}${hint ? ` (${hint})` : ''}${rt.modesNote}`);
     }
   }
   return [...new Set(modes)] as Mode[];

@@ -3,6 +3,7 @@
  * told to do: the RunPlan of its `start` message.
  */
 import * as path from 'node:path';
+import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
 import type { Language, Mode, RunPlan, RunSettings, RunTarget } from '../shared/protocol';
 
 /** What a sidecar's user output is capped at (stdout and stderr each), bytes. */
@@ -20,11 +21,11 @@ export interface PlanOptions {
 }
 
 /**
- * The settings a session runs and reports with: Node has no GIL and no switch interval,
- * so its report must not claim a probe ran.
+ * The settings a session runs and reports with: a runtime without a GIL (Node) has no
+ * GIL probe and no switch interval, so its report must not claim a probe ran.
  */
 export function sessionSettings(language: Language, settings: RunSettings): RunSettings {
-  return language === 'python' ? settings : { ...settings, gilProbe: false, gilProbeInWindow: false, switchIntervalS: null };
+  return RUNTIMES[RUNTIME_OF[language]].gil ? settings : { ...settings, gilProbe: false, gilProbeInWindow: false, switchIntervalS: null };
 }
 
 /**

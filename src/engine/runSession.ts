@@ -2,11 +2,12 @@ import * as path from 'node:path';
 import { buildReport, SessionState, toModeRun } from '../report/buildReport';
 import type { CapturedOutput, Mode, ModeRun, RawWindow, Report, RunError, RunPlan, RunSettings, RunTarget, SidecarMessage } from '../shared/protocol';
 import { PROTOCOL_VERSION } from '../shared/protocol';
+import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
 import { taskStats } from '../stats/lagStats';
 import { crashError, movedDuringRun, timeoutError } from './crashMessages';
 import { oomEvidence, readOomKills } from './oomKills';
 import { runPlanFor, sessionSettings } from './runPlan';
-import { defaultNodeSidecarDir, defaultPythonSidecarDir, resolveFreeThreaded, RuntimeChoice, runtimeCandidates } from './runtimes';
+import { engineRuntime, resolveFreeThreaded, SidecarChoice, sidecarScript } from './runtimes';
 import { hangSite, SidecarWatch } from './sidecarWatch';
 import { SidecarProcess } from './sidecarProcess';
 
@@ -18,7 +19,7 @@ export interface Progress {
   total: number;
 }
 
-export interface RunOptions extends RuntimeChoice {
+export interface RunOptions extends SidecarChoice {
   target: RunTarget & { workspaceRoot: string | null };
   settings: RunSettings;
   /**
@@ -32,10 +33,6 @@ export interface RunOptions extends RuntimeChoice {
   sweepWorkers?: number[];
   /** A sweep's rounds per window (see RunPlan.sweepRounds). */
   sweepRounds?: RunPlan['sweepRounds'];
-  /** Folder holding run_sidecar.py; default: next to the bundle. */
-  sidecarDir?: string;
-  /** Folder holding the Node sidecar (sidecar.js, worker.js, hooks.mjs); default: next to the bundle. */
-  nodeSidecarDir?: string;
   baselineMs?: number;
   outputCapBytes?: number;
   /** Time the sidecar gets to stop politely before its process tree is killed. */
@@ -60,7 +57,7 @@ export const HELLO_DEADLINE_MS = 20_000;
 export async function runSession(opts: RunOptions): Promise<Report> {
   const started = Date.now();
   const state = await measureIsolated(opts);
-  const ft = opts.target.language === 'python' && state.settings.modes.includes('thread') && !state.error && !opts.signal?.aborted
+  const ft = RUNTIMES[RUNTIME_OF[opts.target.language]].freeThreaded && state.settings.modes.includes('thread') && !state.error && !opts.signal?.aborted
     ? resolveFreeThreaded(opts.freeThreaded)
     : null;
   if (ft && state.runtime && !state.runtime.gilEnabled) {
@@ -207,18 +204,15 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     if (!part) state.finished = true;
     return part ? ownError : state;
   };
-  const isNode = opts.target.language !== 'python';
-  const rt = isNode
-    ? { name: 'Node', want: 'Node 18.19+', hint: 'Set --node / looplag.node.path to Node 18.19 or newer.', runtime: 'node' as const }
-    : { name: 'Python', want: 'Python 3.9+', hint: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.', runtime: 'python' as const };
-  const script = isNode
-    ? path.join(opts.nodeSidecarDir ?? defaultNodeSidecarDir(), 'sidecar.js')
-    : path.join(opts.sidecarDir ?? defaultPythonSidecarDir(), 'run_sidecar.py');
+  const runtime = RUNTIME_OF[opts.target.language];
+  const rt = RUNTIMES[runtime];
+  const engine = engineRuntime(opts.target.language);
+  const script = sidecarScript(opts.target.language, opts);
   const plan: RunPlan = runPlanFor(opts, state.settings, part?.modes ?? state.settings.modes);
   const deadline = part?.deadline ?? Date.now() + opts.settings.timeoutS * 1000;
   const grace = opts.cancelGraceMs ?? 1000;
 
-  const candidates = runtimeCandidates(opts, opts.target.language);
+  const candidates = engine.candidates(opts);
   for (const candidate of candidates) {
     const python = candidate.command;
     if (opts.signal?.aborted) {
@@ -282,9 +276,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       command: python,
       args,
       cwd: opts.target.workspaceRoot ?? path.dirname(plan.target.file),
-      env: isNode
-        ? { ...process.env, ...candidate.env }
-        : { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' },
+      env: engine.env(candidate),
       outputCapBytes: plan.outputCapBytes,
       onMessage,
       onStderr: opts.onStderr,
@@ -299,8 +291,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       if (watch.helloSeen) return;
       fail({
         kind: 'interpreter-not-found',
-        message: `\`${python}\` did not start the Loop Lag sidecar within ${Math.round(helloWaitMs / 100) / 10} s; is it a working ${rt.want}?`,
-        detail: rt.hint,
+        message: `\`${python}\` did not start the Loop Lag sidecar within ${Math.round(helloWaitMs / 100) / 10} s; is it a working ${rt.minVersion}?`,
+        detail: rt.fixHint,
       });
       sidecar.kill();
     };
@@ -340,8 +332,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     if (exit.spawnError) {
       fail({
         kind: 'interpreter-not-found',
-        message: `cannot start ${isNode ? 'Node' : 'Python interpreter'} \`${python}\`: ${exit.spawnError.message}`,
-        detail: rt.hint,
+        message: `cannot start ${rt.startNoun} \`${python}\`: ${exit.spawnError.message}`,
+        detail: rt.fixHint,
       });
     } else if (exit.protocolError && !watch.helloSeen) {
       // Garbage before the hello means `python` is not a Python that ran our sidecar
@@ -349,7 +341,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       // not a protocol bug, and the user needs the "set --python" hint.
       fail({
         kind: 'interpreter-not-found',
-        message: `\`${python}\` did not start the Loop Lag sidecar (its first output was not the sidecar's hello); is it a working ${rt.want}?`,
+        message: `\`${python}\` did not start the Loop Lag sidecar (its first output was not the sidecar's hello); is it a working ${rt.minVersion}?`,
         detail: [exit.protocolError, exit.stderrTail].filter(Boolean).join('\n'),
       });
     } else if (exit.foreignWrite) {
@@ -357,7 +349,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     } else if (exit.protocolError) {
       fail({ kind: 'protocol-error', message: `the sidecar sent an invalid message: ${exit.protocolError}`, detail: exit.stderrTail || null });
     } else if (!sawDone && !ownError && !cutBy.window) {
-      fail(crashError(exit, !watch.helloSeen, python, rt, oomEvidence(oomBefore, readOomKills()), watch.helloSeen ? state.runtime?.heapLimitMb : null));
+      fail(crashError(exit, !watch.helloSeen, python, runtime, oomEvidence(oomBefore, readOomKills()), watch.helloSeen ? state.runtime?.heapLimitMb : null));
     }
     const cut = cutBy.window;
     // A sweep's cut: its earlier windows already stand for the mode, so the cut window has
@@ -383,8 +375,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
   }
   fail({
     kind: 'interpreter-not-found',
-    message: `no ${isNode ? 'Node runtime' : 'Python interpreter'} found (tried ${candidates.map((c) => c.command).join(', ')})`,
-    detail: rt.hint,
+    message: `no ${rt.runtimeNoun} found (tried ${candidates.map((c) => c.command).join(', ')})`,
+    detail: rt.fixHint,
   });
   return done();
 }

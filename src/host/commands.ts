@@ -5,9 +5,9 @@
 import * as vscode from 'vscode';
 import { readSettings, sweepWorkerCounts } from './config';
 import { CommandHandlers, COMMANDS, registerCommands, SECTION } from './ids';
-import { candidatesFor, offerInterpreterFix, resolveRuntime } from './interpreter';
+import { candidatesFor, hostRuntime, offerInterpreterFix, resolveRuntime } from './interpreter';
 import { revealLine } from './reveal';
-import { checkCallArgs, isNodeLanguage, Language, languageOfDocument, outlineFile, OutlineFunction, runtimeNoun, ToolRuntime } from '../engine/languageTools';
+import { checkCallArgs, Language, languageOfDocument, outlineFile, OutlineFunction, runtimeNoun, ToolRuntime } from '../engine/languageTools';
 import type { RunController, RunRequest } from './runController';
 import { argsPromptText, pickTarget, requiredParams, signatureText } from './targetPicker';
 
@@ -133,9 +133,9 @@ export class Commands {
           if (pick && line) await revealLine(uri, line);
           return undefined;
         }
-        // Python: the run uses the interpreter that worked. JS/TS: the run repeats the
-        // engine's order itself (`node`, then the editor's own runtime with its environment).
-        const resolved = interpreter.path || isNodeLanguage(language) ? interpreter : { ...interpreter, path: candidate.command };
+        // Python's run uses the interpreter that worked; Node's repeats the engine's order
+        // itself (`node`, then the editor's own runtime with its environment): see HOST_RUNTIMES.
+        const resolved = interpreter.path || !hostRuntime(language).pinsWorkingCandidate ? interpreter : { ...interpreter, path: candidate.command };
         return { language, settings, interpreter: resolved, functions: outline.functions, tool: candidate };
       } catch (e) {
         this.log.warn(`could not run ${candidate.label ?? candidate.command}: ${(e as Error).message}`);
@@ -143,10 +143,7 @@ export class Commands {
       }
     }
     const tried = candidates.map((c) => c.label ?? c.command).join(', ');
-    const noun = runtimeNoun(language);
-    await offerInterpreterFix(isNodeLanguage(language)
-      ? `Loop Lag: no working Node runtime (tried ${tried}). Set ${noun.setting} to Node 18.19 or newer.`
-      : `Loop Lag: no working Python interpreter (tried ${tried}). Select one, or set ${noun.setting}.`, language);
+    await offerInterpreterFix(hostRuntime(language).noneWorks(tried, runtimeNoun(language).setting), language);
     return undefined;
   }
 
@@ -186,7 +183,7 @@ export class Commands {
     return new Promise((resolve) => {
       const box = vscode.window.createInputBox();
       box.title = `Loop Lag: arguments for ${signatureText(fn)}`;
-      const text = argsPromptText(fn, isNodeLanguage(language));
+      const text = argsPromptText(fn, language);
       box.prompt = text.prompt;
       box.placeholder = text.placeholder;
       box.value = value;

@@ -4,7 +4,7 @@ import { DEFAULT_SWEEP_WORKERS, parseWorkerList } from '../engine/runSweep';
 import { clampKnob, KNOBS } from '../shared/settings';
 import type { Mode, RunSettings } from '../shared/protocol';
 import { SECTION, SettingTypes } from './ids';
-import { isNodeLanguage, Language } from '../engine/languageTools';
+import { Language } from '../engine/languageTools';
 import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
 
 export interface HostSettings {
@@ -36,7 +36,8 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
   const c = vscode.workspace.getConfiguration(SECTION, scope);
   const get = <K extends keyof SettingTypes>(key: K, fallback: SettingTypes[K]): SettingTypes[K] => c.get<SettingTypes[K]>(key) ?? fallback;
   const known = modesFor(language);
-  const asked = language === 'python' ? get('python.modes', [...known]) : get('node.modes', [...known]);
+  const runtime = RUNTIMES[RUNTIME_OF[language]];
+  const asked = get(`${runtime.settingPrefix}.modes`, [...known]);
   const modes = (Array.isArray(asked) ? asked : []).filter((m): m is Mode => (known as readonly string[]).includes(m));
   const workers = clampKnob('workers', get('workers', KNOBS.workers.default));
   const switchInterval = clampKnob('switchIntervalS', get('python.switchInterval', KNOBS.switchIntervalS.default));
@@ -65,7 +66,7 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
     },
     pythonPath: get('python.path', '').trim(),
     nodePath: get('node.path', '').trim(),
-    freeThreaded: isNodeLanguage(language) ? null : freeThreadedSetting(get('python.freeThreadedPath', 'auto')),
+    freeThreaded: !runtime.freeThreaded ? null : freeThreadedSetting(get('python.freeThreadedPath', 'auto')),
     sweepWorkers: Array.isArray(sweepWorkers) ? sweepWorkers.map(String) : [String(sweepWorkers)],
     sweepBudgetS: budgetSeconds(get('sweep.budgetSeconds', KNOBS.sweepBudgetS.default)),
     lagBudgetMs: clampKnob('lagBudgetMs', get('lagBudgetMs', KNOBS.lagBudgetMs.default)),

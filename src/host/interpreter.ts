@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
-import { runtimeCandidates } from '../engine/runtimes';
+import { RuntimeChoice, runtimeCandidates } from '../engine/runtimes';
 import type { HostSettings } from './config';
-import { isNodeLanguage, Language, runtimeNoun } from '../engine/languageTools';
+import { Language, runtimeNoun } from '../engine/languageTools';
+import { RUNTIME_OF, RuntimeName } from '../shared/modes';
+import type { Runtime } from '../shared/protocol';
 
 /** What runs JS/TS when no `node` is on PATH (the engine's `fallbackRuntime`). */
 export interface FallbackRuntime {
@@ -30,32 +32,76 @@ export function editorRuntime(): FallbackRuntime {
   return { command: process.execPath, env: { ELECTRON_RUN_AS_NODE: '1' }, label: 'the editor\'s own runtime' };
 }
 
+const PYTHON_EXTENSION_ID = 'ms-python.python';
+
+/** What the editor does per runtime: find it, hand it to the engine, and word its problems. */
+export interface HostRuntime {
+  /** The runtime for a file (see resolveRuntime). */
+  resolve(resource: vscode.Uri, settings: HostSettings, log: vscode.LogOutputChannel): Promise<Interpreter>;
+  /** The engine's options for a resolved runtime (RunOptions' `python`, or `node` and `fallbackRuntime`). */
+  choice(interpreter: Interpreter): RuntimeChoice;
+  /** For logs, when no path is set: what the engine tries on PATH. */
+  onPath(interpreter: Interpreter): string;
+  /**
+   * The run uses the candidate the outline worked with; false: the run repeats the
+   * engine's order itself (a fallback such as the editor's own runtime needs its environment).
+   */
+  pinsWorkingCandidate: boolean;
+  /** The error when no candidate could outline the file (`setting`: looplag.…path). */
+  noneWorks(tried: string, setting: string): string;
+  /** Another extension's interpreter picker, offered as "Select Interpreter" when installed. */
+  picker?: { extensionId: string; command: string };
+  /** The log line for the runtime a run reported. */
+  describeReported(rt: Runtime): string;
+}
+
+export const HOST_RUNTIMES: { readonly [R in RuntimeName]: HostRuntime } = {
+  python: {
+    resolve: (resource, settings, log) => resolveInterpreter(resource, settings.pythonPath, log),
+    choice: (interpreter) => ({ python: interpreter.path }),
+    onPath: () => 'python3/python (PATH)',
+    pinsWorkingCandidate: true,
+    noneWorks: (tried, setting) => `Loop Lag: no working Python interpreter (tried ${tried}). Select one, or set ${setting}.`,
+    picker: { extensionId: PYTHON_EXTENSION_ID, command: 'python.setInterpreter' },
+    describeReported: (rt) => `runtime: ${rt.implementation} ${rt.version} at ${rt.executable} (GIL ${rt.gilEnabled ? 'on' : 'off'}, ${rt.cpuCount} cores, ${rt.platform})`,
+  },
+  node: {
+    // `looplag.node.path`, else `node` on PATH, else the editor's own runtime.
+    resolve: async (_resource, settings) => (settings.nodePath
+      ? { path: settings.nodePath, source: 'looplag.node.path' }
+      : { path: undefined, source: 'PATH', fallback: editorRuntime() }),
+    choice: (interpreter) => ({ node: interpreter.path, fallbackRuntime: interpreter.fallback }),
+    onPath: (interpreter) => `node on PATH${interpreter.fallback ? `, else ${interpreter.fallback.label} (${interpreter.fallback.command})` : ''}`,
+    pinsWorkingCandidate: false,
+    noneWorks: (tried, setting) => `Loop Lag: no working Node runtime (tried ${tried}). Set ${setting} to Node 18.19 or newer.`,
+    // The implementation names the fallback when it ran, e.g. "node, the editor's own runtime".
+    describeReported: (rt) => `runtime: Node ${rt.version} (${rt.implementation}) at ${rt.executable} (${rt.cpuCount} cores, ${rt.platform})`,
+  },
+};
+
+/** The editor's entry for a language's runtime. */
+export function hostRuntime(language: Language): HostRuntime {
+  return HOST_RUNTIMES[RUNTIME_OF[language]];
+}
+
 /**
  * The runtime for a file of `language`: for Python see resolveInterpreter; for JS/TS
  * `looplag.node.path`, else `node` on PATH, else the editor's own runtime.
  */
 export async function resolveRuntime(resource: vscode.Uri, language: Language, settings: HostSettings, log: vscode.LogOutputChannel): Promise<Interpreter> {
-  if (!isNodeLanguage(language)) return resolveInterpreter(resource, settings.pythonPath, log);
-  if (settings.nodePath) return { path: settings.nodePath, source: 'looplag.node.path' };
-  return { path: undefined, source: 'PATH', fallback: editorRuntime() };
+  return hostRuntime(language).resolve(resource, settings, log);
 }
 
 /** The commands to try for a resolved runtime, in the engine's order (the same for runs and tools). */
 export function candidatesFor(language: Language, interpreter: Interpreter): ReturnType<typeof runtimeCandidates> {
-  return isNodeLanguage(language)
-    ? runtimeCandidates({ node: interpreter.path, fallbackRuntime: interpreter.fallback }, language)
-    : runtimeCandidates({ python: interpreter.path }, language);
+  return runtimeCandidates(hostRuntime(language).choice(interpreter), language);
 }
 
 /** For logs: the runtime as resolved, e.g. `node on PATH, else the editor's own runtime (/usr/share/code/code)`. */
 export function describeRuntime(language: Language, interpreter: Interpreter): string {
   if (interpreter.path) return `${interpreter.path} (${interpreter.source})`;
-  if (!isNodeLanguage(language)) return 'python3/python (PATH)';
-  const fallback = interpreter.fallback ? `, else ${interpreter.fallback.label} (${interpreter.fallback.command})` : '';
-  return `node on PATH${fallback}`;
+  return hostRuntime(language).onPath(interpreter);
 }
-
-const PYTHON_EXTENSION_ID = 'ms-python.python';
 const API_TIMEOUT_MS = 5_000;
 
 /**
@@ -96,9 +142,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * (`looplag.python.path`, or `looplag.node.path` for JS/TS).
  */
 export async function offerInterpreterFix(message: string, language: Language = 'python'): Promise<void> {
-  const hasPython = !isNodeLanguage(language) && Boolean(vscode.extensions.getExtension(PYTHON_EXTENSION_ID));
-  const actions = [...(hasPython ? ['Select Interpreter'] : []), 'Open Settings'];
+  const picker = hostRuntime(language).picker;
+  const hasPicker = Boolean(picker && vscode.extensions.getExtension(picker.extensionId));
+  const actions = [...(hasPicker ? ['Select Interpreter'] : []), 'Open Settings'];
   const pick = await vscode.window.showErrorMessage(message, ...actions);
-  if (pick === 'Select Interpreter') await vscode.commands.executeCommand('python.setInterpreter');
+  if (pick === 'Select Interpreter' && picker) await vscode.commands.executeCommand(picker.command);
   if (pick === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', runtimeNoun(language).setting);
 }

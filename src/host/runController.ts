@@ -17,8 +17,9 @@ import { HostSettings, readSettings, sweepModes } from './config';
 import { explainFailure } from './errorPrompts';
 import { HostLagMonitor } from './hostLag';
 import { CommandId, COMMANDS, RUNNING_CONTEXT } from './ids';
-import { describeRuntime, Interpreter, resolveRuntime } from './interpreter';
-import { isNodeLanguage, Language, SidecarDirs } from '../engine/languageTools';
+import { describeRuntime, hostRuntime, Interpreter, resolveRuntime } from './interpreter';
+import { Language, SidecarDirs } from '../engine/languageTools';
+import { RUNTIME_NAMES, RUNTIME_OF, RuntimeName, RUNTIMES } from '../shared/modes';
 import { ResultHint, resultHint } from './lensText';
 import { ActiveRun, ReportView, startingSweep } from './reportView';
 import { KNOBS } from '../shared/settings';
@@ -71,17 +72,9 @@ export class RunController implements vscode.Disposable {
     return this.view.panel;
   }
 
-  get sidecarDir(): string {
-    return path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', 'python');
-  }
-
-  get nodeSidecarDir(): string {
-    return path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', 'node');
-  }
-
-  /** Both sidecars' folders, for the one-shot tools. */
+  /** Each runtime's sidecar folder in the extension (dist/sidecars/<runtime>), for runs and the one-shot tools. */
   get sidecarDirs(): SidecarDirs {
-    return { python: this.sidecarDir, node: this.nodeSidecarDir };
+    return Object.fromEntries(RUNTIME_NAMES.map((r) => [r, path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', r)])) as Record<RuntimeName, string>;
   }
 
   /** The last result's headline for a function, for the editor hint. */
@@ -151,7 +144,8 @@ export class RunController implements vscode.Disposable {
 
   async run(request: RunRequest): Promise<Report | undefined> {
     const s = request.settings.report;
-    const freeThreaded = isNodeLanguage(request.language) ? null : request.settings.freeThreaded;
+    const comparesFreeThreaded = RUNTIMES[RUNTIME_OF[request.language]].freeThreaded;
+    const freeThreaded = comparesFreeThreaded ? request.settings.freeThreaded : null;
     const report = await this.exclusive(request, 'run', `Loop Lag: measuring ${request.label}`, () => {
       this.lastRequest = request;
       // The panel shows this run from its first mode on, not the previous report (or sweep) meanwhile.
@@ -159,7 +153,7 @@ export class RunController implements vscode.Disposable {
       this.log.info(`measuring ${request.label} in ${request.uri.fsPath} (args: ${request.args || 'none'}) with ` +
         `${describeRuntime(request.language, request.interpreter)}; modes ${s.modes.join(',')}, ` +
         `concurrency ${s.concurrency}, workers ${s.workers ?? 'default'}, timeout ${s.timeoutS} s` +
-        `${isNodeLanguage(request.language) ? '' : `, free-threaded ${freeThreaded ?? 'off'}`}, planned mode ${s.plannedMode ?? 'auto'}`);
+        `${comparesFreeThreaded ? `, free-threaded ${freeThreaded ?? 'off'}` : ''}, planned mode ${s.plannedMode ?? 'auto'}`);
     }, (signal, progress) => {
       let reported = 0;
       return runSession({
@@ -253,11 +247,10 @@ export class RunController implements vscode.Disposable {
         file: request.uri.fsPath, qualname: request.qualname, lines: request.lines, args: request.args,
         language: request.language, workspaceRoot: request.workspaceRoot,
       },
-      ...(isNodeLanguage(request.language)
-        ? { node: request.interpreter.path, fallbackRuntime: request.interpreter.fallback }
-        : { python: request.interpreter.path }),
-      sidecarDir: this.sidecarDir,
-      nodeSidecarDir: this.nodeSidecarDir,
+      ...hostRuntime(request.language).choice(request.interpreter),
+      // The engine's per-runtime options (RunOptions); the bench and the tests pass them too.
+      sidecarDir: this.sidecarDirs.python,
+      nodeSidecarDir: this.sidecarDirs.node,
       signal,
       cancelGraceMs: CANCEL_GRACE_MS,
       onSpawn: (cmd: string, args: string[]) => this.log.info(`sidecar: ${cmd} ${args.join(' ')}`),
@@ -322,12 +315,7 @@ export class RunController implements vscode.Disposable {
     if (request.qualname) this.headlines.set(`${request.uri.fsPath}::${request.qualname}`, resultHint(report));
     await this.view.runFinished(report, request.label, headline);
     const rt = report.runtime;
-    if (rt && isNodeLanguage(request.language)) {
-      // The implementation names the fallback when it ran, e.g. "node, the editor's own runtime".
-      this.log.info(`runtime: Node ${rt.version} (${rt.implementation}) at ${rt.executable} (${rt.cpuCount} cores, ${rt.platform})`);
-    } else if (rt) {
-      this.log.info(`runtime: ${rt.implementation} ${rt.version} at ${rt.executable} (GIL ${rt.gilEnabled ? 'on' : 'off'}, ${rt.cpuCount} cores, ${rt.platform})`);
-    }
+    if (rt) this.log.info(hostRuntime(request.language).describeReported(rt));
     this.log.info(`${request.label}: ${report.status}${report.error ? ` (${report.error.kind}: ${report.error.message})` : ''} — ${headline}`);
     if (report.headline) this.log.info(`${request.label}: ${report.headline}`);
     this.setStatus(`$(pulse) ${headline.length > 60 ? headline.slice(0, 57) + '…' : headline}`,

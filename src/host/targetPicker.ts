@@ -3,7 +3,35 @@
  * a selected whole function is that function; other selected lines are a snippet;
  * an empty selection means the innermost function around the cursor.
  */
-import { isNodeLanguage, Language, OutlineFunction } from '../engine/languageTools';
+import { Language, OutlineFunction } from '../engine/languageTools';
+import { RUNTIME_OF, RuntimeName } from '../shared/modes';
+
+/** How the refusals and the argument prompt speak each runtime's languages. */
+interface SourceWording {
+  /** Where a nested function should move to be measurable. */
+  topLevel: string;
+  /** How an instance method becomes callable without an instance. */
+  makeStatic: string;
+  /** A call that consumes a generator. */
+  consume(fn: OutlineFunction): string;
+  /** The argument prompt: how arguments are written. */
+  argsHow: string;
+}
+
+const WORDING: { readonly [R in RuntimeName]: SourceWording } = {
+  python: {
+    topLevel: 'module level',
+    makeStatic: 'make it a @staticmethod or @classmethod',
+    consume: (fn) => `list(${fn.qualname}(...))`,
+    argsHow: 'As written inside the call\'s parentheses, e.g. 365, 10**6 or data, n=5 (evaluated in the module)',
+  },
+  node: {
+    topLevel: 'the top level of the module',
+    makeStatic: 'make it static',
+    consume: (fn) => (fn.isAsync ? `for await (const x of ${fn.qualname}(...)) {}` : `[...${fn.qualname}(...)]`),
+    argsHow: 'As written inside the call\'s parentheses, e.g. 1000, "text" or data, { n: 5 } (evaluated in the module)',
+  },
+};
 
 export interface Selection0 {
   /** 1-based lines; `endLine` is the last line that has selected characters. */
@@ -35,14 +63,14 @@ export function pickTarget(functions: OutlineFunction[], sel: Selection0, langua
 }
 
 function checkMeasurable(fn: OutlineFunction, all: OutlineFunction[], language: Language): Picked {
-  const js = isNodeLanguage(language);
+  const words = WORDING[RUNTIME_OF[language]];
   if (fn.kind === 'nested') {
     const outer = fn.qualname.split('.<locals>.')[0];
     const outerFn = all.find((f) => f.qualname === outer);
     return {
       kind: 'refused',
       message: `\`${fn.qualname.split('.').pop()}\` is nested inside \`${outer}\` and cannot be called on its own: ` +
-        `measure \`${outer}\`${outerFn ? ` (line ${outerFn.defLine})` : ''}, select the lines that use it, or move it to ${js ? 'the top level of the module' : 'module level'}.`,
+        `measure \`${outer}\`${outerFn ? ` (line ${outerFn.defLine})` : ''}, select the lines that use it, or move it to ${words.topLevel}.`,
     };
   }
   if (fn.kind === 'method') {
@@ -50,13 +78,11 @@ function checkMeasurable(fn: OutlineFunction, all: OutlineFunction[], language: 
     return {
       kind: 'refused',
       message: `\`${fn.qualname}\` is an instance method: it needs an instance. Select lines that create a \`${cls}\` and call it ` +
-        `(they run as a snippet), or ${js ? 'make it static' : 'make it a @staticmethod or @classmethod'}.`,
+        `(they run as a snippet), or ${words.makeStatic}.`,
     };
   }
   if (fn.isGenerator) {
-    const consume = !js ? `list(${fn.qualname}(...))`
-      : fn.isAsync ? `for await (const x of ${fn.qualname}(...)) {}` : `[...${fn.qualname}(...)]`;
-    return { kind: 'refused', message: `\`${fn.qualname}\` is a generator: calling it runs nothing. Select lines that consume it, e.g. \`${consume}\`.` };
+    return { kind: 'refused', message: `\`${fn.qualname}\` is a generator: calling it runs nothing. Select lines that consume it, e.g. \`${words.consume(fn)}\`.` };
   }
   return { kind: 'function', fn };
 }
@@ -75,10 +101,8 @@ export function requiredParams(fn: OutlineFunction): string[] {
  * (`password (Body(...)), db (Depends(...)) default to FastAPI markers, not values: …`),
  * and a placeholder that names them as keywords.
  */
-export function argsPromptText(fn: OutlineFunction, nodeLanguage: boolean): { prompt: string; placeholder: string } {
-  const how = nodeLanguage
-    ? 'As written inside the call\'s parentheses, e.g. 1000, "text" or data, { n: 5 } (evaluated in the module)'
-    : 'As written inside the call\'s parentheses, e.g. 365, 10**6 or data, n=5 (evaluated in the module)';
+export function argsPromptText(fn: OutlineFunction, language: Language): { prompt: string; placeholder: string } {
+  const how = WORDING[RUNTIME_OF[language]].argsHow;
   const markers = fn.params.filter((p) => p.marker);
   if (!markers.length) return { prompt: how, placeholder: requiredParams(fn).join(', ') };
   const listed = markers.map((p) => `${p.name} (${p.marker}(...))`).join(', ');

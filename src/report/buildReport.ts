@@ -1,5 +1,6 @@
 import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, RunSettings, RunTarget, Runtime, TaskRecord, ThreadpoolProbeRaw, ThreadpoolStats, TransferStats } from '../shared/protocol';
 import { REPORT_SCHEMA } from '../shared/protocol';
+import { isRuntimeName, RUNTIME_OF, RUNTIMES } from '../shared/modes';
 import { gilWaitStats, lagStats, taskStats } from '../stats/lagStats';
 import { percentileSorted, round3, sortedCopy } from '../stats/percentiles';
 import { assessQuality } from './quality';
@@ -184,14 +185,14 @@ function assemble(state: SessionState): Report {
     runtime: state.runtime,
     settings: {
       ...state.settings,
-      switchIntervalS: state.settings.switchIntervalS ?? (state.runtime?.name === 'python' ? state.runtime.switchIntervalS : null),
+      switchIntervalS: state.settings.switchIntervalS ?? (state.runtime && isRuntimeName(state.runtime.name) && RUNTIMES[state.runtime.name].gil ? state.runtime.switchIntervalS : null),
     },
     quality: withNotes(assessQuality({
       windows: measured.map((r) => ({ mode: r.mode, backgroundCpuFrac: r.backgroundCpuFrac })),
       baseline: baselineLag,
       gilProbe: state.settings.gilProbe,
       gilProbeInWindow: state.settings.gilProbeInWindow ?? false,
-      python: state.target.language === 'python',
+      python: RUNTIMES[RUNTIME_OF[state.target.language]].gil,
       diagnostic: Boolean(state.diagnostic),
     }), state.notes ?? []),
     baseline: state.baseline && baselineLag

@@ -1,5 +1,6 @@
 import type { ModeRun, Report } from '../shared/protocol';
 import { fmtMs, fmtPct, fmtSpeedup } from '../shared/format';
+import { runtimeOfReport } from '../shared/modes';
 import { hasLag, partialPhrase } from './textTable';
 import { verdicts } from './verdict';
 
@@ -22,7 +23,7 @@ export function reportMarkdown(report: Report): string {
   out.push(`### Loop Lag: \`${what.replace(/`/g, "'")}\``);
   out.push('');
   out.push(`${cell(t.file)}${t.line ? `:${t.line}` : ''} · args \`${t.args.replace(/`/g, "'") || '(none)'}\` · ` +
-    (rt ? `${cell(rt.implementation)} ${cell(rt.version)} (${rt.name === 'node' ? '' : `GIL ${rt.gilEnabled ? 'on' : 'off'}, `}${rt.cpuCount} cores) · ` : '') +
+    (rt ? `${cell(rt.implementation)} ${cell(rt.version)} (${runtimeOfReport(report).gil ? `GIL ${rt.gilEnabled ? 'on' : 'off'}, ` : ''}${rt.cpuCount} cores) · ` : '') +
     `${report.settings.concurrency} concurrent calls · ${report.createdAt}`);
   out.push('');
   if (report.headline) out.push(`**${cell(report.headline)}**`, '');

@@ -17,7 +17,7 @@ export interface QualityInput {
   baseline: LagStats | null;
   gilProbe: boolean;
   gilProbeInWindow?: boolean;
-  /** The GIL notes apply to Python only (old callers: assume Python). */
+  /** The runtime has a GIL (RUNTIMES[…].gil): the GIL notes apply only then (old callers: assume Python). */
   python?: boolean;
   /** Whether a diagnostic window ran (sweeps and long calls have none: then no note about it). */
   diagnostic?: boolean;

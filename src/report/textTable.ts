@@ -1,5 +1,6 @@
 import type { ModeRun, Report } from '../shared/protocol';
 import { fmtMs, fmtNum, fmtPct, fmtSpeedup, suspectOf } from '../shared/format';
+import { runtimeOfReport } from '../shared/modes';
 
 /** What cut a partial run, as the views name it. */
 const CUT_BY: Partial<Record<string, string>> = {
@@ -25,9 +26,10 @@ export function hasLag(r: ModeRun): boolean {
   return r.status !== 'skipped' && !(r.partial && r.lag.sampleCount === 0);
 }
 
-const isNode = (report: Report) => report.runtime?.name === 'node' || report.target.language !== 'python';
+const gil = (report: Report) => runtimeOfReport(report).gil;
+const libuv = (report: Report) => runtimeOfReport(report).libuv;
 
-/** `applies`: a column shown only for reports that can have it (GIL for Python, ELU for Node). */
+/** `applies`: a column shown only for reports whose runtime has it (GIL for Python, ELU for Node). */
 const COLUMNS: { title: string; cell(r: ModeRun): string; applies?(report: Report): boolean }[] = [
   { title: 'mode', cell: (r) => r.mode },
   { title: 'status', cell: (r) => (r.partial ? `${r.status} (partial)` : r.status) },
@@ -40,12 +42,12 @@ const COLUMNS: { title: string; cell(r: ModeRun): string; applies?(report: Repor
   { title: 'stalled', cell: (r) => fmtPct(r.lag.stalledFrac) },
   { title: 'beats', cell: (r) => `${r.lag.sampleCount}/${r.lag.expectedSampleCount}` },
   // `*`: measured in the one-thread diagnostic window, not in this one (no probe ran here).
-  { title: 'GIL wait p50', cell: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p50Ms)}${r.gilWaitSource === 'diagnostic' ? '*' : ''}` : '–'), applies: (report) => !isNode(report) },
-  { title: 'ELU', cell: (r) => fmtNum(r.elu, 2), applies: isNode },
-  { title: 'ELD max', cell: (r) => fmtMs(r.eventLoopDelay?.maxMs), applies: isNode },
-  { title: 'transfer', cell: (r) => (r.transfer ? `${fmtMs(r.transfer.loopMs)} on loop` : '–'), applies: isNode },
+  { title: 'GIL wait p50', cell: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p50Ms)}${r.gilWaitSource === 'diagnostic' ? '*' : ''}` : '–'), applies: gil },
+  { title: 'ELU', cell: (r) => fmtNum(r.elu, 2), applies: libuv },
+  { title: 'ELD max', cell: (r) => fmtMs(r.eventLoopDelay?.maxMs), applies: libuv },
+  { title: 'transfer', cell: (r) => (r.transfer ? `${fmtMs(r.transfer.loopMs)} on loop` : '–'), applies: libuv },
   // libuv's threadpool, as a tiny unrelated job waited for it: p50 / max.
-  { title: 'threadpool wait', cell: (r) => (r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} / ${fmtMs(r.threadpool.probeMaxMs)}` : '–'), applies: isNode },
+  { title: 'threadpool wait', cell: (r) => (r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} / ${fmtMs(r.threadpool.probeMaxMs)}` : '–'), applies: libuv },
   { title: 'queue max', cell: (r) => fmtMs(r.taskStats.queueMaxMs) },
   { title: 'task p50', cell: (r) => fmtMs(r.taskStats.runP50Ms) },
   { title: 'tasks/s', cell: (r) => fmtNum(r.throughputPerS, 1) },
@@ -63,9 +65,9 @@ export function formatReportText(report: Report): string {
   lines.push(`Loop Lag · ${what}(${t.args}) in ${where}`);
   if (report.runtime) {
     const r = report.runtime;
-    const gil = isNode(report) ? '' : ` · GIL ${r.gilEnabled ? 'on' : 'off'}`;
-    const interval = isNode(report) ? '' : `switch interval ${fmtMs((report.settings.switchIntervalS ?? 0) * 1000)} · `;
-    lines.push(`${r.implementation} ${r.version}${gil} · ${r.cpuCount} cores · ` +
+    const gilState = gil(report) ? ` · GIL ${r.gilEnabled ? 'on' : 'off'}` : '';
+    const interval = !gil(report) ? '' : `switch interval ${fmtMs((report.settings.switchIntervalS ?? 0) * 1000)} · `;
+    lines.push(`${r.implementation} ${r.version}${gilState} · ${r.cpuCount} cores · ` +
       `${report.settings.concurrency} concurrent calls · ${interval}` +
       `heartbeat ${report.settings.heartbeatMs} ms · stall ≥ ${report.settings.stallMs} ms`);
   }

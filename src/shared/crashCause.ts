@@ -3,6 +3,7 @@
  * (the Node sidecar's; the Python sidecar's crash.py mirrors these phrases). Pure: the
  * facts (exit code, signal, stderr, OOM-kill counters) are gathered by the caller.
  */
+import { RuntimeName, RUNTIMES } from './modes';
 
 /** An OOM-kill counter read before and after the process ran (see engine/oomKills). */
 export interface OomEvidence {
@@ -18,7 +19,7 @@ export interface ExitFacts {
   stderr?: string | null;
   /** null: no counter readable (not Linux), so a SIGKILL's sender cannot be told. */
   oom: OomEvidence | null;
-  runtime: 'python' | 'node';
+  runtime: RuntimeName;
   /** Node: V8's heap limit in that process, MB (named when it ran out). */
   heapLimitMb?: number | null;
   /** Node worker threads: the worker ended with ERR_WORKER_OUT_OF_MEMORY. */
@@ -43,8 +44,8 @@ const SIGNAL_PHRASES: Record<string, string> = {
 
 /** The process's fate, to follow its name: "ran out of …", "was killed by …", "exited with code 3 …". */
 export function describeExit(f: ExitFacts): string {
-  const node = f.runtime === 'node';
-  if (node && (f.workerOutOfMemory || (f.stderr && V8_HEAP_OOM.test(f.stderr)))) {
+  const crash = RUNTIMES[f.runtime].crash;
+  if (crash.v8Heap && (f.workerOutOfMemory || (f.stderr && V8_HEAP_OOM.test(f.stderr)))) {
     const limit = f.heapLimitMb ? `V8's heap limit here is ${f.heapLimitMb} MB` : 'V8 has a heap limit';
     const how = f.workerOutOfMemory
       ? 'a worker thread\'s limit follows --max-old-space-size, or Worker resourceLimits.maxOldGenerationSizeMb'
@@ -59,9 +60,8 @@ export function describeExit(f: ExitFacts): string {
     return `was killed by SIGKILL from another process or itself, not by the kernel's out-of-memory killer (${f.oom.source} oom_kill unchanged)`;
   }
   if (f.signal) return `was ${SIGNAL_PHRASES[f.signal] ?? `killed by ${f.signal}, sent by user code or another process`}`;
-  if (node && f.code === 1 && f.stderr && /\n\s+at \S/.test(f.stderr)) {
+  if (crash.uncaughtExitsWith1 && f.code === 1 && f.stderr && /\n\s+at \S/.test(f.stderr)) {
     return 'exited with code 1 on an uncaught exception (thrown outside the awaited call, e.g. in a timer or event callback; its stack is in the detail)';
   }
-  const exitCall = node ? `process.exit(${f.code})` : `os._exit(${f.code})`;
-  return `exited with code ${f.code} (user code may have called ${exitCall})`;
+  return `exited with code ${f.code} (user code may have called ${crash.exitCall}(${f.code}))`;
 }

@@ -40,14 +40,65 @@ export interface RuntimeInfo {
   modes: readonly ModeName[];
   /** The pool modes the editor's worker sweep measures by default. */
   sweepModes: readonly ModeName[];
-  /** The settings' prefix (`looplag.python.modes`, `looplag.node.path`). */
+  /** The settings' prefix (`looplag.python.modes`, `looplag.node.path`) and the CLI's runtime flag (`--python`, `--node`). */
   settingPrefix: string;
+  /** How messages name it: "the Python sidecar", "runtime: Node 22.1.0 (…)". */
+  displayName: string;
+  /** What runs its sidecar, as "no … found" and "no working … (tried …)" name it. */
+  runtimeNoun: string;
+  /** The same, as "cannot start … `cmd`" names it. */
+  startNoun: string;
+  /** The oldest version its sidecar runs on, as "is it a working …?" asks. */
+  minVersion: string;
+  /** What to set when no runtime works (the detail of the "not found" errors). */
+  fixHint: string;
+  /**
+   * Has a GIL: the report shows GIL wait, GIL on/off and the switch interval, and the
+   * run plan keeps the GIL probe and the switch interval (dropped for runtimes without).
+   */
+  gil: boolean;
+  /** Reports libuv's loop measures: event-loop utilization and delay, transfer cost, threadpool wait. */
+  libuv: boolean;
+  /** Can compare thread mode with a free-threaded build of itself (the `free-threaded` column). */
+  freeThreaded: boolean;
+  /** "unknown mode" hints: a mode of another runtime, and this runtime's name for the same idea. */
+  modeHints: { readonly [M in ModeName]?: string };
+  /** Follows the "choose from …" list of an unknown mode (names the languages when the file alone does not). */
+  modesNote: string;
+  /** What a crashed process's exit says about it (shared/crashCause.ts). */
+  crash: {
+    /** V8's heap limit: "JavaScript heap out of memory" on stderr is named as such. */
+    v8Heap: boolean;
+    /** Exits with code 1 and a stack on stderr on an uncaught exception. */
+    uncaughtExitsWith1: boolean;
+    /** The call user code exits with, e.g. `os._exit` (named in "user code may have called …(3)"). */
+    exitCall: string;
+  };
 }
 
 export const RUNTIMES = {
-  python: { modes: ['inline', 'thread', 'process', 'interpreter'], sweepModes: ['thread', 'process'], settingPrefix: 'python' },
-  node: { modes: ['inline', 'worker', 'process'], sweepModes: ['worker', 'process'], settingPrefix: 'node' },
+  python: {
+    modes: ['inline', 'thread', 'process', 'interpreter'], sweepModes: ['thread', 'process'], settingPrefix: 'python',
+    displayName: 'Python', runtimeNoun: 'Python interpreter', startNoun: 'Python interpreter', minVersion: 'Python 3.9+',
+    fixHint: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.',
+    gil: true, libuv: false, freeThreaded: true,
+    modeHints: { worker: 'threads are `thread`' }, modesNote: '',
+    crash: { v8Heap: false, uncaughtExitsWith1: false, exitCall: 'os._exit' },
+  },
+  node: {
+    modes: ['inline', 'worker', 'process'], sweepModes: ['worker', 'process'], settingPrefix: 'node',
+    displayName: 'Node', runtimeNoun: 'Node runtime', startNoun: 'Node', minVersion: 'Node 18.19+',
+    fixHint: 'Set --node / looplag.node.path to Node 18.19 or newer.',
+    gil: false, libuv: true, freeThreaded: false,
+    modeHints: { thread: 'worker threads are `worker`' }, modesNote: ' (the JavaScript/TypeScript modes)',
+    crash: { v8Heap: true, uncaughtExitsWith1: true, exitCall: 'process.exit' },
+  },
 } as const satisfies { readonly [R in RuntimeName]: RuntimeInfo };
+
+/** A runtime's name as a report or a hello carries it (a string there), if it is one of ours. */
+export function isRuntimeName(name: string | undefined): name is RuntimeName {
+  return (RUNTIME_NAMES as readonly string[]).includes(name ?? '');
+}
 
 /** Every language a target can be written in, and the runtime that runs it. */
 export const LANGUAGE_NAMES = ['python', 'javascript', 'typescript'] as const;
@@ -58,3 +109,17 @@ export const RUNTIME_OF: { readonly [L in LanguageName]: RuntimeName } = {
   javascript: 'node',
   typescript: 'node',
 };
+
+/** The runtime of a target's language (a third language is not any runtime by default). */
+export function runtimeOf(language: LanguageName): RuntimeInfo {
+  return RUNTIMES[RUNTIME_OF[language]];
+}
+
+/**
+ * The runtime a report ran on: the one its sidecar named in its hello, else its
+ * language's (a report that failed before any sidecar started has no `runtime`).
+ */
+export function runtimeOfReport(report: { runtime?: { name: string } | null; target: { language: LanguageName } }): RuntimeInfo {
+  const name = report.runtime?.name;
+  return isRuntimeName(name) ? RUNTIMES[name] : runtimeOf(report.target.language);
+}

@@ -8,7 +8,8 @@ import { cdfOnGrid, decimateMinMax, logGrid } from '../stats/decimate';
 import { sortedCopy } from '../stats/percentiles';
 import type { ModeRun, SweepPoint } from '../shared/protocol';
 import { fmtMs } from '../shared/format';
-import { MODES } from '../shared/modes';
+import { ModeName, MODES } from '../shared/modes';
+import { h } from './dom';
 
 export interface Theme {
   fg: string;
@@ -29,6 +30,24 @@ export function readTheme(el: Element = document.body): Theme {
     queued: 'rgba(128,128,128,0.35)',
     mode: (m) => colors[m] ?? colors.worker,
   };
+}
+
+/** A mode's row of MODES; an unknown mode is drawn as `worker`, as readTheme's colours do. */
+function modeRow(mode: string) {
+  return Object.prototype.hasOwnProperty.call(MODES, mode) ? MODES[mode as ModeName] : MODES.worker;
+}
+
+/**
+ * The square of a mode's colour next to its chart's caption, coloured from MODES like the
+ * chart: its theme variable, else its fallback. Set through the CSSOM, which the CSP
+ * (style-src without 'unsafe-inline') allows where a style attribute would be blocked;
+ * a var() keeps it following the theme as the stylesheet's rules did.
+ */
+export function swatch(mode: string): HTMLElement {
+  const el = h('span', { class: `swatch mode-${mode}` });
+  const { cssVar, fallback } = modeRow(mode).colour;
+  el.style.setProperty('background', `var(${cssVar}, ${fallback})`);
+  return el;
 }
 
 export interface Chart {

@@ -10,7 +10,7 @@ import type { HistoryEntry } from '../shared/webviewProtocol';
 import { obj, nullable } from '../shared/validate';
 import { reportMarkdown } from '../report/markdown';
 import { budgetOf } from '../shared/format';
-import { Chart, cdfChart, lagChart, readTheme, sweepChart, timelineChart } from './charts';
+import { Chart, cdfChart, lagChart, readTheme, swatch, sweepChart, timelineChart } from './charts';
 import { sweepHeader, sweepRecommendations, sweepTable } from './sweepView';
 import { clear, h, icon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
@@ -180,7 +180,7 @@ class App {
     col.appendChild(section);
     for (const run of measured) {
       const fig = h('figure', { class: 'chart', 'data-chart': `lag-${run.mode}`, role: 'img', 'aria-label': `${run.mode}: lag over time, max ${run.lag.maxMs} ms, ${run.lag.stallCount} stalls. Drag to zoom, double-click to reset.` },
-        h('figcaption', {}, h('span', { class: `swatch mode-${run.mode}` }), `${run.mode} — ${run.lag.sampleCount} heartbeats over ${Math.round(run.wallMs)} ms`,
+        h('figcaption', {}, swatch(run.mode), `${run.mode} — ${run.lag.sampleCount} heartbeats over ${Math.round(run.wallMs)} ms`,
           // Node: how busy the loop was, next to how late it was.
           run.elu !== undefined && run.elu !== null ? h('span', { class: 'elu', 'data-testid': `elu-${run.mode}` }, ` · event loop busy ${Math.round(run.elu * 100)}% (ELU)`) : null));
       section.appendChild(fig);
@@ -216,7 +216,7 @@ class App {
       const points = s.points.filter((p) => p.mode === mode);
       const rec = s.recommendations.find((r) => r.mode === mode)?.workers ?? null;
       const fig = h('figure', { class: 'chart', 'data-chart': `sweep-${mode}`, role: 'img', 'aria-label': `${mode}: calls per second and loop lag for W = ${points.map((p) => p.workers).join(', ')}${rec !== null ? `; recommended W = ${rec}` : ''}` },
-        h('figcaption', {}, h('span', { class: `swatch mode-${mode}` }), `${mode}${rec !== null ? ` — recommended W = ${rec}` : ' — no pool size within budget'}`));
+        h('figcaption', {}, swatch(mode), `${mode}${rec !== null ? ` — recommended W = ${rec}` : ' — no pool size within budget'}`));
       section.appendChild(fig);
       draws.push(() => this.track(sweepChart(fig, points, { width: chartWidth(fig), theme, budgetMs: s.settings.lagBudgetMs, recommended: rec, mode }), fig));
     }

@@ -2,6 +2,7 @@
 import type { Advice, ModeRun, Report } from '../shared/protocol';
 import type { HistoryEntry, LiveProgress } from '../shared/webviewProtocol';
 import { fmtBytes, fmtMs, fmtSpeedup, suspectOf } from '../shared/format';
+import { runtimeOfReport } from '../shared/modes';
 import { hasLag, partialPhrase } from '../report/textTable';
 import { verdicts } from '../report/verdict';
 import { h, icon } from './dom';
@@ -15,8 +16,8 @@ export function header(report: Report, running: LiveProgress | null): HTMLElemen
     h('h1', { id: 'title' }, h('span', { class: 'fn', 'data-testid': 'target-name' }, what), h('span', { class: 'args' }, `(${t.args})`)),
     h('div', { class: 'meta' },
       h('span', { 'data-testid': 'target-file' }, t.definedIn ? `${t.file}, defined in ${t.definedIn.file}:${t.definedIn.line}` : `${t.file}${t.line ? `:${t.line}` : ''}`),
-      rt ? h('span', {}, `${rt.implementation} ${rt.version}${isNode(report) ? '' : ` · GIL ${rt.gilEnabled ? 'on' : 'off'}`} · ${rt.cpuCount} cores`) : null,
-      h('span', {}, `${s.concurrency} concurrent calls · workers ${s.workers ?? 'default'}${isNode(report) ? '' : ` · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)}`} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`),
+      rt ? h('span', {}, `${rt.implementation} ${rt.version}${gil(report) ? ` · GIL ${rt.gilEnabled ? 'on' : 'off'}` : ''} · ${rt.cpuCount} cores`) : null,
+      h('span', {}, `${s.concurrency} concurrent calls · workers ${s.workers ?? 'default'}${gil(report) ? ` · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)}` : ''} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`),
       h('time', { datetime: report.createdAt }, new Date(report.createdAt).toLocaleString()),
     ),
     report.headline ? h('p', { class: 'headline', 'data-testid': 'headline' }, report.headline) : null,
@@ -54,9 +55,9 @@ function gilSource(r: ModeRun): string {
   return r.gilWaitSource === 'diagnostic' ? ' (diagnostic)' : '';
 }
 
-function isNode(report: Report): boolean {
-  return report.runtime?.name === 'node' || report.target.language !== 'python';
-}
+/** The runtime's measures (shared/modes.ts): GIL wait and switch interval, or libuv's loop figures. */
+const gil = (report: Report): boolean => runtimeOfReport(report).gil;
+const libuv = (report: Report): boolean => runtimeOfReport(report).libuv;
 
 /** The metrics a run without heartbeat samples has no figure for. */
 const LAG_METRICS = new Set(['p50', 'p99', 'max', 'stalls', 'stalled', 'beats']);
@@ -73,14 +74,14 @@ export const METRICS: Metric[] = [
   // A `?` marks a figure beyond the cores (ModeRun.suspect); the advice list says why.
   { key: 'speedup', label: 'Speedup vs inline', value: fmtSpeedup, over: (r) => suspectOf(r, 'speedup') !== null },
   { key: 'parallelism', label: 'Parallelism (CPU/wall)', value: (r) => `${r.cpu.parallelism.toFixed(2)}${suspectOf(r, 'parallelism') ? '?' : ''}`, over: (r) => suspectOf(r, 'parallelism') !== null },
-  { key: 'elu', label: 'Event-loop utilization', applies: isNode, value: (r) => (r.elu === null || r.elu === undefined ? '–' : `${Math.round(r.elu * 100)}%`), over: (r) => (r.elu ?? 0) >= 0.5 },
-  { key: 'eld', label: 'monitorEventLoopDelay max', applies: isNode, value: (r) => fmtMs(r.eventLoopDelay?.maxMs) },
-  { key: 'gil50', label: 'GIL wait p50', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p50Ms)}${gilSource(r)}` : '–') },
-  { key: 'gil99', label: 'GIL wait p99', applies: (rep) => !isNode(rep), value: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p99Ms)}${gilSource(r)}` : '–') },
-  { key: 'transfer', label: 'Transfer cost on the loop', applies: isNode, value: (r) => (r.transfer ? fmtMs(r.transfer.loopMs) : '–') },
-  { key: 'threadpool50', label: 'libuv threadpool wait p50 (idle)', applies: isNode, value: (r) => (r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} (${fmtMs(r.threadpool.idleMs)})` : '–'), over: (r, _b, s) => (r.threadpool?.probeP50Ms ?? 0) >= s },
-  { key: 'threadpoolMax', label: 'libuv threadpool wait max', applies: isNode, value: (r) => fmtMs(r.threadpool?.probeMaxMs) },
-  { key: 'bytes', label: 'Data per call (args / result)', applies: isNode, value: (r) => (r.transfer ? `${fmtBytes(r.transfer.argsBytesMean)} / ${fmtBytes(r.transfer.resultBytesMean)}` : '–') },
+  { key: 'elu', label: 'Event-loop utilization', applies: libuv, value: (r) => (r.elu === null || r.elu === undefined ? '–' : `${Math.round(r.elu * 100)}%`), over: (r) => (r.elu ?? 0) >= 0.5 },
+  { key: 'eld', label: 'monitorEventLoopDelay max', applies: libuv, value: (r) => fmtMs(r.eventLoopDelay?.maxMs) },
+  { key: 'gil50', label: 'GIL wait p50', applies: gil, value: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p50Ms)}${gilSource(r)}` : '–') },
+  { key: 'gil99', label: 'GIL wait p99', applies: gil, value: (r) => (r.gilWait ? `${fmtMs(r.gilWait.p99Ms)}${gilSource(r)}` : '–') },
+  { key: 'transfer', label: 'Transfer cost on the loop', applies: libuv, value: (r) => (r.transfer ? fmtMs(r.transfer.loopMs) : '–') },
+  { key: 'threadpool50', label: 'libuv threadpool wait p50 (idle)', applies: libuv, value: (r) => (r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} (${fmtMs(r.threadpool.idleMs)})` : '–'), over: (r, _b, s) => (r.threadpool?.probeP50Ms ?? 0) >= s },
+  { key: 'threadpoolMax', label: 'libuv threadpool wait max', applies: libuv, value: (r) => fmtMs(r.threadpool?.probeMaxMs) },
+  { key: 'bytes', label: 'Data per call (args / result)', applies: libuv, value: (r) => (r.transfer ? `${fmtBytes(r.transfer.argsBytesMean)} / ${fmtBytes(r.transfer.resultBytesMean)}` : '–') },
   { key: 'queue', label: 'Queue max', value: (r) => fmtMs(r.taskStats.queueMaxMs) },
   { key: 'task', label: 'Task p50', value: (r) => fmtMs(r.taskStats.runP50Ms) },
   { key: 'workers', label: 'Workers', value: (r) => (r.workers === null ? '–' : String(r.workers)) },

@@ -30,12 +30,12 @@ test('the outline flags FastAPI marker defaults, and only imported ones (pathlib
     { name: 'db', required: false, marker: 'Depends' },
   ]);
   assert.deepEqual(requiredParams(login), ['password', 'db'], 'markers must be given, like parameters without a default');
-  const text = argsPromptText(login, false);
+  const text = argsPromptText(login, 'python');
   assert.match(text.prompt, /^password \(Body\(\.\.\.\)\), db \(Depends\(\.\.\.\)\) default to FastAPI markers, not values: give them here\. /);
   assert.equal(text.placeholder, 'password=…, db=…');
   const plain = outline.functions.find((f) => f.qualname === 'login_inner')!;
   assert.ok(plain.params.every((p) => !p.marker));
-  assert.doesNotMatch(argsPromptText(plain, false).prompt, /marker/);
+  assert.doesNotMatch(argsPromptText(plain, 'python').prompt, /marker/);
   const exportTo = outline.functions.find((f) => f.qualname === 'export_to')!;
   assert.deepEqual(exportTo.params, [{ name: 'where', required: false }]);
   assert.deepEqual(requiredParams(exportTo), []);

@@ -15,6 +15,7 @@ import { webviewHtml } from '../../src/panel/webviewHtml';
 import { standaloneHtml } from '../../src/report/html';
 import { newNonce } from '../../src/shared/html';
 import { liveDelta } from '../../src/shared/liveReport';
+import { MODE_NAMES, MODES } from '../../src/shared/modes';
 import type { Report } from '../../src/shared/protocol';
 import { Report as ReportSchema, Sweep as SweepSchema } from '../../src/shared/protocol';
 import { launchChromium, SECURITY_PROBE } from '../support/browser';
@@ -96,11 +97,11 @@ describe('standalone HTML from `looplag run --html`', () => {
         const modes = chart === 'cdf' ? measured.map((r) => r.mode) : [chart!.split('-')[1]];
         for (const mode of modes) {
           const count = await page.evaluate(([c, m]) => {
-            const swatch = document.createElement('span');
-            swatch.className = `swatch mode-${m}`;
-            document.body.appendChild(swatch);
-            const [r, g, b] = getComputedStyle(swatch).backgroundColor.match(/\d+/g)!.map(Number);
-            swatch.remove();
+            // The colour of the mode's swatch as the page shows it (set from MODES, as the chart's).
+            const swatch = document.querySelector(`figure[data-chart="lag-${m}"] figcaption .swatch`)!;
+            const [r, g, b, a = 1] = getComputedStyle(swatch).backgroundColor.match(/[\d.]+/g)!.map(Number);
+            if (a < 1) return -1; // no colour of its own: the swatch says nothing
+
             const canvas = document.querySelector(`figure[data-chart="${c}"] canvas`) as HTMLCanvasElement;
             const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
             let n = 0;
@@ -109,7 +110,7 @@ describe('standalone HTML from `looplag run --html`', () => {
             }
             return n;
           }, [chart!, mode]);
-          assert.ok(count > 20, `${chart} shows ${mode} (${count} pixels in its colour)`);
+          assert.ok(count > 20, count < 0 ? `${mode}'s swatch has no colour` : `${chart} shows ${mode} (${count} pixels in its colour)`);
         }
       }
       // The table: modes as columns, and the numbers are the report's.
@@ -401,6 +402,33 @@ describe('the VS Code webview page', () => {
       await send(page, { type: 'state', currentId: 'a', current: normal.report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
       await page.waitForSelector('table[data-testid="summary"]');
       assert.equal(await page.$('table[data-testid="sweep-table"]'), null);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('every mode\'s swatch has its colour from MODES, the free-threaded column\'s too, under the panel\'s CSP', async () => {
+    // One run per mode the table knows (a report holds at most the runtime's own; the view does not mind).
+    const run = normal.report.runs.find((r) => r.status === 'ok')!;
+    const report: Report = { ...normal.report, runs: MODE_NAMES.map((mode) => ({ ...run, mode })) };
+    const page = await openWebview();
+    try {
+      await send(page, { type: 'state', currentId: 'a', current: report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
+      await page.waitForSelector('table[data-testid="summary"]');
+      for (const m of MODE_NAMES) {
+        const [shown, expected] = await page.evaluate(([mode, cssVar, fallback]) => {
+          // The colour the chart draws the mode in (readTheme): the theme's variable, else the fallback.
+          const probe = document.createElement('span');
+          probe.style.color = getComputedStyle(document.body).getPropertyValue(cssVar).trim() || fallback;
+          document.body.appendChild(probe);
+          const want = getComputedStyle(probe).color;
+          probe.remove();
+          const swatch = document.querySelector(`figure[data-chart="lag-${mode}"] figcaption .swatch`);
+          return [swatch ? getComputedStyle(swatch).backgroundColor : 'no swatch', want];
+        }, [m, MODES[m].colour.cssVar, MODES[m].colour.fallback]);
+        assert.equal(shown, expected, `${m}'s swatch`);
+      }
+      assert.deepEqual(await page.evaluate(() => (window as unknown as { __cspViolations: unknown[] }).__cspViolations), []);
     } finally {
       await page.close();
     }
