@@ -1,6 +1,6 @@
 /**
  * What the advice says differently per runtime, one entry each (STYLE.md 12): the mode a
- * sync function is deployed in, whether there is a GIL to classify, the links and the
+ * sync function is deployed in, the links and the
  * few phrases rules shared by every runtime fill in. A new runtime is one entry here and
  * one in snippets/index.ts; the compiler names what it still lacks.
  */
@@ -9,7 +9,7 @@ import type { ModeRun, Report } from '../shared/protocol';
 import { fmtPct } from '../shared/format';
 
 /** The runtime that ran the report's target (its language's sidecar). */
-export const runtimeOf = (r: Pick<Report, 'target'>): RuntimeName => RUNTIME_OF[r.target.language];
+export const targetRuntime = (r: Pick<Report, 'target'>): RuntimeName => RUNTIME_OF[r.target.language];
 
 /** The mode a sync function runs in when the user did not say (an async one runs inline, on the loop). */
 export const SYNC_PLANNED_MODE: { readonly [R in RuntimeName]: string } = {
@@ -18,9 +18,6 @@ export const SYNC_PLANNED_MODE: { readonly [R in RuntimeName]: string } = {
   // A Node handler runs on the main thread.
   node: 'inline',
 };
-
-/** Whether the runtime has a GIL, whose behaviour the one-thread diagnostic classifies. */
-export const HAS_GIL: { readonly [R in RuntimeName]: boolean } = { python: true, node: false };
 
 /** The links the rules shared by every runtime cite. */
 interface SharedDocs {
