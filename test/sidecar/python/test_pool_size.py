@@ -4,7 +4,7 @@ import types
 import unittest
 
 from support import SIDECAR  # noqa: F401 - puts the sidecar on sys.path
-from looplag_sidecar import modes
+from looplag_sidecar import pools as modes
 
 
 class PoolSize(unittest.TestCase):

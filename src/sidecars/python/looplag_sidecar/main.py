@@ -12,7 +12,7 @@ import threading
 import traceback
 
 from . import clock
-from . import modes
+from . import pools as modes
 from . import orphan
 from . import outline
 from . import target as target_mod
