@@ -12,12 +12,16 @@ import threading
 import traceback
 
 from . import clock
-from . import pools as modes
+from . import modes
 from . import orphan
 from . import outline
 from . import target as target_mod
+from .calls import fmt_s
 from .channel import EMPTY_OUTPUT, Channel, OutputCuts, private_dup, start_stdin_reader, take_protocol_env
 from .protocol import PROTOCOL_VERSION, ProtocolError, error, validate_host_message
+from .threads import run_diagnostic
+from .warmup import warm_up
+from .window import run_baseline, skipped
 
 CANCEL_GRACE_S = 0.5
 
@@ -195,7 +199,7 @@ async def session(plan, channel, cuts, ctx):
 
     if plan["baselineMs"] > 0:  # 0: the host measured it in another sidecar of the session
         ctx.progress("baseline", "running")
-        baseline = await modes.run_baseline(ctx)
+        baseline = await run_baseline(ctx)
         baseline["output"] = dict(EMPTY_OUTPUT)
         channel.send({"type": "window", "window": baseline})
 
@@ -217,7 +221,7 @@ async def session(plan, channel, cuts, ctx):
         if ctx.warmup_cut and window["mode"] == ctx.warmup_cut_mode:
             window.setdefault("notes", []).append(
                 "the unmeasured warm-up call did not finish within %s s (--call-timeout): the window ran without "
-                "waiting for it" % modes._fmt_s(ctx.call_timeout_s))
+                "waiting for it" % fmt_s(ctx.call_timeout_s))
         send_window(window)
 
     def send_window(window):
@@ -242,7 +246,7 @@ async def session(plan, channel, cuts, ctx):
         runner = modes.RUNNERS.get(mode)
         ctx.warmup_cut, ctx.warmup_cut_mode = False, mode
         if runner is None:
-            window = modes.skipped(mode, "unsupported-mode", "mode %r does not apply to Python" % mode)
+            window = skipped(mode, "unsupported-mode", "mode %r does not apply to Python" % mode)
         else:
             ctx.progress(mode, "starting")
             # The argument text is evaluated once per window that runs calls (the diagnostic
@@ -255,7 +259,7 @@ async def session(plan, channel, cuts, ctx):
                     return
                 if mode in ("inline", "thread"):
                     ctx.progress(mode, "warming")
-                    warm = await modes.warm_up(ctx, mode, tgt, *parsed)
+                    warm = await warm_up(ctx, mode, tgt, *parsed)
                     ctx.note_warmup(mode, warm)
                     if inline_call_s is None:
                         # Thread mode's sidecar has no inline window: its warm-up call
@@ -278,7 +282,7 @@ async def session(plan, channel, cuts, ctx):
                     for window in result:
                         emit_window(window)
                 elif result is None:
-                    emit_window(modes.skipped(mode, "unsupported-mode", "a worker sweep measures pool modes, not %s" % mode))
+                    emit_window(skipped(mode, "unsupported-mode", "a worker sweep measures pool modes, not %s" % mode))
                 ctx.progress(mode, "done", ctx.concurrency)
                 if ctx.cancelled.is_set():
                     channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
@@ -287,7 +291,7 @@ async def session(plan, channel, cuts, ctx):
             if (mode == "thread" and plan.get("diagnostic", True) and not _too_long_for_diagnostic(inline_call_s)
                     and not ctx.warmup_cut):
                 ctx.progress("diagnostic", "running")
-                diagnostic = await modes.run_diagnostic(ctx, tgt, args, kwargs)
+                diagnostic = await run_diagnostic(ctx, tgt, args, kwargs)
                 send_window(diagnostic)
                 if ctx.cancelled.is_set():
                     channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
