@@ -6,8 +6,9 @@
  *
  * Timing checks are ratios against the same machine in the same test, best of a few
  * interleaved runs; the one that needs our threads to get a core when they ask (thread
- * lag against an independent harness) skips, saying how busy the machine was, when the
- * report distrusts every attempt.
+ * lag against an independent harness) measures the other processes' load during each
+ * run, both ours and the harness's, measures again once, and skips, saying how busy the
+ * machine was, when no attempt was quiet.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,7 +18,7 @@ import { describe, test } from 'node:test';
 import { BUSY_MACHINE_FRAC } from '../../src/report/quality';
 import type { ModeRun, Report } from '../../src/shared/protocol';
 import { lagStats } from '../../src/stats/lagStats';
-import { REPO, reportOf, run, runCli, tmpDir } from '../support/helpers';
+import { REPO, reportOf, run, runCli, tmpDir, withBackgroundLoad } from '../support/helpers';
 
 const ISOLATION = 'test/fixtures/python/isolation.py';
 const HARNESS = path.join(REPO, 'test/fixtures/python/call_later_harness.py');
@@ -25,6 +26,11 @@ const WORKLOADS = path.join(REPO, 'test/fixtures/python/workloads.py');
 /** Debian's Python with markdown (scripts/test.sh installs it in CI). */
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const COMMON = ['--free-threaded', 'off', '--timeout', '90'];
+/**
+ * The harness's repeats on a quiet machine agree well within this factor (plus 1 ms); wider
+ * apart, load came and went during them, and a comparison with them says nothing.
+ */
+const HARNESS_SPREAD = 1.5;
 
 async function report(args: string[], exitCode = 0): Promise<Report> {
   const r = await runCli(['run', ...args, ...COMMON, '--json']);
@@ -127,32 +133,67 @@ describe('the GIL-wait probe stays out of the window whose lag is reported', () 
     const n = 600_000;
     const [calls, workers] = [8, 2];
     // p99 here rests on a few dozen beats (~ the max: noisy either way); the mean lag over
-    // every beat is the stable figure, so it carries the claim and p99 is shown.
-    const ours: { p99: number; mean: number }[] = [];
-    const theirs: { p99: number; mean: number }[] = [];
-    const busy: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const rep = await report([`${WORKLOADS}::spin`, '--args', String(n), '--modes', 'thread', '--concurrency', String(calls), '--workers', String(workers)]);
-      const r = run(rep, 'thread');
-      ours.push({ p99: r.lag.p99Ms, mean: r.lag.meanMs });
-      if (r.backgroundCpuFrac !== null && r.backgroundCpuFrac >= BUSY_MACHINE_FRAC) busy.push(r.backgroundCpuFrac);
-      const h = spawnSync('python3', [HARNESS, WORKLOADS, 'spin', JSON.stringify([n]), String(calls), String(workers), '1'], { encoding: 'utf8' });
-      assert.equal(h.status, 0, h.stderr);
-      const out = JSON.parse(h.stdout) as { samples: number[][]; wallMs: number };
-      const l = lagStats(out.samples, { heartbeatMs: 1, stallMs: 50, wallMs: out.wallMs });
-      theirs.push({ p99: l.p99Ms, mean: l.meanMs });
+    // every beat is the stable figure, so it carries the claim and p99 is shown. Each
+    // repeat keeps the other processes' share of the CPU while it ran.
+    interface Repeat { mean: number; p99: number; load: number | null }
+    interface Attempt { ours: Repeat[]; theirs: Repeat[] }
+
+    /** Three interleaved repeats of Loop Lag's thread mode and of the harness. */
+    async function attempt(): Promise<Attempt> {
+      const a: Attempt = { ours: [], theirs: [] };
+      for (let i = 0; i < 3; i++) {
+        const rep = await report([`${WORKLOADS}::spin`, '--args', String(n), '--modes', 'thread', '--concurrency', String(calls), '--workers', String(workers)]);
+        const r = run(rep, 'thread');
+        a.ours.push({ mean: r.lag.meanMs, p99: r.lag.p99Ms, load: r.backgroundCpuFrac });
+        const h = withBackgroundLoad(() => spawnSync('python3', [HARNESS, WORKLOADS, 'spin', JSON.stringify([n]), String(calls), String(workers), '1'], { encoding: 'utf8' }));
+        assert.equal(h.value.status, 0, h.value.stderr);
+        const out = JSON.parse(h.value.stdout) as { samples: number[][]; wallMs: number };
+        const l = lagStats(out.samples, { heartbeatMs: 1, stallMs: 50, wallMs: out.wallMs });
+        a.theirs.push({ mean: l.meanMs, p99: l.p99Ms, load: h.backgroundCpuFrac });
+      }
+      return a;
     }
-    const sum = (xs: { mean: number }[]) => xs.reduce((a, x) => a + x.mean, 0);
-    const show = (xs: { p99: number; mean: number }[]) => xs.map((x) => `${x.mean.toFixed(1)} (p99 ${x.p99.toFixed(1)})`).join(' / ');
-    const what = `Loop Lag thread lag mean ${show(ours)} ms vs harness ${show(theirs)} ms`;
-    t.diagnostic(what);
-    if (busy.length === ours.length) {
-      t.skip(`other processes used ${busy.map((x) => `${Math.round(x * 100)}%`).join('/')} of the CPU in every attempt (the report trusts < ${BUSY_MACHINE_FRAC * 100}%): ${what}`);
-      return;
-    }
+    const sum = (xs: Repeat[]) => xs.reduce((s, x) => s + x.mean, 0);
+    const pct = (x: number | null) => (x === null ? '?' : `${Math.round(x * 100)}%`);
+    const show = (xs: Repeat[]) => xs.map((x) => `${x.mean.toFixed(1)} (p99 ${x.p99.toFixed(1)}, others ${pct(x.load)})`).join(' / ');
+    const what = (a: Attempt) => `Loop Lag thread lag mean ${show(a.ours)} ms vs harness ${show(a.theirs)} ms`;
     // The probe thread inflated this 1.3–3.7×, a heartbeat task sleeping in asyncio.sleep
     // (two GIL acquisitions per beat) ~1.5–2×; a window with neither sees what the harness sees.
-    assert.ok(sum(ours) <= 1.3 * sum(theirs) + 1, what);
+    const holds = (a: Attempt) => sum(a.ours) <= 1.3 * sum(a.theirs) + 1;
+    /**
+     * Why an attempt says nothing either way, or null when the machine was quiet. Others'
+     * load in our windows inflates our lag (a false failure); in the harness's runs it
+     * loosens the bound (a false pass). Load that comes and goes between the load readings
+     * shows as harness repeats that disagree: the harness has nothing of ours in it.
+     */
+    const disturbed = (a: Attempt): string | null => {
+      const loads = [...a.ours, ...a.theirs].map((x) => x.load);
+      if (loads.some((x) => x === null)) return 'background CPU load cannot be measured here';
+      const worst = Math.max(...(loads as number[]));
+      if (worst >= BUSY_MACHINE_FRAC) return `other processes used up to ${pct(worst)} of the CPU (the report trusts < ${BUSY_MACHINE_FRAC * 100}%)`;
+      const means = a.theirs.map((x) => x.mean);
+      if (Math.max(...means) > HARNESS_SPREAD * Math.min(...means) + 1) {
+        return `the harness's own repeats disagree (mean ${means.map((m) => m.toFixed(1)).join(' / ')} ms, more than ${HARNESS_SPREAD}× apart)`;
+      }
+      return null;
+    };
+
+    // Measured again once when the first attempt fails or the machine was busy; the
+    // verdict comes from a quiet attempt only, so a busy machine skips, with the figures.
+    const attempts = [await attempt()];
+    t.diagnostic(what(attempts[0]));
+    if (disturbed(attempts[0]) !== null || !holds(attempts[0])) {
+      attempts.push(await attempt());
+      t.diagnostic(`measured again: ${what(attempts[1])}`);
+    }
+    const quiet = attempts.filter((a) => disturbed(a) === null);
+    if (!quiet.length) {
+      t.skip(attempts.map((a, i) => `attempt ${i + 1}: ${disturbed(a)}: ${what(a)}`).join('; '));
+      return;
+    }
+    // A quiet attempt that holds settles it; a quiet one that fails is a failure.
+    const verdict = quiet.find(holds) ?? quiet[0];
+    assert.ok(holds(verdict), what(verdict));
   });
 });
 

@@ -181,3 +181,40 @@ export function scratchFolders(): { dir(): string; keep(folder: string): void } 
     keep: (folder) => void folders.push(folder),
   };
 }
+
+/** Linux's USER_HZ: /proc/stat and /proc/self/stat count CPU time in these ticks. */
+const CLOCK_TICKS_PER_S = 100;
+
+/** Busy CPU seconds of the whole machine, and of this process with its waited-for children (Linux), or null. */
+function cpuSeconds(): { machine: number; ours: number } | null {
+  try {
+    // user nice system idle iowait irq softirq steal (guest time is already in user/nice)
+    const v = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const self = fs.readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name: state is field 3; utime, stime, cutime, cstime are 14-17.
+    const f = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+    const busy = v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] || 0);
+    return { machine: busy / CLOCK_TICKS_PER_S, ours: (f[11] + f[12] + f[13] + f[14]) / CLOCK_TICKS_PER_S };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs `work` (synchronous: a child it starts must have been waited for by the end) and
+ * measures what other processes used of the machine meanwhile, as the sidecar's
+ * `backgroundCpuFrac` does for a window: the machine's busy CPU time minus ours and our
+ * children's, over the wall time × cores. Null where it cannot be measured (not Linux,
+ * or too short for the 10 ms ticks to mean anything).
+ */
+export function withBackgroundLoad<T>(work: () => T): { value: T; backgroundCpuFrac: number | null } {
+  const cores = os.cpus().length || 1;
+  const start = cpuSeconds();
+  const t0 = process.hrtime.bigint();
+  const value = work();
+  const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const end = cpuSeconds();
+  if (!start || !end || wallS * cores * CLOCK_TICKS_PER_S < 20) return { value, backgroundCpuFrac: null };
+  const others = (end.machine - start.machine) - (end.ours - start.ours);
+  return { value, backgroundCpuFrac: Math.min(1, Math.max(0, others / (wallS * cores))) };
+}

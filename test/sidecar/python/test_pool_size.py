@@ -4,27 +4,27 @@ import types
 import unittest
 
 from support import SIDECAR  # noqa: F401 - puts the sidecar on sys.path
-from looplag_sidecar import modes
+from looplag_sidecar import admission
 
 
 class PoolSize(unittest.TestCase):
     def test_defaults_match_the_executors(self):
-        self.assertEqual(modes._executor_default("thread"), concurrent.futures.ThreadPoolExecutor()._max_workers)
+        self.assertEqual(admission.executor_default("thread"), concurrent.futures.ThreadPoolExecutor()._max_workers)
         pool = concurrent.futures.ProcessPoolExecutor()
         try:
-            self.assertEqual(modes._executor_default("process"), pool._max_workers)
+            self.assertEqual(admission.executor_default("process"), pool._max_workers)
         finally:
             pool.shutdown()
 
     def test_capped_to_the_calls_in_flight(self):
         ctx = types.SimpleNamespace(workers=64, concurrency=2)
-        self.assertEqual(modes._pool_size(ctx, None, "process"), (2, 64))
+        self.assertEqual(admission.pool_size(ctx, None, "process"), (2, 64))
         ctx = types.SimpleNamespace(workers=None, concurrency=1)
-        self.assertEqual(modes._pool_size(ctx, None, "thread"), (1, None))  # the default: capped, unmarked
+        self.assertEqual(admission.pool_size(ctx, None, "thread"), (1, None))  # the default: capped, unmarked
         ctx = types.SimpleNamespace(workers=2, concurrency=8)
-        self.assertEqual(modes._pool_size(ctx, None, "process"), (2, None))
+        self.assertEqual(admission.pool_size(ctx, None, "process"), (2, None))
         ctx = types.SimpleNamespace(workers=None, concurrency=4)
-        self.assertEqual(modes._pool_size(ctx, [1, 8, 2], "thread"), (4, None))  # a sweep: its largest count, capped
+        self.assertEqual(admission.pool_size(ctx, [1, 8, 2], "thread"), (4, None))  # a sweep: its largest count, capped
 
 
 if __name__ == "__main__":

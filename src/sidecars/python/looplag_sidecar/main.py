@@ -16,8 +16,13 @@ from . import modes
 from . import orphan
 from . import outline
 from . import target as target_mod
+from .calls import fmt_s
 from .channel import EMPTY_OUTPUT, Channel, OutputCuts, private_dup, start_stdin_reader, take_protocol_env
+from .context import Context
 from .protocol import PROTOCOL_VERSION, ProtocolError, error, validate_host_message
+from .threads import run_diagnostic
+from .warmup import warm_up
+from .window import run_baseline, skipped
 
 CANCEL_GRACE_S = 0.5
 
@@ -36,121 +41,6 @@ def runtime_info():
     }
 
 
-class Context:
-    """What every mode needs: the plan's settings and the session's callbacks."""
-
-    def __init__(self, plan, channel, cancelled):
-        self.plan = plan
-        self.spec = plan["target"]
-        self.channel = channel
-        self.cancelled = cancelled
-        # The error kind an interrupted window reports: the host says why it cancels.
-        self.cancel_kind = "cancelled"
-        self.concurrency = plan["concurrency"]
-        self.workers = plan["workers"] or None
-        self.switch_interval_s = plan["switchIntervalS"]
-        self.heartbeat_s = plan["heartbeatMs"] / 1000.0
-        self.gil_probe = plan["gilProbe"]
-        # In the measured windows the probe is one more thread wanting the GIL, which
-        # inflates the lag they report: there it runs only when asked.
-        self.gil_probe_in_window = self.gil_probe and plan.get("gilProbeInWindow", False)
-        self.warmup = plan.get("warmup", True)
-        # Seconds a call may run before its window is cut (None: no limit).
-        self.call_timeout_s = plan.get("callTimeoutS") or None
-        spec = plan["target"]
-        self.function_name = spec.get("qualname") or (
-            "lines %d-%d" % (spec["lines"]["start"], spec["lines"]["end"]) if spec.get("lines") else "the target")
-        # The window measuring now (read by the cancel thread), and when a call last finished.
-        self.current_window = None
-        self.last_done_at = 0.0
-        # A warm-up call that did not finish within the call timeout: the diagnostic is skipped.
-        self.warmup_cut = False
-        self.warmup_cut_mode = None
-        self.discard_output = lambda: None  # set once output is captured
-        self.note_warmup = lambda mode, warmup_ms: None  # set by the session: put on the mode's first window
-        self.baseline_s = plan["baselineMs"] / 1000.0
-        self.cpu_count = os.cpu_count() or 1
-        self.pools = []
-        self.workers_seen = []
-        self.oom_before = None  # OOM-kill counters read as a pool starts (crash.read_oom_kills)
-        self._mode = None
-        self._done = 0
-        self._last_progress = 0.0
-
-    def probe_in(self, window_mode):
-        """Whether the GIL-wait probe runs in this window: always in the baseline and
-        diagnostic windows (which report GIL waits, not the lag users act on), in a
-        measured window only as an opt-in."""
-        if window_mode in ("baseline", "diagnostic"):
-            return self.gil_probe
-        return self.gil_probe_in_window
-
-    def progress(self, mode, phase, done=0):
-        self.channel.send({"type": "progress", "mode": mode, "phase": phase, "done": done,
-                           "total": self.concurrency})
-
-    def begin(self, mode):
-        """A mode starts: count its calls from zero (the window says `running` when it opens)."""
-        self._mode, self._done = mode, 0
-
-    def task_done(self):
-        self.last_done_at = clock.perf_counter()
-        self._done += 1
-        # A sweep's rounds run many more calls than `concurrency`: a message per call
-        # would flood the pipe, so past that at most ten a second.
-        now = clock.monotonic()
-        if self._done <= self.concurrency or now - self._last_progress >= 0.1:
-            self._last_progress = now
-            self.progress(self._mode, "running", self._done)
-
-    def register_pool(self, pool):
-        self.pools.append(pool)
-
-    def unregister_pool(self, pool):
-        if pool in self.pools:
-            self.pools.remove(pool)
-        _kill_pool(pool)
-
-    def remember_workers(self, pool):
-        """Keep the pool's process handles: once a pool breaks, it forgets its workers,
-        and their exit codes are what explain the crash."""
-        self.workers_seen.extend(p for p in (getattr(pool, "_processes", None) or {}).values()
-                                 if p not in self.workers_seen)
-
-    def pool_exitcodes(self):
-        for pool in self.pools:
-            self.remember_workers(pool)
-        codes = []
-        for proc in self.workers_seen:
-            if proc.exitcode is None:
-                proc.join(0.2)  # a worker that just died may not be reaped yet
-            codes.append(proc.exitcode)
-        return codes
-
-    def kill_pools(self):
-        for pool in list(self.pools):
-            _kill_pool(pool)
-
-
-def _kill_pool(pool):
-    """Shut a pool down without waiting; kill process workers (they may be mid-call)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for proc in processes:
-        try:
-            proc.kill()
-        except Exception:
-            pass
-    try:
-        pool.shutdown(wait=False, cancel_futures=True)
-    except Exception:
-        pass
-    for proc in processes:
-        try:
-            proc.join(1)
-        except Exception:
-            pass
-
-
 # The diagnostic costs one more call; past this (measured inline) it is skipped and the
 # advice falls back on thread mode's GIL waits.
 DIAGNOSTIC_MAX_CALL_S = 5.0
@@ -166,11 +56,59 @@ def _too_long_for_diagnostic(call_s):
     return call_s is not None and call_s > DIAGNOSTIC_MAX_CALL_S
 
 
-async def session(plan, channel, cuts, ctx):
-    if plan["switchIntervalS"]:
-        sys.setswitchinterval(plan["switchIntervalS"])
-    spec = plan["target"]
-    if spec.get("qualname") and not spec.get("lines"):
+class _Ended(Exception):
+    """A step ended the session; its last message is sent."""
+
+
+def _cancel_error(kind):
+    return error(kind, "cancelled by the host")
+
+
+class _Session:
+    """One measuring session as a sequence of steps, and what the steps share: the target,
+    the windows sent, the warm-up durations waiting for their mode's first window, and how
+    long one call takes (which decides whether the diagnostic runs). A step that ends the
+    session sends its error and raises _Ended."""
+
+    def __init__(self, plan, channel, cuts, ctx):
+        self.plan, self.channel, self.cuts, self.ctx = plan, channel, cuts, ctx
+        self.tgt = None
+        self.sweep = plan.get("sweepWorkers")
+        self.inline_call_s = None
+        # id -> window: holding each window keeps its id from being reused by a later one
+        # (a set of bare ids once dropped the interpreter window as "already sent").
+        self.emitted = {}
+        self.warmups = {}  # mode -> warm-up durations, put on the mode's first window
+
+    async def run(self):
+        self.set_switch_interval()
+        self.check_markers()
+        self.load_target()
+        if self.plan["baselineMs"] > 0:  # 0: the host measured it in another sidecar of the session
+            await self.measure_baseline()
+        self.wire_windows()
+        for mode in self.plan["modes"]:
+            self.stop_if_cancelled()  # e.g. a cancel during the baseline window
+            await self.measure_mode(mode)
+            self.stop_if_cancelled()
+
+    def end_with(self, err):
+        self.channel.send({"type": "error", "error": err})
+        raise _Ended()
+
+    def stop_if_cancelled(self):
+        """Between steps: the host's cancel ends the session, with the kind it gave (timeout, call-timeout)."""
+        if self.ctx.cancelled.is_set():
+            self.end_with(_cancel_error(self.ctx.cancel_kind))
+
+    def set_switch_interval(self):
+        if self.plan["switchIntervalS"]:
+            sys.setswitchinterval(self.plan["switchIntervalS"])
+
+    def check_markers(self):
+        spec = self.plan["target"]
+        if not spec.get("qualname") or spec.get("lines"):
+            return
         # Before importing anything: a route whose defaults are FastAPI markers would be
         # measured on marker objects, so every call would take the error path.
         try:
@@ -178,133 +116,133 @@ async def session(plan, channel, cuts, ctx):
         except (OSError, SyntaxError, ValueError):
             problem = None  # loading the target reports these properly
         if problem:
-            channel.send({"type": "error", "error": error("bad-arguments", problem, file=spec["file"])})
-            return
-    try:
-        tgt = target_mod.resolve(plan["target"])
-    except target_mod.TargetError as e:
-        channel.send({"type": "error", "error": e.error})
-        return
-    described = tgt.describe()
-    gil = getattr(sys, "_is_gil_enabled", None)
-    if gil is not None:
-        # After the import: on a free-threaded build, importing a C extension that does
-        # not declare free-threading support turns the GIL back on.
-        described["gilEnabled"] = bool(gil())
-    channel.send({"type": "target", "target": described})
+            self.end_with(error("bad-arguments", problem, file=spec["file"]))
 
-    if plan["baselineMs"] > 0:  # 0: the host measured it in another sidecar of the session
-        ctx.progress("baseline", "running")
-        baseline = await modes.run_baseline(ctx)
+    def load_target(self):
+        try:
+            self.tgt = target_mod.resolve(self.plan["target"])
+        except target_mod.TargetError as e:
+            self.end_with(e.error)
+        described = self.tgt.describe()
+        gil = getattr(sys, "_is_gil_enabled", None)
+        if gil is not None:
+            # After the import: on a free-threaded build, importing a C extension that does
+            # not declare free-threading support turns the GIL back on.
+            described["gilEnabled"] = bool(gil())
+        self.channel.send({"type": "target", "target": described})
+
+    async def measure_baseline(self):
+        self.ctx.progress("baseline", "running")
+        baseline = await run_baseline(self.ctx)
         baseline["output"] = dict(EMPTY_OUTPUT)
-        channel.send({"type": "window", "window": baseline})
+        self.channel.send({"type": "window", "window": baseline})
 
-    sweep = plan.get("sweepWorkers")
-    inline_call_s = None
+    def wire_windows(self):
+        """From here on the modes send their windows through emit_window and cut output."""
+        self.ctx.emit_window = self.emit_window
+        self.ctx.discard_output = self.cuts.cut
+        self.ctx.note_warmup = self.warmups.__setitem__
 
-    # id -> window: holding each window keeps its id from being reused by a later one
-    # (a set of bare ids once dropped the interpreter window as "already sent").
-    emitted = {}
-
-    warmups = {}  # mode -> warm-up durations, put on the mode's first window
-
-    def emit_window(window):
-        if id(window) in emitted:
+    def emit_window(self, window):
+        """A mode's window, once, with its warm-up's durations and notes."""
+        ctx = self.ctx
+        if id(window) in self.emitted:
             return
-        emitted[id(window)] = window
-        if window["mode"] in warmups and window.get("warmupMs") is None:
-            window["warmupMs"] = warmups.pop(window["mode"])
+        self.emitted[id(window)] = window
+        if window["mode"] in self.warmups and window.get("warmupMs") is None:
+            window["warmupMs"] = self.warmups.pop(window["mode"])
         if ctx.warmup_cut and window["mode"] == ctx.warmup_cut_mode:
             window.setdefault("notes", []).append(
                 "the unmeasured warm-up call did not finish within %s s (--call-timeout): the window ran without "
-                "waiting for it" % modes._fmt_s(ctx.call_timeout_s))
-        send_window(window)
+                "waiting for it" % fmt_s(ctx.call_timeout_s))
+        self.send_window(window)
 
-    def send_window(window):
-        cuts.send_window(channel, window)
+    def send_window(self, window):
+        self.cuts.send_window(self.channel, window)
 
-    ctx.emit_window = emit_window
-    ctx.discard_output = cuts.cut
-    ctx.note_warmup = warmups.__setitem__
-
-    async def fresh_args():
+    def fresh_args(self):
         """Fresh argument objects, so a call that mutates them cannot skew the next window."""
         try:
-            return target_mod.parse_args(plan["target"]["args"], tgt)
+            return target_mod.parse_args(self.plan["target"]["args"], self.tgt)
         except target_mod.TargetError as e:
-            channel.send({"type": "error", "error": e.error})
-            return None
+            self.end_with(e.error)
 
-    for mode in plan["modes"]:
-        if ctx.cancelled.is_set():  # e.g. a cancel during the baseline window
-            channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
-            return
+    async def measure_mode(self, mode):
+        """One mode: its warm-up, the diagnostic before thread mode, then its window (a
+        window per worker count in a sweep)."""
+        ctx = self.ctx
         runner = modes.RUNNERS.get(mode)
         ctx.warmup_cut, ctx.warmup_cut_mode = False, mode
         if runner is None:
-            window = modes.skipped(mode, "unsupported-mode", "mode %r does not apply to Python" % mode)
+            window = skipped(mode, "unsupported-mode", "mode %r does not apply to Python" % mode)
         else:
             ctx.progress(mode, "starting")
             # The argument text is evaluated once per window that runs calls (the diagnostic
             # is one), plus once for the mode's warm-up calls when warm-up is on: fresh
             # values each time, so a call that mutates them cannot skew the next window.
-            pool_warm = None
-            if ctx.warmup:
-                parsed = await fresh_args()
-                if parsed is None:
-                    return
-                if mode in ("inline", "thread"):
-                    ctx.progress(mode, "warming")
-                    warm = await modes.warm_up(ctx, mode, tgt, *parsed)
-                    ctx.note_warmup(mode, warm)
-                    if inline_call_s is None:
-                        # Thread mode's sidecar has no inline window: its warm-up call
-                        # (an upper bound, one-time costs included) sizes the diagnostic.
-                        inline_call_s = warm[0] / 1000.0
-                else:  # pool modes warm each member up as the pool starts
-                    pool_warm = parsed
-            parsed = await fresh_args()
-            if parsed is None:
-                return
-            args, kwargs = parsed
+            pool_warm = await self.warm_up(mode) if ctx.warmup else None
+            args, kwargs = self.fresh_args()
             pool_args = {"warm": pool_warm} if mode in modes.POOL_MODES else {}
-            if sweep:
-                # A worker sweep: one pool per mode, a window per count, each sent as it ends.
-                ctx.begin(mode)
-                result = await runner(ctx, tgt, args, kwargs, sweep, **pool_args) if mode in ("thread", "process", "interpreter") else None
-                if isinstance(result, dict):  # skipped before any window (e.g. no InterpreterPoolExecutor)
-                    emit_window(result)
-                elif isinstance(result, list):  # a pool that failed before or between windows
-                    for window in result:
-                        emit_window(window)
-                elif result is None:
-                    emit_window(modes.skipped(mode, "unsupported-mode", "a worker sweep measures pool modes, not %s" % mode))
-                ctx.progress(mode, "done", ctx.concurrency)
-                if ctx.cancelled.is_set():
-                    channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
-                    return
-                continue
-            if (mode == "thread" and plan.get("diagnostic", True) and not _too_long_for_diagnostic(inline_call_s)
-                    and not ctx.warmup_cut):
-                ctx.progress("diagnostic", "running")
-                diagnostic = await modes.run_diagnostic(ctx, tgt, args, kwargs)
-                send_window(diagnostic)
-                if ctx.cancelled.is_set():
-                    channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
-                    return
-                parsed = await fresh_args()
-                if parsed is None:
-                    return
-                args, kwargs = parsed
+            if self.sweep:
+                await self.measure_sweep(mode, runner, args, kwargs, pool_args)
+                return
+            if self.wants_diagnostic(mode):
+                await self.measure_diagnostic(args, kwargs)
+                args, kwargs = self.fresh_args()
             ctx.begin(mode)
-            window = await runner(ctx, tgt, args, kwargs, **pool_args)
-        emit_window(window)
+            window = await runner(ctx, self.tgt, args, kwargs, **pool_args)
+        self.emit_window(window)
         if mode == "inline":
-            inline_call_s = _median_call_s(window)
+            self.inline_call_s = _median_call_s(window)
         ctx.progress(mode, "done", ctx.concurrency)
-        if ctx.cancelled.is_set():
-            channel.send({"type": "error", "error": error(ctx.cancel_kind, "cancelled by the host")})
-            return
+
+    async def warm_up(self, mode):
+        """Inline and thread modes make their unmeasured call here; a pool mode gets the
+        arguments its members' warm-up calls use as the pool starts (returned)."""
+        ctx = self.ctx
+        parsed = self.fresh_args()
+        if mode not in ("inline", "thread"):
+            return parsed
+        ctx.progress(mode, "warming")
+        warm = await warm_up(ctx, mode, self.tgt, *parsed)
+        ctx.note_warmup(mode, warm)
+        if self.inline_call_s is None:
+            # Thread mode's sidecar has no inline window: its warm-up call
+            # (an upper bound, one-time costs included) sizes the diagnostic.
+            self.inline_call_s = warm[0] / 1000.0
+        return None
+
+    async def measure_sweep(self, mode, runner, args, kwargs, pool_args):
+        """A worker sweep: one pool per mode, a window per count, each sent as it ends."""
+        ctx = self.ctx
+        ctx.begin(mode)
+        result = await runner(ctx, self.tgt, args, kwargs, self.sweep, **pool_args) if mode in ("thread", "process", "interpreter") else None
+        if isinstance(result, dict):  # skipped before any window (e.g. no InterpreterPoolExecutor)
+            self.emit_window(result)
+        elif isinstance(result, list):  # a pool that failed before or between windows
+            for window in result:
+                self.emit_window(window)
+        elif result is None:
+            self.emit_window(skipped(mode, "unsupported-mode", "a worker sweep measures pool modes, not %s" % mode))
+        ctx.progress(mode, "done", ctx.concurrency)
+
+    def wants_diagnostic(self, mode):
+        return (mode == "thread" and self.plan.get("diagnostic", True) and not _too_long_for_diagnostic(self.inline_call_s)
+                and not self.ctx.warmup_cut)
+
+    async def measure_diagnostic(self, args, kwargs):
+        self.ctx.progress("diagnostic", "running")
+        diagnostic = await run_diagnostic(self.ctx, self.tgt, args, kwargs)
+        self.send_window(diagnostic)
+        self.stop_if_cancelled()
+
+
+async def session(plan, channel, cuts, ctx):
+    """Hello is sent and the plan read: load the target, measure the baseline and each mode."""
+    try:
+        await _Session(plan, channel, cuts, ctx).run()
+    except _Ended:
+        pass
 
 
 def main():
@@ -350,7 +288,7 @@ def main():
             # blocks the loop but lets threads run (time.sleep, pure Python) leaves the
             # window to be sent from here: what it measured up to the cut, the stall included.
             timer = threading.Timer(CANCEL_GRACE_S, lambda: (send_cut_window(), channel.send(
-                {"type": "error", "error": error("cancelled", "cancelled by the host")}), hard_exit(130)))
+                {"type": "error", "error": _cancel_error("cancelled")}), hard_exit(130)))
             timer.daemon = True
             timer.start()
 
@@ -384,7 +322,9 @@ def main():
         try:
             await session(plan, channel, cuts, ctx)
         except asyncio.CancelledError:
-            channel.send({"type": "error", "error": error("cancelled", "cancelled by the host")})
+            # The cancel reached the session outside a window (a warm-up call, a pool
+            # starting); the host has already recorded why it cancelled.
+            channel.send({"type": "error", "error": _cancel_error("cancelled")})
 
     code = 0
     try:

@@ -1,0 +1,176 @@
+"""The measured window: the probes around a mode's calls and the protocol's RawWindow
+they produce. The GIL-wait probe is a thread that wants the GIL: it runs in the baseline
+and diagnostic windows, and in a measured window only when asked (plan.gilProbeInWindow),
+since there it would be one more contender inflating the lag the window reports."""
+import asyncio
+import concurrent.futures
+from typing import List
+
+from . import target as target_mod
+from .calls import CallRecord, calls_phrase, finished, fmt_s
+from .clock import perf_counter
+from .poolfate import crash_detail, worker_fate
+from .probes import CpuMeter, GilProbe, Heartbeat
+from .protocol import RawWindow, TaskRecord, error
+
+
+class Window:
+    """Probes around one measured window; produces the protocol's RawWindow."""
+
+    def __init__(self, ctx, mode):
+        self.ctx = ctx
+        self.mode = mode
+        self.records: List[CallRecord] = []
+        self.child_user = 0.0
+        self.child_system = 0.0
+
+    def new_record(self, i) -> CallRecord:
+        rec: CallRecord = {"id": i, "queued": perf_counter(), "start": None, "end": None, "worker": None,
+                           "cpu": None, "error": None}
+        self.records.append(rec)
+        return rec
+
+    async def measure(self, body):
+        ctx = self.ctx
+        heartbeat = Heartbeat(ctx.heartbeat_s)
+        probe = GilProbe(ctx.heartbeat_s) if ctx.probe_in(self.mode) else None
+        cpu = CpuMeter()
+        if probe:
+            probe.start()
+        if self.mode != "baseline":  # after any pool warm-up: the calls start now
+            ctx.progress(self.mode, "running", 0)
+        # Last before t0: starting the probe thread is our own cost, not the target's lag.
+        heartbeat.start()
+        self.t0 = t0 = perf_counter()
+        self.heartbeat, self.cpu, self.probe = heartbeat, cpu, probe
+        # A session cancel that the blocked loop cannot see is answered from a thread
+        # with what this window measured so far (see snapshot).
+        ctx.current_window = self
+        ctx.last_done_at = t0
+        status, err, partial = "ok", None, False
+        limit = ctx.call_timeout_s if self.mode != "baseline" else None
+        work = asyncio.ensure_future(body(self))
+        watch = asyncio.ensure_future(self._watch_calls(limit)) if limit else None
+        try:
+            try:
+                if watch is not None:
+                    await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+                if watch is not None and watch.done() and not work.done():
+                    # Stop waiting for the calls (a thread or pool member keeps running
+                    # its call; the host ends this sidecar after the window).
+                    work.cancel()
+                    status, err, partial = "failed", watch.result(), True
+                else:
+                    await work
+            finally:
+                if watch is not None:
+                    watch.cancel()
+                if not work.done():
+                    work.cancel()
+        except asyncio.CancelledError:
+            status, err, partial = "failed", self._cut_error(""), True
+        except target_mod.TargetError as e:
+            status, err = "failed", e.error
+        except concurrent.futures.process.BrokenProcessPool as e:
+            status, err = "failed", error("crashed", "a %s worker died while running the target: %s"
+                                          % (self.mode, worker_fate(ctx)),
+                                          detail=crash_detail(ctx.pool_exitcodes, e))
+        ctx.current_window = None
+        t_end = perf_counter()
+        if status == "ok":
+            await heartbeat.stop()
+        else:
+            heartbeat.cancel()
+        if probe:
+            probe.stop()
+            # The next window (thread mode's, after the diagnostic) must not have it running.
+            probe.join(0.2)
+        window = self._build(t_end)
+        window["status"], window["error"] = status, err
+        if partial:
+            window["partial"] = True
+        return window
+
+    async def _watch_calls(self, limit_s):
+        """Returns the window's error once a call has run `limit_s` without finishing.
+        A call's start is its own when known (inline, thread), else the later of its
+        submission and the last call that finished (when a pool member came free for it)."""
+        ctx = self.ctx
+        first_open = 0
+        poll_s = max(0.02, min(0.25, limit_s / 10.0))
+        while True:
+            await asyncio.sleep(poll_s)
+            now = perf_counter()
+            records = self.records
+            while first_open < len(records) and finished(records[first_open]):
+                first_open += 1
+            over = [r for r in records[first_open:] if not finished(r)
+                    and now - (r["start"] if r["start"] is not None else max(r["queued"], ctx.last_done_at)) >= limit_s]
+            if over:
+                open_ids = [r["id"] for r in records[first_open:] if not finished(r)]
+                return error("call-timeout", "%s in %s did not finish within %s s (--call-timeout): the window was cut "
+                             "there" % (calls_phrase(open_ids, ctx.function_name), self.mode, fmt_s(limit_s)))
+
+    def snapshot(self):
+        """The window so far, built off the loop (from the cancel thread) when the loop is
+        blocked at a session cut: the samples up to the cut plus the open gap since the
+        last heartbeat, which is the stall the loop is in (a lag lasting at least that long)."""
+        now = perf_counter()
+        window = self._build(now, open_gap_at=now)
+        window["status"] = "failed"
+        window["error"] = self._cut_error(" (the loop was blocked at the cut)")
+        window["partial"] = True
+        return window
+
+    def _cut_error(self, how):
+        """The error of a window the host cut: its timeout, a cancel, or its watchdog
+        finding this sidecar silent past the call timeout (a call blocked the loop)."""
+        kind = self.ctx.cancel_kind
+        if kind == "call-timeout":
+            open_ids = [r["id"] for r in list(self.records) if not finished(r)]
+            return error(kind, "%s in %s did not finish within %s s (--call-timeout): the window was cut there%s"
+                         % (calls_phrase(open_ids, self.ctx.function_name), self.mode,
+                            fmt_s(self.ctx.call_timeout_s or 0), how))
+        return error(kind, "%s while measuring %s%s" % ("timed out" if kind == "timeout" else "cancelled", self.mode, how))
+
+    def _build(self, t_end, open_gap_at=None) -> RawWindow:
+        ctx, t0 = self.ctx, self.t0
+        heartbeat, probe = self.heartbeat, self.probe
+        wall_s = t_end - t0
+        user, system, background = self.cpu.finish(wall_s, self.child_user + self.child_system, ctx.cpu_count)
+        ms = lambda t: None if t is None else round((t - t0) * 1000.0, 4)  # noqa: E731
+        tasks: List[TaskRecord] = []
+        for r in list(self.records):
+            tasks.append({"id": r["id"], "queuedMs": ms(r["queued"]), "startMs": ms(r["start"]), "endMs": ms(r["end"]),
+                          "worker": r["worker"], "cpuMs": None if r["cpu"] is None else round(r["cpu"] * 1000.0, 3),
+                          "error": r["error"], **({"transfer": r["transfer"]} if r.get("transfer") else {})})
+            if "round" in r:
+                tasks[-1]["round"] = r["round"]
+        beats = list(heartbeat.samples)
+        if open_gap_at is not None and heartbeat.last_beat is not None:
+            gap = open_gap_at - heartbeat.last_beat - heartbeat.interval_s
+            if gap > 0:
+                beats.append((open_gap_at, gap))
+        samples = [[round((t - t0) * 1000.0, 4), round(lag * 1000.0, 4)] for t, lag in beats if t >= t0]
+        gil = None
+        if probe:
+            gil = [round(w * 1000.0, 4) for t, w in list(probe.waits) if t0 <= t <= t_end]
+        return {"mode": self.mode, "status": "ok", "error": None, "wallMs": round(wall_s * 1000.0, 4),
+                "startupMs": None, "workers": None, "tasks": tasks, "samples": samples, "gilWaitsMs": gil,
+                "cpu": {"userMs": round((user + self.child_user) * 1000.0, 3),
+                        "systemMs": round((system + self.child_system) * 1000.0, 3)},
+                "backgroundCpuFrac": None if background is None else round(background, 4),
+                "output": None}
+
+
+def skipped(mode, kind, message) -> RawWindow:
+    return {"mode": mode, "status": "skipped", "error": error(kind, message), "wallMs": 0, "startupMs": None,
+            "workers": None, "tasks": [], "samples": [], "gilWaitsMs": None, "cpu": {"userMs": 0, "systemMs": 0},
+            "backgroundCpuFrac": None, "output": None}
+
+
+async def run_baseline(ctx):
+    """An idle window: the probes' own floor on this machine."""
+    async def body(w):
+        await asyncio.sleep(ctx.baseline_s)
+    return await Window(ctx, "baseline").measure(body)
