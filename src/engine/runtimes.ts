@@ -59,15 +59,23 @@ export interface EngineRuntime {
   toolArgs(language: Language): string[];
 }
 
+/**
+ * Where a runtime's sidecar folder may be: next to the bundle (dist/ or out/…), then in
+ * the checkout's `tree` (`src` for a sidecar run from source, `dist` for a built one).
+ */
+function bundleDirs(runtime: string, tree: 'src' | 'dist'): string[] {
+  return [
+    path.join(__dirname, 'sidecars', runtime),
+    path.join(__dirname, '..', 'sidecars', runtime),
+    path.resolve(__dirname, '..', '..', tree, 'sidecars', runtime),
+    path.resolve(__dirname, '..', '..', '..', tree, 'sidecars', runtime),
+  ];
+}
+
 export const ENGINE_RUNTIMES: { readonly [R in RuntimeName]: EngineRuntime } = {
   python: {
     sidecarEntry: 'run_sidecar.py',
-    sidecarDirs: () => [
-      path.join(__dirname, 'sidecars', 'python'),
-      path.join(__dirname, '..', 'sidecars', 'python'),
-      path.resolve(__dirname, '..', '..', 'src', 'sidecars', 'python'),
-      path.resolve(__dirname, '..', '..', '..', 'src', 'sidecars', 'python'),
-    ],
+    sidecarDirs: () => bundleDirs('python', 'src'),
     chosenSidecarDir: (opts) => opts.sidecarDir,
     // The one given, else the usual names on PATH.
     candidates: (opts) => (opts.python ? [opts.python] : process.platform === 'win32' ? ['python', 'python3', 'py'] : ['python3', 'python'])
@@ -79,12 +87,7 @@ export const ENGINE_RUNTIMES: { readonly [R in RuntimeName]: EngineRuntime } = {
   node: {
     sidecarEntry: 'sidecar.js',
     // Built (bundled from TypeScript), so never the source tree's.
-    sidecarDirs: () => [
-      path.join(__dirname, 'sidecars', 'node'),
-      path.join(__dirname, '..', 'sidecars', 'node'),
-      path.resolve(__dirname, '..', '..', 'dist', 'sidecars', 'node'),
-      path.resolve(__dirname, '..', '..', '..', 'dist', 'sidecars', 'node'),
-    ],
+    sidecarDirs: () => bundleDirs('node', 'dist'),
     chosenSidecarDir: (opts) => opts.nodeSidecarDir,
     candidates: (opts) => {
       if (opts.node) return [{ command: opts.node, explicit: true }];
