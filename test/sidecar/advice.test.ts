@@ -262,7 +262,14 @@ describe('Python: what the GIL does decides the advice', () => {
   });
 
   test('a trivial task: healthy in a thread pool, and no advice to move it to processes', async (t) => {
-    const report = await measure(t, `${PY}/pure_python.py::tiny`, ['--modes', 'inline,thread,process', '--concurrency', '4', '--workers', '2']);
+    const opts = ['--modes', 'inline,thread,process', '--concurrency', '4', '--workers', '2'];
+    // Calls of a few µs: one preempted first call (≥ 1 ms on a loaded machine, while the
+    // window is too short to measure the load) reads as a cache split. Measured again while
+    // that is so; a rule that always fires on trivial calls still fails every attempt.
+    let report = await measure(t, `${PY}/pure_python.py::tiny`, opts);
+    for (let attempt = 1; attempt < ATTEMPTS_ON_BUSY_MACHINE && idsOf(report).includes('cached-calls'); attempt++) {
+      report = await measure(t, `${PY}/pure_python.py::tiny`, opts);
+    }
     assertAbsent(report, 'no-thread-speedup');
     advice(report, 'healthy', 'thread');
   });
