@@ -64,7 +64,7 @@ function blockerTable(run: ModeRun, blockers: Blocker[], opts: BlockersOptions):
       h('thead', {}, h('tr', {},
         h('th', { scope: 'col' }, 'Line'),
         h('th', { scope: 'col' }, 'Share of stalled time'),
-        h('th', { scope: 'col' }, 'Stalled'),
+        h('th', { scope: 'col', class: 'num' }, 'Stalled'),
         h('th', { scope: 'col' }, 'Where'))),
       h('tbody', {}, blockers.map((b) => blockerRow(b, opts))),
     ),
