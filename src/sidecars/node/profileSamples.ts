@@ -153,10 +153,11 @@ export function profileSamples(profile: CpuProfile, o: SampleOptions): ProfileSa
   };
   const stacks: number[][] = [];
   const stackIndex = new Map<string, number>();
+  const stackOfLeaf = new Map<string, number>();
   /** The stack of a sample at `leafId` whose leaf line is `line` (null: the function's start). */
   const stackOf = (leafId: number, line: number | null): number => {
     const key = `${leafId}:${line}`;
-    let s = stackIndex.get(key);
+    let s = stackOfLeaf.get(key);
     if (s !== undefined) return s;
     const chain: number[] = [];
     let sawTool = false;
@@ -176,7 +177,7 @@ export function profileSamples(profile: CpuProfile, o: SampleOptions): ProfileSa
       s = stacks.push(chain) - 1;
       stackIndex.set(chainKey, s);
     }
-    stackIndex.set(key, s);
+    stackOfLeaf.set(key, s);
     return s;
   };
 
