@@ -150,6 +150,12 @@ describe('Node attribution (V8 CPU profiler, pool spans)', () => {
     checkParseThenMatch(t, file, w);
   });
 
+  test('inline, TypeScript as ESM (.mts, transpiled on the loader hooks\' thread): the .ts lines too', async (t) => {
+    const file = path.join(DIR, 'parseThenMatch.mts');
+    const [w] = await runWindows(file, 'parseThenMatch', ['inline']);
+    checkParseThenMatch(t, file, w);
+  });
+
   test('inline: samples land in the stalls the heartbeat saw, not in the idle gaps between them', async (t) => {
     // 12 ms stalls, 15 ms idle: samples a few ms off the heartbeat's clock fall idle.
     const file = path.join(DIR, 'pulses.cjs');
