@@ -3,8 +3,8 @@
  * that turns attribution on (the host's reducer is another module: this file reduces
  * by hand, summing samples per user line). Inline: V8's CPU profiler names the line of
  * a `JSON.parse` that dominates a call above the regex after it, in a `.ts` target by
- * its `.ts` lines, with samples on the heartbeat's clock. Worker mode: serializing a
- * ~5 MB argument is a `serialize-args` span covering the stall it causes.
+ * its `.ts` lines, with samples on the heartbeat's clock. Worker and process modes:
+ * serializing a ~5 MB argument is a `serialize-args` span covering the stall it causes.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -170,9 +170,9 @@ describe('Node attribution (V8 CPU profiler, pool spans)', () => {
     assert.ok(inside.length >= 0.95 * spin.length, `${spin.length - inside.length} of ${spin.length} samples in spin fall outside every stall`);
   });
 
-  test('worker mode: serializing a ~5 MB argument is a serialize-args span covering the stall', async (t) => {
+  for (const mode of ['worker', 'process'] as const) test(`${mode} mode: serializing a ~5 MB argument is a serialize-args span covering the stall`, async (t) => {
     const file = path.join(DIR, 'bigArgument.cjs');
-    const [w] = await runWindows(file, 'countItems', ['worker'], { args: 'bigArgument()', concurrency: 2, workers: 2 });
+    const [w] = await runWindows(file, 'countItems', [mode], { args: 'bigArgument()', concurrency: 2, workers: 2 });
     const a = attributionOf(w);
     assert.equal(a.method, 'spans');
     const ser = (a.spans ?? []).filter((s) => s.step === 'serialize-args');
