@@ -99,7 +99,7 @@ export const RUNTIMES = {
     gil: false, libuv: true, freeThreaded: false,
     modeHints: { thread: 'worker threads are `worker`' }, modesNote: ' (the JavaScript/TypeScript modes)',
     // The bench measures 1, 2 and 5 ms; 2 ms is the starting point (1 ms cost 16–32% CPU in the design's trials).
-    attribution: { method: 'v8-cpu-profiler', intervalMs: 2 },
+    attribution: { method: 'v8-cpu-profiler', intervalMs: 5 },
     crash: { v8Heap: true, uncaughtExitsWith1: true, exitCall: 'process.exit' },
   },
 } as const satisfies { readonly [R in RuntimeName]: RuntimeInfo };

@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { ms, Table } from './format';
 import { extensionActivation, hostCosts, uiRender } from './host';
 import { fidelity, idleFloor, latency, probeOverhead, RuntimeName, SHARED_MEASUREMENTS } from './measurements';
+import { nodeAttribution } from './attributionNode';
 import { isolation, nodePoolTransfer } from './oneRuntime';
 import { BENCH_RUNTIMES, PYTHON } from './runtimes';
 
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   // Python's shared measurements with its isolation sections among them, then Node's.
   const sections: [string, (t: Table) => unknown][] = [
     ['environment', environment], ['idle floor', python(idleFloor)], ['fidelity', python(fidelity)],
-    ['probe overhead', python(probeOverhead)], ['isolation', isolation], ['latency', python(latency)], ['node engine', nodeEngine], ['node pool transfer', nodePoolTransfer], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
+    ['probe overhead', python(probeOverhead)], ['isolation', isolation], ['latency', python(latency)], ['node engine', nodeEngine], ['node pool transfer', nodePoolTransfer], ['node attribution', nodeAttribution], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
   ];
   // LOOPLAG_BENCH_ONLY=isolation,latency runs only those sections (and the environment).
   const only = process.env.LOOPLAG_BENCH_ONLY?.split(',').map((x) => x.trim());

@@ -159,7 +159,9 @@ export class Pool {
       const job = this.queue.shift()!;
       const t = nowMs();
       const bytes = v8.serialize(job.args);
-      job.rec.transfer = { argsBytes: bytes.length, argsWriteMs: nowMs() - t, argsReadMs: null, resultBytes: null, resultWriteMs: null, resultReadMs: null, argsKind: argsKindOf(job.args) };
+      const written = nowMs();
+      this.window?.attribution?.span('serialize-args', t, written);
+      job.rec.transfer = { argsBytes: bytes.length, argsWriteMs: written - t, argsReadMs: null, resultBytes: null, resultWriteMs: null, resultReadMs: null, argsKind: argsKindOf(job.args) };
       member.busy = { rec: job.rec, done: job.done };
       member.send({ type: 'call', id: job.rec.id, args: bytes });
     }
@@ -199,7 +201,9 @@ export class Pool {
       try {
         // Classified after the clock stops: what the result is, for the transfer advice.
         const value: unknown = v8.deserialize(m.result);
-        readMs = nowMs() - t;
+        const read = nowMs();
+        readMs = read - t;
+        this.window?.attribution?.span('deserialize-result', t, read);
         resultKind = kindOf(value);
       } catch (e) {
         readMs = nowMs() - t;

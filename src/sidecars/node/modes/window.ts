@@ -3,6 +3,7 @@
  * probes around a mode's calls, assembled into the protocol's RawWindow.
  */
 import type { RawWindow, RunError } from '../../../shared/protocol';
+import { WindowAttribution } from '../attribution';
 import { LoadError } from '../loader';
 import { clearInterval, setImmediate, setInterval, setTimeout } from '../clock';
 import { CpuMeter, Heartbeat, LoopUtilization, nowMs, ThreadpoolProbe } from '../probes';
@@ -24,6 +25,8 @@ export class Window {
   readonly records: TaskRec[] = [];
   childCpuMs = 0;
   childUserMs = 0;
+  /** Where the loop was blocked (plan.attribution), while the window runs; null when off. */
+  attribution: WindowAttribution | null = null;
 
   constructor(private readonly ctx: Context, readonly mode: 'baseline' | NodeMode) {}
 
@@ -35,6 +38,9 @@ export class Window {
 
   async measure(body: (w: Window) => Promise<void>): Promise<RawWindow> {
     const ctx = this.ctx;
+    // First: starting the profiler blocks the loop, which must be before any probe starts.
+    const attribution = await WindowAttribution.begin(ctx.plan.attribution, this.mode);
+    this.attribution = attribution;
     const heartbeat = new Heartbeat(ctx.plan.heartbeatMs);
     const cpu = new CpuMeter();
     if (this.mode !== 'baseline') ctx.progress(this.mode, 'running', 0);
@@ -78,6 +84,7 @@ export class Window {
         error = e.error;
       } else {
         // Not ours to report here, but our probes must not keep the sidecar alive.
+        attribution?.abandon();
         threadpool.stop();
         heartbeat.cancel();
         throw e;
@@ -97,6 +104,10 @@ export class Window {
     const delay = ctx.eld.read();
     const wallMs = tEnd - t0;
     const usage = cpu.finish(wallMs, this.childCpuMs, ctx.cpuCount);
+    // After the CPU meter: reading the profile is the tool's work, not the window's.
+    // Up to the heartbeat's last wake-up, which closes the gap of a stall that ended the window.
+    const lastBeat = heartbeat.samples.length ? heartbeat.samples[heartbeat.samples.length - 1][0] : tEnd;
+    const raw = attribution && await attribution.end(t0, Math.max(tEnd, lastBeat) - t0, ctx.plan.target.workspaceRoot, ctx.spec.baseDir);
     const ms = (t: number | null) => (t === null ? null : r4(t - t0));
     return {
       mode: this.mode,
@@ -126,6 +137,7 @@ export class Window {
       eventLoopDelay: delay,
       threadpool: { probesMs: threadpoolProbesMs.map(r4), idleMs: threadpoolIdleMs === null ? null : r4(threadpoolIdleMs) },
       ...(partial ? { partial: true } : {}),
+      ...(raw ? { attribution: raw } : {}),
       ...(ctx.warmupCut && this.mode !== 'baseline'
         ? { notes: [`the unmeasured warm-up call did not finish within ${ctx.plan.callTimeoutS} s (--call-timeout): the window ran without waiting for it`] }
         : {}),
