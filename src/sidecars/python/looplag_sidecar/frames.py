@@ -45,7 +45,8 @@ def _library_dirs():
 
 
 def _stdlib_dirs():
-    paths = [sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib")]
+    # os.py's folder too: a free-threaded build's sysconfig names lib/python3.13, its stdlib is lib/python3.13t.
+    paths = [os.path.dirname(os.__file__), sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib")]
     return _dirs(paths)
 
 
