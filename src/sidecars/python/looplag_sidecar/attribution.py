@@ -18,6 +18,7 @@ import threading
 import time
 
 from . import dumps as dumps_mod
+from .channel import private_dup
 from .frames import Classifier, Interner, cut_at_boundary
 from .protocol import RawAttribution
 
@@ -32,13 +33,23 @@ def gil_disabled():
 
 
 def _open_dump_file():
+    """(fd, file object to keep open or None): a memfd (memory, Linux) else a temporary
+    file, at a high descriptor number, out of the way of user code's fds 3–10 (channel.py)."""
+    fd = None
     if hasattr(os, "memfd_create"):
         try:
-            return os.memfd_create("looplag-dumps", getattr(os, "MFD_CLOEXEC", 0)), None
+            fd = os.memfd_create("looplag-dumps", getattr(os, "MFD_CLOEXEC", 0))
         except OSError:
             pass
-    f = tempfile.TemporaryFile()
-    return f.fileno(), f
+    if fd is None:
+        f = tempfile.TemporaryFile()
+        if os.name == "nt":  # deleted on close: keep the object
+            return f.fileno(), f
+        fd = os.dup(f.fileno())  # already unlinked: lives as long as a descriptor does
+        f.close()
+    high = private_dup(fd)
+    os.close(fd)
+    return high, None
 
 
 def _cpu_clock(ident):
@@ -67,6 +78,7 @@ class Sampler:
         self.dropped_after = None  # offset past the cap: later stalls are counted, not dumped
         self.dropped = 0
         self.closed = False
+        self.error = None
 
     def start(self, now):
         """Before t0, once the window's threads exist: take their clocks and arm."""
@@ -106,7 +118,12 @@ class Sampler:
         after a gap with dumps."""
         if self.closed:
             return
-        off = os.lseek(self.fd, 0, os.SEEK_CUR)
+        try:
+            off = os.lseek(self.fd, 0, os.SEEK_CUR)
+        except OSError as e:  # user code closed it: stop, say so in the window
+            self.close()
+            self.error = "the dump file's descriptor was closed during the window (%s)" % e
+            return
         dumped = off != self._prev[1]
         if dumped:
             cpu = self._read_cpu()
@@ -138,10 +155,13 @@ class Sampler:
     def release(self):
         """Close the dump file (after `close`: the watchdog must not write to a reused number)."""
         if self.fd is not None:
-            if self._file is not None:
-                self._file.close()
-            else:
-                os.close(self.fd)
+            try:
+                if self._file is not None:
+                    self._file.close()
+                else:
+                    os.close(self.fd)
+            except OSError:  # user code closed it already
+                pass
             self.fd = None
 
     def _read(self, end):
@@ -159,6 +179,8 @@ class Sampler:
         end = os.fstat(self.fd).st_size
         if open_gap_at is not None and end > self._prev[1]:
             gaps.append((self._prev[0], open_gap_at, self._prev[1], end, self.armed_at, self._cpu_at, self._read_cpu()))
+        if self.error:
+            raise RuntimeError(self.error)
         interner = Interner(Classifier(self.workspace_root))
         samples = []
         parsed = dumps_mod.parse(self._read(end)) if gaps else []
@@ -191,7 +213,7 @@ class Sampler:
         for thread in dump.threads:
             role = self.roles.get(thread.ident, "other")
             frames, in_call = cut_at_boundary(thread.frames, interner.classifier)
-            if role != "loop" and not in_call and not any(
+            if role not in ("loop", "pool-manager") and not in_call and not any(
                     interner.classifier.classify(f.file)[0] in ("user", "library") for f in frames):
                 continue  # an idle worker, a thread of the tool's: not what blocked the loop
             if thread.truncated:

@@ -207,7 +207,7 @@ class Window:
                        "samples": [], "notes": [self.attribution_note]}
         except Exception as e:  # noqa: BLE001 - the measurement stands without it
             raw = {"method": "faulthandler", "intervalMs": plan["intervalMs"], "frames": [], "stacks": [],
-                   "samples": [], "error": "%s: %s" % (type(e).__name__, e)}
+                   "samples": [], "error": str(e) if isinstance(e, RuntimeError) else "%s: %s" % (type(e).__name__, e)}
         spans = [{"step": step, "startMs": ms(a), "endMs": ms(b)} for step, a, b in list(self.spans) if b >= t0]
         if spans:
             raw["spans"] = spans
