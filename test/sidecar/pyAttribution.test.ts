@@ -38,7 +38,7 @@ function firstExisting(paths: string[]): string | null {
 }
 
 /** One mode of `qualname` in steps.py through the real sidecar, attribution on (T 10 ms, re-arm 5 ms). */
-async function measure(python: string, mode: 'inline' | 'thread', qualname: string, workers = 3, extra: Partial<RunPlan> = {}): Promise<RawWindow> {
+async function measure(python: string, mode: 'inline' | 'thread', qualname: string, workers = 3, extra: Partial<RunPlan> = {}, cut = false): Promise<RawWindow> {
   const plan: RunPlan = {
     target: { file: FILE, qualname, lines: null, args: '', workspaceRoot: DIR },
     modes: [mode], concurrency: workers * 2, workers, switchIntervalS: null, heartbeatMs: 1, gilProbe: false,
@@ -52,14 +52,17 @@ async function measure(python: string, mode: 'inline' | 'thread', qualname: stri
     onMessage(message) {
       if (message.type === 'hello') sidecar.send({ type: 'start', protocol: PROTOCOL_VERSION, plan });
       else if (message.type === 'window') windows.push(message.window);
-      else if (message.type === 'error') errors.push(JSON.stringify(message.error));
+      else if (message.type === 'error') errors.push(message.error.kind);
+      // `cut`: cancel as the window opens; the call blocks the loop, so the sidecar's cancel
+      // thread sends what the window sampled up to the cut.
+      else if (cut && message.type === 'progress' && message.mode === mode && message.phase === 'running') void sidecar.cancel(10_000, 'user');
     },
   });
   const exit = await sidecar.stopped;
-  assert.deepEqual(errors, [], `sidecar errors (exit ${exit.code}): ${exit.stderrTail}`);
+  assert.deepEqual(errors, cut ? ['cancelled'] : [], `sidecar errors (exit ${exit.code}): ${exit.stderrTail}`);
   const window = windows.find((w) => w.mode === mode);
   assert.ok(window, `a ${mode} window (got ${windows.map((w) => w.mode).join(', ')})`);
-  assert.equal(window.status, 'ok', JSON.stringify(window.error));
+  assert.equal(window.status, cut ? 'failed' : 'ok', JSON.stringify(window.error));
   return window;
 }
 
@@ -164,6 +167,17 @@ test('thread mode, hashlib of a big buffer: the GIL is released, the loop beats,
     return;
   }
   assert.equal(r.dumps, 0, describe(w, r));
+});
+
+test('a window cut while the loop is blocked keeps the dumps taken so far, in the open gap', async () => {
+  const w = await measure('python3', 'inline', 'slow', 1, {}, true);
+  assert.equal(w.partial, true);
+  const a = w.attribution as RawAttribution;
+  assert.ok(a.samples.length >= 3, `${a.samples.length} samples before the cut`);
+  const last = w.samples[w.samples.length - 1];
+  assert.ok(a.samples.every((s) => s.tMs <= last[0] && s.tMs > last[0] - last[1] - 2), 'all in the gap open at the cut');
+  const lines = new Set(a.samples.map((s) => a.frames[a.stacks[s.stack][0]]?.line));
+  assert.deepEqual([...lines], [LINE.slow]);
 });
 
 test('Python 3.9: thread mode ranks the GIL holder', { skip: PY39 ? false : 'no Python 3.9 under ~/.pyenv' }, async (t) => {
