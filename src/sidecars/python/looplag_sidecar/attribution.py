@@ -24,7 +24,10 @@ from .protocol import RawAttribution
 
 DUMP_CAP_BYTES = 16 * 1024 * 1024  # ~1 MB per stalled second: past this, stalls are counted as dropped
 _WORKER_PREFIXES = ("looplag-worker", "looplag-diagnostic")
-_SKIP_PREFIXES = ("looplag-gil-probe",)
+# The tool's own threads (stdin reader, GIL probe): not what the target does.
+_SKIP_PREFIXES = ("looplag-",)
+# Above this many threads a dump costs twice as much (threads × frames): the timeout doubles.
+MANY_THREADS = 16
 
 
 def gil_disabled():
@@ -67,7 +70,7 @@ class Sampler:
 
     def __init__(self, plan, mode, workspace_root):
         self.mode = mode
-        self.timeout_s = plan["intervalMs"] / 1000.0
+        self.timeout_s = self.plan_timeout_s = plan["intervalMs"] / 1000.0
         self.rearm_s = (plan.get("rearmMs") or plan["intervalMs"] / 2.0) / 1000.0
         self.workspace_root = workspace_root
         self.fd = None
@@ -85,14 +88,18 @@ class Sampler:
         self.loop_ident = threading.get_ident()
         self.roles = {}
         for t in threading.enumerate():
-            if t.ident is None or t.name.startswith(_SKIP_PREFIXES):
+            if t.ident is None:
                 continue
             if t.ident == self.loop_ident:
                 self.roles[t.ident] = "loop"
             elif t.name.startswith(_WORKER_PREFIXES):
                 self.roles[t.ident] = "worker"
+            elif t.name.startswith(_SKIP_PREFIXES):
+                continue
             elif self.mode in ("process", "interpreter"):
                 self.roles[t.ident] = "pool-manager"
+        if threading.active_count() > MANY_THREADS:
+            self.timeout_s = max(self.timeout_s, 2 * self.plan_timeout_s)
         self.clocks = {i: c for i, c in ((i, _cpu_clock(i)) for i in self.roles) if c is not None}
         self.fd, self._file = _open_dump_file()
         self._prev = (now, 0)
@@ -200,6 +207,9 @@ class Sampler:
                 dump_id += 1
         raw: RawAttribution = {"method": "faulthandler", "intervalMs": self.timeout_s * 1000.0,
                                "frames": interner.frames, "stacks": interner.stacks, "samples": samples}
+        if self.timeout_s != self.plan_timeout_s:
+            notes.append("more than %d threads: sampled every %g ms (a dump costs more with each thread)"
+                         % (MANY_THREADS, self.timeout_s * 1000.0))
         if self.dropped:
             raw["droppedSamples"] = self.dropped
             notes.append("the dump file passed %d MB: later stalls were not sampled" % (DUMP_CAP_BYTES >> 20))
