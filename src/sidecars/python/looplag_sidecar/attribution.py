@@ -122,15 +122,17 @@ class Sampler:
     def on_beat(self, prev, now):
         """Each heartbeat wake-up (`prev`: the one before): note a gap the watchdog wrote
         in, and re-arm every R ms. Cheap: one lseek, and the clocks only at re-arms and
-        after a gap with dumps."""
+        after a gap with dumps. Never raises: the heartbeat must go on whatever this does."""
         if self.closed:
             return
         try:
-            off = os.lseek(self.fd, 0, os.SEEK_CUR)
-        except OSError as e:  # user code closed it: stop, say so in the window
+            self._on_beat(prev, now)
+        except Exception as e:  # noqa: BLE001 - e.g. user code closed the dump file's descriptor
             self.close()
-            self.error = "the dump file's descriptor was closed during the window (%s)" % e
-            return
+            self.error = "sampling stopped during the window: %s: %s" % (type(e).__name__, e)
+
+    def _on_beat(self, prev, now):
+        off = os.lseek(self.fd, 0, os.SEEK_CUR)
         dumped = off != self._prev[1]
         if dumped:
             cpu = self._read_cpu()
@@ -152,7 +154,9 @@ class Sampler:
         armed it would dump into whatever file later takes this descriptor's number."""
         if not self.closed:
             self.closed = True
-            faulthandler.cancel_dump_traceback_later()
+            cancel = getattr(faulthandler, "cancel_dump_traceback_later", None)  # absent where start failed for it
+            if cancel is not None:
+                cancel()
 
     def raw(self, t0, open_gap_at=None) -> RawAttribution:
         """What the window sends. `open_gap_at`: a cut while the loop was blocked; dumps
@@ -182,12 +186,12 @@ class Sampler:
         return b"".join(chunks)
 
     def _raw(self, t0, open_gap_at):
+        if self.error:
+            raise RuntimeError(self.error)
         gaps = list(self.gaps)
         end = os.fstat(self.fd).st_size
         if open_gap_at is not None and end > self._prev[1]:
             gaps.append((self._prev[0], open_gap_at, self._prev[1], end, self.armed_at, self._cpu_at, self._read_cpu()))
-        if self.error:
-            raise RuntimeError(self.error)
         interner = Interner(Classifier(self.workspace_root))
         samples = []
         parsed = dumps_mod.parse(self._read(end)) if gaps else []

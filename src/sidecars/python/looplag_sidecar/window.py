@@ -28,6 +28,7 @@ class Window:
         self.spans = []
         self.sampler = None
         self.attribution_note = None
+        self.attribution_error = None
 
     def new_record(self, i) -> CallRecord:
         rec: CallRecord = {"id": i, "queued": perf_counter(), "start": None, "end": None, "worker": None,
@@ -62,9 +63,16 @@ class Window:
             self.attribution_note = ("not sampled on a free-threaded build: threads run in parallel, so there is "
                                      "no GIL holder to find and their frames move while the watchdog reads them")
             return
-        self.sampler = attribution_mod.Sampler(plan, self.mode, self.ctx.spec.get("workspaceRoot"))
-        self.sampler.start(perf_counter())
-        heartbeat.on_beat = self.sampler.on_beat
+        sampler = attribution_mod.Sampler(plan, self.mode, self.ctx.spec.get("workspaceRoot"))
+        try:
+            sampler.start(perf_counter())
+        except Exception as e:  # noqa: BLE001 - no faulthandler watchdog here: measure without it
+            sampler.close()
+            sampler.release()
+            self.attribution_error = "could not start sampling: %s: %s" % (type(e).__name__, e)
+            return
+        self.sampler = sampler
+        heartbeat.on_beat = sampler.on_beat
 
     async def _measure(self, body, heartbeat, cpu, probe):
         ctx = self.ctx
@@ -196,10 +204,12 @@ class Window:
     def _attribution(self, t0, open_gap_at):
         """RawWindow.attribution when the plan asks for it (none in a window that never armed)."""
         plan = self.ctx.attribution
-        if plan is None or (self.sampler is None and self.attribution_note is None):
+        if plan is None or (self.sampler is None and self.attribution_note is None and self.attribution_error is None):
             return {}
         ms = lambda t: round((t - t0) * 1000.0, 4)  # noqa: E731
         try:
+            if self.attribution_error is not None:
+                raise RuntimeError(self.attribution_error)
             if self.sampler is not None:
                 raw = self.sampler.raw(t0, open_gap_at)
             else:
