@@ -11,7 +11,7 @@ import unittest
 
 from support import FIXTURES  # noqa: F401 - also puts the sidecar on sys.path
 
-from looplag_sidecar import dumps
+from looplag_sidecar import attribution, dumps
 from looplag_sidecar.attribution import Sampler
 from looplag_sidecar.context import Context
 from looplag_sidecar.frames import Classifier, Interner, cut_at_boundary
@@ -129,6 +129,32 @@ class SamplerTest(unittest.TestCase):
             self.assertEqual((inner["file"], inner["function"], inner["kind"]), ("test_attribution.py", "spin", "user"))
             self.assertEqual(inner["source"], "while time.perf_counter() < end:  # SPIN LINE")
             self.assertIsNotNone(s["cpuMs"])
+
+
+class DumpCapTest(unittest.TestCase):
+    def test_past_the_cap_the_watchdog_stops_and_later_stalls_count_as_dropped(self):
+        saved = attribution.DUMP_CAP_BYTES
+        attribution.DUMP_CAP_BYTES = 1  # the first dump passes it
+        self.addCleanup(setattr, attribution, "DUMP_CAP_BYTES", saved)
+        sampler = Sampler({"enabled": True, "intervalMs": 10, "rearmMs": 5}, "inline", None)
+        t0 = time.perf_counter()
+        sampler.start(t0)
+        try:
+            spin(0.03)
+            t1 = time.perf_counter()
+            sampler.on_beat(t0, t1)
+            size = os.fstat(sampler.fd).st_size
+            spin(0.05)  # not dumped: counted
+            t2 = time.perf_counter()
+            sampler.on_beat(t1, t2)
+            self.assertEqual(os.fstat(sampler.fd).st_size, size, "the watchdog was cancelled at the cap")
+            raw = sampler.raw(t0)
+        finally:
+            sampler.close()
+            sampler.release()
+        self.assertEqual(raw["droppedSamples"], int((t2 - t1) / 0.01))
+        self.assertTrue(raw["samples"], "what was dumped before the cap is kept")
+        self.assertIn("passed", " ".join(raw["notes"]))
 
 
 class SamplerFailureTest(unittest.TestCase):
