@@ -167,7 +167,7 @@ class SamplerFailureTest(unittest.TestCase):
             os.close(sampler.fd)  # as a user's `os.closerange(3, 256)` would
             sampler.on_beat(t0, time.perf_counter())  # must not raise: it runs in the heartbeat
             self.assertTrue(sampler.closed, "the watchdog is cancelled")
-            with self.assertRaisesRegex(RuntimeError, "sampling stopped during the window"):
+            with self.assertRaisesRegex(attribution.AttributionError, "sampling stopped during the window"):
                 sampler.raw(t0)
         finally:
             sampler.close()

@@ -30,6 +30,10 @@ _SKIP_PREFIXES = ("looplag-",)
 MANY_THREADS = 16
 
 
+class AttributionError(Exception):
+    """Sampling failed in this window; the message is what the window's attribution.error says."""
+
+
 def gil_disabled():
     is_enabled = getattr(sys, "_is_gil_enabled", None)
     return is_enabled is not None and not is_enabled()
@@ -187,7 +191,7 @@ class Sampler:
 
     def _raw(self, t0, open_gap_at):
         if self.error:
-            raise RuntimeError(self.error)
+            raise AttributionError(self.error)
         gaps = list(self.gaps)
         end = os.fstat(self.fd).st_size
         if open_gap_at is not None and end > self._prev[1]:

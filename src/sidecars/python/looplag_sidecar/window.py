@@ -209,7 +209,7 @@ class Window:
         ms = lambda t: round((t - t0) * 1000.0, 4)  # noqa: E731
         try:
             if self.attribution_error is not None:
-                raise RuntimeError(self.attribution_error)
+                raise attribution_mod.AttributionError(self.attribution_error)
             if self.sampler is not None:
                 raw = self.sampler.raw(t0, open_gap_at)
             else:
@@ -217,7 +217,7 @@ class Window:
                        "samples": [], "notes": [self.attribution_note]}
         except Exception as e:  # noqa: BLE001 - the measurement stands without it
             raw = {"method": "faulthandler", "intervalMs": plan["intervalMs"], "frames": [], "stacks": [],
-                   "samples": [], "error": str(e) if isinstance(e, RuntimeError) else "%s: %s" % (type(e).__name__, e)}
+                   "samples": [], "error": str(e) if isinstance(e, attribution_mod.AttributionError) else "%s: %s" % (type(e).__name__, e)}
         spans = [{"step": step, "startMs": ms(a), "endMs": ms(b)} for step, a, b in list(self.spans) if b >= t0]
         if spans:
             raw["spans"] = spans
