@@ -38,6 +38,7 @@ async function session(attribution: boolean): Promise<Map<string, RawWindow>> {
 }
 
 const taskMs = (w: RawWindow | undefined) => median((w?.tasks ?? []).flatMap((x) => (x.startMs !== null && x.endMs !== null ? [x.endMs - x.startMs] : [])));
+const cpuMs = (w: RawWindow | undefined) => (w ? w.cpu.userMs + w.cpu.systemMs : null);
 const lagP99 = (w: RawWindow | undefined) => (w && w.samples.length ? percentileSorted(w.samples.map(([, lag]) => lag).sort((a, b) => a - b), 0.99) : null);
 
 /** Stalled ms (stalls ≥ 20 ms) in a heartbeat gap that holds at least one dump, over all such stalled ms. */
@@ -86,6 +87,11 @@ export async function attributionPython(t: Table): Promise<void> {
     const off = med('off', taskMs, mode);
     const on = med('on', taskMs, mode);
     t.row(`${mode} task time off → on (median of ${PAIRS})`, `${ms(off, 1)} → ${ms(on, 1)}`, `on/off ${ratio(div(on, off))}; target ≤ 1.03× (noise at load > cores)`);
+  }
+  for (const mode of ['inline', 'thread']) {
+    const off = med('off', cpuMs, mode);
+    const on = med('on', cpuMs, mode);
+    t.row(`${mode} process CPU off → on (median of ${PAIRS})`, `${ms(off, 0)} → ${ms(on, 0)}`, `on/off ${ratio(div(on, off))}: the dumps' own cost, less sensitive to load than wall time`);
   }
   const idleOff = med('off', lagP99, 'baseline');
   const idleOn = med('on', lagP99, 'baseline');
