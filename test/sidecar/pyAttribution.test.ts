@@ -161,7 +161,7 @@ test('thread mode, hashlib of a big buffer: the GIL is released, the loop beats,
   t.diagnostic(describe(w, r));
   const bg = w.backgroundCpuFrac;
   if (r.dumps > 0 && (bg === null || bg >= BUSY_MACHINE_FRAC)) {
-    t.skip(`${r.dumps} dumps in each of ${ATTEMPTS_ON_BUSY_MACHINE} attempts while other processes used ` +
+    t.skip(`dumps in each of ${ATTEMPTS_ON_BUSY_MACHINE} attempts (${r.dumps} in the last) while other processes used ` +
       `${bg === null ? 'an unknown share' : `${(bg * 100).toFixed(0)}%`} of the CPU: the loop was descheduled, ` +
       `not blocked (the test trusts < ${BUSY_MACHINE_FRAC * 100}%)`);
     return;
