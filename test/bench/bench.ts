@@ -12,6 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { attributionPython } from './attributionPython';
 import { ms, Table } from './format';
 import { extensionActivation, hostCosts, uiRender } from './host';
 import { fidelity, idleFloor, latency, probeOverhead, RuntimeName, SHARED_MEASUREMENTS } from './measurements';
@@ -49,7 +50,9 @@ async function main(): Promise<void> {
   // Python's shared measurements with its isolation sections among them, then Node's.
   const sections: [string, (t: Table) => unknown][] = [
     ['environment', environment], ['idle floor', python(idleFloor)], ['fidelity', python(fidelity)],
-    ['probe overhead', python(probeOverhead)], ['isolation', isolation], ['latency', python(latency)], ['node engine', nodeEngine], ['node pool transfer', nodePoolTransfer], ['node attribution', nodeAttribution], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
+    ['probe overhead', python(probeOverhead)], ['isolation', isolation], ['latency', python(latency)], ['python attribution', attributionPython],
+    ['node engine', nodeEngine], ['node pool transfer', nodePoolTransfer], ['node attribution', nodeAttribution],
+    ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
   ];
   // LOOPLAG_BENCH_ONLY=isolation,latency runs only those sections (and the environment).
   const only = process.env.LOOPLAG_BENCH_ONLY?.split(',').map((x) => x.trim());

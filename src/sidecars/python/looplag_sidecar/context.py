@@ -39,6 +39,9 @@ class Context:
         self.discard_output = lambda: None  # set once output is captured
         self.note_warmup = lambda mode, warmup_ms: None  # set by the session: put on the mode's first window
         self.baseline_s = plan["baselineMs"] / 1000.0
+        # Where the loop was blocked (attribution.py): the sampling plan, or None when off.
+        attribution = plan.get("attribution")
+        self.attribution = attribution if attribution and attribution.get("enabled") else None
         self.cpu_count = os.cpu_count() or 1
         self.pools = []
         self.workers_seen = []

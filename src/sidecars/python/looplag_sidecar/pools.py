@@ -155,6 +155,7 @@ async def _pool_window(ctx, mode, pool, loop, count, args, kwargs, args_cost=(0,
             else:
                 r0 = perf_counter()
                 pickle.loads(blob)
+                w.spans.append(("deserialize-result", r0, perf_counter()))
                 rec.update(start=meta["start"], end=meta["end"], worker=meta["worker"], error=meta["error"],
                            cpu=meta["user"] + meta["system"],
                            transfer={"argsBytes": args_cost[0], "argsWriteMs": round(args_cost[1], 4), "argsReadMs": None,

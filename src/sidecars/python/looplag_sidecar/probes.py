@@ -35,6 +35,8 @@ class Heartbeat:
         self._loop = None
         self._handle = None
         self._stopped = None
+        # Called with (previous wake-up, this one) at each beat: attribution re-arms its watchdog.
+        self.on_beat = None
 
     def start(self):
         # The first gap is timed from here: work the window starts (a pool thread that
@@ -49,6 +51,8 @@ class Heartbeat:
         now = perf_counter()
         lag = now - self._last - self.interval_s
         self.samples.append((now, lag if lag > 0.0 else 0.0))
+        if self.on_beat is not None:
+            self.on_beat(self._last, now)
         self._last = now
         if self._stop_at is not None and now >= self._stop_at:
             if not self._stopped.done():

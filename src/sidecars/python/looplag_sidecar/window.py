@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 from typing import List
 
+from . import attribution as attribution_mod
 from . import target as target_mod
 from .calls import CallRecord, calls_phrase, finished, fmt_s
 from .clock import perf_counter
@@ -23,6 +24,11 @@ class Window:
         self.records: List[CallRecord] = []
         self.child_user = 0.0
         self.child_system = 0.0
+        # The main thread's own steps around pool calls: (step, start, end), perf_counter s.
+        self.spans = []
+        self.sampler = None
+        self.attribution_note = None
+        self.attribution_error = None
 
     def new_record(self, i) -> CallRecord:
         rec: CallRecord = {"id": i, "queued": perf_counter(), "start": None, "end": None, "worker": None,
@@ -39,6 +45,37 @@ class Window:
             probe.start()
         if self.mode != "baseline":  # after any pool warm-up: the calls start now
             ctx.progress(self.mode, "running", 0)
+        self._start_sampler(heartbeat)
+        try:
+            return await self._measure(body, heartbeat, cpu, probe)
+        finally:
+            if self.sampler is not None:
+                self.sampler.close()
+                self.sampler.release()
+
+    def _start_sampler(self, heartbeat):
+        """Arm the watchdog before t0, once the window's threads exist; a free-threaded
+        build has no GIL holder to find and runs threads' frames in parallel: off there."""
+        plan = self.ctx.attribution
+        if plan is None:
+            return
+        if attribution_mod.gil_disabled() and self.mode in ("thread", "diagnostic"):
+            self.attribution_note = ("not sampled on a free-threaded build: threads run in parallel, so there is "
+                                     "no GIL holder to find and their frames move while the watchdog reads them")
+            return
+        sampler = attribution_mod.Sampler(plan, self.mode, self.ctx.spec.get("workspaceRoot"))
+        try:
+            sampler.start(perf_counter())
+        except Exception as e:  # noqa: BLE001 - no faulthandler watchdog here: measure without it
+            sampler.close()
+            sampler.release()
+            self.attribution_error = "could not start sampling: %s: %s" % (type(e).__name__, e)
+            return
+        self.sampler = sampler
+        heartbeat.on_beat = sampler.on_beat
+
+    async def _measure(self, body, heartbeat, cpu, probe):
+        ctx = self.ctx
         # Last before t0: starting the probe thread is our own cost, not the target's lag.
         heartbeat.start()
         self.t0 = t0 = perf_counter()
@@ -81,6 +118,8 @@ class Window:
             await heartbeat.stop()
         else:
             heartbeat.cancel()
+        if self.sampler is not None:
+            self.sampler.close()
         if probe:
             probe.stop()
             # The next window (thread mode's, after the diagnostic) must not have it running.
@@ -160,7 +199,29 @@ class Window:
                 "cpu": {"userMs": round((user + self.child_user) * 1000.0, 3),
                         "systemMs": round((system + self.child_system) * 1000.0, 3)},
                 "backgroundCpuFrac": None if background is None else round(background, 4),
-                "output": None}
+                "output": None, **self._attribution(t0, open_gap_at)}
+
+    def _attribution(self, t0, open_gap_at):
+        """RawWindow.attribution when the plan asks for it (none in a window that never armed)."""
+        plan = self.ctx.attribution
+        if plan is None or (self.sampler is None and self.attribution_note is None and self.attribution_error is None):
+            return {}
+        ms = lambda t: round((t - t0) * 1000.0, 4)  # noqa: E731
+        try:
+            if self.attribution_error is not None:
+                raise attribution_mod.AttributionError(self.attribution_error)
+            if self.sampler is not None:
+                raw = self.sampler.raw(t0, open_gap_at)
+            else:
+                raw = {"method": "faulthandler", "intervalMs": plan["intervalMs"], "frames": [], "stacks": [],
+                       "samples": [], "notes": [self.attribution_note]}
+        except Exception as e:  # noqa: BLE001 - the measurement stands without it
+            raw = {"method": "faulthandler", "intervalMs": plan["intervalMs"], "frames": [], "stacks": [],
+                   "samples": [], "error": str(e) if isinstance(e, attribution_mod.AttributionError) else "%s: %s" % (type(e).__name__, e)}
+        spans = [{"step": step, "startMs": ms(a), "endMs": ms(b)} for step, a, b in list(self.spans) if b >= t0]
+        if spans:
+            raw["spans"] = spans
+        return {"attribution": raw}
 
 
 def skipped(mode, kind, message) -> RawWindow:
