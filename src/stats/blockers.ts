@@ -134,8 +134,7 @@ export function reduceBlockers(raw: RawAttribution | null | undefined, lag: Stal
     }
     const share = rest / stall.dumps.size;
     for (const id of [...stall.dumps.keys()].sort((a, b) => a - b)) {
-      // In a fixed order, so the sums do not depend on the order the samples came in.
-      const dump = stall.dumps.get(id)!.sort((a, b) => cmp(a.thread, b.thread) || a.stack - b.stack);
+      const dump = stall.dumps.get(id)!;
       const stacks = dump.map((s) => {
         const st = stackOf(s);
         if (!st) badStacks++;

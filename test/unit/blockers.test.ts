@@ -38,12 +38,12 @@ test('inline: the loop\'s user line owns each dump; shares of the stalled time r
   const samples = [
     at(20, 0, 0), at(40, 1, 0), at(60, 2, 0), at(80, 3, 1), //   stall 1: 3 of 4 dumps in parse_feed
     at(112, 4, 1), //                                              the quiet gap: ignored
-    at(130, 5, 0), at(215, 6, 0), //                               stall 2 (a sample at the wake belongs to it)
+    at(130, 5, 0), at(215, 6, 1), //                               stall 2 (a sample at the wake belongs to it)
   ];
   const { blockers, attribution } = reduceBlockers(raw(samples), lag, true);
   assert.deepEqual(blockers.map((b) => [b.file, b.line, b.thread, b.step, b.stalledMs, b.share, b.stalls]), [
-    ['services/feeds.py', 17, 'loop', 'call', 175, 0.875, 2],
-    ['services/feeds.py', 30, 'loop', 'call', 25, 0.125, 1],
+    ['services/feeds.py', 17, 'loop', 'call', 125, 0.625, 2],
+    ['services/feeds.py', 30, 'loop', 'call', 75, 0.375, 2],
   ]);
   assert.deepEqual(blockers[0].library, { file: 'lxml/etree.pyx', line: null, function: 'fromstring', kind: 'library' });
   assert.equal(blockers[1].library, null, 'nothing below the user line');
