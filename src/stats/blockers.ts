@@ -132,7 +132,7 @@ export function reduceBlockers(raw: RawAttribution | null | undefined, lag: Stal
       unattributed.noSampleMs += rest;
       return;
     }
-    const share = rest / stall.dumps.size;
+    const ms = rest / stall.dumps.size;
     for (const id of [...stall.dumps.keys()].sort((a, b) => a - b)) {
       const dump = stall.dumps.get(id)!;
       const stacks = dump.map((s) => {
@@ -140,41 +140,12 @@ export function reduceBlockers(raw: RawAttribution | null | undefined, lag: Stal
         if (!st) badStacks++;
         return st ?? [];
       });
-      const loop = dump.findIndex((s) => s.thread === 'loop');
-      if (loop >= 0 && stacks[loop].some((f) => f.kind === 'user')) {
-        credit(stacks[loop], 'loop', null, share);
-        continue;
-      }
-      const others = dump.map((_, i) => i).filter((i) => dump[i].thread !== 'loop');
-      if (!others.length) {
-        // Nothing else ran (inline, Node): the loop's own frames, e.g. the garbage collector.
-        if (loop >= 0 && stacks[loop].length) credit(stacks[loop], 'loop', null, share);
-        else unattributed.otherMs += share;
-        continue;
-      }
-      const cpu = dump.map((s) => s.cpuMs ?? null);
-      if (cpu.some((c) => c !== null)) {
-        const total = cpu.reduce<number>((a, c) => a + Math.max(0, c ?? 0), 0);
-        if (total < NOT_RUNNING_CPU_FRAC * (stall.gapMs / stall.dumps.size)) {
-          unattributed.notRunningMs += share;
-          continue;
-        }
-        cpuSplit = true;
-        // Every thread's CPU counts, the loop's too: time it ran without a user frame is no worker's.
-        dump.forEach((s, i) => {
-          const part = (share * Math.max(0, cpu[i] ?? 0)) / total;
-          if (part > 0) creditThread(s, stacks[i], part);
-        });
-      } else {
-        equalSplit = true;
-        for (const i of others) creditThread(dump[i], stacks[i], share / others.length);
-      }
-    }
-
-    function creditThread(s: RawStackSample, frames: RawFrame[], ms: number): void {
-      const thread = s.thread === 'worker' || s.thread === 'pool-manager' ? 'gil-holder' : s.thread === 'main' ? 'main' : null;
-      if (thread && frames.length) credit(frames, thread, s.thread === 'pool-manager' ? 'pool-manager' : null, ms);
-      else unattributed.otherMs += ms;
+      const split = splitDump(dump, stacks, ms, stall.gapMs / stall.dumps.size);
+      for (const o of split.owners) credit(o.frames, o.thread, o.step, o.ms);
+      unattributed.notRunningMs += split.notRunningMs;
+      unattributed.otherMs += split.otherMs;
+      if (split.weighting === 'cpu-time') cpuSplit = true;
+      if (split.weighting === 'equal') equalSplit = true;
     }
   });
 
@@ -200,6 +171,58 @@ export function reduceBlockers(raw: RawAttribution | null | undefined, lag: Stal
     ...(notes.length ? { notes } : {}),
   };
   return { blockers: all.slice(0, TOP_BLOCKERS), attribution };
+}
+
+/** Who a dump's part of a stall goes to, and what no line explains. */
+interface DumpSplit {
+  owners: { frames: RawFrame[]; thread: Blocker['thread']; step: Blocker['step'] | null; ms: number }[];
+  notRunningMs: number;
+  otherMs: number;
+  weighting?: 'cpu-time' | 'equal';
+}
+
+/**
+ * One dump's `ms` of a stall: the loop owns it when it was in the user's code (inline);
+ * else the other threads share it, by the CPU each got over the dump's part of the gap
+ * (`gapMs`), or equally when a thread has no CPU clock. Every thread's CPU counts, the
+ * loop's too: time it ran outside the user's code is no worker's. A thread of the
+ * user's own ('other') or without frames is no line's (`otherMs`).
+ */
+function splitDump(dump: readonly RawStackSample[], stacks: readonly RawFrame[][], ms: number, gapMs: number): DumpSplit {
+  const out: DumpSplit = { owners: [], notRunningMs: 0, otherMs: 0 };
+  const loop = dump.findIndex((s) => s.thread === 'loop');
+  const others = dump.map((_, i) => i).filter((i) => i !== loop);
+  if (loop >= 0 && (stacks[loop].some((f) => f.kind === 'user') || (!others.length && stacks[loop].length))) {
+    // In the user's code, or nothing else sampled (inline, Node): the loop's own frames, e.g. the garbage collector.
+    out.owners.push({ frames: stacks[loop], thread: 'loop', step: null, ms });
+    return out;
+  }
+  if (!others.length) {
+    out.otherMs = ms;
+    return out;
+  }
+  const give = (i: number, part: number) => {
+    const raw = dump[i].thread;
+    const thread = raw === 'worker' || raw === 'pool-manager' ? 'gil-holder' : raw === 'main' ? 'main' : null;
+    if (thread && stacks[i].length) out.owners.push({ frames: stacks[i], thread, step: raw === 'pool-manager' ? 'pool-manager' : null, ms: part });
+    else out.otherMs += part;
+  };
+  if (others.every((i) => typeof dump[i].cpuMs === 'number')) {
+    const cpu = dump.map((s) => Math.max(0, s.cpuMs ?? 0));
+    const total = cpu.reduce((a, c) => a + c, 0);
+    if (total < NOT_RUNNING_CPU_FRAC * gapMs) {
+      out.notRunningMs = ms;
+      return out;
+    }
+    out.weighting = 'cpu-time';
+    dump.forEach((_, i) => {
+      if (cpu[i] > 0) give(i, (ms * cpu[i]) / total);
+    });
+  } else {
+    out.weighting = 'equal';
+    for (const i of others) give(i, ms / others.length);
+  }
+  return out;
 }
 
 /** The stalls of a window, in wake order, each with the gap it ends. */

@@ -82,6 +82,10 @@ test('thread mode: workers share a dump by the CPU each got (the GIL holder), eq
   const equal = reduceBlockers(raw([at(50, 0, 2, 'loop'), at(50, 0, 3, 'worker'), at(50, 0, 4, 'worker')]), lag, true);
   assert.deepEqual(equal.blockers.map((b) => [b.line, b.share]), [[20, 0.5], [21, 0.5]]);
   assert.equal(equal.attribution.weighting, 'equal');
+  // One worker without a CPU clock: weighing by CPU would give it nothing, so all share equally.
+  const partial = reduceBlockers(raw([at(50, 0, 2, 'loop', 3), at(50, 0, 3, 'worker', 9), at(50, 0, 4, 'worker')]), lag, true);
+  assert.deepEqual(partial.blockers.map((b) => [b.line, b.share]), [[20, 0.5], [21, 0.5]]);
+  assert.equal(partial.attribution.weighting, 'equal');
   // The loop's own CPU without a user frame is nobody's line; a pool manager is a step.
   const mixed = reduceBlockers(raw([at(50, 0, 2, 'loop', 5), at(50, 0, 3, 'worker', 5), at(50, 0, 2, 'pool-manager', 0)]), lag, true);
   assert.deepEqual(mixed.blockers.map((b) => [b.line, b.share]), [[20, 0.5]]);
