@@ -1,7 +1,7 @@
 import type { ModeRun, Report } from '../shared/protocol';
 import { fmtMs, fmtNum, fmtPct, fmtSpeedup, suspectOf } from '../shared/format';
 import { runtimeOfReport } from '../shared/modes';
-import { attributionOffNote, blockerLine, noBlockersReason, shownBlockers } from './blockerText';
+import { attributionOffNote, blockerSentence, noBlockersReason, shownBlockers } from './blockerText';
 
 /** What cut a partial run, as the views name it. */
 const CUT_BY: Partial<Record<string, string>> = {
@@ -59,7 +59,7 @@ const COLUMNS: { title: string; cell(r: ModeRun): string; applies?(report: Repor
 
 /** The top blockers per mode under the table (the report keeps 10), or why a mode has none. */
 function blockerLines(report: Report): string[] {
-  const shown = shownBlockers(report).map(([r, b]) => `  ${r.mode}: ${blockerLine(b)}`);
+  const shown = shownBlockers(report).map(([r, b]) => `  ${r.mode}: ${blockerSentence(b)}`);
   const none = report.runs.flatMap((r) => {
     const why = noBlockersReason(r);
     return why ? [`  ${r.mode}: ${why}`] : [];

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { buildReport, SessionState } from '../../src/report/buildReport';
 import { reportMarkdown } from '../../src/report/markdown';
 import { formatReportText } from '../../src/report/textTable';
-import { RawAttribution, RawWindow, Report, RunSettings } from '../../src/shared/protocol';
+import { Blocker, RawAttribution, RawWindow, Report, RunSettings } from '../../src/shared/protocol';
+import { blockerSentence } from '../../src/report/blockerText';
 import { SWITCHES } from '../../src/shared/settings';
 import { REPO } from '../support/helpers';
 
@@ -88,18 +89,18 @@ test('attribution off: the report says so per run and in settings, with no block
   Report.parse(JSON.parse(JSON.stringify(r)));
   assert.equal(r.settings.attribution, false);
   assert.ok(r.runs.every((x) => x.attribution?.status === 'off' && !x.blockers));
-  assert.match(formatReportText(r), /^where the loop was blocked was not looked for \(--no-attribution, looplag\.attribution\)$/m);
-  assert.match(reportMarkdown(r), /^> where the loop was blocked was not looked for/m);
+  assert.match(formatReportText(r), /^Attribution off \(--no-attribution or the looplag\.attribution setting\): no lines were sampled\.$/m);
+  assert.match(reportMarkdown(r), /^> Attribution off \(--no-attribution or the looplag\.attribution setting\)/m);
   assert.doesNotMatch(formatReportText(r), /share of the stalled time/);
 });
 
 test('CLI text: the top blockers per mode under the table (golden)', () => {
   assert.equal(section(formatReportText(report({}, null)), 'where the loop was blocked', '  '), [
     'where the loop was blocked (share of the stalled time):',
-    '  inline: 80% services/feeds.py:17 parse_feed → fromstring (lxml/etree.pyx)',
+    '  inline: 80% services/feeds.py:17 parse_feed → lxml.etree.fromstring',
     '  inline: 20% services/feeds.py:9 fetch|<script>',
-    '  thread: 100% jobs.py:20 job, held the GIL',
-    '  process: blockers unavailable: the sidecar sampled no stacks in this mode',
+    '  thread: 100% jobs.py:20 job, held the GIL in a worker',
+    '  process: Attribution unavailable: the sidecar sampled no stacks in this mode.',
   ].join('\n'));
   assert.match(formatReportText(report()), /^ {2}process: 50% main thread: deserializing results$/m);
 });
@@ -110,9 +111,9 @@ test('Markdown: the top blockers per mode as a table, user text escaped (golden)
     '',
     '| mode | share | line | what | stalled |',
     '|---|---:|---|---|---:|',
-    '| inline | 80% | services/feeds.py:17 | parse\\_feed → fromstring (lxml/etree.pyx) | 80.0 ms |',
+    '| inline | 80% | services/feeds.py:17 | parse\\_feed → lxml.etree.fromstring | 80.0 ms |',
     '| inline | 20% | services/feeds.py:9 | fetch\\|\\<script\\> | 20.0 ms |',
-    '| thread | 100% | jobs.py:20 | job, held the GIL | 60.0 ms |',
+    '| thread | 100% | jobs.py:20 | job, held the GIL in a worker | 60.0 ms |',
     '| process | 50% | – | main thread: deserializing results | 30.0 ms |',
   ].join('\n'));
 });
@@ -127,6 +128,18 @@ test('only the top 3 per mode are shown', () => {
   assert.equal(r.runs[0].blockers!.length, 5);
   assert.equal((formatReportText(r).match(/^ {2}inline: 20% many\.py/gm) ?? []).length, 3);
   assert.equal((reportMarkdown(r).match(/^\| inline \| 20% \| many\.py/gm) ?? []).length, 3);
+});
+
+test('a blocker in words: a step without a line is the step; the thread only when not the loop; the library by module', () => {
+  const b = (extra: Partial<Blocker>): Blocker => ({
+    file: 'a.py', line: 3, function: 'f', source: null, thread: 'loop', step: 'call', stalledMs: 1, share: 0.004, samples: 1, stalls: 1, stack: [], ...extra,
+  });
+  assert.equal(blockerSentence(b({})), '<1% a.py:3 f');
+  assert.equal(blockerSentence(b({ file: null, line: null, function: '(garbage collector)', step: 'gc', share: 0.25 })), '25% loop: garbage collection');
+  assert.equal(blockerSentence(b({ thread: 'gil-holder', library: { file: 'json/encoder.py', line: 5, function: 'encode', kind: 'stdlib' } })),
+    '<1% a.py:3 f → json.encoder.encode, held the GIL in a worker');
+  assert.equal(blockerSentence(b({ thread: 'gil-holder', step: 'pool-manager', file: 'concurrent/futures/process.py', line: 300, function: 'run' })),
+    "<1% concurrent/futures/process.py:300 run, worker holding the GIL: the pool's manager thread");
 });
 
 test('package.json\'s looplag.attribution is a boolean with the one default (shared/settings.ts)', () => {
