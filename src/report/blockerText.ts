@@ -8,8 +8,13 @@ import type { Blocker, ModeRun, Report } from '../shared/protocol';
 import { attributionStatus, blockerLine as placeOf, blockerWhere, libraryLabel, sharePercent, STEP_PHRASES } from '../shared/blockerPhrases';
 import { fmtMs } from '../shared/format';
 
-/** The CLI table, Markdown and the HTML export show this many per mode (the report keeps 10). */
+/** The CLI table and Markdown show this many per mode (the report keeps 10). */
 export const BLOCKERS_SHOWN = 3;
+/**
+ * Below this share of the stalled time a line is left out of the text views: a 0.1 ms
+ * step in a 2 s stall reads as "0%" and crowds out nothing but noise (the report keeps it).
+ */
+export const BLOCKER_SHOWN_MIN_SHARE = 0.01;
 
 export interface BlockerWords {
   /** `82%` of the run's stalled time (`<1%`, never a misleading 0%). */
@@ -43,9 +48,12 @@ export function blockerSentence(b: Blocker): string {
  */
 export function noBlockersReason(r: ModeRun): string | null {
   const a = r.attribution;
-  if (!a || r.status === 'skipped' || r.blockers?.length || a.status === 'off') return null;
+  if (!a || r.status === 'skipped' || r.blockers?.some((b) => b.share >= BLOCKER_SHOWN_MIN_SHARE) || a.status === 'off') return null;
   if (a.status !== 'ok') return attributionStatus(a);
-  return a.stalledMs > 0 ? `no line found for its ${fmtMs(a.stalledMs)} of stalls (no stack sampled during them)` : null;
+  if (a.stalledMs <= 0) return null;
+  return r.blockers?.length
+    ? `no line explains 1% or more of its ${fmtMs(a.stalledMs)} of stalls`
+    : `no line found for its ${fmtMs(a.stalledMs)} of stalls (no stack sampled during them)`;
 }
 
 /** `--no-attribution` / `looplag.attribution: false`, once, since it holds for every mode. */
@@ -55,5 +63,6 @@ export function attributionOffNote(report: Report): string | null {
 
 /** The runs' top blockers, as the text views list them: `[run, blocker]` pairs, in run order. */
 export function shownBlockers(report: Report): [ModeRun, Blocker][] {
-  return report.runs.flatMap((r) => (r.blockers ?? []).slice(0, BLOCKERS_SHOWN).map((b): [ModeRun, Blocker] => [r, b]));
+  return report.runs.flatMap((r) => (r.blockers ?? []).filter((b) => b.share >= BLOCKER_SHOWN_MIN_SHARE).slice(0, BLOCKERS_SHOWN)
+    .map((b): [ModeRun, Blocker] => [r, b]));
 }

@@ -128,6 +128,12 @@ test('only the top 3 per mode are shown', () => {
   assert.equal(r.runs[0].blockers!.length, 5);
   assert.equal((formatReportText(r).match(/^ {2}inline: 20% many\.py/gm) ?? []).length, 3);
   assert.equal((reportMarkdown(r).match(/^\| inline \| 20% \| many\.py/gm) ?? []).length, 3);
+  // A line with a sliver of the stalled time is left out of the text (the report keeps it).
+  const sliver: RawAttribution = { ...many, samples: [...Array(200).keys()].map((i) => ({ tMs: 1 + i / 10, dump: i, thread: 'loop' as const, stack: i === 0 ? 1 : 0 })) };
+  const s = buildReport({ ...stateOf(report()), windows: [window('inline', 100, sliver)] });
+  assert.deepEqual(s.runs[0].blockers!.map((b) => [b.line, b.share]), [[1, 0.995], [2, 0.005]]);
+  assert.doesNotMatch(formatReportText(s), /many\.py:2/);
+  assert.doesNotMatch(reportMarkdown(s), /many\.py:2/);
 });
 
 test('a blocker in words: a step without a line is the step; the thread only when not the loop; the library by module', () => {
