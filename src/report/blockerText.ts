@@ -51,9 +51,9 @@ export function noBlockersReason(r: ModeRun): string | null {
   if (!a || r.status === 'skipped' || r.blockers?.some((b) => b.share >= BLOCKER_SHOWN_MIN_SHARE) || a.status === 'off') return null;
   if (a.status !== 'ok') return attributionStatus(a);
   if (a.stalledMs <= 0) return null;
-  return r.blockers?.length
-    ? `no line explains 1% or more of its ${fmtMs(a.stalledMs)} of stalls`
-    : `no line found for its ${fmtMs(a.stalledMs)} of stalls (no stack sampled during them)`;
+  if (r.blockers?.length) return `no line explains 1% or more of its ${fmtMs(a.stalledMs)} of stalls`;
+  // The sidecar's notes say why it sampled nothing (e.g. a free-threaded build's thread mode).
+  return `no line found for its ${fmtMs(a.stalledMs)} of stalls (${a.notes?.length ? a.notes.join('; ') : 'no stack sampled during them'})`;
 }
 
 /** `--no-attribution` / `looplag.attribution: false`, once, since it holds for every mode. */

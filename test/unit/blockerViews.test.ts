@@ -103,6 +103,10 @@ test('CLI text: the top blockers per mode under the table (golden)', () => {
     '  process: Attribution unavailable: the sidecar sampled no stacks in this mode.',
   ].join('\n'));
   assert.match(formatReportText(report()), /^ {2}process: 50% main thread: deserializing results$/m);
+  // Nothing sampled, and the sidecar said why: its note is the reason.
+  const why = 'not sampled on a free-threaded build: threads run in parallel';
+  const note = formatReportText(report({}, { method: 'faulthandler', intervalMs: 10, frames: [], stacks: [], samples: [], notes: [why] }));
+  assert.match(note, new RegExp(`^ {2}process: no line found for its 60\\.0 ms of stalls \\(${why}\\)$`, 'm'));
 });
 
 test('Markdown: the top blockers per mode as a table, user text escaped (golden)', () => {
