@@ -3,7 +3,7 @@
  * told to do: the RunPlan of its `start` message.
  */
 import * as path from 'node:path';
-import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
+import { RUNTIME_OF, RuntimeInfo, RUNTIMES } from '../shared/modes';
 import type { Language, Mode, RunPlan, RunSettings, RunTarget } from '../shared/protocol';
 import { SWITCHES } from '../shared/settings';
 
@@ -35,7 +35,8 @@ export function sessionSettings(language: Language, settings: RunSettings): RunS
  * sampling would cost its throughput figures); sent either way, so a sidecar never guesses.
  */
 export function attributionPlan(language: Language, settings: RunSettings, sweep = false): RunPlan['attribution'] {
-  const { intervalMs, rearmMs } = RUNTIMES[RUNTIME_OF[language]].attribution as { intervalMs: number; rearmMs?: number };
+  const sampling: RuntimeInfo['attribution'] = RUNTIMES[RUNTIME_OF[language]].attribution;
+  const { intervalMs, rearmMs } = sampling;
   const enabled = !sweep && (settings.attribution ?? SWITCHES.attribution.default);
   return { enabled, intervalMs, ...(rearmMs !== undefined ? { rearmMs } : {}) };
 }

@@ -19,7 +19,7 @@ function modeCell(r: ModeRun): string {
 function blockersMarkdown(report: Report): string[] {
   const rows = shownBlockers(report).map(([r, b]) => {
     const w = blockerWords(b);
-    return `| ${cell(r.mode)} | ${w.share} | ${w.place ? cell(w.place) : '–'} | ${cell(w.what)} | ${fmtMs(b.stalledMs)} |`;
+    return `| ${cell(r.mode)} | ${cell(w.share)} | ${w.place ? cell(w.place) : '–'} | ${cell(w.what)} | ${fmtMs(b.stalledMs)} |`;
   });
   const none = report.runs.flatMap((r) => {
     const why = noBlockersReason(r);
