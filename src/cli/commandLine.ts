@@ -26,6 +26,7 @@ export const CLI_OPTIONS = {
   'no-gil-probe': { type: 'boolean' },
   'gil-probe-in-window': { type: 'boolean' },
   'no-warmup': { type: 'boolean' },
+  'no-attribution': { type: 'boolean' },
   json: { type: 'boolean' },
   out: { type: 'string' },
   html: { type: 'string' },

@@ -59,6 +59,8 @@ Options:
                          inflates thread-mode lag for pure-Python work)
   --no-warmup            no unmeasured warm-up call before each window (for code
                          with side effects; one-time costs then land in the window)
+  --no-attribution       do not look for where the loop was blocked (no stacks
+                         sampled during stalls; the report says attribution was off)
   --json                 print the report (looplag.report/1) alone on stdout
   --out FILE             also write the report as JSON to FILE
   --html FILE            also write the report as a self-contained HTML page

@@ -49,6 +49,7 @@ export function planMeasurement({ command, targetArg, flags: o }: CommandLine): 
       concurrency: o.concurrency, workers: sweep ? undefined : o.workers, switchInterval: o['switch-interval'],
       heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, callTimeout: o['call-timeout'], gilProbe: !o['no-gil-probe'],
       gilProbeInWindow: Boolean(o['gil-probe-in-window']), warmup: !o['no-warmup'],
+      ...(o['no-attribution'] ? { attribution: false } : {}),
     }, language);
     if (sweep) {
       sweepWorkers = parseWorkerList((o.workers ?? DEFAULT_SWEEP_WORKERS.join(',')).split(','));

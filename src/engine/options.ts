@@ -7,7 +7,7 @@ import { QUALNAME } from '../shared/identifiers';
 import { ModeName, RUNTIME_OF, RuntimeInfo, RUNTIMES } from '../shared/modes';
 import { Mode, PYTHON_MODES } from '../shared/protocol';
 import type { Language, RunSettings, RunTarget } from '../shared/protocol';
-import { Knob, KNOBS } from '../shared/settings';
+import { Knob, KNOBS, SWITCHES } from '../shared/settings';
 
 /** A user error in how the run was asked for (CLI exit code 2). */
 export class UsageError extends Error {
@@ -102,6 +102,8 @@ export interface SettingsInput {
   gilProbeInWindow?: boolean;
   /** `--no-warmup` sets false (default true). */
   warmup?: boolean;
+  /** `--no-attribution` sets false (default: SWITCHES.attribution). */
+  attribution?: boolean;
 }
 
 /**
@@ -132,5 +134,6 @@ export function settingsFrom(input: SettingsInput, language: Language = 'python'
     gilProbe: input.gilProbe,
     gilProbeInWindow: input.gilProbe && (input.gilProbeInWindow ?? false),
     warmup: input.warmup ?? true,
+    attribution: input.attribution ?? SWITCHES.attribution.default,
   };
 }

@@ -3,8 +3,9 @@
  * told to do: the RunPlan of its `start` message.
  */
 import * as path from 'node:path';
-import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
+import { RUNTIME_OF, RuntimeInfo, RUNTIMES } from '../shared/modes';
 import type { Language, Mode, RunPlan, RunSettings, RunTarget } from '../shared/protocol';
+import { SWITCHES } from '../shared/settings';
 
 /** What a sidecar's user output is capped at (stdout and stderr each), bytes. */
 export const DEFAULT_OUTPUT_CAP_BYTES = 64 * 1024;
@@ -29,6 +30,18 @@ export function sessionSettings(language: Language, settings: RunSettings): RunS
 }
 
 /**
+ * Where the loop was blocked: the runtime's sampling defaults (RUNTIMES), on unless the
+ * settings turn it off, and off in a sweep (its document shows no blockers, and the
+ * sampling would cost its throughput figures); sent either way, so a sidecar never guesses.
+ */
+export function attributionPlan(language: Language, settings: RunSettings, sweep = false): RunPlan['attribution'] {
+  const sampling: RuntimeInfo['attribution'] = RUNTIMES[RUNTIME_OF[language]].attribution;
+  const { intervalMs, rearmMs } = sampling;
+  const enabled = !sweep && (settings.attribution ?? SWITCHES.attribution.default);
+  return { enabled, intervalMs, ...(rearmMs !== undefined ? { rearmMs } : {}) };
+}
+
+/**
  * The plan for one sidecar: the modes it measures (all of the session's, or its one mode
  * with a sidecar per mode), with `settings` the session's (see sessionSettings).
  */
@@ -49,6 +62,7 @@ export function runPlanFor(opts: PlanOptions, settings: RunSettings, modes: Mode
     gilProbe: settings.gilProbe,
     gilProbeInWindow: settings.gilProbeInWindow ?? false,
     warmup: settings.warmup ?? true,
+    attribution: attributionPlan(opts.target.language, settings, Boolean(opts.sweepWorkers)),
     callTimeoutS: settings.callTimeoutS ?? null,
     baselineMs: opts.baselineMs ?? 300,
     diagnostic: opts.diagnostic ?? true,

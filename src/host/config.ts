@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { defaultCallTimeoutS, modesFor, UsageError } from '../engine/options';
 import { DEFAULT_SWEEP_WORKERS, parseWorkerList } from '../engine/runSweep';
-import { clampKnob, KNOBS } from '../shared/settings';
+import { clampKnob, KNOBS, SWITCHES } from '../shared/settings';
 import type { Mode, RunSettings } from '../shared/protocol';
 import { SECTION, SettingTypes } from './ids';
 import { Language } from '../engine/languageTools';
@@ -56,6 +56,7 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
       gilProbe: get('gilProbe', true),
       gilProbeInWindow: get('gilProbe', true) && get('gilProbeInWindow', false),
       warmup: get('warmup', true),
+      attribution: c.get<boolean>(SWITCHES.attribution.setting) ?? SWITCHES.attribution.default,
       modes: finalModes,
       timeoutS,
       // 0 (or nonsense): derived from the timeout, as the CLI does without --call-timeout.

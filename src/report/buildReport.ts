@@ -2,6 +2,8 @@ import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, RunSet
 import { REPORT_SCHEMA } from '../shared/protocol';
 import { isRuntimeName, RUNTIME_OF, RUNTIMES } from '../shared/modes';
 import { gilWaitStats, lagStats, taskStats } from '../stats/lagStats';
+import { reduceBlockers } from '../stats/blockers';
+import { SWITCHES } from '../shared/settings';
 import { percentileSorted, round3, sortedCopy } from '../stats/percentiles';
 import { assessQuality } from './quality';
 import { implausibleFigures } from '../stats/plausibility';
@@ -58,6 +60,8 @@ export function toModeRun(w: RawWindow, settings: RunSettings): ModeRun {
   // Cut short: the figures are those up to the cut (a crash cuts a window too).
   const partial = Boolean(w.partial) || Boolean(stats.unfinishedCount) || Boolean(stats.crashedCount);
   const cpuMs = w.cpu.userMs + w.cpu.systemMs;
+  // A skipped mode sampled nothing: no attribution to report.
+  const found = w.status === 'skipped' ? null : blockersOf(w, settings);
   return {
     mode: w.mode as Mode,
     status: w.status,
@@ -84,8 +88,15 @@ export function toModeRun(w: RawWindow, settings: RunSettings): ModeRun {
     ...(w.threadpool !== undefined ? { threadpool: threadpoolStats(w.threadpool) } : {}),
     ...(w.notes?.length ? { notes: w.notes } : {}),
     ...(partial ? { partial: true } : {}),
+    ...(found ? { ...(found.blockers.length ? { blockers: found.blockers } : {}), attribution: found.attribution } : {}),
     output: w.output,
   };
+}
+
+/** Where a window's loop was blocked (stats/blockers.ts), on unless the settings turned it off. */
+function blockersOf(w: RawWindow, settings: RunSettings): ReturnType<typeof reduceBlockers> {
+  return reduceBlockers(w.attribution, { samples: w.samples, heartbeatMs: settings.heartbeatMs, stallMs: settings.stallMs },
+    settings.attribution ?? SWITCHES.attribution.default);
 }
 
 /** Per-task transfer costs summed: what moving data cost the loop, and the workers. */
@@ -185,6 +196,7 @@ function assemble(state: SessionState): Report {
     runtime: state.runtime,
     settings: {
       ...state.settings,
+      attribution: state.settings.attribution ?? SWITCHES.attribution.default,
       switchIntervalS: state.settings.switchIntervalS ?? (state.runtime && isRuntimeName(state.runtime.name) && RUNTIMES[state.runtime.name].gil ? state.runtime.switchIntervalS : null),
     },
     quality: withNotes(assessQuality({
@@ -217,6 +229,7 @@ function diagnosticOf(w: RawWindow, settings: RunSettings): NonNullable<Report['
     wallMs: w.wallMs,
     callMs,
     cpuMs: task?.cpuMs ?? null,
+    ...(w.attribution ? { blockers: blockersOf(w, settings).blockers } : {}),
   };
 }
 

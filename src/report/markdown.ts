@@ -3,6 +3,7 @@ import { fmtMs, fmtPct, fmtSpeedup } from '../shared/format';
 import { runtimeOfReport } from '../shared/modes';
 import { hasLag, partialPhrase } from './textTable';
 import { verdicts } from './verdict';
+import { attributionOffNote, blockerWords, noBlockersReason, shownBlockers } from './blockerText';
 
 /** Markdown cells: pipes and newlines would break the table; HTML is neutralised. */
 function cell(text: string): string {
@@ -12,6 +13,23 @@ function cell(text: string): string {
 /** The mode, marked when its window was cut (the figures stop at the cut). */
 function modeCell(r: ModeRun): string {
   return r.partial ? `${r.mode} (partial)` : r.mode;
+}
+
+/** The top blockers per mode as a table (the report keeps 10), and why a mode has none. */
+function blockersMarkdown(report: Report): string[] {
+  const rows = shownBlockers(report).map(([r, b]) => {
+    const w = blockerWords(b);
+    return `| ${cell(r.mode)} | ${cell(w.share)} | ${w.place ? cell(w.place) : '–'} | ${cell(w.what)} | ${fmtMs(b.stalledMs)} |`;
+  });
+  const none = report.runs.flatMap((r) => {
+    const why = noBlockersReason(r);
+    return why ? [`> ${cell(r.mode)}: ${cell(why)}`] : [];
+  });
+  const off = attributionOffNote(report);
+  const out: string[] = [];
+  if (rows.length) out.push('', '**Where the loop was blocked** (share of the stalled time)', '', '| mode | share | line | what | stalled |', '|---|---:|---|---|---:|', ...rows);
+  for (const line of [...none, ...(off ? [`> ${cell(off)}`] : [])]) out.push('', line);
+  return out;
 }
 
 /** A short Markdown summary for a pull request or an issue. */
@@ -44,6 +62,7 @@ export function reportMarkdown(report: Report): string {
     out.push(`| ${cell(modeCell(r))} | ${fmtMs(r.lag.p50Ms)} | ${fmtMs(r.lag.p99Ms)} | ${fmtMs(r.lag.maxMs)} | ${r.lag.stallCount} | ` +
       `${fmtPct(r.lag.stalledFrac)} |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''}${tp ? ` ${tpCell} |` : ''} ${fmtMs(r.wallMs)} | ${fmtSpeedup(r)} |`);
   }
+  out.push(...blockersMarkdown(report));
   for (const r of report.runs) {
     const partial = partialPhrase(r);
     if (partial) out.push('', `> ${cell(r.mode)}: ${cell(partial)}`);

@@ -1,6 +1,7 @@
 import type { ModeRun, Report } from '../shared/protocol';
 import { fmtMs, fmtNum, fmtPct, fmtSpeedup, suspectOf } from '../shared/format';
 import { runtimeOfReport } from '../shared/modes';
+import { attributionOffNote, blockerSentence, noBlockersReason, shownBlockers } from './blockerText';
 
 /** What cut a partial run, as the views name it. */
 const CUT_BY: Partial<Record<string, string>> = {
@@ -56,6 +57,18 @@ const COLUMNS: { title: string; cell(r: ModeRun): string; applies?(report: Repor
   { title: 'start-up', cell: (r) => fmtMs(r.startupMs) },
 ];
 
+/** The top blockers per mode under the table (the report keeps 10), or why a mode has none. */
+function blockerLines(report: Report): string[] {
+  const shown = shownBlockers(report).map(([r, b]) => `  ${r.mode}: ${blockerSentence(b)}`);
+  const none = report.runs.flatMap((r) => {
+    const why = noBlockersReason(r);
+    return why ? [`  ${r.mode}: ${why}`] : [];
+  });
+  const off = attributionOffNote(report);
+  if (!shown.length && !none.length) return off ? ['', off] : [];
+  return ['', 'where the loop was blocked (share of the stalled time):', ...shown, ...none, ...(off ? [off] : [])];
+}
+
 /** The CLI's human output: header, one row per mode, then errors and notes. */
 export function formatReportText(report: Report): string {
   const lines: string[] = [];
@@ -93,6 +106,7 @@ export function formatReportText(report: Report): string {
       lines.push('* GIL wait measured in the one-thread diagnostic window before thread mode (no probe ran in the window above)');
     }
   }
+  lines.push(...blockerLines(report));
   for (const r of report.runs) {
     if (r.error) lines.push(`${r.mode}: ${r.status === 'skipped' ? 'skipped' : 'failed'} [${r.error.kind}] ${r.error.message}`);
     const partial = partialPhrase(r);

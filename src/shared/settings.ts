@@ -33,6 +33,18 @@ export const KNOBS = {
 
 export type KnobName = keyof typeof KNOBS;
 
+/** An on/off setting: its default, the CLI flag that turns it off and the editor setting under `looplag.`. */
+export interface Switch {
+  default: boolean;
+  flag: string;
+  setting: string;
+}
+
+export const SWITCHES = {
+  /** Where the loop was blocked: stacks sampled during stalls (issue 13); off, the report says so. */
+  attribution: { default: true, flag: '--no-attribution', setting: 'attribution' },
+} as const satisfies Record<string, Switch>;
+
 /** A setting's value kept to its knob's range (rounded when whole); a value that is no number gives the default. */
 export function clampKnob(name: KnobName, value: unknown): number {
   const k: Knob = KNOBS[name];

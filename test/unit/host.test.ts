@@ -91,7 +91,7 @@ test('settings: defaults, per-resource values, ranges clamped, bad modes dropped
   const d = readSettings(undefined);
   assert.deepEqual(d.report, {
     concurrency: 10, workers: null, switchIntervalS: null, heartbeatMs: 1, stallMs: 50, gilProbe: true,
-    gilProbeInWindow: false, warmup: true,
+    gilProbeInWindow: false, warmup: true, attribution: true,
     modes: ['inline', 'thread', 'process', 'interpreter'], timeoutS: 120, callTimeoutS: 24, lagBudgetMs: 100, plannedMode: null,
   });
   assert.equal(d.freeThreaded, 'auto');
@@ -193,7 +193,7 @@ test('the manifest declares every command, setting and safety capability the cod
   assert.deepEqual(declared, Object.values(COMMANDS).sort());
   const props = Object.keys(pkg.contributes.configuration.properties);
   for (const key of ['concurrency', 'workers', 'python.modes', 'python.switchInterval', 'python.path', 'python.freeThreadedPath', 'node.modes', 'node.path', 'heartbeatMs', 'stallThresholdMs',
-    'lagBudgetMs', 'plannedMode', 'timeoutSeconds', 'callTimeoutSeconds', 'gilProbe', 'gilProbeInWindow', 'warmup', 'codeLens.enabled', 'saveBeforeRun', 'sweep.workers']) {
+    'lagBudgetMs', 'plannedMode', 'timeoutSeconds', 'callTimeoutSeconds', 'gilProbe', 'gilProbeInWindow', 'warmup', 'attribution', 'codeLens.enabled', 'saveBeforeRun', 'sweep.workers']) {
     assert.ok(props.includes(`looplag.${key}`), key);
     assert.ok(pkg.contributes.configuration.properties[`looplag.${key}`].markdownDescription, `${key} is described`);
   }

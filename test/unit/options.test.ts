@@ -25,7 +25,7 @@ test('settings: defaults, zero meaning "the default", and range errors', () => {
   const d = settingsFrom({ gilProbe: true });
   assert.deepEqual(d, {
     modes: ['inline', 'thread', 'process', 'interpreter'], concurrency: 10, workers: null, switchIntervalS: null,
-    heartbeatMs: 1, stallMs: 50, timeoutS: 120, callTimeoutS: 24, gilProbe: true, gilProbeInWindow: false, warmup: true,
+    heartbeatMs: 1, stallMs: 50, timeoutS: 120, callTimeoutS: 24, gilProbe: true, gilProbeInWindow: false, warmup: true, attribution: true,
   });
   // --call-timeout: given, else the timeout shared by the modes plus one share, at least 1 s.
   assert.equal(settingsFrom({ gilProbe: true, callTimeout: '2.5' }).callTimeoutS, 2.5);
@@ -35,6 +35,7 @@ test('settings: defaults, zero meaning "the default", and range errors', () => {
   assert.equal(settingsFrom({ gilProbe: true, gilProbeInWindow: true }).gilProbeInWindow, true);
   assert.equal(settingsFrom({ gilProbe: false, gilProbeInWindow: true }).gilProbeInWindow, false, 'no probe, not in the window either');
   assert.equal(settingsFrom({ gilProbe: true, warmup: false }).warmup, false);
+  assert.equal(settingsFrom({ gilProbe: true, attribution: false }).attribution, false);
   const s = settingsFrom({ workers: '0', switchInterval: '0', concurrency: '3', heartbeatMs: '2', gilProbe: false });
   assert.equal(s.workers, null);
   assert.equal(s.switchIntervalS, null);

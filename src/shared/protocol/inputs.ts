@@ -34,4 +34,6 @@ export interface RunSettings {
   callTimeoutS?: number;
   lagBudgetMs?: number | null;
   plannedMode?: string | null;
+  /** Look for where the loop was blocked (default: SWITCHES.attribution in shared/settings.ts). */
+  attribution?: boolean;
 }
