@@ -7,6 +7,8 @@ import { MODES, RUNTIME_NAMES, RuntimeName } from '../../shared/modes';
 import type { Advice, ModeRun } from '../../shared/protocol';
 import { fmtBytes, fmtMs, fmtPct } from '../../shared/format';
 import { DOCS, WORDS } from '../runtimes';
+import { atOf, citedTransferSteps } from '../blockers';
+import { stepSharesSentence } from '../blockerText';
 import { SNIPPETS } from '../snippets';
 import * as Js from '../snippets/node';
 import * as T from '../thresholds';
@@ -201,6 +203,7 @@ export const transferOverhead = rule(['node'], (f) => {
     const sides = sidesOf(r);
     const side = sides && (r.transfer.argsMs !== undefined) ? costlySide(sides) : 'both';
     const where = mode === 'worker' ? 'workers' : 'child processes';
+    const steps = citedTransferSteps(r);
     const moving = side === 'arguments' ? `Copying the arguments to the ${where}` : side === 'result' ? `Copying the results back from the ${where}` : `Copying data to and from the ${where}`;
     out.push({
       id: 'transfer-overhead',
@@ -210,9 +213,11 @@ export const transferOverhead = rule(['node'], (f) => {
       detail: (sides && r.transfer.argsMs !== undefined ? `${cap(sideText(sides, side, f.runtime))}. ` : '') +
         `Serializing arguments (${fmtBytes(r.transfer.argsBytesMean)} per call) and deserializing results (${fmtBytes(r.transfer.resultBytesMean)}) took ` +
         `${fmtMs(r.transfer.loopMs)} on the event loop over ${r.tasks.length} calls (${fmtPct(r.transfer.loopMs / Math.max(1e-9, r.wallMs))} of the ${fmtMs(r.wallMs)} window), ` +
-        `plus ${fmtMs(r.transfer.workerMs)} on the ${mode === 'worker' ? 'workers' : 'children'}. Structured clone copies everything it sends.`,
+        `plus ${fmtMs(r.transfer.workerMs)} on the ${mode === 'worker' ? 'workers' : 'children'}. Structured clone copies everything it sends.` +
+        stepSharesSentence(steps, mode),
       fix: sides ? transferFix(f, mode, side, sides) : Js.note(['Send a path or an id, not the payload; return only what the caller needs.']),
       docs: DOCS.node.transfer,
+      ...atOf(steps[0]?.top),
     });
   }
   return out;

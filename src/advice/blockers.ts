@@ -1,0 +1,83 @@
+/**
+ * Which of a run's blockers (where the loop was blocked, issue 13) advice may name: those
+ * that explain enough of the stalled time, seen often enough, in a run whose attribution
+ * explains enough of it (thresholds.ts). Detection only; blockerText.ts words them.
+ * Reports from before attribution, or with it off, have none: the rules then read as
+ * they did without it.
+ */
+import type { Advice, Blocker, ModeRun, Report } from '../shared/protocol';
+import * as T from './thresholds';
+
+/**
+ * The user's own call's lines that ran on `thread` (the loop inline; a worker holding the
+ * GIL in thread mode and the diagnostic) worth naming, largest first.
+ */
+function worthCiting(list: readonly Blocker[], coverage: number | null, thread: Blocker['thread']): Blocker[] {
+  if (coverage === null || coverage < T.BLOCKER_COVERAGE_MIN) return [];
+  return list
+    .filter((b) => b.thread === thread && b.step === 'call')
+    .filter((b) => b.share >= T.BLOCKER_MIN_SHARE && b.samples >= T.BLOCKER_MIN_SAMPLES)
+    // Advice names a line and sets `Advice.at` from it: a blocker without one (GC, no user frame) is not cited.
+    .filter((b) => b.file !== null && b.line !== null)
+    .sort((a, b) => b.stalledMs - a.stalledMs)
+    .slice(0, T.BLOCKERS_CITED_MAX);
+}
+
+/** A run's blockers worth naming, largest first; none when attribution was off, failed or absent. */
+export function citedBlockers(run: ModeRun | undefined, thread: Blocker['thread']): Blocker[] {
+  const a = run?.attribution;
+  if (!run?.blockers || a?.status !== 'ok') return [];
+  return worthCiting(run.blockers, a.coverage, thread);
+}
+
+/**
+ * The one-thread diagnostic's blockers worth naming. It has no attribution summary of its
+ * own: the sum of its blockers' shares (a lower bound, as they are the top 10) stands in
+ * for the coverage.
+ */
+export function citedDiagnosticBlockers(report: Report): Blocker[] {
+  const list = report.diagnostic?.blockers;
+  if (!list?.length || report.settings.attribution === false) return [];
+  const coverage = list.reduce((s, b) => s + b.share, 0);
+  return worthCiting(list, coverage, 'gil-holder');
+}
+
+/** A pool's step (all its blockers together) and its share of the run's stalled time. */
+export interface StepShare {
+  step: Blocker['step'];
+  share: number;
+  stalledMs: number;
+  /** Its largest blocker, for the line it names, if any. */
+  top: Blocker;
+}
+
+/**
+ * Node pools: the main thread's own (de)serialization around the calls, each step worth
+ * naming, largest first. A step is the unit here (the user acts on "the arguments cost"),
+ * so its blockers are summed before the thresholds.
+ */
+export function citedTransferSteps(run: ModeRun | undefined): StepShare[] {
+  const a = run?.attribution;
+  if (!run?.blockers || a?.status !== 'ok' || a.coverage === null || a.coverage < T.BLOCKER_COVERAGE_MIN) return [];
+  const byStep = new Map<Blocker['step'], { s: StepShare; samples: number }>();
+  for (const b of run.blockers) {
+    if (b.thread !== 'main' || (b.step !== 'serialize-args' && b.step !== 'deserialize-result')) continue;
+    const got = byStep.get(b.step);
+    if (!got) byStep.set(b.step, { s: { step: b.step, share: b.share, stalledMs: b.stalledMs, top: b }, samples: b.samples });
+    else {
+      got.s.share += b.share;
+      got.s.stalledMs += b.stalledMs;
+      got.samples += b.samples;
+      if (b.stalledMs > got.s.top.stalledMs) got.s.top = b;
+    }
+  }
+  return [...byStep.values()]
+    .filter((x) => x.s.share >= T.BLOCKER_MIN_SHARE && x.samples >= T.BLOCKER_MIN_SAMPLES)
+    .map((x) => x.s)
+    .sort((a, b) => b.stalledMs - a.stalledMs);
+}
+
+/** The line an advice is about, for the editor's hover; none for a blocker without one. */
+export function atOf(b: Blocker | undefined): Pick<Advice, 'at'> {
+  return b && b.file !== null && b.line !== null ? { at: { file: b.file, line: b.line } } : {};
+}
