@@ -21,9 +21,9 @@ const SOURCE_MAX_CHARS = 100;
 /** C0/C1 controls, zero-width and line/paragraph separators, bidi embeddings, overrides and isolates, BOM. */
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
-/** Text safe to quote: unsafe characters become U+FFFD, whitespace runs one space, at most `max` characters. */
+/** Text safe to quote: whitespace runs (line breaks included) become one space, other unsafe characters U+FFFD; at most `max` characters. */
 export function plain(text: string, max = SOURCE_MAX_CHARS): string {
-  const s = text.replace(UNSAFE, '\ufffd').replace(/\s+/g, ' ').trim();
+  const s = text.replace(/\s+/g, ' ').replace(UNSAFE, '\ufffd').trim();
   return s.length > max ? `${s.slice(0, max - 1).trimEnd()}…` : s;
 }
 
