@@ -118,7 +118,7 @@ const STEP_WORDS: { readonly [S in Blocker['step']]: string } = {
   gc: 'garbage collection',
 };
 
-/** transfer-overhead: the (de)serialization steps' shares of the loop's stalled time (leading space). */
+/** transfer-overhead, process-overhead: the pool steps' shares of the loop's stalled time (leading space). */
 export function stepSharesSentence(steps: StepShare[], mode: string): string {
   if (!steps.length) return '';
   const [first, ...rest] = steps.map((s) => `${STEP_WORDS[s.step]} was ${fmtPct(s.share)} (${fmtMs(s.stalledMs)})`);

@@ -51,17 +51,21 @@ export interface StepShare {
   top: Blocker;
 }
 
+/** The steps of a pool call that are the tool's work around the user's call, not the call itself. */
+const POOL_STEPS: ReadonlySet<Blocker['step']> = new Set(['serialize-args', 'deserialize-result', 'pool-manager']);
+
 /**
- * Node pools: the main thread's own (de)serialization around the calls, each step worth
- * naming, largest first. A step is the unit here (the user acts on "the arguments cost"),
- * so its blockers are summed before the thresholds.
+ * Pools: the parent's own work around the calls ((de)serialization on the loop or Node's
+ * main thread, Python's pool manager thread), each step worth naming, largest first. A
+ * step is the unit here (the user acts on "the arguments cost"), so its blockers are
+ * summed before the thresholds.
  */
-export function citedTransferSteps(run: ModeRun | undefined): StepShare[] {
+export function citedPoolSteps(run: ModeRun | undefined): StepShare[] {
   const a = run?.attribution;
   if (!run?.blockers || a?.status !== 'ok' || a.coverage === null || a.coverage < T.BLOCKER_COVERAGE_MIN) return [];
   const byStep = new Map<Blocker['step'], { s: StepShare; samples: number }>();
   for (const b of run.blockers) {
-    if (b.thread !== 'main' || (b.step !== 'serialize-args' && b.step !== 'deserialize-result')) continue;
+    if (!POOL_STEPS.has(b.step)) continue;
     const got = byStep.get(b.step);
     if (!got) byStep.set(b.step, { s: { step: b.step, share: b.share, stalledMs: b.stalledMs, top: b }, samples: b.samples });
     else {
@@ -77,7 +81,14 @@ export function citedTransferSteps(run: ModeRun | undefined): StepShare[] {
     .sort((a, b) => b.stalledMs - a.stalledMs);
 }
 
-/** The line an advice is about, for the editor's hover; none for a blocker without one. */
+/**
+ * The line an advice is about, for the editor's hover: the blocker's, when it is the
+ * user's (its frame in the stack is a workspace file, or the stack does not say); none
+ * for a blocker without a line or keyed on a library's or the tool's frame (a pool step
+ * with no user code under it), which no editor of the workspace shows.
+ */
 export function atOf(b: Blocker | undefined): Pick<Advice, 'at'> {
-  return b && b.file !== null && b.line !== null ? { at: { file: b.file, line: b.line } } : {};
+  if (!b || b.file === null || b.line === null) return {};
+  const own = b.stack.find((f) => f.file === b.file && f.line === b.line);
+  return own && own.kind !== 'user' ? {} : { at: { file: b.file, line: b.line } };
 }

@@ -178,6 +178,9 @@ test('below the thresholds, with attribution off or failed, or in an old report,
     ['time-sliced lines under the share', {
       attributionSetting: true, runs: { inline: STALLED, thread: { p50: 120, max: 400, blockers: [0.15, 0.12, 0.1].map((share, i) => blocker({ share, line: 18 + i, thread: 'gil-holder' })), attribution: attribution(0.9) } }, diagnostic: PURE,
     }],
+    ['pool steps under the share', {
+      attributionSetting: true, runs: { process: { p50: 0.1, max: 120, wallMs: 3000, blockers: [blocker({ share: T.BLOCKER_MIN_SHARE - eps, step: 'deserialize-result', source: null })], attribution: attribution(0.9) } },
+    }],
     ['a report from before attribution', { runs: { inline: STALLED, thread: { p50: 120, max: 400 } }, diagnostic: NATIVE }],
   ];
   for (const [name, spec] of cases) {
@@ -256,6 +259,34 @@ test('transfer-overhead (Node pools) gives the serialization step\'s share of th
   const old = find(withoutAttribution(r), 'transfer-overhead');
   assert.equal(a.detail.slice(old.detail.length), " Of the loop's stalled time in worker mode, serializing the arguments was 64% (768.0 ms).");
   assert.equal(a.at, undefined, 'a step has no line of the user\'s');
+});
+
+test('process-overhead (Python) gives the parent\'s steps\' shares when the loop stalled; at is set only for a user frame', () => {
+  const setstate = frame('services/models.py', 40, '__setstate__', 'user');
+  const manager = frame('concurrent/futures/process.py', 300, '_run', 'stdlib');
+  const spec = (top: StackFrame): Spec => ({
+    attributionSetting: true,
+    runs: {
+      process: {
+        p50: 0.1, max: 120, wallMs: 3000, attribution: attribution(0.9),
+        blockers: [
+          blocker({ share: 0.55, thread: 'loop', step: 'deserialize-result', file: top.file, line: top.line, function: top.function, source: null, stack: [top] }),
+          blocker({ share: 0.25, thread: 'gil-holder', step: 'pool-manager', file: manager.file, line: manager.line, function: manager.function, source: null, stack: [manager] }),
+          blocker({ share: 0.05, thread: 'loop', step: 'serialize-args', source: null }),
+        ],
+      },
+    },
+  });
+  const r = report(spec(setstate));
+  const a = find(r, 'process-overhead');
+  const old = find(withoutAttribution(r), 'process-overhead');
+  assert.equal(a.detail.slice(old.detail.length),
+    " Of the loop's stalled time in process mode, deserializing the results was 55% (660.0 ms), the pool's manager thread was 25% (300.0 ms).");
+  assert.deepEqual(a.at, { file: 'services/models.py', line: 40 }, 'the user\'s __setstate__ ran the unpickling');
+  // Keyed on the tool's own frame (no user code under the step): the share is said, no line is pointed at.
+  const tool = find(report(spec(frame('looplag_sidecar/modes.py', 790, '_pool_window', 'tool'))), 'process-overhead');
+  assert.equal(tool.detail, a.detail);
+  assert.equal(tool.at, undefined);
 });
 
 test('Node: a line that is only its function\'s start says so, and a runtime frame under it is named', () => {
