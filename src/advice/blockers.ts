@@ -8,12 +8,20 @@
 import type { Advice, Blocker, ModeRun, Report } from '../shared/protocol';
 import * as T from './thresholds';
 
+/** Attribution placed enough of the stalled time on some line for its lines to speak for the stalls. */
+const explainsEnough = (coverage: number | null) => coverage !== null && coverage >= T.BLOCKER_COVERAGE_MIN;
+
+/** A run's blockers when its attribution worked and explains enough; none when it was off, failed or absent. */
+function runBlockers(run: ModeRun | undefined): readonly Blocker[] {
+  const a = run?.attribution;
+  return run?.blockers && a?.status === 'ok' && explainsEnough(a.coverage) ? run.blockers : [];
+}
+
 /**
  * The user's own call's lines that ran on `thread` (the loop inline; a worker holding the
  * GIL in thread mode and the diagnostic) worth naming, largest first.
  */
-function worthCiting(list: readonly Blocker[], coverage: number | null, thread: Blocker['thread']): Blocker[] {
-  if (coverage === null || coverage < T.BLOCKER_COVERAGE_MIN) return [];
+function worthCiting(list: readonly Blocker[], thread: Blocker['thread']): Blocker[] {
   return list
     .filter((b) => b.thread === thread && b.step === 'call')
     .filter((b) => b.share >= T.BLOCKER_MIN_SHARE && b.samples >= T.BLOCKER_MIN_SAMPLES)
@@ -23,23 +31,20 @@ function worthCiting(list: readonly Blocker[], coverage: number | null, thread: 
     .slice(0, T.BLOCKERS_CITED_MAX);
 }
 
-/** A run's blockers worth naming, largest first; none when attribution was off, failed or absent. */
+/** A run's lines worth naming on `thread`, largest first. */
 export function citedBlockers(run: ModeRun | undefined, thread: Blocker['thread']): Blocker[] {
-  const a = run?.attribution;
-  if (!run?.blockers || a?.status !== 'ok') return [];
-  return worthCiting(run.blockers, a.coverage, thread);
+  return worthCiting(runBlockers(run), thread);
 }
 
 /**
- * The one-thread diagnostic's blockers worth naming. It has no attribution summary of its
+ * The one-thread diagnostic's lines worth naming. It has no attribution summary of its
  * own: the sum of its blockers' shares (a lower bound, as they are the top 10) stands in
  * for the coverage.
  */
 export function citedDiagnosticBlockers(report: Report): Blocker[] {
   const list = report.diagnostic?.blockers;
   if (!list?.length || report.settings.attribution === false) return [];
-  const coverage = list.reduce((s, b) => s + b.share, 0);
-  return worthCiting(list, coverage, 'gil-holder');
+  return explainsEnough(list.reduce((s, b) => s + b.share, 0)) ? worthCiting(list, 'gil-holder') : [];
 }
 
 /** A pool's step (all its blockers together) and its share of the run's stalled time. */
@@ -61,10 +66,8 @@ const POOL_STEPS: ReadonlySet<Blocker['step']> = new Set(['serialize-args', 'des
  * summed before the thresholds.
  */
 export function citedPoolSteps(run: ModeRun | undefined): StepShare[] {
-  const a = run?.attribution;
-  if (!run?.blockers || a?.status !== 'ok' || a.coverage === null || a.coverage < T.BLOCKER_COVERAGE_MIN) return [];
   const byStep = new Map<Blocker['step'], { s: StepShare; samples: number }>();
-  for (const b of run.blockers) {
+  for (const b of runBlockers(run)) {
     if (!POOL_STEPS.has(b.step)) continue;
     const got = byStep.get(b.step);
     if (!got) byStep.set(b.step, { s: { step: b.step, share: b.share, stalledMs: b.stalledMs, top: b }, samples: b.samples });

@@ -181,6 +181,12 @@ test('below the thresholds, with attribution off or failed, or in an old report,
     ['pool steps under the share', {
       attributionSetting: true, runs: { process: { p50: 0.1, max: 120, wallMs: 3000, blockers: [blocker({ share: T.BLOCKER_MIN_SHARE - eps, step: 'deserialize-result', source: null })], attribution: attribution(0.9) } },
     }],
+    ['pool steps, coverage under the line', {
+      attributionSetting: true, runs: { process: { p50: 0.1, max: 120, wallMs: 3000, blockers: [blocker({ share: 0.45, step: 'deserialize-result', source: null })], attribution: attribution(T.BLOCKER_COVERAGE_MIN - eps) } },
+    }],
+    ['diagnostic: its lines explain too little of its stalls', {
+      attributionSetting: true, runs: { inline: STALLED, thread: { p50: 120, max: 400 } }, diagnostic: { ...NATIVE, blockers: [blocker({ share: T.BLOCKER_COVERAGE_MIN - eps, thread: 'gil-holder' })] },
+    }],
     ['a report from before attribution', { runs: { inline: STALLED, thread: { p50: 120, max: 400 } }, diagnostic: NATIVE }],
   ];
   for (const [name, spec] of cases) {
