@@ -66,20 +66,23 @@ const POOL_STEPS: ReadonlySet<Blocker['step']> = new Set(['serialize-args', 'des
  * summed before the thresholds.
  */
 export function citedPoolSteps(run: ModeRun | undefined): StepShare[] {
-  const byStep = new Map<Blocker['step'], { s: StepShare; samples: number }>();
+  const byStep = new Map<Blocker['step'], { s: StepShare; samples: number; timed: boolean }>();
   for (const b of runBlockers(run)) {
     if (!POOL_STEPS.has(b.step)) continue;
+    // A timed span (the sidecar's clock around the step) has no sampled stack: exact, however few stalls it overlapped.
+    const timed = b.stack.length === 0;
     const got = byStep.get(b.step);
-    if (!got) byStep.set(b.step, { s: { step: b.step, share: b.share, stalledMs: b.stalledMs, top: b }, samples: b.samples });
+    if (!got) byStep.set(b.step, { s: { step: b.step, share: b.share, stalledMs: b.stalledMs, top: b }, samples: b.samples, timed });
     else {
       got.s.share += b.share;
       got.s.stalledMs += b.stalledMs;
       got.samples += b.samples;
+      got.timed ||= timed;
       if (b.stalledMs > got.s.top.stalledMs) got.s.top = b;
     }
   }
   return [...byStep.values()]
-    .filter((x) => x.s.share >= T.BLOCKER_MIN_SHARE && x.samples >= T.BLOCKER_MIN_SAMPLES)
+    .filter((x) => x.s.share >= T.BLOCKER_MIN_SHARE && (x.timed || x.samples >= T.BLOCKER_MIN_SAMPLES))
     .map((x) => x.s)
     .sort((a, b) => b.stalledMs - a.stalledMs);
 }

@@ -130,7 +130,8 @@ export const BLOCKER_COVERAGE_MIN = 0.5;
 
 /** …and seen in at least this many samples: one or two samples land anywhere within a
  *  sampling interval (10 ms for Python's watchdog), a glimpse rather than a measurement.
- *  A 50 ms stall gives Python four or five dumps and Node's profiler far more. */
+ *  A 50 ms stall gives Python four or five dumps and Node's profiler far more. A pool
+ *  step timed by the sidecar's clock (a span: no sampled stack) is exact and needs none. */
 export const BLOCKER_MIN_SAMPLES = 3;
 
 /** At most this many lines are listed in one advice (time-sliced work spreads over

@@ -178,6 +178,9 @@ test('below the thresholds, with attribution off or failed, or in an old report,
     ['time-sliced lines under the share', {
       attributionSetting: true, runs: { inline: STALLED, thread: { p50: 120, max: 400, blockers: [0.15, 0.12, 0.1].map((share, i) => blocker({ share, line: 18 + i, thread: 'gil-holder' })), attribution: attribution(0.9) } }, diagnostic: PURE,
     }],
+    ['a sampled pool step seen too few times', {
+      attributionSetting: true, runs: { process: { p50: 0.1, max: 120, wallMs: 3000, blockers: [blocker({ share: 0.6, step: 'pool-manager', samples: T.BLOCKER_MIN_SAMPLES - 1, stack: [frame('concurrent/futures/process.py', 300, '_run', 'stdlib')] })], attribution: attribution(0.9) } },
+    }],
     ['pool steps under the share', {
       attributionSetting: true, runs: { process: { p50: 0.1, max: 120, wallMs: 3000, blockers: [blocker({ share: T.BLOCKER_MIN_SHARE - eps, step: 'deserialize-result', source: null })], attribution: attribution(0.9) } },
     }],
@@ -250,7 +253,8 @@ test('gil-contention lists the worker lines over the share, with their shares', 
 });
 
 test('transfer-overhead (Node pools) gives the serialization step\'s share of the stalled time, its blockers summed', () => {
-  const step = (s: Blocker['step'], share: number, fn: string) => blocker({ share, thread: 'main', step: s, file: null, line: null, function: fn, source: null });
+  // As the reducer makes them from the sidecar's timed spans: no line, no stack, one "sample" per stall overlapped.
+  const step = (s: Blocker['step'], share: number, fn: string) => blocker({ share, thread: 'main', step: s, file: null, line: null, function: fn, source: null, samples: 1, stalls: 1 });
   const r = report({
     node: true, attributionSetting: true,
     runs: {
