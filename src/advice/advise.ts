@@ -10,8 +10,8 @@ import { withinBudget } from './budget';
 import { Facts, GilBehaviour, healthy, rulesFor } from './rules';
 import * as T from './thresholds';
 import { SNIPPETS } from './snippets';
-import { SYNC_PLANNED_MODE, targetRuntime } from './runtimes';
-import { MODES, RUNTIMES, RuntimeName } from '../shared/modes';
+import { SYNC_PLANNED_MODE } from './runtimes';
+import { MODES, RUNTIMES, RuntimeName, runtimeNameOfReport } from '../shared/modes';
 
 /**
  * The mode the user means to deploy when they did not say: an `async def`/async
@@ -21,7 +21,7 @@ import { MODES, RUNTIMES, RuntimeName } from '../shared/modes';
 export function plannedModeOf(report: Report): string {
   const asked = report.settings.plannedMode;
   if (asked) return asked;
-  const inferred = report.target.isAsync ? 'inline' : SYNC_PLANNED_MODE[targetRuntime(report)];
+  const inferred = report.target.isAsync ? 'inline' : SYNC_PLANNED_MODE[runtimeNameOfReport(report)];
   if (report.runs.some((r) => r.mode === inferred) || !report.runs.length) return inferred;
   // The usual plan was not measured (the user's modes leave it out): judge the first
   // mode that was, rather than answer "not measured".
@@ -36,7 +36,7 @@ export function plannedModeOf(report: Report): string {
  * waits say the same less sharply.
  */
 export function classifyGil(report: Report): GilBehaviour | null {
-  if (!RUNTIMES[targetRuntime(report)].gil) return null;
+  if (!RUNTIMES[runtimeNameOfReport(report)].gil) return null;
   const switchMs = (report.settings.switchIntervalS ?? report.runtime?.switchIntervalS ?? 0.005) * 1000;
   const d = report.diagnostic;
   // A call shorter than a few switch intervals cannot show either signature: the loop
@@ -69,7 +69,7 @@ function factsOf(report: Report): Facts {
   const ok = (mode: string): ModeRun | undefined => report.runs.find((r) => r.mode === mode && r.status === 'ok');
   return {
     report,
-    runtime: targetRuntime(report),
+    runtime: runtimeNameOfReport(report),
     budgetMs: budgetOf(report),
     stallMs: report.settings.stallMs,
     switchMs: (report.settings.switchIntervalS ?? report.runtime?.switchIntervalS ?? 0.005) * 1000,

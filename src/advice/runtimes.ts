@@ -1,15 +1,12 @@
 /**
- * What the advice says differently per runtime, one entry each (STYLE.md 12): the mode a
+ * What the advice says differently per runtime, one entry each: the mode a
  * sync function is deployed in, the links and the
  * few phrases rules shared by every runtime fill in. A new runtime is one entry here and
  * one in snippets/index.ts; the compiler names what it still lacks.
  */
-import { RUNTIME_OF, RuntimeName } from '../shared/modes';
-import type { ModeRun, Report, StackFrame } from '../shared/protocol';
+import { RuntimeName } from '../shared/modes';
+import type { ModeRun, StackFrame } from '../shared/protocol';
 import { fmtPct } from '../shared/format';
-
-/** The runtime that ran the report's target (its language's sidecar). */
-export const targetRuntime = (r: Pick<Report, 'target'>): RuntimeName => RUNTIME_OF[r.target.language];
 
 /** The mode a sync function runs in when the user did not say (an async one runs inline, on the loop). */
 export const SYNC_PLANNED_MODE: { readonly [R in RuntimeName]: string } = {

@@ -5,8 +5,8 @@
  * assembles the document and asks this to decide.
  */
 import { fmtMs } from '../shared/format';
+import { runtimeNameOfReport } from '../shared/modes';
 import type { Mode, Report, Runtime, SweepPoint, SweepRecommendation } from '../shared/protocol';
-import { targetRuntime } from './runtimes';
 import { SNIPPETS } from './snippets';
 import { CPU_BOUND_PARALLELISM } from './thresholds';
 
@@ -106,7 +106,7 @@ export function recommend(mode: Mode, points: SweepPoint[], budgetMs: number, re
 
 /** The recommended pool as code: the same snippets the advice shows, sized to W. */
 export function codeFor(mode: Mode, w: number, report: Pick<Report, 'target'>): string {
-  return SNIPPETS[targetRuntime(report)].sizedPool(mode, w, report);
+  return SNIPPETS[runtimeNameOfReport(report)].sizedPool(mode, w, report);
 }
 
 /** The sweep's one sentence: which mode and W, at what throughput (± its spread) and lag. */

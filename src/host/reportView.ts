@@ -17,6 +17,7 @@ import type { FromWebview, HistoryEntry, LiveProgress, ToWebview } from '../shar
 import { ReportPanelController } from '../panel/reportPanel';
 import type { HostSettings } from './config';
 import { saveDocument } from './exportFile';
+import { openReportLocation } from './reveal';
 import { COMMANDS, executeCommand } from './ids';
 import type { Language } from '../shared/protocol';
 
@@ -213,6 +214,11 @@ export class ReportView implements vscode.Disposable {
       case 'saveHtml': {
         const report = await this.reportFor(m.id);
         if (report) await this.save(report.target, 'html', reportHtml(report, path.join(this.extensionUri.fsPath, 'dist', 'webview')));
+        return;
+      }
+      case 'openLocation': {
+        const report = m.column === 'compare' ? this.compare?.report : this.current?.report;
+        if (report) await openReportLocation(report, m.file, m.line, (t) => this.log.warn(t));
         return;
       }
       case 'copyMarkdown': {

@@ -192,7 +192,7 @@ function assemble(state: SessionState): Report {
       baseline: baselineLag,
       gilProbe: state.settings.gilProbe,
       gilProbeInWindow: state.settings.gilProbeInWindow ?? false,
-      python: RUNTIMES[RUNTIME_OF[state.target.language]].gil,
+      gil: RUNTIMES[RUNTIME_OF[state.target.language]].gil,
       diagnostic: Boolean(state.diagnostic),
     }), state.notes ?? []),
     baseline: state.baseline && baselineLag

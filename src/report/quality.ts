@@ -18,7 +18,7 @@ export interface QualityInput {
   gilProbe: boolean;
   gilProbeInWindow?: boolean;
   /** The runtime has a GIL (RUNTIMES[…].gil): the GIL notes apply only then (old callers: assume Python). */
-  python?: boolean;
+  gil?: boolean;
   /** Whether a diagnostic window ran (sweeps and long calls have none: then no note about it). */
   diagnostic?: boolean;
 }
@@ -41,10 +41,10 @@ export function assessQuality(input: QualityInput): { backgroundCpuFrac: number 
     notes.push(`The idle loop's own lag p99 was ${input.baseline.p99Ms.toFixed(2)} ms before any work ran: ` +
       'lags below that are noise on this machine.');
   }
-  if (input.gilProbe && input.gilProbeInWindow && input.python !== false) {
+  if (input.gilProbe && input.gilProbeInWindow && input.gil !== false) {
     notes.push('A GIL-wait probe thread ran in every window (--gil-probe-in-window); it competes for the GIL like any ' +
       'thread and inflates thread-mode lag for pure-Python work (leave looplag.gilProbeInWindow off to measure without it).');
-  } else if (input.gilProbe && input.python !== false && input.diagnostic !== false) {
+  } else if (input.gilProbe && input.gil !== false && input.diagnostic !== false) {
     notes.push('GIL waits come from the one-thread diagnostic window before thread mode: no probe thread ran in the ' +
       'measured windows, so it did not add to their lag (--gil-probe-in-window / looplag.gilProbeInWindow measures them in each window).');
   }

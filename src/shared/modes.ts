@@ -128,7 +128,14 @@ export function runtimeOf(language: LanguageName): RuntimeInfo {
  * The runtime a report ran on: the one its sidecar named in its hello, else its
  * language's (a report that failed before any sidecar started has no `runtime`).
  */
-export function runtimeOfReport(report: { runtime?: { name: string } | null; target: { language: LanguageName } }): RuntimeInfo {
-  const name = report.runtime?.name;
-  return isRuntimeName(name) ? RUNTIMES[name] : runtimeOf(report.target.language);
+export function runtimeOfReport(report: ReportRuntimeFields): RuntimeInfo {
+  return RUNTIMES[runtimeNameOfReport(report)];
 }
+
+/** The name of the runtime a report ran on (see runtimeOfReport). */
+export function runtimeNameOfReport(report: ReportRuntimeFields): RuntimeName {
+  const name = report.runtime?.name;
+  return isRuntimeName(name) ? name : RUNTIME_OF[report.target.language];
+}
+
+type ReportRuntimeFields = { runtime?: { name: string } | null; target: { language: LanguageName } };

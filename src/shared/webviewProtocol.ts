@@ -59,5 +59,11 @@ export const FromWebview = tagged({
   exportJson: obj({ type: literal('exportJson'), id: optional(str) }),
   copyMarkdown: obj({ type: literal('copyMarkdown'), id: optional(str) }),
   saveHtml: obj({ type: literal('saveHtml'), id: optional(str) }),
+  /**
+   * Open a blocker's line in the editor. `file` is as the report has it (relative to the
+   * report's workspace); the host opens it only inside that workspace. `column`: the
+   * report on show (default) or the one compared with.
+   */
+  openLocation: obj({ type: literal('openLocation'), file: str, line: int, column: optional(literal('current', 'compare')) }),
 });
 export type FromWebview = Infer<typeof FromWebview>;

@@ -22,13 +22,14 @@ export interface Theme {
 export function readTheme(el: Element = document.body): Theme {
   const css = getComputedStyle(el);
   const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
-  const colors: Record<string, string> = Object.fromEntries(Object.entries(MODES).map(([m, { colour }]) => [m, v(colour.cssVar, colour.fallback)]));
+  // Read once per render; keyed by MODES' rows (an unknown mode is drawn as `worker`).
+  const colors = new Map(Object.values(MODES).map((row) => [row, v(row.colour.cssVar, row.colour.fallback)]));
   return {
     fg: v('--vscode-charts-foreground', v('--vscode-foreground', '#616161')),
     grid: v('--vscode-charts-lines', 'rgba(128,128,128,0.25)'),
     threshold: v('--vscode-charts-yellow', '#bf8803'),
     queued: 'rgba(128,128,128,0.35)',
-    mode: (m) => colors[m] ?? colors.worker,
+    mode: (m) => colors.get(modeRow(m))!,
   };
 }
 

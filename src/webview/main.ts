@@ -14,6 +14,7 @@ import { Chart, cdfChart, lagChart, readTheme, swatch, sweepChart, timelineChart
 import { sweepHeader, sweepRecommendations, sweepTable } from './sweepView';
 import { clear, h, icon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
+import { blockersSection } from './blockersView';
 import { KNOBS } from '../shared/settings';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; setState(s: unknown): void; getState(): unknown };
@@ -153,6 +154,13 @@ class App {
       const budgetMs = budgetOf(report, options.lagBudgetMs);
       col.appendChild(verdictList(report, budgetMs));
       col.appendChild(summaryTable(report, budgetMs, i === 0 ? 'Summary' : 'Summary (compared run)'));
+      const column = i === 0 ? 'current' : 'compare';
+      const blockers = blockersSection(report, {
+        idPrefix: i === 0 ? '' : 'compare-',
+        // Lines open only in the editor; the standalone page has nowhere to open them.
+        open: this.vscode ? (file, line) => this.post({ type: 'openLocation', file, line, column }) : undefined,
+      });
+      if (blockers) col.appendChild(blockers);
       pending.push(...this.chartSections(col, report));
       const advice = adviceList(report.advice);
       if (advice) col.appendChild(advice);

@@ -71,7 +71,7 @@ test('each runtime\'s messages name its own setting and flag; its mode hints poi
     const r: RuntimeInfo = RUNTIMES[name];
     assert.ok(props[`looplag.${r.settingPrefix}.path`], `looplag.${r.settingPrefix}.path is a setting`);
     assert.match(r.fixHint, new RegExp(`^Set --${r.settingPrefix} / looplag\\.${r.settingPrefix}\\.path to `));
-    assert.equal(runtimeNoun(name === 'python' ? 'python' : 'javascript').setting, `looplag.${r.settingPrefix}.path`);
+    assert.equal(runtimeNoun(LANGUAGE_NAMES.find((l) => RUNTIME_OF[l] === name)!).setting, `looplag.${r.settingPrefix}.path`);
     for (const [mode, hint] of Object.entries(r.modeHints)) {
       assert.ok(!(r.modes as readonly string[]).includes(mode), `${name}: a hint for ${mode}, a mode it offers`);
       assert.ok(RUNTIME_NAMES.some((o) => (RUNTIMES[o].modes as readonly string[]).includes(mode)), `${name}: ${mode} is another runtime's`);

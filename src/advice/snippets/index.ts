@@ -1,5 +1,5 @@
 /**
- * The fix code per runtime, one entry each (STYLE.md 12): what rules shared by every
+ * The fix code per runtime, one entry each: what rules shared by every
  * runtime, the sweep and the de-duplication of setups ask for. Code for one runtime's
  * own rules is called from its module directly (snippets/python.ts, snippets/node.ts).
  */

@@ -2,7 +2,7 @@
  * Node fix snippets: each a pure function of the target's shape, written in the target's
  * module format (CommonJS or ESM) and language (JavaScript or TypeScript), each one file
  * that runs as written beside the target (test/sidecar/snippets.test.ts executes every
- * one). The rules decide what to say; this file only says it in code (STYLE.md 13).
+ * one). The rules decide what to say; this file only says it in code.
  */
 import type { Mode, Report } from '../../shared/protocol';
 import type { FixSnippets } from './index';

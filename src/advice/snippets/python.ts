@@ -2,7 +2,7 @@
  * Python fix snippets: each a pure function of the target's shape, each a complete
  * program that runs as written beside the target's module (test/sidecar/snippets.test.ts
  * executes every one against sync and async targets, with and without arguments).
- * The rules decide what to say; this file only says it in code (STYLE.md 13).
+ * The rules decide what to say; this file only says it in code.
  */
 import type { Mode, Report } from '../../shared/protocol';
 import type { FixSnippets } from './index';

@@ -180,28 +180,28 @@ class _Session:
             # The argument text is evaluated once per window that runs calls (the diagnostic
             # is one), plus once for the mode's warm-up calls when warm-up is on: fresh
             # values each time, so a call that mutates them cannot skew the next window.
-            pool_warm = await self.warm_up(mode) if ctx.warmup else None
+            pool_warm = await self.warm_up(mode, runner) if ctx.warmup else None
             args, kwargs = self.fresh_args()
-            pool_args = {"warm": pool_warm} if mode in modes.POOL_MODES else {}
+            pool_args = {"warm": pool_warm} if runner.warm == "members" else {}
             if self.sweep:
                 await self.measure_sweep(mode, runner, args, kwargs, pool_args)
                 return
-            if self.wants_diagnostic(mode):
+            if self.wants_diagnostic(runner):
                 await self.measure_diagnostic(args, kwargs)
                 args, kwargs = self.fresh_args()
             ctx.begin(mode)
-            window = await runner(ctx, self.tgt, args, kwargs, **pool_args)
+            window = await runner.run(ctx, self.tgt, args, kwargs, **pool_args)
         self.emit_window(window)
         if mode == "inline":
             self.inline_call_s = _median_call_s(window)
         ctx.progress(mode, "done", ctx.concurrency)
 
-    async def warm_up(self, mode):
+    async def warm_up(self, mode, runner):
         """Inline and thread modes make their unmeasured call here; a pool mode gets the
         arguments its members' warm-up calls use as the pool starts (returned)."""
         ctx = self.ctx
         parsed = self.fresh_args()
-        if mode not in ("inline", "thread"):
+        if runner.warm != "here":
             return parsed
         ctx.progress(mode, "warming")
         warm = await warm_up(ctx, mode, self.tgt, *parsed)
@@ -216,7 +216,7 @@ class _Session:
         """A worker sweep: one pool per mode, a window per count, each sent as it ends."""
         ctx = self.ctx
         ctx.begin(mode)
-        result = await runner(ctx, self.tgt, args, kwargs, self.sweep, **pool_args) if mode in ("thread", "process", "interpreter") else None
+        result = await runner.run(ctx, self.tgt, args, kwargs, self.sweep, **pool_args) if runner.sweeps else None
         if isinstance(result, dict):  # skipped before any window (e.g. no InterpreterPoolExecutor)
             self.emit_window(result)
         elif isinstance(result, list):  # a pool that failed before or between windows
@@ -226,8 +226,8 @@ class _Session:
             self.emit_window(skipped(mode, "unsupported-mode", "a worker sweep measures pool modes, not %s" % mode))
         ctx.progress(mode, "done", ctx.concurrency)
 
-    def wants_diagnostic(self, mode):
-        return (mode == "thread" and self.plan.get("diagnostic", True) and not _too_long_for_diagnostic(self.inline_call_s)
+    def wants_diagnostic(self, runner):
+        return (runner.diagnostic and self.plan.get("diagnostic", True) and not _too_long_for_diagnostic(self.inline_call_s)
                 and not self.ctx.warmup_cut)
 
     async def measure_diagnostic(self, args, kwargs):

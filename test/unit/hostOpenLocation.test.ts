@@ -1,0 +1,189 @@
+/**
+ * The panel's `openLocation` (a blocker's line, clicked): the host opens it at the line
+ * when it is inside the report's workspace, and refuses anything else (`..`, an absolute
+ * path elsewhere, a symlink out, a missing file, a malformed message). The report is
+ * data: a crafted one must not open arbitrary files.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, before, after, test } from 'node:test';
+import * as vscode from 'vscode';
+import { ReportView } from '../../src/host/reportView';
+import { reportRoot, resolveReportFile } from '../../src/host/reveal';
+import { HistoryStore } from '../../src/report/historyStore';
+import { Report } from '../../src/shared/protocol';
+import { FromWebview } from '../../src/shared/webviewProtocol';
+import * as fake from '../support/fakeVscode';
+import { FIXTURES } from '../support/helpers';
+
+let tmp: string;
+let ws: string;
+let other: string;
+const stubs = fake.stubs();
+
+before(() => {
+  tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'looplag-open-')));
+  ws = path.join(tmp, 'ws');
+  other = path.join(tmp, 'other');
+  fs.mkdirSync(path.join(ws, 'services'), { recursive: true });
+  fs.mkdirSync(other);
+  fs.writeFileSync(path.join(ws, 'app.py'), 'def main():\n    pass\n');
+  fs.writeFileSync(path.join(ws, 'services', 'feeds.py'), Array.from({ length: 30 }, (_, i) => `x${i} = ${i}`).join('\n'));
+  fs.writeFileSync(path.join(ws, '..feeds.py'), 'a name that starts with two dots is still inside\n');
+  fs.writeFileSync(path.join(other, 'secret.py'), 'TOKEN = "x"\n');
+  fs.writeFileSync(path.join(other, 'app.py'), 'def main():\n    pass\n');
+  fs.symlinkSync(path.join(other, 'secret.py'), path.join(ws, 'link.py'));
+});
+
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterEach(() => stubs.restore());
+
+function report(targetFile: string): Report {
+  const r = Report.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reports', 'sample-report.json'), 'utf8')));
+  return { ...r, target: { ...r.target, file: targetFile } };
+}
+
+/** The fake editor: what opened, where the cursor went; each call settles a promise the test awaits (no sleeps). */
+function editorStubs() {
+  const opened: { file: string; line: number; centred: boolean }[] = [];
+  const warnings: string[] = [];
+  let settle: () => void = () => undefined;
+  const next = () => new Promise<void>((resolve) => (settle = resolve));
+  stubs.stub(vscode.workspace, {
+    // The workspace folder is `ws`; `other` is in none (its files' root is their own folder).
+    getWorkspaceFolder: (uri: vscode.Uri) => (uri.fsPath.startsWith(ws + path.sep) ? { uri: vscode.Uri.file(ws), name: 'ws', index: 0 } : undefined),
+  });
+  stubs.stub(vscode.window, {
+    showTextDocument: async (uri: vscode.Uri) => {
+      const editor = {
+        selection: null as unknown as vscode.Selection,
+        revealRange: (_r: unknown, type: vscode.TextEditorRevealType) => {
+          opened.push({ file: uri.fsPath, line: (editor.selection.start as vscode.Position).line + 1, centred: type === vscode.TextEditorRevealType.InCenter });
+          settle();
+        },
+      };
+      return editor;
+    },
+    showWarningMessage: async (text: string) => {
+      warnings.push(text);
+      settle();
+      return undefined;
+    },
+  });
+  return { opened, warnings, next };
+}
+
+async function panelWith(current: Report, compare: Report | null = null) {
+  const storage = fs.mkdtempSync(path.join(tmp, 'history-'));
+  const log = (fake.window as unknown as { createOutputChannel(): vscode.LogOutputChannel }).createOutputChannel();
+  const view = new ReportView(vscode.Uri.file('/ext'), new HistoryStore(storage), log, {
+    active: () => undefined, lagBudgetMs: () => 100, rerun: async () => undefined, cancel: () => undefined,
+  });
+  if (compare) await view.runFinished(compare, 'older', 'h');
+  const compareId = compare ? (await new HistoryStore(storage).list())[0].id : null;
+  await view.runFinished(current, 'run', 'h');
+  view.panel.show(true);
+  const panel = fake.created.at(-1)!;
+  panel.webview.received.fire({ type: 'ready' });
+  if (compareId) {
+    // Compare is asynchronous (a history read): wait for the state that carries it.
+    const post = panel.webview.postMessage.bind(panel.webview);
+    const compared = new Promise<void>((resolve) => {
+      panel.webview.postMessage = (m: unknown) => {
+        if ((m as { compare?: unknown }).compare) resolve();
+        return post(m);
+      };
+    });
+    panel.webview.received.fire({ type: 'compare', id: compareId });
+    await compared;
+  }
+  return { view, send: (m: unknown) => panel.webview.received.fire(m) };
+}
+
+test('a line inside the report\'s workspace opens at that line, centred', async () => {
+  const ed = editorStubs();
+  const { view, send } = await panelWith(report(path.join(ws, 'app.py')));
+  try {
+    const done = ed.next();
+    send({ type: 'openLocation', file: 'services/feeds.py', line: 12 });
+    await done;
+    assert.deepEqual(ed.opened, [{ file: path.join(ws, 'services', 'feeds.py'), line: 12, centred: true }]);
+    assert.deepEqual(ed.warnings, []);
+  } finally {
+    view.dispose();
+  }
+});
+
+test('outside the workspace is refused with a message: .., an absolute path, a symlink out, a missing file', async () => {
+  const ed = editorStubs();
+  const { view, send } = await panelWith(report(path.join(ws, 'app.py')));
+  try {
+    const cases: [string, RegExp][] = [
+      ['../other/secret.py', /outside the report's workspace/],
+      ['services/../../other/secret.py', /outside the report's workspace/],
+      [path.join(other, 'secret.py'), /outside the report's workspace/],
+      ['/etc/passwd', /outside the report's workspace/],
+      ['link.py', /leads outside the report's workspace/],
+      ['services/missing.py', /was not found/],
+      ['.', /outside the report's workspace/],
+    ];
+    for (const [file, why] of cases) {
+      const done = ed.next();
+      send({ type: 'openLocation', file, line: 1 });
+      await done;
+      assert.match(ed.warnings.at(-1)!, why, file);
+      assert.ok(ed.warnings.at(-1)!.startsWith(`Loop Lag: cannot open ${file}: `));
+    }
+    assert.equal(ed.opened.length, 0, 'nothing opened');
+    // A file whose name merely starts with two dots is inside, and opens.
+    const done = ed.next();
+    send({ type: 'openLocation', file: '..feeds.py', line: 1 });
+    await done;
+    assert.deepEqual(ed.opened.map((o) => o.file), [path.join(ws, '..feeds.py')]);
+  } finally {
+    view.dispose();
+  }
+});
+
+test('malformed openLocation messages are dropped by validation before the host sees them', () => {
+  for (const bad of [
+    { type: 'openLocation', file: 'a.py' },
+    { type: 'openLocation', file: 1, line: 2 },
+    { type: 'openLocation', file: 'a.py', line: 1.5 },
+    { type: 'openLocation', file: 'a.py', line: 1, column: 'elsewhere' },
+  ]) {
+    assert.throws(() => FromWebview.parse(bad), Error, JSON.stringify(bad));
+  }
+  assert.deepEqual(FromWebview.parse({ type: 'openLocation', file: 'a.py', line: 3, column: 'compare' }), { type: 'openLocation', file: 'a.py', line: 3, column: 'compare' });
+});
+
+test('the root: the workspace folder of the measured file, else its folder; the compared report uses its own', async () => {
+  stubs.stub(vscode.workspace, {
+    getWorkspaceFolder: (uri: vscode.Uri) => (uri.fsPath.startsWith(ws + path.sep) ? { uri: vscode.Uri.file(ws) } : undefined),
+    workspaceFolders: undefined,
+  });
+  assert.equal(reportRoot(report(path.join(ws, 'services', 'feeds.py'))), ws);
+  assert.equal(reportRoot(report(path.join(other, 'app.py'))), other);
+  assert.equal(reportRoot(report('examples/x.py')), null, 'a relative target with no folder open: nowhere to resolve it');
+  assert.deepEqual(await resolveReportFile(other, 'secret.py'), { path: path.join(other, 'secret.py') });
+  stubs.restore();
+
+  // Side by side: the compared report (measured outside any workspace folder) opens its lines in its own folder.
+  const ed = editorStubs();
+  const { view, send } = await panelWith(report(path.join(ws, 'app.py')), report(path.join(other, 'app.py')));
+  try {
+    let done = ed.next();
+    send({ type: 'openLocation', file: 'secret.py', line: 1, column: 'compare' });
+    await done;
+    assert.deepEqual(ed.opened.map((o) => o.file), [path.join(other, 'secret.py')]);
+    done = ed.next();
+    send({ type: 'openLocation', file: 'secret.py', line: 1, column: 'current' });
+    await done;
+    assert.match(ed.warnings.at(-1)!, /was not found/, 'the current report\'s workspace has no secret.py');
+    assert.equal(ed.opened.length, 1);
+  } finally {
+    view.dispose();
+  }
+});
