@@ -104,9 +104,10 @@ export function nativeHoldSentence(b: Blocker, runtime: RuntimeName, diagnosticC
 
 /** gil-contention: the lines the workers ran while the loop waited for the GIL (leading space). */
 export function workerLinesSentence(blockers: Blocker[], runtime: RuntimeName): string {
-  if (!blockers.length) return '';
-  return ` While the loop waited, the workers were running ${blockers.map((b) => `${blockerLine(b, runtime)} (${shareOf(b)})`).join('; ')}` +
-    ' of the stalled time.';
+  const [top, ...rest] = blockers;
+  if (!top) return '';
+  return ` While the loop waited, the workers ran ${blockerLine(top, runtime)} for ${fmtPct(top.share)} of the stalled time (${fmtMs(top.stalledMs)})` +
+    rest.map((b) => `; ${blockerLine(b, runtime)} for ${fmtPct(b.share)} (${fmtMs(b.stalledMs)})`).join('') + '.';
 }
 
 /** What a step of a pool call is, in words. */

@@ -248,7 +248,7 @@ test('gil-contention lists the worker lines over the share, with their shares', 
   const a = find(r, 'gil-contention');
   const old = find(withoutAttribution(r), 'gil-contention');
   assert.equal(a.detail.slice(old.detail.length),
-    ' While the loop waited, the workers were running `s += i * i` at services/feeds.py:19 (46%, 552.0 ms); `for i in range(n):` at services/feeds.py:18 (26%, 312.0 ms) of the stalled time.');
+    ' While the loop waited, the workers ran `s += i * i` at services/feeds.py:19 for 46% of the stalled time (552.0 ms); `for i in range(n):` at services/feeds.py:18 for 26% (312.0 ms).');
   assert.deepEqual(a.at, { file: 'services/feeds.py', line: 19 });
 });
 
