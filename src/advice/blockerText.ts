@@ -59,8 +59,8 @@ function callee(b: Blocker, runtime: RuntimeName): string {
 
 /**
  * What blocked, as the user finds it: "`json.dumps(doc)` at services/serialize.py:12 →
- * `json.encoder.iterencode`"; the function when the line's text is unknown; "in
- * `parseFeed` (defined at feeds.js:17)" when the line is only its function's first.
+ * `json.encoder.iterencode`"; "`to_json` at …" when the line's text is unknown;
+ * "`parseFeed` (defined at src/feeds.js:9)" when the line is only its function's first.
  */
 export function blockerLine(b: Blocker, runtime: RuntimeName): string {
   const where = b.file !== null ? place(b.file, b.line) : null;
