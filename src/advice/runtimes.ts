@@ -5,7 +5,7 @@
  * one in snippets/index.ts; the compiler names what it still lacks.
  */
 import { RuntimeName } from '../shared/modes';
-import type { ModeRun } from '../shared/protocol';
+import type { ModeRun, StackFrame } from '../shared/protocol';
 import { fmtPct } from '../shared/format';
 
 /** The mode a sync function runs in when the user did not say (an async one runs inline, on the loop). */
@@ -61,6 +61,14 @@ export interface RuntimeWords {
   sendCost(hasArgs: boolean): string | null;
   /** calls-raised: what else to check when the calls raised. */
   raisedHint: string;
+  /** A library or runtime frame below a blocked line, as its users call it (`where`: the file, when the name does not say it). */
+  frameName(f: StackFrame): { name: string; where: string | null };
+}
+
+/** A package- or stdlib-relative Python file as its module: `lxml/etree.pyx` → `lxml.etree`, `json/__init__.py` → `json`. */
+function pythonModule(file: string | null): string | null {
+  const m = file?.match(/^([A-Za-z_]\w*(?:\/[A-Za-z_]\w*)*)\.pyx?$/);
+  return m ? m[1].replace(/\/__init__$/, '').replace(/\//g, '.') : null;
 }
 
 export const WORDS: { readonly [R in RuntimeName]: RuntimeWords } = {
@@ -73,6 +81,12 @@ export const WORDS: { readonly [R in RuntimeName]: RuntimeWords } = {
       ? 'the parent pickles the arguments and unpickles the result, both holding the GIL'
       : 'no arguments were sent, so the cost is pickling the result back (and the dispatch itself)'),
     raisedHint: ', names the code expects from an enclosing function (a snippet sees module globals only)',
+    frameName: (f) => {
+      const mod = pythonModule(f.file);
+      if (!mod) return { name: f.function, where: f.file };
+      // `<module>`, `<listcomp>`: the module says more than a placeholder.
+      return { name: f.function.startsWith('<') ? mod : `${mod}.${f.function}`, where: null };
+    },
   },
   node: {
     asyncKind: 'an `async function`',
@@ -81,5 +95,7 @@ export const WORDS: { readonly [R in RuntimeName]: RuntimeWords } = {
     serializing: 'serializing',
     sendCost: () => null,
     raisedHint: ', whether the function needs `this` (call it through its object in a snippet)',
+    // `node:` internals, GC and `RegExp: …` have no file; a package's function is named with its file.
+    frameName: (f) => ({ name: f.function || '(anonymous)', where: f.file }),
   },
 };

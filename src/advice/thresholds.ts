@@ -115,3 +115,25 @@ export const THREADPOOL_WAIT_OVER_LAG = 2;
  *  threads ran in parallel, so a small speedup is the hardware's (two vCPUs that are one
  *  core's hyperthreads give ~1.2-1.3x), not something a process pool would fix. */
 export const THREADS_RAN_PARALLEL_FRAC = 0.75;
+
+/** A line (or a pool's step) is named in advice only when it took at least this share of
+ *  the run's stalled time: below a fifth it is one of several places, and naming it as
+ *  "the" line would send the user to the wrong place. Below it the advice reads as it did
+ *  without attribution. */
+export const BLOCKER_MIN_SHARE = 0.2;
+
+/** …and only when attribution placed at least this share of the stalled time on some
+ *  line (`attribution.coverage`; for the diagnostic, the sum of its blockers' shares, a
+ *  lower bound). Below half, the stalls seen may be the sampled minority (short stalls
+ *  without a sample, time no thread ran on a busy machine), not the typical ones. */
+export const BLOCKER_COVERAGE_MIN = 0.5;
+
+/** …and seen in at least this many samples: one or two samples land anywhere within a
+ *  sampling interval (10 ms for Python's watchdog), a glimpse rather than a measurement.
+ *  A 50 ms stall gives Python four or five dumps and Node's profiler far more. A pool
+ *  step timed by the sidecar's clock (a span: no sampled stack) is exact and needs none. */
+export const BLOCKER_MIN_SAMPLES = 3;
+
+/** At most this many lines are listed in one advice (time-sliced work spreads over
+ *  many lines; the report's blockers table has the rest). */
+export const BLOCKERS_CITED_MAX = 3;

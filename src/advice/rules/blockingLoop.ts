@@ -6,6 +6,8 @@ import { RUNTIME_NAMES } from '../../shared/modes';
 import type { Advice } from '../../shared/protocol';
 import { fmtMs, fmtPct, fmtSpeedup } from '../../shared/format';
 import { withinBudget } from '../budget';
+import { atOf, citedBlockers } from '../blockers';
+import { loopLinesSentence } from '../blockerText';
 import { DOCS, WORDS } from '../runtimes';
 import { SNIPPETS } from '../snippets';
 import * as Py from '../snippets/python';
@@ -16,6 +18,7 @@ export const inlineBlocksLoop = rule(RUNTIME_NAMES, (f) => {
   const r = f.ok('inline');
   if (!r || r.lag.maxMs < f.stallMs) return undefined;
   const calls = r.tasks.length;
+  const lines = citedBlockers(r, 'loop');
   return {
     id: 'inline-blocks-loop',
     severity: lagSeverity(r, f),
@@ -24,10 +27,11 @@ export const inlineBlocksLoop = rule(RUNTIME_NAMES, (f) => {
     detail: `Inline, the loop could not respond ${fmtPct(r.lag.stalledFrac)} of ${fmtMs(r.wallMs)}: the longest stall was ` +
       `${fmtMs(r.lag.maxMs)} (stall threshold ${fmtMs(f.stallMs)}, budget ${fmtMs(f.budgetMs)}), with ${r.lag.sampleCount} of ` +
       `${r.lag.expectedSampleCount} heartbeats. Any other request arriving then waited up to ${fmtMs(r.lag.maxMs)}` +
-      `${WORDS[f.runtime].loopBusy(r)}.`,
+      `${WORDS[f.runtime].loopBusy(r)}.${loopLinesSentence(lines, f.runtime)}`,
     // Offload it: threads only for work that releases the GIL (only Python has one), else the runtime's pool.
     fix: f.gilBehaviour?.kind === 'released' ? Py.threadHandler(Py.pyTarget(f.report)) : SNIPPETS[f.runtime].offloadPool(f.report),
     docs: DOCS[f.runtime].offload,
+    ...atOf(lines[0]),
   };
 });
 
@@ -35,6 +39,7 @@ export const asyncBlocksLoop = rule(RUNTIME_NAMES, (f) => {
   const r = f.ok('inline');
   if (!f.report.target.isAsync || !r || r.lag.maxMs < f.stallMs) return undefined;
   const words = WORDS[f.runtime];
+  const lines = citedBlockers(r, 'loop');
   return {
     id: 'async-def-blocks-loop',
     severity: lagSeverity(r, f),
@@ -43,10 +48,12 @@ export const asyncBlocksLoop = rule(RUNTIME_NAMES, (f) => {
     detail: `${fnName(f.report)} is ${words.asyncKind}, yet its calls blocked the loop for up to ` +
       `${fmtMs(r.lag.maxMs)} (task run p50 ${fmtMs(r.taskStats.runP50Ms)}): being async only helps while it awaits. ` +
       'The CPU-bound part runs between awaits, with the whole server waiting. The fix runs the whole call in a pool; ' +
-      'better still, move only its CPU-bound part into a plain function and await that in the pool.',
+      'better still, move only its CPU-bound part into a plain function and await that in the pool.' +
+      loopLinesSentence(lines, f.runtime),
     // The whole call off the loop (it runs to completion there); better still, only its CPU-bound part.
     fix: SNIPPETS[f.runtime].offloadPool(f.report),
     docs: DOCS[f.runtime].offload,
+    ...atOf(lines[0]),
   };
 });
 

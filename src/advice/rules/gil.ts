@@ -6,6 +6,8 @@
 import type { ModeRun, Report } from '../../shared/protocol';
 import { fmtMs, fmtPct, fmtSpeedup } from '../../shared/format';
 import { withinBudget } from '../budget';
+import { atOf, citedBlockers, citedDiagnosticBlockers } from '../blockers';
+import { nativeHoldSentence, place, workerLinesSentence } from '../blockerText';
 import { DOCS } from '../runtimes';
 import * as Py from '../snippets/python';
 import * as T from '../thresholds';
@@ -16,22 +18,33 @@ const processPool = (r: Report) => Py.processPoolApp(Py.pyTarget(r));
 export const gilHeldNative = rule(['python'], (f) => {
   const r = f.ok('thread');
   if (!r || f.gilBehaviour?.kind !== 'native-hold') return undefined;
+  // The line: the diagnostic's (one call alone, the cleanest hold), else thread mode's.
+  const diag = citedDiagnosticBlockers(f.report)[0];
+  const line = diag ?? citedBlockers(r, 'gil-holder')[0];
+  const measured = `With ${r.workers ?? '?'} threads the loop was stalled ${fmtPct(r.lag.stalledFrac)} of the time ` +
+    `(max lag ${fmtMs(r.lag.maxMs)}, ${r.lag.sampleCount} of ${r.lag.expectedSampleCount} heartbeats).`;
   return {
     id: 'gil-held-native',
     severity: lagSeverity(r, f),
     mode: 'thread',
-    title: 'Threads cannot help: a native call holds the GIL for its whole duration',
-    detail: `${f.gilBehaviour.evidence} With ${r.workers ?? '?'} threads the loop was stalled ${fmtPct(r.lag.stalledFrac)} of the time ` +
-      `(max lag ${fmtMs(r.lag.maxMs)}, ${r.lag.sampleCount} of ${r.lag.expectedSampleCount} heartbeats). Calls such as \`pow\` on big ` +
-      'integers, `sorted` of a large list, `json.dumps`, or a regex engine do not release the GIL until they return. Use processes.',
+    title: line
+      ? `Threads cannot help: the native call at ${place(line.file!, line.line)} holds the GIL for its whole duration`
+      : 'Threads cannot help: a native call holds the GIL for its whole duration',
+    detail: line
+      ? `${nativeHoldSentence(line, f.runtime, diag ? f.report.diagnostic?.callMs ?? null : null)} ${f.gilBehaviour.evidence} ${measured} ` +
+        'A native call does not release the GIL until it returns. Use processes.'
+      : `${f.gilBehaviour.evidence} ${measured} Calls such as \`pow\` on big ` +
+        'integers, `sorted` of a large list, `json.dumps`, or a regex engine do not release the GIL until they return. Use processes.',
     fix: processPool(f.report),
     docs: DOCS.python.processPool,
+    ...atOf(line),
   };
 });
 
 export const gilContention = rule(['python'], (f) => {
   const r = f.ok('thread');
   if (!r || f.gilBehaviour?.kind !== 'time-sliced') return undefined;
+  const lines = citedBlockers(r, 'gil-holder');
   return {
     id: 'gil-contention',
     severity: lagSeverity(r, f),
@@ -40,9 +53,11 @@ export const gilContention = rule(['python'], (f) => {
     detail: `${f.gilBehaviour.evidence} With ${r.workers ?? '?'} threads and ${r.tasks.length} concurrent calls, loop lag p50 ` +
       `${fmtMs(r.lag.p50Ms)}, p99 ${fmtMs(r.lag.p99Ms)}, max ${fmtMs(r.lag.maxMs)} (budget ${fmtMs(f.budgetMs)})` +
       (r.gilWait ? `; GIL wait p50 ${fmtMs(r.gilWait.p50Ms)}, p99 ${fmtMs(r.gilWait.p99Ms)}` : '') +
-      '. Each runnable thread is another GIL competitor ahead of the loop: bound concurrency, use fewer workers, or processes.',
+      '. Each runnable thread is another GIL competitor ahead of the loop: bound concurrency, use fewer workers, or processes.' +
+      workerLinesSentence(lines, f.runtime),
     fix: Py.boundedThreadHandler(Py.pyTarget(f.report), 2),
     docs: DOCS.python.semaphore,
+    ...atOf(lines[0]),
   };
 });
 

@@ -7,6 +7,8 @@ import { MODES, RUNTIME_NAMES, RuntimeName } from '../../shared/modes';
 import type { Advice, ModeRun } from '../../shared/protocol';
 import { fmtBytes, fmtMs, fmtPct } from '../../shared/format';
 import { DOCS, WORDS } from '../runtimes';
+import { atOf, citedPoolSteps } from '../blockers';
+import { stepSharesSentence } from '../blockerText';
 import { SNIPPETS } from '../snippets';
 import * as Js from '../snippets/node';
 import * as T from '../thresholds';
@@ -98,6 +100,7 @@ export const processOverhead = rule(RUNTIME_NAMES, (f) => {
     if (!costly && !stalls) continue;
     const sides = sidesOf(r);
     const side = sides ? costlySide(sides) : null;
+    const steps = stalls ? citedPoolSteps(r) : [];
     const what = mode === 'process' ? 'process' : 'interpreter';
     const parts = [`Each call held a ${what} for ${fmtMs(busyMs)}, of which its own run was ${fmtMs(runMs)} (median): about ${fmtMs(Math.max(0, overheadMs))} per call went to ` +
       `sending the call and its data (${gap !== null ? 'the median gap a worker waited between two calls' : 'wall time per call beyond the run'})${inlineMs !== null ? `, against ${fmtMs(inlineMs)} per call inline` : ''}`];
@@ -116,9 +119,11 @@ export const processOverhead = rule(RUNTIME_NAMES, (f) => {
         : `Per call, the ${what} pool costs ${fmtMs(overheadMs)} on top of the work${inlineMs !== null ? ` (${fmtMs(inlineMs)} inline)` : ''}`,
       detail: parts.join('; ') + '. ' + (side === 'result'
         ? 'Return less (a summary, an id, or write the data where the caller reads it).'
-        : side === 'arguments' ? 'Send less (a path or an id, and load the data in the worker).' : 'Send and return less per call, or batch several calls into one.'),
+        : side === 'arguments' ? 'Send less (a path or an id, and load the data in the worker).' : 'Send and return less per call, or batch several calls into one.') +
+        stepSharesSentence(steps, mode),
       fix: SNIPPETS[f.runtime].offloadPool(f.report),
       docs: DOCS[f.runtime].pool,
+      ...atOf(steps[0]?.top),
     });
   }
   return out;
@@ -201,6 +206,7 @@ export const transferOverhead = rule(['node'], (f) => {
     const sides = sidesOf(r);
     const side = sides && (r.transfer.argsMs !== undefined) ? costlySide(sides) : 'both';
     const where = mode === 'worker' ? 'workers' : 'child processes';
+    const steps = citedPoolSteps(r);
     const moving = side === 'arguments' ? `Copying the arguments to the ${where}` : side === 'result' ? `Copying the results back from the ${where}` : `Copying data to and from the ${where}`;
     out.push({
       id: 'transfer-overhead',
@@ -210,9 +216,11 @@ export const transferOverhead = rule(['node'], (f) => {
       detail: (sides && r.transfer.argsMs !== undefined ? `${cap(sideText(sides, side, f.runtime))}. ` : '') +
         `Serializing arguments (${fmtBytes(r.transfer.argsBytesMean)} per call) and deserializing results (${fmtBytes(r.transfer.resultBytesMean)}) took ` +
         `${fmtMs(r.transfer.loopMs)} on the event loop over ${r.tasks.length} calls (${fmtPct(r.transfer.loopMs / Math.max(1e-9, r.wallMs))} of the ${fmtMs(r.wallMs)} window), ` +
-        `plus ${fmtMs(r.transfer.workerMs)} on the ${mode === 'worker' ? 'workers' : 'children'}. Structured clone copies everything it sends.`,
+        `plus ${fmtMs(r.transfer.workerMs)} on the ${mode === 'worker' ? 'workers' : 'children'}. Structured clone copies everything it sends.` +
+        stepSharesSentence(steps, mode),
       fix: sides ? transferFix(f, mode, side, sides) : Js.note(['Send a path or an id, not the payload; return only what the caller needs.']),
       docs: DOCS.node.transfer,
+      ...atOf(steps[0]?.top),
     });
   }
   return out;
