@@ -56,7 +56,7 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
       gilProbe: get('gilProbe', true),
       gilProbeInWindow: get('gilProbe', true) && get('gilProbeInWindow', false),
       warmup: get('warmup', true),
-      attribution: c.get<boolean>(SWITCHES.attribution.setting) ?? SWITCHES.attribution.default,
+      attribution: get('attribution', SWITCHES.attribution.default),
       modes: finalModes,
       timeoutS,
       // 0 (or nonsense): derived from the timeout, as the CLI does without --call-timeout.

@@ -71,6 +71,7 @@ export interface SettingTypes {
   gilProbe: boolean;
   gilProbeInWindow: boolean;
   warmup: boolean;
+  attribution: boolean;
   'codeLens.enabled': boolean;
   saveBeforeRun: 'ask' | 'always';
   'sweep.workers': string[];
