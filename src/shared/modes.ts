@@ -98,7 +98,7 @@ export const RUNTIMES = {
     fixHint: 'Set --node / looplag.node.path to Node 18.19 or newer.',
     gil: false, libuv: true, freeThreaded: false,
     modeHints: { thread: 'worker threads are `worker`' }, modesNote: ' (the JavaScript/TypeScript modes)',
-    // The bench measures 1, 2 and 5 ms; 2 ms is the starting point (1 ms cost 16–32% CPU in the design's trials).
+    // 5 ms: the only interval within 3% of task time in the bench (1 ms cost 8–22%, 2 ms 4–10% on a loaded machine).
     attribution: { method: 'v8-cpu-profiler', intervalMs: 5 },
     crash: { v8Heap: true, uncaughtExitsWith1: true, exitCall: 'process.exit' },
   },
