@@ -74,6 +74,7 @@ export function reduceBlockers(raw: RawAttribution | null | undefined, lag: Stal
   const stalledMs = stalls.reduce((a, s) => a + s.lagMs, 0);
   if (!enabled) return { blockers: [], attribution: empty('off', stalledMs) };
   if (!raw) return { blockers: [], attribution: empty('unavailable', stalledMs, 'the sidecar sampled no stacks in this mode') };
+  if (raw.unavailable !== undefined) return { blockers: [], attribution: empty('unavailable', stalledMs, raw.unavailable) };
 
   const notes: string[] = [...(raw.notes ?? [])];
   const frameOf = (i: number): RawFrame | undefined => raw.frames[i];

@@ -148,6 +148,8 @@ test('off, unavailable, failed; a stack index the sidecar never sent is noted, n
   const none = reduceBlockers(null, lag, true);
   assert.equal(none.attribution.status, 'unavailable');
   assert.match(none.attribution.reason!, /no stacks/);
+  const ft = reduceBlockers(raw([], { unavailable: 'not sampled on a free-threaded build' }), lag, true);
+  assert.deepEqual([ft.attribution.status, ft.attribution.reason, ft.blockers.length], ['unavailable', 'not sampled on a free-threaded build', 0]);
   const failed = reduceBlockers(raw([at(50, 0, 0)], { error: 'inspector: Profiler.start failed' }), lag, true);
   assert.deepEqual([failed.attribution.status, failed.attribution.reason], ['failed', 'inspector: Profiler.start failed']);
   const bad = reduceBlockers(raw([at(50, 0, 99, 'worker')]), lag, true);

@@ -70,6 +70,8 @@ export const RawAttribution = obj({
   notes: optional(arr(str)),
   /** Attribution failed in this window (the measurement itself stands). */
   error: optional(str),
+  /** This window could not be sampled, and why (Python thread mode on a free-threaded build). */
+  unavailable: optional(str),
 });
 export type RawAttribution = Infer<typeof RawAttribution>;
 

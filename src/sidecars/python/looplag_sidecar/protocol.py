@@ -45,7 +45,7 @@ RAW_SPAN = {"step": ("serialize-args", "deserialize-result"), "startMs": NUM, "e
 RAW_ATTRIBUTION = {"method": ATTRIBUTION_METHODS, "intervalMs": NUM, "frames": ["list", RAW_FRAME],
                    "stacks": ["list", ["list", int]], "samples": ["list", RAW_SAMPLE],
                    "spans": (OPT, ["list", RAW_SPAN]), "droppedSamples": (OPT, int),
-                   "notes": (OPT, ["list", str]), "error": (OPT, str)}
+                   "notes": (OPT, ["list", str]), "error": (OPT, str), "unavailable": (OPT, str)}
 ATTRIBUTION_PLAN = {"enabled": bool, "intervalMs": NUM, "rearmMs": (OPT, NUM)}
 TARGET_SPEC = {"file": str, "qualname": _nullable(str),
                "lines": _nullable({"start": int, "end": int}), "args": str,
@@ -201,6 +201,7 @@ class RawAttribution(_RawAttributionKeys, total=False):
     droppedSamples: int
     notes: List[str]
     error: str
+    unavailable: str
 
 
 class _RawWindowKeys(TypedDict):

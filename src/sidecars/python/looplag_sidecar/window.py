@@ -214,7 +214,7 @@ class Window:
                 raw = self.sampler.raw(t0, open_gap_at)
             else:
                 raw = {"method": "faulthandler", "intervalMs": plan["intervalMs"], "frames": [], "stacks": [],
-                       "samples": [], "notes": [self.attribution_note]}
+                       "samples": [], "unavailable": self.attribution_note}
         except Exception as e:  # noqa: BLE001 - the measurement stands without it
             raw = {"method": "faulthandler", "intervalMs": plan["intervalMs"], "frames": [], "stacks": [],
                    "samples": [], "error": str(e) if isinstance(e, attribution_mod.AttributionError) else "%s: %s" % (type(e).__name__, e)}
