@@ -23,6 +23,9 @@ from .frames import Classifier, Interner, cut_at_boundary
 from .protocol import RawAttribution
 
 DUMP_CAP_BYTES = 16 * 1024 * 1024  # ~1 MB per stalled second: past this, stalls are counted as dropped
+# A cut while the loop is blocked is answered from another thread within the host's grace;
+# parsing costs ~0.2 s per MB, so the stall in progress is read up to this much (its first dumps).
+OPEN_GAP_READ_BYTES = 512 * 1024
 _WORKER_PREFIXES = ("looplag-worker", "looplag-diagnostic")
 # The tool's own threads (stdin reader, GIL probe): not what the target does.
 _SKIP_PREFIXES = ("looplag-",)
@@ -86,6 +89,8 @@ class Sampler:
         self.dropped = 0
         self.closed = False
         self.error = None
+        # A cut reads the file from the cancel thread while the window's `finally` may release it.
+        self._io = threading.Lock()
 
     def start(self, now):
         """Before t0, once the window's threads exist: take their clocks and arm."""
@@ -165,10 +170,17 @@ class Sampler:
     def raw(self, t0, open_gap_at=None) -> RawAttribution:
         """What the window sends. `open_gap_at`: a cut while the loop was blocked; dumps
         after the last beat belong to the gap still open (the stall in progress)."""
-        return self._raw(t0, open_gap_at)
+        with self._io:
+            if self.fd is None:
+                raise AttributionError("the dump file was already closed")
+            return self._raw(t0, open_gap_at)
 
     def release(self):
         """Close the dump file (after `close`: the watchdog must not write to a reused number)."""
+        with self._io:
+            self._release()
+
+    def _release(self):
         if self.fd is not None:
             try:
                 if self._file is not None:
@@ -180,9 +192,15 @@ class Sampler:
             self.fd = None
 
     def _read(self, end):
+        pread = getattr(os, "pread", None)
+        if pread is None:
+            # Windows: reading moves the offset the heartbeat reads, so only once the watchdog is off.
+            if not self.closed:
+                raise AttributionError("the dump file cannot be read during the window on this platform")
+            pread = lambda fd, n, at: (os.lseek(fd, at, os.SEEK_SET), os.read(fd, n))[1]  # noqa: E731
         chunks, at = [], 0
         while at < end:
-            chunk = os.pread(self.fd, min(1 << 20, end - at), at)
+            chunk = pread(self.fd, min(1 << 20, end - at), at)
             if not chunk:
                 break
             chunks.append(chunk)
@@ -193,13 +211,21 @@ class Sampler:
         if self.error:
             raise AttributionError(self.error)
         gaps = list(self.gaps)
-        end = os.fstat(self.fd).st_size
-        if open_gap_at is not None and end > self._prev[1]:
+        # Dumps after the last beat belong to no gap unless a cut left one open; a stall has
+        # no heartbeat to stop the watchdog at the cap, so that open gap is read only so far.
+        size = os.fstat(self.fd).st_size
+        end = max([g[3] for g in gaps], default=0)
+        notes = []
+        if open_gap_at is not None and size > self._prev[1]:
+            open_end = min(size, self._prev[1] + OPEN_GAP_READ_BYTES)
+            if size > open_end:
+                notes.append("the stall in progress at the cut was read up to %d KB of dumps (its first ones)"
+                             % (OPEN_GAP_READ_BYTES >> 10))
+            end = open_end
             gaps.append((self._prev[0], open_gap_at, self._prev[1], end, self.armed_at, self._cpu_at, self._read_cpu()))
         interner = Interner(Classifier(self.workspace_root))
         samples = []
         parsed = dumps_mod.parse(self._read(end)) if gaps else []
-        notes = []
         di = dump_id = 0
         for (t_prev, t_now, o0, o1, armed, cpu0, cpu1) in gaps:
             inside = []
