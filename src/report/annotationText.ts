@@ -130,12 +130,13 @@ function hoverMarkdown(report: Report, root: string, at: { file: string; line: n
 }
 
 /**
- * The advice about a line: one whose `at` names it (that mode's first, else any), else
- * the run's first advice for the mode that is not "ok" (advice is in severity order).
+ * The advice about a line in a mode: one whose `at` names the line (for that mode, or
+ * for no mode in particular), else the run's first advice for the mode that is not "ok"
+ * (advice is in severity order).
  */
 export function adviceFor(report: Report, root: string, file: string, line: number, mode: Mode): Advice | undefined {
   const atLine = report.advice.filter((a) => a.at && a.at.line === line && insideRoot(a.at.file, root) === file);
-  return atLine.find((a) => a.mode === mode) ?? atLine[0] ?? report.advice.find((a) => a.mode === mode && a.severity !== 'ok');
+  return atLine.find((a) => a.mode === mode) ?? atLine.find((a) => !a.mode) ?? report.advice.find((a) => a.mode === mode && a.severity !== 'ok');
 }
 
 /** Every character Markdown could read as syntax, backslash-escaped; newlines become spaces (one hover line). */
