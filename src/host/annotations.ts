@@ -54,7 +54,7 @@ export class EditorAnnotations implements vscode.Disposable {
     this.show(null);
   }
 
-  /** The annotations an editor shows now (the tests read them). */
+  /** The annotations a document shows now: with the setting on, on lines that still hold the measured text. */
   shown(doc: vscode.TextDocument): LineAnnotation[] {
     if (!annotationsEnabled(doc.uri)) return [];
     return (this.byFile.get(doc.uri.fsPath) ?? []).filter((a) => a.line < doc.lineCount && sourceMatches(a.source, doc.lineAt(a.line).text));
