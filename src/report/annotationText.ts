@@ -7,16 +7,10 @@
  * (host/annotations.ts) draws them; the tests read them.
  */
 import * as path from 'node:path';
-import { fmtMs, fmtPct } from '../shared/format';
+import { keyFrame, libraryLabel, sharePercent, THREAD_VERBS } from '../shared/blockerPhrases';
+import { fmtMs } from '../shared/format';
 import { MODES } from '../shared/modes';
 import type { Advice, Blocker, Mode, Report, StackFrame } from '../shared/protocol';
-
-/** What a blocker's thread did to the loop, as the annotation says it. */
-const THREAD_VERB: { readonly [T in Blocker['thread']]: string } = {
-  loop: 'blocked the loop',
-  'gil-holder': 'held the GIL',
-  main: 'blocked the main thread',
-};
 
 /** The glyph that opens every annotation (the text says the rest). */
 export const ANNOTATION_MARK = '▲';
@@ -89,7 +83,7 @@ export function lineAnnotations(report: Report, workspaceRoot: string): LineAnno
 /** The absolute path of a blocker's line when it is the user's own call in the workspace, else null. */
 function userFile(b: Blocker, workspaceRoot: string): string | null {
   if (b.step !== 'call' || b.file === null || b.line === null) return null;
-  if (!b.stack.some((f) => f.kind === 'user' && f.file === b.file && f.line === b.line)) return null;
+  if (keyFrame(b)?.kind !== 'user') return null;
   return insideRoot(b.file, workspaceRoot);
 }
 
@@ -101,7 +95,7 @@ function insideRoot(file: string, root: string): string | null {
 
 /** "▲ blocked the loop 1.15 s inline · held the GIL 915.0 ms in a thread pool". */
 function annotationText(entries: Entry[]): string {
-  return `${ANNOTATION_MARK} ${entries.map((e) => `${THREAD_VERB[e.thread]} ${fmtMs(e.stalledMs)} ${modePhrase(e.mode)}`).join(' · ')}`;
+  return `${ANNOTATION_MARK} ${entries.map((e) => `${THREAD_VERBS[e.thread]} ${fmtMs(e.stalledMs)} ${modePhrase(e.mode)}`).join(' · ')}`;
 }
 
 /**
@@ -113,9 +107,9 @@ function annotationText(entries: Entry[]): string {
 function hoverMarkdown(report: Report, root: string, at: { file: string; line: number; relFile: string }, entries: Entry[]): string {
   const out = [`**Loop Lag** · ${escapeMarkdown(path.basename(at.file))}:${at.line}`, ''];
   for (const e of entries) {
-    const library = e.library ? ` → ${codeSpan(e.library.function)}${e.library.file ? ` (${escapeMarkdown(e.library.file)})` : ''}` : '';
-    out.push(`- ${codeSpan(e.function)} ${THREAD_VERB[e.thread]} **${fmtMs(e.stalledMs)}** ${escapeMarkdown(modePhrase(e.mode))}: ` +
-      `${fmtPct(e.share)} of the stalled time${e.stalls > 0 ? `, in ${e.stalls} stall${e.stalls === 1 ? '' : 's'}` : ''}${library}`);
+    const library = e.library ? ` → ${codeSpan(libraryLabel(e.library))}` : '';
+    out.push(`- ${codeSpan(e.function)} ${THREAD_VERBS[e.thread]} **${fmtMs(e.stalledMs)}** ${escapeMarkdown(modePhrase(e.mode))}: ` +
+      `${sharePercent(e.share)} of the stalled time${e.stalls > 0 ? `, in ${e.stalls} stall${e.stalls === 1 ? '' : 's'}` : ''}${library}`);
   }
   const shown = new Set<Advice>();
   for (const e of entries) {
