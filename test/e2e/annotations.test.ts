@@ -1,19 +1,21 @@
 /// <reference lib="dom" />
 /**
  * The blocking lines annotated in a real VS Code (issue 13): code-server with the
- * packaged extension, a real measurement of loops.py, and its report picked from the
- * panel's history. Until the samplers land on this branch no real run yields blockers,
- * so the test adds them to a measured report in the history folder (as a later Loop Lag
- * writes them) and opens that report from the panel's history list, the path a user
- * takes to look at an older report. The annotation is drawn, hovered, follows an
- * inserted line, goes with an edit on its line, with the setting off (and back on),
- * with Loop Lag: Clear Annotations, and with the next run.
+ * packaged extension and real measurements of loops.py's quick() (inline and thread),
+ * whose reports name the line that blocked. The annotation is drawn as the report says
+ * (the text computed from the report in the history), hovered (figures, the advice about
+ * the line, its fix), turned off and on by the setting, follows an inserted line, goes
+ * with an edit on its line, is replaced by the next run and removed by Loop Lag: Clear
+ * Annotations. Then a report picked from the panel's history, given hostile blockers and
+ * advice (a library frame, a file outside the folder, a line whose text changed, HTML):
+ * only the user's lines are annotated, and the hover shows the HTML as text.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
+import { adviceFor, lineAnnotations, sourceMatches } from '../../src/report/annotationText';
 import { Advice, Blocker, Report } from '../../src/shared/protocol';
 import type { CodeServer } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
@@ -24,11 +26,10 @@ const VSIX = path.join(REPO, 'looplag.vsix');
 const WORKSPACE = path.join(FIXTURES, 'e2e', 'workspace');
 const EXTENSION_ID = 'looplag.looplag';
 const RUN_TIMEOUT_MS = 90_000;
-/** loops.py: crunch's and quick's `return pow(…)` lines (1-based), and a line of nap. */
+/** loops.py: crunch's and quick's `return pow(…)` lines (1-based). */
 const CRUNCH_POW = { line: 7, source: 'return pow(base, exponent).bit_length()' };
 const QUICK_POW = { line: 11, source: 'return pow(365, exponent).bit_length()' };
-const QUICK_TEXT = '▲ blocked the loop 1.15 s inline';
-const CRUNCH_TEXT = '▲ blocked the loop 240.0 ms inline';
+const HOSTILE_TITLE = 'quick holds the loop <b>hard</b>';
 
 const skip = !fs.existsSync(VSIX) && 'no looplag.vsix: run `npm run package`';
 
@@ -37,39 +38,44 @@ describe('Loop Lag in VS Code: the blocking lines annotated in the editor', { sk
   const session = useWorkbench(() => {
     folder = tmpDir('looplag-e2e-annotations-');
     fs.cpSync(WORKSPACE, folder, { recursive: true });
-    // Inline only, two calls: a short run (its figures are not what this suite checks).
-    return { folder, vsix: VSIX, userSettings: { 'looplag.concurrency': 2, 'looplag.python.modes': ['inline'] } };
+    // Three calls of ~40 ms each: inline they stall the loop for ~120 ms, in threads
+    // pow() holds the GIL. Short runs; the figures vary, the text is read from the report.
+    return { folder, vsix: VSIX, userSettings: { 'looplag.concurrency': 3, 'looplag.python.modes': ['inline', 'thread'] } };
   });
   after(() => fs.rmSync(folder, { recursive: true, force: true }));
+  /** What the editor should show for a report: each line its text still holds, top to bottom, with its annotation. */
+  const expected = (report: Report): [string, string][] => {
+    const lines = fs.readFileSync(path.join(folder, 'loops.py'), 'utf8').split('\n');
+    return lineAnnotations(report, folder).filter((a) => a.file === path.join(folder, 'loops.py') && sourceMatches(a.source, lines[a.line] ?? ''))
+      .sort((a, b) => a.line - b.line).map((a) => [lines[a.line].trim(), a.text]);
+  };
+  let first: [string, string][] = [];
 
-  test('a report picked from the history annotates its blocking lines in the user\'s code, and only those', async () => {
+  test('a run annotates the line its report names, in the words of each mode', async (t) => {
     const { page, server } = session;
     await openFile(page, 'loops.py');
     await measureQuick(page, server, 1);
-    await measureQuick(page, server, 2);
-    // The older report gets blockers, as attribution writes them, and advice about a line.
-    const [older] = historyFiles(server);
-    const report = Report.parse(JSON.parse(fs.readFileSync(older, 'utf8')));
-    fs.writeFileSync(older, JSON.stringify(withBlockers(report)));
-
-    await pickFromHistory(page, 'older');
-    await waitForAnnotations(page, [[CRUNCH_POW.source, CRUNCH_TEXT], [QUICK_POW.source, QUICK_TEXT]]);
+    first = expected(newestReport(server));
+    assert.ok(first.some(([line, text]) => line === QUICK_POW.source && /^▲ blocked the loop [\d.]+ m?s inline\b/.test(text)),
+      `the report puts quick's pow line on the loop: ${JSON.stringify(first)}`);
+    await waitForAnnotations(page, first);
+    t.diagnostic(`annotations: ${JSON.stringify(first)}`);
   });
 
-  test('hovering the line shows the figure, the advice about it with its fix, and user text as text', async () => {
-    const { page } = session;
-    const line = editorLine(page, QUICK_POW.source);
-    await line.hover({ position: { x: 60, y: 5 } });
-    const hover = page.locator('.monaco-hover:visible').filter({ hasText: 'Loop Lag' }).first();
-    await hover.waitFor({ timeout: 15_000 });
+  test('hovering the line shows its figures and the advice about it with the fix as a code block', async () => {
+    const { page, server } = session;
+    const report = newestReport(server);
+    const advice = adviceFor(report, folder, path.join(folder, 'loops.py'), QUICK_POW.line, 'inline');
+    assert.ok(advice, `advice for quick's line: ${JSON.stringify(report.advice.map((a) => [a.id, a.mode, a.at]))}`);
+    const hover = await hoverLine(page, QUICK_POW.source);
     const text = await hover.innerText();
-    assert.match(text, /quick blocked the loop 1\.15 s inline: 82% of the stalled time, in 3 stalls/);
-    assert.match(text, /quick holds the loop <b>hard<\/b>/, 'the title, HTML shown as text');
-    assert.match(text, /await asyncio\.to_thread\(quick\)/, 'the fix');
-    assert.equal(await hover.locator('b:text("hard"), img').count(), 0, 'no HTML from the report is rendered');
-    // A code block is tokenized in the report's language (a Python keyword is coloured apart).
-    assert.equal(await hover.locator('.monaco-tokenized-source').innerText(), 'await asyncio.to_thread(quick)', 'the fix is a code block');
-    assert.equal(await hover.locator('.monaco-tokenized-source span', { hasText: /^await$/ }).count(), 1, 'highlighted as Python');
+    assert.match(text, /quick blocked the loop [\d.]+ m?s inline: \d+% of the stalled time/);
+    assert.ok(text.includes(advice.title.replace(/`/g, '')), `the advice's title "${advice.title}" in: ${text}`);
+    if (advice.fix) {
+      const code = await hover.locator('.monaco-tokenized-source').first().innerText();
+      const firstLine = advice.fix.split('\n').find((l) => l.trim())!.trim();
+      assert.ok(code.includes(firstLine), `the fix as a code block: ${code}`);
+    }
     await page.keyboard.press('Escape');
     await page.mouse.move(0, 0);
   });
@@ -79,44 +85,63 @@ describe('Loop Lag in VS Code: the blocking lines annotated in the editor', { sk
     writeFolderSettings(folder, { 'looplag.annotations': false });
     await waitForAnnotations(page, []);
     writeFolderSettings(folder, { 'looplag.annotations': true });
-    await waitForAnnotations(page, [[CRUNCH_POW.source, CRUNCH_TEXT], [QUICK_POW.source, QUICK_TEXT]]);
-  });
-
-  test('Loop Lag: Clear Annotations removes them; picking the report again brings them back', async () => {
-    const { page } = session;
-    await runCommand(page, 'Loop Lag: Clear Annotations');
-    await waitForAnnotations(page, []);
-    await pickFromHistory(page, 'current');
-    await waitForAnnotations(page, [[CRUNCH_POW.source, CRUNCH_TEXT], [QUICK_POW.source, QUICK_TEXT]]);
+    await waitForAnnotations(page, first);
   });
 
   test('an inserted line above moves the annotation with its line; typing on the line removes it', async () => {
     const { page } = session;
     await focusLoops(page);
-    const before = await annotationLines(page);
+    const top = async () => (await annotationLines(page)).find((a) => a.line === QUICK_POW.source)?.top;
+    const before = await top();
+    assert.ok(before !== undefined);
     await goToLine(page, QUICK_POW.line - 1); // `def quick(…)`: a new line above it
     await page.keyboard.press('Home');
     await page.keyboard.press('Enter');
-    await waitUntil(async () => {
-      const now = await annotationLines(page);
-      return now.length === 2 && now[1].top > before[1].top && now[0].top === before[0].top;
-    }, 'the annotation of quick\'s line to move down a line, crunch\'s to stay');
-    await waitForAnnotations(page, [[CRUNCH_POW.source, CRUNCH_TEXT], [QUICK_POW.source, QUICK_TEXT]]);
+    await waitUntil(async () => ((await top()) ?? 0) > before, 'the annotation of quick\'s line to move down with it');
+    await waitForAnnotations(page, first);
     await goToLine(page, QUICK_POW.line + 1);
     await page.keyboard.press('End');
     await page.keyboard.type('  # edited');
-    await waitForAnnotations(page, [[CRUNCH_POW.source, CRUNCH_TEXT]]);
+    await waitForAnnotations(page, first.filter(([line]) => line !== QUICK_POW.source));
     await runCommand(page, 'File: Revert File');
     await waitUntil(async () => !(await editorText(page)).includes('# edited'), 'the file reverted');
   });
 
-  test('the next run clears them (its report has no blockers)', async () => {
+  test('the next run replaces them; Loop Lag: Clear Annotations removes them', async () => {
     const { page, server } = session;
+    await measureQuick(page, server, 2);
+    const second = expected(newestReport(server));
+    assert.ok(second.length, 'the second report names a line too');
+    await waitForAnnotations(page, second);
+    await runCommand(page, 'Loop Lag: Clear Annotations');
+    await waitForAnnotations(page, []);
+  });
+
+  test('a report picked from the history: only the user\'s own lines in the folder, still holding the measured text; HTML shown as text', async () => {
+    const { page, server } = session;
+    const [older] = historyFiles(server);
+    const hostile = withHostileBlockers(Report.parse(JSON.parse(fs.readFileSync(older, 'utf8'))));
+    fs.writeFileSync(older, JSON.stringify(hostile));
     await pickFromHistory(page, 'older');
-    await waitForAnnotations(page, [[CRUNCH_POW.source, CRUNCH_TEXT], [QUICK_POW.source, QUICK_TEXT]]);
+    const want = expected(hostile);
+    assert.deepEqual(want.map(([line]) => line), [CRUNCH_POW.source, QUICK_POW.source], 'not the stdlib frame, the file outside, nor the line whose text changed');
+    await waitForAnnotations(page, want);
+    const hover = await hoverLine(page, QUICK_POW.source);
+    const text = await hover.innerText();
+    assert.ok(text.includes(HOSTILE_TITLE), `the title, HTML as text: ${text}`);
+    assert.equal(await hover.locator('b:text("hard"), img').count(), 0, 'no HTML from the report is rendered');
+    assert.equal(await hover.locator('.monaco-tokenized-source span', { hasText: /^await$/ }).count(), 1, 'the fix highlighted as Python');
+    await page.keyboard.press('Escape');
+    await page.mouse.move(0, 0);
+  });
+
+  test('the next run replaces the picked report\'s annotations with its own', async () => {
+    const { page, server } = session;
     await focusLoops(page);
     await measureQuick(page, server, 3);
-    await waitForAnnotations(page, []);
+    const third = expected(newestReport(server));
+    assert.ok(!third.some(([line]) => line === CRUNCH_POW.source), 'quick\'s runs never name crunch\'s line');
+    await waitForAnnotations(page, third);
   });
 });
 
@@ -200,6 +225,20 @@ function historyDir(server: CodeServer): string | undefined {
   return fs.readdirSync(root).map((id) => path.join(root, id, EXTENSION_ID, 'history', 'reports')).find((d) => fs.existsSync(d));
 }
 
+function newestReport(server: CodeServer): Report {
+  const files = historyFiles(server);
+  assert.ok(files.length, 'a report in the history');
+  return Report.parse(JSON.parse(fs.readFileSync(files[files.length - 1], 'utf8')));
+}
+
+/** Hover the text of a line of loops.py and wait for Loop Lag's hover. */
+async function hoverLine(page: Page, text: string) {
+  await editorLine(page, text).hover({ position: { x: 60, y: 5 } });
+  const hover = page.locator('.monaco-hover:visible').filter({ hasText: 'Loop Lag' }).first();
+  await hover.waitFor({ timeout: 15_000 });
+  return hover;
+}
+
 /** The history's report files, oldest first. */
 function historyFiles(server: CodeServer): string[] {
   const dir = historyDir(server);
@@ -215,12 +254,12 @@ function writeFolderSettings(folder: string, settings: Record<string, unknown>):
 }
 
 /**
- * The report with what attribution would have found in loops.py: quick's and crunch's
- * `pow` lines on the loop, plus lines that must not be annotated (a library frame, a
- * line whose text is not the measured one, a file outside the folder), and advice
- * about quick's line whose text holds HTML.
+ * A measured report whose inline run names, besides quick's line (with a figure of our
+ * own), crunch's line, and lines that must not be annotated: a line whose text is not
+ * the measured one, a stdlib frame, a file outside the folder; and advice about quick's
+ * line whose title and detail hold HTML.
  */
-function withBlockers(report: Report): Report {
+function withHostileBlockers(report: Report): Report {
   const user = (line: number, fn: string) => [{ file: 'loops.py', line, function: fn, kind: 'user' as const }];
   const b = (over: Partial<Blocker>): Blocker => ({
     file: 'loops.py', line: 1, function: 'quick', source: null, thread: 'loop', step: 'call',
@@ -234,7 +273,7 @@ function withBlockers(report: Report): Report {
     b({ file: '../outside.py', line: 2, stack: [{ file: '../outside.py', line: 2, function: 'quick', kind: 'user' }] }),
   ];
   const advice: Advice = {
-    id: 'inline-blocks-loop', severity: 'critical', mode: 'inline', title: 'quick holds the loop <b>hard</b>',
+    id: 'inline-blocks-loop', severity: 'critical', mode: 'inline', title: HOSTILE_TITLE,
     detail: '`pow(365, exponent)` at loops.py:11 held the loop <img src=x onerror=alert(1)>',
     fix: 'await asyncio.to_thread(quick)', docs: null, at: { file: 'loops.py', line: QUICK_POW.line },
   };
