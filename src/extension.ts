@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { EditorAnnotations } from './host/annotations';
 import { CODELENS_SELECTOR, LoopLagCodeLens } from './host/codeLens';
 import { Commands } from './host/commands';
 import { RunController } from './host/runController';
@@ -16,11 +17,13 @@ export function activate(context: vscode.ExtensionContext): void {
   const history = new HistoryStore(path.join(storage.fsPath, 'history'));
   const runs = new RunController(context, history, log);
   const codeLens = new LoopLagCodeLens(runs, log);
+  const annotations = new EditorAnnotations(runs.onDidShowReport);
   context.subscriptions.push(
     log,
     runs,
     codeLens,
-    ...new Commands(context, runs, log).register(),
+    annotations,
+    ...new Commands(context, runs, log, annotations).register(),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, codeLens),
     registerReportSerializer(runs.panel),
   );

@@ -8,6 +8,7 @@ import { CommandHandlers, COMMANDS, registerCommands, SECTION } from './ids';
 import { candidatesFor, hostRuntime, offerInterpreterFix, resolveRuntime } from './interpreter';
 import { revealLine } from './reveal';
 import { checkCallArgs, Language, languageOfDocument, outlineFile, OutlineFunction, runtimeNoun, ToolRuntime } from '../engine/languageTools';
+import type { EditorAnnotations } from './annotations';
 import type { RunController, RunRequest } from './runController';
 import { argsPromptText, pickTarget, requiredParams, signatureText } from './targetPicker';
 
@@ -21,6 +22,7 @@ export class Commands {
     private readonly context: vscode.ExtensionContext,
     private readonly runs: RunController,
     private readonly log: vscode.LogOutputChannel,
+    private readonly annotations: Pick<EditorAnnotations, 'clear'>,
   ) {}
 
   /** Every command's handler, typed by its arguments (ids.ts `CommandTypes`). */
@@ -33,6 +35,7 @@ export class Commands {
       [COMMANDS.showReport]: () => this.runs.showReport(),
       [COMMANDS.openSettings]: () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`),
       [COMMANDS.cancel]: () => this.runs.cancel('cancelled by the user'),
+      [COMMANDS.clearAnnotations]: () => this.annotations.clear(),
     };
   }
 

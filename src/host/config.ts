@@ -111,3 +111,8 @@ export function sweepModes(language: Language, asked: readonly Mode[]): Mode[] {
   const both = pool.filter((m) => asked.includes(m));
   return both.length ? both : [...pool];
 }
+
+/** `looplag.annotations`: annotate the blocking lines in the editor (for a file: per-folder values apply). */
+export function annotationsEnabled(scope: vscode.Uri | undefined): boolean {
+  return vscode.workspace.getConfiguration(SECTION, scope).get<SettingTypes['annotations']>('annotations') ?? true;
+}

@@ -17,6 +17,8 @@ export interface CommandTypes {
   'looplag.showReport': [];
   'looplag.openSettings': [];
   'looplag.cancel': [];
+  /** Removes the blocking lines' annotations from the editors (until the next report). */
+  'looplag.clearAnnotations': [];
 }
 
 export type CommandId = keyof CommandTypes;
@@ -32,6 +34,7 @@ export const COMMANDS = {
   showReport: 'looplag.showReport',
   openSettings: 'looplag.openSettings',
   cancel: 'looplag.cancel',
+  clearAnnotations: 'looplag.clearAnnotations',
 } as const satisfies Record<string, CommandId>;
 
 /** Registers every handler of the table, in its order. */
@@ -73,6 +76,8 @@ export interface SettingTypes {
   warmup: boolean;
   attribution: boolean;
   'codeLens.enabled': boolean;
+  /** The blocking lines of the report on show, annotated at the end of the line in the editor. */
+  annotations: boolean;
   saveBeforeRun: 'ask' | 'always';
   'sweep.workers': string[];
   'sweep.budgetSeconds': number;

@@ -48,6 +48,9 @@ export class ReportView implements vscode.Disposable {
   /** The worker sweep on show in the panel (instead of a report), or the last one. */
   private sweepShown: { sweep: Sweep; visible: boolean } | null = null;
   private historyEntries: HistoryEntry[] = [];
+  private readonly shown = new vscode.EventEmitter<Report | null>();
+  /** The report on show after a run or picked from the history (the editor annotates its lines); null when a run starts. */
+  readonly onDidShowReport = this.shown.event;
   /** The run in progress as the webview has it: live updates send only what it lacks. */
   private liveBase: Report | null = null;
   readonly panel: ReportPanelController;
@@ -98,6 +101,7 @@ export class ReportView implements vscode.Disposable {
   /** A run starts: the panel shows it from its first mode on, not the previous report (or sweep). */
   runStarted(): void {
     this.current = null;
+    this.shown.fire(null);
     this.compare = null;
     if (this.sweepShown) this.sweepShown.visible = false;
   }
@@ -119,6 +123,7 @@ export class ReportView implements vscode.Disposable {
       this.current = { id: null, report };
       this.log.error(`could not save the report to history: ${(e as Error).message}`);
     }
+    this.shown.fire(report);
   }
 
   /** A sweep starts: its plan on show, no points yet. */
@@ -174,6 +179,7 @@ export class ReportView implements vscode.Disposable {
   private async select(id: string): Promise<void> {
     const report = await this.history.get(id);
     if (report) this.current = { id, report };
+    if (report) this.shown.fire(report);
     if (this.compare?.id === id) this.compare = null;
   }
 
@@ -241,6 +247,7 @@ export class ReportView implements vscode.Disposable {
 
   dispose(): void {
     this.panel.dispose();
+    this.shown.dispose();
   }
 }
 

@@ -72,6 +72,11 @@ export class RunController implements vscode.Disposable {
     return this.view.panel;
   }
 
+  /** The report the panel shows after a run or from the history; null when a run starts (the editor's annotations). */
+  get onDidShowReport(): vscode.Event<Report | null> {
+    return this.view.onDidShowReport;
+  }
+
   /** Each runtime's sidecar folder in the extension (dist/sidecars/<runtime>), for runs and the one-shot tools. */
   get sidecarDirs(): SidecarDirs {
     return Object.fromEntries(RUNTIME_NAMES.map((r) => [r, path.join(this.context.extensionUri.fsPath, 'dist', 'sidecars', r)])) as Record<RuntimeName, string>;

@@ -17,6 +17,13 @@ export const THREAD_PHRASES: { [K in BlockerThread]: { alone: string; prefix: st
   main: { alone: 'on the main thread', prefix: 'main thread' },
 };
 
+/** What the user's own call on that thread did, as the editor's annotation says it ("held the GIL 915.0 ms in a thread pool"). */
+export const THREAD_VERBS: { [K in BlockerThread]: string } = {
+  loop: 'blocked the loop',
+  'gil-holder': 'held the GIL',
+  main: 'blocked the main thread',
+};
+
 /** What the tool's own steps around a pool call are called; `call` is the user's code, unnamed. */
 export const STEP_PHRASES: { [K in BlockerStep]: string | null } = {
   call: null,

@@ -167,3 +167,37 @@ export function stubs(): { stub<T extends object>(target: T, members: Partial<Re
     },
   };
 }
+
+// The editor's annotations (host/annotations.ts): decorations, visible editors, document
+// edits, configuration changes and hovers, fired by the tests.
+export const editorEvents = {
+  visibleEditors: new EventEmitter<unknown[]>(),
+  documentChanged: new EventEmitter<unknown>(),
+  configurationChanged: new EventEmitter<{ affectsConfiguration(section: string): boolean }>(),
+};
+export const hoverProviders: { selector: unknown; provider: { provideHover(doc: unknown, pos: unknown): unknown } }[] = [];
+export class ThemeColor { constructor(readonly id: string) {} }
+export class MarkdownString {
+  isTrusted?: boolean;
+  supportHtml?: boolean;
+  constructor(readonly value = '') {}
+}
+export class Hover { constructor(readonly contents: MarkdownString, readonly range?: Range) {} }
+export enum DecorationRangeBehavior { OpenOpen = 0, ClosedClosed = 1, OpenClosed = 2, ClosedOpen = 3 }
+Object.assign(window, {
+  visibleTextEditors: [] as unknown[],
+  createTextEditorDecorationType: (options: unknown) => ({ options, dispose() {} }),
+  onDidChangeVisibleTextEditors: editorEvents.visibleEditors.event,
+});
+Object.assign(workspace, {
+  onDidChangeTextDocument: editorEvents.documentChanged.event,
+  onDidChangeConfiguration: editorEvents.configurationChanged.event,
+  getWorkspaceFolder: () => undefined,
+});
+Object.assign(languages, {
+  registerHoverProvider(selector: unknown, provider: { provideHover(doc: unknown, pos: unknown): unknown }) {
+    const entry = { selector, provider };
+    hoverProviders.push(entry);
+    return { dispose: () => void hoverProviders.splice(hoverProviders.indexOf(entry), 1) };
+  },
+});

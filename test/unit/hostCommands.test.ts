@@ -34,8 +34,9 @@ function handlerTable() {
     showReport: async () => void ran.push(['showReport']),
     cancel: (why: string) => void ran.push(['cancel', why]),
   };
+  const annotations = { clear: () => void ran.push(['clearAnnotations']) };
   const context = { extension: { id: 'looplag.looplag' }, workspaceState: { get: () => undefined, update: async () => undefined } };
-  const commands = new Commands(context as never, runs as never, { info() {}, warn() {}, error() {} } as never);
+  const commands = new Commands(context as never, runs as never, { info() {}, warn() {}, error() {} } as never, annotations);
   return { handlers: commands.handlers(), ran };
 }
 
@@ -70,7 +71,8 @@ test('the typed table registers every handler; executeCommand and command links 
     assert.deepEqual([...fake.registered.commands.keys()], Object.keys(handlers), 'registered in table order');
     await executeCommand(COMMANDS.cancel);
     await executeCommand(COMMANDS.showReport);
-    assert.deepEqual(ran, [['cancel', 'cancelled by the user'], ['showReport']]);
+    await executeCommand(COMMANDS.clearAnnotations);
+    assert.deepEqual(ran, [['cancel', 'cancelled by the user'], ['showReport'], ['clearAnnotations']]);
   } finally {
     fake.commands.executeCommand = original;
     for (const d of disposables) d.dispose();
