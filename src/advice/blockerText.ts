@@ -12,18 +12,15 @@
 import type { RuntimeName } from '../shared/modes';
 import type { Blocker } from '../shared/protocol';
 import type { StepShare } from './blockers';
-import { fmtMs, fmtPct } from '../shared/format';
+import { fmtMs, fmtPct, printable } from '../shared/format';
 import { WORDS } from './runtimes';
 
 /** Source text longer than this is cut (the sidecar sends up to 200 characters): advice quotes a line, not a paragraph. */
 const SOURCE_MAX_CHARS = 100;
 
-/** C0/C1 controls, zero-width and line/paragraph separators, bidi embeddings, overrides and isolates, BOM. */
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-
 /** Text safe to quote: whitespace runs (line breaks included) become one space, other unsafe characters U+FFFD; at most `max` characters. */
 export function plain(text: string, max = SOURCE_MAX_CHARS): string {
-  const s = text.replace(/\s+/g, ' ').replace(UNSAFE, '\ufffd').trim();
+  const s = printable(text);
   return s.length > max ? `${s.slice(0, max - 1).trimEnd()}…` : s;
 }
 

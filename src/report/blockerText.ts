@@ -6,7 +6,7 @@
  */
 import type { Blocker, ModeRun, Report } from '../shared/protocol';
 import { attributionStatus, blockerLine as placeOf, blockerWhere, libraryLabel, sharePercent, STEP_PHRASES } from '../shared/blockerPhrases';
-import { fmtMs } from '../shared/format';
+import { fmtMs, printable } from '../shared/format';
 
 /** The CLI table and Markdown show this many per mode (the report keeps 10). */
 export const BLOCKERS_SHOWN = 3;
@@ -28,11 +28,12 @@ export interface BlockerWords {
 export function blockerWords(b: Blocker): BlockerWords {
   const share = sharePercent(b.share);
   // A step of the tool's (or the GC) with no line of its own: the step is the whole story.
-  if (STEP_PHRASES[b.step] !== null && b.file === null) return { share, place: null, what: blockerWhere(b) };
+  if (STEP_PHRASES[b.step] !== null && b.file === null) return { share, place: null, what: printable(blockerWhere(b)) };
   // On the loop is what a blocker is by default: said only for other threads.
   const where = b.thread === 'loop' && b.step === 'call' ? '' : `, ${blockerWhere(b)}`;
   const lib = b.library ? ` → ${libraryLabel(b.library)}` : '';
-  return { share, place: b.file === null ? null : placeOf(b), what: `${b.function}${lib}${where}` };
+  // Names from user code go to a terminal: no escape sequences, no bidi overrides.
+  return { share, place: b.file === null ? null : printable(placeOf(b)), what: printable(`${b.function}${lib}${where}`) };
 }
 
 /** One line: `82% services/feeds.py:17 parse_feed → lxml.etree.fromstring`. */

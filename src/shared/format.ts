@@ -46,3 +46,15 @@ export function fmtSpeedup(r: ModeRun): string {
 export function budgetOf(report: Report, fallbackMs: number = KNOBS.lagBudgetMs.default): number {
   return report.settings.lagBudgetMs ?? fallbackMs;
 }
+
+/** C0/C1 controls, zero-width and line/paragraph separators, bidi embeddings, overrides and isolates, BOM. */
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/**
+ * Text from user code (a source line, a function or file name) safe to print in a
+ * terminal or quote in one line: whitespace runs become one space, other unsafe
+ * characters (escape sequences, bidi overrides) U+FFFD.
+ */
+export function printable(text: string): string {
+  return text.replace(/\s+/g, ' ').replace(UNSAFE, '\ufffd').trim();
+}

@@ -150,6 +150,9 @@ test('a blocker in words: a step without a line is the step; the thread only whe
     '<1% a.py:3 f → json.encoder.encode, held the GIL in a worker');
   assert.equal(blockerSentence(b({ thread: 'gil-holder', step: 'pool-manager', file: 'concurrent/futures/process.py', line: 300, function: 'run' })),
     "<1% concurrent/futures/process.py:300 run, worker holding the GIL: the pool's manager thread");
+  // Names from user code reach a terminal: no escape sequence or bidi override survives.
+  const hostile = blockerSentence(b({ file: 'x\u202e.py', function: 'f\u001b[2J\u001b]0;pwned\u0007' }));
+  assert.ok(!/[\u0000-\u001f\u202e]/.test(hostile), JSON.stringify(hostile));
 });
 
 test('package.json\'s looplag.attribution is a boolean with the one default (shared/settings.ts)', () => {

@@ -4,6 +4,7 @@ and diagnostic windows, and in a measured window only when asked (plan.gilProbeI
 since there it would be one more contender inflating the lag the window reports."""
 import asyncio
 import concurrent.futures
+import os
 from typing import List
 
 from . import attribution as attribution_mod
@@ -63,7 +64,9 @@ class Window:
             self.attribution_note = ("not sampled on a free-threaded build: threads run in parallel, so there is "
                                      "no GIL holder to find and their frames move while the watchdog reads them")
             return
-        sampler = attribution_mod.Sampler(plan, self.mode, self.ctx.spec.get("workspaceRoot"))
+        # No workspace (a loose file in the editor): the target's folder is the user's, as the host's reveal assumes.
+        root = self.ctx.spec.get("workspaceRoot") or os.path.dirname(os.path.abspath(self.ctx.spec["file"]))
+        sampler = attribution_mod.Sampler(plan, self.mode, root)
         try:
             sampler.start(perf_counter())
         except Exception as e:  # noqa: BLE001 - no faulthandler watchdog here: measure without it
