@@ -193,8 +193,10 @@ function splitDump(dump: readonly RawStackSample[], stacks: readonly RawFrame[][
   const out: DumpSplit = { owners: [], notRunningMs: 0, otherMs: 0 };
   const loop = dump.findIndex((s) => s.thread === 'loop');
   const others = dump.map((_, i) => i).filter((i) => i !== loop);
-  if (loop >= 0 && (stacks[loop].some((f) => f.kind === 'user') || (!others.length && stacks[loop].length))) {
-    // In the user's code, or nothing else sampled (inline, Node): the loop's own frames, e.g. the garbage collector.
+  if (loop >= 0 && (stacks[loop].some((f) => f.kind === 'user') || (!others.length && stacks[loop].some((f) => f.kind !== 'stdlib')))) {
+    // In the user's code, or nothing else sampled (inline, Node): the loop's own frames, e.g. the
+    // garbage collector. A loop in the standard library alone (asyncio waiting in select on a
+    // busy machine) ran none of the target: no line's.
     out.owners.push({ frames: stacks[loop], thread: 'loop', step: null, ms });
     return out;
   }

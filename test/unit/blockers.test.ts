@@ -158,6 +158,12 @@ test('off, unavailable, failed; a stack index the sidecar never sent is noted, n
   assert.equal(bad.attribution.unattributed.otherMs, 90);
 });
 
+test('inline, the loop alone and in asyncio\'s own frames (waiting in select on a busy machine): no line of the target', () => {
+  const r = reduceBlockers(raw([at(50, 0, 2, 'loop'), at(60, 1, 0, 'loop')]), lags([[100, 90]]), true);
+  assert.deepEqual(r.blockers.map((b) => [b.file, b.line]), [['services/feeds.py', 17]]);
+  assert.ok(r.attribution.unattributed.otherMs > 0, JSON.stringify(r.attribution.unattributed));
+});
+
 test('Node inline: GC on the loop is its own step, keyed by its runtime frame', () => {
   const frames: RawFrame[] = [{ file: null, line: null, function: '(garbage collector)', kind: 'runtime' }, user('app.js', 9, 'parseThenMatch')];
   const lag = lags([[100, 80]]);
