@@ -1,6 +1,12 @@
 /** Real Debian Chromium driven by playwright-core (no downloaded browsers here). */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import { Browser, chromium } from 'playwright-core';
+import { webviewHtml } from '../../src/panel/webviewHtml';
+import { newNonce } from '../../src/shared/html';
+import { REPO } from './helpers';
 
 export const CHROMIUM = process.env.LOOPLAG_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -29,3 +35,31 @@ export const SECURITY_PROBE = `
   window.__xss = [];
   window.alert = (m) => window.__xss.push(String(m));
 `;
+
+/**
+ * dist/ served like a webview's resource root, and at `/` the page the panel sets as its
+ * html (src/panel/webviewHtml.ts): the report UI as VS Code loads it, for Chromium.
+ */
+export async function serveWebview(): Promise<{ origin: string; close(): Promise<void> }> {
+  let origin = '';
+  const dist = path.join(REPO, 'dist');
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    if (url.pathname === '/') {
+      res.setHeader('content-type', 'text/html');
+      res.end(webviewHtml({ cspSource: origin, scriptUri: `${origin}/webview/main.js`, styleUri: `${origin}/webview/main.css`, nonce: newNonce() }));
+      return;
+    }
+    const file = path.join(dist, path.normalize(url.pathname));
+    if (!file.startsWith(dist) || !fs.existsSync(file)) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.setHeader('content-type', file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'font/ttf');
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { origin, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}

@@ -7,19 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { webviewHtml } from '../../src/panel/webviewHtml';
 import { standaloneHtml } from '../../src/report/html';
 import { sharePercent } from '../../src/shared/blockerPhrases';
 import { fmtMs } from '../../src/shared/format';
-import { newNonce } from '../../src/shared/html';
 import type { Attribution, Blocker, ModeRun, Report } from '../../src/shared/protocol';
 import { Report as ReportSchema } from '../../src/shared/protocol';
-import { launchChromium, SECURITY_PROBE } from '../support/browser';
+import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 
 const OUT = path.join(REPO, 'out', 'screenshots');
@@ -241,32 +237,15 @@ describe('standalone HTML', () => {
 });
 
 describe('the VS Code webview page', () => {
-  let server: http.Server;
+  let served: Awaited<ReturnType<typeof serveWebview>>;
   let origin: string;
 
   before(async () => {
-    // Serve dist/webview like a webview's resource root; the page is what the panel sets as html.
-    server = http.createServer((req, res) => {
-      const url = new URL(req.url!, 'http://x');
-      if (url.pathname === '/') {
-        res.setHeader('content-type', 'text/html');
-        res.end(webviewHtml({ cspSource: origin, scriptUri: `${origin}/webview/main.js`, styleUri: `${origin}/webview/main.css`, nonce: newNonce() }));
-        return;
-      }
-      const file = path.join(REPO, 'dist', path.normalize(url.pathname));
-      if (!file.startsWith(path.join(REPO, 'dist')) || !fs.existsSync(file)) {
-        res.statusCode = 404;
-        res.end();
-        return;
-      }
-      res.setHeader('content-type', file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'font/ttf');
-      fs.createReadStream(file).pipe(res);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveWebview();
+    origin = served.origin;
   });
 
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  after(() => served.close());
 
   async function openWebview(width: number): Promise<Page> {
     const page = await browser.newPage({ viewport: { width, height: 900 } });

@@ -6,19 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { webviewHtml } from '../../src/panel/webviewHtml';
 import { standaloneHtml } from '../../src/report/html';
-import { newNonce } from '../../src/shared/html';
 import { liveDelta } from '../../src/shared/liveReport';
 import { MODE_NAMES, MODES } from '../../src/shared/modes';
 import type { Report } from '../../src/shared/protocol';
 import { Report as ReportSchema, Sweep as SweepSchema } from '../../src/shared/protocol';
-import { launchChromium, SECURITY_PROBE } from '../support/browser';
+import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
 import { FIXTURES, REPO, runCli, tmpDir } from '../support/helpers';
 
 const OUT = path.join(REPO, 'out', 'screenshots');
@@ -221,32 +217,15 @@ describe('standalone HTML from `looplag run --html`', () => {
 });
 
 describe('the VS Code webview page', () => {
-  let server: http.Server;
+  let served: Awaited<ReturnType<typeof serveWebview>>;
   let base: string;
 
   before(async () => {
-    // Serve dist/webview like a webview's resource root; the page is what the panel sets as html.
-    server = http.createServer((req, res) => {
-      const url = new URL(req.url!, 'http://x');
-      if (url.pathname === '/') {
-        res.setHeader('content-type', 'text/html');
-        res.end(webviewHtml({ cspSource: base, scriptUri: `${base}/webview/main.js`, styleUri: `${base}/webview/main.css`, nonce: newNonce() }));
-        return;
-      }
-      const file = path.join(REPO, 'dist', path.normalize(url.pathname));
-      if (!file.startsWith(path.join(REPO, 'dist')) || !fs.existsSync(file)) {
-        res.statusCode = 404;
-        res.end();
-        return;
-      }
-      res.setHeader('content-type', file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'font/ttf');
-      fs.createReadStream(file).pipe(res);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveWebview();
+    base = served.origin;
   });
 
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  after(() => served.close());
 
   async function openWebview(): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 480, height: 900 } });
@@ -299,11 +278,11 @@ describe('the VS Code webview page', () => {
       await send(page, { type: 'live', report: partial, progress: { mode: 'thread', phase: 'running', done: 2, total: 4 } });
       await page.waitForSelector('[data-testid="running"]');
       assert.match((await page.textContent('[data-testid="running"]'))!, /thread: running 2\/4/);
-      assert.deepEqual(await page.$$eval('thead th[scope="col"]', (ths) => ths.slice(1).map((t) => t.textContent)), ['inline']);
+      assert.deepEqual(await page.$$eval('table[data-testid="summary"] thead th[scope="col"]', (ths) => ths.slice(1).map((t) => t.textContent)), ['inline']);
       assert.ok(await page.$('[data-action="cancel"]'), 'a running report offers Cancel');
       await send(page, { type: 'state', current: { not: 'a report' } });
       await send(page, { type: 'live', report: normal.report, progress: null });
-      await page.waitForFunction(() => document.querySelectorAll('thead th[scope="col"]').length === 5);
+      await page.waitForFunction(() => document.querySelectorAll('table[data-testid="summary"] thead th[scope="col"]').length === 5);
       assert.equal(await page.$('[data-testid="running"]'), null);
       await send(page, { type: 'state', currentId: null, current: null, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
       await page.waitForSelector('.empty');
@@ -320,14 +299,14 @@ describe('the VS Code webview page', () => {
       await send(page, { type: 'liveDelta', ...liveDelta(null, steps[0]), progress });
       await page.waitForSelector('[data-testid="running"]');
       await send(page, { type: 'liveDelta', ...liveDelta(steps[0], steps[1]), progress });
-      await page.waitForFunction(() => document.querySelectorAll('thead th[scope="col"]').length === 3);
-      assert.deepEqual(await page.$$eval('thead th[scope="col"]', (ths) => ths.slice(1).map((t) => t.textContent)), normal.report.runs.slice(0, 2).map((r) => r.mode));
+      await page.waitForFunction(() => document.querySelectorAll('table[data-testid="summary"] thead th[scope="col"]').length === 3);
+      assert.deepEqual(await page.$$eval('table[data-testid="summary"] thead th[scope="col"]', (ths) => ths.slice(1).map((t) => t.textContent)), normal.report.runs.slice(0, 2).map((r) => r.mode));
       assert.deepEqual((await posted(page)).map((m) => m.type), ['ready']);
       // A delta against a window the page never got (it was hidden): it says ready again, and keeps what it shows.
       await send(page, { type: 'liveDelta', ...liveDelta({ ...steps[2], runs: steps[2].runs.slice(0, 3) }, { ...normal.report, status: 'partial' }), progress });
       await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.length === 2);
       assert.deepEqual((await posted(page)).map((m) => m.type), ['ready', 'ready']);
-      assert.equal(await page.$$eval('thead th[scope="col"]', (ths) => ths.length), 3);
+      assert.equal(await page.$$eval('table[data-testid="summary"] thead th[scope="col"]', (ths) => ths.length), 3);
     } finally {
       await page.close();
     }
