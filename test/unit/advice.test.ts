@@ -17,17 +17,10 @@ import { EXIT, exitCode } from '../../src/report/exitCode';
 import { verdicts } from '../../src/report/verdict';
 import { resultHint } from '../../src/host/lensText';
 import { FIXTURES } from '../support/helpers';
+import { jitterer } from '../support/jitter';
 
-let seed = 42;
-/** Deterministic ±frac jitter (mulberry32). */
-function jitter(x: number, frac = 0.1): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  return x * (1 + (u * 2 - 1) * frac);
-}
+/** Deterministic ±0.1 jitter, so each figure is not the one the wording was written for. */
+const jitter = jitterer(42, 0.1);
 
 function lag(p50: number, p99: number, max: number, wallMs: number, stallMs = 50): LagStats {
   const stalls = max >= stallMs ? Math.max(1, Math.round((p99 >= stallMs ? wallMs / max : 1))) : 0;

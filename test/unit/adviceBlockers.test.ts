@@ -14,17 +14,10 @@ import { reportMarkdown } from '../../src/report/markdown';
 import { fmtMs } from '../../src/shared/format';
 import { Report } from '../../src/shared/protocol';
 import type { Advice, Attribution, Blocker, LagStats, ModeRun, StackFrame } from '../../src/shared/protocol';
+import { jitterer } from '../support/jitter';
 
-let seed = 13;
-/** Deterministic ±frac jitter (mulberry32), so each figure is not the one the wording was written for. */
-function jitter(x: number, frac = 0.05): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  return x * (1 + (u * 2 - 1) * frac);
-}
+/** Deterministic ±0.05 jitter, so each figure is not the one the wording was written for. */
+const jitter = jitterer(13, 0.05);
 
 function lag(p50: number, maxMs: number, wallMs: number, stalledMs: number): LagStats {
   return {
