@@ -52,10 +52,9 @@ class Heartbeat:
         lag = now - self._last - self.interval_s
         self.samples.append((now, lag if lag > 0.0 else 0.0))
         if self.on_beat is not None:
+            # Its time stays in the next gap: the sampler's os.lseek releases the GIL, as the
+            # loop's own select() would, and a worker that takes it then stalls the loop for real.
             self.on_beat(self._last, now)
-            # The sampler's re-arm (a watchdog thread cancelled and started, ~0.1 ms with the
-            # GIL held) is our cost, not the target's: the next gap starts after it.
-            now = perf_counter()
         self._last = now
         if self._stop_at is not None and now >= self._stop_at:
             if not self._stopped.done():
