@@ -67,10 +67,10 @@ export interface RuntimeInfo {
   modesNote: string;
   /**
    * Where the loop was blocked (issue 13), the plan's defaults: how stacks are sampled,
-   * the sampling interval (Python: the watchdog's timeout, dumping only after that long
-   * without a heartbeat) and how often the heartbeat re-arms it.
+   * the sampling interval (Python: the shortest stall sampled, and the inline sampler's
+   * period) and how often the heartbeat reads the threads' CPU clocks.
    */
-  attribution: { method: 'faulthandler' | 'v8-cpu-profiler'; intervalMs: number; rearmMs?: number };
+  attribution: { method: 'current-frames' | 'v8-cpu-profiler'; intervalMs: number; rearmMs?: number };
   /** What a crashed process's exit says about it (shared/crashCause.ts). */
   crash: {
     /** V8's heap limit: "JavaScript heap out of memory" on stderr is named as such. */
@@ -89,7 +89,7 @@ export const RUNTIMES = {
     fixHint: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.',
     gil: true, libuv: false, freeThreaded: true,
     modeHints: { worker: 'threads are `thread`' }, modesNote: '',
-    attribution: { method: 'faulthandler', intervalMs: 10, rearmMs: 5 },
+    attribution: { method: 'current-frames', intervalMs: 10, rearmMs: 5 },
     crash: { v8Heap: false, uncaughtExitsWith1: false, exitCall: 'os._exit' },
   },
   node: {

@@ -2,7 +2,7 @@
  * Where the loop was blocked (issue 13): a window's stacks sampled during stalls, and
  * the main thread's timed steps, reduced to the lines that held the loop up, each with
  * its share of the stalled time. Pure: the same inputs give the same report, for both
- * runtimes (Python's faulthandler dumps, Node's CPU-profiler samples).
+ * runtimes (Python's `sys._current_frames()` reads, Node's CPU-profiler samples).
  *
  * A stall is a heartbeat lag sample at or above `stallMs`; its lag is the time to
  * explain. A stack sample at `tMs` belongs to the first heartbeat that woke at or after

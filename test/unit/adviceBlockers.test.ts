@@ -40,7 +40,7 @@ function blocker(b: Partial<Blocker> & Pick<Blocker, 'share'>): Blocker {
 
 function attribution(coverage: number | null, status: Attribution['status'] = 'ok'): Attribution {
   return {
-    version: 1, status, method: status === 'ok' ? 'faulthandler' : null, intervalMs: 10, stalledMs: 1200, attributedMs: (coverage ?? 0) * 1200,
+    version: 1, status, method: status === 'ok' ? 'current-frames' : null, intervalMs: 10, stalledMs: 1200, attributedMs: (coverage ?? 0) * 1200,
     coverage, coverage20Ms: coverage, unattributed: { noSampleMs: 0, notRunningMs: 0, otherMs: 0 }, samples: 120,
   };
 }

@@ -17,7 +17,7 @@ const settings: RunSettings = {
 };
 
 const INLINE: RawAttribution = {
-  method: 'faulthandler', intervalMs: 10,
+  method: 'current-frames', intervalMs: 10,
   frames: [
     { file: 'services/feeds.py', line: 17, function: 'parse_feed', kind: 'user', source: 'return etree.fromstring(data)' },
     { file: 'lxml/etree.pyx', line: null, function: 'fromstring', kind: 'library' },
@@ -28,7 +28,7 @@ const INLINE: RawAttribution = {
     { tMs: 40, dump: 3, thread: 'loop', stack: 0 }, { tMs: 45, dump: 4, thread: 'loop', stack: 1 }],
 };
 const THREAD: RawAttribution = {
-  method: 'faulthandler', intervalMs: 10,
+  method: 'current-frames', intervalMs: 10,
   frames: [{ file: 'jobs.py', line: 20, function: 'job', kind: 'user' }, { file: 'asyncio/base_events.py', line: 1922, function: '_run_once', kind: 'stdlib' }],
   stacks: [[0], [1]],
   samples: [{ tMs: 30, dump: 0, thread: 'loop', stack: 1 }, { tMs: 30, dump: 0, thread: 'worker', stack: 0, cpuMs: 40 }],
@@ -105,7 +105,7 @@ test('CLI text: the top blockers per mode under the table (golden)', () => {
   assert.match(formatReportText(report()), /^ {2}process: 50% main thread: deserializing results$/m);
   // Nothing sampled, and the sidecar said why: its note is the reason.
   const why = 'not sampled on a free-threaded build: threads run in parallel';
-  const note = formatReportText(report({}, { method: 'faulthandler', intervalMs: 10, frames: [], stacks: [], samples: [], notes: [why] }));
+  const note = formatReportText(report({}, { method: 'current-frames', intervalMs: 10, frames: [], stacks: [], samples: [], notes: [why] }));
   assert.match(note, new RegExp(`^ {2}process: no line found for its 60\\.0 ms of stalls \\(${why}\\)$`, 'm'));
 });
 
@@ -125,7 +125,7 @@ test('Markdown: the top blockers per mode as a table, user text escaped (golden)
 test('only the top 3 per mode are shown', () => {
   const frames = Array.from({ length: 5 }, (_, i) => ({ file: 'many.py', line: i + 1, function: `f${i}`, kind: 'user' as const }));
   const many: RawAttribution = {
-    method: 'faulthandler', intervalMs: 10, frames, stacks: frames.map((_, i) => [i]),
+    method: 'current-frames', intervalMs: 10, frames, stacks: frames.map((_, i) => [i]),
     samples: frames.map((_, i) => ({ tMs: i + 1, dump: i, thread: 'loop' as const, stack: i })),
   };
   const r = buildReport({ ...stateOf(report()), windows: [window('inline', 100, many)] });

@@ -25,7 +25,7 @@ const FRAMES: RawFrame[] = [
 const STACKS = [[1, 0, 4], [2, 4], [3], [5], [6]];
 
 function raw(samples: RawStackSample[], extra: Partial<RawAttribution> = {}): RawAttribution {
-  return { method: 'faulthandler', intervalMs: 10, frames: FRAMES, stacks: STACKS, samples, ...extra };
+  return { method: 'current-frames', intervalMs: 10, frames: FRAMES, stacks: STACKS, samples, ...extra };
 }
 const at = (tMs: number, dump: number, stack: number, thread: RawStackSample['thread'] = 'loop', cpuMs?: number): RawStackSample =>
   ({ tMs, dump, thread, stack, ...(cpuMs !== undefined ? { cpuMs } : {}) });
@@ -124,7 +124,7 @@ test('the top 10 by stalled time are kept; the rest still count as attributed', 
   let dump = 0;
   frames.forEach((_, i) => { for (let k = 0; k <= i; k++) samples.push(at(10 + dump, dump++, i)); });
   const lag = lags([[1000, 780]]);
-  const { blockers, attribution } = reduceBlockers({ method: 'faulthandler', intervalMs: 10, frames, stacks: frames.map((_, i) => [i]), samples }, lag, true);
+  const { blockers, attribution } = reduceBlockers({ method: 'current-frames', intervalMs: 10, frames, stacks: frames.map((_, i) => [i]), samples }, lag, true);
   assert.equal(blockers.length, TOP_BLOCKERS);
   assert.deepEqual(blockers.map((b) => b.line), [12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
   assert.equal(attribution.attributedMs, 780);

@@ -26,7 +26,7 @@ const base = (): Report => ReportSchema.parse(JSON.parse(fs.readFileSync(path.jo
 
 function attribution(over: Partial<Attribution> = {}): Attribution {
   return {
-    version: 1, status: 'ok', method: 'faulthandler', intervalMs: 10, stalledMs: 1064, attributedMs: 1043,
+    version: 1, status: 'ok', method: 'current-frames', intervalMs: 10, stalledMs: 1064, attributedMs: 1043,
     coverage: 0.98, coverage20Ms: 0.99, unattributed: { noSampleMs: 21, notRunningMs: 0, otherMs: 0 }, samples: 75, ...over,
   };
 }

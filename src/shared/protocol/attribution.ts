@@ -2,9 +2,10 @@
  * Where the loop was blocked (issue 13): what a sidecar samples during stalls (stacks
  * with timestamps on the heartbeat's clock, and spans of the main thread's own steps),
  * and what the report says after the host has matched them to the stalls (blockers:
- * one row per line, with its share of the stalled time). Python samples with
- * faulthandler's watchdog (no GIL needed), Node with V8's CPU profiler; pool modes time
- * the main thread's (de)serialization spans. Mirrored in looplag_sidecar/protocol.py.
+ * one row per line, with its share of the stalled time). Python reads stacks with
+ * `sys._current_frames()`, GIL held (at the heartbeat that ends a stall; inline, from a
+ * sampler thread), Node with V8's CPU profiler; pool modes time the main thread's
+ * (de)serialization spans. Mirrored in looplag_sidecar/protocol.py.
  */
 import { arr, bool, Infer, int, literal, nullable, num, obj, optional, str } from '../validate';
 
@@ -20,7 +21,7 @@ export const BLOCKER_THREADS = ['loop', 'gil-holder', 'main'] as const;
 export const BLOCKER_STEPS = ['call', 'serialize-args', 'deserialize-result', 'pool-manager', 'gc'] as const;
 /** The thread a raw sample was taken on. */
 export const SAMPLE_THREADS = ['loop', 'worker', 'main', 'pool-manager', 'other'] as const;
-export const ATTRIBUTION_METHODS = ['faulthandler', 'v8-cpu-profiler', 'spans'] as const;
+export const ATTRIBUTION_METHODS = ['current-frames', 'v8-cpu-profiler', 'spans'] as const;
 
 // ---------------------------------------------------------------------------
 // sidecar → host (RawWindow.attribution)
@@ -42,12 +43,12 @@ export type RawFrame = Infer<typeof RawFrame>;
 export const RawStackSample = obj({
   /** When, ms since the window's start on the heartbeat's clock (the samples' `tMs`). */
   tMs: num,
-  /** Samples with the same `dump` were taken at the same instant (one faulthandler dump, all its threads). */
+  /** Samples with the same `dump` were taken at the same instant (one read of all threads' stacks). */
   dump: int,
   thread: literal(...SAMPLE_THREADS),
   /** Index into `stacks`. */
   stack: int,
-  /** Python: the CPU time this thread got over the heartbeat gap, divided among the gap's dumps; weighs who held the GIL. */
+  /** Python: the CPU time this thread got over the heartbeat gap; weighs who held the GIL. */
   cpuMs: optional(nullable(num)),
 });
 export type RawStackSample = Infer<typeof RawStackSample>;
@@ -57,7 +58,7 @@ export type RawSpan = Infer<typeof RawSpan>;
 
 export const RawAttribution = obj({
   method: literal(...ATTRIBUTION_METHODS),
-  /** The sampling interval (Python: the watchdog's timeout; Node: the profiler's interval), ms. */
+  /** The sampling interval (Python: the stall length that is sampled, and the inline sampler's period; Node: the profiler's interval), ms. */
   intervalMs: num,
   frames: arr(RawFrame),
   /** Each stack as indexes into `frames`, innermost first. */
@@ -78,9 +79,9 @@ export type RawAttribution = Infer<typeof RawAttribution>;
 /** host → sidecar: RunPlan.attribution. */
 export const AttributionPlan = obj({
   enabled: bool,
-  /** Sampling interval, ms (Python: the watchdog's timeout). */
+  /** Sampling interval, ms (Python: the shortest stall sampled). */
   intervalMs: num,
-  /** Python: how often the heartbeat re-arms the watchdog, ms. */
+  /** Python: how often the heartbeat reads the threads' CPU clocks while the loop is healthy, ms. */
   rearmMs: optional(num),
 });
 export type AttributionPlan = Infer<typeof AttributionPlan>;

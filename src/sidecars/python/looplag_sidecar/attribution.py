@@ -1,36 +1,36 @@
-"""Where the loop was blocked (issue 13): faulthandler's watchdog as a dead man's switch.
+"""Where the loop was blocked (issue 13): stacks read with `sys._current_frames()`, always
+with the GIL held.
 
-The heartbeat re-arms `faulthandler.dump_traceback_later(T, repeat=True)` every R ms, so
-the watchdog (a C thread that never takes the GIL) dumps every thread's stack only once
-the loop has missed its beats for T ms (a stall), then every T ms until the loop beats
-again. Nothing is dumped while the loop is healthy. Dumps go to a memfd (a temporary
-file elsewhere): a pipe would need a reader thread and block the watchdog when full. At
-each beat the loop notes the file's offset, so after the window each dump is matched
-exactly to the heartbeat gap it fell in. faulthandler does not mark the GIL holder, so
-each thread's CPU clock is read at re-arms and at the end of a gap with dumps: the CPU a
-worker got over a stall says who held the GIL.
+faulthandler's watchdog reads frames without the GIL and crashes CPython 3.9–3.13 when
+the threads it dumps are running Python (research/faulthandler_segv.py), so frames are
+only read by a thread that holds the GIL:
+
+* Thread and pool modes: the heartbeat callback (on the loop, GIL held) that ends a stall
+  (lag ≥ the plan's interval) reads every thread's stack. The thread that held the GIL is
+  usually still at the line of the call that just released it. Each thread's CPU clock over
+  the gap says who held the GIL. Nothing is read while the loop beats on time.
+* Inline mode (the loop runs the user's code itself, so it cannot sample at the end of its
+  own stall): a daemon thread wakes every interval and, when the loop has not beaten for
+  that long, reads the loop's stack. It gets the GIL at the switch interval during pure
+  Python; during a native call that holds the GIL it waits and samples once it gets it.
+
+Samples carry `tMs` on the heartbeat's clock inside the gap they describe, so the host
+matches them to that gap's lag sample as before.
 """
-import faulthandler
-import os
 import sys
-import tempfile
 import threading
 import time
 
-from . import dumps as dumps_mod
-from .channel import private_dup
-from .frames import Classifier, Interner, cut_at_boundary
+from .clock import perf_counter
+from .frames import Classifier, Frame, Interner, cut_at_boundary
 from .protocol import RawAttribution
 
-DUMP_CAP_BYTES = 16 * 1024 * 1024  # ~1 MB per stalled second: past this, stalls are counted as dropped
-# A cut while the loop is blocked is answered from another thread within the host's grace;
-# parsing costs ~0.2 s per MB, so the stall in progress is read up to this much (its first dumps).
-OPEN_GAP_READ_BYTES = 512 * 1024
+METHOD = "current-frames"
+MAX_SAMPLES = 50_000  # stack samples kept per window (one per thread per stall): past this, counted as dropped
+MAX_WALK = 256  # frames read per stack, innermost first (the report keeps 24 below the call boundary)
 _WORKER_PREFIXES = ("looplag-worker", "looplag-diagnostic")
-# The tool's own threads (stdin reader, GIL probe): not what the target does.
+# The tool's own threads (stdin reader, GIL probe, this sampler): not what the target does.
 _SKIP_PREFIXES = ("looplag-",)
-# Above this many threads a dump costs twice as much (threads × frames): the timeout doubles.
-MANY_THREADS = 16
 
 
 class AttributionError(Exception):
@@ -42,26 +42,6 @@ def gil_disabled():
     return is_enabled is not None and not is_enabled()
 
 
-def _open_dump_file():
-    """(fd, file object to keep open or None): a memfd (memory, Linux) else a temporary
-    file, at a high descriptor number, out of the way of user code's fds 3–10 (channel.py)."""
-    fd = None
-    if hasattr(os, "memfd_create"):
-        try:
-            fd = os.memfd_create("looplag-dumps", getattr(os, "MFD_CLOEXEC", 0))
-        except OSError:
-            pass
-    if fd is None:
-        f = tempfile.TemporaryFile()
-        if os.name == "nt":  # deleted on close: keep the object
-            return f.fileno(), f
-        fd = os.dup(f.fileno())  # already unlinked: lives as long as a descriptor does
-        f.close()
-    high = private_dup(fd)
-    os.close(fd)
-    return high, None
-
-
 def _cpu_clock(ident):
     try:
         clock = time.pthread_getcpuclockid(ident)
@@ -71,29 +51,41 @@ def _cpu_clock(ident):
         return None
 
 
-class Sampler:
-    """One window's watchdog: armed at `start`, re-armed from `on_beat`, always cancelled
-    by `close` (the window's `finally`); `raw` builds RawAttribution from what it wrote."""
+def _walk(frame):
+    """(file, line, function) of `frame` and its callers, innermost first, read at once (no
+    frame object is kept: that would keep the user's locals alive)."""
+    out = []
+    while frame is not None and len(out) < MAX_WALK:
+        code = frame.f_code
+        out.append(Frame(code.co_filename, frame.f_lineno, code.co_name))
+        frame = frame.f_back
+    return tuple(out), frame is not None
 
-    def __init__(self, plan, mode, workspace_root):
+
+class Sampler:
+    """One window's sampling: `start` before t0, `on_beat` from each heartbeat, `close`
+    in the window's `finally` (also on cuts); `raw` builds RawAttribution."""
+
+    def __init__(self, plan, mode, workspace_root, heartbeat_s=0.0):
         self.mode = mode
-        self.timeout_s = self.plan_timeout_s = plan["intervalMs"] / 1000.0
-        self.rearm_s = (plan.get("rearmMs") or plan["intervalMs"] / 2.0) / 1000.0
+        self.interval_s = plan["intervalMs"] / 1000.0
+        # How often the CPU clocks are read while the loop is healthy (the gap's start values).
+        self.clock_every_s = (plan.get("rearmMs") or plan["intervalMs"] / 2.0) / 1000.0
+        self.heartbeat_s = heartbeat_s
         self.workspace_root = workspace_root
-        self.fd = None
-        self._file = None
-        # Gaps the watchdog wrote in: (t_prev, t_now, offset before, offset after, last arm,
-        # {ident: CPU s} at the gap's start and at its end).
-        self.gaps = []
-        self.dropped_after = None  # offset past the cap: later stalls are counted, not dumped
+        # (t, sample id, ident, stack (Frame tuple), truncated, CPU s or None)
+        self.samples = []
+        self._stacks = {}  # one tuple per distinct stack
         self.dropped = 0
         self.closed = False
         self.error = None
-        # A cut reads the file from the cancel thread while the window's `finally` may release it.
-        self._io = threading.Lock()
+        self._thread = None
+        self._stop = threading.Event()
+        self._next_id = 0
+        self._last_beat = None
 
     def start(self, now):
-        """Before t0, once the window's threads exist: take their clocks and arm."""
+        """Before t0, once the window's threads exist: their roles and CPU clocks."""
         self.loop_ident = threading.get_ident()
         self.roles = {}
         for t in threading.enumerate():
@@ -107,13 +99,18 @@ class Sampler:
                 continue
             elif self.mode in ("process", "interpreter"):
                 self.roles[t.ident] = "pool-manager"
-        if threading.active_count() > MANY_THREADS:
-            self.timeout_s = max(self.timeout_s, 2 * self.plan_timeout_s)
         self.clocks = {i: c for i, c in ((i, _cpu_clock(i)) for i in self.roles) if c is not None}
-        self.fd, self._file = _open_dump_file()
-        self._prev = (now, 0)
-        self._cpu_at = self._read_cpu()
-        self._arm(now)
+        self._last_beat = now
+        self._cpu_at = (now, self._read_cpu())
+        if self.mode == "inline":
+            self._thread = threading.Thread(target=self._run_inline, name="looplag-attribution", daemon=True)
+            self._thread.start()
+
+    @property
+    def samples_at_beats(self):
+        """Thread and pool modes sample at the beat that ends a stall; inline has its thread;
+        the baseline has no target to sample."""
+        return self.mode not in ("inline", "baseline")
 
     def _read_cpu(self):
         out = {}
@@ -124,146 +121,117 @@ class Sampler:
                 pass
         return out
 
-    def _arm(self, now):
-        faulthandler.dump_traceback_later(self.timeout_s, repeat=True, file=self.fd)
-        self.armed_at = now
-
     def on_beat(self, prev, now):
-        """Each heartbeat wake-up (`prev`: the one before): note a gap the watchdog wrote
-        in, and re-arm every R ms. Cheap: one lseek, and the clocks only at re-arms and
-        after a gap with dumps. Never raises: the heartbeat must go on whatever this does."""
+        """Each heartbeat wake-up (`prev`: the one before), on the loop with the GIL held.
+        Never raises: the heartbeat must go on whatever this does."""
         if self.closed:
             return
+        self._last_beat = now
+        if not self.samples_at_beats:
+            return
         try:
-            self._on_beat(prev, now)
-        except Exception as e:  # noqa: BLE001 - e.g. user code closed the dump file's descriptor
+            if now - prev - self.heartbeat_s >= self.interval_s:
+                self._sample_all(now)
+            elif now - self._cpu_at[0] >= self.clock_every_s:
+                self._cpu_at = (now, self._read_cpu())
+        except Exception as e:  # noqa: BLE001 - sampling stops, the measurement goes on
             self.close()
             self.error = "sampling stopped during the window: %s: %s" % (type(e).__name__, e)
 
-    def _on_beat(self, prev, now):
-        off = os.lseek(self.fd, 0, os.SEEK_CUR)
-        dumped = off != self._prev[1]
-        if dumped:
-            cpu = self._read_cpu()
-            self.gaps.append((prev, now, self._prev[1], off, self.armed_at, self._cpu_at, cpu))
-            self._cpu_at = cpu
-            if off > DUMP_CAP_BYTES:
-                faulthandler.cancel_dump_traceback_later()
-                self.dropped_after = off
-        elif self.dropped_after is not None:
-            self.dropped += int((now - prev) / self.timeout_s)
-        self._prev = (now, off)
-        if self.dropped_after is None and now - self.armed_at >= self.rearm_s:
-            if not dumped:
-                self._cpu_at = self._read_cpu()
-            self._arm(now)
+    def _sample_all(self, t, keep_clocks=False):
+        """Every thread's stack now, with the CPU each got since the clocks were last read."""
+        frames = sys._current_frames()
+        cpu = self._read_cpu()
+        cpu0 = self._cpu_at[1]
+        if not keep_clocks:
+            self._cpu_at = (t, cpu)
+        sid = self._next_id
+        self._next_id += 1
+        me = threading.get_ident()
+        tools = self._tool_idents()
+        for ident, frame in frames.items():
+            if ident == me and ident != self.loop_ident:
+                continue  # the cancel thread answering a cut
+            if ident not in self.roles and ident in tools:
+                continue
+            # The loop's own stack at a beat is the heartbeat: only its CPU counts.
+            stack, truncated = _walk(frame) if ident != me else ((), False)
+            c = cpu[ident] - cpu0[ident] if ident in cpu and ident in cpu0 else None
+            self._add(t, sid, ident, stack, truncated, c)
+        del frames
+
+    def _tool_idents(self):
+        return {t.ident for t in threading.enumerate() if t.name.startswith(_SKIP_PREFIXES)}
+
+    def _add(self, t, sid, ident, stack, truncated, cpu_s):
+        if len(self.samples) >= MAX_SAMPLES:
+            self.dropped += 1
+            return
+        stack = self._stacks.setdefault(stack, stack)
+        self.samples.append((t, sid, ident, stack, truncated, cpu_s))
+
+    def _run_inline(self):
+        """The inline sampler: every interval, if the loop has not beaten for that long, its stack."""
+        interval, loop_ident, stop = self.interval_s, self.loop_ident, self._stop
+        while not stop.wait(interval):
+            now = perf_counter()  # this thread holds the GIL here
+            last = self._last_beat
+            if last is None or now - last < interval:
+                continue
+            frame = sys._current_frames().get(loop_ident)
+            if frame is None:
+                continue
+            stack, truncated = _walk(frame)
+            del frame
+            t = perf_counter()
+            if self._last_beat != last:
+                continue  # the loop beat in between: this stack belongs to no stall
+            sid = self._next_id
+            self._next_id += 1
+            self._add(t, sid, loop_ident, stack, truncated, None)
 
     def close(self):
-        """Cancel the watchdog (idempotent; the window's `finally`, also on cuts): left
-        armed it would dump into whatever file later takes this descriptor's number."""
+        """Stop sampling (idempotent; the window's `finally`, also on cuts). The inline
+        thread is told to stop, not joined: it may be waiting for the GIL."""
         if not self.closed:
             self.closed = True
-            cancel = getattr(faulthandler, "cancel_dump_traceback_later", None)  # absent where start failed for it
-            if cancel is not None:
-                cancel()
-
-    def raw(self, t0, open_gap_at=None) -> RawAttribution:
-        """What the window sends. `open_gap_at`: a cut while the loop was blocked; dumps
-        after the last beat belong to the gap still open (the stall in progress)."""
-        with self._io:
-            if self.fd is None:
-                raise AttributionError("the dump file was already closed")
-            return self._raw(t0, open_gap_at)
+            self._stop.set()
 
     def release(self):
-        """Close the dump file (after `close`: the watchdog must not write to a reused number)."""
-        with self._io:
-            self._release()
+        """Wait briefly for the inline thread (it must not spill into the next window)."""
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(0.2)
 
-    def _release(self):
-        if self.fd is not None:
-            try:
-                if self._file is not None:
-                    self._file.close()
-                else:
-                    os.close(self.fd)
-            except OSError:  # user code closed it already
-                pass
-            self.fd = None
-
-    def _read(self, end):
-        pread = getattr(os, "pread", None)
-        if pread is None:
-            # Windows: reading moves the offset the heartbeat reads, so only once the watchdog is off.
-            if not self.closed:
-                raise AttributionError("the dump file cannot be read during the window on this platform")
-            pread = lambda fd, n, at: (os.lseek(fd, at, os.SEEK_SET), os.read(fd, n))[1]  # noqa: E731
-        chunks, at = [], 0
-        while at < end:
-            chunk = pread(self.fd, min(1 << 20, end - at), at)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            at += len(chunk)
-        return b"".join(chunks)
-
-    def _raw(self, t0, open_gap_at):
+    def raw(self, t0, open_gap_at=None) -> RawAttribution:
+        """What the window sends. `open_gap_at`: a cut while the loop was blocked; the stall
+        in progress is sampled now (from the cancel thread, which holds the GIL)."""
         if self.error:
             raise AttributionError(self.error)
-        gaps = list(self.gaps)
-        # Dumps after the last beat belong to no gap unless a cut left one open; a stall has
-        # no heartbeat to stop the watchdog at the cap, so that open gap is read only so far.
-        size = os.fstat(self.fd).st_size
-        end = max([g[3] for g in gaps], default=0)
-        notes = []
-        if open_gap_at is not None and size > self._prev[1]:
-            open_end = min(size, self._prev[1] + OPEN_GAP_READ_BYTES)
-            if size > open_end:
-                notes.append("the stall in progress at the cut was read up to %d KB of dumps (its first ones)"
-                             % (OPEN_GAP_READ_BYTES >> 10))
-            end = open_end
-            gaps.append((self._prev[0], open_gap_at, self._prev[1], end, self.armed_at, self._cpu_at, self._read_cpu()))
+        if open_gap_at is not None and self.samples_at_beats and not self.closed:
+            self._sample_all(open_gap_at, keep_clocks=True)
+        samples_in = list(self.samples)
+        if open_gap_at is not None:
+            samples_in = [s for s in samples_in if s[0] <= open_gap_at]
         interner = Interner(Classifier(self.workspace_root))
-        samples = []
-        parsed = dumps_mod.parse(self._read(end)) if gaps else []
-        di = dump_id = 0
-        for (t_prev, t_now, o0, o1, armed, cpu0, cpu1) in gaps:
-            inside = []
-            while di < len(parsed) and parsed[di].offset < o1:
-                if parsed[di].offset >= o0:
-                    inside.append(parsed[di])
-                di += 1
-            for j, dump in enumerate(inside):
-                # The watchdog fires T after the last arm, then every T: clamped into the gap,
-                # so the host matches the sample to this gap's lag sample.
-                t = min(t_now, max(t_prev + 1e-6, armed + self.timeout_s * (j + 1)))
-                self._samples(dump, (t - t0) * 1000.0, dump_id, cpu0, cpu1, len(inside), interner, samples, notes)
-                dump_id += 1
-        raw: RawAttribution = {"method": "faulthandler", "intervalMs": self.timeout_s * 1000.0,
+        samples, notes = [], []
+        for (t, sid, ident, stack, truncated, cpu_s) in samples_in:
+            role = self.roles.get(ident, "other")
+            frames, in_call = cut_at_boundary(list(stack), interner.classifier)
+            if role not in ("loop", "pool-manager") and not in_call and not any(
+                    interner.classifier.classify(f.file)[0] in ("user", "library") for f in frames):
+                continue  # an idle worker, a thread of the tool's: not what blocked the loop
+            if truncated and not in_call:
+                notes.append("a stack deeper than %d frames was read only in part: its outer frames are missing" % MAX_WALK)
+            samples.append({"tMs": round((t - t0) * 1000.0, 4), "dump": sid, "thread": role,
+                            "stack": interner.stack(frames),
+                            "cpuMs": None if cpu_s is None else round(cpu_s * 1000.0, 3)})
+        raw: RawAttribution = {"method": METHOD, "intervalMs": self.interval_s * 1000.0,
                                "frames": interner.frames, "stacks": interner.stacks, "samples": samples}
-        if self.timeout_s != self.plan_timeout_s:
-            notes.append("more than %d threads: sampled every %g ms (a dump costs more with each thread)"
-                         % (MANY_THREADS, self.timeout_s * 1000.0))
         if self.dropped:
             raw["droppedSamples"] = self.dropped
-            notes.append("the dump file passed %d MB: later stalls were not sampled" % (DUMP_CAP_BYTES >> 20))
+            notes.append("more than %d stack samples: later stalls were not sampled" % MAX_SAMPLES)
         if not self.clocks and any(s["thread"] != "loop" for s in samples):
             notes.append("no per-thread CPU clocks on this platform: a stall is split equally between the threads seen")
         if notes:
             raw["notes"] = sorted(set(notes))
         return raw
-
-    def _samples(self, dump, t_ms, dump_id, cpu0, cpu1, n_dumps, interner, samples, notes):
-        for thread in dump.threads:
-            role = self.roles.get(thread.ident, "other")
-            frames, in_call = cut_at_boundary(thread.frames, interner.classifier)
-            if role not in ("loop", "pool-manager") and not in_call and not any(
-                    interner.classifier.classify(f.file)[0] in ("user", "library") for f in frames):
-                continue  # an idle worker, a thread of the tool's: not what blocked the loop
-            if thread.truncated:
-                notes.append("a stack deeper than 100 frames was cut by faulthandler: its outer frames are missing")
-            cpu = None
-            if thread.ident in cpu0 and thread.ident in cpu1:
-                cpu = round((cpu1[thread.ident] - cpu0[thread.ident]) * 1000.0 / n_dumps, 3)
-            samples.append({"tMs": round(t_ms, 4), "dump": dump_id, "thread": role,
-                            "stack": interner.stack(frames), "cpuMs": cpu})

@@ -10,9 +10,14 @@ import os
 import site
 import sys
 import sysconfig
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from .dumps import Frame
+
+class Frame(NamedTuple):
+    file: str
+    line: Optional[int]
+    function: str
+
 
 MAX_FRAMES = 24  # per stack, innermost first (as in the report's stacks)
 SOURCE_CHARS = 200

@@ -35,7 +35,7 @@ class Heartbeat:
         self._loop = None
         self._handle = None
         self._stopped = None
-        # Called with (previous wake-up, this one) at each beat: attribution re-arms its watchdog.
+        # Called with (previous wake-up, this one) at each beat: attribution samples the stall it ends.
         self.on_beat = None
 
     def start(self):
@@ -52,8 +52,8 @@ class Heartbeat:
         lag = now - self._last - self.interval_s
         self.samples.append((now, lag if lag > 0.0 else 0.0))
         if self.on_beat is not None:
-            # Its time stays in the next gap: the sampler's os.lseek releases the GIL, as the
-            # loop's own select() would, and a worker that takes it then stalls the loop for real.
+            # Its time stays in the next gap: were the sampler to release the GIL, a worker that
+            # took it then would stall the loop for real.
             self.on_beat(self._last, now)
         self._last = now
         if self._stop_at is not None and now >= self._stop_at:

@@ -37,7 +37,7 @@ ERROR = {"kind": ERROR_KINDS, "message": str, "detail": _nullable(str),
 # Where the loop was blocked (src/shared/protocol/attribution.ts).
 FRAME_KINDS = ("user", "library", "stdlib", "runtime", "tool")
 SAMPLE_THREADS = ("loop", "worker", "main", "pool-manager", "other")
-ATTRIBUTION_METHODS = ("faulthandler", "v8-cpu-profiler", "spans")
+ATTRIBUTION_METHODS = ("current-frames", "v8-cpu-profiler", "spans")
 RAW_FRAME = {"file": _nullable(str), "line": _nullable(int), "function": str, "kind": FRAME_KINDS,
              "source": (OPT, _nullable(str)), "lineIsDefinition": (OPT, bool)}
 RAW_SAMPLE = {"tMs": NUM, "dump": int, "thread": SAMPLE_THREADS, "stack": int, "cpuMs": (OPT, _nullable(NUM))}

@@ -55,21 +55,21 @@ class Window:
                 self.sampler.release()
 
     def _start_sampler(self, heartbeat):
-        """Arm the watchdog before t0, once the window's threads exist; a free-threaded
-        build has no GIL holder to find and runs threads' frames in parallel: off there."""
+        """Start sampling before t0, once the window's threads exist; a free-threaded
+        build has no GIL holder to find: off there in thread modes."""
         plan = self.ctx.attribution
         if plan is None:
             return
         if attribution_mod.gil_disabled() and self.mode in ("thread", "diagnostic"):
             self.attribution_note = ("not sampled on a free-threaded build: threads run in parallel, so there is "
-                                     "no GIL holder to find and their frames move while the watchdog reads them")
+                                     "no GIL holder to find and no stall ends when one lets go of it")
             return
         # No workspace (a loose file in the editor): the target's folder is the user's, as the host's reveal assumes.
         root = self.ctx.spec.get("workspaceRoot") or os.path.dirname(os.path.abspath(self.ctx.spec["file"]))
-        sampler = attribution_mod.Sampler(plan, self.mode, root)
+        sampler = attribution_mod.Sampler(plan, self.mode, root, self.ctx.heartbeat_s)
         try:
             sampler.start(perf_counter())
-        except Exception as e:  # noqa: BLE001 - no faulthandler watchdog here: measure without it
+        except Exception as e:  # noqa: BLE001 - measure without it
             sampler.close()
             sampler.release()
             self.attribution_error = "could not start sampling: %s: %s" % (type(e).__name__, e)
@@ -216,10 +216,10 @@ class Window:
             if self.sampler is not None:
                 raw = self.sampler.raw(t0, open_gap_at)
             else:
-                raw = {"method": "faulthandler", "intervalMs": plan["intervalMs"], "frames": [], "stacks": [],
+                raw = {"method": attribution_mod.METHOD, "intervalMs": plan["intervalMs"], "frames": [], "stacks": [],
                        "samples": [], "unavailable": self.attribution_note}
         except Exception as e:  # noqa: BLE001 - the measurement stands without it
-            raw = {"method": "faulthandler", "intervalMs": plan["intervalMs"], "frames": [], "stacks": [],
+            raw = {"method": attribution_mod.METHOD, "intervalMs": plan["intervalMs"], "frames": [], "stacks": [],
                    "samples": [], "error": str(e) if isinstance(e, attribution_mod.AttributionError) else "%s: %s" % (type(e).__name__, e)}
         spans = [{"step": step, "startMs": ms(a), "endMs": ms(b)} for step, a, b in list(self.spans) if b >= t0]
         if spans:
