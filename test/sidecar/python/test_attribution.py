@@ -216,13 +216,13 @@ class CutWindowTest(unittest.TestCase):
 
 class ManyThreadsCrashTest(unittest.TestCase):
     """faulthandler's watchdog read frames without the GIL and crashed CPython 3.9–3.13 with
-    fib(29) on 8 threads (1 run in 6): sampling must never crash the interpreter."""
+    fib(29) on 8 threads (1 run in 6; 3 calls per thread here): sampling must never crash the interpreter."""
 
     def _run(self):
         plan = {"type": "start", "protocol": protocol.PROTOCOL_VERSION, "plan": {
             "target": {"file": os.path.join(FIXTURES, "python", "attribution", "fib.py"), "qualname": "fib29",
                        "lines": None, "args": "", "workspaceRoot": os.path.join(FIXTURES, "python", "attribution")},
-            "modes": ["thread"], "concurrency": 8, "workers": 8, "switchIntervalS": None, "heartbeatMs": 1,
+            "modes": ["thread"], "concurrency": 24, "workers": 8, "switchIntervalS": None, "heartbeatMs": 1,
             "gilProbe": False, "baselineMs": 20, "outputCapBytes": 1024, "diagnostic": False, "warmup": False,
             "attribution": dict(PLAN)}}
         r, w = os.pipe()

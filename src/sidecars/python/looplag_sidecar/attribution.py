@@ -171,10 +171,16 @@ class Sampler:
         self.samples.append((t, sid, ident, stack, truncated, cpu_s))
 
     def _run_inline(self):
-        """The inline sampler: every interval, if the loop has not beaten for that long, its stack."""
+        """The inline sampler: every interval, if the loop has not beaten for that long, its
+        stack. A native call holding the GIL delays the read until it returns; the stack then
+        still shows the call's line, and stands for each interval the read was late by, so
+        every sample stands for about one interval (the host spreads a stall over its samples)."""
         interval, loop_ident, stop = self.interval_s, self.loop_ident, self._stop
-        while not stop.wait(interval):
-            now = perf_counter()  # this thread holds the GIL here
+        while True:
+            asked = perf_counter()
+            if stop.wait(interval):
+                return
+            now = perf_counter()  # this thread holds the GIL again here
             last = self._last_beat
             if last is None or now - last < interval:
                 continue
@@ -183,12 +189,17 @@ class Sampler:
                 continue
             stack, truncated = _walk(frame)
             del frame
+            # Read now: a free-threaded build stops the world for the read, which waits for
+            # a native call to return, as a GIL build waits for the GIL before it.
             t = perf_counter()
             if self._last_beat != last:
                 continue  # the loop beat in between: this stack belongs to no stall
-            sid = self._next_id
-            self._next_id += 1
-            self._add(t, sid, loop_ident, stack, truncated, None)
+            # The intervals since the read was asked for, all inside this stall (after `last`).
+            n = max(1, int((t - max(asked, last)) / interval + 0.5))
+            for j in range(n - 1, -1, -1):
+                sid = self._next_id
+                self._next_id += 1
+                self._add(t - j * interval, sid, loop_ident, stack, truncated, None)
 
     def close(self):
         """Stop sampling (idempotent; the window's `finally`, also on cuts). The inline
