@@ -37,7 +37,7 @@ function firstExisting(paths: string[]): string | null {
   return paths.find((p) => fs.existsSync(p)) ?? null;
 }
 
-/** One mode of `qualname` in steps.py through the real sidecar, attribution on (T 10 ms, re-arm 5 ms). */
+/** One mode of `qualname` in steps.py through the real sidecar, attribution on (stalls of 10 ms or more, CPU clocks every 5 ms). */
 async function measure(python: string, mode: 'inline' | 'thread', qualname: string, workers = 3, extra: Partial<RunPlan> = {}, cut = false): Promise<RawWindow> {
   const plan: RunPlan = {
     target: { file: FILE, qualname, lines: null, args: '', workspaceRoot: DIR },
@@ -137,8 +137,11 @@ async function threadRanksTheGilHolder(t: TestContext, python: string): Promise<
   t.diagnostic(describe(w, r));
   assert.equal(r.rows[0].thread, 'gil-holder');
   assert.equal(r.rows[0].line, LINE.sorted, '`sorted` holds the GIL: it ranks first');
+  // Stacks are read at the beat that ends a stall: a worker whose `time.sleep` let the loop
+  // have the GIL back is seen at the sleep line with the CPU it spent in `sorted` before it
+  // (4–16% measured, 3.9 and 3.11), so the line is allowed a minor share, never the top.
   const sleep = r.rows.find((x) => x.line === LINE.sleep);
-  assert.ok(!sleep || sleep.share < 0.1, `time.sleep releases the GIL: ${((sleep?.share ?? 0) * 100).toFixed(1)}% < 10%`);
+  assert.ok(!sleep || sleep.share < 0.2, `time.sleep releases the GIL: ${((sleep?.share ?? 0) * 100).toFixed(1)}% < 20%`);
   assert.equal(r.loopUserSamples, 0, "the loop's await never appears: no loop sample is in user code");
   assert.ok((w.attribution as RawAttribution).samples.some((s) => s.thread === 'worker' && typeof s.cpuMs === 'number'), 'workers carry cpuMs');
 }
@@ -147,11 +150,11 @@ test('inline: the dominant user line ranks first, on the loop, with its source t
   await inlineRanksTheDominantLine(t, 'python3');
 });
 
-test('thread mode: the `sorted` line ranks first as held by a worker; time.sleep < 10%; the loop never appears', async (t) => {
+test('thread mode: the `sorted` line ranks first as held by a worker; time.sleep < 20%; the loop never appears', async (t) => {
   await threadRanksTheGilHolder(t, 'python3');
 });
 
-test('thread mode, hashlib of a big buffer: the GIL is released, the loop beats, nothing is dumped', async (t) => {
+test('thread mode, hashlib of a big buffer: the GIL is released, the loop beats, nothing is sampled', async (t) => {
   let w = await measure('python3', 'thread', 'digest', 1);
   for (let attempt = 1; attempt < ATTEMPTS_ON_BUSY_MACHINE && reduce(w).dumps > 0; attempt++) {
     t.diagnostic(`attempt ${attempt}: ${describe(w, reduce(w))}`);
@@ -169,7 +172,7 @@ test('thread mode, hashlib of a big buffer: the GIL is released, the loop beats,
   assert.equal(r.dumps, 0, describe(w, r));
 });
 
-test('a window cut while the loop is blocked keeps the dumps taken so far, in the open gap', async () => {
+test('a window cut while the loop is blocked keeps the samples taken so far, in the open gap', async () => {
   const w = await measure('python3', 'inline', 'slow', 1, {}, true);
   assert.equal(w.partial, true);
   const a = w.attribution as RawAttribution;
