@@ -51,8 +51,10 @@ describe('Python: the line that blocked, in the report, the table and the advice
       assert.match(top.source ?? '', /sorted\(DATA\)/);
       for (const b of r.blockers!) {
         assert.ok(b.stack.every((f) => f.kind !== 'tool'), `${r.mode}: no tool frame in ${JSON.stringify(b.stack)}`);
-        // On the loop a sleep blocks it too; in a worker it releases the GIL.
-        if (r.mode === 'thread' && b.line === PY_LINE.sleep) assert.ok(b.share < 0.1, `time.sleep releases the GIL, yet ${b.share} of the stalled time`);
+        // On the loop a sleep blocks it too; in a worker it releases the GIL. Stacks are read at
+        // the beat that ends a stall, so a worker that let go of the GIL at the sleep is seen there
+        // with the CPU it spent in `sorted` before it: a minor share (4–16% measured), never the top.
+        if (r.mode === 'thread' && b.line === PY_LINE.sleep) assert.ok(b.share < 0.2, `time.sleep releases the GIL, yet ${b.share} of the stalled time`);
       }
       const shares = r.blockers!.reduce((s, b) => s + b.share, 0);
       assert.ok(shares <= 1.0001, `${r.mode}: shares sum to ${shares}`);
