@@ -53,9 +53,10 @@ async function measure(python: string, mode: 'inline' | 'thread', qualname: stri
       if (message.type === 'hello') sidecar.send({ type: 'start', protocol: PROTOCOL_VERSION, plan });
       else if (message.type === 'window') windows.push(message.window);
       else if (message.type === 'error') errors.push(message.error.kind);
-      // `cut`: cancel as the window opens; the call blocks the loop, so the sidecar's cancel
-      // thread sends what the window sampled up to the cut.
-      else if (cut && message.type === 'progress' && message.mode === mode && message.phase === 'running') void sidecar.cancel(10_000, 'user');
+      // `cut`: cancel 100 ms after the window opens (at once, the cancel could reach the loop
+      // before the call blocks it, e.g. while the inline sampler's thread starts); the call
+      // blocks the loop, so the sidecar's cancel thread sends what the window sampled up to the cut.
+      else if (cut && message.type === 'progress' && message.mode === mode && message.phase === 'running') setTimeout(() => void sidecar.cancel(10_000, 'user'), 100);
     },
   });
   const exit = await sidecar.stopped;
