@@ -1,8 +1,8 @@
 /**
- * Python attribution's cost and reach (issue 13): the same session with the watchdog on
+ * Python attribution's cost and reach (issue 13): the same session with attribution on
  * and off, alternating, so the machine's load drifts over both alike; the median of each.
  * The sidecar is driven directly (the engine's option for it is built apart): a
- * baseline (idle lag with re-arms only), inline and thread windows of steps.py.
+ * baseline (idle lag with clock reads only), inline and thread windows of steps.py.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -41,7 +41,7 @@ const taskMs = (w: RawWindow | undefined) => median((w?.tasks ?? []).flatMap((x)
 const cpuMs = (w: RawWindow | undefined) => (w ? w.cpu.userMs + w.cpu.systemMs : null);
 const lagP99 = (w: RawWindow | undefined) => (w && w.samples.length ? percentileSorted(w.samples.map(([, lag]) => lag).sort((a, b) => a - b), 0.99) : null);
 
-/** Stalled ms (stalls ≥ 20 ms) in a heartbeat gap that holds at least one dump, over all such stalled ms. */
+/** Stalled ms (stalls ≥ 20 ms) in a heartbeat gap that holds at least one sample, over all such stalled ms. */
 function coverage20(w: RawWindow | undefined): number | null {
   const a = w?.attribution as RawAttribution | undefined;
   if (!w || !a) return null;
@@ -56,26 +56,32 @@ function coverage20(w: RawWindow | undefined): number | null {
   return all ? hit / all : null;
 }
 
-/** µs per re-arm (cancel, join and start the watchdog thread) and per CPU-clock read of 3 threads, in-process. */
-function rearmCostUs(): { rearm: number; clocks: number } | null {
+/** µs per stack read (sys._current_frames and a 30-frame walk) and per CPU-clock read of 3 threads, in-process. */
+function sampleCostUs(): { read: number; clocks: number } | null {
   const script = `
-import faulthandler, os, threading, time
-fd = os.memfd_create("bench") if hasattr(os, "memfd_create") else os.open(os.devnull, os.O_WRONLY)
+import sys, threading, time
 ev = threading.Event(); ts = [threading.Thread(target=ev.wait) for _ in range(2)]; [t.start() for t in ts]
 clocks = [time.pthread_getcpuclockid(i) for i in [threading.get_ident()] + [t.ident for t in ts]]
-n = 2000; t0 = time.perf_counter()
-for _ in range(n): faulthandler.dump_traceback_later(0.01, repeat=True, file=fd)
-t1 = time.perf_counter(); faulthandler.cancel_dump_traceback_later()
-for _ in range(n): [time.clock_gettime(c) for c in clocks]
-t2 = time.perf_counter(); ev.set()
-print((t1 - t0) / n * 1e6, (t2 - t1) / n * 1e6)`;
+def walk(f):
+    out = []
+    while f is not None: out.append((f.f_code.co_filename, f.f_lineno, f.f_code.co_name)); f = f.f_back
+    return out
+def deep(k):
+    if k: return deep(k - 1)
+    n = 2000; t0 = time.perf_counter()
+    for _ in range(n): [walk(f) for f in sys._current_frames().values()]
+    t1 = time.perf_counter()
+    for _ in range(n): [time.clock_gettime(c) for c in clocks]
+    t2 = time.perf_counter(); ev.set()
+    print((t1 - t0) / n * 1e6, (t2 - t1) / n * 1e6)
+deep(25)`;
   const r = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8' });
-  const [rearm, clocks] = (r.stdout ?? '').trim().split(' ').map(Number);
-  return r.status === 0 && Number.isFinite(rearm) ? { rearm, clocks } : null;
+  const [read, clocks] = (r.stdout ?? '').trim().split(' ').map(Number);
+  return r.status === 0 && Number.isFinite(read) ? { read, clocks } : null;
 }
 
 export async function attributionPython(t: Table): Promise<void> {
-  t.section('python attribution (faulthandler watchdog, T 10 ms, re-arm 5 ms; steps.py, off/on alternating)');
+  t.section('python attribution (sys._current_frames with the GIL held, stalls ≥ 10 ms, clocks every 5 ms; steps.py, off/on alternating)');
   const runs: Record<'on' | 'off', Map<string, RawWindow>[]> = { on: [], off: [] };
   for (let i = 0; i < PAIRS; i++) {
     progress(`python attribution pair ${i + 1}/${PAIRS}`);
@@ -91,19 +97,19 @@ export async function attributionPython(t: Table): Promise<void> {
   for (const mode of ['inline', 'thread']) {
     const off = med('off', cpuMs, mode);
     const on = med('on', cpuMs, mode);
-    t.row(`${mode} process CPU off → on (median of ${PAIRS})`, `${ms(off, 0)} → ${ms(on, 0)}`, `on/off ${ratio(div(on, off))}: the dumps' own cost, less sensitive to load than wall time`);
+    t.row(`${mode} process CPU off → on (median of ${PAIRS})`, `${ms(off, 0)} → ${ms(on, 0)}`, `on/off ${ratio(div(on, off))}: the sampling's own cost, less sensitive to load than wall time`);
   }
   const idleOff = med('off', lagP99, 'baseline');
   const idleOn = med('on', lagP99, 'baseline');
-  t.row('idle lag p99 off → on (baseline window)', `${ms(idleOff, 3)} → ${ms(idleOn, 3)}`, 're-arms only: a healthy loop never reaches T, nothing is dumped');
+  t.row('idle lag p99 off → on (baseline window)', `${ms(idleOff, 3)} → ${ms(idleOn, 3)}`, 'clock reads only: a healthy loop has no stall to sample');
   for (const mode of ['inline', 'thread']) {
     const cov = med('on', coverage20, mode);
     const dumps = median(runs.on.map((m) => new Set(((m.get(mode)?.attribution as RawAttribution | undefined)?.samples ?? []).map((s) => s.dump)).size));
-    t.row(`${mode}: stalls ≥ 20 ms with a dump`, cov === null ? '–' : `${(cov * 100).toFixed(0)}%`, `target ≥ 90%; ${dumps ?? '–'} dumps per window (median)`);
+    t.row(`${mode}: stalls ≥ 20 ms with a sample`, cov === null ? '–' : `${(cov * 100).toFixed(0)}%`, `target ≥ 90%; ${dumps ?? '–'} reads per window (median)`);
   }
   const baselineDumps = median(runs.on.map((m) => (m.get('baseline')?.attribution as RawAttribution | undefined)?.samples.length ?? 0));
   t.row('baseline samples (idle loop)', String(baselineDumps ?? '–'), 'target 0');
-  const cost = rearmCostUs();
-  t.row('re-arm cost (cancel + join + start the watchdog)', cost ? `${cost.rearm.toFixed(1)} µs` : '–', `at most one per ${REARM_MS} ms of healthy loop: ${cost ? ((cost.rearm / (REARM_MS * 1000)) * 100).toFixed(1) : '–'}% of it`);
-  t.row('CPU clocks of 3 threads, per read', cost ? `${cost.clocks.toFixed(2)} µs` : '–', 'read at re-arms and after a gap with dumps');
+  const cost = sampleCostUs();
+  t.row('stack read (3 threads, 30 frames each)', cost ? `${cost.read.toFixed(1)} µs` : '–', `once per stall (thread modes), once per ${INTERVAL_MS} ms of stall (inline): ${cost ? ((cost.read / (INTERVAL_MS * 1000)) * 100).toFixed(1) : '–'}% of a stall`);
+  t.row('CPU clocks of 3 threads, per read', cost ? `${cost.clocks.toFixed(2)} µs` : '–', `every ${REARM_MS} ms of healthy loop and at each stall's end`);
 }
