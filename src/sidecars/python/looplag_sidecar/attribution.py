@@ -103,8 +103,9 @@ class Sampler:
         self._last_beat = now
         self._cpu_at = (now, self._read_cpu())
         if self.mode == "inline":
-            self._thread = threading.Thread(target=self._run_inline, name="looplag-attribution", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run_inline, name="looplag-attribution", daemon=True)
+            thread.start()  # may raise (a thread limit): then there is no thread to join
+            self._thread = thread
 
     @property
     def samples_at_beats(self):
@@ -175,12 +176,23 @@ class Sampler:
         stack. A native call holding the GIL delays the read until it returns; the stack then
         still shows the call's line, and stands for each interval the read was late by, so
         every sample stands for about one interval (the host spreads a stall over its samples)."""
+        try:
+            self._sample_inline()
+        except Exception as e:  # noqa: BLE001 - the window stands without it, and says why
+            self.error = "inline sampling stopped: %s: %s" % (type(e).__name__, e)
+
+    def _sample_inline(self):
         interval, loop_ident, stop = self.interval_s, self.loop_ident, self._stop
+        # A fixed schedule: a read the GIL delays by a switch interval (~5 ms in pure Python)
+        # stands for the scheduled reads it passed, not for the time since the last one
+        # (which counted pure-Python lines about a third too often).
+        due = perf_counter() + interval
         while True:
-            asked = perf_counter()
-            if stop.wait(interval):
+            if stop.wait(max(0.0, due - perf_counter())):
                 return
             now = perf_counter()  # this thread holds the GIL again here
+            ticks = int((now - due) / interval) + 1  # scheduled reads passed, this one included
+            due += ticks * interval
             last = self._last_beat
             if last is None or now - last < interval:
                 continue
@@ -194,8 +206,8 @@ class Sampler:
             t = perf_counter()
             if self._last_beat != last:
                 continue  # the loop beat in between: this stack belongs to no stall
-            # The intervals since the read was asked for, all inside this stall (after `last`).
-            n = max(1, int((t - max(asked, last)) / interval + 0.5))
+            # The scheduled reads this one stands for, all inside this stall (after `last`).
+            n = max(1, min(ticks, int((t - last) / interval)))
             for j in range(n - 1, -1, -1):
                 sid = self._next_id
                 self._next_id += 1

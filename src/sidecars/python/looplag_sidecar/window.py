@@ -5,6 +5,7 @@ since there it would be one more contender inflating the lag the window reports.
 import asyncio
 import concurrent.futures
 import os
+import sys
 from typing import List
 
 from . import attribution as attribution_mod
@@ -60,9 +61,11 @@ class Window:
         plan = self.ctx.attribution
         if plan is None:
             return
-        if attribution_mod.gil_disabled() and self.mode in ("thread", "diagnostic"):
+        if attribution_mod.gil_disabled() and (self.mode in ("thread", "diagnostic") or sys.version_info < (3, 14)):
+            # Before 3.14 a frame from sys._current_frames() may be freed while it is read
+            # when threads run in parallel (CPython gh-131479, fixed in 3.14 only): off in every mode.
             self.attribution_note = ("not sampled on a free-threaded build: threads run in parallel, so there is "
-                                     "no GIL holder to find and no stall ends when one lets go of it")
+                                     "no GIL holder to find, and before Python 3.14 reading their frames is unsafe")
             return
         # No workspace (a loose file in the editor): the target's folder is the user's, as the host's reveal assumes.
         root = self.ctx.spec.get("workspaceRoot") or os.path.dirname(os.path.abspath(self.ctx.spec["file"]))
