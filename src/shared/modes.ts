@@ -65,12 +65,6 @@ export interface RuntimeInfo {
   modeHints: { readonly [M in ModeName]?: string };
   /** Follows the "choose from …" list of an unknown mode (names the languages when the file alone does not). */
   modesNote: string;
-  /**
-   * Where the loop was blocked (issue 13), the plan's defaults: how stacks are sampled,
-   * the sampling interval (Python: the watchdog's timeout, dumping only after that long
-   * without a heartbeat) and how often the heartbeat re-arms it.
-   */
-  attribution: { method: 'faulthandler' | 'v8-cpu-profiler'; intervalMs: number; rearmMs?: number };
   /** What a crashed process's exit says about it (shared/crashCause.ts). */
   crash: {
     /** V8's heap limit: "JavaScript heap out of memory" on stderr is named as such. */
@@ -89,7 +83,6 @@ export const RUNTIMES = {
     fixHint: 'Set --python / looplag.python.path to a Python 3.9+ interpreter.',
     gil: true, libuv: false, freeThreaded: true,
     modeHints: { worker: 'threads are `thread`' }, modesNote: '',
-    attribution: { method: 'faulthandler', intervalMs: 10, rearmMs: 5 },
     crash: { v8Heap: false, uncaughtExitsWith1: false, exitCall: 'os._exit' },
   },
   node: {
@@ -98,8 +91,6 @@ export const RUNTIMES = {
     fixHint: 'Set --node / looplag.node.path to Node 18.19 or newer.',
     gil: false, libuv: true, freeThreaded: false,
     modeHints: { thread: 'worker threads are `worker`' }, modesNote: ' (the JavaScript/TypeScript modes)',
-    // The bench measures 1, 2 and 5 ms; 2 ms is the starting point (1 ms cost 16–32% CPU in the design's trials).
-    attribution: { method: 'v8-cpu-profiler', intervalMs: 2 },
     crash: { v8Heap: true, uncaughtExitsWith1: true, exitCall: 'process.exit' },
   },
 } as const satisfies { readonly [R in RuntimeName]: RuntimeInfo };

@@ -13,4 +13,3 @@ export * from './protocol/sidecar';
 export * from './protocol/tools';
 export * from './protocol/report';
 export * from './protocol/sweep';
-export * from './protocol/attribution';

@@ -3,7 +3,6 @@ import { arr, bool, Infer, int, literal, nullable, num, obj, optional, str } fro
 import { Mode, RunError } from './common';
 import { DOCUMENT_FIELDS, TARGET_FIELDS } from './document';
 import { CapturedOutput, LoopDelay, Runtime, Sample, TaskRecord } from './sidecar';
-import { Attribution, Blocker } from './attribution';
 
 export const REPORT_SCHEMA = 'looplag.report/1';
 
@@ -123,10 +122,6 @@ export const ModeRun = obj({
    * figures up to the cut (status `failed`, `error` says why). Absent: false.
    */
   partial: optional(bool),
-  /** Where the loop was blocked: the top 10 lines by stalled time (see Attribution). Absent: a report from before, or attribution off. */
-  blockers: optional(arr(Blocker)),
-  /** How the blockers were found and how much of the stalled time they explain. Absent: a report from before. */
-  attribution: optional(Attribution),
   output: CapturedOutput,
 });
 export type ModeRun = Infer<typeof ModeRun>;
@@ -139,8 +134,6 @@ export const Advice = obj({
   mode: optional(nullable(str)),
   fix: optional(nullable(str)),
   docs: optional(nullable(str)),
-  /** The line the advice is about (a blocker's), for the editor's hover. */
-  at: optional(obj({ file: str, line: int })),
 });
 export type Advice = Infer<typeof Advice>;
 
@@ -184,8 +177,6 @@ export const Report = obj({
     lagBudgetMs: optional(nullable(num)),
     /** The mode the user means to deploy (CLI --plan, looplag.plannedMode); null: inferred. */
     plannedMode: optional(nullable(str)),
-    /** Where the loop was blocked was looked for (`--no-attribution`, looplag.attribution turn it off); absent: a report from before. */
-    attribution: optional(bool),
   }),
   quality: obj({ backgroundCpuFrac: nullable(num), trustworthy: bool, notes: arr(str) }),
   baseline: nullable(obj({ lag: LagStats, gilWait: nullable(GilWaitStats), wallMs: num })),
@@ -194,11 +185,7 @@ export const Report = obj({
    * leaves lags of about one switch interval; a GIL-holding native call one stall as
    * long as the call; GIL-releasing work none. The advice rules read it.
    */
-  diagnostic: optional(nullable(obj({
-    lag: LagStats, gilWait: nullable(GilWaitStats), wallMs: num, callMs: nullable(num), cpuMs: nullable(num),
-    /** The lines that held the GIL during the one call (see ModeRun.blockers). */
-    blockers: optional(arr(Blocker)),
-  }))),
+  diagnostic: optional(nullable(obj({ lag: LagStats, gilWait: nullable(GilWaitStats), wallMs: num, callMs: nullable(num), cpuMs: nullable(num) }))),
   runs: arr(ModeRun),
   advice: arr(Advice),
   /** One sentence: is it safe to run this the way the user plans (see plannedMode)? */

@@ -6,7 +6,6 @@
 import { arr, bool, Infer, int, literal, nullable, num, obj, optional, str, tagged, tupleOfNumbers } from '../validate';
 import { MODE_NAMES } from '../modes';
 import { Mode, RunError } from './common';
-import { AttributionPlan, RawAttribution } from './attribution';
 
 /** Bumped on any incompatible change to the host⇄sidecar messages. */
 export const PROTOCOL_VERSION = 1;
@@ -42,8 +41,6 @@ export const RunPlan = obj({
    * one more thread wanting the GIL and inflates the lag they report. Absent means false.
    */
   gilProbeInWindow: optional(bool),
-  /** Where the loop was blocked: sample stacks during stalls (see protocol/attribution.ts). Absent: off. */
-  attribution: optional(AttributionPlan),
   /** The baseline (idle) window's length; 0 skips it (a later sidecar of a session with per-mode sidecars). */
   baselineMs: int,
   outputCapBytes: int,
@@ -230,8 +227,6 @@ export const RawWindow = obj({
    * up to the cut: samples, calls (the unfinished ones without an end). Absent: false.
    */
   partial: optional(bool),
-  /** Stacks sampled during stalls and the main thread's spans (RunPlan.attribution); absent or null when off. */
-  attribution: optional(nullable(RawAttribution)),
   output: CapturedOutput,
 });
 export type RawWindow = Infer<typeof RawWindow>;

@@ -34,19 +34,6 @@ def _nullable(t):
 
 ERROR = {"kind": ERROR_KINDS, "message": str, "detail": _nullable(str),
          "file": (OPT, _nullable(str)), "line": (OPT, _nullable(int))}
-# Where the loop was blocked (src/shared/protocol/attribution.ts).
-FRAME_KINDS = ("user", "library", "stdlib", "runtime", "tool")
-SAMPLE_THREADS = ("loop", "worker", "main", "pool-manager", "other")
-ATTRIBUTION_METHODS = ("faulthandler", "v8-cpu-profiler", "spans")
-RAW_FRAME = {"file": _nullable(str), "line": _nullable(int), "function": str, "kind": FRAME_KINDS,
-             "source": (OPT, _nullable(str)), "lineIsDefinition": (OPT, bool)}
-RAW_SAMPLE = {"tMs": NUM, "dump": int, "thread": SAMPLE_THREADS, "stack": int, "cpuMs": (OPT, _nullable(NUM))}
-RAW_SPAN = {"step": ("serialize-args", "deserialize-result"), "startMs": NUM, "endMs": NUM}
-RAW_ATTRIBUTION = {"method": ATTRIBUTION_METHODS, "intervalMs": NUM, "frames": ["list", RAW_FRAME],
-                   "stacks": ["list", ["list", int]], "samples": ["list", RAW_SAMPLE],
-                   "spans": (OPT, ["list", RAW_SPAN]), "droppedSamples": (OPT, int),
-                   "notes": (OPT, ["list", str]), "error": (OPT, str)}
-ATTRIBUTION_PLAN = {"enabled": bool, "intervalMs": NUM, "rearmMs": (OPT, NUM)}
 TARGET_SPEC = {"file": str, "qualname": _nullable(str),
                "lines": _nullable({"start": int, "end": int}), "args": str,
                "workspaceRoot": _nullable(str)}
@@ -55,8 +42,7 @@ PLAN = {"target": TARGET_SPEC, "modes": ["list", MODES], "concurrency": int,
         "gilProbe": bool, "baselineMs": int, "outputCapBytes": int,
         "diagnostic": (OPT, bool), "sweepWorkers": (OPT, ["list", int]), "warmup": (OPT, bool),
         "gilProbeInWindow": (OPT, bool), "callTimeoutS": (OPT, _nullable(NUM)),
-        "sweepRounds": (OPT, {"minRepeats": int, "minWindowMs": NUM, "maxWindowMs": NUM, "callsPerWorker": int}),
-        "attribution": (OPT, ATTRIBUTION_PLAN)}
+        "sweepRounds": (OPT, {"minRepeats": int, "minWindowMs": NUM, "maxWindowMs": NUM, "callsPerWorker": int})}
 RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str,
            "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM,
            "heapLimitMb": (OPT, int)}  # Node only: V8's heap limit, MB
@@ -85,7 +71,7 @@ WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": 
           "backgroundCpuFrac": _nullable(NUM), "elu": (OPT, _nullable(NUM)),
           "eventLoopDelay": (OPT, _nullable(LOOP_DELAY)), "warmupMs": (OPT, _nullable(["list", NUM])),
           "threadpool": (OPT, _nullable(THREADPOOL)), "notes": (OPT, ["list", str]), "partial": (OPT, bool),
-          "attribution": (OPT, _nullable(RAW_ATTRIBUTION)), "output": OUTPUT}
+          "output": OUTPUT}
 
 HOST_MESSAGES = {
     "start": {"type": str, "protocol": int, "plan": PLAN},
@@ -187,22 +173,6 @@ class CapturedOutput(TypedDict):
     stderrBytes: int
 
 
-class _RawAttributionKeys(TypedDict):
-    method: str  # one of ATTRIBUTION_METHODS
-    intervalMs: float
-    frames: List[dict]  # RAW_FRAME
-    stacks: List[List[int]]  # indexes into frames, innermost first
-    samples: List[dict]  # RAW_SAMPLE
-
-
-class RawAttribution(_RawAttributionKeys, total=False):
-    """RAW_ATTRIBUTION: the stacks sampled during a window's stalls."""
-    spans: List[dict]  # RAW_SPAN
-    droppedSamples: int
-    notes: List[str]
-    error: str
-
-
 class _RawWindowKeys(TypedDict):
     mode: str  # one of WINDOW_MODES
     status: str  # ok, failed, skipped
@@ -228,7 +198,6 @@ class RawWindow(_RawWindowKeys, total=False):
     elu: Optional[float]  # Node only
     eventLoopDelay: Optional[dict]  # Node only
     threadpool: Optional[dict]  # Node only
-    attribution: Optional[RawAttribution]
 
 def _check(value, spec, path):
     if isinstance(spec, tuple) and spec and spec[0] == OPT:
