@@ -22,10 +22,10 @@ export const CACHE_MISS_MIN_MS = 1;
 export const FIRST_CALL_OUTLIER = 3;
 
 /** Each call's run time (start → end), in the order the calls started; calls that never ran are left out. */
-export function callTimes(tasks: readonly TaskRecord[]): { ms: number; worker: string | null; startMs: number }[] {
+export function callTimes(tasks: readonly TaskRecord[]): { ms: number; worker: string | null; startMs: number; cpuMs: number | null }[] {
   return tasks
     .filter((t) => t.startMs !== null && t.endMs !== null)
-    .map((t) => ({ ms: t.endMs! - t.startMs!, worker: t.worker, startMs: t.startMs! }))
+    .map((t) => ({ ms: t.endMs! - t.startMs!, worker: t.worker, startMs: t.startMs!, cpuMs: t.cpuMs ?? null }))
     .sort((a, b) => a.startMs - b.startMs);
 }
 
@@ -42,13 +42,15 @@ export interface CallSplit {
  * The signature of a cache (or of one-time costs paid by the first call on each worker):
  * the slow calls are at least CACHE_SPLIT× the median, at least CACHE_MISS_MIN_MS, and
  * each is the first call its worker ran, so a GC pause or a preemption mid-run does not count.
+ * A slow call whose own CPU time (where measured) is under that floor did not do a miss's
+ * work: it waited (preempted on a busy machine, or for the GIL), so it is no evidence.
  */
 export function callSplit(run: Pick<ModeRun, 'tasks' | 'mode'>): CallSplit | null {
   const calls = callTimes(run.tasks);
   if (calls.length < 3) return null;
   const median = percentileSorted(sortedCopy(calls.map((c) => c.ms)), 0.5);
   const floor = Math.max(CACHE_MISS_MIN_MS, CACHE_SPLIT * median);
-  const slow = calls.filter((c) => c.ms >= floor);
+  const slow = calls.filter((c) => c.ms >= floor && !(c.cpuMs !== null && c.cpuMs < floor));
   if (!slow.length || slow.length * 2 > calls.length) return null;
   const firstOnWorker = new Map<string, number>();
   for (const c of calls) if (!firstOnWorker.has(c.worker ?? '')) firstOnWorker.set(c.worker ?? '', c.startMs);

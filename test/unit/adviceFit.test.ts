@@ -62,6 +62,13 @@ test('callSplit: one miss then hits is a cache; a pause in the middle of a run i
   // Steady calls, or a split under the 1 ms floor: nothing.
   assert.equal(callSplit(run('inline', Array.from({ length: 10 }, () => 20))), null);
   assert.equal(callSplit(run('inline', [0.5, ...HITS])), null);
+  // A slow first call that used next to no CPU waited (preempted on a busy machine): no miss.
+  const preempted = run('inline', [4, ...HITS]);
+  preempted.tasks = preempted.tasks.map((t, i) => ({ ...t, cpuMs: i === 0 ? 0.01 : 0.004 }));
+  assert.equal(callSplit(preempted), null);
+  const computed = run('inline', [4, ...HITS]);
+  computed.tasks = computed.tasks.map((t, i) => ({ ...t, cpuMs: i === 0 ? 3.9 : 0.004 }));
+  assert.equal(callSplit(computed)?.slowCount, 1);
 });
 
 test('cached-calls: a miss/hits split replaces healthy, in its mode and in modes that only measured hits', () => {
