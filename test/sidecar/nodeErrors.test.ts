@@ -52,8 +52,14 @@ describe('timeout: exit 124, what was measured is kept, nothing is left running'
 
   for (const mode of ['worker', 'process']) {
     test(`a ${mode} blocked in Atomics.wait`, async () => {
-      const marker = path.join(scratchDir(), 'called');
-      const report = await timedOut('blockInPool', `${lit(marker)}, 60`, `inline,${mode}`, 4, 1);
+      let marker = path.join(scratchDir(), 'called');
+      let report = await timedOut('blockInPool', `${lit(marker)}, 60`, `inline,${mode}`, 4, 1);
+      if (!fs.existsSync(marker)) {
+        // 4 s did not reach the pool's first call (a fresh sidecar per mode and a pool start,
+        // on a loaded machine): again with room, so the test is about the block, not the load.
+        marker = path.join(scratchDir(), 'called-again');
+        report = await timedOut('blockInPool', `${lit(marker)}, 60`, `inline,${mode}`, 10, 1);
+      }
       assert.ok(fs.existsSync(marker), `the ${mode} run had started`);
       assert.equal(report.status, 'partial');
       assert.equal(run(report, 'inline').status, 'ok');
