@@ -104,9 +104,17 @@ test('a Python process pool returning MBs: the result is named as the cost, not 
   assert.doesNotMatch(a.detail, /pickles (the )?arguments/);
 });
 
-test('a Node process pool is judged per call: start-up is info, not process-overhead', async () => {
+test('a Node process pool is judged per call: start-up is info, not process-overhead', async (t) => {
   // ~10 ms calls: the pool's per-call cost is small next to them, its start-up is not next to the short window.
-  const report = await measure(`${JS}/esm/report.js::buildReport`, ['--args', '5000000', '--modes', 'inline,process']);
+  // Others' load slows the pool's calls more than inline's (a busy CI run did: p50 51 ms), so
+  // the per-call judgement is measured again while the report distrusts its windows.
+  const opts = ['--args', '5000000', '--modes', 'inline,process'];
+  let report = await measure(`${JS}/esm/report.js::buildReport`, opts);
+  for (let attempt = 1; attempt < 3 && !report.quality.trustworthy; attempt++) report = await measure(`${JS}/esm/report.js::buildReport`, opts);
+  if (!report.quality.trustworthy) {
+    t.skip(`other processes loaded the machine in 3 measurements (last: ${report.quality.notes.join(' ')})`);
+    return;
+  }
   const p = report.runs.find((r) => r.mode === 'process')!;
   assert.ok(!ids(report).includes('process-overhead'), `${ids(report).join(', ')}; start-up ${p.startupMs} ms, wall ${p.wallMs} ms, p50 ${p.taskStats.runP50Ms} ms`);
   const s = report.advice.find((a) => a.id === 'pool-startup');
