@@ -3,7 +3,7 @@
  * told to do: the RunPlan of its `start` message.
  */
 import * as path from 'node:path';
-import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
+import { runtimeOf } from '../shared/modes';
 import type { Language, Mode, RunPlan, RunSettings, RunTarget } from '../shared/protocol';
 
 /** What a sidecar's user output is capped at (stdout and stderr each), bytes. */
@@ -25,7 +25,7 @@ export interface PlanOptions {
  * GIL probe and no switch interval, so its report must not claim a probe ran.
  */
 export function sessionSettings(language: Language, settings: RunSettings): RunSettings {
-  return RUNTIMES[RUNTIME_OF[language]].gil ? settings : { ...settings, gilProbe: false, gilProbeInWindow: false, switchIntervalS: null };
+  return runtimeOf(language).gil ? settings : { ...settings, gilProbe: false, gilProbeInWindow: false, switchIntervalS: null };
 }
 
 /**
