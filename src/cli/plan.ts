@@ -9,7 +9,7 @@ import { RunOptions } from '../engine/runSession';
 import { languageOf, parseKnob, parseModes, parseTargetArg, settingsFrom, UsageError } from '../engine/options';
 import { DEFAULT_SWEEP_BUDGET_S, DEFAULT_SWEEP_WORKERS, parseWorkerList } from '../engine/runSweep';
 import { EXIT } from '../report/exitCode';
-import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
+import { runtimeOf } from '../shared/modes';
 import { RunSettings } from '../shared/protocol';
 import { KNOBS } from '../shared/settings';
 import { CliFlags, CommandLine, usage } from './commandLine';
@@ -45,7 +45,7 @@ export function planMeasurement({ command, targetArg, flags: o }: CommandLine): 
     }
     const settings = settingsFrom({
       // A sweep's --workers is a list, and its modes default to the runtime's pool modes.
-      modes: o.modes ?? (sweep ? RUNTIMES[RUNTIME_OF[language]].sweepModes.join(',') : undefined),
+      modes: o.modes ?? (sweep ? runtimeOf(language).sweepModes.join(',') : undefined),
       concurrency: o.concurrency, workers: sweep ? undefined : o.workers, switchInterval: o['switch-interval'],
       heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, callTimeout: o['call-timeout'], gilProbe: !o['no-gil-probe'],
       gilProbeInWindow: Boolean(o['gil-probe-in-window']), warmup: !o['no-warmup'],

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { Language, OutlineFunction, RunError, ToolMessage } from '../shared/protocol';
-import { RUNTIME_OF, RuntimeName, RUNTIMES } from '../shared/modes';
+import { RUNTIME_OF, RuntimeName, runtimeOf } from '../shared/modes';
 import { ENGINE_RUNTIMES, engineRuntime } from './runtimes';
 
 export type { Language };
@@ -29,7 +29,7 @@ export function languageOfDocument(languageId: string): Language | undefined {
 
 /** How messages name the language's runtime and its setting. */
 export function runtimeNoun(language: Language): { name: string; setting: string } {
-  const rt = RUNTIMES[RUNTIME_OF[language]];
+  const rt = runtimeOf(language);
   return { name: rt.displayName, setting: `looplag.${rt.settingPrefix}.path` };
 }
 

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { QUALNAME } from '../shared/identifiers';
-import { ModeName, RUNTIME_OF, RuntimeInfo, RUNTIMES } from '../shared/modes';
+import { ModeName, RuntimeInfo, runtimeOf } from '../shared/modes';
 import { Mode, PYTHON_MODES } from '../shared/protocol';
 import type { Language, RunSettings, RunTarget } from '../shared/protocol';
 import { Knob, KNOBS, SWITCHES } from '../shared/settings';
@@ -55,7 +55,7 @@ export function parseTargetArg(text: string): Pick<RunTarget, 'file' | 'qualname
 
 /** The modes a language has, in report order. */
 export function modesFor(language: Language): readonly Mode[] {
-  return RUNTIMES[RUNTIME_OF[language]].modes;
+  return runtimeOf(language).modes;
 }
 
 export function parseModes(text: string, language: Language = 'python'): Mode[] {
@@ -64,7 +64,7 @@ export function parseModes(text: string, language: Language = 'python'): Mode[] 
   const known = modesFor(language);
   for (const m of modes) {
     if (!(known as readonly string[]).includes(m)) {
-      const rt: RuntimeInfo = RUNTIMES[RUNTIME_OF[language]];
+      const rt: RuntimeInfo = runtimeOf(language);
       // Own keys only: a "mode" named `constructor` must not find Object's.
       const hint = Object.prototype.hasOwnProperty.call(rt.modeHints, m) ? rt.modeHints[m as ModeName] : undefined;
       throw new UsageError(`unknown mode "${m}": choose from ${known.join(', ')}${hint ? ` (${hint})` : ''}${rt.modesNote}`);

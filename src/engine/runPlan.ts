@@ -3,7 +3,7 @@
  * told to do: the RunPlan of its `start` message.
  */
 import * as path from 'node:path';
-import { RUNTIME_OF, RuntimeInfo, RUNTIMES } from '../shared/modes';
+import { RuntimeInfo, runtimeOf } from '../shared/modes';
 import type { Language, Mode, RunPlan, RunSettings, RunTarget } from '../shared/protocol';
 import { SWITCHES } from '../shared/settings';
 
@@ -26,7 +26,7 @@ export interface PlanOptions {
  * GIL probe and no switch interval, so its report must not claim a probe ran.
  */
 export function sessionSettings(language: Language, settings: RunSettings): RunSettings {
-  return RUNTIMES[RUNTIME_OF[language]].gil ? settings : { ...settings, gilProbe: false, gilProbeInWindow: false, switchIntervalS: null };
+  return runtimeOf(language).gil ? settings : { ...settings, gilProbe: false, gilProbeInWindow: false, switchIntervalS: null };
 }
 
 /**
@@ -35,7 +35,7 @@ export function sessionSettings(language: Language, settings: RunSettings): RunS
  * sampling would cost its throughput figures); sent either way, so a sidecar never guesses.
  */
 export function attributionPlan(language: Language, settings: RunSettings, sweep = false): RunPlan['attribution'] {
-  const sampling: RuntimeInfo['attribution'] = RUNTIMES[RUNTIME_OF[language]].attribution;
+  const sampling: RuntimeInfo['attribution'] = runtimeOf(language).attribution;
   const { intervalMs, rearmMs } = sampling;
   const enabled = !sweep && (settings.attribution ?? SWITCHES.attribution.default);
   return { enabled, intervalMs, ...(rearmMs !== undefined ? { rearmMs } : {}) };

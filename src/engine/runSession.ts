@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { buildReport, SessionState, toModeRun } from '../report/buildReport';
 import type { CapturedOutput, Mode, ModeRun, RawWindow, Report, RunError, RunPlan, RunSettings, RunTarget, SidecarMessage } from '../shared/protocol';
 import { PROTOCOL_VERSION } from '../shared/protocol';
-import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
+import { RUNTIME_OF, runtimeOf, RUNTIMES } from '../shared/modes';
 import { taskStats } from '../stats/lagStats';
 import { crashError, movedDuringRun, timeoutError } from './crashMessages';
 import { oomEvidence, readOomKills } from './oomKills';
@@ -57,7 +57,7 @@ export const HELLO_DEADLINE_MS = 20_000;
 export async function runSession(opts: RunOptions): Promise<Report> {
   const started = Date.now();
   const state = await measureIsolated(opts);
-  const ft = RUNTIMES[RUNTIME_OF[opts.target.language]].freeThreaded && state.settings.modes.includes('thread') && !state.error && !opts.signal?.aborted
+  const ft = runtimeOf(opts.target.language).freeThreaded && state.settings.modes.includes('thread') && !state.error && !opts.signal?.aborted
     ? resolveFreeThreaded(opts.freeThreaded)
     : null;
   if (ft && state.runtime && !state.runtime.gilEnabled) {

@@ -5,7 +5,7 @@ import { clampKnob, KNOBS, SWITCHES } from '../shared/settings';
 import type { Mode, RunSettings } from '../shared/protocol';
 import { SECTION, SettingTypes } from './ids';
 import { Language } from '../engine/languageTools';
-import { RUNTIME_OF, RUNTIMES } from '../shared/modes';
+import { runtimeOf } from '../shared/modes';
 
 export interface HostSettings {
   report: RunSettings;
@@ -36,7 +36,7 @@ export function readSettings(scope: vscode.Uri | undefined, language: Language =
   const c = vscode.workspace.getConfiguration(SECTION, scope);
   const get = <K extends keyof SettingTypes>(key: K, fallback: SettingTypes[K]): SettingTypes[K] => c.get<SettingTypes[K]>(key) ?? fallback;
   const known = modesFor(language);
-  const runtime = RUNTIMES[RUNTIME_OF[language]];
+  const runtime = runtimeOf(language);
   const asked = get(`${runtime.settingPrefix}.modes`, [...known]);
   const modes = (Array.isArray(asked) ? asked : []).filter((m): m is Mode => (known as readonly string[]).includes(m));
   const workers = clampKnob('workers', get('workers', KNOBS.workers.default));
@@ -107,7 +107,7 @@ export function sweepWorkerCounts(settings: Pick<HostSettings, 'sweepWorkers'>, 
  * modes setting when that leaves any.
  */
 export function sweepModes(language: Language, asked: readonly Mode[]): Mode[] {
-  const pool: readonly Mode[] = RUNTIMES[RUNTIME_OF[language]].sweepModes;
+  const pool: readonly Mode[] = runtimeOf(language).sweepModes;
   const both = pool.filter((m) => asked.includes(m));
   return both.length ? both : [...pool];
 }

@@ -19,7 +19,7 @@ import { HostLagMonitor } from './hostLag';
 import { CommandId, COMMANDS, RUNNING_CONTEXT } from './ids';
 import { describeRuntime, hostRuntime, Interpreter, resolveRuntime } from './interpreter';
 import { Language, SidecarDirs } from '../engine/languageTools';
-import { RUNTIME_NAMES, RUNTIME_OF, RuntimeName, RUNTIMES } from '../shared/modes';
+import { RUNTIME_NAMES, RuntimeName, runtimeOf } from '../shared/modes';
 import { ResultHint, resultHint } from './lensText';
 import { ActiveRun, ReportView, startingSweep } from './reportView';
 import { KNOBS } from '../shared/settings';
@@ -149,7 +149,7 @@ export class RunController implements vscode.Disposable {
 
   async run(request: RunRequest): Promise<Report | undefined> {
     const s = request.settings.report;
-    const comparesFreeThreaded = RUNTIMES[RUNTIME_OF[request.language]].freeThreaded;
+    const comparesFreeThreaded = runtimeOf(request.language).freeThreaded;
     const freeThreaded = comparesFreeThreaded ? request.settings.freeThreaded : null;
     const report = await this.exclusive(request, 'run', `Loop Lag: measuring ${request.label}`, () => {
       this.lastRequest = request;

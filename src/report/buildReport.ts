@@ -1,6 +1,6 @@
 import type { Mode, ModeRun, RawWindow, Report, ResolvedTarget, RunError, RunSettings, RunTarget, Runtime, TaskRecord, ThreadpoolProbeRaw, ThreadpoolStats, TransferStats } from '../shared/protocol';
 import { REPORT_SCHEMA } from '../shared/protocol';
-import { isRuntimeName, RUNTIME_OF, RUNTIMES } from '../shared/modes';
+import { isRuntimeName, runtimeOf, RUNTIMES } from '../shared/modes';
 import { gilWaitStats, lagStats, taskStats } from '../stats/lagStats';
 import { reduceBlockers } from '../stats/blockers';
 import { SWITCHES } from '../shared/settings';
@@ -204,7 +204,7 @@ function assemble(state: SessionState): Report {
       baseline: baselineLag,
       gilProbe: state.settings.gilProbe,
       gilProbeInWindow: state.settings.gilProbeInWindow ?? false,
-      gil: RUNTIMES[RUNTIME_OF[state.target.language]].gil,
+      gil: runtimeOf(state.target.language).gil,
       diagnostic: Boolean(state.diagnostic),
     }), state.notes ?? []),
     baseline: state.baseline && baselineLag

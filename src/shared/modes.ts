@@ -119,8 +119,11 @@ export const RUNTIME_OF: { readonly [L in LanguageName]: RuntimeName } = {
   typescript: 'node',
 };
 
-/** The runtime of a target's language (a third language is not any runtime by default). */
-export function runtimeOf(language: LanguageName): RuntimeInfo {
+/**
+ * The runtime of a target's language (a third language is not any runtime by default);
+ * typed as the table's rows, so literal fields (the settings prefix) stay literal.
+ */
+export function runtimeOf(language: LanguageName): (typeof RUNTIMES)[RuntimeName] {
   return RUNTIMES[RUNTIME_OF[language]];
 }
 

@@ -1,8 +1,8 @@
 /** The report: looplag.report/1, one session's measurements, advice and headline. */
 import { arr, bool, Infer, int, literal, nullable, num, obj, optional, str } from '../validate';
-import { Mode, RunError } from './common';
+import { Mode } from './common';
 import { DOCUMENT_FIELDS, TARGET_FIELDS } from './document';
-import { CapturedOutput, LoopDelay, Runtime, Sample, TaskRecord } from './sidecar';
+import { CapturedOutput, LoopDelay, Runtime, Sample, WINDOW_OUTCOME_FIELDS } from './sidecar';
 import { Attribution, Blocker } from './attribution';
 
 export const REPORT_SCHEMA = 'looplag.report/1';
@@ -71,18 +71,7 @@ export type ThreadpoolStats = Infer<typeof ThreadpoolStats>;
 
 export const ModeRun = obj({
   mode: Mode,
-  status: literal('ok', 'failed', 'skipped'),
-  error: nullable(RunError),
-  wallMs: num,
-  startupMs: nullable(num),
-  workers: nullable(int),
-  /**
-   * The pool size asked for (--workers) when it was more than the calls in flight:
-   * the pool then started `workers` members, one per call in flight (see notes).
-   * Absent when not capped (the executor's default is capped the same way, unmarked).
-   */
-  workersRequested: optional(int),
-  tasks: arr(TaskRecord),
+  ...WINDOW_OUTCOME_FIELDS,
   taskStats: TaskStats,
   lag: LagStats,
   gilWait: nullable(GilWaitStats),

@@ -195,18 +195,27 @@ export const Sample = tupleOfNumbers(2);
 export const ThreadpoolProbeRaw = obj({ probesMs: arr(num), idleMs: nullable(num) });
 export type ThreadpoolProbeRaw = Infer<typeof ThreadpoolProbeRaw>;
 
-/** What the sidecar measured in one window; stats are computed on the host. */
-export const RawWindow = obj({
-  /** `diagnostic`: one call on a one-thread pool before thread mode (Python), see report.diagnostic. */
-  mode: literal('baseline', 'diagnostic', ...MODE_NAMES),
+/** How a window ended and what it ran: sent by the sidecar, kept as they are in the report's run (ModeRun). */
+export const WINDOW_OUTCOME_FIELDS = {
   status: literal('ok', 'failed', 'skipped'),
   error: nullable(RunError),
   wallMs: num,
   startupMs: nullable(num),
   workers: nullable(int),
-  /** Pool modes: the --workers asked for when the pool started fewer, one per call in flight; absent when not capped. */
+  /**
+   * The pool size asked for (--workers) when it was more than the calls in flight:
+   * the pool then started `workers` members, one per call in flight (see notes).
+   * Absent when not capped (the executor's default is capped the same way, unmarked).
+   */
   workersRequested: optional(int),
   tasks: arr(TaskRecord),
+};
+
+/** What the sidecar measured in one window; stats are computed on the host. */
+export const RawWindow = obj({
+  /** `diagnostic`: one call on a one-thread pool before thread mode (Python), see report.diagnostic. */
+  mode: literal('baseline', 'diagnostic', ...MODE_NAMES),
+  ...WINDOW_OUTCOME_FIELDS,
   /** Heartbeat samples `[tMs, lagMs]` by wake time. */
   samples: arr(Sample),
   /** Each GIL-probe wake-up's wait beyond its sleep, ms; null when the probe is off. */
