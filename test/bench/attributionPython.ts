@@ -99,6 +99,11 @@ export async function attributionPython(t: Table): Promise<void> {
     const on = med('on', cpuMs, mode);
     t.row(`${mode} process CPU off → on (median of ${PAIRS})`, `${ms(off, 0)} → ${ms(on, 0)}`, `on/off ${ratio(div(on, off))}: the sampling's own cost, less sensitive to load than wall time`);
   }
+  for (const mode of ['inline', 'thread']) {
+    const off = med('off', lagP99, mode);
+    const on = med('on', lagP99, mode);
+    t.row(`${mode} lag p99 off → on (median of ${PAIRS})`, `${ms(off, 1)} → ${ms(on, 1)}`, `on/off ${ratio(div(on, off))}: the stall-end reads and the inline sampler's turns`);
+  }
   const idleOff = med('off', lagP99, 'baseline');
   const idleOn = med('on', lagP99, 'baseline');
   t.row('idle lag p99 off → on (baseline window)', `${ms(idleOff, 3)} → ${ms(idleOn, 3)}`, 'clock reads only: a healthy loop has no stall to sample');

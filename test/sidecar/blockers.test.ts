@@ -53,8 +53,10 @@ describe('Python: the line that blocked, in the report, the table and the advice
         assert.ok(b.stack.every((f) => f.kind !== 'tool'), `${r.mode}: no tool frame in ${JSON.stringify(b.stack)}`);
         // On the loop a sleep blocks it too; in a worker it releases the GIL. Stacks are read at
         // the beat that ends a stall, so a worker that let go of the GIL at the sleep is seen there
-        // with the CPU it spent in `sorted` before it: a minor share (4–19% measured), never the top.
-        if (r.mode === 'thread' && b.line === PY_LINE.sleep) assert.ok(b.share < 0.25, `time.sleep releases the GIL, yet ${b.share} of the stalled time`);
+        // with the CPU it spent in `sorted` before it: a minor share (0–31% measured; README "Limits"), well below the top.
+        if (r.mode === 'thread' && b.line === PY_LINE.sleep) {
+          assert.ok(b.share < 0.4 && b.share < 0.75 * top.share, `time.sleep releases the GIL, yet ${b.share} of the stalled time (sorted ${top.share})`);
+        }
       }
       const shares = r.blockers!.reduce((s, b) => s + b.share, 0);
       assert.ok(shares <= 1.0001, `${r.mode}: shares sum to ${shares}`);

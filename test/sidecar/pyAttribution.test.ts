@@ -138,11 +138,14 @@ async function threadRanksTheGilHolder(t: TestContext, python: string): Promise<
   t.diagnostic(describe(w, r));
   assert.equal(r.rows[0].thread, 'gil-holder');
   assert.equal(r.rows[0].line, LINE.sorted, '`sorted` holds the GIL: it ranks first');
-  // Stacks are read at the beat that ends a stall: a worker whose `time.sleep` let the loop
-  // have the GIL back is seen at the sleep line with the CPU it spent in `sorted` before it
-  // (4–19% measured, 3.9 and 3.11), so the line is allowed a minor share, never the top.
+  // Stacks are read at the beat that ends a stall: a worker that handed the GIL to another
+  // worker after `sorted`, then let it go at `time.sleep`, is seen at the sleep line with the
+  // sort's CPU (0–31% measured over 14 runs, the sort 54–82%; README "Limits"), so the line
+  // is allowed a minor share: well below the sort's, never the top.
   const sleep = r.rows.find((x) => x.line === LINE.sleep);
-  assert.ok(!sleep || sleep.share < 0.25, `time.sleep releases the GIL: ${((sleep?.share ?? 0) * 100).toFixed(1)}% < 25%`);
+  const sleepShare = sleep?.share ?? 0;
+  assert.ok(sleepShare < 0.4 && sleepShare < 0.75 * r.rows[0].share,
+    `time.sleep releases the GIL: ${(sleepShare * 100).toFixed(1)}% < 40% and < ¾ of sorted's ${(r.rows[0].share * 100).toFixed(1)}%`);
   assert.equal(r.loopUserSamples, 0, "the loop's await never appears: no loop sample is in user code");
   assert.ok((w.attribution as RawAttribution).samples.some((s) => s.thread === 'worker' && typeof s.cpuMs === 'number'), 'workers carry cpuMs');
 }
@@ -151,7 +154,7 @@ test('inline: the dominant user line ranks first, on the loop, with its source t
   await inlineRanksTheDominantLine(t, 'python3');
 });
 
-test('thread mode: the `sorted` line ranks first as held by a worker; time.sleep < 25%; the loop never appears', async (t) => {
+test('thread mode: the `sorted` line ranks first as held by a worker; time.sleep well below it; the loop never appears', async (t) => {
   await threadRanksTheGilHolder(t, 'python3');
 });
 
