@@ -52,10 +52,20 @@ export async function resolveReportFile(root: string, file: string): Promise<{ p
   return { path: candidate };
 }
 
-/** Open a report's line (the panel's `openLocation`): inside its workspace only; a refusal is shown, not thrown. */
-export async function openReportLocation(report: Pick<Report, 'target'>, file: string, line: number, log: (text: string) => void): Promise<boolean> {
+/** Whether the report's blockers name `file` at `line` (as the blocker's line or in its stack): the lines the panel offers. */
+export function reportNamesLine(report: Pick<Report, 'runs' | 'diagnostic'>, file: string, line: number): boolean {
+  const blockers = [...report.runs.flatMap((r) => r.blockers ?? []), ...(report.diagnostic?.blockers ?? [])];
+  return blockers.some((b) => (b.file === file && b.line === line) || b.stack.some((f) => f.file === file && f.line === line));
+}
+
+/**
+ * Open a report's line (the panel's `openLocation`): only a line its blockers name, inside
+ * its workspace; a refusal is shown, not thrown.
+ */
+export async function openReportLocation(report: Pick<Report, 'target' | 'runs' | 'diagnostic'>, file: string, line: number, log: (text: string) => void): Promise<boolean> {
   const root = reportRoot(report);
-  const resolved = root === null ? { refused: 'the report names no workspace to open it in' } : await resolveReportFile(root, file);
+  const resolved = !reportNamesLine(report, file, line) ? { refused: 'the report names no blocking line there' }
+    : root === null ? { refused: 'the report names no workspace to open it in' } : await resolveReportFile(root, file);
   if ('refused' in resolved) {
     log(`openLocation ${file}:${line} refused: ${resolved.refused}`);
     void vscode.window.showWarningMessage(`Loop Lag: cannot open ${file}: ${resolved.refused}.`);

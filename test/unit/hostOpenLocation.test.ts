@@ -1,8 +1,9 @@
 /**
  * The panel's `openLocation` (a blocker's line, clicked): the host opens it at the line
- * when it is inside the report's workspace, and refuses anything else (`..`, an absolute
- * path elsewhere, a symlink out, a missing file, a malformed message). The report is
- * data: a crafted one must not open arbitrary files.
+ * when the report's blockers name it and it is inside the report's workspace, and refuses
+ * anything else (a line no blocker names, `..`, an absolute path elsewhere, a symlink out,
+ * a missing file, a malformed message). The report is data: a crafted one must not open
+ * arbitrary files.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -40,9 +41,18 @@ before(() => {
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => stubs.restore());
 
-function report(targetFile: string): Report {
+/** The places the tests open, named by the report's blockers (the panel only offers those). */
+const NAMED: [string, number][] = [['services/feeds.py', 12], ['../other/secret.py', 1], ['services/../../other/secret.py', 1],
+  ['/etc/passwd', 1], ['link.py', 1], ['services/missing.py', 1], ['.', 1], ['..feeds.py', 1], ['secret.py', 1]];
+
+function report(targetFile: string, named: [string, number][] = [...NAMED, [path.join(other, 'secret.py'), 1]]): Report {
   const r = Report.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reports', 'sample-report.json'), 'utf8')));
-  return { ...r, target: { ...r.target, file: targetFile } };
+  const frame = (file: string, line: number) => ({ file, line, function: 'f', kind: 'user' as const });
+  // The first as a blocker's line, the rest in its stack (both are offered).
+  const [first, ...rest] = named;
+  const blocker = { file: first[0], line: first[1], function: 'f', source: null, thread: 'loop' as const, step: 'call' as const,
+    stalledMs: 10, share: 0.5, samples: 1, stalls: 1, stack: [frame(...first), ...rest.map(([f, l]) => frame(f, l))] };
+  return { ...r, target: { ...r.target, file: targetFile }, runs: r.runs.map((run, i) => (i === 0 ? { ...run, blockers: [blocker] } : run)) };
 }
 
 /** The fake editor: what opened, where the cursor went; each call settles a promise the test awaits (no sleeps). */
@@ -142,6 +152,26 @@ test('outside the workspace is refused with a message: .., an absolute path, a s
     send({ type: 'openLocation', file: '..feeds.py', line: 1 });
     await done;
     assert.deepEqual(ed.opened.map((o) => o.file), [path.join(ws, '..feeds.py')]);
+  } finally {
+    view.dispose();
+  }
+});
+
+test('a line the report\'s blockers do not name is refused, even inside the workspace', async () => {
+  const ed = editorStubs();
+  const { view, send } = await panelWith(report(path.join(ws, 'app.py'), [['services/feeds.py', 12]]));
+  try {
+    for (const [file, line] of [['services/feeds.py', 13], ['app.py', 1]] as const) {
+      const done = ed.next();
+      send({ type: 'openLocation', file, line });
+      await done;
+      assert.match(ed.warnings.at(-1)!, /names no blocking line there/, `${file}:${line}`);
+    }
+    assert.equal(ed.opened.length, 0, 'nothing opened');
+    const done = ed.next();
+    send({ type: 'openLocation', file: 'services/feeds.py', line: 12 });
+    await done;
+    assert.deepEqual(ed.opened.map((o) => o.line), [12]);
   } finally {
     view.dispose();
   }

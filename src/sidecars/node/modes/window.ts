@@ -41,6 +41,17 @@ export class Window {
     // First: starting the profiler blocks the loop, which must be before any probe starts.
     const attribution = await WindowAttribution.begin(ctx.plan.attribution, this.mode);
     this.attribution = attribution;
+    try {
+      return await this.measureWith(attribution, body);
+    } catch (e) {
+      // The profiler is ours to stop whatever failed (also before the window's own try).
+      attribution?.abandon();
+      throw e;
+    }
+  }
+
+  private async measureWith(attribution: WindowAttribution | null, body: (w: Window) => Promise<void>): Promise<RawWindow> {
+    const ctx = this.ctx;
     const heartbeat = new Heartbeat(ctx.plan.heartbeatMs);
     const cpu = new CpuMeter();
     if (this.mode !== 'baseline') ctx.progress(this.mode, 'running', 0);
@@ -84,7 +95,6 @@ export class Window {
         error = e.error;
       } else {
         // Not ours to report here, but our probes must not keep the sidecar alive.
-        attribution?.abandon();
         threadpool.stop();
         heartbeat.cancel();
         throw e;
