@@ -44,6 +44,8 @@ export interface SidecarChoice extends RuntimeChoice {
 export interface EngineRuntime {
   /** The sidecar's entry script, in its folder. */
   sidecarEntry: string;
+  /** Service mode's server harness (src/shared/protocol/serve.ts), in the same folder. */
+  serveEntry: string;
   /**
    * Where its folder may be, first found (holding `sidecarEntry`) wins: next to the bundle
    * (dist/sidecars/…), then up from it (the source tree's, for a sidecar that is not built).
@@ -75,6 +77,7 @@ function bundleDirs(runtime: string, tree: 'src' | 'dist'): string[] {
 export const ENGINE_RUNTIMES: { readonly [R in RuntimeName]: EngineRuntime } = {
   python: {
     sidecarEntry: 'run_sidecar.py',
+    serveEntry: 'run_serve.py',
     sidecarDirs: () => bundleDirs('python', 'src'),
     chosenSidecarDir: (opts) => opts.sidecarDir,
     // The one given, else the usual names on PATH.
@@ -86,6 +89,7 @@ export const ENGINE_RUNTIMES: { readonly [R in RuntimeName]: EngineRuntime } = {
   },
   node: {
     sidecarEntry: 'sidecar.js',
+    serveEntry: 'serve.js',
     // Built (bundled from TypeScript), so never the source tree's.
     sidecarDirs: () => bundleDirs('node', 'dist'),
     chosenSidecarDir: (opts) => opts.nodeSidecarDir,
