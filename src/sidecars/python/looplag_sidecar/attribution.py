@@ -13,10 +13,17 @@ only read by a thread that holds the GIL:
   own stall): a daemon thread wakes every interval and, when the loop has not beaten for
   that long, reads the loop's stack. It gets the GIL at the switch interval during pure
   Python; during a native call that holds the GIL it waits and samples once it gets it.
+* Server mode (service mode's harness, looplag_sidecar/serve): both. A stall may be an
+  `async def` handler on the loop or a sync one in a worker thread holding the GIL (AnyIO's
+  `AnyIO worker thread`s, or any thread that is not the tool's, created whenever the app
+  wants one), so the thread reads every thread's stack during a stall, and the beat that
+  ends one does too; threads and their CPU clocks are looked up at each read.
 
 Samples carry `tMs` on the heartbeat's clock inside the gap they describe, so the host
 matches them to that gap's lag sample as before.
 """
+import contextlib
+import itertools
 import sys
 import threading
 import time
@@ -81,8 +88,11 @@ class Sampler:
         self.error = None
         self._thread = None
         self._stop = threading.Event()
-        self._next_id = 0
+        # next() on a count is one step under the GIL: server mode's two samplers share it.
+        self._ids = itertools.count()
         self._last_beat = None
+        # Server mode: the loop's beat and the sampler thread both read stacks and clocks.
+        self._lock = threading.Lock() if mode == "server" else contextlib.nullcontext()
 
     def start(self, now):
         """Before t0, once the window's threads exist: their roles and CPU clocks."""
@@ -100,20 +110,35 @@ class Sampler:
             elif self.mode in ("process", "interpreter"):
                 self.roles[t.ident] = "pool-manager"
         self.clocks = {i: c for i, c in ((i, _cpu_clock(i)) for i in self.roles) if c is not None}
+        self._refresh_threads()
         self._last_beat = now
         self._cpu_at = (now, self._read_cpu())
-        if self.mode == "inline":
+        if self.mode in ("inline", "server"):
             thread = threading.Thread(target=self._run_inline, name="looplag-attribution", daemon=True)
             thread.start()  # may raise (a thread limit): then there is no thread to join
             self._thread = thread
 
     @property
     def samples_at_beats(self):
-        """Thread and pool modes sample at the beat that ends a stall; inline has its thread;
-        the baseline has no target to sample."""
+        """Thread, pool and server modes sample at the beat that ends a stall; inline has its
+        thread (server mode too); the baseline has no target to sample."""
         return self.mode not in ("inline", "baseline")
 
+    def _refresh_threads(self):
+        """Server mode: every thread that is not the tool's is a possible GIL holder (a worker),
+        whenever it was started; its CPU clock joins the others."""
+        if self.mode != "server":
+            return
+        for t in threading.enumerate():
+            if t.ident is None or t.ident in self.roles or t.name.startswith(_SKIP_PREFIXES):
+                continue
+            self.roles[t.ident] = "worker"
+            clock = _cpu_clock(t.ident)
+            if clock is not None:
+                self.clocks[t.ident] = clock
+
     def _read_cpu(self):
+        self._refresh_threads()
         out = {}
         for ident, clock in self.clocks.items():
             try:
@@ -131,25 +156,30 @@ class Sampler:
         if not self.samples_at_beats:
             return
         try:
-            if now - prev - self.heartbeat_s >= self.interval_s:
-                self._sample_all(now)
-            elif now - self._cpu_at[0] >= self.clock_every_s:
-                self._cpu_at = (now, self._read_cpu())
+            with self._lock:
+                if now - prev - self.heartbeat_s >= self.interval_s:
+                    self._sample_all(now)
+                elif now - self._cpu_at[0] >= self.clock_every_s:
+                    self._cpu_at = (now, self._read_cpu())
         except Exception as e:  # noqa: BLE001 - sampling stops, the measurement goes on
             self.close()
             self.error = "sampling stopped during the window: %s: %s" % (type(e).__name__, e)
 
-    def _sample_all(self, t, keep_clocks=False):
-        """Every thread's stack now, with the CPU each got since the clocks were last read."""
+    def _sample_all(self, t, keep_clocks=False, repeat=1, interval_s=0.0):
+        """Every thread's stack now, with the CPU each got since the clocks were last read.
+        `repeat`: the dump stands for that many reads `interval_s` apart, ending at `t`
+        (a read the GIL delayed, server mode), each with its share of the CPU."""
         frames = sys._current_frames()
         cpu = self._read_cpu()
         cpu0 = self._cpu_at[1]
         if not keep_clocks:
             self._cpu_at = (t, cpu)
-        sid = self._next_id
-        self._next_id += 1
+        if self.mode == "server":
+            # A worker started since the clocks were last read had used none of its CPU then.
+            cpu0 = dict(cpu0, **{i: 0.0 for i in cpu if i not in cpu0})
         me = threading.get_ident()
         tools = self._tool_idents()
+        read = []
         for ident, frame in frames.items():
             if ident == me and ident != self.loop_ident:
                 continue  # the cancel thread answering a cut
@@ -158,8 +188,12 @@ class Sampler:
             # The loop's own stack at a beat is the heartbeat: only its CPU counts.
             stack, truncated = _walk(frame) if ident != me else ((), False)
             c = cpu[ident] - cpu0[ident] if ident in cpu and ident in cpu0 else None
-            self._add(t, sid, ident, stack, truncated, c)
+            read.append((ident, stack, truncated, c))
         del frames
+        for j in range(repeat - 1, -1, -1):
+            sid = next(self._ids)
+            for ident, stack, truncated, c in read:
+                self._add(t - j * interval_s, sid, ident, stack, truncated, None if c is None else c / repeat)
 
     def _tool_idents(self):
         return {t.ident for t in threading.enumerate() if t.name.startswith(_SKIP_PREFIXES)}
@@ -196,6 +230,9 @@ class Sampler:
             last = self._last_beat
             if last is None or now - last < interval:
                 continue
+            if self.mode == "server":
+                self._server_read(now, last, ticks)
+                continue
             frame = sys._current_frames().get(loop_ident)
             if frame is None:
                 continue
@@ -209,9 +246,17 @@ class Sampler:
             # The scheduled reads this one stands for, all inside this stall (after `last`).
             n = max(1, min(ticks, int((t - last) / interval)))
             for j in range(n - 1, -1, -1):
-                sid = self._next_id
-                self._next_id += 1
-                self._add(t - j * interval, sid, loop_ident, stack, truncated, None)
+                self._add(t - j * interval, next(self._ids), loop_ident, stack, truncated, None)
+
+    def _server_read(self, now, last, ticks):
+        """Server mode's thread, the loop late by an interval: every thread's stack (the loop
+        may run an `async def` handler, a worker may hold the GIL), standing for the
+        scheduled reads it passed inside this stall."""
+        n = max(1, min(ticks, int((now - last) / self.interval_s)))
+        with self._lock:
+            if self._last_beat != last or self.closed:
+                return  # the loop beat meanwhile: no stall to read
+            self._sample_all(now, repeat=n, interval_s=self.interval_s)
 
     def close(self):
         """Stop sampling (idempotent; the window's `finally`, also on cuts). The inline
@@ -238,7 +283,7 @@ class Sampler:
         interner = Interner(Classifier(self.workspace_root))
         samples, notes = [], []
         for (t, sid, ident, stack, truncated, cpu_s) in samples_in:
-            role = self.roles.get(ident, "other")
+            role = self.roles.get(ident, "worker" if self.mode == "server" else "other")
             frames, in_call = cut_at_boundary(list(stack), interner.classifier)
             if role not in ("loop", "pool-manager") and not in_call and not any(
                     interner.classifier.classify(f.file)[0] in ("user", "library") for f in frames):

@@ -77,7 +77,7 @@ class Classifier:
         if path.startswith("<"):
             return ("stdlib" if path.startswith("<frozen") else "runtime"), path, path
         real = os.path.realpath(path)
-        if real.startswith(_TOOL_DIR + os.sep) or os.path.basename(real) == "run_sidecar.py":
+        if real.startswith(_TOOL_DIR + os.sep) or os.path.basename(real) in ("run_sidecar.py", "run_serve.py"):
             return "tool", os.path.basename(real), real
         for root in self.libraries:
             if real.startswith(root):
