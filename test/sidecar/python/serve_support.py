@@ -9,6 +9,7 @@ import sys
 import time
 
 from support import FIXTURES, SIDECAR
+from looplag_sidecar.serve import protocol
 
 SERVE_PYTHON = os.environ.get("LOOPLAG_SERVE_PYTHON", "/usr/bin/python3")
 APP_DIR = os.path.join(FIXTURES, "serve", "python")
@@ -66,6 +67,7 @@ class Harness:
             raise AssertionError("the harness closed its protocol; stderr: %s" % self.stderr())
         assert line.startswith(NONCE.encode() + b" "), line[:100]
         message = json.loads(line[len(NONCE) + 1:])
+        protocol.validate_sidecar_message(message)  # whatever the harness sends speaks the protocol
         self.messages.append(message)
         return message
 

@@ -176,7 +176,7 @@ class Sampler:
             self._cpu_at = (t, cpu)
         if self.mode == "server":
             # A worker started since the clocks were last read had used none of its CPU then.
-            cpu0 = dict(cpu0, **{i: 0.0 for i in cpu if i not in cpu0})
+            cpu0 = {**{i: 0.0 for i in cpu}, **cpu0}
         me = threading.get_ident()
         tools = self._tool_idents()
         read = []

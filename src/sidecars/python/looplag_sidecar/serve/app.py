@@ -17,6 +17,7 @@ from ..protocol import error
 
 _TOOL_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 _TOOL_FILES = ("run_serve.py", "run_sidecar.py")
+_IMPORTLIB_DIR = os.path.dirname(os.path.realpath(importlib.__file__)) + os.sep
 
 
 class AppError(Exception):
@@ -45,15 +46,22 @@ def _is_tool_frame(filename):
         or filename.startswith("<frozen importlib")
 
 
+def _is_machinery(filename):
+    return _is_tool_frame(filename) or os.path.realpath(filename).startswith(_IMPORTLIB_DIR)
+
+
 def user_traceback(e):
-    """The traceback of user code's exception, the tool's and the import machinery's frames left out."""
+    """The traceback of user code's exception: the tool's frames left out, and the outer frames
+    of the import machinery that ran the user's module (the frames it called are kept)."""
     frames = [f for f in traceback.extract_tb(e.__traceback__) if not _is_tool_frame(f.filename)]
+    while frames and _is_machinery(frames[0].filename):
+        frames.pop(0)
     text = "Traceback (most recent call last):\n" if frames else ""
     text += "".join(traceback.format_list(frames))
     return text + "".join(traceback.format_exception_only(type(e), e))
 
 
-def _innermost_user_line(e, app_dir):
+def innermost_user_line(e, app_dir):
     """(file, line) of the innermost frame under appDir, workspace-relative: where to look."""
     root = os.path.realpath(app_dir) + os.sep
     for f in reversed(traceback.extract_tb(e.__traceback__)):
@@ -81,8 +89,8 @@ def load_app(target, app_dir):
         if isinstance(e, ModuleNotFoundError) and e.name is not None and module_name.startswith(e.name) \
                 and (module_name == e.name or module_name.startswith(e.name + ".")):
             raise AppError(error("target-not-found", "no module %r in %s (the app's folder, first on sys.path)"
-                                 % (module_name, app_dir), detail=user_traceback(e)))
-        file, line = _innermost_user_line(e, app_dir)
+                                 % (module_name, app_dir)))
+        file, line = innermost_user_line(e, app_dir)
         if isinstance(e, SyntaxError) and e.filename:
             file, line = os.path.relpath(e.filename, app_dir) if os.path.realpath(e.filename).startswith(
                 os.path.realpath(app_dir) + os.sep) else e.filename, e.lineno
@@ -97,8 +105,9 @@ def load_app(target, app_dir):
             raise AppError(error("target-not-found", "module %s has no attribute %r (looking for %s)"
                                  % (module_name, part, target)))
     if not callable(app):
-        raise AppError(error("unsupported-target", "%s is a %s, not an ASGI app: name the application object "
-                             "uvicorn would serve (an app factory is not supported)" % (target, type(app).__name__)))
+        raise AppError(error("unsupported-target", "%s is not an ASGI app: it is not callable (its type is %s); name "
+                             "the application object uvicorn would serve (an app factory is not supported)"
+                             % (target, type(app).__name__)))
     return app
 
 

@@ -5,7 +5,7 @@ The probe's path carries the run's nonce, so answering it ahead of the app never
 a user route; probe requests are not the app's and are not recorded.
 """
 from ..clock import perf_counter
-from .app import is_asgi3, user_traceback
+from .app import innermost_user_line, is_asgi3, user_traceback
 
 MAX_SPANS_PER_ROUTE = 20_000
 # Distinct route names kept per window: raw paths of unmatched requests (404s) could be endless.
@@ -54,14 +54,16 @@ class LifespanWatch:
 
     def __init__(self):
         self.failure = None  # (message, detail)
+        self.where = (None, None)  # the innermost line of the app's (workspace-relative) that raised
         self.started = False
 
 
 class HarnessApp:
     """ASGI 3 callable uvicorn serves: the probe route, then the user's app (ASGI 3 or 2)."""
 
-    def __init__(self, app, ping_path, route_names, recorder, lifespan):
+    def __init__(self, app, ping_path, route_names, recorder, lifespan, app_dir):
         self.app = app
+        self.app_dir = app_dir
         self.asgi3 = is_asgi3(app)
         self.ping_path = ping_path
         self.route_names = route_names
@@ -108,6 +110,7 @@ class HarnessApp:
             if not watch.started:
                 said = watch.failure[0] if watch.failure else ""
                 watch.failure = ("%s: %s" % (type(e).__name__, e), user_traceback(e) or said)
+                watch.where = innermost_user_line(e, self.app_dir)
             raise
 
 

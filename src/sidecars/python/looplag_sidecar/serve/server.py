@@ -103,7 +103,7 @@ class ServerProcess:
         app = load_app(spec["target"], spec["appDir"])
         routes = list_routes(app, spec["appDir"])
         recorder, watch = Recorder(), LifespanWatch()
-        harness = HarnessApp(app, plan["pingPath"], RouteNames(app), recorder, watch)
+        harness = HarnessApp(app, plan["pingPath"], RouteNames(app), recorder, watch, spec["appDir"])
         if plan["threadTokens"] is not None:
             _set_thread_tokens(plan["threadTokens"])
         config = uvicorn.Config(harness, host="127.0.0.1", port=self.sock.getsockname()[1], lifespan=spec["lifespan"],
@@ -128,8 +128,9 @@ class ServerProcess:
         """uvicorn returned before listening: the lifespan startup failed (it logs why; we say it)."""
         if watch.failure is not None:
             message, detail = watch.failure
+            file, line = watch.where
             return error("crashed", "the app's lifespan startup failed: %s" % (message.strip().splitlines() or [""])[-1],
-                         detail=detail or message or None)
+                         detail=detail or message or None, file=file, line=line)
         exc = serve_task.exception() if not serve_task.cancelled() else None
         if exc is not None:
             return error("crashed", "uvicorn failed to start the app: %s: %s" % (type(exc).__name__, exc))
