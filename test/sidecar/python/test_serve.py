@@ -1,5 +1,6 @@
 """Service mode's Python server harness (run_serve.py) against real servers: the test app
 (test/fixtures/serve/python) under Debian's uvicorn and FastAPI, real HTTP requests."""
+import http.client
 import json
 import os
 import signal
@@ -113,6 +114,25 @@ class ServeTests(unittest.TestCase):
         self.assertEqual(window["threadTokens"], 40)  # AnyIO's default, in force
         self.assertGreater(len(window["samples"]), 0)
         self.assertLess(abs(window["t0EpochMs"] - time.time() * 1000.0), 60_000)
+
+    def test_keep_alive_responses_do_not_wait_for_delayed_acks(self):
+        """The socket we bind must be one asyncio sets TCP_NODELAY on: without it every response
+        on a kept-alive connection waited ~40 ms for the client's delayed ACK."""
+        for processes in (1, 2):
+            h = self.start(processes=processes)
+            h.ready()
+            h.send({"type": "measure"})
+            conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+            times = []
+            for _ in range(15):
+                t = time.perf_counter()
+                conn.request("GET", "/items/7")
+                self.assertEqual(conn.getresponse().read(), b'{"id":7}')
+                times.append((time.perf_counter() - t) * 1000.0)
+            conn.close()
+            self.stop(h)
+            median = sorted(times)[len(times) // 2]
+            self.assertLess(median, 30.0, "processes=%d: %s" % (processes, [round(x, 1) for x in times]))
 
     def test_async_cpu_stalls_the_loop_and_is_attributed_to_its_line(self):
         h = self.start()

@@ -22,7 +22,10 @@ SHUTDOWN_TIMEOUT_S = 5.0
 
 def bind(port):
     """The listening socket, on 127.0.0.1 only (port 0: a free one)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP said outright: asyncio sets TCP_NODELAY on accepted connections only when the
+    # socket's proto is TCP, and with proto 0 every keep-alive response waited 40 ms for the
+    # client's delayed ACK (Nagle), as uvicorn's own bind (getaddrinfo's proto) does not.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
