@@ -16,6 +16,7 @@ import serve_support as ss
 MISSING = ss.uvicorn_missing()
 STALL_MS = 80.0
 SPIN_LINE = 16  # app.py: `total += i * i`, the async route's CPU work
+GIL_LINE = 27  # app.py: `sorted(BIG)`, the sync route's native call holding the GIL
 
 
 def read(name):
@@ -151,6 +152,26 @@ class ServeTests(unittest.TestCase):
         spin = [f for f in lines if f and (f["file"], f["line"]) == ("app.py", SPIN_LINE)]
         self.assertGreater(len(spin), 0.7 * len([f for f in lines if f]), lines)
         self.assertEqual(spin[0]["source"], "total += i * i")
+
+    def test_a_sync_route_holding_the_gil_is_attributed_to_its_worker_line(self):
+        h = self.start()
+        h.ready()
+        h.send({"type": "measure"})
+        for _ in range(3):
+            concurrently(h, "/gil/hold", 3)
+        (window,) = self.stop(h)
+        self.assertTrue(any(lag >= STALL_MS for _, lag in window["samples"]), "sorted() holds the GIL ~150 ms")
+        raw = window["attribution"]
+        frames = raw["frames"]
+        cpu = {}
+        for s in raw["samples"]:
+            if s["thread"] != "worker":
+                continue
+            user = next((frames[i] for i in raw["stacks"][s["stack"]] if frames[i]["kind"] == "user"), None)
+            key = (user["file"], user["line"]) if user else None
+            cpu[key] = cpu.get(key, 0.0) + (s["cpuMs"] or 0.0)
+        # AnyIO's worker threads are sampled as possible GIL holders; by the CPU they got, the sort's line leads.
+        self.assertEqual(max(cpu, key=cpu.get), ("app.py", GIL_LINE), cpu)
 
     def test_a_sleeping_sync_route_leaves_the_loop_healthy_and_thread_tokens_apply(self):
         for attempt in range(2):
