@@ -79,6 +79,13 @@ class Harness:
             if m["type"] == "error":
                 raise AssertionError("harness error: %r" % (m["error"],))
 
+    def error(self, timeout_s=30.0):
+        """The next error message's error, whatever comes before it."""
+        while True:
+            m = self.next(timeout_s)
+            if m["type"] == "error":
+                return m["error"]
+
     def ready(self):
         self.until("hello")
         ready = self.until("ready")

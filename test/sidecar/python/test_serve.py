@@ -228,6 +228,16 @@ class ServeTests(unittest.TestCase):
         os.kill(h.proc.pid, signal.SIGKILL)
         self.assertEqual(ss.wait_gone(ready["pids"] + [h.proc.pid]), [])
 
+    def test_a_dead_server_process_ends_the_run_with_its_fate(self):
+        h = self.start(processes=2)
+        ready = h.ready()
+        h.send({"type": "measure"})
+        os.kill(ready["pids"][1], signal.SIGKILL)
+        err = h.error()
+        self.assertEqual(err["kind"], "crashed")
+        self.assertIn("server process 2 (pid %d) was killed by SIGKILL" % ready["pids"][1], err["message"])
+        self.assertEqual(ss.wait_gone(ready["pids"] + [h.proc.pid]), [])
+
     def error_of(self, **kw):
         h = self.start(**kw)
         h.until("hello")
