@@ -153,6 +153,29 @@ class ServeTests(unittest.TestCase):
         self.assertGreater(len(spin), 0.7 * len([f for f in lines if f]), lines)
         self.assertEqual(spin[0]["source"], "total += i * i")
 
+    def test_a_stall_in_progress_when_measure_arrives_is_in_the_window(self):
+        """t0 is taken by the thread that reads `measure`, not by the blocked loop."""
+        h = self.start()
+        h.ready()
+        busy = threading.Thread(target=h.get, args=("/cpu/async",))
+        busy.start()
+        blocked = False
+        while busy.is_alive() and not blocked:  # the loop is in the handler once a probe goes unanswered
+            conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=0.03)
+            try:
+                conn.request("GET", ss.PING)
+                conn.getresponse().read()
+            except OSError:  # socket.timeout
+                blocked = True
+            finally:
+                conn.close()
+        if not blocked:
+            self.skipTest("the handler ended before a probe saw the loop blocked (load %.1f)" % os.getloadavg()[0])
+        h.send({"type": "measure"})
+        busy.join()
+        (window,) = self.stop(h)
+        self.assertGreaterEqual(window["samples"][0][1], 30.0, window["samples"][:3])
+
     def test_a_sync_route_holding_the_gil_is_attributed_to_its_worker_line(self):
         h = self.start()
         h.ready()

@@ -38,13 +38,14 @@ class Heartbeat:
         # Called with (previous wake-up, this one) at each beat: attribution samples the stall it ends.
         self.on_beat = None
 
-    def start(self):
+    def start(self, since=None):
         # The first gap is timed from here: work the window starts (a pool thread that
         # takes the GIL as soon as it is handed a call) can block the loop before the
-        # first wake-up, and that block is lag too.
+        # first wake-up, and that block is lag too. `since`: an earlier start of the window
+        # (service mode's t0, taken off the loop while a handler may be blocking it).
         self._loop = asyncio.get_running_loop()
         self._stopped = self._loop.create_future()
-        self._last = perf_counter()
+        self._last = perf_counter() if since is None else since
         self._handle = self._loop.call_later(self.interval_s, self._beat)
 
     def _beat(self):

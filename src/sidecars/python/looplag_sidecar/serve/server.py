@@ -44,8 +44,12 @@ class Inbox:
         self._queue = None
         self._pending = []
         self._sink = None
+        # Called with each message on the reading thread before it is queued (the window's t0).
+        self.on_arrival = None
 
     def put(self, item):
+        if self.on_arrival is not None:
+            self.on_arrival(item)
         loop = self._loop
         if self._sink is not None:
             self._sink(item)
@@ -140,8 +144,16 @@ class ServerProcess:
         return error("crashed", "uvicorn stopped before listening (see the server's output)")
 
     async def _serve(self, server, serve_task, recorder):
-        probe = None
-        code = 0
+        probe = ProcessWindowProbe(self.plan, self.app_spec["appDir"], recorder)
+        began = []  # appended once, by the reading thread or here
+
+        def on_arrival(message):
+            if message["type"] == "measure" and not began:
+                began.append(True)
+                probe.begin()
+
+        self.inbox.on_arrival = on_arrival
+        measuring = False
         while True:
             get = asyncio.ensure_future(self.inbox.get())
             await asyncio.wait({get, serve_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -150,11 +162,12 @@ class ServerProcess:
                 self.send({"type": "error", "error": error("crashed", "the server stopped by itself (see its output)")})
                 return 1
             message = get.result()
-            if message["type"] == "measure" and probe is None:
-                probe = ProcessWindowProbe(self.plan, self.app_spec["appDir"], recorder)
+            if message["type"] == "measure" and not measuring:
+                on_arrival(message)  # a `measure` queued before the server was ready
                 probe.start()
+                measuring = True
             elif message["type"] in ("stop", "eof"):
-                if message["type"] == "stop" and probe is not None:
+                if message["type"] == "stop" and measuring:
                     window = await probe.finish()
                     self.send({"type": "window", "processes": [window]})
                 code = 0 if message["type"] == "stop" else 1

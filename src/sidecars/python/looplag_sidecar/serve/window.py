@@ -25,7 +25,13 @@ def thread_tokens():
 
 
 class ProcessWindowProbe:
-    """`start()` on the loop at `measure`; `await finish(requests)` at `stop`."""
+    """`begin()` when `measure` arrives, from the thread that reads it; `start()` on the loop
+    once it gets there; `await finish()` at `stop`.
+
+    t0 is taken off the loop: a handler blocking the loop when `measure` comes would
+    otherwise move the window's start to its end and hide the stall in progress. The
+    heartbeat's first gap is timed from t0, so that stall is the first sample.
+    """
 
     def __init__(self, plan, app_dir, recorder):
         self.plan = plan
@@ -36,18 +42,19 @@ class ProcessWindowProbe:
         self.notes = []
         self.attribution_error = None
 
-    def start(self):
-        heartbeat = self.heartbeat
+    def begin(self):
         self.cpu = CpuMeter()
-        attribution = self.plan["attribution"]
-        if attribution["enabled"]:
-            self._start_sampler(attribution)
-        heartbeat.start()
         # The window clock (perf_counter) and the wall clock read at one moment: the host
         # aligns each process's timeline with the load generator's by t0EpochMs.
         self.t0 = perf_counter()
         self.t0_epoch_ms = time.time() * 1000.0
         self.recorder.open(self.t0)
+
+    def start(self):
+        attribution = self.plan["attribution"]
+        if attribution["enabled"]:
+            self._start_sampler(attribution)
+        self.heartbeat.start(since=self.t0)
 
     def _start_sampler(self, plan):
         if attribution_mod.gil_disabled():
@@ -57,7 +64,7 @@ class ProcessWindowProbe:
             return
         sampler = attribution_mod.Sampler(plan, "server", self.app_dir, self.heartbeat.interval_s)
         try:
-            sampler.start(perf_counter())
+            sampler.start(self.t0)
         except Exception as e:  # noqa: BLE001 - measure without it
             sampler.close()
             self.attribution_error = "could not start sampling: %s: %s" % (type(e).__name__, e)
