@@ -102,7 +102,8 @@ def _coordinate(plan, planned_at, channel, children, events, port):
                 deadline = perf_counter() + STOP_TIMEOUT_S
             for child in children:
                 child.tell(message)
-            if stopping and len(ready) < len(children):
+            if stopping and len(ready) < len(children):  # stopped while starting: nothing was measured
+                channel.send({"type": "done"})
                 return 0
         elif source == "exit":
             if index not in done:
