@@ -98,11 +98,11 @@ class ServerProcess:
         use_private_clock(loop)
         self.inbox.attach(loop)
         try:
-            server, serve_task, probe_parts = await self._start()
+            server, serve_task, recorder = await self._start()
         except AppError as e:
             self.send({"type": "error", "error": e.error})
             return 1
-        return await self._serve(server, serve_task, *probe_parts)
+        return await self._serve(server, serve_task, recorder)
 
     async def _start(self):
         plan, spec = self.plan, self.app_spec
@@ -129,7 +129,7 @@ class ServerProcess:
         self.send({"type": "ready", "port": self.sock.getsockname()[1], "pids": [os.getpid()], "routes": routes,
                    "server": "uvicorn %s" % getattr(uvicorn, "__version__", "?"),
                    "startupMs": round((perf_counter() - self.planned_at) * 1000.0, 3)})
-        return server, serve_task, (recorder,)
+        return server, serve_task, recorder
 
     def _startup_error(self, serve_task, watch):
         """uvicorn returned before listening: the lifespan startup failed (it logs why; we say it)."""
