@@ -1,0 +1,206 @@
+/**
+ * Service mode, Node: the real server harness (dist/sidecars/node/serve.js) running real
+ * servers (test/fixtures/serve/node), driven through the protocol's framing. It listens
+ * on 127.0.0.1 and the plan's port whatever the script asked, answers the probe itself,
+ * records the app's requests per route, measures the server's own loop (a handler that
+ * blocks it stalls the heartbeat, and the profiler names the blocking line; one that
+ * awaits does not), lists an Express app's routes, fails clearly for scripts that cannot
+ * be served, and leaves nothing running.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, test, type TestContext } from 'node:test';
+import { defaultNodeSidecarDir } from '../../src/engine/runtimes';
+import type { ServePlan, ServerProcessWindow } from '../../src/shared/protocol/serve';
+import { FIXTURES } from '../support/helpers';
+import { nodePlan, request, ServeHarness } from '../support/serveHarness';
+
+const DIR = path.join(FIXTURES, 'serve', 'node');
+const SERVE_JS = path.join(defaultNodeSidecarDir(), 'serve.js');
+/** A stall, as the tests count them: a heartbeat gap at least this long (the blocking handler spins 100 ms). */
+const STALL_MS = 80;
+
+const started: ServeHarness[] = [];
+after(() => {
+  for (const h of started) h.kill();
+});
+
+function harness(options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ServeHarness {
+  const h = new ServeHarness(process.execPath, [SERVE_JS], { cwd: options.cwd ?? DIR, env: options.env });
+  started.push(h);
+  return h;
+}
+
+/** Starts `script` and waits for `ready`. */
+async function serve(script: string, over: Partial<ServePlan> = {}, env?: NodeJS.ProcessEnv) {
+  const h = harness({ env });
+  const plan = nodePlan(path.join(DIR, script), over);
+  await h.next('hello');
+  h.start(plan);
+  const ready = await h.next('ready');
+  return { h, plan, ready };
+}
+
+/** `measure`, then a probe answered: the harness has read `measure` (its stdin is read before the probe's connection). */
+async function measure(h: ServeHarness, port: number, plan: ServePlan): Promise<void> {
+  h.send({ type: 'measure' });
+  assert.deepEqual(await request(port, plan.pingPath), { status: 200, body: 'ok' });
+}
+
+/** `stop`; the one window, and the harness's exit. */
+async function stop(h: ServeHarness): Promise<{ window: ServerProcessWindow; exit: { code: number | null } }> {
+  h.send({ type: 'stop' });
+  const message = await h.next('window');
+  await h.next('done');
+  const exit = await h.exited;
+  assert.deepEqual(h.problems, []);
+  assert.equal(message.processes.length, 1);
+  return { window: message.processes[0], exit };
+}
+
+function lineOf(file: string, marker: string): number {
+  const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(marker));
+  assert.ok(i >= 0, `${marker} not in ${file}`);
+  return i + 1;
+}
+
+function maxLag(w: ServerProcessWindow): number {
+  return Math.max(0, ...w.samples.map(([, lag]) => lag));
+}
+
+/** Samples inside stalls of ≥ STALL_MS, counted by their innermost user frame (`file:line`). */
+function blockingLines(w: ServerProcessWindow): Map<string, number> {
+  const a = w.attribution;
+  assert.ok(a, 'attribution');
+  assert.equal(a.error, undefined, a.error);
+  const stalls = w.samples.filter(([, lag]) => lag >= STALL_MS).map(([t, lag]) => [t - lag - 1, t]);
+  const byLine = new Map<string, number>();
+  for (const s of a.samples) {
+    if (!stalls.some(([t0, t1]) => s.tMs >= t0 && s.tMs <= t1)) continue;
+    const frame = a.stacks[s.stack].map((i) => a.frames[i]).find((f) => f.kind === 'user');
+    const key = frame ? `${frame.file}:${frame.line}` : '(none)';
+    byLine.set(key, (byLine.get(key) ?? 0) + 1);
+  }
+  return byLine;
+}
+
+function top(byLine: Map<string, number>): string {
+  return [...byLine.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '(no samples)';
+}
+
+/** This machine's IPv4 addresses that are not loopback. */
+function externalAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address);
+}
+
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port, timeout: 2000 });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+describe('Node server harness: a plain http server', () => {
+  test('listens on 127.0.0.1 and the plan\'s port, answers the probe itself, records the app\'s requests per route', async () => {
+    const { h, plan, ready } = await serve('server.mjs');
+    assert.equal(ready.server, 'node:http');
+    assert.deepEqual(ready.pids, [h.child.pid]);
+    assert.deepEqual(ready.routes, []);
+    // The script asked for 0.0.0.0:38571; the plan asked for a free port.
+    assert.notEqual(ready.port, 38571);
+    assert.ok(ready.startupMs > 0 && ready.startupMs < 20_000, String(ready.startupMs));
+    for (const address of externalAddresses()) {
+      assert.equal(await connects(address, ready.port), false, `reachable on ${address}`);
+    }
+    assert.equal(await connects('127.0.0.1', ready.port), true);
+    // Before the window: answered, not recorded.
+    assert.equal((await request(ready.port, '/hello')).body, 'hello');
+    await measure(h, ready.port, plan);
+    for (let i = 0; i < 5; i++) assert.equal((await request(ready.port, '/hello?i=' + i)).body, 'hello');
+    assert.equal((await request(ready.port, plan.pingPath + '?x=1')).body, 'ok');
+    assert.equal((await request(ready.port, '/missing')).status, 404);
+    const { window, exit } = await stop(h);
+    assert.equal(exit.code, 0, h.stderr);
+    assert.equal(window.pid, h.child.pid);
+    const routes = Object.fromEntries(window.requests.map((r) => [`${r.method} ${r.route}`, r]));
+    assert.deepEqual(Object.keys(routes).sort(), ['GET /hello', 'GET /missing']);
+    assert.equal(routes['GET /hello'].spans.length, 5);
+    assert.equal(routes['GET /hello'].dropped, 0);
+    for (const [start, end] of routes['GET /hello'].spans) assert.ok(start >= 0 && end >= start && end <= window.wallMs + 1, `${start}–${end} in ${window.wallMs}`);
+    assert.ok(Math.abs(window.t0EpochMs - Date.now()) < 60_000);
+    assert.ok(window.samples.length > 0);
+  });
+
+  test('concurrent requests to the blocking handler stall the loop, and the profiler names its line', async () => {
+    const { h, plan, ready } = await serve('server.mjs');
+    await measure(h, ready.port, plan);
+    const answers = await Promise.all(Array.from({ length: 4 }, () => request(ready.port, '/block')));
+    assert.ok(answers.every((a) => a.body === 'blocked'));
+    const { window } = await stop(h);
+    assert.ok(maxLag(window) >= STALL_MS, `max lag ${maxLag(window)} ms`);
+    const block = window.requests.find((r) => r.route === '/block');
+    assert.equal(block?.spans.length, 4);
+    for (const [start, end] of block!.spans) assert.ok(end - start >= 95, `a /block span of ${end - start} ms`);
+    const byLine = blockingLines(window);
+    assert.equal(top(byLine), `server.mjs:${lineOf(path.join(DIR, 'server.mjs'), 'BLOCKING LINE')}`, JSON.stringify([...byLine]));
+  });
+
+  test('concurrent requests to the awaiting handler leave the loop running', async (t: TestContext) => {
+    let lag = Infinity;
+    let busy: number | null = null;
+    // A loaded machine may stall any loop: measured again once, then skipped with the load.
+    for (let attempt = 0; attempt < 2 && lag >= STALL_MS; attempt++) {
+      const { h, plan, ready } = await serve('server.mjs');
+      const before = machineBusy();
+      await measure(h, ready.port, plan);
+      const answers = await Promise.all(Array.from({ length: 6 }, () => request(ready.port, '/async')));
+      assert.ok(answers.every((a) => a.body === 'waited'));
+      const { window } = await stop(h);
+      assert.equal(window.requests.find((r) => r.route === '/async')?.spans.length, 6);
+      lag = maxLag(window);
+      busy = busyFraction(before, machineBusy());
+    }
+    if (lag >= STALL_MS && busy !== null && busy > 0.5) {
+      t.skip(`the machine was busy (${Math.round(busy * 100)}% of its CPU time busy): a ${lag} ms gap is not the handler's`);
+      return;
+    }
+    assert.ok(lag < STALL_MS, `max lag ${lag} ms with the machine ${busy === null ? 'load unknown' : `${Math.round(busy * 100)}% busy`}`);
+  });
+
+  test('a TypeScript server: the blocking line is named by its .ts line', async () => {
+    const { h, plan, ready } = await serve('server.ts');
+    await measure(h, ready.port, plan);
+    await Promise.all(Array.from({ length: 3 }, () => request(ready.port, '/block')));
+    const { window } = await stop(h);
+    assert.ok(maxLag(window) >= STALL_MS, `max lag ${maxLag(window)} ms`);
+    const byLine = blockingLines(window);
+    assert.equal(top(byLine), `server.ts:${lineOf(path.join(DIR, 'server.ts'), 'BLOCKING LINE')}`, JSON.stringify([...byLine]));
+  });
+});
+
+/** /proc/stat's busy and total ticks. */
+function machineBusy(): { busy: number; total: number } | null {
+  try {
+    const v = fs.readFileSync('/proc/stat', 'latin1').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    const busy = v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] || 0);
+    return { busy, total: busy + v[3] + v[4] };
+  } catch {
+    return null;
+  }
+}
+
+function busyFraction(a: ReturnType<typeof machineBusy>, b: ReturnType<typeof machineBusy>): number | null {
+  if (!a || !b || b.total - a.total < 20) return null;
+  return (b.busy - a.busy) / (b.total - a.total);
+}
