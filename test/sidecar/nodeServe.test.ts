@@ -8,14 +8,16 @@
  * be served, and leaves nothing running.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { defaultNodeSidecarDir } from '../../src/engine/runtimes';
 import type { ServePlan, ServerProcessWindow } from '../../src/shared/protocol/serve';
-import { FIXTURES } from '../support/helpers';
+import { FIXTURES, tmpDir, waitFor } from '../support/helpers';
 import { nodePlan, request, ServeHarness } from '../support/serveHarness';
 
 const DIR = path.join(FIXTURES, 'serve', 'node');
@@ -28,15 +30,15 @@ after(() => {
   for (const h of started) h.kill();
 });
 
-function harness(options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ServeHarness {
-  const h = new ServeHarness(process.execPath, [SERVE_JS], { cwd: options.cwd ?? DIR, env: options.env });
+function harness(options: { cwd?: string; env?: NodeJS.ProcessEnv; parentPid?: number } = {}): ServeHarness {
+  const h = new ServeHarness(process.execPath, [SERVE_JS], { cwd: options.cwd ?? DIR, env: options.env, parentPid: options.parentPid });
   started.push(h);
   return h;
 }
 
 /** Starts `script` and waits for `ready`. */
-async function serve(script: string, over: Partial<ServePlan> = {}, env?: NodeJS.ProcessEnv) {
-  const h = harness({ env });
+async function serve(script: string, over: Partial<ServePlan> = {}, env?: NodeJS.ProcessEnv, parentPid?: number) {
+  const h = harness({ env, parentPid });
   const plan = nodePlan(path.join(DIR, script), over);
   await h.next('hello');
   h.start(plan);
@@ -96,6 +98,28 @@ function externalAddresses(): string[] {
   return Object.values(os.networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address);
 }
 
+/** Linux: the local addresses of the sockets listening on `port` (IPv4 and IPv6), from /proc/net. */
+function listeningOn(port: number): string[] {
+  const out: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const row of text.split('\n').slice(1)) {
+      const [, local, , state] = row.trim().split(/\s+/);
+      if (state !== '0A' || !local) continue; // 0A: LISTEN
+      const [addr, hexPort] = local.split(':');
+      if (parseInt(hexPort, 16) !== port) continue;
+      // IPv4 as a little-endian hex word; IPv6 shown as is.
+      out.push(addr.length === 8 ? addr.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join('.') : addr);
+    }
+  }
+  return out;
+}
+
 function connects(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port, timeout: 2000 });
@@ -124,6 +148,7 @@ describe('Node server harness: a plain http server', () => {
       assert.equal(await connects(address, ready.port), false, `reachable on ${address}`);
     }
     assert.equal(await connects('127.0.0.1', ready.port), true);
+    if (fs.existsSync('/proc/net/tcp')) assert.deepEqual(listeningOn(ready.port), ['127.0.0.1']);
     // Before the window: answered, not recorded.
     assert.equal((await request(ready.port, '/hello')).body, 'hello');
     await measure(h, ready.port, plan);
@@ -203,4 +228,147 @@ function machineBusy(): { busy: number; total: number } | null {
 function busyFraction(a: ReturnType<typeof machineBusy>, b: ReturnType<typeof machineBusy>): number | null {
   if (!a || !b || b.total - a.total < 20) return null;
   return (b.busy - a.busy) / (b.total - a.total);
+}
+
+/** Express is a devDependency; where it is not installed the Express case says so. */
+function expressMissing(): string | null {
+  try {
+    createRequire(path.join(DIR, 'express.cjs')).resolve('express');
+    return null;
+  } catch {
+    return 'express is not installed (npm ci installs it: a devDependency)';
+  }
+}
+
+describe('Node server harness: an Express app', () => {
+  test('its routes with their handlers\' lines, requests by route template, a script that listens only as the main module', async (t: TestContext) => {
+    const missing = expressMissing();
+    if (missing) {
+      t.skip(missing);
+      return;
+    }
+    const file = path.join(DIR, 'express.cjs');
+    const { h, plan, ready } = await serve('express.cjs');
+    assert.match(ready.server, /^express 4\.\d+\.\d+$/);
+    assert.deepEqual(ready.routes, [
+      { methods: ['GET'], path: '/users/:id', handler: 'getUser', file: 'express.cjs', line: lineOf(file, "app.get('/users/:id'"), isAsync: false },
+      { methods: ['POST'], path: '/api/items', handler: 'createItem', file: 'express.cjs', line: lineOf(file, "api.post('/items'"), isAsync: true },
+    ]);
+    await measure(h, ready.port, plan);
+    assert.equal((await request(ready.port, '/users/1')).body, 'user 1');
+    assert.equal((await request(ready.port, '/users/2?full=1')).body, 'user 2');
+    assert.equal((await request(ready.port, '/api/items', { method: 'POST' })).status, 201);
+    const { window } = await stop(h);
+    const counts = Object.fromEntries(window.requests.map((r) => [`${r.method} ${r.route}`, r.spans.length]));
+    assert.deepEqual(counts, { 'GET /users/:id': 2, 'POST /api/items': 1 });
+  });
+});
+
+describe('Node server harness: scripts it cannot serve fail clearly, before anything is measured', () => {
+  /** Starts `script` and returns the error it sends, after checking the harness ended. */
+  async function failure(script: string, over: Partial<ServePlan> = {}) {
+    const h = harness();
+    await h.next('hello');
+    h.start(nodePlan(path.join(DIR, script), over));
+    const exit = await h.exited;
+    assert.deepEqual(h.problems, []);
+    assert.ok(!h.messages.some((m) => m.type === 'ready'), 'no ready');
+    const errors = h.messages.filter((m) => m.type === 'error');
+    assert.equal(errors.length, 1, JSON.stringify(h.messages));
+    return { error: errors[0].type === 'error' ? errors[0].error : assert.fail(), exit, h };
+  }
+
+  test('a script that throws while loading: import-error with its stack, the harness\'s frames left out', async () => {
+    const { error } = await failure('throws.mjs');
+    assert.equal(error.kind, 'import-error');
+    assert.match(error.message, /throws\.mjs threw Error: DATABASE_URL is not set/);
+    assert.match(error.detail ?? '', /at configure \(.*throws\.mjs:3/);
+    assert.doesNotMatch(error.detail ?? '', /serve\.js/);
+  });
+
+  test('a script that never listens: unsupported-target after the start timeout', async () => {
+    const { error } = await failure('never.mjs', { startTimeoutS: 1 });
+    assert.equal(error.kind, 'unsupported-target');
+    assert.equal(error.message, 'never.mjs did not start an http server within 1 s: service mode measures a script that calls server.listen()');
+  });
+
+  test('a script that exits while starting: crashed, with its exit code', async () => {
+    const { error, exit, h } = await failure('exits.mjs');
+    assert.equal(error.kind, 'crashed');
+    assert.match(error.message, /exited with code 3 before its server listened/);
+    assert.equal(exit.code, 3);
+    assert.match(h.stderr, /config missing/);
+  });
+
+  test('a port in use: crashed, naming the port', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const { error } = await failure('server.mjs', { port });
+      assert.equal(error.kind, 'crashed');
+      assert.match(error.message, new RegExp(`could not listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('more than one server process: unsupported-mode (not yet for Node)', async () => {
+    const { error } = await failure('server.mjs', { processes: 2 });
+    assert.equal(error.kind, 'unsupported-mode');
+    assert.equal(error.message, '2 server processes are not yet supported for Node servers');
+  });
+});
+
+describe('Node server harness: nothing is left running', () => {
+  /** Whether a process with this pid is alive, polled until `gone` or 3 s. */
+  async function goneSoon(pid: number): Promise<boolean> {
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      if (!alive(pid)) return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return !alive(pid);
+  }
+
+  test('after stop, though the script keeps an interval and a second server open', async () => {
+    const { h, ready } = await serve('keeps.mjs');
+    h.send({ type: 'measure' });
+    await request(ready.port, '/');
+    const { exit } = await stop(h);
+    assert.equal(exit.code, 0);
+    assert.ok(await goneSoon(h.child.pid!));
+  });
+
+  test('when the host closes stdin', async () => {
+    const { h } = await serve('keeps.mjs');
+    h.child.stdin!.end();
+    const exit = await h.exited;
+    assert.notEqual(exit.code, null);
+    assert.ok(await goneSoon(h.child.pid!));
+  });
+
+  test('when its parent dies while a handler blocks the loop', async () => {
+    // A parent of its own, killed outright: the harness's orphan watch must end it.
+    const parent = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const marker = path.join(tmpDir(), 'spinning');
+    const script = path.join(DIR, 'server.mjs');
+    const { h, ready } = await serve('server.mjs', { app: { type: 'node', script, args: ['30000'] } }, { LOOPLAG_TEST_MARKER: marker }, parent.pid);
+    h.send({ type: 'measure' });
+    // A 30 s spin: the loop cannot see stdin close; only the watch thread can act.
+    void request(ready.port, '/block').catch(() => undefined);
+    await waitFor(() => fs.existsSync(marker), 'the handler to block the loop');
+    parent.kill('SIGKILL');
+    assert.ok(await goneSoon(h.child.pid!), 'the harness outlived its parent by 3 s');
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
 }
