@@ -313,6 +313,27 @@ describe('Node server harness: scripts it cannot serve fail clearly, before anyt
     }
   });
 
+  test('an exception nothing catches while serving: crashed; one the script handles itself: it keeps serving', async () => {
+    const script = path.join(DIR, 'throwing.mjs');
+    const crashing = await serve('throwing.mjs');
+    await request(crashing.ready.port, '/boom');
+    const exit = await crashing.h.exited;
+    const error = crashing.h.messages.find((m) => m.type === 'error');
+    assert.ok(error?.type === 'error');
+    assert.equal(error.error.kind, 'crashed');
+    assert.equal(error.error.message, 'the server threw Error while serving, which nothing caught: lost the connection pool');
+    assert.match(error.error.detail ?? '', /throwing\.mjs:8/);
+    assert.equal(exit.code, 1);
+
+    const handled = await serve('throwing.mjs', { app: { type: 'node', script, args: ['handle'] } });
+    await request(handled.ready.port, '/boom');
+    await waitFor(() => handled.h.stderr.includes('handled: lost the connection pool'), 'the script\'s handler');
+    assert.equal((await request(handled.ready.port, handled.plan.pingPath)).body, 'ok');
+    handled.h.send({ type: 'measure' });
+    const { exit: handledExit } = await stop(handled.h);
+    assert.equal(handledExit.code, 0);
+  });
+
   test('more than one server process: unsupported-mode (not yet for Node)', async () => {
     const { error } = await failure('server.mjs', { processes: 2 });
     assert.equal(error.kind, 'unsupported-mode');

@@ -150,6 +150,8 @@ class Harness {
       this.channel.send({ type: 'error', error: { kind: 'crashed', message: `the server script exited with code ${code} ${when} (process.exit)`, detail: null } });
     });
     process.on('uncaughtException', (e: unknown) => {
+      // A script with a handler of its own keeps running, as it would without us.
+      if (process.listenerCount('uncaughtException') > 1) return;
       const err = e as Error | undefined;
       const when = this.phase === 'ready' ? 'while serving' : 'before its server listened';
       this.fail({
