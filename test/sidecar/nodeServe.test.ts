@@ -4,8 +4,8 @@
  * on 127.0.0.1 and the plan's port whatever the script asked, answers the probe itself,
  * records the app's requests per route, measures the server's own loop (a handler that
  * blocks it stalls the heartbeat, and the profiler names the blocking line; one that
- * awaits does not), lists an Express app's routes, fails clearly for scripts that cannot
- * be served, and leaves nothing running.
+ * awaits does not), lists an Express app's routes, and leaves nothing running. Scripts
+ * it cannot serve: nodeServeErrors.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,54 +14,15 @@ import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, test, type TestContext } from 'node:test';
-import { defaultNodeSidecarDir } from '../../src/engine/runtimes';
-import type { ServePlan, ServerProcessWindow } from '../../src/shared/protocol/serve';
-import { FIXTURES, tmpDir, waitFor } from '../support/helpers';
-import { nodePlan, request, ServeHarness } from '../support/serveHarness';
+import { describe, test, type TestContext } from 'node:test';
+import type { ServerProcessWindow } from '../../src/shared/protocol/serve';
+import { tmpDir, waitFor } from '../support/helpers';
+import { measure, NODE_SERVE_DIR as DIR, nodeServeRunner, request, stop } from '../support/serveHarness';
 
-const DIR = path.join(FIXTURES, 'serve', 'node');
-const SERVE_JS = path.join(defaultNodeSidecarDir(), 'serve.js');
 /** A stall, as the tests count them: a heartbeat gap at least this long (the blocking handler spins 100 ms). */
 const STALL_MS = 80;
 
-const started: ServeHarness[] = [];
-after(() => {
-  for (const h of started) h.kill();
-});
-
-function harness(options: { cwd?: string; env?: NodeJS.ProcessEnv; parentPid?: number } = {}): ServeHarness {
-  const h = new ServeHarness(process.execPath, [SERVE_JS], { cwd: options.cwd ?? DIR, env: options.env, parentPid: options.parentPid });
-  started.push(h);
-  return h;
-}
-
-/** Starts `script` and waits for `ready`. */
-async function serve(script: string, over: Partial<ServePlan> = {}, env?: NodeJS.ProcessEnv, parentPid?: number) {
-  const h = harness({ env, parentPid });
-  const plan = nodePlan(path.join(DIR, script), over);
-  await h.next('hello');
-  h.start(plan);
-  const ready = await h.next('ready');
-  return { h, plan, ready };
-}
-
-/** `measure`, then a probe answered: the harness has read `measure` (its stdin is read before the probe's connection). */
-async function measure(h: ServeHarness, port: number, plan: ServePlan): Promise<void> {
-  h.send({ type: 'measure' });
-  assert.deepEqual(await request(port, plan.pingPath), { status: 200, body: 'ok' });
-}
-
-/** `stop`; the one window, and the harness's exit. */
-async function stop(h: ServeHarness): Promise<{ window: ServerProcessWindow; exit: { code: number | null } }> {
-  h.send({ type: 'stop' });
-  const message = await h.next('window');
-  await h.next('done');
-  const exit = await h.exited;
-  assert.deepEqual(h.problems, []);
-  assert.equal(message.processes.length, 1);
-  return { window: message.processes[0], exit };
-}
+const { serve } = nodeServeRunner();
 
 function lineOf(file: string, marker: string): number {
   const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(marker));
@@ -261,83 +222,6 @@ describe('Node server harness: an Express app', () => {
     const { window } = await stop(h);
     const counts = Object.fromEntries(window.requests.map((r) => [`${r.method} ${r.route}`, r.spans.length]));
     assert.deepEqual(counts, { 'GET /users/:id': 2, 'POST /api/items': 1 });
-  });
-});
-
-describe('Node server harness: scripts it cannot serve fail clearly, before anything is measured', () => {
-  /** Starts `script` and returns the error it sends, after checking the harness ended. */
-  async function failure(script: string, over: Partial<ServePlan> = {}) {
-    const h = harness();
-    await h.next('hello');
-    h.start(nodePlan(path.join(DIR, script), over));
-    const exit = await h.exited;
-    assert.deepEqual(h.problems, []);
-    assert.ok(!h.messages.some((m) => m.type === 'ready'), 'no ready');
-    const errors = h.messages.filter((m) => m.type === 'error');
-    assert.equal(errors.length, 1, JSON.stringify(h.messages));
-    return { error: errors[0].type === 'error' ? errors[0].error : assert.fail(), exit, h };
-  }
-
-  test('a script that throws while loading: import-error with its stack, the harness\'s frames left out', async () => {
-    const { error } = await failure('throws.mjs');
-    assert.equal(error.kind, 'import-error');
-    assert.match(error.message, /throws\.mjs threw Error: DATABASE_URL is not set/);
-    assert.match(error.detail ?? '', /at configure \(.*throws\.mjs:3/);
-    assert.doesNotMatch(error.detail ?? '', /serve\.js/);
-  });
-
-  test('a script that never listens: unsupported-target after the start timeout', async () => {
-    const { error } = await failure('never.mjs', { startTimeoutS: 1 });
-    assert.equal(error.kind, 'unsupported-target');
-    assert.equal(error.message, 'never.mjs did not start an http server within 1 s: service mode measures a script that calls server.listen()');
-  });
-
-  test('a script that exits while starting: crashed, with its exit code', async () => {
-    const { error, exit, h } = await failure('exits.mjs');
-    assert.equal(error.kind, 'crashed');
-    assert.match(error.message, /exited with code 3 before its server listened/);
-    assert.equal(exit.code, 3);
-    assert.match(h.stderr, /config missing/);
-  });
-
-  test('a port in use: crashed, naming the port', async () => {
-    const blocker = net.createServer().listen(0, '127.0.0.1');
-    await new Promise((r) => blocker.once('listening', r));
-    const port = (blocker.address() as net.AddressInfo).port;
-    try {
-      const { error } = await failure('server.mjs', { port });
-      assert.equal(error.kind, 'crashed');
-      assert.match(error.message, new RegExp(`could not listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
-    } finally {
-      blocker.close();
-    }
-  });
-
-  test('an exception nothing catches while serving: crashed; one the script handles itself: it keeps serving', async () => {
-    const script = path.join(DIR, 'throwing.mjs');
-    const crashing = await serve('throwing.mjs');
-    await request(crashing.ready.port, '/boom');
-    const exit = await crashing.h.exited;
-    const error = crashing.h.messages.find((m) => m.type === 'error');
-    assert.ok(error?.type === 'error');
-    assert.equal(error.error.kind, 'crashed');
-    assert.equal(error.error.message, 'the server threw Error while serving, which nothing caught: lost the connection pool');
-    assert.match(error.error.detail ?? '', /throwing\.mjs:8/);
-    assert.equal(exit.code, 1);
-
-    const handled = await serve('throwing.mjs', { app: { type: 'node', script, args: ['handle'] } });
-    await request(handled.ready.port, '/boom');
-    await waitFor(() => handled.h.stderr.includes('handled: lost the connection pool'), 'the script\'s handler');
-    assert.equal((await request(handled.ready.port, handled.plan.pingPath)).body, 'ok');
-    handled.h.send({ type: 'measure' });
-    const { exit: handledExit } = await stop(handled.h);
-    assert.equal(handledExit.code, 0);
-  });
-
-  test('more than one server process: unsupported-mode (not yet for Node)', async () => {
-    const { error } = await failure('server.mjs', { processes: 2 });
-    assert.equal(error.kind, 'unsupported-mode');
-    assert.equal(error.message, '2 server processes are not yet supported for Node servers');
   });
 });
 

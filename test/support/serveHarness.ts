@@ -4,13 +4,21 @@
  * validates each framed line with the host's ServeSidecarMessage parser, and lets a test
  * wait for a message by type. (Test-local until SidecarProcess is generic over its schema.)
  */
+import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
+import * as path from 'node:path';
+import { after } from 'node:test';
 import { RUN_TAG_ENV } from '../../src/engine/killTree';
 import { LineSplitter } from '../../src/engine/lineSplitter';
+import { defaultNodeSidecarDir } from '../../src/engine/runtimes';
 import { PROTOCOL_FD } from '../../src/engine/sidecarProcess';
-import { SERVE_PROTOCOL_VERSION, ServeHostMessage, ServePlan, ServeSidecarMessage } from '../../src/shared/protocol/serve';
+import { SERVE_PROTOCOL_VERSION, ServeHostMessage, ServePlan, ServerProcessWindow, ServeSidecarMessage } from '../../src/shared/protocol/serve';
+import { FIXTURES } from './helpers';
+
+/** The Node server fixtures. */
+export const NODE_SERVE_DIR = path.join(FIXTURES, 'serve', 'node');
 
 type Message = ServeSidecarMessage;
 type Of<T extends Message['type']> = Extract<Message, { type: T }>;
@@ -129,4 +137,48 @@ export function request(port: number, path: string, options: { method?: string; 
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Starts Node server harnesses (dist/sidecars/node/serve.js) for one test file, in the
+ * fixtures' folder; every one still running is killed after the file. Call at the top level.
+ */
+export function nodeServeRunner() {
+  const serveJs = path.join(defaultNodeSidecarDir(), 'serve.js');
+  const started: ServeHarness[] = [];
+  after(() => {
+    for (const h of started) h.kill();
+  });
+  const harness = (options: { cwd?: string; env?: NodeJS.ProcessEnv; parentPid?: number } = {}): ServeHarness => {
+    const h = new ServeHarness(process.execPath, [serveJs], { cwd: options.cwd ?? NODE_SERVE_DIR, env: options.env, parentPid: options.parentPid });
+    started.push(h);
+    return h;
+  };
+  /** Starts `script` (in the fixtures' folder) and waits for `ready`. */
+  const serve = async (script: string, over: Partial<ServePlan> = {}, env?: NodeJS.ProcessEnv, parentPid?: number) => {
+    const h = harness({ env, parentPid });
+    const plan = nodePlan(path.join(NODE_SERVE_DIR, script), over);
+    await h.next('hello');
+    h.start(plan);
+    const ready = await h.next('ready');
+    return { h, plan, ready };
+  };
+  return { harness, serve };
+}
+
+/** `measure`, then a probe answered: the harness has read `measure` (its stdin is read before the probe's connection). */
+export async function measure(h: ServeHarness, port: number, plan: ServePlan): Promise<void> {
+  h.send({ type: 'measure' });
+  assert.deepEqual(await request(port, plan.pingPath), { status: 200, body: 'ok' });
+}
+
+/** `stop`; the one window, and the harness's exit. */
+export async function stop(h: ServeHarness): Promise<{ window: ServerProcessWindow; exit: { code: number | null } }> {
+  h.send({ type: 'stop' });
+  const message = await h.next('window');
+  await h.next('done');
+  const exit = await h.exited;
+  assert.deepEqual(h.problems, []);
+  assert.equal(message.processes.length, 1);
+  return { window: message.processes[0], exit };
 }
