@@ -40,7 +40,7 @@ await esbuild.build({ ...common, platform: 'browser', entryPoints: { main: 'src/
 await esbuild.build({ ...common, platform: 'browser', entryPoints: { standalone: 'src/webview/index.css' }, outdir: 'dist/webview', loader: { '.ttf': 'dataurl' }, minify: true, sourcemap: false });
 // The Node sidecar runs on the user's Node (18.19+), not the editor's: its own target.
 const nodeSidecar = { ...common, target: 'node18', outdir: 'dist/sidecars/node', external: ['typescript'] };
-await esbuild.build({ ...nodeSidecar, entryPoints: { sidecar: 'src/sidecars/node/main.ts', worker: 'src/sidecars/node/poolWorker.ts' } });
+await esbuild.build({ ...nodeSidecar, entryPoints: { sidecar: 'src/sidecars/node/main.ts', worker: 'src/sidecars/node/poolWorker.ts', serve: 'src/sidecars/node/serve/main.ts' } });
 await esbuild.build({ ...nodeSidecar, format: 'esm', entryPoints: { hooks: 'src/sidecars/node/hooks.ts' }, outExtension: { '.js': '.mjs' } });
 // The TypeScript compiler as one plain-JS file (platform-independent), loaded only for .ts targets.
 await esbuild.build({ ...nodeSidecar, entryPoints: { typescript: 'node_modules/typescript/lib/typescript.js' }, external: [], minify: true, sourcemap: false, logLevel: 'error' });

@@ -131,7 +131,7 @@ function disconnect(session: InspectorSession | null): void {
 }
 
 /** `module.findSourceMap` (Node 13.7+), which sees the maps the loader's transpiler inlined. */
-function sourceMapFinder(): ((file: string) => { findEntry(line: number, column: number): object } | undefined) | undefined {
+export function sourceMapFinder(): ((file: string) => { findEntry(line: number, column: number): object } | undefined) | undefined {
   const find = (Module as unknown as { findSourceMap?: (file: string) => { findEntry(line: number, column: number): object } | undefined }).findSourceMap;
   if (typeof find !== 'function') return undefined;
   return (file) => {

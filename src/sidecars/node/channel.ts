@@ -34,7 +34,8 @@ export function writeAllSync(fd: number, data: Uint8Array): void {
   }
 }
 
-export class Channel {
+/** Typed by the messages it carries: the function sidecar's (default) or the server harness's (serve/). */
+export class Channel<M extends { type: string } = SidecarMessage> {
   private readonly prefix: string;
 
   constructor(private readonly fd: number, nonce: string) {
@@ -42,7 +43,7 @@ export class Channel {
   }
 
   /** Synchronous: a message is on the wire before the next line of ours runs (or the process exits). */
-  send(message: SidecarMessage): void {
+  send(message: M): void {
     writeAllSync(this.fd, Buffer.from(this.prefix + JSON.stringify(message) + '\n', 'utf8'));
   }
 }
@@ -68,8 +69,11 @@ export class OutputCuts {
   }
 }
 
-/** Host messages from stdin, validated; `onEnd` when the host closes it. */
-export function readHostMessages(onMessage: (m: HostMessage) => void, onInvalid: (why: string) => void, onEnd: () => void): void {
+/** Host messages from stdin, validated by `parse` (the function sidecar's by default); `onEnd` when the host closes it. */
+export function readHostMessages<M = HostMessage>(
+  onMessage: (m: M) => void, onInvalid: (why: string) => void, onEnd: () => void,
+  parse: (value: unknown) => M = HostMessage.parse as unknown as (value: unknown) => M,
+): void {
   let buffer = '';
   process.stdin.setEncoding('utf8');
   process.stdin.on('data', (chunk: string) => {
@@ -79,9 +83,9 @@ export function readHostMessages(onMessage: (m: HostMessage) => void, onInvalid:
       const line = buffer.slice(0, i).trim();
       buffer = buffer.slice(i + 1);
       if (!line) continue;
-      let message: HostMessage;
+      let message: M;
       try {
-        message = HostMessage.parse(JSON.parse(line));
+        message = parse(JSON.parse(line));
       } catch (e) {
         onInvalid((e as Error).message);
         return;

@@ -5,41 +5,19 @@
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
-import { PROTOCOL_VERSION, RawWindow, RunError, RunPlan, Runtime, ToolMessage } from '../../shared/protocol';
+import { PROTOCOL_VERSION, RawWindow, RunError, RunPlan, ToolMessage } from '../../shared/protocol';
 import { Channel, emptyOutput, OutputCuts, readHostMessages, syncStdio, takeProtocolEnv } from './channel';
 import { installHooks, LoadError, loadCaptured, LoadSpec, resolveCallable } from './loader';
 import { Context, NODE_MODES, NodeMode, runBaseline, runInline, runPool, runPoolSweep, skipped } from './modes';
 import { checkArgs, locate, Located, outline } from './outline';
 import { dieWithParent, parentPidFromEnv } from './orphanWatch';
 import { LoopDelayMonitor } from './probes';
+import { cpuCount, runtimeInfo } from './runtimeInfo';
 import { defaultCacheDir, isTypeScript, moduleFormat } from './transpile';
 import { TsResolver } from './tsResolve';
 
 const BASE_DIR = __dirname;
-
-function cpuCount(): number {
-  const o = os as unknown as { availableParallelism?: () => number };
-  return typeof o.availableParallelism === 'function' ? o.availableParallelism() : os.cpus().length || 1;
-}
-
-function runtimeInfo(): Runtime {
-  const electron = process.versions.electron;
-  return {
-    name: 'node',
-    version: process.versions.node,
-    executable: process.execPath,
-    // Electron run as Node (the editor's own runtime) is reported as such.
-    implementation: electron ? `electron ${electron} (as node)` : 'node',
-    gilEnabled: false,
-    cpuCount: cpuCount(),
-    platform: process.platform,
-    switchIntervalS: 0,
-    heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20),
-  };
-}
 
 async function session(plan: RunPlan, channel: Channel, cuts: OutputCuts, ctxRef: { ctx: Context | null }): Promise<number> {
   // The host fills each window's output in from fds 1 and 2, up to the window's cut.

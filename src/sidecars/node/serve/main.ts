@@ -1,0 +1,210 @@
+/**
+ * The Node server harness (bundled to dist/sidecars/node/serve.js, run on the user's
+ * Node as `node serve.js`): the process *is* the user's server. It says hello, reads a
+ * ServePlan, instruments `listen` (listen.ts), runs the user's script as its main
+ * module, says `ready` once the server listens, measures the server's own loop from
+ * `measure` to `stop`, sends the window, closes the server and exits. Protocol as the
+ * function sidecar's (channel.ts: its own descriptor and nonce; orphanWatch.ts: it dies
+ * with its parent): messages in src/shared/protocol/serve.ts.
+ */
+import type * as http from 'node:http';
+import * as path from 'node:path';
+import type { RunError } from '../../../shared/protocol';
+import { SERVE_PROTOCOL_VERSION, ServeHostMessage, ServePlan, ServeSidecarMessage } from '../../../shared/protocol/serve';
+import { Channel, readHostMessages, syncStdio, takeProtocolEnv } from '../channel';
+import { clearTimeout, nowMs, setTimeout } from '../clock';
+import { dieWithParent, parentPidFromEnv } from '../orphanWatch';
+import { runtimeInfo } from '../runtimeInfo';
+import { instrumentListen, LOOPBACK } from './listen';
+import { loadScript, withoutToolFrames } from './loadScript';
+import { RequestLog } from './requests';
+import { expressAppOf, expressName, expressRoutes } from './routes';
+import { ServeWindow } from './window';
+
+const BASE_DIR = __dirname;
+// Taken before user code loads: a script that replaces process.exit cannot keep us running.
+const exitProcess = process.exit.bind(process);
+
+type Phase = 'waiting' | 'starting' | 'ready' | 'ended';
+
+class Harness {
+  private phase: Phase = 'waiting';
+  private server: http.Server | null = null;
+  private window: Promise<ServeWindow> | null = null;
+  private readonly log = new RequestLog();
+  private startTimer: NodeJS.Timeout | undefined;
+  private ownExit = false;
+  /** Set once the server listens: the window's settings. */
+  private plan: ServePlan | null = null;
+
+  constructor(private readonly channel: Channel<ServeSidecarMessage>, private readonly workspaceRoot: string) {}
+
+  async start(plan: ServePlan): Promise<void> {
+    if (this.phase !== 'waiting') return;
+    this.phase = 'starting';
+    const app = plan.app;
+    if (app.type !== 'node') {
+      return this.fail({ kind: 'unsupported-target', message: `the Node server harness serves Node scripts, not a ${app.type} app`, detail: null }, 0);
+    }
+    if (plan.processes > 1) {
+      return this.fail({ kind: 'unsupported-mode', message: `${plan.processes} server processes are not yet supported for Node servers`, detail: null }, 0);
+    }
+    const startedAt = nowMs();
+    const script = path.basename(app.script);
+    this.watchProcess();
+    instrumentListen({
+      port: plan.port,
+      pingPath: plan.pingPath,
+      onChosen: (server) => {
+        this.server = server;
+      },
+      onListening: (server) => void this.ready(server, plan, startedAt),
+      onListenError: (_server, e) => this.fail({
+        kind: 'crashed',
+        message: `${script}'s server could not listen on ${LOOPBACK}:${plan.port || '(a free port)'}: ${e.message}`,
+        detail: e.stack ?? null,
+      }, 0),
+      onRequest: (req, res, rawPath) => this.log.track(req, res, rawPath),
+    });
+    this.startTimer = setTimeout(() => {
+      if (this.phase !== 'starting') return;
+      this.fail({
+        kind: 'unsupported-target',
+        message: `${script} did not start an http server within ${plan.startTimeoutS} s: service mode measures a script that calls server.listen()`,
+        detail: null, file: app.script,
+      }, 0);
+    }, plan.startTimeoutS * 1000);
+    const error = await loadScript({ script: app.script, args: app.args, baseDir: BASE_DIR });
+    if (error) this.fail(error, 0);
+  }
+
+  private async ready(server: http.Server, plan: ServePlan, startedAt: number): Promise<void> {
+    if (this.phase !== 'starting') return;
+    clearTimeout(this.startTimer);
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : plan.port;
+    const express = expressAppOf(server);
+    let routes: Awaited<ReturnType<typeof expressRoutes>> = [];
+    if (express) {
+      try {
+        routes = await expressRoutes(express, this.workspaceRoot, BASE_DIR);
+      } catch {
+        // An app whose router we cannot read is still measured, without its route list.
+      }
+    }
+    if (this.phase !== 'starting') return;
+    this.phase = 'ready';
+    this.plan = plan;
+    this.channel.send({
+      type: 'ready', port, pids: [process.pid], routes,
+      server: express ? expressName() : 'node:http',
+      startupMs: Math.round((nowMs() - startedAt) * 1000) / 1000,
+    });
+  }
+
+  measure(): void {
+    if (this.phase !== 'ready' || this.window || !this.plan) return;
+    this.window = ServeWindow.open(
+      { heartbeatMs: this.plan.heartbeatMs, attribution: this.plan.attribution, workspaceRoot: this.workspaceRoot, toolDir: BASE_DIR },
+      this.log,
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.phase === 'ended') return;
+    const wasReady = this.phase === 'ready';
+    this.phase = 'ended';
+    clearTimeout(this.startTimer);
+    if (wasReady && this.window) {
+      const window = await (await this.window).close();
+      this.channel.send({ type: 'window', processes: [window] });
+    }
+    this.closeServer();
+    this.channel.send({ type: 'done' });
+    this.exit(0);
+  }
+
+  /** The host is gone (stdin closed): nobody reads a window. */
+  hostGone(): void {
+    this.phase = 'ended';
+    this.closeServer();
+    this.exit(1);
+  }
+
+  fail(error: RunError, code: number): void {
+    if (this.phase === 'ended') return;
+    this.phase = 'ended';
+    clearTimeout(this.startTimer);
+    this.channel.send({ type: 'error', error });
+    this.closeServer();
+    this.channel.send({ type: 'done' });
+    this.exit(code);
+  }
+
+  /** The user's script ending the process, or throwing where nothing catches it, is the run's crash. */
+  private watchProcess(): void {
+    process.on('exit', (code) => {
+      if (this.ownExit || this.phase === 'ended') return;
+      const when = this.phase === 'ready' ? 'while serving' : 'before its server listened';
+      // Synchronous: the message is on the wire before the process is gone.
+      this.channel.send({ type: 'error', error: { kind: 'crashed', message: `the server script exited with code ${code} ${when} (process.exit)`, detail: null } });
+    });
+    process.on('uncaughtException', (e: unknown) => {
+      // A script with a handler of its own keeps running, as it would without us.
+      if (process.listenerCount('uncaughtException') > 1) return;
+      const err = e as Error | undefined;
+      const when = this.phase === 'ready' ? 'while serving' : 'before its server listened';
+      this.fail({
+        kind: 'crashed',
+        message: `the server threw ${err?.name ?? typeof e} ${when}, which nothing caught: ${String(err?.message ?? e).split('\n')[0]}`,
+        detail: withoutToolFrames(err?.stack ?? null, BASE_DIR),
+      }, 1);
+    });
+  }
+
+  private closeServer(): void {
+    const server = this.server;
+    if (!server) return;
+    try {
+      server.close();
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    } catch {
+      // not listening: nothing to close
+    }
+  }
+
+  /** Exits now, even if the script keeps handles open (intervals, connections, pools). */
+  private exit(code: number): void {
+    this.ownExit = true;
+    exitProcess(code);
+  }
+}
+
+function main(): void {
+  // First: a host killed outright takes the server with it, even while a handler blocks the loop.
+  dieWithParent(parentPidFromEnv());
+  const { fd, nonce } = takeProtocolEnv();
+  const channel = new Channel<ServeSidecarMessage>(fd, nonce);
+  syncStdio();
+  // The host starts the harness in the workspace (or the script's folder): frames under it are the user's.
+  const harness = new Harness(channel, process.cwd());
+  channel.send({ type: 'hello', protocol: SERVE_PROTOCOL_VERSION, sidecar: 'node', runtime: runtimeInfo() });
+  const internal = (e: Error) => harness.fail({ kind: 'internal-error', message: `Loop Lag's server harness failed: ${e?.name}: ${e?.message}`, detail: e?.stack ?? null }, 1);
+  readHostMessages<ServeHostMessage>(
+    (m) => {
+      if (m.type === 'start') {
+        if (m.protocol !== SERVE_PROTOCOL_VERSION) {
+          harness.fail({ kind: 'protocol-error', message: `the host speaks serve protocol ${m.protocol}, this harness ${SERVE_PROTOCOL_VERSION}`, detail: null }, 2);
+          return;
+        }
+        harness.start(m.plan).catch(internal);
+      } else if (m.type === 'measure') harness.measure();
+      else if (m.type === 'stop') harness.stop().catch(internal);
+    },
+    (why) => harness.fail({ kind: 'protocol-error', message: why, detail: null }, 2),
+    () => harness.hostGone(),
+    (value) => ServeHostMessage.parse(value),
+  );
+}
+
+main();
