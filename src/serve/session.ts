@@ -15,7 +15,7 @@ import type { ServeApp } from '../shared/protocol/serve';
 import { SERVE_KNOBS } from '../shared/serveSettings';
 import type { ServeInputs, ServeSettings, ServeVariant, VariantInputs } from './inputs';
 import { runLoad } from './load';
-import { REQUEST_TIMEOUT_MS, RunLoad, runVariant, ServeProgress, STOP_GRACE_MS, VariantRun } from './variant';
+import { REQUEST_TIMEOUT_MS, RunLoad, runVariant, ServeProgress, STOP_GRACE_MS, VariantRun, variantPhrase } from './variant';
 
 export type { ServeProgress } from './variant';
 
@@ -97,7 +97,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeInputs> {
   let proven: Candidate | null = null;
   for (const variant of variants) {
     if (!inputs.error && opts.signal?.aborted) inputs.error = { kind: 'cancelled', message: 'cancelled before the variant started', detail: null };
-    if (!inputs.error && Date.now() >= deadline) inputs.error = { kind: 'timeout', message: `gave up after ${timeoutS} s (--timeout), before the ${variant.name} variant started`, detail: null };
+    if (!inputs.error && Date.now() >= deadline) inputs.error = { kind: 'timeout', message: `gave up after ${timeoutS} s (--timeout), before ${variantPhrase(variant)} started`, detail: null };
     if (inputs.error) {
       // Reported once, on the session: the variants it kept from running say nothing more.
       inputs.variants.push(skipped(variant));
@@ -119,7 +119,7 @@ export async function runServe(opts: ServeOptions): Promise<ServeInputs> {
     if (!run || run.notFound) {
       const rt = RUNTIMES[runtimeName];
       const e: RunError = { kind: 'interpreter-not-found', message: `no ${rt.runtimeNoun} found (tried ${candidates.map((c) => c.command).join(', ')})`, detail: rt.fixHint };
-      inputs.variants.push({ ...skipped(variant), status: 'failed', error: e });
+      inputs.variants.push({ ...skipped(variant), status: 'failed', error: e, ...(run ? { output: run.inputs.output } : {}) });
       inputs.error = e;
       continue;
     }

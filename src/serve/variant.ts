@@ -79,11 +79,18 @@ export interface VariantRun {
 
 const NO_OUTPUT: CapturedOutput = { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 };
 
-/** `as written`, `2 processes`, `8 threads`: how progress lines and messages name a variant. */
+/** `as written`, `2 processes`, `8 threads`: how progress lines name a variant. */
 export function variantLabel(v: ServeVariant): string {
   if (v.name === 'processes') return `${v.processes} processes`;
   if (v.name === 'threads') return `${v.threadTokens} threads`;
   return 'as written';
+}
+
+/** `the app as written`, `the app in 2 server processes`, `the app with 8 AnyIO thread tokens`: how messages name a variant. */
+export function variantPhrase(v: ServeVariant): string {
+  if (v.name === 'processes') return `the app in ${v.processes} server processes`;
+  if (v.name === 'threads') return `the app with ${v.threadTokens} AnyIO thread tokens`;
+  return 'the app as written';
 }
 
 export function servePlan(c: Pick<VariantContext, 'app' | 'variant' | 'settings' | 'startTimeoutS' | 'runtimeName'>): ServePlan {
@@ -182,7 +189,8 @@ export async function runVariant(c: VariantContext): Promise<VariantRun> {
         break;
       case 'ready':
         clearTimeout(readyTimer);
-        if (step !== 'starting') return;
+        // Listening after a cancel, a deadline or an error: no load for a run that is ending.
+        if (step !== 'starting' || inputs.error) return;
         inputs.ready = { port: m.port, pids: m.pids, routes: m.routes, server: m.server, startupMs: m.startupMs };
         startLoad(m.port);
         break;
@@ -227,9 +235,9 @@ export async function runVariant(c: VariantContext): Promise<VariantRun> {
     void harness.cancel(c.graceMs);
   };
   const deadlineTimer = setTimeout(() => endSession({
-    kind: 'timeout', message: `gave up after ${c.timeoutS} s (--timeout) in the ${label} variant, ${step === 'starting' ? 'while the app was starting' : step === 'loading' ? 'under load' : 'while the server was stopping'}`, detail: null,
+    kind: 'timeout', message: `gave up after ${c.timeoutS} s (--timeout) with ${variantPhrase(c.variant)}, ${step === 'starting' ? 'while the app was starting' : step === 'loading' ? 'under load' : 'while the server was stopping'}`, detail: null,
   }), Math.max(0, c.deadline - Date.now()));
-  const onAbort = () => endSession({ kind: 'cancelled', message: `cancelled in the ${label} variant`, detail: null });
+  const onAbort = () => endSession({ kind: 'cancelled', message: `cancelled with ${variantPhrase(c.variant)} ${step === 'starting' ? 'starting' : step === 'loading' ? 'under load' : 'stopping'}`, detail: null });
   if (c.signal?.aborted) onAbort();
   else c.signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -212,6 +212,7 @@ test('cancel under load ends the load and the server at once; the rest of the se
   const [first, second] = inputs.variants;
   assert.equal(first.status, 'failed');
   assert.equal(first.error?.kind, 'cancelled');
+  assert.equal(first.error?.message, 'cancelled with the app as written under load');
   assert.equal(second.status, 'skipped');
   await assertTreeGone(first);
 });
@@ -221,7 +222,7 @@ test('the session\'s --timeout under load: error `timeout`, the server killed', 
     timeoutS: 2, stopGraceMs: 60_000, runLoad: (plan, o) => testLoad({ ...plan, durationMs: 60_000 }, o),
   }));
   assert.equal(inputs.error?.kind, 'timeout');
-  assert.match(inputs.error!.message, /gave up after 2 s \(--timeout\) in the as written variant, under load/);
+  assert.match(inputs.error!.message, /^gave up after 2 s \(--timeout\) with the app as written, under load$/);
   await assertTreeGone(inputs.variants[0]);
 });
 
