@@ -1,13 +1,13 @@
 /**
  * `looplag serve APP …`: the command line (serveCommandLine.ts), the session that Ctrl+C
  * can stop (serve/session.ts), the looplag.serve/1 document on stdout (the table, or
- * `--json`) and in `--out`, and the exit code (report/serveExitCode.ts).
+ * `--json`) and in `--out`, and the exit code (serve/exitCode.ts).
  */
 import { EXIT } from '../report/exitCode';
 import { writeFileAtomicSync } from '../report/export';
-import { serveExitCode } from '../report/serveExitCode';
 import { serveText } from '../report/serveText';
 import { buildServeReport } from '../serve/buildServeReport';
+import { serveExitCode } from '../serve/exitCode';
 import { runServe, ServeProgress } from '../serve/session';
 import { readServeCommandLine } from './serveCommandLine';
 import { stopOnSignals } from './session';
@@ -43,12 +43,8 @@ export async function serveMain(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
   }
-  const { code, stderr } = serveExitCode(report, command.budgetMs);
+  const { code, stderr } = serveExitCode(report, command.budgetMs, command.verbose);
   for (const line of stderr) process.stderr.write(line + '\n');
-  if (command.verbose) {
-    const detail = inputs.error?.detail ?? inputs.variants.find((v) => v.error?.detail)?.error?.detail;
-    if (detail && code !== EXIT.ok) process.stderr.write(detail.trimEnd() + '\n');
-  }
   return code;
 }
 
