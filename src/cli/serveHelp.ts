@@ -57,13 +57,15 @@ Options:
   --verbose             print error details and the server's own stderr
   -h, --help            this help
 
-Exit codes (as for \`looplag run\`):
-  0    measured (a variant may still have failed; see the document)
-  1    the app could not be measured (one line on stderr says why)
+Exit codes (as for \`looplag run\`; when several apply: 1/124/130, then 4, then 3):
+  0    measured (a variant may still have failed to start; see the document)
+  1    nothing was measured (one line on stderr says why)
   2    usage error
-  3    a measured variant exceeded --budget-ms
+  3    a measured variant exceeded --budget-ms (the probe's or a loop's lag p99,
+       or a request timed out)
+  4    requests failed in a measured variant (a connection error, a 4xx or 5xx)
   124  timed out (the document keeps the variants measured before)
-  130  interrupted (Ctrl+C)
+  130  interrupted (Ctrl+C; the document keeps what was measured)
 
 Example:
   looplag serve app.main:app --endpoint "GET /reports/sales" --endpoint "POST /auth/hash" \\

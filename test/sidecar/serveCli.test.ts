@@ -20,7 +20,7 @@ test('looplag serve --help documents every flag it accepts, the variants and eve
   const options = Object.keys(SERVE_OPTIONS);
   assert.ok(options.length >= 18, `parsed options: ${options.join(', ')}`);
   for (const name of options) assert.match(r.stdout, new RegExp(`^ +(-\\w, )?--${name}\\b`, 'm'), `--${name} in looplag serve --help`);
-  for (const code of [0, 1, 2, 3, 124, 130]) assert.match(r.stdout, new RegExp(`^ +${code} +\\S`, 'm'), `exit code ${code}`);
+  for (const code of [0, 1, 2, 3, 4, 124, 130]) assert.match(r.stdout, new RegExp(`^ +${code} +\\S`, 'm'), `exit code ${code}`);
   for (const variant of ['as written', 'processes', 'threads']) assert.match(r.stdout, new RegExp(`^ +${variant} +\\S`, 'm'));
   assert.match(r.stdout, /127\.0\.0\.1 only/);
 });
