@@ -193,6 +193,8 @@ export function parseEndpoint(text: string): Pick<LoadTarget, 'name' | 'method' 
   const p = m[2];
   if (!METHODS.has(method)) throw new UsageError(`--endpoint "${text}": unknown method ${m[1]}; use one of ${[...METHODS].join(', ')}`);
   if (!p.startsWith('/')) throw new UsageError(`--endpoint "${text}": the path must start with / (the server is on 127.0.0.1; give the path only)`);
+  // HTTP sends a request target as printable ASCII: anything else would be refused per request, mid-run.
+  if (!/^[\x21-\x7e]*$/.test(p)) throw new UsageError(`--endpoint "${text}": write characters outside printable ASCII percent-encoded (é as %C3%A9)`);
   return { name: `${method} ${p}`, method, path: p };
 }
 

@@ -109,6 +109,7 @@ describe('usage errors, each specific', () => {
     ['an unknown method', ['main:app', '--endpoint', 'FETCH /x'], /unknown method FETCH; use one of/],
     ['a path not starting with /', ['main:app', '--endpoint', 'GET reports'], /the path must start with \//],
     ['a full URL', ['main:app', '--endpoint', 'GET http://example.com/x'], /the path must start with \//],
+    ['a path with a non-ASCII character', ['main:app', '--endpoint', 'GET /café'], /percent-encoded/],
     ['an endpoint twice', ['main:app', ...ep, ...ep], /--endpoint "GET \/" is given twice/],
     ['a POST without a body', ['main:app', '--endpoint', 'POST /auth/hash'], /--endpoint "POST \/auth\/hash" needs a body/],
     ['a body before any endpoint', ['main:app', '--body', '{}', ...ep], /--body applies to the --endpoint before it/],
