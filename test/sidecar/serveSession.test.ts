@@ -213,6 +213,8 @@ test('cancel under load ends the load and the server at once; the rest of the se
   assert.equal(first.status, 'failed');
   assert.equal(first.error?.kind, 'cancelled');
   assert.equal(first.error?.message, 'cancelled with the app as written under load');
+  // What it has: the server answered the stop within the grace, so its window is kept.
+  assert.equal(first.server.length, 1, 'the cancelled variant keeps the window the server sent');
   assert.equal(second.status, 'skipped');
   await assertTreeGone(first);
 });
