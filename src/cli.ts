@@ -3,6 +3,8 @@
  * 0 measured, 1 the target could not be measured, 2 usage, 3 budget exceeded,
  * 4 calls raised, 5 calls unfinished or crashed, 124 timeout, 130 interrupted (precedence: report/exitCode.ts).
  *
+ * `looplag serve APP …` measures the user's own server under load (src/cli/serve.ts).
+ *
  * `main` is the steps in order; each lives in src/cli/: read the command line
  * (commandLine.ts, help.ts), plan the measurement (plan.ts), run or sweep in a session
  * that Ctrl+C can stop (session.ts), write the outputs and choose the exit code (outputs.ts).
@@ -14,8 +16,11 @@ import { readCommandLine } from './cli/commandLine';
 import { planMeasurement } from './cli/plan';
 import { startSession } from './cli/session';
 import { writeRunOutputs, writeSweepOutputs } from './cli/outputs';
+import { serveMain } from './cli/serve';
 
 export async function main(argv: string[]): Promise<number> {
+  // A subcommand of its own, first on the line (its flags are not `run`'s): looplag serve APP ….
+  if (argv[0] === 'serve') return serveMain(argv.slice(1));
   const commandLine = readCommandLine(argv);
   if ('exit' in commandLine) return commandLine.exit;
   const plan = planMeasurement(commandLine);

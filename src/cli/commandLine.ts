@@ -86,7 +86,7 @@ export function usage(message: string): number {
  * dash as the next option ("argument is ambiguous"), so a negative number would never
  * reach the range check that says what the option accepts.
  */
-function joinNegativeValues(argv: string[]): string[] {
+export function joinNegativeValues(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const next = argv[i + 1];

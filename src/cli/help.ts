@@ -12,6 +12,9 @@ Usage:
   looplag sweep TARGET [options]           pool modes over a list of pool sizes (--workers
                                            LIST, default 1,2,4,cores,cores+4,32,40):
                                            throughput and lag per size, the recommended W
+  looplag serve APP --endpoint "M /path"   your own server (a Python ASGI app or a Node
+                                           http server) under load, its loop measured
+                                           inside it: see \`looplag serve --help\`
   looplag --help | --version
 
 FILE is Python (.py) or JavaScript/TypeScript (.js .mjs .cjs .ts .mts .cts; ESM or

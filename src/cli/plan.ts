@@ -126,7 +126,7 @@ function sameFile(a: string, b: string): boolean {
   }
 }
 
-function isDirectory(dir: string): boolean {
+export function isDirectory(dir: string): boolean {
   try {
     return fs.statSync(dir).isDirectory();
   } catch {
@@ -138,7 +138,7 @@ function isDirectory(dir: string): boolean {
  * Checked before measuring: a run whose report cannot be saved should not run at all
  * (a folder named as the file used to fail only after the whole measurement).
  */
-function checkOutputPath(flag: string, file: string): void {
+export function checkOutputPath(flag: string, file: string): void {
   const resolved = path.resolve(file);
   const dir = path.dirname(resolved);
   if (!isDirectory(dir)) throw new UsageError(`${flag} ${file}: folder ${dir} does not exist`);

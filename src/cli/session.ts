@@ -22,6 +22,29 @@ export interface CliSession {
 
 export function startSession({ target, flags: o }: Plan): CliSession {
   const progress = process.stderr.isTTY && !o.json ? new ProgressLine() : null;
+  const interrupts = stopOnSignals(() => progress?.clear());
+  return {
+    engine: {
+      target,
+      python: o.python,
+      node: o.node,
+      signal: interrupts.signal,
+      onProgress: (p: Progress) => progress?.update(p),
+      onStderr: o.verbose ? (text: string) => void process.stderr.write(text) : undefined,
+    },
+    finished: () => {
+      progress?.clear();
+      interrupts.finished();
+    },
+  };
+}
+
+/**
+ * Ctrl+C, SIGTERM and SIGHUP as an abort of `signal` (a run, a sweep, a serve session);
+ * `finished` unhooks them once the engine is done. `clearProgress` clears the progress
+ * line before the "stopping" line is written.
+ */
+export function stopOnSignals(clearProgress: () => void): { signal: AbortSignal; finished(): void } {
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = (signal?: NodeJS.Signals) => {
@@ -34,7 +57,7 @@ export function startSession({ target, flags: o }: Plan): CliSession {
     }
     // Said now, because stopping can take the cancel grace period (a sidecar stuck
     // behind a GIL-holding call cannot answer), and a user may press Ctrl+C again.
-    progress?.clear();
+    clearProgress();
     process.stderr.write('looplag: interrupted; stopping (interrupt again to stop at once)\n');
     controller.abort();
   };
@@ -49,16 +72,8 @@ export function startSession({ target, flags: o }: Plan): CliSession {
   };
   process.on('SIGHUP', onSighup);
   return {
-    engine: {
-      target,
-      python: o.python,
-      node: o.node,
-      signal: controller.signal,
-      onProgress: (p: Progress) => progress?.update(p),
-      onStderr: o.verbose ? (text: string) => void process.stderr.write(text) : undefined,
-    },
+    signal: controller.signal,
     finished: () => {
-      progress?.clear();
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);
       process.off('SIGHUP', onSighup);

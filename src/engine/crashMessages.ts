@@ -53,3 +53,15 @@ export function crashError(
     detail: exit.stderrTail || null,
   };
 }
+
+/**
+ * Service mode's server harness that ended without its `done`: as crashError, with the
+ * step it was in (starting the app, under load, shutting down) instead of "measuring".
+ */
+export function serverCrashError(
+  exit: SidecarExit, beforeHello: boolean, command: string, runtime: RuntimeName, oom: OomEvidence | null, step: string,
+): RunError {
+  if (beforeHello) return crashError(exit, true, command, runtime, oom, null);
+  const how = describeExit({ code: exit.code, signal: exit.signal, stderr: exit.stderrTail, oom, runtime });
+  return { kind: 'crashed', message: `the ${RUNTIMES[runtime].displayName} server, ${step}, ${how}`, detail: exit.stderrTail || null };
+}

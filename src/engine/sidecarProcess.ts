@@ -34,17 +34,34 @@ export interface SidecarExit {
  */
 export const PROTOCOL_FD = 63;
 
-export interface SidecarOptions {
+/** What a protocol message has in common, whatever the schema: its tag. */
+export interface TaggedMessage {
+  type: string;
+}
+
+/**
+ * The options of one harness process. `M` is the schema of what it sends, `H` of what it
+ * is sent: function mode's sidecar by default (SidecarMessage, HostMessage); service
+ * mode's server harness passes its own (shared/protocol/serve.ts) with `parse` and
+ * `cancelMessage`, and gets the same framing, nonce, output capture and kills.
+ */
+export interface SidecarOptions<M extends TaggedMessage = SidecarMessage, H = HostMessage> {
   command: string;
   args: string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** The per-window cap on captured output, head + tail, per stream (the plan's `outputCapBytes`). */
   outputCapBytes: number;
-  onMessage(message: SidecarMessage): void;
+  onMessage(message: M): void;
+  /** Validates one message (parse, never cast); default: function mode's SidecarMessage. */
+  parse?(value: unknown): M;
+  /** What a polite `cancel` sends; default: function mode's `cancel` message. */
+  cancelMessage?(reason: CancelReason): H;
   /** The start of what the process wrote on fd 2, for logs (capped: see STDERR_LOG_BYTES). */
   onStderr?(text: string): void;
 }
+
+export type CancelReason = 'user' | 'timeout' | 'call-timeout';
 
 const STDERR_TAIL_BYTES = 8192;
 /** Bytes of fd 2 passed to `onStderr`: a log must not grow with what user code prints. */
@@ -65,7 +82,7 @@ export const PIPE_DRAIN_MS = 500;
  * every process carrying its run tag were killed (a process that escaped both no longer
  * holds the run up: its pipes are read for PIPE_DRAIN_MS at most).
  */
-export class SidecarProcess {
+export class SidecarProcess<M extends TaggedMessage = SidecarMessage, H = HostMessage> {
   state: SidecarState = 'starting';
   readonly stopped: Promise<SidecarExit>;
   readonly pid: number | undefined;
@@ -81,12 +98,16 @@ export class SidecarProcess {
   private readonly stdoutCapture: StreamCapture;
   private readonly stderrCapture: StreamCapture;
   /** Messages held back (in order) until the output of the window at their head has been read. */
-  private readonly held: SidecarMessage[] = [];
+  private readonly held: M[] = [];
   private gone = false;
   private stderrLogged = 0;
   private drainTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: SidecarOptions) {
+  private readonly parse: (value: unknown) => M;
+
+  constructor(private readonly options: SidecarOptions<M, H>) {
+    // Without its own schema a process speaks function mode's (the default type arguments).
+    this.parse = options.parse ?? ((value) => SidecarMessage.parse(value) as unknown as M);
     this.child = spawn(options.command, options.args, {
       cwd: options.cwd,
       // Whose death ends the sidecar (see the sidecars' orphan watch): it checks this pid
@@ -192,9 +213,9 @@ export class SidecarProcess {
       return;
     }
     line = line.slice(prefix.length);
-    let message: SidecarMessage;
+    let message: M;
     try {
-      message = SidecarMessage.parse(JSON.parse(line));
+      message = this.parse(JSON.parse(line));
     } catch (e) {
       const why = e instanceof ValidationError || e instanceof SyntaxError ? e.message : String(e);
       this.protocolError = `${why} in line ${JSON.stringify(line.slice(0, 200))}`;
@@ -214,14 +235,17 @@ export class SidecarProcess {
   private pump(): void {
     while (this.held.length) {
       const message = this.held[0];
-      if (message.type === 'window' && message.outputMark !== undefined) {
+      // Function mode's windows only: a service-mode window has no mark (the server's
+      // output goes to the variant whole, from takeOpen() at exit).
+      if (isMarkedWindow(message)) {
         const mark = message.outputMark;
         const ready = (c: StreamCapture) => c.lastCut >= mark;
         if (!this.gone && !(ready(this.stdoutCapture) && ready(this.stderrCapture))) return;
         const take = (c: StreamCapture) => (ready(c) ? c.takeSegment(mark) ?? { text: '', truncated: false, bytes: 0 } : c.takeOpen());
         const { outputMark: _mark, ...rest } = message;
         this.held.shift();
-        this.options.onMessage({ ...rest, window: { ...rest.window, output: combine(take(this.stdoutCapture), take(this.stderrCapture)) } });
+        const withOutput: SidecarMessage = { ...rest, window: { ...rest.window, output: combine(take(this.stdoutCapture), take(this.stderrCapture)) } };
+        this.options.onMessage(withOutput as unknown as M);
         continue;
       }
       this.held.shift();
@@ -229,15 +253,15 @@ export class SidecarProcess {
     }
   }
 
-  send(message: HostMessage): void {
+  send(message: H): void {
     if (this.child.stdin?.writable) this.child.stdin.write(JSON.stringify(message) + '\n');
   }
 
   /** Polite cancel, then the whole tree is killed after `graceMs` if still alive. */
-  cancel(graceMs: number, reason: 'user' | 'timeout' | 'call-timeout' = 'user'): Promise<SidecarExit> {
+  cancel(graceMs: number, reason: CancelReason = 'user'): Promise<SidecarExit> {
     if (this.state === 'starting' || this.state === 'running') {
       this.state = 'cancelling';
-      this.send({ type: 'cancel', reason });
+      this.send(this.options.cancelMessage ? this.options.cancelMessage(reason) : ({ type: 'cancel', reason } as HostMessage as H));
       this.graceTimer = setTimeout(() => this.kill(), graceMs);
     }
     return this.stopped;
@@ -256,4 +280,9 @@ export class SidecarProcess {
   private killGroup(): void {
     if (this.child.pid !== undefined) killTree(this.child.pid);
   }
+}
+
+/** A function-mode window whose output is split at a cut marker (the sidecar's `outputMark`). */
+function isMarkedWindow(message: TaggedMessage): message is Extract<SidecarMessage, { type: 'window' }> & { outputMark: number } {
+  return message.type === 'window' && typeof (message as { outputMark?: unknown }).outputMark === 'number';
 }

@@ -1,0 +1,233 @@
+/**
+ * `looplag serve`'s command line: argv (after `serve`) to a checked session, or the exit
+ * code once help or a usage error has been printed. Everything is checked before anything
+ * starts: the app, each endpoint and its body, the headers, the ranges, the output file.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseKnob, UsageError } from '../engine/options';
+import { EXIT } from '../report/exitCode';
+import type { ServeSettings } from '../serve/inputs';
+import type { LoadTarget } from '../serve/load/types';
+import type { ServeApp } from '../shared/protocol/serve';
+import { SERVE_KNOBS } from '../shared/serveSettings';
+import { KNOBS, SWITCHES } from '../shared/settings';
+import { joinNegativeValues } from './commandLine';
+import { checkOutputPath, isDirectory } from './plan';
+import { SERVE_HELP } from './serveHelp';
+
+/** Every flag `looplag serve` accepts (a test checks that `looplag serve --help` documents each one). */
+export const SERVE_OPTIONS = {
+  endpoint: { type: 'string', multiple: true },
+  body: { type: 'string', multiple: true },
+  header: { type: 'string', multiple: true },
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  'probe-rate': { type: 'string' },
+  workers: { type: 'string' },
+  threads: { type: 'string' },
+  'budget-ms': { type: 'string' },
+  json: { type: 'boolean' },
+  out: { type: 'string' },
+  python: { type: 'string' },
+  node: { type: 'string' },
+  workspace: { type: 'string' },
+  timeout: { type: 'string' },
+  'no-attribution': { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Methods a load target may use; the first three need a body. */
+export const BODY_METHODS = ['POST', 'PUT', 'PATCH'] as const;
+const METHODS = new Set<string>([...BODY_METHODS, 'GET', 'HEAD', 'DELETE', 'OPTIONS']);
+const NO_BODY_METHODS = new Set(['GET', 'HEAD']);
+/** Headers the load generator sets itself (the connection, the body's length): a user value would contradict it. */
+const MANAGED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection']);
+/** RFC 9110's token: a header name. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** uvicorn's APP: dotted module, colon, dotted attribute. */
+const ASGI_APP = /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/;
+export const NODE_SCRIPT_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts'];
+
+/** A `looplag serve` session, checked and ready to start. */
+export interface ServeCommand {
+  app: ServeApp;
+  settings: ServeSettings;
+  /** `--workers N`: the extra variant's server processes; null: as written only. */
+  processes: number | null;
+  /** `--threads T` (Python): the extra variant's AnyIO thread tokens; null: none. */
+  threadTokens: number | null;
+  budgetMs: number | null;
+  /** --timeout; null: the session's default (defaultServeTimeoutS). */
+  timeoutS: number | null;
+  workspaceRoot: string;
+  python: string | undefined;
+  node: string | undefined;
+  json: boolean;
+  out: string | undefined;
+  verbose: boolean;
+}
+
+/** The checked session, or the exit code once help or a usage error has been printed. */
+export function readServeCommandLine(argv: string[], cwd: string = process.cwd()): ServeCommand | { exit: number } {
+  try {
+    const parsed = parseServeArgs(argv, cwd);
+    if (parsed === 'help') {
+      process.stdout.write(SERVE_HELP);
+      return { exit: EXIT.ok };
+    }
+    return parsed;
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`looplag serve: ${(e as Error).message}\nRun \`looplag serve --help\` for usage.\n`);
+      return { exit: EXIT.usage };
+    }
+    throw e;
+  }
+}
+
+/** Pure but for reading `--body @FILE` and checking paths: the session, `help`, or a UsageError. */
+export function parseServeArgs(argv: string[], cwd: string): ServeCommand | 'help' {
+  const { values: o, positionals, tokens } = parseArgs({ args: joinNegativeValues(argv), allowPositionals: true, options: SERVE_OPTIONS, tokens: true });
+  if (o.help) return 'help';
+  if (positionals.length !== 1) {
+    throw new UsageError(positionals.length === 0
+      ? 'missing APP: a Python ASGI app as module:attribute (e.g. app.main:app) or a Node server script'
+      : `expected one APP, got ${positionals.map((p) => `"${p}"`).join(' ')}`);
+  }
+  const workspaceRoot = path.resolve(cwd, o.workspace ?? '.');
+  if (!isDirectory(workspaceRoot)) throw new UsageError(`--workspace ${workspaceRoot} is not a folder`);
+  const app = parseApp(positionals[0], workspaceRoot, cwd);
+  if (app.type === 'node' && o.python !== undefined) throw new UsageError('--python applies to a Python ASGI app; a Node server runs under --node');
+  if (app.type === 'asgi' && o.node !== undefined) throw new UsageError('--node applies to a Node server script; a Python ASGI app runs under --python');
+  if (app.type === 'node' && o.threads !== undefined) throw new UsageError('--threads sets the AnyIO thread limiter of a Python ASGI app; a Node server has none');
+  const headers = parseHeaders(o.header ?? []);
+  const endpoints = parseEndpoints(tokens ?? [], headers, cwd);
+  const budgetMs = parseKnob(KNOBS.lagBudgetMs, o['budget-ms']);
+  if (o.out) checkOutputPath('--out', path.resolve(cwd, o.out));
+  return {
+    app,
+    settings: {
+      ratePerS: parseKnob(SERVE_KNOBS.ratePerS, o.rate) ?? SERVE_KNOBS.ratePerS.default,
+      durationS: parseKnob(SERVE_KNOBS.durationS, o.duration) ?? SERVE_KNOBS.durationS.default,
+      warmupS: parseKnob(SERVE_KNOBS.warmupS, o.warmup) ?? SERVE_KNOBS.warmupS.default,
+      probeRatePerS: parseKnob(SERVE_KNOBS.probeRatePerS, o['probe-rate']) ?? SERVE_KNOBS.probeRatePerS.default,
+      endpoints,
+      budgetMs,
+      heartbeatMs: KNOBS.heartbeatMs.default,
+      stallMs: KNOBS.stallMs.default,
+      attribution: o['no-attribution'] ? false : SWITCHES.attribution.default,
+    },
+    processes: parseKnob(SERVE_KNOBS.workers, o.workers),
+    threadTokens: parseKnob(SERVE_KNOBS.threads, o.threads),
+    budgetMs,
+    timeoutS: parseKnob(KNOBS.timeoutS, o.timeout),
+    workspaceRoot,
+    python: o.python,
+    node: o.node,
+    json: Boolean(o.json),
+    out: o.out === undefined ? undefined : path.resolve(cwd, o.out),
+    verbose: Boolean(o.verbose),
+  };
+}
+
+/** `module:attr` → an ASGI app imported from the workspace; a .js/.mjs/.cjs/.ts file → a Node server. */
+export function parseApp(text: string, workspaceRoot: string, cwd: string): ServeApp {
+  const ext = path.extname(text).toLowerCase();
+  if (NODE_SCRIPT_EXTENSIONS.includes(ext)) {
+    const script = path.resolve(cwd, text);
+    let stat: fs.Stats | null = null;
+    try {
+      stat = fs.statSync(script);
+    } catch {
+      // reported below
+    }
+    if (!stat?.isFile()) throw new UsageError(`the Node server script ${text} ${stat ? 'is not a file' : 'does not exist'}`);
+    return { type: 'node', script, args: [] };
+  }
+  if (ASGI_APP.test(text)) return { type: 'asgi', target: text, appDir: workspaceRoot, lifespan: 'auto' };
+  if (/\(\)$/.test(text)) throw new UsageError(`an app factory (${text}) is not supported: name the app object, module:attribute`);
+  if (ext === '.py' || ext === '.pyw') {
+    const module = path.basename(text, ext);
+    throw new UsageError(`name the ASGI app as module:attribute (e.g. ${/^[A-Za-z_]\w*$/.test(module) ? module : 'main'}:app), not the file ${text}`);
+  }
+  throw new UsageError(`APP must be a Python ASGI app as module:attribute (e.g. app.main:app) or a Node server script (${NODE_SCRIPT_EXTENSIONS.join(' ')}), got "${text}"`);
+}
+
+type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
+
+/** Each `--endpoint "METHOD /path"`, with the `--body` that follows it (in command-line order). */
+export function parseEndpoints(tokens: Token[], headers: Record<string, string>, cwd: string): LoadTarget[] {
+  const endpoints: LoadTarget[] = [];
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    if (t.name === 'endpoint') {
+      const e = parseEndpoint(t.value ?? '');
+      if (endpoints.some((x) => x.name === e.name)) throw new UsageError(`--endpoint "${e.name}" is given twice`);
+      endpoints.push({ ...e, ...(Object.keys(headers).length ? { headers } : {}) });
+    } else if (t.name === 'body') {
+      const last = endpoints[endpoints.length - 1];
+      if (!last) throw new UsageError('--body applies to the --endpoint before it: put it after one');
+      if (last.body !== undefined) throw new UsageError(`--endpoint "${last.name}" has two --body values`);
+      if (NO_BODY_METHODS.has(last.method)) throw new UsageError(`--endpoint "${last.name}": a ${last.method} request has no body`);
+      last.body = readBody(t.value ?? '', last.name, cwd);
+    }
+  }
+  if (!endpoints.length) throw new UsageError('name at least one --endpoint "METHOD /path" to send requests to');
+  for (const e of endpoints) {
+    if ((BODY_METHODS as readonly string[]).includes(e.method) && e.body === undefined) {
+      throw new UsageError(`--endpoint "${e.name}" needs a body: add --body JSON or --body @FILE after it`);
+    }
+  }
+  return endpoints;
+}
+
+/** `"GET /reports/sales"` → method and path (with its query). */
+export function parseEndpoint(text: string): Pick<LoadTarget, 'name' | 'method' | 'path'> {
+  const m = /^\s*(\S+)\s+(\S+)\s*$/.exec(text);
+  if (!m) throw new UsageError(`--endpoint "${text}": write it as "METHOD /path", e.g. "GET /reports/sales"`);
+  const method = m[1].toUpperCase();
+  const p = m[2];
+  if (!METHODS.has(method)) throw new UsageError(`--endpoint "${text}": unknown method ${m[1]}; use one of ${[...METHODS].join(', ')}`);
+  if (!p.startsWith('/')) throw new UsageError(`--endpoint "${text}": the path must start with / (the server is on 127.0.0.1; give the path only)`);
+  // HTTP sends a request target as printable ASCII: anything else would be refused per request, mid-run.
+  if (!/^[\x21-\x7e]*$/.test(p)) throw new UsageError(`--endpoint "${text}": write characters outside printable ASCII percent-encoded (é as %C3%A9)`);
+  return { name: `${method} ${p}`, method, path: p };
+}
+
+/** An inline body must be JSON (it is sent as application/json); `@FILE` is sent as the file holds it. */
+function readBody(text: string, endpoint: string, cwd: string): string {
+  if (text.startsWith('@')) {
+    const file = path.resolve(cwd, text.slice(1));
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--body ${text} for "${endpoint}": cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  }
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--body for "${endpoint}" is not JSON (${(e as Error).message}); for another format use --body @FILE and --header "Content-Type: …"`);
+  }
+  return text;
+}
+
+/** Each `--header "Name: value"`, sent with every endpoint's requests (not the probe's). */
+export function parseHeaders(texts: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const text of texts) {
+    const at = text.indexOf(':');
+    const name = at > 0 ? text.slice(0, at).trim() : '';
+    const value = at > 0 ? text.slice(at + 1).trim() : '';
+    if (!HEADER_NAME.test(name)) throw new UsageError(`--header "${text}": write it as "Name: value"`);
+    if (/[\r\n\0]/.test(value)) throw new UsageError(`--header "${name}": a value cannot hold a line break`);
+    if (MANAGED_HEADERS.has(name.toLowerCase())) throw new UsageError(`--header "${name}" is set by the load generator itself`);
+    if (Object.keys(headers).some((k) => k.toLowerCase() === name.toLowerCase())) throw new UsageError(`--header "${name}" is given twice`);
+    headers[name] = value;
+  }
+  return headers;
+}

@@ -1,0 +1,21 @@
+/**
+ * Service mode's knobs (issue 14), as shared/settings.ts's: each default, range and unit
+ * once, for the CLI's `looplag serve` flags now and the editor's `looplag.serve.*` later.
+ */
+import type { Knob } from './settings';
+
+export const SERVE_KNOBS = {
+  /** Open loop: requests per second per endpoint, whatever the server does. */
+  ratePerS: { default: 20, min: 0.1, max: 10000, integer: false, unit: 'requests/s per endpoint', flag: '--rate' },
+  durationS: { default: 10, min: 1, max: 3600, integer: false, unit: 's measured per variant', flag: '--duration' },
+  /** Connections opened, caches and JIT warm before the window: not counted. */
+  warmupS: { default: 2, min: 0, max: 600, integer: false, unit: 's', flag: '--warmup' },
+  /** 0: no probe. */
+  probeRatePerS: { default: 20, min: 0, max: 1000, integer: false, unit: 'probe requests/s', flag: '--probe-rate' },
+  /** The extra variant's server processes: one more than as written, at least. */
+  workers: { default: 2, min: 2, max: 64, integer: true, unit: 'server processes', flag: '--workers' },
+  /** Python: the AnyIO thread limiter's tokens in the extra `threads` variant. */
+  threads: { default: 40, min: 1, max: 10000, integer: true, unit: 'AnyIO thread tokens', flag: '--threads' },
+  /** The app's start-up: import, lifespan startup, listen. */
+  startTimeoutS: { default: 30, min: 1, max: 600, integer: false, unit: 's', flag: '--start-timeout' },
+} as const satisfies Record<string, Knob>;
