@@ -23,12 +23,15 @@ export const VERDICT_WORDS: { [K in ServeVerdict]: string } = {
 /** Handlers listed per variant in the text views (the document keeps them all). */
 export const HANDLERS_SHOWN = 5;
 
-/** `20/s`, `2.5/s`. */
+/** `20`, `2.5`: a rate, whole when it is. */
 function fmtRate(r: number): string {
-  return `${Number.isInteger(r) ? r : r.toFixed(1)}/s`;
+  return Number.isInteger(r) ? String(r) : r.toFixed(1);
 }
 
-/** One stream's cells: name, rate, sent, ok, failed (no answer or 4xx/5xx), p50, p99, max. */
+/** The columns of a stream: `req/s` is what completed per second (below the rate sent when requests failed or queued). */
+const STREAM_HEADER = ['endpoint', 'req/s', 'sent', 'ok', 'failed', 'p50', 'p99', 'max'];
+
+/** One stream's cells: name, completed per second, sent, ok, failed (no answer or 4xx/5xx), p50, p99, max. */
 function streamCells(e: EndpointStats, name: string): string[] {
   const ok = e.completed - e.errorResponses;
   const l = e.latency;
@@ -65,8 +68,10 @@ function loopSentence(v: ServeVariantReport): string | null {
   if (!m) return null;
   const several = v.loop.processes.length > 1 ? ` (worst of ${v.loop.processes.length} processes: pid ${m.worstPid})` : '';
   const cpu = v.cpu ? ` · CPU ${v.cpu.parallelism.toFixed(2)} cores` : '';
-  const ratio = v.probeVsLoop?.ratio != null ? ` · probe p99 / loop p99 ${v.probeVsLoop.ratio.toFixed(2)}×` : '';
-  return `loop: lag p99 ${fmtMs(m.p99Ms)}, max ${fmtMs(m.maxMs)}${several}, ${m.stallCount} stall${m.stallCount === 1 ? '' : 's'} (${fmtMs(m.stalledMs)})${cpu}${ratio}`;
+  // Without stalls the loop's p99 is a fraction of a millisecond: a ratio to it says nothing.
+  const ratio = v.probeVsLoop?.ratio != null && m.stallCount > 0 ? ` · probe p99 / loop p99 ${v.probeVsLoop.ratio.toFixed(2)}×` : '';
+  const stalls = m.stallCount ? `${m.stallCount} stall${m.stallCount === 1 ? '' : 's'} (${fmtMs(m.stalledMs)})` : 'no stalls';
+  return `loop: lag p99 ${fmtMs(m.p99Ms)}, max ${fmtMs(m.maxMs)}${several}, ${stalls}${cpu}${ratio}`;
 }
 
 function variantTitle(v: ServeVariantReport): string {
@@ -78,7 +83,7 @@ function variantLines(v: ServeVariantReport, attributionOn: boolean): string[] {
   const out = ['', variantTitle(v)];
   if (v.error) out.push(`  ${v.status} [${v.error.kind}] ${printable(v.error.message)}`);
   const streams = [...v.endpoints.map((e) => streamCells(e, printable(e.name))), ...(v.probe ? [streamCells(v.probe, 'probe')] : [])];
-  if (streams.length) out.push(...table([['endpoint', 'rate', 'sent', 'ok', 'failed', 'p50', 'p99', 'max'], ...streams], '  '));
+  if (streams.length) out.push(...table([STREAM_HEADER, ...streams], '  '));
   const loop = loopSentence(v);
   if (loop) out.push(`  ${loop}`);
   if (v.loop.processes.length > 1) {
@@ -106,8 +111,9 @@ export function serveText(r: ServeReport): string {
   const lines: string[] = [];
   const rt = r.runtime ? ` · ${printable(r.runtime.implementation)} ${printable(r.runtime.version)} · ${r.runtime.cpuCount} cores` : '';
   lines.push(`Loop Lag serve · ${appName(r)}${rt}`);
-  lines.push(`${fmtRate(s.ratePerS)} per endpoint, probe ${fmtRate(s.probeRatePerS)} · ${s.durationS} s measured after ${s.warmupS} s warm-up · ` +
-    `budget ${fmtMs(s.verdictBudgetMs)}${s.budgetMs === null ? ' (default)' : ''} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`);
+  const budget = s.verdictBudgetMs < 1000 ? `${s.verdictBudgetMs} ms` : fmtMs(s.verdictBudgetMs);
+  lines.push(`${fmtRate(s.ratePerS)} req/s per endpoint, probe ${fmtRate(s.probeRatePerS)} req/s · ${s.durationS} s measured after ${s.warmupS} s warm-up · ` +
+    `budget ${budget}${s.budgetMs === null ? ' (default)' : ''} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`);
   lines.push(`→ ${printable(r.headline)}`);
   for (const v of r.variants) lines.push(...variantLines(v, s.attribution));
   if (!s.attribution) lines.push('', attributionStatus({ status: 'off' })!);
@@ -119,7 +125,7 @@ export function serveText(r: ServeReport): string {
 /** The same for a pull request or an issue: the headline, one table row per stream and variant, the top lines. */
 export function serveMarkdown(r: ServeReport): string {
   const out = [`### Loop Lag serve: \`${appName(r).replace(/`/g, "'")}\``, '', `**${cell(printable(r.headline))}**`, ''];
-  out.push('| variant | endpoint | rate | sent | ok | failed | p50 | p99 | max | loop lag p99 | verdict |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  out.push('| variant | endpoint | req/s | sent | ok | failed | p50 | p99 | max | loop lag p99 | verdict |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const v of r.variants) {
     const streams = [...v.endpoints.map((e) => streamCells(e, printable(e.name))), ...(v.probe ? [streamCells(v.probe, 'probe')] : [])];
     const loop = fmtMs(v.loop.merged?.p99Ms);

@@ -7,7 +7,7 @@
 import type { ServeReport } from '../shared/protocol/serveReport';
 import { errorExitCode, EXIT } from '../report/exitCode';
 import { fmtMs, printable } from '../shared/format';
-import { failurePhrase, judgedP99Ms, measured, overBudget, requestFailures, streamsOf } from './verdict';
+import { failurePhrase, fmtBudget, judgedP99Ms, measured, overBudget, requestFailures, streamsOf } from './verdict';
 
 export function serveExitCode(report: ServeReport, budgetMs: number | null, verbose = false): { code: number; stderr: string[] } {
   const err = report.error;
@@ -35,7 +35,7 @@ export function serveExitCode(report: ServeReport, budgetMs: number | null, verb
         const figure = `${v.probe?.latency ? 'probe' : 'loop lag'} p99 ${fmtMs(judgedP99Ms(v))}`;
         return `${v.label} (${figure}${timedOut ? `, ${timedOut} timed out` : ''})`;
       }).join(', ');
-      return { code: EXIT.budget, stderr: [`looplag: budget ${fmtMs(budgetMs)} exceeded: ${which}`] };
+      return { code: EXIT.budget, stderr: [`looplag: budget ${fmtBudget(budgetMs)} exceeded: ${which}`] };
     }
   }
   return { code: EXIT.ok, stderr: [] };

@@ -85,6 +85,11 @@ function joinNames(names: string[]): string {
   return names.length <= 1 ? (names[0] ?? 'no endpoint') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
+/** A budget as the user gave it: `100 ms` (fmtMs would say `100.0 ms`), `1.50 s`. */
+export function fmtBudget(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : fmtMs(ms);
+}
+
 function fmtRate(r: number): string {
   return Number.isInteger(r) ? String(r) : r.toFixed(1);
 }
@@ -127,7 +132,7 @@ export function variantHeadline(v: VariantFigures, ratePerS: number, budgetMs: n
   const names = v.endpoints.map((e) => printable(e.name));
   const at = `At ${fmtRate(ratePerS)} req/s${names.length > 1 ? ' each' : ''} on ${joinNames(names)}${v.label === 'as written' ? '' : ` ${withLabel(v)}`}`;
   const what = v.probe?.latency ? `a trivial request waited p99 ${fmtMs(v.probe.latency.p99Ms)}` : `the server's loop lagged p99 ${fmtMs(judgedP99Ms(v))}`;
-  return `${at}, ${what} (budget ${fmtMs(budgetMs)})${timeoutPhrase(v)}.`;
+  return `${at}, ${what} (budget ${fmtBudget(budgetMs)})${timeoutPhrase(v)}.`;
 }
 
 /** A variant after the first, in the document's headline: `with 2 uvicorn workers: p99 12 ms`. */
