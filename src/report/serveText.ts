@@ -95,7 +95,7 @@ function variantLines(v: ServeVariantReport, attributionOn: boolean): string[] {
   if (none) out.push(`  ${none}`);
   const handlers = v.byHandler.filter((h) => h.stalls > 0).slice(0, HANDLERS_SHOWN);
   if (handlers.length) out.push('  in flight during the stalls:', ...handlers.map((h) => `    ${handlerSentence(h)}`));
-  for (const n of v.quality.notes) out.push(`  note: ${printable(n)}`);
+  for (const n of [...v.notes, ...v.quality.notes]) out.push(`  note: ${printable(n)}`);
   if (v.output.truncated) out.push(`  server output truncated (${v.output.stdoutBytes + v.output.stderrBytes} bytes printed)`);
   return out;
 }

@@ -108,6 +108,7 @@ function variantReport(v: VariantInputs, inputs: ServeInputs, budgetMs: number):
       : null,
     verdict: verdictOf(figures, budgetMs),
     headline: variantHeadline(figures, s.ratePerS, budgetMs),
+    notes: v.notes ?? [],
     output: v.output,
   };
 }

@@ -25,6 +25,8 @@ export interface VariantInputs {
   server: ServerProcessWindow[];
   /** What the server printed on fds 1 and 2, capped (head and tail). */
   output: CapturedOutput;
+  /** What the session saw of this variant beyond its figures (a server that did not end when told and was killed). */
+  notes?: string[];
 }
 
 export interface ServeSettings {

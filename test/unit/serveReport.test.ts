@@ -193,8 +193,16 @@ test('the fixtures: the valid document parses, each invalid one is rejected at t
   }
 });
 
-test('the fixture is what buildServeReport writes today (regenerate it when the document changes)', () => {
+test('the fixture is what buildServeReport writes today (LOOPLAG_UPDATE_FIXTURES=1 rewrites it when the document changes)', () => {
   const never = variant(TWO_WORKERS, [], null, { status: 'failed', ready: null, error: { kind: 'crashed', message: 'uvicorn exited with code 3', detail: null } });
   const built = JSON.parse(JSON.stringify(buildServeReport(inputs([stallingVariant(), never]))));
-  assert.deepEqual(built, JSON.parse(fs.readFileSync(path.join(FIXTURES, 'serve', 'stalling-asgi.json'), 'utf8')));
+  const file = path.join(FIXTURES, 'serve', 'stalling-asgi.json');
+  if (process.env.LOOPLAG_UPDATE_FIXTURES === '1') fs.writeFileSync(file, JSON.stringify(built, null, 1) + '\n');
+  assert.deepEqual(built, JSON.parse(fs.readFileSync(file, 'utf8')));
+});
+
+test("the session's own notes on a variant are kept and shown", () => {
+  const v = { ...stallingVariant(), notes: ['the server did not end when told and was killed'] };
+  const r = build([v]);
+  assert.deepEqual(r.variants[0].notes, ['the server did not end when told and was killed']);
 });

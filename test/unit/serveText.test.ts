@@ -68,3 +68,8 @@ test('hostile names from user code reach the terminal and Markdown inert', () =>
   assert.match(serveText(r), /GET \/a\ufffd\[31m\ufffdevil\ufffd x\|`<b>/);
   assert.match(serveMarkdown(r), /GET \/a\ufffd\\\[31m\ufffdevil\ufffd x\\\|\\`\\<b\\>/);
 });
+
+test("the session's notes on a variant are shown under it", () => {
+  const v = { ...stallingVariant(), notes: ['the server did not end when told and was killed'] };
+  assert.match(serveText(buildServeReport(inputs([v]))), /^ {2}note: the server did not end when told and was killed$/m);
+});

@@ -171,6 +171,8 @@ export const ServeVariantReport = obj({
   verdict: ServeVerdict,
   /** One sentence for this variant. */
   headline: str,
+  /** What the session saw of this variant beyond its figures (e.g. a server that did not end when told and was killed). */
+  notes: arr(str),
   /** What the server printed (fds 1 and 2), capped. */
   output: CapturedOutput,
 });
