@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { buildServeReport } from '../../src/serve/buildServeReport';
 import { serveExitCode } from '../../src/serve/exitCode';
+import { overlapMs } from '../../src/stats/handlerBlockers';
 import { EXIT } from '../../src/report/exitCode';
 import { ServeReport } from '../../src/shared/protocol/serveReport';
 import { ValidationError } from '../../src/shared/validate';
@@ -205,4 +206,10 @@ test("the session's own notes on a variant are kept and shown", () => {
   const v = { ...stallingVariant(), notes: ['the server did not end when told and was killed'] };
   const r = build([v]);
   assert.deepEqual(r.variants[0].notes, ['the server did not end when told and was killed']);
+});
+
+test('overlapMs: two requests of a route in flight together count the stall once; spans outside it not at all', () => {
+  assert.equal(overlapMs([[0, 150], [100, 250], [400, 500]], { startMs: 100, endMs: 400 }), 150);
+  assert.equal(overlapMs([[0, 100], [400, 500]], { startMs: 100, endMs: 400 }), 0);
+  assert.equal(overlapMs([[150, 200], [0, 1000]], { startMs: 100, endMs: 400 }), 300);
 });

@@ -9,6 +9,7 @@ import { arr, bool, Infer, int, literal, nullable, num, obj, Schema, str, Valida
 import { DOCUMENT_FIELDS } from './document';
 import { CapturedOutput, Runtime, Sample } from './sidecar';
 import { Attribution, Blocker } from './attribution';
+import { LagStats } from './report';
 import { RunError } from './common';
 import { ServeApp, ServeRoute } from './serve';
 
@@ -66,16 +67,6 @@ export const EndpointStats = obj({
 });
 export type EndpointStats = Infer<typeof EndpointStats>;
 
-/** The loop's lag over one server process's window (src/stats/lagStats.ts; `samples` min/max-decimated for charts). */
-export const ServeLag = obj({
-  p50Ms: num, p90Ms: num, p99Ms: num, maxMs: num, meanMs: num,
-  stallCount: int, stalledMs: num, stalledFrac: num,
-  sampleCount: int, expectedSampleCount: int,
-  /** `[tMs, lagMs]` on this process's clock since its window opened, decimated (the maximum of every bucket kept). */
-  samples: arr(Sample),
-});
-export type ServeLag = Infer<typeof ServeLag>;
-
 export const ServeCpu = obj({
   userMs: num,
   systemMs: num,
@@ -91,7 +82,8 @@ export const ServeProcess = obj({
   t0EpochMs: num,
   offsetMs: nullable(num),
   wallMs: num,
-  lag: ServeLag,
+  /** The loop's lag (src/stats/lagStats.ts), its `samples` min/max-decimated for charts (every bucket's worst kept; the figures are over all). */
+  lag: LagStats,
   cpu: ServeCpu,
   /** Requests the app handled in the window (the probe's included), as the harness counted them. */
   requests: int,
