@@ -49,7 +49,7 @@ export function handlerBlocking(windows: readonly ServerProcessWindow[], opts: H
     w.samples.forEach(([wake, lag], index) => {
       if (lag >= opts.stallMs) stalls.push({ index, startMs: wake - lag, endMs: wake });
     });
-    const routes = w.requests.filter((r) => r.route !== opts.probePath);
+    const routes = w.requests.filter((r) => r.route !== opts.probePath).map((r) => ({ ...r, union: spanUnion(r.spans) }));
     const soleOf = new Map<string, Set<number>>();
     const tallyOf = (r: { method: string; route: string }) => {
       const key = `${r.method}\u0000${r.route}`;
@@ -62,7 +62,7 @@ export function handlerBlocking(windows: readonly ServerProcessWindow[], opts: H
     };
     for (const r of routes) tallyOf(r).requests += r.spans.length + r.dropped;
     for (const s of stalls) {
-      const inFlight = routes.map((r) => ({ r, ms: overlapMs(r.spans, s) })).filter((x) => x.ms > 0);
+      const inFlight = routes.map((r) => ({ r, ms: overlapMs(r.union, s) })).filter((x) => x.ms > 0);
       for (const { r, ms } of inFlight) {
         const t = tallyOf(r);
         t.stalls++;
@@ -101,23 +101,34 @@ export function handlerBlocking(windows: readonly ServerProcessWindow[], opts: H
     .sort((a, b) => b.stalledMs - a.stalledMs || cmp(a.method, b.method) || cmp(a.route, b.route));
 }
 
+/** The spans (`[startMs, endMs]`) as disjoint intervals, by start: two requests in flight together count once. */
+export function spanUnion(spans: readonly (readonly number[])[]): number[][] {
+  const sorted = spans.filter((sp) => sp[1] > sp[0]).map((sp) => [sp[0], sp[1]]).sort((a, b) => a[0] - b[0]);
+  const out: number[][] = [];
+  for (const sp of sorted) {
+    const last = out[out.length - 1];
+    if (last && sp[0] <= last[1]) last[1] = Math.max(last[1], sp[1]);
+    else out.push(sp);
+  }
+  return out;
+}
+
 /**
- * The time a stall overlaps the union of the spans (`[startMs, endMs]`, by start): two
- * requests of the route in flight together count the stall once.
+ * The time a stall overlaps a route's requests, given as their spanUnion: a binary search
+ * to the first interval that ends after the stall starts (the intervals are disjoint, so
+ * their ends ascend too), then the few that reach into it.
  */
-export function overlapMs(spans: readonly (readonly number[])[], stall: { startMs: number; endMs: number }): number {
+export function overlapMs(union: readonly number[][], stall: { startMs: number; endMs: number }): number {
+  let lo = 0;
+  let hi = union.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (union[mid][1] <= stall.startMs) lo = mid + 1;
+    else hi = mid;
+  }
   let total = 0;
-  let reached = stall.startMs;
-  const clipped = spans
-    .map((sp) => [Math.max(sp[0], stall.startMs), Math.min(sp[1], stall.endMs)])
-    .filter(([a, b]) => b > a)
-    .sort((x, y) => x[0] - y[0]);
-  for (const [a, b] of clipped) {
-    const from = Math.max(a, reached);
-    if (b > from) {
-      total += b - from;
-      reached = b;
-    }
+  for (let i = lo; i < union.length && union[i][0] < stall.endMs; i++) {
+    total += Math.min(union[i][1], stall.endMs) - Math.max(union[i][0], stall.startMs);
   }
   return total;
 }

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { buildServeReport } from '../../src/serve/buildServeReport';
 import { serveExitCode } from '../../src/serve/exitCode';
-import { overlapMs } from '../../src/stats/handlerBlockers';
+import { overlapMs, spanUnion } from '../../src/stats/handlerBlockers';
 import { EXIT } from '../../src/report/exitCode';
 import { ServeReport } from '../../src/shared/protocol/serveReport';
 import { ValidationError } from '../../src/shared/validate';
@@ -209,7 +209,10 @@ test("the session's own notes on a variant are kept and shown", () => {
 });
 
 test('overlapMs: two requests of a route in flight together count the stall once; spans outside it not at all', () => {
-  assert.equal(overlapMs([[0, 150], [100, 250], [400, 500]], { startMs: 100, endMs: 400 }), 150);
-  assert.equal(overlapMs([[0, 100], [400, 500]], { startMs: 100, endMs: 400 }), 0);
-  assert.equal(overlapMs([[150, 200], [0, 1000]], { startMs: 100, endMs: 400 }), 300);
+  const stall = { startMs: 100, endMs: 400 };
+  assert.equal(overlapMs(spanUnion([[0, 150], [100, 250], [400, 500]]), stall), 150);
+  assert.equal(overlapMs(spanUnion([[0, 100], [400, 500]]), stall), 0);
+  assert.equal(overlapMs(spanUnion([[150, 200], [0, 1000]]), stall), 300);
+  assert.equal(overlapMs(spanUnion([[50, 120], [130, 140], [300, 350], [390, 420], [500, 600]]), stall), 20 + 10 + 50 + 10);
+  assert.deepEqual(spanUnion([[5, 9], [0, 3], [2, 4], [9, 9], [8, 12]]), [[0, 4], [5, 12]]);
 });
