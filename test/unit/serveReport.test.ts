@@ -216,3 +216,13 @@ test('overlapMs: two requests of a route in flight together count the stall once
   assert.equal(overlapMs(spanUnion([[50, 120], [130, 140], [300, 350], [390, 420], [500, 600]]), stall), 20 + 10 + 50 + 10);
   assert.deepEqual(spanUnion([[5, 9], [0, 3], [2, 4], [9, 9], [8, 12]]), [[0, 4], [5, 12]]);
 });
+
+test('a Node app: its variants are Node processes; without a probe the loop lag is judged', () => {
+  const noProbe = variant(AS_WRITTEN, [processWindow(1, EVERY_SECOND)], { targets: [target('GET /docs/x'), target('POST /docs')], probe: null });
+  const more = variant({ name: 'processes', processes: 3, threadTokens: null }, [processWindow(2, []), processWindow(3, []), processWindow(4, [])], { targets: [target('GET /docs/x'), target('POST /docs')], probe: null });
+  const r = build([noProbe, more], { app: { type: 'node', script: '/work/app/server.js', args: [] } });
+  assert.equal(r.variants[1].label, '3 Node processes');
+  assert.equal(r.headline, "At 20 req/s each on GET /docs/x and POST /docs, the server's loop lagged p99 300.0 ms (budget 100 ms); with 3 Node processes: loop lag p99 0.20 ms.");
+  assert.equal(r.variants[0].probeVsLoop, null);
+  assert.deepEqual(serveExitCode(r, 100).stderr, ['looplag: budget 100 ms exceeded: as written (loop lag p99 300.0 ms)']);
+});
