@@ -1,7 +1,7 @@
 /**
  * looplag.serve/1 from synthetic service-mode inputs: the figures (lag, probe, blockers,
  * blockers by handler), the headline and verdict for each case, the exit codes, the text
- * table, and the schema (built documents and the fixtures in test/fixtures/serve/).
+ * table, and the schema (built documents and the fixtures in test/fixtures/serve/report/).
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -178,7 +178,7 @@ test('routes in flight together share a stall: neither gets it alone, nor a line
 });
 
 test('the fixtures: the valid document parses, each invalid one is rejected at the field it breaks', () => {
-  const dir = path.join(FIXTURES, 'serve');
+  const dir = path.join(FIXTURES, 'serve', 'report');
   const valid = JSON.parse(fs.readFileSync(path.join(dir, 'stalling-asgi.json'), 'utf8'));
   const doc = ServeReport.parse(valid);
   assert.equal(doc.variants.length, 2);
@@ -197,7 +197,7 @@ test('the fixtures: the valid document parses, each invalid one is rejected at t
 test('the fixture is what buildServeReport writes today (LOOPLAG_UPDATE_FIXTURES=1 rewrites it when the document changes)', () => {
   const never = variant(TWO_WORKERS, [], null, { status: 'failed', ready: null, error: { kind: 'crashed', message: 'uvicorn exited with code 3', detail: null } });
   const built = JSON.parse(JSON.stringify(buildServeReport(inputs([stallingVariant(), never]))));
-  const file = path.join(FIXTURES, 'serve', 'stalling-asgi.json');
+  const file = path.join(FIXTURES, 'serve', 'report', 'stalling-asgi.json');
   if (process.env.LOOPLAG_UPDATE_FIXTURES === '1') fs.writeFileSync(file, JSON.stringify(built, null, 1) + '\n');
   assert.deepEqual(built, JSON.parse(fs.readFileSync(file, 'utf8')));
 });
