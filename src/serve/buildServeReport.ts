@@ -19,6 +19,9 @@ import { round3 } from '../stats/percentiles';
 import { TOOL_VERSION } from '../report/buildReport';
 import { GENERATOR_SEND_LAG_P99_MS, MANY_FAILED_FRAC, measured, serveHeadline, variantHeadline, variantLabel, verdictOf } from './verdict';
 
+/** The document's type, where the session's code looks for it beside the builder. */
+export type { ServeReport } from '../shared/protocol/serveReport';
+
 /** Chart points kept per endpoint's latency timeline and per process's lag samples (min/max per bucket: twice as many at most). */
 export const TIMELINE_BUCKETS = 500;
 /** Failed requests' times kept per endpoint. */
