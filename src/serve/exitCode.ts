@@ -2,12 +2,13 @@
  * `looplag serve`'s exit code: the codes of a run (report/exitCode.ts's EXIT) with the same
  * precedence: the session did not finish (1, 124, 130) first, then failed requests (4: the
  * latency measured was the failures', so a budget verdict on it means nothing, as for
- * calls that raised), then the budget (3, only when one was given).
+ * calls that raised), then the budget (3, only when one was given: the probe's p99, a
+ * server loop's lag p99, or a request that timed out).
  */
 import type { ServeReport } from '../shared/protocol/serveReport';
 import { errorExitCode, EXIT } from '../report/exitCode';
-import { fmtMs, printable } from '../shared/format';
-import { failurePhrase, fmtBudget, judgedP99Ms, measured, overBudget, requestFailures, streamsOf } from './verdict';
+import { printable } from '../shared/format';
+import { failurePhrase, fmtBudget, measured, overBudget, overBudgetFigures, requestFailures, streamsOf } from './verdict';
 
 export function serveExitCode(report: ServeReport, budgetMs: number | null, verbose = false): { code: number; stderr: string[] } {
   const err = report.error;
@@ -30,11 +31,7 @@ export function serveExitCode(report: ServeReport, budgetMs: number | null, verb
   if (budgetMs !== null) {
     const over = done.filter((v) => overBudget(v, budgetMs));
     if (over.length) {
-      const which = over.map((v) => {
-        const timedOut = streamsOf(v).reduce((a, e) => a + e.timedOut, 0);
-        const figure = `${v.probe?.latency ? 'probe' : 'loop lag'} p99 ${fmtMs(judgedP99Ms(v))}`;
-        return `${v.label} (${figure}${timedOut ? `, ${timedOut} timed out` : ''})`;
-      }).join(', ');
+      const which = over.map((v) => `${v.label} (${overBudgetFigures(v, budgetMs).join(', ')})`).join(', ');
       return { code: EXIT.budget, stderr: [`looplag: budget ${fmtBudget(budgetMs)} exceeded: ${which}`] };
     }
   }
