@@ -68,10 +68,10 @@ function loopSentence(v: ServeVariantReport): string | null {
   if (!m) return null;
   const several = v.loop.processes.length > 1 ? ` (worst of ${v.loop.processes.length} processes: pid ${m.worstPid})` : '';
   const cpu = v.cpu ? ` · CPU ${v.cpu.parallelism.toFixed(2)} cores` : '';
-  // Without stalls the loop's p99 is a fraction of a millisecond: a ratio to it says nothing.
-  const ratio = v.probeVsLoop?.ratio != null && m.stallCount > 0 ? ` · probe p99 / loop p99 ${v.probeVsLoop.ratio.toFixed(2)}×` : '';
+  // What the heartbeat predicts a request waits, beside what the probe waited: shown when the loop stalled.
+  const wait = m.stallCount > 0 ? ` · a request arriving at random: p99 wait ${fmtMs(m.arrivalWaitP99Ms)}${v.probe?.latency ? ` (the probe: ${fmtMs(v.probe.latency.p99Ms)})` : ''}` : '';
   const stalls = m.stallCount ? `${m.stallCount} stall${m.stallCount === 1 ? '' : 's'} (${fmtMs(m.stalledMs)})` : 'no stalls';
-  return `loop: lag p99 ${fmtMs(m.p99Ms)}, max ${fmtMs(m.maxMs)}${several}, ${stalls}${cpu}${ratio}`;
+  return `loop: lag p99 ${fmtMs(m.p99Ms)}, max ${fmtMs(m.maxMs)}${several}, ${stalls}${wait}${cpu}`;
 }
 
 function variantTitle(v: ServeVariantReport): string {

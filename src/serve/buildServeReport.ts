@@ -15,6 +15,7 @@ import { decimateMinMax } from '../stats/decimate';
 import { lagStats } from '../stats/lagStats';
 import { reduceBlockers } from '../stats/blockers';
 import { handlerBlocking, mergeBlockers } from '../stats/handlerBlockers';
+import { arrivalWaitQuantile } from '../stats/arrivalWait';
 import { round3 } from '../stats/percentiles';
 import { TOOL_VERSION } from '../report/buildReport';
 import { GENERATOR_SEND_LAG_P99_MS, MANY_FAILED_FRAC, measured, serveHeadline, variantHeadline, variantLabel, verdictOf } from './verdict';
@@ -93,10 +94,11 @@ function variantReport(v: VariantInputs, inputs: ServeInputs, budgetMs: number):
         stallCount: processes.reduce((a, p) => a + p.lag.stallCount, 0),
         stalledMs: round3(stalledMs),
         worstPid: worst.pid,
+        arrivalWaitP99Ms: round3(arrivalWaitQuantile(v.server.flatMap((w) => w.samples.map((x) => x[1])), v.server.reduce((a, w) => a + w.wallMs, 0), 0.99)),
       } : null,
     },
   };
-  const loopP99 = figures.loop.merged?.p99Ms ?? null;
+  const merged = figures.loop.merged;
   return {
     name: v.variant.name,
     ...figures,
@@ -106,9 +108,12 @@ function variantReport(v: VariantInputs, inputs: ServeInputs, budgetMs: number):
     blockers: mergeBlockers(processes, stalledMs),
     byHandler: handlerBlocking(v.server, { heartbeatMs: s.heartbeatMs, stallMs: s.stallMs, enabled: s.attribution, probePath }),
     quality: qualityOf(load, [...endpoints, ...(probe ? [probe] : [])]),
-    probeVsLoop: probe?.latency && loopP99 !== null
-      ? { probeP99Ms: probe.latency.p99Ms, loopLagP99Ms: loopP99, ratio: loopP99 > 0 ? round3(probe.latency.p99Ms / loopP99) : null }
-      : null,
+    probeVsLoop: probe?.latency && merged ? {
+      probeP99Ms: probe.latency.p99Ms,
+      loopLagP99Ms: merged.p99Ms,
+      arrivalWaitP99Ms: merged.arrivalWaitP99Ms,
+      ratio: merged.arrivalWaitP99Ms > 0 ? round3(probe.latency.p99Ms / merged.arrivalWaitP99Ms) : null,
+    } : null,
     verdict: verdictOf(figures, budgetMs),
     headline: variantHeadline(figures, s.ratePerS, budgetMs),
     notes: v.notes ?? [],
@@ -151,6 +156,7 @@ function processReport(w: ServerProcessWindow, load: LoadResult | null, s: Serve
     offsetMs: load ? round3(w.t0EpochMs - load.t0EpochMs) : null,
     wallMs: w.wallMs,
     lag: { ...lag, samples: chart.x.map((x, i) => [x, chart.y[i]]) },
+    arrivalWaitP99Ms: round3(arrivalWaitQuantile(w.samples.map((x) => x[1]), w.wallMs, 0.99)),
     cpu: { userMs: w.cpu.userMs, systemMs: w.cpu.systemMs, parallelism: w.wallMs > 0 ? round3((w.cpu.userMs + w.cpu.systemMs) / w.wallMs) : 0 },
     requests: w.requests.reduce((a, r) => a + r.spans.length + r.dropped, 0),
     threadTokens: w.threadTokens ?? null,

@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import { buildServeReport } from '../../src/serve/buildServeReport';
 import { serveExitCode } from '../../src/serve/exitCode';
 import { overlapMs, spanUnion } from '../../src/stats/handlerBlockers';
+import { arrivalWaitQuantile } from '../../src/stats/arrivalWait';
+import { lagStats } from '../../src/stats/lagStats';
 import { EXIT } from '../../src/report/exitCode';
 import { ServeReport } from '../../src/shared/protocol/serveReport';
 import { ValidationError } from '../../src/shared/validate';
@@ -32,9 +34,10 @@ test('a stalling server: the loop lag, the probe passed through, the blockers an
   assert.equal(p.lag.maxMs, 300);
   assert.equal(p.lag.stalledFrac, 0.3);
   assert.equal(p.offsetMs, 5, "the server's t0 less the load's");
-  assert.deepEqual(v.loop.merged, { p99Ms: 300, maxMs: 300, stallCount: 10, stalledMs: 3000, worstPid: 4242 });
+  assert.deepEqual(v.loop.merged, { p99Ms: 300, maxMs: 300, stallCount: 10, stalledMs: 3000, worstPid: 4242, arrivalWaitP99Ms: 290 });
   assert.deepEqual(v.probe!.latency, latency(2, 290, 300, 100), 'the generator\'s probe figures are kept as measured');
-  assert.deepEqual(v.probeVsLoop, { probeP99Ms: 290, loopLagP99Ms: 300, ratio: 0.967 });
+  // 10 stalls of 300 ms in 10 s: 1% of arrivals wait over 290 ms, as the probe did.
+  assert.deepEqual(v.probeVsLoop, { probeP99Ms: 290, loopLagP99Ms: 300, arrivalWaitP99Ms: 290, ratio: 1 });
   assert.equal(v.blockers[0].file, 'app/reports.py');
   assert.equal(v.blockers[0].line, 42);
   assert.equal(v.blockers[0].share, 1);
@@ -236,4 +239,20 @@ test('a Node app: its variants are Node processes; without a probe the loop lag 
   assert.equal(r.headline, "At 20 req/s each on GET /docs/x and POST /docs, the server's loop lagged p99 300.0 ms (budget 100 ms); with 3 Node processes: loop lag p99 0.20 ms.");
   assert.equal(r.variants[0].probeVsLoop, null);
   assert.deepEqual(serveExitCode(r, 100).stderr, ['looplag: budget 100 ms exceeded: as written (loop lag p99 300.0 ms)']);
+});
+
+test('arrival wait: a stall of L ms makes a request arriving x ms into it wait L − x; the lag p99 counts each stall once', () => {
+  const wait = (lags: number[], wallMs: number, q: number) => Math.round(arrivalWaitQuantile(lags, wallMs, q) * 1e6) / 1e6;
+  const lags = [...Array<number>(20).fill(100), ...Array<number>(3000).fill(0.1)];
+  assert.equal(Math.round(wait(lags, 5000, 0.99) * 10) / 10, 97.5);
+  assert.ok(lagStats(lags.map((l, i) => [i, l]), { heartbeatMs: 1, stallMs: 50, wallMs: 5000 }).p99Ms < 1, 'the lag p99 sees 20 samples in 3020');
+  assert.equal(wait([1000], 10_000, 0.99), 900);
+  assert.equal(wait([1000], 10_000, 0.5), 0, 'half the arrivals find the loop free');
+  assert.equal(wait([0, 0], 1000, 0.99), 0);
+  assert.equal(wait([], 1000, 0.99), 0);
+  // Half of 100 ms: (40 − w) + (30 − w) = 50 with both stalls still counting.
+  assert.equal(wait([40, 30], 100, 0.5), 10);
+  // A fifth: (40 − w) + (30 − w) = 20; a twentieth: only the 40 ms stall reaches above 30, 40 − w = 5.
+  assert.equal(wait([40, 30], 100, 0.8), 25);
+  assert.equal(wait([40, 30], 100, 0.95), 35);
 });

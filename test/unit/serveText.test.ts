@@ -22,7 +22,7 @@ test('the table: the headline first, then per variant its streams, its loop, the
   const block = lines.slice(first, second);
   assert.match(block.find((l) => l.includes('GET /reports/sales  '))!, /GET \/reports\/sales\s+20\s+200\s+200\s+0\s+305\.0 ms\s+320\.0 ms\s+330\.0 ms$/);
   assert.match(block.find((l) => l.trimStart().startsWith('probe'))!, /probe\s+10\s+100\s+100\s+0\s+2\.00 ms\s+290\.0 ms\s+300\.0 ms$/);
-  assert.ok(block.includes('  loop: lag p99 300.0 ms, max 300.0 ms, 10 stalls (3.00 s) · CPU 0.32 cores · probe p99 / loop p99 0.97×'), text);
+  assert.ok(block.includes('  loop: lag p99 300.0 ms, max 300.0 ms, 10 stalls (3.00 s) · a request arriving at random: p99 wait 290.0 ms (the probe: 290.0 ms) · CPU 0.32 cores'), text);
   assert.ok(block.includes('    100% app/reports.py:42 build_sales'), text);
   assert.ok(block.includes('    GET /reports/sales: 3.00 s in 10 stalls, 10 with it alone in flight · 100% app/reports.py:42 build_sales'), text);
   assert.ok(!block.some((l) => l.includes('/health')), 'a handler in no stall is not listed');

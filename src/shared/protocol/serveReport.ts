@@ -84,6 +84,12 @@ export const ServeProcess = obj({
   wallMs: num,
   /** The loop's lag (src/stats/lagStats.ts), its `samples` min/max-decimated for charts (every bucket's worst kept; the figures are over all). */
   lag: LagStats,
+  /**
+   * The p99 wait of a request arriving at a random moment, from the heartbeat (a lag of
+   * L ms makes one arriving x ms into it wait L − x: src/stats/arrivalWait.ts); what the
+   * probe measures, where the lag p99 counts each stall once.
+   */
+  arrivalWaitP99Ms: num,
   cpu: ServeCpu,
   /** Requests the app handled in the window (the probe's included), as the harness counted them. */
   requests: int,
@@ -114,12 +120,14 @@ export const HandlerBlocking = obj({
 });
 export type HandlerBlocking = Infer<typeof HandlerBlocking>;
 
-/** The probe's latency beside the loop's lag: what the heartbeat's figure means for a request. */
+/** The probe's latency beside the loop's lag: what the heartbeat's figures mean for a request. */
 export const ProbeVsLoop = obj({
   probeP99Ms: num,
   /** The worst process's lag p99. */
   loopLagP99Ms: num,
-  /** probeP99Ms / loopLagP99Ms; null when the loop's p99 is 0. */
+  /** What the heartbeat predicts the probe waits: `loop.merged.arrivalWaitP99Ms`. */
+  arrivalWaitP99Ms: num,
+  /** probeP99Ms / arrivalWaitP99Ms: near 1 when the loop's stalls are what requests waited for; null when the prediction is 0. */
   ratio: nullable(num),
 });
 export type ProbeVsLoop = Infer<typeof ProbeVsLoop>;
@@ -141,7 +149,11 @@ export const ServeVariantReport = obj({
   loop: obj({
     processes: arr(ServeProcess),
     /** Over all processes: the worst process's lag p99 and max, the stalls and stalled time summed; null without a window. */
-    merged: nullable(obj({ p99Ms: num, maxMs: num, stallCount: int, stalledMs: num, worstPid: int })),
+    merged: nullable(obj({
+      p99Ms: num, maxMs: num, stallCount: int, stalledMs: num, worstPid: int,
+      /** Over all processes' samples and wall time together (a request reaching any of them at random). */
+      arrivalWaitP99Ms: num,
+    })),
   }),
   /** All server processes together. */
   cpu: nullable(ServeCpu),
