@@ -1,6 +1,6 @@
 /**
  * Service mode's verdict and headline (issue 14): the rules that decide (failed
- * requests first, then the probe's p99 against the budget) and the words that say it,
+ * requests first, then the probe's p99 and the loops' lag p99 against the budget) and the words that say it,
  * in the user's terms: what any other request waited while this endpoint was under load.
  * Pure; read by buildServeReport (the document), serveExitCode (the CLI's gate) and the views.
  */
@@ -48,21 +48,27 @@ export function measured(v: VariantFigures): boolean {
   return v.status === 'ok' && streamsOf(v).some((e) => e.sent > 0);
 }
 
-/** The figure the headline leads with: the probe's p99 (what any other request waited), else the loop's worst lag p99. */
+/**
+ * The figure the headline leads with: the probe's p99 (what any other request waited),
+ * else what the heartbeat predicts it would have been (stats/arrivalWait.ts; the lag p99
+ * counts a stall once and would call a loop stalling 100 ms four times a second healthy).
+ */
 export function judgedP99Ms(v: Pick<VariantFigures, 'probe' | 'loop'>): number | null {
-  return v.probe?.latency?.p99Ms ?? v.loop.merged?.p99Ms ?? null;
+  return v.probe?.latency?.p99Ms ?? v.loop.merged?.arrivalWaitP99Ms ?? null;
 }
 
 /**
- * What went over the budget, as the gate's line names it: the probe's p99, the worst
- * server loop's lag p99 (a process whose loop stalls delays the requests it takes even
+ * What went over the budget, as the gate's line names it: the probe's p99 (without a
+ * probe, the wait the heartbeat predicts for one), the worst server loop's lag p99 (a process whose loop stalls delays the requests it takes even
  * when the probe mostly reached another), requests unanswered past the generator's timeout.
  */
 export function overBudgetFigures(v: VariantFigures, budgetMs: number): string[] {
   const out: string[] = [];
   const probe = v.probe?.latency?.p99Ms;
   const loop = v.loop.merged?.p99Ms;
+  const predicted = v.probe ? undefined : v.loop.merged?.arrivalWaitP99Ms;
   if (probe !== undefined && probe > budgetMs) out.push(`probe p99 ${fmtMs(probe)}`);
+  if (predicted !== undefined && predicted > budgetMs) out.push(`predicted wait p99 ${fmtMs(predicted)}`);
   if (loop !== undefined && loop > budgetMs) out.push(`loop lag p99 ${fmtMs(loop)}`);
   const timedOut = streamsOf(v).reduce((a, e) => a + e.timedOut, 0);
   if (timedOut) out.push(`${timedOut} timed out`);
@@ -153,7 +159,8 @@ export function variantHeadline(v: VariantFigures, ratePerS: number, budgetMs: n
   }
   const names = v.endpoints.map((e) => printable(e.name));
   const at = `At ${fmtRate(ratePerS)} req/s${names.length > 1 ? ' each' : ''} on ${joinNames(names)}${v.label === 'as written' ? '' : ` ${withLabel(v)}`}`;
-  const what = v.probe?.latency ? `a trivial request waited p99 ${fmtMs(v.probe.latency.p99Ms)}${loopOverPhrase(v, budgetMs, ', but ')}` : `the server's loop lagged p99 ${fmtMs(judgedP99Ms(v))}`;
+  const what = v.probe?.latency ? `a trivial request waited p99 ${fmtMs(v.probe.latency.p99Ms)}${loopOverPhrase(v, budgetMs, ', but ')}`
+    : `a request arriving at random would have waited p99 ${fmtMs(judgedP99Ms(v))} for the loop`;
   return `${at}, ${what} (budget ${fmtBudget(budgetMs)})${timeoutPhrase(v)}.`;
 }
 
@@ -165,7 +172,7 @@ export function variantPhrase(v: VariantFigures, budgetMs: number): string {
   if (verdict === 'failed-requests') {
     return `${name}: ${streamsOf(v).filter((e) => requestFailures(e) > 0).map((e) => failurePhrase(e, e === v.probe ? 'the probe' : printable(e.name))).join('; ')}`;
   }
-  const p99 = `${v.probe?.latency ? '' : 'loop lag '}p99 ${fmtMs(judgedP99Ms(v))}${loopOverPhrase(v, budgetMs, ', ')}`;
+  const p99 = `${v.probe?.latency ? '' : 'predicted wait '}p99 ${fmtMs(judgedP99Ms(v))}${loopOverPhrase(v, budgetMs, ', ')}`;
   return `${name}: ${p99}${timeoutPhrase(v).replace(/^; /, ', ')}`;
 }
 
