@@ -6,7 +6,7 @@ import { verdicts } from './verdict';
 import { attributionOffNote, blockerWords, noBlockersReason, shownBlockers } from './blockerText';
 
 /** Markdown cells: pipes and newlines would break the table; HTML is neutralised. */
-function cell(text: string): string {
+export function cell(text: string): string {
   return text.replace(/[\\|`*_[\]<>]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
 }
 
