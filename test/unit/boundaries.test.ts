@@ -15,7 +15,7 @@ const SRC = path.join(REPO, 'src');
 const ts = createRequire(path.join(REPO, 'package.json'))('typescript') as typeof TSNS;
 
 /** The rooms the rules speak of: the engine's stages, which run outside the editor too. */
-const ROOMS = ['shared', 'stats', 'advice', 'engine', 'report'] as const;
+const ROOMS = ['shared', 'stats', 'advice', 'engine', 'report', 'serve'] as const;
 type Room = (typeof ROOMS)[number];
 
 interface Import {
@@ -44,6 +44,8 @@ function forbidden(room: Room, target: string): string | null {
   if (room === 'advice' && target === 'report') return 'report imports advice: advice importing report runs the arrow back up';
   if ((room === 'advice' || room === 'report') && target === 'engine') return `the engine builds the report; ${room} importing the engine runs the arrow back up`;
   if (room === 'engine' && target === 'advice') return 'the engine measures; advice is read from the report it builds (report imports advice)';
+  // Service mode is a session of its own beside the function engine: it uses the stages, none uses it.
+  if (room !== 'serve' && target === 'serve') return 'serve (service mode) sits on the stages: no stage imports it';
   return null;
 }
 
@@ -77,7 +79,7 @@ function repoImports(): Import[] {
     .flatMap((p) => importsOf(path.relative(REPO, p).split(path.sep).join('/'), fs.readFileSync(p, 'utf8')));
 }
 
-test('shared, stats, advice, engine and report import no vscode; advice nothing from report; engine nothing from advice; shared nothing from another src folder', () => {
+test('shared, stats, advice, engine, report and serve import no vscode; advice nothing from report; engine nothing from advice; shared nothing from another src folder; no stage from serve', () => {
   const imports = repoImports();
   // Not vacuous: every room has files, and their imports were read.
   for (const room of ROOMS) assert.ok(imports.some((i) => i.file.startsWith(`src/${room}/`)), `imports read in src/${room}`);
