@@ -144,6 +144,21 @@ describe('load generator', () => {
     assert.ok(wallMs < 1000 + 400 + 3000, `the run ended ${wallMs.toFixed(0)} ms after it began: the timeouts do not wait longer`);
   });
 
+  test('requests queued behind busy connections time out from their intended start too', async () => {
+    // One connection, held by a request that never ends: the rest wait in the generator's
+    // queue, where the HTTP client's own timeouts (counted from the send) never start.
+    const s = await server();
+    const t0 = performance.now();
+    const result = await runLoad(plan(s.origin, {
+      ratePerS: 20, warmupMs: 0, durationMs: 1000, timeoutMs: 300, maxConnections: 1,
+      targets: [{ name: 'GET /hang', method: 'GET', path: '/hang' }],
+    }));
+    const wallMs = performance.now() - t0;
+    assertCountsAddUp(result.targets[0], 20);
+    assert.deepEqual(result.targets[0].errors, { timeout: 20 });
+    assert.ok(wallMs < 1000 + 300 + 3000, `the run ended ${wallMs.toFixed(0)} ms after it began (one at a time, 20 × 300 ms)`);
+  });
+
   test('abort ends the generator process and rejects', async () => {
     const s = await server();
     const tag = newTag();
