@@ -1,0 +1,72 @@
+/**
+ * The load generator's bench rows: its capacity (the highest rate it sends on time with
+ * no failures against a trivial Node http server in a process of its own, on loopback)
+ * and its CPU per 1000 requests. Rates step up, 2 s each; the first step that misses
+ * ends the climb.
+ */
+import * as fs from 'node:fs';
+import { runLoad } from '../../src/serve/load';
+import type { LoadResult } from '../../src/serve/load/types';
+import { startLoadServer } from '../support/loadServer';
+import { ms, progress, Table } from './format';
+
+const CAPACITY_RATES = [2_000, 5_000, 10_000, 15_000, 20_000];
+const STEP_MS = 2_000;
+/** On time: the generator's own send lag p99 under this. */
+const SEND_LAG_P99_LIMIT_MS = 5;
+const OVERHEAD_RATE = 1_000;
+
+/** A process's CPU time (user + system), ms, from Linux's /proc; null elsewhere. */
+function processCpuMs(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return (f[11] + f[12]) * 10; // USER_HZ = 100
+  } catch {
+    return null;
+  }
+}
+
+const pct = (cpuMs: number | null, wallMs: number) => (cpuMs === null ? '–' : `${Math.round((cpuMs / wallMs) * 100)}%`);
+
+interface Step {
+  result: LoadResult;
+  serverCpuMs: number | null;
+}
+
+async function step(origin: string, serverPid: number, ratePerS: number): Promise<Step> {
+  let cpuAtT0: number | null = null;
+  const result = await runLoad({
+    origin, ratePerS, probe: null, warmupMs: 500, durationMs: STEP_MS, timeoutMs: 2_000, maxConnections: 64,
+    targets: [{ name: 'GET /fast', method: 'GET', path: '/fast' }],
+  }, { onMeasureStart: () => (cpuAtT0 = processCpuMs(serverPid)) });
+  const cpuAtEnd = processCpuMs(serverPid);
+  return { result, serverCpuMs: cpuAtT0 !== null && cpuAtEnd !== null ? cpuAtEnd - cpuAtT0 : null };
+}
+
+export async function loadGenerator(t: Table): Promise<void> {
+  t.section('load generator (looplag serve)');
+  const server = await startLoadServer();
+  try {
+    progress(`load generator: overhead at ${OVERHEAD_RATE} req/s`);
+    const overhead = await step(server.origin, server.pid, OVERHEAD_RATE);
+    const sent = overhead.result.targets[0].sent;
+    t.row(`generator CPU per 1000 requests (at ${OVERHEAD_RATE} req/s)`, ms((overhead.result.generator.cpuMs / sent) * 1000, 1),
+      `undici Pool, 64 connections; server CPU ${pct(overhead.serverCpuMs, STEP_MS)} of a core`);
+    let reached = 0;
+    for (const rate of CAPACITY_RATES) {
+      progress(`load generator: ${rate} req/s`);
+      const { result, serverCpuMs } = await step(server.origin, server.pid, rate);
+      const target = result.targets[0];
+      const onTime = result.generator.sendLagP99Ms < SEND_LAG_P99_LIMIT_MS && target.failed === 0 && target.completed === target.sent;
+      t.row(`${rate} req/s: send lag p99 / latency p99`, `${ms(result.generator.sendLagP99Ms)} / ${ms(target.latency?.p99Ms)}`,
+        `${onTime ? 'sustained' : 'missed'}: ${target.completed}/${target.sent} answered, ${target.failed} failed; CPU generator ${pct(result.generator.cpuMs, STEP_MS)}, server ${pct(serverCpuMs, STEP_MS)} of a core`);
+      if (!onTime) break;
+      reached = rate;
+    }
+    t.row('capacity: highest rate sustained', reached ? `${reached} req/s` : `< ${CAPACITY_RATES[0]} req/s`,
+      `target ≥ 10000 req/s; send lag p99 < ${SEND_LAG_P99_LIMIT_MS} ms, no failures; ${STEP_MS / 1000} s per step, the server on the same machine`);
+  } finally {
+    await server.stop();
+  }
+}
