@@ -77,8 +77,19 @@ export const LoadPlanSchema: Schema<LoadPlan> = obj({
 /** Hosts the generator sends to: this machine only (the servers it measures bind 127.0.0.1). */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const METHOD = /^[A-Za-z]+$/;
+/** A request target as sent: printable ASCII, no spaces (anything else percent-encoded first). */
+const PATH = /^\/[\x21-\x7e]*$/;
+/** RFC 9110 token: a header's name. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE_BAD = /[\0\r\n]/;
 /** The most requests per second, per stream, the scheduler is asked for (beyond it the generator, not the server, would be measured). */
 export const MAX_RATE_PER_S = 100_000;
+
+function pathProblem(path: string): string | null {
+  if (!path.startsWith('/')) return `path must start with /, got ${JSON.stringify(path)}`;
+  if (!PATH.test(path)) return `path ${JSON.stringify(path)} has a space or a character to percent-encode`;
+  return null;
+}
 
 /** What is wrong with a plan, or null: checked before the generator starts. */
 export function planProblem(plan: LoadPlan): string | null {
@@ -96,9 +107,15 @@ export function planProblem(plan: LoadPlan): string | null {
   for (const [what, rate] of rates) if (!(rate > 0 && rate <= MAX_RATE_PER_S)) return `${what} must be above 0 and at most ${MAX_RATE_PER_S}, got ${rate}`;
   for (const t of plan.targets) {
     if (!METHOD.test(t.method)) return `${t.name}: method ${JSON.stringify(t.method)} is not an HTTP method`;
-    if (!t.path.startsWith('/')) return `${t.name}: path must start with /, got ${JSON.stringify(t.path)}`;
+    const path = pathProblem(t.path);
+    if (path) return `${t.name}: ${path}`;
+    for (const [name, value] of Object.entries(t.headers ?? {})) {
+      if (!HEADER_NAME.test(name)) return `${t.name}: header name ${JSON.stringify(name)} is not a token`;
+      if (HEADER_VALUE_BAD.test(value)) return `${t.name}: header ${name}'s value has a line break or NUL`;
+    }
   }
-  if (plan.probe && !plan.probe.path.startsWith('/')) return `probe path must start with /, got ${JSON.stringify(plan.probe.path)}`;
+  const probePath = plan.probe && pathProblem(plan.probe.path);
+  if (probePath) return `probe ${probePath}`;
   if (!(plan.warmupMs >= 0)) return `warmupMs must be 0 or more, got ${plan.warmupMs}`;
   if (!(plan.durationMs > 0)) return `durationMs must be above 0, got ${plan.durationMs}`;
   if (!(plan.timeoutMs > 0)) return `timeoutMs must be above 0, got ${plan.timeoutMs}`;
