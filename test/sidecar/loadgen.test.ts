@@ -9,7 +9,8 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { after, describe, test } from 'node:test';
-import { LoadAbortError, LoadPlan, LoadResult, runLoad, TargetResult } from '../../src/serve/load';
+import { spawn } from 'node:child_process';
+import { LoadAbortError, loadgenScriptPath, LoadPlan, LoadResult, runLoad, TargetResult } from '../../src/serve/load';
 import { assertNoProcessLeft, newTag, processesWithTag, waitFor } from '../support/helpers';
 import { LoadServer, startLoadServer } from '../support/loadServer';
 
@@ -180,6 +181,31 @@ describe('load generator', () => {
     assert.ok(outcome instanceof LoadAbortError, String(outcome));
     assert.equal((outcome as Error).name, 'AbortError');
     assert.throws(() => process.kill(pids[0], 0), /ESRCH/, 'the generator is gone when the promise rejects');
+    await assertNoProcessLeft(tag);
+  });
+
+  test('the generator ends with its parent, even one killed with SIGKILL', async () => {
+    const s = await server();
+    const tag = newTag();
+    // A parent that starts the generator as runLoad does and then dies without a word.
+    const parentSource = `
+      const { spawn } = require('node:child_process');
+      const child = spawn(process.execPath, [process.argv[1]], {
+        stdio: ['pipe', 'inherit', 'inherit'], detached: true,
+        env: { ...process.env, LOOPLAG_PARENT_PID: String(process.pid) },
+      });
+      child.stdin.write(process.argv[2] + '\\n');
+      setInterval(() => undefined, 1000);
+    `;
+    const parent = spawn(process.execPath, ['-e', parentSource, loadgenScriptPath(), JSON.stringify(plan(s.origin, { durationMs: 60_000 }))], {
+      env: { ...process.env, LOOPLAG_TEST_TAG: tag },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    parent.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    await waitFor(() => out.includes('"measuring"'), 'the generator to start measuring');
+    assert.equal(processesWithTag(tag).length, 2, 'the parent and its generator');
+    parent.kill('SIGKILL');
     await assertNoProcessLeft(tag);
   });
 
