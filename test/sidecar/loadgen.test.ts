@@ -5,15 +5,19 @@
  * and timeouts are counted, not thrown; abort ends the generator's process.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { after, describe, test } from 'node:test';
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { LoadAbortError, loadgenScriptPath, LoadPlan, LoadResult, runLoad, TargetResult } from '../../src/serve/load';
-import { assertNoProcessLeft, newTag, processesWithTag, waitFor } from '../support/helpers';
+import { ChildMessage } from '../../src/serve/load/messages';
+import { assertNoProcessLeft, newTag, processesWithTag, scratchFolders, waitFor } from '../support/helpers';
 import { LoadServer, startLoadServer } from '../support/loadServer';
 
+const scratch = scratchFolders();
 const servers: LoadServer[] = [];
 after(async () => {
   await Promise.all(servers.map((s) => s.stop()));
@@ -207,6 +211,25 @@ describe('load generator', () => {
     assert.equal(processesWithTag(tag).length, 2, 'the parent and its generator');
     parent.kill('SIGKILL');
     await assertNoProcessLeft(tag);
+  });
+
+  test('the bundle runs with no node_modules in reach (undici and the histogram are inside it)', async () => {
+    const s = await server();
+    const dir = scratch.dir();
+    const script = path.join(dir, 'loadgen.js');
+    fs.copyFileSync(loadgenScriptPath(), script);
+    const child = spawn(process.execPath, [script], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    child.stdin.write(JSON.stringify(plan(s.origin, { warmupMs: 0, durationMs: 300 })) + '\n');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, err);
+    const messages = out.trim().split('\n').map((line) => ChildMessage.parse(JSON.parse(line)));
+    const last = messages[messages.length - 1];
+    assert.equal(last.type, 'result');
+    assert.equal(last.type === 'result' && last.result.targets[0].completed, 30);
   });
 
   test('a plan aimed off this machine, or that sends nothing, is refused before anything starts', async () => {
