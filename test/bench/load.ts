@@ -5,6 +5,7 @@
  * ends the climb.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { runLoad } from '../../src/serve/load';
 import type { LoadResult } from '../../src/serve/load/types';
 import { startLoadServer } from '../support/loadServer';
@@ -65,7 +66,7 @@ export async function loadGenerator(t: Table): Promise<void> {
       reached = rate;
     }
     t.row('capacity: highest rate sustained', reached ? `${reached} req/s` : `< ${CAPACITY_RATES[0]} req/s`,
-      `target ≥ 10000 req/s; send lag p99 < ${SEND_LAG_P99_LIMIT_MS} ms, no failures; ${STEP_MS / 1000} s per step, the server on the same machine`);
+      `target ≥ 10000 req/s; send lag p99 < ${SEND_LAG_P99_LIMIT_MS} ms, no failures; ${STEP_MS / 1000} s per step, the server on the same machine; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
   } finally {
     await server.stop();
   }
