@@ -77,33 +77,36 @@ describe('load generator', () => {
     // quarter of them (5% of all) wait 150 ms or more.
     const s = await server(['--block', '200:1000']);
     const R = 200;
-    const D = 3000;
+    const D = 2000;
     const run = () => runLoad(plan(s.origin, { ratePerS: R, durationMs: D, warmupMs: 300, probe: { path: '/fast', ratePerS: 50 } }));
+    const slowCount = (r: LoadResult) => r.targets[0].timeline.filter(([, latency]) => latency !== null && latency >= 100).length;
+    // The upper bounds need the machine: a server descheduled mid-stall stalls longer,
+    // and one starved of CPU answers everything late. Re-measure once when they miss.
+    const quiet = (r: LoadResult) => r.targets[0].latency!.maxMs < 400 && slowCount(r) <= 0.4 * r.targets[0].sent;
     let result: LoadResult = await run();
-    // The upper bound needs the machine: a server descheduled mid-stall stalls longer.
-    // Re-measure once, then skip saying why.
-    if (result.targets[0].latency!.maxMs >= 400) result = await run();
+    if (!quiet(result)) result = await run();
     const target = result.targets[0];
     assertCountsAddUp(target, (R * D) / 1000);
     assertCountsAddUp(result.probe!, (50 * D) / 1000);
     assert.equal(target.failed, 0, JSON.stringify(target.errors));
     assert.ok(target.latency!.p99Ms >= 150, `open-loop p99 ${target.latency!.p99Ms} ms includes the 200 ms stalls`);
     assert.ok(result.probe!.latency!.p99Ms >= 150, `the probe sees the stalls too: p99 ${result.probe!.latency!.p99Ms} ms`);
-    // The stalled requests are those whose intended start fell in a stall: few latencies sit near 200 ms.
-    const slow = target.timeline.filter(([, latency]) => latency !== null && latency >= 100).length;
-    assert.ok(slow >= 0.05 * target.sent && slow <= 0.4 * target.sent, `${slow} of ${target.sent} requests took ≥ 100 ms`);
+    assert.ok(slowCount(result) >= 0.05 * target.sent, `${slowCount(result)} of ${target.sent} requests took ≥ 100 ms`);
+    assert.ok(result.generator.cpuMs > 0);
+    assert.ok(Math.abs(result.t0EpochMs - Date.now()) < 60_000);
 
-    const closed = await closedLoop(s.origin, '/fast', 2000);
+    const closed = await closedLoop(s.origin, '/fast', 1500);
     const closedP99 = percentile(closed, 99);
     assert.ok(closedP99 < target.latency!.p99Ms / 2, `closed-loop p99 ${closedP99.toFixed(1)} ms over ${closed.length} requests hides what open loop shows (${target.latency!.p99Ms} ms)`);
 
-    if (target.latency!.maxMs >= 400) {
-      t.skip(`max latency ${target.latency!.maxMs.toFixed(0)} ms ≥ 400 ms twice: the machine is busy (load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores, generator send lag max ${result.generator.sendLagMaxMs.toFixed(0)} ms)`);
+    // Only the arrivals during a stall wait for it: a stall (200 ms) and its backlog, not more.
+    const why = `max ${target.latency!.maxMs.toFixed(0)} ms (< 400 expected), ${slowCount(result)} of ${target.sent} requests ≥ 100 ms (≤ 40% expected)`;
+    const load = os.loadavg()[0];
+    if (!quiet(result) && load > os.cpus().length) {
+      t.skip(`${why}, twice: the machine is busy (load average ${load.toFixed(1)} on ${os.cpus().length} cores, generator send lag max ${result.generator.sendLagMaxMs.toFixed(0)} ms)`);
       return;
     }
-    assert.ok(target.latency!.maxMs < 400, `max ${target.latency!.maxMs} ms: one stall (200 ms) and its backlog, not more`);
-    assert.ok(result.generator.cpuMs > 0);
-    assert.ok(Math.abs(result.t0EpochMs - Date.now()) < 60_000);
+    assert.ok(quiet(result), why);
   });
 
   test('status codes, dropped connections and JSON bodies are counted, not thrown', async () => {
@@ -135,18 +138,19 @@ describe('load generator', () => {
     const s = await server();
     const t0 = performance.now();
     const result = await runLoad(plan(s.origin, {
-      ratePerS: 20, warmupMs: 0, durationMs: 1000, timeoutMs: 400,
-      targets: [{ name: 'GET /hang', method: 'GET', path: '/hang' }, { name: 'GET /slow/250', method: 'GET', path: '/slow/250' }],
+      ratePerS: 20, warmupMs: 0, durationMs: 1000, timeoutMs: 1000,
+      targets: [{ name: 'GET /hang', method: 'GET', path: '/hang' }, { name: 'GET /slow/200', method: 'GET', path: '/slow/200' }],
     }));
     const wallMs = performance.now() - t0;
     const [hang, slow] = result.targets;
     assertCountsAddUp(hang, 20);
     assertCountsAddUp(slow, 20);
     assert.deepEqual(hang.errors, { timeout: hang.sent });
-    // The last slow request, sent near the end of the measured second, was waited for.
+    // The last slow request, intended near the end of the measured second, was waited for.
     assert.equal(slow.completed, slow.sent, JSON.stringify(slow.errors));
-    assert.ok(slow.latency!.p50Ms >= 250 && slow.latency!.maxMs < 400, JSON.stringify(slow.latency));
-    assert.ok(wallMs < 1000 + 400 + 3000, `the run ended ${wallMs.toFixed(0)} ms after it began: the timeouts do not wait longer`);
+    assert.ok(slow.latency!.p50Ms >= 200, JSON.stringify(slow.latency));
+    assert.ok(slow.timeline[slow.sent - 1][0] >= 900);
+    assert.ok(wallMs < 1000 + 1000 + 3000, `the run ended ${wallMs.toFixed(0)} ms after it began: the timeouts do not wait longer`);
   });
 
   test('requests queued behind busy connections time out from their intended start too', async () => {
