@@ -135,6 +135,7 @@ describe('plan checks and messages', () => {
       [{ timeoutMs: -1 }, /timeoutMs/],
       [{ warmupMs: NaN }, /warmupMs/],
       [{ maxConnections: 0 }, /maxConnections/],
+      [{ ratePerS: 10_000, durationMs: 3_600_000 }, /36000000 requests in one stream: at most 5000000/],
       [{ targets: [], probe: null }, /nothing to send/],
     ];
     for (const [over, why] of bad) assert.match(planProblem({ ...PLAN, ...over }) ?? 'passed', why, JSON.stringify(over));

@@ -91,6 +91,9 @@ function pathProblem(path: string): string | null {
   return null;
 }
 
+/** The most measured requests per stream: each keeps 19 bytes for the timeline and counts (95 MB at this cap). */
+export const MAX_REQUESTS_PER_STREAM = 5_000_000;
+
 /** What is wrong with a plan, or null: checked before the generator starts. */
 export function planProblem(plan: LoadPlan): string | null {
   let url: URL;
@@ -120,5 +123,7 @@ export function planProblem(plan: LoadPlan): string | null {
   if (!(plan.durationMs > 0)) return `durationMs must be above 0, got ${plan.durationMs}`;
   if (!(plan.timeoutMs > 0)) return `timeoutMs must be above 0, got ${plan.timeoutMs}`;
   if (!(plan.maxConnections >= 1)) return `maxConnections must be 1 or more, got ${plan.maxConnections}`;
+  const most = Math.max(plan.ratePerS, plan.probe?.ratePerS ?? 0) * (plan.durationMs / 1000);
+  if (most > MAX_REQUESTS_PER_STREAM) return `${Math.round(most)} requests in one stream: at most ${MAX_REQUESTS_PER_STREAM} (lower the rate or the duration)`;
   return null;
 }
