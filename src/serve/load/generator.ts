@@ -37,7 +37,7 @@ export function errorCode(err: unknown): string {
 }
 
 /** One request in flight: undici's handler, and what the timeout sweep needs. */
-class Request implements Dispatcher.DispatchHandlers {
+class InFlightRequest implements Dispatcher.DispatchHandlers {
   private abortFn: ((err?: Error) => void) | null = null;
   private statusCode = 0;
   settled = false;
@@ -90,7 +90,7 @@ class Run {
   private readonly firstMeasured: number[];
   private readonly endMeasured: number[];
   private readonly pool: Pool;
-  private readonly inFlight = new Set<Request>();
+  private readonly inFlight = new Set<InFlightRequest>();
   private readonly sendLag = newHistogram(10_000_000);
   private sendLagMaxMs = 0;
   private readonly startMs = performance.now();
@@ -199,7 +199,7 @@ class Run {
       recordMs(this.sendLag, lag);
       if (lag > this.sendLagMaxMs) this.sendLagMaxMs = lag;
     }
-    const request = new Request(this, k, index, intendedMs);
+    const request = new InFlightRequest(this, k, index, intendedMs);
     this.inFlight.add(request);
     this.sentAll++;
     try {
@@ -210,7 +210,7 @@ class Run {
   }
 
   /** A request's end: answered (`code` null) or failed. Only its first end counts. */
-  settle(request: Request, statusCode: number, code: string | null): void {
+  settle(request: InFlightRequest, statusCode: number, code: string | null): void {
     if (request.settled) return;
     request.settled = true;
     this.inFlight.delete(request);
