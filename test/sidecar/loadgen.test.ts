@@ -13,6 +13,7 @@ import { after, describe, test } from 'node:test';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { LoadAbortError, loadgenScriptPath, LoadPlan, LoadResult, runLoad, TargetResult } from '../../src/serve/load';
+import { generate } from '../../src/serve/load/generator';
 import { ChildMessage } from '../../src/serve/load/messages';
 import { assertNoProcessLeft, newTag, processesWithTag, scratchFolders, waitFor } from '../support/helpers';
 import { LoadServer, startLoadServer } from '../support/loadServer';
@@ -107,6 +108,32 @@ describe('load generator', () => {
       return;
     }
     assert.ok(quiet(result), why);
+  });
+
+  test("when the generator's own loop is late it sends the overdue requests at once, timed from their intended start", async () => {
+    // The generator in this process, so the test can stall its loop: 300 ms of busy wait
+    // half a second in. The requests due meanwhile go out when it ends.
+    const s = await server();
+    let block: { from: number; to: number } | null = null;
+    const stall = setTimeout(() => {
+      const from = Date.now();
+      while (Date.now() < from + 300);
+      block = { from, to: Date.now() };
+    }, 500);
+    const result = await generate(plan(s.origin, { ratePerS: 100, warmupMs: 0, durationMs: 1500 }), { measuring: () => undefined, progress: () => undefined });
+    clearTimeout(stall);
+    assert.ok(block, 'the stall ran');
+    const { from, to } = block as { from: number; to: number };
+    const target = result.targets[0];
+    assertCountsAddUp(target, 150);
+    assert.ok(result.generator.sendLagMaxMs >= 250, `send lag max ${result.generator.sendLagMaxMs} ms`);
+    // Every request intended inside the stall waited for its end, and its latency says so.
+    const inside = target.timeline.filter(([t]) => result.t0EpochMs + t > from + 5 && result.t0EpochMs + t < to - 5);
+    assert.ok(inside.length >= 20, `${inside.length} requests intended during the 300 ms stall`);
+    for (const [t, latency] of inside) {
+      const wait = to - (result.t0EpochMs + t);
+      assert.ok(latency !== null && latency >= wait - 3, `intended at ${t.toFixed(1)} ms, sent after the stall ${wait.toFixed(1)} ms later: latency ${latency}`);
+    }
   });
 
   test('status codes, dropped connections and JSON bodies are counted, not thrown', async () => {
