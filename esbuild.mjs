@@ -42,6 +42,9 @@ await esbuild.build({ ...common, platform: 'browser', entryPoints: { standalone:
 const nodeSidecar = { ...common, target: 'node18', outdir: 'dist/sidecars/node', external: ['typescript'] };
 await esbuild.build({ ...nodeSidecar, entryPoints: { sidecar: 'src/sidecars/node/main.ts', worker: 'src/sidecars/node/poolWorker.ts', serve: 'src/sidecars/node/serve/main.ts' } });
 await esbuild.build({ ...nodeSidecar, format: 'esm', entryPoints: { hooks: 'src/sidecars/node/hooks.ts' }, outExtension: { '.js': '.mjs' } });
+// The load generator (`looplag serve`): its own process, on the CLI's Node (18.19+) or the
+// editor's; undici and hdr-histogram-js bundled in (the extension ships no node_modules).
+await esbuild.build({ ...common, target: 'node18', entryPoints: { loadgen: 'src/serve/load/child.ts' }, outdir: 'dist' });
 // The TypeScript compiler as one plain-JS file (platform-independent), loaded only for .ts targets.
 await esbuild.build({ ...nodeSidecar, entryPoints: { typescript: 'node_modules/typescript/lib/typescript.js' }, external: [], minify: true, sourcemap: false, logLevel: 'error' });
 cpSync('src/sidecars/python', 'dist/sidecars/python', {

@@ -17,6 +17,7 @@ import { ms, Table } from './format';
 import { extensionActivation, hostCosts, uiRender } from './host';
 import { fidelity, idleFloor, latency, probeOverhead, RuntimeName, SHARED_MEASUREMENTS } from './measurements';
 import { nodeAttribution } from './attributionNode';
+import { loadGenerator } from './load';
 import { isolation, nodePoolTransfer } from './oneRuntime';
 import { BENCH_RUNTIMES, PYTHON } from './runtimes';
 
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
     ['environment', environment], ['idle floor', python(idleFloor)], ['fidelity', python(fidelity)],
     ['probe overhead', python(probeOverhead)], ['isolation', isolation], ['latency', python(latency)], ['python attribution', attributionPython],
     ['node engine', nodeEngine], ['node pool transfer', nodePoolTransfer], ['node attribution', nodeAttribution],
-    ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
+    ['load generator', loadGenerator], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
   ];
   // LOOPLAG_BENCH_ONLY=isolation,latency runs only those sections (and the environment).
   const only = process.env.LOOPLAG_BENCH_ONLY?.split(',').map((x) => x.trim());
