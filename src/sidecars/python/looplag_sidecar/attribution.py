@@ -16,13 +16,16 @@ only read by a thread that holds the GIL:
 * Server mode (service mode's harness, looplag_sidecar/serve): both. A stall may be an
   `async def` handler on the loop or a sync one in a worker thread holding the GIL (AnyIO's
   `AnyIO worker thread`s, or any thread that is not the tool's, created whenever the app
-  wants one), so the thread reads every thread's stack during a stall, and the beat that
-  ends one does too; threads and their CPU clocks are looked up at each read.
+  wants one). The sampler thread reads the loop's stack as inline (kept only when the loop
+  was in the user's code: else the loop was waiting for a worker), and the beat that ends a
+  stall reads every thread's, as thread mode; threads and their CPU clocks are looked up at
+  each beat's read. The thread never takes a lock the loop waits on: reading every thread
+  from it, under a lock the beat shared, made a pure-Python `def` endpoint's stalls 3–10×
+  longer than with attribution off.
 
 Samples carry `tMs` on the heartbeat's clock inside the gap they describe, so the host
 matches them to that gap's lag sample as before.
 """
-import contextlib
 import itertools
 import sys
 import threading
@@ -91,8 +94,6 @@ class Sampler:
         # next() on a count is one step under the GIL: server mode's two samplers share it.
         self._ids = itertools.count()
         self._last_beat = None
-        # Server mode: the loop's beat and the sampler thread both read stacks and clocks.
-        self._lock = threading.Lock() if mode == "server" else contextlib.nullcontext()
 
     def start(self, now):
         """Before t0, once the window's threads exist: their roles and CPU clocks."""
@@ -156,19 +157,16 @@ class Sampler:
         if not self.samples_at_beats:
             return
         try:
-            with self._lock:
-                if now - prev - self.heartbeat_s >= self.interval_s:
-                    self._sample_all(now)
-                elif now - self._cpu_at[0] >= self.clock_every_s:
-                    self._cpu_at = (now, self._read_cpu())
+            if now - prev - self.heartbeat_s >= self.interval_s:
+                self._sample_all(now)
+            elif now - self._cpu_at[0] >= self.clock_every_s:
+                self._cpu_at = (now, self._read_cpu())
         except Exception as e:  # noqa: BLE001 - sampling stops, the measurement goes on
             self.close()
             self.error = "sampling stopped during the window: %s: %s" % (type(e).__name__, e)
 
-    def _sample_all(self, t, keep_clocks=False, repeat=1, interval_s=0.0):
-        """Every thread's stack now, with the CPU each got since the clocks were last read.
-        `repeat`: the dump stands for that many reads `interval_s` apart, ending at `t`
-        (a read the GIL delayed, server mode), each with its share of the CPU."""
+    def _sample_all(self, t, keep_clocks=False):
+        """Every thread's stack now, with the CPU each got since the clocks were last read."""
         frames = sys._current_frames()
         cpu = self._read_cpu()
         cpu0 = self._cpu_at[1]
@@ -190,10 +188,9 @@ class Sampler:
             c = cpu[ident] - cpu0[ident] if ident in cpu and ident in cpu0 else None
             read.append((ident, stack, truncated, c))
         del frames
-        for j in range(repeat - 1, -1, -1):
-            sid = next(self._ids)
-            for ident, stack, truncated, c in read:
-                self._add(t - j * interval_s, sid, ident, stack, truncated, None if c is None else c / repeat)
+        sid = next(self._ids)
+        for ident, stack, truncated, c in read:
+            self._add(t, sid, ident, stack, truncated, c)
 
     def _tool_idents(self):
         return {t.ident for t in threading.enumerate() if t.name.startswith(_SKIP_PREFIXES)}
@@ -230,9 +227,6 @@ class Sampler:
             last = self._last_beat
             if last is None or now - last < interval:
                 continue
-            if self.mode == "server":
-                self._server_read(now, last, ticks)
-                continue
             frame = sys._current_frames().get(loop_ident)
             if frame is None:
                 continue
@@ -247,16 +241,6 @@ class Sampler:
             n = max(1, min(ticks, int((t - last) / interval)))
             for j in range(n - 1, -1, -1):
                 self._add(t - j * interval, next(self._ids), loop_ident, stack, truncated, None)
-
-    def _server_read(self, now, last, ticks):
-        """Server mode's thread, the loop late by an interval: every thread's stack (the loop
-        may run an `async def` handler, a worker may hold the GIL), standing for the
-        scheduled reads it passed inside this stall."""
-        n = max(1, min(ticks, int((now - last) / self.interval_s)))
-        with self._lock:
-            if self._last_beat != last or self.closed:
-                return  # the loop beat meanwhile: no stall to read
-            self._sample_all(now, repeat=n, interval_s=self.interval_s)
 
     def close(self):
         """Stop sampling (idempotent; the window's `finally`, also on cuts). The inline
@@ -288,6 +272,9 @@ class Sampler:
             if role not in ("loop", "pool-manager") and not in_call and not any(
                     interner.classifier.classify(f.file)[0] in ("user", "library") for f in frames):
                 continue  # an idle worker, a thread of the tool's: not what blocked the loop
+            if self.mode == "server" and role == "loop" and stack and not any(
+                    interner.classifier.classify(f.file)[0] == "user" for f in frames):
+                continue  # the thread's read of a loop waiting for a worker: the beat's read explains it
             if truncated and not in_call:
                 notes.append("a stack deeper than %d frames was read only in part: its outer frames are missing" % MAX_WALK)
             samples.append({"tMs": round((t - t0) * 1000.0, 4), "dump": sid, "thread": role,
