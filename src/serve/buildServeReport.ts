@@ -4,6 +4,7 @@
  * handler, the run's quality, the verdict and the headline. Pure and deterministic: the
  * same inputs give the same document (no clock is read; `createdAt` is the session's).
  */
+import { clipToLoad } from './clip';
 import type { ServerProcessWindow } from '../shared/protocol/serve';
 import type { EndpointStats, ServeProcess, ServeReport, ServeVariantReport } from '../shared/protocol/serveReport';
 import { SERVE_SCHEMA } from '../shared/protocol/serveReport';
@@ -70,11 +71,13 @@ export function buildServeReport(inputs: ServeInputs): ServeReport {
   };
 }
 
-function variantReport(v: VariantInputs, inputs: ServeInputs, budgetMs: number): ServeVariantReport {
+function variantReport(given: VariantInputs, inputs: ServeInputs, budgetMs: number): ServeVariantReport {
   const s = inputs.settings;
-  const load = v.load;
+  const load = given.load;
+  // The server's figures over the load's measured part (see clip.ts); CPU over its whole window.
+  const v = { ...given, server: given.server.map((w) => clipToLoad(w, load)) };
   const probePath = load?.probe?.path ?? null;
-  const processes = v.server.map((w) => processReport(w, load, s));
+  const processes = v.server.map((w, i) => processReport(w, given.server[i], load, s));
   const worst = [...processes].sort((a, b) => b.lag.p99Ms - a.lag.p99Ms || a.pid - b.pid)[0];
   const stalledMs = processes.reduce((a, p) => a + p.lag.stalledMs, 0);
   const endpoints = load ? load.targets.map(endpointStats) : [];
@@ -104,7 +107,7 @@ function variantReport(v: VariantInputs, inputs: ServeInputs, budgetMs: number):
     ...figures,
     processes: v.variant.processes,
     threadTokens: v.variant.threadTokens,
-    cpu: cpuOf(v.server),
+    cpu: cpuOf(given.server),
     blockers: mergeBlockers(processes, stalledMs),
     byHandler: handlerBlocking(v.server, { heartbeatMs: s.heartbeatMs, stallMs: s.stallMs, enabled: s.attribution, probePath }),
     quality: qualityOf(load, [...endpoints, ...(probe ? [probe] : [])]),
@@ -145,7 +148,7 @@ export function endpointStats(t: TargetResult): EndpointStats {
   };
 }
 
-function processReport(w: ServerProcessWindow, load: LoadResult | null, s: ServeSettings): ServeProcess {
+function processReport(w: ServerProcessWindow, whole: ServerProcessWindow, load: LoadResult | null, s: ServeSettings): ServeProcess {
   const opts = { heartbeatMs: s.heartbeatMs, stallMs: s.stallMs, wallMs: w.wallMs };
   const lag = lagStats(w.samples, opts);
   const found = reduceBlockers(w.attribution, { samples: w.samples, heartbeatMs: s.heartbeatMs, stallMs: s.stallMs }, s.attribution);
@@ -157,7 +160,7 @@ function processReport(w: ServerProcessWindow, load: LoadResult | null, s: Serve
     wallMs: w.wallMs,
     lag: { ...lag, samples: chart.x.map((x, i) => [x, chart.y[i]]) },
     arrivalWaitP99Ms: round3(arrivalWaitQuantile(w.samples.map((x) => x[1]), w.wallMs, 0.99)),
-    cpu: { userMs: w.cpu.userMs, systemMs: w.cpu.systemMs, parallelism: w.wallMs > 0 ? round3((w.cpu.userMs + w.cpu.systemMs) / w.wallMs) : 0 },
+    cpu: { userMs: w.cpu.userMs, systemMs: w.cpu.systemMs, parallelism: whole.wallMs > 0 ? round3((w.cpu.userMs + w.cpu.systemMs) / whole.wallMs) : 0 },
     requests: w.requests.reduce((a, r) => a + r.spans.length + r.dropped, 0),
     threadTokens: w.threadTokens ?? null,
     blockers: found.blockers,

@@ -72,7 +72,7 @@ export function processWindow(pid: number, stallsAt: number[], opts: { heartbeat
     ['GET', PING, stallsAt.map((s) => [s + 100, s + STALL_MS + 1])],
   ];
   return {
-    pid, t0EpochMs: 1_700_000_000_000 + 5, wallMs: WALL_MS, samples,
+    pid, t0EpochMs: 1_700_000_000_000, wallMs: WALL_MS, samples,
     cpu: { userMs: 3000, systemMs: 200 },
     requests: routes.map(([method, route, spans]) => ({ method, route, spans, dropped: 0 })),
     attribution, threadTokens: 40,

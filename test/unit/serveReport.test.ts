@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { buildServeReport } from '../../src/serve/buildServeReport';
+import { clipToLoad } from '../../src/serve/clip';
 import { serveExitCode } from '../../src/serve/exitCode';
 import { overlapMs, spanUnion } from '../../src/stats/handlerBlockers';
 import { arrivalWaitQuantile } from '../../src/stats/arrivalWait';
@@ -33,7 +34,7 @@ test('a stalling server: the loop lag, the probe passed through, the blockers an
   assert.equal(p.lag.stalledMs, 3000);
   assert.equal(p.lag.maxMs, 300);
   assert.equal(p.lag.stalledFrac, 0.3);
-  assert.equal(p.offsetMs, 5, "the server's t0 less the load's");
+  assert.equal(p.offsetMs, 0, "the server's t0 less the load's");
   assert.deepEqual(v.loop.merged, { p99Ms: 300, maxMs: 300, stallCount: 10, stalledMs: 3000, worstPid: 4242, arrivalWaitP99Ms: 290 });
   assert.deepEqual(v.probe!.latency, latency(2, 290, 300, 100), 'the generator\'s probe figures are kept as measured');
   // 10 stalls of 300 ms in 10 s: 1% of arrivals wait over 290 ms, as the probe did.
@@ -265,4 +266,25 @@ test('without a probe, a loop whose lag p99 looks healthy is still over budget w
   assert.equal(v.loop.merged!.arrivalWaitP99Ms, 290);
   assert.equal(v.verdict, 'over-budget');
   assert.deepEqual(serveExitCode(r, 100).stderr, ['looplag: budget 100 ms exceeded: as written (predicted wait p99 290.0 ms)']);
+});
+
+test("the server's window is cut to the load's measured part: a stall after it, an idle tail and spans outside it do not count", () => {
+  const base = inputs([stallingVariant()]);
+  const v = base.variants[0];
+  const load = v.load!;
+  const w = v.server[0];
+  // The server opened its window 20 ms after the load's measured start, and closed it 3 s after its end
+  // (the load waited for a last request), with a 900 ms stall in that tail and one straddling the end.
+  const end = load.durationMs - 20;
+  const tail: number[][] = [[end + 100, 150], [end + 2000, 900]];
+  const clipped = clipToLoad({
+    ...w, t0EpochMs: load.t0EpochMs + 20, wallMs: load.durationMs + 3000, samples: [...w.samples.filter((s) => s[0] < end - 100), ...tail],
+    requests: [{ method: 'GET', route: '/late', spans: [[end + 10, end + 40], [end - 30, end + 30]], dropped: 0 }],
+  }, load);
+  assert.equal(clipped.wallMs, end, 'from the server t0 to the load\'s end');
+  assert.ok(clipped.samples.every(([wake]) => wake <= end), 'nothing after the end');
+  assert.deepEqual(clipped.samples.at(-1), [end, 50], 'the stall across the end keeps its 50 ms inside');
+  assert.deepEqual(clipped.requests[0].spans, [[end - 30, end]], 'a span after the end goes; one across it is cut');
+  const report = buildServeReport({ ...base, variants: [{ ...v, server: [{ ...w, t0EpochMs: load.t0EpochMs + 20, wallMs: load.durationMs + 3000, samples: [...w.samples, ...tail.map(([t, l]) => [t + 3000, l])] }] }] });
+  assert.ok(report.variants[0].loop.processes[0].lag.maxMs < 900, `the tail's 900 ms stall is not counted: max ${report.variants[0].loop.processes[0].lag.maxMs}`);
 });
