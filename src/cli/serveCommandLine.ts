@@ -3,6 +3,7 @@
  * code once help or a usage error has been printed. Everything is checked before anything
  * starts: the app, each endpoint and its body, the headers, the ranges, the output file.
  */
+import { MAX_REQUESTS_PER_STREAM } from '../serve/load/messages';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -104,15 +105,22 @@ export function parseServeArgs(argv: string[], cwd: string): ServeCommand | 'hel
   if (app.type === 'node' && o.python !== undefined) throw new UsageError('--python applies to a Python ASGI app; a Node server runs under --node');
   if (app.type === 'asgi' && o.node !== undefined) throw new UsageError('--node applies to a Node server script; a Python ASGI app runs under --python');
   if (app.type === 'node' && o.threads !== undefined) throw new UsageError('--threads sets the AnyIO thread limiter of a Python ASGI app; a Node server has none');
+  if (app.type === 'node' && o.workers !== undefined) throw new UsageError('--workers N server processes are not yet supported for a Node server (Python ASGI apps only)');
   const headers = parseHeaders(o.header ?? []);
   const endpoints = parseEndpoints(tokens ?? [], headers, cwd);
   const budgetMs = parseKnob(KNOBS.lagBudgetMs, o['budget-ms']);
   if (o.out) checkOutputPath('--out', path.resolve(cwd, o.out));
+  const ratePerS = parseKnob(SERVE_KNOBS.ratePerS, o.rate) ?? SERVE_KNOBS.ratePerS.default;
+  const durationS = parseKnob(SERVE_KNOBS.durationS, o.duration) ?? SERVE_KNOBS.durationS.default;
+  // The generator keeps a few bytes per measured request (its timeline and counts): capped per stream.
+  if (ratePerS * durationS > MAX_REQUESTS_PER_STREAM) {
+    throw new UsageError(`--rate ${ratePerS} for --duration ${durationS} s is ${Math.round(ratePerS * durationS)} requests per endpoint: at most ${MAX_REQUESTS_PER_STREAM} (lower the rate or the duration)`);
+  }
   return {
     app,
     settings: {
-      ratePerS: parseKnob(SERVE_KNOBS.ratePerS, o.rate) ?? SERVE_KNOBS.ratePerS.default,
-      durationS: parseKnob(SERVE_KNOBS.durationS, o.duration) ?? SERVE_KNOBS.durationS.default,
+      ratePerS,
+      durationS,
       warmupS: parseKnob(SERVE_KNOBS.warmupS, o.warmup) ?? SERVE_KNOBS.warmupS.default,
       probeRatePerS: parseKnob(SERVE_KNOBS.probeRatePerS, o['probe-rate']) ?? SERVE_KNOBS.probeRatePerS.default,
       endpoints,

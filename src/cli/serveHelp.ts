@@ -23,8 +23,8 @@ A probe request Loop Lag answers inside your server shows what a trivial request
 
 Variants, each in fresh server processes, side by side:
   as written   one server process, one loop (always)
-  processes    --workers N server processes sharing the port (uvicorn --workers N;
-               Node: N processes), each with its own loop (and GIL), each measured
+  processes    --workers N server processes sharing the port (uvicorn --workers N),
+               each with its own loop and GIL, each measured (Python ASGI apps only)
   threads      --threads T: the AnyIO thread limiter at T tokens, where FastAPI and
                Starlette run sync (def) endpoints (Python only; AnyIO's default is 40)
 
@@ -57,13 +57,15 @@ Options:
   --verbose             print error details and the server's own stderr
   -h, --help            this help
 
-Exit codes (as for \`looplag run\`; when several apply: 1/124/130, then 4, then 3):
+Exit codes (as for \`looplag run\`; when several apply: 1/124/130, then 5, then 4, then 3):
   0    measured (a variant may still have failed to start; see the document)
   1    nothing was measured (one line on stderr says why)
   2    usage error
   3    a measured variant exceeded --budget-ms (the probe's or a loop's lag p99,
        or a request timed out)
   4    requests failed in a measured variant (a connection error, a 4xx or 5xx)
+  5    a server failed after it listened (crashed under load, or killed at a limit):
+       that variant's figures stop there
   124  timed out (the document keeps the variants measured before)
   130  interrupted (Ctrl+C; the document keeps what was measured)
 

@@ -1,6 +1,7 @@
 /**
  * `looplag serve`'s exit code: the codes of a run (report/exitCode.ts's EXIT) with the same
- * precedence: the session did not finish (1, 124, 130) first, then failed requests (4: the
+ * precedence: the session did not finish (1, 124, 130) first, then a server that failed
+ * after it listened (5: its figures stop at the failure, as a crashed mode's), then failed requests (4: the
  * latency measured was the failures', so a budget verdict on it means nothing, as for
  * calls that raised), then the budget (3, only when one was given: the probe's p99, a
  * server loop's lag p99, or a request that timed out).
@@ -22,6 +23,13 @@ export function serveExitCode(report: ServeReport, budgetMs: number | null, verb
   if (!done.length) {
     const why = report.variants.map((v) => `${v.label} (${printable(v.error?.message ?? 'no requests were sent')})`).join('; ');
     return { code: EXIT.notMeasured, stderr: [`looplag: nothing measured: ${why || 'no variant ran'}`] };
+  }
+  // A server that listened, then failed (crashed under load, killed at a limit): its requests and
+  // its loop stop at the failure, as calls lost with a crashed pool member do (5, before 4 and 3).
+  const cut = report.variants.filter((v) => v.status === 'failed' && v.server !== null);
+  if (cut.length) {
+    const which = cut.map((v) => `${v.label} (${printable(v.error?.message ?? 'failed while serving')})`).join('; ');
+    return { code: EXIT.callsUnfinished, stderr: [`looplag: a server failed under load: ${which}`] };
   }
   const failing = done.flatMap((v) => {
     const phrases = streamsOf(v).filter((e) => requestFailures(e) > 0).map((e) => failurePhrase(e, e === v.probe ? 'the probe' : printable(e.name)));

@@ -288,3 +288,12 @@ test("the server's window is cut to the load's measured part: a stall after it, 
   const report = buildServeReport({ ...base, variants: [{ ...v, server: [{ ...w, t0EpochMs: load.t0EpochMs + 20, wallMs: load.durationMs + 3000, samples: [...w.samples, ...tail.map(([t, l]) => [t + 3000, l])] }] }] });
   assert.ok(report.variants[0].loop.processes[0].lag.maxMs < 900, `the tail's 900 ms stall is not counted: max ${report.variants[0].loop.processes[0].lag.maxMs}`);
 });
+
+test('a server that crashed under load exits 5 (its figures stop at the crash), before failed requests and the budget', () => {
+  const crashed = { ...stallingVariant(), variant: TWO_WORKERS, status: 'failed' as const,
+    error: { kind: 'crashed' as const, message: 'the Python server, under load, exited with code 3', detail: null } };
+  const r = build([stallingVariant(), crashed]);
+  assert.deepEqual(serveExitCode(r, 100), { code: EXIT.callsUnfinished, stderr: ['looplag: a server failed under load: 2 uvicorn workers (the Python server, under load, exited with code 3)'] });
+  const cancelled = build([stallingVariant(), crashed], { error: { kind: 'cancelled', message: 'cancelled', detail: null } });
+  assert.equal(serveExitCode(cancelled, 100).code, EXIT.interrupted, 'a cancel still comes first');
+});
