@@ -19,7 +19,8 @@ import { instrumentListen, LOOPBACK } from './listen';
 import { loadScript, withoutToolFrames } from './loadScript';
 import { RequestLog } from './requests';
 import { expressAppOf, expressName, expressRoutes } from './routes';
-import { ServeWindow } from './window';
+import { ServeWindow, WindowPlan } from './window';
+import type { WindowAttribution } from '../attribution';
 
 const BASE_DIR = __dirname;
 // Taken before user code loads: a script that replaces process.exit cannot keep us running.
@@ -30,7 +31,9 @@ type Phase = 'waiting' | 'starting' | 'ready' | 'ended';
 class Harness {
   private phase: Phase = 'waiting';
   private server: http.Server | null = null;
-  private window: Promise<ServeWindow> | null = null;
+  private window: ServeWindow | null = null;
+  /** The profiler, started before `ready` (see ServeWindow.prepare). */
+  private profiler: WindowAttribution | null = null;
   private readonly log = new RequestLog();
   private startTimer: NodeJS.Timeout | undefined;
   private ownExit = false;
@@ -93,6 +96,12 @@ class Harness {
       }
     }
     if (this.phase !== 'starting') return;
+    // Before `ready`: the load, warm-up included, starts after the profiler's start-up stall.
+    this.profiler = await ServeWindow.prepare(this.windowPlan(plan));
+    if (this.phase !== 'starting') {
+      this.profiler?.abandon();
+      return;
+    }
     this.phase = 'ready';
     this.plan = plan;
     this.channel.send({
@@ -104,10 +113,11 @@ class Harness {
 
   measure(): void {
     if (this.phase !== 'ready' || this.window || !this.plan) return;
-    this.window = ServeWindow.open(
-      { heartbeatMs: this.plan.heartbeatMs, attribution: this.plan.attribution, workspaceRoot: this.workspaceRoot, toolDir: BASE_DIR },
-      this.log,
-    );
+    this.window = ServeWindow.open(this.windowPlan(this.plan), this.log, this.profiler);
+  }
+
+  private windowPlan(plan: ServePlan): WindowPlan {
+    return { heartbeatMs: plan.heartbeatMs, attribution: plan.attribution, workspaceRoot: this.workspaceRoot, toolDir: BASE_DIR };
   }
 
   async stop(): Promise<void> {
@@ -116,7 +126,7 @@ class Harness {
     this.phase = 'ended';
     clearTimeout(this.startTimer);
     if (wasReady && this.window) {
-      const window = await (await this.window).close();
+      const window = await this.window.close();
       this.channel.send({ type: 'window', processes: [window] });
     }
     this.closeServer();

@@ -1,10 +1,11 @@
 /**
  * The measured window of a server process, from `measure` to `stop`: the Node sidecar's
  * heartbeat and CPU meter in the server's own loop, V8's CPU profiler as in inline
- * windows (started before t0: starting it blocks the loop for 40–240 ms), and the app's
- * requests. Times are ms on the heartbeat's clock since t0.
+ * windows, and the app's requests. Times are ms on the heartbeat's clock since t0. The
+ * profiler is started before the server says it is ready (`prepare`), so before the load
+ * starts: starting it blocks the loop for 40–240 ms, which started at `measure` landed in
+ * the first measured requests' latency (a probe of 25 ms where 2 ms was usual).
  */
-import { performance } from 'node:perf_hooks';
 import type { AttributionPlan } from '../../../shared/protocol';
 import type { ServerProcessWindow } from '../../../shared/protocol/serve';
 import { WindowAttribution } from '../attribution';
@@ -13,10 +14,10 @@ import { CpuMeter, Heartbeat, nowMs } from '../probes';
 import { cpuCount } from '../runtimeInfo';
 import type { RequestLog } from './requests';
 
-// The process's wall clock at a monotonic instant: taken when the bundle loads, before
-// user code could replace `performance.now`.
-const timeOrigin = performance.timeOrigin;
-const perfNow = performance.now.bind(performance);
+// The wall clock the load generator and the Python harness read (Date.now, time.time), taken
+// when the bundle loads, before user code could replace it; `performance.timeOrigin` +
+// `now()` drifts from it after a clock step.
+const wallNow = Date.now;
 
 export interface WindowPlan {
   heartbeatMs: number;
@@ -38,15 +39,19 @@ export class ServeWindow {
     private readonly t0EpochMs: number,
   ) {}
 
-  /** Opens the window: the profiler running, then t0, the heartbeat and the request log. */
-  static async open(plan: WindowPlan, log: RequestLog): Promise<ServeWindow> {
+  /** Before `ready`: the profiler started (the samples before t0 are not the window's). */
+  static async prepare(plan: WindowPlan): Promise<WindowAttribution | null> {
     // 'inline': the profiler samples this thread, where the app's handlers run.
-    const attribution = await WindowAttribution.begin(plan.attribution, 'inline');
+    return WindowAttribution.begin(plan.attribution, 'inline');
+  }
+
+  /** Opens the window: t0, the heartbeat and the request log (the profiler already running). */
+  static open(plan: WindowPlan, log: RequestLog, attribution: WindowAttribution | null): ServeWindow {
     const heartbeat = new Heartbeat(plan.heartbeatMs);
     const cpu = new CpuMeter();
     heartbeat.start();
     const t0 = nowMs();
-    const t0EpochMs = timeOrigin + perfNow();
+    const t0EpochMs = wallNow();
     log.begin(t0);
     return new ServeWindow(plan, log, attribution, heartbeat, cpu, t0, t0EpochMs);
   }
