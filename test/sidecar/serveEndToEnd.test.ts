@@ -196,6 +196,10 @@ describe('looplag serve, Python (FastAPI under uvicorn)', { skip: noUvicorn }, (
     const v = doc.variants[0];
     assert.equal(v.error?.kind, 'cancelled');
     assert.ok(v.server && v.server.pids.length === 1, 'the server that listened is named');
+    // What it has: the server answered the stop within the grace, so its loop's window is kept
+    // (the load generator's figures are not: it was aborted).
+    assert.equal(v.loop.processes.length, 1, 'the server\'s window is kept');
+    assert.equal(v.loop.processes[0].blockers[0]?.line, lineOf(path.join(PY_APP, 'app.py'), 'BLOCKING LINE: async CPU'));
     assert.ok(doc.routes.some((r) => r.path === '/cpu/async'), 'the routes are kept');
   });
 
