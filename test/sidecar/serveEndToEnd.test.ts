@@ -16,7 +16,7 @@ import { describe, test, TestContext } from 'node:test';
 import { BUSY_MACHINE_FRAC } from '../../src/report/quality';
 import { ServeReport, ServeVariantReport } from '../../src/shared/protocol/serveReport';
 import {
-  assertNoProcessLeft, assertOneLineError, CliResult, FIXTURES, killTagged, newTag, processesWithTag, runCli, scratchFolders, waitFor,
+  assertNoProcessLeft, assertOneLineError, CliResult, FIXTURES, newTag, processesWithTag, runCli, scratchFolders, waitFor,
   withBackgroundLoadAsync,
 } from '../support/helpers';
 
@@ -104,7 +104,7 @@ describe('looplag serve, Python (FastAPI under uvicorn)', { skip: noUvicorn }, (
     const both = await steadily(t, async () => {
       const release = await measure(pyServe('/gil/release'));
       const sleep = await measure(pyServe('/sleep'));
-      return { release, sleep, load: Math.max(release.load ?? 1, sleep.load ?? 1) };
+      return { release, sleep, load: release.load === null || sleep.load === null ? null : Math.max(release.load, sleep.load) };
     }, ({ release, sleep }) => [release, sleep].flatMap(({ doc }) => {
       const v = doc.variants[0];
       const stalled = v.byHandler.filter((h) => h.stalls > 0);
@@ -172,24 +172,30 @@ describe('looplag serve, Python (FastAPI under uvicorn)', { skip: noUvicorn }, (
     const out = path.join(scratch.dir(), 'cancelled.json');
     let tagged = 0;
     let sentAt = 0;
+    let notUnderLoad: Error | null = null;
     const args = ['serve', 'app:app', '--python', DEBIAN_PYTHON, '--workspace', PY_APP, '--endpoint', 'GET /cpu/async', '--endpoint', 'GET /count',
       '--rate', '4', '--warmup', '0.5', '--duration', '60', '--out', out];
     const cli = await runCli(args, {
       env: { LOOPLAG_TEST_TAG: tag, LOOPLAG_TEST_MARKER: marker },
       onStart: (pid) => {
         // Two requests of /count in the warm-up: the fifth is in the measured part, under load.
-        void waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').split('\n').length > 5, '/count requests', 30_000).then(() => {
+        waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').split('\n').length > 5, '/count requests', 30_000).then(() => {
           tagged = processesWithTag(tag).length;
           sentAt = Date.now();
           process.kill(pid, 'SIGINT');
+        }, (e: Error) => {
+          notUnderLoad = e;
+          process.kill(pid, 'SIGKILL');
         });
       },
-    }).finally(() => void killTagged(tag));
+    });
+    // Before anything else: a failed assertion must not leave the run's processes behind.
+    await assertNoProcessLeft(tag);
+    assert.equal(notUnderLoad, null);
     assert.equal(cli.code, 130, cli.stderr);
     assert.ok(Date.now() - sentAt < 10_000, `ended ${Date.now() - sentAt} ms after SIGINT`);
-    // The CLI, the harness (uvicorn in it) and the load generator carried the tag: the check below is not vacuous.
+    // The CLI, the harness (uvicorn in it) and the load generator carried the tag: the check above is not vacuous.
     assert.ok(tagged >= 3, `${tagged} tagged processes under load`);
-    await assertNoProcessLeft(tag);
     assert.match(cli.stderr, /^looplag: error \[cancelled\]: /m);
     const doc = parseDoc(fs.readFileSync(out, 'utf8'));
     assert.equal(doc.error?.kind, 'cancelled');
@@ -229,7 +235,7 @@ describe('looplag serve, Node (node:http)', () => {
     const m = await steadily(t, async () => {
       const block = await measure(nodeServe('server.mjs', '/block'));
       const wait = await measure(nodeServe('server.mjs', '/async'));
-      return { block, wait, load: Math.max(block.load ?? 1, wait.load ?? 1) };
+      return { block, wait, load: block.load === null || wait.load === null ? null : Math.max(block.load, wait.load) };
     }, ({ block, wait }) => {
       const [b, a] = [probeP99(block.doc.variants[0]), probeP99(wait.doc.variants[0])];
       const stalls = wait.doc.variants[0].byHandler.reduce((s, h) => s + h.stalls, 0);
