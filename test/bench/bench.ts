@@ -18,6 +18,7 @@ import { extensionActivation, hostCosts, uiRender } from './host';
 import { fidelity, idleFloor, latency, probeOverhead, RuntimeName, SHARED_MEASUREMENTS } from './measurements';
 import { nodeAttribution } from './attributionNode';
 import { loadGenerator } from './load';
+import { serveProbe } from './serveProbe';
 import { isolation, nodePoolTransfer } from './oneRuntime';
 import { BENCH_RUNTIMES, PYTHON } from './runtimes';
 
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     ['environment', environment], ['idle floor', python(idleFloor)], ['fidelity', python(fidelity)],
     ['probe overhead', python(probeOverhead)], ['isolation', isolation], ['latency', python(latency)], ['python attribution', attributionPython],
     ['node engine', nodeEngine], ['node pool transfer', nodePoolTransfer], ['node attribution', nodeAttribution],
-    ['load generator', loadGenerator], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
+    ['load generator', loadGenerator], ['serve probe', serveProbe], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
   ];
   // LOOPLAG_BENCH_ONLY=isolation,latency runs only those sections (and the environment).
   const only = process.env.LOOPLAG_BENCH_ONLY?.split(',').map((x) => x.trim());
