@@ -76,7 +76,9 @@ function loopSentence(v: ServeVariantReport): string | null {
 
 function variantTitle(v: ServeVariantReport): string {
   const server = v.server ? ` · ${printable(v.server.name)}, pid ${v.server.pids.join(', ')}, started in ${fmtMs(v.server.startupMs)}` : '';
-  return `${v.label} — ${VERDICT_WORDS[v.verdict]}${server}`;
+  // Cut short (src/serve/verdict.ts cutShort, which no stage may import): failed after the load sent requests.
+  const cut = v.status === 'failed' && [...v.endpoints, ...(v.probe ? [v.probe] : [])].some((e) => e.sent > 0);
+  return `${v.label} — ${cut ? 'cut short, no verdict' : VERDICT_WORDS[v.verdict]}${server}`;
 }
 
 function variantLines(v: ServeVariantReport, attributionOn: boolean): string[] {

@@ -19,7 +19,7 @@ import { handlerBlocking, mergeBlockers } from '../stats/handlerBlockers';
 import { arrivalWaitQuantile } from '../stats/arrivalWait';
 import { round3 } from '../stats/percentiles';
 import { TOOL_VERSION } from '../report/buildReport';
-import { GENERATOR_SEND_LAG_P99_MS, MANY_FAILED_FRAC, measured, serveHeadline, variantHeadline, variantLabel, verdictOf } from './verdict';
+import { cutRequests, cutShort, GENERATOR_SEND_LAG_P99_MS, MANY_FAILED_FRAC, measured, serveHeadline, variantHeadline, variantLabel, verdictOf } from './verdict';
 
 /** The document's type, where the session's code looks for it beside the builder. */
 export type { ServeReport } from '../shared/protocol/serveReport';
@@ -33,7 +33,8 @@ export function buildServeReport(inputs: ServeInputs): ServeReport {
   const s = inputs.settings;
   const budgetMs = s.budgetMs ?? KNOBS.lagBudgetMs.default;
   const variants = inputs.variants.map((v) => variantReport(v, inputs, budgetMs));
-  const measuredAny = variants.some(measured);
+  // A variant cut short (cancel, timeout, a server gone under load) keeps its figures up to the cut: partial, not failed.
+  const measuredAny = variants.some((v) => measured(v) || cutShort(v));
   const allOk = variants.every((v) => v.status !== 'failed');
   const status: ServeReport['status'] = !measuredAny ? 'failed' : inputs.error || !allOk ? 'partial' : 'complete';
   const first = variants[0];
@@ -187,7 +188,8 @@ function qualityOf(load: LoadResult | null, streams: readonly EndpointStats[]): 
   const g = load.generator;
   const notes: string[] = [];
   const sent = streams.reduce((a, e) => a + e.sent, 0);
-  const bad = streams.reduce((a, e) => a + e.failed + e.errorResponses, 0);
+  // Requests in flight at a cut had no time to answer: not the server's failures.
+  const bad = streams.reduce((a, e) => a + e.failed - cutRequests(e) + e.errorResponses, 0);
   const failedFrac = sent > 0 ? round3(bad / sent) : null;
   const lateSender = g.sendLagP99Ms > GENERATOR_SEND_LAG_P99_MS;
   if (lateSender) {

@@ -15,6 +15,7 @@ import type { CapturedOutput, RunError, Runtime } from '../shared/protocol';
 import { SERVE_PROTOCOL_VERSION, ServeApp, ServeHostMessage, ServePlan, ServeSidecarMessage } from '../shared/protocol/serve';
 import type { ServeSettings, ServeVariant, VariantInputs } from './inputs';
 import type { LoadOptions, LoadPlan, LoadResult, LoadProgress } from './load/types';
+import { LoadAbortError } from './load';
 
 /** Python starts in well under a second; 20 s covers a cold start behind antivirus (as function mode's HELLO_DEADLINE_MS). */
 export const SERVE_HELLO_DEADLINE_MS = 20_000;
@@ -165,7 +166,8 @@ export async function runVariant(c: VariantContext): Promise<VariantRun> {
     }).then((result) => {
       inputs.load = result;
     }, (e: unknown) => {
-      // Aborted by us (cancel, timeout, the server gone): that is already the error.
+      // Cut by us (cancel, timeout, the server gone): that is already the error; the figures up to the cut are kept.
+      if (e instanceof LoadAbortError) inputs.load = e.partial;
       if (!loadAbort.signal.aborted) fail({ kind: 'internal-error', message: `the load generator failed: ${e instanceof Error ? e.message : String(e)}`, detail: e instanceof Error ? e.stack ?? null : null });
     }).finally(stop);
   };

@@ -33,9 +33,17 @@ export function variantLabel(v: ServeVariant, app: Pick<ServeApp, 'type'>): stri
   return `${v.processes} ${v.processes === 1 ? one : many}`;
 }
 
-/** Requests that got no real answer: connection errors and 4xx/5xx responses (timeouts are a stalled server's, judged as latency). */
+/** Requests still waiting for their answer when the run was cut (the generator's error `cut`): neither failures nor latency. */
+export function cutRequests(e: Pick<EndpointStats, 'errors'>): number {
+  return e.errors.cut ?? 0;
+}
+
+/**
+ * Requests that got no real answer: connection errors and 4xx/5xx responses (timeouts are
+ * a stalled server's, judged as latency; requests in flight at a cut had no time to answer).
+ */
 export function requestFailures(e: EndpointStats): number {
-  return e.errorResponses + e.failed - e.timedOut;
+  return e.errorResponses + e.failed - e.timedOut - cutRequests(e);
 }
 
 /** The streams a variant sent: its endpoints, then the probe. */
@@ -46,6 +54,14 @@ export function streamsOf(v: Pick<VariantFigures, 'endpoints' | 'probe'>): Endpo
 /** Measured: the server listened and the load ran (an endpoint or the probe sent requests). */
 export function measured(v: VariantFigures): boolean {
   return v.status === 'ok' && streamsOf(v).some((e) => e.sent > 0);
+}
+
+/**
+ * Cut short: the variant failed (cancelled, timed out, the server gone) after the load had
+ * sent measured requests. Its figures stop at the cut: shown as such, never given a verdict.
+ */
+export function cutShort(v: Pick<VariantFigures, 'status' | 'endpoints' | 'probe'>): boolean {
+  return v.status === 'failed' && streamsOf(v).some((e) => e.sent > 0);
 }
 
 /**
@@ -149,6 +165,7 @@ function timeoutPhrase(v: VariantFigures): string {
  */
 export function variantHeadline(v: VariantFigures, ratePerS: number, budgetMs: number): string {
   const verdict = verdictOf(v, budgetMs);
+  if (cutShort(v)) return `${capital(withLabel(v))}, cut short (${why(v)}): until then, ${latencyClause(v, ratePerS, budgetMs)}; no verdict.`;
   if (verdict === 'not-measured') {
     return v.server ? `${capital(withLabel(v))}, the server was not measured: ${why(v)}.` : `${capital(withLabel(v))}, the server did not start: ${why(v)}.`;
   }
@@ -157,17 +174,30 @@ export function variantHeadline(v: VariantFigures, ratePerS: number, budgetMs: n
     const scope = v.label === 'as written' ? '' : `${capital(withLabel(v))}: `;
     return `${scope}${failing.join('; ')}: the latency of the rest is not ${failing.length > 1 ? 'their' : 'its'} real cost.`;
   }
+  const clause = latencyClause(v, ratePerS, budgetMs, v.label === 'as written' ? '' : ` ${withLabel(v)}`);
+  return `${capital(clause)}.`;
+}
+
+/** `at 20 req/s on GET /a, a trivial request waited p99 850 ms (budget 100 ms)`: what the load measured. */
+function latencyClause(v: VariantFigures, ratePerS: number, budgetMs: number, scope = ''): string {
   const names = v.endpoints.map((e) => printable(e.name));
-  const at = `At ${fmtRate(ratePerS)} req/s${names.length > 1 ? ' each' : ''} on ${joinNames(names)}${v.label === 'as written' ? '' : ` ${withLabel(v)}`}`;
+  const at = `at ${fmtRate(ratePerS)} req/s${names.length > 1 ? ' each' : ''} on ${joinNames(names)}${scope}`;
+  const judged = judgedP99Ms(v);
+  const answered = streamsOf(v).reduce((a, e) => a + e.completed, 0);
   const what = v.probe?.latency ? `a trivial request waited p99 ${fmtMs(v.probe.latency.p99Ms)}${loopOverPhrase(v, budgetMs, ', but ')}`
-    : `a request arriving at random would have waited p99 ${fmtMs(judgedP99Ms(v))} for the loop`;
-  return `${at}, ${what} (budget ${fmtBudget(budgetMs)})${timeoutPhrase(v)}.`;
+    : judged !== null ? `a request arriving at random would have waited p99 ${fmtMs(judged)} for the loop`
+      : `${answered} of ${streamsOf(v).reduce((a, e) => a + e.sent, 0)} requests were answered`;
+  return `${at}, ${what} (budget ${fmtBudget(budgetMs)})${timeoutPhrase(v)}`;
 }
 
 /** A variant after the first, in the document's headline: `with 2 uvicorn workers: p99 12 ms`. */
 export function variantPhrase(v: VariantFigures, budgetMs: number): string {
   const verdict = verdictOf(v, budgetMs);
   const name = withLabel(v);
+  if (cutShort(v)) {
+    const judged = judgedP99Ms(v);
+    return `${name}: cut short (${why(v)})${judged === null ? '' : `, until then ${v.probe?.latency ? '' : 'predicted wait '}p99 ${fmtMs(judged)}`}`;
+  }
   if (verdict === 'not-measured') return `${name}: ${v.server ? 'not measured' : 'did not start'} (${why(v)})`;
   if (verdict === 'failed-requests') {
     return `${name}: ${streamsOf(v).filter((e) => requestFailures(e) > 0).map((e) => failurePhrase(e, e === v.probe ? 'the probe' : printable(e.name))).join('; ')}`;

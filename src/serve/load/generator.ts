@@ -102,6 +102,9 @@ class Run {
   private sentAll = 0;
   private completedAll = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** When the parent cut the run (ms from the run's start); null: not cut. */
+  private cutAtMs: number | null = null;
+  private cutInFlight = 0;
   private finish: (() => void) | null = null;
   private readonly finished: Promise<void>;
 
@@ -127,7 +130,11 @@ class Run {
     return performance.now() - this.startMs;
   }
 
-  async run(): Promise<LoadResult> {
+  /** Null only when cut before the measured part began (the warm-up is not counted). */
+  async run(cut?: AbortSignal): Promise<LoadResult | null> {
+    if (cut?.aborted) return null;
+    const onCut = () => this.cut();
+    cut?.addEventListener('abort', onCut, { once: true });
     const sweepMs = Math.min(100, Math.max(5, this.plan.timeoutMs / 20));
     const sweep = setInterval(() => this.sweepTimeouts(), sweepMs);
     const progress = setInterval(() => this.events.progress(this.progress()), PROGRESS_EVERY_MS);
@@ -137,11 +144,31 @@ class Run {
     } finally {
       clearInterval(sweep);
       clearInterval(progress);
+      cut?.removeEventListener('abort', onCut);
       this.stopTimer();
       // What is still open is warm-up traffic or a timed-out request: cut, not awaited.
       await this.pool.destroy().catch(() => undefined);
     }
+    if (this.cutAtMs !== null && !this.measuringSent) return null;
     return this.result();
+  }
+
+  /**
+   * The parent's cut (cancel, its deadline, the server gone): nothing more is sent, and the
+   * measured requests still in flight count as failed with error `cut` (so `sent = completed
+   * + failed` holds); they are left out of the latency, and the verdict does not count them
+   * as failures (src/serve/verdict.ts).
+   */
+  private cut(): void {
+    if (this.cutAtMs !== null) return;
+    this.cutAtMs = this.now();
+    this.stopTimer();
+    for (const request of [...this.inFlight]) {
+      if (request.index < 0) continue;
+      this.cutInFlight++;
+      this.settle(request, 0, 'cut');
+    }
+    this.finish?.();
   }
 
   private progress(): LoadProgress {
@@ -237,11 +264,18 @@ class Run {
   private result(): LoadResult {
     const notes: string[] = [];
     const cpu = this.cpuAtT0 ? process.cpuUsage(this.cpuAtT0) : { user: 0, system: 0 };
-    const results = this.streams.map((s, k) => this.recorders[k].result(s, this.plan.durationMs, notes));
+    // Cut: the measured part actually run (a cut while draining the last answers keeps the whole part).
+    const durationMs = this.cutAtMs === null ? this.plan.durationMs : Math.min(this.plan.durationMs, Math.max(0, this.cutAtMs - this.t0Ms));
+    if (this.cutAtMs !== null) {
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      notes.push(`The run was cut ${s(durationMs)} into its ${s(this.plan.durationMs)} measured part: the figures cover the requests sent before the cut` +
+        (this.cutInFlight ? `; ${this.cutInFlight} still waiting for an answer at the cut count as failed (\`cut\`), not in the latency.` : '.'));
+    }
+    const results = this.streams.map((s, k) => this.recorders[k].result(s, durationMs, notes));
     const lagP99 = this.sendLag.totalCount ? this.sendLag.getValueAtPercentile(99) / 1000 : 0;
     return {
       t0EpochMs: this.t0EpochMs,
-      durationMs: this.plan.durationMs,
+      durationMs,
       targets: results.filter((_, k) => !this.streams[k].probe),
       probe: results.find((_, k) => this.streams[k].probe) ?? null,
       generator: { sendLagP99Ms: lagP99, sendLagMaxMs: this.sendLagMaxMs, cpuMs: (cpu.user + cpu.system) / 1000, notes },
@@ -249,7 +283,12 @@ class Run {
   }
 }
 
-/** Runs a (checked) plan to its end: warm-up, the measured part, the drain. */
-export function generate(plan: LoadPlan, events: GeneratorEvents): Promise<LoadResult> {
-  return new Run(plan, events).run();
+/**
+ * Runs a (checked) plan to its end: warm-up, the measured part, the drain. `cut` aborting
+ * ends it at once with the measured part so far; null when cut in the warm-up.
+ */
+export function generate(plan: LoadPlan, events: GeneratorEvents): Promise<LoadResult>;
+export function generate(plan: LoadPlan, events: GeneratorEvents, cut: AbortSignal): Promise<LoadResult | null>;
+export function generate(plan: LoadPlan, events: GeneratorEvents, cut?: AbortSignal): Promise<LoadResult | null> {
+  return new Run(plan, events).run(cut);
 }

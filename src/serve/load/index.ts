@@ -19,10 +19,17 @@ export { planProblem } from './messages';
 export const LOADGEN_SCRIPT = 'loadgen.js';
 const STDERR_TAIL_CHARS = 4000;
 
-/** The error a run that was aborted rejects with (as Node's own: name `AbortError`, code `ABORT_ERR`). */
+/** How long an aborted run waits for the generator's figures up to the cut before killing it. */
+export const CUT_GRACE_MS = 1000;
+
+/**
+ * The error a run that was aborted rejects with (as Node's own: name `AbortError`, code
+ * `ABORT_ERR`), carrying what the generator measured up to the cut: `partial` is null when
+ * the cut came in the warm-up, or the generator did not answer within CUT_GRACE_MS.
+ */
 export class LoadAbortError extends Error {
   readonly code = 'ABORT_ERR';
-  constructor() {
+  constructor(readonly partial: LoadResult | null = null) {
     super('load generation aborted');
     this.name = 'AbortError';
   }
@@ -43,7 +50,9 @@ export function loadgenScriptPath(from: string = __dirname): string {
 /**
  * Runs `plan` and resolves with what every stream recorded once the generator's process
  * has exited. Rejects on a bad plan, a generator that failed or crashed, and (with a
- * LoadAbortError, after the process is gone) when `opts.signal` aborts.
+ * LoadAbortError, after the process is gone) when `opts.signal` aborts: the generator is
+ * told to cut, stops sending at once and answers with its figures so far (the error's
+ * `partial`), and is killed with its group when that takes over CUT_GRACE_MS.
  */
 export function runLoad(plan: LoadPlan, opts: LoadOptions = {}): Promise<LoadResult> {
   const problem = planProblem(plan);
@@ -64,8 +73,10 @@ export function runLoad(plan: LoadPlan, opts: LoadOptions = {}): Promise<LoadRes
       windowsHide: true,
     });
     let result: LoadResult | null = null;
+    let partial: LoadResult | null = null;
     let failure: Error | null = null;
     let aborted = false;
+    let cutTimer: NodeJS.Timeout | undefined;
     let stderrTail = '';
     const kill = () => {
       if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) killTree(child.pid);
@@ -76,7 +87,9 @@ export function runLoad(plan: LoadPlan, opts: LoadOptions = {}): Promise<LoadRes
     };
     const onAbort = () => {
       aborted = true;
-      kill();
+      if (failure) return;
+      child.stdin.write(JSON.stringify({ type: 'cut' }) + '\n');
+      cutTimer = setTimeout(kill, CUT_GRACE_MS);
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -91,15 +104,20 @@ export function runLoad(plan: LoadPlan, opts: LoadOptions = {}): Promise<LoadRes
         case 'result':
           result = message.result;
           break;
+        case 'cut':
+          partial = message.result;
+          break;
         case 'error':
           fail(new Error(`load generator: ${message.message}`));
           break;
       }
     };
     const splitter = new LineSplitter((line) => {
-      if (failure || aborted) return;
+      if (failure) return;
       try {
-        onMessage(ChildMessage.parse(JSON.parse(line)));
+        const message = ChildMessage.parse(JSON.parse(line));
+        // Once aborted the caller hears no more progress: only the figures (a run that ended as the cut came keeps its whole result).
+        if (!aborted || message.type === 'cut' || message.type === 'result') onMessage(message);
       } catch (e) {
         // A line that is not ours, or a callback of the caller's that threw: the run stops.
         fail(e instanceof Error ? e : new Error(String(e)));
@@ -118,9 +136,10 @@ export function runLoad(plan: LoadPlan, opts: LoadOptions = {}): Promise<LoadRes
     });
     child.on('close', (code, signal) => {
       opts.signal?.removeEventListener('abort', onAbort);
+      clearTimeout(cutTimer);
       // Anything the generator's process group still holds goes with it.
       if (child.pid !== undefined) killTree(child.pid);
-      if (aborted) reject(new LoadAbortError());
+      if (aborted) reject(new LoadAbortError(partial ?? result));
       else if (failure) reject(failure);
       else if (result) resolve(result);
       else if (spawnError) reject(new Error(`load generator: could not start ${opts.nodePath ?? process.execPath}: ${spawnError.message}`));

@@ -58,10 +58,15 @@ export const ChildMessage = tagged({
   measuring: obj({ type: literal('measuring') }),
   progress: obj({ type: literal('progress'), phase: literal('warmup', 'measuring', 'draining'), elapsedMs: num, sent: int, completed: int }),
   result: obj({ type: literal('result'), result: LoadResultSchema }),
+  /** The answer to the parent's `cut`: the measured part up to it; null when cut in the warm-up. The process exits after it. */
+  cut: obj({ type: literal('cut'), result: nullable(LoadResultSchema) }),
   /** The run could not go on (a bad plan, a crash in the generator); the process exits after it. */
   error: obj({ type: literal('error'), message: str }),
 });
 export type ChildMessage = Infer<typeof ChildMessage>;
+
+/** What the parent sends after the plan, one JSON line: stop sending now and send what was measured. */
+export const CutMessage = obj({ type: literal('cut') });
 
 export const LoadPlanSchema: Schema<LoadPlan> = obj({
   origin: str,
