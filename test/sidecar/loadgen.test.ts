@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { after, describe, test } from 'node:test';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { LoadAbortError, loadgenScriptPath, LoadPlan, LoadResult, runLoad, TargetResult } from '../../src/serve/load';
+import { CUT_GRACE_MS, LoadAbortError, loadgenScriptPath, LoadPlan, LoadProgress, LoadResult, runLoad, TargetResult } from '../../src/serve/load';
 import { generate } from '../../src/serve/load/generator';
 import { ChildMessage } from '../../src/serve/load/messages';
 import { assertNoProcessLeft, newTag, processesWithTag, scratchFolders, waitFor } from '../support/helpers';
@@ -216,6 +216,78 @@ describe('load generator', () => {
     assert.ok(outcome instanceof LoadAbortError, String(outcome));
     assert.equal((outcome as Error).name, 'AbortError');
     assert.throws(() => process.kill(pids[0], 0), /ESRCH/, 'the generator is gone when the promise rejects');
+    await assertNoProcessLeft(tag);
+  });
+
+  test('abort in the measured part: rejects with the figures up to the cut (counts add up, in-flight requests failed as `cut`, a note), the process gone', async () => {
+    const s = await server();
+    const tag = newTag();
+    const controller = new AbortController();
+    let measuringAt = 0;
+    let last: LoadProgress | null = null;
+    // /hang never answers: its requests are all in flight at the cut. 64 connections hold them without queueing /fast.
+    const running = runLoad(plan(s.origin, {
+      ratePerS: 20, warmupMs: 100, durationMs: 60_000, timeoutMs: 30_000, maxConnections: 64,
+      targets: [{ name: 'GET /fast', method: 'GET', path: '/fast' }, { name: 'GET /hang', method: 'GET', path: '/hang' }],
+      probe: { path: '/fast', ratePerS: 10 },
+    }), {
+      env: { ...process.env, LOOPLAG_TEST_TAG: tag },
+      signal: controller.signal,
+      onMeasureStart: () => (measuringAt = performance.now()),
+      onProgress: (p) => (last = p),
+    });
+    const settled = running.then(() => 'resolved', (e: unknown) => e);
+    // About a second of the measured part: ~20 requests per stream.
+    await waitFor(() => measuringAt > 0 && last !== null && last.phase === 'measuring' && last.elapsedMs > 1100, 'a second of the measured part');
+    const pids = processesWithTag(tag);
+    const abortAt = performance.now();
+    controller.abort();
+    const outcome = await settled;
+    const tookMs = performance.now() - abortAt;
+    assert.ok(outcome instanceof LoadAbortError, String(outcome));
+    assert.equal((outcome as Error).name, 'AbortError');
+    assert.throws(() => process.kill(pids[0], 0), /ESRCH/, 'the generator is gone when the promise rejects');
+    await assertNoProcessLeft(tag);
+    // It answered the cut: it was not killed after the grace.
+    assert.ok(tookMs < CUT_GRACE_MS, `the figures came ${tookMs.toFixed(0)} ms after the abort`);
+    const partial = (outcome as LoadAbortError).partial;
+    assert.ok(partial, 'the figures up to the cut');
+    const ranMs = abortAt - measuringAt;
+    assert.ok(partial.durationMs > 0 && partial.durationMs <= ranMs + 200, `durationMs ${partial.durationMs} for ${ranMs.toFixed(0)} ms of measured part run`);
+    const [fast, hang] = partial.targets;
+    for (const t of [fast, hang, partial.probe!]) {
+      assertCountsAddUp(t, t.sent);
+      assert.ok(t.sent >= 10, `${t.name}: ${t.sent} sent before the cut`);
+      assert.ok(t.sent <= Math.ceil(((t === partial.probe ? 10 : 20) * partial.durationMs) / 1000) + 1, `${t.name}: ${t.sent} sent, none after the cut`);
+      assert.ok(Math.abs(t.throughputPerS - t.completed / (partial.durationMs / 1000)) < 1e-9, `${t.name}: throughput over the measured time run`);
+    }
+    assert.ok(fast.completed >= fast.sent - 2 && fast.latency, `GET /fast: ${fast.completed} of ${fast.sent} answered, with latency`);
+    assert.deepEqual([hang.completed, hang.errors], [0, { cut: hang.sent }], 'every /hang request was in flight at the cut');
+    assert.equal(hang.latency, null);
+    assert.ok(partial.generator.notes.some((n) => /cut .* into its 60\.0 s measured part/.test(n) && n.includes(`${hang.sent + (fast.errors.cut ?? 0) + (partial.probe!.errors.cut ?? 0)} still waiting`)), partial.generator.notes.join(' | '));
+  });
+
+  test('abort in the warm-up: rejects with no figures (nothing measured), the process gone', async () => {
+    const s = await server();
+    const tag = newTag();
+    const controller = new AbortController();
+    let measuring = false;
+    let last: LoadProgress | null = null;
+    const running = runLoad(plan(s.origin, { ratePerS: 50, warmupMs: 60_000, durationMs: 1000 }), {
+      env: { ...process.env, LOOPLAG_TEST_TAG: tag },
+      signal: controller.signal,
+      onMeasureStart: () => (measuring = true),
+      onProgress: (p) => (last = p),
+    });
+    const settled = running.then(() => 'resolved', (e: unknown) => e);
+    await waitFor(() => last !== null && last.sent > 10, 'warm-up requests');
+    const abortAt = performance.now();
+    controller.abort();
+    const outcome = await settled;
+    assert.ok(outcome instanceof LoadAbortError, String(outcome));
+    assert.equal(measuring, false);
+    assert.equal((outcome as LoadAbortError).partial, null);
+    assert.ok(performance.now() - abortAt < CUT_GRACE_MS, 'the generator answered the cut');
     await assertNoProcessLeft(tag);
   });
 
