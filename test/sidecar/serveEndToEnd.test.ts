@@ -200,7 +200,7 @@ describe('looplag serve, Python (FastAPI under uvicorn)', { skip: noUvicorn }, (
     assert.equal(m.off.doc.settings.attribution, false);
   });
 
-  test('Ctrl+C under load: exit 130, the document in --out keeps what was measured, no process of the run left', async () => {
+  test('Ctrl+C under load: exit 130, the document in --out keeps what was measured (the load\'s figures up to the cut, partial), no process of the run left', async () => {
     const tag = newTag();
     const marker = path.join(scratch.dir(), 'requests');
     const out = path.join(scratch.dir(), 'cancelled.json');
@@ -236,11 +236,45 @@ describe('looplag serve, Python (FastAPI under uvicorn)', { skip: noUvicorn }, (
     const v = doc.variants[0];
     assert.equal(v.error?.kind, 'cancelled');
     assert.ok(v.server && v.server.pids.length === 1, 'the server that listened is named');
-    // What it has: the server answered the stop within the grace, so its loop's window is kept
-    // (the load generator's figures are not: it was aborted).
+    // What it has: the server answered the stop within the grace, so its loop's window is kept,
+    // and the load generator answered the cut with its figures so far.
     assert.equal(v.loop.processes.length, 1, 'the server\'s window is kept');
     assert.equal(v.loop.processes[0].blockers[0]?.line, spinLine);
     assert.ok(doc.routes.some((r) => r.path === '/cpu/async'), 'the routes are kept');
+    assert.equal(doc.status, 'partial');
+    assert.deepEqual(v.endpoints.map((e) => e.name), ['GET /cpu/async', 'GET /count']);
+    for (const e of [...v.endpoints, v.probe!]) {
+      assert.ok(e.sent > 0 && e.completed > 0 && e.latency && e.latency.p99Ms > 0, `${e.name}: ${e.completed} of ${e.sent} answered before the cut, p99 ${e.latency?.p99Ms}`);
+      assert.equal(e.sent, e.completed + e.failed);
+    }
+    assert.ok(v.quality.notes.some((n) => /load generator: the run was cut /.test(n)), v.quality.notes.join(' | '));
+    // Both sides cover the same cut: the server's loop is taken over the load's measured part run.
+    assert.ok(v.loop.processes[0].wallMs > 0 && v.loop.processes[0].wallMs <= 60_000);
+    // Figures so far are not a verdict.
+    assert.equal(doc.verdict, 'not-measured');
+    assert.match(doc.headline, /^As written, cut short \(cancelled with the app as written under load\): until then, at 4 req\/s each on GET \/cpu\/async and GET \/count, a trivial request waited p99 [\d.]+ m?s[^;]* \(budget \d+ ms\); no verdict\.$/);
+    assert.match(cli.stdout + cli.stderr, /cut short/);
+  });
+
+  test('--timeout under load: exit 124, the document keeps the load\'s figures up to the cut (partial), no process of the run left', async () => {
+    const tag = newTag();
+    const out = path.join(scratch.dir(), 'timeout.json');
+    // 8 s: the app starts in 0.3–2 s, so the deadline comes under load, a minute before the measured part would end.
+    const cli = await runCli([...pyServe('/count', ['--duration', '60', '--timeout', '8']), '--out', out], { env: { LOOPLAG_TEST_TAG: tag } });
+    await assertNoProcessLeft(tag);
+    assert.equal(cli.code, 124, cli.stderr);
+    assert.match(cli.stderr, /^looplag: error \[timeout\]: gave up after 8 s \(--timeout\) with the app as written, under load$/m);
+    const doc = parseDoc(fs.readFileSync(out, 'utf8'));
+    assert.equal(doc.status, 'partial');
+    assert.equal(doc.verdict, 'not-measured');
+    const v = doc.variants[0];
+    for (const e of [...v.endpoints, v.probe!]) {
+      assert.ok(e.sent > 0 && e.completed > 0 && e.latency, `${e.name}: ${e.completed} of ${e.sent} answered before the cut`);
+      assert.equal(e.sent, e.completed + e.failed);
+    }
+    // The measured part run, not the 60 s asked for: the rates hold over it.
+    assert.ok(v.probe!.throughputPerS > 10, `probe ${v.probe!.throughputPerS} req/s at 20 asked`);
+    assert.match(doc.headline, /^As written, cut short \(gave up after 8 s/);
   });
 
   test('a server that crashes under load: the variant failed with a clear message, exit 1, no process left', async () => {

@@ -268,7 +268,7 @@ class Run {
     const durationMs = this.cutAtMs === null ? this.plan.durationMs : Math.min(this.plan.durationMs, Math.max(0, this.cutAtMs - this.t0Ms));
     if (this.cutAtMs !== null) {
       const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-      notes.push(`The run was cut ${s(durationMs)} into its ${s(this.plan.durationMs)} measured part: the figures cover the requests sent before the cut` +
+      notes.push(`the run was cut ${s(durationMs)} into its ${s(this.plan.durationMs)} measured part: the figures cover the requests sent before the cut` +
         (this.cutInFlight ? `; ${this.cutInFlight} still waiting for an answer at the cut count as failed (\`cut\`), not in the latency.` : '.'));
     }
     const results = this.streams.map((s, k) => this.recorders[k].result(s, durationMs, notes));
