@@ -297,3 +297,27 @@ test('a server that crashed under load exits 5 (its figures stop at the crash), 
   const cancelled = build([stallingVariant(), crashed], { error: { kind: 'cancelled', message: 'cancelled', detail: null } });
   assert.equal(serveExitCode(cancelled, 100).code, EXIT.interrupted, 'a cancel still comes first');
 });
+
+test('a variant cut short (cancelled under load) keeps its figures so far: partial, no verdict, requests in flight at the cut are not failures', () => {
+  const cancelled = { kind: 'cancelled' as const, message: 'cancelled with the app as written under load', detail: null };
+  const cut = variant(AS_WRITTEN, [processWindow(4242, EVERY_SECOND)], {
+    targets: [target('GET /reports/sales', { sent: 40, errors: { cut: 12 }, lat: latency(305, 320, 330, 28) })],
+    probe: { ...target(`GET ${PING}`, { sent: 50, errors: { cut: 1 }, lat: latency(2, 290, 300, 49) }), name: 'probe' },
+  }, { status: 'failed', error: cancelled });
+  const r = build([cut], { error: cancelled });
+  const v = r.variants[0];
+  assert.equal(r.status, 'partial', 'something was measured');
+  assert.equal(v.verdict, 'not-measured', 'figures up to a cut are not a verdict');
+  assert.equal(r.headline, 'As written, cut short (cancelled with the app as written under load): until then, at 20 req/s on GET /reports/sales, a trivial request waited p99 290.0 ms (budget 100 ms); no verdict.');
+  assert.deepEqual([v.endpoints[0].sent, v.endpoints[0].completed, v.endpoints[0].failed], [40, 28, 12]);
+  assert.equal(v.quality.failedFrac, 0, 'in flight at the cut: not unanswered');
+  assert.ok(v.quality.trustworthy);
+  assert.equal(serveExitCode(r, 100).code, EXIT.interrupted);
+  // After another variant: its phrase says the same.
+  const second = build([stallingVariant(), { ...cut, variant: TWO_WORKERS }], { error: cancelled });
+  assert.match(second.headline, /; with 2 uvicorn workers: cut short \(cancelled with the app as written under load\), until then p99 290\.0 ms\.$/);
+  // A cancel before any request was sent still reads as not measured.
+  const early = build([variant(AS_WRITTEN, [processWindow(4242, [])], null, { status: 'failed', error: cancelled })], { error: cancelled });
+  assert.equal(early.status, 'failed');
+  assert.match(early.headline, /^As written, the server was not measured: cancelled/);
+});
