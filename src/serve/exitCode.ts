@@ -9,7 +9,7 @@
 import type { ServeReport } from '../shared/protocol/serveReport';
 import { errorExitCode, EXIT } from '../report/exitCode';
 import { printable } from '../shared/format';
-import { failurePhrase, fmtBudget, measured, overBudget, overBudgetFigures, requestFailures, streamsOf } from './verdict';
+import { cutShort, failurePhrase, fmtBudget, measured, overBudget, overBudgetFigures, requestFailures, streamsOf } from './verdict';
 
 export function serveExitCode(report: ServeReport, budgetMs: number | null, verbose = false): { code: number; stderr: string[] } {
   const err = report.error;
@@ -20,7 +20,8 @@ export function serveExitCode(report: ServeReport, budgetMs: number | null, verb
     return { code: errorExitCode(err.kind), stderr };
   }
   const done = report.variants.filter(measured);
-  if (!done.length) {
+  // A server that failed under load after requests were measured has figures up to its failure: exit 5 below, not 1.
+  if (!done.length && !report.variants.some(cutShort)) {
     const why = report.variants.map((v) => `${v.label} (${printable(v.error?.message ?? 'no requests were sent')})`).join('; ');
     return { code: EXIT.notMeasured, stderr: [`looplag: nothing measured: ${why || 'no variant ran'}`] };
   }

@@ -294,6 +294,8 @@ test('a server that crashed under load exits 5 (its figures stop at the crash), 
     error: { kind: 'crashed' as const, message: 'the Python server, under load, exited with code 3', detail: null } };
   const r = build([stallingVariant(), crashed]);
   assert.deepEqual(serveExitCode(r, 100), { code: EXIT.callsUnfinished, stderr: ['looplag: a server failed under load: 2 uvicorn workers (the Python server, under load, exited with code 3)'] });
+  // Alone, with the requests measured before the crash: the same (it was 1, nothing measured).
+  assert.equal(serveExitCode(build([{ ...crashed, variant: AS_WRITTEN }]), null).code, EXIT.callsUnfinished);
   const cancelled = build([stallingVariant(), crashed], { error: { kind: 'cancelled', message: 'cancelled', detail: null } });
   assert.equal(serveExitCode(cancelled, 100).code, EXIT.interrupted, 'a cancel still comes first');
 });
