@@ -73,3 +73,13 @@ test("the session's notes on a variant are shown under it", () => {
   const v = { ...stallingVariant(), notes: ['the server did not end when told and was killed'] };
   assert.match(serveText(buildServeReport(inputs([v]))), /^ {2}note: the server did not end when told and was killed$/m);
 });
+
+test('a variant cut short (cancelled under load) is titled so, with its streams so far; one cut before any request is not measured', () => {
+  const cancelled = { kind: 'cancelled' as const, message: 'cancelled with the app as written under load', detail: null };
+  const cut = { ...stallingVariant(), status: 'failed' as const, error: cancelled };
+  const never = variant(TWO_WORKERS, [processWindow(1, [])], null, { status: 'failed', error: cancelled });
+  const lines = serveText(buildServeReport(inputs([cut, never], { error: cancelled }))).split('\n');
+  assert.ok(lines.includes('as written — cut short, no verdict · uvicorn 0.17.6, pid 4242, started in 420.0 ms'), lines.join('\n'));
+  assert.ok(lines.some((l) => /^\s+probe\s+10\s+100\s+100\s+0\s+2\.00 ms\s+290\.0 ms/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => l.startsWith('2 uvicorn workers — not measured')), lines.join('\n'));
+});
