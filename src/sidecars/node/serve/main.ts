@@ -19,8 +19,7 @@ import { instrumentListen, LOOPBACK } from './listen';
 import { loadScript, withoutToolFrames } from './loadScript';
 import { RequestLog } from './requests';
 import { expressAppOf, expressName, expressRoutes } from './routes';
-import { ServeWindow, WindowPlan } from './window';
-import type { WindowAttribution } from '../attribution';
+import { Prepared, ServeWindow, WindowPlan } from './window';
 
 const BASE_DIR = __dirname;
 // Taken before user code loads: a script that replaces process.exit cannot keep us running.
@@ -32,8 +31,8 @@ class Harness {
   private phase: Phase = 'waiting';
   private server: http.Server | null = null;
   private window: ServeWindow | null = null;
-  /** The profiler, started before `ready` (see ServeWindow.prepare). */
-  private profiler: WindowAttribution | null = null;
+  /** The profiler and the heartbeat, started before `ready` (see ServeWindow.prepare). */
+  private prepared: Prepared | null = null;
   private readonly log = new RequestLog();
   private startTimer: NodeJS.Timeout | undefined;
   private ownExit = false;
@@ -97,9 +96,9 @@ class Harness {
     }
     if (this.phase !== 'starting') return;
     // Before `ready`: the load, warm-up included, starts after the profiler's start-up stall.
-    this.profiler = await ServeWindow.prepare(this.windowPlan(plan));
+    this.prepared = await ServeWindow.prepare(this.windowPlan(plan));
     if (this.phase !== 'starting') {
-      this.profiler?.abandon();
+      ServeWindow.discard(this.prepared);
       return;
     }
     this.phase = 'ready';
@@ -111,9 +110,9 @@ class Harness {
     });
   }
 
-  measure(): void {
-    if (this.phase !== 'ready' || this.window || !this.plan) return;
-    this.window = ServeWindow.open(this.windowPlan(this.plan), this.log, this.profiler);
+  measure(t0EpochMs?: number): void {
+    if (this.phase !== 'ready' || this.window || !this.plan || !this.prepared) return;
+    this.window = ServeWindow.open(this.windowPlan(this.plan), this.log, this.prepared, t0EpochMs);
   }
 
   private windowPlan(plan: ServePlan): WindowPlan {
@@ -208,7 +207,7 @@ function main(): void {
           return;
         }
         harness.start(m.plan).catch(internal);
-      } else if (m.type === 'measure') harness.measure();
+      } else if (m.type === 'measure') harness.measure(m.t0EpochMs);
       else if (m.type === 'stop') harness.stop().catch(internal);
     },
     (why) => harness.fail({ kind: 'protocol-error', message: why, detail: null }, 2),
