@@ -161,7 +161,7 @@ export async function runVariant(c: VariantContext): Promise<VariantRun> {
       nodePath: c.loadNodePath,
       env: c.loadEnv,
       signal: loadAbort.signal,
-      onMeasureStart: () => harness.send({ type: 'measure', t0EpochMs: Date.now() }),
+      onMeasureStart: () => harness.send({ type: 'measure' }),
       onProgress: (p) => progress(p.phase, p),
     }).then((result) => {
       inputs.load = result;

@@ -71,13 +71,8 @@ export type ServePlan = Infer<typeof ServePlan>;
 
 export const ServeHostMessage = tagged({
   start: obj({ type: literal('start'), protocol: int, plan: ServePlan }),
-  /**
-   * Begin the measured window: heartbeat samples and stacks from now (the warm-up requests
-   * are done). `t0EpochMs`: the host's wall clock when the load's measured part began; a
-   * harness that reads `measure` on the server's loop (Node) starts its window there, so a
-   * stall in progress when the message came is counted. Absent: when read.
-   */
-  measure: obj({ type: literal('measure'), t0EpochMs: optional(num) }),
+  /** Begin the measured window: heartbeat samples and stacks from now (the warm-up requests are done). */
+  measure: obj({ type: literal('measure') }),
   /** End the window: the harness sends `window`, then shuts the server down (lifespan shutdown) and exits. */
   stop: obj({ type: literal('stop') }),
 });

@@ -19,7 +19,8 @@ import { instrumentListen, LOOPBACK } from './listen';
 import { loadScript, withoutToolFrames } from './loadScript';
 import { RequestLog } from './requests';
 import { expressAppOf, expressName, expressRoutes } from './routes';
-import { Prepared, ServeWindow, WindowPlan } from './window';
+import { ServeWindow, WindowPlan } from './window';
+import type { WindowAttribution } from '../attribution';
 
 const BASE_DIR = __dirname;
 // Taken before user code loads: a script that replaces process.exit cannot keep us running.
@@ -31,8 +32,8 @@ class Harness {
   private phase: Phase = 'waiting';
   private server: http.Server | null = null;
   private window: ServeWindow | null = null;
-  /** The profiler and the heartbeat, started before `ready` (see ServeWindow.prepare). */
-  private prepared: Prepared | null = null;
+  /** The profiler, started before `ready` (see ServeWindow.prepare). */
+  private profiler: WindowAttribution | null = null;
   private readonly log = new RequestLog();
   private startTimer: NodeJS.Timeout | undefined;
   private ownExit = false;
@@ -96,9 +97,9 @@ class Harness {
     }
     if (this.phase !== 'starting') return;
     // Before `ready`: the load, warm-up included, starts after the profiler's start-up stall.
-    this.prepared = await ServeWindow.prepare(this.windowPlan(plan));
+    this.profiler = await ServeWindow.prepare(this.windowPlan(plan));
     if (this.phase !== 'starting') {
-      ServeWindow.discard(this.prepared);
+      this.profiler?.abandon();
       return;
     }
     this.phase = 'ready';
@@ -110,9 +111,9 @@ class Harness {
     });
   }
 
-  measure(t0EpochMs?: number): void {
-    if (this.phase !== 'ready' || this.window || !this.plan || !this.prepared) return;
-    this.window = ServeWindow.open(this.windowPlan(this.plan), this.log, this.prepared, t0EpochMs);
+  measure(): void {
+    if (this.phase !== 'ready' || this.window || !this.plan) return;
+    this.window = ServeWindow.open(this.windowPlan(this.plan), this.log, this.profiler);
   }
 
   private windowPlan(plan: ServePlan): WindowPlan {
@@ -207,7 +208,7 @@ function main(): void {
           return;
         }
         harness.start(m.plan).catch(internal);
-      } else if (m.type === 'measure') harness.measure(m.t0EpochMs);
+      } else if (m.type === 'measure') harness.measure();
       else if (m.type === 'stop') harness.stop().catch(internal);
     },
     (why) => harness.fail({ kind: 'protocol-error', message: why, detail: null }, 2),

@@ -18,15 +18,6 @@ import type { RequestLog } from './requests';
 // when the bundle loads, before user code could replace it; `performance.timeOrigin` +
 // `now()` drifts from it after a clock step.
 const wallNow = Date.now;
-/** How far back `measure` may start the window: beyond, the clocks disagree more than a stall lasts. */
-const MAX_BACKDATE_MS = 10_000;
-
-/** What runs before the window opens (ServeWindow.prepare). */
-export interface Prepared {
-  attribution: WindowAttribution | null;
-  heartbeat: Heartbeat;
-  startedAt: number;
-}
 
 export interface WindowPlan {
   heartbeatMs: number;
@@ -48,38 +39,19 @@ export class ServeWindow {
     private readonly t0EpochMs: number,
   ) {}
 
-  /**
-   * Before `ready`: the profiler and the heartbeat started (what they record before t0 is
-   * not the window's). The heartbeat runs through the warm-up so that a stall in progress
-   * when `measure` is read is on record.
-   */
-  static async prepare(plan: WindowPlan): Promise<Prepared> {
+  /** Before `ready`: the profiler started (the samples before t0 are not the window's). */
+  static async prepare(plan: WindowPlan): Promise<WindowAttribution | null> {
     // 'inline': the profiler samples this thread, where the app's handlers run.
-    const attribution = await WindowAttribution.begin(plan.attribution, 'inline');
+    return WindowAttribution.begin(plan.attribution, 'inline');
+  }
+
+  /** Opens the window: t0, the heartbeat and the request log (the profiler already running). */
+  static open(plan: WindowPlan, log: RequestLog, attribution: WindowAttribution | null): ServeWindow {
     const heartbeat = new Heartbeat(plan.heartbeatMs);
-    heartbeat.start();
-    return { attribution, heartbeat, startedAt: nowMs() };
-  }
-
-  /** Prepared, but no window will open (the run ended first). */
-  static discard(prepared: Prepared): void {
-    prepared.heartbeat.cancel();
-    prepared.attribution?.abandon();
-  }
-
-  /**
-   * Opens the window: t0 and the request log. `startEpochMs`, the host's wall clock when
-   * the load's measured part began: `measure` is read on this loop, so a stall delays it;
-   * the window starts back there (at most MAX_BACKDATE_MS, never before the heartbeat).
-   */
-  static open(plan: WindowPlan, log: RequestLog, prepared: Prepared, startEpochMs?: number): ServeWindow {
-    const { attribution, heartbeat } = prepared;
     const cpu = new CpuMeter();
-    const now = nowMs();
-    const wall = wallNow();
-    const late = startEpochMs === undefined ? 0 : Math.min(MAX_BACKDATE_MS, Math.max(0, wall - startEpochMs));
-    const t0 = Math.max(prepared.startedAt, now - late);
-    const t0EpochMs = wall - (now - t0);
+    heartbeat.start();
+    const t0 = nowMs();
+    const t0EpochMs = wallNow();
     log.begin(t0);
     return new ServeWindow(plan, log, attribution, heartbeat, cpu, t0, t0EpochMs);
   }
