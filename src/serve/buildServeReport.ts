@@ -187,8 +187,8 @@ function qualityOf(load: LoadResult | null, streams: readonly EndpointStats[]): 
   if (!load) return { trustworthy: true, generatorSendLagP99Ms: null, generatorSendLagMaxMs: null, generatorCpuMs: null, failedFrac: null, notes: [] };
   const g = load.generator;
   const notes: string[] = [];
-  const sent = streams.reduce((a, e) => a + e.sent, 0);
-  // Requests in flight at a cut had no time to answer: not the server's failures.
+  // Requests in flight at a cut had no time to answer: neither the server's failures nor its answers.
+  const sent = streams.reduce((a, e) => a + e.sent - cutRequests(e), 0);
   const bad = streams.reduce((a, e) => a + e.failed - cutRequests(e) + e.errorResponses, 0);
   const failedFrac = sent > 0 ? round3(bad / sent) : null;
   const lateSender = g.sendLagP99Ms > GENERATOR_SEND_LAG_P99_MS;

@@ -17,11 +17,12 @@ export function clipToLoad(w: ServerProcessWindow, load: LoadResult | null): Ser
   const from = Math.max(0, -offset);
   const to = Math.min(w.wallMs, load.durationMs - offset);
   if (to <= from) return { ...w, wallMs: 0, samples: [], requests: w.requests.map((r) => ({ ...r, spans: [] })) };
-  if (from === 0 && to >= w.wallMs) return w;
-  // A gap that crosses an edge keeps its part inside (a stall in progress at the end is cut there).
+  // A gap that crosses an edge keeps its part inside (a stall in progress at the end is cut
+  // there; one begun before the window's start, too), even with nothing else to cut.
   const samples = w.samples.flatMap(([wake, lag]) => {
     const start = wake - lag;
     if (wake < from || start > to) return [];
+    if (start >= from && wake <= to) return [[wake, lag]];
     const end = Math.min(wake, to);
     return [[end, end - Math.max(start, from)]];
   });
