@@ -139,7 +139,10 @@ describe('Node server harness: a plain http server', () => {
     assert.equal(block?.spans.length, 4);
     for (const [start, end] of block!.spans) assert.ok(end - start >= 95, `a /block span of ${end - start} ms`);
     const byLine = blockingLines(window);
-    assert.equal(top(byLine), `server.mjs:${lineOf(path.join(DIR, 'server.mjs'), 'BLOCKING LINE')}`, JSON.stringify([...byLine]));
+    // V8 may inline spin() into the handler once both are hot: its samples are then the call's line.
+    const mjs = path.join(DIR, 'server.mjs');
+    const lines = [lineOf(mjs, 'BLOCKING LINE'), lineOf(mjs, 'spin(Number(')].map((l) => `server.mjs:${l}`);
+    assert.ok(lines.includes(top(byLine) ?? ''), `top ${top(byLine)}, expected one of ${lines}: ${JSON.stringify([...byLine])}`);
   });
 
   test('concurrent requests to the awaiting handler leave the loop running', async (t: TestContext) => {
@@ -171,7 +174,9 @@ describe('Node server harness: a plain http server', () => {
     const { window } = await stop(h);
     assert.ok(maxLag(window) >= STALL_MS, `max lag ${maxLag(window)} ms`);
     const byLine = blockingLines(window);
-    assert.equal(top(byLine), `server.ts:${lineOf(path.join(DIR, 'server.ts'), 'BLOCKING LINE')}`, JSON.stringify([...byLine]));
+    const ts = path.join(DIR, 'server.ts');
+    const lines = [lineOf(ts, 'BLOCKING LINE'), lineOf(ts, 'spin(100)')].map((l) => `server.ts:${l}`);
+    assert.ok(lines.includes(top(byLine) ?? ''), `top ${top(byLine)}, expected one of ${lines}: ${JSON.stringify([...byLine])}`);
   });
 });
 
