@@ -4,6 +4,7 @@
  */
 import { arr, Infer, int, literal, nullable, num, obj, optional, str, tagged } from './validate';
 import { Mode, ModeRun, Report, Sweep } from './protocol';
+import { ServeReport } from './protocol/serveReport';
 
 export const HistoryEntry = obj({
   id: str,
@@ -16,6 +17,15 @@ export type HistoryEntry = Infer<typeof HistoryEntry>;
 
 export const LiveProgress = obj({ mode: str, phase: str, done: int, total: int });
 export type LiveProgress = Infer<typeof LiveProgress>;
+
+/**
+ * A service-mode session in progress (issue 14): the variant under load (`variantIndex`
+ * of `variants`, 0-based), its phase (src/serve/variant.ts's ServePhase) and requests so far.
+ */
+export const ServeLive = obj({
+  variant: str, variantIndex: int, variants: int, phase: str, elapsedMs: num, durationMs: num, sent: int, completed: int,
+});
+export type ServeLive = Infer<typeof ServeLive>;
 
 export const ViewOptions = obj({
   lagBudgetMs: num,
@@ -44,6 +54,11 @@ export const ToWebview = tagged({
   liveDelta: obj({ type: literal('liveDelta'), head: Report, runs: arr(ModeRun), order: arr(Mode), progress: nullable(LiveProgress) }),
   /** A worker sweep (finished, or so far while `running`): shown instead of a report. */
   sweep: obj({ type: literal('sweep'), sweep: Sweep, running: nullable(LiveProgress) }),
+  /**
+   * A service-mode session (looplag.serve/1), finished or so far while `running` (the
+   * variants that ended, then the one under load as `running` says): shown instead of a report.
+   */
+  serve: obj({ type: literal('serve'), report: ServeReport, running: nullable(ServeLive) }),
   /** A one-line notice (e.g. "Markdown copied"). */
   notice: obj({ type: literal('notice'), text: str }),
 });
