@@ -155,26 +155,28 @@ class ServeTests(unittest.TestCase):
 
     def test_a_stall_in_progress_when_measure_arrives_is_in_the_window(self):
         """t0 is taken by the thread that reads `measure`, not by the blocked loop."""
-        h = self.start()
-        h.ready()
-        busy = threading.Thread(target=h.get, args=("/cpu/async",))
-        busy.start()
-        blocked = False
-        while busy.is_alive() and not blocked:  # the loop is in the handler once a probe goes unanswered
-            conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=0.03)
-            try:
-                conn.request("GET", ss.PING)
-                conn.getresponse().read()
-            except OSError:  # socket.timeout
-                blocked = True
-            finally:
-                conn.close()
-        if not blocked:
-            self.skipTest("the handler ended before a probe saw the loop blocked (load %.1f)" % os.getloadavg()[0])
-        h.send({"type": "measure"})
-        busy.join()
-        (window,) = self.stop(h)
-        self.assertGreaterEqual(window["samples"][0][1], 30.0, window["samples"][:3])
+        with tempfile.TemporaryDirectory() as tmp:
+            marker = os.path.join(tmp, "marker")
+            h = ss.Harness(ss.plan(), env=dict(os.environ, LOOPLAG_TEST_MARKER=marker))
+            self.addCleanup(h.close)
+            h.ready()
+            busy = threading.Thread(target=h.get, args=("/cpu/long",))
+            busy.start()
+            t = time.monotonic()
+            while not os.path.exists(marker):  # the handler writes it as it starts blocking the loop
+                self.assertTrue(busy.is_alive(), "the request ended before its handler ran")
+                self.assertLess(time.monotonic() - t, 30.0, "the handler never started")
+                time.sleep(0.001)
+            h.send({"type": "measure"})
+            sent = time.monotonic()
+            busy.join()
+            left = (time.monotonic() - sent) * 1000.0  # at least what the loop stayed blocked after measure came
+            (window,) = self.stop(h)
+        if left < 20.0:
+            self.skipTest("the spin ended %.0f ms after measure was sent (load %.1f)" % (left, os.getloadavg()[0]))
+        first = window["samples"][0][1]
+        # Without t0 off the loop, the window began when the spin ended: its first gap a beat.
+        self.assertGreaterEqual(first, min(100.0, 0.5 * left), (left, window["samples"][:3]))
 
     def test_a_sync_route_holding_the_gil_is_attributed_to_its_worker_line(self):
         h = self.start()
@@ -193,8 +195,14 @@ class ServeTests(unittest.TestCase):
             user = next((frames[i] for i in raw["stacks"][s["stack"]] if frames[i]["kind"] == "user"), None)
             key = (user["file"], user["line"]) if user else None
             cpu[key] = cpu.get(key, 0.0) + (s["cpuMs"] or 0.0)
-        # AnyIO's worker threads are sampled as possible GIL holders; by the CPU they got, the sort's line leads.
-        self.assertEqual(max(cpu, key=cpu.get), ("app.py", GIL_LINE), cpu)
+        # AnyIO's worker threads are sampled as possible GIL holders; by the CPU they got, the
+        # sort's line leads the user's lines. A worker read at the beat that ends a stall may have
+        # finished and gone back to AnyIO's queue (no line of the user's): the end-of-stall bias
+        # README's Limits give; the host charges such samples to no line of the handler.
+        # (Over 8 runs the sort's line got 41–250 ms of ~9 sorts × ~150 ms, the rest no line.)
+        lines = {k: v for k, v in cpu.items() if k is not None and v > 0}
+        self.assertTrue(lines, cpu)
+        self.assertEqual(max(lines, key=lines.get), ("app.py", GIL_LINE), cpu)
 
     def test_a_sleeping_sync_route_leaves_the_loop_healthy_and_thread_tokens_apply(self):
         for attempt in range(2):
