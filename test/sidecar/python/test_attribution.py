@@ -107,6 +107,36 @@ class BeatSamplerTest(unittest.TestCase):
         self.assertEqual(raw["stacks"][loop["stack"]], [], "the loop's own stack at a beat is the heartbeat")
         self.assertEqual(loop["dump"], w["dump"])
 
+    def test_server_mode_a_thread_reusing_an_ended_ones_ident_gets_its_own_cpu_clock(self):
+        """AnyIO's idle workers end and new ones often get the same pthread ident: the ended
+        thread's clock then fails, and the new worker's CPU was lost."""
+        first_ident, go, spun, done = [], threading.Event(), threading.Event(), threading.Event()
+        a = threading.Thread(target=lambda: (first_ident.append(threading.get_ident()), go.wait()), name="AnyIO worker thread")
+        a.start()
+        sampler = Sampler(PLAN, "server", None)
+        sampler.start(time.perf_counter())  # sees A, reads its clock
+        try:
+            go.set()
+            a.join()
+
+            def work():
+                spin(0.06)
+                spun.set()
+                done.wait(5)
+
+            b = threading.Thread(target=work, name="AnyIO worker thread")
+            b.start()
+            if b.ident != first_ident[0]:
+                self.skipTest("this libc gave the new thread a new ident")
+            self.assertTrue(spun.wait(10))
+            sampler._sample_all(time.perf_counter())  # as the beat that ends a stall does
+        finally:
+            done.set()
+            sampler.close()
+        (mine,) = [x for x in sampler.samples if x[2] == b.ident]
+        self.assertIsNotNone(mine[5], "B's CPU clock was read")
+        self.assertGreater(mine[5], 0.03, "B's CPU since it started, not A's clock")
+
     def test_a_failure_stops_sampling_not_the_heartbeat(self):
         sampler = Sampler(PLAN, "thread", None)
         t0 = time.perf_counter()

@@ -94,6 +94,8 @@ class Sampler:
         # next() on a count is one step under the GIL: server mode's two samplers share it.
         self._ids = itertools.count()
         self._last_beat = None
+        self._natives = {}  # server mode: ident → native thread id, to tell a reused ident
+        self._fresh = self._fresh_read = set()
 
     def start(self, now):
         """Before t0, once the window's threads exist: their roles and CPU clocks."""
@@ -131,15 +133,26 @@ class Sampler:
         if self.mode != "server":
             return
         for t in threading.enumerate():
-            if t.ident is None or t.ident in self.roles or t.name.startswith(_SKIP_PREFIXES):
+            if t.ident is None or t.name.startswith(_SKIP_PREFIXES) or self.roles.get(t.ident) == "loop":
                 continue
+            native = getattr(t, "native_id", None)
+            if t.ident in self.roles and self._natives.get(t.ident) == native:
+                continue
+            # New, or a new thread with an ended one's ident (pthread idents are reused, e.g.
+            # by AnyIO's workers, which end after 10 s idle): its own clock, counted from zero.
             self.roles[t.ident] = "worker"
+            self._natives[t.ident] = native
+            self._fresh.add(t.ident)
             clock = _cpu_clock(t.ident)
             if clock is not None:
                 self.clocks[t.ident] = clock
+            else:
+                self.clocks.pop(t.ident, None)
 
     def _read_cpu(self):
+        self._fresh = set()
         self._refresh_threads()
+        self._fresh_read = self._fresh  # (re)registered by this read: no earlier reading is theirs
         out = {}
         for ident, clock in self.clocks.items():
             try:
@@ -174,7 +187,7 @@ class Sampler:
             self._cpu_at = (t, cpu)
         if self.mode == "server":
             # A worker started since the clocks were last read had used none of its CPU then.
-            cpu0 = {**{i: 0.0 for i in cpu}, **cpu0}
+            cpu0 = {**{i: 0.0 for i in cpu}, **{i: c for i, c in cpu0.items() if i not in self._fresh_read}}
         me = threading.get_ident()
         tools = self._tool_idents()
         read = []
