@@ -120,7 +120,9 @@ class BeatSamplerTest(unittest.TestCase):
             a.join()
 
             def work():
-                spin(0.06)
+                end = time.thread_time() + 0.06
+                while time.thread_time() < end:  # 60 ms of this thread's CPU, however busy the machine
+                    pass
                 spun.set()
                 done.wait(5)
 
@@ -197,16 +199,23 @@ class InlineSamplerTest(unittest.TestCase):
             self.assertEqual((inner["file"], inner["function"], inner["kind"]), ("test_attribution.py", "spin", "user"))
 
     def test_a_healthy_loop_is_not_sampled(self):
-        sampler = Sampler(PLAN, "inline", None)
-        t0 = time.perf_counter()
-        sampler.start(t0)
-        end = t0 + 0.1
-        while time.perf_counter() < end:
-            time.sleep(0.001)  # releases the GIL: the sampler may run, but the loop "beats"
-            sampler.on_beat(t0, time.perf_counter())
-        sampler.close()
-        sampler.release()
-        self.assertEqual(sampler.raw(t0)["samples"], [])
+        for _ in range(3):
+            sampler = Sampler(PLAN, "inline", None)
+            t0 = time.perf_counter()
+            sampler.start(t0)
+            end, last, widest = t0 + 0.1, t0, 0.0
+            while time.perf_counter() < end:
+                time.sleep(0.001)  # releases the GIL: the sampler may run, but the loop "beats"
+                now = time.perf_counter()
+                sampler.on_beat(last, now)
+                widest, last = max(widest, now - last), now
+            sampler.close()
+            sampler.release()
+            if widest < PLAN["intervalMs"] / 1000.0 * 0.8:  # the loop did beat on time throughout
+                self.assertEqual(sampler.raw(t0)["samples"], [])
+                return
+        self.skipTest("a 1 ms sleep took %.1f ms on this busy machine (load %.1f): the loop did not beat on time"
+                      % (widest * 1000.0, os.getloadavg()[0]))
 
 
 def _tasks():
