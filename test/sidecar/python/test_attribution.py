@@ -139,6 +139,35 @@ class BeatSamplerTest(unittest.TestCase):
         self.assertIsNotNone(mine[5], "B's CPU clock was read")
         self.assertGreater(mine[5], 0.03, "B's CPU since it started, not A's clock")
 
+    def test_server_mode_a_pool_worker_between_tasks_is_not_blamed(self):
+        """A worker read while it waits for work under a library frame (AnyIO's WorkerThread.run
+        → queue.get) held no GIL: its CPU was spent before the read, not by the wait."""
+        root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, root)
+        lib = os.path.join(root, "site-packages")
+        os.makedirs(lib)
+        with open(os.path.join(lib, "fakepool.py"), "w") as f:
+            f.write("def run(q):\n    return q.get()\n")
+        sys.path.insert(0, lib)
+        self.addCleanup(sys.path.remove, lib)
+        import fakepool
+        q = __import__("queue").Queue()
+        waiting = threading.Thread(target=fakepool.run, args=(q,), name="AnyIO worker thread")
+        waiting.start()
+        self.addCleanup(waiting.join)
+        self.addCleanup(q.put, None)
+        while not any(f.f_code.co_name == "get" for f in _frames_of(waiting.ident)):
+            time.sleep(0.001)
+        sampler = Sampler(PLAN, "server", root)
+        t0 = time.perf_counter()
+        sampler.start(t0)
+        sampler._sample_all(time.perf_counter())
+        sampler.close()
+        self.assertTrue([x for x in sampler.samples if x[2] == waiting.ident], "it was read")
+        raw = sampler.raw(t0)
+        sampler.release()
+        self.assertEqual([s for s in raw["samples"] if s["thread"] == "worker"], [], raw)
+
     def test_a_failure_stops_sampling_not_the_heartbeat(self):
         sampler = Sampler(PLAN, "thread", None)
         t0 = time.perf_counter()
@@ -216,6 +245,14 @@ class InlineSamplerTest(unittest.TestCase):
                 return
         self.skipTest("a 1 ms sleep took %.1f ms on this busy machine (load %.1f): the loop did not beat on time"
                       % (widest * 1000.0, os.getloadavg()[0]))
+
+
+def _frames_of(ident):
+    frame, out = sys._current_frames().get(ident), []
+    while frame is not None:
+        out.append(frame)
+        frame = frame.f_back
+    return out
 
 
 def _tasks():

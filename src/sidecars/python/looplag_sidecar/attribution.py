@@ -61,6 +61,18 @@ def _cpu_clock(ident):
         return None
 
 
+# Where a pool's worker is read when it is between tasks: waiting for work (a Condition, a
+# Queue) or waking the loop with its result (call_soon_threadsafe's self-pipe write).
+_WAITS = {("threading.py", "wait"), ("queue.py", "get"), ("threading.py", "_wait_for_tstate_lock"),
+          ("asyncio/selector_events.py", "_write_to_self")}
+
+
+def _waiting(frame, classifier):
+    """The innermost frame is the stdlib between tasks (_WAITS)."""
+    kind, name, _ = classifier.classify(frame.file)
+    return kind == "stdlib" and (name, frame.function) in _WAITS
+
+
 def _walk(frame):
     """(file, line, function) of `frame` and its callers, innermost first, read at once (no
     frame object is kept: that would keep the user's locals alive)."""
@@ -285,6 +297,12 @@ class Sampler:
             if role not in ("loop", "pool-manager") and not in_call and not any(
                     interner.classifier.classify(f.file)[0] in ("user", "library") for f in frames):
                 continue  # an idle worker, a thread of the tool's: not what blocked the loop
+            if role == "worker" and stack and _waiting(stack[0], interner.classifier):
+                # Between tasks when read (AnyIO's workers wait under a library frame): it
+                # held no GIL then; its CPU was spent before the read, on lines no
+                # longer on its stack (README, Limits: the end-of-stall bias). Unattributed
+                # rather than blamed on the wait.
+                continue
             if self.mode == "server" and role == "loop" and stack and not any(
                     interner.classifier.classify(f.file)[0] == "user" for f in frames):
                 continue  # the thread's read of a loop waiting for a worker: the beat's read explains it
