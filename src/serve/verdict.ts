@@ -6,7 +6,6 @@
  */
 import type { EndpointStats, ServeVariantReport, ServeVerdict } from '../shared/protocol/serveReport';
 import type { ServeApp } from '../shared/protocol/serve';
-import type { ServeVariant } from './inputs';
 import { fmtMs, printable } from '../shared/format';
 
 /** What the rules read of a variant (a document's variant has it all). */
@@ -26,7 +25,8 @@ const PROCESS_NOUNS: { [K in ServeApp['type']]: [string, string] } = {
 };
 
 /** `as written`, `2 uvicorn workers`, `3 Node processes`, `8 thread tokens`. */
-export function variantLabel(v: ServeVariant, app: Pick<ServeApp, 'type'>): string {
+/** (The variant as the document's fields name it: the webview reads this module, and inputs.ts reaches Node's types.) */
+export function variantLabel(v: Pick<ServeVariantReport, 'name' | 'processes' | 'threadTokens'>, app: Pick<ServeApp, 'type'>): string {
   if (v.name === 'as-written') return 'as written';
   if (v.name === 'threads') return v.threadTokens === null ? 'the default thread tokens' : `${v.threadTokens} thread token${v.threadTokens === 1 ? '' : 's'}`;
   const [one, many] = PROCESS_NOUNS[app.type];
