@@ -150,7 +150,11 @@ describe('the standalone page looplag serve --html wrote', () => {
       const endpoints = await page.$$eval('table[data-testid="endpoints-as-written"] tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-endpoint'), tr.children[1].textContent]));
       assert.deepEqual(endpoints, [...doc.variants[0].endpoints.map((e) => [e.name, String(e.sent)]), ['probe', String(doc.variants[0].probe!.sent)]]);
       assert.deepEqual((await security(page)).csp, []);
-      await page.screenshot({ path: path.join(OUT, 'serve-panel.png'), fullPage: true });
+      // The view's top (headline, variants, charts): docs/images/serve-panel.png is this.
+      await page.screenshot({ path: path.join(OUT, 'serve-panel.png') });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(31, 31, 31)', 'the dark theme applies');
+      await page.screenshot({ path: path.join(OUT, 'serve-dark.png'), fullPage: true });
     } finally {
       await page.close();
     }
@@ -200,8 +204,8 @@ describe('the VS Code webview page', () => {
   const send = (page: Page, report: ServeReport, running: ServeLive | null) => page.evaluate((m) => window.postMessage(m, '*'), { type: 'serve', report, running });
   const posted = (page: Page) => page.evaluate(() => (window as unknown as { __posted: Record<string, unknown>[] }).__posted);
 
-  test('a blocking line opens in the editor (openLocation with its file and line)', async () => {
-    const page = await openWebview();
+  test('a blocking line opens in the editor (openLocation with its file and line); fits a narrow panel', async () => {
+    const page = await openWebview(360);
     try {
       await send(page, node, null);
       await page.waitForSelector('table[data-testid="blockers-as-written"]');
@@ -215,6 +219,8 @@ describe('the VS Code webview page', () => {
       assert.deepEqual((await posted(page)).filter((m) => m.type === 'openLocation'), [{ type: 'openLocation', file: 'server.mjs', line: first.line }]);
       assert.deepEqual(await page.$$eval('table[data-testid="handlers-as-written"] tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-route'))),
         node.variants[0].byHandler.filter((x) => x.stalls > 0).map((x) => `${x.method} ${x.route}`));
+      // Wide tables scroll in their own box: the page does not scroll sideways at 360 px.
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scroll at 360 px');
       assert.deepEqual((await security(page)).csp, []);
     } finally {
       await page.close();
