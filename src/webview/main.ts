@@ -273,6 +273,8 @@ class App {
       this.vscode && running ? button('Cancel', 'debug-stop', () => this.post({ type: 'cancel' }), 'cancel') : null,
       button('Export JSON', 'json', () => this.exportServe(r), 'export-json'),
       button('Copy Markdown', 'copy', () => this.copyServeMarkdown(r), 'copy-markdown'),
+      // `id: 'serve'`: the document on show (the host writes it with report/export.ts serveHtml).
+      this.vscode ? button('Save as HTML', 'file-code', () => this.post({ type: 'saveHtml', id: 'serve' }), 'save-html') : null,
     ));
     if (this.state.notice) this.root.appendChild(h('div', { class: 'notice', role: 'status' }, this.state.notice));
     // Lines open only in the editor; the standalone page has nowhere to open them.

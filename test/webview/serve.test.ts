@@ -219,6 +219,11 @@ describe('the VS Code webview page', () => {
       assert.deepEqual((await posted(page)).filter((m) => m.type === 'openLocation'), [{ type: 'openLocation', file: 'server.mjs', line: first.line }]);
       assert.deepEqual(await page.$$eval('table[data-testid="handlers-as-written"] tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-route'))),
         node.variants[0].byHandler.filter((x) => x.stalls > 0).map((x) => `${x.method} ${x.route}`));
+      // The actions name the document on show: the host holds it.
+      for (const action of ['export-json', 'copy-markdown', 'save-html']) await page.click(`button[data-action="${action}"]`);
+      assert.deepEqual((await posted(page)).filter((m) => m.id === 'serve'), [
+        { type: 'exportJson', id: 'serve' }, { type: 'copyMarkdown', id: 'serve' }, { type: 'saveHtml', id: 'serve' },
+      ]);
       // Wide tables scroll in their own box: the page does not scroll sideways at 360 px.
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scroll at 360 px');
       assert.deepEqual((await security(page)).csp, []);
