@@ -24,8 +24,11 @@ const PROCESS_NOUNS: { [K in ServeApp['type']]: [string, string] } = {
   node: ['Node process', 'Node processes'],
 };
 
-/** `as written`, `2 uvicorn workers`, `3 Node processes`, `8 thread tokens`. */
-/** (The variant as the document's fields name it: the webview reads this module, and inputs.ts reaches Node's types.) */
+/**
+ * `as written`, `2 uvicorn workers`, `3 Node processes`, `8 thread tokens`. Typed by the
+ * document's fields, not inputs.ts's ServeVariant: the webview imports this module, and
+ * inputs.ts reaches Node's types, which its DOM-only tsconfig has not.
+ */
 export function variantLabel(v: Pick<ServeVariantReport, 'name' | 'processes' | 'threadTokens'>, app: Pick<ServeApp, 'type'>): string {
   if (v.name === 'as-written') return 'as written';
   if (v.name === 'threads') return v.threadTokens === null ? 'the default thread tokens' : `${v.threadTokens} thread token${v.threadTokens === 1 ? '' : 's'}`;

@@ -240,6 +240,12 @@ describe('the VS Code webview page', () => {
     });
     const page = await openWebview();
     try {
+      // Before any variant ended: the progress line alone.
+      await send(page, { ...first, variants: [] }, { ...live(300), variant: doc.variants[0].label, variantIndex: 0 });
+      await page.waitForSelector('[data-testid="serve"] .empty');
+      assert.equal(await page.textContent('[data-testid="serve"] .empty'), 'No variant has ended yet.');
+      assert.match((await page.textContent('[data-testid="running"]'))!, /^ Variant 1 of 2, as written: measuring 300\.0 ms of 2\.00 s/);
+      assert.equal(await page.$('[data-testid="serve-headline"]'), null);
       await send(page, first, live(1200));
       await page.waitForSelector('figure[data-chart="serve-lag-as-written"] canvas');
       assert.equal(await page.textContent('[data-testid="running"]'), ' Variant 2 of 2, next: measuring 1.20 s of 2.00 s · 24 sent, 23 answered');
