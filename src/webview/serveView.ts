@@ -196,7 +196,7 @@ function probeVsLoop(v: ServeVariantReport): HTMLElement | null {
   if (!p) return null;
   return h('p', { class: 'notes', 'data-testid': `probe-vs-loop-${v.name}` },
     `The probe waited p99 ${fmtMs(p.probeP99Ms)}; the heartbeat predicts ${fmtMs(p.arrivalWaitP99Ms)} for a request arriving at random`,
-    p.ratio !== null ? ` (×${p.ratio.toFixed(2)})` : '', `; the worst loop's lag p99 was ${fmtMs(p.loopLagP99Ms)}.`);
+    p.ratio !== null ? ` (the probe waited ${p.ratio.toFixed(2)}× that)` : '', `; the worst loop's lag p99 was ${fmtMs(p.loopLagP99Ms)}.`);
 }
 
 function variantSection(r: ServeReport, v: ServeVariantReport, open: BlockersOptions['open']): HTMLElement {
