@@ -104,7 +104,7 @@ function unusableTarget(file: string): string | null {
 }
 
 /** Whether two output paths are one file: through symlinked folders, or hard links of an existing file. */
-function sameFile(a: string, b: string): boolean {
+export function sameFile(a: string, b: string): boolean {
   const real = (p: string) => {
     const abs = path.resolve(p);
     try {

@@ -1,10 +1,11 @@
 /**
  * `looplag serve APP …`: the command line (serveCommandLine.ts), the session that Ctrl+C
  * can stop (serve/session.ts), the looplag.serve/1 document on stdout (the table, or
- * `--json`) and in `--out`, and the exit code (serve/exitCode.ts).
+ * `--json`), in `--out` and as a page in `--html`, and the exit code (serve/exitCode.ts).
  */
 import { EXIT } from '../report/exitCode';
-import { writeFileAtomicSync } from '../report/export';
+import * as path from 'node:path';
+import { serveHtml, writeFileAtomicSync } from '../report/export';
 import { serveText } from '../report/serveText';
 import { buildServeReport } from '../serve/buildServeReport';
 import { serveExitCode } from '../serve/exitCode';
@@ -35,17 +36,29 @@ export async function serveMain(argv: string[]): Promise<number> {
   const report = buildServeReport(inputs);
   const json = JSON.stringify(report, null, 2) + '\n';
   process.stdout.write(command.json ? json : serveText(report));
-  if (command.out) {
-    try {
-      writeFileAtomicSync(command.out, json);
-    } catch (e) {
-      process.stderr.write(`looplag: could not write the document: ${command.out}: ${(e as Error).message}\n`);
-      return EXIT.usage;
-    }
+  // Each file on its own: one that cannot be written does not cost the other.
+  const writeFailures = [
+    command.out ? tryWrite(command.out, () => json) : null,
+    // The report UI bundle is built next to the CLI's bundle (dist/webview).
+    command.html ? tryWrite(command.html, () => serveHtml(report, path.join(__dirname, 'webview'))) : null,
+  ].filter((m) => m !== null);
+  if (writeFailures.length) {
+    for (const m of writeFailures) process.stderr.write(`looplag: could not write the document: ${m}\n`);
+    return EXIT.usage;
   }
   const { code, stderr } = serveExitCode(report, command.budgetMs, command.verbose);
   for (const line of stderr) process.stderr.write(line + '\n');
   return code;
+}
+
+/** Writes `file` atomically; the error message when it could not, else null. */
+function tryWrite(file: string, data: () => string): string | null {
+  try {
+    writeFileAtomicSync(file, data());
+    return null;
+  } catch (e) {
+    return `${file}: ${(e as Error).message}`;
+  }
 }
 
 /** One line on a terminal, rewritten in place: `[looplag] 2 processes: measuring 12.3 s, 480 sent, 478 answered`. */

@@ -15,7 +15,7 @@ import type { ServeApp } from '../shared/protocol/serve';
 import { SERVE_KNOBS } from '../shared/serveSettings';
 import { KNOBS, SWITCHES } from '../shared/settings';
 import { joinNegativeValues } from './commandLine';
-import { checkOutputPath, isDirectory } from './plan';
+import { checkOutputPath, isDirectory, sameFile } from './plan';
 import { SERVE_HELP } from './serveHelp';
 
 /** Every flag `looplag serve` accepts (a test checks that `looplag serve --help` documents each one). */
@@ -32,6 +32,7 @@ export const SERVE_OPTIONS = {
   'budget-ms': { type: 'string' },
   json: { type: 'boolean' },
   out: { type: 'string' },
+  html: { type: 'string' },
   python: { type: 'string' },
   node: { type: 'string' },
   workspace: { type: 'string' },
@@ -69,6 +70,8 @@ export interface ServeCommand {
   node: string | undefined;
   json: boolean;
   out: string | undefined;
+  /** --html: the document as a self-contained page (report/html.ts serveStandaloneHtml). */
+  html: string | undefined;
   verbose: boolean;
 }
 
@@ -109,7 +112,10 @@ export function parseServeArgs(argv: string[], cwd: string): ServeCommand | 'hel
   const headers = parseHeaders(o.header ?? []);
   const endpoints = parseEndpoints(tokens ?? [], headers, cwd);
   const budgetMs = parseKnob(KNOBS.lagBudgetMs, o['budget-ms']);
-  if (o.out) checkOutputPath('--out', path.resolve(cwd, o.out));
+  for (const [flag, file] of [['--out', o.out], ['--html', o.html]] as const) {
+    if (file) checkOutputPath(flag, path.resolve(cwd, file));
+  }
+  if (o.out && o.html && sameFile(path.resolve(cwd, o.out), path.resolve(cwd, o.html))) throw new UsageError(`--out and --html name the same file: ${o.out}`);
   const ratePerS = parseKnob(SERVE_KNOBS.ratePerS, o.rate) ?? SERVE_KNOBS.ratePerS.default;
   const durationS = parseKnob(SERVE_KNOBS.durationS, o.duration) ?? SERVE_KNOBS.durationS.default;
   // The generator keeps a few bytes per measured request (its timeline and counts): capped per stream.
@@ -138,6 +144,7 @@ export function parseServeArgs(argv: string[], cwd: string): ServeCommand | 'hel
     node: o.node,
     json: Boolean(o.json),
     out: o.out === undefined ? undefined : path.resolve(cwd, o.out),
+    html: o.html === undefined ? undefined : path.resolve(cwd, o.html),
     verbose: Boolean(o.verbose),
   };
 }

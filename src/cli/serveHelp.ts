@@ -45,6 +45,8 @@ Options:
                         judges with ${KNOBS.lagBudgetMs.default} ms)
   --json                print the document (looplag.serve/1) alone on stdout
   --out FILE            also write the document as JSON to FILE
+  --html FILE           also write the document as a self-contained HTML page (works
+                        offline: the panel's serve view, lines as text)
   --python PATH         Python for an ASGI app, with uvicorn installed (default:
                         python3, then python)
   --node PATH           Node for a server script (default: node on PATH, then the Node

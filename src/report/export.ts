@@ -7,16 +7,22 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Report, Sweep } from '../shared/protocol';
-import { standaloneHtml, UiAssets } from './html';
+import type { ServeReport } from '../shared/protocol/serveReport';
+import { serveStandaloneHtml, standaloneHtml, UiAssets } from './html';
 
 /** The JSON file's text: indented, one trailing newline. */
-export function documentJson(doc: Report | Sweep): string {
+export function documentJson(doc: Report | Sweep | ServeReport): string {
   return JSON.stringify(doc, null, 2) + '\n';
 }
 
 /** The self-contained HTML page of a report, with the UI built into `webviewDir` (dist/webview). */
 export function reportHtml(report: Report, webviewDir: string): string {
   return standaloneHtml(report, readUiAssets(webviewDir));
+}
+
+/** The self-contained HTML page of a service-mode document (looplag.serve/1), with the UI built into `webviewDir`. */
+export function serveHtml(report: ServeReport, webviewDir: string): string {
+  return serveStandaloneHtml(report, readUiAssets(webviewDir));
 }
 
 /** The report UI bundle and its standalone styles (fonts inlined), as built by esbuild.mjs. */

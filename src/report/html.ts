@@ -1,5 +1,6 @@
 import { escapeHtml, newNonce } from '../shared/html';
 import type { Report } from '../shared/protocol';
+import type { ServeReport } from '../shared/protocol/serveReport';
 
 /**
  * JSON that is safe inside a `<script type="application/json">` element: `<`, `>` and
@@ -32,6 +33,19 @@ export interface UiAssets {
  */
 export function standaloneHtml(report: Report, assets: UiAssets, compare: Report | null = null, nonce = newNonce()): string {
   const what = report.target.qualname ?? (report.target.lines ? `lines ${report.target.lines.start}-${report.target.lines.end}` : 'report');
+  return page(what, { report, compare }, assets, nonce);
+}
+
+/**
+ * The same page for a service-mode document (looplag.serve/1): the UI reads `{ serve }`
+ * from the data element and shows the serve view (src/webview/serveView.ts).
+ */
+export function serveStandaloneHtml(report: ServeReport, assets: UiAssets, nonce = newNonce()): string {
+  const app = report.app.type === 'asgi' ? report.app.target : report.app.script;
+  return page(`serve ${app}`, { serve: report }, assets, nonce);
+}
+
+function page(title: string, payload: unknown, assets: UiAssets, nonce: string): string {
   const csp = [
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
@@ -46,12 +60,12 @@ export function standaloneHtml(report: Report, assets: UiAssets, compare: Report
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="looplag">
-<title>Loop Lag: ${escapeHtml(what)}</title>
+<title>Loop Lag: ${escapeHtml(title)}</title>
 <style nonce="${nonce}">${inlineStyle(assets.css)}</style>
 </head>
 <body>
 <main id="app" aria-live="polite"></main>
-<script type="application/json" id="looplag-data">${jsonForScript({ report, compare })}</script>
+<script type="application/json" id="looplag-data">${jsonForScript(payload)}</script>
 <script nonce="${nonce}">${inlineScript(assets.js)}</script>
 </body>
 </html>

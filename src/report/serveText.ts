@@ -74,11 +74,16 @@ function loopSentence(v: ServeVariantReport): string | null {
   return `loop: lag p99 ${fmtMs(m.p99Ms)}, max ${fmtMs(m.maxMs)}${several}, ${stalls}${wait}${cpu}`;
 }
 
-function variantTitle(v: ServeVariantReport): string {
-  const server = v.server ? ` · ${printable(v.server.name)}, pid ${v.server.pids.join(', ')}, started in ${fmtMs(v.server.startupMs)}` : '';
+/** The verdict's words, or `cut short, no verdict` for a variant whose figures stop at a cut. */
+export function verdictWords(v: Pick<ServeVariantReport, 'status' | 'endpoints' | 'probe' | 'verdict'>): string {
   // Cut short (src/serve/verdict.ts cutShort, which no stage may import): failed after the load sent requests.
   const cut = v.status === 'failed' && [...v.endpoints, ...(v.probe ? [v.probe] : [])].some((e) => e.sent > 0);
-  return `${v.label} — ${cut ? 'cut short, no verdict' : VERDICT_WORDS[v.verdict]}${server}`;
+  return cut ? 'cut short, no verdict' : VERDICT_WORDS[v.verdict];
+}
+
+function variantTitle(v: ServeVariantReport): string {
+  const server = v.server ? ` · ${printable(v.server.name)}, pid ${v.server.pids.join(', ')}, started in ${fmtMs(v.server.startupMs)}` : '';
+  return `${v.label} — ${verdictWords(v)}${server}`;
 }
 
 function variantLines(v: ServeVariantReport, attributionOn: boolean): string[] {
@@ -131,9 +136,10 @@ export function serveMarkdown(r: ServeReport): string {
   for (const v of r.variants) {
     const streams = [...v.endpoints.map((e) => streamCells(e, printable(e.name))), ...(v.probe ? [streamCells(v.probe, 'probe')] : [])];
     const loop = fmtMs(v.loop.merged?.p99Ms);
-    if (!streams.length) out.push(`| ${cell(v.label)} | – | – | – | – | – | – | – | – | ${loop} | ${VERDICT_WORDS[v.verdict]} |`);
-    for (const c of streams) out.push(`| ${cell(v.label)} | ${c.map(cell).join(' | ')} | ${loop} | ${VERDICT_WORDS[v.verdict]} |`);
+    if (!streams.length) out.push(`| ${cell(v.label)} | – | – | – | – | – | – | – | – | ${loop} | ${verdictWords(v)} |`);
+    for (const c of streams) out.push(`| ${cell(v.label)} | ${c.map(cell).join(' | ')} | ${loop} | ${verdictWords(v)} |`);
   }
+  if (r.error) out.push('', `> ${cell(`error [${r.error.kind}]: ${printable(r.error.message)}${r.status === 'partial' ? ' (the figures stop at the cut)' : ''}`)}`);
   const blockers = r.variants.flatMap((v) => shownBlockers(v).map((b) => [v, b] as const));
   if (blockers.length) {
     out.push('', '**Where the loop was blocked** (share of the stalled time)', '', '| variant | share | line | what | stalled |', '|---|---:|---|---|---:|');

@@ -6,7 +6,6 @@
  */
 import type { EndpointStats, ServeVariantReport, ServeVerdict } from '../shared/protocol/serveReport';
 import type { ServeApp } from '../shared/protocol/serve';
-import type { ServeVariant } from './inputs';
 import { fmtMs, printable } from '../shared/format';
 
 /** What the rules read of a variant (a document's variant has it all). */
@@ -25,8 +24,12 @@ const PROCESS_NOUNS: { [K in ServeApp['type']]: [string, string] } = {
   node: ['Node process', 'Node processes'],
 };
 
-/** `as written`, `2 uvicorn workers`, `3 Node processes`, `8 thread tokens`. */
-export function variantLabel(v: ServeVariant, app: Pick<ServeApp, 'type'>): string {
+/**
+ * `as written`, `2 uvicorn workers`, `3 Node processes`, `8 thread tokens`. Typed by the
+ * document's fields, not inputs.ts's ServeVariant: the webview imports this module, and
+ * inputs.ts reaches Node's types, which its DOM-only tsconfig has not.
+ */
+export function variantLabel(v: Pick<ServeVariantReport, 'name' | 'processes' | 'threadTokens'>, app: Pick<ServeApp, 'type'>): string {
   if (v.name === 'as-written') return 'as written';
   if (v.name === 'threads') return v.threadTokens === null ? 'the default thread tokens' : `${v.threadTokens} thread token${v.threadTokens === 1 ? '' : 's'}`;
   const [one, many] = PROCESS_NOUNS[app.type];

@@ -50,17 +50,18 @@ function modeBlock(run: ModeRun, report: Report, opts: BlockersOptions): HTMLEle
     h('h3', { id }, swatch(run.mode), run.mode),
     h('p', { class: `attribution-status${a && a.status !== 'ok' ? ` ${a.status}` : ''}`, 'data-testid': `attribution-${run.mode}` },
       status ?? (a ? attributionCoverage(a) : '')),
-    blockers.length ? blockerTable(run, blockers, opts) : null,
+    blockers.length ? blockerTable(blockers, opts, { testid: `blockers-${run.mode}`, caption: `${run.mode}: the lines running while the loop was stalled, by share of the stalled time` }) : null,
     a?.status === 'ok' && !blockers.length && a.stalledMs > 0 ? h('p', { class: 'notes' }, 'No line was found for the stalled time.') : null,
     unattributed ? h('p', { class: 'notes', 'data-testid': `unattributed-${run.mode}` }, unattributed) : null,
     a?.notes?.length ? h('ul', { class: 'notes' }, a.notes.map((n) => h('li', {}, n))) : null,
   );
 }
 
-function blockerTable(run: ModeRun, blockers: Blocker[], opts: BlockersOptions): HTMLElement {
+/** A table of blocking lines (a mode's, or a service-mode variant's: src/webview/serveView.ts); `caption` is for screen readers. */
+export function blockerTable(blockers: Blocker[], opts: BlockersOptions, name: { testid: string; caption: string }): HTMLElement {
   return h('div', { class: 'table-scroll', tabindex: 0 },
-    h('table', { class: 'blockers-table', 'data-testid': `blockers-${run.mode}` },
-      h('caption', { class: 'sr-only' }, `${run.mode}: the lines running while the loop was stalled, by share of the stalled time`),
+    h('table', { class: 'blockers-table', 'data-testid': name.testid },
+      h('caption', { class: 'sr-only' }, name.caption),
       h('thead', {}, h('tr', {},
         h('th', { scope: 'col' }, 'Line'),
         h('th', { scope: 'col' }, 'Share of stalled time'),
@@ -71,21 +72,25 @@ function blockerTable(run: ModeRun, blockers: Blocker[], opts: BlockersOptions):
   );
 }
 
-function blockerRow(b: Blocker, opts: BlockersOptions): HTMLElement {
-  const frame = keyFrame(b);
+/** A blocker's `file:line`: a button that opens it where lines can open, else text. */
+export function blockerLocation(b: Blocker, open: BlockersOptions['open']): HTMLElement {
   const label = blockerLine(b);
   // Only the user's own lines open: a library's path is relative to its package, not the workspace.
-  const canOpen = opts.open && b.file !== null && b.line !== null && (frame?.kind ?? 'user') === 'user';
-  const open = opts.open;
+  const canOpen = open && b.file !== null && b.line !== null && (keyFrame(b)?.kind ?? 'user') === 'user';
+  return canOpen
+    ? h('button', { class: 'link location', 'aria-label': `Open ${label} in the editor`, title: `Open ${label}`, onclick: () => open(b.file!, b.line!) }, label)
+    : h('span', { class: 'location' }, label);
+}
+
+function blockerRow(b: Blocker, opts: BlockersOptions): HTMLElement {
+  const frame = keyFrame(b);
   const share = Math.max(0, Math.min(1, b.share));
   const fill = h('span', { class: 'share-fill' });
   fill.style.width = `${(share * 100).toFixed(1)}%`; // CSSOM, which the CSP allows (style attributes it does not)
   const source = b.source === null ? null : b.source.length > SOURCE_CHARS ? `${b.source.slice(0, SOURCE_CHARS - 1)}…` : b.source;
   return h('tr', { 'data-file': b.file ?? '', 'data-line': b.line ?? '' },
     h('th', { scope: 'row', class: 'blocker-line' },
-      canOpen
-        ? h('button', { class: 'link location', 'aria-label': `Open ${label} in the editor`, title: `Open ${label}`, onclick: () => open!(b.file!, b.line!) }, label)
-        : h('span', { class: 'location' }, label),
+      blockerLocation(b, opts.open),
       h('div', { class: 'fn' }, h('code', {}, b.function), frame?.lineIsDefinition ? h('span', { class: 'notes' }, ' (the line where it starts)') : null),
       source !== null ? h('code', { class: 'source', title: b.source! }, source) : null,
     ),

@@ -5,16 +5,20 @@
  */
 import { Report, Sweep } from '../shared/protocol';
 import { applyLiveDelta } from '../shared/liveReport';
-import { FromWebview, LiveProgress, ToWebview, ViewOptions } from '../shared/webviewProtocol';
+import { FromWebview, LiveProgress, ServeLive, ToWebview, ViewOptions } from '../shared/webviewProtocol';
+import { ServeReport } from '../shared/protocol/serveReport';
 import type { HistoryEntry } from '../shared/webviewProtocol';
 import { obj, nullable } from '../shared/validate';
 import { reportMarkdown } from '../report/markdown';
+import { serveMarkdown } from '../report/serveText';
 import { budgetOf } from '../shared/format';
 import { Chart, cdfChart, lagChart, readTheme, swatch, sweepChart, timelineChart } from './charts';
 import { sweepHeader, sweepRecommendations, sweepTable } from './sweepView';
 import { clear, h, icon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
 import { blockersSection } from './blockersView';
+import { finishedKey, serveView, ServeViewParts } from './serveView';
+import { serveLagChart, sharedAxes } from './serveCharts';
 import { KNOBS } from '../shared/settings';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; setState(s: unknown): void; getState(): unknown };
@@ -29,17 +33,23 @@ interface ViewState {
   notice: string | null;
   /** A worker sweep on show (instead of a report). */
   sweep: Sweep | null;
+  /** A service-mode document on show (instead of a report), and its session's progress while it runs. */
+  serve: ServeReport | null;
+  serveRunning: ServeLive | null;
 }
 
-/** The standalone file's embedded payload. */
+/** The standalone file's embedded payload: a report (report/html.ts standaloneHtml) or a service-mode document (serveStandaloneHtml). */
 const StandalonePayload = obj({ report: Report, compare: nullable(Report) });
+const ServeStandalonePayload = obj({ serve: ServeReport });
 
 class App {
   private state: ViewState = {
-    currentId: null, current: null, compare: null, history: [], running: null, notice: null, sweep: null,
+    currentId: null, current: null, compare: null, history: [], running: null, notice: null, sweep: null, serve: null, serveRunning: null,
     options: { lagBudgetMs: KNOBS.lagBudgetMs.default, host: 'standalone' },
   };
   private charts: Chart[] = [];
+  /** The serve view on show, whose progress line a `serve` message may move without a redraw. */
+  private serveShown: { key: string; parts: ServeViewParts } | null = null;
   private logScale = false;
   private readonly vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
   private resizeObserver = new ResizeObserver(() => this.resizeCharts());
@@ -57,8 +67,13 @@ class App {
     }
     const el = document.getElementById('looplag-data');
     try {
-      const payload = StandalonePayload.parse(JSON.parse(el?.textContent ?? 'null'));
-      this.state = { ...this.state, current: payload.report, compare: payload.compare };
+      const data: unknown = JSON.parse(el?.textContent ?? 'null');
+      if (typeof data === 'object' && data !== null && 'serve' in data) {
+        this.state = { ...this.state, serve: ServeStandalonePayload.parse(data).serve };
+      } else {
+        const payload = StandalonePayload.parse(data);
+        this.state = { ...this.state, current: payload.report, compare: payload.compare };
+      }
       this.render();
     } catch (e) {
       this.fail(`This file does not contain a valid Loop Lag report: ${(e as Error).message}`);
@@ -79,22 +94,32 @@ class App {
     }
     switch (message.type) {
       case 'state':
-        this.state = { ...this.state, ...message, notice: null, sweep: null };
+        this.state = { ...this.state, ...message, notice: null, sweep: null, serve: null, serveRunning: null };
         this.vscode?.setState({ currentId: message.currentId });
         break;
       case 'live':
-        this.state = { ...this.state, current: message.report, running: message.progress, currentId: null, sweep: null };
+        this.state = { ...this.state, current: message.report, running: message.progress, currentId: null, sweep: null, serve: null, serveRunning: null };
         break;
       case 'liveDelta': {
-        const report = applyLiveDelta(this.state.currentId === null && !this.state.sweep ? this.state.current : null, message);
+        const report = applyLiveDelta(this.state.currentId === null && !this.state.sweep && !this.state.serve ? this.state.current : null, message);
         // A missed update: `ready` has the host send the whole state again.
         if (!report) return this.post({ type: 'ready' });
-        this.state = { ...this.state, current: report, running: message.progress, currentId: null, sweep: null };
+        this.state = { ...this.state, current: report, running: message.progress, currentId: null, sweep: null, serve: null, serveRunning: null };
         break;
       }
       case 'sweep':
-        this.state = { ...this.state, sweep: message.sweep, running: message.running };
+        this.state = { ...this.state, sweep: message.sweep, running: message.running, serve: null, serveRunning: null };
         break;
+      case 'serve': {
+        this.state = { ...this.state, serve: message.report, serveRunning: message.running, sweep: null };
+        // Under load, the same variants ended: move the progress line only. Charts are
+        // redrawn when a variant ends (issue 16: our own rendering made the machine look busy).
+        if (message.running && this.serveShown?.key === finishedKey(message.report)) {
+          this.serveShown.parts.progress(message.running);
+          return;
+        }
+        break;
+      }
       case 'notice':
         this.state = { ...this.state, notice: message.text };
         break;
@@ -123,7 +148,14 @@ class App {
     const started = performance.now();
     this.destroyCharts();
     clear(this.root);
+    this.serveShown = null;
     const { current, compare, options } = this.state;
+    if (this.state.serve) {
+      this.renderServe(this.state.serve, this.state.serveRunning);
+      document.body.dataset.rendered = 'true';
+      document.body.dataset.charts = String(this.charts.length);
+      return;
+    }
     if (this.state.sweep) {
       this.renderSweep(this.state.sweep);
       document.body.dataset.rendered = 'true';
@@ -232,6 +264,43 @@ class App {
     this.root.appendChild(sweepRecommendations(s));
     if (s.quality.notes.length) this.root.appendChild(h('ul', { class: 'notes' }, s.quality.notes.map((n) => h('li', {}, n))));
     for (const d of draws) d();
+  }
+
+  private renderServe(r: ServeReport, running: ServeLive | null): void {
+    const button = (label: string, iconName: string, onclick: () => void, action: string) =>
+      h('button', { class: 'secondary', 'aria-label': label, title: label, 'data-action': action, onclick }, icon(iconName), h('span', { class: 'label' }, label));
+    this.root.appendChild(h('nav', { class: 'toolbar', 'aria-label': 'Service report actions' },
+      this.vscode && running ? button('Cancel', 'debug-stop', () => this.post({ type: 'cancel' }), 'cancel') : null,
+      button('Export JSON', 'json', () => this.exportServe(r), 'export-json'),
+      button('Copy Markdown', 'copy', () => this.copyServeMarkdown(r), 'copy-markdown'),
+      // `id: 'serve'`: the document on show (the host writes it with report/export.ts serveHtml).
+      this.vscode ? button('Save as HTML', 'file-code', () => this.post({ type: 'saveHtml', id: 'serve' }), 'save-html') : null,
+    ));
+    if (this.state.notice) this.root.appendChild(h('div', { class: 'notice', role: 'status' }, this.state.notice));
+    // Lines open only in the editor; the standalone page has nowhere to open them.
+    const parts = serveView(r, running, this.vscode ? (file, line) => this.post({ type: 'openLocation', file, line }) : undefined);
+    this.root.appendChild(parts.el);
+    const theme = readTheme();
+    const axes = sharedAxes(parts.figures.map((f) => f.variant), r.settings.verdictBudgetMs);
+    for (const f of parts.figures) {
+      this.track(serveLagChart(f.el, f.variant, { width: chartWidth(f.el), theme, budgetMs: r.settings.verdictBudgetMs, ...axes }), f.el);
+    }
+    this.serveShown = { key: finishedKey(r), parts };
+  }
+
+  /** In the panel the host saves it (`id: 'serve'`: the document on show); standalone, a download. */
+  private exportServe(r: ServeReport): void {
+    if (this.vscode) return this.post({ type: 'exportJson', id: 'serve' });
+    const blob = new Blob([JSON.stringify(r, null, 2)], { type: 'application/json' });
+    h('a', { href: URL.createObjectURL(blob), download: 'looplag-serve.json' }).click();
+  }
+
+  private copyServeMarkdown(r: ServeReport): void {
+    if (this.vscode) return this.post({ type: 'copyMarkdown', id: 'serve' });
+    navigator.clipboard?.writeText(serveMarkdown(r)).then(
+      () => this.onMessage({ type: 'notice', text: 'Markdown summary copied.' }),
+      () => this.onMessage({ type: 'notice', text: 'Copying is not allowed here; use Export JSON instead.' }),
+    );
   }
 
   private exportSweep(s: Sweep): void {

@@ -59,7 +59,7 @@ describe('what it reads', () => {
 
   test('a Node script, the knobs, the variants, the outputs', () => {
     const c = parse('server.js', '--endpoint', 'GET /', '--rate', '50', '--duration', '3', '--warmup', '0', '--probe-rate', '0',
-      '--budget-ms', '100', '--timeout', '90', '--json', '--out', 'doc.json', '--no-attribution', '--node', '/usr/bin/node');
+      '--budget-ms', '100', '--timeout', '90', '--json', '--out', 'doc.json', '--html', 'doc.html', '--no-attribution', '--node', '/usr/bin/node');
     assert.deepEqual(c.app, { type: 'node', script: path.join(dir, 'server.js'), args: [] });
     assert.deepEqual([c.settings.ratePerS, c.settings.durationS, c.settings.warmupS, c.settings.probeRatePerS], [50, 3, 0, 0]);
     assert.equal(c.processes, null, 'no --workers variant for a Node server');
@@ -68,6 +68,7 @@ describe('what it reads', () => {
     assert.equal(c.timeoutS, 90);
     assert.equal(c.settings.attribution, false);
     assert.equal(c.out, path.join(dir, 'doc.json'));
+    assert.equal(c.html, path.join(dir, 'doc.html'));
     assert.equal(c.node, '/usr/bin/node');
   });
 
@@ -139,6 +140,9 @@ describe('usage errors, each specific', () => {
     ['--workspace not a folder', ['main:app', ...ep, '--workspace', 'server.js'], /--workspace .* is not a folder/],
     ['--out in a missing folder', ['main:app', ...ep, '--out', 'no/such/dir/doc.json'], /--out .*: folder .* does not exist/],
     ['--out a folder', ['main:app', ...ep, '--out', 'folder.js'], /--out .* is a folder/],
+    ['--html in a missing folder', ['main:app', ...ep, '--html', 'no/such/dir/doc.html'], /--html .*: folder .* does not exist/],
+    ['--html a folder', ['main:app', ...ep, '--html', 'folder.js'], /--html .* is a folder/],
+    ['--out and --html the same file', ['main:app', ...ep, '--out', 'doc.json', '--html', './doc.json'], /--out and --html name the same file/],
     ['an unknown flag', ['main:app', ...ep, '--modes', 'inline'], /Unknown option '--modes'/],
     ['a flag without its value', ['main:app', '--endpoint'], /argument missing/],
   ];

@@ -1,0 +1,110 @@
+/**
+ * Service mode's chart: one variant's server loops' lag over the load's measured part,
+ * the probe's latency as dots on the same time axis (what a trivial request waited while
+ * the loop was late), the budget dashed. Every variant's chart gets the same axes, so
+ * small multiples compare by eye.
+ */
+import uPlot from 'uplot';
+import { decimateMinMax } from '../stats/decimate';
+import type { ServeVariantReport } from '../shared/protocol/serveReport';
+import { fmtMs } from '../shared/format';
+import type { Chart, Theme } from './charts';
+
+const HEIGHT = 170;
+
+/** The charts' theme colours for server processes, in order (a process past the last reuses them). */
+const PROCESS_COLOURS: [string, string][] = [
+  ['--vscode-charts-blue', '#1a85ff'],
+  ['--vscode-charts-purple', '#b180d7'],
+  ['--vscode-charts-orange', '#d18616'],
+  ['--vscode-charts-green', '#388a34'],
+];
+
+/** The colour of the i-th server process, from the theme (read at draw time). */
+export function processColour(i: number, el: Element = document.body): string {
+  const [cssVar, fallback] = PROCESS_COLOURS[i % PROCESS_COLOURS.length];
+  return getComputedStyle(el).getPropertyValue(cssVar).trim() || fallback;
+}
+
+/** `[tMs, lagMs]` of every process of a variant, on the load's timeline (ServeProcess.offsetMs). */
+function processSeries(v: ServeVariantReport): { xs: number[]; ys: number[] }[] {
+  return v.loop.processes.map((p) => ({
+    xs: p.lag.samples.map((s) => s[0] + (p.offsetMs ?? 0)),
+    ys: p.lag.samples.map((s) => s[1]),
+  }));
+}
+
+/** The axes every variant's chart shares: the longest measured part, the worst lag or probe latency. */
+export function sharedAxes(variants: readonly ServeVariantReport[], budgetMs: number): { xMaxMs: number; yMaxMs: number } {
+  let xMaxMs = 1;
+  let yMaxMs = budgetMs;
+  for (const v of variants) {
+    for (const s of processSeries(v)) {
+      for (const x of s.xs) xMaxMs = Math.max(xMaxMs, x);
+      for (const y of s.ys) yMaxMs = Math.max(yMaxMs, y);
+    }
+    for (const [t, l] of v.probe?.timeline ?? []) {
+      xMaxMs = Math.max(xMaxMs, t);
+      yMaxMs = Math.max(yMaxMs, l);
+    }
+  }
+  return { xMaxMs, yMaxMs: yMaxMs * 1.1 };
+}
+
+interface Point { x: number; series: number; y: number }
+
+/**
+ * One variant's chart. Series 1..P are the processes' lag (stepped: a lag covers the gap
+ * it ends), then the probe's latency (dots only), then the budget. Each point is its own
+ * row (the series do not share x values); lines span the other series' rows.
+ */
+export function serveLagChart(el: HTMLElement, v: ServeVariantReport, opts: { width: number; theme: Theme; budgetMs: number; xMaxMs: number; yMaxMs: number }): Chart {
+  const procs = processSeries(v);
+  const buckets = Math.max(50, Math.floor(opts.width));
+  const points: Point[] = [];
+  procs.forEach((s, i) => {
+    const d = decimateMinMax(Float64Array.from(s.xs), Float64Array.from(s.ys), buckets);
+    d.x.forEach((x, j) => points.push({ x, series: i, y: d.y[j] }));
+  });
+  const probe = v.probe?.timeline ?? [];
+  for (const [t, l] of probe) points.push({ x: t, series: procs.length, y: l });
+  points.sort((a, b) => a.x - b.x);
+  const columns = procs.length + 1;
+  const data: (number | null)[][] = [points.map((p) => p.x)];
+  for (let c = 0; c < columns; c++) data.push(points.map((p) => (p.series === c ? p.y : null)));
+  data.push(points.map(() => opts.budgetMs));
+  const fg = opts.theme.fg;
+  const common = { stroke: fg, grid: { stroke: opts.theme.grid, width: 1 }, ticks: { stroke: opts.theme.grid, width: 1 } };
+  const u = new uPlot(
+    {
+      width: opts.width,
+      height: HEIGHT,
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: {
+        x: { time: false, range: () => [0, opts.xMaxMs] },
+        y: { range: () => [0, opts.yMaxMs] },
+      },
+      series: [
+        {},
+        ...procs.map((_, i) => {
+          const colour = processColour(i, el);
+          return { label: `pid ${v.loop.processes[i].pid} lag`, stroke: colour, width: 1.5, spanGaps: true, paths: uPlot.paths.stepped!({ align: -1 }), points: { show: false } };
+        }),
+        { label: 'probe latency', stroke: fg, width: 0, paths: () => null, points: { show: true, size: 4, stroke: fg, fill: fg } },
+        { label: 'budget', stroke: opts.theme.threshold, width: 1, dash: [6, 4], points: { show: false } },
+      ],
+      axes: [
+        { ...common, label: 'time since the measured load began', space: 80, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
+        { ...common, label: 'lag · probe', size: 78, labelSize: 18, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
+      ],
+    },
+    data as uPlot.AlignedData,
+    el,
+  );
+  return {
+    destroy: () => u.destroy(),
+    resize: (width) => u.setSize({ width, height: HEIGHT }),
+    pointCount: () => points.length,
+  };
+}
