@@ -65,17 +65,24 @@ async function openFile(file: string, colorScheme: 'light' | 'dark' = 'light'): 
 
 /** "▲ 1.52 s" → 1520, "48.3 ms" → 48.3, "98%" → 0.98, "3 / 10" → 3, "1.93×" → 1.93. */
 function parseCell(text: string): number {
+  return readCell(text).value;
+}
+
+/** The number a cell shows and half a unit of its last digit shown, in the same unit. */
+function readCell(text: string): { value: number; halfStep: number } {
   const t = text.replace('▲', '').trim();
   const m = /^(-?[\d.]+)\s*(ms|s|%|×|\/s)?/.exec(t);
   assert.ok(m, `a number in "${text}"`);
-  const n = Number(m[1]);
-  return m[2] === 's' ? n * 1000 : m[2] === '%' ? n / 100 : n;
+  const scale = m[2] === 's' ? 1000 : m[2] === '%' ? 0.01 : 1;
+  const decimals = m[1].includes('.') ? m[1].length - m[1].indexOf('.') - 1 : 0;
+  return { value: Number(m[1]) * scale, halfStep: 0.5 * 10 ** -decimals * scale };
 }
 
-function close(actual: number, expected: number, what: string): void {
-  // Cells round to 3 significant-ish digits: compare within that rounding.
-  const tol = Math.max(Math.abs(expected) * 0.006, 0.006);
-  assert.ok(Math.abs(actual - expected) <= tol, `${what}: shown ${actual}, report ${expected}`);
+/** A cell shows `expected` rounded as it chose: within half a unit of its last digit (and 0.6% for the formatter's own rounding). */
+function close(text: string, expected: number, what: string): void {
+  const { value, halfStep } = readCell(text);
+  const tol = Math.max(Math.abs(expected) * 0.006, 0.006, halfStep * 1.0001);
+  assert.ok(Math.abs(value - expected) <= tol, `${what}: shown ${text} (${value}), report ${expected}`);
 }
 
 describe('standalone HTML from `looplag run --html`', () => {
@@ -118,14 +125,14 @@ describe('standalone HTML from `looplag run --html`', () => {
           assert.equal(cell('p99').text, '–');
           continue;
         }
-        close(parseCell(cell('p50').text), run.lag.p50Ms, `${run.mode} p50`);
-        close(parseCell(cell('p99').text), run.lag.p99Ms, `${run.mode} p99`);
-        close(parseCell(cell('max').text), run.lag.maxMs, `${run.mode} max`);
+        close(cell('p50').text, run.lag.p50Ms, `${run.mode} p50`);
+        close(cell('p99').text, run.lag.p99Ms, `${run.mode} p99`);
+        close(cell('max').text, run.lag.maxMs, `${run.mode} max`);
         assert.equal(parseCell(cell('stalls').text), run.lag.stallCount);
-        close(parseCell(cell('stalled').text), Math.round(run.lag.stalledFrac * 100) / 100, `${run.mode} stalled`);
-        close(parseCell(cell('wall').text), run.wallMs, `${run.mode} wall`);
-        close(parseCell(cell('speedup').text), run.speedup!, `${run.mode} speedup`);
-        close(parseCell(cell('throughput').text), run.throughputPerS!, `${run.mode} throughput`);
+        close(cell('stalled').text, Math.round(run.lag.stalledFrac * 100) / 100, `${run.mode} stalled`);
+        close(cell('wall').text, run.wallMs, `${run.mode} wall`);
+        close(cell('speedup').text, run.speedup!, `${run.mode} speedup`);
+        close(cell('throughput').text, run.throughputPerS!, `${run.mode} throughput`);
         // Over the budget is marked by a glyph and a class, not colour alone.
         assert.equal(cell('max').over, run.lag.maxMs > 100, `${run.mode} max over budget`);
         if (cell('max').over) assert.match(cell('max').text, /▲/);
