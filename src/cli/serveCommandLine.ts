@@ -12,7 +12,7 @@ import { EXIT } from '../report/exitCode';
 import type { ServeSettings } from '../serve/inputs';
 import type { LoadTarget } from '../serve/load/types';
 import type { ServeApp } from '../shared/protocol/serve';
-import { SERVE_KNOBS } from '../shared/serveSettings';
+import { MAX_SWEEP_RATES, MAX_SWEEP_THREADS, SERVE_KNOBS } from '../shared/serveSettings';
 import { Knob, KNOBS, SWITCHES } from '../shared/settings';
 import { joinNegativeValues } from './commandLine';
 import { checkOutputPath, isDirectory } from './plan';
@@ -82,14 +82,6 @@ export interface ServeSweepFlags {
   /** One threads variant per value (Python); empty: none. */
   threadTokens: number[];
 }
-
-/**
- * Points a sweep may have per list: each is a server start, a warm-up and a measured part
- * (a minute or more for 12 rates × the variants at the default duration), so the sweep's
- * time stays in proportion.
- */
-export const MAX_SWEEP_RATES = 12;
-export const MAX_SWEEP_THREADS = 8;
 
 /** The checked session, or the exit code once help or a usage error has been printed. */
 export function readServeCommandLine(argv: string[], cwd: string = process.cwd()): ServeCommand | { exit: number } {
