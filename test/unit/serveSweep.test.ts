@@ -22,7 +22,7 @@ import type { ServeReport } from '../../src/shared/protocol/serveReport';
 import { ServeSweep } from '../../src/shared/protocol/serveSweep';
 import { AS_WRITTEN, EVERY_SECOND, inputs, latency, PING, processWindow, target, variant } from '../support/serveInputs';
 
-type Kind = 'within' | 'over' | 'failed' | 'crashed' | 'no-start' | 'cancelled';
+type Kind = 'within' | 'over' | 'failed' | 'crashed' | 'no-start' | 'cancelled' | 'killed';
 
 const CANCELLED: RunError = { kind: 'cancelled', message: 'cancelled with the app as written under load', detail: null };
 const probe = (p99: number) => ({ ...target(`GET ${PING}`, { sent: 100, lat: latency(1, p99, p99 + 2, 100) }), name: 'probe' });
@@ -36,6 +36,8 @@ function pointInputs(v: ServeVariant, kind: Kind): VariantInputs {
     case 'failed': return variant(v, [processWindow(1, [])], { targets: [sales({ statusCodes: { 200: 150, 503: 50 } })], probe: probe(12) });
     case 'crashed': return variant(v, [], null, { status: 'failed', error: { kind: 'crashed', message: 'the Python server, under load, exited with code 3', detail: null } });
     case 'no-start': return variant(v, [], null, { status: 'failed', ready: null, error: { kind: 'unsupported-mode', message: 'AnyIO is not installed', detail: null } });
+    // Its own limit, not the sweep's: a server too far behind to answer the stop was killed.
+    case 'killed': return variant(v, [], { targets: [sales()], probe: probe(12) }, { status: 'failed', error: { kind: 'timeout', message: 'the server sent no window within 10 s of being told to stop', detail: null } });
     case 'cancelled': return variant(v, [processWindow(1, [])], { targets: [sales()], probe: probe(12) }, { status: 'failed', error: CANCELLED });
   }
 }
@@ -144,6 +146,11 @@ test('exit codes: a higher rate over the budget is the finding (0); missing the 
   assert.equal(serveSweepExitCode(failingHigher, 100).code, EXIT.ok, 'failures at a higher rate are where it stopped');
   const crashed = (await sweep([AS_WRITTEN], [5, 10], [{ 5: 'within', 10: 'crashed' }])).doc;
   assert.deepEqual(serveSweepExitCode(crashed, 100), { code: EXIT.callsUnfinished, stderr: ['looplag: a server failed under load: as written at 10 req/s (the Python server, under load, exited with code 3)'] });
+  const killed = (await sweep([AS_WRITTEN, WORKERS], [5, 10, 20], [{ 5: 'within', 10: 'killed' }, { 5: 'within', 10: 'within', 20: 'within' }])).doc;
+  assert.equal(killed.error, null, "a point's own timeout does not end the sweep");
+  assert.deepEqual(killed.variants[0].stop, { ratePerS: 10, verdict: 'not-measured', reason: 'not measured at 10 req/s: the server sent no window within 10 s of being told to stop' });
+  assert.equal(killed.variants[1].sustainedRatePerS, 20);
+  assert.equal(serveSweepExitCode(killed, 100).code, EXIT.callsUnfinished);
   const never = (await sweep([AS_WRITTEN], [5, 10], [{ 5: 'no-start' }])).doc;
   assert.equal(never.status, 'failed');
   assert.deepEqual(serveSweepExitCode(never, 100), { code: EXIT.notMeasured, stderr: ['looplag: nothing measured: as written at 5 req/s (AnyIO is not installed)'] });

@@ -64,24 +64,20 @@ export function buildServeSweep(inputs: ServeSweepInputs): ServeSweep {
 
 function variantOf(v: ServeVariant, steps: readonly ClimbStep<ServeReport>[], inputs: ServeSweepInputs, budgetMs: number): ServeSweepVariant {
   const points = steps.map((step) => pointOf(step, budgetMs));
-  const sustained = sustainedRate(steps);
-  const stopAt = points.find((p) => p.status !== 'not-run' && p.verdict !== 'within-budget' && !isCut(p));
+  // Where the variant stopped climbing: its first point not sustained, unless the sweep itself ended there (cancel, --timeout).
+  const at = steps.findIndex((x) => 'outcome' in x && !x.outcome.ended && x.outcome.verdict !== 'within-budget');
+  const stopAt = at >= 0 ? points[at] : undefined;
   const reason = stopAt ? stopReason(stopAt.verdict, stopAt.ratePerS) : null;
   return {
     name: v.name,
     label: variantLabel(v, inputs.app),
     processes: v.processes,
     threadTokens: v.threadTokens,
-    sustainedRatePerS: sustained,
+    sustainedRatePerS: sustainedRate(steps),
     sustainedAll: points.length > 0 && points.every((p) => p.status === 'measured' && p.verdict === 'within-budget'),
     stop: stopAt && reason ? { ratePerS: stopAt.ratePerS, verdict: stopAt.verdict, reason: withWhy(reason, stopAt) } : null,
     points,
   };
-}
-
-/** A point cut by the sweep's end (cancel, timeout): the sweep stopped, not the variant. */
-function isCut(p: ServeSweepPoint): boolean {
-  return p.status === 'failed' && (p.error?.kind === 'cancelled' || p.error?.kind === 'timeout');
 }
 
 /** `over budget at 20 req/s: probe p99 850.0 ms`, `not measured at 5 req/s: No module named 'app'`. */
