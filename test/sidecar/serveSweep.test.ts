@@ -34,6 +34,22 @@ function readDoc(file: string): ServeSweep {
   return ServeSweep.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
 }
 
+test('usage errors exit 2 with one line before anything starts: --sweep-threads on a Node server, without --sweep-rate, beside --rate', async () => {
+  const node = path.join(FIXTURES, 'serve', 'node', 'server.mjs');
+  const cases: [string[], RegExp][] = [
+    [['serve', node, '--endpoint', 'GET /', '--sweep-rate', '1,2', '--sweep-threads', '1'], /^looplag serve: --sweep-threads sets the AnyIO thread limiter of a Python ASGI app; a Node server has none\n/],
+    [['serve', 'main:app', '--endpoint', 'GET /', '--sweep-threads', '1,4'], /^looplag serve: --sweep-threads runs with a rate sweep: add --sweep-rate LIST/],
+    [['serve', 'main:app', '--endpoint', 'GET /', '--sweep-rate', '5,10', '--rate', '5'], /^looplag serve: --rate and --sweep-rate cannot be combined/],
+  ];
+  for (const [argv, pattern] of cases) {
+    const r = await runCli(argv);
+    assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.split('\n').length, 3, r.stderr);
+    assert.equal(r.stdout, '');
+  }
+});
+
 describe('looplag serve --sweep-rate, Python (FastAPI under uvicorn)', { skip: noUvicorn }, () => {
   test('a def endpoint sleeping in AnyIO\'s threads: as written sustains every rate, 1 thread token stops climbing where its requests queue past the timeout; the table opens with it; exit 0', async () => {
     const out = path.join(scratch.dir(), 'sweep.json');
@@ -64,16 +80,16 @@ describe('looplag serve --sweep-rate, Python (FastAPI under uvicorn)', { skip: n
 
   test('--timeout bounds the whole sweep, not each point: exit 124, the points measured before it kept, nothing left running', async () => {
     const tag = newTag();
-    const out = path.join(scratch.dir(), 'timeout.json');
     const started = Date.now();
     // Each point takes about 3.5–5 s (start, warm-up, measured, stop): the deadline comes in the second.
-    const cli = await runCli(sweepArgs('/count', ['--sweep-rate', '1,2,4', '--timeout', '8', '--out', out]), { env: { LOOPLAG_TEST_TAG: tag } });
+    const cli = await runCli(sweepArgs('/count', ['--sweep-rate', '1,2,4', '--timeout', '8', '--json']), { env: { LOOPLAG_TEST_TAG: tag } });
     const elapsedMs = Date.now() - started;
     await assertNoProcessLeft(tag);
     assert.equal(cli.code, 124, cli.stderr);
     assert.ok(elapsedMs < 14_000, `ended ${elapsedMs} ms after it started, with --timeout 8`);
     assert.match(cli.stderr, /^looplag: error \[timeout\]: gave up after 8 s \(--timeout\)/);
-    const doc = readDoc(out);
+    // --json: the document alone on stdout.
+    const doc = ServeSweep.parse(JSON.parse(cli.stdout));
     assert.equal(doc.error?.kind, 'timeout');
     assert.equal(doc.status, 'partial');
     const points = doc.variants[0].points;
