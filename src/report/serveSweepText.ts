@@ -23,6 +23,8 @@ function pointCells(p: ServeSweepPoint): string[] {
 }
 
 function variantTitle(v: ServeSweepVariant): string {
+  if (v.points.every((p) => p.status === 'not-run')) return `${v.label} — not run`;
+  if (!v.points.some((p) => p.status === 'measured')) return `${v.label} — not measured`;
   const amount = v.sustainedRatePerS === null ? 'sustains none of the rates' : `sustains ${fmtRate(v.sustainedRatePerS)} req/s`;
   const why = v.stop ? ` (${printable(v.stop.reason)})` : v.sustainedAll ? ' (every rate tried)' : '';
   return `${v.label} — ${amount}${why}`;
@@ -32,7 +34,7 @@ function variantLines(v: ServeSweepVariant): string[] {
   const rows = [HEADER, ...v.points.filter((p) => p.status !== 'not-run').map(pointCells)];
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const out = ['', variantTitle(v)];
-  out.push(...rows.map((r) => `  ${r.map((c, i) => (i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`.trimEnd()));
+  if (rows.length > 1) out.push(...rows.map((r) => `  ${r.map((c, i) => (i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`.trimEnd()));
   for (const p of v.points) {
     if (p.status === 'not-run') out.push(`  ${fmtRate(p.ratePerS)} req/s not run: ${printable(p.reason ?? '')}`);
     else if (p.status === 'failed' && p.error) out.push(`  ${fmtRate(p.ratePerS)} req/s: ${printable(p.error.message)}`);

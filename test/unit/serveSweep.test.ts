@@ -22,8 +22,9 @@ import type { ServeReport } from '../../src/shared/protocol/serveReport';
 import { ServeSweep } from '../../src/shared/protocol/serveSweep';
 import { AS_WRITTEN, EVERY_SECOND, inputs, latency, PING, processWindow, target, variant } from '../support/serveInputs';
 
-type Kind = 'within' | 'over' | 'failed' | 'crashed' | 'no-start' | 'cancelled' | 'killed';
+type Kind = 'within' | 'over' | 'failed' | 'crashed' | 'no-start' | 'cancelled' | 'killed' | 'no-module';
 
+const NO_MODULE: RunError = { kind: 'target-not-found', message: "no module 'app' in /work (the app's folder, first on sys.path)", detail: null };
 const CANCELLED: RunError = { kind: 'cancelled', message: 'cancelled with the app as written under load', detail: null };
 const probe = (p99: number) => ({ ...target(`GET ${PING}`, { sent: 100, lat: latency(1, p99, p99 + 2, 100) }), name: 'probe' });
 
@@ -38,6 +39,7 @@ function pointInputs(v: ServeVariant, kind: Kind): VariantInputs {
     case 'no-start': return variant(v, [], null, { status: 'failed', ready: null, error: { kind: 'unsupported-mode', message: 'AnyIO is not installed', detail: null } });
     // Its own limit, not the sweep's: a server too far behind to answer the stop was killed.
     case 'killed': return variant(v, [], { targets: [sales()], probe: probe(12) }, { status: 'failed', error: { kind: 'timeout', message: 'the server sent no window within 10 s of being told to stop', detail: null } });
+    case 'no-module': return variant(v, [], null, { status: 'failed', ready: null, error: NO_MODULE });
     case 'cancelled': return variant(v, [processWindow(1, [])], { targets: [sales()], probe: probe(12) }, { status: 'failed', error: CANCELLED });
   }
 }
@@ -51,7 +53,8 @@ async function sweep(variants: ServeVariant[], rates: number[], plan: Record<num
     order.push(`${i}@${rate}`);
     const kind = plan[i][rate];
     assert.ok(kind, `variant ${i} at ${rate} req/s must not run`);
-    const ended = kind === 'cancelled' ? CANCELLED : null;
+    // A cancel ends the sweep, and so does an app no variant can import (session.ts's SESSION_ENDING).
+    const ended = kind === 'cancelled' ? CANCELLED : kind === 'no-module' ? NO_MODULE : null;
     error ??= ended;
     const base = inputs([]).settings;
     const report = buildServeReport(inputs([pointInputs(v, kind)], { settings: { ...base, ratePerS: rate, budgetMs }, error: ended }));
@@ -113,9 +116,20 @@ test('a variant whose server does not start stops climbing with the message; the
   assert.equal(token.sustainedRatePerS, null);
   assert.deepEqual([token.points[0].status, token.points[0].error?.kind, token.points[0].startupMs], ['failed', 'unsupported-mode', null]);
   assert.equal(token.stop?.reason, 'not measured at 5 req/s: AnyIO is not installed');
-  assert.match(doc.headline, /; with 1 thread token: none of the rates \(not measured at 5 req\/s: AnyIO is not installed\)\.$/);
+  assert.match(doc.headline, /; with 1 thread token: not measured \(AnyIO is not installed\)\.$/);
+  assert.match(serveSweepText(doc), /^1 thread token — not measured$/m);
   assert.equal(doc.status, 'partial');
   assert.equal(serveSweepExitCode(doc, 100).code, EXIT.ok, 'as looplag serve: a variant that did not start while another was measured is exit 0');
+});
+
+test('an app that cannot be imported ends the sweep at its first point: not measured, said once; exit 1', async () => {
+  const { doc, order } = await sweep([AS_WRITTEN, ONE_TOKEN], [5, 10], [{ 5: 'no-module' }, {}]);
+  assert.deepEqual(order, ['0@5']);
+  assert.equal(doc.headline, "Not measured: no module 'app' in /work (the app's folder, first on sys.path).");
+  assert.deepEqual(doc.variants[1].points.map((p) => p.reason), ['the sweep ended before it ran (target-not-found)', 'the sweep ended before it ran (target-not-found)']);
+  assert.deepEqual([doc.status, doc.variants[0].stop], ['failed', null]);
+  assert.match(serveSweepText(doc), /^1 thread token — not run$/m);
+  assert.deepEqual(serveSweepExitCode(doc, null), { code: EXIT.notMeasured, stderr: ["looplag: error [target-not-found]: no module 'app' in /work (the app's folder, first on sys.path)"] });
 });
 
 test('a cancel stops every variant: the points measured before it are kept, the rest not run as cancelled; exit 130', async () => {

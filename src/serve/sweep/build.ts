@@ -130,13 +130,21 @@ function pointOf(step: ClimbStep<ServeReport>, budgetMs: number): ServeSweepPoin
   };
 }
 
-/** `10 req/s`, `none of the rates`; with why it stopped (or that it never did). */
-function outcomePhrase(v: ServeSweepVariant, error: ServeSweep['error']): { amount: string; detail: string } {
+/** `10 req/s`, `none of the rates`, with why it stopped (or that it never did); null when no point of the variant was measured. */
+function outcomePhrase(v: ServeSweepVariant, error: ServeSweep['error']): { amount: string; detail: string } | null {
+  if (!v.points.some((p) => p.status === 'measured')) return null;
   const amount = v.sustainedRatePerS === null ? 'none of the rates' : `${fmtRate(v.sustainedRatePerS)} req/s`;
   if (v.stop) return { amount, detail: ` (${v.stop.reason})` };
   if (v.sustainedAll) return { amount, detail: ', the highest rate tried' };
-  const cut = v.points.find((p) => p.status === 'failed' || p.status === 'not-run');
-  return { amount: v.sustainedRatePerS === null ? 'no rate measured' : `${amount} so far`, detail: cut ? ` (${error?.kind === 'timeout' ? 'timed out' : error?.kind === 'cancelled' ? 'cancelled' : printable(cut.reason ?? cut.error?.message ?? 'not run')})` : '' };
+  // Climbing when the sweep ended (cancel, --timeout): what it sustained so far.
+  return { amount: `${amount} so far`, detail: ` (${error?.kind === 'timeout' ? 'timed out' : error?.kind === 'cancelled' ? 'cancelled' : 'the sweep ended'})` };
+}
+
+/** Why a variant has no measured point: its first failure's message, else why its rates were not run. */
+function notMeasuredWhy(v: ServeSweepVariant): string {
+  const failed = v.points.find((p) => p.status === 'failed');
+  const m = printable(failed?.error?.message ?? v.points.find((p) => p.reason)?.reason ?? 'no point ran');
+  return m.length > MESSAGE_CHARS ? `${m.slice(0, MESSAGE_CHARS - 1)}…` : m;
 }
 
 function capital(s: string): string {
@@ -148,15 +156,17 @@ function capital(s: string): string {
  * 850.0 ms)); with 2 uvicorn workers: 40 req/s, the highest rate tried.`
  */
 export function sweepHeadline(variants: readonly ServeSweepVariant[], endpoints: readonly string[], budgetMs: number, error: ServeSweep['error']): string {
-  if (!variants.length) return `Not measured: ${printable(error?.message ?? 'no variant ran')}.`;
+  const measuredAny = variants.some((v) => v.points.some((p) => p.status === 'measured'));
+  if (!variants.length || (!measuredAny && error)) return `Not measured: ${printable(error?.message ?? 'no variant ran')}.`;
   const [first, ...rest] = variants;
   const names = endpoints.map(printable);
   const on = names.length <= 1 ? (names[0] ?? 'no endpoint') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} (each)`;
   const f = outcomePhrase(first, error);
-  const opening = `${capital(first.label)} sustains ${f.amount} on ${on} within ${fmtBudget(budgetMs)}${f.detail}`;
+  const opening = f ? `${capital(first.label)} sustains ${f.amount} on ${on} within ${fmtBudget(budgetMs)}${f.detail}`
+    : `${capital(first.label)} was not measured on ${on} (${notMeasuredWhy(first)})`;
   const others = rest.map((v) => {
     const o = outcomePhrase(v, error);
-    return `with ${v.label}: ${o.amount}${o.detail}`;
+    return o ? `with ${v.label}: ${o.amount}${o.detail}` : `with ${v.label}: not measured (${notMeasuredWhy(v)})`;
   });
   return `${[opening, ...others].join('; ')}.`;
 }
