@@ -1,8 +1,8 @@
 /**
- * `looplag serve APP …`: the command line (serveCommandLine.ts; `--sweep-rate` goes to
- * serveSweep.ts), the session that Ctrl+C
- * can stop (serve/session.ts), the looplag.serve/1 document on stdout (the table, or
- * `--json`) and in `--out`, and the exit code (serve/exitCode.ts).
+ * `looplag serve APP …`: the command line (serveCommandLine.ts; a `--sweep-rate` sweep
+ * goes on in serveSweep.ts), the session that Ctrl+C can stop (serve/session.ts), the
+ * looplag.serve/1 document on stdout (the table, or `--json`) and in `--out`, and the
+ * exit code (serve/exitCode.ts).
  */
 import { EXIT } from '../report/exitCode';
 import { writeFileAtomicSync } from '../report/export';
