@@ -1,7 +1,8 @@
 /**
- * `looplag serve APP …`: the command line (serveCommandLine.ts), the session that Ctrl+C
- * can stop (serve/session.ts), the looplag.serve/1 document on stdout (the table, or
- * `--json`), in `--out` and as a page in `--html`, and the exit code (serve/exitCode.ts).
+ * `looplag serve APP …`: the command line (serveCommandLine.ts; a `--sweep-rate` sweep
+ * goes on in serveSweep.ts), the session that Ctrl+C can stop (serve/session.ts), the
+ * looplag.serve/1 document on stdout (the table, or `--json`), in `--out` and as a page
+ * in `--html`, and the exit code (serve/exitCode.ts).
  */
 import { EXIT } from '../report/exitCode';
 import * as path from 'node:path';
@@ -9,13 +10,16 @@ import { serveHtml, writeFileAtomicSync } from '../report/export';
 import { serveText } from '../report/serveText';
 import { buildServeReport } from '../serve/buildServeReport';
 import { serveExitCode } from '../serve/exitCode';
-import { runServe, ServeProgress } from '../serve/session';
+import { runServe } from '../serve/session';
+import { ServeProgressLine } from './serveProgress';
 import { readServeCommandLine } from './serveCommandLine';
+import { serveSweepMain } from './serveSweep';
 import { stopOnSignals } from './session';
 
 export async function serveMain(argv: string[]): Promise<number> {
   const command = readServeCommandLine(argv);
   if ('exit' in command) return command.exit;
+  if (command.sweep) return serveSweepMain({ ...command, sweep: command.sweep });
   const progress = process.stderr.isTTY && !command.json ? new ServeProgressLine() : null;
   const interrupts = stopOnSignals(() => progress?.clear());
   const inputs = await runServe({
@@ -58,18 +62,5 @@ function tryWrite(file: string, data: () => string): string | null {
     return null;
   } catch (e) {
     return `${file}: ${(e as Error).message}`;
-  }
-}
-
-/** One line on a terminal, rewritten in place: `[looplag] 2 processes: measuring 12.3 s, 480 sent, 478 answered`. */
-class ServeProgressLine {
-  update(p: ServeProgress): void {
-    const counts = p.phase === 'warmup' || p.phase === 'measuring' || p.phase === 'draining'
-      ? ` ${(p.elapsedMs / 1000).toFixed(1)} s, ${p.sent} sent, ${p.completed} answered`
-      : '';
-    process.stderr.write(`\r\x1b[K[looplag] ${p.variant}: ${p.phase}${counts}`);
-  }
-  clear(): void {
-    process.stderr.write('\r\x1b[K');
   }
 }

@@ -12,8 +12,8 @@ import { EXIT } from '../report/exitCode';
 import type { ServeSettings } from '../serve/inputs';
 import type { LoadTarget } from '../serve/load/types';
 import type { ServeApp } from '../shared/protocol/serve';
-import { SERVE_KNOBS } from '../shared/serveSettings';
-import { KNOBS, SWITCHES } from '../shared/settings';
+import { MAX_SWEEP_RATES, MAX_SWEEP_THREADS, SERVE_KNOBS } from '../shared/serveSettings';
+import { Knob, KNOBS, SWITCHES } from '../shared/settings';
 import { joinNegativeValues } from './commandLine';
 import { checkOutputPath, isDirectory, sameFile } from './plan';
 import { SERVE_HELP } from './serveHelp';
@@ -29,6 +29,8 @@ export const SERVE_OPTIONS = {
   'probe-rate': { type: 'string' },
   workers: { type: 'string' },
   threads: { type: 'string' },
+  'sweep-rate': { type: 'string' },
+  'sweep-threads': { type: 'string' },
   'budget-ms': { type: 'string' },
   json: { type: 'boolean' },
   out: { type: 'string' },
@@ -62,6 +64,8 @@ export interface ServeCommand {
   processes: number | null;
   /** `--threads T` (Python): the extra variant's AnyIO thread tokens; null: none. */
   threadTokens: number | null;
+  /** `--sweep-rate LIST [--sweep-threads LIST]`: a sweep (looplag.serveSweep/1) instead of one session; null: none. */
+  sweep: ServeSweepFlags | null;
   budgetMs: number | null;
   /** --timeout; null: the session's default (defaultServeTimeoutS). */
   timeoutS: number | null;
@@ -73,6 +77,13 @@ export interface ServeCommand {
   /** --html: the document as a self-contained page (report/html.ts serveStandaloneHtml). */
   html: string | undefined;
   verbose: boolean;
+}
+
+/** A sweep's lists, each ascending without repeats. */
+export interface ServeSweepFlags {
+  ratesPerS: number[];
+  /** One threads variant per value (Python); empty: none. */
+  threadTokens: number[];
 }
 
 /** The checked session, or the exit code once help or a usage error has been printed. */
@@ -108,6 +119,9 @@ export function parseServeArgs(argv: string[], cwd: string): ServeCommand | 'hel
   if (app.type === 'node' && o.python !== undefined) throw new UsageError('--python applies to a Python ASGI app; a Node server runs under --node');
   if (app.type === 'asgi' && o.node !== undefined) throw new UsageError('--node applies to a Node server script; a Python ASGI app runs under --python');
   if (app.type === 'node' && o.threads !== undefined) throw new UsageError('--threads sets the AnyIO thread limiter of a Python ASGI app; a Node server has none');
+  if (app.type === 'node' && o['sweep-threads'] !== undefined) throw new UsageError('--sweep-threads sets the AnyIO thread limiter of a Python ASGI app; a Node server has none');
+  const sweep = parseSweep(o['sweep-rate'], o['sweep-threads'], { rate: o.rate, threads: o.threads });
+  if (sweep && o.html) throw new UsageError('--html writes one session\'s page; a sweep (--sweep-rate) writes its document with --out or --json');
   if (app.type === 'node' && o.workers !== undefined) throw new UsageError('--workers N server processes are not yet supported for a Node server (Python ASGI apps only)');
   const headers = parseHeaders(o.header ?? []);
   const endpoints = parseEndpoints(tokens ?? [], headers, cwd);
@@ -116,11 +130,12 @@ export function parseServeArgs(argv: string[], cwd: string): ServeCommand | 'hel
     if (file) checkOutputPath(flag, path.resolve(cwd, file));
   }
   if (o.out && o.html && sameFile(path.resolve(cwd, o.out), path.resolve(cwd, o.html))) throw new UsageError(`--out and --html name the same file: ${o.out}`);
-  const ratePerS = parseKnob(SERVE_KNOBS.ratePerS, o.rate) ?? SERVE_KNOBS.ratePerS.default;
+  const ratePerS = sweep ? sweep.ratesPerS[0] : parseKnob(SERVE_KNOBS.ratePerS, o.rate) ?? SERVE_KNOBS.ratePerS.default;
   const durationS = parseKnob(SERVE_KNOBS.durationS, o.duration) ?? SERVE_KNOBS.durationS.default;
   // The generator keeps a few bytes per measured request (its timeline and counts): capped per stream.
-  if (ratePerS * durationS > MAX_REQUESTS_PER_STREAM) {
-    throw new UsageError(`--rate ${ratePerS} for --duration ${durationS} s is ${Math.round(ratePerS * durationS)} requests per endpoint: at most ${MAX_REQUESTS_PER_STREAM} (lower the rate or the duration)`);
+  const highest = sweep ? sweep.ratesPerS[sweep.ratesPerS.length - 1] : ratePerS;
+  if (highest * durationS > MAX_REQUESTS_PER_STREAM) {
+    throw new UsageError(`${sweep ? '--sweep-rate' : '--rate'} ${highest} for --duration ${durationS} s is ${Math.round(highest * durationS)} requests per endpoint: at most ${MAX_REQUESTS_PER_STREAM} (lower the rate or the duration)`);
   }
   return {
     app,
@@ -137,6 +152,7 @@ export function parseServeArgs(argv: string[], cwd: string): ServeCommand | 'hel
     },
     processes: parseKnob(SERVE_KNOBS.workers, o.workers),
     threadTokens: parseKnob(SERVE_KNOBS.threads, o.threads),
+    sweep,
     budgetMs,
     timeoutS: parseKnob(KNOBS.timeoutS, o.timeout),
     workspaceRoot,
@@ -147,6 +163,34 @@ export function parseServeArgs(argv: string[], cwd: string): ServeCommand | 'hel
     html: o.html === undefined ? undefined : path.resolve(cwd, o.html),
     verbose: Boolean(o.verbose),
   };
+}
+
+/**
+ * `--sweep-rate 5,10,20,40` and `--sweep-threads 1,4,40`: each value checked as `--rate`
+ * and `--threads` are, the list sorted ascending (the sweep climbs) without repeats. A sweep
+ * replaces `--rate` and `--threads` (its lists say which rates and tokens); `--sweep-threads`
+ * needs `--sweep-rate` (at one rate, `--threads T` is the variant).
+ */
+export function parseSweep(rates: string | undefined, threads: string | undefined, single: { rate?: string; threads?: string }): ServeSweepFlags | null {
+  if (rates === undefined) {
+    if (threads !== undefined) throw new UsageError('--sweep-threads runs with a rate sweep: add --sweep-rate LIST (for one variant at one rate, use --threads T)');
+    return null;
+  }
+  if (single.rate !== undefined) throw new UsageError('--rate and --sweep-rate cannot be combined: --sweep-rate lists the rates');
+  if (single.threads !== undefined && threads !== undefined) throw new UsageError('--threads and --sweep-threads cannot be combined: --sweep-threads lists the token counts');
+  const ratesPerS = parseList('--sweep-rate', rates, SERVE_KNOBS.ratePerS, MAX_SWEEP_RATES);
+  const threadTokens = threads === undefined ? [] : parseList('--sweep-threads', threads, SERVE_KNOBS.threads, MAX_SWEEP_THREADS);
+  // `--threads T` with a sweep: one threads variant, as it adds one to `looplag serve`.
+  if (single.threads !== undefined) threadTokens.push(parseKnob(SERVE_KNOBS.threads, single.threads)!);
+  return { ratesPerS, threadTokens };
+}
+
+function parseList(flag: string, text: string, knob: Knob, max: number): number[] {
+  const items = text.split(',').map((x) => x.trim());
+  if (items.some((x) => x === '')) throw new UsageError(`${flag} "${text}": write the values separated by commas, e.g. ${flag === '--sweep-rate' ? '5,10,20,40' : '1,4,40'}`);
+  const values = [...new Set(items.map((x) => parseKnob({ ...knob, flag }, x)!))].sort((a, b) => a - b);
+  if (values.length > max) throw new UsageError(`${flag} lists ${values.length} values: at most ${max} (each is a server start, a warm-up and a measured part per variant)`);
+  return values;
 }
 
 /** `module:attr` → an ASGI app imported from the workspace; a .js/.mjs/.cjs/.ts file → a Node server. */

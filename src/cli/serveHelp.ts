@@ -1,5 +1,5 @@
 /** `looplag serve --help`: every flag of SERVE_OPTIONS (cli/serveCommandLine.ts) and every exit code, checked by a test. */
-import { SERVE_KNOBS } from '../shared/serveSettings';
+import { MAX_SWEEP_RATES, MAX_SWEEP_THREADS, SERVE_KNOBS } from '../shared/serveSettings';
 import { KNOBS } from '../shared/settings';
 
 const K = SERVE_KNOBS;
@@ -9,6 +9,7 @@ what the server's event loop does, while your endpoints are called at a steady r
 
 Usage:
   looplag serve APP --endpoint "METHOD /path" [--endpoint ...] [options]
+  looplag serve APP --endpoint "METHOD /path" --sweep-rate 5,10,20,40 [--sweep-threads 1,4,40] [options]
 
 APP is a Python ASGI app as module:attribute (FastAPI, Starlette, anything uvicorn
 serves; e.g. app.main:app, imported from --workspace), run under your own uvicorn in
@@ -28,6 +29,11 @@ Variants, each in fresh server processes, side by side:
   threads      --threads T: the AnyIO thread limiter at T tokens, where FastAPI and
                Starlette run sync (def) endpoints (Python only; AnyIO's default is 40)
 
+A sweep (--sweep-rate) runs each variant at each rate, ascending, in a fresh server
+per point, until a rate is over the budget, has failed requests or is not measured (its
+higher rates are not run), and reports the highest rate each variant sustains within
+the budget (looplag.serveSweep/1).
+
 Options:
   --endpoint "M /path"  a request to send: method and path with its query, e.g.
                         "GET /reports/sales?year=2024"; repeat for more endpoints
@@ -40,6 +46,10 @@ Options:
   --probe-rate N        probe requests per second (default: ${K.probeRatePerS.default}; 0: no probe)
   --workers N           also run the app in N server processes (${K.workers.min} to ${K.workers.max}; default: not)
   --threads T           also run the app with T AnyIO thread tokens (Python; default: not)
+  --sweep-rate LIST     a sweep over these rates per endpoint instead of --rate, e.g.
+                        5,10,20,40 (sorted ascending; at most ${MAX_SWEEP_RATES})
+  --sweep-threads LIST  with --sweep-rate: one variant per AnyIO thread-token count,
+                        e.g. 1,4,40, instead of --threads (Python; at most ${MAX_SWEEP_THREADS})
   --budget-ms X         the lag budget: exit 3 when the probe's or the loop's p99 exceeds
                         X ms in any measured variant (default: no gate; the verdict
                         judges with ${KNOBS.lagBudgetMs.default} ms)
@@ -70,8 +80,12 @@ Exit codes (as for \`looplag run\`; when several apply: 1/124/130, then 5, then 
        that variant's figures stop there
   124  timed out (the document keeps the variants measured before)
   130  interrupted (Ctrl+C; the document keeps what was measured)
+  A sweep: 3 and 4 only when a variant misses its lowest rate (over the budget, or
+  requests failed there); a higher rate missed is the sweep's finding, exit 0.
 
 Example:
   looplag serve app.main:app --endpoint "GET /reports/sales" --endpoint "POST /auth/hash" \\
     --body '{"password": "x"}' --rate 20 --duration 10 --workers 2 --budget-ms 100
+  looplag serve app.main:app --endpoint "GET /reports/sales" --sweep-rate 5,10,20,40 \\
+    --sweep-threads 1,4,40 --workers 2 --duration 5 --budget-ms 100
 `;

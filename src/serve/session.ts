@@ -29,6 +29,14 @@ export interface ServeOptions extends SidecarChoice {
   workspaceRoot: string | null;
   /** The whole session's limit, s; default: defaultServeTimeoutS. */
   timeoutS?: number;
+  /**
+   * When the session gives up (ms since the epoch); default: now + timeoutS. A sweep runs one
+   * session per point under its own --timeout: each ends at the sweep's deadline, and its
+   * message names the sweep's timeoutS.
+   */
+  deadline?: number;
+  /** Exactly these variants, in this order, instead of those `processes` and `threadTokens` ask for (a sweep's one point). */
+  variants?: ServeVariant[];
   /** The app's start-up limit (import, lifespan startup, listen), s. */
   startTimeoutS?: number;
   /** Time the server gets to send its window once cancelled, before its process tree is killed. */
@@ -80,10 +88,10 @@ export function runtimeOfApp(app: ServeApp): RuntimeName {
 }
 
 export async function runServe(opts: ServeOptions): Promise<ServeInputs> {
-  const variants = serveVariants(opts.processes, opts.threadTokens);
+  const variants = opts.variants ?? serveVariants(opts.processes, opts.threadTokens);
   const startTimeoutS = opts.startTimeoutS ?? SERVE_KNOBS.startTimeoutS.default;
   const timeoutS = opts.timeoutS ?? defaultServeTimeoutS(opts.settings, variants.length, startTimeoutS);
-  const deadline = Date.now() + timeoutS * 1000;
+  const deadline = opts.deadline ?? Date.now() + timeoutS * 1000;
   const runtimeName = runtimeOfApp(opts.app);
   const engine = ENGINE_RUNTIMES[runtimeName];
   const script = path.join(engine.chosenSidecarDir(opts) ?? defaultSidecarDir(runtimeName), engine.serveEntry);

@@ -19,3 +19,11 @@ export const SERVE_KNOBS = {
   /** The app's start-up: import, lifespan startup, listen. */
   startTimeoutS: { default: 30, min: 1, max: 600, integer: false, unit: 's', flag: '--start-timeout' },
 } as const satisfies Record<string, Knob>;
+
+/**
+ * Values a sweep's list may hold (`--sweep-rate`, `--sweep-threads`): each is a server
+ * start, a warm-up and a measured part per variant (12 rates × 3 variants at the default
+ * 10 s is about 8 minutes), so the sweep's time stays in proportion.
+ */
+export const MAX_SWEEP_RATES = 12;
+export const MAX_SWEEP_THREADS = 8;
