@@ -105,7 +105,6 @@ export function parseServeArgs(argv: string[], cwd: string): ServeCommand | 'hel
   if (app.type === 'node' && o.python !== undefined) throw new UsageError('--python applies to a Python ASGI app; a Node server runs under --node');
   if (app.type === 'asgi' && o.node !== undefined) throw new UsageError('--node applies to a Node server script; a Python ASGI app runs under --python');
   if (app.type === 'node' && o.threads !== undefined) throw new UsageError('--threads sets the AnyIO thread limiter of a Python ASGI app; a Node server has none');
-  if (app.type === 'node' && o.workers !== undefined) throw new UsageError('--workers N server processes are not yet supported for a Node server (Python ASGI apps only)');
   const headers = parseHeaders(o.header ?? []);
   const endpoints = parseEndpoints(tokens ?? [], headers, cwd);
   const budgetMs = parseKnob(KNOBS.lagBudgetMs, o['budget-ms']);

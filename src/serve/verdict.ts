@@ -22,10 +22,10 @@ const MESSAGE_CHARS = 200;
 /** What one server process is called, per kind of app: one and many. */
 const PROCESS_NOUNS: { [K in ServeApp['type']]: [string, string] } = {
   asgi: ['uvicorn worker', 'uvicorn workers'],
-  node: ['Node process', 'Node processes'],
+  node: ['Node cluster worker', 'Node cluster workers'],
 };
 
-/** `as written`, `2 uvicorn workers`, `3 Node processes`, `8 thread tokens`. */
+/** `as written`, `2 uvicorn workers`, `3 Node cluster workers`, `8 thread tokens`. */
 export function variantLabel(v: ServeVariant, app: Pick<ServeApp, 'type'>): string {
   if (v.name === 'as-written') return 'as written';
   if (v.name === 'threads') return v.threadTokens === null ? 'the default thread tokens' : `${v.threadTokens} thread token${v.threadTokens === 1 ? '' : 's'}`;
