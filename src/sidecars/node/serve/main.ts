@@ -21,7 +21,6 @@ import { loadScript, withoutToolFrames } from './loadScript';
 import { RequestLog } from './requests';
 import { expressAppOf, expressName, expressRoutes } from './routes';
 import { ServeWindow, WindowPlan } from './window';
-import type { WindowAttribution } from '../attribution';
 import { harnessEntry, Primary } from './primary';
 
 const BASE_DIR = __dirname;
@@ -34,13 +33,9 @@ class Harness {
   private phase: Phase = 'waiting';
   private server: http.Server | null = null;
   private window: ServeWindow | null = null;
-  /** The profiler, started before `ready` (see ServeWindow.prepare). */
-  private profiler: WindowAttribution | null = null;
   private readonly log = new RequestLog();
   private startTimer: NodeJS.Timeout | undefined;
   private ownExit = false;
-  /** Set once the server listens: the window's settings. */
-  private plan: ServePlan | null = null;
   /** N > 1 server processes: the cluster's primary (this process serves nothing itself). */
   private primary: Primary | null = null;
 
@@ -111,13 +106,14 @@ class Harness {
     }
     if (this.phase !== 'starting') return;
     // Before `ready`: the load, warm-up included, starts after the profiler's start-up stall.
-    this.profiler = await ServeWindow.prepare(this.windowPlan(plan));
+    const profiler = await ServeWindow.prepare(this.windowPlan(plan));
     if (this.phase !== 'starting') {
-      this.profiler?.abandon();
+      profiler?.abandon();
       return;
     }
     this.phase = 'ready';
-    this.plan = plan;
+    // Recorded from now, cut at the host's t0 when `measure` comes (see window.ts).
+    this.window = ServeWindow.record(this.windowPlan(plan), this.log, profiler);
     this.channel.send({
       type: 'ready', port, pids: [process.pid], routes,
       server: express ? expressName() : 'node:http',
@@ -125,10 +121,11 @@ class Harness {
     });
   }
 
-  measure(): void {
-    if (this.primary) return this.primary.relay({ type: 'measure' });
-    if (this.phase !== 'ready' || this.window || !this.plan) return;
-    this.window = ServeWindow.open(this.windowPlan(this.plan), this.log, this.profiler);
+  /** `t0EpochMs`: when the host's load began its measured part (see ServeHostMessage). */
+  measure(t0EpochMs?: number): void {
+    if (this.primary) return this.primary.relay({ type: 'measure', ...(t0EpochMs !== undefined ? { t0EpochMs } : {}) });
+    if (this.phase !== 'ready') return;
+    this.window?.open(t0EpochMs);
   }
 
   private windowPlan(plan: ServePlan): WindowPlan {
@@ -141,7 +138,7 @@ class Harness {
     const wasReady = this.phase === 'ready';
     this.phase = 'ended';
     clearTimeout(this.startTimer);
-    if (wasReady && this.window) {
+    if (wasReady && this.window?.opened) {
       const window = await this.window.close();
       this.channel.send({ type: 'window', processes: [window] });
     }
@@ -241,7 +238,7 @@ function main(): void {
           return;
         }
         harness.start(m.plan).catch(internal);
-      } else if (m.type === 'measure') harness.measure();
+      } else if (m.type === 'measure') harness.measure(m.t0EpochMs);
       else if (m.type === 'stop') harness.stop().catch(internal);
     },
     (why) => harness.fail({ kind: 'protocol-error', message: why, detail: null }, 2),
