@@ -79,13 +79,15 @@ describe('Node server harness: N server processes (node:cluster)', () => {
     await assertNoProcessLeft(h.runTag);
   });
 
-  test('a worker whose loop is blocked stalls its own window, not the other\'s', async () => {
+  test('a worker whose loop is blocked stalls its own window from the host\'s t0, not the other\'s', async () => {
     const marker = path.join(tmpDir(), 'spinning');
     const script = path.join(DIR, 'pid.mjs');
-    const { h, plan, ready } = await serve('pid.mjs', { processes: 2, app: { type: 'node', script, args: ['400'] } }, { LOOPLAG_TEST_MARKER: marker });
-    await measure(h, ready.port, plan);
+    const { h, ready } = await serve('pid.mjs', { processes: 2, app: { type: 'node', script, args: ['400'] } }, { LOOPLAG_TEST_MARKER: marker });
     const blocked = request(ready.port, '/block');
     await waitFor(() => fs.readdirSync(path.dirname(marker)).length > 0, 'a worker to block its loop');
+    // `measure` comes while one worker spins: it reads it late, and starts its window where the host said.
+    const sentAt = Date.now();
+    h.send({ type: 'measure', t0EpochMs: sentAt });
     const blocker = Number(fs.readdirSync(path.dirname(marker))[0].split('.').pop());
     const other = ready.pids.find((p) => p !== blocker)!;
     // While one loop spins, a new connection goes to the other worker (the blocked one has not taken its last).
@@ -95,6 +97,7 @@ describe('Node server harness: N server processes (node:cluster)', () => {
     h.send({ type: 'stop' });
     const { processes } = await h.next('window');
     const maxLag = (pid: number) => Math.max(0, ...processes.find((w) => w.pid === pid)!.samples.map(([, lag]) => lag));
+    for (const w of processes) assert.ok(Math.abs(w.t0EpochMs - sentAt) < 50, `${w.pid}: its window starts ${w.t0EpochMs - sentAt} ms from the host's t0`);
     assert.ok(maxLag(blocker) >= 300, `the blocked worker's max lag ${maxLag(blocker)} ms`);
     assert.ok(maxLag(other) < maxLag(blocker) / 2, `the other's max lag ${maxLag(other)} ms, the blocked one's ${maxLag(blocker)} ms`);
     await h.exited;

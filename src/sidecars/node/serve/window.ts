@@ -30,6 +30,8 @@ const wallNow = Date.now;
 export const KEEP_BEFORE_MS = 10_000;
 /** CPU time is read this often until the window starts: t0's is interpolated between two readings. */
 const CPU_READING_MS = 50;
+/** What is older than KEEP_BEFORE_MS is forgotten every this many readings (1 s): each pass walks every span kept. */
+const TRIM_EVERY_READINGS = 20;
 
 export interface WindowPlan {
   heartbeatMs: number;
@@ -59,9 +61,11 @@ export class ServeWindow {
     private readonly recordedFrom: number,
   ) {
     this.readCpu();
-    // Until t0: a CPU reading, and what is older than KEEP_BEFORE_MS forgotten.
+    // Until t0: a CPU reading, and now and then what is older than KEEP_BEFORE_MS forgotten.
+    let readings = 0;
     this.timer = setInterval(() => {
       this.readCpu();
+      if (++readings % TRIM_EVERY_READINGS) return;
       const before = nowMs() - KEEP_BEFORE_MS;
       dropBefore(this.heartbeat.samples, before);
       // The last reading before it stays: t0's CPU is interpolated from it.
