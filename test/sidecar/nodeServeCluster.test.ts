@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, test } from 'node:test';
+import { createRequire } from 'node:module';
+import { describe, test, type TestContext } from 'node:test';
 import type { ServeSidecarMessage } from '../../src/shared/protocol/serve';
 import { assertNoProcessLeft, tmpDir, waitFor } from '../support/helpers';
 import { measure, NODE_SERVE_DIR as DIR, nodePlan, nodeServeRunner, request, ServeHarness } from '../support/serveHarness';
@@ -76,6 +77,27 @@ describe('Node server harness: N server processes (node:cluster)', () => {
       const hello = w.requests.find((r) => r.route === '/hello');
       assert.equal(hello?.spans.length, byPid.get(w.pid), `${w.pid}: its requests, as it answered them`);
     }
+    await assertNoProcessLeft(h.runTag);
+  });
+
+  test('an Express app in two processes: its routes and server from the workers, requests by route template in both windows', async (t: TestContext) => {
+    try {
+      createRequire(path.join(DIR, 'express.cjs')).resolve('express');
+    } catch {
+      t.skip('express is not installed (npm ci installs it: a devDependency)');
+      return;
+    }
+    const { h, plan, ready } = await serve('express.cjs', { processes: 2 });
+    assert.match(ready.server, /^express 4\.\d+\.\d+$/);
+    assert.deepEqual(ready.routes.map((r) => `${r.methods.join(',')} ${r.path} ${r.handler}`), ['GET /users/:id getUser', 'POST /api/items createItem']);
+    await measure(h, ready.port, plan);
+    await Promise.all(Array.from({ length: 6 }, (_, i) => request(ready.port, `/users/${i}`)));
+    h.send({ type: 'stop' });
+    const { processes } = await h.next('window');
+    assert.equal((await h.exited).code, 0);
+    const counts = processes.map((w) => w.requests.find((r) => r.route === '/users/:id')?.spans.length ?? 0);
+    assert.equal(counts.reduce((a, b) => a + b, 0), 6, JSON.stringify(counts));
+    assert.ok(counts.every((n) => n > 0), `both workers served: ${JSON.stringify(counts)}`);
     await assertNoProcessLeft(h.runTag);
   });
 
