@@ -122,7 +122,6 @@ export function parseServeArgs(argv: string[], cwd: string): ServeCommand | 'hel
   if (app.type === 'node' && o['sweep-threads'] !== undefined) throw new UsageError('--sweep-threads sets the AnyIO thread limiter of a Python ASGI app; a Node server has none');
   const sweep = parseSweep(o['sweep-rate'], o['sweep-threads'], { rate: o.rate, threads: o.threads });
   if (sweep && o.html) throw new UsageError('--html writes one session\'s page; a sweep (--sweep-rate) writes its document with --out or --json');
-  if (app.type === 'node' && o.workers !== undefined) throw new UsageError('--workers N server processes are not yet supported for a Node server (Python ASGI apps only)');
   const headers = parseHeaders(o.header ?? []);
   const endpoints = parseEndpoints(tokens ?? [], headers, cwd);
   const budgetMs = parseKnob(KNOBS.lagBudgetMs, o['budget-ms']);

@@ -24,8 +24,9 @@ A probe request Loop Lag answers inside your server shows what a trivial request
 
 Variants, each in fresh server processes, side by side:
   as written   one server process, one loop (always)
-  processes    --workers N server processes sharing the port (uvicorn --workers N),
-               each with its own loop and GIL, each measured (Python ASGI apps only)
+  processes    --workers N server processes sharing the port (uvicorn --workers N;
+               Node: node:cluster workers), each with its own loop (and GIL), each
+               measured
   threads      --threads T: the AnyIO thread limiter at T tokens, where FastAPI and
                Starlette run sync (def) endpoints (Python only; AnyIO's default is 40)
 

@@ -1,6 +1,7 @@
 /**
  * A server process's window cut to the load's measured part. The server's window opens
- * when it reads `measure` (after the load's measured start: `offsetMs` later) and closes
+ * when it reads `measure` (Python: after the load's measured start, `offsetMs` later; Node:
+ * at the load's start, `measure.t0EpochMs`, having recorded since ready) and closes
  * at `stop`, which comes after the load has waited for its last requests (up to the
  * request timeout): an idle tail, or a stall after the measured part, is not what the
  * endpoints' figures describe, so lag, stalls, the predicted wait and the handlers' spans

@@ -161,7 +161,8 @@ export async function runVariant(c: VariantContext): Promise<VariantRun> {
       nodePath: c.loadNodePath,
       env: c.loadEnv,
       signal: loadAbort.signal,
-      onMeasureStart: () => harness.send({ type: 'measure' }),
+      // When the load's measured part began: a harness that reads `measure` late (a stall) starts its window there.
+      onMeasureStart: (t0EpochMs) => harness.send({ type: 'measure', t0EpochMs }),
       onProgress: (p) => progress(p.phase, p),
     }).then((result) => {
       inputs.load = result;

@@ -21,11 +21,11 @@ const MESSAGE_CHARS = 200;
 /** What one server process is called, per kind of app: one and many. */
 const PROCESS_NOUNS: { [K in ServeApp['type']]: [string, string] } = {
   asgi: ['uvicorn worker', 'uvicorn workers'],
-  node: ['Node process', 'Node processes'],
+  node: ['Node cluster worker', 'Node cluster workers'],
 };
 
 /**
- * `as written`, `2 uvicorn workers`, `3 Node processes`, `8 thread tokens`. Typed by the
+ * `as written`, `2 uvicorn workers`, `3 Node cluster workers`, `8 thread tokens`. Typed by the
  * document's fields, not inputs.ts's ServeVariant: the webview imports this module, and
  * inputs.ts reaches Node's types, which its DOM-only tsconfig has not.
  */

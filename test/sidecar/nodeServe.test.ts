@@ -145,6 +145,29 @@ describe('Node server harness: a plain http server', () => {
     assert.ok(lines.includes(top(byLine) ?? ''), `top ${top(byLine)}, expected one of ${lines}: ${JSON.stringify([...byLine])}`);
   });
 
+  test('a stall in progress when measure arrives is in the window from the host\'s t0: lag, CPU and requests cut there', async () => {
+    // `measure` is read on the server's loop: a 600 ms spin delays it. The harness has recorded
+    // since `ready` and starts the window where the host's load did, with the spin on record.
+    const marker = path.join(tmpDir(), 'spinning');
+    const script = path.join(DIR, 'server.mjs');
+    const { h, ready } = await serve('server.mjs', { app: { type: 'node', script, args: ['600'] } }, { LOOPLAG_TEST_MARKER: marker });
+    const blocked = request(ready.port, '/block');
+    await waitFor(() => fs.existsSync(marker), 'the handler to block the loop');
+    const sentAt = Date.now();
+    h.send({ type: 'measure', t0EpochMs: sentAt });
+    assert.equal((await blocked).body, 'blocked');
+    const { window } = await stop(h);
+    assert.ok(Math.abs(window.t0EpochMs - sentAt) < 50, `the window starts when the host said (${window.t0EpochMs - sentAt} ms off)`);
+    assert.ok(maxLag(window) >= 300, `the spin that held up \`measure\` is in the window: max lag ${maxLag(window)} ms`);
+    // Only its part from t0: no gap reaches back before the window.
+    for (const [t, lag] of window.samples) assert.ok(lag <= t + 0.001, `a gap of ${lag} ms ending ${t} ms into the window`);
+    // The CPU from t0 follows (the spin burns a core as it runs; a busy machine gives it less).
+    const cpuMs = window.cpu.userMs + window.cpu.systemMs;
+    assert.ok(cpuMs >= 150, `the spin's CPU from t0 is in the window: ${cpuMs} ms`);
+    // The /block request started before t0: not the window's.
+    assert.equal(window.requests.find((r) => r.route === '/block'), undefined, JSON.stringify(window.requests));
+  });
+
   test('concurrent requests to the awaiting handler leave the loop running', async (t: TestContext) => {
     let lag = Infinity;
     let busy: number | null = null;

@@ -1,7 +1,7 @@
 /**
  * Service mode, Node: scripts the server harness cannot serve fail with a specific error
  * before anything is measured (a throw or a syntax error while loading, no server, an
- * exit, a port in use, several processes), and an exception while serving is the run's
+ * exit, a port in use), and an exception while serving is the run's
  * crash unless the script handles it itself.
  */
 import assert from 'node:assert/strict';
@@ -89,11 +89,5 @@ describe('Node server harness: scripts it cannot serve fail clearly, before anyt
     handled.h.send({ type: 'measure' });
     const { exit: handledExit } = await stop(handled.h);
     assert.equal(handledExit.code, 0);
-  });
-
-  test('more than one server process: unsupported-mode (not yet for Node)', async () => {
-    const { error } = await failure('server.mjs', { processes: 2 });
-    assert.equal(error.kind, 'unsupported-mode');
-    assert.equal(error.message, '2 server processes are not yet supported for Node servers');
   });
 });

@@ -65,7 +65,7 @@ function testLoad(plan: LoadPlan, options: LoadOptions = {}): Promise<LoadResult
     const warm = setTimeout(() => {
       measuring = true;
       t0 = Date.now();
-      options.onMeasureStart?.();
+      options.onMeasureStart?.(t0);
       options.onProgress?.({ phase: 'measuring', elapsedMs: plan.warmupMs, sent: 0, completed: 0 });
       if (options.signal?.aborted) return; // aborted from the callback just now
       end = setTimeout(() => {

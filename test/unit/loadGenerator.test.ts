@@ -143,6 +143,7 @@ describe('plan checks and messages', () => {
 
   test("the child's messages are parsed, not cast", () => {
     assert.deepEqual(ChildMessage.parse({ type: 'measuring' }), { type: 'measuring' });
+    assert.deepEqual(ChildMessage.parse({ type: 'measuring', t0EpochMs: 1764500000123.5 }), { type: 'measuring', t0EpochMs: 1764500000123.5 });
     assert.throws(() => ChildMessage.parse({ type: 'progress', phase: 'later', elapsedMs: 1, sent: 1, completed: 1 }), /phase/);
     const result = {
       t0EpochMs: 1, durationMs: 1000, probe: null,

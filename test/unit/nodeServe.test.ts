@@ -12,6 +12,14 @@ import { normalizeListenArgs, pathOf } from '../../src/sidecars/node/serve/liste
 import { withoutToolFrames } from '../../src/sidecars/node/serve/loadScript';
 import { MAX_SPANS, RequestLog, routeOf } from '../../src/sidecars/node/serve/requests';
 import { mountPathOf } from '../../src/sidecars/node/serve/routes';
+import { cpuAt } from '../../src/sidecars/node/serve/window';
+import { nowMs } from '../../src/sidecars/node/clock';
+
+/** A moment strictly after every nowMs() read so far. */
+function tick(): number {
+  const t = nowMs();
+  for (;;) if (nowMs() > t) return nowMs();
+}
 
 describe('normalizeListenArgs', () => {
   const cb = () => undefined;
@@ -62,7 +70,15 @@ describe('RequestLog', () => {
     const log = new RequestLog();
     const before = fakeExchange();
     log.track(before.req, before.res, '/x');
-    log.begin(0);
+    log.begin();
+    // Recorded from `ready`, but started before the window's t0: not the window's, ended or not.
+    const early = fakeExchange('GET', '/early');
+    log.track(early.req, early.res, '/early');
+    const warm = fakeExchange('GET', '/warm');
+    log.track(warm.req, warm.res, '/warm');
+    (warm.res as unknown as EventEmitter).emit('finish');
+    log.cut(tick());
+    (early.res as unknown as EventEmitter).emit('finish');
     const n = MAX_SPANS + 3;
     for (let i = 0; i < n; i++) {
       const { req, res } = fakeExchange('GET', `/users/${i}`);
@@ -83,6 +99,38 @@ describe('RequestLog', () => {
     assert.equal(requests[0].method, 'GET');
     assert.equal(requests[0].spans.length, MAX_SPANS);
     assert.equal(requests[0].dropped, 3);
+    for (const [start, end] of requests[0].spans) assert.ok(start >= 0 && end >= start, `${start}–${end} on the window's clock`);
+  });
+
+  test('before the window: spans older than the trim are forgotten; the cut keeps those from t0, capped from there', () => {
+    const log = new RequestLog();
+    log.begin();
+    const ends: (() => void)[] = [];
+    for (let i = 0; i < MAX_SPANS + 5; i++) {
+      const { req, res } = fakeExchange('GET', '/a');
+      log.track(req, res, '/a');
+      ends.push(() => (res as unknown as EventEmitter).emit('finish'));
+    }
+    // All started before the trim point: ended after it, still forgotten (they started before).
+    const trimAt = tick();
+    for (const end of ends.splice(0)) end();
+    log.trim(trimAt);
+    const later = Array.from({ length: MAX_SPANS + 5 }, () => fakeExchange('GET', '/a'));
+    for (const { req, res } of later) {
+      log.track(req, res, '/a');
+      (res as unknown as EventEmitter).emit('finish');
+    }
+    log.cut(trimAt);
+    log.end();
+    const [a] = log.take();
+    assert.deepEqual([a.spans.length, a.dropped], [MAX_SPANS, 5]);
+  });
+
+  test('cpuAt: the CPU time at t0, linear between the readings around it (a stall between two readings)', () => {
+    const readings: [number, { user: number; system: number }][] = [[100, { user: 1000, system: 10 }], [700, { user: 601_000, system: 610 }]];
+    assert.deepEqual(cpuAt(readings, 400), { user: 301_000, system: 310 });
+    assert.deepEqual(cpuAt(readings, 50), { user: 1000, system: 10 });
+    assert.deepEqual(cpuAt(readings, 900), { user: 601_000, system: 610 });
   });
 
   test('routeOf: the raw path without a matched route', () => {

@@ -62,7 +62,8 @@ describe('what it reads', () => {
       '--budget-ms', '100', '--timeout', '90', '--json', '--out', 'doc.json', '--html', 'doc.html', '--no-attribution', '--node', '/usr/bin/node');
     assert.deepEqual(c.app, { type: 'node', script: path.join(dir, 'server.js'), args: [] });
     assert.deepEqual([c.settings.ratePerS, c.settings.durationS, c.settings.warmupS, c.settings.probeRatePerS], [50, 3, 0, 0]);
-    assert.equal(c.processes, null, 'no --workers variant for a Node server');
+    assert.equal(c.processes, null, 'no --workers variant unless asked');
+    assert.equal(parse('server.js', '--endpoint', 'GET /', '--workers', '3').processes, 3, 'a Node server in N processes (node:cluster)');
     assert.equal(c.budgetMs, 100);
     assert.equal(c.settings.budgetMs, 100);
     assert.equal(c.timeoutS, 90);
@@ -127,7 +128,6 @@ describe('usage errors, each specific', () => {
     ['duration 0', ['main:app', ...ep, '--duration', '0'], /--duration must be a number from 1/],
     ['warm-up negative', ['main:app', ...ep, '--warmup', '-1'], /--warmup must be a number from 0/],
     ['probe rate too high', ['main:app', ...ep, '--probe-rate', '5000'], /--probe-rate must be a number from 0 to 1000/],
-    ['--workers with a Node server', ['server.js', ...ep, '--workers', '2'], /--workers N server processes are not yet supported for a Node server/],
     ['more requests than a stream holds', ['main:app', ...ep, '--rate', '10000', '--duration', '3600'], /is 36000000 requests per endpoint: at most 5000000/],
     ['--workers 1', ['main:app', ...ep, '--workers', '1'], /--workers must be a whole number from 2 to 64, got "1"/],
     ['--workers not whole', ['main:app', ...ep, '--workers', '2.5'], /--workers must be a whole number/],

@@ -232,12 +232,12 @@ test('overlapMs: two requests of a route in flight together count the stall once
   assert.deepEqual(spanUnion([[5, 9], [0, 3], [2, 4], [9, 9], [8, 12]]), [[0, 4], [5, 12]]);
 });
 
-test('a Node app: its variants are Node processes; without a probe the wait the heartbeat predicts is judged', () => {
+test('a Node app: its variants are Node cluster workers; without a probe the wait the heartbeat predicts is judged', () => {
   const noProbe = variant(AS_WRITTEN, [processWindow(1, EVERY_SECOND)], { targets: [target('GET /docs/x'), target('POST /docs')], probe: null });
   const more = variant({ name: 'processes', processes: 3, threadTokens: null }, [processWindow(2, []), processWindow(3, []), processWindow(4, [])], { targets: [target('GET /docs/x'), target('POST /docs')], probe: null });
   const r = build([noProbe, more], { app: { type: 'node', script: '/work/app/server.js', args: [] } });
-  assert.equal(r.variants[1].label, '3 Node processes');
-  assert.equal(r.headline, 'At 20 req/s each on GET /docs/x and POST /docs, a request arriving at random would have waited p99 290.0 ms for the loop (budget 100 ms); with 3 Node processes: predicted wait p99 0.10 ms.');
+  assert.equal(r.variants[1].label, '3 Node cluster workers');
+  assert.equal(r.headline, 'At 20 req/s each on GET /docs/x and POST /docs, a request arriving at random would have waited p99 290.0 ms for the loop (budget 100 ms); with 3 Node cluster workers: predicted wait p99 0.10 ms.');
   assert.equal(r.variants[0].probeVsLoop, null);
   assert.deepEqual(serveExitCode(r, 100).stderr, ['looplag: budget 100 ms exceeded: as written (predicted wait p99 290.0 ms, loop lag p99 300.0 ms)']);
 });

@@ -25,7 +25,7 @@ async function main(line: string, cut: AbortSignal): Promise<void> {
   const problem = planProblem(plan);
   if (problem) throw new Error(problem);
   const result = await generate(plan, {
-    measuring: () => send({ type: 'measuring' }),
+    measuring: (t0EpochMs) => send({ type: 'measuring', t0EpochMs }),
     progress: (p) => send({ type: 'progress', ...p }),
   }, cut);
   if (cut.aborted) sendAndExit({ type: 'cut', result }, 0);

@@ -22,7 +22,8 @@ export const PROGRESS_EVERY_MS = 250;
 const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export interface GeneratorEvents {
-  measuring(): void;
+  /** The measured part began at `t0EpochMs` (the wall clock, ms since the epoch, as LoadResult's). */
+  measuring(t0EpochMs: number): void;
   progress(p: LoadProgress): void;
 }
 
@@ -214,7 +215,7 @@ class Run {
     this.measuringSent = true;
     this.cpuAtT0 = process.cpuUsage();
     this.t0EpochMs = Date.now() - (now - this.t0Ms);
-    this.events.measuring();
+    this.events.measuring(this.t0EpochMs);
   }
 
   private send(k: number, seq: number, intendedMs: number, now: number): void {

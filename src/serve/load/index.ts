@@ -96,7 +96,7 @@ export function runLoad(plan: LoadPlan, opts: LoadOptions = {}): Promise<LoadRes
     const onMessage = (message: ChildMessage) => {
       switch (message.type) {
         case 'measuring':
-          opts.onMeasureStart?.();
+          opts.onMeasureStart?.(message.t0EpochMs ?? Date.now());
           break;
         case 'progress':
           opts.onProgress?.({ phase: message.phase, elapsedMs: message.elapsedMs, sent: message.sent, completed: message.completed });

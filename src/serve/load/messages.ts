@@ -54,8 +54,8 @@ const LoadResultSchema: Schema<LoadResult> = obj({
 
 /** What the generator's process sends its parent. */
 export const ChildMessage = tagged({
-  /** The warm-up ended: the measured part starts now. */
-  measuring: obj({ type: literal('measuring') }),
+  /** The warm-up ended: the measured part started at `t0EpochMs` (optional: older generators said only when). */
+  measuring: obj({ type: literal('measuring'), t0EpochMs: optional(num) }),
   progress: obj({ type: literal('progress'), phase: literal('warmup', 'measuring', 'draining'), elapsedMs: num, sent: int, completed: int }),
   result: obj({ type: literal('result'), result: LoadResultSchema }),
   /** The answer to the parent's `cut`: the measured part up to it; null when cut in the warm-up. The process exits after it. */

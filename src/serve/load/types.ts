@@ -82,7 +82,10 @@ export interface LoadOptions {
   nodePath?: string;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
-  /** Called when the warm-up ends and the measured part begins (the host then opens the server's window). */
-  onMeasureStart?(): void;
+  /**
+   * Called when the warm-up ends and the measured part begins, with when it began (the
+   * wall clock, ms since the epoch, as `LoadResult.t0EpochMs`): the host opens the server's window there.
+   */
+  onMeasureStart?(t0EpochMs: number): void;
   onProgress?(p: LoadProgress): void;
 }

@@ -71,8 +71,14 @@ export type ServePlan = Infer<typeof ServePlan>;
 
 export const ServeHostMessage = tagged({
   start: obj({ type: literal('start'), protocol: int, plan: ServePlan }),
-  /** Begin the measured window: heartbeat samples and stacks from now (the warm-up requests are done). */
-  measure: obj({ type: literal('measure') }),
+  /**
+   * Begin the measured window (the warm-up requests are done). `t0EpochMs`: the host's
+   * wall clock when the load's measured part began. A harness that reads `measure` on the
+   * server's loop (Node) has recorded since `ready` and starts its window there, so a stall
+   * in progress when the message came is counted; absent: when it is read. (Python reads
+   * it on a thread of its own and starts then.)
+   */
+  measure: obj({ type: literal('measure'), t0EpochMs: optional(num) }),
   /** End the window: the harness sends `window`, then shuts the server down (lifespan shutdown) and exits. */
   stop: obj({ type: literal('stop') }),
 });

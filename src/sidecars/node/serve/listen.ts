@@ -21,6 +21,10 @@ export interface ServerHooks {
   /** The first http server called listen(): it is the one measured. */
   onChosen(server: http.Server): void;
   onListening(server: http.Server): void;
+  /** A cluster worker's (--workers N): the measured server's port is shared through node:cluster. */
+  shared?: boolean;
+  /** Shared, but the measured server refuses to share its port (why, in words): it is not listened. */
+  onUnshareable?(why: string): void;
   /** It could not listen (EADDRINUSE, EACCES): emitted before `listening`. */
   onListenError(server: http.Server, error: Error): void;
   /** A request for the app (not the probe), with its path as received (no query). */
@@ -80,6 +84,11 @@ export function instrumentListen(hooks: ServerHooks): () => void {
     const isMeasured = chosen === null && this instanceof http.Server;
     const options: net.ListenOptions = { ...normalized.options, host: LOOPBACK };
     delete options.ipv6Only;
+    if (isMeasured && hooks.shared && options.exclusive) {
+      // Node would bind it in this worker alone, on a port of its own: not the app in N processes.
+      hooks.onUnshareable?.('it listens with `exclusive: true`');
+      return this;
+    }
     if (isMeasured) {
       const server = this as http.Server;
       chosen = server;

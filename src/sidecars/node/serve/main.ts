@@ -7,6 +7,7 @@
  * function sidecar's (channel.ts: its own descriptor and nonce; orphanWatch.ts: it dies
  * with its parent): messages in src/shared/protocol/serve.ts.
  */
+import cluster from 'node:cluster';
 import type * as http from 'node:http';
 import * as path from 'node:path';
 import type { RunError } from '../../../shared/protocol';
@@ -20,7 +21,7 @@ import { loadScript, withoutToolFrames } from './loadScript';
 import { RequestLog } from './requests';
 import { expressAppOf, expressName, expressRoutes } from './routes';
 import { ServeWindow, WindowPlan } from './window';
-import type { WindowAttribution } from '../attribution';
+import { harnessEntry, Primary } from './primary';
 
 const BASE_DIR = __dirname;
 // Taken before user code loads: a script that replaces process.exit cannot keep us running.
@@ -32,13 +33,11 @@ class Harness {
   private phase: Phase = 'waiting';
   private server: http.Server | null = null;
   private window: ServeWindow | null = null;
-  /** The profiler, started before `ready` (see ServeWindow.prepare). */
-  private profiler: WindowAttribution | null = null;
   private readonly log = new RequestLog();
   private startTimer: NodeJS.Timeout | undefined;
   private ownExit = false;
-  /** Set once the server listens: the window's settings. */
-  private plan: ServePlan | null = null;
+  /** N > 1 server processes: the cluster's primary (this process serves nothing itself). */
+  private primary: Primary | null = null;
 
   constructor(private readonly channel: Channel<ServeSidecarMessage>, private readonly workspaceRoot: string) {}
 
@@ -49,12 +48,16 @@ class Harness {
     if (app.type !== 'node') {
       return this.fail({ kind: 'unsupported-target', message: `the Node server harness serves Node scripts, not a ${app.type} app`, detail: null }, 0);
     }
-    if (plan.processes > 1) {
-      return this.fail({ kind: 'unsupported-mode', message: `${plan.processes} server processes are not yet supported for Node servers`, detail: null }, 0);
-    }
     const startedAt = nowMs();
+    if (plan.processes > 1) {
+      // This process becomes the cluster's primary; each worker is this harness again, serving one process.
+      this.primary = new Primary(this.channel, plan, startedAt, { exit: (code) => this.exit(code) }, harnessEntry(BASE_DIR));
+      this.primary.start();
+      return;
+    }
     const script = path.basename(app.script);
     this.watchProcess();
+    refuseClusterFork(script, (e) => this.fail(e, 0));
     instrumentListen({
       port: plan.port,
       pingPath: plan.pingPath,
@@ -62,6 +65,12 @@ class Harness {
         this.server = server;
       },
       onListening: (server) => void this.ready(server, plan, startedAt),
+      shared: cluster.isWorker,
+      onUnshareable: (why) => this.fail({
+        kind: 'unsupported-target',
+        message: `${script}'s server cannot share its port between server processes (node:cluster): ${why}; run it as written, or listen without that option`,
+        detail: null, file: app.script,
+      }, 0),
       onListenError: (_server, e) => this.fail({
         kind: 'crashed',
         message: `${script}'s server could not listen on ${LOOPBACK}:${plan.port || '(a free port)'}: ${e.message}`,
@@ -97,13 +106,14 @@ class Harness {
     }
     if (this.phase !== 'starting') return;
     // Before `ready`: the load, warm-up included, starts after the profiler's start-up stall.
-    this.profiler = await ServeWindow.prepare(this.windowPlan(plan));
+    const profiler = await ServeWindow.prepare(this.windowPlan(plan));
     if (this.phase !== 'starting') {
-      this.profiler?.abandon();
+      profiler?.abandon();
       return;
     }
     this.phase = 'ready';
-    this.plan = plan;
+    // Recorded from now, cut at the host's t0 when `measure` comes (see window.ts).
+    this.window = ServeWindow.record(this.windowPlan(plan), this.log, profiler);
     this.channel.send({
       type: 'ready', port, pids: [process.pid], routes,
       server: express ? expressName() : 'node:http',
@@ -111,9 +121,11 @@ class Harness {
     });
   }
 
-  measure(): void {
-    if (this.phase !== 'ready' || this.window || !this.plan) return;
-    this.window = ServeWindow.open(this.windowPlan(this.plan), this.log, this.profiler);
+  /** `t0EpochMs`: when the host's load began its measured part (see ServeHostMessage). */
+  measure(t0EpochMs?: number): void {
+    if (this.primary) return this.primary.relay({ type: 'measure', ...(t0EpochMs !== undefined ? { t0EpochMs } : {}) });
+    if (this.phase !== 'ready') return;
+    this.window?.open(t0EpochMs);
   }
 
   private windowPlan(plan: ServePlan): WindowPlan {
@@ -121,11 +133,12 @@ class Harness {
   }
 
   async stop(): Promise<void> {
+    if (this.primary) return this.primary.relay({ type: 'stop' });
     if (this.phase === 'ended') return;
     const wasReady = this.phase === 'ready';
     this.phase = 'ended';
     clearTimeout(this.startTimer);
-    if (wasReady && this.window) {
+    if (wasReady && this.window?.opened) {
       const window = await this.window.close();
       this.channel.send({ type: 'window', processes: [window] });
     }
@@ -136,6 +149,7 @@ class Harness {
 
   /** The host is gone (stdin closed): nobody reads a window. */
   hostGone(): void {
+    if (this.primary) return this.primary.hostGone();
     this.phase = 'ended';
     this.closeServer();
     this.exit(1);
@@ -190,6 +204,22 @@ class Harness {
   }
 }
 
+/**
+ * A script that forks cluster workers itself would run its workers uninstrumented, and
+ * its primary never serves: refused at its first `cluster.fork()`, before anything listens.
+ */
+function refuseClusterFork(script: string, fail: (e: RunError) => void): void {
+  if (!cluster.isPrimary) return; // a worker of ours (--workers N): cluster.fork does not exist there
+  cluster.fork = (() => {
+    fail({
+      kind: 'unsupported-target',
+      message: `${script} starts node:cluster workers itself (cluster.fork()): Loop Lag measures the server process it runs, so run the script's single-process path (without its own cluster), and --workers N to compare N processes`,
+      detail: null,
+    });
+    throw new Error('Loop Lag: cluster.fork() is not supported in service mode');
+  }) as typeof cluster.fork;
+}
+
 function main(): void {
   // First: a host killed outright takes the server with it, even while a handler blocks the loop.
   dieWithParent(parentPidFromEnv());
@@ -208,7 +238,7 @@ function main(): void {
           return;
         }
         harness.start(m.plan).catch(internal);
-      } else if (m.type === 'measure') harness.measure();
+      } else if (m.type === 'measure') harness.measure(m.t0EpochMs);
       else if (m.type === 'stop') harness.stop().catch(internal);
     },
     (why) => harness.fail({ kind: 'protocol-error', message: why, detail: null }, 2),

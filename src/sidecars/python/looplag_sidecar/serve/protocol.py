@@ -23,7 +23,7 @@ PROCESS_WINDOW = {"pid": int, "t0EpochMs": NUM, "wallMs": NUM, "samples": ["list
 
 HOST_MESSAGES = {
     "start": {"type": str, "protocol": int, "plan": PLAN},
-    "measure": {"type": str},
+    "measure": {"type": str, "t0EpochMs": (OPT, NUM)},
     "stop": {"type": str},
 }
 SIDECAR_MESSAGES = {
