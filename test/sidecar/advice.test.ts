@@ -12,6 +12,7 @@
  * (and says so with `measurement-untrustworthy`) after three measurements, skips the
  * rest, saying how busy the machine was. Nothing passes silently.
  */
+import * as os from 'node:os';
 import assert from 'node:assert/strict';
 import { MIN_USEFUL_SPEEDUP } from '../../src/advice/thresholds';
 import { describe, test, type TestContext } from 'node:test';
@@ -350,8 +351,19 @@ describe('Node: the loop and its workers', () => {
   });
 
   test('a cheap function: healthy and safe on the loop, nothing else to fix', async (t) => {
-    const report = await measureOnQuietMachine(t, `${NODE}::cheap`, ['--modes', 'inline,worker', '--concurrency', '4', '--workers', '2']);
+    const options = ['--modes', 'inline,worker', '--concurrency', '4', '--workers', '2'];
+    let report = await measureOnQuietMachine(t, `${NODE}::cheap`, options);
     if (!quietOrSkip(t, report)) return;
+    // A first call preempted by other processes looks like a miss: Node gives no per-call CPU
+    // time to tell them apart (Python's rule does), and its background share may be unknown.
+    for (let attempt = 1; attempt < ATTEMPTS_ON_BUSY_MACHINE && idsOf(report).includes('cached-calls'); attempt++) {
+      report = await measure(t, `${NODE}::cheap`, options);
+    }
+    if (idsOf(report).includes('cached-calls')) {
+      t.skip(`a slow first call in each of ${ATTEMPTS_ON_BUSY_MACHINE} measurements (load ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores): ` +
+        `without per-call CPU a preempted call cannot be told from a cache miss\n${listOf(report)}`);
+      return;
+    }
     advice(report, 'healthy', 'inline');
     assert.match(report.headline!, /^Safe on the event loop \(called directly\): /);
     assertAbsent(report, 'inline-blocks-loop', 'async-def-blocks-loop', 'worker-recommended', ...GIL_IDS);

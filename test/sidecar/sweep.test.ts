@@ -264,7 +264,9 @@ describe('pure Python (fib) in process mode over W = 1, 2, 4: repeated rounds an
       const beyond = w4.throughputMinPerS! > w2.throughputMaxPerS!;
       assert.equal(rec.workers === 4, beyond, numbersOf(roomy));
       // Said when W=4 alone is within 5% of the best (else W=2 is picked as close enough anyway).
-      if (!beyond && w2.throughputPerS! < 0.95 * Math.max(...s.points.map((p) => p.throughputPerS!))) {
+      const best = Math.max(...s.points.map((p) => p.throughputPerS!));
+      // (A busy machine can make W=1 the best by far: then neither is within 5% and W=1 is picked.)
+      if (!beyond && w2.throughputPerS! < 0.95 * best && w4.throughputPerS! >= 0.95 * best) {
         assert.match(rec.reason, /within the spread of W=\d/, numbersOf(roomy));
       }
     }
