@@ -67,12 +67,12 @@ class BeatSamplerTest(unittest.TestCase):
 
     def test_the_stall_ending_beat_samples_the_worker_that_ran(self):
         here = os.path.dirname(os.path.abspath(__file__))
-        go, done = threading.Event(), threading.Event()
+        go, stop = threading.Event(), threading.Event()
 
         def work():
             go.wait()
-            spin(0.06)
-            done.set()
+            while not stop.is_set():
+                spin(0.005)
 
         worker = threading.Thread(target=work, name="looplag-worker_0", daemon=True)
         worker.start()
@@ -84,14 +84,20 @@ class BeatSamplerTest(unittest.TestCase):
             sampler.on_beat(t0, now)  # on time: nothing read
             self.assertEqual(sampler.samples, [])
             prev = now
+            clock = time.pthread_getcpuclockid(worker.ident)
+            cpu0 = time.clock_gettime(clock)
             go.set()
-            time.sleep(0.03)  # the loop waits while the worker spins
+            # The loop waits while the worker spins: until it has had 10 ms of CPU (however
+            # busy the machine) and the gap is a stall (30 ms).
+            while time.clock_gettime(clock) - cpu0 < 0.01 or time.perf_counter() - prev < 0.03:
+                time.sleep(0.001)
             now = time.perf_counter()
-            sampler.on_beat(prev, now)  # a 30 ms gap: a stall
+            sampler.on_beat(prev, now)  # a stall
             stall_end = (now - t0) * 1000.0
         finally:
             sampler.close()
-            done.wait(2)
+            stop.set()
+            worker.join(2)
         raw = sampler.raw(t0)
         sampler.release()
         self.assertEqual(raw["method"], "current-frames")
