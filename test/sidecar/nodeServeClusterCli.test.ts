@@ -64,3 +64,17 @@ test('--workers 2 on a Node server whose handler blocks its loop: fewer probes w
   }
   assert.fail(seen.join('\n'));
 });
+
+test('a script that forks node:cluster workers itself: as written is refused, --workers 2 still measures its worker path', async () => {
+  const tag = newTag();
+  const cli = await runCli(['serve', path.join(NODE_DIR, 'clustered.mjs'), '--workspace', NODE_DIR, '--endpoint', 'GET /',
+    '--rate', '5', '--duration', '1', '--warmup', '0', '--workers', '2', '--json'], { env: { LOOPLAG_TEST_TAG: tag } });
+  await assertNoProcessLeft(tag);
+  const doc = ServeReport.parse(JSON.parse(cli.stdout));
+  assert.deepEqual(doc.variants.map((v) => [v.name, v.status, v.error?.kind ?? null]),
+    [['as-written', 'failed', 'unsupported-mode'], ['processes', 'ok', null]], cli.stderr);
+  assert.match(doc.variants[0].error!.message, /starts node:cluster workers itself/);
+  const [workers] = doc.variants.slice(1);
+  assert.ok((workers.endpoints[0]?.completed ?? 0) > 0, JSON.stringify(workers.endpoints[0]));
+  assert.equal(doc.error, null, 'one variant refused is not the session\'s error');
+});

@@ -94,7 +94,8 @@ describe('looplag serve --sweep-rate, Python (FastAPI under uvicorn)', { skip: n
     assert.equal(doc.status, 'partial');
     const points = doc.variants[0].points;
     const cut = points.findIndex((p) => p.status !== 'measured');
-    assert.ok(cut >= 1 && cut <= 2, `the first point measured, the deadline in the second or third: ${points.map((p) => p.status).join(', ')}`);
+    // Where the deadline falls depends on each point's start-up (~2.6 s a point here): after the first, before the last.
+    assert.ok(cut >= 1 && cut < points.length, `the first point measured, the deadline in a later one: ${points.map((p) => p.status).join(', ')}`);
     for (const p of points.slice(0, cut)) assert.equal(p.verdict, 'within-budget', p.headline);
     assert.deepEqual([points[cut].status, points[cut].error?.kind], ['failed', 'timeout']);
     for (const p of points.slice(cut + 1)) assert.deepEqual([p.status, p.reason], ['not-run', '--timeout reached before it ran']);

@@ -14,6 +14,7 @@ import { serveSweepText } from '../../src/report/serveSweepText';
 import { buildServeReport } from '../../src/serve/buildServeReport';
 import type { ServeVariant, VariantInputs } from '../../src/serve/inputs';
 import { climb, ClimbStep, PointOutcome, sustainedRate } from '../../src/serve/sweep/climb';
+import { fellBehind } from '../../src/serve/sweep/keepUp';
 import { buildServeSweep } from '../../src/serve/sweep/build';
 import { serveSweepExitCode } from '../../src/serve/sweep/exitCode';
 import { ServeSweepInputs, sweepVariants } from '../../src/serve/sweep/run';
@@ -221,4 +222,21 @@ test('--sweep-rate and --sweep-threads: lists sorted ascending without repeats, 
     [args('--sweep-rate', '5,10000', '--duration', '600'), /^--sweep-rate 10000 for --duration 600 s is 6000000 requests per endpoint/],
   ];
   for (const [argv, pattern] of refused) assert.throws(() => parseServeArgs(argv, cwd), (e: Error) => e instanceof UsageError && pattern.test(e.message), argv.join(' '));
+});
+
+test('keeping up: an endpoint whose latency climbs through the measured part fell behind; one that varies without a trend did not', () => {
+  const climbing = Array.from({ length: 40 }, (_, i) => [i * 100, 500 + i * 150] as [number, number]);
+  const jittery = Array.from({ length: 40 }, (_, i) => [i * 100, i % 2 ? 900 : 20] as [number, number]);
+  assert.match(fellBehind({ name: 'GET /slow', timeline: climbing }, 100)!, /^GET \/slow answered in 5.67 s at the end, 1.18 s at the start$/);
+  assert.equal(fellBehind({ name: 'GET /jitter', timeline: jittery }, 100), null);
+  assert.equal(fellBehind({ name: 'GET /few', timeline: climbing.slice(0, 5) }, 100), null, 'too few to read a trend');
+  // Growth within the budget is not falling behind.
+  assert.equal(fellBehind({ name: 'GET /x', timeline: climbing.map(([t, ms]) => [t, 10 + (ms - 500) / 100] as [number, number]) }, 100), null);
+});
+
+test('climbing stops at a rate within budget whose endpoint fell behind, and that rate is not sustained', async () => {
+  const steps = await climb(['v'], [1, 2, 3], async (_v, rate): Promise<PointOutcome<number>> => (
+    { point: rate, verdict: 'within-budget', ended: null, behind: rate === 2 ? ['GET /x answered in 6.5 s at the end, 510 ms at the start'] : [] }));
+  assert.deepEqual(steps[0].map((s) => ('notRun' in s ? s.notRun : 'measured')), ['measured', 'measured', 'fell behind at 2 req/s']);
+  assert.equal(sustainedRate(steps[0]), 1);
 });

@@ -12,7 +12,7 @@ import { KNOBS } from '../../shared/settings';
 import { round3 } from '../../stats/percentiles';
 import type { ServeVariant } from '../inputs';
 import { fmtBudget, measured, overBudgetFigures, requestFailures, streamsOf, variantLabel } from '../verdict';
-import { ClimbStep, fmtRate, stopReason, sustainedRate } from './climb';
+import { ClimbStep, fmtRate, stopReason, sustained, sustainedRate } from './climb';
 import type { ServeSweepInputs } from './run';
 
 /** An error message in a headline is cut here: the point's `error` keeps it whole. */
@@ -65,16 +65,16 @@ export function buildServeSweep(inputs: ServeSweepInputs): ServeSweep {
 function variantOf(v: ServeVariant, steps: readonly ClimbStep<ServeReport>[], inputs: ServeSweepInputs, budgetMs: number): ServeSweepVariant {
   const points = steps.map((step) => pointOf(step, budgetMs));
   // Where the variant stopped climbing: its first point not sustained, unless the sweep itself ended there (cancel, --timeout).
-  const at = steps.findIndex((x) => 'outcome' in x && !x.outcome.ended && x.outcome.verdict !== 'within-budget');
+  const at = steps.findIndex((x) => 'outcome' in x && !x.outcome.ended && !sustained(x.outcome));
   const stopAt = at >= 0 ? points[at] : undefined;
-  const reason = stopAt ? stopReason(stopAt.verdict, stopAt.ratePerS) : null;
+  const reason = stopAt ? stopReason(stopAt.verdict, stopAt.ratePerS, stopAt.fellBehind) : null;
   return {
     name: v.name,
     label: variantLabel(v, inputs.app),
     processes: v.processes,
     threadTokens: v.threadTokens,
     sustainedRatePerS: sustainedRate(steps),
-    sustainedAll: points.length > 0 && points.every((p) => p.status === 'measured' && p.verdict === 'within-budget'),
+    sustainedAll: points.length > 0 && points.every((p) => p.status === 'measured' && p.verdict === 'within-budget' && !p.fellBehind.length),
     stop: stopAt && reason ? { ratePerS: stopAt.ratePerS, verdict: stopAt.verdict, reason: withWhy(reason, stopAt) } : null,
     points,
   };
@@ -83,6 +83,7 @@ function variantOf(v: ServeVariant, steps: readonly ClimbStep<ServeReport>[], in
 /** `over budget at 20 req/s: probe p99 850.0 ms`, `not measured at 5 req/s: No module named 'app'`. */
 function withWhy(reason: string, p: ServeSweepPoint): string {
   if (p.overBudget.length) return `${reason}: ${p.overBudget.join(', ')}`;
+  if (p.fellBehind.length) return `${reason}: ${p.fellBehind.join('; ')}`;
   if (p.verdict === 'not-measured' && p.error) {
     const m = printable(p.error.message);
     return `${reason}: ${m.length > MESSAGE_CHARS ? `${m.slice(0, MESSAGE_CHARS - 1)}…` : m}`;
@@ -95,7 +96,7 @@ function pointOf(step: ClimbStep<ServeReport>, budgetMs: number): ServeSweepPoin
   if ('notRun' in step) {
     return {
       ratePerS: step.ratePerS, status: 'not-run', verdict: 'not-measured', reason: step.notRun, error: null, startupMs: null, probe: null,
-      loop: null, endpoints: [], failures: 0, completedPerS: 0, overBudget: [], topBlocker: null, trustworthy: true, headline: '', notes: [],
+      loop: null, endpoints: [], failures: 0, completedPerS: 0, overBudget: [], fellBehind: [], topBlocker: null, trustworthy: true, headline: '', notes: [],
     };
   }
   const report = step.outcome.point;
@@ -103,7 +104,7 @@ function pointOf(step: ClimbStep<ServeReport>, budgetMs: number): ServeSweepPoin
   if (!v) {
     return {
       ratePerS: step.ratePerS, status: 'failed', verdict: 'not-measured', reason: null, error: report.error, startupMs: null, probe: null,
-      loop: null, endpoints: [], failures: 0, completedPerS: 0, overBudget: [], topBlocker: null, trustworthy: true, headline: report.headline, notes: [],
+      loop: null, endpoints: [], failures: 0, completedPerS: 0, overBudget: [], fellBehind: [], topBlocker: null, trustworthy: true, headline: report.headline, notes: [],
     };
   }
   const m = v.loop.merged;
@@ -123,6 +124,7 @@ function pointOf(step: ClimbStep<ServeReport>, budgetMs: number): ServeSweepPoin
     failures: streamsOf(v).reduce((a, e) => a + requestFailures(e), 0),
     completedPerS: round3(v.endpoints.reduce((a, e) => a + e.throughputPerS, 0)),
     overBudget: ok ? overBudgetFigures(v, budgetMs) : [],
+    fellBehind: ('outcome' in step && step.outcome.behind) ? [...step.outcome.behind] : [],
     topBlocker: v.blockers[0] ?? null,
     trustworthy: v.quality.trustworthy,
     headline: v.headline,

@@ -1,7 +1,7 @@
 /**
  * The sweep's climbing rule (issue 14), pure: rate by rate in ascending order, each
  * variant still climbing is measured once; a variant stops climbing at the first rate it
- * does not sustain (over the budget, failed requests, or not measured: higher rates would
+ * does not sustain (over the budget, failed requests, an endpoint falling behind, or not measured: higher rates would
  * only cost time to say the same), and its higher rates are not run, with that reason. A
  * point that ends the session (cancel, --timeout, an app that cannot start in any variant)
  * stops every variant. Rate-major rather than variant-major: a cut keeps every variant's
@@ -16,6 +16,8 @@ export interface PointOutcome<P> {
   verdict: ServeVerdict;
   /** The session ended with this point: nothing after it runs. */
   ended: RunError | null;
+  /** Endpoints that did not keep up with the rate (keepUp.ts): not sustained, whatever the verdict. */
+  behind?: readonly string[];
 }
 
 /** One rate of one variant: measured, or not run and why. */
@@ -26,11 +28,11 @@ export function fmtRate(r: number): string {
   return Number.isInteger(r) ? String(r) : String(Number(r.toFixed(2)));
 }
 
-/** Why a variant stops climbing at this rate; null when it sustained it (within the budget). */
-export function stopReason(verdict: ServeVerdict, ratePerS: number): string | null {
+/** Why a variant stops climbing at this rate; null when it sustained it (within the budget, every endpoint keeping up). */
+export function stopReason(verdict: ServeVerdict, ratePerS: number, behind: readonly string[] = []): string | null {
   const at = `at ${fmtRate(ratePerS)} req/s`;
   switch (verdict) {
-    case 'within-budget': return null;
+    case 'within-budget': return behind.length ? `fell behind ${at}` : null;
     case 'over-budget': return `over budget ${at}`;
     case 'failed-requests': return `requests failed ${at}`;
     case 'not-measured': return `not measured ${at}`;
@@ -62,15 +64,20 @@ export async function climb<V, P>(variants: readonly V[], ratesPerS: readonly nu
       const outcome = await measure(variants[i], ratePerS);
       steps[i].push({ ratePerS, outcome });
       if (outcome.ended) ended = outcome.ended;
-      else stopped[i] = stopReason(outcome.verdict, ratePerS);
+      else stopped[i] = stopReason(outcome.verdict, ratePerS, outcome.behind);
     }
   }
   return steps;
 }
 
-/** The highest rate measured within the budget, or null. */
+/** Measured within the budget, every endpoint keeping up. */
+export function sustained<P>(o: PointOutcome<P>): boolean {
+  return o.verdict === 'within-budget' && !o.behind?.length;
+}
+
+/** The highest rate sustained, or null. */
 export function sustainedRate<P>(steps: readonly ClimbStep<P>[]): number | null {
   let best: number | null = null;
-  for (const s of steps) if ('outcome' in s && s.outcome.verdict === 'within-budget') best = Math.max(best ?? s.ratePerS, s.ratePerS);
+  for (const s of steps) if ('outcome' in s && sustained(s.outcome)) best = Math.max(best ?? s.ratePerS, s.ratePerS);
   return best;
 }

@@ -14,6 +14,7 @@ import { buildServeReport } from '../buildServeReport';
 import type { ServeSettings, ServeVariant } from '../inputs';
 import { defaultServeTimeoutS, runServe, ServeOptions, ServeProgress, serveVariants } from '../session';
 import { ClimbStep, climb } from './climb';
+import { endpointsBehind } from './keepUp';
 
 export interface ServeSweepOptions extends Omit<ServeOptions, 'processes' | 'threadTokens' | 'variants' | 'deadline' | 'onVariant' | 'onProgress'> {
   /** Requests per second per endpoint, ascending. */
@@ -76,7 +77,9 @@ export async function runServeSweep(opts: ServeSweepOptions): Promise<ServeSweep
     error ??= inputs.error;
     const report = buildServeReport(inputs);
     onPoint?.(variant, ratePerS, report);
-    return { point: report, verdict: report.variants[0]?.verdict ?? 'not-measured', ended: inputs.error };
+    const v = report.variants[0];
+    const behind = v?.verdict === 'within-budget' ? endpointsBehind(v.endpoints, report.settings.verdictBudgetMs) : [];
+    return { point: report, verdict: v?.verdict ?? 'not-measured', ended: inputs.error, behind };
   });
   return {
     app: opts.app, runtime, settings: opts.settings, ratesPerS, processes: processes ?? null,

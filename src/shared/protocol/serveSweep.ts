@@ -57,6 +57,12 @@ export const ServeSweepPoint = obj({
   completedPerS: num,
   /** What went over the budget, as the serve gate names it (`probe p99 850.0 ms`, `loop lag p99 …`, `3 timed out`). */
   overBudget: arr(str),
+  /**
+   * Endpoints that did not keep up with the rate, though within the budget (src/serve/sweep/keepUp.ts: the
+   * last quarter of their requests answered over the budget later than the first, and at least twice as late):
+   * `GET /x answered in 6.5 s at the end, 510 ms at the start`. A point with any is not sustained.
+   */
+  fellBehind: arr(str),
   /** The line that blocked the loop most at this rate; null when none was found. */
   topBlocker: nullable(Blocker),
   trustworthy: bool,

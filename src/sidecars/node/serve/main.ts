@@ -66,8 +66,9 @@ class Harness {
       },
       onListening: (server) => void this.ready(server, plan, startedAt),
       shared: cluster.isWorker,
+      // One variant's refusal (unsupported-mode), not the session's: as written still runs.
       onUnshareable: (why) => this.fail({
-        kind: 'unsupported-target',
+        kind: 'unsupported-mode',
         message: `${script}'s server cannot share its port between server processes (node:cluster): ${why}; run it as written, or listen without that option`,
         detail: null, file: app.script,
       }, 0),
@@ -212,7 +213,7 @@ function refuseClusterFork(script: string, fail: (e: RunError) => void): void {
   if (!cluster.isPrimary) return; // a worker of ours (--workers N): cluster.fork does not exist there
   cluster.fork = (() => {
     fail({
-      kind: 'unsupported-target',
+      kind: 'unsupported-mode', // as written only: --workers N runs its worker path, so the session goes on
       message: `${script} starts node:cluster workers itself (cluster.fork()): Loop Lag measures the server process it runs, so run the script's single-process path (without its own cluster), and --workers N to compare N processes`,
       detail: null,
     });

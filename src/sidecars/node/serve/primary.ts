@@ -81,7 +81,8 @@ export class Primary {
       this.members.push(member);
       member.stdin.on('error', () => undefined); // it died: its exit says so
       readLines(stdio[WORKER_PROTOCOL_FD] as Readable, `${this.nonce} `, (value) => this.onWorkerLine(member, value));
-      worker.process.once('exit', (code, signal) => this.onExit(member, code, signal));
+      // 'close', not 'exit': its stdio is read to the end first, so a worker's last `done` is never taken for a crash.
+      worker.process.once('close', (code, signal) => this.onExit(member, code, signal));
       this.tell(member, { type: 'start', protocol: SERVE_PROTOCOL_VERSION, plan: workerPlan });
     }
     this.timer = setTimeout(() => {
@@ -139,7 +140,7 @@ export class Primary {
     const ports = [...new Set(this.members.map((m) => m.ready!.port))];
     if (ports.length > 1) {
       // Only a listen that refuses to share (exclusive) gets a port of its own: listen.ts refuses it first.
-      return this.fail({ kind: 'unsupported-target', message: `the server's ${this.members.length} processes listened on different ports (${ports.join(', ')}): its port is not shared through node:cluster`, detail: null });
+      return this.fail({ kind: 'unsupported-mode', message: `the server's ${this.members.length} processes listened on different ports (${ports.join(', ')}): its port is not shared through node:cluster`, detail: null });
     }
     const first = this.members[0].ready!;
     this.channel.send({

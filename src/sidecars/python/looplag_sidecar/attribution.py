@@ -107,7 +107,7 @@ class Sampler:
         self._ids = itertools.count()
         self._last_beat = None
         self._natives = {}  # server mode: ident → native thread id, to tell a reused ident
-        self._fresh = self._fresh_read = set()
+        self._fresh, self._fresh_read = set(), set()
 
     def start(self, now):
         """Before t0, once the window's threads exist: their roles and CPU clocks."""
