@@ -17,7 +17,7 @@ function fmtRate(r: number): string {
 }
 
 function pointCells(p: ServeSweepPoint): string[] {
-  const verdict = p.status === 'failed' ? (p.error ? `failed [${p.error.kind}]` : 'failed') : VERDICT_WORDS[p.verdict];
+  const verdict = p.status === 'failed' ? (p.error ? `failed [${p.error.kind}]` : 'failed') : p.fellBehind.length ? 'fell behind' : VERDICT_WORDS[p.verdict];
   const worst = p.endpoints.reduce<number | null>((a, e) => (e.p99Ms === null ? a : Math.max(a ?? 0, e.p99Ms)), null);
   return [fmtRate(p.ratePerS), verdict, fmtMs(p.probe?.p50Ms), fmtMs(p.probe?.p99Ms), fmtMs(p.loop?.lagP99Ms), fmtMs(p.loop?.lagMaxMs), fmtMs(worst), String(p.failures), p.completedPerS.toFixed(1)];
 }
