@@ -5,16 +5,12 @@
  * second; a rate not run says why) and the line that blocked the loop most where the
  * variant stopped. Every string from user code is made printable.
  */
-import { fmtMs, printable } from '../shared/format';
+import { fmtMs, fmtRate, printable } from '../shared/format';
 import type { ServeSweep, ServeSweepPoint, ServeSweepVariant } from '../shared/protocol/serveSweep';
 import { blockerSentence } from './blockerText';
 import { VERDICT_WORDS } from './serveText';
 
 const HEADER = ['req/s', 'verdict', 'probe p50', 'probe p99', 'lag p99', 'lag max', 'endpoint p99', 'failed', 'done/s'];
-
-function fmtRate(r: number): string {
-  return Number.isInteger(r) ? String(r) : String(Number(r.toFixed(2)));
-}
 
 function pointCells(p: ServeSweepPoint): string[] {
   const verdict = p.status === 'failed' ? (p.error ? `failed [${p.error.kind}]` : 'failed') : p.fellBehind.length ? 'fell behind' : VERDICT_WORDS[p.verdict];

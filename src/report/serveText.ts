@@ -8,7 +8,7 @@
 import type { Blocker } from '../shared/protocol/attribution';
 import type { EndpointStats, HandlerBlocking, ServeReport, ServeVariantReport, ServeVerdict } from '../shared/protocol/serveReport';
 import { attributionStatus } from '../shared/blockerPhrases';
-import { fmtMs, printable } from '../shared/format';
+import { fmtMs, fmtRate, printable } from '../shared/format';
 import { blockerSentence, blockerWords, BLOCKER_SHOWN_MIN_SHARE, BLOCKERS_SHOWN } from './blockerText';
 import { cell } from './markdown';
 
@@ -24,10 +24,6 @@ export const VERDICT_WORDS: { [K in ServeVerdict]: string } = {
 export const HANDLERS_SHOWN = 5;
 
 /** `20`, `2.5`: a rate, whole when it is. */
-function fmtRate(r: number): string {
-  return Number.isInteger(r) ? String(r) : r.toFixed(1);
-}
-
 /** The columns of a stream: `req/s` is what completed per second (below the rate sent when requests failed or queued). */
 const STREAM_HEADER = ['endpoint', 'req/s', 'sent', 'ok', 'failed', 'p50', 'p99', 'max'];
 

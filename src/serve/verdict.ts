@@ -6,7 +6,7 @@
  */
 import type { EndpointStats, ServeVariantReport, ServeVerdict } from '../shared/protocol/serveReport';
 import type { ServeApp } from '../shared/protocol/serve';
-import { fmtMs, printable } from '../shared/format';
+import { fmtMs, fmtRate, printable } from '../shared/format';
 
 /** What the rules read of a variant (a document's variant has it all). */
 export type VariantFigures = Pick<ServeVariantReport, 'status' | 'error' | 'server' | 'endpoints' | 'probe' | 'loop' | 'label'>;
@@ -127,10 +127,6 @@ function joinNames(names: string[]): string {
 /** A budget as the user gave it: `100 ms` (fmtMs would say `100.0 ms`), `1.50 s`. */
 export function fmtBudget(ms: number): string {
   return ms < 1000 ? `${ms} ms` : fmtMs(ms);
-}
-
-function fmtRate(r: number): string {
-  return Number.isInteger(r) ? String(r) : r.toFixed(1);
 }
 
 function why(v: VariantFigures): string {

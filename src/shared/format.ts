@@ -19,6 +19,11 @@ export function fmtNum(x: number | null | undefined, digits = 2, suffix = ''): s
 }
 
 /** A fraction as a whole percent: 0.456 → `46%`. */
+/** A request rate: `20`, `2.5`, `0.25` (two decimals at most, trailing zeros dropped). */
+export function fmtRate(r: number): string {
+  return Number.isInteger(r) ? String(r) : String(Number(r.toFixed(2)));
+}
+
 export function fmtPct(fraction: number): string {
   return `${Math.round(fraction * 100)}%`;
 }

@@ -5,14 +5,14 @@
  * headline with the verdict first. Pure and deterministic.
  */
 import { TOOL_VERSION } from '../../report/buildReport';
-import { printable } from '../../shared/format';
+import { fmtRate, printable } from '../../shared/format';
 import type { ServeReport, ServeVariantReport } from '../../shared/protocol/serveReport';
 import { SERVE_SWEEP_SCHEMA, ServeSweep, ServeSweepPoint, ServeSweepVariant } from '../../shared/protocol/serveSweep';
 import { KNOBS } from '../../shared/settings';
 import { round3 } from '../../stats/percentiles';
 import type { ServeVariant } from '../inputs';
 import { fmtBudget, measured, overBudgetFigures, requestFailures, streamsOf, variantLabel } from '../verdict';
-import { ClimbStep, fmtRate, stopReason, sustained, sustainedRate } from './climb';
+import { ClimbStep, stopReason, sustained, sustainedRate } from './climb';
 import type { ServeSweepInputs } from './run';
 
 /** An error message in a headline is cut here: the point's `error` keeps it whole. */

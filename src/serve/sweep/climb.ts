@@ -9,6 +9,7 @@
  */
 import type { RunError } from '../../shared/protocol';
 import type { ServeVerdict } from '../../shared/protocol/serveReport';
+import { fmtRate } from '../../shared/format';
 
 /** What the climbing rule reads of a measured point (src/serve/verdict.ts verdictOf decides it). */
 export interface PointOutcome<P> {
@@ -22,11 +23,6 @@ export interface PointOutcome<P> {
 
 /** One rate of one variant: measured, or not run and why. */
 export type ClimbStep<P> = { ratePerS: number; outcome: PointOutcome<P> } | { ratePerS: number; notRun: string };
-
-/** `20`, `2.5`. */
-export function fmtRate(r: number): string {
-  return Number.isInteger(r) ? String(r) : String(Number(r.toFixed(2)));
-}
 
 /** Why a variant stops climbing at this rate; null when it sustained it (within the budget, every endpoint keeping up). */
 export function stopReason(verdict: ServeVerdict, ratePerS: number, behind: readonly string[] = []): string | null {

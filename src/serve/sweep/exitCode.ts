@@ -11,7 +11,7 @@ import { errorExitCode, EXIT } from '../../report/exitCode';
 import { printable } from '../../shared/format';
 import type { ServeSweep, ServeSweepPoint } from '../../shared/protocol/serveSweep';
 import { fmtBudget } from '../verdict';
-import { fmtRate } from './climb';
+import { fmtRate } from '../../shared/format';
 
 export function serveSweepExitCode(doc: ServeSweep, budgetMs: number | null, verbose = false): { code: number; stderr: string[] } {
   const err = doc.error;
