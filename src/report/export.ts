@@ -8,9 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Report, Sweep } from '../shared/protocol';
 import { standaloneHtml, UiAssets } from './html';
+import type { ServeReport } from '../shared/protocol/serveReport';
 
 /** The JSON file's text: indented, one trailing newline. */
-export function documentJson(doc: Report | Sweep): string {
+export function documentJson(doc: Report | Sweep | ServeReport): string {
   return JSON.stringify(doc, null, 2) + '\n';
 }
 
