@@ -44,7 +44,7 @@ export class Commands {
       [COMMANDS.clearAnnotations]: () => this.annotations.clear(),
       // Both arguments optional (the palette passes none, a CodeLens both): no required parameter.
       [COMMANDS.measureEndpoint]: (...args) => this.endpoints.measureEndpoint(...args),
-      [COMMANDS.showServe]: () => this.runs.reportView.showServe() || this.runs.showReport(),
+      [COMMANDS.showServe]: async () => (await this.runs.reportView.showServe()) || this.runs.showReport(),
     };
   }
 

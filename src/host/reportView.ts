@@ -106,8 +106,12 @@ export class ReportView implements vscode.Disposable {
     return true;
   }
 
-  /** The last service-mode report in the panel again; false when there is none. */
-  showServe(): boolean {
+  /** The last service-mode report in the panel again (after a reload, the workspace's last one kept); false when there is none. */
+  async showServe(): Promise<boolean> {
+    if (!this.serveShown) {
+      const last = await this.history.lastServe();
+      if (last) this.serveShown = { report: last, visible: true, running: null };
+    }
     if (!this.serveShown) return false;
     this.serveShown.visible = true;
     if (this.sweepShown) this.sweepShown.visible = false;
@@ -162,6 +166,12 @@ export class ReportView implements vscode.Disposable {
   serveStarted(report: ServeReport, running: ServeLive): void {
     this.serveShown = { report, visible: true, running };
     if (this.sweepShown) this.sweepShown.visible = false;
+  }
+
+  /** A session ended: its document on show (unless the user went elsewhere meanwhile) and kept as the workspace's last. */
+  async serveFinished(report: ServeReport): Promise<void> {
+    this.serveProgressed(report, null);
+    await this.history.saveServe(report).catch((e: Error) => this.log.error(`could not keep the service report: ${e.message}`));
   }
 
   /** The last service-mode document (the panel's Export JSON; the e2e test reads it). */

@@ -35,7 +35,9 @@ export function endpointItems(routes: ServeRoute[], sites: RouteSite[], preselec
     const picked = want !== null && routeMatches({ methods: [method], path }, want);
     items.push({ label, method, path, picked, ...(description ? { description } : {}), ...(detail ? { detail } : {}) });
   };
-  for (const r of routes) {
+  // The app's own handlers (a file named) before the framework's (FastAPI's /docs, /openapi.json).
+  const own = [...routes].sort((a, b) => Number(a.file === null) - Number(b.file === null));
+  for (const r of own) {
     const methods = r.methods.map((m) => m.toUpperCase());
     for (const m of methods.filter((x) => !IMPLIED.has(x) || methods.every((y) => IMPLIED.has(y)))) {
       add(m, r.path, r.handler ?? undefined, r.file ? `${r.file}${r.line ? `:${r.line}` : ''}${r.isAsync === null ? '' : r.isAsync ? ' · async def' : ' · def'}` : undefined);

@@ -122,7 +122,7 @@ export async function runServeInEditor(runs: RunController, req: ServeRequest, l
     return undefined;
   }
   const report = buildServeReport(inputs);
-  view.serveProgressed(report, null);
+  await view.serveFinished(report);
   log.info(`serve ${req.label}: ${report.status} — ${report.headline}`);
   const short = report.headline.length > 60 ? report.headline.slice(0, 57) + '…' : report.headline;
   runs.setStatus(`$(pulse) ${short}`, `Loop Lag: ${req.label} under load\n${report.headline}`, COMMANDS.showServe);
