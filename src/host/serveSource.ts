@@ -55,7 +55,9 @@ export function pythonModuleOf(file: string, root: string): string | null {
 }
 
 /** The Python decorators of a route: `@app.get("/x")`, `@router.post(...)`, `@app.route(...)`, `@app.api_route(...)`. */
-const PY_ROUTE = /^\s*@\s*[A-Za-z_]\w*\s*\.\s*(get|post|put|patch|delete|head|options|route|api_route)\s*\(\s*(?:path\s*=\s*)?[rbu]?(['"])(\/[^'"]*)\2/;
+const PY_ROUTE = /^\s*@\s*[A-Za-z_]\w*\s*\.\s*(get|post|put|patch|delete|head|options|route|api_route)\s*\(/;
+/** The decorator's first argument (or `path=`): the route's path, possibly on a later line of the call. */
+const PY_PATH = /^\s*(?:path\s*=\s*)?[rbu]?(['"])(\/[^'"]*)\1/;
 const PY_METHODS = /methods\s*=\s*[[(]([^\])]*)[\])]/;
 /** JS/TS: `app.get('/x', …)`, `router.post("/y", …)`, `fastify.get(\`/z\`, …)`: a path and another argument after it. */
 const JS_ROUTE = /(?:^|[^\w$.])([A-Za-z_$][\w$]*)\s*\.\s*(get|post|put|patch|delete|head|options|all)\s*\(\s*(['"`])(\/[^'"`]*)\3\s*,/g;
@@ -71,20 +73,23 @@ function scanPython(source: string): RouteSite[] {
   for (let i = 0; i < lines.length; i++) {
     const m = PY_ROUTE.exec(lines[i]);
     if (!m) continue;
+    // The decorator's call, which may span lines up to the next decorator or the def.
+    let end = i + 1;
+    while (end < lines.length && end < i + 10 && !/^\s*(@|def\s|async\s+def\s)/.test(lines[end])) end++;
+    const call = [lines[i].slice(m[0].length), ...lines.slice(i + 1, end)].join(' ');
+    const p = PY_PATH.exec(call);
+    if (!p) continue;
     const kind = m[1];
-    let methods = kind === 'route' || kind === 'api_route' ? ['GET'] : [kind.toUpperCase()];
+    let methods = [kind === 'route' || kind === 'api_route' ? 'GET' : kind.toUpperCase()];
     if (kind === 'route' || kind === 'api_route') {
-      // `methods=[...]` in this decorator's call, which may span lines up to the next decorator or the def.
-      let end = i + 1;
-      while (end < lines.length && end < i + 10 && !/^\s*(@|def\s|async\s+def\s)/.test(lines[end])) end++;
-      const ms = PY_METHODS.exec(lines.slice(i, end).join(' '));
+      const ms = PY_METHODS.exec(call);
       const named = ms ? [...ms[1].matchAll(/['"]([A-Za-z]+)['"]/g)].map((x) => x[1].toUpperCase()) : [];
       if (named.length) methods = named;
     }
     // The lens goes above the handler's first decorator, not between two of them.
     let first = i;
     while (first > 0 && /^\s*@/.test(lines[first - 1])) first--;
-    sites.push({ methods, path: m[3], line: first + 1 });
+    sites.push({ methods, path: p[2], line: first + 1 });
   }
   return sites;
 }
