@@ -29,12 +29,14 @@ export class EndpointCodeLens implements vscode.CodeLensProvider, vscode.Disposa
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const language = languageOfDocument(doc.languageId);
     if (!vscode.workspace.isTrusted || doc.uri.scheme !== 'file' || !language) return [];
-    if (!readServeSettings(doc.uri).codeLens) return [];
+    const serve = readServeSettings(doc.uri);
+    if (!serve.codeLens) return [];
+    const { ratePerS, durationS } = serve.settings;
     return scanRoutes(doc.getText(), language === 'python' ? 'python' : language === 'typescript' ? 'typescript' : 'javascript').map((site) => {
       const endpoint = `${site.methods[0]} ${site.path}`;
       const range = new vscode.Range(site.line - 1, 0, site.line - 1, 0);
       return new vscode.CodeLens(range, commandLink(COMMANDS.measureEndpoint, ENDPOINT_LENS_TITLE, [doc.uri, endpoint],
-        `Start this app on 127.0.0.1 and send ${endpoint} requests at a steady rate, measuring what a trivial request waits and the server's event loop`));
+        `Start this app on 127.0.0.1 and send ${endpoint} ${ratePerS} requests/s for ${durationS} s (looplag.serve.*), measuring what a trivial request waits and the server's event loop`));
     });
   }
 

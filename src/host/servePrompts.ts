@@ -35,8 +35,9 @@ export function endpointItems(routes: ServeRoute[], sites: RouteSite[], preselec
     const picked = want !== null && routeMatches({ methods: [method], path }, want);
     items.push({ label, method, path, picked, ...(description ? { description } : {}), ...(detail ? { detail } : {}) });
   };
-  // The app's own handlers (a file named) before the framework's (FastAPI's /docs, /openapi.json).
-  const own = [...routes].sort((a, b) => Number(a.file === null) - Number(b.file === null));
+  // The app's own handlers (a workspace-relative file) before the framework's (FastAPI's /docs, /openapi.json).
+  const outside = (r: ServeRoute) => Number(r.file === null || /^([/\\]|[A-Za-z]:)/.test(r.file));
+  const own = [...routes].sort((a, b) => outside(a) - outside(b));
   for (const r of own) {
     const methods = r.methods.map((m) => m.toUpperCase());
     for (const m of methods.filter((x) => !IMPLIED.has(x) || methods.every((y) => IMPLIED.has(y)))) {

@@ -6,7 +6,7 @@
  * answered, the route the lens points at preselected among the app's routes, another
  * picked, the path parameter asked; then the session's document (kept as the workspace's
  * last serve report), the output channel's summary and the status bar; a second run does
- * not ask again.
+ * not ask again; Cancel Run under load keeps what was measured and leaves no server.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -17,7 +17,7 @@ import { ServeReport } from '../../src/shared/protocol/serveReport';
 import { findLogFile } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, processesWithTag, tmpDir } from '../support/helpers';
-import { answerInputBox, clickCodeLens, codeLensTitles, openFile, statusBarText, waitForLog, waitUntil } from '../support/workbench';
+import { answerInputBox, clickCodeLens, codeLensTitles, openFile, runCommand, statusBarText, waitForLog, waitForNotification, waitUntil } from '../support/workbench';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const APP_DIR = path.join(FIXTURES, 'e2e', 'serve');
@@ -106,14 +106,49 @@ describe('Loop Lag: Measure Endpoint in VS Code', { skip }, () => {
     assert.deepEqual(report.settings.endpoints.map((e) => e.name), ['GET /report']);
     assert.notEqual(report.status, 'failed', report.error?.message);
   });
+
+  test('Cancel Run mid-load keeps what was measured, says so, and leaves no server running', async (t) => {
+    const { page, server, tag } = session;
+    // A long run this time: the folder's settings changed as a user would (read on every run).
+    const settingsFile = path.join(folder, '.vscode', 'settings.json');
+    const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, 'looplag.serve.duration': 60 }, null, 2));
+    // The lens's tooltip names the duration: once it says 60 s, the editor has the new settings.
+    const lens = page.locator('.codelens-decoration a', { hasText: LENS }).first();
+    await waitUntil(async () => ((await lens.getAttribute('title').catch(() => null)) ?? '').includes('for 60 s'), 'the lens to say 60 s', 30_000);
+    await clickCodeLens(page, LENS, { index: 0 });
+    await quickPickRows(page, 'GET /report');
+    const since = Date.now();
+    await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
+    // Under load (the notification counts the measured seconds), then cancelled.
+    await waitForNotification(page, /as written: \d+\.\d s \/ 60 s/, { timeoutMs: SERVE_TIMEOUT_MS });
+    await runCommand(page, 'Loop Lag: Cancel Run');
+    const report = await waitForServeReport(server.userDataDir, since);
+    t.diagnostic(`after cancel: ${report.status}, ${report.headline}`);
+    assert.equal(report.error?.kind, 'cancelled');
+    assert.equal(report.settings.durationS, 60, 'the changed setting was read');
+    const measured = report.variants[0].endpoints.find((e) => e.name === 'GET /report');
+    assert.ok(measured && measured.sent > 0, 'the requests up to the cut are kept');
+    await waitForNotification(page, /cancelled; what was measured before it is in the report/);
+    await waitUntil(() => processesWithTag(tag).filter((pid) => isServer(pid)).length === 0, 'no server harness left after the cancel', 10_000);
+  });
 });
 
 // ------------------------------------------------------------------ helpers
 
-/** The open quick pick's rows (once `label` is among them): label and checked state. */
+/**
+ * The rows of the endpoint quick pick once it is on screen with `label` among them: label
+ * and checked state (a hidden quick input keeps its last rows: its title and visibility
+ * tell this one from the last).
+ */
 async function quickPickRows(page: Page, label: string): Promise<{ label: string; picked: boolean }[]> {
   let rows: { label: string; picked: boolean }[] = [];
   await waitUntil(async () => {
+    const open = await page.evaluate(() => {
+      const w = document.querySelector<HTMLElement>('.quick-input-widget');
+      return !!w && w.style.display !== 'none' && (w.querySelector('.quick-input-title')?.textContent ?? '').includes('endpoints of');
+    });
+    if (!open) return false;
     rows = await page.$$eval('.quick-input-widget .quick-input-list .monaco-list-row', (els) => els.map((el) => ({
       label: (el.querySelector('.label-name')?.textContent ?? el.getAttribute('aria-label') ?? '').trim(),
       picked: el.getAttribute('aria-checked') === 'true' || (el.querySelector('input[type=checkbox]') as HTMLInputElement | null)?.checked === true,
