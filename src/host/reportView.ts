@@ -84,6 +84,11 @@ export class ReportView implements vscode.Disposable {
     return this.current?.report;
   }
 
+  /** A service-mode report is on show (not a run's report or a sweep). */
+  get serveVisible(): boolean {
+    return this.serveShown?.visible ?? false;
+  }
+
   get hasSweep(): boolean {
     return this.sweepShown !== null;
   }

@@ -23,6 +23,8 @@ import { RUNTIME_NAMES, RuntimeName, runtimeOf } from '../shared/modes';
 import { ResultHint, resultHint } from './lensText';
 import { ActiveRun, ReportView, startingSweep } from './reportView';
 import { KNOBS } from '../shared/settings';
+import { readServeSettings } from './serveConfig';
+import { runServeInEditor, ServeRequest } from './serveRun';
 
 /** Everything needed to start (and later repeat) a measurement. */
 export interface RunRequest {
@@ -125,7 +127,16 @@ export class RunController implements vscode.Disposable {
     return a && { kind: a.kind, progress: a.progress, label: a.slot.label, concurrency: a.slot.concurrency };
   }
 
+  /** The last Measure Endpoint session's request (the panel's Re-run on a serve view repeats it). */
+  lastServeRequest: ServeRequest | undefined;
+
   async rerun(): Promise<void> {
+    // A serve view on show: its session again, with today's settings (the endpoints as picked).
+    const serve = this.view.serveVisible ? this.lastServeRequest : undefined;
+    if (serve) {
+      await runServeInEditor(this, { ...serve, host: readServeSettings(serve.uri) }, this.log);
+      return;
+    }
     // After a window reload the panel is revived showing the newest report of the history,
     // but the request that made it went with the old extension host: repeat that report's
     // target and arguments.

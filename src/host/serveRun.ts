@@ -64,6 +64,7 @@ export function partialServeReport(base: ServeInputs, done: VariantInputs[]): Se
 
 export async function runServeInEditor(runs: RunController, req: ServeRequest, log: vscode.LogOutputChannel): Promise<ServeReport | undefined> {
   const view = runs.reportView;
+  runs.lastServeRequest = req;
   const variants = requestVariants(req);
   const s = { ...req.host.settings, endpoints: req.endpoints };
   const base: ServeInputs = { app: req.app, runtime: null, settings: s, variants: [], error: null, createdAt: new Date().toISOString(), workspaceRoot: req.workspaceRoot };
