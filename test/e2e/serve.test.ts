@@ -11,13 +11,13 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ServeReport } from '../../src/shared/protocol/serveReport';
 import { findLogFile } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, processesWithTag, tmpDir } from '../support/helpers';
-import { answerInputBox, clickCodeLens, codeLensTitles, openFile, runCommand, statusBarText, waitForLog, waitForNotification, waitUntil } from '../support/workbench';
+import { answerInputBox, clickCodeLens, codeLensTitles, openFile, reloadWithWorkspaceTrust, runCommand, statusBarText, waitForLog, waitForNotification, waitUntil } from '../support/workbench';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const APP_DIR = path.join(FIXTURES, 'e2e', 'serve');
@@ -131,6 +131,31 @@ describe('Loop Lag: Measure Endpoint in VS Code', { skip }, () => {
     assert.ok(measured && measured.sent > 0, 'the requests up to the cut are kept');
     await waitForNotification(page, /cancelled; what was measured before it is in the report/);
     await waitUntil(() => processesWithTag(tag).filter((pid) => isServer(pid)).length === 0, 'no server harness left after the cancel', 10_000);
+  });
+});
+
+describe('Measure Endpoint in an untrusted folder (Restricted Mode)', { skip }, () => {
+  let folder: string;
+  const session = useWorkbench(() => {
+    folder = tmpDir('looplag-e2e-serve-untrusted-');
+    fs.cpSync(APP_DIR, folder, { recursive: true });
+    // startupPrompt "never": Restricted Mode without the modal "Do you trust the authors?".
+    return { folder, vsix: VSIX, userSettings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' } };
+  });
+  before(async () => {
+    await reloadWithWorkspaceTrust(session.page);
+  });
+  after(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  test('no endpoint lens, and the command explains why it starts nothing', async () => {
+    const { page, tag } = session;
+    await waitUntil(async () => /Restricted Mode/.test((await statusBarText(page, 'status.workspaceTrust')) ?? ''), '"Restricted Mode" in the status bar');
+    await openFile(page, 'shop.py');
+    await runCommand(page, 'Loop Lag: Measure Endpoint…');
+    await waitForNotification(page, 'only runs in a trusted workspace');
+    assert.deepEqual(await codeLensTitles(page), []);
+    assert.equal(await page.locator('.monaco-dialog-box').count(), 0, 'no confirmation: nothing is offered to run');
+    assert.deepEqual(processesWithTag(tag).filter((pid) => isServer(pid)), [], 'no server harness started');
   });
 });
 
