@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { EditorAnnotations } from './host/annotations';
 import { CODELENS_SELECTOR, LoopLagCodeLens } from './host/codeLens';
 import { Commands } from './host/commands';
+import { EndpointCodeLens } from './host/serveLens';
 import { RunController } from './host/runController';
 import { registerReportSerializer } from './panel/reportPanel';
 import { HistoryStore } from './report/historyStore';
@@ -18,13 +19,16 @@ export function activate(context: vscode.ExtensionContext): void {
   const runs = new RunController(context, history, log);
   const codeLens = new LoopLagCodeLens(runs, log);
   const annotations = new EditorAnnotations(runs.onDidShowReport);
+  const endpointLens = new EndpointCodeLens();
   context.subscriptions.push(
     log,
     runs,
     codeLens,
+    endpointLens,
     annotations,
     ...new Commands(context, runs, log, annotations).register(),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, codeLens),
+    vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, endpointLens),
     registerReportSerializer(runs.panel),
   );
   void runs.loadHistory();

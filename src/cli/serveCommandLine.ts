@@ -17,6 +17,9 @@ import { Knob, KNOBS, SWITCHES } from '../shared/settings';
 import { joinNegativeValues } from './commandLine';
 import { checkOutputPath, isDirectory, sameFile } from './plan';
 import { SERVE_HELP } from './serveHelp';
+import { BODY_METHODS, NO_BODY_METHODS, parseApp, parseEndpoint } from '../serve/appSpec';
+
+export { BODY_METHODS, NODE_SCRIPT_EXTENSIONS, parseApp, parseEndpoint } from '../serve/appSpec';
 
 /** Every flag `looplag serve` accepts (a test checks that `looplag serve --help` documents each one). */
 export const SERVE_OPTIONS = {
@@ -44,17 +47,10 @@ export const SERVE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Methods a load target may use; the first three need a body. */
-export const BODY_METHODS = ['POST', 'PUT', 'PATCH'] as const;
-const METHODS = new Set<string>([...BODY_METHODS, 'GET', 'HEAD', 'DELETE', 'OPTIONS']);
-const NO_BODY_METHODS = new Set(['GET', 'HEAD']);
 /** Headers the load generator sets itself (the connection, the body's length): a user value would contradict it. */
 const MANAGED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection']);
 /** RFC 9110's token: a header name. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** uvicorn's APP: dotted module, colon, dotted attribute. */
-const ASGI_APP = /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/;
-export const NODE_SCRIPT_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts'];
 
 /** A `looplag serve` session, checked and ready to start. */
 export interface ServeCommand {
@@ -192,29 +188,6 @@ function parseList(flag: string, text: string, knob: Knob, max: number): number[
   return values;
 }
 
-/** `module:attr` → an ASGI app imported from the workspace; a .js/.mjs/.cjs/.ts file → a Node server. */
-export function parseApp(text: string, workspaceRoot: string, cwd: string): ServeApp {
-  const ext = path.extname(text).toLowerCase();
-  if (NODE_SCRIPT_EXTENSIONS.includes(ext)) {
-    const script = path.resolve(cwd, text);
-    let stat: fs.Stats | null = null;
-    try {
-      stat = fs.statSync(script);
-    } catch {
-      // reported below
-    }
-    if (!stat?.isFile()) throw new UsageError(`the Node server script ${text} ${stat ? 'is not a file' : 'does not exist'}`);
-    return { type: 'node', script, args: [] };
-  }
-  if (ASGI_APP.test(text)) return { type: 'asgi', target: text, appDir: workspaceRoot, lifespan: 'auto' };
-  if (/\(\)$/.test(text)) throw new UsageError(`an app factory (${text}) is not supported: name the app object, module:attribute`);
-  if (ext === '.py' || ext === '.pyw') {
-    const module = path.basename(text, ext);
-    throw new UsageError(`name the ASGI app as module:attribute (e.g. ${/^[A-Za-z_]\w*$/.test(module) ? module : 'main'}:app), not the file ${text}`);
-  }
-  throw new UsageError(`APP must be a Python ASGI app as module:attribute (e.g. app.main:app) or a Node server script (${NODE_SCRIPT_EXTENSIONS.join(' ')}), got "${text}"`);
-}
-
 type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
 
 /** Each `--endpoint "METHOD /path"`, with the `--body` that follows it (in command-line order). */
@@ -241,19 +214,6 @@ export function parseEndpoints(tokens: Token[], headers: Record<string, string>,
     }
   }
   return endpoints;
-}
-
-/** `"GET /reports/sales"` → method and path (with its query). */
-export function parseEndpoint(text: string): Pick<LoadTarget, 'name' | 'method' | 'path'> {
-  const m = /^\s*(\S+)\s+(\S+)\s*$/.exec(text);
-  if (!m) throw new UsageError(`--endpoint "${text}": write it as "METHOD /path", e.g. "GET /reports/sales"`);
-  const method = m[1].toUpperCase();
-  const p = m[2];
-  if (!METHODS.has(method)) throw new UsageError(`--endpoint "${text}": unknown method ${m[1]}; use one of ${[...METHODS].join(', ')}`);
-  if (!p.startsWith('/')) throw new UsageError(`--endpoint "${text}": the path must start with / (the server is on 127.0.0.1; give the path only)`);
-  // HTTP sends a request target as printable ASCII: anything else would be refused per request, mid-run.
-  if (!/^[\x21-\x7e]*$/.test(p)) throw new UsageError(`--endpoint "${text}": write characters outside printable ASCII percent-encoded (é as %C3%A9)`);
-  return { name: `${method} ${p}`, method, path: p };
 }
 
 /** An inline body must be JSON (it is sent as application/json); `@FILE` is sent as the file holds it. */

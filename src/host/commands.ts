@@ -4,13 +4,15 @@
  */
 import * as vscode from 'vscode';
 import { readSettings, sweepWorkerCounts } from './config';
-import { CommandHandlers, COMMANDS, registerCommands, SECTION } from './ids';
+import { CommandHandlers, COMMANDS, registerCommands } from './ids';
 import { candidatesFor, hostRuntime, offerInterpreterFix, resolveRuntime } from './interpreter';
 import { revealLine } from './reveal';
 import { checkCallArgs, Language, languageOfDocument, outlineFile, OutlineFunction, runtimeNoun, ToolRuntime } from '../engine/languageTools';
 import type { EditorAnnotations } from './annotations';
 import type { RunController, RunRequest } from './runController';
 import { argsPromptText, pickTarget, requiredParams, signatureText } from './targetPicker';
+import { EndpointCommand } from './serveCommand';
+import { ensureSaved, requireTrust } from './guards';
 
 type Target = { qualname: string; fn: OutlineFunction; lines: null } | { qualname: null; fn: null; lines: { start: number; end: number } };
 
@@ -23,7 +25,11 @@ export class Commands {
     private readonly runs: RunController,
     private readonly log: vscode.LogOutputChannel,
     private readonly annotations: Pick<EditorAnnotations, 'clear'>,
-  ) {}
+  ) {
+    this.endpoints = new EndpointCommand(context, runs, log);
+  }
+
+  private readonly endpoints: EndpointCommand;
 
   /** Every command's handler, typed by its arguments (ids.ts `CommandTypes`). */
   handlers(): CommandHandlers {
@@ -36,6 +42,9 @@ export class Commands {
       [COMMANDS.openSettings]: () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`),
       [COMMANDS.cancel]: () => this.runs.cancel('cancelled by the user'),
       [COMMANDS.clearAnnotations]: () => this.annotations.clear(),
+      // Both arguments optional (the palette passes none, a CodeLens both): no required parameter.
+      [COMMANDS.measureEndpoint]: (...args) => this.endpoints.measureEndpoint(...args),
+      [COMMANDS.showServe]: async () => (await this.runs.reportView.showServe()) || this.runs.showReport(),
     };
   }
 
@@ -43,13 +52,8 @@ export class Commands {
     return registerCommands(this.handlers());
   }
 
-  /** Untrusted code never runs: the command explains why instead. */
   private trusted(): boolean {
-    if (vscode.workspace.isTrusted) return true;
-    void vscode.window.showWarningMessage(
-      'Loop Lag runs your code to measure it, so it only runs in a trusted workspace.', 'Manage Workspace Trust',
-    ).then((pick) => pick && vscode.commands.executeCommand('workbench.trust.manage'));
-    return false;
+    return requireTrust();
   }
 
   measureFromEditor(): Promise<void> {
@@ -218,19 +222,7 @@ export class Commands {
     });
   }
 
-  /** The sidecar reads the file from disk: unsaved edits must be saved (or the run skipped). */
-  private async ensureSaved(doc: vscode.TextDocument): Promise<boolean> {
-    if (doc.isUntitled) {
-      void vscode.window.showWarningMessage('Loop Lag: save the file first; the measurement runs the file on disk.');
-      return false;
-    }
-    if (!doc.isDirty) return true;
-    if (readSettings(doc.uri).saveBeforeRun === 'always') return doc.save();
-    const pick = await vscode.window.showWarningMessage(
-      `${vscode.workspace.asRelativePath(doc.uri)} has unsaved changes; Loop Lag measures the file on disk.`,
-      'Save & Measure', 'Always Save',
-    );
-    if (pick === 'Always Save') await vscode.workspace.getConfiguration(SECTION, doc.uri).update('saveBeforeRun', 'always', vscode.ConfigurationTarget.Global);
-    return pick ? doc.save() : false;
+  private ensureSaved(doc: vscode.TextDocument): Promise<boolean> {
+    return ensureSaved(doc);
   }
 }

@@ -7,18 +7,22 @@ import * as vscode from 'vscode';
 import { writeFileAtomic } from '../report/export';
 import type { Report } from '../shared/protocol';
 
-export type ExportKind = 'json' | 'html' | 'sweep';
+export type ExportKind = 'json' | 'html' | 'sweep' | 'serve' | 'serveHtml';
 
 const FILTERS: { [K in ExportKind]: Record<string, string[]> } = {
   json: { 'Loop Lag report': ['json'] },
   html: { 'HTML page': ['html'] },
   sweep: { 'Loop Lag worker sweep': ['json'] },
+  serve: { 'Loop Lag service report': ['json'] },
+  serveHtml: { 'HTML page': ['html'] },
 };
 
-/** `looplag-<function>.json`, `.html`, `looplag-sweep-<function>.json` */
+/** `looplag-<function>.json`, `.html`, `looplag-sweep-<function>.json`, `looplag-serve-<app>.json`, `looplag-serve-<app>.html` */
 export function exportFileName(target: Pick<Report['target'], 'qualname'>, kind: ExportKind): string {
   const name = (target.qualname ?? 'snippet').replace(/[^\w.-]+/g, '_');
-  return kind === 'sweep' ? `looplag-sweep-${name}.json` : `looplag-${name}.${kind}`;
+  if (kind === 'sweep' || kind === 'serve') return `looplag-${kind}-${name}.json`;
+  if (kind === 'serveHtml') return `looplag-serve-${name}.html`;
+  return `looplag-${name}.${kind}`;
 }
 
 /** Asks where, then writes `data` there atomically; the path written, or undefined when the user cancelled. */

@@ -19,6 +19,13 @@ export interface CommandTypes {
   'looplag.cancel': [];
   /** Removes the blocking lines' annotations from the editors (until the next report). */
   'looplag.clearAnnotations': [];
+  /**
+   * Service mode: the app of the file (palette, context menu) or of the CodeLens's file,
+   * under load; the lens names its route's endpoint (`GET /items/{item_id}`) to preselect.
+   */
+  'looplag.measureEndpoint': [uri?: vscode.Uri, endpoint?: string];
+  /** The status bar after Measure Endpoint: the last service-mode report in the panel again. */
+  'looplag.showServe': [];
 }
 
 export type CommandId = keyof CommandTypes;
@@ -35,6 +42,8 @@ export const COMMANDS = {
   openSettings: 'looplag.openSettings',
   cancel: 'looplag.cancel',
   clearAnnotations: 'looplag.clearAnnotations',
+  measureEndpoint: 'looplag.measureEndpoint',
+  showServe: 'looplag.showServe',
 } as const satisfies Record<string, CommandId>;
 
 /** Registers every handler of the table, in its order. */
@@ -82,6 +91,17 @@ export interface SettingTypes {
   'sweep.workers': string[];
   'sweep.budgetSeconds': number;
   plannedMode: string;
+  'serve.rate': number;
+  'serve.duration': number;
+  'serve.warmup': number;
+  'serve.probeRate': number;
+  /** 0: no N-processes variant. */
+  'serve.workers': number;
+  /** 0: no AnyIO thread-limiter variant. */
+  'serve.threads': number;
+  'serve.startTimeout': number;
+  /** The `Measure endpoint under load` CodeLens above route handlers. */
+  'serve.codeLens': boolean;
 }
 
 /** Context key set while a run is in progress (enables "Cancel Run" in the palette). */

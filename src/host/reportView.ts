@@ -7,23 +7,26 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { TOOL_VERSION } from '../report/buildReport';
-import { documentJson, reportHtml } from '../report/export';
+import { documentJson, reportHtml, serveHtml } from '../report/export';
 import { HistoryStore } from '../report/historyStore';
 import { reportMarkdown } from '../report/markdown';
 import { SWEEP_SCHEMA } from '../shared/protocol';
 import { liveDelta } from '../shared/liveReport';
 import type { Mode, Report, Sweep } from '../shared/protocol';
-import type { FromWebview, HistoryEntry, LiveProgress, ToWebview } from '../shared/webviewProtocol';
+import type { FromWebview, HistoryEntry, LiveProgress, ServeLive, ToWebview } from '../shared/webviewProtocol';
+import type { ServeReport } from '../shared/protocol/serveReport';
+import { serveMarkdown } from '../report/serveText';
 import { ReportPanelController } from '../panel/reportPanel';
 import type { HostSettings } from './config';
-import { saveDocument } from './exportFile';
-import { openReportLocation } from './reveal';
+import { ExportKind, saveDocument } from './exportFile';
+import { openReportLocation, openServeLocation } from './reveal';
 import { COMMANDS, executeCommand } from './ids';
 import type { Language } from '../shared/protocol';
+import type { RunKind } from './runController';
 
 /** The run or sweep in progress, as the view needs it. */
 export interface ActiveRun {
-  kind: 'run' | 'sweep';
+  kind: RunKind;
   /** The engine's last progress, null before the first. */
   progress: LiveProgress | null;
   label: string;
@@ -41,12 +44,16 @@ export interface ReportViewHost {
 
 /** The panel's Export JSON in a sweep view asks for this id. */
 const SWEEP_EXPORT_ID = 'sweep';
+/** …and in a service-mode view this one (or none, while that view is on show). */
+export const SERVE_EXPORT_ID = 'serve';
 
 export class ReportView implements vscode.Disposable {
   private current: { id: string | null; report: Report } | null = null;
   private compare: { id: string; report: Report } | null = null;
   /** The worker sweep on show in the panel (instead of a report), or the last one. */
   private sweepShown: { sweep: Sweep; visible: boolean } | null = null;
+  /** The service-mode session on show (instead of a report), or the last one; `running` while it runs. */
+  private serveShown: { report: ServeReport; visible: boolean; running: ServeLive | null } | null = null;
   private historyEntries: HistoryEntry[] = [];
   private readonly shown = new vscode.EventEmitter<Report | null>();
   /** The report on show after a run or picked from the history (the editor annotates its lines); null when a run starts. */
@@ -77,6 +84,11 @@ export class ReportView implements vscode.Disposable {
     return this.current?.report;
   }
 
+  /** A service-mode report is on show (not a run's report or a sweep). */
+  get serveVisible(): boolean {
+    return this.serveShown?.visible ?? false;
+  }
+
   get hasSweep(): boolean {
     return this.sweepShown !== null;
   }
@@ -85,6 +97,7 @@ export class ReportView implements vscode.Disposable {
   async showReport(): Promise<void> {
     await this.loadHistory();
     if (this.sweepShown && this.host.active()?.kind !== 'sweep') this.sweepShown.visible = false;
+    if (this.serveShown && this.host.active()?.kind !== 'serve') this.serveShown.visible = false;
     this.panel.show(false);
     this.panel.refresh();
   }
@@ -98,12 +111,27 @@ export class ReportView implements vscode.Disposable {
     return true;
   }
 
+  /** The last service-mode report in the panel again (after a reload, the workspace's last one kept); false when there is none. */
+  async showServe(): Promise<boolean> {
+    if (!this.serveShown) {
+      const last = await this.history.lastServe();
+      if (last) this.serveShown = { report: last, visible: true, running: null };
+    }
+    if (!this.serveShown) return false;
+    this.serveShown.visible = true;
+    if (this.sweepShown) this.sweepShown.visible = false;
+    this.panel.show(false);
+    this.panel.refresh();
+    return true;
+  }
+
   /** A run starts: the panel shows it from its first mode on, not the previous report (or sweep). */
   runStarted(): void {
     this.current = null;
     this.shown.fire(null);
     this.compare = null;
     if (this.sweepShown) this.sweepShown.visible = false;
+    if (this.serveShown) this.serveShown.visible = false;
   }
 
   /** A mode finished: the report so far, live. */
@@ -129,6 +157,31 @@ export class ReportView implements vscode.Disposable {
   /** A sweep starts: its plan on show, no points yet. */
   sweepStarted(sweep: Sweep): void {
     this.sweepShown = { sweep, visible: true };
+    if (this.serveShown) this.serveShown.visible = false;
+  }
+
+  /** The service-mode session on show so far (the variants that ended), live; `running: null` once it ended. */
+  serveProgressed(report: ServeReport, running: ServeLive | null): void {
+    this.serveShown = { report, visible: this.serveShown?.visible ?? true, running };
+    if (this.sweepShown) this.sweepShown.visible = false;
+    if (this.serveShown.visible) this.panel.post({ type: 'serve', report, running });
+  }
+
+  /** A service-mode session starts: on show from its plan on. */
+  serveStarted(report: ServeReport, running: ServeLive): void {
+    this.serveShown = { report, visible: true, running };
+    if (this.sweepShown) this.sweepShown.visible = false;
+  }
+
+  /** A session ended: its document on show (unless the user went elsewhere meanwhile) and kept as the workspace's last. */
+  async serveFinished(report: ServeReport): Promise<void> {
+    this.serveProgressed(report, null);
+    await this.history.saveServe(report).catch((e: Error) => this.log.error(`could not keep the service report: ${e.message}`));
+  }
+
+  /** The last service-mode document (the panel's Export JSON; the e2e test reads it). */
+  get serveReport(): ServeReport | undefined {
+    return this.serveShown?.report;
   }
 
   /** A sweep measured one more pool size: on show, live. */
@@ -151,10 +204,11 @@ export class ReportView implements vscode.Disposable {
     this.panel.refresh();
   }
 
-  private state(): Extract<ToWebview, { type: 'state' | 'sweep' }> {
+  private state(): Extract<ToWebview, { type: 'state' | 'sweep' | 'serve' }> {
     const active = this.host.active();
     // The whole state goes out: a live report in it is the base of the next update.
     this.liveBase = !this.sweepShown?.visible && this.current?.id === null ? this.current.report : null;
+    if (this.serveShown?.visible) return { type: 'serve', report: this.serveShown.report, running: this.serveShown.running };
     if (this.sweepShown?.visible) return { type: 'sweep', sweep: this.sweepShown.sweep, running: active?.kind === 'sweep' ? active.progress : null };
     return {
       type: 'state',
@@ -200,6 +254,7 @@ export class ReportView implements vscode.Disposable {
         await executeCommand(COMMANDS.openSettings);
         return;
       case 'select':
+        if (this.serveShown) this.serveShown.visible = false;
         await this.select(m.id);
         break;
       case 'compare': {
@@ -213,21 +268,42 @@ export class ReportView implements vscode.Disposable {
           if (sweep) await this.save(sweep.target, 'sweep', documentJson(sweep));
           return;
         }
+        const serve = this.serveFor(m.id);
+        if (serve) {
+          await this.save(serveTarget(serve), 'serve', documentJson(serve));
+          return;
+        }
         const report = await this.reportFor(m.id);
         if (report) await this.save(report.target, 'json', documentJson(report));
         return;
       }
       case 'saveHtml': {
+        const serve = this.serveFor(m.id);
+        if (serve) {
+          await this.save(serveTarget(serve), 'serveHtml', serveHtml(serve, path.join(this.extensionUri.fsPath, 'dist', 'webview')));
+          return;
+        }
         const report = await this.reportFor(m.id);
         if (report) await this.save(report.target, 'html', reportHtml(report, path.join(this.extensionUri.fsPath, 'dist', 'webview')));
         return;
       }
       case 'openLocation': {
+        const serve = this.serveShown?.visible ? this.serveShown.report : undefined;
+        if (serve) {
+          await openServeLocation(serve, m.file, m.line, (t) => this.log.warn(t));
+          return;
+        }
         const report = m.column === 'compare' ? this.compare?.report : this.current?.report;
         if (report) await openReportLocation(report, m.file, m.line, (t) => this.log.warn(t));
         return;
       }
       case 'copyMarkdown': {
+        const serve = this.serveFor(m.id);
+        if (serve) {
+          await vscode.env.clipboard.writeText(serveMarkdown(serve));
+          this.panel.post({ type: 'notice', text: 'Markdown summary copied to the clipboard.' });
+          return;
+        }
         const report = await this.reportFor(m.id);
         if (!report) return;
         await vscode.env.clipboard.writeText(reportMarkdown(report));
@@ -238,7 +314,13 @@ export class ReportView implements vscode.Disposable {
     this.panel.refresh();
   }
 
-  private async save(target: Pick<Report['target'], 'file' | 'qualname'>, kind: 'json' | 'html' | 'sweep', data: string): Promise<void> {
+  /** The serve document an action is about: asked by its id, or the serve view on show when no id is given. */
+  private serveFor(id: string | undefined): ServeReport | undefined {
+    if (id === SERVE_EXPORT_ID || (id === undefined && this.serveShown?.visible)) return this.serveShown?.report;
+    return undefined;
+  }
+
+  private async save(target: Pick<Report['target'], 'file' | 'qualname'>, kind: ExportKind, data: string): Promise<void> {
     const saved = await saveDocument(target, kind, data);
     if (!saved) return;
     this.log.info(`saved ${saved}`);
@@ -249,6 +331,14 @@ export class ReportView implements vscode.Disposable {
     this.panel.dispose();
     this.shown.dispose();
   }
+}
+
+/** A serve document's file and name as the save dialog proposes them: `looplag-serve-main_app.json`. */
+function serveTarget(report: ServeReport): Pick<Report['target'], 'file' | 'qualname'> {
+  const app = report.app;
+  return app.type === 'asgi'
+    ? { file: path.join(app.appDir, 'app.py'), qualname: app.target.replace(/[:.]/g, '_') }
+    : { file: app.script, qualname: path.basename(app.script).replace(/\.[^.]+$/, '') };
 }
 
 /** The sweep view before the first pool size is measured: the target, the plan, no points yet. */

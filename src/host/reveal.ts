@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Report } from '../shared/protocol';
+import type { ServeReport } from '../shared/protocol/serveReport';
 
 /** Open `uri` with the cursor at the start of 1-based `line`, centred (e.g. a syntax error). */
 export async function revealLine(uri: vscode.Uri, line: number): Promise<void> {
@@ -65,6 +66,31 @@ export function reportNamesLine(report: Pick<Report, 'runs' | 'diagnostic'>, fil
 export async function openReportLocation(report: Pick<Report, 'target' | 'runs' | 'diagnostic'>, file: string, line: number, log: (text: string) => void): Promise<boolean> {
   const root = reportRoot(report);
   const resolved = !reportNamesLine(report, file, line) ? { refused: 'the report names no blocking line there' }
+    : root === null ? { refused: 'the report names no workspace to open it in' } : await resolveReportFile(root, file);
+  if ('refused' in resolved) {
+    log(`openLocation ${file}:${line} refused: ${resolved.refused}`);
+    void vscode.window.showWarningMessage(`Loop Lag: cannot open ${file}: ${resolved.refused}.`);
+    return false;
+  }
+  await revealLine(vscode.Uri.file(resolved.path), Math.max(1, line));
+  return true;
+}
+
+/** Whether a serve document's blockers (merged, per process, per handler) name `file` at `line`, as the blocker's line or in its stack. */
+export function serveNamesLine(report: Pick<ServeReport, 'variants'>, file: string, line: number): boolean {
+  const blockers = report.variants.flatMap((v) => [
+    ...v.blockers, ...v.loop.processes.flatMap((p) => p.blockers), ...v.byHandler.flatMap((h) => (h.topBlocker ? [h.topBlocker] : [])),
+  ]);
+  return blockers.some((b) => (b.file === file && b.line === line) || b.stack.some((f) => f.file === file && f.line === line));
+}
+
+/**
+ * Open a serve document's blocking line (the panel's `openLocation` on a serve view): only
+ * a line its blockers name, inside the workspace it was measured in; a refusal is shown.
+ */
+export async function openServeLocation(report: Pick<ServeReport, 'variants' | 'workspaceRoot'>, file: string, line: number, log: (text: string) => void): Promise<boolean> {
+  const root = report.workspaceRoot;
+  const resolved = !serveNamesLine(report, file, line) ? { refused: 'the report names no blocking line there' }
     : root === null ? { refused: 'the report names no workspace to open it in' } : await resolveReportFile(root, file);
   if ('refused' in resolved) {
     log(`openLocation ${file}:${line} refused: ${resolved.refused}`);

@@ -23,6 +23,8 @@ import { RUNTIME_NAMES, RuntimeName, runtimeOf } from '../shared/modes';
 import { ResultHint, resultHint } from './lensText';
 import { ActiveRun, ReportView, startingSweep } from './reportView';
 import { KNOBS } from '../shared/settings';
+import { readServeSettings } from './serveConfig';
+import { runServeInEditor, ServeRequest } from './serveRun';
 
 /** Everything needed to start (and later repeat) a measurement. */
 export interface RunRequest {
@@ -37,13 +39,26 @@ export interface RunRequest {
   workspaceRoot: string | null;
 }
 
+/** What kind of measurement holds the one slot: a run, a worker sweep, a service-mode session. */
+export type RunKind = 'run' | 'sweep' | 'serve';
+
+/** What the slot shows while it runs: the label, and the N of a run's progress. */
+export interface RunSlot {
+  label: string;
+  concurrency: number;
+}
+
+function slotOf(request: RunRequest): RunSlot {
+  return { label: request.label, concurrency: request.settings.report.concurrency };
+}
+
 /** Cancel: the sidecar gets half a second to stop politely, then its process tree is killed. */
 const CANCEL_GRACE_MS = 500;
 
 type ProgressSink = vscode.Progress<{ message?: string; increment?: number }>;
 
 export class RunController implements vscode.Disposable {
-  private active: { controller: AbortController; progress: LiveProgress | null; request: RunRequest; kind: 'run' | 'sweep' } | undefined;
+  private active: { controller: AbortController; progress: LiveProgress | null; slot: RunSlot; kind: RunKind } | undefined;
   private lastRequest: RunRequest | undefined;
   private readonly headlines = new Map<string, ResultHint>();
   private readonly statusBar: vscode.StatusBarItem;
@@ -65,6 +80,11 @@ export class RunController implements vscode.Disposable {
       rerun: () => this.rerun(),
       cancel: (why) => this.cancel(why),
     });
+  }
+
+  /** What the panel shows (service mode's session posts its document through it). */
+  get reportView(): ReportView {
+    return this.view;
   }
 
   /** The report panel (the serializer revives it after a reload). */
@@ -104,10 +124,19 @@ export class RunController implements vscode.Disposable {
 
   private activeRun(): ActiveRun | undefined {
     const a = this.active;
-    return a && { kind: a.kind, progress: a.progress, label: a.request.label, concurrency: a.request.settings.report.concurrency };
+    return a && { kind: a.kind, progress: a.progress, label: a.slot.label, concurrency: a.slot.concurrency };
   }
 
+  /** The last Measure Endpoint session's request (the panel's Re-run on a serve view repeats it). */
+  lastServeRequest: ServeRequest | undefined;
+
   async rerun(): Promise<void> {
+    // A serve view on show: its session again, with today's settings (the endpoints as picked).
+    const serve = this.view.serveVisible ? this.lastServeRequest : undefined;
+    if (serve) {
+      await runServeInEditor(this, { ...serve, host: readServeSettings(serve.uri) }, this.log);
+      return;
+    }
     // After a window reload the panel is revived showing the newest report of the history,
     // but the request that made it went with the old extension host: repeat that report's
     // target and arguments.
@@ -151,7 +180,7 @@ export class RunController implements vscode.Disposable {
     const s = request.settings.report;
     const comparesFreeThreaded = runtimeOf(request.language).freeThreaded;
     const freeThreaded = comparesFreeThreaded ? request.settings.freeThreaded : null;
-    const report = await this.exclusive(request, 'run', `Loop Lag: measuring ${request.label}`, () => {
+    const report = await this.exclusive(slotOf(request), 'run', `Loop Lag: measuring ${request.label}`, () => {
       this.lastRequest = request;
       // The panel shows this run from its first mode on, not the previous report (or sweep) meanwhile.
       this.view.runStarted();
@@ -194,7 +223,7 @@ export class RunController implements vscode.Disposable {
     const modes = sweepModes(request.language, request.settings.report.modes);
     const settings = { ...request.settings.report, modes, workers: null, lagBudgetMs: request.settings.lagBudgetMs };
     const windows = modes.length * workers.length;
-    const sweep = await this.exclusive(request, 'sweep', `Loop Lag: sweeping pool sizes for ${request.label}`, () => {
+    const sweep = await this.exclusive(slotOf(request), 'sweep', `Loop Lag: sweeping pool sizes for ${request.label}`, () => {
       this.view.sweepStarted(startingSweep(request, settings, workers));
       this.log.info(`sweeping ${request.label} in ${request.uri.fsPath} (args: ${request.args || 'none'}) with ` +
         `${describeRuntime(request.language, request.interpreter)}; modes ${modes.join(',')}, W ${workers.join(',')}, ` +
@@ -268,8 +297,8 @@ export class RunController implements vscode.Disposable {
    * cancellable progress notification, the `looplag.running` context and the host's own
    * lag. `work` runs the engine; undefined when it did not run or failed unexpectedly.
    */
-  private async exclusive<T>(
-    request: RunRequest, kind: 'run' | 'sweep', title: string, onStart: () => void,
+  async exclusive<T>(
+    slot: RunSlot, kind: RunKind, title: string, onStart: () => void,
     work: (signal: AbortSignal, progress: ProgressSink) => Promise<T>,
   ): Promise<T | undefined> {
     // Every path that runs user code comes through here (commands, CodeLens, the panel's
@@ -280,12 +309,12 @@ export class RunController implements vscode.Disposable {
     }
     if (this.active) {
       const pick = await vscode.window.showWarningMessage(
-        `Loop Lag is already ${this.active.kind === 'sweep' ? 'sweeping pool sizes for' : 'measuring'} ${this.active.request.label}. Runs go one at a time.`, 'Cancel That Run');
+        `Loop Lag is already ${this.active.kind === 'sweep' ? 'sweeping pool sizes for' : 'measuring'} ${this.active.slot.label}. Runs go one at a time.`, 'Cancel That Run');
       if (pick) this.cancel('replaced by the user');
       return undefined;
     }
     const controller = new AbortController();
-    this.active = { controller, progress: null, request, kind };
+    this.active = { controller, progress: null, slot, kind };
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, true);
     this.setStatus(`$(loading~spin) Loop Lag: starting`, 'Cancel the Loop Lag run', COMMANDS.cancel);
     onStart();
@@ -336,7 +365,8 @@ export class RunController implements vscode.Disposable {
     this.setStatus(`$(loading~spin) Loop Lag: ${text}`, 'Cancel the Loop Lag run', COMMANDS.cancel);
   }
 
-  private setStatus(text: string | undefined, tooltip?: string, command?: CommandId): void {
+  /** The status bar item: hidden without text. */
+  setStatus(text: string | undefined, tooltip?: string, command?: CommandId): void {
     if (!text) {
       this.statusBar.hide();
       return;

@@ -11,8 +11,8 @@ import { webviewHtml } from './webviewHtml';
 export const REPORT_VIEW_TYPE = 'looplag.report';
 
 export interface ReportPanelHost {
-  /** The whole view state: a report view (`state`), or a worker sweep on show (`sweep`). */
-  state(): Extract<ToWebview, { type: 'state' | 'sweep' }>;
+  /** The whole view state: a report view (`state`), a worker sweep (`sweep`) or a service-mode session (`serve`) on show. */
+  state(): Extract<ToWebview, { type: 'state' | 'sweep' | 'serve' }>;
   /** A validated message from the webview. */
   onMessage(message: FromWebview): void;
   /** The panel was closed by the user (e.g. cancel a run in progress). */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Report } from '../shared/protocol';
+import { ServeReport } from '../shared/protocol/serveReport';
 import { HistoryEntry } from '../shared/webviewProtocol';
 import { arr } from '../shared/validate';
 import { writeFileAtomic } from './export';
@@ -65,5 +66,26 @@ export class HistoryStore {
     const next = this.queue.then(run, run);
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** The last service-mode document of the workspace (one, replaced by the next): `serve/last.json`. */
+  saveServe(report: ServeReport): Promise<void> {
+    const run = () => writeFileAtomic(this.serveFile(), JSON.stringify(report));
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The last service-mode document, or null (none, or unreadable). */
+  async lastServe(): Promise<ServeReport | null> {
+    try {
+      return ServeReport.parse(JSON.parse(await fs.readFile(this.serveFile(), 'utf8')));
+    } catch {
+      return null;
+    }
+  }
+
+  private serveFile(): string {
+    return path.join(this.dir, 'serve', 'last.json');
   }
 }

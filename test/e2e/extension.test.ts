@@ -20,7 +20,7 @@ import type { CodeServer } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, processesWithTag, REPO, tmpDir } from '../support/helpers';
 import {
-  activeEditor, answerInputBox, clickCodeLens, codeLensTitles, editorTabs, goToLine, openFile, runCommand,
+  activeEditor, answerInputBox, clickCodeLens, codeLensTitles, editorTabs, goToLine, openFile, reloadWithWorkspaceTrust, runCommand,
   statusBarText, waitForNotification, waitUntil, webviewFrame,
 } from '../support/workbench';
 
@@ -476,27 +476,6 @@ async function writeFolderSettings(page: Page, folder: string, settings: Record<
   fs.writeFileSync(file, JSON.stringify({ ...settings, 'editor.rulers': rulers }, null, 2));
   const drawn = activeEditor(page).locator('.view-ruler');
   await waitUntil(async () => (await drawn.count()) === rulers.length, `${rulers.length} ruler(s): the workbench read ${file}`);
-}
-
-/**
- * code-server is started with --disable-workspace-trust (codeServer.ts), which reaches the
- * workbench as `enableWorkspaceTrust: false` in its web configuration: then every folder
- * is trusted whatever the settings say. Reload the page with that field turned on, as a
- * code-server without the flag would serve it. (Rewriting the page with page.route broke
- * the workbench's WebSocket; the configuration element is read with getAttribute.)
- */
-async function reloadWithWorkspaceTrust(page: Page): Promise<void> {
-  await page.addInitScript(() => {
-    const getAttribute = Element.prototype.getAttribute;
-    Element.prototype.getAttribute = function (this: Element, name: string): string | null {
-      const value = getAttribute.call(this, name);
-      if (this.id !== 'vscode-workbench-web-configuration' || name !== 'data-settings' || value === null) return value;
-      return JSON.stringify({ ...JSON.parse(value), enableWorkspaceTrust: true });
-    };
-  });
-  await page.reload();
-  await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 60_000 });
-  await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
 }
 
 /** Every "Loop Lag" log of the session, oldest first (a reload starts a new extension host, with a new log). */

@@ -308,3 +308,24 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, wha
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
+
+/**
+ * code-server is started with --disable-workspace-trust (codeServer.ts), which reaches the
+ * workbench as `enableWorkspaceTrust: false` in its web configuration: then every folder
+ * is trusted whatever the settings say. Reload the page with that field turned on, as a
+ * code-server without the flag would serve it. (Rewriting the page with page.route broke
+ * the workbench's WebSocket; the configuration element is read with getAttribute.)
+ */
+export async function reloadWithWorkspaceTrust(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const getAttribute = Element.prototype.getAttribute;
+    Element.prototype.getAttribute = function (this: Element, name: string): string | null {
+      const value = getAttribute.call(this, name);
+      if (this.id !== 'vscode-workbench-web-configuration' || name !== 'data-settings' || value === null) return value;
+      return JSON.stringify({ ...JSON.parse(value), enableWorkspaceTrust: true });
+    };
+  });
+  await page.reload();
+  await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 60_000 });
+  await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
+}

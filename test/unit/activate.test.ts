@@ -8,7 +8,7 @@ import { activate } from '../../src/extension';
 import { COMMANDS } from '../../src/host/ids';
 import * as fake from '../support/fakeVscode';
 
-test('activate registers every command, the CodeLens provider and the serializer, and does no work up front', () => {
+test('activate registers every command, the two CodeLens providers and the serializer, and does no work up front', () => {
   const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'looplag-activate-'));
   try {
     const context = {
@@ -21,7 +21,8 @@ test('activate registers every command, the CodeLens provider and the serializer
     };
     activate(context as unknown as vscode.ExtensionContext);
     for (const id of Object.values(COMMANDS)) assert.ok(fake.registered.commands.has(id), id);
-    assert.equal(fake.registered.codeLensProviders.length, 1);
+    // The function lens and the endpoint lens (above route handlers).
+    assert.equal(fake.registered.codeLensProviders.length, 2);
     assert.ok(fake.serializers.has('looplag.report'));
     assert.match(fake.logLines.join('\n'), /Loop Lag 0\.1\.0 activated/);
     assert.equal(fake.created.length, 0, 'no panel is opened at activation');

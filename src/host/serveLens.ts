@@ -1,0 +1,46 @@
+/**
+ * `Measure endpoint under load` above each route handler: a FastAPI/Starlette route
+ * decorator (above the first decorator, not between decorator and `def`), an Express,
+ * Fastify or Koa-router route call. A lexical scan of the text in the editor (no process:
+ * the app's own route list is read when the command runs). Hidden in untrusted workspaces
+ * and with `looplag.serve.codeLens` off.
+ */
+import * as vscode from 'vscode';
+import { languageOfDocument } from '../engine/languageTools';
+import { COMMANDS, commandLink } from './ids';
+import { readServeSettings } from './serveConfig';
+import { scanRoutes } from './serveSource';
+
+export const ENDPOINT_LENS_TITLE = '▶ Measure endpoint under load';
+
+export class EndpointCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly disposables: vscode.Disposable[];
+
+  constructor() {
+    this.disposables = [
+      this.changed,
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('looplag.serve') && this.changed.fire()),
+    ];
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    const language = languageOfDocument(doc.languageId);
+    if (!vscode.workspace.isTrusted || doc.uri.scheme !== 'file' || !language) return [];
+    const serve = readServeSettings(doc.uri);
+    if (!serve.codeLens) return [];
+    const { ratePerS, durationS } = serve.settings;
+    return scanRoutes(doc.getText(), language === 'python' ? 'python' : language === 'typescript' ? 'typescript' : 'javascript').map((site) => {
+      const endpoint = `${site.methods[0]} ${site.path}`;
+      const range = new vscode.Range(site.line - 1, 0, site.line - 1, 0);
+      return new vscode.CodeLens(range, commandLink(COMMANDS.measureEndpoint, ENDPOINT_LENS_TITLE, [doc.uri, endpoint],
+        `Start this app on 127.0.0.1 and send ${endpoint} ${ratePerS} requests/s for ${durationS} s (looplag.serve.*), measuring what a trivial request waits and the server's event loop`));
+    });
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
