@@ -17,7 +17,7 @@ import { ServeReport } from '../../src/shared/protocol/serveReport';
 import { findLogFile } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, processesWithTag, tmpDir } from '../support/helpers';
-import { answerInputBox, clickCodeLens, codeLensTitles, openFile, reloadWithWorkspaceTrust, runCommand, statusBarText, waitForLog, waitForNotification, waitUntil } from '../support/workbench';
+import { answerInputBox, clickCodeLens, codeLensTitles, openFile, reloadWithWorkspaceTrust, runCommand, statusBarText, waitForLog, waitForNotification, waitUntil, webviewFrame } from '../support/workbench';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const APP_DIR = path.join(FIXTURES, 'e2e', 'serve');
@@ -87,6 +87,12 @@ describe('Loop Lag: Measure Endpoint in VS Code', { skip }, () => {
     const top = v.blockers[0];
     t.diagnostic(`top blocker: ${top ? `${top.file}:${top.line} ${top.source ?? ''}` : 'none'}`);
     assert.ok(v.blockers.some((b) => b.file === 'shop.py'), 'a line of shop.py blocked the loop');
+
+    // The panel shows it: the headline first, the blocking line of shop.py in its table.
+    const frame = await webviewFrame(page, { extensionId: EXTENSION_ID, contains: report.headline.slice(0, 60), timeoutMs: 30_000 });
+    const shown = await frame.evaluate(() => document.body.innerText);
+    assert.ok(shown.indexOf(report.headline.slice(0, 60)) < shown.indexOf('shop.py'), 'the headline above the blocking lines');
+    assert.match(shown, /shop\.py:\d+/);
 
     const log = await waitForLog(() => findLogFile(server.logsDir, 'Loop Lag.log'), /serve shop:app: complete — /);
     assert.ok(log.includes(`serve shop:app: complete — ${report.headline}`), 'the headline is logged');
