@@ -1,10 +1,11 @@
 /**
- * The result hint above a measured function: the report's one-sentence headline, cut to
- * fit a CodeLens, with the whole sentence as its tooltip. Pure (no vscode), so the tests
- * can compute what the editor should show.
+ * The result hint above a measured function (the report's one-sentence headline, cut to
+ * fit a CodeLens, with the whole sentence as its tooltip) and a run's progress words. Pure
+ * (no vscode), so the tests can compute what the editor should show.
  */
 import { compactHeadline } from '../report/verdict';
 import type { Report } from '../shared/protocol';
+import type { Progress } from '../engine/runSession';
 
 /** A CodeLens is one line above the code: longer titles push the text far to the right. */
 export const LENS_TITLE_MAX = 120;
@@ -43,4 +44,14 @@ export function shorten(text: string, max = LENS_TITLE_MAX): string {
   const kept = head.slice(0, at).replace(/[\s,;:(·–-]+$/, '');
   const open = (kept.match(/\(/g) ?? []).length > (kept.match(/\)/g) ?? []).length;
   return `${kept}…${open ? ')' : ''}`;
+}
+
+/** A function run's progress in the notification and the status bar: `worker 2/5`. */
+export function progressText(p: Progress): string {
+  // Python's thread mode opens with one call alone on a one-thread pool (the GIL
+  // diagnostic window): it is thread mode's work, and its calls are not the N of the count.
+  if (p.mode === 'diagnostic') return 'thread: GIL diagnostic, one call alone';
+  if (p.phase === 'running') return p.total ? `${p.mode} ${p.done}/${p.total}` : `${p.mode} ${p.done} calls`;
+  if (p.phase === 'warming') return `${p.mode}: starting the pool`;
+  return `${p.mode}: ${p.phase}`;
 }

@@ -17,10 +17,11 @@ import { HostSettings, readSettings, sweepModes } from './config';
 import { explainFailure } from './errorPrompts';
 import { HostLagMonitor } from './hostLag';
 import { CommandId, COMMANDS, RUNNING_CONTEXT } from './ids';
-import { describeRuntime, hostRuntime, Interpreter, resolveRuntime } from './interpreter';
+import { describeRuntime, hostRuntime, Interpreter } from './interpreter';
 import { Language, SidecarDirs } from '../engine/languageTools';
 import { RUNTIME_NAMES, RuntimeName, runtimeOf } from '../shared/modes';
-import { ResultHint, resultHint } from './lensText';
+import { progressText, ResultHint, resultHint } from './lensText';
+import { requestFor, sameTarget } from './rerun';
 import { ActiveRun, ReportView, startingSweep } from './reportView';
 import { KNOBS } from '../shared/settings';
 import { readServeSettings } from './serveConfig';
@@ -59,6 +60,8 @@ type ProgressSink = vscode.Progress<{ message?: string; increment?: number }>;
 
 export class RunController implements vscode.Disposable {
   private active: { controller: AbortController; progress: LiveProgress | null; slot: RunSlot; kind: RunKind } | undefined;
+  /** User code started before a run (prepare), e.g. an app listing its routes. */
+  private preparing: { label: string; controller: AbortController } | null = null;
   private lastRequest: RunRequest | undefined;
   private readonly headlines = new Map<string, ResultHint>();
   private readonly statusBar: vscode.StatusBarItem;
@@ -132,9 +135,10 @@ export class RunController implements vscode.Disposable {
 
   async rerun(): Promise<void> {
     // A serve view on show: its session again, with today's settings (the endpoints as picked).
-    const serve = this.view.serveVisible ? this.lastServeRequest : undefined;
-    if (serve) {
-      await runServeInEditor(this, { ...serve, host: readServeSettings(serve.uri) }, this.log);
+    if (this.view.serveVisible) {
+      const serve = this.lastServeRequest;
+      if (serve) await runServeInEditor(this, { ...serve, host: readServeSettings(serve.uri) }, this.log);
+      else void vscode.window.showInformationMessage('Loop Lag: this service report came from an earlier window: run "Loop Lag: Measure Endpoint…" again.');
       return;
     }
     // After a window reload the panel is revived showing the newest report of the history,
@@ -142,32 +146,12 @@ export class RunController implements vscode.Disposable {
     // target and arguments.
     // Re-run repeats the report on screen (which may be an older one picked from the history).
     const shown = this.view.shownReport;
-    const request = shown && !this.isLastRequest(shown) ? await this.requestFor(shown) : this.lastRequest;
+    const request = shown && !sameTarget(this.lastRequest, shown) ? await requestFor(shown, this.log) : this.lastRequest;
     if (!request) {
       void vscode.window.showInformationMessage('Loop Lag: nothing to re-run yet. Run "Loop Lag: Measure Function" first.');
       return;
     }
     await this.run({ ...request, settings: readSettings(request.uri, request.language) });
-  }
-
-  private isLastRequest(report: Report): boolean {
-    const last = this.lastRequest;
-    return Boolean(last && last.uri.fsPath === report.target.file && last.qualname === report.target.qualname &&
-      JSON.stringify(last.lines) === JSON.stringify(report.target.lines) && last.args === report.target.args);
-  }
-
-  /** A request that measures a report's target again, with today's interpreter for its file. */
-  private async requestFor(report: Report): Promise<RunRequest> {
-    const { file, language, qualname, lines, args } = report.target;
-    const uri = vscode.Uri.file(file);
-    const settings = readSettings(uri, language);
-    return {
-      uri, language, qualname, lines, args,
-      label: qualname ?? `lines ${lines?.start}-${lines?.end}`,
-      settings,
-      interpreter: await resolveRuntime(uri, language, settings, this.log),
-      workspaceRoot: vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? null,
-    };
   }
 
   cancel(why = 'cancelled'): void {
@@ -293,6 +277,38 @@ export class RunController implements vscode.Disposable {
   }
 
   /**
+   * Nothing measuring and nothing starting user code before a run (prepare): true. Else
+   * false, and the user is told (a run in progress may be cancelled from the message).
+   */
+  async free(): Promise<boolean> {
+    if (this.preparing) {
+      void vscode.window.showWarningMessage(`Loop Lag is already starting ${this.preparing.label}. Runs go one at a time.`);
+      return false;
+    }
+    if (!this.active) return true;
+    const pick = await vscode.window.showWarningMessage(
+      `Loop Lag is already ${this.active.kind === 'sweep' ? 'sweeping pool sizes for' : 'measuring'} ${this.active.slot.label}. Runs go one at a time.`, 'Cancel That Run');
+    if (pick) this.cancel('replaced by the user');
+    return false;
+  }
+
+  /**
+   * Work that starts the user's code before a run (an app started to list its routes): one
+   * at a time with runs, so a second copy of the app never competes with one being measured,
+   * and aborted when the extension shuts down. Undefined when refused.
+   */
+  async prepare<T>(label: string, work: (signal: AbortSignal) => PromiseLike<T>): Promise<T | undefined> {
+    if (!(await this.free())) return undefined;
+    const controller = new AbortController();
+    this.preparing = { label, controller };
+    try {
+      return await work(controller.signal);
+    } finally {
+      this.preparing = null;
+    }
+  }
+
+  /**
    * One measurement at a time, whatever kind: the trust check, the status bar, the
    * cancellable progress notification, the `looplag.running` context and the host's own
    * lag. `work` runs the engine; undefined when it did not run or failed unexpectedly.
@@ -307,12 +323,7 @@ export class RunController implements vscode.Disposable {
       void vscode.window.showWarningMessage('Loop Lag runs your code to measure it, so it only runs in a trusted workspace.');
       return undefined;
     }
-    if (this.active) {
-      const pick = await vscode.window.showWarningMessage(
-        `Loop Lag is already ${this.active.kind === 'sweep' ? 'sweeping pool sizes for' : 'measuring'} ${this.active.slot.label}. Runs go one at a time.`, 'Cancel That Run');
-      if (pick) this.cancel('replaced by the user');
-      return undefined;
-    }
+    if (!(await this.free())) return undefined;
     const controller = new AbortController();
     this.active = { controller, progress: null, slot, kind };
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, true);
@@ -378,18 +389,10 @@ export class RunController implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.preparing?.controller.abort();
     this.cancel('Loop Lag is shutting down');
     this.statusBar.dispose();
     this.view.dispose();
     this.changed.dispose();
   }
-}
-
-export function progressText(p: Progress): string {
-  // Python's thread mode opens with one call alone on a one-thread pool (the GIL
-  // diagnostic window): it is thread mode's work, and its calls are not the N of the count.
-  if (p.mode === 'diagnostic') return 'thread: GIL diagnostic, one call alone';
-  if (p.phase === 'running') return p.total ? `${p.mode} ${p.done}/${p.total}` : `${p.mode} ${p.done} calls`;
-  if (p.phase === 'warming') return `${p.mode}: starting the pool`;
-  return `${p.mode}: ${p.phase}`;
 }

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { UsageError } from '../engine/options';
 import { Language, languageOfDocument } from '../engine/languageTools';
-import { parseApp } from '../serve/appSpec';
+import { parseApp, parseEndpoint } from '../serve/appSpec';
 import type { LoadTarget } from '../serve/load/types';
 import { listRoutes } from '../serve/routes';
 import type { ServeApp, ServeRoute } from '../shared/protocol/serve';
@@ -34,6 +34,8 @@ export class EndpointCommand {
 
   async measureEndpoint(uri?: vscode.Uri, endpoint?: string): Promise<void> {
     if (!requireTrust()) return;
+    // Refused up front, before the prompts, while anything runs (and again below: listing starts the app).
+    if (!(await this.runs.free())) return;
     const doc = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
     const language = doc && languageOfDocument(doc.languageId);
     if (!doc || !language) {
@@ -51,11 +53,12 @@ export class EndpointCommand {
     const seconds = Math.ceil(variants.length * (host.settings.warmupS + host.settings.durationS));
     if (!(await this.confirm(label, describeRuntime(language, interpreter), seconds))) return;
 
-    const listed = await vscode.window.withProgress(
+    const listed = await this.runs.prepare(label, (signal) => vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Loop Lag: starting ${label} to list its routes`, cancellable: true },
       (_progress, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
+        signal.addEventListener('abort', () => abort.abort(), { once: true });
         return listRoutes({
           app, workspaceRoot: root, startTimeoutS: host.startTimeoutS, signal: abort.signal,
           ...hostRuntime(language).choice(interpreter), sidecarDir: this.runs.sidecarDirs.python, nodeSidecarDir: this.runs.sidecarDirs.node,
@@ -63,7 +66,8 @@ export class EndpointCommand {
           onStderr: (text) => this.log.warn(`server stderr: ${text.trimEnd()}`),
         });
       },
-    );
+    ));
+    if (!listed) return; // refused: something else runs
     if (!listed.ok) {
       if (listed.error.kind !== 'cancelled') await explainServeFailure(listed.error, { uri: doc.uri, language }, null, this.log);
       return;
@@ -152,7 +156,15 @@ export class EndpointCommand {
       if (!endpoint) return undefined;
       const concrete = await askPathParams(this.context.workspaceState, label, endpoint);
       if (concrete === undefined) return undefined;
-      const name = `${endpoint.method} ${concrete}`;
+      // Checked as `--endpoint` is, before anything starts (a route the app reported may need encoding fillPath could not give).
+      let name: string;
+      try {
+        name = parseEndpoint(`${endpoint.method} ${concrete}`).name;
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        void vscode.window.showWarningMessage(`Loop Lag: ${e.message.replace(/^--endpoint /, '')}.`);
+        return undefined;
+      }
       if (targets.some((t) => t.name === name)) continue;
       const body = await askBody(this.context.workspaceState, label, endpoint.method, concrete);
       if (body === undefined) return undefined;

@@ -78,10 +78,10 @@ export function endpointProblem(text: string): string | null {
   }
 }
 
-/** The path with each parameter (`{item_id}`, `:id`) given a value; the template itself when it has none. */
+/** The path with each parameter (`{item_id}`, `:id`) given a value, encoded as HTTP sends it (fillPath). */
 export async function askPathParams(state: vscode.Memento, app: string, endpoint: { method: string; path: string }): Promise<string | undefined> {
   const names = pathParams(endpoint.path);
-  if (!names.length) return endpoint.path;
+  if (!names.length) return fillPath(endpoint.path, {}); // encoded as HTTP sends it
   const key = `looplag.serve.params:${app}:${endpoint.method} ${endpoint.path}`;
   const last = state.get<Record<string, string>>(key) ?? {};
   const values: Record<string, string> = {};

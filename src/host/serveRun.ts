@@ -63,7 +63,7 @@ export function partialServeReport(base: ServeInputs, done: VariantInputs[]): Se
 
 export async function runServeInEditor(runs: RunController, req: ServeRequest, log: vscode.LogOutputChannel): Promise<ServeReport | undefined> {
   const view = runs.reportView;
-  runs.lastServeRequest = req;
+  let started = false;
   const variants = requestVariants(req);
   const s = { ...req.host.settings, endpoints: req.endpoints };
   const base: ServeInputs = { app: req.app, runtime: null, settings: s, variants: [], error: null, createdAt: new Date().toISOString(), workspaceRoot: req.workspaceRoot };
@@ -72,6 +72,8 @@ export async function runServeInEditor(runs: RunController, req: ServeRequest, l
   let lastPost = 0;
   let lastPhase = '';
   const inputs = await runs.exclusive({ label: req.label, concurrency: 0 }, 'serve', `Loop Lag: ${req.label} under load`, () => {
+    started = true;
+    runs.lastServeRequest = req; // the slot is won: Re-run repeats this session
     view.serveStarted(partialServeReport(base, done), live);
     log.info(`serve ${req.label} with ${req.interpreter.path ?? 'the runtime on PATH'} (${req.interpreter.source}): ${req.endpoints.map((e) => e.name).join(', ')}; ` +
       `${s.ratePerS} req/s, warm-up ${s.warmupS} s, ${s.durationS} s, probe ${s.probeRatePerS}/s, variants ${variants.map((v) => v.name).join(', ')}, budget ${s.budgetMs} ms`);
@@ -117,7 +119,11 @@ export async function runServeInEditor(runs: RunController, req: ServeRequest, l
     });
   });
   if (!inputs) {
-    runs.setStatus(undefined);
+    // Refused (another run holds the slot: its status item stays) or failed unexpectedly.
+    if (started) {
+      runs.setStatus(undefined);
+      view.serveProgressed(partialServeReport(base, done), null);
+    }
     view.refresh();
     return undefined;
   }

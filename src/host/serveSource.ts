@@ -62,9 +62,19 @@ const PY_METHODS = /methods\s*=\s*[[(]([^\])]*)[\])]/;
 /** JS/TS: `app.get('/x', …)`, `router.post("/y", …)`, `fastify.get(\`/z\`, …)`: a path and another argument after it. */
 const JS_ROUTE = /(?:^|[^\w$.])([A-Za-z_$][\w$]*)\s*\.\s*(get|post|put|patch|delete|head|options|all)\s*\(\s*(['"`])(\/[^'"`]*)\3\s*,/g;
 
-/** The route handlers of a file, for the CodeLens: Python decorators (above the first decorator) or JS/TS route calls. */
+/** A Python file that imports FastAPI or Starlette (an app, or an APIRouter's module). */
+const PY_FRAMEWORK = /^[ \t]*(?:from|import)[ \t]+(?:fastapi|starlette)\b/m;
+/** A JS/TS file that imports Express, Fastify or a Koa router (ESM, CJS, dynamic). */
+const JS_FRAMEWORK = /(?:from|require\s*\(|import\s*\()\s*['"](?:express|fastify|koa|koa-router|@koa\/router)(?:\/[^'"]*)?['"]/;
+
+/**
+ * The route handlers of a file, for the CodeLens: Python decorators (above the first
+ * decorator) or JS/TS route calls; none in a file that does not import a framework that has
+ * them (an `axios.get('/x', …)` or `http.get('/health', cb)` client call is not a route).
+ */
 export function scanRoutes(source: string, language: 'python' | 'javascript' | 'typescript'): RouteSite[] {
-  return language === 'python' ? scanPython(source) : scanJs(source);
+  if (language === 'python') return PY_FRAMEWORK.test(source) ? scanPython(source) : [];
+  return JS_FRAMEWORK.test(source) ? scanJs(source) : [];
 }
 
 function scanPython(source: string): RouteSite[] {
@@ -113,12 +123,17 @@ export function pathParams(template: string): string[] {
   return names;
 }
 
-/** The template with each parameter replaced by its value (percent-encoded), in order. */
+/**
+ * The template with each parameter replaced by its value (percent-encoded), in order; an
+ * Express parameter's pattern (`:id(\\d+)`) goes with it; the rest of the path is sent as
+ * HTTP needs it: printable ASCII, anything else percent-encoded (`/café` → `/caf%C3%A9`).
+ */
 export function fillPath(template: string, values: Record<string, string>): string {
-  return template.replace(/\{([A-Za-z_]\w*)(?::[^}]*)?\}|:([A-Za-z_$][\w$]*)\??/g, (whole, py?: string, js?: string) => {
+  const filled = template.replace(/\{([A-Za-z_]\w*)(?::[^}]*)?\}|:([A-Za-z_$][\w$]*)(?:\([^)]*\))?\??/g, (whole, py?: string, js?: string) => {
     const name = py ?? js!;
     return name in values ? encodeURIComponent(values[name]).replace(/%2F/gi, '/') : whole;
   });
+  return filled.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c));
 }
 
 /**

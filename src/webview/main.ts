@@ -270,6 +270,7 @@ class App {
     const button = (label: string, iconName: string, onclick: () => void, action: string) =>
       h('button', { class: 'secondary', 'aria-label': label, title: label, 'data-action': action, onclick }, icon(iconName), h('span', { class: 'label' }, label));
     this.root.appendChild(h('nav', { class: 'toolbar', 'aria-label': 'Service report actions' },
+      this.vscode && !running ? button('Re-run', 'debug-rerun', () => this.post({ type: 'rerun' }), 'rerun') : null,
       this.vscode && running ? button('Cancel', 'debug-stop', () => this.post({ type: 'cancel' }), 'cancel') : null,
       button('Export JSON', 'json', () => this.exportServe(r), 'export-json'),
       button('Copy Markdown', 'copy', () => this.copyServeMarkdown(r), 'copy-markdown'),

@@ -8,7 +8,7 @@ import { readSettings } from '../../src/host/config';
 import { COMMANDS } from '../../src/host/ids';
 import { candidatesFor, describeRuntime, editorRuntime, offerInterpreterFix, resolveRuntime } from '../../src/host/interpreter';
 import { languageOfDocument, MEASURED_LANGUAGE_IDS } from '../../src/engine/languageTools';
-import { progressText } from '../../src/host/runController';
+import { progressText } from '../../src/host/lensText';
 import type { OutlineFunction } from '../../src/engine/languageTools';
 import { pickTarget, requiredParams, signatureText } from '../../src/host/targetPicker';
 import { DEFAULT_SWEEP_WORKERS } from '../../src/engine/runSweep';

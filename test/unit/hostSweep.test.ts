@@ -273,3 +273,50 @@ test('a sweep and a run go one at a time; Cancel Run cancels a sweep; the panel 
     fs.rmSync(storage, { recursive: true, force: true });
   }
 });
+
+test('starting an app to list its routes goes one at a time with runs, and shutting down aborts it', async () => {
+  const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'looplag-prepare-'));
+  const { shown } = recordMessages();
+  const context = {
+    subscriptions: [], extensionUri: vscode.Uri.file('/ext'), storageUri: vscode.Uri.file(storage),
+    extension: { id: 'looplag.looplag', packageJSON: { version: '0.1.0' } },
+    workspaceState: { get: () => undefined, update: async () => undefined },
+  };
+  const log = fake.window as unknown as { createOutputChannel(): vscode.LogOutputChannel };
+  const runs = new RunController(context as never, new HistoryStore(path.join(storage, 'history')), log.createOutputChannel());
+  try {
+    let aborted = false;
+    let release: (v: string) => void = () => undefined;
+    const listing = runs.prepare('shop:app', (signal) => new Promise<string>((resolve) => {
+      release = resolve;
+      signal.addEventListener('abort', () => {
+        aborted = true;
+        resolve('aborted');
+      });
+    }));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(await runs.free(), false, 'busy while the app lists its routes');
+    assert.equal(shown.at(-1)!.text, 'Loop Lag is already starting shop:app. Runs go one at a time.');
+    assert.equal(await runs.prepare('other:app', async () => 'ran'), undefined, 'a second listing is refused');
+    const request: RunRequest = {
+      uri: vscode.Uri.file('/w/app.py'), language: 'python', qualname: 'digest', lines: null, args: '', label: 'digest',
+      settings: readSettings(undefined, 'python'), interpreter: { path: '/nowhere/python3', source: 'PATH' }, workspaceRoot: '/w',
+    };
+    assert.equal(await runs.run(request), undefined, 'a run is refused meanwhile');
+    release('listed');
+    assert.equal(await listing, 'listed');
+    assert.equal(await runs.free(), true, 'free again once listed');
+
+    const second = runs.prepare('shop:app', (signal) => new Promise<string>((resolve) => signal.addEventListener('abort', () => {
+      aborted = true;
+      resolve('aborted');
+    })));
+    await new Promise((resolve) => setImmediate(resolve));
+    runs.dispose();
+    assert.equal(await second, 'aborted');
+    assert.ok(aborted, 'the extension shutting down aborts it');
+  } finally {
+    runs.dispose();
+    fs.rmSync(storage, { recursive: true, force: true });
+  }
+});

@@ -97,6 +97,7 @@ test('JS/TS routes: Express app and router calls, Fastify, Koa-router; not a get
     { methods: ['POST'], path: '/items', line: lineOf(EXPRESS_APP, "api.post('/items'") },
   ]);
   const src = [
+    "import Fastify from 'fastify';",
     "fastify.get(`/docs/:id`, async (req) => ({ id: req.params.id }));",
     "router.delete('/items/:id?', handler);",
     "const v = cache.get('/x');",
@@ -104,11 +105,17 @@ test('JS/TS routes: Express app and router calls, Fastify, Koa-router; not a get
     "  app.put(\"/orders\", express.json(), save); app.patch('/orders/:id', h);",
   ].join('\n');
   assert.deepEqual(scanRoutes(src, 'typescript'), [
-    { methods: ['GET'], path: '/docs/:id', line: 1 },
-    { methods: ['DELETE'], path: '/items/:id?', line: 2 },
-    { methods: ['PUT'], path: '/orders', line: 5 },
-    { methods: ['PATCH'], path: '/orders/:id', line: 5 },
+    { methods: ['GET'], path: '/docs/:id', line: 2 },
+    { methods: ['DELETE'], path: '/items/:id?', line: 3 },
+    { methods: ['PUT'], path: '/orders', line: 6 },
+    { methods: ['PATCH'], path: '/orders/:id', line: 6 },
   ]);
+  // A file that imports no server framework has no routes: a client's `get` is not one.
+  assert.deepEqual(scanRoutes(src.split('\n').slice(1).join('\n'), 'typescript'), []);
+  const client = "import axios from 'axios';\nconst r = await axios.get('/api/users', { params });\nhttp.get('/health', cb);";
+  assert.deepEqual(scanRoutes(client, 'javascript'), []);
+  assert.equal(scanRoutes("const { Router } = require('express');\nrouter.get('/x', h);", 'javascript').length, 1, 'a CJS router module');
+  assert.deepEqual(scanRoutes('@app.get("/x")\ndef x():\n    pass\n', 'python'), [], 'no FastAPI or Starlette import');
 });
 
 test('path parameters: FastAPI {name} and {name:converter}, Express :name and :name?, filled percent-encoded', () => {
@@ -119,6 +126,11 @@ test('path parameters: FastAPI {name} and {name:converter}, Express :name and :n
   assert.equal(fillPath('/items/{item_id}', { item_id: '7' }), '/items/7');
   assert.equal(fillPath('/files/{path:path}', { path: 'a/b c' }), '/files/a/b%20c');
   assert.equal(fillPath('/docs/:id', { id: 'é' }), '/docs/%C3%A9');
+  // The route's own characters as HTTP sends them, and an Express parameter's pattern dropped with it.
+  assert.equal(fillPath('/café/{x}', { x: '1' }), '/caf%C3%A9/1');
+  assert.equal(fillPath('/a b', {}), '/a%20b');
+  assert.equal(fillPath('/users/:id(\\d+)', { id: '5' }), '/users/5');
+  assert.deepEqual(pathParams('/users/:id(\\d+)'), ['id']);
   assert.ok(routeMatches({ methods: ['GET'], path: '/api/items' }, { method: 'GET', path: '/items' }), 'a router mounted under a prefix');
   assert.ok(!routeMatches({ methods: ['POST'], path: '/items' }, { method: 'GET', path: '/items' }));
 });
@@ -220,4 +232,33 @@ test('live: the progress words, the panel\'s ServeLive, and the document before 
   const r = ServeReport.parse(partialServeReport(base, []));
   assert.deepEqual(r.variants, []);
   assert.equal(r.verdict, 'not-measured');
+});
+
+test('the endpoint lens: shown in a trusted workspace only, none for a huge file, the file scanned once per version', async () => {
+  const vscode = await import('vscode');
+  const fake = await import('../support/fakeVscode');
+  const { EndpointCodeLens } = await import('../../src/host/serveLens');
+  const source = 'from fastapi import FastAPI\napp = FastAPI()\n\n@app.get("/report")\ndef report():\n    return {}\n';
+  let reads = 0;
+  const doc = (text: string, version = 1) => ({
+    languageId: 'python', uri: vscode.Uri.file('/w/shop.py'), version, lineCount: text.split('\n').length,
+    getText: () => ((reads += 1), text),
+  }) as unknown as import('vscode').TextDocument;
+  const lens = new EndpointCodeLens();
+  try {
+    const shown = lens.provideCodeLenses(doc(source));
+    assert.equal(shown.length, 1);
+    assert.equal(shown[0].range.start as unknown, 3, 'above the decorator (the fake Range keeps the line as given)');
+    const before = reads;
+    lens.provideCodeLenses(doc(source));
+    assert.equal(reads - before, 1, 'the same version is not scanned again (one read for the size check)');
+    fake.workspace.isTrusted = false;
+    assert.deepEqual(lens.provideCodeLenses(doc(source, 2)), [], 'Restricted Mode: no lens');
+    fake.workspace.isTrusted = true;
+    const huge = source + '# filler\n'.repeat(30_000);
+    assert.deepEqual(lens.provideCodeLenses(doc(huge, 3)), [], 'a 30,000-line file is not scanned on the host');
+  } finally {
+    fake.workspace.isTrusted = true;
+    lens.dispose();
+  }
 });
