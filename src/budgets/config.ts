@@ -197,6 +197,7 @@ function checkBudget(entry: Record<string, unknown>, index: number, dir: string)
   // `--flag=value`: a value that starts with a dash is the flag's, never another flag.
   const asArgv = (flags: [string, string | true][]) => flags.map(([f, v]) => (v === true ? `--${f}` : `--${f}=${v}`));
   const serve = (extra: string[]) => parseServeArgs([e.app as string, ...endpointArgs, ...extra], dir) as ServeCommand;
+  attribute('endpoints', () => serve([]));
   attribute('headers', () => serve(headerArgs));
   attribute('budgetMs', () => serve([`--budget-ms=${e.budgetMs}`]));
   for (const f of own) attribute(f, () => serve(asArgv(flagsOf([f]))));
