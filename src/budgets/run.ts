@@ -64,7 +64,7 @@ export async function runBudgets(config: BudgetConfig, options: BudgetRunOptions
 }
 
 function skipped(b: Budget): BudgetResult {
-  return { name: b.name, index: b.index, kind: b.kind, outcome: 'skipped', exitCode: null, budgetMs: b.budgetMs, figure: null, summary: 'not run: interrupted', message: 'not run: the run was interrupted first', durationMs: 0, report: null };
+  return { name: b.name, index: b.index, kind: b.kind, outcome: 'skipped', exitCode: null, budgetMs: b.budgetMs, figure: null, summary: 'not run', message: 'interrupted before it started', durationMs: 0, report: null };
 }
 
 async function runBudget(b: Budget, o: BudgetRunOptions): Promise<BudgetResult> {

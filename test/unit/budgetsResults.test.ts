@@ -10,7 +10,6 @@ import { BudgetResult, budgetsExitCode, resultLine, summaryLine } from '../../sr
 import { EXIT } from '../../src/report/exitCode';
 
 // A strict XML parser (sax underneath), already in the dev tree (through @vscode/vsce); untyped, so its one call is typed here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { parseStringPromise } = require('xml2js') as { parseStringPromise(xml: string, options: { strict: boolean }): Promise<any> };
 
 const result = (extra: Partial<BudgetResult>): BudgetResult => ({
@@ -25,7 +24,7 @@ test('JUnit XML: one suite, a case per budget with its time in seconds, failure/
     result({ name: 'within' }),
     result({ name: nasty, outcome: 'fail', exitCode: 3, summary: 'lag max 850 ms > 100 ms', message: `Not safe: ${nasty}`, durationMs: 2500 }),
     result({ name: 'raised', outcome: 'error', exitCode: 4, summary: 'not measured', message: 'calls raised in inline (1 of 1: ValueError: <x>)' }),
-    result({ name: 'later', outcome: 'skipped', exitCode: null, message: 'not run: the run was interrupted first', durationMs: 0 }),
+    result({ name: 'later', outcome: 'skipped', exitCode: null, message: 'interrupted before it started', durationMs: 0 }),
   ];
   const xml = junitXml(results, { file: 'looplag "ci".json', timestamp: '2026-11-30T13:20:23' });
   assert.ok(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n'));
@@ -47,7 +46,7 @@ test('JUnit XML: one suite, a case per budget with its time in seconds, failure/
   assert.match(cases[1].failure[0]._, /^lag max 850 ms > 100 ms: Not safe: a <b> & "c" 'd' \]\]> /);
   assert.equal(cases[2].error[0].$.message, 'calls raised in inline (1 of 1: ValueError: <x>)');
   assert.equal(cases[2].error[0].$.type, 'exit-4');
-  assert.equal(cases[3].skipped[0].$.message, 'not run: the run was interrupted first');
+  assert.equal(cases[3].skipped[0].$.message, 'interrupted before it started');
 });
 
 test('escaping: text and attribute values', () => {
