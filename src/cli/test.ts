@@ -14,9 +14,9 @@ import { BudgetResult, budgetsExitCode, resultLine, runBudgets, summaryLine } fr
 import { UsageError } from '../engine/options';
 import { writeFileAtomicSync } from '../report/export';
 import { EXIT } from '../report/exitCode';
+import { printable } from '../shared/format';
 import { checkOutputPath } from './plan';
 import { stopOnSignals } from './session';
-import { TEST_HELP } from './testHelp';
 
 /** Every flag `looplag test` accepts (a test checks that `looplag test --help` documents each one). */
 export const TEST_OPTIONS = {
@@ -63,7 +63,7 @@ export async function testMain(argv: string[], cwd: string = process.cwd()): Pro
     node: opts.node,
     signal: interrupts.signal,
     onStderr: opts.verbose ? (t) => void process.stderr.write(t) : undefined,
-    onStart: (b) => progress && process.stderr.write(`\r\x1b[K[looplag] ${b.name}: measuring`),
+    onStart: (b) => progress && process.stderr.write(`\r\x1b[K[looplag] ${printable(b.name)}: measuring`),
   }, (r) => {
     if (progress) process.stderr.write('\r\x1b[K');
     if (!opts.json) process.stdout.write(resultLine(r) + '\n');
@@ -86,3 +86,31 @@ export async function testMain(argv: string[], cwd: string = process.cwd()): Pro
 function testDocument(results: BudgetResult[], file: string) {
   return { schema: 'looplag.test/1', file, exitCode: budgetsExitCode(results), results };
 }
+
+/** `looplag test --help` (a test checks it documents every flag). */
+export const TEST_HELP = `Usage: looplag test [options]
+
+Runs the budgets in looplag.json as tests: each function or endpoint measured as
+\`looplag run\` / \`looplag serve\` would, one line per budget, verdict first.
+
+Options:
+  --config FILE     the budget file (default: ./looplag.json; relative paths in it
+                    are read from its folder, which is also the workspace)
+  --filter TEXT     only the budgets whose name contains TEXT (repeatable)
+  --junit FILE      also write JUnit XML (a testcase per budget) for CI systems
+  --json            print a looplag.test/1 document instead of the lines
+  --python PATH     the Python for budgets that name none
+  --node PATH       the Node for budgets that name none
+  --verbose         pass the sidecars' stderr through
+  -h, --help        this help
+
+Exit codes (the budgets' worst, in this order):
+  130  interrupted (Ctrl+C): what finished is still printed and written
+  1    a budget could not be measured
+  124  a budget's measurement hit its --timeout
+  5    calls or a server did not finish
+  4    calls raised or requests failed
+  3    a budget was exceeded
+  2    usage: a bad flag, or looplag.json is invalid (the budget and field named)
+  0    every budget within its budget
+`;
