@@ -117,7 +117,7 @@ export function parseBudgetConfig(json: unknown, file: string, dir: string): Bud
     doc = FILE_SCHEMA.parse(json);
     rejectUnknown(doc, ['$schema', 'version', 'budgets'], '');
   } catch (e) {
-    if (e instanceof ValidationError) fail(e.path, `expected ${e.expected}, got ${describeGot(e)}`);
+    if (e instanceof ValidationError) fail(e.path, explain(e));
     throw e;
   }
   const names = new Set<string>();
@@ -129,7 +129,7 @@ export function parseBudgetConfig(json: unknown, file: string, dir: string): Bud
       names.add(budget.name);
       return budget;
     } catch (e) {
-      if (e instanceof ValidationError) return fail(e.under(at).path, `expected ${e.expected}, got ${describeGot(e)}`);
+      if (e instanceof ValidationError) return fail(e.under(at).path, explain(e));
       if (e instanceof FieldError) return fail(e.field ? `${at}.${e.field}` : at, e.message);
       throw e;
     }
@@ -145,14 +145,18 @@ class FieldError extends Error {
   }
 }
 
-function describeGot(e: ValidationError): string {
+/** Marks a ValidationError for a field the file may not have (a misspelt one must not be ignored). */
+const UNKNOWN_FIELD = Symbol('unknown field');
+
+function explain(e: ValidationError): string {
+  if (e.got === UNKNOWN_FIELD) return `unknown field (${e.expected})`;
   // ValidationError's own message ends with how it describes the value.
-  return e.message.slice(e.message.indexOf(', got ') + 6);
+  return `expected ${e.expected}, got ${e.message.slice(e.message.indexOf(', got ') + 6)}`;
 }
 
 function rejectUnknown(o: object, known: readonly string[], under: string): void {
   for (const key of Object.keys(o)) {
-    if (!known.includes(key)) throw new ValidationError(under ? `${under}.${key}` : key, `one of the fields ${known.join(', ')}`, 'an unknown field');
+    if (!known.includes(key)) throw new ValidationError(under ? `${under}.${key}` : key, `the fields are ${known.join(', ')}`, UNKNOWN_FIELD);
   }
 }
 
