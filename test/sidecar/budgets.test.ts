@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test, TestContext } from 'node:test';
-import { BIN, CliResult, FIXTURES, runCli, scratchFolders, withBackgroundLoadAsync } from '../support/helpers';
+import { assertNoProcessLeft, BIN, CliResult, FIXTURES, newTag, processesWithTag, runCli, scratchFolders, withBackgroundLoadAsync } from '../support/helpers';
 
 const scratch = scratchFolders();
 const BUDGETS = path.join(FIXTURES, 'budgets');
@@ -114,7 +114,9 @@ test('Ctrl+C: the budget running stops (exit 130), the rest are not run, the JUn
     { name: 'never', target: 'work.py::quick', args: '10', budgetMs: 1000, ...inline },
   ] }));
   const junit = path.join(dir, 'out.xml');
-  const child = spawn(process.execPath, [BIN, 'test', '--junit', junit], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tag = newTag();
+  const child = spawn(process.execPath, [BIN, 'test', '--junit', junit], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOOPLAG_TEST_TAG: tag } });
+  let sidecarsSeen = 0;
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d));
@@ -122,7 +124,10 @@ test('Ctrl+C: the budget running stops (exit 130), the rest are not run, the JUn
     child.stdout.on('data', (d: Buffer) => {
       stdout += d;
       // The first budget's line is written when the second starts: interrupt it mid-measurement.
-      if (/^✓ first/m.test(stdout) && !child.killed) child.kill('SIGINT');
+      if (/^✓ first/m.test(stdout) && !child.killed) {
+        sidecarsSeen = processesWithTag(tag).length;
+        child.kill('SIGINT');
+      }
     });
     child.on('close', resolve);
   });
@@ -136,6 +141,9 @@ test('Ctrl+C: the budget running stops (exit 130), the rest are not run, the JUn
   const x = readJunit(junit);
   assert.deepEqual(x.cases.map((c) => [c.name, c.outcome]), [['first', 'pass'], ['long', 'error'], ['never', 'skipped']]);
   assert.ok(x.cases[1].time < 30, `the 60 s spin was stopped: ${x.cases[1].time} s`);
+  // The CLI carried the tag, which what it starts inherits (the check below is not vacuous); nothing outlived it.
+  assert.ok(sidecarsSeen >= 1, 'the tagged CLI was running when interrupted');
+  await assertNoProcessLeft(tag);
 });
 
 const noUvicorn = (() => {
