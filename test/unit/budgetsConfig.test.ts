@@ -146,3 +146,22 @@ test('schemas/looplag.schema.json: every field of the tables, with the knobs\' r
   const modes = [...new Set(Object.values(RUNTIMES).flatMap((r) => r.modes))].sort();
   assert.deepEqual([...fnSchema.properties.modes.items.enum].sort(), modes);
 });
+
+test('the schema, under a JSON Schema validator (ajv), accepts what the loader accepts and refuses its type errors', () => {
+  // ajv is already in the dev tree (through @vscode/vsce); untyped here, so its two calls are typed.
+  const Ajv = require('ajv') as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown } };
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(fs.readFileSync(path.join(REPO, 'schemas', 'looplag.schema.json'), 'utf8')));
+  const dir = workspace();
+  const fixture = JSON.parse(fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'budgets', 'looplag.json'), 'utf8'));
+  const good = [fixture, doc(fn({ modes: ['inline', 'thread'], noWarmup: true, callTimeout: 2 }), ep({ endpoints: ['GET /x', { endpoint: 'POST /y', body: [1] }], headers: { A: 'b' }, probeRate: 0 }))];
+  for (const d of good) {
+    assert.ok(validate(d), JSON.stringify(validate.errors));
+    if (d !== fixture) assert.doesNotThrow(() => parseBudgetConfig(d, 'looplag.json', dir));
+  }
+  const bad = [doc(fn({ args: ['1'] })), doc(fn({ concurency: 1 })), doc(fn({ concurrency: 0 })), doc(fn({ modes: ['warp'] })), doc(ep({ rate: 0 })), doc(ep({ workers: 1 })),
+    doc(ep({ endpoints: [{ endpoint: 'GET /', method: 'GET' }] })), { version: 2, budgets: [fn()] }, doc(), doc({ name: 'x', budgetMs: 1 })];
+  for (const d of bad) {
+    assert.equal(validate(d), false, `schema refuses ${JSON.stringify(d)}`);
+    assert.throws(() => parseBudgetConfig(d, 'looplag.json', dir), BudgetFileError, `loader refuses ${JSON.stringify(d)}`);
+  }
+});
