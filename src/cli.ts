@@ -3,7 +3,8 @@
  * 0 measured, 1 the target could not be measured, 2 usage, 3 budget exceeded,
  * 4 calls raised, 5 calls unfinished or crashed, 124 timeout, 130 interrupted (precedence: report/exitCode.ts).
  *
- * `looplag serve APP …` measures the user's own server under load (src/cli/serve.ts).
+ * `looplag serve APP …` measures the user's own server under load (src/cli/serve.ts);
+ * `looplag test` runs looplag.json's budgets as tests (src/cli/test.ts).
  *
  * `main` is the steps in order; each lives in src/cli/: read the command line
  * (commandLine.ts, help.ts), plan the measurement (plan.ts), run or sweep in a session
@@ -17,10 +18,13 @@ import { planMeasurement } from './cli/plan';
 import { startSession } from './cli/session';
 import { writeRunOutputs, writeSweepOutputs } from './cli/outputs';
 import { serveMain } from './cli/serve';
+import { testMain } from './cli/test';
 
 export async function main(argv: string[]): Promise<number> {
   // A subcommand of its own, first on the line (its flags are not `run`'s): looplag serve APP ….
   if (argv[0] === 'serve') return serveMain(argv.slice(1));
+  // looplag.json's budgets as tests (src/cli/test.ts).
+  if (argv[0] === 'test') return testMain(argv.slice(1));
   const commandLine = readCommandLine(argv);
   if ('exit' in commandLine) return commandLine.exit;
   const plan = planMeasurement(commandLine);

@@ -15,6 +15,8 @@ Usage:
   looplag serve APP --endpoint "M /path"   your own server (a Python ASGI app or a Node
                                            http server) under load, its loop measured
                                            inside it: see \`looplag serve --help\`
+  looplag test [--junit FILE]              looplag.json's budgets as tests: see
+                                           \`looplag test --help\`
   looplag --help | --version
 
 FILE is Python (.py) or JavaScript/TypeScript (.js .mjs .cjs .ts .mts .cts; ESM or

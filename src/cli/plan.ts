@@ -29,61 +29,73 @@ export interface Plan {
 }
 
 /** The plan, or the exit code once the reason it cannot run has been printed. */
-export function planMeasurement({ command, targetArg, flags: o }: CommandLine): Plan | { exit: number } {
-  const sweep = command === 'sweep';
-  let sweepWorkers: number[] = [];
-  let sweepBudgetS = DEFAULT_SWEEP_BUDGET_S;
+export function planMeasurement(commandLine: CommandLine): Plan | { exit: number } {
   try {
-    const named = parseTargetArg(targetArg);
-    // A folder first: it has no file type, and "unsupported file type" would mislead.
-    const folder = isDirectory(named.file);
-    const language = folder ? null : languageOf(named.file);
-    const unusable = unusableTarget(named.file);
-    if (unusable || !language) {
-      process.stderr.write(`looplag: error [target-not-found]: ${unusable}\n`);
+    const plan = checkPlan(commandLine);
+    if ('unusable' in plan) {
+      process.stderr.write(`looplag: error [target-not-found]: ${plan.unusable}\n`);
       return { exit: EXIT.notMeasured };
     }
-    const settings = settingsFrom({
-      // A sweep's --workers is a list, and its modes default to the runtime's pool modes.
-      modes: o.modes ?? (sweep ? runtimeOf(language).sweepModes.join(',') : undefined),
-      concurrency: o.concurrency, workers: sweep ? undefined : o.workers, switchInterval: o['switch-interval'],
-      heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, callTimeout: o['call-timeout'], gilProbe: !o['no-gil-probe'],
-      gilProbeInWindow: Boolean(o['gil-probe-in-window']), warmup: !o['no-warmup'],
-      ...(o['no-attribution'] ? { attribution: false } : {}),
-    }, language);
-    if (sweep) {
-      sweepWorkers = parseWorkerList((o.workers ?? DEFAULT_SWEEP_WORKERS.join(',')).split(','));
-      if (o.html) throw new UsageError('--html applies to `looplag run`; a sweep writes --json / --out');
-      if (settings.modes.includes('inline')) throw new UsageError('a sweep measures pool modes: drop inline from --modes');
-      sweepBudgetS = parseKnob(KNOBS.sweepBudgetS, o['sweep-budget-s']) ?? DEFAULT_SWEEP_BUDGET_S;
-    } else if (o['sweep-budget-s'] !== undefined) {
-      throw new UsageError('--sweep-budget-s applies to `looplag sweep`');
-    }
-    const budgetMs = parseKnob(KNOBS.lagBudgetMs, o['budget-ms']);
-    for (const [flag, file] of [['--out', o.out], ['--html', o.html]] as const) {
-      if (file) checkOutputPath(flag, file);
-    }
-    if (o.out && o.html && sameFile(o.out, o.html)) throw new UsageError(`--out and --html name the same file: ${o.out}`);
-    const workspaceRoot = path.resolve(o.workspace ?? process.cwd());
-    // The sidecar starts in this folder, and spawning in a missing folder fails with
-    // ENOENT, which would read as "no Python interpreter found".
-    if (!isDirectory(workspaceRoot)) {
-      throw new UsageError(`--workspace ${workspaceRoot} is not a folder`);
-    }
-    const plannedMode = o.plan ? parseModes(o.plan, language)[0] : null;
-    return {
-      sweep,
-      target: { ...named, language, args: o.args ?? '', workspaceRoot },
-      settings: { ...settings, lagBudgetMs: sweep ? (budgetMs ?? KNOBS.lagBudgetMs.default) : budgetMs, plannedMode },
-      budgetMs,
-      sweepWorkers,
-      sweepBudgetS,
-      flags: o,
-    };
+    return plan;
   } catch (e) {
     if (e instanceof UsageError) return { exit: usage(e.message) };
     throw e;
   }
+}
+
+/**
+ * The plan, or why its target file cannot be measured (missing, a folder, unreadable: the
+ * CLI's exit 1); a UsageError for a bad flag. Prints nothing: `looplag test` checks each
+ * budget of a looplag.json through it (budgets/config.ts), so a budget and a command line
+ * are read by the same checks.
+ */
+export function checkPlan({ command, targetArg, flags: o }: CommandLine): Plan | { unusable: string } {
+  const sweep = command === 'sweep';
+  let sweepWorkers: number[] = [];
+  let sweepBudgetS = DEFAULT_SWEEP_BUDGET_S;
+  const named = parseTargetArg(targetArg);
+  // A folder first: it has no file type, and "unsupported file type" would mislead.
+  const folder = isDirectory(named.file);
+  const language = folder ? null : languageOf(named.file);
+  const unusable = unusableTarget(named.file);
+  if (unusable || !language) return { unusable: unusable ?? `${named.file} is a folder` };
+  const settings = settingsFrom({
+    // A sweep's --workers is a list, and its modes default to the runtime's pool modes.
+    modes: o.modes ?? (sweep ? runtimeOf(language).sweepModes.join(',') : undefined),
+    concurrency: o.concurrency, workers: sweep ? undefined : o.workers, switchInterval: o['switch-interval'],
+    heartbeatMs: o['heartbeat-ms'], stallMs: o['stall-ms'], timeout: o.timeout, callTimeout: o['call-timeout'], gilProbe: !o['no-gil-probe'],
+    gilProbeInWindow: Boolean(o['gil-probe-in-window']), warmup: !o['no-warmup'],
+    ...(o['no-attribution'] ? { attribution: false } : {}),
+  }, language);
+  if (sweep) {
+    sweepWorkers = parseWorkerList((o.workers ?? DEFAULT_SWEEP_WORKERS.join(',')).split(','));
+    if (o.html) throw new UsageError('--html applies to `looplag run`; a sweep writes --json / --out');
+    if (settings.modes.includes('inline')) throw new UsageError('a sweep measures pool modes: drop inline from --modes');
+    sweepBudgetS = parseKnob(KNOBS.sweepBudgetS, o['sweep-budget-s']) ?? DEFAULT_SWEEP_BUDGET_S;
+  } else if (o['sweep-budget-s'] !== undefined) {
+    throw new UsageError('--sweep-budget-s applies to `looplag sweep`');
+  }
+  const budgetMs = parseKnob(KNOBS.lagBudgetMs, o['budget-ms']);
+  for (const [flag, file] of [['--out', o.out], ['--html', o.html]] as const) {
+    if (file) checkOutputPath(flag, file);
+  }
+  if (o.out && o.html && sameFile(o.out, o.html)) throw new UsageError(`--out and --html name the same file: ${o.out}`);
+  const workspaceRoot = path.resolve(o.workspace ?? process.cwd());
+  // The sidecar starts in this folder, and spawning in a missing folder fails with
+  // ENOENT, which would read as "no Python interpreter found".
+  if (!isDirectory(workspaceRoot)) {
+    throw new UsageError(`--workspace ${workspaceRoot} is not a folder`);
+  }
+  const plannedMode = o.plan ? parseModes(o.plan, language)[0] : null;
+  return {
+    sweep,
+    target: { ...named, language, args: o.args ?? '', workspaceRoot },
+    settings: { ...settings, lagBudgetMs: sweep ? (budgetMs ?? KNOBS.lagBudgetMs.default) : budgetMs, plannedMode },
+    budgetMs,
+    sweepWorkers,
+    sweepBudgetS,
+    flags: o,
+  };
 }
 
 /** Why the target file cannot be measured (missing, a folder, unreadable), or null. */
