@@ -18,7 +18,7 @@ import { clear, h, icon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
 import { blockersSection } from './blockersView';
 import { finishedKey, serveView, ServeViewParts } from './serveView';
-import { serveLagChart, sharedAxes } from './serveCharts';
+import { serveLagChart, serveLatencyChart, sharedAxes, sharedLatencyAxes } from './serveCharts';
 import { KNOBS } from '../shared/settings';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; setState(s: unknown): void; getState(): unknown };
@@ -282,9 +282,12 @@ class App {
     const parts = serveView(r, running, this.vscode ? (file, line) => this.post({ type: 'openLocation', file, line }) : undefined);
     this.root.appendChild(parts.el);
     const theme = readTheme();
-    const axes = sharedAxes(parts.figures.map((f) => f.variant), r.settings.verdictBudgetMs);
+    const budgetMs = r.settings.verdictBudgetMs;
+    const lagAxes = sharedAxes(parts.figures.filter((f) => f.kind === 'lag').map((f) => f.variant), budgetMs);
+    const latencyAxes = sharedLatencyAxes(parts.figures.filter((f) => f.kind === 'latency').map((f) => f.variant), budgetMs);
     for (const f of parts.figures) {
-      this.track(serveLagChart(f.el, f.variant, { width: chartWidth(f.el), theme, budgetMs: r.settings.verdictBudgetMs, ...axes }), f.el);
+      const draw = f.kind === 'lag' ? serveLagChart : serveLatencyChart;
+      this.track(draw(f.el, f.variant, { width: chartWidth(f.el), theme, budgetMs, ...(f.kind === 'lag' ? lagAxes : latencyAxes) }), f.el);
     }
     this.serveShown = { key: finishedKey(r), parts };
   }

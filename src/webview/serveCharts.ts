@@ -1,8 +1,9 @@
 /**
- * Service mode's chart: one variant's server loops' lag over the load's measured part,
- * the probe's latency as dots on the same time axis (what a trivial request waited while
- * the loop was late), the budget dashed. Every variant's chart gets the same axes, so
- * small multiples compare by eye.
+ * Service mode's charts, per variant: the server loops' lag over the load's measured part
+ * with the probe's latency as dots on the same time axis (what a trivial request waited
+ * while the loop was late), and every endpoint's and the probe's request latency over that
+ * time; the budget dashed. Every variant's chart of a kind gets the same axes, so small
+ * multiples compare by eye.
  */
 import uPlot from 'uplot';
 import { decimateMinMax } from '../stats/decimate';
@@ -20,10 +21,71 @@ const PROCESS_COLOURS: [string, string][] = [
   ['--vscode-charts-green', '#388a34'],
 ];
 
-/** The colour of the i-th server process, from the theme (read at draw time). */
+/** The colour of the i-th server process (or endpoint), from the theme (read at draw time). */
 export function processColour(i: number, el: Element = document.body): string {
   const [cssVar, fallback] = PROCESS_COLOURS[i % PROCESS_COLOURS.length];
   return getComputedStyle(el).getPropertyValue(cssVar).trim() || fallback;
+}
+
+/** The axes every variant's latency chart shares: the longest measured part, the slowest request. */
+export function sharedLatencyAxes(variants: readonly ServeVariantReport[], budgetMs: number): { xMaxMs: number; yMaxMs: number } {
+  let xMaxMs = 1;
+  let yMaxMs = budgetMs;
+  for (const v of variants) {
+    for (const e of [...v.endpoints, ...(v.probe ? [v.probe] : [])]) {
+      for (const [t, l] of e.timeline) {
+        xMaxMs = Math.max(xMaxMs, t);
+        yMaxMs = Math.max(yMaxMs, l);
+      }
+    }
+  }
+  return { xMaxMs, yMaxMs: yMaxMs * 1.1 };
+}
+
+/**
+ * One variant's request latency over time: a series of dots per endpoint (the process
+ * colours, in the document's order), the probe's in the foreground colour, the budget dashed.
+ */
+export function serveLatencyChart(el: HTMLElement, v: ServeVariantReport, opts: { width: number; theme: Theme; budgetMs: number; xMaxMs: number; yMaxMs: number }): Chart {
+  const streams = [...v.endpoints, ...(v.probe ? [v.probe] : [])];
+  const points: Point[] = [];
+  streams.forEach((e, i) => {
+    for (const [t, l] of e.timeline) points.push({ x: t, series: i, y: l });
+  });
+  points.sort((a, b) => a.x - b.x);
+  const data: (number | null)[][] = [points.map((p) => p.x)];
+  for (let c = 0; c < streams.length; c++) data.push(points.map((p) => (p.series === c ? p.y : null)));
+  data.push(points.map(() => opts.budgetMs));
+  const fg = opts.theme.fg;
+  const common = { stroke: fg, grid: { stroke: opts.theme.grid, width: 1 }, ticks: { stroke: opts.theme.grid, width: 1 } };
+  const u = new uPlot(
+    {
+      width: opts.width,
+      height: HEIGHT,
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: false, range: () => [0, opts.xMaxMs] }, y: { range: () => [0, opts.yMaxMs] } },
+      series: [
+        {},
+        ...streams.map((e, i) => {
+          const colour = e === v.probe ? fg : processColour(i, el);
+          return { label: e.name, stroke: colour, width: 0, paths: () => null, points: { show: true, size: 4, stroke: colour, fill: colour } };
+        }),
+        { label: 'budget', stroke: opts.theme.threshold, width: 1, dash: [6, 4], points: { show: false } },
+      ],
+      axes: [
+        { ...common, label: 'time since the measured load began (each request at its intended start)', space: 80, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
+        { ...common, label: 'request latency', size: 78, labelSize: 18, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
+      ],
+    },
+    data as uPlot.AlignedData,
+    el,
+  );
+  return {
+    destroy: () => u.destroy(),
+    resize: (width) => u.setSize({ width, height: HEIGHT }),
+    pointCount: () => points.length,
+  };
 }
 
 /** `[tMs, lagMs]` of every process of a variant, on the load's timeline (ServeProcess.offsetMs). */

@@ -18,7 +18,8 @@ import { Child, h, icon } from './dom';
 /** What the panel keeps of a rendered serve view: its chart figures (drawn once attached) and its progress line. */
 export interface ServeViewParts {
   el: HTMLElement;
-  figures: { el: HTMLElement; variant: ServeVariantReport }[];
+  /** `lag`: the loops' lag with the probe; `latency`: every endpoint's and the probe's requests. */
+  figures: { el: HTMLElement; variant: ServeVariantReport; kind: 'lag' | 'latency' }[];
   /** Rewrites the progress line in place: nothing else is redrawn while a variant is under load. */
   progress(running: ServeLive | null): void;
 }
@@ -248,7 +249,21 @@ export function serveView(r: ServeReport, running: ServeLive | null, open: Block
         'aria-label': `${v.label}: loop lag over the measured load${m ? `, p99 ${fmtMs(m.p99Ms)}, max ${fmtMs(m.maxMs)}, ${m.stallCount} stalls` : ''}${v.probe?.latency ? `; probe p99 ${fmtMs(v.probe.latency.p99Ms)}` : ''}` },
         h('figcaption', {}, `${v.label}${cutShort(v) ? ' (so far)' : ''} — ${v.loop.processes.length} process${v.loop.processes.length === 1 ? '' : 'es'}`));
       section.appendChild(fig);
-      figures.push({ el: fig, variant: v });
+      figures.push({ el: fig, variant: v, kind: 'lag' });
+    }
+    el.appendChild(section);
+  }
+  const withRequests = r.variants.filter((v) => v.endpoints.some((e) => e.timeline.length) || v.probe?.timeline.length);
+  if (withRequests.length) {
+    const section = h('section', { class: 'charts serve-charts', 'aria-labelledby': 'serve-latency-h' },
+      h('h2', { id: 'serve-latency-h' }, 'Request latency over time'),
+      h('p', { class: 'legend-note' }, `Each request at its intended start: ${r.settings.endpoints.map((e) => e.name).join(', ')} in colour, the probe in the text colour, the budget dashed; every variant on the same axes. A climb means requests queued.`));
+    for (const v of withRequests) {
+      const fig = h('figure', { class: 'chart', 'data-chart': `serve-latency-${v.name}`, role: 'img',
+        'aria-label': `${v.label}: request latency over the measured load; ${v.endpoints.map((e) => `${e.name} p99 ${e.latency ? fmtMs(e.latency.p99Ms) : '–'}`).join(', ')}` },
+        h('figcaption', {}, `${v.label}${cutShort(v) ? ' (so far)' : ''}`));
+      section.appendChild(fig);
+      figures.push({ el: fig, variant: v, kind: 'latency' });
     }
     el.appendChild(section);
   }

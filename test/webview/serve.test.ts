@@ -144,6 +144,9 @@ describe('the standalone page looplag serve --html wrote', () => {
       // One chart per variant, drawn.
       assert.deepEqual(await page.$$eval('figure[data-chart^="serve-lag-"]', (fs) => fs.map((f) => [f.getAttribute('data-chart'), f.querySelectorAll('canvas').length > 0])),
         [['serve-lag-as-written', true], ['serve-lag-processes', true]]);
+      // And each variant's request latency over time (every endpoint and the probe), drawn with a point per request kept.
+      assert.deepEqual(await page.$$eval('figure[data-chart^="serve-latency-"]', (fs) => fs.map((f) => [f.getAttribute('data-chart'), f.querySelectorAll('canvas').length > 0])),
+        [['serve-latency-as-written', true], ['serve-latency-processes', true]]);
       const rows = await blockerRows(page, 'as-written');
       assert.deepEqual(rows[0], { file: 'app.py', line: String(spinLine), location: `app.py:${spinLine}`, button: false }, 'lines are text in a file: nowhere to open them');
       // Each endpoint and the probe, with its counts as the document has them.
