@@ -10,6 +10,8 @@ export type JsFunctionKind = 'async' | 'handler' | 'sync';
 
 export interface JsFunction {
   kind: JsFunctionKind;
+  /** Where `async ` would go to make it async (its first token). */
+  start: number;
   bodyStart: number;
   bodyEnd: number;
 }
@@ -28,6 +30,7 @@ export interface JsImport {
 export interface JsCall {
   callee: string;
   start: number;
+  calleeEnd: number;
   /** Offset just after the `(`. */
   openEnd: number;
   end: number;
@@ -87,7 +90,7 @@ export function parseJs(text: string): JsSource {
   };
   const block = (open: number, first: number, isAsync: boolean) => {
     if (pairs[open] < 0) return;
-    functions.push({ kind: kindOf(first, isAsync), bodyStart: tokens[open].end, bodyEnd: tokens[pairs[open]].start });
+    functions.push({ kind: kindOf(first, isAsync), start: tokens[first].start, bodyStart: tokens[open].end, bodyEnd: tokens[pairs[open]].start });
   };
 
   tokens.forEach((t, i) => {
@@ -121,7 +124,7 @@ export function parseJs(text: string): JsSource {
         else j++;
       }
       const end = j < tokens.length ? tokens[j].start : text.length;
-      functions.push({ kind: kindOf(start, isAsync), bodyStart: tokens[i].end, bodyEnd: end });
+      functions.push({ kind: kindOf(start, isAsync), start: tokens[start].start, bodyStart: tokens[i].end, bodyEnd: end });
     } else if (t.kind === 'name' && tx(i + 1) === '(' && !CONTROL.has(t.text) && tx(i - 1) !== 'function' && tx(i - 1) !== '.' && tx(i - 1) !== '?.' && pairs[i + 1] > 0) {
       // A method `name(…) {` in a class or an object literal.
       const open = blockAfter(pairs[i + 1]);
@@ -143,6 +146,7 @@ export function parseJs(text: string): JsSource {
     calls.push({
       callee: tokens.slice(s, i + 1).map((x) => (x.text === '?.' ? '.' : x.text)).join(''),
       start: tokens[s].start,
+      calleeEnd: t.end,
       openEnd: tokens[open].end,
       end: tokens[pairs[open]].end,
       closeIndex: pairs[open],

@@ -24,6 +24,8 @@ export interface PyScope {
 export interface PyBinding {
   local: string;
   qualified: string;
+  /** `import a.b.c` binds `a` but also loads `a.b.c`, reachable as written. */
+  loaded?: string;
 }
 
 export interface PyImport {
@@ -158,7 +160,7 @@ function readImport(line: PyLine): PyImport {
       if (names[j]?.text === 'as') {
         bindings.push({ local: names[j + 1]?.text ?? '', qualified: mod });
         j += 2;
-      } else bindings.push({ local: mod.split('.')[0], qualified: mod.split('.')[0] });
+      } else bindings.push({ local: mod.split('.')[0], qualified: mod.split('.')[0], loaded: mod });
       if (names[j]?.text === ',') j++;
       else break;
     }
