@@ -84,7 +84,9 @@ export function parseJs(text: string): JsSource {
     const p = enclosing[first];
     if (p >= 0 && tx(p) === '(' && tx(p - 2) === '.' && ROUTE_METHODS.has(tx(p - 1) ?? '')) {
       const firstArg = tokens[p + 1];
-      if (tx(p - 1) === 'use' || firstArg?.kind === 'string' || firstArg?.kind === 'template') return 'handler';
+      // A route is a path (`'/users/:id'`): `cache.get('key', () => …)` is no handler.
+      const isPath = (firstArg?.kind === 'string' || firstArg?.kind === 'template') && firstArg.text[1] === '/';
+      if (tx(p - 1) === 'use' || isPath) return 'handler';
     }
     return 'sync';
   };
