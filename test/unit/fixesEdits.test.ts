@@ -33,6 +33,20 @@ test('Python imports: after the docstring, the shebang and __future__; an existi
   assert.equal(applied(none, pythonToThread(none, call(none))), 'import asyncio\nasync def f():\n    await asyncio.to_thread(work, 1)');
 });
 
+test('Python process pool: an imported ProcessPoolExecutor, `concurrent.futures as cf` or `from functools import partial` is used, not imported again', () => {
+  const call = (t: string) => rangeOf(t, 'work(1, k=2)');
+  const named = 'import asyncio\nfrom concurrent.futures import ProcessPoolExecutor\nfrom functools import partial\n\nasync def f():\n    return work(1, k=2)\n';
+  assert.equal(
+    applied(named, pythonProcessPool(named, call(named))),
+    'import asyncio\nfrom concurrent.futures import ProcessPoolExecutor\nfrom functools import partial\n\n# One process pool for this module\'s CPU-bound calls (a Loop Lag quick fix).\n_looplag_pool = ProcessPoolExecutor()\n\nasync def f():\n    return await asyncio.get_running_loop().run_in_executor(_looplag_pool, partial(work, 1, k=2))\n',
+  );
+  const aliased = 'import concurrent.futures as cf\nimport functools\nasync def f():\n    work(1, k=2)\n';
+  assert.equal(
+    applied(aliased, pythonProcessPool(aliased, call(aliased))),
+    'import concurrent.futures as cf\nimport functools\nimport asyncio\n\n# One process pool for this module\'s CPU-bound calls (a Loop Lag quick fix).\n_looplag_pool = cf.ProcessPoolExecutor()\nasync def f():\n    await asyncio.get_running_loop().run_in_executor(_looplag_pool, functools.partial(work, 1, k=2))\n',
+  );
+});
+
 test('Python: the fixes are not offered where their result would not run', () => {
   const text = fixture('fastapi_app.py');
   const reason = (r: ReturnType<typeof pythonToThread>) => ('notOffered' in r ? r.notOffered : 'offered');
