@@ -4,7 +4,7 @@
  * thing is reused, never imported twice.
  */
 import type { JsSource } from './jsSource';
-import { LineIndex, type TextEdit } from './text';
+import { eolOf, LineIndex, type TextEdit } from './text';
 
 /** Core modules a file may import without `node:` (to tell its habit). */
 const CORE = new Set(['fs', 'fs/promises', 'crypto', 'zlib', 'util', 'child_process', 'path', 'os', 'http', 'https', 'events', 'stream']);
@@ -75,6 +75,7 @@ export function jsInsertImports(source: JsSource, format: ModuleFormat, adds: re
       at = nl < 0 ? text.length : nl + 1;
     } else at = first ? index.lineStart(first.start) : text.length;
   }
-  const lead = at === text.length && text.length && !text.endsWith('\n') ? '\n' : '';
-  return [{ range: new LineIndex(text).range(at, at), newText: lead + lines.map((l) => `${l}\n`).join('') }];
+  const eol = eolOf(text);
+  const lead = at === text.length && text.length && !text.endsWith('\n') ? eol : '';
+  return [{ range: new LineIndex(text).range(at, at), newText: lead + lines.map((l) => `${l}${eol}`).join('') }];
 }

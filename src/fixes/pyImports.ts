@@ -5,7 +5,7 @@
  * `from __future__` stays first.
  */
 import type { PySource } from './pySource';
-import { LineIndex, type TextEdit } from './text';
+import { eolOf, LineIndex, type TextEdit } from './text';
 
 /** The expression this module reaches `qualified` by (`aio` for `import asyncio as aio`), or undefined. */
 export function pyRefersTo(source: PySource, qualified: string): string | undefined {
@@ -44,7 +44,8 @@ export function pyInsertLines(source: PySource, imports: string[], statements: s
   if (!imports.length && !statements.length) return [];
   const at = pyInsertionPoint(source);
   const index = new LineIndex(source.text);
-  const lead = at === source.text.length && source.text.length && !source.text.endsWith('\n') ? '\n' : '';
-  const body = [...imports.map((l) => `${l}\n`), ...(statements.length ? ['\n', ...statements.map((l) => `${l}\n`)] : [])].join('');
+  const eol = eolOf(source.text);
+  const lead = at === source.text.length && source.text.length && !source.text.endsWith('\n') ? eol : '';
+  const body = [...imports.map((l) => `${l}${eol}`), ...(statements.length ? [eol, ...statements.map((l) => `${l}${eol}`)] : [])].join('');
   return [{ range: index.range(at, at), newText: lead + body }];
 }

@@ -47,6 +47,13 @@ test('Python process pool: an imported ProcessPoolExecutor, `concurrent.futures 
   );
 });
 
+test('a CRLF file gets CRLF lines', () => {
+  const py = 'import os\r\n\r\nasync def f():\r\n    work(1)\r\n';
+  assert.equal(applied(py, pythonToThread(py, rangeOf(py, 'work(1)'))), 'import os\r\nimport asyncio\r\n\r\nasync def f():\r\n    await asyncio.to_thread(work, 1)\r\n');
+  const js = "const fs = require('fs');\r\nasync function f() {\r\n  fs.readFileSync('x');\r\n}\r\n";
+  assert.equal(applied(js, nodeSyncToAsync(js, rangeOf(js, "fs.readFileSync('x')"), 'f.js')), "const fs = require('fs');\r\nconst { readFile } = require('fs/promises');\r\nasync function f() {\r\n  await readFile('x');\r\n}\r\n");
+});
+
 test('Python: the fixes are not offered where their result would not run', () => {
   const text = fixture('fastapi_app.py');
   const reason = (r: ReturnType<typeof pythonToThread>) => ('notOffered' in r ? r.notOffered : 'offered');
