@@ -14,8 +14,15 @@ export interface JsToken {
   end: number;
 }
 
-const NAME = /^[A-Za-z_$\u00c0-\uffff][\w$\u00c0-\uffff]*/;
-const NUMBER = /^(?:0[xXoObB][\da-fA-F_]+n?|\d[\d_]*\.?[\d_]*(?:[eE][+-]?\d+)?n?|\.\d[\d_]*(?:[eE][+-]?\d+)?)/;
+// Sticky (`y`): matched at `lastIndex`, without slicing the text at every token.
+const NAME = /[A-Za-z_$\u00c0-\uffff][\w$\u00c0-\uffff]*/y;
+const NUMBER = /(?:0[xXoObB][\da-fA-F_]+n?|\d[\d_]*\.?[\d_]*(?:[eE][+-]?\d+)?n?|\.\d[\d_]*(?:[eE][+-]?\d+)?)/y;
+const SPACE = /\s/;
+
+function stickyAt(re: RegExp, text: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(text);
+}
 const PUNCT = ['>>>=', '...', '===', '!==', '**=', '<<=', '>>=', '>>>', '&&=', '||=', '??=', '=>', '?.', '??', '==', '!=', '<=', '>=', '&&', '||', '++', '--', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '**', '<<'];
 /** After these a `/` starts a regular expression, not a division. */
 const BEFORE_REGEX = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);
@@ -88,7 +95,7 @@ export function jsTokens(text: string): JsToken[] {
   if (text.startsWith('#!')) i = Math.max(0, text.indexOf('\n'));
   while (i < text.length) {
     const c = text[i];
-    if (/\s/.test(c)) {
+    if (c === ' ' || c === '\n' || SPACE.test(c)) {
       i++;
       continue;
     }
@@ -110,12 +117,12 @@ export function jsTokens(text: string): JsToken[] {
       push('template', templateEnd(text, i + 1));
       continue;
     }
-    const name = NAME.exec(text.slice(i, i + 200));
+    const name = stickyAt(NAME, text, i);
     if (name) {
       push('name', i + name[0].length);
       continue;
     }
-    const num = /[\d.]/.test(c) ? NUMBER.exec(text.slice(i, i + 100)) : null;
+    const num = /[\d.]/.test(c) ? stickyAt(NUMBER, text, i) : null;
     if (num) {
       push('number', i + num[0].length);
       continue;

@@ -20,9 +20,15 @@ export interface PyLine {
   tokens: PyToken[];
 }
 
-const STRING_START = /^(?:[rRbBuUfF]|[rR][bBfF]|[bBfF][rR])?('''|"""|'|")/;
-const NAME = /^[A-Za-z_\u00c0-\uffff][\w\u00c0-\uffff]*/;
-const NUMBER = /^(?:0[xXoObB][\da-fA-F_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?[jJ]?)/;
+// Sticky (`y`): matched at `lastIndex`, without slicing the text at every token.
+const STRING_START = /(?:[rRbBuUfF]|[rR][bBfF]|[bBfF][rR])?('''|"""|'|")/y;
+const NAME = /[A-Za-z_\u00c0-\uffff][\w\u00c0-\uffff]*/y;
+const NUMBER = /(?:0[xXoObB][\da-fA-F_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?[jJ]?)/y;
+
+function stickyAt(re: RegExp, text: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(text);
+}
 const OPS = ['**=', '//=', '>>=', '<<=', '...', '->', ':=', '**', '//', '<<', '>>', '<=', '>=', '==', '!=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '@='];
 
 /** The end offset of a string starting at `i` whose quote is `quote` (after the prefix). */
@@ -76,27 +82,26 @@ export function pyLines(text: string): PyLine[] {
       i += 2;
       continue;
     }
-    const rest = text.slice(i, i + 4);
-    const str = STRING_START.exec(text.slice(i, i + 5));
+    const str = /[A-Za-z'"]/.test(c) ? stickyAt(STRING_START, text, i) : null;
     if (str && (str[0].length > 1 || /['"]/.test(c))) {
       const end = stringEnd(text, i + str[0].length, str[1]);
       current.push({ kind: 'string', text: text.slice(i, end), start: i, end });
       i = end;
       continue;
     }
-    const name = NAME.exec(text.slice(i, i + 200));
+    const name = stickyAt(NAME, text, i);
     if (name) {
       current.push({ kind: 'name', text: name[0], start: i, end: i + name[0].length });
       i += name[0].length;
       continue;
     }
-    const num = /[\d.]/.test(c) ? NUMBER.exec(text.slice(i, i + 100)) : null;
+    const num = /[\d.]/.test(c) ? stickyAt(NUMBER, text, i) : null;
     if (num && num[0] !== '.' && num[0].length) {
       current.push({ kind: 'number', text: num[0], start: i, end: i + num[0].length });
       i += num[0].length;
       continue;
     }
-    const op = OPS.find((o) => rest.startsWith(o)) ?? c;
+    const op = OPS.find((o) => text.startsWith(o, i)) ?? c;
     if ('([{'.includes(op)) depth++;
     if (')]}'.includes(op)) depth = Math.max(0, depth - 1);
     current.push({ kind: 'op', text: op, start: i, end: i + op.length });
