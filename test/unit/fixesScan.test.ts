@@ -1,8 +1,11 @@
 /** The static "may block the loop" hints (src/fixes/scan*.ts): what is flagged, and what is not. */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { scanBlockingCalls } from '../../src/fixes/scan';
 import { fixture } from '../support/fixes';
+import { FIXTURES } from '../support/helpers';
 
 const apis = (text: string, lang: 'python' | 'javascript' | 'typescript') =>
   scanBlockingCalls(text, lang).map((f) => `${f.range.start.line}:${f.api}:${f.rule}`);
@@ -119,4 +122,12 @@ test('JS/TS fixtures: the Express handler, the CJS and the TS module', () => {
   assert.deepEqual(apis(fixture('express_app.mjs'), 'javascript'), ['9:fs.readFileSync:n/no-sync', '14:crypto.pbkdf2Sync:n/no-sync', '18:zlib.gzipSync:n/no-sync']);
   assert.deepEqual(apis(fixture('worker_cjs.js'), 'javascript'), ['7:fs.readFileSync:n/no-sync', '11:crypto.scryptSync:n/no-sync', '15:zlib.gzipSync:n/no-sync', '16:zlib.gunzipSync:n/no-sync']);
   assert.deepEqual(apis(fixture('store.ts'), 'typescript'), ['8:fs.statSync:n/no-sync', '12:crypto.pbkdf2Sync:n/no-sync', '17:fs.readFileSync:n/no-sync']);
+});
+
+test('the repository\'s own server fixtures: the blocking calls in async handlers, none in the plain def endpoints', () => {
+  const read = (p: string) => fs.readFileSync(path.join(FIXTURES, p), 'utf8');
+  // `def sleep(): time.sleep(0.1)` runs in AnyIO's threads: not hinted; the async endpoints' `open` is.
+  assert.deepEqual(apis(read('serve/python/app.py'), 'python'), ['55:open:ASYNC230', '75:open:ASYNC230']);
+  // node:http's async request handler writes its marker file synchronously.
+  assert.deepEqual(apis(read('serve/node/server.mjs'), 'javascript'), ['24:fs.writeFileSync:n/no-sync']);
 });
