@@ -15,7 +15,7 @@ const SRC = path.join(REPO, 'src');
 const ts = createRequire(path.join(REPO, 'package.json'))('typescript') as typeof TSNS;
 
 /** The rooms the rules speak of: the engine's stages, which run outside the editor too. */
-const ROOMS = ['shared', 'stats', 'advice', 'engine', 'report', 'serve'] as const;
+const ROOMS = ['shared', 'stats', 'advice', 'engine', 'report', 'serve', 'fixes'] as const;
 type Room = (typeof ROOMS)[number];
 
 interface Import {
@@ -41,6 +41,8 @@ function forbidden(room: Room, target: string): string | null {
   if (['host', 'panel', 'webview', 'extension', 'extension.ts', 'cli', 'cli.ts'].includes(target)) return `${target} is the editor's side or an entry point: no stage imports it`;
   if (room === 'shared' && target !== 'shared') return 'shared is the floor every room stands on: it imports no other src folder';
   if (room === 'stats' && target !== 'shared' && target !== 'stats') return 'stats is pure numbers: it imports shared only';
+  // The quick fixes and hints are pure text → edits the editor calls: the pipeline's stages are not theirs to reach.
+  if (room === 'fixes' && target !== 'shared' && target !== 'fixes') return 'fixes are pure functions over source text: they import shared only';
   if (room === 'advice' && target === 'report') return 'report imports advice: advice importing report runs the arrow back up';
   if ((room === 'advice' || room === 'report') && target === 'engine') return `the engine builds the report; ${room} importing the engine runs the arrow back up`;
   if (room === 'engine' && target === 'advice') return 'the engine measures; advice is read from the report it builds (report imports advice)';
@@ -79,7 +81,7 @@ function repoImports(): Import[] {
     .flatMap((p) => importsOf(path.relative(REPO, p).split(path.sep).join('/'), fs.readFileSync(p, 'utf8')));
 }
 
-test('shared, stats, advice, engine, report and serve import no vscode; advice nothing from report; engine nothing from advice; shared nothing from another src folder; no stage from serve', () => {
+test('shared, stats, advice, engine, report, serve and fixes import no vscode; fixes shared only; advice nothing from report; engine nothing from advice; shared nothing from another src folder; no stage from serve', () => {
   const imports = repoImports();
   // Not vacuous: every room has files, and their imports were read.
   for (const room of ROOMS) assert.ok(imports.some((i) => i.file.startsWith(`src/${room}/`)), `imports read in src/${room}`);
@@ -98,6 +100,8 @@ test('the boundary check catches each forbidden import form', () => {
   assert.equal(bad('src/shared/protocol.ts', "import { cores } from '../engine/runSweep';\nimport { x } from '../cli';").length, 2, 'shared imports no other src folder, nor a top-level file');
   assert.equal(bad('src/engine/runSession.ts', "import { readSettings } from '../host/config';").length, 1, 'the editor side, which reaches vscode');
   assert.equal(bad('src/stats/lagStats.ts', "import { advise } from '../advice/advise';").length, 1, 'stats imports shared only');
+  assert.equal(bad('src/fixes/scan.ts', "import { advise } from '../advice/advise';\nimport * as vscode from 'vscode';").length, 2, 'fixes import shared only');
+  assert.deepEqual(bad('src/fixes/scan.ts', "import type { LanguageName } from '../shared/modes';\nimport { parseJs } from './jsSource';"), []);
   assert.equal(bad('src/report/buildReport.ts', "import { measure } from '../engine/runSession';").length, 1, 'report → engine runs back up');
   // The arrows that point the right way, and packages, pass.
   assert.deepEqual(bad('src/report/buildReport.ts', "import { advise } from '../advice/advise';\nimport { lagStats } from '../stats/lagStats';"), []);
