@@ -50,9 +50,9 @@ function seconds(ms: number): string {
  */
 const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-/** Element text. */
+/** Element text; a carriage return as a character reference (a parser turns a literal one into a newline). */
 export function text(s: string): string {
-  return s.replace(NOT_XML, '\ufffd').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return s.replace(NOT_XML, '\ufffd').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
 }
 
 /** An attribute value in double quotes; line breaks and tabs as character references, which attribute normalization would otherwise turn into spaces. */

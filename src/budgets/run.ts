@@ -12,7 +12,7 @@ import { compactHeadline } from '../report/verdict';
 import { buildServeReport } from '../serve/buildServeReport';
 import { serveExitCode } from '../serve/exitCode';
 import { runServe } from '../serve/session';
-import { fmtBudget, judgedP99Ms, measured } from '../serve/verdict';
+import { fmtBudget, judgedP99Ms, measured, overBudgetFigures } from '../serve/verdict';
 import { fmtMs, printable } from '../shared/format';
 import type { Report } from '../shared/protocol';
 import type { ServeReport } from '../shared/protocol/serveReport';
@@ -76,41 +76,90 @@ async function runBudget(b: Budget, o: BudgetRunOptions): Promise<BudgetResult> 
     if (!b.plan) {
       return { ...base, outcome: 'error', exitCode: EXIT.notMeasured, figure: null, summary: 'not measured', message: `error [target-not-found]: ${b.unusable}`, durationMs: Date.now() - started, report: null };
     }
-    const report = await runSession({ ...common, target: b.plan.target, settings: b.plan.settings, freeThreaded: b.plan.flags['free-threaded'] ?? 'auto' });
-    const { code, stderr } = exitCode(report, b.budgetMs);
-    const ok = report.runs.filter((r) => r.status === 'ok');
-    // Every measured mode must keep the budget (as exit code 3): the worst one, named when there are several.
-    const worst = ok.reduce<typeof ok[number] | null>((w, r) => (!w || r.lag.maxMs > w.lag.maxMs ? r : w), null);
-    const figure = worst ? { label: ok.length > 1 ? `${worst.mode} lag max` : 'lag max', ms: worst.lag.maxMs } : null;
-    return judged(base, code, stderr, figure, report.headline ?? compactHeadline(report), report, started);
+    try {
+      const report = await runSession({ ...common, target: b.plan.target, settings: b.plan.settings, freeThreaded: b.plan.flags['free-threaded'] ?? 'auto' });
+      return { ...base, ...judgeRunReport(report, b.budgetMs, b.plan.flags.modes !== undefined), durationMs: Date.now() - started, report };
+    } catch (e) {
+      return unexpected(base, e, started);
+    }
   }
   const c = b.command;
-  const inputs = await runServe({
-    ...common, app: c.app, settings: c.settings, processes: c.processes, threadTokens: c.threadTokens,
-    workspaceRoot: c.workspaceRoot, ...(c.timeoutS !== null ? { timeoutS: c.timeoutS } : {}),
-  });
-  const report = buildServeReport(inputs);
-  const { code, stderr } = serveExitCode(report, b.budgetMs);
+  try {
+    const inputs = await runServe({
+      ...common, app: c.app, settings: c.settings, processes: c.processes, threadTokens: c.threadTokens,
+      workspaceRoot: c.workspaceRoot, ...(c.timeoutS !== null ? { timeoutS: c.timeoutS } : {}),
+    });
+    const report = buildServeReport(inputs);
+    return { ...base, ...judgeServeReport(report, b.budgetMs), durationMs: Date.now() - started, report };
+  } catch (e) {
+    return unexpected(base, e, started);
+  }
+}
+
+/** Our own failure (never the user's code: the engine reports that): this budget errs, the others still run. */
+function unexpected(base: Pick<BudgetResult, 'name' | 'index' | 'kind' | 'budgetMs'>, e: unknown, started: number): BudgetResult {
+  return { ...base, outcome: 'error', exitCode: EXIT.notMeasured, figure: null, summary: 'not measured', message: `internal error: ${(e as Error)?.message ?? String(e)}`, durationMs: Date.now() - started, report: null };
+}
+
+type Judgement = Pick<BudgetResult, 'outcome' | 'exitCode' | 'figure' | 'summary' | 'message'>;
+
+/**
+ * A function budget's verdict: the run's exit code (every measured mode within the budget,
+ * calls that finished and did not raise), and every mode measured: a mode the budget lists
+ * that was skipped or failed (the interpreter pool before Python 3.14, arguments a process
+ * cannot take) was not measured, so it cannot pass; with no `modes` listed, the defaults a
+ * runtime skips (that same interpreter pool) do not count, a mode that failed does.
+ */
+export function judgeRunReport(report: Report, budgetMs: number, modesListed: boolean): Judgement {
+  const { code, stderr } = exitCode(report, budgetMs);
+  const ok = report.runs.filter((r) => r.status === 'ok');
+  // Every measured mode must keep the budget (as exit code 3): the worst one, named when there are several.
+  const worst = ok.reduce<typeof ok[number] | null>((w, r) => (!w || r.lag.maxMs > w.lag.maxMs ? r : w), null);
+  const figure = worst ? { label: ok.length > 1 ? `${worst.mode} lag max` : 'lag max', ms: worst.lag.maxMs } : null;
+  const missing = report.runs.filter((r) => r.status === 'failed' || (modesListed && r.status === 'skipped'));
+  if ((code === EXIT.ok || code === EXIT.budget) && missing.length) {
+    const why = missing.map((r) => `${r.mode} (${printable(r.error?.message ?? r.status)})`).join(', ');
+    return { outcome: 'error', exitCode: EXIT.notMeasured, figure, summary: 'not measured', message: `not measured: ${why}` };
+  }
+  return judged(budgetMs, code, stderr, figure, report.headline ?? compactHeadline(report), []);
+}
+
+/**
+ * An endpoint budget's verdict: `looplag serve`'s exit code, every variant measured (one
+ * that never listened was not), and figures that describe the server (a load generator
+ * that fell behind sent less load than asked: its within-budget is no claim). A fail names
+ * what went over (the probe, the loops' lag, timeouts), not only the probe.
+ */
+export function judgeServeReport(report: ServeReport, budgetMs: number): Judgement {
+  const { code, stderr } = serveExitCode(report, budgetMs);
   // The variants' worst: the budget holds only when every variant keeps it (as the exit code).
   const figures = report.variants.filter(measured).map(judgedP99Ms).filter((x): x is number => x !== null);
   const label = report.variants.some((v) => v.probe) ? 'probe p99' : 'predicted wait p99';
   const figure = figures.length ? { label, ms: Math.max(...figures) } : null;
-  return judged(base, code, stderr, figure, report.headline, report, started);
+  if (code === EXIT.ok || code === EXIT.budget) {
+    const missing = report.variants.filter((v) => !measured(v));
+    if (missing.length) {
+      const why = missing.map((v) => `${v.label} (${printable(v.error?.message ?? v.status)})`).join(', ');
+      return { outcome: 'error', exitCode: EXIT.notMeasured, figure, summary: 'not measured', message: `not measured: ${why}` };
+    }
+    if (code === EXIT.ok && !report.quality.trustworthy) {
+      return { outcome: 'error', exitCode: EXIT.notMeasured, figure, summary: figure ? `${figure.label} ${fmtMs(figure.ms)}, not judged` : 'not judged', message: `not judged: ${report.quality.notes.join(' ')}` };
+    }
+  }
+  const over = report.variants.filter(measured).flatMap((v) => overBudgetFigures(v, budgetMs).map((f) => (report.variants.length > 1 ? `${v.label}: ${f}` : f)));
+  return judged(budgetMs, code, stderr, figure, report.headline, over);
 }
 
-function judged(
-  base: Pick<BudgetResult, 'name' | 'index' | 'kind' | 'budgetMs'>, code: number, stderr: string[],
-  figure: BudgetResult['figure'], headline: string, report: Report | ServeReport, started: number,
-): BudgetResult {
+/** `over`: what went over the budget, for a fail's summary (else the figure against the budget). */
+function judged(budgetMs: number, code: number, stderr: string[], figure: BudgetResult['figure'], headline: string, over: string[]): Judgement {
   const outcome: BudgetOutcome = code === EXIT.ok ? 'pass' : code === EXIT.budget ? 'fail' : 'error';
-  const shown = figure ? `${figure.label} ${fmtMs(figure.ms)} ${figure.ms <= base.budgetMs ? '≤' : '>'} ${fmtBudget(base.budgetMs)}` : '';
+  const shown = outcome === 'fail' && over.length ? `${over.join(', ')} > ${fmtBudget(budgetMs)}`
+    : figure ? `${figure.label} ${fmtMs(figure.ms)} ${figure.ms <= budgetMs ? '≤' : '>'} ${fmtBudget(budgetMs)}` : '';
   const reason = (stderr[0] ?? '').replace(/^looplag: /, '');
   return {
-    ...base, outcome, exitCode: code, figure,
-    summary: outcome === 'error' ? (shown ? `${shown}, not judged` : 'not measured') : shown || `within ${fmtBudget(base.budgetMs)}`,
+    outcome, exitCode: code, figure,
+    summary: outcome === 'error' ? (shown ? `${shown}, not judged` : 'not measured') : shown || `within ${fmtBudget(budgetMs)}`,
     message: outcome === 'fail' ? headline : outcome === 'error' ? reason : '',
-    durationMs: Date.now() - started,
-    report,
   };
 }
 

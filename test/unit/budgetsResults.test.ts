@@ -6,7 +6,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { attr, junitXml, text } from '../../src/budgets/junit';
-import { BudgetResult, budgetsExitCode, resultLine, summaryLine } from '../../src/budgets/run';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BudgetResult, budgetsExitCode, judgeRunReport, judgeServeReport, resultLine, summaryLine } from '../../src/budgets/run';
+import { Report } from '../../src/shared/protocol';
+import { ServeReport } from '../../src/shared/protocol/serveReport';
+import { FIXTURES } from '../support/helpers';
 import { EXIT } from '../../src/report/exitCode';
 
 // A strict XML parser (sax underneath), already in the dev tree (through @vscode/vsce); untyped, so its one call is typed here.
@@ -71,4 +76,40 @@ test('lines: the verdict first, the headline after a failing figure, user string
   assert.equal(resultLine(result({ name: 'render_article' })), '✓ render_article  lag max 12.0 ms ≤ 100 ms');
   assert.equal(resultLine(result({ name: 'x\n\u001b[2Jy', outcome: 'fail', exitCode: 3, summary: 'probe p99 850 ms > 100 ms', message: 'Over budget.' })), '✗ x \ufffd[2Jy  probe p99 850 ms > 100 ms: Over budget.');
   assert.equal(summaryLine([result({}), result({ outcome: 'fail' }), result({ outcome: 'error' })]), '3 budgets: 1 within, 1 over, 1 not measured (3.7 s)');
+});
+
+const runReport = (): Report => Report.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reports', 'sample-report.json'), 'utf8')));
+const serveReport = (): ServeReport => ServeReport.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'serve', 'report', 'stalling-asgi.json'), 'utf8')));
+
+test('a function budget passes only when every mode it asks for was measured within it', () => {
+  // inline 88.5 ms, thread 72.6 ms, process 0.5 ms; interpreter skipped (Python < 3.14).
+  const pass = judgeRunReport(runReport(), 100, false);
+  assert.deepEqual([pass.outcome, pass.exitCode, pass.summary], ['pass', EXIT.ok, 'inline lag max 88.5 ms ≤ 100 ms']);
+  const listed = judgeRunReport(runReport(), 100, true);
+  assert.deepEqual([listed.outcome, listed.exitCode, listed.summary], ['error', EXIT.notMeasured, 'not measured']);
+  assert.match(listed.message, /^not measured: interpreter \(/);
+  const failedMode = runReport();
+  failedMode.runs[1] = { ...failedMode.runs[1], status: 'failed', error: { kind: 'not-picklable', message: 'cannot pickle the argument', detail: null } };
+  assert.match(judgeRunReport(failedMode, 100, false).message, /^not measured: thread \(cannot pickle the argument\)/, 'a mode that failed, listed or not');
+  const over = judgeRunReport(runReport(), 50, false);
+  assert.deepEqual([over.outcome, over.exitCode], ['fail', EXIT.budget]);
+});
+
+test('an endpoint budget: every variant measured, the load as asked, and a fail names what went over', () => {
+  // As written: probe p99 290 ms, loop lag p99 300 ms; 2 uvicorn workers: never listened.
+  const both = judgeServeReport(serveReport(), 100);
+  assert.deepEqual([both.outcome, both.exitCode], ['error', EXIT.notMeasured]);
+  assert.match(both.message, /^not measured: 2 uvicorn workers \(/);
+  const one = serveReport();
+  one.variants = one.variants.slice(0, 1);
+  const fail = judgeServeReport(one, 100);
+  assert.deepEqual([fail.outcome, fail.exitCode, fail.summary], ['fail', EXIT.budget, 'probe p99 290.0 ms, loop lag p99 300.0 ms > 100 ms']);
+  // Over on the loop's lag alone: the line says so, not "probe ≤ budget".
+  const loopOnly = judgeServeReport(one, 295);
+  assert.deepEqual([loopOnly.outcome, loopOnly.summary], ['fail', 'loop lag p99 300.0 ms > 295 ms']);
+  assert.equal(judgeServeReport(one, 1000).outcome, 'pass');
+  one.quality = { ...one.quality, trustworthy: false, notes: ['The load generator itself sent late (p99 140 ms).'] };
+  const late = judgeServeReport(one, 1000);
+  assert.deepEqual([late.outcome, late.exitCode], ['error', EXIT.notMeasured]);
+  assert.match(late.message, /^not judged: The load generator itself sent late/);
 });
