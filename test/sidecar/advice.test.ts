@@ -152,7 +152,15 @@ describe('Python: what the GIL does decides the advice', () => {
     // the measured speedup.
     const speedup = report.runs.find((r) => r.mode === 'thread')!.speedup!;
     assert.equal(report.advice.some((a) => a.id === 'no-thread-speedup'), speedup < MIN_USEFUL_SPEEDUP, numbersOf(report));
-    assert.match(report.headline!, /In a process pool it is: /);
+    // Processes give each call its own GIL, but the loop's side unpickles each 300k-item
+    // result: two landing together held it 118.8 ms once in CI (4 ms in the other runs).
+    // The headline follows what was measured: the process pool is offered when it kept the budget.
+    const proc = report.runs.find((r) => r.mode === 'process')!;
+    if (proc.lag.maxMs <= (report.settings.lagBudgetMs ?? 100)) assert.match(report.headline!, /In a process pool it is: /, numbersOf(report));
+    else {
+      assert.doesNotMatch(report.headline!, /In a process pool it is/, numbersOf(report));
+      t.diagnostic(`process mode's lag max ${proc.lag.maxMs} ms: over the budget this time (results unpickled on the loop's side)`);
+    }
   });
 
   describe('other C calls that hold the GIL to the end: gil-held-native, never gil-contention', () => {

@@ -124,8 +124,11 @@ test('thread + pure Python: lag is whole switch intervals, and grows with the wo
   // "Grows", by a factor well clear of run-to-run noise (about 10× and 4× in practice).
   assert.ok(manyWorkers.run.lag.p99Ms >= 2 * base.run.lag.p99Ms,
     `p99 did not grow with W:\n${describe(base)}\n${describe(manyWorkers)}`);
-  assert.ok(longInterval.run.lag.p99Ms >= 2 * base.run.lag.p99Ms,
-    `p99 did not grow with the switch interval:\n${describe(base)}\n${describe(longInterval)}`);
+  // The interval sets the typical wake-up's wait (p50: one interval, so 4× here); p99 also
+  // takes other processes' run-queue waits, which a window trusted at 22% background
+  // inflated to 4.7 intervals at 5 ms (CI: 23.5 ms against 38.6 ms at 20 ms).
+  assert.ok(longInterval.run.lag.p50Ms >= 2 * base.run.lag.p50Ms && longInterval.run.lag.p99Ms >= base.run.lag.p99Ms,
+    `lag did not grow with the switch interval:\n${describe(base)}\n${describe(longInterval)}`);
 });
 
 test('thread + hashlib: hashing releases the GIL, so the loop never stalls (no lag ≥ 50 ms)', async (t) => {
