@@ -43,6 +43,9 @@ describe('Loop Lag: Measure Endpoint in VS Code', { skip }, () => {
       'looplag.serve.duration': 2,
       'looplag.serve.warmup': 0.5,
       'looplag.serve.rate': 10,
+      // The /report handler spins ~16-20 ms on a quiet machine: under the default 50 ms stall
+      // threshold, its stalls (and blocking line) would go unseen there.
+      'looplag.stallThresholdMs': 8,
     }, null, 2));
     return { folder, vsix: VSIX };
   });
