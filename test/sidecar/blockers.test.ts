@@ -37,7 +37,9 @@ const rel = (file: string) => path.relative(REPO, file).split(path.sep).join('/'
 
 describe('Python: the line that blocked, in the report, the table and the advice', () => {
   test('inline: three sorts rank first on the loop; thread mode: the same line, held by a worker, and no tool frame or await', async () => {
-    const { report, stdout } = await measure(`${PY}::steps`, ['--modes', 'inline,thread', '--concurrency', '4', '--workers', '2']);
+    // Stalls from 20 ms: in thread mode each sort holds the GIL ~25 ms on a quiet machine, and two
+    // workers do not always chain them past the default 50 ms (a quiet CI run had no stall, so no blockers).
+    const { report, stdout } = await measure(`${PY}::steps`, ['--modes', 'inline,thread', '--concurrency', '4', '--workers', '2', '--stall-ms', '20']);
     assert.equal(report.settings.attribution, true);
     const inline = run(report, 'inline');
     const thread = run(report, 'thread');
