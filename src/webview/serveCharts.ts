@@ -29,63 +29,22 @@ export function processColour(i: number, el: Element = document.body): string {
 
 /** The axes every variant's latency chart shares: the longest measured part, the slowest request. */
 export function sharedLatencyAxes(variants: readonly ServeVariantReport[], budgetMs: number): { xMaxMs: number; yMaxMs: number } {
-  let xMaxMs = 1;
-  let yMaxMs = budgetMs;
-  for (const v of variants) {
-    for (const e of [...v.endpoints, ...(v.probe ? [v.probe] : [])]) {
-      for (const [t, l] of e.timeline) {
-        xMaxMs = Math.max(xMaxMs, t);
-        yMaxMs = Math.max(yMaxMs, l);
-      }
-    }
-  }
-  return { xMaxMs, yMaxMs: yMaxMs * 1.1 };
+  return axesOver(variants.flatMap((v) => [...v.endpoints, ...(v.probe ? [v.probe] : [])].map((e) => e.timeline)), budgetMs);
 }
 
 /**
  * One variant's request latency over time: a series of dots per endpoint (the process
  * colours, in the document's order), the probe's in the foreground colour, the budget dashed.
  */
-export function serveLatencyChart(el: HTMLElement, v: ServeVariantReport, opts: { width: number; theme: Theme; budgetMs: number; xMaxMs: number; yMaxMs: number }): Chart {
+export function serveLatencyChart(el: HTMLElement, v: ServeVariantReport, opts: ChartOptions): Chart {
   const streams = [...v.endpoints, ...(v.probe ? [v.probe] : [])];
   const points: Point[] = [];
   streams.forEach((e, i) => {
     for (const [t, l] of e.timeline) points.push({ x: t, series: i, y: l });
   });
-  points.sort((a, b) => a.x - b.x);
-  const data: (number | null)[][] = [points.map((p) => p.x)];
-  for (let c = 0; c < streams.length; c++) data.push(points.map((p) => (p.series === c ? p.y : null)));
-  data.push(points.map(() => opts.budgetMs));
   const fg = opts.theme.fg;
-  const common = { stroke: fg, grid: { stroke: opts.theme.grid, width: 1 }, ticks: { stroke: opts.theme.grid, width: 1 } };
-  const u = new uPlot(
-    {
-      width: opts.width,
-      height: HEIGHT,
-      legend: { show: false },
-      cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: false, range: () => [0, opts.xMaxMs] }, y: { range: () => [0, opts.yMaxMs] } },
-      series: [
-        {},
-        ...streams.map((e, i) => {
-          const colour = e === v.probe ? fg : processColour(i, el);
-          return { label: e.name, stroke: colour, width: 0, paths: () => null, points: { show: true, size: 4, stroke: colour, fill: colour } };
-        }),
-        { label: 'budget', stroke: opts.theme.threshold, width: 1, dash: [6, 4], points: { show: false } },
-      ],
-      axes: [
-        { ...common, label: 'time since the measured load began (each request at its intended start)', space: 80, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
-        { ...common, label: 'request latency', size: 78, labelSize: 18, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
-      ],
-    },
-    data as uPlot.AlignedData,
-    el,
-  );
-  return {
-    destroy: () => u.destroy(),
-    resize: (width) => u.setSize({ width, height: HEIGHT }),
-    pointCount: () => points.length,
-  };
+  return timeChart(el, opts, points, streams.map((e, i) => dots(e.name, e === v.probe ? fg : processColour(i, el))),
+    ['time since the measured load began (each request at its intended start)', 'request latency']);
 }
 
 /** `[tMs, lagMs]` of every process of a variant, on the load's timeline (ServeProcess.offsetMs). */
@@ -96,18 +55,19 @@ function processSeries(v: ServeVariantReport): { xs: number[]; ys: number[] }[] 
   }));
 }
 
-/** The axes every variant's chart shares: the longest measured part, the worst lag or probe latency. */
+/** The axes every variant's lag chart shares: the longest measured part, the worst lag or probe latency. */
 export function sharedAxes(variants: readonly ServeVariantReport[], budgetMs: number): { xMaxMs: number; yMaxMs: number } {
+  return axesOver(variants.flatMap((v) => [...processSeries(v).map((s) => s.xs.map((x, i) => [x, s.ys[i]])), v.probe?.timeline ?? []]), budgetMs);
+}
+
+/** The furthest time and the highest value over `[t, y]` series (the budget at least), with 10% headroom above. */
+function axesOver(series: readonly (readonly (readonly number[])[])[], budgetMs: number): { xMaxMs: number; yMaxMs: number } {
   let xMaxMs = 1;
   let yMaxMs = budgetMs;
-  for (const v of variants) {
-    for (const s of processSeries(v)) {
-      for (const x of s.xs) xMaxMs = Math.max(xMaxMs, x);
-      for (const y of s.ys) yMaxMs = Math.max(yMaxMs, y);
-    }
-    for (const [t, l] of v.probe?.timeline ?? []) {
+  for (const s of series) {
+    for (const [t, y] of s) {
       xMaxMs = Math.max(xMaxMs, t);
-      yMaxMs = Math.max(yMaxMs, l);
+      yMaxMs = Math.max(yMaxMs, y);
     }
   }
   return { xMaxMs, yMaxMs: yMaxMs * 1.1 };
@@ -115,28 +75,24 @@ export function sharedAxes(variants: readonly ServeVariantReport[], budgetMs: nu
 
 interface Point { x: number; series: number; y: number }
 
+type ChartOptions = { width: number; theme: Theme; budgetMs: number; xMaxMs: number; yMaxMs: number };
+
+/** A series drawn as dots only (a request's latency at its time). */
+function dots(label: string, colour: string): uPlot.Series {
+  return { label, stroke: colour, width: 0, paths: () => null, points: { show: true, size: 4, stroke: colour, fill: colour } };
+}
+
 /**
- * One variant's chart. Series 1..P are the processes' lag (stepped: a lag covers the gap
- * it ends), then the probe's latency (dots only), then the budget. Each point is its own
- * row (the series do not share x values); lines span the other series' rows.
+ * A chart over the load's timeline with the given axes: `series[i]` draws the points whose
+ * `series` is i, then the budget dashed. Each point is its own row (the series do not share
+ * x values); lines span the other series' rows.
  */
-export function serveLagChart(el: HTMLElement, v: ServeVariantReport, opts: { width: number; theme: Theme; budgetMs: number; xMaxMs: number; yMaxMs: number }): Chart {
-  const procs = processSeries(v);
-  const buckets = Math.max(50, Math.floor(opts.width));
-  const points: Point[] = [];
-  procs.forEach((s, i) => {
-    const d = decimateMinMax(Float64Array.from(s.xs), Float64Array.from(s.ys), buckets);
-    d.x.forEach((x, j) => points.push({ x, series: i, y: d.y[j] }));
-  });
-  const probe = v.probe?.timeline ?? [];
-  for (const [t, l] of probe) points.push({ x: t, series: procs.length, y: l });
+function timeChart(el: HTMLElement, opts: ChartOptions, points: Point[], series: uPlot.Series[], [xLabel, yLabel]: [string, string]): Chart {
   points.sort((a, b) => a.x - b.x);
-  const columns = procs.length + 1;
   const data: (number | null)[][] = [points.map((p) => p.x)];
-  for (let c = 0; c < columns; c++) data.push(points.map((p) => (p.series === c ? p.y : null)));
+  for (let c = 0; c < series.length; c++) data.push(points.map((p) => (p.series === c ? p.y : null)));
   data.push(points.map(() => opts.budgetMs));
-  const fg = opts.theme.fg;
-  const common = { stroke: fg, grid: { stroke: opts.theme.grid, width: 1 }, ticks: { stroke: opts.theme.grid, width: 1 } };
+  const common = { stroke: opts.theme.fg, grid: { stroke: opts.theme.grid, width: 1 }, ticks: { stroke: opts.theme.grid, width: 1 } };
   const u = new uPlot(
     {
       width: opts.width,
@@ -147,18 +103,10 @@ export function serveLagChart(el: HTMLElement, v: ServeVariantReport, opts: { wi
         x: { time: false, range: () => [0, opts.xMaxMs] },
         y: { range: () => [0, opts.yMaxMs] },
       },
-      series: [
-        {},
-        ...procs.map((_, i) => {
-          const colour = processColour(i, el);
-          return { label: `pid ${v.loop.processes[i].pid} lag`, stroke: colour, width: 1.5, spanGaps: true, paths: uPlot.paths.stepped!({ align: -1 }), points: { show: false } };
-        }),
-        { label: 'probe latency', stroke: fg, width: 0, paths: () => null, points: { show: true, size: 4, stroke: fg, fill: fg } },
-        { label: 'budget', stroke: opts.theme.threshold, width: 1, dash: [6, 4], points: { show: false } },
-      ],
+      series: [{}, ...series, { label: 'budget', stroke: opts.theme.threshold, width: 1, dash: [6, 4], points: { show: false } }],
       axes: [
-        { ...common, label: 'time since the measured load began', space: 80, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
-        { ...common, label: 'lag · probe', size: 78, labelSize: 18, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
+        { ...common, label: xLabel, space: 80, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
+        { ...common, label: yLabel, size: 78, labelSize: 18, values: (_u, splits) => splits.map((s) => fmtMs(s)) },
       ],
     },
     data as uPlot.AlignedData,
@@ -169,4 +117,24 @@ export function serveLagChart(el: HTMLElement, v: ServeVariantReport, opts: { wi
     resize: (width) => u.setSize({ width, height: HEIGHT }),
     pointCount: () => points.length,
   };
+}
+
+/**
+ * One variant's loop chart: the processes' lag (stepped: a lag covers the gap it ends),
+ * then the probe's latency (dots only), then the budget.
+ */
+export function serveLagChart(el: HTMLElement, v: ServeVariantReport, opts: ChartOptions): Chart {
+  const procs = processSeries(v);
+  const buckets = Math.max(50, Math.floor(opts.width));
+  const points: Point[] = [];
+  procs.forEach((s, i) => {
+    const d = decimateMinMax(Float64Array.from(s.xs), Float64Array.from(s.ys), buckets);
+    d.x.forEach((x, j) => points.push({ x, series: i, y: d.y[j] }));
+  });
+  for (const [t, l] of v.probe?.timeline ?? []) points.push({ x: t, series: procs.length, y: l });
+  const lines = procs.map((_, i): uPlot.Series => {
+    const colour = processColour(i, el);
+    return { label: `pid ${v.loop.processes[i].pid} lag`, stroke: colour, width: 1.5, spanGaps: true, paths: uPlot.paths.stepped!({ align: -1 }), points: { show: false } };
+  });
+  return timeChart(el, opts, points, [...lines, dots('probe latency', opts.theme.fg)], ['time since the measured load began', 'lag · probe']);
 }
