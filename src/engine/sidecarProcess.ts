@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { CapturedOutput, HostMessage, SidecarMessage } from '../shared/protocol';
 import { ValidationError } from '../shared/validate';
 import { killTagged, killTree, RUN_TAG_ENV } from './killTree';
-import { LineSplitter } from './lineSplitter';
+import { LineSplitter } from '../shared/lineSplitter';
 import { combine, StreamCapture } from './outputCapture';
 
 export type SidecarState = 'starting' | 'running' | 'cancelling' | 'done' | 'failed';

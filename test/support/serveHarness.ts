@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { after } from 'node:test';
 import { RUN_TAG_ENV } from '../../src/engine/killTree';
-import { LineSplitter } from '../../src/engine/lineSplitter';
+import { LineSplitter } from '../../src/shared/lineSplitter';
 import { defaultNodeSidecarDir } from '../../src/engine/runtimes';
 import { PROTOCOL_FD } from '../../src/engine/sidecarProcess';
 import { SERVE_PROTOCOL_VERSION, ServeHostMessage, ServePlan, ServerProcessWindow, ServeSidecarMessage } from '../../src/shared/protocol/serve';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineSplitter } from '../../src/engine/lineSplitter';
+import { LineSplitter } from '../../src/shared/lineSplitter';
 
 test('lines split across chunks, multi-byte characters split across chunks, blank lines skipped', () => {
   const got: string[] = [];

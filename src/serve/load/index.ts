@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { killTree } from '../../engine/killTree';
-import { LineSplitter } from '../../engine/lineSplitter';
+import { LineSplitter } from '../../shared/lineSplitter';
 import { ChildMessage, planProblem } from './messages';
 import type { LoadOptions, LoadPlan, LoadResult } from './types';
 

@@ -10,6 +10,7 @@
  * sidecar writes a cut marker on both before it sends the window.
  */
 import * as fs from 'node:fs';
+import { LineSplitter } from '../../shared/lineSplitter';
 import { CapturedOutput, HostMessage, SidecarMessage } from '../../shared/protocol';
 
 /** The protocol descriptor and nonce from the environment, removed from it (pool members and user code do not get them). */
@@ -74,25 +75,20 @@ export function readHostMessages<M = HostMessage>(
   onMessage: (m: M) => void, onInvalid: (why: string) => void, onEnd: () => void,
   parse: (value: unknown) => M = HostMessage.parse as unknown as (value: unknown) => M,
 ): void {
-  let buffer = '';
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', (chunk: string) => {
-    buffer += chunk;
-    let i: number;
-    while ((i = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, i).trim();
-      buffer = buffer.slice(i + 1);
-      if (!line) continue;
-      let message: M;
-      try {
-        message = parse(JSON.parse(line));
-      } catch (e) {
-        onInvalid((e as Error).message);
-        return;
-      }
-      onMessage(message);
+  let invalid = false; // the host is told once, and nothing after a bad line is taken
+  const lines = new LineSplitter((raw) => {
+    if (invalid) return;
+    let message: M;
+    try {
+      message = parse(JSON.parse(raw.trim()));
+    } catch (e) {
+      invalid = true;
+      onInvalid((e as Error).message);
+      return;
     }
+    onMessage(message);
   });
+  process.stdin.on('data', (chunk: Buffer) => lines.push(chunk));
   process.stdin.on('end', onEnd);
   process.stdin.on('error', onEnd);
 }

@@ -18,6 +18,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { LineSplitter } from '../../../shared/lineSplitter';
 import type { RunError } from '../../../shared/protocol';
 import { describeExit } from '../../../shared/crashCause';
 import { SERVE_PROTOCOL_VERSION, ServeHostMessage, ServePlan, ServerProcessWindow, ServeSidecarMessage } from '../../../shared/protocol/serve';
@@ -197,21 +198,14 @@ export function harnessEntry(baseDir: string): string {
 
 /** Protocol lines from a worker: those that start with the nonce, parsed as JSON (a worker's own, never user output). */
 function readLines(stream: Readable, prefix: string, onValue: (value: unknown) => void): void {
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
-    let i: number;
-    while ((i = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, i);
-      pending = pending.slice(i + 1);
-      if (!line.startsWith(prefix)) continue;
-      try {
-        onValue(JSON.parse(line.slice(prefix.length)));
-      } catch {
-        onValue(null); // not JSON: invalid, as the parser says
-      }
+  const lines = new LineSplitter((line) => {
+    if (!line.startsWith(prefix)) return;
+    try {
+      onValue(JSON.parse(line.slice(prefix.length)));
+    } catch {
+      onValue(null); // not JSON: invalid, as the parser says
     }
   });
+  stream.on('data', (chunk: Buffer) => lines.push(chunk));
   stream.on('error', () => undefined);
 }
