@@ -13,16 +13,7 @@ import { Plan } from './plan';
 export function writeRunOutputs(report: Report, { flags: o, budgetMs }: Plan): number {
   if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
   else process.stdout.write(formatReportText(report));
-  // Each file on its own: one that cannot be written does not cost the other.
-  const writeFailures = [
-    o.out ? tryWrite(o.out, () => documentJson(report)) : null,
-    // The report UI bundle is built next to the CLI's bundle (dist/webview).
-    o.html ? tryWrite(o.html, () => reportHtml(report, path.join(__dirname, 'webview'))) : null,
-  ].filter((m) => m !== null);
-  if (writeFailures.length) {
-    for (const m of writeFailures) process.stderr.write(`looplag: could not write the report: ${m}\n`);
-    return EXIT.usage;
-  }
+  if (!writeFiles('report', [[o.out, () => documentJson(report)], [o.html, () => reportHtml(report, WEBVIEW_DIR)]])) return EXIT.usage;
   const { code, stderr } = exitCode(report, budgetMs, Boolean(o.verbose));
   for (const line of stderr) process.stderr.write(line + '\n');
   return code;
@@ -31,12 +22,7 @@ export function writeRunOutputs(report: Report, { flags: o, budgetMs }: Plan): n
 export function writeSweepOutputs(result: Sweep, { flags: o }: Plan): number {
   if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
   else process.stdout.write(formatSweepText(result));
-  try {
-    if (o.out) writeFileAtomicSync(o.out, documentJson(result));
-  } catch (e) {
-    process.stderr.write(`looplag: could not write the sweep: ${(e as Error).message}\n`);
-    return EXIT.usage;
-  }
+  if (!writeFiles('sweep', [[o.out, () => documentJson(result)]])) return EXIT.usage;
   if (result.error) {
     process.stderr.write(`looplag: error [${result.error.kind}]: ${result.error.message}\n`);
     return errorExitCode(result.error.kind);
@@ -49,12 +35,23 @@ export function writeSweepOutputs(result: Sweep, { flags: o }: Plan): number {
   return EXIT.ok;
 }
 
-/** Writes `file` atomically; the error message when it could not, else null. */
-function tryWrite(file: string, data: () => string): string | null {
-  try {
-    writeFileAtomicSync(file, data());
-    return null;
-  } catch (e) {
-    return `${file}: ${(e as Error).message}`;
+/** The report UI bundle, built next to the CLI's bundle (dist/webview), for `--html` pages. */
+export const WEBVIEW_DIR = path.join(__dirname, 'webview');
+
+/**
+ * Writes each file asked for (a null name: not asked for) atomically and on its own, so one
+ * that cannot be written does not cost the others; false, after saying which on stderr, when any failed.
+ */
+export function writeFiles(noun: string, files: readonly (readonly [file: string | null | undefined, data: () => string])[]): boolean {
+  let ok = true;
+  for (const [file, data] of files) {
+    if (!file) continue;
+    try {
+      writeFileAtomicSync(file, data());
+    } catch (e) {
+      process.stderr.write(`looplag: could not write the ${noun}: ${file}: ${(e as Error).message}\n`);
+      ok = false;
+    }
   }
+  return ok;
 }
