@@ -16,7 +16,7 @@ import { describe, test, TestContext } from 'node:test';
 import { BUSY_MACHINE_FRAC } from '../../src/report/quality';
 import { ServeReport, ServeVariantReport } from '../../src/shared/protocol/serveReport';
 import {
-  assertNoProcessLeft, assertOneLineError, CliResult, FIXTURES, newTag, processesWithTag, runCli, scratchFolders, waitFor,
+  assertNoProcessLeft, assertOneLineError, CliResult, FIXTURES, newTag, interruptUnderLoad, runCli, scratchFolders,
   withBackgroundLoadAsync,
 } from '../support/helpers';
 
@@ -201,35 +201,12 @@ describe('looplag serve, Python (FastAPI under uvicorn)', { skip: noUvicorn }, (
   });
 
   test('Ctrl+C under load: exit 130, the document in --out keeps what was measured (the load\'s figures up to the cut, partial), no process of the run left', async () => {
-    const tag = newTag();
-    const marker = path.join(scratch.dir(), 'requests');
-    const out = path.join(scratch.dir(), 'cancelled.json');
-    let tagged = 0;
-    let sentAt = 0;
-    let notUnderLoad: Error | null = null;
+    const dir = scratch.dir();
+    const out = path.join(dir, 'cancelled.json');
     const args = ['serve', 'app:app', '--python', DEBIAN_PYTHON, '--workspace', PY_APP, '--endpoint', 'GET /cpu/async', '--endpoint', 'GET /count',
       '--rate', '4', '--warmup', '0.5', '--duration', '60', '--out', out];
-    const cli = await runCli(args, {
-      env: { LOOPLAG_TEST_TAG: tag, LOOPLAG_TEST_MARKER: marker },
-      onStart: (pid) => {
-        // Two requests of /count in the warm-up: the fifth is in the measured part, under load.
-        waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').split('\n').length > 5, '/count requests', 30_000).then(() => {
-          tagged = processesWithTag(tag).length;
-          sentAt = Date.now();
-          process.kill(pid, 'SIGINT');
-        }, (e: Error) => {
-          notUnderLoad = e;
-          process.kill(pid, 'SIGKILL');
-        });
-      },
-    });
-    // Before anything else: a failed assertion must not leave the run's processes behind.
-    await assertNoProcessLeft(tag);
-    assert.equal(notUnderLoad, null);
-    assert.equal(cli.code, 130, cli.stderr);
-    assert.ok(Date.now() - sentAt < 10_000, `ended ${Date.now() - sentAt} ms after SIGINT`);
-    // The CLI, the harness (uvicorn in it) and the load generator carried the tag: the check above is not vacuous.
-    assert.ok(tagged >= 3, `${tagged} tagged processes under load`);
+    // Two requests of /count in the warm-up: the fifth is in the measured part, under load.
+    const cli = await interruptUnderLoad(args, dir, 5, '/count requests', 30_000);
     assert.match(cli.stderr, /^looplag: error \[cancelled\]: /m);
     const doc = parseDoc(fs.readFileSync(out, 'utf8'));
     assert.equal(doc.error?.kind, 'cancelled');

@@ -235,3 +235,42 @@ export async function withBackgroundLoadAsync<T>(work: () => Promise<T>): Promis
   const others = (end.machine - start.machine) - (end.ours - start.ours);
   return { value, backgroundCpuFrac: Math.min(1, Math.max(0, others / (wallS * cores))) };
 }
+
+/**
+ * Ctrl+C under load: runs `looplag ARGS` with a marker file the test app appends a line to
+ * per request (LOOPLAG_TEST_MARKER, in `dir`), sends SIGINT once it holds more than `lines`
+ * lines, and asserts what every such test needs: nothing of the run left (checked first, so a
+ * failed assertion leaves nothing behind), exit 130 within 10 s of the signal, and the CLI,
+ * the server and the load generator tagged at that moment (so the check is not vacuous).
+ */
+export async function interruptUnderLoad(args: string[], dir: string, lines: number, what: string, timeoutMs: number): Promise<CliResult> {
+  const tag = newTag();
+  const marker = path.join(dir, 'requests');
+  let tagged = 0;
+  let sentAt = 0;
+  let ended = false;
+  let notUnderLoad: Error | null = null;
+  const cli = await runCli(args, {
+    env: { LOOPLAG_TEST_TAG: tag, LOOPLAG_TEST_MARKER: marker },
+    onStart: (pid) => {
+      const underLoad = () => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').split('\n').length > lines;
+      waitFor(() => ended || underLoad(), what, timeoutMs).then(() => {
+        if (ended) return;
+        tagged = processesWithTag(tag).length;
+        sentAt = Date.now();
+        process.kill(pid, 'SIGINT');
+      }, (e: Error) => {
+        notUnderLoad = e;
+        process.kill(pid, 'SIGKILL');
+      });
+    },
+  });
+  ended = true;
+  await assertNoProcessLeft(tag);
+  assert.equal(notUnderLoad, null);
+  assert.ok(sentAt > 0, `the run ended (exit ${cli.code}) before ${what}: ${cli.stderr.trim().split('\n').pop()}`);
+  assert.equal(cli.code, 130, cli.stderr);
+  assert.ok(Date.now() - sentAt < 10_000, `ended ${Date.now() - sentAt} ms after SIGINT`);
+  assert.ok(tagged >= 3, `${tagged} tagged processes under load`);
+  return cli;
+}
