@@ -158,6 +158,8 @@ export function headline(report: Report): string {
   if (!run || run.status !== 'ok') {
     // A mode the session never reached carries "not measured: why" already.
     const why = (run?.error?.message ?? report.error?.message ?? '').replace(/^not measured:\s*/i, '');
+    // Nothing ran at all (an import error, a missing interpreter): no mode is to blame, the error is the verdict.
+    if (report.error && report.runs.every((r) => r.status === 'skipped')) return `Not measured: ${why}${missingModuleAction(report)}.`;
     return `Not measured ${how}${why ? `: ${why}` : ''}.${altText}`;
   }
   const raised = callErrorOf(run, report.target);
@@ -192,6 +194,18 @@ export function headline(report: Report): string {
     return `Safe ${how} as measured, but the calls measured look like cache hits, not the work (${lag})${caveat}: measure a cache miss before relying on it.`;
   }
   return `Safe ${how}: with ${calls} concurrent calls the loop stayed responsive (${lag}${stalls})${caveat}.`;
+}
+
+/** For a module the interpreter could not import: which interpreter ran, and the two ways out. */
+function missingModuleAction(report: Report): string {
+  const message = report.error?.message ?? '';
+  const rt = report.runtime;
+  if (report.error?.kind !== 'import-error' || !rt) return '';
+  if (/\bNo module named\b/.test(message)) {
+    return ` (${rt.implementation} ${rt.version} at ${rt.executable} ran it: install the module for that interpreter, or choose the one your code runs with)`;
+  }
+  if (/\bCannot find (module|package)\b|ERR_MODULE_NOT_FOUND/.test(message)) return ` (install it in the project: npm install)`;
+  return '';
 }
 
 function cap(s: string): string {

@@ -1,8 +1,9 @@
 import type { ModeRun, Report } from '../shared/protocol';
 import { fmtMs, fmtPct, fmtSpeedup } from '../shared/format';
-import { runtimeOfReport } from '../shared/modes';
+import { runtimeNameOfReport, runtimeOfReport } from '../shared/modes';
 import { hasLag, partialPhrase } from './textTable';
 import { verdicts } from './verdict';
+import { nextStep } from './nextStep';
 import { attributionOffNote, blockerWords, noBlockersReason, shownBlockers } from './blockerText';
 
 /** Markdown cells: pipes and newlines would break the table; HTML is neutralised. */
@@ -32,6 +33,13 @@ function blockersMarkdown(report: Report): string[] {
   return out;
 }
 
+/** A fenced code block that no backtick run in `code` can close early. */
+function codeBlock(code: string, language: string): string[] {
+  const longest = Math.max(2, ...(code.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  return [`${fence}${language === 'python' ? 'python' : 'js'}`, ...code.split('\n'), fence];
+}
+
 /** A short Markdown summary for a pull request or an issue. */
 export function reportMarkdown(report: Report): string {
   const t = report.target;
@@ -45,23 +53,38 @@ export function reportMarkdown(report: Report): string {
     `${report.settings.concurrency} concurrent calls · ${report.createdAt}`);
   out.push('');
   if (report.headline) out.push(`**${cell(report.headline)}**`, '');
+  const step = nextStep(report);
+  if (step) {
+    out.push(`${step.kind === 'change' ? 'Change' : 'How'}: ${cell(step.advice.title)}`, '', ...codeBlock(step.advice.fix, runtimeNameOfReport(report)), '');
+  }
   for (const v of verdicts(report)) out.push(`- **${v.level}** ${cell(v.text)}`);
   out.push('');
+  const measured = report.runs.filter((r) => r.status !== 'skipped');
   // Event-loop utilization is Node's own measure of a busy loop; Python has no counterpart.
   const elu = report.runs.some((r) => r.elu !== undefined && r.elu !== null);
   // Node: how long a tiny job waited for libuv's threadpool (p50 / max), which loop lag does not show.
   const tp = report.runs.some((r) => r.threadpool);
-  out.push(`| mode | lag p50 | lag p99 | lag max | stalls | stalled |${elu ? ' ELU |' : ''}${tp ? ' threadpool wait |' : ''} wall | speedup |`);
-  out.push(`|---|---:|---:|---:|---:|---:|${elu ? '---:|' : ''}${tp ? '---:|' : ''}---:|---:|`);
-  for (const r of report.runs) {
-    if (r.status === 'skipped' || !hasLag(r)) {
-      out.push(`| ${cell(modeCell(r))} | – | – | – | – | – |${elu ? ' – |' : ''}${tp ? ' – |' : ''} ${r.status === 'skipped' ? '–' : fmtMs(r.wallMs)} | – |`);
-      continue;
+  if (measured.length) {
+    out.push(`| mode | lag p50 | lag p99 | lag max | stalls | stalled |${elu ? ' ELU |' : ''}${tp ? ' threadpool wait |' : ''} wall | speedup |`);
+    out.push(`|---|---:|---:|---:|---:|---:|${elu ? '---:|' : ''}${tp ? '---:|' : ''}---:|---:|`);
+    for (const r of measured) {
+      if (!hasLag(r)) {
+        out.push(`| ${cell(modeCell(r))} | – | – | – | – | – |${elu ? ' – |' : ''}${tp ? ' – |' : ''} ${fmtMs(r.wallMs)} | – |`);
+        continue;
+      }
+      const tpCell = r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} / ${fmtMs(r.threadpool.probeMaxMs)}` : '–';
+      out.push(`| ${cell(modeCell(r))} | ${fmtMs(r.lag.p50Ms)} | ${fmtMs(r.lag.p99Ms)} | ${fmtMs(r.lag.maxMs)} | ${r.lag.stallCount} | ` +
+        `${fmtPct(r.lag.stalledFrac)} |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''}${tp ? ` ${tpCell} |` : ''} ${fmtMs(r.wallMs)} | ${fmtSpeedup(r)} |`);
     }
-    const tpCell = r.threadpool ? `${fmtMs(r.threadpool.probeP50Ms)} / ${fmtMs(r.threadpool.probeMaxMs)}` : '–';
-    out.push(`| ${cell(modeCell(r))} | ${fmtMs(r.lag.p50Ms)} | ${fmtMs(r.lag.p99Ms)} | ${fmtMs(r.lag.maxMs)} | ${r.lag.stallCount} | ` +
-      `${fmtPct(r.lag.stalledFrac)} |${elu ? ` ${r.elu === null || r.elu === undefined ? '–' : r.elu.toFixed(2)} |` : ''}${tp ? ` ${tpCell} |` : ''} ${fmtMs(r.wallMs)} | ${fmtSpeedup(r)} |`);
   }
+  // Skipped modes: one line per reason instead of rows of dashes (the run's own error is the headline).
+  const skipped = new Map<string, string[]>();
+  for (const r of report.runs.filter((x) => x.status === 'skipped')) {
+    const why = (r.error?.message ?? 'not run').replace(/^not measured:\s*/i, '');
+    skipped.set(why, [...(skipped.get(why) ?? []), r.mode]);
+  }
+  const runError = report.error?.message.replace(/^not measured:\s*/i, '');
+  for (const [why, modes] of skipped) if (why !== runError) out.push('', `> not measured: ${cell(modes.join(', '))}: ${cell(why)}`);
   out.push(...blockersMarkdown(report));
   for (const r of report.runs) {
     const partial = partialPhrase(r);

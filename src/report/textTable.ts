@@ -2,6 +2,10 @@ import type { ModeRun, Report } from '../shared/protocol';
 import { fmtMs, fmtNum, fmtPct, fmtSpeedup, suspectOf } from '../shared/format';
 import { runtimeOfReport } from '../shared/modes';
 import { attributionOffNote, blockerSentence, noBlockersReason, shownBlockers } from './blockerText';
+import { nextStep } from './nextStep';
+
+/** A fix up to this many lines is printed under the headline; a longer one after the advice. */
+const SHORT_FIX_LINES = 8;
 
 /** What cut a partial run, as the views name it. */
 const CUT_BY: Partial<Record<string, string>> = {
@@ -69,7 +73,10 @@ function blockerLines(report: Report): string[] {
   return ['', 'where the loop was blocked (share of the stalled time):', ...shown, ...none, ...(off ? [off] : [])];
 }
 
-/** The CLI's human output: header, one row per mode, then errors and notes. */
+/**
+ * The CLI's human output: header, the headline and the change it asks for (with its code),
+ * one row per measured mode, then what was not measured, errors and notes, each said once.
+ */
 export function formatReportText(report: Report): string {
   const lines: string[] = [];
   const t = report.target;
@@ -85,17 +92,26 @@ export function formatReportText(report: Report): string {
       `heartbeat ${report.settings.heartbeatMs} ms · stall ≥ ${report.settings.stallMs} ms`);
   }
   if (report.headline) lines.push(`→ ${report.headline}`);
+  // The change the headline asks for, with its code: here when short, else after the advice (a full setup block).
+  const step = nextStep(report);
+  const stepCode = step ? step.advice.fix.split('\n').map((code) => (code ? `    ${code}` : '')) : [];
+  const codeFirst = stepCode.length <= SHORT_FIX_LINES;
+  if (step) {
+    lines.push(`  ${step.kind}: ${step.advice.title} (${step.advice.id})${codeFirst ? '' : ': the code is at the end'}`);
+    if (codeFirst) lines.push(...stepCode);
+  }
   if (report.baseline) {
     lines.push(`idle floor: lag p50 ${fmtMs(report.baseline.lag.p50Ms)}, p99 ${fmtMs(report.baseline.lag.p99Ms)}` +
       (report.baseline.gilWait ? `, GIL wait p50 ${fmtMs(report.baseline.gilWait.p50Ms)}` : ''));
   }
-  if (report.runs.length) {
+  const measured = report.runs.filter((r) => r.status !== 'skipped');
+  if (measured.length) {
     const columns = COLUMNS.filter((c) => c.applies?.(report) ?? true);
-    // A skipped mode measured nothing: dashes, not zeros that read like results.
-    // A partial run without samples: its lag cells the same.
+    // Skipped modes measured nothing: they get a line under the table, not a row of dashes.
+    // A partial run without samples: dashes in its lag cells, not zeros that read as a quiet loop.
     const lagColumn = (title: string) => title.startsWith('lag ') || title === 'stalls' || title === 'stalled' || title === 'beats';
-    const cells = (r: ModeRun) => columns.map((c, i) => ((r.status === 'skipped' && i >= 2) || (!hasLag(r) && lagColumn(c.title)) ? '–' : c.cell(r)));
-    const rows = [columns.map((c) => c.title), ...report.runs.map(cells)];
+    const cells = (r: ModeRun) => columns.map((c) => (!hasLag(r) && lagColumn(c.title) ? '–' : c.cell(r)));
+    const rows = [columns.map((c) => c.title), ...measured.map(cells)];
     const widths = columns.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
     lines.push('');
     rows.forEach((row, n) => {
@@ -107,19 +123,27 @@ export function formatReportText(report: Report): string {
     }
   }
   lines.push(...blockerLines(report));
+  // One line per message, naming every mode it applies to: an import error is said once, not per mode.
+  const perMode = new Map<string, string[]>();
+  const say = (mode: string, text: string) => perMode.set(text, [...(perMode.get(text) ?? []), mode]);
+  const runError = report.error ? `[${report.error.kind}] ${report.error.message}` : null;
   for (const r of report.runs) {
-    if (r.error) lines.push(`${r.mode}: ${r.status === 'skipped' ? 'skipped' : 'failed'} [${r.error.kind}] ${r.error.message}`);
+    // A mode skipped for the run's own error repeats the `error` line below.
+    const why = r.error && `[${r.error.kind}] ${r.error.message.replace(/^not measured:\s*/i, '')}`;
+    if (why && !(r.status === 'skipped' && why === runError)) say(r.mode, `${r.status === 'skipped' ? 'skipped' : 'failed'} ${why}`);
     const partial = partialPhrase(r);
-    if (partial) lines.push(`${r.mode}: ${partial}`);
+    if (partial) say(r.mode, partial);
     const errs = r.tasks.filter((x) => x.error);
-    if (errs.length) lines.push(`${r.mode}: ${errs.length} of ${r.tasks.length} calls raised ${errs[0].error!.type}: ${errs[0].error!.message}`);
-    for (const note of r.notes ?? []) lines.push(`${r.mode}: ${note}`);
-    for (const s of r.suspect ?? []) lines.push(`${r.mode}: ${s.field} ? ${s.reason}`);
-    if (r.output.truncated) lines.push(`${r.mode}: user output truncated (${r.output.stdoutBytes + r.output.stderrBytes} bytes printed)`);
+    if (errs.length) say(r.mode, `${errs.length} of ${r.tasks.length} calls raised ${errs[0].error!.type}: ${errs[0].error!.message}`);
+    for (const note of r.notes ?? []) say(r.mode, note);
+    for (const x of r.suspect ?? []) say(r.mode, `${x.field} ? ${x.reason}`);
+    if (r.output.truncated) say(r.mode, `user output truncated (${r.output.stdoutBytes + r.output.stderrBytes} bytes printed)`);
   }
+  for (const [text, modes] of perMode) lines.push(`${modes.join(', ')}: ${text}`);
   if (report.error) lines.push(`error [${report.error.kind}]: ${report.error.message}`);
   for (const note of report.quality.notes) lines.push(`note: ${note}`);
   if (report.advice.length) lines.push('');
   for (const a of report.advice) lines.push(`${a.severity.padEnd(8)} ${a.id}${a.mode ? ` (${a.mode})` : ''}: ${a.title}`);
+  if (step && !codeFirst) lines.push('', `${step.kind} (${step.advice.id}${step.advice.mode ? `, ${step.advice.mode}` : ''}):`, ...stepCode);
   return lines.join('\n') + '\n';
 }

@@ -1,0 +1,31 @@
+/**
+ * The one change a report asks for, with its code: what the views put right under the
+ * headline, so the verdict, the change and its figure come first (issue 16). The headline
+ * says whether the planned mode is safe; this picks the advice that says what to do.
+ */
+import { plannedModeOf } from '../advice/advise';
+import type { Advice, Report } from '../shared/protocol';
+
+export interface NextStep {
+  advice: Advice & { fix: string };
+  /** `change`: the planned mode is not safe (critical/warning advice); `how`: it is, and this is how to write it. */
+  kind: 'change' | 'how';
+}
+
+/**
+ * The planned mode's most severe advice with a fix (the advice is ordered most severe
+ * first); when the planned mode has only `ok`/`info` advice with a fix, that one as the
+ * way to write it; null when the planned mode was not measured to its end, its calls
+ * raised, or no advice carries code.
+ */
+export function nextStep(report: Report): NextStep | null {
+  const planned = plannedModeOf(report);
+  const run = report.runs.find((r) => r.mode === planned);
+  // Calls that raised or never finished: the headline says so, and no fix is judged on them.
+  if (!run || run.status !== 'ok' || run.partial || run.taskStats.errorCount > 0) return null;
+  const withFix = report.advice.filter((a): a is NextStep['advice'] => Boolean(a.fix) && a.mode === planned);
+  const change = withFix.find((a) => a.severity === 'critical' || a.severity === 'warning');
+  if (change) return { advice: change, kind: 'change' };
+  const how = withFix.find((a) => a.severity === 'ok' || a.severity === 'info');
+  return how ? { advice: how, kind: 'how' } : null;
+}
