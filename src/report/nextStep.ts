@@ -4,6 +4,8 @@
  * says whether the planned mode is safe; this picks the advice that says what to do.
  */
 import { plannedModeOf } from '../advice/advise';
+import { SNIPPETS } from '../advice/snippets';
+import { runtimeNameOfReport } from '../shared/modes';
 import type { Advice, Report } from '../shared/protocol';
 
 export interface NextStep {
@@ -25,7 +27,17 @@ export function nextStep(report: Report): NextStep | null {
   if (!run || run.status !== 'ok' || run.partial || run.taskStats.errorCount > 0) return null;
   const withFix = report.advice.filter((a): a is NextStep['advice'] => Boolean(a.fix) && a.mode === planned);
   const change = withFix.find((a) => a.severity === 'critical' || a.severity === 'warning');
-  if (change) return { advice: change, kind: 'change' };
+  if (change) return { advice: withWholeFix(report, change), kind: 'change' };
   const how = withFix.find((a) => a.severity === 'ok' || a.severity === 'info');
-  return how ? { advice: how, kind: 'how' } : null;
+  return how ? { advice: withWholeFix(report, how), kind: 'how' } : null;
+}
+
+/**
+ * The report shows a setup block once and later advice refers to it ("the same setup as
+ * under … above"); shown first, the step carries the block itself.
+ */
+function withWholeFix(report: Report, step: NextStep['advice']): NextStep['advice'] {
+  const sameSetup = SNIPPETS[runtimeNameOfReport(report)].sameSetup;
+  const original = report.advice.find((a) => a.fix && a !== step && sameSetup(a.title) === step.fix);
+  return original?.fix ? { ...step, fix: original.fix } : step;
 }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { headline } from '../../src/advice/advise';
 import { reportMarkdown } from '../../src/report/markdown';
+import { SNIPPETS } from '../../src/advice/snippets';
 import { nextStep } from '../../src/report/nextStep';
 import { formatReportText } from '../../src/report/textTable';
 import { Report } from '../../src/shared/protocol';
@@ -88,4 +89,15 @@ test('Markdown: the change as a fenced block no backtick in the code can close',
   const md = reportMarkdown(r);
   assert.match(md, /^How: The work releases the GIL/m);
   assert.match(md, /^````python\nx = "```"\ny = 1\n````$/m);
+});
+
+test('a change whose setup block the report shows once, under an earlier advice, carries the block itself', () => {
+  const r = numpy();
+  const [first] = r.advice.filter((a) => a.id === 'inline-blocks-loop');
+  r.advice.unshift({ id: 'gil-held-native', severity: 'critical', mode: 'thread', title: 'Threads cannot help', detail: '', fix: SNIPPETS.python.sameSetup(first.title) });
+  r.advice.sort((a, b) => (a.id === 'inline-blocks-loop' ? -1 : b.id === 'inline-blocks-loop' ? 1 : 0));
+  const step = nextStep(r);
+  assert.equal(step?.advice.id, 'gil-held-native');
+  assert.equal(step?.advice.fix, first.fix);
+  assert.match(formatReportText(r), /^ {2}change: Threads cannot help \(gil-held-native\)/m);
 });
