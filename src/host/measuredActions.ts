@@ -46,7 +46,7 @@ export class MeasuredCodeActions implements vscode.CodeActionProvider {
       if (code !== MEASURED_CODE) continue;
       const entry = this.diagnostics.lookup(doc.uri, d);
       if (!entry) continue;
-      const fn = `\`${entry.site.callee}()\``;
+      const fn = `${entry.site.callee}()`;
       // An offloaded call is the pool's already: no rewrite of the call is the measurement's here.
       const fixes = entry.site.mode === 'inline' ? entry.judgement.fixes : [];
       for (const { fix, preferred } of fixes) {
