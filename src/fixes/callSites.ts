@@ -9,7 +9,7 @@
  */
 import * as path from 'node:path';
 import type { Language, Mode } from '../shared/protocol';
-import { jsFunctionAt, parseJs } from './jsSource';
+import { jsFunctionAt, parseJs, type JsSource } from './jsSource';
 import { matchingClose, type PyToken } from './pyLex';
 import { parsePython, resolve, scopeAt, type PySource } from './pySource';
 import { LineIndex, type Range } from './text';
@@ -47,10 +47,26 @@ const EXECUTOR_MODE: { readonly [executor: string]: Mode } = { ProcessPoolExecut
 
 /** The call sites of `target` in a file's text (`fileName`: its absolute path). */
 export function findCallSites(text: string, fileName: string, target: CalledTarget): CallSite[] {
-  const name = target.qualname.split('.')[0];
-  // Cheap first: a file that never mentions the name has no call site (most files of a workspace).
-  if (!text.includes(name)) return [];
-  return target.language === 'python' ? pythonSites(text, fileName, target) : jsSites(text, fileName, target);
+  return findAllCallSites(text, fileName, new Map([['', target]])).get('') ?? [];
+}
+
+/**
+ * The call sites of each target (by key) in one file's text, the text parsed once per
+ * language at most. A file that never mentions a target's name is not parsed for it (most
+ * files of a workspace).
+ */
+export function findAllCallSites(text: string, fileName: string, targets: ReadonlyMap<string, CalledTarget>): Map<string, CallSite[]> {
+  const out = new Map<string, CallSite[]>();
+  let py: PySource | undefined;
+  let js: JsSource | undefined;
+  for (const [key, target] of targets) {
+    if (!text.includes(target.qualname.split('.')[0])) continue;
+    const sites = target.language === 'python'
+      ? pythonSites((py ??= parsePython(text)), fileName, target)
+      : jsSites((js ??= parseJs(text)), fileName, target);
+    if (sites.length) out.set(key, sites);
+  }
+  return out;
 }
 
 /** `a.b.c` of a module path relative to the root (`__init__.py` names its package), or null outside it. */
@@ -126,28 +142,29 @@ function importedNames(t: PyToken[]): [string, string][] {
   return out;
 }
 
-function pythonSites(text: string, fileName: string, target: CalledTarget): CallSite[] {
-  const source = parsePython(text);
+function pythonSites(source: PySource, fileName: string, target: CalledTarget): CallSite[] {
   const callees = pythonCallees(source, fileName, target);
   if (!callees.size) return [];
-  const index = new LineIndex(text);
+  const index = new LineIndex(source.text);
   const bindings = new Map<string, string>();
   for (const imp of source.imports) for (const b of imp.bindings) bindings.set(b.local, b.qualified);
   const pools = modulePools(source, bindings);
   const out: CallSite[] = [];
-  for (const call of source.calls) {
-    const scope = scopeAt(source, call.start);
+  // The scope of a matching call only: finding it is linear in the scopes.
+  const at = (start: number, end: number) => {
+    const scope = scopeAt(source, start);
     const onLoop = scope?.kind === 'async def';
-    const at = { range: index.range(call.start, call.end), onLoop, ...(onLoop ? { enclosing: index.position(scope!.headerStart) } : {}) };
+    return { range: index.range(start, end), onLoop, ...(onLoop ? { enclosing: index.position(scope!.headerStart) } : {}) };
+  };
+  for (const call of source.calls) {
     if (callees.has(call.callee)) {
-      out.push({ ...at, callee: call.callee, mode: 'inline' });
+      out.push({ ...at(call.start, call.end), callee: call.callee, mode: 'inline' });
       continue;
     }
+    if (!TO_THREAD.has(resolve(call.callee, bindings))) continue;
     const args = argumentTexts(call.line.tokens, call.line.tokens.findIndex((x) => x.end === call.openEnd), call.closeIndex);
-    if (TO_THREAD.has(resolve(call.callee, bindings))) {
-      const fn = calledName(args[0], bindings);
-      if (fn && callees.has(fn)) out.push({ ...at, callee: fn, mode: 'thread' });
-    }
+    const fn = calledName(args[0], bindings);
+    if (fn && callees.has(fn)) out.push({ ...at(call.start, call.end), callee: fn, mode: 'thread' });
   }
   // `….run_in_executor(pool, fn, …)`: on any loop expression (`asyncio.get_running_loop().…`, which is no dotted call).
   for (const line of source.lines) {
@@ -167,12 +184,7 @@ function pythonSites(text: string, fileName: string, target: CalledTarget): Call
         else if (p?.kind === 'name' && (t[s].text === '.' || t[s].text === '(')) s--;
         else break;
       }
-      const scope = scopeAt(source, tok.start);
-      const onLoop = scope?.kind === 'async def';
-      out.push({
-        range: index.range(t[s].start, t[close].end), callee: fn, mode, onLoop,
-        ...(onLoop ? { enclosing: index.position(scope!.headerStart) } : {}),
-      });
+      out.push({ ...at(t[s].start, t[close].end), callee: fn, mode });
     });
   }
   out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
@@ -247,8 +259,7 @@ export function isDefaultExport(text: string, name: string): boolean {
   return new RegExp(`export\\s+default\\s+(?:async\\s+)?(?:function\\s*\\*?\\s*)?${name.replace(/\$/g, '\\$')}\\b`).test(text);
 }
 
-function jsSites(text: string, fileName: string, target: CalledTarget): CallSite[] {
-  const source = parseJs(text);
+function jsSites(source: JsSource, fileName: string, target: CalledTarget): CallSite[] {
   const q = target.qualname;
   const callees = new Set<string>();
   if (path.resolve(fileName) === path.resolve(target.file)) callees.add(q);
@@ -264,7 +275,7 @@ function jsSites(text: string, fileName: string, target: CalledTarget): CallSite
     }
   }
   if (!callees.size) return [];
-  const index = new LineIndex(text);
+  const index = new LineIndex(source.text);
   return source.calls.filter((c) => callees.has(c.callee)).map((c) => {
     const fn = jsFunctionAt(source, c.start);
     return { range: index.range(c.start, c.end), callee: c.callee, mode: 'inline' as const, onLoop: fn?.kind === 'async' || fn?.kind === 'handler' };
