@@ -42,7 +42,7 @@ export function diagnosticsEnabled(scope: vscode.Uri | undefined): boolean {
 }
 
 export function toVsRange(r: TextRange): vscode.Range {
-  return new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+  return new vscode.Range(new vscode.Position(r.start.line, r.start.character), new vscode.Position(r.end.line, r.end.character));
 }
 
 export class MeasuredDiagnostics implements vscode.Disposable {

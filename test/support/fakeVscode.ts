@@ -235,6 +235,7 @@ Object.assign(workspace, {
   onDidSaveTextDocument: documentEvents.saved.event,
   onDidOpenTextDocument: documentEvents.opened.event,
   findFiles: async () => [],
+  asRelativePath: (p: unknown) => String(p),
 });
 Object.assign(languages, {
   createDiagnosticCollection: () => ({
@@ -245,3 +246,4 @@ Object.assign(languages, {
   }),
   registerCodeActionsProvider: () => ({ dispose() {} }),
 });
+Object.assign(Uri, { parse: (value: string) => new Uri(value.split(':')[0], value.replace(/^[a-z]+:\/\//, '')) });
