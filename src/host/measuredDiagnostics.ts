@@ -15,7 +15,7 @@ import { targetSourceHash } from '../fixes/functionSource';
 import type { Range as TextRange } from '../fixes/text';
 import { shiftAnchors } from '../report/annotationText';
 import type { HistoryStore } from '../report/historyStore';
-import { judgeCall, summarize, type CallJudgement, type MeasuredSummary } from '../report/measuredCalls';
+import { fixHoverMarkdown, judgeCall, summarize, type CallJudgement, type MeasuredSummary } from '../report/measuredCalls';
 import type { Report } from '../shared/protocol';
 import { clampKnob, KNOBS } from '../shared/settings';
 import { SECTION, type SettingTypes } from './ids';
@@ -45,6 +45,12 @@ export function toVsRange(r: TextRange): vscode.Range {
   return new vscode.Range(new vscode.Position(r.start.line, r.start.character), new vscode.Position(r.end.line, r.end.character));
 }
 
+function contains(r: vscode.Range, p: vscode.Position): boolean {
+  const after = p.line > r.start.line || (p.line === r.start.line && p.character >= r.start.character);
+  const before = p.line < r.end.line || (p.line === r.end.line && p.character <= r.end.character);
+  return after && before;
+}
+
 export class MeasuredDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('Loop Lag');
   /** The newest summary per measured function (`file::qualname`). */
@@ -71,7 +77,23 @@ export class MeasuredDiagnostics implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(`${SECTION}.diagnostics.enabled`) || e.affectsConfiguration(`${SECTION}.lagBudgetMs`)) this.renderAll();
       }),
+      // JS/TS calls have no edit of their own: the hover shows the report's fix to copy.
+      vscode.languages.registerHoverProvider(['javascript', 'typescript'].map((language) => ({ language, scheme: 'file' })), { provideHover: (doc, pos) => this.hover(doc, pos) }),
     ];
+  }
+
+  private hover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+    for (const [d, e] of this.entries.get(doc.uri.toString()) ?? []) {
+      if (!contains(d.range, pos) || e.judgement.stale) continue;
+      const text = fixHoverMarkdown(e.summary);
+      if (!text) continue;
+      // Not trusted, no HTML: the fix quotes the user's code (escaped as well).
+      const md = new vscode.MarkdownString(text);
+      md.isTrusted = false;
+      md.supportHtml = false;
+      return new vscode.Hover(md, d.range);
+    }
+    return undefined;
   }
 
   /** The diagnostic's meaning, when it is one of ours on show in `uri`. */

@@ -8,7 +8,7 @@
  */
 import { fmtMs } from '../shared/format';
 import type { Language, Mode, Report } from '../shared/protocol';
-import { modePhrase } from './annotationText';
+import { codeBlock, codeSpan, inlineMarkdown, modePhrase } from './annotationText';
 
 /** What a call site's judgement needs of a report. */
 export interface MeasuredSummary {
@@ -25,6 +25,8 @@ export interface MeasuredSummary {
   concurrency: number;
   runs: { mode: Mode; lagMaxMs: number; stallCount: number }[];
   advice: { id: string; severity: string; mode?: string }[];
+  /** The first advice with a fix that is not "ok" (its code to copy: JS/TS calls have no edit of their own). */
+  fix?: { title: string; code: string };
 }
 
 /** A report's summary for the call sites of its function; null for selected lines or a report with no measured run. */
@@ -42,7 +44,22 @@ export function summarize(report: Report): MeasuredSummary | null {
     concurrency: report.settings.concurrency,
     runs,
     advice: report.advice.map((a) => ({ id: a.id, severity: a.severity, ...(a.mode ? { mode: a.mode } : {}) })),
+    ...fixOf(report),
   };
+}
+
+function fixOf(report: Report): { fix?: MeasuredSummary['fix'] } {
+  const a = report.advice.find((x) => x.fix && x.severity !== 'ok');
+  return a?.fix ? { fix: { title: a.title, code: a.fix } } : {};
+}
+
+/**
+ * The hover over a JS/TS call's diagnostic: the advice's title and its fix as a code block
+ * (the report's text, escaped: it quotes the user's code). Undefined without a fix.
+ */
+export function fixHoverMarkdown(s: MeasuredSummary): string | undefined {
+  if (!s.fix) return undefined;
+  return [`**Loop Lag** · ${codeSpan(`${s.qualname}()`)}`, '', `**${inlineMarkdown(s.fix.title)}**`, '', codeBlock(s.fix.code, s.language)].join('\n');
 }
 
 export function summaryKey(file: string, qualname: string): string {

@@ -144,3 +144,29 @@ test('after a reload: the newest report of each function in the history; an olde
   assert.match(shown(RENDER)[0].message, /88\.5 ms/, 'the older report picked in the panel does not replace the newest');
   diagnostics.dispose();
 });
+
+test('JS/TS: the calls in a route handler and an async function get the diagnostic; hovering one shows the report\'s fix as a code block, escaped', async () => {
+  const RENDER_TS = path.join(DIR, 'web', 'render.ts');
+  const SERVER = path.join(DIR, 'web', 'server.ts');
+  const base = report();
+  const target = { ...base.target, file: RENDER_TS, qualname: 'render', line: 6, language: 'typescript' as const, module: undefined };
+  const ts: Report = {
+    ...base,
+    target: { ...target, sourceHash: targetSourceHash(fs.readFileSync(RENDER_TS, 'utf8'), { ...target, lines: null })! },
+    advice: [{ id: 'worker-recommended', severity: 'warning', mode: 'worker', title: 'Run `render` in <b>worker</b> threads', detail: 'd', fix: 'const pool = 1;\n// ``` fence', docs: null }],
+  };
+  const reports = new fake.EventEmitter<Report | null>();
+  const server = { ...doc(SERVER), languageId: 'typescript' };
+  Object.assign(fake.workspace, { textDocuments: [server, { ...doc(RENDER_TS), languageId: 'typescript' }] });
+  const diagnostics = new MeasuredDiagnostics(reports.event as vscode.Event<Report | null>, { list: async () => [], get: async () => null } as unknown as HistoryStore, log);
+  reports.fire(ts);
+  await waitFor(() => shown(SERVER).length === 2, 'diagnostics in server.ts');
+  assert.deepEqual(lines(SERVER).map((l) => l.split(' ').slice(0, 3).join(' ')), ['8 2 `render()`', '12 2 `R.render()`'], 'not sync()\'s call');
+  const hover = fake.hoverProviders[fake.hoverProviders.length - 1].provider.provideHover(server, new vscode.Position(7, 22)) as fake.Hover;
+  const md = hover.contents;
+  assert.equal(md.isTrusted, false);
+  assert.match(md.value, /\*\*Run `render` in \\<b\\>worker\\<\/b\\> threads\*\*/);
+  assert.match(md.value, /````typescript\nconst pool = 1;\n\/\/ ``` fence\n````/);
+  assert.equal(fake.hoverProviders[fake.hoverProviders.length - 1].provider.provideHover(server, new vscode.Position(15, 10)), undefined, 'no hover off the diagnostics');
+  diagnostics.dispose();
+});
