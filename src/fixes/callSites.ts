@@ -37,8 +37,6 @@ export interface CallSite {
   mode: Mode;
   /** Inside code that runs on the loop (only those sites get a diagnostic). */
   onLoop: boolean;
-  /** Python: the enclosing `async def`'s header position (the FastAPI fix's anchor). */
-  enclosing?: Range['start'];
 }
 
 /** The thread-pool helpers that take the function first (as a name, not a call). */
@@ -151,11 +149,7 @@ function pythonSites(source: PySource, fileName: string, target: CalledTarget): 
   const pools = modulePools(source, bindings);
   const out: CallSite[] = [];
   // The scope of a matching call only: finding it is linear in the scopes.
-  const at = (start: number, end: number) => {
-    const scope = scopeAt(source, start);
-    const onLoop = scope?.kind === 'async def';
-    return { range: index.range(start, end), onLoop, ...(onLoop ? { enclosing: index.position(scope!.headerStart) } : {}) };
-  };
+  const at = (start: number, end: number) => ({ range: index.range(start, end), onLoop: scopeAt(source, start)?.kind === 'async def' });
   for (const call of source.calls) {
     if (callees.has(call.callee)) {
       out.push({ ...at(call.start, call.end), callee: call.callee, mode: 'inline' });
