@@ -8,6 +8,8 @@ import { EditorAnnotations } from './host/annotations';
 import { CODELENS_SELECTOR, LoopLagCodeLens } from './host/codeLens';
 import { Commands } from './host/commands';
 import { EndpointCodeLens } from './host/serveLens';
+import { MeasuredCodeActions } from './host/measuredActions';
+import { MeasuredDiagnostics } from './host/measuredDiagnostics';
 import { RunController } from './host/runController';
 import { registerReportSerializer } from './panel/reportPanel';
 import { HistoryStore } from './report/historyStore';
@@ -20,18 +22,24 @@ export function activate(context: vscode.ExtensionContext): void {
   const codeLens = new LoopLagCodeLens(runs, log);
   const annotations = new EditorAnnotations(runs.onDidShowReport);
   const endpointLens = new EndpointCodeLens();
+  const measured = new MeasuredDiagnostics(runs.onDidShowReport, history, log);
+  // Clear Annotations clears what a report put in the editor: the line annotations and the measured diagnostics.
+  const cleared = { clear: () => (annotations.clear(), measured.clear()) };
   context.subscriptions.push(
     log,
     runs,
     codeLens,
     endpointLens,
     annotations,
-    ...new Commands(context, runs, log, annotations).register(),
+    measured,
+    ...new Commands(context, runs, log, cleared).register(),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, codeLens),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, endpointLens),
     registerReportSerializer(runs.panel),
+    vscode.languages.registerCodeActionsProvider(CODELENS_SELECTOR, new MeasuredCodeActions(measured, log), MeasuredCodeActions.metadata),
   );
   void runs.loadHistory();
+  void measured.loadHistory();
   log.info(`Loop Lag ${context.extension.packageJSON.version} activated (${process.platform}, Node ${process.versions.node})`);
 }
 

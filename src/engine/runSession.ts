@@ -1,9 +1,11 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { buildReport, SessionState, toModeRun } from '../report/buildReport';
 import type { CapturedOutput, Mode, ModeRun, RawWindow, Report, RunError, RunPlan, RunSettings, RunTarget, SidecarMessage } from '../shared/protocol';
 import { PROTOCOL_VERSION } from '../shared/protocol';
 import { RUNTIME_OF, runtimeOf, RUNTIMES } from '../shared/modes';
 import { taskStats } from '../stats/lagStats';
+import { targetSourceHash } from '../fixes/functionSource';
 import { crashError, movedDuringRun, timeoutError } from './crashMessages';
 import { oomEvidence, readOomKills } from './oomKills';
 import { runPlanFor, sessionSettings } from './runPlan';
@@ -56,7 +58,10 @@ export const HELLO_DEADLINE_MS = 20_000;
  */
 export async function runSession(opts: RunOptions): Promise<Report> {
   const started = Date.now();
+  // The file as the sidecar is about to read it: what was measured, by its source.
+  const text = await fs.readFile(opts.target.file, 'utf8').catch(() => null);
   const state = await measureIsolated(opts);
+  state.sourceHash = sourceHashOf(text, opts.target, state);
   const ft = runtimeOf(opts.target.language).freeThreaded && state.settings.modes.includes('thread') && !state.error && !opts.signal?.aborted
     ? resolveFreeThreaded(opts.freeThreaded)
     : null;
@@ -97,6 +102,16 @@ export async function runSession(opts: RunOptions): Promise<Report> {
     }
   }
   return buildReport(state);
+}
+
+/**
+ * `report.target.sourceHash`: the hash of the measured function's definition (or the selected
+ * lines) in the file as read when the run started; none for a function another file defines
+ * (a re-export) or one the text does not hold.
+ */
+function sourceHashOf(text: string | null, target: RunTarget, state: SessionState): string | undefined {
+  if (text === null || state.resolved?.definedIn) return undefined;
+  return targetSourceHash(text, { ...target, line: state.resolved?.line ?? null });
 }
 
 /**

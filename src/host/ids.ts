@@ -102,6 +102,8 @@ export interface SettingTypes {
   'serve.startTimeout': number;
   /** The `Measure endpoint under load` CodeLens above route handlers. */
   'serve.codeLens': boolean;
+  /** Measured diagnostics on the call sites of measured functions (host/measuredDiagnostics.ts). */
+  'diagnostics.enabled': boolean;
 }
 
 /** Context key set while a run is in progress (enables "Cancel Run" in the palette). */

@@ -24,6 +24,8 @@ export interface SessionState {
   windows: RawWindow[];
   error: RunError | null;
   finished: boolean;
+  /** The measured definition's hash in the file as read for the run (engine/runSession.ts). */
+  sourceHash?: string;
   /** Notes of the session itself (e.g. why the free-threaded comparison did not run). */
   notes?: string[];
 }
@@ -192,6 +194,7 @@ function assemble(state: SessionState): Report {
       ...(state.resolved?.definedIn ? { definedIn: state.resolved.definedIn } : {}),
       ...(state.resolved?.module ? { module: state.resolved.module } : {}),
       ...(state.resolved?.moduleFormat ? { moduleFormat: state.resolved.moduleFormat } : {}),
+      ...(state.sourceHash ? { sourceHash: state.sourceHash } : {}),
     },
     runtime: state.runtime,
     settings: {

@@ -201,3 +201,49 @@ Object.assign(languages, {
     return { dispose: () => void hoverProviders.splice(hoverProviders.indexOf(entry), 1) };
   },
 });
+
+// Measured diagnostics (host/measuredDiagnostics.ts, measuredActions.ts): a diagnostic
+// collection that keeps what was set, code action providers, and the document events.
+export enum DiagnosticSeverity { Error = 0, Warning = 1, Information = 2, Hint = 3 }
+export class Diagnostic {
+  source?: string;
+  code?: unknown;
+  constructor(readonly range: Range, readonly message: string, readonly severity: DiagnosticSeverity = DiagnosticSeverity.Error) {}
+}
+export const diagnosticSets = new Map<string, Diagnostic[]>();
+export class CodeActionKind {
+  static readonly QuickFix = new CodeActionKind('quickfix');
+  constructor(readonly value: string) {}
+}
+export class CodeAction {
+  diagnostics?: Diagnostic[];
+  isPreferred?: boolean;
+  edit?: WorkspaceEdit;
+  command?: unknown;
+  constructor(readonly title: string, readonly kind?: CodeActionKind) {}
+}
+export class TextEdit { constructor(readonly range: Range, readonly newText: string) {} }
+export class WorkspaceEdit {
+  readonly sets: [unknown, TextEdit[]][] = [];
+  set(uri: unknown, edits: TextEdit[]): void {
+    this.sets.push([uri, edits]);
+  }
+}
+export const documentEvents = { saved: new EventEmitter<unknown>(), opened: new EventEmitter<unknown>() };
+Object.assign(workspace, {
+  textDocuments: [] as unknown[],
+  onDidSaveTextDocument: documentEvents.saved.event,
+  onDidOpenTextDocument: documentEvents.opened.event,
+  findFiles: async () => [],
+  asRelativePath: (p: unknown) => String(p),
+});
+Object.assign(languages, {
+  createDiagnosticCollection: () => ({
+    set: (uri: Uri, diagnostics: Diagnostic[]) => void diagnosticSets.set(uri.toString(), diagnostics),
+    delete: (uri: Uri) => void diagnosticSets.delete(uri.toString()),
+    clear: () => diagnosticSets.clear(),
+    dispose: () => diagnosticSets.clear(),
+  }),
+  registerCodeActionsProvider: () => ({ dispose() {} }),
+});
+Object.assign(Uri, { parse: (value: string) => new Uri(value.split(':')[0], value.replace(/^[a-z]+:\/\//, '')) });

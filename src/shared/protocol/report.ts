@@ -144,6 +144,12 @@ export const Report = obj({
     module: optional(str),
     /** Node: `esm` or `cjs`, how the target's file loads; fix snippets are written in it. */
     moduleFormat: optional(literal('esm', 'cjs')),
+    /**
+     * sha256 (hex, first 16 characters) of the measured definition's text, decorators included,
+     * line endings as `\n` (selected lines: those lines), in the file as read for the run; the
+     * editor compares it with the document's to tell a stale measurement.
+     */
+    sourceHash: optional(str),
   }),
   runtime: nullable(Runtime),
   settings: obj({
