@@ -44,7 +44,7 @@ test('arguments: literals copied as written on one line, keyword arguments kept,
   assert.deepEqual(at(src, '    render(2')?.args, { text: '2000, "x"', literal: true });
   assert.equal(at(src, 'render(n')?.args.text, 'n=5, text=\'a\' * 3, opts={"k": [1, 2.5, -3, None, True]}, t=(1,), s={1, 2}, big=10**6');
   assert.deepEqual(at(src, 'render(\n')?.args, { text: '2000, [1, 2,]', literal: true }, 'a multi-line call on one line, its comment dropped (a trailing comma kept: in a tuple it matters)');
-  const mixed = at(src, 'render(len')!.args;
+  const mixed = callSiteAt(src, 'python', src.indexOf('render(len') + 1)!.args;
   assert.equal(mixed.text, '‹len(req.body)›, ‹req.n›, ‹f"{req}"›, b"raw", *‹req.args›, **‹req.kw›');
   assert.equal(mixed.literal, false);
   assert.deepEqual(mixed.placeholder, [0, '‹len(req.body)›'.length], 'the first placeholder is selected');
@@ -52,7 +52,7 @@ test('arguments: literals copied as written on one line, keyword arguments kept,
   // The cursor inside a nested call is on that call; on the outer callee, the outer call.
   assert.equal(at(src, 'render(fmt(2')?.callee, 'fmt');
   assert.equal(callSiteAt(src, 'python', src.indexOf('render(fmt') + 2)?.callee, 'render');
-  assert.deepEqual(at(src, '    render(fmt')!.args, { text: '‹fmt(2000)›, 3', placeholder: [0, 11], literal: false });
+  assert.deepEqual(callSiteAt(src, 'python', src.indexOf('render(fmt') + 1)!.args, { text: '‹fmt(2000)›, 3', placeholder: [0, 11], literal: false });
   assert.deepEqual(at(src, 'render()')?.args, { text: '', literal: true });
 });
 
