@@ -8,6 +8,9 @@ import { EditorAnnotations } from './host/annotations';
 import { CODELENS_SELECTOR, LoopLagCodeLens } from './host/codeLens';
 import { Commands } from './host/commands';
 import { EndpointCodeLens } from './host/serveLens';
+import { HintActions } from './host/hintActions';
+import { BlockingHints, HINT_SCHEMES } from './host/hints';
+import { MEASURED_LANGUAGE_IDS } from './engine/languageTools';
 import { RunController } from './host/runController';
 import { registerReportSerializer } from './panel/reportPanel';
 import { HistoryStore } from './report/historyStore';
@@ -20,6 +23,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const codeLens = new LoopLagCodeLens(runs, log);
   const annotations = new EditorAnnotations(runs.onDidShowReport);
   const endpointLens = new EndpointCodeLens();
+  const hints = new BlockingHints(log);
   context.subscriptions.push(
     log,
     runs,
@@ -30,6 +34,10 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, codeLens),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, endpointLens),
     registerReportSerializer(runs.panel),
+    hints,
+    vscode.languages.registerCodeActionsProvider(
+      MEASURED_LANGUAGE_IDS.flatMap((language) => [...HINT_SCHEMES].map((scheme) => ({ language, scheme }))),
+      new HintActions(hints, runs, log), HintActions.metadata),
   );
   void runs.loadHistory();
   log.info(`Loop Lag ${context.extension.packageJSON.version} activated (${process.platform}, Node ${process.versions.node})`);

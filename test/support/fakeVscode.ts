@@ -201,3 +201,57 @@ Object.assign(languages, {
     return { dispose: () => void hoverProviders.splice(hoverProviders.indexOf(entry), 1) };
   },
 });
+
+// The static hints (host/hints.ts, hintActions.ts): diagnostics per document, code actions,
+// documents opened and closed, fired by the tests.
+export enum DiagnosticSeverity { Error = 0, Warning = 1, Information = 2, Hint = 3 }
+export class Diagnostic {
+  source?: string;
+  code?: string | number | { value: string | number; target: Uri };
+  constructor(readonly range: Range, readonly message: string, readonly severity: DiagnosticSeverity = DiagnosticSeverity.Error) {}
+}
+export class CodeActionKind {
+  static readonly Empty = new CodeActionKind('');
+  static readonly QuickFix = new CodeActionKind('quickfix');
+  constructor(readonly value: string) {}
+  append(part: string): CodeActionKind { return new CodeActionKind(this.value ? `${this.value}.${part}` : part); }
+}
+export class CodeAction {
+  command?: unknown;
+  edit?: unknown;
+  diagnostics?: Diagnostic[];
+  isPreferred?: boolean;
+  disabled?: { reason: string };
+  constructor(readonly title: string, readonly kind?: CodeActionKind) {}
+}
+export class WorkspaceEdit {
+  readonly edits: { uri: unknown; range: Range; newText: string }[] = [];
+  replace(uri: unknown, range: Range, newText: string): void { this.edits.push({ uri, range, newText }); }
+}
+/** Each document's diagnostics as the extension last set them (keyed by `uri.toString()`). */
+export const diagnostics = new Map<string, Diagnostic[]>();
+export const hintEvents = { opened: new EventEmitter<unknown>(), closed: new EventEmitter<unknown>() };
+export const codeActionProviders: unknown[] = [];
+Object.assign(workspace, {
+  textDocuments: [] as unknown[],
+  onDidOpenTextDocument: hintEvents.opened.event,
+  onDidCloseTextDocument: hintEvents.closed.event,
+  asRelativePath: (p: unknown) => String(p),
+});
+Object.assign(languages, {
+  createDiagnosticCollection: (_name: string) => ({
+    set: (uri: Uri, list: Diagnostic[]) => void diagnostics.set(uri.toString(), list),
+    delete: (uri: Uri) => void diagnostics.delete(uri.toString()),
+    dispose: () => diagnostics.clear(),
+  }),
+  registerCodeActionsProvider(_selector: unknown, provider: unknown) {
+    codeActionProviders.push(provider);
+    return { dispose: () => void codeActionProviders.splice(codeActionProviders.indexOf(provider), 1) };
+  },
+});
+Object.assign(Uri, {
+  parse(text: string): Uri {
+    const m = /^([\w+.-]+):(?:\/\/)?(.*)$/.exec(text);
+    return new Uri(m?.[1] ?? 'file', m?.[2] ?? text);
+  },
+});
