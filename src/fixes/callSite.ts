@@ -26,11 +26,20 @@ export interface CallSite {
 /** A function Measure Function can run by name, or why not (said as the editor's refusals say it). */
 export type FunctionTarget = { qualname: string; name: string; line: number } | { notMeasurable: string; name: string };
 
+/** A text parsed once for several questions (the editor keeps one per document version). */
+export type ParsedSource = PySource | JsSource;
+
+export function parseSource(text: string, language: LanguageName): ParsedSource {
+  return language === 'python' ? parsePython(text) : parseJs(text);
+}
+
+const isPy = (s: ParsedSource): s is PySource => 'scopes' in s;
+
 /** The innermost call whose text holds `offset` (its callee or its parentheses). */
-export function callSiteAt(text: string, language: LanguageName, offset: number): CallSite | undefined {
+export function callSiteAt(text: string, language: LanguageName, offset: number, parsed: ParsedSource = parseSource(text, language)): CallSite | undefined {
   const index = new LineIndex(text);
-  if (language === 'python') {
-    const source = parsePython(text);
+  if (isPy(parsed)) {
+    const source = parsed;
     const call = innermost(source.calls, offset);
     if (!call) return undefined;
     const t = call.line.tokens;
@@ -43,7 +52,7 @@ export function callSiteAt(text: string, language: LanguageName, offset: number)
       args: argsPrefill(text, t.slice(open + 1, call.closeIndex), language),
     };
   }
-  const source = parseJs(text);
+  const source = parsed;
   const call = innermost(source.calls, offset);
   if (!call) return undefined;
   const open = source.tokens.findIndex((x) => x.end === call.openEnd);
@@ -64,13 +73,12 @@ function innermost<C extends { start: number; end: number }>(calls: readonly C[]
 }
 
 /** The function whose body holds `offset` (the caller of a call there). */
-export function enclosingFunction(text: string, language: LanguageName, offset: number): FunctionTarget | undefined {
-  if (language === 'python') {
-    const source = parsePython(text);
-    const scope = scopeAt(source, offset);
-    return scope && scope.kind !== 'class' && scope.kind !== 'lambda' ? pyTarget(source, scope) : undefined;
+export function enclosingFunction(text: string, language: LanguageName, offset: number, parsed: ParsedSource = parseSource(text, language)): FunctionTarget | undefined {
+  if (isPy(parsed)) {
+    const scope = scopeAt(parsed, offset);
+    return scope && scope.kind !== 'class' && scope.kind !== 'lambda' ? pyTarget(parsed, scope) : undefined;
   }
-  const source = parseJs(text);
+  const source = parsed;
   const fn = jsFunctionAt(source, offset);
   return fn && jsTarget(source, fn);
 }

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { nodeSyncToAsync, type ModuleFormat } from '../fixes';
-import { callSiteAt, definitionAt, enclosingFunction, type CallSite } from '../fixes/callSite';
+import { callSiteAt, definitionAt, enclosingFunction, parseSource, type CallSite, type ParsedSource } from '../fixes/callSite';
 import { resolveCallee, type Definition, type ReadFile } from '../fixes/resolveCallee';
 import { languageOfDocument } from '../engine/languageTools';
 import type { LanguageName } from '../shared/modes';
@@ -34,7 +34,16 @@ const TITLE_CALL_CHARS = 48;
 export class HintActions implements vscode.CodeActionProvider {
   static readonly metadata: vscode.CodeActionProviderMetadata = { providedCodeActionKinds: [KIND] };
 
+  /** The last document parsed, at its version: the lightbulb asks again at every cursor move. */
+  private parsed: { uri: string; version: number; source: ParsedSource } | undefined;
+
   constructor(private readonly hints: BlockingHints, private readonly measured: MeasuredLookup, private readonly log: vscode.LogOutputChannel) {}
+
+  private parse(doc: vscode.TextDocument, text: string, language: LanguageName): ParsedSource {
+    const uri = doc.uri.toString();
+    if (this.parsed?.uri !== uri || this.parsed.version !== doc.version) this.parsed = { uri, version: doc.version, source: parseSource(text, language) };
+    return this.parsed.source;
+  }
 
   async provideCodeActions(doc: vscode.TextDocument, range: vscode.Range, context: vscode.CodeActionContext, token: vscode.CancellationToken): Promise<vscode.CodeAction[]> {
     const language = languageOfDocument(doc.languageId);
@@ -52,10 +61,10 @@ export class HintActions implements vscode.CodeActionProvider {
         const twin = this.asyncTwin(doc, text, finding.range, d, await packageFormat(doc.uri.fsPath));
         if (twin) actions.push(twin);
       }
-      actions.push(this.measureCaller(doc, text, language, d));
+      actions.push(this.measureCaller(doc, text, language, d, this.parse(doc, text, language)));
     }
     if (token.isCancellationRequested) return actions;
-    const call = callSiteAt(text, language, doc.offsetAt(range.start));
+    const call = callSiteAt(text, language, doc.offsetAt(range.start), this.parse(doc, text, language));
     const callRange = call && new vscode.Range(call.range.start.line, call.range.start.character, call.range.end.line, call.range.end.character);
     // A hinted call is a library's: its own actions are above.
     if (call?.onLoop && callRange && !hinted.some((r) => r.isEqual(callRange))) {
@@ -83,8 +92,8 @@ export class HintActions implements vscode.CodeActionProvider {
   }
 
   /** Measure the function the hinted call sits in, or say why it cannot be measured on its own. */
-  private measureCaller(doc: vscode.TextDocument, text: string, language: LanguageName, d: vscode.Diagnostic): vscode.CodeAction {
-    const caller = enclosingFunction(text, language, doc.offsetAt(d.range.start));
+  private measureCaller(doc: vscode.TextDocument, text: string, language: LanguageName, d: vscode.Diagnostic, parsed: ParsedSource): vscode.CodeAction {
+    const caller = enclosingFunction(text, language, doc.offsetAt(d.range.start), parsed);
     const action = new vscode.CodeAction(`Loop Lag: Measure \`${caller?.name ?? 'the caller'}()\``, KIND);
     action.diagnostics = [d];
     if (!caller || 'notMeasurable' in caller) action.disabled = { reason: caller?.notMeasurable ?? 'the call is in no function' };
