@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { nodeSyncToAsync, type ModuleFormat } from '../fixes';
+import { nodeSyncToAsync, type Finding, type ModuleFormat } from '../fixes';
 import { callSiteAt, definitionAt, enclosingFunction, parseSource, type CallSite, type ParsedSource } from '../fixes/callSite';
 import { resolveCallee, type Definition, type ReadFile } from '../fixes/resolveCallee';
 import { languageOfDocument } from '../engine/languageTools';
@@ -58,7 +58,7 @@ export class HintActions implements vscode.CodeActionProvider {
       if (!finding) continue;
       hinted.push(d.range);
       if (language !== 'python') {
-        const twin = this.asyncTwin(doc, text, finding.range, d, await packageFormat(doc.uri.fsPath));
+        const twin = this.asyncTwin(doc, text, finding, d, await packageFormat(doc.uri.fsPath));
         if (twin) actions.push(twin);
       }
       actions.push(this.measureCaller(doc, text, language, d, this.parse(doc, text, language)));
@@ -75,16 +75,16 @@ export class HintActions implements vscode.CodeActionProvider {
   }
 
   /** `fs.readFileSync(p)` → `await readFile(p)` with its import, when the call has such a twin. */
-  private asyncTwin(doc: vscode.TextDocument, text: string, range: CallSite['range'], d: vscode.Diagnostic, format: ModuleFormat | undefined): vscode.CodeAction | undefined {
-    const result = nodeSyncToAsync(text, range, doc.fileName, format);
+  private asyncTwin(doc: vscode.TextDocument, text: string, finding: Finding, d: vscode.Diagnostic, format: ModuleFormat | undefined): vscode.CodeAction | undefined {
+    const result = nodeSyncToAsync(text, finding.range, doc.fileName, format);
     if ('notOffered' in result) {
       this.log.debug(`hints: no async twin for ${doc.getText(d.range)}: ${result.notOffered}`);
       return undefined;
     }
     const edit = new vscode.WorkspaceEdit();
     for (const e of result.edits) edit.replace(doc.uri, new vscode.Range(e.range.start.line, e.range.start.character, e.range.end.line, e.range.end.character), e.newText);
-    const callee = doc.getText(d.range).split('(')[0];
-    const action = new vscode.CodeAction(`Loop Lag: Use the asynchronous ${callee.replace(/Sync$/, '')} (awaited)`, KIND);
+    // Named as the reference lists name it (`fs.readFileSync` → `fs.readFile`), whatever the file's alias.
+    const action = new vscode.CodeAction(`Loop Lag: Use the asynchronous ${finding.api.replace(/Sync$/, '')} (awaited)`, KIND);
     action.edit = edit;
     action.diagnostics = [d];
     action.isPreferred = true;
