@@ -68,7 +68,8 @@ export class HintActions implements vscode.CodeActionProvider {
     const callRange = call && new vscode.Range(call.range.start.line, call.range.start.character, call.range.end.line, call.range.end.character);
     // A hinted call is a library's: its own actions are above.
     if (call?.onLoop && callRange && !hinted.some((r) => r.isEqual(callRange))) {
-      const action = await this.measureThisCall(doc, text, language, call, token);
+      // The language server is asked only when the user asks (Ctrl+.), not at every cursor move.
+      const action = await this.measureThisCall(doc, text, language, call, context.triggerKind === vscode.CodeActionTriggerKind.Invoke, token);
       if (action) actions.push(action);
     }
     return actions;
@@ -102,10 +103,10 @@ export class HintActions implements vscode.CodeActionProvider {
     return action;
   }
 
-  private async measureThisCall(doc: vscode.TextDocument, text: string, language: LanguageName, call: CallSite, token: vscode.CancellationToken): Promise<vscode.CodeAction | undefined> {
+  private async measureThisCall(doc: vscode.TextDocument, text: string, language: LanguageName, call: CallSite, invoked: boolean, token: vscode.CancellationToken): Promise<vscode.CodeAction | undefined> {
     const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     const def = (await resolveCallee(doc.uri.fsPath, text, language, call.callee, readFile, roots).catch(() => undefined))
-      ?? (await this.fromDefinitionProvider(doc, call, token));
+      ?? (invoked ? await this.fromDefinitionProvider(doc, call, token) : undefined);
     if (!def || token.isCancellationRequested) return undefined;
     const target = vscode.Uri.file(def.file);
     // A function of the workspace (not a library's), in a language Loop Lag measures, not measured yet.
