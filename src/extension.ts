@@ -10,6 +10,9 @@ import { Commands } from './host/commands';
 import { EndpointCodeLens } from './host/serveLens';
 import { MeasuredCodeActions } from './host/measuredActions';
 import { MeasuredDiagnostics } from './host/measuredDiagnostics';
+import { HintActions } from './host/hintActions';
+import { BlockingHints, HINT_SCHEMES } from './host/hints';
+import { MEASURED_LANGUAGE_IDS } from './engine/languageTools';
 import { RunController } from './host/runController';
 import { registerReportSerializer } from './panel/reportPanel';
 import { HistoryStore } from './report/historyStore';
@@ -25,6 +28,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const measured = new MeasuredDiagnostics(runs.onDidShowReport, history, log);
   // Clear Annotations clears what a report put in the editor: the line annotations and the measured diagnostics.
   const cleared = { clear: () => (annotations.clear(), measured.clear()) };
+  const hints = new BlockingHints(log);
   context.subscriptions.push(
     log,
     runs,
@@ -37,6 +41,10 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, endpointLens),
     registerReportSerializer(runs.panel),
     vscode.languages.registerCodeActionsProvider(CODELENS_SELECTOR, new MeasuredCodeActions(measured, log), MeasuredCodeActions.metadata),
+    hints,
+    vscode.languages.registerCodeActionsProvider(
+      MEASURED_LANGUAGE_IDS.flatMap((language) => [...HINT_SCHEMES].map((scheme) => ({ language, scheme }))),
+      new HintActions(hints, runs, log), HintActions.metadata),
   );
   void runs.loadHistory();
   void measured.loadHistory();

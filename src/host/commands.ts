@@ -10,9 +10,15 @@ import { revealLine } from './reveal';
 import { checkCallArgs, Language, languageOfDocument, outlineFile, OutlineFunction, runtimeNoun, ToolRuntime } from '../engine/languageTools';
 import type { EditorAnnotations } from './annotations';
 import type { RunController, RunRequest } from './runController';
-import { argsPromptText, pickTarget, requiredParams, signatureText } from './targetPicker';
+import { argsPromptText, checkMeasurable, pickTarget, requiredParams, signatureText } from './targetPicker';
 import { EndpointCommand } from './serveCommand';
 import { ensureSaved, requireTrust } from './guards';
+
+/** The argument prompt's text to start from, and a range of it to select. */
+interface InitialArgs {
+  text: string;
+  selection?: [number, number];
+}
 
 type Target = { qualname: string; fn: OutlineFunction; lines: null } | { qualname: null; fn: null; lines: { start: number; end: number } };
 
@@ -45,6 +51,7 @@ export class Commands {
       // Both arguments optional (the palette passes none, a CodeLens both): no required parameter.
       [COMMANDS.measureEndpoint]: (...args) => this.endpoints.measureEndpoint(...args),
       [COMMANDS.showServe]: async () => (await this.runs.reportView.showServe()) || this.runs.showReport(),
+      [COMMANDS.measureCall]: (uri, qualname, args, selection) => this.measureFunction(uri, qualname, { text: args, selection }),
     };
   }
 
@@ -102,7 +109,12 @@ export class Commands {
     await this.start(doc.uri, target, context, what);
   }
 
-  async measureFunction(uri: vscode.Uri, qualname: string): Promise<void> {
+  /**
+   * Measure a function by file and qualname (the CodeLens, the hints' actions); `initial`:
+   * "Measure this call" opens the argument prompt with the call's own arguments instead of
+   * last time's, even when no parameter is required, so what will run is seen first.
+   */
+  async measureFunction(uri: vscode.Uri, qualname: string, initial?: InitialArgs): Promise<void> {
     if (!this.trusted()) return;
     const doc = await vscode.workspace.openTextDocument(uri);
     const language = languageOfDocument(doc.languageId);
@@ -113,12 +125,21 @@ export class Commands {
     if (!(await this.ensureSaved(doc))) return;
     const context = await this.prepare(uri, language);
     if (!context) return;
-    const fn = context.functions.find((f) => f.qualname === qualname);
+    // A JS default import is called by the name it is exported as (`default`): the outline lists it as an alias.
+    const fn = context.functions.find((f) => f.qualname === qualname) ?? context.functions.find((f) => f.aliases?.includes(qualname));
     if (!fn) {
       void vscode.window.showWarningMessage(`Loop Lag: \`${qualname}\` is no longer in ${vscode.workspace.asRelativePath(uri)}.`);
       return;
     }
-    await this.start(uri, { qualname, fn, lines: null }, context, { kind: 'measure' });
+    if (initial) {
+      // The action's menu judged from the text; the outline decides (an instance method, a generator).
+      const picked = checkMeasurable(fn, context.functions, language);
+      if (picked.kind === 'refused') {
+        void vscode.window.showWarningMessage(`Loop Lag: ${picked.message}`);
+        return;
+      }
+    }
+    await this.start(uri, { qualname: fn.qualname, fn, lines: null }, context, { kind: 'measure' }, initial);
   }
 
   /**
@@ -154,19 +175,19 @@ export class Commands {
     return undefined;
   }
 
-  private async start(uri: vscode.Uri, target: Target, context: NonNullable<Awaited<ReturnType<Commands['prepare']>>>, action: Action): Promise<void> {
+  private async start(uri: vscode.Uri, target: Target, context: NonNullable<Awaited<ReturnType<Commands['prepare']>>>, action: Action, initial?: InitialArgs): Promise<void> {
     let args = '';
     if (target.fn) {
       const required = requiredParams(target.fn);
       const key = `looplag.args:${uri.fsPath}::${target.qualname}`;
       const last = this.context.workspaceState.get<string>(key);
-      if (required.length) {
-        const answer = await this.askArgs(target.fn, last ?? '', context.language, context.tool);
+      if (required.length || initial?.text) {
+        const answer = await this.askArgs(target.fn, initial ?? { text: last ?? '' }, context.language, context.tool);
         if (answer === undefined) return;
         args = answer;
         await this.context.workspaceState.update(key, args);
       } else {
-        args = last ?? '';
+        args = initial ? initial.text : last ?? '';
       }
     }
     const folder = vscode.workspace.getWorkspaceFolder(uri);
@@ -185,21 +206,23 @@ export class Commands {
     else await this.runs.run(request);
   }
 
-  /** The argument prompt: pre-filled with last time's text; syntax checked before anything runs. */
-  private askArgs(fn: OutlineFunction, value: string, language: Language, tool: ToolRuntime): Promise<string | undefined> {
+  /** The argument prompt: pre-filled with last time's text (or the call's); syntax checked before anything runs. */
+  private askArgs(fn: OutlineFunction, value: InitialArgs, language: Language, tool: ToolRuntime): Promise<string | undefined> {
     return new Promise((resolve) => {
       const box = vscode.window.createInputBox();
       box.title = `Loop Lag: arguments for ${signatureText(fn)}`;
       const text = argsPromptText(fn, language);
       box.prompt = text.prompt;
       box.placeholder = text.placeholder;
-      box.value = value;
+      box.value = value.text;
+      // A placeholder for an argument that is not a literal: selected, so typing replaces it.
+      if (value.selection) box.valueSelection = value.selection;
       box.ignoreFocusOut = true;
       let done = false;
       box.onDidChangeValue(() => (box.validationMessage = undefined));
       box.onDidAccept(async () => {
         const text = box.value;
-        if (!text.trim()) {
+        if (!text.trim() && requiredParams(fn).length) {
           box.validationMessage = `${signatureText(fn)} needs: ${requiredParams(fn).join(', ')}`;
           return;
         }

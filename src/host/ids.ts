@@ -26,6 +26,11 @@ export interface CommandTypes {
   'looplag.measureEndpoint': [uri?: vscode.Uri, endpoint?: string];
   /** The status bar after Measure Endpoint: the last service-mode report in the panel again. */
   'looplag.showServe': [];
+  /**
+   * "Measure this call" (a code action): measure a function by file and qualname with the
+   * argument prompt pre-filled with the call's own arguments (`selection`: the placeholder to select).
+   */
+  'looplag.measureCall': [uri: vscode.Uri, qualname: string, args: string, selection?: [number, number]];
 }
 
 export type CommandId = keyof CommandTypes;
@@ -44,6 +49,7 @@ export const COMMANDS = {
   clearAnnotations: 'looplag.clearAnnotations',
   measureEndpoint: 'looplag.measureEndpoint',
   showServe: 'looplag.showServe',
+  measureCall: 'looplag.measureCall',
 } as const satisfies Record<string, CommandId>;
 
 /** Registers every handler of the table, in its order. */
@@ -104,6 +110,8 @@ export interface SettingTypes {
   'serve.codeLens': boolean;
   /** Measured diagnostics on the call sites of measured functions (host/measuredDiagnostics.ts). */
   'diagnostics.enabled': boolean;
+  /** The static "may block the loop" hints (Information diagnostics) on calls to well-known blocking APIs. */
+  'hints.enabled': boolean;
 }
 
 /** Context key set while a run is in progress (enables "Cancel Run" in the palette). */

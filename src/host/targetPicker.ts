@@ -62,7 +62,8 @@ export function pickTarget(functions: OutlineFunction[], sel: Selection0, langua
   return checkMeasurable(around, functions, language);
 }
 
-function checkMeasurable(fn: OutlineFunction, all: OutlineFunction[], language: Language): Picked {
+/** A function of the outline as a target, or why it cannot be measured on its own (nested, instance method, generator). */
+export function checkMeasurable(fn: OutlineFunction, all: OutlineFunction[], language: Language): Picked {
   const words = WORDING[RUNTIME_OF[language]];
   if (fn.kind === 'nested') {
     const outer = fn.qualname.split('.<locals>.')[0];

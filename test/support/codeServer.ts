@@ -51,6 +51,8 @@ export interface CodeServerOptions {
   folder: string;
   /** Merged over QUIET_SETTINGS into User/settings.json. */
   userSettings?: Record<string, unknown>;
+  /** User/keybindings.json, as a user writes it (e.g. a key for `editor.action.codeAction` with a kind). */
+  userKeybindings?: unknown[];
   /** Extra environment for code-server and everything it starts (e.g. LOOPLAG_TEST_TAG). */
   env?: NodeJS.ProcessEnv;
   /** A .vsix to install into the fresh extensions dir before starting. */
@@ -98,6 +100,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     path.join(dirs.userData, 'User', 'settings.json'),
     JSON.stringify({ ...QUIET_SETTINGS, ...opts.userSettings }, null, 2),
   );
+  if (opts.userKeybindings) fs.writeFileSync(path.join(dirs.userData, 'User', 'keybindings.json'), JSON.stringify(opts.userKeybindings, null, 2));
   const id = randomBytes(8).toString('hex');
   const env = serverEnv(opts.env, dirs, id);
   const serverLog = path.join(root, 'code-server.log');

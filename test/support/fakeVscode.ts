@@ -202,48 +202,69 @@ Object.assign(languages, {
   },
 });
 
-// Measured diagnostics (host/measuredDiagnostics.ts, measuredActions.ts): a diagnostic
-// collection that keeps what was set, code action providers, and the document events.
+// Diagnostics and code actions: the measured diagnostics (host/measuredDiagnostics.ts,
+// measuredActions.ts) and the static hints (host/hints.ts, hintActions.ts). A collection
+// keeps what was set; the document events are fired by the tests.
 export enum DiagnosticSeverity { Error = 0, Warning = 1, Information = 2, Hint = 3 }
 export class Diagnostic {
   source?: string;
-  code?: unknown;
+  code?: string | number | { value: string | number; target: Uri };
   constructor(readonly range: Range, readonly message: string, readonly severity: DiagnosticSeverity = DiagnosticSeverity.Error) {}
 }
-export const diagnosticSets = new Map<string, Diagnostic[]>();
+export enum CodeActionTriggerKind { Invoke = 1, Automatic = 2 }
 export class CodeActionKind {
+  static readonly Empty = new CodeActionKind('');
   static readonly QuickFix = new CodeActionKind('quickfix');
   constructor(readonly value: string) {}
+  append(part: string): CodeActionKind { return new CodeActionKind(this.value ? `${this.value}.${part}` : part); }
 }
 export class CodeAction {
+  command?: unknown;
+  edit?: WorkspaceEdit;
   diagnostics?: Diagnostic[];
   isPreferred?: boolean;
-  edit?: WorkspaceEdit;
-  command?: unknown;
+  disabled?: { reason: string };
   constructor(readonly title: string, readonly kind?: CodeActionKind) {}
 }
 export class TextEdit { constructor(readonly range: Range, readonly newText: string) {} }
+/** `set` (whole lists of edits per file) and `replace` (one edit) as the two hosts build them. */
 export class WorkspaceEdit {
   readonly sets: [unknown, TextEdit[]][] = [];
+  readonly edits: { uri: unknown; range: Range; newText: string }[] = [];
   set(uri: unknown, edits: TextEdit[]): void {
     this.sets.push([uri, edits]);
   }
+  replace(uri: unknown, range: Range, newText: string): void { this.edits.push({ uri, range, newText }); }
 }
-export const documentEvents = { saved: new EventEmitter<unknown>(), opened: new EventEmitter<unknown>() };
+/** Each document's diagnostics as the extension last set them (keyed by `uri.toString()`); one map for every collection. */
+export const diagnosticSets = new Map<string, Diagnostic[]>();
+export const diagnostics = diagnosticSets;
+export const documentEvents = { saved: new EventEmitter<unknown>(), opened: new EventEmitter<unknown>(), closed: new EventEmitter<unknown>() };
+export const hintEvents = { opened: documentEvents.opened, closed: documentEvents.closed };
+export const codeActionProviders: unknown[] = [];
 Object.assign(workspace, {
   textDocuments: [] as unknown[],
   onDidSaveTextDocument: documentEvents.saved.event,
   onDidOpenTextDocument: documentEvents.opened.event,
+  onDidCloseTextDocument: documentEvents.closed.event,
   findFiles: async () => [],
   asRelativePath: (p: unknown) => String(p),
 });
 Object.assign(languages, {
-  createDiagnosticCollection: () => ({
-    set: (uri: Uri, diagnostics: Diagnostic[]) => void diagnosticSets.set(uri.toString(), diagnostics),
+  createDiagnosticCollection: (_name?: string) => ({
+    set: (uri: Uri, list: Diagnostic[]) => void diagnosticSets.set(uri.toString(), list),
     delete: (uri: Uri) => void diagnosticSets.delete(uri.toString()),
     clear: () => diagnosticSets.clear(),
     dispose: () => diagnosticSets.clear(),
   }),
-  registerCodeActionsProvider: () => ({ dispose() {} }),
+  registerCodeActionsProvider(_selector: unknown, provider: unknown) {
+    codeActionProviders.push(provider);
+    return { dispose: () => void codeActionProviders.splice(codeActionProviders.indexOf(provider), 1) };
+  },
 });
-Object.assign(Uri, { parse: (value: string) => new Uri(value.split(':')[0], value.replace(/^[a-z]+:\/\//, '')) });
+Object.assign(Uri, {
+  parse(text: string): Uri {
+    const m = /^([\w+.-]+):(?:\/\/)?(.*)$/.exec(text);
+    return new Uri(m?.[1] ?? 'file', m?.[2] ?? text);
+  },
+});
