@@ -115,8 +115,8 @@ function chartInk(page: Page, chart: string): Promise<ChartInk> {
     return {
       yAxis: ink(0, left - 1, top, bottom, 200),
       xAxis: ink(left, canvas.width, bottom + 1, canvas.height, 200),
-      // uPlot draws a y label in the axis's outer 18–30 px.
-      yLabel: ink(0, Math.round(14 * k), 0, canvas.height, 100),
+      // A y label is drawn in the axis's outer labelSize (18–30 px), left of the values.
+      yLabel: ink(0, Math.round(22 * k), 0, canvas.height, 100),
       plotTop: top,
       plotBottom: bottom,
       background: `#${[r, g, b].map(hex).join('')}`,
