@@ -5,6 +5,7 @@ import { PROTOCOL_VERSION } from '../shared/protocol';
 import { RUNTIME_OF, runtimeOf, RUNTIMES } from '../shared/modes';
 import { taskStats } from '../stats/lagStats';
 import { crashError, movedDuringRun, timeoutError } from './crashMessages';
+import { withEditorPid } from './editorProcess';
 import { oomEvidence, readOomKills } from './oomKills';
 import { runPlanFor, sessionSettings } from './runPlan';
 import { engineRuntime, resolveFreeThreaded, SidecarChoice, sidecarScript } from './runtimes';
@@ -44,6 +45,8 @@ export interface RunOptions extends SidecarChoice {
   onStderr?(text: string): void;
   /** The command line used, for logs and bug reports. */
   onSpawn?(command: string, args: string[]): void;
+  /** The editor's root process (editorProcess.ts): its CPU is not counted as background load. */
+  editorPid?: number | null;
 }
 
 /** Python starts in well under a second; 20 s covers a cold start behind antivirus. */
@@ -276,7 +279,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       command: python,
       args,
       cwd: opts.target.workspaceRoot ?? path.dirname(plan.target.file),
-      env: engine.env(candidate),
+      env: withEditorPid(engine.env(candidate), opts.editorPid),
       outputCapBytes: plan.outputCapBytes,
       onMessage,
       onStderr: opts.onStderr,
