@@ -25,7 +25,6 @@ import { requestFor, sameTarget } from './rerun';
 import { ActiveRun, ReportView, startingSweep } from './reportView';
 import { KNOBS } from '../shared/settings';
 import { readServeSettings } from './serveConfig';
-import { editorRootPid } from '../engine/editorProcess';
 import { runServeInEditor, ServeRequest } from './serveRun';
 
 /** Everything needed to start (and later repeat) a measurement. */
@@ -70,9 +69,6 @@ export class RunController implements vscode.Disposable {
   /** Fires when a run ends (CodeLens hints refresh). */
   readonly onDidChangeResults = this.changed.event;
   private readonly view: ReportView;
-
-  /** The editor's root process (Linux), found once: see engine/editorProcess.ts. */
-  private readonly editorPid = editorRootPid();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -277,8 +273,7 @@ export class RunController implements vscode.Disposable {
       cancelGraceMs: CANCEL_GRACE_MS,
       onSpawn: (cmd: string, args: string[]) => this.log.info(`sidecar: ${cmd} ${args.join(' ')}`),
       onStderr: (text: string) => this.log.warn(`sidecar stderr: ${text.trimEnd()}`),
-      // The editor's processes (the panel drawing, the extension host) are ours, not background load.
-      editorPid: this.editorPid,
+      editorPid: 'self' as const, // the editor's processes (the panel drawing, this host) are not background load
     };
   }
 
