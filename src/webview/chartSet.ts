@@ -4,7 +4,7 @@
  * before the next render (uPlot holds window listeners and canvases until `destroy`).
  */
 import { Chart, ChartView, paintSwatches } from './charts';
-import { readTheme, Theme } from './theme';
+import { publishHues, readTheme, Theme } from './theme';
 
 /** Draws a chart into its figure in the given theme, restoring `view` if any. */
 export type DrawChart = (theme: Theme, view: ChartView | null) => Chart;
@@ -29,6 +29,7 @@ export class ChartSet {
   /** Every chart (and swatch under `root`) again in the theme as it is now. */
   retheme(root: ParentNode): void {
     const theme = readTheme();
+    publishHues(theme);
     paintSwatches(root, theme);
     for (const it of this.items) {
       const view = it.chart.view();

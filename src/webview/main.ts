@@ -14,7 +14,7 @@ import { serveMarkdown } from '../report/serveText';
 import { budgetOf } from '../shared/format';
 import { cdfChart, lagChart, swatch, sweepChart, timelineChart } from './charts';
 import { ChartSet, chartWidth } from './chartSet';
-import { readTheme, watchTheme } from './theme';
+import { publishHues, readTheme, watchTheme } from './theme';
 import { sweepHeader, sweepRecommendations, sweepTable } from './sweepView';
 import { clear, h, icon, progressIcon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
@@ -59,6 +59,7 @@ class App {
   constructor(private readonly root: HTMLElement) {
     this.resizeObserver.observe(root);
     // A canvas keeps the colours it was drawn in: every chart again when the theme changes.
+    publishHues(readTheme());
     watchTheme(() => this.charts.retheme(this.root));
     if (this.vscode) this.state.options = { ...this.state.options, host: 'vscode' };
   }

@@ -10,6 +10,8 @@ import { Hue, MODE_HUES, PALETTES, PROCESS_HUES, THRESHOLD_HUE, ThemeKind } from
 
 export interface Theme {
   kind: ThemeKind;
+  /** The kind's palette. */
+  hues: Record<Hue, string>;
   /** Axis values, labels and ticks' text. */
   fg: string;
   grid: string;
@@ -47,6 +49,7 @@ export function readTheme(body: HTMLElement = document.body): Theme {
   const v = (name: string) => css.getPropertyValue(name).trim();
   return {
     kind,
+    hues: palette.hues,
     fg: v('--vscode-charts-foreground') || v('--vscode-foreground') || palette.fg,
     grid: v('--vscode-charts-lines') || 'rgba(128,128,128,0.25)',
     threshold: palette.hues[THRESHOLD_HUE],
@@ -54,6 +57,14 @@ export function readTheme(body: HTMLElement = document.body): Theme {
     mode: (m) => palette.hues[modeHue(m)],
     process: (i) => palette.hues[PROCESS_HUES[i % PROCESS_HUES.length]],
   };
+}
+
+/**
+ * The palette as CSS variables on <body> (`--looplag-orange` …), for what the stylesheet
+ * colours (the blocked lines' share bars). Set through the CSSOM, which the CSP allows.
+ */
+export function publishHues(theme: Theme, body: HTMLElement = document.body): void {
+  for (const [hue, colour] of Object.entries(theme.hues)) body.style.setProperty(`--looplag-${hue}`, colour);
 }
 
 /** What a chart's colours depend on: when it changes, the charts are drawn again. */

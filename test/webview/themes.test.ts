@@ -138,6 +138,11 @@ function pixelsOf(page: Page, chart: string, colour: string): Promise<number> {
   }, [chart, colour] as [string, string]);
 }
 
+/** `rgb(r, g, b)` → `#rrggbb`. */
+function rgbToHex(css: string): string {
+  return `#${css.match(/\d+/g)!.slice(0, 3).map((n) => Number(n).toString(16).padStart(2, '0')).join('')}`;
+}
+
 /** Every chart has both axes, their text at 4.5:1 or more on the page's background, and the thread series in the kind's palette colour. */
 async function assertChartsReadable(page: Page, kind: ThemeKind): Promise<void> {
   const charts = await page.$$eval('figure[data-chart]', (figs) => figs.map((f) => f.getAttribute('data-chart')!));
@@ -157,6 +162,8 @@ async function assertChartsReadable(page: Page, kind: ThemeKind): Promise<void> 
         `${kind} ${chart}: the y label (rows ${ink.yLabel.minRow}–${ink.yLabel.maxRow}) fits beside the plot (rows ${ink.plotTop}–${ink.plotBottom})`);
     }
   }
+  // The blocked lines' share bars are graphics too: the palette's orange, not charts.orange (#AB5A00 on black in High Contrast).
+  assert.equal(rgbToHex(await page.$eval('.share-fill', (el) => getComputedStyle(el).backgroundColor)), PALETTES[kind].hues.orange, `${kind}: the share bar`);
   const thread = PALETTES[kind].hues[MODE_HUES.thread];
   assert.ok(contrastRatio(thread, PALETTES[kind].background) >= 3);
   const n = await pixelsOf(page, 'lag-thread', thread);
@@ -204,8 +211,7 @@ describe('charts in every theme', () => {
         assert.equal(await page.$$eval('canvas', (c) => c.length), canvases, `${kind}: each chart drawn once (the old ones destroyed)`);
         // The swatches follow too.
         const swatch = await page.$eval('figure[data-chart="lag-thread"] .swatch', (el) => getComputedStyle(el).backgroundColor);
-        const [r, g, b] = swatch.match(/\d+/g)!.map(Number);
-        assert.equal(`#${[r, g, b].map((n) => n.toString(16).padStart(2, '0')).join('')}`, PALETTES[kind].hues.orange, `${kind}: the thread swatch`);
+        assert.equal(rgbToHex(swatch), PALETTES[kind].hues.orange, `${kind}: the thread swatch`);
         await page.screenshot({ path: path.join(OUT, `report-switch-${kind}.png`), fullPage: true });
       }
       // Still zoomed: its x axis is not the one a fresh, unzoomed chart in the same theme has.
