@@ -7,6 +7,8 @@ import { RUNTIME_OF, runtimeOf, RUNTIMES } from '../shared/modes';
 import { taskStats } from '../stats/lagStats';
 import { targetSourceHash } from '../fixes/functionSource';
 import { crashError, movedDuringRun, timeoutError } from './crashMessages';
+import { editorRootPid, withEditorPid } from './editorProcess';
+import { ProgressThrottle } from './progressThrottle';
 import { oomEvidence, readOomKills } from './oomKills';
 import { runPlanFor, sessionSettings } from './runPlan';
 import { engineRuntime, resolveFreeThreaded, SidecarChoice, sidecarScript } from './runtimes';
@@ -46,6 +48,11 @@ export interface RunOptions extends SidecarChoice {
   onStderr?(text: string): void;
   /** The command line used, for logs and bug reports. */
   onSpawn?(command: string, args: string[]): void;
+  /**
+   * The editor's root process, whose processes' CPU is not background load: a pid, or
+   * 'self' for the root above this process (the extension host; editorProcess.ts).
+   */
+  editorPid?: number | 'self' | null;
 }
 
 /** Python starts in well under a second; 20 s covers a cold start behind antivirus. */
@@ -242,6 +249,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     const loadedBefore = state.resolved !== null;
     const sentModes = new Set<string>();
     let sawDone = false;
+    // What the editor draws per update during a window is CPU the window sees: at most 4 a second.
+    const shown = new ProgressThrottle();
     // This sidecar's hello, progress and silence (the session's state may hold an earlier sidecar's runtime).
     const watch = new SidecarWatch(Date.now(), Boolean(plan.sweepWorkers));
     const cutBy: { window: RawWindow | null } = { window: null }; // the window the host's watchdog ended this sidecar in
@@ -262,7 +271,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
           state.resolved = m.target;
           break;
         case 'progress':
-          opts.onProgress?.({ mode: m.mode, phase: m.phase, done: m.done, total: m.total });
+          if (shown.admit(m)) opts.onProgress?.({ mode: m.mode, phase: m.phase, done: m.done, total: m.total });
           break;
         case 'window':
           if (m.window.mode === 'baseline') {
@@ -291,7 +300,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       command: python,
       args,
       cwd: opts.target.workspaceRoot ?? path.dirname(plan.target.file),
-      env: engine.env(candidate),
+      env: withEditorPid(engine.env(candidate), opts.editorPid === 'self' ? editorRootPid() : opts.editorPid),
       outputCapBytes: plan.outputCapBytes,
       onMessage,
       onStderr: opts.onStderr,

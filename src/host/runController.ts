@@ -273,6 +273,7 @@ export class RunController implements vscode.Disposable {
       cancelGraceMs: CANCEL_GRACE_MS,
       onSpawn: (cmd: string, args: string[]) => this.log.info(`sidecar: ${cmd} ${args.join(' ')}`),
       onStderr: (text: string) => this.log.warn(`sidecar stderr: ${text.trimEnd()}`),
+      editorPid: 'self' as const, // the editor's processes (the panel drawing, this host) are not background load
     };
   }
 

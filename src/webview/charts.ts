@@ -8,47 +8,32 @@ import { cdfOnGrid, decimateMinMax, logGrid } from '../stats/decimate';
 import { sortedCopy } from '../stats/percentiles';
 import type { ModeRun, SweepPoint } from '../shared/protocol';
 import { fmtMs } from '../shared/format';
-import { ModeName, MODES } from '../shared/modes';
 import { h } from './dom';
+import { readTheme, Theme } from './theme';
 
-export interface Theme {
-  fg: string;
-  grid: string;
-  threshold: string;
-  mode(mode: string): string;
-  queued: string;
-}
-
-export function readTheme(el: Element = document.body): Theme {
-  const css = getComputedStyle(el);
-  const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
-  // Read once per render; keyed by MODES' rows (an unknown mode is drawn as `worker`).
-  const colors = new Map(Object.values(MODES).map((row) => [row, v(row.colour.cssVar, row.colour.fallback)]));
-  return {
-    fg: v('--vscode-charts-foreground', v('--vscode-foreground', '#616161')),
-    grid: v('--vscode-charts-lines', 'rgba(128,128,128,0.25)'),
-    threshold: v('--vscode-charts-yellow', '#bf8803'),
-    queued: 'rgba(128,128,128,0.35)',
-    mode: (m) => colors.get(modeRow(m))!,
-  };
-}
-
-/** A mode's row of MODES; an unknown mode is drawn as `worker`, as readTheme's colours do. */
-function modeRow(mode: string) {
-  return Object.prototype.hasOwnProperty.call(MODES, mode) ? MODES[mode as ModeName] : MODES.worker;
-}
+export type { Theme } from './theme';
 
 /**
- * The square of a mode's colour next to its chart's caption, coloured from MODES like the
- * chart: its theme variable, else its fallback. Set through the CSSOM, which the CSP
- * (style-src without 'unsafe-inline') allows where a style attribute would be blocked;
- * a var() keeps it following the theme as the stylesheet's rules did.
+ * The square of a mode's colour next to its chart's caption, coloured as the chart is.
+ * Set through the CSSOM, which the CSP (style-src without 'unsafe-inline') allows where a
+ * style attribute would be blocked; `paintSwatches` recolours them when the theme changes.
  */
-export function swatch(mode: string): HTMLElement {
-  const el = h('span', { class: `swatch mode-${mode}` });
-  const { cssVar, fallback } = modeRow(mode).colour;
-  el.style.setProperty('background', `var(${cssVar}, ${fallback})`);
+export function swatch(mode: string, theme: Theme = readTheme()): HTMLElement {
+  const el = h('span', { class: `swatch mode-${mode}`, 'data-swatch': mode });
+  el.style.setProperty('background', theme.mode(mode));
   return el;
+}
+
+/** Every swatch under `root` in the theme's colours. */
+export function paintSwatches(root: ParentNode, theme: Theme): void {
+  root.querySelectorAll<HTMLElement>('[data-swatch]').forEach((el) => el.style.setProperty('background', theme.mode(el.dataset.swatch!)));
+}
+
+/** What a chart shows beyond its data (a zoomed range, hidden series): kept when it is drawn again. */
+export interface ChartView {
+  x?: [number, number];
+  /** Indexes of series hidden from the legend. */
+  hidden?: number[];
 }
 
 export interface Chart {
@@ -56,9 +41,13 @@ export interface Chart {
   resize(width: number): void;
   /** Number of points currently drawn (for tests and the bench). */
   pointCount(): number;
+  /** The view to restore when the chart is drawn again (another theme). */
+  view(): ChartView | null;
 }
 
 const HEIGHT = 170;
+/** The distribution's y label needs the height (its caption explains it). */
+const CDF_HEIGHT = 200;
 /** Log scales cannot show zero: lags below a microsecond are drawn at 1 µs. */
 const LOG_FLOOR_MS = 0.001;
 
@@ -82,7 +71,7 @@ function lowerBound(xs: Float64Array, x: number): number {
 }
 
 /** Lag over time for one mode: a step line (each lag covers the gap it ends), the stall threshold dashed. */
-export function lagChart(el: HTMLElement, run: ModeRun, opts: { stallMs: number; log: boolean; width: number; theme: Theme }): Chart {
+export function lagChart(el: HTMLElement, run: ModeRun, opts: { stallMs: number; log: boolean; width: number; theme: Theme; view?: ChartView | null }): Chart {
   const xs = Float64Array.from(run.lag.samples, (s) => s[0]);
   const ys = Float64Array.from(run.lag.samples, (s) => (opts.log ? Math.max(LOG_FLOOR_MS, s[1]) : s[1]));
   const fullMax = Math.max(run.wallMs, xs.length ? xs[xs.length - 1] : 1);
@@ -102,7 +91,9 @@ export function lagChart(el: HTMLElement, run: ModeRun, opts: { stallMs: number;
   };
   const color = opts.theme.mode(run.mode);
   let u: uPlot;
+  let zoomed: [number, number] | null = null;
   const zoomTo = (min: number, max: number) => {
+    zoomed = min <= 0 && max >= fullMax ? null : [min, max];
     u.setData(build(min, max, u.bbox.width / devicePixelRatio), false);
     u.setScale('x', { min, max });
   };
@@ -140,17 +131,19 @@ export function lagChart(el: HTMLElement, run: ModeRun, opts: { stallMs: number;
     build(0, fullMax, opts.width),
     el,
   );
-  u.setScale('x', { min: 0, max: fullMax });
+  if (opts.view?.x) zoomTo(...opts.view.x);
+  else u.setScale('x', { min: 0, max: fullMax });
   u.over.addEventListener('dblclick', () => zoomTo(0, fullMax));
   return {
     destroy: () => u.destroy(),
     resize: (width) => u.setSize({ width, height: HEIGHT }),
     pointCount: () => drawn,
+    view: () => (zoomed ? { x: zoomed } : null),
   };
 }
 
 /** The lag distribution of every measured mode as a CDF on a shared log-spaced grid. */
-export function cdfChart(el: HTMLElement, runs: ModeRun[], opts: { width: number; theme: Theme; stallMs: number }): Chart {
+export function cdfChart(el: HTMLElement, runs: ModeRun[], opts: { width: number; theme: Theme; stallMs: number; view?: ChartView | null }): Chart {
   const measured = runs.filter((r) => r.status !== 'skipped' && r.lag.sampleCount > 0);
   const sorted = measured.map((r) => sortedCopy(r.lag.samples.map((s) => Math.max(LOG_FLOOR_MS * 10, s[1]))));
   const hi = Math.max(opts.stallMs, ...sorted.map((s) => s[s.length - 1] ?? 0));
@@ -158,24 +151,26 @@ export function cdfChart(el: HTMLElement, runs: ModeRun[], opts: { width: number
   const u = new uPlot(
     {
       width: opts.width,
-      height: HEIGHT,
+      height: CDF_HEIGHT,
       legend: { show: true, live: false },
       scales: { x: { time: false, distr: 3 }, y: { range: [0, 1] } },
       cursor: { drag: { x: true, y: false } },
       series: [
         { label: 'lag' },
-        ...measured.map((r) => ({ label: r.mode, stroke: opts.theme.mode(r.mode), width: 2, points: { show: false } })),
+        ...measured.map((r, i) => ({ label: r.mode, show: !opts.view?.hidden?.includes(i + 1), stroke: opts.theme.mode(r.mode), width: 2, points: { show: false } })),
       ],
       axes: [
         // Log axis: label the decades only, the other ticks stay as grid lines.
         { stroke: opts.theme.fg, grid: { stroke: opts.theme.grid }, label: 'lag', values: (_u, s) => s.map((v) => (v !== null && isDecade(v) ? fmtMs(v) : '')) },
-        { stroke: opts.theme.fg, grid: { stroke: opts.theme.grid }, label: 'share of beats ≤ lag', size: 64, values: (_u, s) => s.map((v) => `${Math.round(v * 100)}%`) },
+        // A rotated label longer than the plot is tall is cut at the canvas's edge (it was):
+        // short, and the figure's caption says the rest.
+        { stroke: opts.theme.fg, grid: { stroke: opts.theme.grid }, label: 'beats ≤ lag', size: 52, labelSize: 22, values: (_u, s) => s.map((v) => `${Math.round(v * 100)}%`) },
       ],
     },
     [grid, ...sorted.map((s) => cdfOnGrid(s, grid))],
     el,
   );
-  return { destroy: () => u.destroy(), resize: (width) => u.setSize({ width, height: HEIGHT }), pointCount: () => grid.length * measured.length };
+  return { destroy: () => u.destroy(), resize: (width) => u.setSize({ width, height: CDF_HEIGHT }), pointCount: () => grid.length * measured.length, view: () => hiddenView(u) };
 }
 
 /** One lane per worker: each task's queued span (grey) and running span (mode colour). */
@@ -224,7 +219,13 @@ export function timelineChart(el: HTMLElement, run: ModeRun, opts: { width: numb
     [[0, end], [0, 0], [0, 0]],
     el,
   );
-  return { destroy: () => u.destroy(), resize: (width) => u.setSize({ width, height }), pointCount: () => run.tasks.length };
+  return { destroy: () => u.destroy(), resize: (width) => u.setSize({ width, height }), pointCount: () => run.tasks.length, view: () => null };
+}
+
+/** The series the legend hid, if any. */
+function hiddenView(u: uPlot): ChartView | null {
+  const hidden = u.series.flatMap((s, i) => (i > 0 && s.show === false ? [i] : []));
+  return hidden.length ? { hidden } : null;
 }
 
 function isDecade(v: number): boolean {
@@ -245,7 +246,7 @@ function withAlpha(color: string, alphaHex: string): string | undefined {
  * A sweep, one mode: throughput (left axis) and loop lag p99 and max (right axis, log)
  * against the pool size W (log₂ x), the lag budget dashed, the recommended W ringed.
  */
-export function sweepChart(el: HTMLElement, points: SweepPoint[], opts: { width: number; theme: Theme; budgetMs: number; recommended: number | null; mode: string }): Chart {
+export function sweepChart(el: HTMLElement, points: SweepPoint[], opts: { width: number; theme: Theme; budgetMs: number; recommended: number | null; mode: string; view?: ChartView | null }): Chart {
   const ok = points.filter((p) => p.status === 'ok').sort((a, b) => a.workers - b.workers);
   const xs = ok.map((p) => p.workers);
   const color = opts.theme.mode(opts.mode);
@@ -269,14 +270,14 @@ export function sweepChart(el: HTMLElement, points: SweepPoint[], opts: { width:
         tput: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.15] },
         lag: { distr: 3, range: (_u, min, max) => [Math.max(0.01, Math.min(min, opts.budgetMs) / 2), Math.max(max, opts.budgetMs) * 2] },
       },
-      series: [
+      series: ([
         {},
         { label: 'calls/s', scale: 'tput', stroke: color, width: 2, points: { show: true, size: 6 } },
         { label: 'lag p99', scale: 'lag', stroke: opts.theme.fg, width: 1.5, dash: [4, 3], points: { show: true, size: 4 } },
         { label: 'lag max', scale: 'lag', stroke: opts.theme.threshold, width: 1.5, points: { show: true, size: 4 } },
         { label: 'lag budget', scale: 'lag', stroke: opts.theme.threshold, width: 1, dash: [8, 4], points: { show: false } },
         { label: 'recommended W', scale: 'tput', stroke: color, width: 0, points: { show: true, size: 14, width: 3, fill: 'transparent', stroke: color } },
-      ],
+      ] as uPlot.Series[]).map((s, i) => (opts.view?.hidden?.includes(i) ? { ...s, show: false } : s)),
       axes: [
         { ...common, label: 'workers (W)', values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : '')) },
         { ...common, scale: 'tput', label: 'calls/s', size: 60 },
@@ -290,5 +291,6 @@ export function sweepChart(el: HTMLElement, points: SweepPoint[], opts: { width:
     destroy: () => u.destroy(),
     resize: (width) => u.setSize({ width, height: 220 }),
     pointCount: () => xs.length,
+    view: () => hiddenView(u),
   };
 }

@@ -41,3 +41,12 @@ export function icon(name: string): HTMLElement {
 export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
+
+/**
+ * The glyph beside a run's progress line: still, not spinning. A spinning glyph repaints
+ * the page every frame for the whole run, and that CPU showed as "other processes" in the
+ * windows being measured (issue 16).
+ */
+export function progressIcon(): HTMLElement {
+  return icon('loading');
+}

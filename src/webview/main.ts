@@ -12,9 +12,11 @@ import { obj, nullable } from '../shared/validate';
 import { reportMarkdown } from '../report/markdown';
 import { serveMarkdown } from '../report/serveText';
 import { budgetOf } from '../shared/format';
-import { Chart, cdfChart, lagChart, readTheme, swatch, sweepChart, timelineChart } from './charts';
+import { cdfChart, lagChart, swatch, sweepChart, timelineChart } from './charts';
+import { ChartSet, chartWidth } from './chartSet';
+import { publishHues, readTheme, watchTheme } from './theme';
 import { sweepHeader, sweepRecommendations, sweepTable } from './sweepView';
-import { clear, h, icon } from './dom';
+import { clear, h, icon, progressIcon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
 import { blockersSection } from './blockersView';
 import { finishedKey, serveView, ServeViewParts } from './serveView';
@@ -47,15 +49,18 @@ class App {
     currentId: null, current: null, compare: null, history: [], running: null, notice: null, sweep: null, serve: null, serveRunning: null,
     options: { lagBudgetMs: KNOBS.lagBudgetMs.default, host: 'standalone' },
   };
-  private charts: Chart[] = [];
+  private readonly charts = new ChartSet();
   /** The serve view on show, whose progress line a `serve` message may move without a redraw. */
   private serveShown: { key: string; parts: ServeViewParts } | null = null;
   private logScale = false;
   private readonly vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
-  private resizeObserver = new ResizeObserver(() => this.resizeCharts());
+  private resizeObserver = new ResizeObserver(() => this.charts.resize());
 
   constructor(private readonly root: HTMLElement) {
     this.resizeObserver.observe(root);
+    // A canvas keeps the colours it was drawn in: every chart again when the theme changes.
+    publishHues(readTheme());
+    watchTheme(() => this.charts.retheme(this.root));
     if (this.vscode) this.state.options = { ...this.state.options, host: 'vscode' };
   }
 
@@ -132,21 +137,9 @@ class App {
     this.root.appendChild(h('div', { class: 'banner error', role: 'alert' }, text));
   }
 
-  private destroyCharts(): void {
-    for (const c of this.charts) c.destroy();
-    this.charts = [];
-  }
-
-  private resizeCharts(): void {
-    for (const c of this.charts) {
-      const el = (c as Chart & { el?: HTMLElement }).el;
-      if (el) c.resize(chartWidth(el));
-    }
-  }
-
   render(): void {
     const started = performance.now();
-    this.destroyCharts();
+    this.charts.destroy();
     clear(this.root);
     this.serveShown = null;
     const { current, compare, options } = this.state;
@@ -166,7 +159,7 @@ class App {
       const running = this.state.running;
       this.root.appendChild(running
         ? h('div', { class: 'empty' },
-          h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, icon('loading codicon-modifier-spin'),
+          h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, progressIcon(),
             running.phase === 'starting' ? ` Starting: loading ${running.mode} and measuring the idle loop…` : ` Measuring ${running.mode}: ${running.phase}`),
           inVsCodeCancel(this.vscode ? () => this.post({ type: 'cancel' }) : null))
         : h('div', { class: 'empty' }, h('p', {}, 'No report yet. Run “Loop Lag: Measure Function” on a function.')));
@@ -193,7 +186,7 @@ class App {
         open: this.vscode ? (file, line) => this.post({ type: 'openLocation', file, line, column }) : undefined,
       });
       if (blockers) col.appendChild(blockers);
-      pending.push(...this.chartSections(col, report));
+      pending.push(...this.chartSections(col, report, i === 0 && this.state.running !== null));
       const advice = adviceList(report.advice);
       if (advice) col.appendChild(advice);
       col.appendChild(details(report));
@@ -210,33 +203,43 @@ class App {
     document.body.dataset.charts = String(this.charts.length);
   }
 
-  private chartSections(col: HTMLElement, report: Report): (() => void)[] {
+  /**
+   * The charts of a report, or while its run goes on a line saying they come at the end:
+   * drawing them as each mode ends overlapped the next measured window, and the panel's
+   * own rendering showed as "other processes" on the machine (issue 16).
+   */
+  private chartSections(col: HTMLElement, report: Report, live: boolean): (() => void)[] {
     const theme = readTheme();
     const draws: (() => void)[] = [];
     const measured = report.runs.filter((r) => r.status !== 'skipped');
     if (!measured.length) return draws;
+    if (live) {
+      col.appendChild(h('section', { class: 'charts', 'aria-labelledby': 'lag-h' }, h('h2', { id: 'lag-h' }, 'Charts'),
+        chartsDeferred()));
+      return draws;
+    }
     const stallMs = report.settings.stallMs;
     const section = h('section', { class: 'charts', 'aria-labelledby': 'lag-h' }, h('h2', { id: 'lag-h' }, 'Loop lag over time'));
     col.appendChild(section);
     for (const run of measured) {
       const fig = h('figure', { class: 'chart', 'data-chart': `lag-${run.mode}`, role: 'img', 'aria-label': `${run.mode}: lag over time, max ${run.lag.maxMs} ms, ${run.lag.stallCount} stalls. Drag to zoom, double-click to reset.` },
-        h('figcaption', {}, swatch(run.mode), `${run.mode} — ${run.lag.sampleCount} heartbeats over ${Math.round(run.wallMs)} ms`,
+        h('figcaption', {}, swatch(run.mode, theme), `${run.mode} — ${run.lag.sampleCount} heartbeats over ${Math.round(run.wallMs)} ms`,
           // Node: how busy the loop was, next to how late it was.
           run.elu !== undefined && run.elu !== null ? h('span', { class: 'elu', 'data-testid': `elu-${run.mode}` }, ` · event loop busy ${Math.round(run.elu * 100)}% (ELU)`) : null));
       section.appendChild(fig);
-      draws.push(() => this.track(lagChart(fig, run, { stallMs, log: this.logScale, width: chartWidth(fig), theme }), fig));
+      draws.push(() => this.charts.add(fig, (t, view) => lagChart(fig, run, { stallMs, log: this.logScale, width: chartWidth(fig), theme: t, view }), theme));
     }
     const dist = h('figure', { class: 'chart', 'data-chart': 'cdf', role: 'img', 'aria-label': 'Lag distribution of each mode (cumulative)' },
       h('figcaption', {}, 'Lag distribution (share of heartbeats at or below each lag)'));
     col.appendChild(h('section', { class: 'charts', 'aria-labelledby': 'cdf-h' }, h('h2', { id: 'cdf-h' }, 'Distribution'), dist));
-    draws.push(() => this.track(cdfChart(dist, measured, { width: chartWidth(dist), theme, stallMs }), dist));
+    draws.push(() => this.charts.add(dist, (t, view) => cdfChart(dist, measured, { width: chartWidth(dist), theme: t, stallMs, view }), theme));
     const tl = h('section', { class: 'charts', 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Tasks by worker'));
     col.appendChild(tl);
     for (const run of measured.filter((r) => r.tasks.length)) {
       const fig = h('figure', { class: 'chart', 'data-chart': `timeline-${run.mode}`, role: 'img', 'aria-label': `${run.mode}: ${run.tasks.length} tasks on ${new Set(run.tasks.map((t) => t.worker)).size} workers; grey is time queued, colour is time running` },
         h('figcaption', {}, `${run.mode} — queued (grey) and running (colour) per worker`));
       tl.appendChild(fig);
-      draws.push(() => this.track(timelineChart(fig, run, { width: chartWidth(fig), theme }), fig));
+      draws.push(() => this.charts.add(fig, (t) => timelineChart(fig, run, { width: chartWidth(fig), theme: t }), theme));
     }
     return draws;
   }
@@ -252,13 +255,15 @@ class App {
     const section = h('section', { class: 'charts', 'aria-labelledby': 'sweep-h' }, h('h2', { id: 'sweep-h' }, 'Throughput and loop lag by pool size'));
     this.root.appendChild(section);
     const draws: (() => void)[] = [];
-    for (const mode of [...new Set(s.points.map((p) => p.mode))]) {
+    // As a run's: the charts when the sweep ends, not between its back-to-back windows.
+    if (this.state.running) section.appendChild(chartsDeferred());
+    for (const mode of this.state.running ? [] : [...new Set(s.points.map((p) => p.mode))]) {
       const points = s.points.filter((p) => p.mode === mode);
       const rec = s.recommendations.find((r) => r.mode === mode)?.workers ?? null;
       const fig = h('figure', { class: 'chart', 'data-chart': `sweep-${mode}`, role: 'img', 'aria-label': `${mode}: calls per second and loop lag for W = ${points.map((p) => p.workers).join(', ')}${rec !== null ? `; recommended W = ${rec}` : ''}` },
-        h('figcaption', {}, swatch(mode), `${mode}${rec !== null ? ` — recommended W = ${rec}` : ' — no pool size within budget'}`));
+        h('figcaption', {}, swatch(mode, theme), `${mode}${rec !== null ? ` — recommended W = ${rec}` : ' — no pool size within budget'}`));
       section.appendChild(fig);
-      draws.push(() => this.track(sweepChart(fig, points, { width: chartWidth(fig), theme, budgetMs: s.settings.lagBudgetMs, recommended: rec, mode }), fig));
+      draws.push(() => this.charts.add(fig, (t, view) => sweepChart(fig, points, { width: chartWidth(fig), theme: t, budgetMs: s.settings.lagBudgetMs, recommended: rec, mode, view }), theme));
     }
     this.root.appendChild(sweepTable(s));
     this.root.appendChild(sweepRecommendations(s));
@@ -287,7 +292,7 @@ class App {
     const latencyAxes = sharedLatencyAxes(parts.figures.filter((f) => f.kind === 'latency').map((f) => f.variant), budgetMs);
     for (const f of parts.figures) {
       const draw = f.kind === 'lag' ? serveLagChart : serveLatencyChart;
-      this.track(draw(f.el, f.variant, { width: chartWidth(f.el), theme, budgetMs, ...(f.kind === 'lag' ? lagAxes : latencyAxes) }), f.el);
+      this.charts.add(f.el, (t) => draw(f.el, f.variant, { width: chartWidth(f.el), theme: t, budgetMs, ...(f.kind === 'lag' ? lagAxes : latencyAxes) }), theme);
     }
     this.serveShown = { key: finishedKey(r), parts };
   }
@@ -311,11 +316,6 @@ class App {
     if (this.vscode) return this.post({ type: 'exportJson', id: 'sweep' });
     const blob = new Blob([JSON.stringify(s, null, 2)], { type: 'application/json' });
     h('a', { href: URL.createObjectURL(blob), download: 'looplag-sweep.json' }).click();
-  }
-
-  private track(chart: Chart, el: HTMLElement): void {
-    (chart as Chart & { el?: HTMLElement }).el = el;
-    this.charts.push(chart);
   }
 
   private toolbar(): HTMLElement {
@@ -356,12 +356,13 @@ function inVsCodeCancel(cancel: (() => void) | null): HTMLElement | null {
   return cancel ? h('button', { class: 'secondary', 'data-action': 'cancel', 'aria-label': 'Cancel', onclick: cancel }, icon('debug-stop'), 'Cancel') : null;
 }
 
-function findId(history: HistoryEntry[], report: Report): string | null {
-  return history.find((e) => e.createdAt === report.createdAt)?.id ?? null;
+/** In place of the charts while a run or sweep goes on. */
+function chartsDeferred(): HTMLElement {
+  return h('p', { class: 'charts-deferred', 'data-testid': 'charts-deferred' }, 'Charts are drawn when the run ends: drawing them now would load the machine it is measuring.');
 }
 
-function chartWidth(el: HTMLElement): number {
-  return Math.max(240, Math.floor(el.clientWidth || el.parentElement?.clientWidth || 600) - 8);
+function findId(history: HistoryEntry[], report: Report): string | null {
+  return history.find((e) => e.createdAt === report.createdAt)?.id ?? null;
 }
 
 new App(document.getElementById('app')!).start();

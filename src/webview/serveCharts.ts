@@ -9,23 +9,10 @@ import uPlot from 'uplot';
 import { decimateMinMax } from '../stats/decimate';
 import type { ServeVariantReport } from '../shared/protocol/serveReport';
 import { fmtMs } from '../shared/format';
-import type { Chart, Theme } from './charts';
+import type { Chart } from './charts';
+import type { Theme } from './theme';
 
 const HEIGHT = 170;
-
-/** The charts' theme colours for server processes, in order (a process past the last reuses them). */
-const PROCESS_COLOURS: [string, string][] = [
-  ['--vscode-charts-blue', '#1a85ff'],
-  ['--vscode-charts-purple', '#b180d7'],
-  ['--vscode-charts-orange', '#d18616'],
-  ['--vscode-charts-green', '#388a34'],
-];
-
-/** The colour of the i-th server process (or endpoint), from the theme (read at draw time). */
-export function processColour(i: number, el: Element = document.body): string {
-  const [cssVar, fallback] = PROCESS_COLOURS[i % PROCESS_COLOURS.length];
-  return getComputedStyle(el).getPropertyValue(cssVar).trim() || fallback;
-}
 
 /** The axes every variant's latency chart shares: the longest measured part, the slowest request. */
 export function sharedLatencyAxes(variants: readonly ServeVariantReport[], budgetMs: number): { xMaxMs: number; yMaxMs: number } {
@@ -43,8 +30,8 @@ export function serveLatencyChart(el: HTMLElement, v: ServeVariantReport, opts: 
     for (const [t, l] of e.timeline) points.push({ x: t, series: i, y: l });
   });
   const fg = opts.theme.fg;
-  return timeChart(el, opts, points, streams.map((e, i) => dots(e.name, e === v.probe ? fg : processColour(i, el))),
-    ['time since the measured load began (each request at its intended start)', 'request latency']);
+  return timeChart(el, opts, points, streams.map((e, i) => dots(e.name, e === v.probe ? fg : opts.theme.process(i))),
+    ['time since the measured load began (each request at its intended start)', 'latency']);
 }
 
 /** `[tMs, lagMs]` of every process of a variant, on the load's timeline (ServeProcess.offsetMs). */
@@ -116,6 +103,7 @@ function timeChart(el: HTMLElement, opts: ChartOptions, points: Point[], series:
     destroy: () => u.destroy(),
     resize: (width) => u.setSize({ width, height: HEIGHT }),
     pointCount: () => points.length,
+    view: () => null,
   };
 }
 
@@ -133,7 +121,7 @@ export function serveLagChart(el: HTMLElement, v: ServeVariantReport, opts: Char
   });
   for (const [t, l] of v.probe?.timeline ?? []) points.push({ x: t, series: procs.length, y: l });
   const lines = procs.map((_, i): uPlot.Series => {
-    const colour = processColour(i, el);
+    const colour = opts.theme.process(i);
     return { label: `pid ${v.loop.processes[i].pid} lag`, stroke: colour, width: 1.5, spanGaps: true, paths: uPlot.paths.stepped!({ align: -1 }), points: { show: false } };
   });
   return timeChart(el, opts, points, [...lines, dots('probe latency', opts.theme.fg)], ['time since the measured load began', 'lag · probe']);

@@ -13,7 +13,7 @@ import { fmtMs } from '../shared/format';
 import { VERDICT_WORDS } from '../report/serveText';
 import { cutShort, fmtBudget, requestFailures, streamsOf } from '../serve/verdict';
 import { blockerLocation, blockerTable, BlockersOptions } from './blockersView';
-import { Child, h, icon } from './dom';
+import { Child, h, icon, progressIcon } from './dom';
 
 /** What the panel keeps of a rendered serve view: its chart figures (drawn once attached) and its progress line. */
 export interface ServeViewParts {
@@ -83,7 +83,7 @@ function header(r: ServeReport, running: ServeLive | null, progressEl: HTMLEleme
 }
 
 function progressLine(el: HTMLElement, running: ServeLive | null): void {
-  el.replaceChildren(...(running ? [icon('loading codicon-modifier-spin'), ` ${progressText(running)}`] : []));
+  el.replaceChildren(...(running ? [progressIcon(), ` ${progressText(running)}`] : []));
   el.hidden = running === null;
 }
 

@@ -3,7 +3,7 @@ import type { Sweep } from '../shared/protocol';
 import type { LiveProgress } from '../shared/webviewProtocol';
 import { fmtMs } from '../shared/format';
 import { fmtSpread } from '../report/sweepText';
-import { h, icon } from './dom';
+import { h, icon, progressIcon } from './dom';
 
 export function sweepHeader(s: Sweep, running: LiveProgress | null): HTMLElement {
   const t = s.target;
@@ -18,7 +18,7 @@ export function sweepHeader(s: Sweep, running: LiveProgress | null): HTMLElement
       h('time', { datetime: s.createdAt }, new Date(s.createdAt).toLocaleString()),
     ),
     h('p', { class: 'headline', 'data-testid': 'sweep-headline' }, s.headline),
-    running ? h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, icon('loading codicon-modifier-spin'), ` Sweeping ${running.mode}: ${running.phase}${running.phase === 'running' ? (running.total ? ` ${running.done}/${running.total}` : ` ${running.done} calls`) : ''}`) : null,
+    running ? h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, progressIcon(), ` Sweeping ${running.mode}: ${running.phase}${running.phase === 'running' ? (running.total ? ` ${running.done}/${running.total}` : ` ${running.done} calls`) : ''}`) : null,
     s.error ? h('div', { class: 'banner error', role: 'alert' }, icon('error'), ` ${s.error.kind}: ${s.error.message}`) : null,
     !s.quality.trustworthy ? h('div', { class: 'banner warning', role: 'note' }, icon('warning'), ' The machine was busy during this sweep: numbers may be inflated.') : null,
   );

@@ -5,7 +5,7 @@ import { fmtBytes, fmtMs, fmtSpeedup, suspectOf } from '../shared/format';
 import { runtimeOfReport } from '../shared/modes';
 import { hasLag, partialPhrase } from '../report/textTable';
 import { verdicts } from '../report/verdict';
-import { h, icon } from './dom';
+import { h, icon, progressIcon } from './dom';
 
 export function header(report: Report, running: LiveProgress | null): HTMLElement {
   const t = report.target;
@@ -20,8 +20,11 @@ export function header(report: Report, running: LiveProgress | null): HTMLElemen
       h('span', {}, `${s.concurrency} concurrent calls · workers ${s.workers ?? 'default'}${gil(report) ? ` · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)}` : ''} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`),
       h('time', { datetime: report.createdAt }, new Date(report.createdAt).toLocaleString()),
     ),
-    report.headline ? h('p', { class: 'headline', 'data-testid': 'headline' }, report.headline) : null,
-    running ? h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, icon('loading codicon-modifier-spin'), ` Measuring ${running.mode}: ${running.phase}${running.phase === 'running' ? ` ${running.done}/${running.total}` : ''}`) : null,
+    // A verdict from the modes measured so far may turn ("Not safe" then "Safe" once the
+    // pool modes are in): provisional until the run ends.
+    report.headline ? h('p', { class: 'headline', 'data-testid': 'headline' },
+      running ? h('span', { class: 'so-far', 'data-testid': 'so-far' }, 'So far: ') : null, report.headline) : null,
+    running ? h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, progressIcon(), ` Measuring ${running.mode}: ${running.phase}${running.phase === 'running' ? ` ${running.done}/${running.total}` : ''}`) : null,
     report.error ? h('div', { class: 'banner error', role: 'alert' }, icon('error'), ` ${report.error.kind}: ${report.error.message}`) : null,
     !report.quality.trustworthy ? h('div', { class: 'banner warning', role: 'note', 'data-testid': 'quality' }, icon('warning'), ' The machine was busy during this run: numbers may be inflated.') : null,
   );

@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { standaloneHtml } from '../../src/report/html';
 import { liveDelta } from '../../src/shared/liveReport';
-import { MODE_NAMES, MODES } from '../../src/shared/modes';
+import { MODE_NAMES } from '../../src/shared/modes';
+import { MODE_HUES, PALETTES } from '../../src/webview/palette';
 import type { Report } from '../../src/shared/protocol';
 import { Report as ReportSchema, Sweep as SweepSchema } from '../../src/shared/protocol';
 import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
@@ -393,7 +394,7 @@ describe('the VS Code webview page', () => {
     }
   });
 
-  test('every mode\'s swatch has its colour from MODES, the free-threaded column\'s too, under the panel\'s CSP', async () => {
+  test('every mode\'s swatch has its colour from the theme kind\'s palette, the free-threaded column\'s too, under the panel\'s CSP', async () => {
     // One run per mode the table knows (a report holds at most the runtime's own; the view does not mind).
     const run = normal.report.runs.find((r) => r.status === 'ok')!;
     const report: Report = { ...normal.report, runs: MODE_NAMES.map((mode) => ({ ...run, mode })) };
@@ -402,18 +403,15 @@ describe('the VS Code webview page', () => {
       await send(page, { type: 'state', currentId: 'a', current: report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
       await page.waitForSelector('table[data-testid="summary"]');
       for (const m of MODE_NAMES) {
-        const [shown, expected] = await page.evaluate(([mode, cssVar, fallback]) => {
-          // The colour the chart draws the mode in (readTheme): the theme's variable, else the fallback.
-          const probe = document.createElement('span');
-          probe.style.color = getComputedStyle(document.body).getPropertyValue(cssVar).trim() || fallback;
-          document.body.appendChild(probe);
-          const want = getComputedStyle(probe).color;
-          probe.remove();
+        // The colour the chart draws the mode in (theme.ts readTheme): the light palette's (no VS Code class, a light OS).
+        const shown = await page.evaluate((mode) => {
           const swatch = document.querySelector(`figure[data-chart="lag-${mode}"] figcaption .swatch`);
-          return [swatch ? getComputedStyle(swatch).backgroundColor : 'no swatch', want];
-        }, [m, MODES[m].colour.cssVar, MODES[m].colour.fallback]);
-        assert.equal(shown, expected, `${m}'s swatch`);
+          return swatch ? getComputedStyle(swatch).backgroundColor : 'no swatch';
+        }, m);
+        const hex = PALETTES.light.hues[MODE_HUES[m]];
+        assert.equal(shown, `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`, `${m}'s swatch`);
       }
+      assert.equal(new Set(MODE_NAMES.map((m) => MODE_HUES[m])).size, MODE_NAMES.length, 'each mode its own colour');
       assert.deepEqual(await page.evaluate(() => (window as unknown as { __cspViolations: unknown[] }).__cspViolations), []);
     } finally {
       await page.close();

@@ -7,6 +7,7 @@ import { randomFill } from 'node:crypto';
 import * as fs from 'node:fs';
 import { EventLoopUtilization, IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { clearTimeout, cpuUsage, loopUtilization, nowMs, setTimeout } from './clock';
+import { EditorCpu } from './editorCpu';
 
 export { nowMs };
 
@@ -127,10 +128,20 @@ function machineBusyS(): number | null {
   }
 }
 
-/** This process's CPU time (all its threads) over a window, and the machine's load from others. */
+/**
+ * This process's CPU time (all its threads) over a window, and the machine's load from
+ * others (not the editor's processes when `editorPid` names their root: editorCpu.ts).
+ */
 export class CpuMeter {
-  private readonly usage0 = cpuUsage();
-  private readonly machine0 = machineBusyS();
+  private readonly editor: EditorCpu;
+  private readonly usage0: NodeJS.CpuUsage;
+  private readonly machine0: number | null;
+
+  constructor(editorPid: number | null = null) {
+    this.editor = new EditorCpu(editorPid);
+    this.usage0 = cpuUsage();
+    this.machine0 = machineBusyS();
+  }
 
   finish(wallMs: number, childrenCpuMs: number, cpuCount: number): { userMs: number; systemMs: number; background: number | null } {
     const u = cpuUsage(this.usage0);
@@ -141,8 +152,9 @@ export class CpuMeter {
     // Under ~20 ticks of machine capacity the figure is mostly rounding: unknown, not load.
     const enough = wallS * Math.max(1, cpuCount) * CLOCK_TICKS_PER_S >= 20;
     let background: number | null = null;
+    const editorS = this.editor.usedS();
     if (this.machine0 !== null && machine1 !== null && wallS > 0 && enough) {
-      const others = machine1 - this.machine0 - (userMs + systemMs + childrenCpuMs) / 1000;
+      const others = machine1 - this.machine0 - (userMs + systemMs + childrenCpuMs) / 1000 - editorS;
       background = Math.min(1, Math.max(0, others / (wallS * Math.max(1, cpuCount))));
     }
     return { userMs, systemMs, background };

@@ -7,6 +7,7 @@ import { WindowAttribution } from '../attribution';
 import { LoadError } from '../loader';
 import { clearInterval, setImmediate, setInterval, setTimeout } from '../clock';
 import { CpuMeter, Heartbeat, LoopUtilization, nowMs, ThreadpoolProbe } from '../probes';
+import { editorPidFromEnv } from '../editorCpu';
 import { CallTimeout, Cancelled, Context, NodeMode, PoolCrash, TaskRec } from './context';
 
 /**
@@ -53,7 +54,7 @@ export class Window {
   private async measureWith(attribution: WindowAttribution | null, body: (w: Window) => Promise<void>): Promise<RawWindow> {
     const ctx = this.ctx;
     const heartbeat = new Heartbeat(ctx.plan.heartbeatMs);
-    const cpu = new CpuMeter();
+    const cpu = new CpuMeter(editorPidFromEnv());
     if (this.mode !== 'baseline') ctx.progress(this.mode, 'running', 0);
     await ctx.eld.reset();
     const threadpoolIdleMs = await ThreadpoolProbe.idleMs();

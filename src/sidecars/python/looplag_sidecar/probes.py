@@ -144,10 +144,80 @@ except ImportError:  # Windows: os.times() is what there is
         return t.user, t.system
 
 
-class CpuMeter:
-    """This process's CPU time over a window, and the machine's load from others."""
+# The editor's root process (the extension host's top-most ancestor running the same
+# program), from the host: its processes' CPU is ours, not background load.
+EDITOR_PID_ENV = "LOOPLAG_EDITOR_PID"
 
-    def __init__(self):
+
+def _tree_cpu_ticks(root_pid, skip_pid):
+    """{pid: user+system clock ticks} of the live processes under `root_pid` (itself
+    included) but not under `skip_pid` (this sidecar and its pool), from /proc; None
+    when /proc cannot tell (not Linux, or the root is gone)."""
+    parents, ticks = {}, {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                data = f.read()
+        except OSError:  # ended meanwhile
+            continue
+        # After "pid (comm) ": state ppid … utime stime are fields 3, 4, 14 and 15; comm may hold spaces and parentheses.
+        rest = data[data.rfind(b")") + 2:].split()
+        try:
+            parents[int(name)] = int(rest[1])
+            ticks[int(name)] = int(rest[11]) + int(rest[12])
+        except (IndexError, ValueError):
+            continue
+    if root_pid not in parents:
+        return None
+    children = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    found, stack = {}, [root_pid]
+    while stack:
+        pid = stack.pop()
+        if pid == skip_pid:
+            continue
+        found[pid] = ticks[pid]
+        stack.extend(children.get(pid, ()))
+    return found
+
+
+class EditorCpu:
+    """CPU the editor's own processes used over a window (Linux, when the host names its
+    root): each process's ticks at the end less at the start (0 for one started since);
+    a process that ended within the window is not counted (its ticks are gone with it)."""
+
+    def __init__(self, root_pid):
+        self.root_pid = root_pid
+        self.start = _tree_cpu_ticks(root_pid, os.getpid()) if root_pid else None
+
+    def used_s(self):
+        if self.start is None:
+            return 0.0
+        end = _tree_cpu_ticks(self.root_pid, os.getpid())
+        if end is None:
+            return 0.0
+        used = sum(max(0, t - self.start.get(pid, 0)) for pid, t in end.items())
+        return used / os.sysconf("SC_CLK_TCK")
+
+
+def editor_pid_from_env():
+    value = os.environ.get(EDITOR_PID_ENV, "")
+    return int(value) if value.isdigit() else None
+
+
+class CpuMeter:
+    """This process's CPU time over a window, and the machine's load from others (not
+    the editor's processes when `editor_pid` names their root)."""
+
+    def __init__(self, editor_pid=None):
+        self.editor = EditorCpu(editor_pid)
         self.times0 = cpu_times()
         self.machine0 = _read_proc_stat()
 
@@ -160,7 +230,8 @@ class CpuMeter:
         # /proc/stat counts in clock ticks (10 ms): under ~20 ticks of machine capacity
         # the figure is mostly rounding, so it is reported as unknown rather than as load.
         enough = wall_s * max(1, cpu_count) * os.sysconf("SC_CLK_TCK") >= 20 if self.machine0 is not None else False
+        editor_s = self.editor.used_s()
         if self.machine0 is not None and machine1 is not None and wall_s > 0 and enough:
-            others = (machine1 - self.machine0) - (user + system + children_cpu_s)
+            others = (machine1 - self.machine0) - (user + system + children_cpu_s) - editor_s
             background = min(1.0, max(0.0, others / (wall_s * max(1, cpu_count))))
         return user, system, background

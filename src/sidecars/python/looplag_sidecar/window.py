@@ -13,7 +13,7 @@ from . import target as target_mod
 from .calls import CallRecord, calls_phrase, finished, fmt_s
 from .clock import perf_counter
 from .poolfate import crash_detail, worker_fate
-from .probes import CpuMeter, GilProbe, Heartbeat
+from .probes import CpuMeter, GilProbe, Heartbeat, editor_pid_from_env
 from .protocol import RawWindow, TaskRecord, error
 
 
@@ -42,7 +42,7 @@ class Window:
         ctx = self.ctx
         heartbeat = Heartbeat(ctx.heartbeat_s)
         probe = GilProbe(ctx.heartbeat_s) if ctx.probe_in(self.mode) else None
-        cpu = CpuMeter()
+        cpu = CpuMeter(editor_pid_from_env())
         if probe:
             probe.start()
         if self.mode != "baseline":  # after any pool warm-up: the calls start now

@@ -1,0 +1,85 @@
+/**
+ * CPU the editor's own processes used over a window, so the busy-machine check counts
+ * only load that is not ours (issue 16: the panel redrawing live progress showed as 35–65%
+ * "other processes"). The host names the editor's root process (the extension host's
+ * top-most ancestor running the same program) in LOOPLAG_EDITOR_PID; Linux's /proc gives
+ * every process's parent and CPU ticks. The CLI names none: nothing is subtracted.
+ * The Python sidecar's probes.py EditorCpu does the same.
+ */
+import * as fs from 'node:fs';
+
+export const EDITOR_PID_ENV = 'LOOPLAG_EDITOR_PID';
+
+/** /proc/PID/stat counts in USER_HZ clock ticks, 100 per second on every Linux platform. */
+const CLOCK_TICKS_PER_S = 100;
+
+/**
+ * user+system ticks of each live process under `rootPid` (itself included) but not under
+ * `skipPid` (this sidecar and what it started); null when /proc cannot tell.
+ */
+export function treeCpuTicks(rootPid: number, skipPid: number): Map<number, number> | null {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue; // ended meanwhile
+    }
+    // After "pid (comm) ": state ppid … utime stime are fields 3, 4, 14 and 15; comm may hold spaces and parentheses.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ppid = Number(rest[1]);
+    const used = Number(rest[11]) + Number(rest[12]);
+    if (!Number.isFinite(ppid) || !Number.isFinite(used)) continue;
+    parent.set(Number(name), ppid);
+    ticks.set(Number(name), used);
+  }
+  if (!parent.has(rootPid)) return null;
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of parent) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const found = new Map<number, number>();
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    if (pid === skipPid) continue;
+    found.set(pid, ticks.get(pid)!);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+
+/**
+ * The editor's CPU seconds from construction to `usedS()`: each process's ticks at the
+ * end less at the start (0 for one started since). A process that ended within the
+ * window is not counted (its ticks went with it).
+ */
+export class EditorCpu {
+  private readonly start: Map<number, number> | null;
+
+  constructor(private readonly rootPid: number | null) {
+    this.start = rootPid ? treeCpuTicks(rootPid, process.pid) : null;
+  }
+
+  usedS(): number {
+    if (!this.start || !this.rootPid) return 0;
+    const end = treeCpuTicks(this.rootPid, process.pid);
+    if (!end) return 0;
+    let used = 0;
+    for (const [pid, t] of end) used += Math.max(0, t - (this.start.get(pid) ?? 0));
+    return used / CLOCK_TICKS_PER_S;
+  }
+}
+
+/** The root the host named, if any. */
+export function editorPidFromEnv(): number | null {
+  const value = process.env[EDITOR_PID_ENV] ?? '';
+  return /^\d+$/.test(value) ? Number(value) : null;
+}
