@@ -11,6 +11,8 @@ import { EndpointCodeLens } from './host/serveLens';
 import { RunController } from './host/runController';
 import { registerReportSerializer } from './panel/reportPanel';
 import { HistoryStore } from './report/historyStore';
+import { InterpreterStatusBar } from './host/interpreterStatus';
+import { PythonVersions } from './host/pythonVersion';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Loop Lag', { log: true });
@@ -20,18 +22,21 @@ export function activate(context: vscode.ExtensionContext): void {
   const codeLens = new LoopLagCodeLens(runs, log);
   const annotations = new EditorAnnotations(runs.onDidShowReport);
   const endpointLens = new EndpointCodeLens();
+  const interpreterStatus = new InterpreterStatusBar(new PythonVersions(), log);
   context.subscriptions.push(
     log,
     runs,
     codeLens,
     endpointLens,
     annotations,
-    ...new Commands(context, runs, log, annotations).register(),
+    interpreterStatus,
+    ...new Commands(context, runs, log, annotations, interpreterStatus).register(),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, codeLens),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, endpointLens),
     registerReportSerializer(runs.panel),
   );
   void runs.loadHistory();
+  void interpreterStatus.refresh();
   log.info(`Loop Lag ${context.extension.packageJSON.version} activated (${process.platform}, Node ${process.versions.node})`);
 }
 

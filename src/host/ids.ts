@@ -26,6 +26,10 @@ export interface CommandTypes {
   'looplag.measureEndpoint': [uri?: vscode.Uri, endpoint?: string];
   /** The status bar after Measure Endpoint: the last service-mode report in the panel again. */
   'looplag.showServe': [];
+  /** The interpreter Python files run with: writes `looplag.python.path` (status bar, error prompts, walkthrough). */
+  'looplag.selectPythonInterpreter': [];
+  /** The walkthrough: the bundled `examples/python/cpu_bound.py` opened at `cpu_bound_task` and measured. */
+  'looplag.measureExample': [];
 }
 
 export type CommandId = keyof CommandTypes;
@@ -44,6 +48,8 @@ export const COMMANDS = {
   clearAnnotations: 'looplag.clearAnnotations',
   measureEndpoint: 'looplag.measureEndpoint',
   showServe: 'looplag.showServe',
+  selectPythonInterpreter: 'looplag.selectPythonInterpreter',
+  measureExample: 'looplag.measureExample',
 } as const satisfies Record<string, CommandId>;
 
 /** Registers every handler of the table, in its order. */

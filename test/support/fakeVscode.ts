@@ -201,3 +201,12 @@ Object.assign(languages, {
     return { dispose: () => void hoverProviders.splice(hoverProviders.indexOf(entry), 1) };
   },
 });
+// The interpreter status bar and picker (host/interpreterStatus.ts, interpreterPicker.ts).
+export const activeEditor = new EventEmitter<unknown>();
+export enum QuickPickItemKind { Separator = -1, Default = 0 }
+export enum InputBoxValidationSeverity { Info = 1, Warning = 2, Error = 3 }
+Object.assign(window, {
+  activeTextEditor: undefined as unknown,
+  onDidChangeActiveTextEditor: activeEditor.event,
+});
+Object.assign(workspace, { workspaceFolders: undefined as unknown });

@@ -57,7 +57,7 @@ function commandsWithFakeRuns() {
   };
   const context = { extension: { id: 'looplag.looplag' }, workspaceState: { get: () => undefined, update: async () => undefined } };
   const log = { info() {}, warn() {}, error() {} };
-  const commands = new Commands(context as never, runs as never, log as never, { clear() {} });
+  const commands = new Commands(context as never, runs as never, log as never, { clear() {} }, { select: async () => undefined });
   return { commands, ran };
 }
 
