@@ -254,7 +254,8 @@ export class RunController implements vscode.Disposable {
     const best = sweep.best ? `${sweep.best.mode} W=${sweep.best.workers}` : 'no pool size within budget';
     this.setStatus(`$(pulse) Loop Lag sweep: ${best}`, `Loop Lag: worker sweep of ${request.label}\n${sweep.headline}`, COMMANDS.showSweep);
     this.view.refresh();
-    if (sweep.error) await explainFailure(sweep.error, request, `sweep cancelled; ${sweep.points.filter((p) => p.status === 'ok').length} pool size(s) were measured`, this.log);
+    // A cancel's sentence is the sweep's own error message (cancelText.ts), as the panel shows it.
+    if (sweep.error) await explainFailure(sweep.error, request, `sweep ${sweep.error.message}`, this.log);
     return sweep;
   }
 
@@ -367,7 +368,7 @@ export class RunController implements vscode.Disposable {
       `Loop Lag: ${request.label}\n${report.headline ? `${report.headline}\n` : ''}${headline}`, COMMANDS.showReport);
     this.view.refresh();
     this.changed.fire();
-    if (report.error) await explainFailure(report.error, request, `run cancelled; ${report.runs.filter((r) => r.status !== 'skipped').length} mode(s) were measured`, this.log);
+    if (report.error) await explainFailure(report.error, request, `run ${report.error.message}`, this.log);
   }
 
   private onProgress(p: Progress, text: string): void {
