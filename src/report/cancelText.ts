@@ -7,7 +7,7 @@
  */
 import type { ModeRun } from '../shared/protocol';
 
-type RunFigures = Pick<ModeRun, 'mode' | 'status' | 'partial' | 'workers' | 'lag'>;
+type RunFigures = Pick<ModeRun, 'mode' | 'status' | 'partial' | 'workers' | 'lag' | 'error'>;
 
 /**
  * A run with figures: not skipped, and not a cut window the sidecar could not answer for
@@ -25,6 +25,17 @@ export function cancelledMessage(runs: readonly RunFigures[], kind: 'run' | 'swe
   const measured = runs.filter(hasFigures);
   if (!measured.length) return `cancelled before any ${kind === 'sweep' ? 'pool size' : 'mode'} was measured`;
   const noun = kind === 'sweep' ? 'pool size' : 'mode';
-  const name = (r: RunFigures) => `${kind === 'sweep' ? `${r.mode} W=${r.workers ?? '?'}` : r.mode}${r.partial ? ' (cut short)' : ''}`;
+  const name = (r: RunFigures) => `${kind === 'sweep' ? `${r.mode} W=${r.workers ?? '?'}` : r.mode}${note(r)}`;
   return `cancelled after ${measured.length} ${noun}${measured.length === 1 ? '' : 's'} measured: ${measured.map(name).join(', ')}`;
+}
+
+/** Measured whole: its window ran to its end. */
+export function measuredWhole(r: RunFigures): boolean {
+  return r.status === 'ok' && !r.partial;
+}
+
+/** After a run's name: nothing when measured whole, `(cut short)` for the window the cancel cut, else its status. */
+function note(r: RunFigures): string {
+  if (measuredWhole(r)) return '';
+  return r.partial || r.error?.kind === 'cancelled' ? ' (cut short)' : ` (${r.status})`;
 }

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { Report } from '../../src/shared/protocol';
-import { cancelledMessage, hasFigures } from '../../src/report/cancelText';
+import { cancelledMessage, hasFigures, measuredWhole } from '../../src/report/cancelText';
 import {
   assertNoProcessLeft, assertOneLineError, CliResult, FIXTURES, newTag, processesWithTag, reportOf, run, runCli, scratchFolders, waitFor, writePy,
 } from './helpers';
@@ -370,6 +370,6 @@ export async function expectInterrupted(args: string[], marker: string, what: st
   // `measured` modes whole, and any cut short by the cancel.
   assert.equal(r.stderr, 'looplag: interrupted; stopping (interrupt again to stop at once)\n' +
     `looplag: error [cancelled]: ${cancelledMessage(report.runs)}\n`);
-  assert.equal(report.runs.filter((run) => hasFigures(run) && !run.partial).length, measured, report.error!.message);
+  assert.equal(report.runs.filter((run) => hasFigures(run) && measuredWhole(run)).length, measured, report.error!.message);
   return report;
 }

@@ -58,6 +58,10 @@ test('the wording: what was measured whole and what was cut short, a sweep by po
   assert.equal(cancelledMessage([], 'sweep'), 'cancelled before any pool size was measured');
   const point = (workers: number) => ({ ...report.runs[0], mode: 'thread' as const, workers });
   assert.equal(cancelledMessage([point(1)], 'sweep'), 'cancelled after 1 pool size measured: thread W=1');
+  // A window that ended with the cancel's error (Node's worker mode) was cut short too; a crash says so.
+  const stopped = { ...report.runs[0], mode: 'worker' as const, status: 'failed' as const, error: CANCELLED };
+  const crashed = { ...stopped, mode: 'process' as const, error: { ...CANCELLED, kind: 'crashed' as const } };
+  assert.equal(cancelledMessage([report.runs[0], stopped, crashed]), 'cancelled after 3 modes measured: inline, worker (cut short), process (failed)');
   // A cut window the host recorded for a sidecar that could not answer has no figures.
   const deaf = { ...report.runs[0], partial: true, lag: { ...report.runs[0].lag, sampleCount: 0 } };
   assert.equal(cancelledMessage([deaf]), 'cancelled before any mode was measured');
