@@ -4,7 +4,8 @@
  * newcomer would: the Get Started walkthrough opened from the Welcome page lists its
  * steps; its first button opens Select Python Interpreter; picking `/usr/bin/python3`
  * (Debian's 3.11.2, while `python3` on PATH is pyenv's 3.11.7) changes the status bar
- * and the interpreter of the next run, as its report's header says; the interpreter
+ * and the interpreter of the next run, as its report's header says; its second button
+ * measures the bundled example; the interpreter
  * setting is listed in the User tab of the settings editor (code-server is a remote
  * window).
  */
@@ -98,6 +99,22 @@ describe('Choosing the interpreter: the walkthrough, Select Python Interpreter, 
     const frame = await waitForReport(page, 'quick', since);
     assert.match(await frame.innerText('header'), new RegExp(`CPython ${systemVersion!.replace(/\./g, '\\.')}\\b`));
     assert.match(logText(server), new RegExp(`runtime: CPython ${systemVersion!.replace(/\./g, '\\.')} at ${SYSTEM_PYTHON}`));
+  });
+
+  test('the walkthrough\'s second button measures the bundled example (examples/python/cpu_bound.py, shipped in the VSIX)', async () => {
+    const { page } = session;
+    // Help: Welcome shows the walkthrough again where it was left (its page is still open).
+    await runCommand(page, 'Help: Welcome');
+    const step = page.locator('.getting-started-step', { hasText: 'Measure the bundled example' }).first();
+    const category = page.locator('.getting-started-category', { hasText: 'Get Started with Loop Lag' }).first();
+    await waitUntil(async () => (await step.isVisible()) || (await category.isVisible()), 'the Welcome page');
+    if (!(await step.isVisible())) await category.click();
+    await step.locator('.step-title').click();
+    const since = Date.now();
+    await step.locator('.monaco-button', { hasText: 'Measure the Example' }).first().click();
+    const frame = await waitForReport(page, 'cpu_bound_task', since);
+    assert.match(await frame.innerText('header'), /CPython \d+\.\d+\.\d+/);
+    assert.ok((await page.locator('.tabs-container .tab', { hasText: 'cpu_bound.py' }).count()) > 0, 'the example is open in an editor');
   });
 
   test('looplag.python.path is listed in the User tab of the settings editor', async () => {
