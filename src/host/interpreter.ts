@@ -4,6 +4,7 @@ import type { HostSettings } from './config';
 import { Language, runtimeNoun } from '../engine/languageTools';
 import { RUNTIME_OF, RuntimeName } from '../shared/modes';
 import type { Runtime } from '../shared/protocol';
+import { COMMANDS } from './ids';
 
 /** What runs JS/TS when no `node` is on PATH (the engine's `fallbackRuntime`). */
 export interface FallbackRuntime {
@@ -62,7 +63,7 @@ export const HOST_RUNTIMES: { readonly [R in RuntimeName]: HostRuntime } = {
     onPath: () => 'python3/python (PATH)',
     pinsWorkingCandidate: true,
     noneWorks: (tried, setting) => `Loop Lag: no working Python interpreter (tried ${tried}). Select one, or set ${setting}.`,
-    picker: { command: 'looplag.selectPythonInterpreter' },
+    picker: { command: COMMANDS.selectPythonInterpreter },
     describeReported: (rt) => `runtime: ${rt.implementation} ${rt.version} at ${rt.executable} (GIL ${rt.gilEnabled ? 'on' : 'off'}, ${rt.cpuCount} cores, ${rt.platform})`,
   },
   node: {

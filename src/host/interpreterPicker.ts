@@ -66,7 +66,9 @@ async function pick(versions: PythonVersions, log: vscode.LogOutputChannel, reso
   const answers = new Map<string, VersionAnswer>();
   let found: FoundPython[] = [];
   let extension: string | undefined;
+  let closed = false;
   const render = () => {
+    if (closed) return;
     const active = qp.activeItems[0]?.choice;
     qp.items = items(found, extension, answers, current);
     const again = active && qp.items.find((i) => i.choice && sameChoice(i.choice, active));
@@ -82,16 +84,22 @@ async function pick(versions: PythonVersions, log: vscode.LogOutputChannel, reso
     qp.onDidHide(() => resolve(undefined));
   });
   qp.show();
-  const places = defaultPlaces((vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
-  const [list, ext] = await Promise.all([discoverPythons(places), pythonExtensionInterpreter(resource, log)]);
-  found = list;
-  extension = ext;
-  render();
-  const files = [...found.map((f) => f.path), ...(extension ? [extension] : [])];
-  await Promise.all(files.map(async (file) => answers.set(file, await versions.get(file))));
-  render();
-  qp.busy = false;
+  // Filled in as the answers come, without holding up a pick made meanwhile.
+  void (async () => {
+    const places = defaultPlaces((vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
+    const fromExtension = pythonExtensionInterpreter(resource, log);
+    found = await discoverPythons(places);
+    render();
+    const probe = (file: string) => versions.get(file).then((a) => (answers.set(file, a), render()));
+    const probes = found.map((f) => probe(f.path));
+    extension = await fromExtension;
+    render();
+    if (extension) probes.push(probe(extension));
+    await Promise.all(probes);
+    if (!closed) qp.busy = false;
+  })().catch((e) => log.warn(`Select Python Interpreter: ${(e as Error).message}`));
   const chosen = await result;
+  closed = true;
   qp.dispose();
   return chosen;
 }
