@@ -16,6 +16,8 @@ import { MEASURED_LANGUAGE_IDS } from './engine/languageTools';
 import { RunController } from './host/runController';
 import { registerReportSerializer } from './panel/reportPanel';
 import { HistoryStore } from './report/historyStore';
+import { InterpreterStatusBar } from './host/interpreterStatus';
+import { PythonVersions } from './host/pythonVersion';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Loop Lag', { log: true });
@@ -29,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): void {
   // Clear Annotations clears what a report put in the editor: the line annotations and the measured diagnostics.
   const cleared = { clear: () => (annotations.clear(), measured.clear()) };
   const hints = new BlockingHints(log);
+  const interpreterStatus = new InterpreterStatusBar(new PythonVersions(), log);
   context.subscriptions.push(
     log,
     runs,
@@ -36,7 +39,8 @@ export function activate(context: vscode.ExtensionContext): void {
     endpointLens,
     annotations,
     measured,
-    ...new Commands(context, runs, log, cleared).register(),
+    interpreterStatus,
+    ...new Commands(context, runs, log, cleared, interpreterStatus).register(),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, codeLens),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, endpointLens),
     registerReportSerializer(runs.panel),
@@ -48,6 +52,7 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   void runs.loadHistory();
   void measured.loadHistory();
+  void interpreterStatus.refresh();
   log.info(`Loop Lag ${context.extension.packageJSON.version} activated (${process.platform}, Node ${process.versions.node})`);
 }
 

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { buildReport, SessionState, toModeRun } from '../report/buildReport';
+import { buildReport, SessionState, toModeRun, withCancelSummary } from '../report/buildReport';
+import { cancelledMessage } from '../report/cancelText';
 import type { CapturedOutput, Mode, ModeRun, RawWindow, Report, RunError, RunPlan, RunSettings, RunTarget, SidecarMessage } from '../shared/protocol';
 import { PROTOCOL_VERSION } from '../shared/protocol';
 import { RUNTIME_OF, runtimeOf, RUNTIMES } from '../shared/modes';
@@ -108,7 +109,7 @@ export async function runSession(opts: RunOptions): Promise<Report> {
         : `The free-threaded comparison with ${ft} did not run: ${second.error?.message ?? 'no thread-mode result'}.`);
     }
   }
-  return buildReport(state);
+  return buildReport(withCancelSummary(state, 'run'));
 }
 
 /**
@@ -327,7 +328,8 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       void sidecar.cancel(grace, 'timeout');
     }, Math.max(0, deadline - Date.now()));
     const onAbort = () => {
-      fail({ kind: 'cancelled', message: `cancelled (${state.windows.length} mode(s) measured)`, detail: null });
+      // Said again from the session's final windows once it has ended (withCancelSummary).
+      fail({ kind: 'cancelled', message: cancelledMessage(state.windows.map((w) => toModeRun(w, state.settings)), opts.sweepWorkers ? 'sweep' : 'run'), detail: null });
       void sidecar.cancel(grace, 'user');
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });

@@ -4,7 +4,7 @@
  * document is assembled in src/report/buildSweep.ts; what to recommend is src/advice/sweep.ts.
  */
 import * as os from 'node:os';
-import { buildReport, toModeRun, SessionState } from '../report/buildReport';
+import { buildReport, toModeRun, SessionState, withCancelSummary } from '../report/buildReport';
 import { buildSweep, pointOf, SweepPlan } from '../report/buildSweep';
 import type { Report, RunPlan, Sweep, SweepPoint } from '../shared/protocol';
 import { timeoutError } from './crashMessages';
@@ -133,7 +133,7 @@ export async function runSweep(opts: SweepOptions): Promise<Sweep> {
     notes: [...new Set(states.flatMap((s) => s.notes ?? []))],
     finished: true,
   };
-  const report = buildReport(merged);
+  const report = buildReport(withCancelSummary(merged, 'sweep'));
   // Rebuild from the finished windows (the live list may lack a failed last window).
   const all = merged.windows.map((w) => pointOf(toModeRun(w, merged.settings), merged.settings.concurrency, merged.target));
   return buildSweep(report, all, opts, plan, started, true);

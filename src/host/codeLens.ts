@@ -14,6 +14,14 @@ const MEASURABLE = new Set(['function', 'staticmethod', 'classmethod']);
 /** The files the CodeLens is offered on: Python, JavaScript and TypeScript, on disk. */
 export const CODELENS_SELECTOR: vscode.DocumentFilter[] = MEASURED_LANGUAGE_IDS.map((language) => ({ language, scheme: 'file' }));
 
+/**
+ * Above the function's first decorator (the outline's `line`, from the parser), not
+ * between `@app.get(...)` and `def`: where the endpoint lens goes too (decorators.ts).
+ */
+export function lensRange(fn: Pick<OutlineFunction, 'line'>): vscode.Range {
+  return new vscode.Range(fn.line - 1, 0, fn.line - 1, 0);
+}
+
 export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
@@ -40,7 +48,7 @@ export class LoopLagCodeLens implements vscode.CodeLensProvider, vscode.Disposab
     const lenses: vscode.CodeLens[] = [];
     for (const fn of functions) {
       if (!MEASURABLE.has(fn.kind) || fn.isGenerator) continue;
-      const range = new vscode.Range(fn.defLine - 1, 0, fn.defLine - 1, 0);
+      const range = lensRange(fn);
       lenses.push(new vscode.CodeLens(range, commandLink(COMMANDS.measureFunction, '▶ Measure loop lag', [doc.uri, fn.qualname],
         `Run ${settings.report.concurrency} concurrent calls of ${fn.qualname} in each mode (${settings.report.modes.join(', ')}) and measure the event loop`)));
       const hint = this.runs.headlineFor(doc.uri.fsPath, fn.qualname);

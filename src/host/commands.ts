@@ -13,6 +13,10 @@ import type { RunController, RunRequest } from './runController';
 import { argsPromptText, checkMeasurable, pickTarget, requiredParams, signatureText } from './targetPicker';
 import { EndpointCommand } from './serveCommand';
 import { ensureSaved, requireTrust } from './guards';
+import type { InterpreterStatusBar } from './interpreterStatus';
+
+/** The walkthrough's example (shipped in the VSIX: .vscodeignore). */
+export const EXAMPLE = { file: ['examples', 'python', 'cpu_bound.py'], qualname: 'cpu_bound_task' } as const;
 
 /** The argument prompt's text to start from, and a range of it to select. */
 interface InitialArgs {
@@ -31,6 +35,7 @@ export class Commands {
     private readonly runs: RunController,
     private readonly log: vscode.LogOutputChannel,
     private readonly annotations: Pick<EditorAnnotations, 'clear'>,
+    private readonly interpreters: Pick<InterpreterStatusBar, 'select'>,
   ) {
     this.endpoints = new EndpointCommand(context, runs, log);
   }
@@ -52,6 +57,8 @@ export class Commands {
       [COMMANDS.measureEndpoint]: (...args) => this.endpoints.measureEndpoint(...args),
       [COMMANDS.showServe]: async () => (await this.runs.reportView.showServe()) || this.runs.showReport(),
       [COMMANDS.measureCall]: (uri, qualname, args, selection) => this.measureFunction(uri, qualname, { text: args, selection }),
+      [COMMANDS.selectPythonInterpreter]: () => this.interpreters.select(),
+      [COMMANDS.measureExample]: () => this.measureExample(),
     };
   }
 
@@ -107,6 +114,20 @@ export class Commands {
       ? { qualname: picked.fn.qualname, fn: picked.fn, lines: null }
       : { qualname: null, fn: null, lines: { start: picked.start, end: picked.end } };
     await this.start(doc.uri, target, context, what);
+  }
+
+  /**
+   * The walkthrough's example: the bundled `examples/python/cpu_bound.py` shown at
+   * `cpu_bound_task` and measured like its CodeLens would (Restricted Mode: explained).
+   */
+  async measureExample(): Promise<void> {
+    if (!this.trusted()) return;
+    const uri = vscode.Uri.joinPath(this.context.extensionUri, ...EXAMPLE.file);
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const line = doc.getText().split(/\r?\n/).findIndex((l) => l.startsWith(`def ${EXAMPLE.qualname}(`));
+    const at = new vscode.Position(Math.max(0, line), 0);
+    await vscode.window.showTextDocument(doc, { selection: new vscode.Selection(at, at), preview: false });
+    await this.measureFunction(uri, EXAMPLE.qualname);
   }
 
   /**

@@ -6,12 +6,10 @@ import * as vscode from 'vscode';
 import { readSettings } from './config';
 import { SECTION } from './ids';
 
-/** Untrusted code never runs: the command explains why instead. */
-export function requireTrust(): boolean {
+/** Untrusted code never runs: the command explains why instead (`why`: the command's own reason). */
+export function requireTrust(why = 'Loop Lag runs your code to measure it, so it only runs in a trusted workspace.'): boolean {
   if (vscode.workspace.isTrusted) return true;
-  void vscode.window.showWarningMessage(
-    'Loop Lag runs your code to measure it, so it only runs in a trusted workspace.', 'Manage Workspace Trust',
-  ).then((pick) => pick && vscode.commands.executeCommand('workbench.trust.manage'));
+  void vscode.window.showWarningMessage(why, 'Manage Workspace Trust').then((pick) => pick && vscode.commands.executeCommand('workbench.trust.manage'));
   return false;
 }
 

@@ -31,6 +31,10 @@ export interface CommandTypes {
    * argument prompt pre-filled with the call's own arguments (`selection`: the placeholder to select).
    */
   'looplag.measureCall': [uri: vscode.Uri, qualname: string, args: string, selection?: [number, number]];
+  /** The interpreter Python files run with: writes `looplag.python.path` (status bar, error prompts, walkthrough). */
+  'looplag.selectPythonInterpreter': [];
+  /** The walkthrough: the bundled `examples/python/cpu_bound.py` opened at `cpu_bound_task` and measured. */
+  'looplag.measureExample': [];
 }
 
 export type CommandId = keyof CommandTypes;
@@ -50,6 +54,8 @@ export const COMMANDS = {
   measureEndpoint: 'looplag.measureEndpoint',
   showServe: 'looplag.showServe',
   measureCall: 'looplag.measureCall',
+  selectPythonInterpreter: 'looplag.selectPythonInterpreter',
+  measureExample: 'looplag.measureExample',
 } as const satisfies Record<string, CommandId>;
 
 /** Registers every handler of the table, in its order. */

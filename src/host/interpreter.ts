@@ -4,6 +4,7 @@ import type { HostSettings } from './config';
 import { Language, runtimeNoun } from '../engine/languageTools';
 import { RUNTIME_OF, RuntimeName } from '../shared/modes';
 import type { Runtime } from '../shared/protocol';
+import { COMMANDS } from './ids';
 
 /** What runs JS/TS when no `node` is on PATH (the engine's `fallbackRuntime`). */
 export interface FallbackRuntime {
@@ -49,8 +50,8 @@ export interface HostRuntime {
   pinsWorkingCandidate: boolean;
   /** The error when no candidate could outline the file (`setting`: looplag.…path). */
   noneWorks(tried: string, setting: string): string;
-  /** Another extension's interpreter picker, offered as "Select Interpreter" when installed. */
-  picker?: { extensionId: string; command: string };
+  /** The interpreter picker offered as "Select Interpreter" (Python: Loop Lag's own, which also lists the Python extension's choice). */
+  picker?: { command: string };
   /** The log line for the runtime a run reported. */
   describeReported(rt: Runtime): string;
 }
@@ -62,7 +63,7 @@ export const HOST_RUNTIMES: { readonly [R in RuntimeName]: HostRuntime } = {
     onPath: () => 'python3/python (PATH)',
     pinsWorkingCandidate: true,
     noneWorks: (tried, setting) => `Loop Lag: no working Python interpreter (tried ${tried}). Select one, or set ${setting}.`,
-    picker: { extensionId: PYTHON_EXTENSION_ID, command: 'python.setInterpreter' },
+    picker: { command: COMMANDS.selectPythonInterpreter },
     describeReported: (rt) => `runtime: ${rt.implementation} ${rt.version} at ${rt.executable} (GIL ${rt.gilEnabled ? 'on' : 'off'}, ${rt.cpuCount} cores, ${rt.platform})`,
   },
   node: {
@@ -105,23 +106,30 @@ export function describeRuntime(language: Language, interpreter: Interpreter): s
 const API_TIMEOUT_MS = 5_000;
 
 /**
- * The interpreter for a file: the Python extension's active environment when that
- * extension is installed, else `looplag.python.path`, else python3/python on PATH.
+ * The interpreter for a file: `looplag.python.path` when set (what Select Python
+ * Interpreter writes: the interpreter picked is the one the next run uses), else the
+ * Python extension's active environment when that extension is installed, else
+ * python3/python on PATH.
  */
 export async function resolveInterpreter(resource: vscode.Uri, settingPath: string, log: vscode.LogOutputChannel): Promise<Interpreter> {
-  if (vscode.extensions.getExtension(PYTHON_EXTENSION_ID)) {
-    try {
-      const found = await withTimeout(fromPythonExtension(resource), API_TIMEOUT_MS);
-      if (found) return { path: found, source: 'python extension' };
-    } catch (e) {
-      log.warn(`Python extension did not give an interpreter: ${(e as Error).message}`);
-    }
-  }
   if (settingPath) return { path: settingPath, source: 'looplag.python.path' };
+  const found = await pythonExtensionInterpreter(resource, log);
+  if (found) return { path: found, source: 'python extension' };
   return { path: undefined, source: 'PATH' };
 }
 
-async function fromPythonExtension(resource: vscode.Uri): Promise<string | undefined> {
+/** The Python extension's interpreter for a file; undefined when it is not installed or does not answer in time. */
+export async function pythonExtensionInterpreter(resource: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<string | undefined> {
+  if (!vscode.extensions.getExtension(PYTHON_EXTENSION_ID)) return undefined;
+  try {
+    return await withTimeout(fromPythonExtension(resource), API_TIMEOUT_MS);
+  } catch (e) {
+    log.warn(`Python extension did not give an interpreter: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+async function fromPythonExtension(resource: vscode.Uri | undefined): Promise<string | undefined> {
   // Loaded lazily: only users with the Python extension pay for it.
   const { PythonExtension } = await import('@vscode/python-extension');
   const api = await PythonExtension.api();
@@ -138,13 +146,13 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Actions for "no interpreter": select one in the Python extension, or set ours
- * (`looplag.python.path`, or `looplag.node.path` for JS/TS).
+ * Actions for "no interpreter": Select Python Interpreter (Loop Lag's picker: with or
+ * without the Python extension), or the setting (`looplag.python.path`, or
+ * `looplag.node.path` for JS/TS).
  */
 export async function offerInterpreterFix(message: string, language: Language = 'python'): Promise<void> {
   const picker = hostRuntime(language).picker;
-  const hasPicker = Boolean(picker && vscode.extensions.getExtension(picker.extensionId));
-  const actions = [...(hasPicker ? ['Select Interpreter'] : []), 'Open Settings'];
+  const actions = [...(picker ? ['Select Interpreter'] : []), 'Open Settings'];
   const pick = await vscode.window.showErrorMessage(message, ...actions);
   if (pick === 'Select Interpreter' && picker) await vscode.commands.executeCommand(picker.command);
   if (pick === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', runtimeNoun(language).setting);

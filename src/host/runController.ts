@@ -26,6 +26,7 @@ import { ActiveRun, ReportView, startingSweep } from './reportView';
 import { KNOBS } from '../shared/settings';
 import { readServeSettings } from './serveConfig';
 import { runServeInEditor, ServeRequest } from './serveRun';
+import { sessionOptions } from './sessionOptions';
 
 /** Everything needed to start (and later repeat) a measurement. */
 export interface RunRequest {
@@ -52,9 +53,6 @@ export interface RunSlot {
 function slotOf(request: RunRequest): RunSlot {
   return { label: request.label, concurrency: request.settings.report.concurrency };
 }
-
-/** Cancel: the sidecar gets half a second to stop politely, then its process tree is killed. */
-const CANCEL_GRACE_MS = 500;
 
 type ProgressSink = vscode.Progress<{ message?: string; increment?: number }>;
 
@@ -175,7 +173,7 @@ export class RunController implements vscode.Disposable {
     }, (signal, progress) => {
       let reported = 0;
       return runSession({
-        ...this.sessionOptions(request, signal),
+        ...sessionOptions(request, signal, this.sidecarDirs, this.log),
         settings: s,
         freeThreaded,
         onProgress: (p) => {
@@ -216,7 +214,7 @@ export class RunController implements vscode.Disposable {
       const points: Record<string, number> = {};
       let reported = 0;
       return runSweep({
-        ...this.sessionOptions(request, signal),
+        ...sessionOptions(request, signal, this.sidecarDirs, this.log),
         settings,
         workers,
         budgetS: request.settings.sweepBudgetS,
@@ -254,27 +252,9 @@ export class RunController implements vscode.Disposable {
     const best = sweep.best ? `${sweep.best.mode} W=${sweep.best.workers}` : 'no pool size within budget';
     this.setStatus(`$(pulse) Loop Lag sweep: ${best}`, `Loop Lag: worker sweep of ${request.label}\n${sweep.headline}`, COMMANDS.showSweep);
     this.view.refresh();
-    if (sweep.error) await explainFailure(sweep.error, request, `sweep cancelled; ${sweep.points.filter((p) => p.status === 'ok').length} pool size(s) were measured`, this.log);
+    // A cancel's sentence is the sweep's own error message (cancelText.ts), as the panel shows it.
+    if (sweep.error) await explainFailure(sweep.error, request, `sweep ${sweep.error.message}`, this.log);
     return sweep;
-  }
-
-  /** What a run and a sweep share: the sidecar, its runtime, cancel and logs. */
-  private sessionOptions(request: RunRequest, signal: AbortSignal) {
-    return {
-      target: {
-        file: request.uri.fsPath, qualname: request.qualname, lines: request.lines, args: request.args,
-        language: request.language, workspaceRoot: request.workspaceRoot,
-      },
-      ...hostRuntime(request.language).choice(request.interpreter),
-      // The engine's per-runtime options (RunOptions); the bench and the tests pass them too.
-      sidecarDir: this.sidecarDirs.python,
-      nodeSidecarDir: this.sidecarDirs.node,
-      signal,
-      cancelGraceMs: CANCEL_GRACE_MS,
-      onSpawn: (cmd: string, args: string[]) => this.log.info(`sidecar: ${cmd} ${args.join(' ')}`),
-      onStderr: (text: string) => this.log.warn(`sidecar stderr: ${text.trimEnd()}`),
-      editorPid: 'self' as const, // the editor's processes (the panel drawing, this host) are not background load
-    };
   }
 
   /**
@@ -368,7 +348,7 @@ export class RunController implements vscode.Disposable {
       `Loop Lag: ${request.label}\n${report.headline ? `${report.headline}\n` : ''}${headline}`, COMMANDS.showReport);
     this.view.refresh();
     this.changed.fire();
-    if (report.error) await explainFailure(report.error, request, `run cancelled; ${report.runs.filter((r) => r.status !== 'skipped').length} mode(s) were measured`, this.log);
+    if (report.error) await explainFailure(report.error, request, `run ${report.error.message}`, this.log);
   }
 
   private onProgress(p: Progress, text: string): void {

@@ -6,6 +6,7 @@
  * this only finds where to offer the lens and what to preselect.
  */
 import * as path from 'node:path';
+import { firstDecoratorLine } from './decorators';
 
 /** An app object the file binds at module level: `app = FastAPI(...)`, `api: Starlette = Starlette(...)`. */
 export interface AsgiAppDef {
@@ -97,9 +98,7 @@ function scanPython(source: string): RouteSite[] {
       if (named.length) methods = named;
     }
     // The lens goes above the handler's first decorator, not between two of them.
-    let first = i;
-    while (first > 0 && /^\s*@/.test(lines[first - 1])) first--;
-    sites.push({ methods, path: p[2], line: first + 1 });
+    sites.push({ methods, path: p[2], line: firstDecoratorLine(lines, i) + 1 });
   }
   return sites;
 }

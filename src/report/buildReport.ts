@@ -8,6 +8,7 @@ import { percentileSorted, round3, sortedCopy } from '../stats/percentiles';
 import { assessQuality } from './quality';
 import { implausibleFigures } from '../stats/plausibility';
 import { advise, headline } from '../advice/advise';
+import { cancelledMessage, hasFigures } from './cancelText';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -138,6 +139,17 @@ function mostFrequent(xs: (string | null)[]): string | null {
   return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
 }
 
+/**
+ * A cancelled session's error says what it measured in the end (cancelText.ts), the
+ * windows that came after the cancel included (a cut window the sidecar sent as it
+ * stopped): the state as the session leaves it, before its report is built.
+ */
+export function withCancelSummary(state: SessionState, kind: 'run' | 'sweep'): SessionState {
+  if (state.error?.kind !== 'cancelled') return state;
+  const runs = state.windows.map((w) => toModeRun(w, state.settings));
+  return { ...state, error: { ...state.error, message: cancelledMessage(runs, kind) } };
+}
+
 export function buildReport(state: SessionState): Report {
   const report = assemble(state);
   report.advice = advise(report);
@@ -175,7 +187,7 @@ function assemble(state: SessionState): Report {
   // Calls that never finished (cut, or lost in a crash) leave the session incomplete.
   const lost = runs.some(callsLost);
   // A run the host recorded for a sidecar that could not answer has no figures: not "measured".
-  const withFigures = measured.filter((r) => !(r.partial && r.lag.sampleCount === 0));
+  const withFigures = measured.filter(hasFigures);
   const status: Report['status'] = !state.error ? (lost ? 'partial' : 'complete') : withFigures.length ? 'partial' : 'failed';
   return {
     schema: REPORT_SCHEMA,

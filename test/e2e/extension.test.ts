@@ -278,6 +278,8 @@ describe('Loop Lag in VS Code: measure, re-measure, reload, cancel', { skip }, (
     const report = newestReport(server);
     assert.equal(report.target.qualname, 'hold_gil');
     assert.equal(report.error?.kind, 'cancelled');
+    // The notification and the report (the panel's banner, the CLI) say the same sentence.
+    assert.equal(note, `Loop Lag: run ${report.error!.message}.`);
   });
 });
 

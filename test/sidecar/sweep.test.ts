@@ -335,6 +335,9 @@ test('Ctrl+C during a sweep: exit 130, a partial document, and no process left',
   assert.match(r.stderr, /error \[cancelled\]/);
   assert.notEqual(r.sweep!.status, 'complete');
   assert.equal(r.sweep!.error?.kind, 'cancelled');
+  // What was measured, by pool size (cancelText.ts): the same sentence as the CLI's line.
+  assert.match(r.sweep!.error!.message, /^cancelled (before any pool size was measured|after \d+ pool sizes? measured: process W=\d)/);
+  assert.ok(r.stderr.includes(`error [cancelled]: ${r.sweep!.error!.message}`), r.stderr);
   assert.ok(stopMs < 5000, `took ${stopMs.toFixed(0)} ms to stop`);
   await assertNoProcessLeft(tag);
 });

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { Report } from '../../src/shared/protocol';
+import { cancelledMessage, hasFigures, measuredWhole } from '../../src/report/cancelText';
 import {
   assertNoProcessLeft, assertOneLineError, CliResult, FIXTURES, newTag, processesWithTag, reportOf, run, runCli, scratchFolders, waitFor, writePy,
 } from './helpers';
@@ -362,10 +363,13 @@ export async function expectInterrupted(args: string[], marker: string, what: st
   const elapsedMs = Date.now() - t0;
   assert.equal(r.code, 130, r.stderr);
   assert.ok(elapsedMs < 3000, `took ${elapsedMs} ms after SIGINT`);
-  assert.equal(r.stderr, 'looplag: interrupted; stopping (interrupt again to stop at once)\n' +
-    `looplag: error [cancelled]: cancelled (${measured} mode(s) measured)\n`);
   await assertNoProcessLeft(tag);
   const report = reportOf(r);
   assert.equal(report.error?.kind, 'cancelled');
+  // The CLI's line is the report's error, which names what the report holds (cancelText.ts):
+  // `measured` modes whole, and any cut short by the cancel.
+  assert.equal(r.stderr, 'looplag: interrupted; stopping (interrupt again to stop at once)\n' +
+    `looplag: error [cancelled]: ${cancelledMessage(report.runs)}\n`);
+  assert.equal(report.runs.filter((run) => hasFigures(run) && measuredWhole(run)).length, measured, report.error!.message);
   return report;
 }

@@ -268,3 +268,12 @@ Object.assign(Uri, {
     return new Uri(m?.[1] ?? 'file', m?.[2] ?? text);
   },
 });
+// The interpreter status bar and picker (host/interpreterStatus.ts, interpreterPicker.ts).
+export const activeEditor = new EventEmitter<unknown>();
+export enum QuickPickItemKind { Separator = -1, Default = 0 }
+export enum InputBoxValidationSeverity { Info = 1, Warning = 2, Error = 3 }
+Object.assign(window, {
+  activeTextEditor: undefined as unknown,
+  onDidChangeActiveTextEditor: activeEditor.event,
+});
+Object.assign(workspace, { workspaceFolders: undefined as unknown });

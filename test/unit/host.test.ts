@@ -179,7 +179,8 @@ test('"no runtime" errors open the language\'s own path setting', async () => {
   try {
     await offerInterpreterFix('no Node', 'typescript');
     await offerInterpreterFix('no Python');
-    assert.deepEqual(shown, [['no Node', 'Open Settings'], ['no Python', 'Open Settings']]);
+    // Python: Loop Lag's own picker, with or without the Python extension; Node has none.
+    assert.deepEqual(shown, [['no Node', 'Open Settings'], ['no Python', 'Select Interpreter', 'Open Settings']]);
     assert.deepEqual(executed, [['workbench.action.openSettings', 'looplag.node.path'], ['workbench.action.openSettings', 'looplag.python.path']]);
   } finally {
     Object.assign(fake.window, { showErrorMessage: original.showErrorMessage });
@@ -204,9 +205,12 @@ test('the manifest declares every command, setting and safety capability the cod
   assert.deepEqual(settingsDecl['looplag.node.modes'].items.enum, [...NODE_MODES]);
   assert.deepEqual(settingsDecl['looplag.node.modes'].default, [...NODE_MODES]);
   assert.equal(settingsDecl['looplag.node.modes'].items.enumDescriptions.length, NODE_MODES.length);
-  assert.equal(settingsDecl['looplag.node.path'].scope, 'machine-overridable');
-  assert.equal(settingsDecl['looplag.python.path'].scope, 'machine-overridable');
-  assert.equal(settingsDecl['looplag.python.freeThreadedPath'].scope, 'machine-overridable');
+  // Resource scope: listed in every tab of a remote window's settings editor (machine-overridable
+  // ones are left out of its User tab); restrictedConfigurations above keeps a workspace's value
+  // ignored in Restricted Mode, whatever the scope.
+  assert.equal(settingsDecl['looplag.node.path'].scope, 'resource');
+  assert.equal(settingsDecl['looplag.python.path'].scope, 'resource');
+  assert.equal(settingsDecl['looplag.python.freeThreadedPath'].scope, 'resource');
   assert.equal(settingsDecl['looplag.python.freeThreadedPath'].default, 'auto');
   assert.deepEqual(settingsDecl['looplag.plannedMode'].enum, ['auto', ...new Set([...PYTHON_MODES, ...NODE_MODES])]);
   assert.equal(settingsDecl['looplag.plannedMode'].enumDescriptions.length, settingsDecl['looplag.plannedMode'].enum.length);
@@ -218,12 +222,15 @@ test('the manifest declares every command, setting and safety capability the cod
   // Every language the host measures activates the extension and shows the command.
   for (const id of MEASURED_LANGUAGE_IDS) {
     assert.ok(pkg.activationEvents.includes(`onLanguage:${id}`), id);
-    for (const menu of ['commandPalette', 'editor/context']) {
-      for (const command of [COMMANDS.measure, COMMANDS.sweep]) {
-        const when: string = pkg.contributes.menus[menu].find((m: { command: string }) => m.command === command).when;
-        assert.ok(when.split('||').map((c) => c.trim()).includes(`editorLangId == ${id}`), `${menu} ${command}: ${when}`);
-      }
+    for (const command of [COMMANDS.measure, COMMANDS.sweep]) {
+      const when: string = pkg.contributes.menus.commandPalette.find((m: { command: string }) => m.command === command).when;
+      assert.ok(when.split('||').map((c) => c.trim()).includes(`editorLangId == ${id}`), `commandPalette ${command}: ${when}`);
     }
+    // The editor's context menu: the "Loop Lag" submenu, shown for the language, holds them.
+    const sub = pkg.contributes.menus['editor/context'].find((m: { submenu?: string }) => m.submenu === 'looplag.editorContext');
+    assert.ok(sub.when.split('||').map((c: string) => c.trim()).includes(`editorLangId == ${id}`), `editor/context: ${sub.when}`);
+    const inSub = pkg.contributes.menus['looplag.editorContext'].map((m: { command: string }) => m.command);
+    for (const command of [COMMANDS.measure, COMMANDS.sweep, COMMANDS.measureEndpoint]) assert.ok(inSub.includes(command), command);
   }
   assert.equal(pkg.capabilities.virtualWorkspaces.supported, false);
   assert.equal(pkg.main, './dist/extension.js');

@@ -73,7 +73,7 @@ test('Measure Function on a FastAPI route opens the argument prompt with the mar
   const ran: string[] = [];
   const runs = { sidecarDirs: DIRS, run: async () => void ran.push('run'), sweep: async () => void ran.push('sweep') };
   const context = { extension: { id: 'looplag.looplag' }, workspaceState: { get: () => undefined, update: async () => undefined } };
-  const commands = new Commands(context as never, runs as never, { info() {}, warn() {}, error() {} } as never, { clear() {} });
+  const commands = new Commands(context as never, runs as never, { info() {}, warn() {}, error() {} } as never, { clear() {} }, { select: async () => undefined });
   await commands.measureFunction(uri as never, 'login');
   assert.equal(boxes.length, 1, 'the prompt opened');
   assert.equal(boxes[0].title, 'Loop Lag: arguments for login(password=…, db=…)');

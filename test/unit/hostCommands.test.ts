@@ -36,7 +36,7 @@ function handlerTable() {
   };
   const annotations = { clear: () => void ran.push(['clearAnnotations']) };
   const context = { extension: { id: 'looplag.looplag' }, workspaceState: { get: () => undefined, update: async () => undefined } };
-  const commands = new Commands(context as never, runs as never, { info() {}, warn() {}, error() {} } as never, annotations);
+  const commands = new Commands(context as never, runs as never, { info() {}, warn() {}, error() {} } as never, annotations, { select: async () => undefined });
   return { handlers: commands.handlers(), ran };
 }
 
@@ -50,9 +50,16 @@ test('package.json contributes exactly the commands of the typed table, each tit
     assert.ok(c.title, `${c.command} has a title`);
     assert.equal(c.category, 'Loop Lag', c.command);
   }
-  for (const [menu, entries] of Object.entries(pkg.contributes.menus as Record<string, { command: string }[]>)) {
-    for (const entry of entries) assert.ok(entry.command in handlers, `${menu} names ${entry.command}, which has no handler`);
+  const submenus = new Map<string, string>((pkg.contributes.submenus ?? []).map((s: { id: string; label: string }) => [s.id, s.label]));
+  for (const [menu, entries] of Object.entries(pkg.contributes.menus as Record<string, { command?: string; submenu?: string }[]>)) {
+    for (const entry of entries) {
+      if (entry.submenu) assert.ok(submenus.has(entry.submenu) && pkg.contributes.menus[entry.submenu]?.length, `${menu} names the submenu ${entry.submenu}, declared and filled`);
+      else assert.ok(entry.command! in handlers, `${menu} names ${entry.command}, which has no handler`);
+    }
   }
+  // Menus show a command's title without its category: the editor's context menu holds our
+  // entries in one "Loop Lag" submenu, so "Measure Function" reads under "Loop Lag".
+  for (const entry of pkg.contributes.menus['editor/context']) assert.equal(submenus.get(entry.submenu), 'Loop Lag', JSON.stringify(entry));
   // A command whose handler takes arguments cannot be run from the palette (nothing would pass them).
   const palette: { command: string; when?: string }[] = pkg.contributes.menus.commandPalette;
   for (const [id, handler] of Object.entries(handlers)) {

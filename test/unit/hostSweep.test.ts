@@ -18,6 +18,7 @@ import { HistoryStore } from '../../src/report/historyStore';
 import { compactHeadline } from '../../src/report/verdict';
 import { Report, Sweep } from '../../src/shared/protocol';
 import { ToWebview } from '../../src/shared/webviewProtocol';
+import { cancelledMessage } from '../../src/report/cancelText';
 import * as fake from '../support/fakeVscode';
 import { FIXTURES } from '../support/helpers';
 
@@ -57,7 +58,7 @@ function commandsWithFakeRuns() {
   };
   const context = { extension: { id: 'looplag.looplag' }, workspaceState: { get: () => undefined, update: async () => undefined } };
   const log = { info() {}, warn() {}, error() {} };
-  const commands = new Commands(context as never, runs as never, log as never, { clear() {} });
+  const commands = new Commands(context as never, runs as never, log as never, { clear() {} }, { select: async () => undefined });
   return { commands, ran };
 }
 
@@ -244,10 +245,10 @@ test('a sweep and a run go one at a time; Cancel Run cancels a sweep; the panel 
     assert.equal(pending.length, 1);
 
     // The engine ends (cancelled): the final sweep is what the panel shows, running no more.
-    const final: Sweep = { ...startingSweep(request, { ...request.settings.report, modes: ['thread', 'process'], lagBudgetMs: 100 }, [1, 2, 4]), status: 'failed', error: { kind: 'cancelled', message: 'cancelled (0 mode(s) measured)', detail: null }, headline: 'Nothing measured: cancelled.' };
+    const final: Sweep = { ...startingSweep(request, { ...request.settings.report, modes: ['thread', 'process'], lagBudgetMs: 100 }, [1, 2, 4]), status: 'failed', error: { kind: 'cancelled', message: cancelledMessage([], 'sweep'), detail: null }, headline: 'Nothing measured: cancelled.' };
     pending[0].finish(final);
     assert.equal(await sweeping, final);
-    assert.match(shown.at(-1)!.text, /sweep cancelled; 0 pool size\(s\) were measured/);
+    assert.match(shown.at(-1)!.text, /^Loop Lag: sweep cancelled before any pool size was measured\.$/);
     panel.webview.received.fire({ type: 'ready' });
     assert.deepEqual(ToWebview.parse(panel.webview.posted.at(-1)), { type: 'sweep', sweep: final, running: null });
 
