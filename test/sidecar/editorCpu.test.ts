@@ -28,10 +28,12 @@ function cpuS(pid: number): number {
 }
 
 /** A stand-in editor: a root process whose child spins a core. Resolves once the child runs. */
-async function startEditor(): Promise<{ root: ChildProcess; spinnerPid: number; stop(): void }> {
+async function startEditor(spinner: 'editor' | 'shell' = 'editor'): Promise<{ root: ChildProcess; spinnerPid: number; stop(): void }> {
+  // 'shell': the spinner is another program (a shell in the editor's terminal), which is the user's load.
+  const command = spinner === 'editor' ? `process.execPath, ['-e', 'for (;;) {}']` : `'/bin/sh', ['-c', 'while :; do :; done']`;
   const root = spawn(process.execPath, ['-e', `
     const { spawn } = require('node:child_process');
-    const child = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+    const child = spawn(${command}, { stdio: 'ignore' });
     console.log(child.pid);
     process.on('SIGTERM', () => { child.kill('SIGKILL'); process.exit(0); });
     setInterval(() => {}, 1000);
@@ -101,6 +103,28 @@ for (const [language, named] of [['python', 'root'], ['javascript', 'self']] as 
     }
   });
 }
+
+test('a busy program that is not the editor\'s (a shell under it, as in its terminal) still counts when the root is named', { skip: !LINUX && 'needs Linux /proc' }, async (t) => {
+  const dir = tmpDir('looplag-editor-cpu-');
+  const file = path.join(dir, TARGETS.javascript.file);
+  fs.writeFileSync(file, TARGETS.javascript.source);
+  const editor = await startEditor('shell');
+  const seen: string[] = [];
+  try {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const named = await measure('javascript', file, editor.spinnerPid, editor.root.pid!);
+      seen.push(`named ${named.background.toFixed(2)} (spinner ${named.spinner.toFixed(2)})`);
+      if (named.spinner < 0.15) continue;
+      // Counted: the background holds most of the spinner's share.
+      if (named.background >= 0.6 * named.spinner) return;
+    }
+    if (seen.every((x) => Number(/spinner ([\d.]+)/.exec(x)![1]) < 0.15)) return t.skip(`the spinner got too little CPU to tell (load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores): ${seen.join('; ')}`);
+    assert.fail(`a shell's spinning under the named root was left out of the background: ${seen.join('; ')}`);
+  } finally {
+    editor.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('the host finds its root: the top-most ancestor running the same program (here the test runner itself or a node above it)', { skip: !LINUX && 'needs Linux /proc' }, () => {
   const root = editorRootPid();

@@ -14,8 +14,9 @@ export const EDITOR_PID_ENV = 'LOOPLAG_EDITOR_PID';
 const CLOCK_TICKS_PER_S = 100;
 
 /**
- * user+system ticks of each live process under `rootPid` (itself included) but not under
- * `skipPid` (this sidecar and what it started); null when /proc cannot tell.
+ * user+system ticks of each live process under `rootPid` (itself included) that runs the
+ * root's program, through such processes only, and not under `skipPid` (this sidecar and
+ * what it started); null when /proc cannot tell.
  */
 export function treeCpuTicks(rootPid: number, skipPid: number): Map<number, number> | null {
   let names: string[];
@@ -46,14 +47,28 @@ export function treeCpuTicks(rootPid: number, skipPid: number): Map<number, numb
   const children = new Map<number, number[]>();
   for (const [pid, ppid] of parent) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
   const found = new Map<number, number>();
+  const rootExe = exeOf(rootPid);
   const stack = [rootPid];
   while (stack.length) {
     const pid = stack.pop()!;
     if (pid === skipPid) continue;
+    // The editor's own processes run its program (VS Code's renderers, GPU process and
+    // extension hosts; code-server's node). A shell in its terminal, and whatever runs
+    // there (builds, dev servers, load generators), is the user's load: not followed.
+    if (pid !== rootPid && (rootExe === null || exeOf(pid) !== rootExe)) continue;
     found.set(pid, ticks.get(pid)!);
     stack.push(...(children.get(pid) ?? []));
   }
   return found;
+}
+
+/** The program a process runs (/proc/PID/exe); null when it cannot be read. */
+function exeOf(pid: number): string | null {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -149,10 +149,19 @@ except ImportError:  # Windows: os.times() is what there is
 EDITOR_PID_ENV = "LOOPLAG_EDITOR_PID"
 
 
+def _exe_of(pid):
+    """The program a process runs (/proc/PID/exe); None when it cannot be read."""
+    try:
+        return os.readlink("/proc/%d/exe" % pid)
+    except OSError:
+        return None
+
+
 def _tree_cpu_ticks(root_pid, skip_pid):
     """{pid: user+system clock ticks} of the live processes under `root_pid` (itself
-    included) but not under `skip_pid` (this sidecar and its pool), from /proc; None
-    when /proc cannot tell (not Linux, or the root is gone)."""
+    included) that run the root's program, through such processes only, and not under
+    `skip_pid` (this sidecar and its pool), from /proc; None when /proc cannot tell (not
+    Linux, or the root is gone)."""
     parents, ticks = {}, {}
     try:
         names = os.listdir("/proc")
@@ -179,9 +188,15 @@ def _tree_cpu_ticks(root_pid, skip_pid):
     for pid, ppid in parents.items():
         children.setdefault(ppid, []).append(pid)
     found, stack = {}, [root_pid]
+    root_exe = _exe_of(root_pid)
     while stack:
         pid = stack.pop()
         if pid == skip_pid:
+            continue
+        # The editor's own processes run its program (VS Code's renderers, GPU process and
+        # extension hosts; code-server's node). A shell in its terminal, and whatever runs
+        # there (builds, dev servers, load generators), is the user's load: not followed.
+        if pid != root_pid and (root_exe is None or _exe_of(pid) != root_exe):
             continue
         found[pid] = ticks[pid]
         stack.extend(children.get(pid, ()))
