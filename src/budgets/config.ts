@@ -8,9 +8,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../engine/options';
-import { checkPlan, Plan } from '../cli/plan';
-import { parseApp, parseServeArgs, ServeCommand } from '../cli/serveCommandLine';
-import type { CliFlags } from '../cli/commandLine';
+import { checkPlan, Plan } from '../engine/plan';
+import type { CliFlags } from '../engine/runFlags';
+import { parseApp } from '../serve/appSpec';
+import { parseServeArgs, ServeCommand } from '../serve/serveArgs';
 import { arr, bool, literal, num, obj, optional, Schema, str, ValidationError } from '../shared/validate';
 import { COMMON_FIELDS, fieldOf, FieldType, fieldsOf, KIND_FIELDS } from './fields';
 
