@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EditorAnnotations } from './host/annotations';
+import { BudgetTests } from './host/budgetTests';
 import { CODELENS_SELECTOR, LoopLagCodeLens } from './host/codeLens';
 import { Commands } from './host/commands';
 import { EndpointCodeLens } from './host/serveLens';
@@ -30,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, codeLens),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, endpointLens),
     registerReportSerializer(runs.panel),
+    new BudgetTests(runs, log),
   );
   void runs.loadHistory();
   log.info(`Loop Lag ${context.extension.packageJSON.version} activated (${process.platform}, Node ${process.versions.node})`);

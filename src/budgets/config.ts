@@ -99,13 +99,18 @@ export function loadBudgetConfig(file: string = DEFAULT_BUDGETS_FILE, cwd: strin
     const code = (e as NodeJS.ErrnoException).code;
     throw new BudgetFileError(`${file}: ${code === 'ENOENT' ? 'no such file (write one: see README, "Budgets as tests")' : code === 'EISDIR' ? 'is a folder' : (e as Error).message}`);
   }
+  return parseBudgetText(text, file, path.dirname(resolved));
+}
+
+/** The checks of loadBudgetConfig on the file's text (the editor reads it from the document, unsaved edits included). */
+export function parseBudgetText(text: string, file: string, dir: string): BudgetConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw new BudgetFileError(`${file}: not JSON (${(e as Error).message})`);
   }
-  return parseBudgetConfig(json, file, path.dirname(resolved));
+  return parseBudgetConfig(json, file, dir);
 }
 
 /** The checks of loadBudgetConfig on a parsed document; `dir` is the folder relative paths are read from. */

@@ -115,7 +115,8 @@ test('the CLI (run outside the editor) imports neither vscode nor the editor sid
   // Not vacuous: the steps were found, and each file's imports were read.
   assert.ok(files.includes('src/cli/plan.ts'), `the CLI's steps: ${files.join(', ')}`);
   const imports = files.flatMap((file) => importsOf(file, fs.readFileSync(path.join(REPO, file), 'utf8')));
-  for (const file of files) assert.ok(imports.some((i) => i.file === file), `imports read in ${file}`);
+  // (A file that imports nothing, such as budgets/positions.ts, has nothing to read.)
+  for (const file of files.filter((f) => /^import /m.test(fs.readFileSync(path.join(REPO, f), 'utf8')))) assert.ok(imports.some((i) => i.file === file), `imports read in ${file}`);
   assert.ok(imports.some((i) => i.file === 'src/cli.ts' && i.specifier.startsWith('./engine/')), 'its imports were read');
   const bad = imports.filter((i) => ['vscode', 'host', 'panel', 'webview', 'extension'].includes(reached(i)?.replace(/\.ts$/, '') ?? ''));
   assert.deepEqual(bad.map((i) => `${i.file}:${i.line} imports '${i.specifier}'`), []);
