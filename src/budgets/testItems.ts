@@ -20,10 +20,14 @@ export function describeBudget(b: Budget, dir: string): string {
   return `${where} · ${b.plan.settings.modes.join(', ')}`;
 }
 
-/** The test run's verdict for an item: `passed`, `failed` and `errored` carry the message shown on the entry. */
+/**
+ * The test run's verdict for an item. `failed` and `errored` carry the message shown on the
+ * entry: `summary` (what went over, or that it was not measured) and `detail` (the report's
+ * headline, or why), and `message`, both on one line as `looplag test` prints them.
+ */
 export type BudgetTestState =
   | { state: 'passed'; durationMs: number }
-  | { state: 'failed' | 'errored'; message: string; durationMs: number }
+  | { state: 'failed' | 'errored'; message: string; summary: string; detail: string; durationMs: number }
   | { state: 'skipped'; why: string };
 
 /**
@@ -38,5 +42,5 @@ export function budgetTestState(r: BudgetResult): BudgetTestState {
   }
   if (r.outcome === 'pass') return { state: 'passed', durationMs: r.durationMs };
   const message = r.message ? `${r.summary}: ${r.message}` : r.summary;
-  return { state: r.outcome === 'fail' ? 'failed' : 'errored', message, durationMs: r.durationMs };
+  return { state: r.outcome === 'fail' ? 'failed' : 'errored', message, summary: r.summary, detail: r.message, durationMs: r.durationMs };
 }

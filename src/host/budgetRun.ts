@@ -104,8 +104,8 @@ async function runFile(r: Requested, runs: BudgetRunHost, log: vscode.LogOutputC
 function report(run: vscode.TestRun, item: vscode.TestItem, r: BudgetResult): void {
   const s = budgetTestState(r);
   if (s.state === 'passed') run.passed(item, s.durationMs);
-  else if (s.state === 'failed') run.failed(item, messageAt(s.message, item), s.durationMs);
-  else if (s.state === 'errored') run.errored(item, messageAt(s.message, item), s.durationMs);
+  else if (s.state === 'failed') run.failed(item, messageAt(paragraphs(s.summary, s.detail), item), s.durationMs);
+  else if (s.state === 'errored') run.errored(item, messageAt(paragraphs(s.summary, s.detail), item), s.durationMs);
   else run.skipped(item);
   const where = item.uri && item.range ? new vscode.Location(item.uri, item.range) : undefined;
   run.appendOutput(`${resultLine(r)}\r\n`, where, item);
@@ -166,7 +166,18 @@ function leavesOf(r: Requested): vscode.TestItem[] {
   return out.length || r.file.item.children.size ? out : [r.file.item];
 }
 
-function messageAt(text: string, item: vscode.TestItem): vscode.TestMessage {
+/**
+ * What went over, then the report's headline, as paragraphs: a plain message is shown
+ * unwrapped in one line. Markdown only for the wrapping: every part is the user's or the
+ * report's text, escaped (appendText), and the string is not trusted.
+ */
+function paragraphs(...parts: string[]): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  parts.filter(Boolean).forEach((p, i) => (i && md.appendMarkdown('\n\n'), md.appendText(p)));
+  return md;
+}
+
+function messageAt(text: string | vscode.MarkdownString, item: vscode.TestItem): vscode.TestMessage {
   const m = new vscode.TestMessage(text);
   if (item.uri) m.location = new vscode.Location(item.uri, item.range ?? new vscode.Range(0, 0, 0, 0));
   return m;

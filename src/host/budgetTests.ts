@@ -19,6 +19,10 @@ import type { RunController } from './runController';
 export const MAX_BUDGET_FILE_BYTES = 1_000_000;
 /** Edits are re-read after this pause in typing, not on every keystroke. */
 const EDIT_DEBOUNCE_MS = 300;
+/** Created paths are looked at in batches: a checkout or a build creates many at once. */
+const CREATED_BATCH_MS = 500;
+/** More created at once than this: one search of the whole workspace instead of a stat each. */
+const CREATED_BATCH_MAX = 200;
 const GLOB = `**/${DEFAULT_BUDGETS_FILE}`;
 const EXCLUDE = '**/node_modules/**';
 
@@ -36,16 +40,23 @@ export class BudgetTests implements vscode.Disposable {
   readonly controller = vscode.tests.createTestController('looplag', 'Loop Lag');
   private readonly files = new Map<string, BudgetFile>();
   private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly created = new Set<string>();
+  private createdTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly disposables: vscode.Disposable[] = [this.controller];
 
-  constructor(runs: RunController, log: vscode.LogOutputChannel) {
+  constructor(runs: RunController, private readonly log: vscode.LogOutputChannel) {
     this.controller.createRunProfile('Run', vscode.TestRunProfileKind.Run, (request, token) => runBudgetTests(this, runs, log, request, token), true);
     // The view asks for the items when it opens; Refresh Tests finds them again.
     this.controller.resolveHandler = (item) => (item ? undefined : this.discover());
     this.controller.refreshHandler = () => this.discover();
     const watcher = vscode.workspace.createFileSystemWatcher(GLOB);
+    // A folder created with its files at once (a checkout, an unpacked copy) reaches the
+    // watcher as the folder alone: folders created are searched for a looplag.json.
+    const creations = vscode.workspace.createFileSystemWatcher('**/*', false, true, true);
     this.disposables.push(
       watcher,
+      creations,
+      creations.onDidCreate((uri) => this.onCreated(uri)),
       watcher.onDidCreate((uri) => this.reload(uri)),
       watcher.onDidChange((uri) => this.reload(uri)),
       watcher.onDidDelete((uri) => this.remove(uri)),
@@ -126,6 +137,7 @@ export class BudgetTests implements vscode.Disposable {
     if (!this.controller.items.get(key)) this.controller.items.add(item);
     const file = { uri, item, config, error, version };
     this.files.set(key, file);
+    this.log.info(`Testing view: ${item.label}: ${error ?? `${config!.budgets.length} budget${config!.budgets.length === 1 ? '' : 's'}`}`);
     return file;
   }
 
@@ -133,6 +145,26 @@ export class BudgetTests implements vscode.Disposable {
     this.files.delete(uri.toString());
     this.controller.items.delete(uri.toString());
     return undefined;
+  }
+
+  private onCreated(uri: vscode.Uri): void {
+    if (uri.scheme !== 'file' || isBudgetFile(uri) || uri.fsPath.split(/[\\/]/).includes('node_modules')) return;
+    this.created.add(uri.fsPath);
+    this.createdTimer ??= setTimeout(() => void this.searchCreated(), CREATED_BATCH_MS);
+  }
+
+  /** The looplag.json files in the folders created since the last batch. */
+  private async searchCreated(): Promise<void> {
+    this.createdTimer = undefined;
+    const paths = [...this.created];
+    this.created.clear();
+    if (paths.length > CREATED_BATCH_MAX) return this.discover();
+    const folders = (await Promise.all(paths.map((p) => fs.promises.stat(p).then((st) => (st.isDirectory() ? p : null), () => null))))
+      .filter((p): p is string => p !== null);
+    for (const folder of folders) {
+      const found = await vscode.workspace.findFiles(new vscode.RelativePattern(vscode.Uri.file(folder), GLOB), EXCLUDE);
+      await Promise.all(found.map((uri) => this.reload(uri)));
+    }
   }
 
   /** An edit to an open looplag.json: read once typing pauses, once per document version. */
@@ -150,6 +182,7 @@ export class BudgetTests implements vscode.Disposable {
   dispose(): void {
     for (const t of this.pending.values()) clearTimeout(t);
     this.pending.clear();
+    clearTimeout(this.createdTimer);
     for (const d of this.disposables) d.dispose();
   }
 }

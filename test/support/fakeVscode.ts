@@ -245,6 +245,7 @@ export class TestMessage {
 }
 export class Location { constructor(readonly uri: Uri, readonly range: unknown) {} }
 export enum TestRunProfileKind { Run = 1, Debug = 2, Coverage = 3 }
+export class RelativePattern { constructor(readonly base: unknown, readonly pattern: string) {} }
 /** Each run's calls in order, e.g. `['enqueued', 'looplag.json#spin']`, `['errored', id, message]`. */
 export interface FakeTestRun { calls: unknown[][]; output: string[]; ended: boolean }
 export interface FakeTestController {

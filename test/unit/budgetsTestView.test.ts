@@ -106,11 +106,11 @@ const result = (extra: Partial<BudgetResult>): BudgetResult => ({
 test('budgetTestState: pass → passed, fail → failed with what went over and the headline, error → errored with why, Cancel → skipped', () => {
   assert.deepEqual(budgetTestState(result({})), { state: 'passed', durationMs: 1234 });
   assert.deepEqual(budgetTestState(result({ outcome: 'fail', exitCode: EXIT.budget, summary: 'probe p99 850 ms > 100 ms', message: 'Not safe: GET /reports blocks the loop.' })),
-    { state: 'failed', message: 'probe p99 850 ms > 100 ms: Not safe: GET /reports blocks the loop.', durationMs: 1234 });
+    { state: 'failed', message: 'probe p99 850 ms > 100 ms: Not safe: GET /reports blocks the loop.', summary: 'probe p99 850 ms > 100 ms', detail: 'Not safe: GET /reports blocks the loop.', durationMs: 1234 });
   assert.deepEqual(budgetTestState(result({ outcome: 'error', exitCode: EXIT.callsFailed, summary: 'not measured', message: 'calls raised in inline (ValueError)' })),
-    { state: 'errored', message: 'not measured: calls raised in inline (ValueError)', durationMs: 1234 });
+    { state: 'errored', message: 'not measured: calls raised in inline (ValueError)', summary: 'not measured', detail: 'calls raised in inline (ValueError)', durationMs: 1234 });
   assert.deepEqual(budgetTestState(result({ outcome: 'error', exitCode: EXIT.notMeasured, summary: 'not measured', message: '' })),
-    { state: 'errored', message: 'not measured', durationMs: 1234 });
+    { state: 'errored', message: 'not measured', summary: 'not measured', detail: '', durationMs: 1234 });
   // Stopped: the running budget (exit 130) and those after it are not judged.
   assert.deepEqual(budgetTestState(result({ outcome: 'error', exitCode: EXIT.interrupted, summary: 'not measured', message: 'cancelled' })), { state: 'skipped', why: 'stopped while it ran' });
   assert.deepEqual(budgetTestState(result({ outcome: 'skipped', exitCode: null, message: 'interrupted before it started' })), { state: 'skipped', why: 'interrupted before it started' });
