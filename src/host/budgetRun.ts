@@ -20,10 +20,13 @@ import { hostRuntime, resolveRuntime } from './interpreter';
 import type { RunController } from './runController';
 
 export const TRUST_MESSAGE = 'Loop Lag runs your code: trust the workspace to run budgets';
-export const BUSY_MESSAGE = 'Loop Lag is already measuring: runs go one at a time. Cancel that run or wait for it, then run the budgets again';
+/** The items' message while another measurement holds the slot (`what`: its label). */
+export function busyMessage(what: string): string {
+  return `Loop Lag is already running ${what}: runs go one at a time. Cancel it or wait for it, then run the budgets again`;
+}
 
 /** What a run needs of the editor's measurement slot and report history. */
-export type BudgetRunHost = Pick<RunController, 'prepare' | 'reportView'>;
+export type BudgetRunHost = Pick<RunController, 'prepare' | 'busyWith' | 'reportView'>;
 
 /** A file and the items of it the request runs: its budgets' (all of them for the file's item), less the excluded. */
 interface Requested {
@@ -41,6 +44,12 @@ export async function runBudgetTests(tests: BudgetTests, runs: BudgetRunHost, lo
     // Restricted Mode: nothing runs; each item says why (finding the budgets runs no code).
     if (!vscode.workspace.isTrusted) {
       for (const item of leaves) run.errored(item, messageAt(TRUST_MESSAGE, item));
+      return;
+    }
+    // Refused here, without prepare's prompt: the run would wait on the notification until it is dismissed.
+    const busy = runs.busyWith;
+    if (busy !== undefined) {
+      for (const item of leaves) run.errored(item, messageAt(busyMessage(busy), item));
       return;
     }
     const ran = await runs.prepare(`the budgets of ${requested.map((r) => vscode.workspace.asRelativePath(r.file.uri)).join(', ') || 'looplag.json'}`, async (slot) => {
@@ -63,7 +72,8 @@ export async function runBudgetTests(tests: BudgetTests, runs: BudgetRunHost, lo
       if (results.some((r) => r.kind === 'function' && r.report)) run.appendOutput('Loop Lag: Show Report opens the last function budget\'s report.\r\n');
       return true;
     });
-    if (!ran) for (const item of leaves) run.errored(item, messageAt(BUSY_MESSAGE, item));
+    // Taken meanwhile (between the check and prepare): prepare said so in a notification.
+    if (!ran) for (const item of leaves) run.errored(item, messageAt(busyMessage(runs.busyWith ?? 'another measurement'), item));
   } catch (e) {
     // Our bug, not the user's code (runBudgets never rejects for that): said on the run, logged in full.
     log.error(`budget run failed: ${(e as Error).stack ?? e}`);

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, test } from 'node:test';
 import * as vscode from 'vscode';
-import { BUSY_MESSAGE, TRUST_MESSAGE } from '../../src/host/budgetRun';
+import { busyMessage, TRUST_MESSAGE } from '../../src/host/budgetRun';
 import { BudgetTests } from '../../src/host/budgetTests';
 import type { RunController } from '../../src/host/runController';
 import * as fake from '../support/fakeVscode';
@@ -23,7 +23,7 @@ const GOOD = `{\r\n  "version": 1,\r\n  "budgets": [\r\n    { "name": "quick", "
 const BAD = JSON.stringify({ version: 1, budgets: [{ name: 'x', target: 'work.py::quick', concurrency: 0, budgetMs: 100 }] });
 
 /** A workspace with a good looplag.json and a bad one in bad/, the view's items found; `prepare` records its calls. */
-async function setUp(prepare: (label: string, work: (signal: AbortSignal) => Promise<unknown>) => Promise<unknown>) {
+async function setUp(prepare: (label: string, work: (signal: AbortSignal) => Promise<unknown>) => Promise<unknown>, busyWith?: string) {
   const dir = tmpDir('looplag-testview-host-');
   fs.copyFileSync(path.join(FIXTURES, 'budgets', 'work.py'), path.join(dir, 'work.py'));
   fs.writeFileSync(path.join(dir, 'looplag.json'), GOOD);
@@ -31,7 +31,7 @@ async function setUp(prepare: (label: string, work: (signal: AbortSignal) => Pro
   fs.copyFileSync(path.join(FIXTURES, 'budgets', 'work.py'), path.join(dir, 'bad', 'work.py'));
   fs.writeFileSync(path.join(dir, 'bad', 'looplag.json'), BAD);
   s.stub(fake.workspaceFiles, { found: [fake.Uri.file(path.join(dir, 'looplag.json')), fake.Uri.file(path.join(dir, 'bad', 'looplag.json'))] });
-  const runs = { prepare, reportView: {} } as unknown as RunController;
+  const runs = { prepare, busyWith, reportView: {} } as unknown as RunController;
   const tests = new BudgetTests(runs, vscode.window.createOutputChannel('Loop Lag', { log: true }));
   await tests.discover();
   const controller = fake.testControllers[fake.testControllers.length - 1];
@@ -75,16 +75,31 @@ test('Restricted Mode: every requested budget is errored with why, and nothing r
   }
 });
 
-test('another measurement holds the slot: the budgets asked for (less the excluded) are errored with why, nothing started', async () => {
+test('another measurement holds the slot: the budgets asked for (less the excluded) are errored with why, nothing started, no prompt awaited', async () => {
   const labels: string[] = [];
-  const w = await setUp(async (label) => void labels.push(label)); // refused: prepare answers undefined
+  const w = await setUp(async (label) => void labels.push(label), 'quick (Measure Function)');
   try {
     const [quick, spin] = children(w.good);
     await w.controller.runHandler!({ include: [w.good], exclude: [quick] }, { onCancellationRequested: () => ({ dispose() {} }) });
     const run = w.controller.runs[0];
-    assert.deepEqual(labels, ['the budgets of looplag.json']);
-    assert.deepEqual(run.calls, [['enqueued', spin.id], ['errored', spin.id, BUSY_MESSAGE]]);
+    assert.deepEqual(labels, [], 'prepare (which prompts) is not called');
+    assert.deepEqual(run.calls, [['enqueued', spin.id], ['errored', spin.id, busyMessage('quick (Measure Function)')]]);
+    assert.match(busyMessage('quick'), /^Loop Lag is already running quick: runs go one at a time/);
     assert.ok(run.ended);
+  } finally {
+    w.done();
+  }
+});
+
+test('taken between the check and prepare: prepare refuses (undefined), the budgets are errored, nothing started', async () => {
+  const labels: string[] = [];
+  const w = await setUp(async (label) => void labels.push(label));
+  try {
+    await w.controller.runHandler!({ include: [w.good] }, { onCancellationRequested: () => ({ dispose() {} }) });
+    const run = w.controller.runs[0];
+    assert.deepEqual(labels, ['the budgets of looplag.json']);
+    assert.deepEqual(run.calls.filter((c) => c[0] === 'errored').map((c) => c[2]), [busyMessage('another measurement'), busyMessage('another measurement')]);
+    assert.equal(run.calls.filter((c) => c[0] === 'started').length, 0);
   } finally {
     w.done();
   }
