@@ -26,7 +26,7 @@ export function busyMessage(what: string): string {
 }
 
 /** What a run needs of the editor's measurement slot and report history. */
-export type BudgetRunHost = Pick<RunController, 'prepare' | 'busyWith' | 'reportView'>;
+export type BudgetRunHost = Pick<RunController, 'prepare' | 'reportView'>;
 
 /** A file and the items of it the request runs: its budgets' (all of them for the file's item), less the excluded. */
 interface Requested {
@@ -46,10 +46,11 @@ export async function runBudgetTests(tests: BudgetTests, runs: BudgetRunHost, lo
       for (const item of leaves) run.errored(item, messageAt(TRUST_MESSAGE, item));
       return;
     }
-    // Refused here, without prepare's prompt: the run would wait on the notification until it is dismissed.
-    const busy = runs.busyWith;
-    if (busy !== undefined) {
-      for (const item of leaves) run.errored(item, messageAt(busyMessage(busy), item));
+    // A measurement running: refused here, not by prepare, whose prompt (Cancel That Run)
+    // the run would wait on until the notification is dismissed.
+    const busy = runs.reportView.activeRun;
+    if (busy) {
+      for (const item of leaves) run.errored(item, messageAt(busyMessage(busy.label), item));
       return;
     }
     const ran = await runs.prepare(`the budgets of ${requested.map((r) => vscode.workspace.asRelativePath(r.file.uri)).join(', ') || 'looplag.json'}`, async (slot) => {
@@ -72,8 +73,8 @@ export async function runBudgetTests(tests: BudgetTests, runs: BudgetRunHost, lo
       if (results.some((r) => r.kind === 'function' && r.report)) run.appendOutput('Loop Lag: Show Report opens the last function budget\'s report.\r\n');
       return true;
     });
-    // Taken meanwhile (between the check and prepare): prepare said so in a notification.
-    if (!ran) for (const item of leaves) run.errored(item, messageAt(busyMessage(runs.busyWith ?? 'another measurement'), item));
+    // User code started before a run (an app listing its routes): prepare refused, with a notification.
+    if (!ran) for (const item of leaves) run.errored(item, messageAt(busyMessage('another measurement'), item));
   } catch (e) {
     // Our bug, not the user's code (runBudgets never rejects for that): said on the run, logged in full.
     log.error(`budget run failed: ${(e as Error).stack ?? e}`);

@@ -292,11 +292,6 @@ export class RunController implements vscode.Disposable {
     return false;
   }
 
-  /** What holds the one slot (a run, a sweep, a session, or user code started before one); undefined when it is free. */
-  get busyWith(): string | undefined {
-    return this.preparing?.label ?? this.active?.slot.label;
-  }
-
   /**
    * Work that starts the user's code before a run (an app started to list its routes): one
    * at a time with runs, so a second copy of the app never competes with one being measured,

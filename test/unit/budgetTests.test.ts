@@ -31,7 +31,7 @@ async function setUp(prepare: (label: string, work: (signal: AbortSignal) => Pro
   fs.copyFileSync(path.join(FIXTURES, 'budgets', 'work.py'), path.join(dir, 'bad', 'work.py'));
   fs.writeFileSync(path.join(dir, 'bad', 'looplag.json'), BAD);
   s.stub(fake.workspaceFiles, { found: [fake.Uri.file(path.join(dir, 'looplag.json')), fake.Uri.file(path.join(dir, 'bad', 'looplag.json'))] });
-  const runs = { prepare, busyWith, reportView: {} } as unknown as RunController;
+  const runs = { prepare, reportView: { activeRun: busyWith === undefined ? undefined : { kind: 'run', label: busyWith, progress: null, concurrency: 1 } } } as unknown as RunController;
   const tests = new BudgetTests(runs, vscode.window.createOutputChannel('Loop Lag', { log: true }));
   await tests.discover();
   const controller = fake.testControllers[fake.testControllers.length - 1];
@@ -91,7 +91,7 @@ test('another measurement holds the slot: the budgets asked for (less the exclud
   }
 });
 
-test('taken between the check and prepare: prepare refuses (undefined), the budgets are errored, nothing started', async () => {
+test('user code starting before a run (prepare refuses): the budgets are errored, nothing started', async () => {
   const labels: string[] = [];
   const w = await setUp(async (label) => void labels.push(label));
   try {
