@@ -41,7 +41,8 @@ describe('Loop Lag in VS Code: looplag.json\'s budgets in the Testing view', { s
 
   test('the Testing view lists looplag.json with its two budgets, each described by what it measures', async () => {
     const { page } = session;
-    await runCommand(page, 'View: Show Testing');
+    // The view is listed once the extension registered its controller (a busy machine starts the extension host late).
+    await runCommand(page, 'View: Show Testing', { timeoutMs: RUN_TIMEOUT_MS });
     await waitUntil(async () => (await rowLabels(page)).some((l) => l.startsWith('looplag.json')), 'looplag.json in the Testing view', 60_000);
     await expandAll(page);
     await waitUntil(async () => {
