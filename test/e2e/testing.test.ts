@@ -8,18 +8,18 @@
  * the failure's message, on its entry in looplag.json, is what went over and the report's
  * headline (the report kept in the history, as a Measure Function run's). A looplag.json
  * written later is found by the watcher, and Cancel Test Run stops its running budget with
- * no process left.
+ * no process left. In Restricted Mode the budgets are listed, and running them starts nothing.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { Report } from '../../src/shared/protocol';
-import type { CodeServer } from '../support/codeServer';
+import { CodeServer, findLogFile } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, processesWithTag, REPO, tmpDir } from '../support/helpers';
-import { openFile, runCommand, waitUntil } from '../support/workbench';
+import { openFile, reloadWithWorkspaceTrust, runCommand, statusBarText, waitUntil } from '../support/workbench';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const WORKSPACE = path.join(FIXTURES, 'e2e', 'testing');
@@ -110,6 +110,53 @@ describe('Loop Lag in VS Code: looplag.json\'s budgets in the Testing view', { s
       .catch(async (e) => assert.fail(`${(e as Error).message}; rows: ${JSON.stringify(await rowLabels(page))}`));
   });
 });
+
+describe('Loop Lag in VS Code: looplag.json\'s budgets in Restricted Mode', { skip }, () => {
+  let folder: string;
+  const session = useWorkbench(() => {
+    folder = tmpDir('looplag-e2e-testing-untrusted-');
+    fs.cpSync(WORKSPACE, folder, { recursive: true });
+    return {
+      folder, vsix: VSIX,
+      // startupPrompt "never": Restricted Mode without the modal "Do you trust the authors?".
+      userSettings: {
+        'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never',
+      },
+    };
+  });
+  before(async () => {
+    await reloadWithWorkspaceTrust(session.page);
+  });
+  after(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  test('the budgets are listed; Run All Tests asks for trust first, and Cancel runs nothing', async () => {
+    const { page, server, tag } = session;
+    await waitUntil(async () => /Restricted Mode/.test((await statusBarText(page, 'status.workspaceTrust')) ?? ''), '"Restricted Mode" in the status bar');
+    await runCommand(page, 'View: Show Testing', { timeoutMs: RUN_TIMEOUT_MS });
+    await waitUntil(async () => (await rowLabels(page)).some((l) => l.startsWith('looplag.json')), 'looplag.json in the Testing view', 60_000);
+    await expandAll(page);
+    await waitUntil(async () => (await rowLabels(page)).some((l) => l.startsWith('spin 200 ms')), 'the budgets listed');
+    // VS Code asks before running tests in Restricted Mode ("Running tests may execute code
+    // in your workspace"); were it not to, the run profile errs each budget with the trust
+    // message itself (test/unit/budgetTests.test.ts).
+    await runCommand(page, 'Test: Run All Tests');
+    const dialog = page.locator('.monaco-dialog-box').filter({ hasText: 'Running tests may execute code' });
+    await dialog.waitFor({ state: 'visible', timeout: 30_000 });
+    await dialog.locator('.monaco-button', { hasText: /^Cancel$/ }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    // Nothing ran: no sidecar, no report, no result.
+    assert.deepEqual(processesWithTag(tag).map(cmdline).filter((c) => c.includes('run_sidecar.py')), []);
+    assert.equal(historyDir(server), undefined, 'no report in the history');
+    assert.deepEqual((await rowLabels(page)).filter((l) => /\((Passed|Failed|Errored)\)/.test(l)), []);
+    assert.doesNotMatch(logText(server), /budgets of /, 'the run profile was not reached');
+  });
+});
+
+/** The Loop Lag output channel's text so far. */
+function logText(server: CodeServer): string {
+  const file = findLogFile(server.logsDir, 'Loop Lag.log');
+  return file ? fs.readFileSync(file, 'utf8') : '';
+}
 
 /** A process's command line ('' once it is gone). */
 function cmdline(pid: number): string {
