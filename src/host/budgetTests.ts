@@ -57,15 +57,15 @@ export class BudgetTests implements vscode.Disposable {
       watcher,
       creations,
       creations.onDidCreate((uri) => this.onCreated(uri)),
-      watcher.onDidCreate((uri) => this.reload(uri)),
-      watcher.onDidChange((uri) => this.reload(uri)),
+      watcher.onDidCreate((uri) => this.background(this.reload(uri))),
+      watcher.onDidChange((uri) => this.background(this.reload(uri))),
       watcher.onDidDelete((uri) => this.remove(uri)),
       vscode.workspace.onDidChangeTextDocument((e) => this.edited(e.document)),
       // Unsaved edits are gone with the editor: the file on disk again.
-      vscode.workspace.onDidCloseTextDocument((doc) => this.files.has(doc.uri.toString()) && this.reload(doc.uri)),
-      vscode.workspace.onDidChangeWorkspaceFolders(() => this.discover()),
+      vscode.workspace.onDidCloseTextDocument((doc) => this.files.has(doc.uri.toString()) && this.background(this.reload(doc.uri))),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.background(this.discover())),
     );
-    void this.discover();
+    this.background(this.discover());
   }
 
   /** Every looplag.json in the workspace folders (outside node_modules), read again; items of files gone are removed. */
@@ -150,7 +150,7 @@ export class BudgetTests implements vscode.Disposable {
   private onCreated(uri: vscode.Uri): void {
     if (uri.scheme !== 'file' || isBudgetFile(uri) || uri.fsPath.split(/[\\/]/).includes('node_modules')) return;
     this.created.add(uri.fsPath);
-    this.createdTimer ??= setTimeout(() => void this.searchCreated(), CREATED_BATCH_MS);
+    this.createdTimer ??= setTimeout(() => this.background(this.searchCreated()), CREATED_BATCH_MS);
   }
 
   /** The looplag.json files in the folders created since the last batch. */
@@ -175,8 +175,13 @@ export class BudgetTests implements vscode.Disposable {
     this.pending.set(key, setTimeout(() => {
       this.pending.delete(key);
       if (this.files.get(key)?.version === doc.version || doc.isClosed) return;
-      void this.reload(doc.uri);
+      this.background(this.reload(doc.uri));
     }, EDIT_DEBOUNCE_MS));
+  }
+
+  /** Work started by an event: a failure is our bug, logged, never an unhandled rejection in the host. */
+  private background(work: Promise<unknown>): void {
+    work.catch((e: Error) => this.log.error(`Testing view: ${e.stack ?? e}`));
   }
 
   dispose(): void {
