@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EditorAnnotations } from './host/annotations';
+import { BudgetTests } from './host/budgetTests';
 import { CODELENS_SELECTOR, LoopLagCodeLens } from './host/codeLens';
 import { Commands } from './host/commands';
 import { EndpointCodeLens } from './host/serveLens';
@@ -49,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerCodeActionsProvider(
       MEASURED_LANGUAGE_IDS.flatMap((language) => [...HINT_SCHEMES].map((scheme) => ({ language, scheme }))),
       new HintActions(hints, runs, log), HintActions.metadata),
+    new BudgetTests(runs, log),
   );
   void runs.loadHistory();
   void measured.loadHistory();

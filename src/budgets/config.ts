@@ -8,9 +8,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../engine/options';
-import { checkPlan, Plan } from '../cli/plan';
-import { parseApp, parseServeArgs, ServeCommand } from '../cli/serveCommandLine';
-import type { CliFlags } from '../cli/commandLine';
+import { checkPlan, Plan } from '../engine/plan';
+import type { CliFlags } from '../engine/runFlags';
+import { parseApp } from '../serve/appSpec';
+import { parseServeArgs, ServeCommand } from '../serve/serveArgs';
 import { arr, bool, literal, num, obj, optional, Schema, str, ValidationError } from '../shared/validate';
 import { COMMON_FIELDS, fieldOf, FieldType, fieldsOf, KIND_FIELDS } from './fields';
 
@@ -98,13 +99,18 @@ export function loadBudgetConfig(file: string = DEFAULT_BUDGETS_FILE, cwd: strin
     const code = (e as NodeJS.ErrnoException).code;
     throw new BudgetFileError(`${file}: ${code === 'ENOENT' ? 'no such file (write one: see README, "Budgets as tests")' : code === 'EISDIR' ? 'is a folder' : (e as Error).message}`);
   }
+  return parseBudgetText(text, file, path.dirname(resolved));
+}
+
+/** The checks of loadBudgetConfig on the file's text (the editor reads it from the document, unsaved edits included). */
+export function parseBudgetText(text: string, file: string, dir: string): BudgetConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw new BudgetFileError(`${file}: not JSON (${(e as Error).message})`);
   }
-  return parseBudgetConfig(json, file, path.dirname(resolved));
+  return parseBudgetConfig(json, file, dir);
 }
 
 /** The checks of loadBudgetConfig on a parsed document; `dir` is the folder relative paths are read from. */

@@ -5,8 +5,8 @@
  * (budgets/config.ts) and schemas/looplag.schema.json (checked against these tables by
  * test/unit/budgetsConfig.test.ts) all follow them.
  */
-import type { CLI_OPTIONS } from '../cli/commandLine';
-import type { SERVE_OPTIONS } from '../cli/serveCommandLine';
+import type { CLI_OPTIONS } from '../engine/runFlags';
+import type { SERVE_OPTIONS } from '../serve/serveArgs';
 
 /** How a field's JSON value becomes its flag: a number or a string as the flag's text, a list joined by commas, `true` as the bare flag. */
 export type FieldType = 'number' | 'string' | 'string-list' | 'flag';

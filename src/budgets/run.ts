@@ -6,6 +6,7 @@
  * editor's Testing view can map it to a TestRun (pass → passed, fail → failed with the
  * headline as the message, error → errored, skipped → skipped).
  */
+import type { RuntimeChoice } from '../engine/runtimes';
 import { runSession } from '../engine/runSession';
 import { EXIT, exitCode } from '../report/exitCode';
 import { compactHeadline } from '../report/verdict';
@@ -45,6 +46,8 @@ export interface BudgetRunOptions {
   /** `--python` / `--node`: for budgets that name no interpreter of their own. */
   python?: string;
   node?: string;
+  /** Node with no `node` on PATH and none named: the runtime to fall back on (the editor's own; default the CLI's Node). */
+  fallbackRuntime?: RuntimeChoice['fallbackRuntime'];
   /** Stops the budget running (its partial result is reported as an error, exit 130) and skips the rest. */
   signal?: AbortSignal;
   onStderr?(text: string): void;
@@ -70,7 +73,7 @@ function skipped(b: Budget): BudgetResult {
 async function runBudget(b: Budget, o: BudgetRunOptions): Promise<BudgetResult> {
   o.onStart?.(b);
   const started = Date.now();
-  const common = { python: b.python ?? o.python, node: b.node ?? o.node, signal: o.signal, onStderr: o.onStderr };
+  const common = { python: b.python ?? o.python, node: b.node ?? o.node, fallbackRuntime: o.fallbackRuntime, signal: o.signal, onStderr: o.onStderr };
   const base = { name: b.name, index: b.index, kind: b.kind, budgetMs: b.budgetMs };
   if (b.kind === 'function') {
     if (!b.plan) {

@@ -84,6 +84,11 @@ export class ReportView implements vscode.Disposable {
     return this.current?.report;
   }
 
+  /** The run, sweep or session holding the one slot, if any (the Testing view refuses to start beside it). */
+  get activeRun(): ActiveRun | undefined {
+    return this.host.active();
+  }
+
   /** A service-mode report is on show (not a run's report or a sweep). */
   get serveVisible(): boolean {
     return this.serveShown?.visible ?? false;

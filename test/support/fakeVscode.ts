@@ -277,3 +277,93 @@ Object.assign(window, {
   onDidChangeActiveTextEditor: activeEditor.event,
 });
 Object.assign(workspace, { workspaceFolders: undefined as unknown });
+// The Testing API (host/budgetTests.ts, budgetRun.ts): controllers, items, runs recorded
+// for the tests; the workspace's files as the tests set them.
+export class TestItemCollectionFake {
+  private readonly map = new Map<string, FakeTestItem>();
+  constructor(private readonly parent: FakeTestItem | undefined) {}
+  get size(): number {
+    return this.map.size;
+  }
+  get(id: string): FakeTestItem | undefined {
+    return this.map.get(id);
+  }
+  add(item: FakeTestItem): void {
+    item.parent = this.parent;
+    this.map.set(item.id, item);
+  }
+  delete(id: string): void {
+    this.map.delete(id);
+  }
+  replace(items: readonly FakeTestItem[]): void {
+    this.map.clear();
+    for (const i of items) this.add(i);
+  }
+  forEach(fn: (item: FakeTestItem) => unknown): void {
+    this.map.forEach((i) => fn(i));
+  }
+  [Symbol.iterator](): Iterator<[string, FakeTestItem]> {
+    return this.map[Symbol.iterator]();
+  }
+}
+export class FakeTestItem {
+  parent: FakeTestItem | undefined;
+  description?: string;
+  range?: Range;
+  error?: string;
+  readonly children: TestItemCollectionFake = new TestItemCollectionFake(this);
+  constructor(readonly id: string, public label: string, readonly uri?: Uri) {}
+}
+export class TestMessage {
+  location?: unknown;
+  constructor(readonly message: string) {}
+}
+export class Location { constructor(readonly uri: Uri, readonly range: unknown) {} }
+export enum TestRunProfileKind { Run = 1, Debug = 2, Coverage = 3 }
+export class RelativePattern { constructor(readonly base: unknown, readonly pattern: string) {} }
+/** Each run's calls in order, e.g. `['enqueued', 'looplag.json#spin']`, `['errored', id, message]`. */
+export interface FakeTestRun { calls: unknown[][]; output: string[]; ended: boolean }
+export interface FakeTestController {
+  items: TestItemCollectionFake;
+  runs: FakeTestRun[];
+  runHandler?: (request: { include?: FakeTestItem[]; exclude?: FakeTestItem[] }, token: unknown) => Promise<void> | void;
+  resolveHandler?: unknown;
+  refreshHandler?: unknown;
+}
+export const testControllers: FakeTestController[] = [];
+export const tests = {
+  createTestController(_id: string, _label: string) {
+    const runs: FakeTestRun[] = [];
+    const controller: FakeTestController & Record<string, unknown> = {
+      items: new TestItemCollectionFake(undefined),
+      runs,
+      createTestItem: (id: string, label: string, uri?: Uri) => new FakeTestItem(id, label, uri),
+      createRunProfile(_label: string, _kind: TestRunProfileKind, handler: FakeTestController['runHandler']) {
+        controller.runHandler = handler;
+        return { dispose() {} };
+      },
+      createTestRun() {
+        const run: FakeTestRun = { calls: [], output: [], ended: false };
+        runs.push(run);
+        const call = (name: string) => (item: FakeTestItem, m?: TestMessage | number) => void run.calls.push([name, item.id, ...(m instanceof TestMessage ? [m.message] : [])]);
+        return {
+          enqueued: call('enqueued'), started: call('started'), passed: call('passed'), failed: call('failed'), errored: call('errored'), skipped: call('skipped'),
+          appendOutput: (text: string) => void run.output.push(text),
+          end: () => void (run.ended = true),
+        };
+      },
+      dispose() {},
+    };
+    testControllers.push(controller);
+    return controller;
+  },
+};
+/** The files `workspace.findFiles` finds and the documents open, set by the tests. */
+export const workspaceFiles = { found: [] as Uri[] };
+Object.assign(workspace, {
+  findFiles: async () => [...workspaceFiles.found],
+  createFileSystemWatcher: () => ({ onDidCreate: noEvent, onDidChange: noEvent, onDidDelete: noEvent, dispose() {} }),
+  onDidChangeWorkspaceFolders: noEvent,
+  textDocuments: [] as unknown[],
+  asRelativePath: (uri: Uri | string) => (typeof uri === 'string' ? uri : uri.fsPath).split('/').pop(),
+});

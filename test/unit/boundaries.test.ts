@@ -115,10 +115,35 @@ test('the CLI (run outside the editor) imports neither vscode nor the editor sid
   // Not vacuous: the steps were found, and each file's imports were read.
   assert.ok(files.includes('src/cli/plan.ts'), `the CLI's steps: ${files.join(', ')}`);
   const imports = files.flatMap((file) => importsOf(file, fs.readFileSync(path.join(REPO, file), 'utf8')));
-  for (const file of files) assert.ok(imports.some((i) => i.file === file), `imports read in ${file}`);
+  // (A file that imports nothing, such as budgets/positions.ts, has nothing to read.)
+  for (const file of files.filter((f) => /^import /m.test(fs.readFileSync(path.join(REPO, f), 'utf8')))) assert.ok(imports.some((i) => i.file === file), `imports read in ${file}`);
   assert.ok(imports.some((i) => i.file === 'src/cli.ts' && i.specifier.startsWith('./engine/')), 'its imports were read');
   const bad = imports.filter((i) => ['vscode', 'host', 'panel', 'webview', 'extension'].includes(reached(i)?.replace(/\.ts$/, '') ?? ''));
   assert.deepEqual(bad.map((i) => `${i.file}:${i.line} imports '${i.specifier}'`), []);
   // And the check itself sees a step reaching for the editor side.
   assert.equal(importsOf('src/cli/plan.ts', "import { readSettings } from '../host/config';").filter((i) => reached(i) === 'host').length, 1);
+});
+
+/** Every source file under src/, relative to the repository with `/`. */
+function allSourceFiles(): string[] {
+  return sourceFiles(SRC).map((p) => path.relative(REPO, p).split(path.sep).join('/'));
+}
+
+/** The imports of files outside the CLI's own steps that reach into them (`src/cli/…`): only the entry point `src/cli.ts` may. */
+function cliReachedFrom(imports: Import[]): string[] {
+  return imports.filter((i) => !i.file.startsWith('src/cli/') && i.file !== 'src/cli.ts' && reached(i) === 'cli')
+    .map((i) => `${i.file}:${i.line} imports '${i.specifier}'`);
+}
+
+test('nothing outside src/cli imports src/cli (the editor would bundle the CLI): budgets, host, engine, serve, report and shared check through engine/plan.ts and serve/serveArgs.ts', () => {
+  const files = allSourceFiles();
+  const imports = files.flatMap((file) => importsOf(file, fs.readFileSync(path.join(REPO, file), 'utf8')));
+  // Not vacuous: the rooms the rule is about were read, and an allowed import into src/cli is seen.
+  for (const room of ['host', 'budgets', 'engine', 'serve', 'report', 'shared']) assert.ok(imports.some((i) => i.file.startsWith(`src/${room}/`)), `imports read in src/${room}`);
+  assert.ok(imports.some((i) => i.file === 'src/cli.ts' && reached(i) === 'cli'), 'cli.ts → cli/ is seen (and allowed)');
+  assert.deepEqual(cliReachedFrom(imports), []);
+  // And the check itself sees each way in.
+  assert.equal(cliReachedFrom(importsOf('src/budgets/config.ts', "import { checkPlan } from '../cli/plan';\nimport type { CliFlags } from '../cli/commandLine';")).length, 2);
+  assert.equal(cliReachedFrom(importsOf('src/host/testing/run.ts', "export { usage } from '../../cli/commandLine';")).length, 1, 'from a subfolder, as a re-export');
+  assert.deepEqual(cliReachedFrom(importsOf('src/cli/plan.ts', "import { checkPlan } from '../engine/plan';\nimport { usage } from './commandLine';")), []);
 });
