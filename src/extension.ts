@@ -53,7 +53,7 @@ export function activate(context: vscode.ExtensionContext): void {
     new BudgetTests(runs, log),
   );
   void runs.loadHistory();
-  void measured.loadHistory();
+  measured.loadHistory().catch((e: unknown) => log.warn(`measured diagnostics: the history failed to load: ${(e as Error)?.stack ?? e}`));
   void interpreterStatus.refresh();
   log.info(`Loop Lag ${context.extension.packageJSON.version} activated (${process.platform}, Node ${process.versions.node})`);
 }

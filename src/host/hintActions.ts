@@ -31,13 +31,32 @@ const UNTRUSTED = 'Loop Lag runs your code to measure it: trust this workspace f
 /** The call's text in a title is cut to this many characters. */
 const TITLE_CALL_CHARS = 48;
 
+/** Callee resolutions kept (document version × callee); all dropped when full. */
+const RESOLVED_KEPT = 200;
+
 export class HintActions implements vscode.CodeActionProvider {
   static readonly metadata: vscode.CodeActionProviderMetadata = { providedCodeActionKinds: [KIND] };
 
   /** The last document parsed, at its version: the lightbulb asks again at every cursor move. */
   private parsed: { uri: string; version: number; source: ParsedSource } | undefined;
+  private readonly resolved = new Map<string, Promise<Definition | undefined>>();
 
   constructor(private readonly hints: BlockingHints, private readonly measured: MeasuredLookup, private readonly log: vscode.LogOutputChannel) {}
+
+  /**
+   * Where a callee is defined, once per document version and callee: the lightbulb asks at
+   * every cursor move, and resolving parses this file and the modules it imports.
+   */
+  private resolve(doc: vscode.TextDocument, text: string, language: LanguageName, callee: string, roots: string[]): Promise<Definition | undefined> {
+    const key = `${doc.uri.toString()}@${doc.version}:${callee}`;
+    let found = this.resolved.get(key);
+    if (!found) {
+      if (this.resolved.size >= RESOLVED_KEPT) this.resolved.clear();
+      found = resolveCallee(doc.uri.fsPath, text, language, callee, readFile, roots).catch(() => undefined);
+      this.resolved.set(key, found);
+    }
+    return found;
+  }
 
   private parse(doc: vscode.TextDocument, text: string, language: LanguageName): ParsedSource {
     const uri = doc.uri.toString();
@@ -105,7 +124,7 @@ export class HintActions implements vscode.CodeActionProvider {
 
   private async measureThisCall(doc: vscode.TextDocument, text: string, language: LanguageName, call: CallSite, invoked: boolean, token: vscode.CancellationToken): Promise<vscode.CodeAction | undefined> {
     const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-    const def = (await resolveCallee(doc.uri.fsPath, text, language, call.callee, readFile, roots).catch(() => undefined))
+    const def = (await this.resolve(doc, text, language, call.callee, roots))
       ?? (invoked ? await this.fromDefinitionProvider(doc, call, token) : undefined);
     if (!def || token.isCancellationRequested) return undefined;
     const target = vscode.Uri.file(def.file);

@@ -50,7 +50,12 @@ export async function selectPythonInterpreter(versions: PythonVersions, log: vsc
   else value = await checked(choice.found.path, versions);
   if (value === undefined) return undefined;
   const target = folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Global;
-  await vscode.workspace.getConfiguration(SECTION, folder?.uri).update('python.path', value || undefined, target);
+  const config = vscode.workspace.getConfiguration(SECTION, folder?.uri);
+  // Cleared here but set in a wider scope (user, workspace), the wider value would still win
+  // over the Python extension: an empty value here counts as unset and hides it.
+  const scopes = config.inspect<string>('python.path');
+  const setElsewhere = [scopes?.globalValue, scopes?.workspaceValue].some((v) => v?.trim()) && target === vscode.ConfigurationTarget.WorkspaceFolder;
+  await config.update('python.path', value || (setElsewhere ? '' : undefined), target);
   log.info(`looplag.python.path ${value ? `set to ${value}` : 'cleared (the Python extension\'s interpreter)'} in the ${folder ? `folder ${folder.uri.fsPath}` : 'user'} settings`);
   return value;
 }

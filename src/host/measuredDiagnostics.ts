@@ -72,8 +72,8 @@ export class MeasuredDiagnostics implements vscode.Disposable {
       this.collection,
       onDidShowReport((report) => report && this.add(report)),
       vscode.workspace.onDidChangeTextDocument((e) => this.edited(e)),
-      vscode.workspace.onDidSaveTextDocument((d) => void this.rescan(d.uri)),
-      vscode.workspace.onDidOpenTextDocument((d) => !this.sites.has(d.uri.toString()) && void this.rescan(d.uri)),
+      vscode.workspace.onDidSaveTextDocument((d) => this.background(this.rescan(d.uri), 'a rescan')),
+      vscode.workspace.onDidOpenTextDocument((d) => !this.sites.has(d.uri.toString()) && this.background(this.rescan(d.uri), 'a rescan')),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(`${SECTION}.diagnostics.enabled`) || e.affectsConfiguration(`${SECTION}.lagBudgetMs`)) this.renderAll();
       }),
@@ -125,6 +125,11 @@ export class MeasuredDiagnostics implements vscode.Disposable {
     if (found.size) await this.refresh();
   }
 
+  /** Work started from an event: a failure (a file that breaks the scan) is logged, never an unhandled rejection. */
+  private background(work: Promise<unknown>, what: string): void {
+    work.catch((e: unknown) => this.log.warn(`measured diagnostics: ${what} failed: ${(e as Error)?.stack ?? e}`));
+  }
+
   /** A report on show: its function's summary, if newer than the one held. */
   private add(report: Report): void {
     const s = summarize(report);
@@ -132,7 +137,7 @@ export class MeasuredDiagnostics implements vscode.Disposable {
     const held = this.summaries.get(s.key);
     if (held && Date.parse(held.createdAt) > Date.parse(s.createdAt)) return;
     this.summaries.set(s.key, s);
-    void this.refresh();
+    this.background(this.refresh(), 'a refresh');
   }
 
   /** Loop Lag: Clear Annotations: every measured diagnostic goes, until the next report. */
@@ -161,7 +166,9 @@ export class MeasuredDiagnostics implements vscode.Disposable {
     for (const [k, s] of this.summaries) {
       const read = await readScanned(vscode.Uri.file(s.file));
       if (!read) {
-        this.current.delete(k);
+        // Too large to read here (the engine hashes any size): it cannot be compared, so the
+        // figures stand rather than every call saying "measured before your last change".
+        this.current.set(k, { stamp: 'unread', hash: s.sourceHash, defaultExport: this.current.get(k)?.defaultExport ?? false });
         continue;
       }
       if (this.current.get(k)?.stamp === read.stamp) continue;
@@ -260,7 +267,7 @@ export class MeasuredDiagnostics implements vscode.Disposable {
     }
     if (e.contentChanges.length && [...this.summaries.values()].some((s) => s.file === e.document.uri.fsPath)) {
       clearTimeout(this.rehash);
-      this.rehash = setTimeout(() => void this.hashAll().then(() => this.renderAll()), REHASH_DELAY_MS);
+      this.rehash = setTimeout(() => this.background(this.hashAll().then(() => this.renderAll()), 'a rehash'), REHASH_DELAY_MS);
     }
   }
 

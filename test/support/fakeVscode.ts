@@ -236,9 +236,12 @@ export class WorkspaceEdit {
   }
   replace(uri: unknown, range: Range, newText: string): void { this.edits.push({ uri, range, newText }); }
 }
-/** Each document's diagnostics as the extension last set them (keyed by `uri.toString()`); one map for every collection. */
+/**
+ * Each document's diagnostics as the extension last set them (keyed by `uri.toString()`), a
+ * map per collection as VS Code keeps them: the hints' (`looplag.hints`) and the measured ones'.
+ */
+export const diagnostics = new Map<string, Diagnostic[]>();
 export const diagnosticSets = new Map<string, Diagnostic[]>();
-export const diagnostics = diagnosticSets;
 export const documentEvents = { saved: new EventEmitter<unknown>(), opened: new EventEmitter<unknown>(), closed: new EventEmitter<unknown>() };
 export const hintEvents = { opened: documentEvents.opened, closed: documentEvents.closed };
 export const codeActionProviders: unknown[] = [];
@@ -251,12 +254,15 @@ Object.assign(workspace, {
   asRelativePath: (p: unknown) => String(p),
 });
 Object.assign(languages, {
-  createDiagnosticCollection: (_name?: string) => ({
-    set: (uri: Uri, list: Diagnostic[]) => void diagnosticSets.set(uri.toString(), list),
-    delete: (uri: Uri) => void diagnosticSets.delete(uri.toString()),
-    clear: () => diagnosticSets.clear(),
-    dispose: () => diagnosticSets.clear(),
-  }),
+  createDiagnosticCollection: (name?: string) => {
+    const sets = name === 'looplag.hints' ? diagnostics : diagnosticSets;
+    return {
+      set: (uri: Uri, list: Diagnostic[]) => void sets.set(uri.toString(), list),
+      delete: (uri: Uri) => void sets.delete(uri.toString()),
+      clear: () => sets.clear(),
+      dispose: () => sets.clear(),
+    };
+  },
   registerCodeActionsProvider(_selector: unknown, provider: unknown) {
     codeActionProviders.push(provider);
     return { dispose: () => void codeActionProviders.splice(codeActionProviders.indexOf(provider), 1) };
