@@ -42,10 +42,13 @@ export type PoolFixResult = { edits: TextEdit[]; pool: { file: string; name: str
 
 const TS_FILE = /\.([cm]?)tsx?$/;
 
-/** `render.worker-pool.mjs` beside `render.mjs` (same extension, so the same module format and loader). */
-export function poolFileOf(file: string): string {
+/**
+ * `render.worker-pool.mjs` for `render` of `lib.mjs`, beside it (one pool per function; the
+ * module's extension, so the same module format and loader).
+ */
+export function poolFileOf(file: string, qualname: string): string {
   const ext = path.extname(file);
-  return path.join(path.dirname(file), `${path.basename(file, ext)}.worker-pool${ext === '.tsx' ? '.ts' : ext}`);
+  return path.join(path.dirname(file), `${qualname}.worker-pool${ext === '.tsx' ? '.ts' : ext}`);
 }
 
 /** The specifier one file imports another by: relative, `./`, TypeScript's output name for a `.ts` (as the report's snippets do). */
@@ -93,7 +96,7 @@ export function nodeWorkerPool(text: string, call: Range, fileName: string, targ
   const typescript = TS_FILE.test(target.file);
   if (typescript && target.tsNotLoadable) return { notOffered: target.tsNotLoadable };
 
-  const poolFile = poolFileOf(target.file);
+  const poolFile = poolFileOf(target.file, target.qualname);
   const spec = specifier(fileName, poolFile);
   // A file that imports the pool already (another call fixed before) keeps its name for it.
   const held = source.imports.find((i) => i.specifier === spec);

@@ -30,7 +30,7 @@ function fixAll(server: string, render: string, calls: string[], format?: 'esm' 
     const r = offered(nodeWorkerPool(text, rangeOf(text, call), path.join(POOL, server), target(render, extra), format));
     text = applyEdits(text, r.edits);
     pool = workerPoolModule(r.pool.module);
-    assert.equal(r.pool.file, path.join(POOL, render.replace(/(\.\w+)$/, '.worker-pool$1')));
+    assert.equal(r.pool.file, path.join(POOL, path.dirname(render), `render.worker-pool${path.extname(render)}`));
   }
   return { text, pool };
 }
