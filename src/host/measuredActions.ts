@@ -7,6 +7,7 @@
  * (reused when it exists) and the call awaited through it. Beside them, "Measure `fn()` again"
  * and "Show report". A builder that declines says why in the log, not in the menu.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { workerPoolModule } from '../advice/snippets/node';
 import { nodeWorkerPool, type PoolModule } from '../fixes/editsNodePool';
@@ -76,10 +77,18 @@ export class MeasuredCodeActions implements vscode.CodeActionProvider {
         action.isPreferred = preferred;
         action.edit = new vscode.WorkspaceEdit();
         // One undo step: the pool module created (kept as it is when it exists: only the call's edits) and the call rewritten.
-        if (result.pool && !(await readBounded(result.pool.file).then((t) => t !== undefined))) {
-          const pool = vscode.Uri.file(result.pool.file);
-          action.edit.createFile(pool, { ignoreIfExists: false });
-          action.edit.insert(pool, new vscode.Position(0, 0), workerPoolModule(result.pool.module).replace(/\r?\n/g, eolOf(doc.getText())));
+        if (result.pool) {
+          const existing = await readBounded(result.pool.file);
+          const stem = path.basename(entry.summary.file, path.extname(entry.summary.file));
+          if (existing !== undefined && !existing.includes(`./${stem}.`)) {
+            this.log.info(`measured diagnostics: "${TITLES[fix](fn)}" not offered at ${vscode.workspace.asRelativePath(doc.uri)}:${d.range.start.line + 1}: ${result.pool.file} exists and does not import ${path.basename(entry.summary.file)}`);
+            continue;
+          }
+          if (existing === undefined) {
+            const pool = vscode.Uri.file(result.pool.file);
+            action.edit.createFile(pool, { ignoreIfExists: false });
+            action.edit.insert(pool, new vscode.Position(0, 0), workerPoolModule(result.pool.module).replace(/\r?\n/g, eolOf(doc.getText())));
+          }
         }
         action.edit.set(doc.uri, result.edits.map(toVsEdit));
         out.push(action);

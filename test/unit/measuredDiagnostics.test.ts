@@ -205,10 +205,14 @@ test('JS/TS: a worker run within budget makes "Await render() in a worker pool m
   assert.deepEqual((await actionsAt(2)).map((a) => a.title), ['Measure render() again', 'Show Loop Lag report']);
   assert.ok(fake.logLines.some((l) => /worker pool module.*not offered.*structured clone/.test(l)));
   // The pool exists (a call fixed before): only the call's edits, the file kept as it is.
-  fs.writeFileSync(POOL_FILE, '// the pool\n');
+  fs.writeFileSync(POOL_FILE, "import { render } from './render.js';\n");
   const reused = (await actionsAt(1))[0].edit as unknown as fake.WorkspaceEdit;
   assert.deepEqual([reused.created, reused.edits], [[], []]);
   assert.deepEqual(reused.sets[0][1].map((e) => e.newText), ["import * as renderPool from './render.worker-pool.js';\n", '(await renderPool.run', ')']);
+  // A file of that name that is not render.ts's pool: not offered (not overwritten, not imported).
+  fs.writeFileSync(POOL_FILE, '// something else\n');
+  assert.deepEqual((await actionsAt(1)).map((a) => a.title), ['Measure render() again', 'Show Loop Lag report']);
+  assert.ok(fake.logLines.some((l) => /render\.worker-pool\.ts exists and does not import render\.ts/.test(l)));
   // Workers over the budget (and no worker-recommended advice): the measurement dictates no edit.
   reports.fire({ ...withWorker(77.7), createdAt: new Date(Date.parse(base.createdAt) + 60_000).toISOString() });
   await waitFor(() => /77\.7/.test(JSON.stringify(diagnostics.lookup(server.uri, shown(SERVER)[0])?.summary.runs)), 'the newer report');
