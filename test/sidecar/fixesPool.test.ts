@@ -11,12 +11,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import type * as TSNS from 'typescript';
 import { workerPoolModule } from '../../src/advice/snippets/node';
 import { nodeWorkerPool } from '../../src/fixes/editsNodePool';
 import { applyEdits } from '../../src/fixes/text';
 import { FIXES, rangeOf } from '../support/fixes';
-import { tmpDir, withBackgroundLoad } from '../support/helpers';
+import { REPO, tmpDir, withBackgroundLoad } from '../support/helpers';
+
+const ts = createRequire(path.join(REPO, 'package.json'))('typescript') as typeof TSNS;
 
 /** render(N) takes about 100-300 ms on the loop here: long enough for a gap to tell. */
 const N = 30_000_000;
@@ -106,3 +110,36 @@ for (const p of PROJECTS) {
     t.skip(`the heartbeat stalled twice on a busy machine: ${seen.join(' / ')}`);
   });
 }
+
+test('TypeScript: the pool module and the fixed caller type-check (strict, @types/node); compiled by tsc, they run and return what the original returned', () => {
+  const dir = tmpDir('looplag-pool-ts-');
+  fs.copyFileSync(path.join(FIXES, 'pool', 'ts', 'render.ts'), path.join(dir, 'render.ts'));
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }');
+  const caller = path.join(dir, 'caller.ts');
+  const original = "import { render } from './render.js';\n\nexport async function page(n: number): Promise<number> {\n  return render(n).total + 1;\n}\n";
+  const renderFile = path.join(dir, 'render.ts');
+  const r = nodeWorkerPool(original, rangeOf(original, 'render(n)'), caller, { file: renderFile, qualname: 'render', moduleText: fs.readFileSync(renderFile, 'utf8'), tsNotLoadable: null });
+  assert.ok('edits' in r, `offered: ${'notOffered' in r ? r.notOffered : ''}`);
+  fs.writeFileSync(caller, applyEdits(original, r.edits));
+  fs.writeFileSync(r.pool.file, workerPoolModule(r.pool.module));
+  const options: TSNS.CompilerOptions = {
+    strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, moduleResolution: ts.ModuleResolutionKind.Bundler,
+    types: ['node'], typeRoots: [path.join(REPO, 'node_modules', '@types')], skipLibCheck: true, outDir: path.join(dir, 'dist'),
+  };
+  const program = ts.createProgram([caller, r.pool.file], options);
+  assert.deepEqual(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')), []);
+  assert.equal(program.emit().emitSkipped, false);
+  fs.writeFileSync(path.join(dir, 'dist', 'package.json'), '{ "type": "module" }');
+  // The original, compiled the same way, for the value to compare with.
+  fs.writeFileSync(path.join(dir, 'dist', 'original.js'), ts.transpileModule(original, { compilerOptions: options }).outputText);
+  const call = (file: string) => spawnSync(process.execPath, ['--input-type=module', '-e', `const { page } = await import(${JSON.stringify(new URL(`file://${file}`).href)}); console.log(await page(${N}));`], { encoding: 'utf8', timeout: 60_000 });
+  const before = call(path.join(dir, 'dist', 'original.js'));
+  assert.equal(before.status, 0, before.stderr);
+  // `-e` with --input-type would be inherited by the workers: the fixed caller runs from a file.
+  const runner = path.join(dir, 'dist', 'run.mjs');
+  fs.writeFileSync(runner, `import { page } from './caller.js';\nconsole.log(await page(${N}));\n`);
+  const after = spawnSync(process.execPath, [runner], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(after.status, 0, after.stderr);
+  assert.equal(after.stdout, before.stdout);
+  assert.ok(fs.existsSync(path.join(dir, 'dist', 'render.worker-pool.js')));
+});
