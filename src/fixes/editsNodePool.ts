@@ -108,7 +108,11 @@ export function nodeWorkerPool(text: string, call: Range, fileName: string, targ
     language: typescript ? 'typescript' : 'javascript',
   };
 
-  const edits: TextEdit[] = heldName ? [] : poolImport(source, format ?? detectModuleFormat(source, fileName), name, spec, text);
+  const callerFormat = format ?? detectModuleFormat(source, fileName);
+  if (!typescript && callerFormat === 'cjs' && module.moduleFormat === 'esm') {
+    return { notOffered: 'the calling file is CommonJS and the function\'s module ESM: require() of the ES module pool needs Node 22.12 or later' };
+  }
+  const edits: TextEdit[] = heldName ? [] : poolImport(source, callerFormat, name, spec, text);
   const needsParens = ['.', '?.', '(', '['].includes(source.tokens[site.closeIndex + 1]?.text ?? '');
   if (fn.kind === 'handler') edits.push({ range: index.range(fn.start, fn.start), newText: 'async ' });
   edits.push({ range: index.range(site.start, site.calleeEnd), newText: `${needsParens ? '(' : ''}await ${name}.run` });
@@ -138,7 +142,14 @@ function poolImport(source: JsSource, format: ModuleFormat, name: string, spec: 
     const at = nl < 0 ? text.length : nl + 1;
     return [{ range: index.range(at, at), newText: `${nl < 0 ? eol : ''}${line}${eol}` }];
   }
+  // After a 'use strict' directive (it must stay first); else before the first statement (after a shebang).
   const first = source.tokens[0];
+  const directive = first?.kind === 'string' && /^['"]use strict['"]$/.test(first.text) ? (source.tokens[1]?.text === ';' ? source.tokens[1] : first) : undefined;
+  if (directive) {
+    const nl = text.indexOf('\n', directive.end);
+    const at = nl < 0 ? text.length : nl + 1;
+    return [{ range: index.range(at, at), newText: `${nl < 0 ? eol : ''}${line}${eol}` }];
+  }
   const at = first ? index.lineStart(first.start) : 0;
   return [{ range: index.range(at, at), newText: `${line}${eol}` }];
 }

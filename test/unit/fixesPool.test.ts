@@ -11,7 +11,9 @@ import { test } from 'node:test';
 import { workerPoolModule } from '../../src/advice/snippets/node';
 import { nodeWorkerPool, type PoolFixResult, type PoolTarget } from '../../src/fixes/editsNodePool';
 import { applyEdits } from '../../src/fixes/text';
+import { jsFileFormat, tsWorkerProblem } from '../../src/host/nodeProject';
 import { FIXES, rangeOf } from '../support/fixes';
+import { tmpDir } from '../support/helpers';
 
 const POOL = path.join(FIXES, 'pool');
 const read = (rel: string) => fs.readFileSync(path.join(POOL, rel), 'utf8');
@@ -99,4 +101,24 @@ test('not offered: outside async code, a function or `this` in the arguments, th
   const thisArg = 'import { render } from "./render.js";\nclass A { async f() { return render(this); } }\n';
   const r = nodeWorkerPool(thisArg, rangeOf(thisArg, 'render(this)'), path.join(POOL, 'ts/a.ts'), target('ts/render.ts', { tsNotLoadable: null }));
   assert.match('notOffered' in r ? r.notOffered : '', /this/);
+});
+
+test('a file with no imports: the pool\'s require after \'use strict\'; a CommonJS caller of an ES module function is not offered; CRLF kept', () => {
+  const text = "'use strict';\r\nasync function f(n) {\r\n  return render(n);\r\n}\r\n";
+  const r = offered(nodeWorkerPool(text, rangeOf(text, 'render(n)'), path.join(POOL, 'cjs', 'other.js'), target('cjs/render.cjs'), 'cjs'));
+  assert.equal(applyEdits(text, r.edits), "'use strict';\r\nconst renderPool = require('./render.worker-pool.cjs');\r\nasync function f(n) {\r\n  return await renderPool.run(n);\r\n}\r\n");
+  const esm = nodeWorkerPool(text, rangeOf(text, 'render(n)'), path.join(POOL, 'esm', 'other.cjs'), target('esm/render.mjs'));
+  assert.match('notOffered' in esm ? esm.notOffered : '', /CommonJS .* ESM/);
+});
+
+test('the project as the host reads it: package.json "type" for a .js file, and a TypeScript loader or compiler for a .ts pool', async () => {
+  const dir = tmpDir('looplag-pool-project-');
+  fs.mkdirSync(path.join(dir, 'src'));
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module", "dependencies": { "express": "4" } }');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.js')), 'esm');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.mjs')), undefined, 'the extension says');
+  assert.match((await tsWorkerProblem(path.join(dir, 'src', 'render.ts'))) ?? '', /lists tsx, ts-node, typescript/);
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "devDependencies": { "tsx": "4" } }');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.js')), 'cjs');
+  assert.equal(await tsWorkerProblem(path.join(dir, 'src', 'render.ts')), null);
 });
