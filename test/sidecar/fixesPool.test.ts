@@ -22,8 +22,8 @@ import { REPO, tmpDir, withBackgroundLoad } from '../support/helpers';
 
 const ts = createRequire(path.join(REPO, 'package.json'))('typescript') as typeof TSNS;
 
-/** render(N) takes about 100-300 ms on the loop here: long enough for a gap to tell. */
-const N = 30_000_000;
+/** render(N) takes about 300-600 ms on the loop here: long enough that a scheduling hiccup of a busy machine stays well under it. */
+const N = 60_000_000;
 
 /**
  * Runs page(N), wrapped(N) and broken('boom') of the server, a 2 ms heartbeat on the main
