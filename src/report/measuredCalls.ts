@@ -67,7 +67,7 @@ export function summaryKey(file: string, qualname: string): string {
 }
 
 /** The quick fixes a measurement can dictate (each built by a src/fixes builder). */
-export type MeasuredFix = 'to-thread' | 'process-pool' | 'fastapi-def';
+export type MeasuredFix = 'to-thread' | 'process-pool' | 'fastapi-def' | 'worker-pool';
 
 export interface CallJudgement {
   severity: 'warning' | 'information';
@@ -112,7 +112,7 @@ export function judgeCall(
   return {
     severity: run.lagMaxMs > budgetMs ? 'warning' : 'information',
     message, mode: run.mode, stale: false,
-    fixes: site.mode === 'inline' && s.language === 'python' ? pythonFixes(s, budgetMs) : [],
+    fixes: site.mode !== 'inline' ? [] : s.language === 'python' ? pythonFixes(s, budgetMs) : nodeFixes(s, budgetMs),
   };
 }
 
@@ -137,4 +137,15 @@ export function pythonFixes(s: MeasuredSummary, budgetMs: number): CallJudgement
     return [{ fix: 'process-pool', preferred: true }];
   }
   return [];
+}
+
+/**
+ * What the measurement says a JS/TS call on the loop should become: worker threads kept the
+ * loop within budget (the worker run within `lagBudgetMs`, or the `worker-recommended` advice)
+ * → a worker pool module. Otherwise no edit is the measurement's: the hover shows the report's fix.
+ */
+export function nodeFixes(s: MeasuredSummary, budgetMs: number): CallJudgement['fixes'] {
+  const workerOk = s.runs.some((r) => r.mode === 'worker' && r.lagMaxMs <= budgetMs)
+    || s.advice.some((a) => a.id === 'worker-recommended' && a.severity !== 'ok');
+  return workerOk ? [{ fix: 'worker-pool', preferred: true }] : [];
 }

@@ -235,6 +235,10 @@ export class WorkspaceEdit {
     this.sets.push([uri, edits]);
   }
   replace(uri: unknown, range: Range, newText: string): void { this.edits.push({ uri, range, newText }); }
+  /** Files created (the worker pool fix's module), with their options; `insert` records as `replace` at a position. */
+  readonly created: { uri: unknown; options: unknown }[] = [];
+  createFile(uri: unknown, options?: unknown): void { this.created.push({ uri, options }); }
+  insert(uri: unknown, position: Position, newText: string): void { this.edits.push({ uri, range: new Range(position, position), newText }); }
 }
 /**
  * Each document's diagnostics as the extension last set them (keyed by `uri.toString()`), a

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { findCallSites, isDefaultExport, type CalledTarget } from '../../src/fixes/callSites';
 import { functionSource, hashSource, targetSourceHash } from '../../src/fixes/functionSource';
-import { judgeCall, pythonFixes, summarize, type MeasuredSummary } from '../../src/report/measuredCalls';
+import { judgeCall, nodeFixes, pythonFixes, summarize, type MeasuredSummary } from '../../src/report/measuredCalls';
 import { Report } from '../../src/shared/protocol';
 import { FIXTURES } from '../support/helpers';
 
@@ -115,4 +115,16 @@ test('the fix is the measurement\'s: GIL released → to_thread; threads over bu
   assert.deepEqual(pythonFixes(held, 100), [{ fix: 'process-pool', preferred: true }], 'the GIL held: threads are no fix even within budget');
   assert.match(judgeCall(held, { callee: 'f', mode: 'thread' }, 20, undefined, fixedClock)!.message, /^`f\(\)` held the GIL 29\.5 ms in a thread pool/);
   assert.deepEqual(pythonFixes({ ...numpy, runs: numpy.runs.filter((r) => r.mode === 'inline') }, 100), [], 'only inline measured: no fix is dictated');
+});
+
+test('JS/TS: the worker pool fix when worker threads kept the budget (the worker run, or worker-recommended); none otherwise, none for an offloaded call', () => {
+  const base: MeasuredSummary = { ...summarize(report('sample-report'))!, language: 'typescript', advice: [] };
+  const withWorker = (lagMaxMs: number): MeasuredSummary => ({ ...base, runs: [...base.runs, { mode: 'worker', lagMaxMs, stallCount: 1 }] });
+  assert.deepEqual(nodeFixes(withWorker(40), 100), [{ fix: 'worker-pool', preferred: true }]);
+  assert.deepEqual(nodeFixes(withWorker(140), 100), []);
+  assert.deepEqual(nodeFixes(base, 100), [], 'workers not measured');
+  assert.deepEqual(nodeFixes({ ...base, advice: [{ id: 'worker-recommended', severity: 'warning', mode: 'worker' }] }, 100), [{ fix: 'worker-pool', preferred: true }]);
+  const judged = (mode: 'inline' | 'worker') => judgeCall(withWorker(40), { callee: 'render', mode }, 100, base.sourceHash, () => '14:02')?.fixes;
+  assert.deepEqual(judged('inline'), [{ fix: 'worker-pool', preferred: true }]);
+  assert.deepEqual(judged('worker'), []);
 });

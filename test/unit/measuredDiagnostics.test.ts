@@ -17,7 +17,7 @@ import { MeasuredDiagnostics } from '../../src/host/measuredDiagnostics';
 import type { HistoryStore } from '../../src/report/historyStore';
 import { Report } from '../../src/shared/protocol';
 import * as fake from '../support/fakeVscode';
-import { FIXTURES, waitFor } from '../support/helpers';
+import { FIXTURES, tmpDir, waitFor } from '../support/helpers';
 
 const DIR = path.join(FIXTURES, 'measured');
 const RENDER = path.join(DIR, 'pkg', 'render.py');
@@ -75,7 +75,7 @@ test('the code actions: the fix the measurement prefers (threads within budget â
   const { reports, diagnostics, docs } = setup();
   reports.fire(report());
   await waitFor(() => shown(RENDER).length === 2, 'diagnostics in render.py');
-  const actions = new MeasuredCodeActions(diagnostics, log).provideCodeActions(docs[0] as unknown as vscode.TextDocument, shown(RENDER)[0].range, { diagnostics: [shown(RENDER)[0]] } as unknown as vscode.CodeActionContext);
+  const actions = await new MeasuredCodeActions(diagnostics, log).provideCodeActions(docs[0] as unknown as vscode.TextDocument, shown(RENDER)[0].range, { diagnostics: [shown(RENDER)[0]] } as unknown as vscode.CodeActionContext);
   assert.deepEqual(actions.map((a) => [a.title, a.isPreferred ?? false]), [
     ['Await render() in a thread (asyncio.to_thread)', true],
     ['Await render() in a process pool (run_in_executor)', false],
@@ -86,7 +86,7 @@ test('the code actions: the fix the measurement prefers (threads within budget â
   const edit = actions[0].edit as unknown as fake.WorkspaceEdit;
   assert.deepEqual(edit.sets[0][1].map((e) => e.newText), ['await asyncio.to_thread(render, ']);
   // The offloaded call (to_thread) gets no rewrite: only Measure again and Show report.
-  const offloaded = new MeasuredCodeActions(diagnostics, log).provideCodeActions(docs[0] as unknown as vscode.TextDocument, shown(RENDER)[1].range, { diagnostics: [shown(RENDER)[1]] } as unknown as vscode.CodeActionContext);
+  const offloaded = await new MeasuredCodeActions(diagnostics, log).provideCodeActions(docs[0] as unknown as vscode.TextDocument, shown(RENDER)[1].range, { diagnostics: [shown(RENDER)[1]] } as unknown as vscode.CodeActionContext);
   assert.deepEqual(offloaded.map((a) => a.title), ['Measure render() again', 'Show Loop Lag report']);
   diagnostics.dispose();
 });
@@ -170,5 +170,52 @@ test('JS/TS: the calls in a route handler and an async function get the diagnost
   assert.match(md.value, /\*\*Run `render` in \\<b\\>worker\\<\/b\\> threads\*\*/);
   assert.match(md.value, /````typescript\nconst pool = 1;\n\/\/ ``` fence\n````/);
   assert.equal(fake.hoverProviders[fake.hoverProviders.length - 1].provider.provideHover(server, new vscode.Position(15, 10)), undefined, 'no hover off the diagnostics');
+  diagnostics.dispose();
+});
+
+test('JS/TS: a worker run within budget makes "Await render() in a worker pool module" the preferred fix: the pool created beside render.ts, the call awaited through it; an existing pool is reused; workers over budget offer none', async () => {
+  fake.settings.set('looplag.lagBudgetMs', 50);
+  const dir = tmpDir('looplag-pool-host-');
+  for (const f of ['package.json', 'render.ts', 'server.ts']) fs.copyFileSync(path.join(FIXTURES, 'fixes', 'pool', 'ts', f), path.join(dir, f));
+  const RENDER_TS = path.join(dir, 'render.ts');
+  const SERVER = path.join(dir, 'server.ts');
+  const base = report();
+  const target = { ...base.target, file: RENDER_TS, qualname: 'render', line: 2, language: 'typescript' as const, module: undefined };
+  const withWorker = (lagMaxMs: number): Report => ({
+    ...base,
+    target: { ...target, sourceHash: targetSourceHash(fs.readFileSync(RENDER_TS, 'utf8'), { ...target, lines: null })! },
+    runs: [...base.runs, { ...base.runs[1], mode: 'worker', lag: { ...base.runs[1].lag, maxMs: lagMaxMs } }],
+    advice: [],
+  });
+  const server = { ...doc(SERVER), languageId: 'typescript', fileName: SERVER };
+  Object.assign(fake.workspace, { textDocuments: [server, { ...doc(RENDER_TS), languageId: 'typescript' }] });
+  const reports = new fake.EventEmitter<Report | null>();
+  const diagnostics = new MeasuredDiagnostics(reports.event as vscode.Event<Report | null>, { list: async () => [], get: async () => null } as unknown as HistoryStore, log);
+  const actionsAt = (i: number) => new MeasuredCodeActions(diagnostics, log).provideCodeActions(server as unknown as vscode.TextDocument, shown(SERVER)[i].range, { diagnostics: [shown(SERVER)[i]] } as unknown as vscode.CodeActionContext);
+  reports.fire(withWorker(3.2));
+  await waitFor(() => shown(SERVER).length === 3, 'diagnostics in server.ts');
+  const [pool, again, report_] = await actionsAt(0);
+  assert.deepEqual([pool.title, pool.isPreferred, again.title, report_.title], ['Await render() in a worker pool module (worker_threads)', true, 'Measure render() again', 'Show Loop Lag report']);
+  const edit = pool.edit as unknown as fake.WorkspaceEdit;
+  const POOL_FILE = path.join(dir, 'render.worker-pool.ts');
+  assert.deepEqual(edit.created.map((c) => [(c.uri as vscode.Uri).fsPath, c.options]), [[POOL_FILE, { ignoreIfExists: false }]]);
+  assert.match(edit.edits[0].newText, /^\/\/ A pool of worker threads running render\(\)[\s\S]*export function run\(/);
+  assert.deepEqual(edit.sets[0][1].map((e) => e.newText), ["import * as renderPool from './render.worker-pool.js';\n", 'async ', '(await renderPool.run', ')']);
+  // An argument holding a function: not offered (the log says why), the rest stays.
+  assert.deepEqual((await actionsAt(2)).map((a) => a.title), ['Measure render() again', 'Show Loop Lag report']);
+  assert.ok(fake.logLines.some((l) => /worker pool module.*not offered.*structured clone/.test(l)));
+  // The pool exists (a call fixed before): only the call's edits, the file kept as it is.
+  fs.writeFileSync(POOL_FILE, "import { render } from './render.js';\n");
+  const reused = (await actionsAt(1))[0].edit as unknown as fake.WorkspaceEdit;
+  assert.deepEqual([reused.created, reused.edits], [[], []]);
+  assert.deepEqual(reused.sets[0][1].map((e) => e.newText), ["import * as renderPool from './render.worker-pool.js';\n", '(await renderPool.run', ')']);
+  // A file of that name that is not render.ts's pool: not offered (not overwritten, not imported).
+  fs.writeFileSync(POOL_FILE, '// something else\n');
+  assert.deepEqual((await actionsAt(1)).map((a) => a.title), ['Measure render() again', 'Show Loop Lag report']);
+  assert.ok(fake.logLines.some((l) => /render\.worker-pool\.ts exists and does not import render\.ts/.test(l)));
+  // Workers over the budget (and no worker-recommended advice): the measurement dictates no edit.
+  reports.fire({ ...withWorker(77.7), createdAt: new Date(Date.parse(base.createdAt) + 60_000).toISOString() });
+  await waitFor(() => /77\.7/.test(JSON.stringify(diagnostics.lookup(server.uri, shown(SERVER)[0])?.summary.runs)), 'the newer report');
+  assert.deepEqual((await actionsAt(0)).map((a) => a.title), ['Measure render() again', 'Show Loop Lag report']);
   diagnostics.dispose();
 });

@@ -68,9 +68,9 @@ function resultType(t: NodeTarget): string {
   return ts(t) ? `: Promise<Awaited<ReturnType<typeof ${t.fn}>>>` : '';
 }
 
-/** The pool's entry point and a request handler using it: the same in both pools. */
-function submitAndHandler(t: NodeTarget, name: string, where: string, exp: string, cjs: boolean): string {
-  return `/** ${t.fn}(...args), in a ${where}. */
+/** The pool's entry point and a request handler using it (none in a pool module): the same in both pools. */
+function submitAndHandler(t: NodeTarget, name: string, where: string, exp: string, cjs: boolean, handler = true): string {
+  const submit = `/** ${t.fn}(...args), in a ${where}. */
 ${exp}function ${name}(${paramsOf(t)})${resultType(t)} {
   return new Promise((resolve, reject) => {
     const job = { id: nextId++, args, resolve, reject };
@@ -79,7 +79,9 @@ ${exp}function ${name}(${paramsOf(t)})${resultType(t)} {
     dispatch();
   });
 }
-
+`;
+  if (!handler) return `${submit}${cjs ? `\nmodule.exports = { ${name} };\n` : ''}`;
+  return `${submit}
 // In a request handler:
 ${exp}async function handler() {
   return ${name}(${callArgs(t)});
@@ -94,7 +96,7 @@ ${cjs ? `\nmodule.exports = { ${name}, handler };\n` : ''}`;
  * typed arrays among the arguments and in the result move without a copy (the sender
  * loses them).
  */
-export function workerPool(t: NodeTarget, opts: { workers?: number | null; transfer?: boolean } = {}): string {
+export function workerPool(t: NodeTarget, opts: { workers?: number | null; transfer?: boolean; module?: { run: string; header: string } } = {}): string {
   const T = ts(t);
   const cjs = t.moduleFormat === 'cjs' && !T;
   const exp = cjs ? '' : 'export ';
@@ -109,7 +111,7 @@ export function workerPool(t: NodeTarget, opts: { workers?: number | null; trans
   const postArgs = opts.transfer ? 'worker.postMessage({ id, args }, buffersOf(args))' : 'worker.postMessage({ id, args })';
   const types = T ? `\ntype Job = { id: number; args: unknown[]; resolve: (v: any) => void; reject: (e: unknown) => void };\n` : '';
   const msgType = T ? `: { id: number; args: Parameters<typeof ${t.fn}> }` : '';
-  return `${importsOf(t, [
+  return `${opts.module ? opts.module.header : ''}${importsOf(t, [
     ['Worker, isMainThread, parentPort', 'node:worker_threads'],
     ['os', 'node:os', true],
     [root(t), specifierOf(t)],
@@ -159,7 +161,18 @@ if (isMainThread) {
   }
 }
 
-${submitAndHandler(t, 'runInWorker', 'worker thread', exp, cjs)}`;
+${submitAndHandler(t, opts.module?.run ?? 'runInWorker', 'worker thread', exp, cjs, !opts.module)}`;
+}
+
+/**
+ * The worker pool as a module of its own, the file the worker pool quick fix creates
+ * (fixes/editsNodePool.ts): `run(...args)` exported, no example handler, in the function's
+ * module format and language, importing it from its file beside.
+ */
+export function workerPoolModule(t: Pick<NodeTarget, 'fn' | 'file' | 'moduleFormat' | 'language'>): string {
+  const header = `// A pool of worker threads running ${t.fn}() off the event loop (a Loop Lag quick fix).\n` +
+    `// The workers run this same file: each imports ${t.file} and answers run() calls, one at a time.\n`;
+  return workerPool({ ...t, args: '', isAsync: false, lines: null }, { module: { run: 'run', header } });
 }
 
 /**
