@@ -10,6 +10,8 @@ import { h, icon } from './dom';
 
 /** What the card and the traceback links may ask of the host; absent in the standalone page. */
 export interface ErrorActions {
+  /** Makes ids unique when two reports are side by side. */
+  idPrefix: string;
   open?: (file: string, line: number) => void;
   selectInterpreter?: () => void;
   copy?: (text: string) => void;
@@ -66,8 +68,9 @@ export function errorCard(report: Report, actions: ErrorActions): HTMLElement {
     buttons.push(openButton(true));
   }
   const detail = e.detail ? withoutToolFrames(e.detail) : null;
-  return h('section', { class: 'error-card', role: 'alert', 'aria-labelledby': 'error-card-h', 'data-testid': 'error-card', 'data-kind': e.kind },
-    h('h2', { id: 'error-card-h' }, icon('error'), ` ${kindTitle(e.kind)}`),
+  const id = `${actions.idPrefix}error-card-h`;
+  return h('section', { class: 'error-card', role: 'alert', 'aria-labelledby': id, 'data-testid': 'error-card', 'data-kind': e.kind },
+    h('h2', { id }, icon('error'), ` ${kindTitle(e.kind)}`),
     h('p', { class: 'cause', 'data-testid': 'error-cause' }, report.headline || `${e.kind}: ${e.message}`),
     hint,
     buttons.some(Boolean) ? h('div', { class: 'actions' }, buttons) : null,
@@ -152,8 +155,9 @@ export function raisedCalls(report: Report, actions: ErrorActions): HTMLElement 
   }
   if (!merged.size) return null;
   const shown = new Set<string>();
-  return h('section', { class: 'raised', 'aria-labelledby': 'raised-h', 'data-testid': 'raised' },
-    h('h2', { id: 'raised-h' }, 'Calls that raised'),
+  const id = `${actions.idPrefix}raised-h`;
+  return h('section', { class: 'raised', 'aria-labelledby': id, 'data-testid': 'raised' },
+    h('h2', { id }, 'Calls that raised'),
     [...merged].map(([line, g]) => {
       // One traceback per error, under its first line (the same error's other counts name it only).
       const traceback = shown.has(g.key) ? null : g.first.error!.traceback;

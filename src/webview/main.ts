@@ -260,8 +260,10 @@ class App {
       () => this.onMessage({ type: 'notice', text: `Copied: ${text}` }),
       () => this.onMessage({ type: 'notice', text: 'Copying is not allowed here.' }),
     );
-    if (!this.vscode) return { copy };
+    const idPrefix = column === 'current' ? '' : 'compare-';
+    if (!this.vscode) return { idPrefix, copy };
     return {
+      idPrefix,
       open: (file, line) => this.post({ type: 'openLocation', file, line, column }),
       selectInterpreter: () => this.post({ type: 'selectInterpreter' }),
       copy,

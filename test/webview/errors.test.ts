@@ -95,7 +95,7 @@ describe('nothing measured: one error card', () => {
     try {
       const parts = await errorParts(page);
       assert.equal(parts.cards, 1);
-      assert.equal(await page.textContent('#error-card-h'), ' Import error');
+      assert.equal(await page.textContent('[data-testid="error-card"] h2'), ' Import error');
       assert.equal(parts.cause, report.headline);
       assert.match(parts.cause!, /^Not measured: importing missing_module\.py raised ModuleNotFoundError: No module named 'looplag_errorcard_not_installed' \(CPython 3\.11\.7 at .* ran it/);
       assert.equal(parts.interpreter, `CPython 3.11.7 at ${report.runtime!.executable} ran it.`);
