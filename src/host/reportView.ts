@@ -258,6 +258,9 @@ export class ReportView implements vscode.Disposable {
       case 'openSettings':
         await executeCommand(COMMANDS.openSettings);
         return;
+      case 'selectInterpreter':
+        await executeCommand(COMMANDS.selectPythonInterpreter);
+        return;
       case 'select':
         if (this.serveShown) this.serveShown.visible = false;
         await this.select(m.id);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Report } from '../shared/protocol';
 import type { ServeReport } from '../shared/protocol/serveReport';
+import { userFrameLocation } from '../stats/callErrors';
 
 /** Open `uri` with the cursor at the start of 1-based `line`, centred (e.g. a syntax error). */
 export async function revealLine(uri: vscode.Uri, line: number): Promise<void> {
@@ -53,19 +54,28 @@ export async function resolveReportFile(root: string, file: string): Promise<{ p
   return { path: candidate };
 }
 
-/** Whether the report's blockers name `file` at `line` (as the blocker's line or in its stack): the lines the panel offers. */
-export function reportNamesLine(report: Pick<Report, 'runs' | 'diagnostic'>, file: string, line: number): boolean {
+/**
+ * Whether the report names `file` at `line`: a blocker's line or a frame of its stack, the
+ * place of the error that stopped the run, or the user's innermost frame of a call that
+ * raised (stats/callErrors.ts). These are the lines the panel offers.
+ */
+export function reportNamesLine(report: Pick<Report, 'runs' | 'diagnostic'> & Partial<Pick<Report, 'error'>>, file: string, line: number): boolean {
   const blockers = [...report.runs.flatMap((r) => r.blockers ?? []), ...(report.diagnostic?.blockers ?? [])];
-  return blockers.some((b) => (b.file === file && b.line === line) || b.stack.some((f) => f.file === file && f.line === line));
+  if (blockers.some((b) => (b.file === file && b.line === line) || b.stack.some((f) => f.file === file && f.line === line))) return true;
+  if (report.error?.file === file && report.error.line === line) return true;
+  return report.runs.some((r) => r.tasks.some((t) => {
+    const at = t.error ? userFrameLocation(t.error.traceback) : null;
+    return at !== null && at.file === file && at.line === line;
+  }));
 }
 
 /**
  * Open a report's line (the panel's `openLocation`): only a line its blockers name, inside
  * its workspace; a refusal is shown, not thrown.
  */
-export async function openReportLocation(report: Pick<Report, 'target' | 'runs' | 'diagnostic'>, file: string, line: number, log: (text: string) => void): Promise<boolean> {
+export async function openReportLocation(report: Pick<Report, 'target' | 'runs' | 'diagnostic' | 'error'>, file: string, line: number, log: (text: string) => void): Promise<boolean> {
   const root = reportRoot(report);
-  const resolved = !reportNamesLine(report, file, line) ? { refused: 'the report names no blocking line there' }
+  const resolved = !reportNamesLine(report, file, line) ? { refused: 'the report names no such line' }
     : root === null ? { refused: 'the report names no workspace to open it in' } : await resolveReportFile(root, file);
   if ('refused' in resolved) {
     log(`openLocation ${file}:${line} refused: ${resolved.refused}`);

@@ -80,5 +80,7 @@ export const FromWebview = tagged({
    * report on show (default) or the one compared with.
    */
   openLocation: obj({ type: literal('openLocation'), file: str, line: int, column: optional(literal('current', 'compare')) }),
+  /** The error card's "Select Python Interpreter" (a module the interpreter that ran could not import): runs looplag.selectPythonInterpreter. */
+  selectInterpreter: obj({ type: literal('selectInterpreter') }),
 });
 export type FromWebview = Infer<typeof FromWebview>;

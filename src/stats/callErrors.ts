@@ -60,23 +60,78 @@ const NOT_USER = [
  * is inside it (`services/auth.py:14`), else as its full path.
  */
 export function userFrame(traceback: string | null, targetFile: string): string | null {
-  if (!traceback) return null;
-  const frames: Frame[] = [];
-  const lines = traceback.split('\n');
-  const js = lines.some((l) => JS_FRAME.test(l)) && !lines.some((l) => PY_FRAME.test(l));
-  for (const l of lines) {
-    const m = (js ? JS_FRAME : PY_FRAME).exec(l);
-    if (m) frames.push({ file: m[1].replace(/^file:\/\//, ''), line: Number(m[2]) });
-  }
-  // Python lists the innermost frame last; V8 first.
-  const inner = js ? frames : frames.reverse();
-  const user = inner.filter((f) => !NOT_USER.some((re) => re.test(f.file)));
+  const user = userFrames(traceback);
   const pick = user[0];
   if (!pick) return null;
   const home = homeOf(norm(targetFile), user);
   const inHome = (f: Frame) => home !== null && norm(f.file).startsWith(home + '/');
   const file = norm(pick.file);
   return `${inHome(pick) ? file.slice(home!.length + 1) : file}:${pick.line}`;
+}
+
+/** A traceback's frames, innermost first, with the line each starts on. */
+function framesOf(traceback: string): (Frame & { at: number })[] {
+  const frames: (Frame & { at: number })[] = [];
+  const lines = traceback.split('\n');
+  const js = lines.some((l) => JS_FRAME.test(l)) && !lines.some((l) => PY_FRAME.test(l));
+  lines.forEach((l, at) => {
+    const m = (js ? JS_FRAME : PY_FRAME).exec(l);
+    if (m) frames.push({ file: m[1].replace(/^file:\/\//, ''), line: Number(m[2]), at });
+  });
+  // Python lists the innermost frame last; V8 first.
+  return js ? frames : frames.reverse();
+}
+
+/** The traceback's frames in the user's code, innermost first. */
+function userFrames(traceback: string | null): Frame[] {
+  if (!traceback) return [];
+  return framesOf(traceback).filter((f) => !NOT_USER.some((re) => re.test(f.file))).map(({ file, line }) => ({ file, line }));
+}
+
+/**
+ * The innermost frame in the user's code as the traceback spells its file (a path to open,
+ * where userFrame shortens it for reading), or null.
+ */
+export function userFrameLocation(traceback: string | null): { file: string; line: number } | null {
+  return userFrames(traceback)[0] ?? null;
+}
+
+/**
+ * Frames of the machinery around a call, not of the code called: Loop Lag's sidecars, the
+ * pools and the event loop that ran it, the import system, Node's internals. The stdlib
+ * the user's code called (json, re) stays: it can be where the error is.
+ */
+const TOOL = [
+  /[\\/]looplag_sidecar[\\/]/, /[\\/]sidecars[\\/](python|node)[\\/]/, /[\\/]run_sidecar\.py$/,
+  /[\\/](concurrent[\\/]futures|asyncio|multiprocessing)[\\/]/, /[\\/]threading\.py$/,
+  /^<frozen /, /^node:internal[\\/]/, /^internal[\\/]/,
+];
+
+/**
+ * The traceback without the tool's frames (each Python frame's own source and `^^^`
+ * lines go with it), and how many frames were taken out.
+ */
+export function withoutToolFrames(traceback: string): { text: string; hidden: number } {
+  const lines = traceback.split('\n');
+  const frames = framesOf(traceback).sort((a, b) => a.at - b.at);
+  const drop = new Set<number>();
+  let hidden = 0;
+  frames.forEach((f, i) => {
+    if (!TOOL.some((re) => re.test(f.file))) return;
+    hidden++;
+    const indent = /^\s*/.exec(lines[f.at])![0].length;
+    const end = frames[i + 1]?.at ?? lines.length;
+    // A Python frame's source and marker lines are indented deeper than its `File` line.
+    for (let n = f.at; n < end && (n === f.at || /^\s*/.exec(lines[n])![0].length > indent); n++) drop.add(n);
+  });
+  return { text: lines.filter((_, n) => !drop.has(n)).join('\n'), hidden };
+}
+
+/** `file` relative to the target's folder when it is inside it (`services/auth.py`), else as given. */
+export function relativeToTarget(file: string, targetFile: string): string {
+  const home = homeOf(norm(targetFile), [{ file, line: 0 }]);
+  const f = norm(file);
+  return home !== null && f.startsWith(home + '/') ? f.slice(home.length + 1) : f;
 }
 
 /** The target's folder as the traceback spells it (a relative target is found by its tail). */

@@ -19,6 +19,7 @@ import { sweepHeader, sweepRecommendations, sweepTable } from './sweepView';
 import { clear, h, icon, progressIcon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
 import { blockersSection } from './blockersView';
+import { errorCard, ErrorActions, nothingMeasured, raisedCalls } from './errorView';
 import { finishedKey, serveView, ServeViewParts } from './serveView';
 import { serveLagChart, serveLatencyChart, sharedAxes, sharedLatencyAxes } from './serveCharts';
 import { KNOBS } from '../shared/settings';
@@ -175,11 +176,20 @@ class App {
     columns.forEach((report, i) => {
       const col = h('div', { class: 'column', 'data-column': i === 0 ? 'current' : 'compare' });
       grid.appendChild(col);
+      const column = i === 0 ? 'current' : 'compare';
+      const errors = this.errorActions(column);
+      // Nothing measured: the error is the verdict, one card, no table of dashes (issue 16).
+      if (nothingMeasured(report)) {
+        col.appendChild(header(report, i === 0 ? this.state.running : null, true));
+        col.appendChild(errorCard(report, errors));
+        return;
+      }
       col.appendChild(header(report, i === 0 ? this.state.running : null));
       const budgetMs = budgetOf(report, options.lagBudgetMs);
       col.appendChild(verdictList(report, budgetMs));
+      const raised = raisedCalls(report, errors);
+      if (raised) col.appendChild(raised);
       col.appendChild(summaryTable(report, budgetMs, i === 0 ? 'Summary' : 'Summary (compared run)'));
-      const column = i === 0 ? 'current' : 'compare';
       const blockers = blockersSection(report, {
         idPrefix: i === 0 ? '' : 'compare-',
         // Lines open only in the editor; the standalone page has nowhere to open them.
@@ -242,6 +252,22 @@ class App {
       draws.push(() => this.charts.add(fig, (t) => timelineChart(fig, run, { width: chartWidth(fig), theme: t }), theme));
     }
     return draws;
+  }
+
+  /** The error card's buttons and traceback links: the host's in the panel; in the standalone page, copying only. */
+  private errorActions(column: 'current' | 'compare'): ErrorActions {
+    const copy = (text: string) => navigator.clipboard?.writeText(text).then(
+      () => this.onMessage({ type: 'notice', text: `Copied: ${text}` }),
+      () => this.onMessage({ type: 'notice', text: 'Copying is not allowed here.' }),
+    );
+    const idPrefix = column === 'current' ? '' : 'compare-';
+    if (!this.vscode) return { idPrefix, copy };
+    return {
+      idPrefix,
+      open: (file, line) => this.post({ type: 'openLocation', file, line, column }),
+      selectInterpreter: () => this.post({ type: 'selectInterpreter' }),
+      copy,
+    };
   }
 
   private renderSweep(s: Sweep): void {

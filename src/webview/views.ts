@@ -7,7 +7,8 @@ import { hasLag, partialPhrase } from '../report/textTable';
 import { verdicts } from '../report/verdict';
 import { h, icon, progressIcon } from './dom';
 
-export function header(report: Report, running: LiveProgress | null): HTMLElement {
+/** `errorCard`: the error card (errorView.ts) says the headline and the error, so the header does not. */
+export function header(report: Report, running: LiveProgress | null, errorCard = false): HTMLElement {
   const t = report.target;
   const what = t.qualname ?? (t.lines ? `lines ${t.lines.start}–${t.lines.end}` : '?');
   const rt = report.runtime;
@@ -22,10 +23,10 @@ export function header(report: Report, running: LiveProgress | null): HTMLElemen
     ),
     // A verdict from the modes measured so far may turn ("Not safe" then "Safe" once the
     // pool modes are in): provisional until the run ends.
-    report.headline ? h('p', { class: 'headline', 'data-testid': 'headline' },
+    report.headline && !errorCard ? h('p', { class: 'headline', 'data-testid': 'headline' },
       running ? h('span', { class: 'so-far', 'data-testid': 'so-far' }, 'So far: ') : null, report.headline) : null,
     running ? h('div', { class: 'running', role: 'status', 'data-testid': 'running' }, progressIcon(), ` Measuring ${running.mode}: ${running.phase}${running.phase === 'running' ? ` ${running.done}/${running.total}` : ''}`) : null,
-    report.error ? h('div', { class: 'banner error', role: 'alert' }, icon('error'), ` ${report.error.kind}: ${report.error.message}`) : null,
+    report.error && !errorCard ? h('div', { class: 'banner error', role: 'alert' }, icon('error'), ` ${report.error.kind}: ${report.error.message}`) : null,
     !report.quality.trustworthy ? h('div', { class: 'banner warning', role: 'note', 'data-testid': 'quality' }, icon('warning'), ' The machine was busy during this run: numbers may be inflated.') : null,
   );
 }
@@ -133,27 +134,31 @@ export function adviceList(advice: Advice[]): HTMLElement | null {
   );
 }
 
-/** Errors and printed output per mode: all user-controlled text, shown as text. */
+/**
+ * Errors and printed output per mode: all user-controlled text, shown as text. Calls that
+ * raised are errorView.ts's grouped section; a mode skipped for the run's own error would
+ * repeat the banner, so it is not listed.
+ */
 export function details(report: Report): HTMLElement {
+  const runError = report.error?.message.replace(/^not measured:\s*/i, '');
   return h('section', { class: 'details', 'aria-labelledby': 'details-h' },
     h('h2', { id: 'details-h' }, 'Errors and output'),
     report.error?.detail ? h('details', {}, h('summary', {}, `Session error detail (${report.error.kind})`), h('pre', { 'data-testid': 'session-error' }, report.error.detail)) : null,
     report.runs.map((r) => {
-      const failed = r.tasks.filter((t) => t.error);
       const out = r.output;
       const notes = r.notes ?? [];
-      if (!r.error && !failed.length && !out.stdout && !out.stderr && !notes.length) return null;
+      const repeat = r.status === 'skipped' && r.error?.message.replace(/^not measured:\s*/i, '') === runError;
+      if ((!r.error || repeat) && !out.stdout && !out.stderr && !notes.length) return null;
       const why = r.error ? `${r.error.kind} — ${r.error.message}` : '';
       // Only an error's message to show (a skipped or crashed mode): a line, not a
       // section that opens onto nothing.
-      if (!r.error?.detail && !failed.length && !out.stdout && !out.stderr && !notes.length) {
+      if (!r.error?.detail && !out.stdout && !out.stderr && !notes.length) {
         return h('p', { class: 'run-error', 'data-mode': r.mode, 'data-testid': 'run-error' }, `${r.mode} (${r.status}): ${why}`);
       }
       return h('details', { 'data-mode': r.mode },
-        h('summary', {}, `${r.mode}: ${why}${failed.length ? ` ${failed.length} call(s) raised` : ''}${out.stdout || out.stderr ? ' · printed output' : ''}${notes.length ? ' · notes' : ''}`),
+        h('summary', {}, `${r.mode}: ${why}${out.stdout || out.stderr ? ' · printed output' : ''}${notes.length ? ' · notes' : ''}`),
         r.error?.detail ? h('pre', {}, r.error.detail) : null,
         notes.length ? h('ul', { class: 'notes', 'data-testid': 'run-notes' }, notes.map((n) => h('li', {}, n))) : null,
-        failed.slice(0, 3).map((t) => h('pre', { class: 'task-error' }, `call ${t.id}: ${t.error!.type}: ${t.error!.message}\n${t.error!.traceback ?? ''}`)),
         out.stdout ? h('div', {}, h('h4', {}, `stdout (${out.stdoutBytes} bytes${out.truncated ? ', truncated' : ''})`), h('pre', { class: 'output' }, out.stdout)) : null,
         out.stderr ? h('div', {}, h('h4', {}, `stderr (${out.stderrBytes} bytes)`), h('pre', { class: 'output' }, out.stderr)) : null,
       );

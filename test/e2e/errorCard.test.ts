@@ -1,0 +1,92 @@
+/// <reference lib="dom" />
+/**
+ * Errors as the verdict in a real VS Code (code-server, Debian's Chromium; issue 16):
+ * Measure Function on a module that imports what the interpreter lacks shows one error
+ * card, and its Select Python Interpreter button opens Loop Lag's picker; on a function
+ * whose calls raise, the grouped line's "Raised at raising.py:9" opens that line in the
+ * editor.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
+import { useWorkbench } from '../support/e2e';
+import { FIXTURES, REPO, tmpDir } from '../support/helpers';
+import { activeEditor, answerInputBox, cursorPosition, goToLine, openFile, runCommand, waitUntil, webviewFrame } from '../support/workbench';
+
+const VSIX = path.join(REPO, 'looplag.vsix');
+const EXTENSION_ID = 'looplag.looplag';
+const RUN_TIMEOUT_MS = 90_000;
+const skip = !fs.existsSync(VSIX) ? 'no looplag.vsix: run `npm run package`' : false;
+
+describe('The report panel: the error card and calls that raised', { skip }, () => {
+  let folder: string;
+  const session = useWorkbench(() => {
+    folder = tmpDir('looplag-e2e-errorcard-');
+    fs.cpSync(path.join(FIXTURES, 'python', 'errorcard'), folder, { recursive: true });
+    return { folder, vsix: VSIX, userSettings: { 'looplag.concurrency': 3, 'looplag.python.modes': ['inline', 'thread'] } };
+  });
+  after(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  test('an import error: one card, no table, and its Select Python Interpreter button opens the picker', async () => {
+    const { page } = session;
+    await openFile(page, 'missing_module.py');
+    await goToLine(page, 6);
+    const since = Date.now();
+    await runCommand(page, 'Loop Lag: Measure Function');
+    const frame = await waitForReport(page, 'handler', since, (f) => f.$('[data-testid="error-card"]').then(Boolean));
+    const parts = await frame.evaluate(() => ({
+      cards: document.querySelectorAll('[data-testid="error-card"]').length,
+      tables: document.querySelectorAll('table[data-testid="summary"]').length,
+      cause: document.querySelector('[data-testid="error-cause"]')?.textContent ?? '',
+    }));
+    assert.deepEqual({ cards: parts.cards, tables: parts.tables }, { cards: 1, tables: 0 });
+    assert.match(parts.cause, /^Not measured: importing missing_module\.py raised ModuleNotFoundError: No module named 'looplag_errorcard_not_installed' \(CPython \S+ at \S+ ran it/);
+    await frame.click('button[data-action="select-interpreter"]');
+    const title = page.locator('.quick-input-widget .quick-input-title');
+    await waitUntil(async () => (await title.isVisible()) && (await title.textContent()) === 'Loop Lag: Select Python Interpreter', 'Loop Lag\'s interpreter picker');
+    await page.keyboard.press('Escape');
+  });
+
+  test('calls that raised: one grouped line, and Raised at raising.py:9 opens that line', async () => {
+    const { page } = session;
+    await openFile(page, 'raising.py');
+    await goToLine(page, 5);
+    const since = Date.now();
+    await runCommand(page, 'Loop Lag: Measure Function');
+    await answerInputBox(page, '3');
+    const frame = await waitForReport(page, 'parse', since, (f) => f.$('[data-testid="raised-line"]').then(Boolean));
+    assert.deepEqual(await frame.$$eval('[data-testid="raised-line"]', (ps) => ps.map((p) => p.textContent)),
+      [' inline, thread: 3 calls raised the same error: ValueError: bad 3']);
+    assert.doesNotMatch((await frame.textContent('[data-testid="raised-traceback"]'))!, /looplag_sidecar|concurrent/);
+    // Another editor first, so the link has to open raising.py.
+    await openFile(page, 'missing_module.py');
+    await frame.click('[data-testid="raised-at"]');
+    await activeEditor(page, 'raising.py').waitFor({ state: 'visible', timeout: 30_000 });
+    await waitUntil(async () => (await cursorPosition(page))?.line === 9, 'the cursor on raising.py:9');
+  });
+});
+
+/** The panel once it shows `fn`'s report, made after `since`, finished, and `ready` says it is the one looked for. */
+async function waitForReport(page: Page, fn: string, since: number, ready: (f: Frame) => Promise<boolean>): Promise<Frame> {
+  let seen = '';
+  let found: Frame | undefined;
+  await waitUntil(async () => {
+    try {
+      const f = await webviewFrame(page, { extensionId: EXTENSION_ID, timeoutMs: 2_000 });
+      const state = await f.evaluate(() => ({
+        fn: document.querySelector('[data-testid="target-name"]')?.textContent ?? null,
+        createdAt: document.querySelector('header time')?.getAttribute('datetime') ?? null,
+        running: document.querySelector('[data-testid="running"]') !== null,
+      }));
+      seen = JSON.stringify(state);
+      const done = state.fn === fn && Date.parse(state.createdAt ?? '') >= since && !state.running && await ready(f);
+      if (done) found = f;
+      return done;
+    } catch {
+      return false;
+    }
+  }, `the report of ${fn}() in the panel`, RUN_TIMEOUT_MS).catch((e) => assert.fail(`${(e as Error).message}; last seen: ${seen}`));
+  return found!;
+}
