@@ -69,6 +69,18 @@ export function userFrame(traceback: string | null, targetFile: string): string 
   return `${inHome(pick) ? file.slice(home!.length + 1) : file}:${pick.line}`;
 }
 
+/** An ES module's `file:///C:/a%20b/x.mjs` as the path it names (`C:/a b/x.mjs`); any other text as is. */
+export function pathOfFileUrl(file: string): string {
+  if (!file.startsWith('file://')) return file;
+  let p = file.slice('file://'.length);
+  try {
+    p = decodeURIComponent(p);
+  } catch {
+    // a malformed escape: the text as written
+  }
+  return /^\/[A-Za-z]:\//.test(p) ? p.slice(1) : p;
+}
+
 /** A traceback's frames, innermost first, with the line each starts on. */
 function framesOf(traceback: string): (Frame & { at: number })[] {
   const frames: (Frame & { at: number })[] = [];
@@ -76,7 +88,7 @@ function framesOf(traceback: string): (Frame & { at: number })[] {
   const js = lines.some((l) => JS_FRAME.test(l)) && !lines.some((l) => PY_FRAME.test(l));
   lines.forEach((l, at) => {
     const m = (js ? JS_FRAME : PY_FRAME).exec(l);
-    if (m) frames.push({ file: m[1].replace(/^file:\/\//, ''), line: Number(m[2]), at });
+    if (m) frames.push({ file: pathOfFileUrl(m[1]), line: Number(m[2]), at });
   });
   // Python lists the innermost frame last; V8 first.
   return js ? frames : frames.reverse();

@@ -30,14 +30,19 @@ type Action =
   | { kind: 'npm'; command: string }
   | { kind: 'open' };
 
-function actionOf(report: Report): Action | null {
+/** A package name as npm allows it (lower case, no spaces or shell characters), optionally scoped. */
+const NPM_NAME = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/;
+
+/** What the card offers for the error: exported for its unit test. */
+export function actionOf(report: Report): Action | null {
   const e = report.error;
   if (!e) return null;
   if (e.kind === 'import-error' && /\bNo module named\b/.test(e.message) && report.runtime) return { kind: 'interpreter' };
   if (e.kind === 'import-error' && /\bCannot find (module|package)\b|ERR_MODULE_NOT_FOUND/.test(e.message)) {
     // `Cannot find package 'lodash' imported from …`: the package's name, without a subpath.
     const name = /Cannot find (?:module|package) '((?:@[^/']+\/)?[^/']+)/.exec(e.message)?.[1];
-    return { kind: 'npm', command: name && !name.startsWith('.') ? `npm install ${name}` : 'npm install' };
+    // Pasted into a shell: only a name npm could publish, never text from a dynamic require.
+    return { kind: 'npm', command: name && NPM_NAME.test(name) ? `npm install ${name}` : 'npm install' };
   }
   return e.file && e.line ? { kind: 'open' } : null;
 }
