@@ -49,7 +49,8 @@ export class Commands {
       [COMMANDS.sweep]: () => this.sweepFromEditor(),
       [COMMANDS.showSweep]: () => this.runs.showSweep(),
       [COMMANDS.measureFunction]: (uri, qualname) => this.measureFunction(uri, qualname),
-      [COMMANDS.showReport]: () => this.runs.showReport(),
+      // Optional (rest) argument: the palette runs it with none, the status bar with its run's id.
+      [COMMANDS.showReport]: (...[id]) => this.runs.showReport(typeof id === 'string' ? id : undefined),
       [COMMANDS.openSettings]: () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`),
       [COMMANDS.cancel]: () => this.runs.cancel('cancelled by the user'),
       [COMMANDS.clearAnnotations]: () => this.annotations.clear(),

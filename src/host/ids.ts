@@ -14,7 +14,8 @@ export interface CommandTypes {
   'looplag.showSweep': [];
   /** CodeLens: measure a function by file and qualname, without looking at the cursor. */
   'looplag.measureFunction': [uri: vscode.Uri, qualname: string];
-  'looplag.showReport': [];
+  /** `id`: a report of the history to show (the status bar's); none: the panel as it is. */
+  'looplag.showReport': [id?: string];
   'looplag.openSettings': [];
   'looplag.cancel': [];
   /** Removes the blocking lines' annotations from the editors (until the next report). */

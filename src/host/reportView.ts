@@ -98,9 +98,13 @@ export class ReportView implements vscode.Disposable {
     return this.sweepShown !== null;
   }
 
-  /** The report view with the history (a sweep in progress stays on show). */
-  async showReport(): Promise<void> {
+  /**
+   * The report view with the history (a sweep in progress stays on show); `id`: that report
+   * of the history on show (the status bar's, which describes one run, whatever was picked since).
+   */
+  async showReport(id?: string): Promise<void> {
     await this.loadHistory();
+    if (id && id !== this.current?.id && !this.host.active()) await this.select(id);
     if (this.sweepShown && this.host.active()?.kind !== 'sweep') this.sweepShown.visible = false;
     if (this.serveShown && this.host.active()?.kind !== 'serve') this.serveShown.visible = false;
     this.panel.show(false);
@@ -146,8 +150,8 @@ export class ReportView implements vscode.Disposable {
     if (this.panel.post({ type: 'liveDelta', ...delta, progress: this.host.active()?.progress ?? null })) this.liveBase = partial;
   }
 
-  /** A run ended with a report: into the history, and on show. */
-  async runFinished(report: Report, label: string, headline: string): Promise<void> {
+  /** A run ended with a report: into the history, and on show. Its history id (null: not saved). */
+  async runFinished(report: Report, label: string, headline: string): Promise<string | null> {
     try {
       const entry = await this.history.add(report, label, headline);
       this.current = { id: entry.id, report };
@@ -157,6 +161,7 @@ export class ReportView implements vscode.Disposable {
       this.log.error(`could not save the report to history: ${(e as Error).message}`);
     }
     this.shown.fire(report);
+    return this.current.id;
   }
 
   /** A sweep starts: its plan on show, no points yet. */

@@ -109,8 +109,8 @@ export class RunController implements vscode.Disposable {
   }
 
   /** The report view with the history (a sweep in progress stays on show). */
-  showReport(): Promise<void> {
-    return this.view.showReport();
+  showReport(id?: string): Promise<void> {
+    return this.view.showReport(id);
   }
 
   /** The last worker sweep in the panel again (the status bar's action after a sweep). */
@@ -339,13 +339,13 @@ export class RunController implements vscode.Disposable {
   private async finish(request: RunRequest, report: Report): Promise<void> {
     const headline = compactHeadline(report);
     if (request.qualname) this.headlines.set(`${request.uri.fsPath}::${request.qualname}`, resultHint(report));
-    await this.view.runFinished(report, request.label, headline);
+    const id = await this.view.runFinished(report, request.label, headline);
     const rt = report.runtime;
     if (rt) this.log.info(hostRuntime(request.language).describeReported(rt));
     this.log.info(`${request.label}: ${report.status}${report.error ? ` (${report.error.kind}: ${report.error.message})` : ''} — ${headline}`);
     if (report.headline) this.log.info(`${request.label}: ${report.headline}`);
     this.setStatus(`$(pulse) ${headline.length > 60 ? headline.slice(0, 57) + '…' : headline}`,
-      `Loop Lag: ${request.label}\n${report.headline ? `${report.headline}\n` : ''}${headline}`, COMMANDS.showReport);
+      `Loop Lag: ${request.label}\n${report.headline ? `${report.headline}\n` : ''}${headline}`, COMMANDS.showReport, id ? [id] : []);
     this.view.refresh();
     this.changed.fire();
     if (report.error) await explainFailure(report.error, request, `run ${report.error.message}`, this.log);
@@ -358,14 +358,15 @@ export class RunController implements vscode.Disposable {
   }
 
   /** The status bar item: hidden without text. */
-  setStatus(text: string | undefined, tooltip?: string, command?: CommandId): void {
+  setStatus(text: string | undefined, tooltip?: string, command?: CommandId, args: unknown[] = []): void {
     if (!text) {
       this.statusBar.hide();
       return;
     }
     this.statusBar.text = text;
     this.statusBar.tooltip = tooltip;
-    this.statusBar.command = command;
+    // With its arguments: a click shows the run the item describes, not whatever is on show.
+    this.statusBar.command = command && { command, title: tooltip ?? command, arguments: args };
     this.statusBar.show();
   }
 
