@@ -24,6 +24,9 @@ const SLOW_SCAN_MS = 20;
 /** Typing: scan once the edits pause this long, not on every keystroke. */
 const TYPING_PAUSE_MS = 200;
 
+/** The pending-work key of the open documents' staggered scan (updateAll). */
+const ALL_KEY = '\0all';
+
 /** The documents hints are shown on: Python, JavaScript and TypeScript, on disk or untitled. */
 export const HINT_SCHEMES = new Set(['file', 'untitled']);
 
@@ -57,8 +60,25 @@ export class BlockingHints implements vscode.Disposable {
     return d.source === HINT_SOURCE && typeof d.code === 'object' && ruleDoc(String(d.code.value)) !== undefined;
   }
 
+  /**
+   * Every open document (activation, the setting turned on): one per turn of the host's
+   * loop, so editors restored at start-up never add up to one long block (each scan is
+   * bounded, their number is not). Turned off, they all go at once.
+   */
   private updateAll(): void {
-    for (const doc of vscode.workspace.textDocuments) this.update(doc);
+    const docs = [...vscode.workspace.textDocuments];
+    if (docs.every((d) => !hintsEnabled(d.uri))) {
+      for (const d of docs) this.update(d);
+      return;
+    }
+    const next = () => {
+      const doc = docs.shift();
+      if (!doc) return;
+      this.update(doc);
+      this.pending.set(ALL_KEY, setTimeout(next, 0));
+    };
+    clearTimeout(this.pending.get(ALL_KEY));
+    this.pending.set(ALL_KEY, setTimeout(next, 0));
   }
 
   private schedule(doc: vscode.TextDocument): void {

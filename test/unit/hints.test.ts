@@ -8,6 +8,7 @@ import { afterEach, test } from 'node:test';
 import * as vscode from 'vscode';
 import { BlockingHints, MAX_HINT_LINES } from '../../src/host/hints';
 import * as fake from '../support/fakeVscode';
+import { waitFor } from '../support/helpers';
 
 const log = { info: (t: string) => void fake.logLines.push(`[info] ${t}`), debug() {}, warn() {} } as unknown as vscode.LogOutputChannel;
 
@@ -41,10 +42,13 @@ const shown = (uri: { toString(): string }) => (fake.diagnostics.get(uri.toStrin
   return { line: d.range.start as number, message: d.message, severity: d.severity, source: d.source, rule: code.value, doc: code.target.toString() };
 });
 
-test('an open Python document: an Information hint on the blocking call in the async def only, its ruff rule linked', () => {
+test('an open Python document: an Information hint on the blocking call in the async def only, its ruff rule linked', async () => {
   const py = doc('app.py', 'python', PY);
   (fake.workspace as unknown as { textDocuments: unknown[] }).textDocuments = [py];
   hints = new BlockingHints(log);
+  // The open documents are scanned one per turn of the loop, not in the constructor.
+  assert.equal(shown(py.uri).length, 0);
+  await waitFor(() => shown(py.uri).length > 0, 'the hint');
   assert.deepEqual(shown(py.uri), [{
     line: 5, message: '`time.sleep` may block the loop — Measure', severity: fake.DiagnosticSeverity.Information, source: 'Loop Lag',
     rule: 'ASYNC251', doc: 'https://docs.astral.sh/ruff/rules/blocking-sleep-in-async-function/',
@@ -64,17 +68,17 @@ test('a JS document opened later: readFileSync in an Express handler, n/no-sync;
   assert.equal(fake.diagnostics.has(js.uri.toString()), false);
 });
 
-test('looplag.hints.enabled off: no hints, and those shown go at once', () => {
+test('looplag.hints.enabled off: no hints, and those shown go at once', async () => {
   const py = doc('app.py', 'python', PY);
   (fake.workspace as unknown as { textDocuments: unknown[] }).textDocuments = [py];
   hints = new BlockingHints(log);
-  assert.equal(shown(py.uri).length, 1);
+  await waitFor(() => shown(py.uri).length === 1, 'the hint');
   fake.settings.set('looplag.hints.enabled', false);
   fake.editorEvents.configurationChanged.fire({ affectsConfiguration: (s: string) => s === 'looplag.hints.enabled' || s === 'looplag' });
   assert.equal(fake.diagnostics.has(py.uri.toString()), false);
   fake.settings.delete('looplag.hints.enabled');
   fake.editorEvents.configurationChanged.fire({ affectsConfiguration: (s: string) => s === 'looplag.hints.enabled' });
-  assert.equal(shown(py.uri).length, 1, 'back when turned on');
+  await waitFor(() => shown(py.uri).length === 1, 'the hint back when turned on');
 });
 
 test('a file over the size limit is not scanned, and the log says so; other languages and schemes are left alone', () => {
