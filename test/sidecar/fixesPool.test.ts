@@ -146,3 +146,44 @@ test('TypeScript: the pool module and the fixed caller type-check (strict, @type
   assert.equal(after.stdout, before.stdout);
   assert.ok(fs.existsSync(path.join(dir, 'dist', 'render.worker-pool.js')));
 });
+
+/** The calls the pool module of run() (a name of the pool's own) answers, in order, with what each gave or threw. */
+const ODD_CALLS = `
+const out = [];
+for (const a of [2, 'undefined', 'zero', 'exit', 'function', 5]) {
+  try { out.push({ value: await pool.run(a) }); } catch (e) { out.push({ threw: e === undefined ? 'undefined' : e instanceof Error ? e.message : String(e) }); }
+}
+`;
+const ODD_LIB = `(x) {
+  if (x === 'undefined') throw undefined;
+  if (x === 'zero') throw 0;
+  if (x === 'exit') process.exit(3);
+  if (x === 'function') throw () => 1;
+  return x * 2;
+}`;
+
+test('the pool module, run: a function named run (a pool name) imported under an alias; throw undefined and throw 0 reject; a worker that exits rejects its job and the next call works; a module that throws at import rejects the calls; callers in a worker thread get their own pool', () => {
+  const dir = tmpDir('looplag-pool-odd-');
+  const expected = [{ value: 4 }, { threw: 'undefined' }, { threw: '0' }, { threw: "the pool's worker exited (code 3) while running run()" }, { threw: '() => 1' }, { value: 10 }];
+  const node = (file: string) => {
+    const r = spawnSync(process.execPath, [path.join(dir, file)], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `${file}: ${r.stderr} (signal ${r.signal}: a pool that keeps the process alive is killed by the timeout)`);
+    return JSON.parse(r.stdout) as unknown;
+  };
+  for (const format of ['esm', 'cjs'] as const) {
+    const ext = format === 'esm' ? 'mjs' : 'cjs';
+    fs.writeFileSync(path.join(dir, `lib.${ext}`), format === 'esm' ? `export function run${ODD_LIB}\n` : `exports.run = function run${ODD_LIB};\n`);
+    fs.writeFileSync(path.join(dir, `run.worker-pool.${ext}`), workerPoolModule({ fn: 'run', file: `lib.${ext}`, moduleFormat: format, language: 'javascript' }));
+    fs.writeFileSync(path.join(dir, `main-${format}.mjs`), `import * as pool from './run.worker-pool.${ext}';\n${ODD_CALLS}console.log(JSON.stringify(out));\n`);
+    assert.deepEqual(node(`main-${format}.mjs`), expected, format);
+  }
+  // The caller itself in a worker thread (vitest, piscina): the pool still starts its own workers.
+  fs.writeFileSync(path.join(dir, 'inner.mjs'), `import { parentPort } from 'node:worker_threads';\nimport * as pool from './run.worker-pool.mjs';\n${ODD_CALLS}parentPort.postMessage(out);\n`);
+  fs.writeFileSync(path.join(dir, 'outer.mjs'), "import { Worker } from 'node:worker_threads';\nconst w = new Worker(new URL('./inner.mjs', import.meta.url));\nw.on('message', (out) => { console.log(JSON.stringify(out)); w.terminate(); });\n");
+  assert.deepEqual(node('outer.mjs'), expected, 'from a worker thread');
+  // A module that throws when a worker imports it (here it does only there): each call rejects with its error; no crash, the process ends.
+  fs.writeFileSync(path.join(dir, 'bad.mjs'), "import { isMainThread } from 'node:worker_threads';\nif (!isMainThread) throw new RangeError('broken at import');\nexport function run() {}\n");
+  fs.writeFileSync(path.join(dir, 'run.worker-pool.mjs'), workerPoolModule({ fn: 'run', file: 'bad.mjs', moduleFormat: 'esm', language: 'javascript' }));
+  fs.writeFileSync(path.join(dir, 'main-bad.mjs'), `import * as pool from './run.worker-pool.mjs';\nconst out = [];\nfor (let i = 0; i < 2; i++) await pool.run(1).then(() => out.push('resolved'), (e) => out.push(e.message));\nconsole.log(JSON.stringify(out));\n`);
+  assert.deepEqual(node('main-bad.mjs'), ['broken at import', 'broken at import']);
+});
