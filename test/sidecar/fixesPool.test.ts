@@ -114,38 +114,42 @@ for (const p of PROJECTS) {
   });
 }
 
-test('TypeScript: the pool module and the fixed caller type-check (strict, @types/node); compiled by tsc, they run and return what the original returned', () => {
-  const dir = tmpDir('looplag-pool-ts-');
-  fs.copyFileSync(path.join(FIXES, 'pool', 'ts', 'render.ts'), path.join(dir, 'render.ts'));
-  fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }');
-  const caller = path.join(dir, 'caller.ts');
-  const original = "import { render } from './render.js';\n\nexport async function page(n: number): Promise<number> {\n  return render(n).total + 1;\n}\n";
-  const renderFile = path.join(dir, 'render.ts');
-  const r = nodeWorkerPool(original, rangeOf(original, 'render(n)'), caller, { file: renderFile, qualname: 'render', moduleText: fs.readFileSync(renderFile, 'utf8'), tsNotLoadable: null });
-  assert.ok('edits' in r, `offered: ${'notOffered' in r ? r.notOffered : ''}`);
-  fs.writeFileSync(caller, applyEdits(original, r.edits));
-  fs.writeFileSync(r.pool.file, workerPoolModule(r.pool.module));
-  const options: TSNS.CompilerOptions = {
-    strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, moduleResolution: ts.ModuleResolutionKind.Bundler,
-    types: ['node'], typeRoots: [path.join(REPO, 'node_modules', '@types')], skipLibCheck: true, outDir: path.join(dir, 'dist'),
-  };
-  const program = ts.createProgram([caller, r.pool.file], options);
-  assert.deepEqual(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')), []);
-  assert.equal(program.emit().emitSkipped, false);
-  fs.writeFileSync(path.join(dir, 'dist', 'package.json'), '{ "type": "module" }');
-  // The original, compiled the same way, for the value to compare with.
-  fs.writeFileSync(path.join(dir, 'dist', 'original.js'), ts.transpileModule(original, { compilerOptions: options }).outputText);
-  const call = (file: string) => spawnSync(process.execPath, ['--input-type=module', '-e', `const { page } = await import(${JSON.stringify(new URL(`file://${file}`).href)}); console.log(await page(${N}));`], { encoding: 'utf8', timeout: 60_000 });
-  const before = call(path.join(dir, 'dist', 'original.js'));
-  assert.equal(before.status, 0, before.stderr);
-  // `-e` with --input-type would be inherited by the workers: the fixed caller runs from a file.
-  const runner = path.join(dir, 'dist', 'run.mjs');
-  fs.writeFileSync(runner, `import { page } from './caller.js';\nconsole.log(await page(${N}));\n`);
-  const after = spawnSync(process.execPath, [runner], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(after.status, 0, after.stderr);
-  assert.equal(after.stdout, before.stdout);
-  assert.ok(fs.existsSync(path.join(dir, 'dist', 'render.worker-pool.js')));
-});
+for (const format of ['esm', 'cjs'] as const) {
+  test(`TypeScript (${format === 'esm' ? '"type": "module"' : 'CommonJS: no import.meta'}): the pool module and the fixed caller type-check (strict, @types/node); compiled by tsc, they run and return what the original returned`, () => {
+    const dir = tmpDir(`looplag-pool-ts-${format}-`);
+    fs.copyFileSync(path.join(FIXES, 'pool', 'ts', 'render.ts'), path.join(dir, 'render.ts'));
+    const pkg = format === 'esm' ? '{ "type": "module" }' : '{}';
+    fs.writeFileSync(path.join(dir, 'package.json'), pkg);
+    const caller = path.join(dir, 'caller.ts');
+    const original = "import { render } from './render.js';\n\nexport async function page(n: number): Promise<number> {\n  return render(n).total + 1;\n}\n";
+    const renderFile = path.join(dir, 'render.ts');
+    const r = nodeWorkerPool(original, rangeOf(original, 'render(n)'), caller, { file: renderFile, qualname: 'render', moduleText: fs.readFileSync(renderFile, 'utf8'), tsNotLoadable: null, moduleFormat: format }, format);
+    assert.ok('edits' in r, `offered: ${'notOffered' in r ? r.notOffered : ''}`);
+    fs.writeFileSync(caller, applyEdits(original, r.edits));
+    fs.writeFileSync(r.pool.file, workerPoolModule(r.pool.module));
+    const options: TSNS.CompilerOptions = {
+      strict: true, target: ts.ScriptTarget.ES2022,
+      ...(format === 'esm' ? { module: ts.ModuleKind.ES2022, moduleResolution: ts.ModuleResolutionKind.Bundler } : { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 }),
+      types: ['node'], typeRoots: [path.join(REPO, 'node_modules', '@types')], skipLibCheck: true, outDir: path.join(dir, 'dist'),
+    };
+    const program = ts.createProgram([caller, r.pool.file], options);
+    assert.deepEqual(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')), []);
+    assert.equal(program.emit().emitSkipped, false);
+    fs.writeFileSync(path.join(dir, 'dist', 'package.json'), pkg);
+    // The original, compiled the same way, for the value to compare with.
+    fs.writeFileSync(path.join(dir, 'dist', 'original.js'), ts.transpileModule(original, { compilerOptions: options }).outputText);
+    const call = (file: string) => spawnSync(process.execPath, ['--input-type=module', '-e', `const { page } = await import(${JSON.stringify(new URL(`file://${file}`).href)}); console.log(await page(${N}));`], { encoding: 'utf8', timeout: 60_000 });
+    const before = call(path.join(dir, 'dist', 'original.js'));
+    assert.equal(before.status, 0, before.stderr);
+    // `-e` with --input-type would be inherited by the workers: the fixed caller runs from a file.
+    const runner = path.join(dir, 'dist', 'run.mjs');
+    fs.writeFileSync(runner, `import { page } from './caller.js';\nconsole.log(await page(${N}));\n`);
+    const after = spawnSync(process.execPath, [runner], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(after.status, 0, after.stderr);
+    assert.equal(after.stdout, before.stdout);
+    assert.ok(fs.existsSync(path.join(dir, 'dist', 'render.worker-pool.js')));
+  });
+}
 
 /** The calls the pool module of run() (a name of the pool's own) answers, in order, with what each gave or threw. */
 const ODD_CALLS = `

@@ -89,6 +89,15 @@ test('TypeScript: the route handler becomes async, the pool a typed .ts importin
   assert.match(pool, /^import \{ render as target \} from '\.\/render\.js';$/m);
 });
 
+test('TypeScript in a CommonJS project: the pool names itself by __filename (no import.meta: TS1343), the caller still imports it with import', () => {
+  const { text, pool } = fixAll('ts/server.ts', 'ts/render.ts', ['render(n)'], 'cjs', { tsNotLoadable: null, moduleFormat: 'cjs' });
+  assert.match(text, /^import \* as renderPool from '\.\/render\.worker-pool\.js';$/m);
+  assert.match(pool, /new Worker\(__filename, /);
+  assert.doesNotMatch(pool, /import\.meta/);
+  assert.match(pool, /^import \{ render as target \} from '\.\/render\.js';$/m);
+  assert.match(pool, /^export function run\(/m);
+});
+
 test('not offered: outside async code, a function or `this` in the arguments, the function in the caller\'s file or not exported, .ts without a loader', () => {
   const text = read('ts/server.ts');
   const reason = (call: string, extra: Partial<PoolTarget> = {}, file = 'ts/server.ts') => {
@@ -122,8 +131,20 @@ test('the project as the host reads it: package.json "type" for a .js file, and 
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module", "dependencies": { "express": "4" } }');
   assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.js')), 'esm');
   assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.mjs')), undefined, 'the extension says');
-  assert.match((await tsWorkerProblem(path.join(dir, 'src', 'render.ts'))) ?? '', /lists tsx, ts-node, typescript/);
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.ts')), 'esm', '.ts follows "type" too');
+  assert.match((await tsWorkerProblem(path.join(dir, 'src', 'render.ts'))) ?? '', /lists tsx, typescript/);
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "devDependencies": { "ts-node": "10" } }');
+  assert.match((await tsWorkerProblem(path.join(dir, 'src', 'render.ts'))) ?? '', /ts-node's CLI hooks the main thread only/, 'ts-node does not load workers');
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "devDependencies": { "tsx": "4" } }');
   assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.js')), 'cjs');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.ts')), 'cjs', 'a CommonJS TypeScript project: no import.meta');
   assert.equal(await tsWorkerProblem(path.join(dir, 'src', 'render.ts')), null);
+  // An explicit tsconfig `module` of CommonJS or ES modules says first (comments allowed).
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), '{\n  // ES modules out\n  "compilerOptions": { "module": "ESNext", }\n}\n');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.ts')), 'esm');
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }');
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), '{ "compilerOptions": { "module": "commonjs" } }');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.ts')), 'cjs');
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), '{ "compilerOptions": { "module": "NodeNext" } }');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.ts')), 'esm', 'nodenext: package.json "type"');
 });
