@@ -21,7 +21,7 @@ export interface PoolTarget {
   qualname: string;
   /** The module's text (to check the export). */
   moduleText: string;
-  /** The module's format (package.json "type" read by the caller for `.js`); undefined: from its text and extension. */
+  /** The module's format (package.json "type", or tsconfig `module` for `.ts`, read by the caller); undefined: from its text and extension. */
   moduleFormat?: ModuleFormat;
   /** TypeScript: why the pool's `.ts` file cannot load in its workers (null: it can: a compiler or a loader is there). */
   tsNotLoadable?: string | null;
@@ -112,7 +112,8 @@ export function nodeWorkerPool(text: string, call: Range, fileName: string, targ
   if (!typescript && callerFormat === 'cjs' && module.moduleFormat === 'esm') {
     return { notOffered: 'the calling file is CommonJS and the function\'s module ESM: require() of the ES module pool needs Node 22.12 or later' };
   }
-  const edits: TextEdit[] = heldName ? [] : poolImport(source, callerFormat, name, spec, text);
+  // TypeScript imports with `import` in either format (tsc emits require() for CommonJS).
+  const edits: TextEdit[] = heldName ? [] : poolImport(source, TS_FILE.test(fileName) ? 'esm' : callerFormat, name, spec, text);
   const needsParens = ['.', '?.', '(', '['].includes(source.tokens[site.closeIndex + 1]?.text ?? '');
   if (fn.kind === 'handler') edits.push({ range: index.range(fn.start, fn.start), newText: 'async ' });
   edits.push({ range: index.range(site.start, site.calleeEnd), newText: `${needsParens ? '(' : ''}await ${name}.run` });

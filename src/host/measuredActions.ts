@@ -47,6 +47,12 @@ async function build(fix: MeasuredFix, doc: vscode.TextDocument, text: string, r
   }
 }
 
+/** The pool file as the editor has it (open, perhaps unsaved), else from disk; undefined when neither has it. */
+async function readPool(file: string): Promise<string | undefined> {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === file);
+  return open ? open.getText() : readBounded(file);
+}
+
 function toVsEdit(e: TextEdit): vscode.TextEdit {
   return new vscode.TextEdit(toVsRange(e.range), e.newText);
 }
@@ -56,8 +62,11 @@ export class MeasuredCodeActions implements vscode.CodeActionProvider {
 
   constructor(private readonly diagnostics: Pick<MeasuredDiagnostics, 'lookup'>, private readonly log: vscode.LogOutputChannel) {}
 
-  async provideCodeActions(doc: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): Promise<vscode.CodeAction[]> {
+  async provideCodeActions(doc: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext, token?: vscode.CancellationToken): Promise<vscode.CodeAction[]> {
     const out: vscode.CodeAction[] = [];
+    // Files are read between here and the answer: a cancelled request or an edited document gets none (its ranges are stale).
+    const version = doc.version;
+    const stale = () => Boolean(token?.isCancellationRequested) || doc.version !== version;
     for (const d of context.diagnostics) {
       const code = typeof d.code === 'object' ? d.code.value : d.code;
       if (code !== MEASURED_CODE) continue;
@@ -68,6 +77,7 @@ export class MeasuredCodeActions implements vscode.CodeActionProvider {
       const fixes = entry.site.mode === 'inline' ? entry.judgement.fixes : [];
       for (const { fix, preferred } of fixes) {
         const result = await build(fix, doc, doc.getText(), d.range, entry.summary.file, entry.summary.qualname);
+        if (stale()) return [];
         if ('notOffered' in result) {
           this.log.info(`measured diagnostics: "${TITLES[fix](fn)}" not offered at ${vscode.workspace.asRelativePath(doc.uri)}:${d.range.start.line + 1}: ${result.notOffered}`);
           continue;
@@ -78,7 +88,8 @@ export class MeasuredCodeActions implements vscode.CodeActionProvider {
         action.edit = new vscode.WorkspaceEdit();
         // One undo step: the pool module created (kept as it is when it exists: only the call's edits) and the call rewritten.
         if (result.pool) {
-          const existing = await readBounded(result.pool.file);
+          const existing = await readPool(result.pool.file);
+          if (stale()) return [];
           const stem = path.basename(entry.summary.file, path.extname(entry.summary.file));
           if (existing !== undefined && !existing.includes(`./${stem}.`)) {
             this.log.info(`measured diagnostics: "${TITLES[fix](fn)}" not offered at ${vscode.workspace.asRelativePath(doc.uri)}:${d.range.start.line + 1}: ${result.pool.file} exists and does not import ${path.basename(entry.summary.file)}`);
@@ -102,6 +113,6 @@ export class MeasuredCodeActions implements vscode.CodeActionProvider {
       show.command = commandLink(COMMANDS.showReport, 'Show Loop Lag report', []);
       out.push(again, show);
     }
-    return out;
+    return stale() ? [] : out;
   }
 }

@@ -47,10 +47,15 @@ test('ESM .mjs: the pool module imports render from ./render.mjs, runs itself in
     .replace('render(\n    n,', 'await renderPool.run(\n    n,')
     .replace('JSON.stringify(render(n, 3))', 'JSON.stringify(await renderPool.run(n, 3))'));
   assert.match(pool, /^\/\/ A pool of worker threads running render\(\)/);
-  assert.match(pool, /^import \{ Worker, isMainThread, parentPort \} from 'node:worker_threads';$/m);
-  assert.match(pool, /^import \{ render \} from '\.\/render\.mjs';$/m);
-  assert.match(pool, /new Worker\(new URL\(import\.meta\.url\)\)/);
-  assert.match(pool, /for \(let i = 0; i < os\.availableParallelism\(\); i\+\+\)/);
+  assert.match(pool, /^import \{ Worker, parentPort, workerData \} from 'node:worker_threads';$/m);
+  assert.match(pool, /^import \{ render as target \} from '\.\/render\.mjs';$/m, 'under an alias: no clash with the pool\'s own names');
+  assert.match(pool, /new Worker\(new URL\(import\.meta\.url\), \{ workerData: \{ looplagPool: true \} \}\)/);
+  assert.match(pool, /const inPoolWorker = workerData\?\.looplagPool === true;/, 'its own workers, not any worker thread');
+  assert.doesNotMatch(pool, /isMainThread/);
+  assert.match(pool, /^const size = os\.availableParallelism\(\);$/m);
+  assert.match(pool, /worker\.on\('error', /);
+  assert.match(pool, /worker\.on\('exit', /);
+  assert.match(pool, /if \(reply\.ok\) job\.resolve\(reply\.result\);/, 'an error is marked: a thrown undefined is not a result');
   assert.match(pool, /^export function run\(\.\.\.args\) \{$/m);
   assert.match(pool, /worker\.unref\(\);/);
   assert.doesNotMatch(pool, /handler/, 'a module: no example handler');
@@ -60,19 +65,19 @@ test('CommonJS .cjs: require() in the caller and the pool, __filename for the wo
   const { text, pool } = fixAll('cjs/server.cjs', 'cjs/render.cjs', CALLS);
   assert.match(text, /^const \{ render, fails \} = require\('\.\/render\.cjs'\);\nconst renderPool = require\('\.\/render\.worker-pool\.cjs'\);$/m);
   assert.equal(text.match(/await renderPool\.run\(/g)?.length, 3);
-  assert.match(pool, /^const \{ render \} = require\('\.\/render\.cjs'\);$/m);
-  assert.match(pool, /new Worker\(__filename\)/);
+  assert.match(pool, /^const \{ render: target \} = require\('\.\/render\.cjs'\);$/m);
+  assert.match(pool, /new Worker\(__filename, \{ workerData: \{ looplagPool: true \} \}\)/);
   assert.match(pool, /^module\.exports = \{ run \};$/m);
 });
 
 test('.js with package.json "type": "module": ESM on both sides, the pool a .js', () => {
   const { text, pool } = fixAll('typejs/server.js', 'typejs/render.js', CALLS, 'esm', { moduleFormat: 'esm' });
   assert.match(text, /^import \* as renderPool from '\.\/render\.worker-pool\.js';$/m);
-  assert.match(pool, /^import \{ render \} from '\.\/render\.js';$/m);
+  assert.match(pool, /^import \{ render as target \} from '\.\/render\.js';$/m);
   assert.match(pool, /import\.meta\.url/);
   // The same file read as CommonJS (no "type") gets require: the format is the caller's to pass.
   const cjs = fixAll('typejs/server.js', 'typejs/render.js', ['render(n)'], 'cjs', { moduleFormat: 'cjs' });
-  assert.match(cjs.pool, /new Worker\(__filename\)/);
+  assert.match(cjs.pool, /new Worker\(__filename, /);
 });
 
 test('TypeScript: the route handler becomes async, the pool a typed .ts importing ./render.js; a nested call in an argument is awaited in place', () => {
@@ -80,8 +85,17 @@ test('TypeScript: the route handler becomes async, the pool a typed .ts importin
   assert.match(text, /^import \* as renderPool from '\.\/render\.worker-pool\.js';$/m);
   assert.match(text, /app\.get\('\/page', async \(req, res\) => \{\n {2}res\.send\(String\(\(await renderPool\.run\(1000\)\)\.total\)\);/);
   assert.match(text, /return \(await renderPool\.run\(n\)\)\.total;/);
-  assert.match(pool, /^export function run\(\.\.\.args: Parameters<typeof render>\): Promise<Awaited<ReturnType<typeof render>>> \{$/m);
-  assert.match(pool, /^import \{ render \} from '\.\/render\.js';$/m);
+  assert.match(pool, /^export function run\(\.\.\.args: Parameters<typeof target>\): Promise<Awaited<ReturnType<typeof target>>> \{$/m);
+  assert.match(pool, /^import \{ render as target \} from '\.\/render\.js';$/m);
+});
+
+test('TypeScript in a CommonJS project: the pool names itself by __filename (no import.meta: TS1343), the caller still imports it with import', () => {
+  const { text, pool } = fixAll('ts/server.ts', 'ts/render.ts', ['render(n)'], 'cjs', { tsNotLoadable: null, moduleFormat: 'cjs' });
+  assert.match(text, /^import \* as renderPool from '\.\/render\.worker-pool\.js';$/m);
+  assert.match(pool, /new Worker\(__filename, /);
+  assert.doesNotMatch(pool, /import\.meta/);
+  assert.match(pool, /^import \{ render as target \} from '\.\/render\.js';$/m);
+  assert.match(pool, /^export function run\(/m);
 });
 
 test('not offered: outside async code, a function or `this` in the arguments, the function in the caller\'s file or not exported, .ts without a loader', () => {
@@ -117,8 +131,20 @@ test('the project as the host reads it: package.json "type" for a .js file, and 
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module", "dependencies": { "express": "4" } }');
   assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.js')), 'esm');
   assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.mjs')), undefined, 'the extension says');
-  assert.match((await tsWorkerProblem(path.join(dir, 'src', 'render.ts'))) ?? '', /lists tsx, ts-node, typescript/);
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.ts')), 'esm', '.ts follows "type" too');
+  assert.match((await tsWorkerProblem(path.join(dir, 'src', 'render.ts'))) ?? '', /lists tsx, typescript/);
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "devDependencies": { "ts-node": "10" } }');
+  assert.match((await tsWorkerProblem(path.join(dir, 'src', 'render.ts'))) ?? '', /ts-node's CLI hooks the main thread only/, 'ts-node does not load workers');
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "devDependencies": { "tsx": "4" } }');
   assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.js')), 'cjs');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.ts')), 'cjs', 'a CommonJS TypeScript project: no import.meta');
   assert.equal(await tsWorkerProblem(path.join(dir, 'src', 'render.ts')), null);
+  // An explicit tsconfig `module` of CommonJS or ES modules says first (comments allowed).
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), '{\n  // ES modules out\n  "compilerOptions": { "module": "ESNext", }\n}\n');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.ts')), 'esm');
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }');
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), '{ "compilerOptions": { "module": "commonjs" } }');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.ts')), 'cjs');
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), '{ "compilerOptions": { "module": "NodeNext" } }');
+  assert.equal(await jsFileFormat(path.join(dir, 'src', 'render.ts')), 'esm', 'nodenext: package.json "type"');
 });

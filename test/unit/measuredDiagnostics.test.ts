@@ -213,6 +213,19 @@ test('JS/TS: a worker run within budget makes "Await render() in a worker pool m
   fs.writeFileSync(POOL_FILE, '// something else\n');
   assert.deepEqual((await actionsAt(1)).map((a) => a.title), ['Measure render() again', 'Show Loop Lag report']);
   assert.ok(fake.logLines.some((l) => /render\.worker-pool\.ts exists and does not import render\.ts/.test(l)));
+  // The pool open in the editor, unsaved, as render.ts's pool: the editor's text counts, not the disk's.
+  const editorDocs = [server, { ...doc(RENDER_TS), languageId: 'typescript' }];
+  Object.assign(fake.workspace, { textDocuments: [...editorDocs, { ...doc(POOL_FILE, "import { render as target } from './render.js';\n"), languageId: 'typescript' }] });
+  const openPool = (await actionsAt(1))[0].edit as unknown as fake.WorkspaceEdit;
+  assert.deepEqual([openPool.created, openPool.edits], [[], []], 'the open pool reused, not created');
+  Object.assign(fake.workspace, { textDocuments: editorDocs });
+  // A cancelled request, or the document edited while the files were read: no actions (their ranges are stale).
+  const context = { diagnostics: [shown(SERVER)[0]] } as unknown as vscode.CodeActionContext;
+  const cancelled = { isCancellationRequested: true } as vscode.CancellationToken;
+  assert.deepEqual(await new MeasuredCodeActions(diagnostics, log).provideCodeActions(server as unknown as vscode.TextDocument, shown(SERVER)[0].range, context, cancelled), []);
+  let version = 1;
+  const edited = { ...server, get version() { return version++; } };
+  assert.deepEqual(await new MeasuredCodeActions(diagnostics, log).provideCodeActions(edited as unknown as vscode.TextDocument, shown(SERVER)[0].range, context), []);
   // Workers over the budget (and no worker-recommended advice): the measurement dictates no edit.
   reports.fire({ ...withWorker(77.7), createdAt: new Date(Date.parse(base.createdAt) + 60_000).toISOString() });
   await waitFor(() => /77\.7/.test(JSON.stringify(diagnostics.lookup(server.uri, shown(SERVER)[0])?.summary.runs)), 'the newer report');

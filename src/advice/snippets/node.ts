@@ -59,19 +59,19 @@ function selfRef(t: NodeTarget): string {
 
 const callArgs = (t: NodeTarget) => t.args.trim();
 
-/** `(...args) => …` typed for TypeScript. */
-function paramsOf(t: NodeTarget): string {
-  return ts(t) ? `...args: Parameters<typeof ${t.fn}>` : '...args';
+/** `(...args) => …` typed for TypeScript (`fn`: how the file names the function). */
+function paramsOf(t: NodeTarget, fn = t.fn): string {
+  return ts(t) ? `...args: Parameters<typeof ${fn}>` : '...args';
 }
 
-function resultType(t: NodeTarget): string {
-  return ts(t) ? `: Promise<Awaited<ReturnType<typeof ${t.fn}>>>` : '';
+function resultType(t: NodeTarget, fn = t.fn): string {
+  return ts(t) ? `: Promise<Awaited<ReturnType<typeof ${fn}>>>` : '';
 }
 
 /** The pool's entry point and a request handler using it (none in a pool module): the same in both pools. */
-function submitAndHandler(t: NodeTarget, name: string, where: string, exp: string, cjs: boolean, handler = true): string {
+function submitAndHandler(t: NodeTarget, name: string, where: string, exp: string, cjs: boolean, handler = true, fnRef = t.fn): string {
   const submit = `/** ${t.fn}(...args), in a ${where}. */
-${exp}function ${name}(${paramsOf(t)})${resultType(t)} {
+${exp}function ${name}(${paramsOf(t, fnRef)})${resultType(t, fnRef)} {
   return new Promise((resolve, reject) => {
     const job = { id: nextId++, args, resolve, reject };
     running.set(job.id, job);
@@ -94,74 +94,118 @@ ${cjs ? `\nmodule.exports = { ${name}, handler };\n` : ''}`;
  * at start-up) and its worker (in each thread): `runInWorker(...)` resolves with the
  * function's awaited value (a Promise cannot be posted). `transfer`: ArrayBuffers and
  * typed arrays among the arguments and in the result move without a copy (the sender
- * loses them).
+ * loses them). The function is imported as `target`, so that no name of the pool's own
+ * (`run`, `queue`, `Worker`…) can collide with it. The pool's workers are told apart by
+ * their `workerData`, not by `isMainThread`: the caller may itself run in a worker thread
+ * (vitest, piscina). A worker that dies (a throw at import or outside the call,
+ * `process.exit`) rejects its job and is replaced when work waits; an error is marked
+ * (`ok: false`), so that `throw undefined` is not a result.
  */
 export function workerPool(t: NodeTarget, opts: { workers?: number | null; transfer?: boolean; module?: { run: string; header: string } } = {}): string {
   const T = ts(t);
   const cjs = t.moduleFormat === 'cjs' && !T;
   const exp = cjs ? '' : 'export ';
   const bang = T ? '!' : '';
+  const target = ['target', ...t.fn.split('.').slice(1)].join('.');
   const workers = opts.workers ? String(opts.workers) : 'os.availableParallelism()';
   const transferFn = opts.transfer
     ? `\n// Buffers in a transfer list move to the other thread instead of being copied.\n` +
       `const buffersOf = (values${T ? ': unknown[]' : ''})${T ? ': ArrayBuffer[]' : ''} =>\n` +
       `  values.flatMap((v) => (ArrayBuffer.isView(v) ? [v.buffer${T ? ' as ArrayBuffer' : ''}] : v instanceof ArrayBuffer ? [v] : []));\n`
     : '';
-  const postResult = opts.transfer ? `parentPort${bang}.postMessage({ id, result }, buffersOf([result]))` : `parentPort${bang}.postMessage({ id, result })`;
+  const postResult = opts.transfer ? `parentPort${bang}.postMessage({ ok: true, result }, buffersOf([result]))` : `parentPort${bang}.postMessage({ ok: true, result })`;
   const postArgs = opts.transfer ? 'worker.postMessage({ id, args }, buffersOf(args))' : 'worker.postMessage({ id, args })';
-  const types = T ? `\ntype Job = { id: number; args: unknown[]; resolve: (v: any) => void; reject: (e: unknown) => void };\n` : '';
-  const msgType = T ? `: { id: number; args: Parameters<typeof ${t.fn}> }` : '';
+  const types = T
+    ? `\ntype Job = { id: number; args: unknown[]; resolve: (v: any) => void; reject: (e: unknown) => void };\n` +
+      `type Reply = { ok: true; result: unknown } | { ok: false; error: unknown };\n`
+    : '';
+  const msgType = T ? `: { id: number; args: Parameters<typeof ${target}> }` : '';
   return `${opts.module ? opts.module.header : ''}${importsOf(t, [
-    ['Worker, isMainThread, parentPort', 'node:worker_threads'],
+    ['Worker, parentPort, workerData', 'node:worker_threads'],
     ['os', 'node:os', true],
-    [root(t), specifierOf(t)],
+    [cjs ? `${root(t)}: target` : `${root(t)} as target`, specifierOf(t)],
   ])}
 ${transferFn}${types}
-if (!isMainThread) {
+// This file's own workers (not any worker thread: the caller may run in one) are told so.
+const inPoolWorker = workerData?.looplagPool === true;
+
+if (inPoolWorker) {
   // In a worker thread: run ${t.fn} and post back its value, awaited first.
-  parentPort${bang}.on('message', async ({ id, args }${msgType}) => {
+  parentPort${bang}.on('message', async ({ args }${msgType}) => {
     try {
-      const result = await ${t.fn}(...args);
+      const result = await ${target}(...args);
       ${postResult};
     } catch (error) {
-      parentPort${bang}.postMessage({ id, error });
+      try {
+        parentPort${bang}.postMessage({ ok: false, error });
+      } catch {
+        // A thrown value that cannot be cloned (a function…): its text instead.
+        parentPort${bang}.postMessage({ ok: false, error: new Error(String(error)) });
+      }
     }
   });
 }
 
 // On the main thread: a fixed pool created once, at start-up (or a library such as piscina).
+const size = ${workers};
 const idle${T ? ': Worker[]' : ''} = [];
 const queue${T ? ': Job[]' : ''} = [];
 const running = new Map${T ? '<number, Job>' : ''}();
+const jobOf = new Map${T ? '<Worker, number>' : ''}(); // a busy worker → its job's id
+let started = 0;
 let nextId = 0;
 
+/** The job a worker had, taken off the books. */
+function finish(worker${T ? ': Worker' : ''})${T ? ': Job | undefined' : ''} {
+  const id = jobOf.get(worker);
+  jobOf.delete(worker);
+  const job = id === undefined ? undefined : running.get(id);
+  if (id !== undefined) running.delete(id);
+  return job;
+}
+
+function startWorker()${T ? ': void' : ''} {
+  const worker = new Worker(${selfRef(t)}, { workerData: { looplagPool: true } });
+  started++;
+  let failure${T ? ': unknown' : ''};
+  worker.on('message', (reply${T ? ': Reply' : ''}) => {
+    const job = finish(worker)${bang};
+    worker.unref(); // a busy worker keeps the process alive, an idle one does not
+    idle.push(worker);
+    if (reply.ok) job.resolve(reply.result);
+    else job.reject(reply.error);
+    dispatch();
+  });
+  // A worker that dies (a throw at import or outside the call, process.exit) fails its job only.
+  worker.on('error', (error) => {
+    failure = error;
+  });
+  worker.on('exit', (code) => {
+    started--;
+    if (idle.includes(worker)) idle.splice(idle.indexOf(worker), 1);
+    finish(worker)?.reject(failure ?? new Error(\`the pool's worker exited (code \${code}) while running ${t.fn}()\`));
+    dispatch(); // a replacement, if work waits
+  });
+  worker.unref();
+  idle.push(worker);
+}
+
 function dispatch()${T ? ': void' : ''} {
-  while (idle.length && queue.length) {
+  while (queue.length && (idle.length || started < size)) {
+    if (!idle.length) startWorker();
     const worker = idle.pop()${bang};
     const { id, args } = queue.shift()${bang};
-    worker.ref(); // a busy worker keeps the process alive, an idle one does not
+    jobOf.set(worker, id);
+    worker.ref();
     ${postArgs};
   }
 }
 
-if (isMainThread) {
-  for (let i = 0; i < ${workers}; i++) {
-    const worker = new Worker(${selfRef(t)});
-    worker.on('message', ({ id, result, error }) => {
-      const job = running.get(id)${bang};
-      running.delete(id);
-      worker.unref();
-      idle.push(worker);
-      if (error) job.reject(error);
-      else job.resolve(result);
-      dispatch();
-    });
-    worker.unref();
-    idle.push(worker);
-  }
+if (!inPoolWorker) {
+  for (let i = 0; i < size; i++) startWorker();
 }
 
-${submitAndHandler(t, opts.module?.run ?? 'runInWorker', 'worker thread', exp, cjs, !opts.module)}`;
+${submitAndHandler(t, opts.module?.run ?? 'runInWorker', 'worker thread', exp, cjs, !opts.module, target)}`;
 }
 
 /**
