@@ -204,9 +204,12 @@ describe('Python: what the GIL does decides the advice', () => {
     const report = await measureOnQuietMachine(t, FIB, ['--args', '29', '--modes', 'thread', '--concurrency', '10', '--workers', '8']);
     if (!quietOrSkip(t, report)) return;
     const contention = advice(report, 'gil-contention', 'thread');
-    assertAbsent(report, 'gil-held-native', 'gil-released', 'healthy');
+    assertAbsent(report, 'gil-held-native', 'gil-released');
     assert.match(contention.detail, /With 8 threads and 10 concurrent calls/);
     const r = run(report, 'thread');
+    // Healthy only within the budget: a quiet machine kept the loop at a 95 ms max (budget 100 ms) once.
+    if (r.lag.maxMs <= (report.settings.lagBudgetMs ?? 100)) advice(report, 'healthy', 'thread');
+    else assertAbsent(report, 'healthy');
     // Eight GIL competitors: the loop waits more than an interval at p99.
     assert.ok(r.lag.p99Ms >= report.settings.switchIntervalS! * 1000, numbersOf(report));
     // Its severity follows the one rule: a problem over the budget, a note within it.
