@@ -79,7 +79,7 @@ describe('a FastAPI route: marker defaults are not values', () => {
     const report = reportOf(r);
     assert.equal(report.status, 'failed');
     assert.ok(report.runs.every((m) => m.status === 'skipped' && m.tasks.length === 0), 'nothing measured');
-    assert.match(report.headline!, /^Not measured in a thread pool: login: password/);
+    assert.match(report.headline!, /^Not measured: login: password/);
     assert.doesNotMatch(report.headline!, /not measured:/i, 'the reason is said once');
   });
 
