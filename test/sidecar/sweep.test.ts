@@ -262,9 +262,12 @@ describe('pure Python (fib) in process mode over W = 1, 2, 4: repeated rounds an
     const w4 = point(s, 'process', 4);
     if (cores <= 2 && w4.throughputPerS! > w2.throughputPerS!) {
       const beyond = w4.throughputMinPerS! > w2.throughputMaxPerS!;
-      assert.equal(rec.workers === 4, beyond, numbersOf(roomy));
-      // Said when W=4 alone is within 5% of the best (else W=2 is picked as close enough anyway).
       const best = Math.max(...s.points.map((p) => p.throughputPerS!));
+      // W=4 only when W=2 is not within 5% of the best (the smallest such W is picked first:
+      // 92.2/s against 96.1/s was, beyond the spread or not) and W=4 beat it beyond the spread.
+      const smallerClose = s.points.some((p) => p.mode === 'process' && p.workers < 4 && p.throughputPerS! >= 0.95 * best);
+      assert.equal(rec.workers === 4, beyond && !smallerClose && w4.throughputPerS! >= 0.95 * best, numbersOf(roomy));
+      // Said when W=4 alone is within 5% of the best (else W=2 is picked as close enough anyway).
       // (A busy machine can make W=1 the best by far: then neither is within 5% and W=1 is picked.)
       if (!beyond && w2.throughputPerS! < 0.95 * best && w4.throughputPerS! >= 0.95 * best) {
         assert.match(rec.reason, /within the spread of W=\d/, numbersOf(roomy));
