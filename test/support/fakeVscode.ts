@@ -3,6 +3,8 @@
  * (the test build aliases `vscode` to this file). The real thing is exercised by
  * the code-server end-to-end tests.
  */
+import * as path from 'node:path';
+
 type Listener<T> = (e: T) => void;
 
 export class EventEmitter<T> {
@@ -166,6 +168,52 @@ export function stubs(): { stub<T extends object>(target: T, members: Partial<Re
       for (const r of undo.splice(0).reverse()) r();
     },
   };
+}
+
+/**
+ * The fake editor the report panel opens lines in, for one test (`with` from stubs()): the
+ * workspace folder is `folder` (named `name`); what opened and where the cursor went, the
+ * warnings, with `centred` whether the line was revealed in the centre, and with `commands`
+ * the commands run. Each call settles the promise `next()`
+ * returned, which the test awaits (no sleeps).
+ */
+export function fakeEditor(using: ReturnType<typeof stubs>, folder: string, name: string, { commands: recordCommands = false, centred: recordCentred = false } = {}) {
+  const opened: { file: string; line: number; centred?: boolean }[] = [];
+  const warnings: string[] = [];
+  const executed: unknown[][] = [];
+  let settle: () => void = () => undefined;
+  const next = () => new Promise<void>((resolve) => (settle = resolve));
+  using.stub(workspace, {
+    // Files outside `folder` are in no workspace folder (their root is their own folder).
+    getWorkspaceFolder: (uri: Uri) => (uri.fsPath.startsWith(folder + path.sep) ? { uri: Uri.file(folder), name, index: 0 } : undefined),
+  });
+  using.stub(window, {
+    showTextDocument: async (uri: Uri) => {
+      const editor = {
+        selection: null as unknown as { start: Position },
+        revealRange: (_r: unknown, type?: TextEditorRevealType) => {
+          opened.push({ file: uri.fsPath, line: editor.selection.start.line + 1, ...(recordCentred ? { centred: type === TextEditorRevealType.InCenter } : {}) });
+          settle();
+        },
+      };
+      return editor;
+    },
+    showWarningMessage: async (text: string) => {
+      warnings.push(text);
+      settle();
+      return undefined;
+    },
+  });
+  if (recordCommands) {
+    using.stub(commands, {
+      executeCommand: async (...args: unknown[]) => {
+        executed.push(args);
+        settle();
+        return undefined;
+      },
+    });
+  }
+  return { opened, warnings, executed, next };
 }
 
 // The editor's annotations (host/annotations.ts): decorations, visible editors, document

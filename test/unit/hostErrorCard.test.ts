@@ -38,40 +38,9 @@ function load(name: string): Report {
   return { ...r, target: { ...r.target, file: path.join(ws, r.target.file) } };
 }
 
+/** The fake editor, the workspace folder being `ws`. */
 function editorStubs() {
-  const opened: { file: string; line: number }[] = [];
-  const warnings: string[] = [];
-  const executed: unknown[][] = [];
-  let settle: () => void = () => undefined;
-  const next = () => new Promise<void>((resolve) => (settle = resolve));
-  stubs.stub(vscode.workspace, {
-    getWorkspaceFolder: (uri: vscode.Uri) => (uri.fsPath.startsWith(ws + path.sep) ? { uri: vscode.Uri.file(ws), name: 'shop', index: 0 } : undefined),
-  });
-  stubs.stub(vscode.window, {
-    showTextDocument: async (uri: vscode.Uri) => {
-      const editor = {
-        selection: null as unknown as vscode.Selection,
-        revealRange: () => {
-          opened.push({ file: uri.fsPath, line: (editor.selection.start as vscode.Position).line + 1 });
-          settle();
-        },
-      };
-      return editor;
-    },
-    showWarningMessage: async (text: string) => {
-      warnings.push(text);
-      settle();
-      return undefined;
-    },
-  });
-  stubs.stub(vscode.commands, {
-    executeCommand: async (...args: unknown[]) => {
-      executed.push(args);
-      settle();
-      return undefined;
-    },
-  });
-  return { opened, warnings, executed, next };
+  return fake.fakeEditor(stubs, ws, 'shop', { commands: true });
 }
 
 async function panelWith(current: Report) {

@@ -55,34 +55,9 @@ function report(targetFile: string, named: [string, number][] = [...NAMED, [path
   return { ...r, target: { ...r.target, file: targetFile }, runs: r.runs.map((run, i) => (i === 0 ? { ...run, blockers: [blocker] } : run)) };
 }
 
-/** The fake editor: what opened, where the cursor went; each call settles a promise the test awaits (no sleeps). */
+/** The fake editor, the workspace folder being `ws`. */
 function editorStubs() {
-  const opened: { file: string; line: number; centred: boolean }[] = [];
-  const warnings: string[] = [];
-  let settle: () => void = () => undefined;
-  const next = () => new Promise<void>((resolve) => (settle = resolve));
-  stubs.stub(vscode.workspace, {
-    // The workspace folder is `ws`; `other` is in none (its files' root is their own folder).
-    getWorkspaceFolder: (uri: vscode.Uri) => (uri.fsPath.startsWith(ws + path.sep) ? { uri: vscode.Uri.file(ws), name: 'ws', index: 0 } : undefined),
-  });
-  stubs.stub(vscode.window, {
-    showTextDocument: async (uri: vscode.Uri) => {
-      const editor = {
-        selection: null as unknown as vscode.Selection,
-        revealRange: (_r: unknown, type: vscode.TextEditorRevealType) => {
-          opened.push({ file: uri.fsPath, line: (editor.selection.start as vscode.Position).line + 1, centred: type === vscode.TextEditorRevealType.InCenter });
-          settle();
-        },
-      };
-      return editor;
-    },
-    showWarningMessage: async (text: string) => {
-      warnings.push(text);
-      settle();
-      return undefined;
-    },
-  });
-  return { opened, warnings, next };
+  return fake.fakeEditor(stubs, ws, 'ws', { centred: true });
 }
 
 async function panelWith(current: Report, compare: Report | null = null) {
