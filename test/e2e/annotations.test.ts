@@ -21,6 +21,7 @@ import type { CodeServer } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 import { goToLine, openFile, runCommand, waitUntil, webviewFrame } from '../support/workbench';
+import { historyDir } from '../support/history';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const WORKSPACE = path.join(FIXTURES, 'e2e', 'workspace');
@@ -217,12 +218,6 @@ async function pickFromHistory(page: Page, which: 'older' | 'current'): Promise<
   const rows = frame.locator('section.history li');
   const row = which === 'current' ? rows.locator('button.link[aria-current="true"]') : rows.nth((await rows.count()) - 1).locator('button.link');
   await row.click();
-}
-
-function historyDir(server: CodeServer): string | undefined {
-  const root = path.join(server.userDataDir, 'User', 'workspaceStorage');
-  if (!fs.existsSync(root)) return undefined;
-  return fs.readdirSync(root).map((id) => path.join(root, id, EXTENSION_ID, 'history', 'reports')).find((d) => fs.existsSync(d));
 }
 
 function newestReport(server: CodeServer): Report {

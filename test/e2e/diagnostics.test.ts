@@ -19,10 +19,10 @@ import type { CodeServer } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 import { goToLine, openFile, runCommand, waitUntil } from '../support/workbench';
+import { historyReports } from '../support/history';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const WORKSPACE = path.join(FIXTURES, 'e2e', 'diagnostics');
-const EXTENSION_ID = 'looplag.looplag';
 const RUN_TIMEOUT_MS = 90_000;
 const BUDGET_MS = 100;
 /** blocking.py: a line in render(), the call in handler() (1-based line, column), a line in handler(). */
@@ -150,7 +150,7 @@ async function measure(page: Page, server: CodeServer, line: number, qualname: s
   await focusBlocking(page);
   await goToLine(page, line);
   await runCommand(page, 'Loop Lag: Measure Function');
-  await waitUntil(() => reports(server).filter((r) => r.target.qualname === qualname).length >= n, `report ${n} of ${qualname} in the history`, RUN_TIMEOUT_MS);
+  await waitUntil(() => historyReports(server).filter((r) => r.target.qualname === qualname).length >= n, `report ${n} of ${qualname} in the history`, RUN_TIMEOUT_MS);
 }
 
 async function focusBlocking(page: Page): Promise<void> {
@@ -182,22 +182,8 @@ function inlineMax(report: Report): number {
   return run.lag.maxMs;
 }
 
-function historyDir(server: CodeServer): string | undefined {
-  const root = path.join(server.userDataDir, 'User', 'workspaceStorage');
-  if (!fs.existsSync(root)) return undefined;
-  return fs.readdirSync(root).map((id) => path.join(root, id, EXTENSION_ID, 'history', 'reports')).find((d) => fs.existsSync(d));
-}
-
-function reports(server: CodeServer): Report[] {
-  const dir = historyDir(server);
-  if (!dir) return [];
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.json'))
-    .map((f) => Report.parse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))))
-    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-}
-
 function newest(server: CodeServer, qualname: string): Report {
-  const mine = reports(server).filter((r) => r.target.qualname === qualname);
+  const mine = historyReports(server).filter((r) => r.target.qualname === qualname);
   assert.ok(mine.length, `a report of ${qualname}`);
   return mine[mine.length - 1];
 }

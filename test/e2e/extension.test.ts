@@ -15,7 +15,6 @@ import { after, before, describe, test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { fmtMs } from '../../src/shared/format';
 import { resultHint } from '../../src/host/lensText';
-import { Report } from '../../src/shared/protocol';
 import type { CodeServer } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, processesWithTag, REPO, tmpDir } from '../support/helpers';
@@ -23,6 +22,7 @@ import {
   activeEditor, answerInputBox, clickCodeLens, codeLensTitles, editorTabs, goToLine, openFile, reloadWithWorkspaceTrust, runCommand,
   statusBarText, waitForNotification, waitUntil, webviewFrame,
 } from '../support/workbench';
+import { historyDir, historyReports, newestReport } from '../support/history';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const WORKSPACE = path.join(FIXTURES, 'e2e', 'workspace');
@@ -528,31 +528,6 @@ function startBystander(): { stop(): Promise<{ p50Ms: number; p99Ms: number; max
 function hostLagLines(log: string): { p50: number; p99: number; max: number; beats: number }[] {
   const re = /extension host event-loop lag during the run: p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms \((\d+) beats\)/g;
   return [...log.matchAll(re)].map((m) => ({ p50: Number(m[1]), p99: Number(m[2]), max: Number(m[3]), beats: Number(m[4]) }));
-}
-
-/**
- * The extension's history of this workspace: `<storageUri>/history/reports/*.json`, where
- * storageUri is `<user-data-dir>/User/workspaceStorage/<workspace id>/looplag.looplag`.
- */
-function historyDir(server: CodeServer): string | undefined {
-  const root = path.join(server.userDataDir, 'User', 'workspaceStorage');
-  if (!fs.existsSync(root)) return undefined;
-  return fs.readdirSync(root).map((id) => path.join(root, id, EXTENSION_ID, 'history', 'reports')).find((d) => fs.existsSync(d));
-}
-
-/** The saved reports, validated, oldest first. */
-function historyReports(server: CodeServer): Report[] {
-  const dir = historyDir(server);
-  if (!dir) return [];
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.json'))
-    .map((f) => Report.parse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))))
-    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-}
-
-function newestReport(server: CodeServer): Report {
-  const reports = historyReports(server);
-  assert.ok(reports.length, 'a report in the history');
-  return reports[reports.length - 1];
 }
 
 interface ProcInfo {

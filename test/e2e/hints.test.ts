@@ -14,11 +14,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { Report } from '../../src/shared/protocol';
-import type { CodeServer } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 import { goToLine, openFile, reloadWithWorkspaceTrust, runCommand, statusBarText, visibleEditorLines, waitUntil, webviewFrame } from '../support/workbench';
+import { historyDir, newestReport } from '../support/history';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const WORKSPACE = path.join(FIXTURES, 'e2e', 'hints');
@@ -220,18 +219,3 @@ async function quickFixRows(page: Page, ready: (rows: { title: string; disabled:
   return rows;
 }
 
-function historyDir(server: CodeServer): string | undefined {
-  const root = path.join(server.userDataDir, 'User', 'workspaceStorage');
-  if (!fs.existsSync(root)) return undefined;
-  return fs.readdirSync(root).map((id) => path.join(root, id, EXTENSION_ID, 'history', 'reports')).find((d) => fs.existsSync(d));
-}
-
-function newestReport(server: CodeServer): Report {
-  const dir = historyDir(server);
-  assert.ok(dir, 'a history');
-  const reports = fs.readdirSync(dir).filter((f) => f.endsWith('.json'))
-    .map((f) => Report.parse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))))
-    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-  assert.ok(reports.length, 'a report in the history');
-  return reports[reports.length - 1];
-}

@@ -13,11 +13,12 @@ import { after, describe, test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { resultHint } from '../../src/host/lensText';
 import { fmtMs } from '../../src/shared/format';
-import { Report, Sweep } from '../../src/shared/protocol';
+import { Sweep } from '../../src/shared/protocol';
 import { findLogFile } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 import { activeEditor, clickCodeLens, codeLensTitles, goToLine, openFile, runCommand, statusBarText, waitForLog, waitUntil, webviewFrame } from '../support/workbench';
+import { newestReport } from '../support/history';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const WORKSPACE = path.join(FIXTURES, 'e2e', 'workspace');
@@ -208,13 +209,3 @@ async function focusEditorTab(page: Page, relPath: string): Promise<void> {
   await activeEditor(page, relPath).waitFor();
 }
 
-/** The newest report in the workspace's history (`<storageUri>/history/reports/*.json`). */
-function newestReport(server: { userDataDir: string }): Report {
-  const root = path.join(server.userDataDir, 'User', 'workspaceStorage');
-  const dir = fs.readdirSync(root).map((id) => path.join(root, id, EXTENSION_ID, 'history', 'reports')).find((d) => fs.existsSync(d));
-  assert.ok(dir, 'a history folder');
-  const reports = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => Report.parse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))));
-  reports.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-  assert.ok(reports.length, 'a report in the history');
-  return reports[reports.length - 1];
-}

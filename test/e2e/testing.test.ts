@@ -15,15 +15,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { Report } from '../../src/shared/protocol';
 import { CodeServer, findLogFile } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, processesWithTag, REPO, tmpDir } from '../support/helpers';
 import { openFile, reloadWithWorkspaceTrust, runCommand, statusBarText, waitUntil } from '../support/workbench';
+import { historyDir, newestReport } from '../support/history';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const WORKSPACE = path.join(FIXTURES, 'e2e', 'testing');
-const EXTENSION_ID = 'looplag.looplag';
 const RUN_TIMEOUT_MS = 90_000;
 const SCREENSHOT = path.join(REPO, 'out', 'screenshots', 'testing-view.png');
 
@@ -188,18 +187,3 @@ async function expandAll(page: Page): Promise<void> {
   }, 'the Test Explorer expanded');
 }
 
-function historyDir(server: CodeServer): string | undefined {
-  const root = path.join(server.userDataDir, 'User', 'workspaceStorage');
-  if (!fs.existsSync(root)) return undefined;
-  return fs.readdirSync(root).map((id) => path.join(root, id, EXTENSION_ID, 'history', 'reports')).find((d) => fs.existsSync(d));
-}
-
-/** The history's newest report. */
-function newestReport(server: CodeServer): Report {
-  const dir = historyDir(server);
-  assert.ok(dir, 'a history folder');
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f));
-  const created = (f: string) => Date.parse((JSON.parse(fs.readFileSync(f, 'utf8')) as Report).createdAt);
-  assert.ok(files.length, 'a report in the history');
-  return Report.parse(JSON.parse(fs.readFileSync(files.sort((a, b) => created(a) - created(b))[files.length - 1], 'utf8')));
-}
