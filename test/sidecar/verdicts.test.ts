@@ -80,7 +80,7 @@ describe('a FastAPI route: marker defaults are not values', () => {
     assert.equal(report.status, 'failed');
     assert.ok(report.runs.every((m) => m.status === 'skipped' && m.tasks.length === 0), 'nothing measured');
     assert.match(report.headline!, /^Not measured: login: password/);
-    assert.doesNotMatch(report.headline!, /not measured:/i, 'the reason is said once');
+    assert.equal(report.headline!.match(/not measured/gi)?.length, 1, `the reason is said once: ${report.headline}`);
   });
 
   test('one argument given, the other still a marker: it alone is named', async () => {
