@@ -115,7 +115,9 @@ export class ReportView implements vscode.Disposable {
   async showSweep(id?: string): Promise<boolean> {
     if (id && id !== this.sweepShown?.id && this.host.active()?.kind !== 'sweep') {
       const sweep = await this.history.getSweep(id);
-      if (sweep) this.sweepShown = { sweep, visible: true, id };
+      // That sweep is gone (past the history's limit, unreadable): not another one in its place.
+      if (!sweep) return false;
+      this.sweepShown = { sweep, visible: true, id };
     }
     if (!this.sweepShown) return false;
     this.historyEntries = await this.history.list();
@@ -158,6 +160,7 @@ export class ReportView implements vscode.Disposable {
 
   /** A run ended with a report: into the history, and on show. Its history id (null: not saved). */
   async runFinished(report: Report, label: string, headline: string): Promise<string | null> {
+    if (this.sweepShown) this.sweepShown.visible = false; // the run's end is on show
     try {
       const entry = await this.history.add(report, label, headline);
       this.current = { id: entry.id, report };
@@ -262,7 +265,8 @@ export class ReportView implements vscode.Disposable {
   /** A history entry on show: a report (the report view), or a sweep (the sweep view; the report on show stays the same). */
   private async select(id: string): Promise<void> {
     if (this.historyEntries.find((e) => e.id === id)?.kind === 'sweep') {
-      if (this.host.active()?.kind === 'sweep') return; // the sweep running stays on show
+      // A run or sweep in progress stays on show: a stored sweep over it would hide its end.
+      if (this.host.active()) return;
       const sweep = await this.history.getSweep(id);
       if (sweep) this.sweepShown = { sweep, visible: true, id };
       return;

@@ -1,10 +1,11 @@
 /**
  * The last N reports and worker sweeps of a workspace, on disk: one JSON file per document
  * plus an index, each written atomically (temp file + rename), so a crash mid-write never
- * leaves a truncated history. Reports live in `reports/`, sweeps in `sweeps/`: an earlier
- * version reading this index finds no report under a sweep's id (nothing shown, no error),
- * and its index entries without `kind` are reports. No vscode import: the extension passes
- * its storage folder.
+ * leaves a truncated history. Reports live in `reports/`, sweeps in `sweeps/`; index
+ * entries without `kind` are reports, as every earlier version wrote them. An earlier
+ * version (a downgrade) lists sweeps as reports it cannot open: picking one, or a sweep
+ * newest at a reload, shows no report, without error. No vscode import: the extension
+ * passes its storage folder.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -16,6 +17,8 @@ import { arr } from '../shared/validate';
 import { writeFileAtomic } from './export';
 
 export const HISTORY_LIMIT = 50;
+/** Sweeps have a limit of their own: frequent sweeps never push out the reports measured diagnostics are rebuilt from. */
+export const SWEEP_HISTORY_LIMIT = 20;
 
 /** What a history entry holds: a run's report (entries written before sweeps were kept have no `kind`) or a worker sweep. */
 export type HistoryKind = NonNullable<HistoryEntry['kind']>;
@@ -25,7 +28,7 @@ export class HistoryStore {
   /** Writes are chained so two saves never interleave their index updates. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly dir: string, private readonly limit = HISTORY_LIMIT) {}
+  constructor(private readonly dir: string, private readonly limit = HISTORY_LIMIT, private readonly sweepLimit = SWEEP_HISTORY_LIMIT) {}
 
   private indexFile(): string {
     return path.join(this.dir, 'index.json');
@@ -69,7 +72,7 @@ export class HistoryStore {
     return this.addDocument('report', report, label, headline);
   }
 
-  /** A worker sweep into the history, beside the reports (the same limit counts both). */
+  /** A worker sweep into the history, beside the reports (sweeps count against their own limit). */
   addSweep(sweep: Sweep, label: string, headline: string): Promise<HistoryEntry> {
     return this.addDocument('sweep', sweep, label, headline);
   }
@@ -83,8 +86,11 @@ export class HistoryStore {
         ...(kind === 'sweep' ? { kind } : {}),
       };
       await writeFileAtomic(this.reportFile(entry.id, kind), JSON.stringify(doc));
-      const entries = [entry, ...(await this.list())];
-      const dropped = entries.splice(this.limit);
+      const all = [entry, ...(await this.list())];
+      // Each kind keeps its newest `limit` entries; the index stays newest first across kinds.
+      const limit = kind === 'sweep' ? this.sweepLimit : this.limit;
+      const dropped = all.filter((e) => (e.kind ?? 'report') === kind).slice(limit);
+      const entries = all.filter((e) => !dropped.includes(e));
       await writeFileAtomic(this.indexFile(), JSON.stringify(entries));
       this.entries = entries;
       await Promise.all(dropped.map((e) => fs.rm(this.reportFile(e.id, e.kind), { force: true })));

@@ -61,7 +61,7 @@ export function sweepMarkdown(s: Sweep): string {
   const rt = s.runtime;
   const out: string[] = [];
   out.push(`### Loop Lag worker sweep: \`${sweepTargetName(s).replace(/`/g, "'")}\``, '');
-  out.push(`${cell(t.file)} · args \`${t.args.replace(/`/g, "'") || '(none)'}\` · ` +
+  out.push(`${cell(t.file)} · args \`${t.args.replace(/`/g, "'").replace(/\s*\r?\n\s*/g, ' ') || '(none)'}\` · ` +
     (rt ? `${cell(rt.implementation)} ${cell(rt.version)} (${rt.cpuCount} cores) · ` : '') +
     `${s.settings.concurrency} concurrent calls · budget ${fmtMs(s.settings.lagBudgetMs)} · ${s.createdAt}`, '');
   out.push(`**${cell(s.headline)}**`, '');

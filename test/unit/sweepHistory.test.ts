@@ -27,9 +27,9 @@ const REPORT = Report.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'repo
 /** A real `looplag sweep --out` document: cpu_bound_task over W = 1, 2, 4 in thread and process modes. */
 const SWEEP = Sweep.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reports', 'sweep-python.json'), 'utf8')));
 
-test('the store keeps reports and sweeps in one history: one limit, each kind read back only as itself', async () => {
+test('the store keeps reports and sweeps in one history, each kind with its own limit and read back only as itself', async () => {
   const dir = fs.mkdtempSync(path.join(tmp, 'store-'));
-  const store = new HistoryStore(dir, 3);
+  const store = new HistoryStore(dir, 2, 1);
   const at = (i: number) => new Date(Date.UTC(2026, 0, i)).toISOString();
   const r1 = await store.add({ ...REPORT, createdAt: at(1) }, 'run 1', 'h1');
   const s1 = await store.addSweep({ ...SWEEP, createdAt: at(2) }, sweepHistoryLabel(SWEEP), SWEEP.headline);
@@ -41,14 +41,16 @@ test('the store keeps reports and sweeps in one history: one limit, each kind re
   assert.equal(await store.get(s1.id), null, 'a sweep is not a report');
   assert.equal(await store.getSweep(r1.id), null, 'a report is not a sweep');
   assert.equal((await store.get(r2.id))?.createdAt, at(3));
-  // The fourth entry drops the oldest (a report); the fifth the sweep, and its file.
+  // A third report drops the oldest report, not the older sweep: reports have their own limit.
   await store.add({ ...REPORT, createdAt: at(4) }, 'run 3', 'h3');
   assert.equal(await store.get(r1.id), null);
-  assert.equal(fs.readdirSync(path.join(dir, 'sweeps')).length, 1);
-  await store.add({ ...REPORT, createdAt: at(5) }, 'run 4', 'h4');
+  assert.equal((await store.getSweep(s1.id))?.headline, SWEEP.headline, 'the sweep outlives newer reports');
+  assert.equal(fs.readdirSync(path.join(dir, 'reports')).length, 2);
+  // A second sweep drops the first (limit 1), and its file, and no report.
+  const s2 = await store.addSweep({ ...SWEEP, createdAt: at(5) }, sweepHistoryLabel(SWEEP), SWEEP.headline);
   assert.equal(await new HistoryStore(dir).getSweep(s1.id), null);
-  assert.deepEqual(fs.readdirSync(path.join(dir, 'sweeps')), [], 'the dropped sweep is deleted');
-  assert.equal(fs.readdirSync(path.join(dir, 'reports')).length, 3);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'sweeps')), [`${s2.id}.json`], 'the dropped sweep is deleted');
+  assert.deepEqual((await new HistoryStore(dir).list()).map((e) => e.label), ['sweep · cpu_bound_task() · best process W=2', 'run 3', 'run 2']);
 });
 
 test('a history written before sweeps were kept (entries without `kind`) loads and reads as before', async () => {
@@ -149,6 +151,23 @@ test('the status bar\'s sweep id shows that sweep from the history, also after a
   assert.equal(await reloaded.view.showSweep(firstId!), true, 'the stored sweep');
   view.dispose();
   reloaded.view.dispose();
+});
+
+test('during a run a stored sweep picked in the history is not shown over it, and the run\'s end is on show; a sweep gone from the history is not replaced by another', async () => {
+  let running = false;
+  const { view, state, send } = viewWith(fs.mkdtempSync(path.join(tmp, 'h-')), () => (running ? { kind: 'run' } as never : undefined));
+  const sweepId = await view.sweepFinished(SWEEP);
+  running = true;
+  view.runStarted();
+  view.runProgressed(REPORT);
+  send({ type: 'select', id: sweepId });
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  running = false;
+  const runId = await view.runFinished(REPORT, 'cpu_bound_task', 'h');
+  const shown = await state();
+  assert.ok(shown.type === 'state' && shown.currentId === runId, `the finished run, not the stored sweep: ${shown.type}`);
+  assert.equal(await view.showSweep('1767225600000-gone00'), false, 'no sweep under that id: the caller shows the report view');
+  view.dispose();
 });
 
 test('a sweep exports like a run: Save as HTML writes the standalone page with the sweep, Copy Markdown the sweep\'s Markdown', async () => {
