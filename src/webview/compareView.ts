@@ -8,6 +8,7 @@ import type { Report } from '../shared/protocol';
 import { budgetOf, fmtMs } from '../shared/format';
 import { MODES, ModeName } from '../shared/modes';
 import { Comparison, compareReports, Delta, interpreterPhrase, noiseFloorMs, NOISE_FRAC, targetPhrase } from '../report/compare';
+import { blockersSection } from './blockersView';
 import { ChartSet, chartWidth } from './chartSet';
 import { swatch } from './charts';
 import { compareCdfChart, compareLagChart, ComparedRun, sharedLagScale } from './compareCharts';
@@ -19,6 +20,8 @@ export interface CompareOptions {
   /** The panel's lag budget, for a report that has none of its own. */
   lagBudgetMs: number;
   log: boolean;
+  /** Opens a blocking line of the report on show (`current`) or the one compared with; absent in the standalone page. */
+  open?: (file: string, line: number, column: 'current' | 'compare') => void;
 }
 
 /** Renders the comparison of `a` and `b` (either order) into `root` and draws its charts into `charts`. */
@@ -31,7 +34,24 @@ export function renderCompare(root: HTMLElement, a: Report, b: Report, opts: Com
   view.appendChild(runsHeader(c, opts.lagBudgetMs));
   view.appendChild(deltaTable(c));
   drawCharts(view, c, opts);
+  view.appendChild(blockedLines(c, a, opts));
   return c;
+}
+
+/**
+ * Where each run's loop was blocked, before beside after: a line of either opens in the
+ * editor (the host reads `column` to know which report's workspace it belongs to).
+ */
+function blockedLines(c: Comparison, shown: Report, opts: CompareOptions): HTMLElement {
+  const side = (r: Report) => {
+    const column = r === shown ? 'current' : 'compare';
+    const open = opts.open;
+    const section = blockersSection(r, { idPrefix: column === 'current' ? '' : 'compare-', open: open ? (file, line) => open(file, line, column) : undefined });
+    return h('div', { class: 'column', 'data-column': column, 'data-side': r === c.before ? 'before' : 'after' },
+      h('p', { class: 'column-side' }, r === c.before ? 'Before' : 'After', ` · ${new Date(r.createdAt).toLocaleString()}`),
+      section ?? h('p', { class: 'notes' }, 'No lines recorded.'));
+  };
+  return h('div', { class: 'compare compare-blockers' }, side(c.before), side(c.after));
 }
 
 /** The verdict of both runs in a word; when it changed, that is the first line. */
@@ -56,14 +76,17 @@ function runsHeader(c: Comparison, fallbackBudgetMs: number): HTMLElement {
     h('td', { class: 'target' }, targetPhrase(r)),
     h('td', {}, interpreterPhrase(r)),
     h('td', {}, `${r.settings.concurrency} concurrent calls · workers ${r.settings.workers ?? 'default'} · budget ${fmtMs(budgetOf(r, fallbackBudgetMs))}`),
-    h('td', { class: 'headline', 'data-testid': `headline-${side}` }, r.headline ?? '–'),
   );
+  const headline = (side: 'before' | 'after', r: Report) => h('p', { class: 'compare-headline' },
+    h('span', { class: 'side' }, side === 'before' ? 'Before: ' : 'After: '), h('span', { 'data-testid': `headline-${side}` }, r.headline ?? '–'));
   return h('section', { class: 'compare-runs', 'aria-label': 'The two runs' },
     h('div', { class: 'table-scroll', tabindex: 0 },
       h('table', { 'data-testid': 'compare-runs' },
         h('caption', {}, 'The two runs (before is the older)'),
-        h('thead', {}, h('tr', {}, ['', 'When', 'Target', 'Interpreter', 'Settings', 'Headline'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['', 'When', 'Target', 'Interpreter', 'Settings'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, row('before', c.before), row('after', c.after)))),
+    headline('before', c.before),
+    headline('after', c.after),
     c.unfair.length
       ? h('div', { class: 'banner warning', role: 'note', 'data-testid': 'unfair' }, icon('warning'),
         ' Not like for like: the deltas measure these differences too.', h('ul', {}, c.unfair.map((u) => h('li', {}, u))))
@@ -114,7 +137,7 @@ function drawCharts(view: HTMLElement, c: Comparison, opts: CompareOptions): voi
   const when = (r: Report) => new Date(r.createdAt).toLocaleTimeString();
   const modes = [...new Set(c.deltas.map((d) => d.mode))].map((mode) => ({
     mode,
-    before: { label: `before ${when(c.before)}`, run: c.before.runs.find((r) => r.mode === mode) } as ComparedRun,
+    before: { label: `before ${when(c.before)} (dashed)`, run: c.before.runs.find((r) => r.mode === mode) } as ComparedRun,
     after: { label: `after ${when(c.after)}`, run: c.after.runs.find((r) => r.mode === mode) } as ComparedRun,
   })).filter((m) => [m.before.run, m.after.run].some((r) => r && r.status !== 'skipped' && r.lag.sampleCount > 0));
   if (!modes.length) return;

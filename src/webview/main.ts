@@ -218,7 +218,11 @@ class App {
 
   /** `current` and `compare` as one comparison, the history under it. */
   private renderCompared(current: Report, compare: Report, started: number): void {
-    renderCompare(this.root, current, compare, { charts: this.charts, lagBudgetMs: this.state.options.lagBudgetMs, log: this.logScale });
+    renderCompare(this.root, current, compare, {
+      charts: this.charts, lagBudgetMs: this.state.options.lagBudgetMs, log: this.logScale,
+      // Lines open only in the editor; the standalone page has nowhere to open them.
+      open: this.vscode ? (file, line, column) => this.post({ type: 'openLocation', file, line, column }) : undefined,
+    });
     const history = historyList(this.state.history, this.state.currentId, findId(this.state.history, compare), {
       select: (id) => this.post({ type: 'select', id }),
       compare: (id) => this.post({ type: 'compare', id }),
