@@ -139,6 +139,8 @@ describe('compare in the webview', () => {
       await page.waitForFunction(() => document.body.dataset.chartsTheme === 'light' && document.querySelectorAll('figure[data-chart^="compare-"][data-y-max]').length === 4);
       await assertComparison(page, 'light');
       await page.screenshot({ path: path.join(OUT, 'compare.png'), fullPage: true });
+      // The first screen: docs/images/compare.png is this.
+      await page.screenshot({ path: path.join(OUT, 'compare-top.png') });
       const canvases = await page.$$eval('canvas', (c) => c.length);
       for (const kind of ['dark', 'hc-dark', 'hc-light'] as const) {
         await applyTheme(page, kind);
