@@ -13,10 +13,11 @@ import * as path from 'node:path';
 import { after as afterAll, before as beforeAll, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { standaloneHtml } from '../../src/report/html';
+import { Report } from '../../src/shared/protocol';
 import { DELTA_TEXT, ThemeKind } from '../../src/webview/palette';
 import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
 import { comparePair } from '../support/comparePair';
-import { REPO, tmpDir } from '../support/helpers';
+import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 import { applyTheme } from '../support/vscodeThemes';
 
 const OUT = path.join(REPO, 'out', 'screenshots');
@@ -149,9 +150,30 @@ describe('compare in the webview', () => {
         assert.equal(await page.$$eval('canvas', (c) => c.length), canvases, `${kind}: each chart drawn once (the old ones destroyed)`);
       }
       await page.screenshot({ path: path.join(OUT, 'compare-hc-light.png'), fullPage: true });
-      // Stop comparing: the single report again.
-      const stop = await page.$('button[aria-pressed="true"]');
-      assert.ok(stop, 'the history offers Stop comparing');
+      // The log-scale toggle: every lag chart again, on one log scale.
+      await page.click('input[data-action="log-scale"]');
+      await page.waitForFunction(() => Array.from(document.querySelectorAll('figure[data-chart^="compare-lag-"]')).every((f) => f.getAttribute('data-y-min') === '0.01'));
+      const logMax = await page.$$eval('figure[data-chart^="compare-lag-"]', (figs) => figs.map((f) => f.getAttribute('data-y-max')));
+      assert.equal(new Set(logMax).size, 1, `one log scale: ${logMax.join(', ')}`);
+      assert.ok(await page.$('button[aria-pressed="true"]'), 'the history offers Stop comparing');
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('a run that measured nothing: its figures are "not measured", the charts show the other run', async () => {
+    const failed = Report.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reports', 'import-error-python.json'), 'utf8')));
+    const page = await openWebview('dark');
+    try {
+      await page.evaluate((m) => window.postMessage(m, '*'), {
+        type: 'state', currentId: 'b', current: failed, compare: before, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' },
+      });
+      await page.waitForFunction(() => document.querySelectorAll('figure[data-chart^="compare-"][data-y-max]').length === 4);
+      assert.equal(await page.textContent('[data-testid="verdict-change"]'), ' Verdict changed: Not safe → Not measured in a thread pool');
+      const judged = await page.$$eval('td.delta', (tds) => [...new Set(tds.map((td) => td.textContent))]);
+      assert.deepEqual(judged, ['not measured after']);
+      assert.match(await page.textContent('[data-testid="unfair"]') ?? '', /Different target/);
+      assert.deepEqual(await page.$$eval('figure[data-chart^="compare-lag-"]', (f) => f.map((x) => x.getAttribute('data-runs'))), ['2', '2', '2']);
     } finally {
       await page.close();
     }
