@@ -196,8 +196,11 @@ export function headline(report: Report): string {
   return `Safe ${how}: with ${calls} concurrent calls the loop stayed responsive (${lag}${stalls})${caveat}.`;
 }
 
-/** For a module the interpreter could not import: which interpreter ran, and the two ways out. */
-function missingModuleAction(report: Report): string {
+/**
+ * For a module the interpreter could not import: which interpreter ran, and the two ways
+ * out, as the headline's parenthesis (the error card says it on a line of its own).
+ */
+export function missingModuleAction(report: Report): string {
   const message = report.error?.message ?? '';
   const rt = report.runtime;
   if (report.error?.kind !== 'import-error' || !rt) return '';

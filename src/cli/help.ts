@@ -68,8 +68,8 @@ Options:
                          sampled during stalls; the report says attribution was off)
   --json                 print the report (looplag.report/1) alone on stdout
   --out FILE             also write the report as JSON to FILE
-  --html FILE            also write the report as a self-contained HTML page
-                         (charts and tables; opens offline, attach it to a PR)
+  --html FILE            also write the report (sweep: the sweep) as a self-contained
+                         HTML page (charts and tables; opens offline, attach it to a PR)
   --budget-ms X          the lag budget the headline judges with (default 100); exit 3
                          when any measured mode's max lag exceeds X ms
   --sweep-budget-s S     sweep: the time budget for all windows (default: 60); each

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { EXIT, errorExitCode, exitCode } from '../report/exitCode';
-import { documentJson, reportHtml, writeFileAtomicSync } from '../report/export';
+import { documentJson, reportHtml, sweepHtml, writeFileAtomicSync } from '../report/export';
 import { formatSweepText } from '../report/sweepText';
 import { formatReportText } from '../report/textTable';
 import { Report, Sweep } from '../shared/protocol';
@@ -22,7 +22,7 @@ export function writeRunOutputs(report: Report, { flags: o, budgetMs }: Plan): n
 export function writeSweepOutputs(result: Sweep, { flags: o }: Plan): number {
   if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
   else process.stdout.write(formatSweepText(result));
-  if (!writeFiles('sweep', [[o.out, () => documentJson(result)]])) return EXIT.usage;
+  if (!writeFiles('sweep', [[o.out, () => documentJson(result)], [o.html, () => sweepHtml(result, WEBVIEW_DIR)]])) return EXIT.usage;
   if (result.error) {
     process.stderr.write(`looplag: error [${result.error.kind}]: ${result.error.message}\n`);
     return errorExitCode(result.error.kind);

@@ -54,7 +54,6 @@ export function checkPlan({ command, targetArg, flags: o }: CommandLine): Plan |
   }, language);
   if (sweep) {
     sweepWorkers = parseWorkerList((o.workers ?? DEFAULT_SWEEP_WORKERS.join(',')).split(','));
-    if (o.html) throw new UsageError('--html applies to `looplag run`; a sweep writes --json / --out');
     if (settings.modes.includes('inline')) throw new UsageError('a sweep measures pool modes: drop inline from --modes');
     sweepBudgetS = parseKnob(KNOBS.sweepBudgetS, o['sweep-budget-s']) ?? DEFAULT_SWEEP_BUDGET_S;
   } else if (o['sweep-budget-s'] !== undefined) {

@@ -47,7 +47,7 @@ export class Commands {
     return {
       [COMMANDS.measure]: () => this.measureFromEditor(),
       [COMMANDS.sweep]: () => this.sweepFromEditor(),
-      [COMMANDS.showSweep]: () => this.runs.showSweep(),
+      [COMMANDS.showSweep]: (...[id]) => this.runs.showSweep(typeof id === 'string' ? id : undefined),
       [COMMANDS.measureFunction]: (uri, qualname) => this.measureFunction(uri, qualname),
       // Optional (rest) argument: the palette runs it with none, the status bar with its run's id.
       [COMMANDS.showReport]: (...[id]) => this.runs.showReport(typeof id === 'string' ? id : undefined),

@@ -7,21 +7,23 @@ import * as vscode from 'vscode';
 import { writeFileAtomic } from '../report/export';
 import type { Report } from '../shared/protocol';
 
-export type ExportKind = 'json' | 'html' | 'sweep' | 'serve' | 'serveHtml';
+export type ExportKind = 'json' | 'html' | 'sweep' | 'sweepHtml' | 'serve' | 'serveHtml';
 
 const FILTERS: { [K in ExportKind]: Record<string, string[]> } = {
   json: { 'Loop Lag report': ['json'] },
   html: { 'HTML page': ['html'] },
   sweep: { 'Loop Lag worker sweep': ['json'] },
+  sweepHtml: { 'HTML page': ['html'] },
   serve: { 'Loop Lag service report': ['json'] },
   serveHtml: { 'HTML page': ['html'] },
 };
 
-/** `looplag-<function>.json`, `.html`, `looplag-sweep-<function>.json`, `looplag-serve-<app>.json`, `looplag-serve-<app>.html` */
+/** `looplag-<function>.json`, `.html`, `looplag-sweep-<function>.json`, `.html`, `looplag-serve-<app>.json`, `looplag-serve-<app>.html` */
 export function exportFileName(target: Pick<Report['target'], 'qualname'>, kind: ExportKind): string {
   const name = (target.qualname ?? 'snippet').replace(/[^\w.-]+/g, '_');
   if (kind === 'sweep' || kind === 'serve') return `looplag-${kind}-${name}.json`;
   if (kind === 'serveHtml') return `looplag-serve-${name}.html`;
+  if (kind === 'sweepHtml') return `looplag-sweep-${name}.html`;
   return `looplag-${name}.${kind}`;
 }
 

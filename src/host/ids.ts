@@ -10,8 +10,8 @@ export interface CommandTypes {
   'looplag.measure': [];
   /** The worker sweep: the pool modes over `looplag.sweep.workers` pool sizes. */
   'looplag.sweep': [];
-  /** The status bar after a sweep: the last sweep in the report panel again. */
-  'looplag.showSweep': [];
+  /** The status bar after a sweep: that sweep (`id`, of the history; none: the last sweep) in the report panel again. */
+  'looplag.showSweep': [id?: string];
   /** CodeLens: measure a function by file and qualname, without looking at the cursor. */
   'looplag.measureFunction': [uri: vscode.Uri, qualname: string];
   /** `id`: a report of the history to show (the status bar's); none: the panel as it is. */

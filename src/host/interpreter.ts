@@ -138,6 +138,22 @@ async function fromPythonExtension(resource: vscode.Uri | undefined): Promise<st
   return env?.executable.uri?.fsPath;
 }
 
+/**
+ * Calls `listener` when the Python extension's active environment changes (a pick in its
+ * own picker); nothing when the extension is not installed or its API does not load.
+ */
+export async function onPythonExtensionEnvironment(listener: () => void, log: vscode.LogOutputChannel): Promise<vscode.Disposable | undefined> {
+  if (!vscode.extensions.getExtension(PYTHON_EXTENSION_ID)) return undefined;
+  try {
+    const { PythonExtension } = await import('@vscode/python-extension');
+    const api = await withTimeout(PythonExtension.api(), API_TIMEOUT_MS);
+    return api.environments.onDidChangeActiveEnvironmentPath(() => listener());
+  } catch (e) {
+    log.warn(`Python extension: not following its interpreter changes: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);

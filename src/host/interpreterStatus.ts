@@ -2,14 +2,14 @@
  * The status bar item naming the interpreter the next run of the active Python file
  * uses (`Python 3.11.7 (pyenv)`, `.venv (3.12.1)`), its path and where the choice came
  * from in the tooltip; a click opens Select Python Interpreter. Shown for Python files
- * only; updated on the active editor, the settings, trust and a pick.
+ * only; updated on the active editor, the settings, trust, a pick and the Python extension's picks.
  */
 import * as path from 'node:path';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { readSettings } from './config';
 import { COMMANDS, SECTION, SettingTypes } from './ids';
-import { candidatesFor, resolveInterpreter } from './interpreter';
+import { candidatesFor, onPythonExtensionEnvironment, resolveInterpreter } from './interpreter';
 import { NextPython, statusText, statusTooltip } from './interpreterLabel';
 import { defaultPlaces, placeOf, whichOnPath } from './pythonDiscovery';
 import type { PythonVersions } from './pythonVersion';
@@ -61,6 +61,7 @@ export class InterpreterStatusBar implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[];
   /** The newest refresh: an older one finishing later must not overwrite it. */
   private generation = 0;
+  private disposed = false;
 
   constructor(private readonly versions: PythonVersions, private readonly log: vscode.LogOutputChannel) {
     this.item = vscode.window.createStatusBarItem('looplag.interpreter', vscode.StatusBarAlignment.Right, 99);
@@ -72,6 +73,12 @@ export class InterpreterStatusBar implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(`${SECTION}.python.path`) && void this.refresh()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.refresh()),
     ];
+    // Without looplag.python.path a run uses the Python extension's choice: follow its picks too.
+    void onPythonExtensionEnvironment(() => void this.refresh(), log).then((d) => {
+      if (!d) return;
+      if (this.disposed) d.dispose();
+      else this.disposables.push(d);
+    });
   }
 
   /** Select Python Interpreter, then the item again (the setting's change event may come later). */
@@ -99,6 +106,7 @@ export class InterpreterStatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
     for (const d of this.disposables) d.dispose();
   }
 }

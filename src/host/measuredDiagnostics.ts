@@ -110,7 +110,8 @@ export class MeasuredDiagnostics implements vscode.Disposable {
   async loadHistory(): Promise<void> {
     const t0 = Date.now();
     let parseMs = 0;
-    const entries = await this.history.list();
+    // Reports only: a worker sweep measures pool sizes, not the function's lines.
+    const entries = (await this.history.list()).filter((e) => e.kind !== 'sweep');
     const found = new Map<string, MeasuredSummary>();
     for (const e of entries) {
       const t = performance.now();

@@ -6,23 +6,23 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { TOOL_VERSION } from '../report/buildReport';
-import { documentJson, reportHtml, serveHtml } from '../report/export';
+import { documentJson, reportHtml, serveHtml, sweepHtml } from '../report/export';
 import { HistoryStore } from '../report/historyStore';
 import { reportMarkdown } from '../report/markdown';
-import { SWEEP_SCHEMA } from '../shared/protocol';
 import { liveDelta } from '../shared/liveReport';
-import type { Mode, Report, Sweep } from '../shared/protocol';
+import type { Report, Sweep } from '../shared/protocol';
 import type { FromWebview, HistoryEntry, LiveProgress, ServeLive, ToWebview } from '../shared/webviewProtocol';
 import type { ServeReport } from '../shared/protocol/serveReport';
 import { serveMarkdown } from '../report/serveText';
+import { sweepHistoryLabel, sweepMarkdown } from '../report/sweepText';
 import { ReportPanelController } from '../panel/reportPanel';
-import type { HostSettings } from './config';
 import { ExportKind, saveDocument } from './exportFile';
 import { openReportLocation, openServeLocation } from './reveal';
 import { COMMANDS, executeCommand } from './ids';
-import type { Language } from '../shared/protocol';
 import type { RunKind } from './runController';
+
+/** Where it lived before (runController.ts and the tests import it from here). */
+export { startingSweep } from './sweepStart';
 
 /** The run or sweep in progress, as the view needs it. */
 export interface ActiveRun {
@@ -42,7 +42,7 @@ export interface ReportViewHost {
   cancel(why: string): void;
 }
 
-/** The panel's Export JSON in a sweep view asks for this id. */
+/** The panel's Export JSON, Save as HTML and Copy Markdown in a sweep view ask for this id (the sweep on show). */
 const SWEEP_EXPORT_ID = 'sweep';
 /** …and in a service-mode view this one (or none, while that view is on show). */
 export const SERVE_EXPORT_ID = 'serve';
@@ -50,8 +50,8 @@ export const SERVE_EXPORT_ID = 'serve';
 export class ReportView implements vscode.Disposable {
   private current: { id: string | null; report: Report } | null = null;
   private compare: { id: string; report: Report } | null = null;
-  /** The worker sweep on show in the panel (instead of a report), or the last one. */
-  private sweepShown: { sweep: Sweep; visible: boolean } | null = null;
+  /** The worker sweep on show (instead of the report, which it does not replace), or the last one; `id`: its history entry (null: running, or not kept). */
+  private sweepShown: { sweep: Sweep; visible: boolean; id: string | null } | null = null;
   /** The service-mode session on show (instead of a report), or the last one; `running` while it runs. */
   private serveShown: { report: ServeReport; visible: boolean; running: ServeLive | null } | null = null;
   private historyEntries: HistoryEntry[] = [];
@@ -111,10 +111,16 @@ export class ReportView implements vscode.Disposable {
     this.panel.refresh();
   }
 
-  /** The last worker sweep in the panel again; false when there is none. */
-  showSweep(): boolean {
+  /** The last worker sweep in the panel again, or the history's sweep `id` (the status bar's); false when there is none. */
+  async showSweep(id?: string): Promise<boolean> {
+    if (id && id !== this.sweepShown?.id && this.host.active()?.kind !== 'sweep') {
+      const sweep = await this.history.getSweep(id);
+      if (sweep) this.sweepShown = { sweep, visible: true, id };
+    }
     if (!this.sweepShown) return false;
+    this.historyEntries = await this.history.list();
     this.sweepShown.visible = true;
+    if (this.serveShown) this.serveShown.visible = false;
     this.panel.show(false);
     this.panel.refresh();
     return true;
@@ -166,7 +172,7 @@ export class ReportView implements vscode.Disposable {
 
   /** A sweep starts: its plan on show, no points yet. */
   sweepStarted(sweep: Sweep): void {
-    this.sweepShown = { sweep, visible: true };
+    this.sweepShown = { sweep, visible: true, id: null };
     if (this.serveShown) this.serveShown.visible = false;
   }
 
@@ -196,13 +202,23 @@ export class ReportView implements vscode.Disposable {
 
   /** A sweep measured one more pool size: on show, live. */
   sweepProgressed(partial: Sweep): void {
-    this.sweepShown = { sweep: partial, visible: true };
+    this.sweepShown = { sweep: partial, visible: true, id: null };
     this.panel.post({ type: 'sweep', sweep: partial, running: this.host.active()?.progress ?? null });
   }
 
-  /** A sweep ended: kept on show unless the user went to the report view meanwhile. */
-  sweepFinished(sweep: Sweep): void {
-    this.sweepShown = { sweep, visible: this.sweepShown?.visible ?? true };
+  /** A sweep ended: into the history when it measured any pool size (cancelled too); on show unless the user went elsewhere. Its history id (null: not kept). */
+  async sweepFinished(sweep: Sweep): Promise<string | null> {
+    let id: string | null = null;
+    if (sweep.points.length) {
+      try {
+        id = (await this.history.addSweep(sweep, sweepHistoryLabel(sweep), sweep.headline)).id;
+        this.historyEntries = await this.history.list();
+      } catch (e) {
+        this.log.error(`could not save the sweep to history: ${(e as Error).message}`);
+      }
+    }
+    this.sweepShown = { sweep, visible: this.sweepShown?.visible ?? true, id };
+    return id;
   }
 
   /** A sweep failed unexpectedly: no "Measuring…" view left behind. */
@@ -219,7 +235,9 @@ export class ReportView implements vscode.Disposable {
     // The whole state goes out: a live report in it is the base of the next update.
     this.liveBase = !this.sweepShown?.visible && this.current?.id === null ? this.current.report : null;
     if (this.serveShown?.visible) return { type: 'serve', report: this.serveShown.report, running: this.serveShown.running };
-    if (this.sweepShown?.visible) return { type: 'sweep', sweep: this.sweepShown.sweep, running: active?.kind === 'sweep' ? active.progress : null };
+    if (this.sweepShown?.visible) {
+      return { type: 'sweep', sweep: this.sweepShown.sweep, running: active?.kind === 'sweep' ? active.progress : null, id: this.sweepShown.id, history: this.historyEntries };
+    }
     return {
       type: 'state',
       currentId: this.current?.id ?? null,
@@ -231,16 +249,25 @@ export class ReportView implements vscode.Disposable {
     };
   }
 
-  /** Load the history; with no report shown yet, show the newest (e.g. after a reload). */
+  /** Load the history; with no report shown yet, show the newest report (e.g. after a reload; a newer sweep stays in the list). */
   async loadHistory(): Promise<void> {
     this.historyEntries = await this.history.list();
-    if (!this.current && !this.host.active() && this.historyEntries.length) {
-      await this.select(this.historyEntries[0].id);
+    const newest = this.historyEntries.find((e) => e.kind !== 'sweep');
+    if (!this.current && !this.host.active() && newest) {
+      await this.select(newest.id);
       this.panel.refresh();
     }
   }
 
+  /** A history entry on show: a report (the report view), or a sweep (the sweep view; the report on show stays the same). */
   private async select(id: string): Promise<void> {
+    if (this.historyEntries.find((e) => e.id === id)?.kind === 'sweep') {
+      if (this.host.active()?.kind === 'sweep') return; // the sweep running stays on show
+      const sweep = await this.history.getSweep(id);
+      if (sweep) this.sweepShown = { sweep, visible: true, id };
+      return;
+    }
+    if (this.sweepShown && this.host.active()?.kind !== 'sweep') this.sweepShown.visible = false;
     const report = await this.history.get(id);
     if (report) this.current = { id, report };
     if (report) this.shown.fire(report);
@@ -291,6 +318,11 @@ export class ReportView implements vscode.Disposable {
         return;
       }
       case 'saveHtml': {
+        const sweep = m.id === SWEEP_EXPORT_ID ? this.sweepShown?.sweep : undefined;
+        if (sweep) {
+          await this.save(sweep.target, 'sweepHtml', sweepHtml(sweep, path.join(this.extensionUri.fsPath, 'dist', 'webview')));
+          return;
+        }
         const serve = this.serveFor(m.id);
         if (serve) {
           await this.save(serveTarget(serve), 'serveHtml', serveHtml(serve, path.join(this.extensionUri.fsPath, 'dist', 'webview')));
@@ -313,6 +345,12 @@ export class ReportView implements vscode.Disposable {
         return;
       }
       case 'copyMarkdown': {
+        const sweep = m.id === SWEEP_EXPORT_ID ? this.sweepShown?.sweep : undefined;
+        if (sweep) {
+          await vscode.env.clipboard.writeText(sweepMarkdown(sweep));
+          this.panel.post({ type: 'notice', text: 'Markdown summary copied to the clipboard.' });
+          return;
+        }
         const serve = this.serveFor(m.id);
         if (serve) {
           await vscode.env.clipboard.writeText(serveMarkdown(serve));
@@ -354,29 +392,4 @@ function serveTarget(report: ServeReport): Pick<Report['target'], 'file' | 'qual
   return app.type === 'asgi'
     ? { file: path.join(app.appDir, 'app.py'), qualname: app.target.replace(/[:.]/g, '_') }
     : { file: app.script, qualname: path.basename(app.script).replace(/\.[^.]+$/, '') };
-}
-
-/** The sweep view before the first pool size is measured: the target, the plan, no points yet. */
-export function startingSweep(
-  request: { uri: vscode.Uri; qualname: string | null; lines: { start: number; end: number } | null; language: Language; args: string },
-  settings: HostSettings['report'] & { modes: Mode[]; lagBudgetMs: number }, workers: number[],
-): Sweep {
-  return {
-    schema: SWEEP_SCHEMA,
-    tool: { name: 'looplag', version: TOOL_VERSION },
-    createdAt: new Date().toISOString(),
-    status: 'partial',
-    error: null,
-    target: { file: request.uri.fsPath, qualname: request.qualname, lines: request.lines, language: request.language, args: request.args },
-    runtime: null,
-    settings: {
-      modes: settings.modes, workers, concurrency: settings.concurrency, heartbeatMs: settings.heartbeatMs,
-      stallMs: settings.stallMs, lagBudgetMs: settings.lagBudgetMs, timeoutS: settings.timeoutS,
-    },
-    quality: { backgroundCpuFrac: null, trustworthy: true, notes: [] },
-    points: [],
-    recommendations: [],
-    best: null,
-    headline: `Measuring ${settings.modes.join(' and ')} with W = ${workers.join(', ')}…`,
-  };
 }

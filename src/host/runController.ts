@@ -113,9 +113,9 @@ export class RunController implements vscode.Disposable {
     return this.view.showReport(id);
   }
 
-  /** The last worker sweep in the panel again (the status bar's action after a sweep). */
-  showSweep(): void {
-    if (!this.view.showSweep()) void this.view.showReport();
+  /** The history's sweep `id` (the status bar's after a sweep), or the last sweep, in the panel again; else the report view. */
+  async showSweep(id?: string): Promise<void> {
+    if (!(await this.view.showSweep(id))) await this.view.showReport();
   }
 
   /** Load the history; with no report shown yet, show the newest (e.g. after a reload). */
@@ -243,14 +243,15 @@ export class RunController implements vscode.Disposable {
       this.view.refresh();
       return undefined;
     }
-    this.view.sweepFinished(sweep);
+    // Into the history beside the reports; the report on show (Show Report, Re-run) stays the last run's.
+    const id = await this.view.sweepFinished(sweep);
     const total = sweep.settings.totalMs !== undefined ? `${(sweep.settings.totalMs / 1000).toFixed(1)} s` : '?';
     const windowsS = sweep.settings.windowsMs !== undefined ? `${(sweep.settings.windowsMs / 1000).toFixed(1)} s` : '?';
     this.log.info(`sweep of ${request.label}: ${sweep.status}${sweep.error ? ` (${sweep.error.kind}: ${sweep.error.message})` : ''} in ${total} ` +
       `(${sweep.points.length} windows, ${windowsS} measuring) — ${sweep.headline}`);
     for (const r of sweep.recommendations) this.log.info(`sweep ${r.mode}: ${r.workers === null ? 'no recommended W' : `W=${r.workers}`}: ${r.reason}`);
     const best = sweep.best ? `${sweep.best.mode} W=${sweep.best.workers}` : 'no pool size within budget';
-    this.setStatus(`$(pulse) Loop Lag sweep: ${best}`, `Loop Lag: worker sweep of ${request.label}\n${sweep.headline}`, COMMANDS.showSweep);
+    this.setStatus(`$(pulse) Loop Lag sweep: ${best}`, `Loop Lag: worker sweep of ${request.label}\n${sweep.headline}`, COMMANDS.showSweep, id ? [id] : []);
     this.view.refresh();
     // A cancel's sentence is the sweep's own error message (cancelText.ts), as the panel shows it.
     if (sweep.error) await explainFailure(sweep.error, request, `sweep ${sweep.error.message}`, this.log);

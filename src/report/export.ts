@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Report, Sweep } from '../shared/protocol';
 import type { ServeReport } from '../shared/protocol/serveReport';
-import { serveStandaloneHtml, standaloneHtml, UiAssets } from './html';
+import { serveStandaloneHtml, standaloneHtml, sweepStandaloneHtml, UiAssets } from './html';
 
 /** The JSON file's text: indented, one trailing newline. */
 export function documentJson(doc: Report | Sweep | ServeReport): string {
@@ -26,6 +26,11 @@ export function reportHtml(report: Report, webviewDir: string, compare: Report |
 /** The self-contained HTML page of a service-mode document (looplag.serve/1), with the UI built into `webviewDir`. */
 export function serveHtml(report: ServeReport, webviewDir: string): string {
   return serveStandaloneHtml(report, readUiAssets(webviewDir));
+}
+
+/** The self-contained HTML page of a worker sweep (looplag.sweep/1), with the UI built into `webviewDir`. */
+export function sweepHtml(sweep: Sweep, webviewDir: string): string {
+  return sweepStandaloneHtml(sweep, readUiAssets(webviewDir));
 }
 
 /** The report UI bundle and its standalone styles (fonts inlined), as built by esbuild.mjs. */

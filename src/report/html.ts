@@ -1,5 +1,5 @@
 import { escapeHtml, newNonce } from '../shared/html';
-import type { Report } from '../shared/protocol';
+import type { Report, Sweep } from '../shared/protocol';
 import type { ServeReport } from '../shared/protocol/serveReport';
 
 /**
@@ -43,6 +43,12 @@ export function standaloneHtml(report: Report, assets: UiAssets, compare: Report
 export function serveStandaloneHtml(report: ServeReport, assets: UiAssets, nonce = newNonce()): string {
   const app = report.app.type === 'asgi' ? report.app.target : report.app.script;
   return page(`serve ${app}`, { serve: report }, assets, nonce);
+}
+
+/** The same page for a worker sweep (looplag.sweep/1): the UI reads `{ sweep }` and shows the sweep view (src/webview/sweepView.ts). */
+export function sweepStandaloneHtml(sweep: Sweep, assets: UiAssets, nonce = newNonce()): string {
+  const t = sweep.target;
+  return page(`sweep ${t.qualname ?? (t.lines ? `lines ${t.lines.start}-${t.lines.end}` : '')}`, { sweep }, assets, nonce);
 }
 
 function page(title: string, payload: unknown, assets: UiAssets, nonce: string): string {

@@ -34,7 +34,7 @@ function blockersMarkdown(report: Report): string[] {
 }
 
 /** A fenced code block that no backtick run in `code` can close early. */
-function codeBlock(code: string, language: string): string[] {
+export function codeBlock(code: string, language: string): string[] {
   const longest = Math.max(2, ...(code.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longest + 1);
   return [`${fence}${language === 'python' ? 'python' : 'js'}`, ...code.split('\n'), fence];

@@ -12,6 +12,8 @@ export const HistoryEntry = obj({
   label: str,
   headline: str,
   status: literal('complete', 'partial', 'failed'),
+  /** `sweep`: a worker sweep (looplag.sweep/1); absent (every entry written before sweeps were kept) or `report`: a run's report. */
+  kind: optional(literal('report', 'sweep')),
 });
 export type HistoryEntry = Infer<typeof HistoryEntry>;
 
@@ -53,7 +55,12 @@ export const ToWebview = tagged({
    */
   liveDelta: obj({ type: literal('liveDelta'), head: Report, runs: arr(ModeRun), order: arr(Mode), progress: nullable(LiveProgress) }),
   /** A worker sweep (finished, or so far while `running`): shown instead of a report. */
-  sweep: obj({ type: literal('sweep'), sweep: Sweep, running: nullable(LiveProgress) }),
+  sweep: obj({
+    type: literal('sweep'), sweep: Sweep, running: nullable(LiveProgress),
+    /** The sweep's history entry (null or absent: running, or not kept) and the history, listed below it. */
+    id: optional(nullable(str)),
+    history: optional(arr(HistoryEntry)),
+  }),
   /**
    * A service-mode session (looplag.serve/1), finished or so far while `running` (the
    * variants that ended, then the one under load as `running` says): shown instead of a report.

@@ -7,6 +7,7 @@
 import type { ModeRun, Report, TaskRecord } from '../shared/protocol';
 import { relativeToTarget, userFrame, userFrameLocation, withoutToolFrames } from '../stats/callErrors';
 import { h, icon } from './dom';
+import { missingModuleAction } from '../advice/advise';
 
 /** What the card and the traceback links may ask of the host; absent in the standalone page. */
 export interface ErrorActions {
@@ -60,7 +61,8 @@ export function errorCard(report: Report, actions: ErrorActions): HTMLElement {
   const buttons: (HTMLElement | null)[] = [];
   let hint: HTMLElement | null = null;
   if (action?.kind === 'interpreter' && rt) {
-    hint = h('p', { 'data-testid': 'error-interpreter' }, `${rt.implementation} ${rt.version} at `, h('code', {}, rt.executable), ' ran it.');
+    hint = h('p', { 'data-testid': 'error-interpreter' }, `${rt.implementation} ${rt.version} at `, h('code', {}, rt.executable),
+      ' ran it: install the module for that interpreter, or choose the one your code runs with.');
     if (actions.selectInterpreter) {
       buttons.push(h('button', { 'data-action': 'select-interpreter', onclick: actions.selectInterpreter }, icon('symbol-namespace'), 'Select Python Interpreter'));
     }
@@ -76,7 +78,8 @@ export function errorCard(report: Report, actions: ErrorActions): HTMLElement {
   const id = `${actions.idPrefix}error-card-h`;
   return h('section', { class: 'error-card', role: 'alert', 'aria-labelledby': id, 'data-testid': 'error-card', 'data-kind': e.kind },
     h('h2', { id }, icon('error'), ` ${kindTitle(e.kind)}`),
-    h('p', { class: 'cause', 'data-testid': 'error-cause' }, report.headline || `${e.kind}: ${e.message}`),
+    // The interpreter line below says which one ran it: the headline's parenthesis would say it twice.
+    h('p', { class: 'cause', 'data-testid': 'error-cause' }, causeOf(report, action)),
     hint,
     buttons.some(Boolean) ? h('div', { class: 'actions' }, buttons) : null,
     detail ? h('details', { 'data-testid': 'error-detail' },
@@ -185,4 +188,12 @@ function tracebackBlock(traceback: string, report: Report, actions: ErrorActions
     h('pre', { class: 'task-error', 'data-testid': 'raised-traceback' }, text),
     hidden ? h('p', { class: 'notes' }, hiddenNote(hidden)) : null,
   );
+}
+
+/** The card's first line: the headline, less the interpreter parenthesis the card shows on its own line. */
+function causeOf(report: Report, action: Action | null): string {
+  const e = report.error!;
+  if (!report.headline) return `${e.kind}: ${e.message}`;
+  const aside = action?.kind === 'interpreter' ? missingModuleAction(report) : '';
+  return aside ? report.headline.replace(aside, '') : report.headline;
 }

@@ -15,7 +15,8 @@ import { budgetOf } from '../shared/format';
 import { cdfChart, lagChart, swatch, sweepChart, timelineChart } from './charts';
 import { ChartSet, chartWidth } from './chartSet';
 import { publishHues, readTheme, watchTheme } from './theme';
-import { sweepHeader, sweepRecommendations, sweepTable } from './sweepView';
+import { sweepHeader, sweepRecommendations, sweepTable, sweepToolbar } from './sweepView';
+import { sweepMarkdown } from '../report/sweepText';
 import { clear, h, icon, progressIcon } from './dom';
 import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
 import { blockersSection } from './blockersView';
@@ -35,20 +36,22 @@ interface ViewState {
   running: LiveProgress | null;
   options: ViewOptions;
   notice: string | null;
-  /** A worker sweep on show (instead of a report). */
+  /** A worker sweep on show (instead of a report), and its history entry (null: running, or not kept). */
   sweep: Sweep | null;
+  sweepId: string | null;
   /** A service-mode document on show (instead of a report), and its session's progress while it runs. */
   serve: ServeReport | null;
   serveRunning: ServeLive | null;
 }
 
-/** The standalone file's embedded payload: a report (report/html.ts standaloneHtml) or a service-mode document (serveStandaloneHtml). */
+/** The standalone file's embedded payload: a report (report/html.ts standaloneHtml), a service-mode document (serveStandaloneHtml) or a sweep (sweepStandaloneHtml). */
 const StandalonePayload = obj({ report: Report, compare: nullable(Report) });
 const ServeStandalonePayload = obj({ serve: ServeReport });
+const SweepStandalonePayload = obj({ sweep: Sweep });
 
 class App {
   private state: ViewState = {
-    currentId: null, current: null, compare: null, history: [], running: null, notice: null, sweep: null, serve: null, serveRunning: null,
+    currentId: null, current: null, compare: null, history: [], running: null, notice: null, sweep: null, sweepId: null, serve: null, serveRunning: null,
     options: { lagBudgetMs: KNOBS.lagBudgetMs.default, host: 'standalone' },
   };
   private readonly charts = new ChartSet();
@@ -77,6 +80,8 @@ class App {
       const data: unknown = JSON.parse(el?.textContent ?? 'null');
       if (typeof data === 'object' && data !== null && 'serve' in data) {
         this.state = { ...this.state, serve: ServeStandalonePayload.parse(data).serve };
+      } else if (typeof data === 'object' && data !== null && 'sweep' in data) {
+        this.state = { ...this.state, sweep: SweepStandalonePayload.parse(data).sweep };
       } else {
         const payload = StandalonePayload.parse(data);
         this.state = { ...this.state, current: payload.report, compare: payload.compare };
@@ -115,7 +120,10 @@ class App {
         break;
       }
       case 'sweep':
-        this.state = { ...this.state, sweep: message.sweep, running: message.running, serve: null, serveRunning: null };
+        this.state = {
+          ...this.state, sweep: message.sweep, running: message.running, serve: null, serveRunning: null,
+          sweepId: message.id ?? null, history: message.history ?? this.state.history,
+        };
         break;
       case 'serve': {
         this.state = { ...this.state, serve: message.report, serveRunning: message.running, sweep: null };
@@ -292,10 +300,13 @@ class App {
 
   private renderSweep(s: Sweep): void {
     const theme = readTheme();
-    this.root.appendChild(h('nav', { class: 'toolbar', 'aria-label': 'Sweep actions' },
-      this.vscode && this.state.running ? h('button', { class: 'secondary', 'data-action': 'cancel', 'aria-label': 'Cancel', onclick: () => this.post({ type: 'cancel' }) }, icon('debug-stop'), h('span', { class: 'label' }, 'Cancel')) : null,
-      h('button', { class: 'secondary', 'data-action': 'export-json', 'aria-label': 'Export JSON', onclick: () => this.exportSweep(s) }, icon('json'), h('span', { class: 'label' }, 'Export JSON')),
-    ));
+    // `id: 'sweep'`: the sweep on show (the host writes it with report/export.ts sweepHtml).
+    this.root.appendChild(sweepToolbar({
+      cancel: this.vscode && this.state.running ? () => this.post({ type: 'cancel' }) : undefined,
+      exportJson: () => this.exportSweep(s),
+      copyMarkdown: () => this.copySweepMarkdown(s),
+      saveHtml: this.vscode ? () => this.post({ type: 'saveHtml', id: 'sweep' }) : undefined,
+    }));
     if (this.state.notice) this.root.appendChild(h('div', { class: 'notice', role: 'status' }, this.state.notice));
     this.root.appendChild(sweepHeader(s, this.state.running));
     const section = h('section', { class: 'charts', 'aria-labelledby': 'sweep-h' }, h('h2', { id: 'sweep-h' }, 'Throughput and loop lag by pool size'));
@@ -314,6 +325,9 @@ class App {
     this.root.appendChild(sweepTable(s));
     this.root.appendChild(sweepRecommendations(s));
     if (s.quality.notes.length) this.root.appendChild(h('ul', { class: 'notes' }, s.quality.notes.map((n) => h('li', {}, n))));
+    // The reports and sweeps of the history one click away (a sweep does not replace the last report); not while it runs.
+    const history = this.state.running ? null : historyList(this.state.history, this.state.sweepId, null, { select: (id) => this.post({ type: 'select', id }) });
+    if (history) this.root.appendChild(history);
     for (const d of draws) d();
   }
 
@@ -353,6 +367,14 @@ class App {
   private copyServeMarkdown(r: ServeReport): void {
     if (this.vscode) return this.post({ type: 'copyMarkdown', id: 'serve' });
     navigator.clipboard?.writeText(serveMarkdown(r)).then(
+      () => this.onMessage({ type: 'notice', text: 'Markdown summary copied.' }),
+      () => this.onMessage({ type: 'notice', text: 'Copying is not allowed here; use Export JSON instead.' }),
+    );
+  }
+
+  private copySweepMarkdown(s: Sweep): void {
+    if (this.vscode) return this.post({ type: 'copyMarkdown', id: 'sweep' });
+    navigator.clipboard?.writeText(sweepMarkdown(s)).then(
       () => this.onMessage({ type: 'notice', text: 'Markdown summary copied.' }),
       () => this.onMessage({ type: 'notice', text: 'Copying is not allowed here; use Export JSON instead.' }),
     );

@@ -1,4 +1,4 @@
-/** The worker sweep's view: headline, one chart per mode, the table, and the code to use. */
+/** The worker sweep's view: its actions, headline, one chart per mode, the table, and the code to use. */
 import type { Sweep } from '../shared/protocol';
 import type { LiveProgress } from '../shared/webviewProtocol';
 import { fmtMs } from '../shared/format';
@@ -60,5 +60,25 @@ export function sweepRecommendations(s: Sweep): HTMLElement {
       h('p', {}, r.reason),
       r.code ? h('pre', { class: 'fix' }, h('code', {}, r.code)) : null,
     )),
+  );
+}
+
+/** The sweep view's actions; one left out is not offered (the standalone page has no Cancel and no Save as HTML). */
+export interface SweepActions {
+  cancel?: () => void;
+  exportJson(): void;
+  copyMarkdown(): void;
+  saveHtml?: () => void;
+}
+
+/** Export a sweep as a run's report is: JSON, Markdown (the recommendation first), a standalone HTML page. */
+export function sweepToolbar(a: SweepActions): HTMLElement {
+  const button = (label: string, iconName: string, onclick: () => void, action: string) =>
+    h('button', { class: 'secondary', 'aria-label': label, title: label, 'data-action': action, onclick }, icon(iconName), h('span', { class: 'label' }, label));
+  return h('nav', { class: 'toolbar', 'aria-label': 'Sweep actions' },
+    a.cancel ? button('Cancel', 'debug-stop', a.cancel, 'cancel') : null,
+    button('Export JSON', 'json', a.exportJson, 'export-json'),
+    button('Copy Markdown', 'copy', a.copyMarkdown, 'copy-markdown'),
+    a.saveHtml ? button('Save as HTML', 'file-code', a.saveHtml, 'save-html') : null,
   );
 }

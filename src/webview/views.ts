@@ -167,14 +167,19 @@ export function details(report: Report): HTMLElement {
   );
 }
 
-export function historyList(entries: HistoryEntry[], currentId: string | null, compareId: string | null, on: { select(id: string): void; compare(id: string | null): void }): HTMLElement | null {
+/**
+ * The history: reports and worker sweeps, newest first; a sweep's entry is labelled as one
+ * (`sweep · render() · best thread W=4`) and has no Compare (it compares with no report).
+ * `on.compare` absent (the sweep view): no Compare at all.
+ */
+export function historyList(entries: HistoryEntry[], currentId: string | null, compareId: string | null, on: { select(id: string): void; compare?(id: string | null): void }): HTMLElement | null {
   if (entries.length < 2) return null;
   return h('section', { class: 'history', 'aria-labelledby': 'history-h' },
     h('h2', { id: 'history-h' }, `History (${entries.length})`),
-    h('ol', {}, entries.map((e) => h('li', { class: e.id === currentId ? 'current' : null },
+    h('ol', {}, entries.map((e) => h('li', { class: e.id === currentId ? 'current' : null, 'data-kind': e.kind ?? 'report', 'data-history-id': e.id },
       h('button', { class: 'link', 'aria-current': e.id === currentId ? 'true' : null, onclick: () => on.select(e.id) },
         h('span', { class: 'when' }, new Date(e.createdAt).toLocaleString()), ' ', h('span', { class: 'label' }, e.label), ' — ', e.headline),
-      e.id !== currentId ? h('button', { class: 'secondary small', 'aria-pressed': e.id === compareId ? 'true' : 'false', onclick: () => on.compare(e.id === compareId ? null : e.id) }, e.id === compareId ? 'Stop comparing' : 'Compare') : null,
+      e.id !== currentId && on.compare && e.kind !== 'sweep' ? h('button', { class: 'secondary small', 'aria-pressed': e.id === compareId ? 'true' : 'false', onclick: () => on.compare?.(e.id === compareId ? null : e.id) }, e.id === compareId ? 'Stop comparing' : 'Compare') : null,
     ))),
   );
 }

@@ -42,7 +42,7 @@ describe('The report panel: the error card and calls that raised', { skip }, () 
       cause: document.querySelector('[data-testid="error-cause"]')?.textContent ?? '',
     }));
     assert.deepEqual({ cards: parts.cards, tables: parts.tables }, { cards: 1, tables: 0 });
-    assert.match(parts.cause, /^Not measured: importing missing_module\.py raised ModuleNotFoundError: No module named 'looplag_errorcard_not_installed' \(CPython \S+ at \S+ ran it/);
+    assert.equal(parts.cause, "Not measured: importing missing_module.py raised ModuleNotFoundError: No module named 'looplag_errorcard_not_installed'.");
     await frame.click('button[data-action="select-interpreter"]');
     const title = page.locator('.quick-input-widget .quick-input-title');
     await waitUntil(async () => (await title.isVisible()) && (await title.textContent()) === 'Loop Lag: Select Python Interpreter', 'Loop Lag\'s interpreter picker');

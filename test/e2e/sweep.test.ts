@@ -3,8 +3,10 @@
  * Loop Lag: Sweep Worker Counts in a real VS Code (code-server driven by Debian's
  * Chromium), installed from looplag.vsix: the palette command on a Python function, the
  * sweep filling in live in the report panel, the table checked against the sweep the
- * panel's Export JSON saves, the output channel's summary, and a measurement afterwards
- * going back to the report view with the report's headline as the CodeLens.
+ * panel's Export JSON saves, the output channel's summary, a measurement afterwards
+ * going back to the report view with the report's headline as the CodeLens, and a second
+ * sweep joining the history beside that report (issue 16): both listed and selectable,
+ * the status bar showing the sweep, Save as HTML writing a page that opens.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -18,7 +20,7 @@ import { findLogFile } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 import { activeEditor, clickCodeLens, codeLensTitles, goToLine, openFile, runCommand, statusBarText, waitForLog, waitUntil, webviewFrame } from '../support/workbench';
-import { newestReport } from '../support/history';
+import { historySweeps, newestReport } from '../support/history';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const WORKSPACE = path.join(FIXTURES, 'e2e', 'workspace');
@@ -143,9 +145,81 @@ describe('Loop Lag: Sweep Worker Counts in VS Code', { skip }, () => {
     assert.ok(hint.title.length <= 120, hint.title);
     await waitUntil(async () => (await codeLensTitles(page)).includes(hint.title), `the CodeLens "${hint.title}"`);
   });
+
+  test('a sweep after the run joins the history beside it: each selectable, the status bar shows the sweep, Save as HTML writes a page that opens', async (t) => {
+    const { page, server, browser } = session;
+    const report = newestReport(server);
+    await focusEditorTab(page, 'pool.py');
+    await goToLine(page, DIGEST_LINE);
+    const since = Date.now();
+    await runCommand(page, SWEEP);
+    let { frame } = await waitForSweep(page, 'digest', since);
+    const [first, sweep] = historySweeps(server);
+    assert.ok(sweep && Date.parse(sweep.createdAt) >= since - 1_000, 'the second sweep is kept');
+    // Right after the sweep: the sweep, and under it the history (newest first): it, the run, the first sweep.
+    const items = await historyItems(frame);
+    assert.deepEqual(items.map((i) => [i.kind, i.current]), [['sweep', true], ['report', false], ['sweep', false]]);
+    const best = sweep.best ? `best ${sweep.best.mode} W=${sweep.best.workers}` : 'no pool size within budget';
+    assert.ok(items[0].text.includes(`sweep · digest() · ${best} — ${sweep.headline}`), items[0].text);
+    t.diagnostic(`history: ${items.map((i) => i.text).join(' | ')}`);
+
+    // The run, one click away; then the first sweep.
+    await frame.click('section.history li[data-kind="report"] button.link');
+    frame = await waitForView(page, 'report', report.createdAt);
+    assert.ok(await frame.$('section.history li[data-kind="sweep"] button.link'), 'the sweeps listed under the report');
+    assert.equal(await frame.$('section.history li[data-kind="sweep"] button.small'), null, 'no Compare with a sweep');
+    await frame.click('section.history li[data-kind="sweep"]:last-child button.link');
+    await waitForView(page, 'sweep', first.createdAt);
+    // Show Report: the run, not a sweep; the status bar: the sweep it names.
+    await runCommand(page, 'Loop Lag: Show Report');
+    await waitForView(page, 'report', report.createdAt);
+    await page.locator(`.statusbar-item[id="${STATUS_ITEM}"]`).click();
+    frame = await waitForView(page, 'sweep', sweep.createdAt);
+
+    // Save as HTML: the standalone page of this sweep, which opens offline.
+    await frame.click('[data-action="save-html"]');
+    const saved = path.join(folder, 'looplag-sweep-digest.html');
+    await acceptSaveDialog(page, 'looplag-sweep-digest.html');
+    await waitUntil(() => fs.existsSync(saved), `${saved} to be written`);
+    const standalone = await browser.newPage();
+    try {
+      await standalone.goto(`file://${saved}`);
+      await standalone.waitForSelector('body[data-rendered="true"]');
+      assert.equal(await standalone.getAttribute('header time', 'datetime'), sweep.createdAt);
+      assert.equal((await standalone.textContent('[data-testid="sweep-headline"]'))?.trim(), sweep.headline);
+      assert.equal(await standalone.locator('table[data-testid="sweep-table"] tbody tr').count(), sweep.points.length);
+    } finally {
+      await standalone.close();
+    }
+  });
 });
 
 // ------------------------------------------------------------------ helpers
+
+/** The history list under the view: each entry's kind, whether it is on show, its text. */
+async function historyItems(frame: Frame) {
+  return frame.$$eval('section.history li', (lis) => lis.map((li) => ({
+    kind: li.getAttribute('data-kind'), current: li.classList.contains('current'), text: (li.querySelector('button.link')?.textContent ?? '').trim(),
+  })));
+}
+
+/** Wait until the panel shows the report or the sweep made at `createdAt`; returns its frame. */
+async function waitForView(page: Page, kind: 'report' | 'sweep', createdAt: string): Promise<Frame> {
+  let frame: Frame | undefined;
+  let last = '';
+  await waitUntil(async () => {
+    const f = await webviewFrame(page, { extensionId: EXTENSION_ID, timeoutMs: 2_000 }).catch(() => undefined);
+    const state = await f?.evaluate(() => ({
+      sweep: document.querySelector('table[data-testid="sweep-table"]') !== null,
+      report: document.querySelector('table[data-testid="summary"]') !== null,
+      createdAt: document.querySelector('header time')?.getAttribute('datetime') ?? '',
+    })).catch(() => undefined);
+    last = JSON.stringify(state);
+    if (state?.[kind] && state.createdAt === createdAt) frame = f;
+    return frame !== undefined;
+  }, `the ${kind} of ${createdAt} in the panel`).catch((e) => assert.fail(`${(e as Error).message}; last seen ${last}`));
+  return frame!;
+}
 
 /**
  * Wait until the panel shows a finished sweep of `fn` started at or after `since`; returns

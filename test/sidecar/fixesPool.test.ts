@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import type * as TSNS from 'typescript';
-import { workerPoolModule } from '../../src/advice/snippets/node';
+import { childPool, workerPoolModule } from '../../src/advice/snippets/node';
 import { nodeWorkerPool } from '../../src/fixes/editsNodePool';
 import { applyEdits } from '../../src/fixes/text';
 import { FIXES, rangeOf } from '../support/fixes';
@@ -210,4 +210,19 @@ test('the pool module, run: a function named run (a pool name) imported under an
   fs.writeFileSync(path.join(dir, 'run.worker-pool.mjs'), workerPoolModule({ fn: 'run', file: 'bad.mjs', moduleFormat: 'esm', language: 'javascript' }));
   fs.writeFileSync(path.join(dir, 'main-bad.mjs'), `import * as pool from './run.worker-pool.mjs';\nconst out = [];\nfor (let i = 0; i < 2; i++) await pool.run(1).then(() => out.push('resolved'), (e) => out.push(e.message));\nconsole.log(JSON.stringify(out));\n`);
   assert.deepEqual(node('main-bad.mjs'), ['broken at import', 'broken at import']);
+});
+
+test('the child-process pool snippet, run: throw undefined and throw 0 reject; a child that exits rejects its job and is replaced; the process ends on its own', () => {
+  const dir = tmpDir('looplag-childpool-');
+  const expected = [{ value: 4 }, { threw: 'undefined' }, { threw: '0' }, { threw: "the pool's child process exited (code 3) while running compute()" }, { threw: '() => 1' }, { value: 10 }];
+  for (const format of ['esm', 'cjs'] as const) {
+    const ext = format === 'esm' ? 'mjs' : 'cjs';
+    fs.writeFileSync(path.join(dir, `lib.${ext}`), format === 'esm' ? `export function compute${ODD_LIB}\n` : `exports.compute = function compute${ODD_LIB};\n`);
+    const pool = childPool({ fn: 'compute', args: '5', isAsync: false, file: `lib.${ext}`, moduleFormat: format, language: 'javascript' }, { workers: 2 });
+    fs.writeFileSync(path.join(dir, `pool.${ext}`), pool);
+    fs.writeFileSync(path.join(dir, `main-${format}.mjs`), `import * as ns from './pool.${ext}';\nconst pool = { run: ns.runInChild ?? ns.default.runInChild };\n${ODD_CALLS}console.log(JSON.stringify(out));\n`);
+    const r = spawnSync(process.execPath, [path.join(dir, `main-${format}.mjs`)], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `${format}: ${r.stderr} (signal ${r.signal}: a pool that keeps the process alive is killed by the timeout)\n${pool}`);
+    assert.deepEqual(JSON.parse(r.stdout), expected, format);
+  }
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Report } from '../../src/shared/protocol';
+import { Report, Sweep } from '../../src/shared/protocol';
 
 const EXTENSION_ID = 'looplag.looplag';
 
@@ -30,4 +30,14 @@ export function newestReport(server: { userDataDir: string }): Report {
   const reports = historyReports(server);
   assert.ok(reports.length, 'a report in the history');
   return reports[reports.length - 1];
+}
+
+/** Every worker sweep the history kept (its `sweeps` folder beside `reports`), oldest first. */
+export function historySweeps(server: { userDataDir: string }): Sweep[] {
+  const reports = historyDir(server);
+  const dir = reports && path.join(path.dirname(reports), 'sweeps');
+  if (!dir || !fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.json'))
+    .map((f) => Sweep.parse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))))
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
 }

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { foundLabel, NextPython, statusText, statusTooltip } from '../../src/host/interpreterLabel';
-import { resolveInterpreter } from '../../src/host/interpreter';
+import { onPythonExtensionEnvironment, resolveInterpreter } from '../../src/host/interpreter';
 import { discoverPythons, placeOf, PythonPlaces, whichOnPath } from '../../src/host/pythonDiscovery';
 import { parseVersionOutput, PythonVersions, unsupportedReason, VersionAnswer } from '../../src/host/pythonVersion';
 import * as fake from '../support/fakeVscode';
@@ -164,6 +164,30 @@ test('precedence: a set looplag.python.path wins even with the Python extension 
     fake.extensions.getExtension = original;
   }
   assert.deepEqual(await resolveInterpreter(fake.Uri.file('/w/app.py') as never, '', log), { path: undefined, source: 'PATH' });
+});
+
+test('the Python extension\'s own picks are followed (the status bar refreshes on them); without the extension nothing is subscribed', async () => {
+  const listeners = new Set<() => void>();
+  const pythonExtension = {
+    isActive: true,
+    exports: { environments: { onDidChangeActiveEnvironmentPath: (cb: () => void) => (listeners.add(cb), { dispose: () => listeners.delete(cb) }) } },
+  };
+  const original = fake.extensions.getExtension;
+  const log = { warn() {}, info() {}, error() {} } as never;
+  let changes = 0;
+  try {
+    fake.extensions.getExtension = (() => undefined) as never;
+    assert.equal(await onPythonExtensionEnvironment(() => changes++, log), undefined);
+    fake.extensions.getExtension = ((id: string) => (id === 'ms-python.python' ? pythonExtension : undefined)) as never;
+    const subscription = await onPythonExtensionEnvironment(() => changes++, log);
+    assert.equal(listeners.size, 1);
+    for (const cb of listeners) cb();
+    assert.equal(changes, 1);
+    subscription!.dispose();
+    assert.equal(listeners.size, 0, 'disposed with the status bar');
+  } finally {
+    fake.extensions.getExtension = original;
+  }
 });
 
 test('settings order: the interpreter and the budget first, then concurrency and modes; every setting has one', () => {

@@ -223,6 +223,7 @@ export function workerPoolModule(t: Pick<NodeTarget, 'fn' | 'file' | 'moduleForm
  * The same as a pool of child processes forked once at start-up (the file is both the
  * parent and, with `--pool-child`, each child): `runInChild(...)` resolves with the
  * function's awaited value. `advanced` serialization: structured clone, as worker_threads.
+ * A child that dies rejects its job and is replaced when work waits, as in workerPool.
  */
 export function childPool(t: NodeTarget, opts: { workers?: number | null } = {}): string {
   const T = ts(t);
@@ -231,7 +232,11 @@ export function childPool(t: NodeTarget, opts: { workers?: number | null } = {})
   const bang = T ? '!' : '';
   const workers = opts.workers ? String(opts.workers) : 'os.availableParallelism()';
   const self = t.moduleFormat === 'cjs' ? '__filename' : 'fileURLToPath(import.meta.url)';
-  const types = T ? `\ntype Job = { id: number; args: unknown[]; resolve: (v: any) => void; reject: (e: unknown) => void };\n` : '';
+  const types = T
+    ? `\ntype Job = { id: number; args: unknown[]; resolve: (v: any) => void; reject: (e: unknown) => void };\n` +
+      `type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: unknown };\n`
+    : '';
+  const Child = T ? 'ReturnType<typeof fork>' : '';
   return `${importsOf(t, [
     ['fork', 'node:child_process'],
     ...(t.moduleFormat === 'cjs' ? [] : [['fileURLToPath', 'node:url'] as [string, string]]),
@@ -245,46 +250,82 @@ if (isChild) {
   // In a child process: run ${t.fn} and send back its value, awaited first.
   process.on('message', async ({ id, args }${T ? `: { id: number; args: Parameters<typeof ${t.fn}> }` : ''}) => {
     try {
-      process.send${bang}({ id, result: await ${t.fn}(...args) });
+      process.send${bang}({ id, ok: true, result: await ${t.fn}(...args) });
     } catch (error) {
-      process.send${bang}({ id, error });
+      try {
+        process.send${bang}({ id, ok: false, error });
+      } catch {
+        // A thrown value that cannot be cloned (a function…): its text instead.
+        process.send${bang}({ id, ok: false, error: new Error(String(error)) });
+      }
     }
   });
 }
 
 // In the parent: a fixed set of children forked once, at start-up.
-const idle${T ? ': ReturnType<typeof fork>[]' : ''} = [];
+const size = ${workers};
+const idle${T ? `: ${Child}[]` : ''} = [];
 const queue${T ? ': Job[]' : ''} = [];
 const running = new Map${T ? '<number, Job>' : ''}();
+const jobOf = new Map${T ? `<${Child}, number>` : ''}(); // a busy child → its job's id
+let started = 0;
 let nextId = 0;
 
+/** The job a child had, taken off the books. */
+function finish(child${T ? `: ${Child}` : ''})${T ? ': Job | undefined' : ''} {
+  const id = jobOf.get(child);
+  jobOf.delete(child);
+  const job = id === undefined ? undefined : running.get(id);
+  if (id !== undefined) running.delete(id);
+  return job;
+}
+
+/** A busy child keeps the parent alive, an idle one does not. */
+function keepAlive(child${T ? `: ${Child}` : ''}, busy${T ? ': boolean' : ''})${T ? ': void' : ''} {
+  if (busy) {
+    child.ref();
+    child.channel${T ? '?' : ''}.ref();
+  } else {
+    child.unref();
+    child.channel${T ? '?' : ''}.unref();
+  }
+}
+
+function startChild()${T ? ': void' : ''} {
+  const child = fork(${self}, ['--pool-child'], { serialization: 'advanced' });
+  started++;
+  child.on('message', (reply${T ? ': Reply' : ''}) => {
+    const job = finish(child)${bang};
+    keepAlive(child, false);
+    idle.push(child);
+    if (reply.ok) job.resolve(reply.result);
+    else job.reject(reply.error);
+    dispatch();
+  });
+  // A child that dies (a crash, process.exit in the call, a kill) fails its job only.
+  child.on('exit', (code, signal) => {
+    started--;
+    if (idle.includes(child)) idle.splice(idle.indexOf(child), 1);
+    finish(child)?.reject(new Error(\`the pool's child process exited (\${signal ?? \`code \${code}\`}) while running ${t.fn}()\`));
+    dispatch(); // a replacement, if work waits
+  });
+  keepAlive(child, false);
+  idle.push(child);
+}
+
 function dispatch()${T ? ': void' : ''} {
-  while (idle.length && queue.length) {
+  while (queue.length && (idle.length || started < size)) {
+    if (!idle.length) startChild();
     const child = idle.pop()${bang};
     const { id, args } = queue.shift()${bang};
-    child.ref(); // a busy child keeps the parent alive, an idle one does not
-    child.channel${T ? '?' : ''}.ref();
+    jobOf.set(child, id);
+    keepAlive(child, true);
     child.send({ id, args });
   }
 }
 
 if (!isChild) {
-  for (let i = 0; i < ${workers}; i++) {
-    const child = fork(${self}, ['--pool-child'], { serialization: 'advanced' });
-    child.on('message', ({ id, result, error }${T ? ': any' : ''}) => {
-      const job = running.get(id)${bang};
-      running.delete(id);
-      child.unref();
-      child.channel${T ? '?' : ''}.unref();
-      idle.push(child);
-      if (error) job.reject(error);
-      else job.resolve(result);
-      dispatch();
-    });
-    child.unref();
-    child.channel${T ? '?' : ''}.unref();
-    idle.push(child);
-  }
+  for (let i = 0; i < size; i++) startChild();
 }
 
 ${submitAndHandler(t, 'runInChild', 'child process', exp, cjs)}`;
