@@ -333,7 +333,9 @@ export class ReportView implements vscode.Disposable {
           return;
         }
         const report = await this.reportFor(m.id);
-        if (report) await this.save(report.target, 'html', reportHtml(report, path.join(this.extensionUri.fsPath, 'dist', 'webview')));
+        // The report on show while comparing: the page shows the comparison, as the panel does.
+        const compare = report && report === this.current?.report ? this.compare?.report ?? null : null;
+        if (report) await this.save(report.target, 'html', reportHtml(report, path.join(this.extensionUri.fsPath, 'dist', 'webview'), compare));
         return;
       }
       case 'openLocation': {

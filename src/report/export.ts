@@ -15,9 +15,12 @@ export function documentJson(doc: Report | Sweep | ServeReport): string {
   return JSON.stringify(doc, null, 2) + '\n';
 }
 
-/** The self-contained HTML page of a report, with the UI built into `webviewDir` (dist/webview). */
-export function reportHtml(report: Report, webviewDir: string): string {
-  return standaloneHtml(report, readUiAssets(webviewDir));
+/**
+ * The self-contained HTML page of a report, with the UI built into `webviewDir` (dist/webview);
+ * with `compare`, the page shows the two compared (before, after and the deltas).
+ */
+export function reportHtml(report: Report, webviewDir: string, compare: Report | null = null): string {
+  return standaloneHtml(report, readUiAssets(webviewDir), compare);
 }
 
 /** The self-contained HTML page of a service-mode document (looplag.serve/1), with the UI built into `webviewDir`. */

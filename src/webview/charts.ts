@@ -51,7 +51,8 @@ const CDF_HEIGHT = 200;
 /** Log scales cannot show zero: lags below a microsecond are drawn at 1 µs. */
 const LOG_FLOOR_MS = 0.001;
 
-function axes(theme: Theme, yLabel: string, yValues?: uPlot.Axis['values']): uPlot.Axis[] {
+/** A time axis (ms since the window opened) and a lag axis, in the theme's colours (the compare charts share them). */
+export function axes(theme: Theme, yLabel: string, yValues?: uPlot.Axis['values']): uPlot.Axis[] {
   const common = { stroke: theme.fg, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
   return [
     { ...common, label: 'time since the window opened', space: 80, values: (_u, splits) => splits.map((s) => fmtMs(s)) },

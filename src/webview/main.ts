@@ -24,6 +24,7 @@ import { errorCard, ErrorActions, nothingMeasured, raisedCalls } from './errorVi
 import { finishedKey, serveView, ServeViewParts } from './serveView';
 import { serveLagChart, serveLatencyChart, sharedAxes, sharedLatencyAxes } from './serveCharts';
 import { KNOBS } from '../shared/settings';
+import { renderCompare } from './compareView';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; setState(s: unknown): void; getState(): unknown };
 
@@ -177,6 +178,8 @@ class App {
     }
     this.root.appendChild(this.toolbar());
     if (this.state.notice) this.root.appendChild(h('div', { class: 'notice', role: 'status' }, this.state.notice));
+    // Two finished reports: one view of what changed (compareView.ts). A run going on is shown alone.
+    if (compare && !this.state.running) return this.renderCompared(current, compare, started);
     const columns = compare ? [current, compare] : [current];
     const grid = h('div', { class: compare ? 'compare' : 'single' });
     this.root.appendChild(grid);
@@ -218,6 +221,23 @@ class App {
     document.body.dataset.rendered = 'true';
     document.body.dataset.renderMs = String(Math.round(performance.now() - started));
     document.body.dataset.renderedAtMs = String(Math.round(performance.now()));
+    document.body.dataset.charts = String(this.charts.length);
+  }
+
+  /** `current` and `compare` as one comparison, the history under it. */
+  private renderCompared(current: Report, compare: Report, started: number): void {
+    renderCompare(this.root, current, compare, {
+      charts: this.charts, lagBudgetMs: this.state.options.lagBudgetMs, log: this.logScale,
+      // Lines open only in the editor; the standalone page has nowhere to open them.
+      open: this.vscode ? (file, line, column) => this.post({ type: 'openLocation', file, line, column }) : undefined,
+    });
+    const history = historyList(this.state.history, this.state.currentId, findId(this.state.history, compare), {
+      select: (id) => this.post({ type: 'select', id }),
+      compare: (id) => this.post({ type: 'compare', id }),
+    });
+    if (history) this.root.appendChild(history);
+    document.body.dataset.rendered = 'true';
+    document.body.dataset.renderMs = String(Math.round(performance.now() - started));
     document.body.dataset.charts = String(this.charts.length);
   }
 

@@ -82,3 +82,15 @@ export function contrastRatio(a: string, b: string): number {
   const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
   return (hi + 0.05) / (lo + 0.05);
 }
+
+/**
+ * The compare view's "better" and "worse" deltas (src/webview/compareView.ts): text, so
+ * 4.5:1 on the kind's background (the light palette's green, 4.3:1, is a graphics colour
+ * only). The ▲/▼ and the word beside them say the same without colour.
+ */
+export const DELTA_TEXT: Record<ThemeKind, { better: string; worse: string }> = {
+  light: { better: '#2e7d32', worse: '#c62828' },
+  dark: { better: '#89d185', worse: '#f48771' },
+  'hc-dark': { better: '#89d185', worse: '#f48771' },
+  'hc-light': { better: '#374e06', worse: '#b5200d' },
+};

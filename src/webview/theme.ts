@@ -6,7 +6,7 @@
  * grey axes on a dark background, where they vanished).
  */
 import { ModeName, MODES } from '../shared/modes';
-import { Hue, MODE_HUES, PALETTES, PROCESS_HUES, THRESHOLD_HUE, ThemeKind } from './palette';
+import { DELTA_TEXT, Hue, MODE_HUES, PALETTES, PROCESS_HUES, THRESHOLD_HUE, ThemeKind } from './palette';
 
 export interface Theme {
   kind: ThemeKind;
@@ -65,6 +65,8 @@ export function readTheme(body: HTMLElement = document.body): Theme {
  */
 export function publishHues(theme: Theme, body: HTMLElement = document.body): void {
   for (const [hue, colour] of Object.entries(theme.hues)) body.style.setProperty(`--looplag-${hue}`, colour);
+  // The compare view's deltas (--looplag-better, --looplag-worse).
+  for (const [judgement, colour] of Object.entries(DELTA_TEXT[theme.kind])) body.style.setProperty(`--looplag-${judgement}`, colour);
 }
 
 /** What a chart's colours depend on: when it changes, the charts are drawn again. */

@@ -426,12 +426,16 @@ describe('the VS Code webview page', () => {
     }
   });
 
-  test('compare shows two reports side by side', async () => {
+  test('compare shows one view of the deltas; two unlike targets are said to be unlike; payloads stay text', async () => {
     const page = await openWebview();
     try {
       await send(page, { type: 'state', currentId: 'a', current: normal.report, compare: hostile.report, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
-      await page.waitForSelector('[data-column="compare"] table');
-      assert.equal(await page.$$eval('table[data-testid="summary"]', (t) => t.length), 2);
+      await page.waitForSelector('table[data-testid="deltas"]');
+      // One comparison (test/webview/compare.test.ts checks its figures), not two reports side by side.
+      assert.equal(await page.$$eval('table[data-testid="summary"]', (t) => t.length), 0);
+      assert.match(await page.textContent('[data-testid="unfair"]') ?? '', /Different target: .*cpu_bound\.py::cpu_bound_task.* before, .*hostile\.py::shout.* after\./);
+      assert.deepEqual(await page.evaluate(() => (window as unknown as { __xss: unknown[] }).__xss), []);
+      assert.deepEqual(await page.evaluate(() => (window as unknown as { __cspViolations: unknown[] }).__cspViolations), []);
     } finally {
       await page.close();
     }
