@@ -12,7 +12,7 @@ import { ReportView } from '../../src/host/reportView';
 import { HistoryStore } from '../../src/report/historyStore';
 import { comparePair } from '../support/comparePair';
 import * as fake from '../support/fakeVscode';
-import { REPO } from '../support/helpers';
+import { REPO, waitFor } from '../support/helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'looplag-comparehtml-'));
 const stubs = fake.stubs();
@@ -50,13 +50,13 @@ test('Save as HTML on a comparison writes both reports into the page; Stop compa
   };
 
   panel.webview.received.fire({ type: 'compare', id: older.id });
-  for (let i = 0; i < 200 && !panel.webview.posted.some((m) => (m as { compare?: unknown }).compare); i++) await new Promise((r) => setImmediate(r));
+  await waitFor(() => panel.webview.posted.some((m) => (m as { compare?: unknown }).compare), 'a state with the compared report');
   const both = await saved();
   assert.equal(both.report.createdAt, newer.createdAt);
   assert.equal(both.compare?.createdAt, before.createdAt, 'the compared report is in the page');
 
   panel.webview.received.fire({ type: 'compare', id: null });
-  for (let i = 0; i < 200 && panel.webview.posted.length && (panel.webview.posted.at(-1) as { compare?: unknown }).compare; i++) await new Promise((r) => setImmediate(r));
+  await waitFor(() => !(panel.webview.posted.length && (panel.webview.posted.at(-1) as { compare?: unknown }).compare), 'a state without the compared report');
   const alone = await saved();
   assert.equal(alone.report.createdAt, newer.createdAt);
   assert.equal(alone.compare, null, 'no comparison: the report alone');

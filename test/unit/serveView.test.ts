@@ -15,7 +15,7 @@ import { HistoryStore } from '../../src/report/historyStore';
 import { ServeReport } from '../../src/shared/protocol/serveReport';
 import { ToWebview } from '../../src/shared/webviewProtocol';
 import * as fake from '../support/fakeVscode';
-import { FIXTURES, REPO } from '../support/helpers';
+import { FIXTURES, REPO, waitFor } from '../support/helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'looplag-serveview-'));
 const stubs = fake.stubs();
@@ -76,11 +76,11 @@ test('Copy Markdown copies the serve summary; Save HTML asks to save looplag-ser
   await postedMatching(posted, (m) => m.type === 'notice' && /Markdown/.test(m.text));
   assert.match(copied[0], new RegExp(SERVE.headline.slice(0, 30).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   panel.webview.received.fire({ type: 'saveHtml' });
-  for (let i = 0; i < 200 && asked === undefined; i++) await new Promise((r) => setImmediate(r));
+  await waitFor(() => asked !== undefined, 'the save dialog');
   assert.match(asked ?? '', /^looplag-serve-.+\.html$/);
   asked = undefined;
   panel.webview.received.fire({ type: 'exportJson', id: 'serve' });
-  for (let i = 0; i < 200 && asked === undefined; i++) await new Promise((r) => setImmediate(r));
+  await waitFor(() => asked !== undefined, 'the save dialog');
   assert.match(asked ?? '', /^looplag-serve-.+\.json$/);
 });
 

@@ -16,7 +16,7 @@ import { sweepHistoryLabel, sweepMarkdown } from '../../src/report/sweepText';
 import { Report, Sweep } from '../../src/shared/protocol';
 import { ToWebview } from '../../src/shared/webviewProtocol';
 import * as fake from '../support/fakeVscode';
-import { FIXTURES, REPO } from '../support/helpers';
+import { FIXTURES, REPO, waitFor } from '../support/helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'looplag-sweephistory-'));
 const stubs = fake.stubs();
@@ -178,8 +178,9 @@ test('a sweep exports like a run: Save as HTML writes the standalone page with t
   const out = path.join(tmp, 'saved.html');
   let asked: string | undefined;
   stubs.stub(vscode.window, { showSaveDialog: async (o: { defaultUri: vscode.Uri }) => ((asked = path.basename(o.defaultUri.fsPath)), vscode.Uri.file(out)) });
+  send({ type: 'ready' }); // the panel posts (the notice among others) only once its webview said so
   send({ type: 'saveHtml', id: 'sweep' });
-  for (let i = 0; i < 400 && !posted().some((m) => m.type === 'notice'); i++) await new Promise((r) => setImmediate(r));
+  await waitFor(() => posted().some((m) => m.type === 'notice'), 'the Save as HTML notice');
   assert.equal(asked, 'looplag-sweep-cpu_bound_task.html');
   const html = fs.readFileSync(out, 'utf8');
   const data = /<script type="application\/json" id="looplag-data">(.*?)<\/script>/s.exec(html);
@@ -187,7 +188,7 @@ test('a sweep exports like a run: Save as HTML writes the standalone page with t
   assert.deepEqual(JSON.parse(data[1]), { sweep: SWEEP });
   assert.match(html, /<title>Loop Lag: sweep cpu_bound_task<\/title>/);
   send({ type: 'copyMarkdown', id: 'sweep' });
-  for (let i = 0; i < 200 && !copied.length; i++) await new Promise((r) => setImmediate(r));
+  await waitFor(() => copied.length > 0, 'the copied Markdown');
   assert.equal(copied[0], sweepMarkdown(SWEEP));
   view.dispose();
 });
