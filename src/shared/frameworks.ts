@@ -12,12 +12,18 @@ export interface FrameworkInfo {
   runtime: RuntimeName;
   /** What its docs call a route's function. */
   handler: string;
+  /**
+   * The keywords declaring a sync and an async handler, when the declaration decides where
+   * the framework runs it (a `def` endpoint in the threadpool, an `async def` one on the
+   * loop); null when every handler runs on the loop.
+   */
+  declarations: readonly [sync: string, async: string] | null;
 }
 
 export const FRAMEWORKS = {
-  fastapi: { label: 'FastAPI', runtime: 'python', handler: 'endpoint' },
-  starlette: { label: 'Starlette', runtime: 'python', handler: 'endpoint' },
-  express: { label: 'Express', runtime: 'node', handler: 'handler' },
+  fastapi: { label: 'FastAPI', runtime: 'python', handler: 'endpoint', declarations: ['def', 'async def'] },
+  starlette: { label: 'Starlette', runtime: 'python', handler: 'endpoint', declarations: ['def', 'async def'] },
+  express: { label: 'Express', runtime: 'node', handler: 'handler', declarations: null },
 } as const satisfies Record<string, FrameworkInfo>;
 
 export type FrameworkName = keyof typeof FRAMEWORKS;
