@@ -38,6 +38,7 @@ export function routeWordsOf(report: Report, planned: string): RouteWords | null
   const decl = info.declarations;
   // Where the declaration decides where it runs, say which one the user wrote.
   const handler = decl ? `\`${decl[report.target.isAsync ? 1 : 0]}\` ${info.handler}` : info.handler;
+  // After "Express runs", "this handler"; on its own, "this Express handler".
   const subject = decl ? `this ${handler}` : `this ${info.label} ${handler}`;
   if (fw.runsIn === 'threadpool') {
     const pool = `its threadpool${fw.threadpoolSize ? ` (${fw.threadpoolSize} threads)` : ''}`;
@@ -45,7 +46,7 @@ export function routeWordsOf(report: Report, planned: string): RouteWords | null
       how: `in ${info.label}'s threadpool`,
       calls: 'requests',
       safe: (n, lag) => `Safe as written${route}: ${info.label} runs \`${decl?.[0] ?? 'sync'}\` ${info.handler}s in ${pool}; with ${n} concurrent requests the loop stayed responsive (${lag})`,
-      notSafe: (n, maxMs, budget) => `Not safe as written: ${info.label} runs ${subject}${route} in ${pool}, yet at ${n} concurrent requests ` +
+      notSafe: (n, maxMs, budget) => `Not safe as written: ${info.label} runs this ${handler}${route} in ${pool}, yet at ${n} concurrent requests ` +
         `it blocks every other request for up to ${fmtMs(maxMs)} (${budget})`,
       alternative: () => null,
       preferred: null,
@@ -54,7 +55,7 @@ export function routeWordsOf(report: Report, planned: string): RouteWords | null
   return {
     how: `on the event loop, where ${info.label} runs it`,
     calls: 'requests',
-    safe: (n, lag) => `Safe as written${route}: ${info.label} runs ${subject} on the event loop, and with ${n} concurrent requests it stayed responsive (${lag})`,
+    safe: (n, lag) => `Safe as written${route}: ${info.label} runs this ${handler} on the event loop, and with ${n} concurrent requests it stayed responsive (${lag})`,
     notSafe: (n, maxMs, budget) => `Not safe as written: ${subject}${route} blocks every other request for up to ${fmtMs(maxMs)} at ${n} concurrent requests (${budget})`,
     // An `async def` endpoint declared `def` runs in the framework's threadpool: the one-word fix, when threads kept the loop responsive.
     alternative: (mode) => (decl && mode === MODE_OF_RUNS_IN.threadpool ? `Declared as \`${decl[0]}\`, ${info.label} would run it in its threadpool` : null),
