@@ -4,7 +4,7 @@
  * says whether the planned mode is safe; this picks the advice that says what to do.
  */
 import { plannedModeOf } from '../advice/advise';
-import { routeStepTitle } from '../advice/frameworkText';
+import { routeStepTitle, routeWordsOf } from '../advice/frameworkText';
 import { SNIPPETS } from '../advice/snippets';
 import { runtimeNameOfReport } from '../shared/modes';
 import type { Advice, Report } from '../shared/protocol';
@@ -18,8 +18,8 @@ export interface NextStep {
 /**
  * The planned mode's most severe advice with a fix (the advice is ordered most severe
  * first); when the planned mode has only `ok`/`info` advice with a fix, that one as the
- * way to write it; null when the planned mode was not measured to its end, its calls
- * raised, or no advice carries code.
+ * way to write it (not for a route, safe as its framework runs it); null when the planned
+ * mode was not measured to its end, its calls raised, or no advice carries code.
  */
 export function nextStep(report: Report): NextStep | null {
   const planned = plannedModeOf(report);
@@ -29,6 +29,8 @@ export function nextStep(report: Report): NextStep | null {
   const withFix = report.advice.filter((a): a is NextStep['advice'] => Boolean(a.fix) && a.mode === planned);
   const change = withFix.find((a) => a.severity === 'critical' || a.severity === 'warning');
   if (change) return { advice: inRouteWords(report, planned, withWholeFix(report, change)), kind: 'change' };
+  // A route safe where its framework runs it is safe as written: no code to add (the framework makes the call).
+  if (routeWordsOf(report, planned)) return null;
   const how = withFix.find((a) => a.severity === 'ok' || a.severity === 'info');
   return how ? { advice: withWholeFix(report, how), kind: 'how' } : null;
 }

@@ -34,7 +34,7 @@ describe('FastAPI and Starlette (Debian python3)', () => {
     assert.match(report.headline!, /^Safe as written \(GET \/report\): FastAPI runs `def` endpoints in its threadpool \(40 threads\); with 2 concurrent requests the loop stayed responsive \(lag p99 /);
   });
 
-  test('an `async def` endpoint on an APIRouter with a prefix: on the loop; it "blocks every other request", `def` offered when threads kept within budget', async () => {
+  test('an `async def` endpoint on an APIRouter included under a prefix: on the loop; it "blocks every other request", `def` offered when threads kept within budget', async () => {
     const report = await measure([`${APP}::login`, '--args', '60', '--modes', 'inline,thread', ...NOT_SAFE, ...DEBIAN_PYTHON]);
     assert.deepEqual(report.target.framework, { name: 'fastapi', route: 'POST /auth/login', runsIn: 'loop' });
     assert.match(report.headline!, /^Not safe as written: this `async def` endpoint \(POST \/auth\/login\) blocks every other request for up to \d[\d.]* (ms|s) at 2 concurrent requests \(budget 20\.0 ms\)/);

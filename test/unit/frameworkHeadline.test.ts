@@ -40,6 +40,9 @@ test('a FastAPI `def` endpoint within budget: "Safe as written", its threadpool 
   const r = fixture('numpy-matmul-threads', { name: 'fastapi', route: 'GET /matmul', runsIn: 'threadpool', threadpoolSize: 40 });
   assert.equal(headline(r), 'Safe as written (GET /matmul): FastAPI runs `def` endpoints in its threadpool (40 threads); with 6 concurrent requests ' +
     'the loop stayed responsive (lag p99 29.0 ms, max 29.5 ms, budget 100.0 ms) (busy machine: rerun to confirm).');
+  // Safe as written: FastAPI makes the call, so no "how to write it" (asyncio.to_thread) follows, as it does for a plain function.
+  assert.equal(nextStep(r), null);
+  assert.equal(nextStep(fixture('numpy-matmul-threads'))?.kind, 'how');
 });
 
 test('a FastAPI `def` endpoint over budget: "Not safe as written", every other request blocked, the alternative as before', () => {

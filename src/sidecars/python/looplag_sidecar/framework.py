@@ -25,8 +25,11 @@ def detect(fn, module):
     if "starlette.routing" not in sys.modules:
         return None
     try:
-        values = list(vars(module).values())[:MAX_GLOBALS]
-        for value in values:
+        containers = [v for v in list(vars(module).values())[:MAX_GLOBALS] if _framework_type(v)]
+        # Apps first: an app's route carries the prefix a router was included under
+        # (`app.include_router(router, prefix="/api")`), the router's own does not.
+        containers.sort(key=lambda v: 0 if hasattr(v, "router") else 1)
+        for value in containers:
             found = _find(fn, value, "", 0, set())
             if found:
                 return found
@@ -38,11 +41,15 @@ def detect(fn, module):
 def _routes_of(obj):
     """The route list of an app (FastAPI, Starlette), a router (APIRouter, Router) or a
     Mount, without touching anything else user code defines."""
-    module = type(obj).__module__ or ""
-    if not module.startswith(("starlette.", "fastapi.")):
+    if not _framework_type(obj):
         return None
     routes = getattr(obj, "routes", None)
     return routes if isinstance(routes, list) else None
+
+
+def _framework_type(obj):
+    """Starlette's or FastAPI's own class, or a subclass of one (`class App(FastAPI)`)."""
+    return any((getattr(c, "__module__", "") or "").startswith(("starlette.", "fastapi.")) for c in type(obj).__mro__)
 
 
 def _same(endpoint, fn):
@@ -74,7 +81,7 @@ def _find(fn, container, prefix, depth, seen):
 
 
 def _describe(route, endpoint, prefix, container):
-    fastapi = any(type(o).__module__.startswith("fastapi.") for o in (route, container))
+    fastapi = any((getattr(c, "__module__", "") or "").startswith("fastapi.") for o in (route, container) for c in type(o).__mro__)
     runs_on_loop = _is_async(route, endpoint)
     methods = sorted(getattr(route, "methods", None) or [])
     if "GET" in methods and "HEAD" in methods:
