@@ -12,16 +12,20 @@ import * as T from './thresholds';
 import { SNIPPETS } from './snippets';
 import { SYNC_PLANNED_MODE } from './runtimes';
 import { MODES, RUNTIMES, RuntimeName, runtimeNameOfReport } from '../shared/modes';
+import { MODE_OF_RUNS_IN, routeWordsOf } from './frameworkText';
 
 /**
- * The mode the user means to deploy when they did not say: an `async def`/async
- * function is called on the loop; a sync Python function is what Starlette/FastAPI
- * run in their thread pool; a Node handler runs on the main thread.
+ * The mode the user means to deploy when they did not say: where the framework serving
+ * it runs it (target.framework), else an `async def`/async function is called on the
+ * loop; a sync Python function is what Starlette/FastAPI run in their thread pool; a
+ * Node handler runs on the main thread.
  */
 export function plannedModeOf(report: Report): string {
   const asked = report.settings.plannedMode;
   if (asked) return asked;
-  const inferred = report.target.isAsync ? 'inline' : SYNC_PLANNED_MODE[runtimeNameOfReport(report)];
+  // The framework serving it says where it runs (a FastAPI `def` endpoint: its threadpool).
+  const fw = report.target.framework;
+  const inferred = fw ? MODE_OF_RUNS_IN[fw.runsIn] : report.target.isAsync ? 'inline' : SYNC_PLANNED_MODE[runtimeNameOfReport(report)];
   if (report.runs.some((r) => r.mode === inferred) || !report.runs.length) return inferred;
   // The usual plan was not measured (the user's modes leave it out): judge the first
   // mode that was, rather than answer "not measured".
@@ -142,14 +146,18 @@ export function headline(report: Report): string {
   const f = factsOf(report);
   const planned = f.planned;
   const run = report.runs.find((r) => r.mode === planned);
-  const how = HOW[planned] ?? `in ${planned} mode`;
+  // A route's handler, planned where its framework runs it: the same verdicts, in the framework's words.
+  const route = routeWordsOf(report, planned);
+  const how = route?.how ?? HOW[planned] ?? `in ${planned} mode`;
   const calls = report.settings.concurrency;
+  const callsNoun = route?.calls ?? 'calls';
   const budget = `budget ${fmtMs(f.budgetMs)}`;
   // An alternative is offered only if it is safe on every count: no raised calls, no collapse.
   const clean = (r: ModeRun) => withinBudget(r, f.budgetMs) && r.taskStats.errorCount === 0 && slowdownVsInline(report, r) === null;
   const alternatives = report.runs.filter((r) => r.mode !== planned && clean(r)).sort((a, b) => (b.throughputPerS ?? 0) - (a.throughputPerS ?? 0));
-  const alt = alternatives[0];
-  const altText = alt ? ` ${cap(HOW[alt.mode] ?? alt.mode)} it is: p99 ${fmtMs(alt.lag.p99Ms)}, max ${fmtMs(alt.lag.maxMs)}${alt.speedup !== null && !suspectOf(alt, 'speedup') ? `, ${alt.speedup.toFixed(2)}× inline throughput` : ''}.` : '';
+  const alt = alternatives.find((r) => r.mode === route?.preferred) ?? alternatives[0];
+  const altLead = alt ? route?.alternative(alt.mode) ?? `${cap(HOW[alt.mode] ?? alt.mode)} it is` : '';
+  const altText = alt ? ` ${altLead}: p99 ${fmtMs(alt.lag.p99Ms)}, max ${fmtMs(alt.lag.maxMs)}${alt.speedup !== null && !suspectOf(alt, 'speedup') ? `, ${alt.speedup.toFixed(2)}× inline throughput` : ''}.` : '';
   const caveat = report.quality.trustworthy ? '' : ' (busy machine: rerun to confirm)';
   if (run?.partial) {
     // Calls that never finished (cut, or lost in a crash): the figures stop at the cut.
@@ -173,26 +181,28 @@ export function headline(report: Report): string {
     return `${raised.raised} of ${raised.calls} calls ${how} raised ${describeCallError(raised)}, so the window mixes work and error path; ${loop}${caveat}.`;
   }
   if (!withinBudget(run, f.budgetMs)) {
-    return `Not safe ${how}: with ${calls} concurrent calls the loop stalled up to ${fmtMs(run.lag.maxMs)} (${budget})${caveat}.` +
+    return (route ? route.notSafe(calls, run.lag.maxMs, budget) : `Not safe ${how}: with ${calls} concurrent calls the loop stalled up to ${fmtMs(run.lag.maxMs)} (${budget})`) +
+      `${caveat}.` +
       (altText || ' No measured mode kept the loop within budget.');
   }
   const slowdown = slowdownVsInline(report, run);
   if (slowdown !== null) {
     const inline = report.runs.find((r) => r.mode === 'inline')!;
     return `Safe for the loop ${how}, but calls ran ${slowdown.toFixed(slowdown >= 10 ? 0 : 1)}× slower than inline ` +
-      `(${calls} calls in ${fmtMs(run.wallMs)} vs ${fmtMs(inline.wallMs)}; ${lag})${caveat}.${altText}`;
+      `(${calls} ${callsNoun} in ${fmtMs(run.wallMs)} vs ${fmtMs(inline.wallMs)}; ${lag})${caveat}.${altText}`;
   }
   // Within budget, but the advice found the loop is not the whole story: say so in the
   // sentence users act on rather than only further down.
   const advice = report.advice?.length ? report.advice : advise(report);
   const about = (id: string) => advice.find((a) => a.id === id && a.mode === planned && a.severity !== 'info' && a.severity !== 'ok');
   if (about('libuv-threadpool-saturated') && run.threadpool) {
-    return `Safe for the loop ${how}, but ${calls} concurrent calls fill libuv's threadpool: an unrelated fs/crypto/dns call waited p50 ` +
+    return `Safe for the loop ${how}, but ${calls} concurrent ${callsNoun} fill libuv's threadpool: an unrelated fs/crypto/dns call waited p50 ` +
       `${fmtMs(run.threadpool.probeP50Ms)}, max ${fmtMs(run.threadpool.probeMaxMs)} (${lag})${caveat}. Raise UV_THREADPOOL_SIZE or bound the calls in flight.`;
   }
   if (about('cached-calls')) {
     return `Safe ${how} as measured, but the calls measured look like cache hits, not the work (${lag})${caveat}: measure a cache miss before relying on it.`;
   }
+  if (route) return `${route.safe(calls, `${lag}${stalls}`)}${caveat}.`;
   return `Safe ${how}: with ${calls} concurrent calls the loop stayed responsive (${lag}${stalls})${caveat}.`;
 }
 

@@ -206,6 +206,7 @@ function assemble(state: SessionState): Report {
       ...(state.resolved?.definedIn ? { definedIn: state.resolved.definedIn } : {}),
       ...(state.resolved?.module ? { module: state.resolved.module } : {}),
       ...(state.resolved?.moduleFormat ? { moduleFormat: state.resolved.moduleFormat } : {}),
+      ...(state.resolved?.framework ? { framework: state.resolved.framework } : {}),
       ...(state.sourceHash ? { sourceHash: state.sourceHash } : {}),
     },
     runtime: state.runtime,

@@ -2,7 +2,7 @@
 import { arr, bool, Infer, int, literal, nullable, num, obj, optional, str } from '../validate';
 import { Mode } from './common';
 import { DOCUMENT_FIELDS, TARGET_FIELDS } from './document';
-import { CapturedOutput, LoopDelay, Runtime, Sample, WINDOW_OUTCOME_FIELDS } from './sidecar';
+import { CapturedOutput, Framework, LoopDelay, Runtime, Sample, WINDOW_OUTCOME_FIELDS } from './sidecar';
 import { Attribution, Blocker } from './attribution';
 
 export const REPORT_SCHEMA = 'looplag.report/1';
@@ -150,6 +150,12 @@ export const Report = obj({
      * editor compares it with the document's to tell a stale measurement.
      */
     sourceHash: optional(str),
+    /**
+     * The web framework serving the function as a route, as the sidecar found it in the
+     * user's runtime (see Framework): the headline then speaks its words. Absent: not a
+     * route the sidecar recognised, or a report from before.
+     */
+    framework: optional(Framework),
   }),
   runtime: nullable(Runtime),
   settings: obj({

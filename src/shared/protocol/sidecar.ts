@@ -5,6 +5,7 @@
  */
 import { arr, bool, Infer, int, literal, nullable, num, obj, optional, str, tagged, tupleOfNumbers } from '../validate';
 import { MODE_NAMES } from '../modes';
+import { FRAMEWORK_NAMES } from '../frameworks';
 import { Mode, RunError } from './common';
 import { AttributionPlan, RawAttribution } from './attribution';
 
@@ -105,6 +106,22 @@ export const Runtime = obj({
 });
 export type Runtime = Infer<typeof Runtime>;
 
+/**
+ * The web framework serving the target, read from the user's runtime after the import
+ * (the function is a route's handler in an app or router the module holds): how the
+ * framework will call it. `runsIn`: `threadpool` (Starlette/FastAPI run a `def` endpoint
+ * with run_in_threadpool) or `loop` (an `async def` endpoint, a Node handler).
+ */
+export const Framework = obj({
+  name: literal(...FRAMEWORK_NAMES),
+  /** Method(s) and path as registered, e.g. `GET /login`; absent when the path is not known (an Express router mounted elsewhere). */
+  route: optional(str),
+  runsIn: literal('loop', 'threadpool'),
+  /** `threadpool`: how many calls run at once (AnyIO's default limiter: 40). */
+  threadpoolSize: optional(int),
+});
+export type Framework = Infer<typeof Framework>;
+
 export const ResolvedTarget = obj({
   kind: literal('function', 'snippet'),
   qualname: nullable(str),
@@ -118,6 +135,8 @@ export const ResolvedTarget = obj({
   gilEnabled: optional(bool),
   /** Node: how the target's file loads (from its extension and package.json "type"); fix snippets follow it. */
   moduleFormat: optional(literal('esm', 'cjs')),
+  /** Set when a web framework serves the target as a route (see Framework). */
+  framework: optional(Framework),
 });
 export type ResolvedTarget = Infer<typeof ResolvedTarget>;
 

@@ -19,6 +19,12 @@ export interface InstrumentSpec {
 export interface Captured {
   /** Absent when the name cannot be a binding (`default`): see `hasBindingName`. */
   target?: () => [unknown, unknown];
+  /**
+   * Getters for the module-scope bindings initialised by a call (`const app = express()`,
+   * see callBindings): where a framework's app or router may live without being exported.
+   * Each getter throws if its name is not a binding after all (text inside a string).
+   */
+  scope?: Array<() => unknown>;
   /** Async, so `--args "await loadFixture()"` works in CommonJS and ESM alike. */
   args: () => Promise<unknown[]>;
   snippet?: (...a: unknown[]) => unknown;
@@ -37,6 +43,25 @@ export interface Layout {
 /** Whether `qualname` starts with a name a module-scope binding can have. */
 export function hasBindingName(qualname: string): boolean {
   return !RESERVED_WORDS.has(qualname.split('.')[0]);
+}
+
+/** At most this many scope getters: an app or router is declared near the top, once. */
+const MAX_SCOPE_BINDINGS = 16;
+/** A top-level (column 0) `const|let|var NAME = [await] [new] callee(`, optionally typed and exported. */
+const CALL_BINDING = /^(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]*)?=\s*(?:await\s+)?(?:new\s+)?[A-Za-z_$][\w$.]*\s*\(/;
+
+/**
+ * Names of module-scope bindings initialised by a call, from the source text: cheap, and
+ * a false match (a line inside a template string) only costs a getter that throws.
+ */
+export function callBindings(lines: string[]): string[] {
+  const names = new Set<string>();
+  for (const line of lines) {
+    const m = CALL_BINDING.exec(line);
+    if (m && !RESERVED_WORDS.has(m[1])) names.add(m[1]);
+    if (names.size >= MAX_SCOPE_BINDINGS) break;
+  }
+  return [...names];
 }
 
 export function instrument(source: string, spec: InstrumentSpec): { code: string; layout: Layout } {
@@ -66,6 +91,8 @@ export function instrument(source: string, spec: InstrumentSpec): { code: string
     snippetLast = sourceLines + out.length;
     out.push('},');
   }
+  const bindings = spec.qualname !== null ? callBindings(lines) : [];
+  if (bindings.length) out.push(`scope: [${bindings.map((n) => `() => ${n}`).join(', ')}],`);
   out.push('});');
   // A leading newline ends a trailing `//` comment; the first appended line is sourceLines + 1.
   return { code: source + '\n' + out.join('\n') + '\n', layout: { sourceLines, argsFirst, argsLast, snippetFirst, snippetLast } };

@@ -174,6 +174,8 @@ export interface Callable {
   /** Fresh argument values, evaluated in the module's scope (they may `await`). */
   makeArgs(): Promise<unknown[]>;
   isAsyncFunction: boolean;
+  /** The function itself (absent for a snippet): a framework's routes are matched against it. */
+  fn?: unknown;
 }
 
 /** Turn the capture into something callable, or say precisely why not. */
@@ -215,7 +217,7 @@ export function resolveCallable(c: Loaded, spec: LoadSpec, known: string[]): Cal
     });
   }
   const f = fn as (...a: unknown[]) => unknown;
-  return { call: (args) => f.apply(receiver, args), makeArgs, isAsyncFunction: f.constructor.name === 'AsyncFunction' };
+  return { call: (args) => f.apply(receiver, args), makeArgs, isAsyncFunction: f.constructor.name === 'AsyncFunction', fn: f };
 }
 
 /**

@@ -15,6 +15,7 @@ import { dieWithParent, parentPidFromEnv } from './orphanWatch';
 import { LoopDelayMonitor } from './probes';
 import { cpuCount, runtimeInfo } from './runtimeInfo';
 import { defaultCacheDir, isTypeScript, moduleFormat } from './transpile';
+import { frameworkOf } from './framework';
 import { TsResolver } from './tsResolve';
 
 const BASE_DIR = __dirname;
@@ -70,12 +71,15 @@ async function session(plan: RunPlan, channel: Channel, cuts: OutputCuts, ctxRef
 
   installHooks(spec);
   let callable;
+  let loaded;
   try {
-    callable = resolveCallable(await loadCaptured(spec), spec, known);
+    loaded = await loadCaptured(spec);
+    callable = resolveCallable(loaded, spec, known);
   } catch (e) {
     if (e instanceof LoadError) return fail(e.error);
     throw e;
   }
+  const served = frameworkOf(callable.fn, loaded);
   channel.send({
     type: 'target',
     target: {
@@ -87,6 +91,7 @@ async function session(plan: RunPlan, channel: Channel, cuts: OutputCuts, ctxRef
       module: path.basename(located?.file ?? file),
       ...(located && located.file !== file ? { definedIn: { file: located.file, line: located.fn.line } } : {}),
       moduleFormat: moduleFormat(file) === 'esm' ? 'esm' : 'cjs',
+      ...(served ? { framework: served } : {}),
     },
   });
 

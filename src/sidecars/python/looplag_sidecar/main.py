@@ -12,6 +12,7 @@ import threading
 import traceback
 
 from . import clock
+from . import framework
 from . import modes
 from . import orphan
 from . import outline
@@ -129,6 +130,10 @@ class _Session:
             # After the import: on a free-threaded build, importing a C extension that does
             # not declare free-threading support turns the GIL back on.
             described["gilEnabled"] = bool(gil())
+        if self.tgt.kind == "function":
+            served_by = framework.detect(self.tgt.fn, self.tgt.module)
+            if served_by:
+                described["framework"] = served_by
         self.channel.send({"type": "target", "target": described})
 
     async def measure_baseline(self):

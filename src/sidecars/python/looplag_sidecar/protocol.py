@@ -60,10 +60,14 @@ PLAN = {"target": TARGET_SPEC, "modes": ["list", MODES], "concurrency": int,
 RUNTIME = {"name": str, "version": str, "executable": str, "implementation": str,
            "gilEnabled": bool, "cpuCount": int, "platform": str, "switchIntervalS": NUM,
            "heapLimitMb": (OPT, int)}  # Node only: V8's heap limit, MB
+# Mirrors FRAMEWORKS in src/shared/frameworks.ts: the web framework serving the target.
+FRAMEWORK = {"name": ("fastapi", "starlette", "express"), "route": (OPT, str),
+             "runsIn": ("loop", "threadpool"), "threadpoolSize": (OPT, int)}
 RESOLVED_TARGET = {"kind": ("function", "snippet"), "qualname": _nullable(str), "line": int,
                    "endLine": int, "isAsync": bool, "module": str, "gilEnabled": (OPT, bool),
                    "definedIn": (OPT, {"file": str, "line": int}),
-                   "moduleFormat": (OPT, ("esm", "cjs"))}
+                   "moduleFormat": (OPT, ("esm", "cjs")),
+                   "framework": (OPT, FRAMEWORK)}
 TRANSFER = {"argsBytes": int, "argsWriteMs": NUM, "argsReadMs": _nullable(NUM),
             "resultBytes": _nullable(int), "resultWriteMs": _nullable(NUM), "resultReadMs": _nullable(NUM),
             "argsKind": (OPT, str), "resultKind": (OPT, _nullable(str))}

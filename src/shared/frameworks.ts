@@ -1,0 +1,30 @@
+/**
+ * The web frameworks a sidecar recognises as serving the target (a route's handler), one
+ * entry each: the protocol literal, the runtime, and how the framework names itself and
+ * its handlers, so the headline speaks the user's words. A new framework is one entry
+ * here, its detection in a sidecar, and its name in the Python protocol mirror.
+ */
+import type { RuntimeName } from './modes';
+
+export interface FrameworkInfo {
+  /** As the framework writes its own name. */
+  label: string;
+  runtime: RuntimeName;
+  /** What its docs call a route's function. */
+  handler: string;
+  /**
+   * The keywords declaring a sync and an async handler, when the declaration decides where
+   * the framework runs it (a `def` endpoint in the threadpool, an `async def` one on the
+   * loop); null when every handler runs on the loop.
+   */
+  declarations: readonly [sync: string, async: string] | null;
+}
+
+export const FRAMEWORKS = {
+  fastapi: { label: 'FastAPI', runtime: 'python', handler: 'endpoint', declarations: ['def', 'async def'] },
+  starlette: { label: 'Starlette', runtime: 'python', handler: 'endpoint', declarations: ['def', 'async def'] },
+  express: { label: 'Express', runtime: 'node', handler: 'handler', declarations: null },
+} as const satisfies Record<string, FrameworkInfo>;
+
+export type FrameworkName = keyof typeof FRAMEWORKS;
+export const FRAMEWORK_NAMES = Object.keys(FRAMEWORKS) as FrameworkName[];
