@@ -23,6 +23,7 @@ import { errorCard, ErrorActions, nothingMeasured, raisedCalls } from './errorVi
 import { finishedKey, serveView, ServeViewParts } from './serveView';
 import { serveLagChart, serveLatencyChart, sharedAxes, sharedLatencyAxes } from './serveCharts';
 import { KNOBS } from '../shared/settings';
+import { Folds, reportLayout } from './reportLayout';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; setState(s: unknown): void; getState(): unknown };
 
@@ -54,6 +55,8 @@ class App {
   /** The serve view on show, whose progress line a `serve` message may move without a redraw. */
   private serveShown: { key: string; parts: ServeViewParts } | null = null;
   private logScale = false;
+  /** Which folded sections of the report on show are open (reportLayout.ts). */
+  private readonly folds = new Folds();
   private readonly vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
   private resizeObserver = new ResizeObserver(() => this.charts.resize());
 
@@ -178,6 +181,16 @@ class App {
       grid.appendChild(col);
       const column = i === 0 ? 'current' : 'compare';
       const errors = this.errorActions(column);
+      // One report: verdict first, the rest folded below (reportLayout.ts).
+      if (!compare) {
+        pending.push(...reportLayout(col, report, {
+          running: this.state.running, budgetMs: budgetOf(report, options.lagBudgetMs), charts: this.charts, logScale: this.logScale, errors, folds: this.folds,
+          // Lines open only in the editor; the standalone page has nowhere to open them.
+          open: this.vscode ? (file, line) => this.post({ type: 'openLocation', file, line, column }) : undefined,
+          copy: (text, what) => this.copyText(text, `Copied ${what}.`),
+        }));
+        return;
+      }
       // Nothing measured: the error is the verdict, one card, no table of dashes (issue 16).
       if (nothingMeasured(report)) {
         col.appendChild(header(report, i === 0 ? this.state.running : null, true));
@@ -268,6 +281,13 @@ class App {
       selectInterpreter: () => this.post({ type: 'selectInterpreter' }),
       copy,
     };
+  }
+
+  private copyText(text: string, done: string): void {
+    navigator.clipboard?.writeText(text).then(
+      () => this.onMessage({ type: 'notice', text: done }),
+      () => this.onMessage({ type: 'notice', text: 'Copying is not allowed here.' }),
+    );
   }
 
   private renderSweep(s: Sweep): void {
