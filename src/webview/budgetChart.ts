@@ -51,8 +51,8 @@ export function budgetChart(el: HTMLElement, runs: ModeRun[], opts: BudgetChartO
           stroke: opts.theme.fg, grid: { stroke: opts.theme.grid, width: 1 }, ticks: { stroke: opts.theme.grid, width: 1 },
           label: 'max lag', size: 78, labelSize: 18,
           // Decades only, for the grid too: a log scale's other ticks crowd a short plot.
-          filter: (_u, splits) => splits.map((v) => (isDecade(v) ? v : null)),
-          values: (_u, splits) => splits.map((v) => (v !== null && isDecade(v) ? fmtMs(v) : '')),
+          splits: (_u, _axis, min, max) => decades(min, max),
+          values: (_u, splits) => splits.map((v) => fmtMs(v)),
         },
       ],
       hooks: { draw: [(self) => drawBars(self, runs, maxes, opts, font)] },
@@ -94,7 +94,9 @@ function drawBars(u: uPlot, runs: ModeRun[], maxes: number[], opts: BudgetChartO
   ctx.restore();
 }
 
-function isDecade(v: number): boolean {
-  const e = Math.log10(v);
-  return Math.abs(e - Math.round(e)) < 1e-6;
+/** The powers of ten from `min` to `max`. */
+function decades(min: number, max: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.ceil(Math.log10(min) - 1e-9); 10 ** e <= max * (1 + 1e-9); e++) out.push(10 ** e);
+  return out;
 }
