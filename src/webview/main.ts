@@ -12,19 +12,19 @@ import { obj, nullable } from '../shared/validate';
 import { reportMarkdown } from '../report/markdown';
 import { serveMarkdown } from '../report/serveText';
 import { budgetOf } from '../shared/format';
-import { cdfChart, lagChart, swatch, sweepChart, timelineChart } from './charts';
+import { swatch, sweepChart } from './charts';
 import { ChartSet, chartWidth } from './chartSet';
 import { publishHues, readTheme, watchTheme } from './theme';
 import { sweepHeader, sweepRecommendations, sweepTable, sweepToolbar } from './sweepView';
 import { sweepMarkdown } from '../report/sweepText';
 import { clear, h, icon, progressIcon } from './dom';
-import { adviceList, details, header, historyList, summaryTable, verdictList } from './views';
-import { blockersSection } from './blockersView';
-import { errorCard, ErrorActions, nothingMeasured, raisedCalls } from './errorView';
+import { historyList } from './views';
+import { ErrorActions } from './errorView';
 import { finishedKey, serveView, ServeViewParts } from './serveView';
 import { serveLagChart, serveLatencyChart, sharedAxes, sharedLatencyAxes } from './serveCharts';
 import { KNOBS } from '../shared/settings';
 import { renderCompare } from './compareView';
+import { Folds, reportLayout } from './reportLayout';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; setState(s: unknown): void; getState(): unknown };
 
@@ -58,6 +58,8 @@ class App {
   /** The serve view on show, whose progress line a `serve` message may move without a redraw. */
   private serveShown: { key: string; parts: ServeViewParts } | null = null;
   private logScale = false;
+  /** Which folded sections of the report on show are open (reportLayout.ts). */
+  private readonly folds = new Folds();
   private readonly vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
   private resizeObserver = new ResizeObserver(() => this.charts.resize());
 
@@ -180,37 +182,15 @@ class App {
     if (this.state.notice) this.root.appendChild(h('div', { class: 'notice', role: 'status' }, this.state.notice));
     // Two finished reports: one view of what changed (compareView.ts). A run going on is shown alone.
     if (compare && !this.state.running) return this.renderCompared(current, compare, started);
-    const columns = compare ? [current, compare] : [current];
-    const grid = h('div', { class: compare ? 'compare' : 'single' });
-    this.root.appendChild(grid);
-    const pending: (() => void)[] = [];
-    columns.forEach((report, i) => {
-      const col = h('div', { class: 'column', 'data-column': i === 0 ? 'current' : 'compare' });
-      grid.appendChild(col);
-      const column = i === 0 ? 'current' : 'compare';
-      const errors = this.errorActions(column);
-      // Nothing measured: the error is the verdict, one card, no table of dashes (issue 16).
-      if (nothingMeasured(report)) {
-        col.appendChild(header(report, i === 0 ? this.state.running : null, true));
-        col.appendChild(errorCard(report, errors));
-        return;
-      }
-      col.appendChild(header(report, i === 0 ? this.state.running : null));
-      const budgetMs = budgetOf(report, options.lagBudgetMs);
-      col.appendChild(verdictList(report, budgetMs));
-      const raised = raisedCalls(report, errors);
-      if (raised) col.appendChild(raised);
-      col.appendChild(summaryTable(report, budgetMs, i === 0 ? 'Summary' : 'Summary (compared run)'));
-      const blockers = blockersSection(report, {
-        idPrefix: i === 0 ? '' : 'compare-',
-        // Lines open only in the editor; the standalone page has nowhere to open them.
-        open: this.vscode ? (file, line) => this.post({ type: 'openLocation', file, line, column }) : undefined,
-      });
-      if (blockers) col.appendChild(blockers);
-      pending.push(...this.chartSections(col, report, i === 0 && this.state.running !== null));
-      const advice = adviceList(report.advice);
-      if (advice) col.appendChild(advice);
-      col.appendChild(details(report));
+    // One report (a run going on is shown alone): verdict first, the rest folded below (reportLayout.ts).
+    const col = h('div', { class: 'column', 'data-column': 'current' });
+    this.root.appendChild(h('div', { class: 'single' }, col));
+    const pending = reportLayout(col, current, {
+      running: this.state.running, budgetMs: budgetOf(current, options.lagBudgetMs), charts: this.charts, logScale: this.logScale,
+      errors: this.errorActions('current'), folds: this.folds,
+      // Lines open only in the editor; the standalone page has nowhere to open them.
+      open: this.vscode ? (file, line) => this.post({ type: 'openLocation', file, line, column: 'current' }) : undefined,
+      copy: (text, what) => this.copyText(text, `Copied ${what}.`),
     });
     const history = historyList(this.state.history, this.state.currentId, compare ? findId(this.state.history, compare) : null, {
       select: (id) => this.post({ type: 'select', id }),
@@ -241,46 +221,7 @@ class App {
     document.body.dataset.charts = String(this.charts.length);
   }
 
-  /**
-   * The charts of a report, or while its run goes on a line saying they come at the end:
-   * drawing them as each mode ends overlapped the next measured window, and the panel's
-   * own rendering showed as "other processes" on the machine (issue 16).
-   */
-  private chartSections(col: HTMLElement, report: Report, live: boolean): (() => void)[] {
-    const theme = readTheme();
-    const draws: (() => void)[] = [];
-    const measured = report.runs.filter((r) => r.status !== 'skipped');
-    if (!measured.length) return draws;
-    if (live) {
-      col.appendChild(h('section', { class: 'charts', 'aria-labelledby': 'lag-h' }, h('h2', { id: 'lag-h' }, 'Charts'),
-        chartsDeferred()));
-      return draws;
-    }
-    const stallMs = report.settings.stallMs;
-    const section = h('section', { class: 'charts', 'aria-labelledby': 'lag-h' }, h('h2', { id: 'lag-h' }, 'Loop lag over time'));
-    col.appendChild(section);
-    for (const run of measured) {
-      const fig = h('figure', { class: 'chart', 'data-chart': `lag-${run.mode}`, role: 'img', 'aria-label': `${run.mode}: lag over time, max ${run.lag.maxMs} ms, ${run.lag.stallCount} stalls. Drag to zoom, double-click to reset.` },
-        h('figcaption', {}, swatch(run.mode, theme), `${run.mode} — ${run.lag.sampleCount} heartbeats over ${Math.round(run.wallMs)} ms`,
-          // Node: how busy the loop was, next to how late it was.
-          run.elu !== undefined && run.elu !== null ? h('span', { class: 'elu', 'data-testid': `elu-${run.mode}` }, ` · event loop busy ${Math.round(run.elu * 100)}% (ELU)`) : null));
-      section.appendChild(fig);
-      draws.push(() => this.charts.add(fig, (t, view) => lagChart(fig, run, { stallMs, log: this.logScale, width: chartWidth(fig), theme: t, view }), theme));
-    }
-    const dist = h('figure', { class: 'chart', 'data-chart': 'cdf', role: 'img', 'aria-label': 'Lag distribution of each mode (cumulative)' },
-      h('figcaption', {}, 'Lag distribution (share of heartbeats at or below each lag)'));
-    col.appendChild(h('section', { class: 'charts', 'aria-labelledby': 'cdf-h' }, h('h2', { id: 'cdf-h' }, 'Distribution'), dist));
-    draws.push(() => this.charts.add(dist, (t, view) => cdfChart(dist, measured, { width: chartWidth(dist), theme: t, stallMs, view }), theme));
-    const tl = h('section', { class: 'charts', 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Tasks by worker'));
-    col.appendChild(tl);
-    for (const run of measured.filter((r) => r.tasks.length)) {
-      const fig = h('figure', { class: 'chart', 'data-chart': `timeline-${run.mode}`, role: 'img', 'aria-label': `${run.mode}: ${run.tasks.length} tasks on ${new Set(run.tasks.map((t) => t.worker)).size} workers; grey is time queued, colour is time running` },
-        h('figcaption', {}, `${run.mode} — queued (grey) and running (colour) per worker`));
-      tl.appendChild(fig);
-      draws.push(() => this.charts.add(fig, (t) => timelineChart(fig, run, { width: chartWidth(fig), theme: t }), theme));
-    }
-    return draws;
-  }
+
 
   /** The error card's buttons and traceback links: the host's in the panel; in the standalone page, copying only. */
   private errorActions(column: 'current' | 'compare'): ErrorActions {
@@ -296,6 +237,13 @@ class App {
       selectInterpreter: () => this.post({ type: 'selectInterpreter' }),
       copy,
     };
+  }
+
+  private copyText(text: string, done: string): void {
+    navigator.clipboard?.writeText(text).then(
+      () => this.onMessage({ type: 'notice', text: done }),
+      () => this.onMessage({ type: 'notice', text: 'Copying is not allowed here.' }),
+    );
   }
 
   private renderSweep(s: Sweep): void {

@@ -6,6 +6,7 @@ import { runtimeOfReport } from '../shared/modes';
 import { hasLag, partialPhrase } from '../report/textTable';
 import { verdicts } from '../report/verdict';
 import { h, icon, progressIcon } from './dom';
+import { explain } from './terms';
 
 /** `errorCard`: the error card (errorView.ts) says the headline and the error, so the header does not. */
 export function header(report: Report, running: LiveProgress | null, errorCard = false): HTMLElement {
@@ -18,7 +19,7 @@ export function header(report: Report, running: LiveProgress | null, errorCard =
     h('div', { class: 'meta' },
       h('span', { 'data-testid': 'target-file' }, t.definedIn ? `${t.file}, defined in ${t.definedIn.file}:${t.definedIn.line}` : `${t.file}${t.line ? `:${t.line}` : ''}`),
       rt ? h('span', {}, `${rt.implementation} ${rt.version}${gil(report) ? ` · GIL ${rt.gilEnabled ? 'on' : 'off'}` : ''} · ${rt.cpuCount} cores`) : null,
-      h('span', {}, `${s.concurrency} concurrent calls · workers ${s.workers ?? 'default'}${gil(report) ? ` · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)}` : ''} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`),
+      h('span', {}, ...explain(`${s.concurrency} concurrent calls · workers ${s.workers ?? 'default'}${gil(report) ? ` · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)}` : ''} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`)),
       h('time', { datetime: report.createdAt }, new Date(report.createdAt).toLocaleString()),
     ),
     // A verdict from the modes measured so far may turn ("Not safe" then "Safe" once the
@@ -108,7 +109,7 @@ export function summaryTable(report: Report, lagBudgetMs: number, caption = 'Sum
           r.status !== 'ok' ? h('span', { class: 'status' }, ` (${r.status}${r.partial ? ', partial' : ''})`) : null,
           partialPhrase(r) ? h('div', { class: 'status partial', 'data-testid': 'partial' }, partialPhrase(r)) : null)))),
         h('tbody', {}, METRICS.filter((m) => m.applies?.(report) ?? true).map((m) => h('tr', {},
-          h('th', { scope: 'row' }, m.label),
+          h('th', { scope: 'row' }, ...explain(m.label)),
           runs.map((r) => {
             if (r.status === 'skipped' || (!hasLag(r) && LAG_METRICS.has(m.key))) return h('td', { 'data-mode': r.mode, 'data-metric': m.key }, '–');
             const over = m.over?.(r, lagBudgetMs, report.settings.stallMs) ?? false;

@@ -93,12 +93,12 @@ describe('standalone HTML from `looplag run --html`', () => {
       assert.deepEqual(requests, [], 'no network requests');
       const report = normal.report;
       const measured = report.runs.filter((r) => r.status !== 'skipped');
-      // One lag chart per measured mode, a CDF, and one task timeline per measured mode.
+      // The max lag of every mode against the budget under the headline; then one lag chart per measured mode, a CDF, and one task timeline per measured mode.
       const charts = await page.$$eval('figure[data-chart]', (figs) => figs.map((f) => f.getAttribute('data-chart')));
-      assert.deepEqual(charts.sort(), [...measured.map((r) => `lag-${r.mode}`), 'cdf', ...measured.map((r) => `timeline-${r.mode}`)].sort());
+      assert.deepEqual(charts.sort(), ['budget', ...measured.map((r) => `lag-${r.mode}`), 'cdf', ...measured.map((r) => `timeline-${r.mode}`)].sort());
       // Every chart has drawn its series: pixels of the mode's colour on its canvas.
       for (const chart of charts) {
-        const modes = chart === 'cdf' ? measured.map((r) => r.mode) : [chart!.split('-')[1]];
+        const modes = chart === 'cdf' || chart === 'budget' ? measured.map((r) => r.mode) : [chart!.split('-')[1]];
         for (const mode of modes) {
           const count = await page.evaluate(([c, m]) => {
             // The colour of the mode's swatch as the page shows it (set from MODES, as the chart's).
@@ -123,7 +123,9 @@ describe('standalone HTML from `looplag run --html`', () => {
       for (const run of report.runs) {
         const cell = (metric: string) => cells.find((c) => c.mode === run.mode && c.metric === metric)!;
         if (run.status === 'skipped') {
-          assert.equal(cell('p99').text, '–');
+          // A skipped mode is a line above the table, not a column of dashes (issue 16).
+          assert.equal(cells.filter((c) => c.mode === run.mode).length, 0, `no ${run.mode} column`);
+          assert.match(await page.textContent(`[data-testid="skipped"]`) ?? '', new RegExp(`^${run.mode}: skipped — `));
           continue;
         }
         close(cell('p50').text, run.lag.p50Ms, `${run.mode} p50`);
@@ -265,7 +267,7 @@ describe('the VS Code webview page', () => {
         { id: 'a', createdAt: normal.report.createdAt, label: 'cpu_bound_task', headline: 'thread: starved', status: 'complete' as const },
       ];
       await send(page, { type: 'state', currentId: 'a', current: normal.report, compare: null, history, running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
-      await page.waitForSelector('table[data-testid="summary"]');
+      await page.waitForSelector('table[data-testid="summary"]', { state: 'attached' });
       assert.equal(await page.$$eval('figure[data-chart] canvas', (c) => c.length) > 0, true);
       // Keyboard: the first action is reachable with Tab, has an accessible name, and Enter works.
       await page.keyboard.press('Tab');
@@ -298,7 +300,8 @@ describe('the VS Code webview page', () => {
       assert.ok(await page.$('[data-action="cancel"]'), 'a running report offers Cancel');
       await send(page, { type: 'state', current: { not: 'a report' } });
       await send(page, { type: 'live', report: normal.report, progress: null });
-      await page.waitForFunction(() => document.querySelectorAll('table[data-testid="summary"] thead th[scope="col"]').length === 5);
+      // The metric column and the measured modes' (interpreter, skipped, is a line of its own).
+      await page.waitForFunction((n) => document.querySelectorAll('table[data-testid="summary"] thead th[scope="col"]').length === n, 1 + normal.report.runs.filter((r) => r.status !== 'skipped').length);
       assert.equal(await page.$('[data-testid="running"]'), null);
       await send(page, { type: 'state', currentId: null, current: null, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
       await page.waitForSelector('.empty');
@@ -334,7 +337,7 @@ describe('the VS Code webview page', () => {
     const page = await openWebview();
     try {
       await send(page, { type: 'state', currentId: 'n', current: r.report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
-      await page.waitForSelector('table[data-testid="summary"]');
+      await page.waitForSelector('table[data-testid="summary"]', { state: 'attached' });
       const metrics = await page.$$eval('td[data-mode="inline"]', (tds) => tds.map((td) => td.getAttribute('data-metric')));
       for (const m of ['elu', 'eld', 'p99']) assert.ok(metrics.includes(m), `row ${m}`);
       for (const m of ['gil50', 'gil99']) assert.ok(!metrics.includes(m), `no row ${m}`);
@@ -358,7 +361,7 @@ describe('the VS Code webview page', () => {
     const page = await openWebview();
     try {
       await send(page, { type: 'state', currentId: 'r', current: reexport.report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
-      await page.waitForSelector('table[data-testid="summary"]');
+      await page.waitForSelector('table[data-testid="summary"]', { state: 'attached' });
       assert.match((await page.textContent('[data-testid="target-file"]'))!, /index\.js, defined in .*impl\.js:1$/);
       await send(page, { type: 'state', currentId: 'p', current: point.report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
       await page.waitForSelector('details[data-mode="worker"] [data-testid="run-notes"]', { state: 'attached' });
@@ -395,7 +398,7 @@ describe('the VS Code webview page', () => {
       await page.screenshot({ path: path.join(OUT, 'webview-sweep.png'), fullPage: true });
       // A report afterwards replaces the sweep view.
       await send(page, { type: 'state', currentId: 'a', current: normal.report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
-      await page.waitForSelector('table[data-testid="summary"]');
+      await page.waitForSelector('table[data-testid="summary"]', { state: 'attached' });
       assert.equal(await page.$('table[data-testid="sweep-table"]'), null);
     } finally {
       await page.close();
@@ -409,7 +412,7 @@ describe('the VS Code webview page', () => {
     const page = await openWebview();
     try {
       await send(page, { type: 'state', currentId: 'a', current: report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
-      await page.waitForSelector('table[data-testid="summary"]');
+      await page.waitForSelector('table[data-testid="summary"]', { state: 'attached' });
       for (const m of MODE_NAMES) {
         // The colour the chart draws the mode in (theme.ts readTheme): the light palette's (no VS Code class, a light OS).
         const shown = await page.evaluate((mode) => {
