@@ -1,5 +1,6 @@
 import type { ModeRun, Report } from '../shared/protocol';
 import { fmtMs, fmtPct, fmtSpeedup } from '../shared/format';
+import { concurrentCalls } from '../shared/frameworks';
 import { runtimeNameOfReport, runtimeOfReport } from '../shared/modes';
 import { hasLag, partialPhrase } from './textTable';
 import { verdicts } from './verdict';
@@ -50,7 +51,7 @@ export function reportMarkdown(report: Report): string {
   out.push('');
   out.push(`${cell(t.file)}${t.line ? `:${t.line}` : ''} · args \`${t.args.replace(/`/g, "'") || '(none)'}\` · ` +
     (rt ? `${cell(rt.implementation)} ${cell(rt.version)} (${runtimeOfReport(report).gil ? `GIL ${rt.gilEnabled ? 'on' : 'off'}, ` : ''}${rt.cpuCount} cores) · ` : '') +
-    `${report.settings.concurrency} concurrent calls · ${report.createdAt}`);
+    `${concurrentCalls(report)} · ${report.createdAt}`);
   out.push('');
   if (report.headline) out.push(`**${cell(report.headline)}**`, '');
   const step = nextStep(report);

@@ -1,5 +1,6 @@
 import type { ModeRun, Report } from '../shared/protocol';
 import { fmtMs, fmtNum, fmtPct, fmtSpeedup, suspectOf } from '../shared/format';
+import { concurrentCalls } from '../shared/frameworks';
 import { runtimeOfReport } from '../shared/modes';
 import { attributionOffNote, blockerSentence, noBlockersReason, shownBlockers } from './blockerText';
 import { nextStep } from './nextStep';
@@ -88,7 +89,7 @@ export function formatReportText(report: Report): string {
     const gilState = gil(report) ? ` · GIL ${r.gilEnabled ? 'on' : 'off'}` : '';
     const interval = !gil(report) ? '' : `switch interval ${fmtMs((report.settings.switchIntervalS ?? 0) * 1000)} · `;
     lines.push(`${r.implementation} ${r.version}${gilState} · ${r.cpuCount} cores · ` +
-      `${report.settings.concurrency} concurrent calls · ${interval}` +
+      `${concurrentCalls(report)} · ${interval}` +
       `heartbeat ${report.settings.heartbeatMs} ms · stall ≥ ${report.settings.stallMs} ms`);
   }
   if (report.headline) lines.push(`→ ${report.headline}`);

@@ -28,3 +28,11 @@ export const FRAMEWORKS = {
 
 export type FrameworkName = keyof typeof FRAMEWORKS;
 export const FRAMEWORK_NAMES = Object.keys(FRAMEWORKS) as FrameworkName[];
+
+/**
+ * "3 concurrent requests" for a route's report (each call stands for one request to it),
+ * else "3 concurrent calls": the settings line of every view's header.
+ */
+export function concurrentCalls(report: { settings: { concurrency: number }; target: { framework?: unknown } }): string {
+  return `${report.settings.concurrency} concurrent ${report.target.framework ? 'requests' : 'calls'}`;
+}

@@ -2,6 +2,7 @@
 import type { Advice, ModeRun, Report } from '../shared/protocol';
 import type { HistoryEntry, LiveProgress } from '../shared/webviewProtocol';
 import { fmtBytes, fmtMs, fmtSpeedup, suspectOf } from '../shared/format';
+import { concurrentCalls } from '../shared/frameworks';
 import { runtimeOfReport } from '../shared/modes';
 import { hasLag, partialPhrase } from '../report/textTable';
 import { verdicts } from '../report/verdict';
@@ -19,7 +20,7 @@ export function header(report: Report, running: LiveProgress | null, errorCard =
     h('div', { class: 'meta' },
       h('span', { 'data-testid': 'target-file' }, t.definedIn ? `${t.file}, defined in ${t.definedIn.file}:${t.definedIn.line}` : `${t.file}${t.line ? `:${t.line}` : ''}`),
       rt ? h('span', {}, `${rt.implementation} ${rt.version}${gil(report) ? ` · GIL ${rt.gilEnabled ? 'on' : 'off'}` : ''} · ${rt.cpuCount} cores`) : null,
-      h('span', {}, ...explain(`${s.concurrency} concurrent calls · workers ${s.workers ?? 'default'}${gil(report) ? ` · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)}` : ''} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`)),
+      h('span', {}, ...explain(`${concurrentCalls(report)} · workers ${s.workers ?? 'default'}${gil(report) ? ` · switch interval ${s.switchIntervalS === null ? 'default' : fmtMs(s.switchIntervalS * 1000)}` : ''} · heartbeat ${s.heartbeatMs} ms · stall ≥ ${fmtMs(s.stallMs)}`)),
       h('time', { datetime: report.createdAt }, new Date(report.createdAt).toLocaleString()),
     ),
     // A verdict from the modes measured so far may turn ("Not safe" then "Safe" once the
