@@ -4,10 +4,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Page } from 'playwright-core';
 import { launchChromium } from '../support/browser';
 import { startCodeServer } from '../support/codeServer';
 import { REPO, tmpDir } from '../support/helpers';
-import { clickCodeLens, openFile, openWorkbench, waitUntil, webviewFrame } from '../support/workbench';
+import { clickCodeLens, openFile, openWorkbench, runCommand, waitUntil, webviewFrame } from '../support/workbench';
+
+/** Runs to try for one the report trusts (each ~30 s here). */
+const ATTEMPTS = 3;
 
 async function main(): Promise<void> {
   const folder = tmpDir('looplag-shot-');
@@ -20,17 +24,28 @@ async function main(): Promise<void> {
   try {
     const page = await openWorkbench(browser, server.url, folder);
     await page.setViewportSize({ width: 1600, height: 1000 });
+    // The editor and the panel side by side at half the window each (issue 16's newcomer view).
+    await runCommand(page, 'View: Close Primary Side Bar');
     await openFile(page, 'cpu_bound.py');
-    await clickCodeLens(page, '▶ Measure loop lag', { timeoutMs: 60_000 });
-    await waitUntil(async () => {
-      try {
-        const frame = await webviewFrame(page, { extensionId: 'looplag.looplag', timeoutMs: 2_000 });
-        return await frame.evaluate(() => document.querySelectorAll('figure[data-chart] canvas').length >= 4 && !document.querySelector('[data-testid="running"]'));
-      } catch {
-        return false;
+    // A busy machine flags the run and inflates its figures: measure again (up to
+    // ATTEMPTS runs) for a picture of a run the report trusts, else keep the last one.
+    let trusted = false;
+    let headline = '';
+    for (let attempt = 1; ; attempt++) {
+      // The panel may have the focus after a run: the CodeLens is in the editor's group.
+      if (attempt > 1) await runCommand(page, 'View: Focus First Editor Group');
+      const since = Date.now();
+      await clickCodeLens(page, '▶ Measure loop lag', { timeoutMs: 60_000 });
+      ({ trusted, headline } = await finishedReport(page, since));
+      if (trusted || attempt === ATTEMPTS) {
+        if (!trusted) process.stderr.write(`screenshot: the machine was busy in all ${ATTEMPTS} runs; the picture shows the flag\n`);
+        break;
       }
-    }, 'the finished report', 120_000);
-    await waitUntil(async () => (await page.locator('.codelens-decoration a', { hasText: /^(Not safe|Safe|Not measured) / }).count()) > 0, 'the headline CodeLens', 30_000);
+    }
+    // The editor's CodeLens says the same run's verdict (not the previous attempt's): its
+    // title is the headline, shortened with "…".
+    const lens = page.locator('.codelens-decoration a', { hasText: /^(Not safe|Safe|Not measured) / });
+    await waitUntil(async () => (await lens.allTextContents()).some((t) => headline.startsWith(t.split('…')[0].trim())), 'the headline CodeLens of the last run', 30_000);
     const out = path.join(REPO, 'docs', 'images', 'vscode-panel.png');
     await page.screenshot({ path: out });
     process.stdout.write(`wrote ${out}\n`);
@@ -39,6 +54,27 @@ async function main(): Promise<void> {
     await server.stop();
     fs.rmSync(folder, { recursive: true, force: true });
   }
+}
+
+/** Waits for the panel's finished report made after `since`: its headline, and whether the run was trusted (no busy-machine flag). */
+async function finishedReport(page: Page, since: number): Promise<{ trusted: boolean; headline: string }> {
+  let found = { trusted: false, headline: '' };
+  await waitUntil(async () => {
+    try {
+      const frame = await webviewFrame(page, { extensionId: 'looplag.looplag', timeoutMs: 2_000 });
+      const state = await frame.evaluate(() => ({
+        createdAt: document.querySelector('header time')?.getAttribute('datetime') ?? '',
+        done: document.querySelectorAll('figure[data-chart] canvas').length > 0 && !document.querySelector('[data-testid="running"]'),
+        busy: document.querySelector('[data-testid="quality"]') !== null,
+        headline: document.querySelector('[data-testid="headline"]')?.textContent ?? '',
+      }));
+      found = { trusted: !state.busy, headline: state.headline };
+      return state.done && Date.parse(state.createdAt) >= since;
+    } catch {
+      return false;
+    }
+  }, 'the finished report', 120_000);
+  return found;
 }
 
 main().catch((e) => {
