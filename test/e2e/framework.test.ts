@@ -4,7 +4,7 @@
  * issue 16): Measure Function from the editor on a FastAPI `async def` endpoint, an
  * Express handler and a FastAPI `def` endpoint (test/fixtures/e2e/framework), each ~60 ms
  * of CPU work; the panel's headline names the route and says what the framework does with
- * it. The budget decides each verdict beyond doubt (20 ms against 60 ms calls on the loop:
+ * it, and its header counts requests, not calls. The budget decides each verdict beyond doubt (20 ms against 60 ms calls on the loop:
  * not safe; 10 s: safe), so the machine's load cannot change the words under test.
  */
 import assert from 'node:assert/strict';
@@ -69,13 +69,17 @@ describe('The headline in the framework\'s words: FastAPI `async def` and `def` 
   });
 });
 
-/** Measure Function with the cursor on `line` (answering the argument prompt with `args`); the panel's headline once that run is done. */
+/**
+ * Measure Function with the cursor on `line` (answering the argument prompt with `args`);
+ * the panel's headline once that run is done, after checking its header counts requests.
+ */
 async function measure(page: Page, fn: string, line: number, args?: string): Promise<string> {
   await goToLine(page, line);
   const since = Date.now();
   await runCommand(page, 'Loop Lag: Measure Function');
   if (args !== undefined) await answerInputBox(page, args);
   const frame = await waitForReport(page, fn, since);
+  assert.match(await frame.innerText('header .meta'), /\b3 concurrent requests · workers/, 'the header counts requests');
   return (await frame.textContent('[data-testid="headline"]')) ?? '';
 }
 
