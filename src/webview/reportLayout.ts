@@ -8,7 +8,7 @@
 import type { ModeRun, Report } from '../shared/protocol';
 import type { LiveProgress } from '../shared/webviewProtocol';
 import { plannedModeOf } from '../advice/advise';
-import { nextStep, NextStep } from '../report/nextStep';
+import { keyLineOf, nextStep, NextStep } from '../report/nextStep';
 import { hasLag } from '../report/textTable';
 import { verdicts } from '../report/verdict';
 import { budgetChart } from './budgetChart';
@@ -70,7 +70,11 @@ export function reportLayout(col: HTMLElement, report: Report, ctx: ReportLayout
   const top = h('section', { class: 'verdict-top', 'data-testid': 'verdict-top', 'aria-label': 'Verdict' }, header(report, ctx.running));
   col.appendChild(top);
   const step = nextStep(report);
-  if (step) top.appendChild(changeBlock(step, ctx.copy));
+  if (step) {
+    const block = changeBlock(step, report.target.qualname, ctx.copy);
+    top.appendChild(block.el);
+    draws.push(block.reveal);
+  }
   const figure = ctx.running ? null : budgetFigure(report, measured.filter(hasLag), ctx);
   if (figure) {
     top.appendChild(figure.el);
@@ -94,17 +98,34 @@ export function reportLayout(col: HTMLElement, report: Report, ctx: ReportLayout
   return draws;
 }
 
-/** The change the headline asks for ("Change:"), or how to write a safe plan ("How:"), with its code and a Copy button. */
-function changeBlock(step: NextStep, copy: ReportLayoutContext['copy']): HTMLElement {
+/**
+ * The change the headline asks for ("Change:"), or how to write a safe plan ("How:"), with
+ * its code and a Copy button. The line making the call is marked and scrolled into the
+ * box (`reveal`, once laid out): a setup block opens on imports, and the call comes last.
+ */
+function changeBlock(step: NextStep, qualname: string | null, copy: ReportLayoutContext['copy']): { el: HTMLElement; reveal: () => void } {
   const fix = step.advice.fix;
-  return h('section', { class: `next-step ${step.kind}`, 'data-testid': 'next-step', 'data-advice-id': step.advice.id, 'aria-labelledby': 'next-step-h' },
+  const key = keyLineOf(fix, qualname);
+  const lines = fix.split('\n');
+  const mark = key === null ? null : h('mark', { class: 'key-line', 'data-testid': 'next-step-key' }, lines[key]);
+  const code = key === null
+    ? h('code', {}, fix)
+    : h('code', {}, lines.slice(0, key).map((l) => `${l}\n`).join(''), mark, lines.slice(key + 1).map((l) => `\n${l}`).join(''));
+  const pre = h('pre', { class: 'fix', 'data-testid': 'next-step-code', tabindex: 0, 'aria-label': 'The code for this change' }, code);
+  const el = h('section', { class: `next-step ${step.kind}`, 'data-testid': 'next-step', 'data-advice-id': step.advice.id, 'aria-labelledby': 'next-step-h' },
     h('h2', { id: 'next-step-h' }, h('span', { class: 'step-kind' }, step.kind === 'change' ? 'Change: ' : 'How: '), step.advice.title),
-    h('div', { class: 'fix-wrap' },
-      // Focusable: a long block scrolls in its own box, by keyboard too.
-      h('pre', { class: 'fix', 'data-testid': 'next-step-code', tabindex: 0, 'aria-label': 'The code for this change' }, h('code', {}, fix)),
+    // Focusable: a long block scrolls in its own box, by keyboard too.
+    h('div', { class: 'fix-wrap' }, pre,
       copy ? h('button', { class: 'secondary small copy-fix', 'data-action': 'copy-fix', 'aria-label': 'Copy the code', title: 'Copy the code', onclick: () => copy(fix, 'the code') }, icon('copy'), 'Copy') : null,
     ),
   );
+  const reveal = () => {
+    if (!mark || pre.scrollHeight <= pre.clientHeight) return;
+    // The marked line with two lines after it in view, or the end of the block.
+    const below = 2 * mark.offsetHeight;
+    pre.scrollTop = Math.min(pre.scrollHeight - pre.clientHeight, Math.max(0, mark.offsetTop + mark.offsetHeight + below - pre.clientHeight));
+  };
+  return { el, reveal };
 }
 
 /** Max lag per measured mode against the budget; null when no mode has lag samples. */

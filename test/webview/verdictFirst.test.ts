@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { standaloneHtml } from '../../src/report/html';
-import { nextStep } from '../../src/report/nextStep';
+import { keyLineOf, nextStep } from '../../src/report/nextStep';
 import { Report } from '../../src/shared/protocol';
 import { TERMS } from '../../src/webview/terms';
 import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
@@ -109,6 +109,16 @@ describe('verdict first in a half-width panel', () => {
           assert.equal(await page.getAttribute('[data-testid="next-step"]', 'data-advice-id'), step.advice.id);
           assert.equal(await page.textContent('[data-testid="next-step"] h2'), `${step.kind === 'change' ? 'Change' : 'How'}: ${step.advice.title}`);
           assert.equal(await page.textContent('[data-testid="next-step-code"]'), step.advice.fix);
+          // The line making the call is marked, and in view inside the code's own box (a setup block opens on imports).
+          const key = keyLineOf(step.advice.fix, report.target.qualname);
+          assert.notEqual(key, null, `${name}: the fix has a line making the call`);
+          const inBox = await page.evaluate(() => {
+            const pre = document.querySelector('[data-testid="next-step-code"]')!.getBoundingClientRect();
+            const mark = document.querySelector('[data-testid="next-step-key"]');
+            const m = mark?.getBoundingClientRect();
+            return m ? { text: mark!.textContent, visible: m.top >= pre.top && m.bottom <= pre.bottom } : null;
+          });
+          assert.deepEqual(inBox, { text: step.advice.fix.split('\n')[key!], visible: true }, `${name}: the call's line in view`);
           // The figure draws every measured mode's bar: pixels in each mode's colour.
           const measured = report.runs.filter((r) => r.status !== 'skipped').map((r) => r.mode);
           const aria = (await page.getAttribute('figure[data-chart="budget"]', 'aria-label'))!;
