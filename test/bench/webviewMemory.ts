@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { CHROMIUM, launchChromium, serveWebview } from '../support/browser';
 import { openPanelPage, renderRuns, rendererRssMB, settledMemory } from '../support/runSequence';
 import { syntheticReport } from '../support/syntheticReport';
-import { ms, progress, Table } from './format';
+import { progress, Table } from './format';
 import { TARGETS } from './runtimes';
 
 const RUNS = 15;
@@ -30,9 +30,7 @@ export async function webviewMemory(t: Table): Promise<void> {
     let history = await renderRuns(page, report, 0, 1, []);
     const one = await settledMemory(page);
     const rss1 = await rendererRssMB(browser);
-    const t0 = performance.now();
     history = await renderRuns(page, report, 1, RUNS, history);
-    const perRunMs = (performance.now() - t0) / (RUNS - 1);
     const all = await settledMemory(page);
     const rss15 = await rendererRssMB(browser);
     const perRunMB = (all.usedMB - one.usedMB) / (RUNS - 1);
@@ -40,7 +38,6 @@ export async function webviewMemory(t: Table): Promise<void> {
     t.row('webview heap retained per run', `${perRunMB.toFixed(2)} MB`, 'target < 2 MB per render retained (issue 16: ~47 MB before)');
     t.row('renderer resident memory: run 1 → run 15', rss1 === null || rss15 === null ? '–' : `${rss1.toFixed(0)} → ${rss15.toFixed(0)} MB`,
       'VmRSS of Chromium\'s renderers: canvases\' pixels are not in the heap');
-    t.row('one run in the panel', ms(perRunMs, 0), 'its 5 messages delivered and rendered, the charts drawn at the end');
     t.row('DOM nodes / listeners: run 1 → run 15', `${one.nodes} → ${all.nodes} / ${one.listeners} → ${all.listeners}`, 'Memory.getDOMCounters; the history list grows by one entry per run');
     await page.close();
   } finally {
