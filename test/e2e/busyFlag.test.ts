@@ -118,7 +118,8 @@ describe('Loop Lag in VS Code: the busy-machine flag stays off with the report p
  * every frame of it, and Chromium is not code-server's process, so the sidecar counts it as load.
  */
 async function workbenchAnimations(page: Page): Promise<string[]> {
-  const seen = await page.waitForSelector(`.statusbar-item[id="${STATUS_ITEM}"] .codicon-loading`, { timeout: 30_000 }).then(() => true, () => false);
+  const seen = await page.waitForFunction((id) => document.getElementById(id)?.textContent?.includes('Loop Lag:') ?? false, STATUS_ITEM, { polling: 100, timeout: 30_000 })
+    .then(() => true, () => false);
   if (!seen) return ['(the status bar never showed the run)'];
   return page.evaluate(() => document.getAnimations().map((a) => {
     const target = (a.effect as KeyframeEffect | null)?.target;

@@ -79,14 +79,11 @@ function machineBusyS(): number {
  * Snapshots of the machine's busy CPU seconds and of this test's tree: this process,
  * Chromium (its other children), and code-server's tree split into the editor and the
  * sidecars (a sidecar runs its script: run_sidecar.py, dist/sidecars/node/…; its children
- * are the sidecar's too). A sidecar's CPU is kept as last seen once it ended (the editor
- * waits for it, and its ticks would move into the extension host's): the editor is counted
- * by its processes' own ticks only.
+ * are the sidecar's too). A sidecar's ticks move into the extension host's once it ended
+ * and was waited for: the editor's processes count their own ticks, the sidecars' group
+ * the live sidecars' trees and what the editor's processes waited for.
  */
 export class LoadSampler {
-  /** Each sidecar's ticks (its own and its children's) as last seen. */
-  private readonly sidecarTicks = new Map<number, number>();
-
   constructor(private readonly codeServerPid: number) {}
 
   snapshot(): LoadSnapshot {
@@ -95,25 +92,27 @@ export class LoadSampler {
     const machine = machineBusyS();
     const children = new Map<number, number[]>();
     for (const [pid, p] of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
-    const sum = { editor: 0, browser: 0, test: 0 };
+    const tree = (q: number): number => (table.get(q)?.own ?? 0) + (table.get(q)?.reaped ?? 0) + (children.get(q) ?? []).reduce((a, c) => a + tree(c), 0);
+    const sum = { editor: 0, sidecars: 0, browser: 0, test: 0 };
     const stack: [number, 'editor' | 'browser' | 'test'][] = [[process.pid, 'test']];
     while (stack.length) {
       const [pid, parentGroup] = stack.pop()!;
       const p = table.get(pid)!;
       if (parentGroup === 'editor' && isSidecar(pid)) {
-        // Its tree: a pool member's ticks move into the sidecar's once it is waited for.
-        const tree = (q: number): number => (table.get(q)?.own ?? 0) + (table.get(q)?.reaped ?? 0) + (children.get(q) ?? []).reduce((a, c) => a + tree(c), 0);
-        this.sidecarTicks.set(pid, Math.max(this.sidecarTicks.get(pid) ?? 0, tree(pid)));
+        sum.sidecars += tree(pid);
         continue;
       }
       const group = pid === this.codeServerPid ? 'editor' : parentGroup === 'test' && pid !== process.pid ? 'browser' : parentGroup;
-      sum[group] += group === 'editor' ? p.own : p.own + p.reaped;
+      if (group === 'editor') {
+        sum.editor += p.own;
+        sum.sidecars += p.reaped;
+      } else {
+        sum[group] += p.own + p.reaped;
+      }
       for (const child of children.get(pid) ?? []) if (table.has(child)) stack.push([child, group]);
     }
-    let sidecars = 0;
-    for (const ticks of this.sidecarTicks.values()) sidecars += ticks;
     const s = (ticks: number) => ticks / CLOCK_TICKS_PER_S;
-    return { atS, machine, editor: s(sum.editor), sidecars: s(sidecars), browser: s(sum.browser), test: s(sum.test) };
+    return { atS, machine, editor: s(sum.editor), sidecars: s(sum.sidecars), browser: s(sum.browser), test: s(sum.test) };
   }
 }
 
