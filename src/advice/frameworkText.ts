@@ -41,12 +41,13 @@ export function routeWordsOf(report: Report, planned: string): RouteWords | null
   // After "Express runs", "this handler"; on its own, "this Express handler".
   const subject = decl ? `this ${handler}` : `this ${info.label} ${handler}`;
   if (fw.runsIn === 'threadpool') {
-    const pool = `its threadpool${fw.threadpoolSize ? ` (${fw.threadpoolSize} threads)` : ''}`;
+    const on = onThreads(report, planned, fw, info.label);
+    const pool = `its threadpool${fw.threadpoolSize && !on ? ` (${fw.threadpoolSize} threads)` : ''}`;
     return {
       how: `in ${info.label}'s threadpool`,
       calls: 'requests',
-      safe: (n, lag) => `Safe as written${route}: ${info.label} runs \`${decl?.[0] ?? 'sync'}\` ${info.handler}s in ${pool}; with ${n} concurrent requests the loop stayed responsive (${lag})`,
-      notSafe: (n, maxMs, budget) => `Not safe as written: ${info.label} runs this ${handler}${route} in ${pool}, yet at ${n} concurrent requests ` +
+      safe: (n, lag) => `Safe as written${route}: ${info.label} runs \`${decl?.[0] ?? 'sync'}\` ${info.handler}s in ${pool}; with ${n} concurrent requests${on} the loop stayed responsive (${lag})`,
+      notSafe: (n, maxMs, budget) => `Not safe as written: ${info.label} runs this ${handler}${route} in ${pool}, yet at ${n} concurrent requests${on} ` +
         `it blocks every other request for up to ${fmtMs(maxMs)} (${budget})`,
       alternative: () => null,
       preferred: null,
@@ -64,6 +65,17 @@ export function routeWordsOf(report: Report, planned: string): RouteWords | null
 }
 
 /**
+ * " on 4 threads (FastAPI's pool has 40)" when the thread run's pool is not the one the
+ * framework would use for these requests (min(its size, concurrency): the sidecar's
+ * default without --workers), so the sentence describes what was measured; else "".
+ */
+function onThreads(report: Report, planned: string, fw: Framework, label: string): string {
+  const measured = report.runs.find((r) => r.mode === planned)?.workers ?? null;
+  if (measured === null || !fw.threadpoolSize || measured === Math.min(fw.threadpoolSize, report.settings.concurrency)) return '';
+  return ` on ${measured} thread${measured === 1 ? '' : 's'} (${label}'s pool has ${fw.threadpoolSize})`;
+}
+
+/**
  * The next step's title in the framework's words, for the advice that says the function
  * blocks the loop where the framework runs it; null keeps the advice's own title.
  */
@@ -74,8 +86,9 @@ export function routeStepTitle(report: Report, planned: string, adviceId: string
   if (!fw || !run || withinBudget(run, budgetOf(report)) || !routeWordsOf(report, planned) || !BLOCKS_LOOP_ADVICE.has(adviceId)) return null;
   const info = FRAMEWORKS[fw.name];
   const where = fw.runsIn === 'threadpool' ? `in ${info.label}'s threadpool` : 'on the event loop';
+  const on = fw.runsIn === 'threadpool' ? onThreads(report, planned, fw, info.label) : '';
   return `Take the blocking work out of ${fw.route ?? `this ${info.handler}`}: ${where} it blocks every other request for up to ${fmtMs(run.lag.maxMs)} ` +
-    `at ${report.settings.concurrency} concurrent requests`;
+    `at ${report.settings.concurrency} concurrent requests${on}`;
 }
 
 /** Advice whose finding is "the loop stalled in the planned mode" (the headline's own finding). */

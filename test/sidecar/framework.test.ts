@@ -37,6 +37,16 @@ describe('FastAPI and Starlette (Debian python3)', () => {
     assert.match(report.headline!, /^Safe as written \(GET \/report\): FastAPI runs `def` endpoints in its threadpool \(40 threads\); with 2 concurrent requests the loop stayed responsive \(lag p99 /);
   });
 
+  test('a `def` endpoint without --workers: thread mode runs min(40, concurrency) threads, as FastAPI\'s pool would (not the executor\'s cpu+4, at most 32)', async () => {
+    const r = await runCli(['run', `${APP}::report`, '--args', '1', '--modes', 'thread', '--concurrency', '48', '--no-gil-probe', '--timeout', '60', '--json', ...SAFE, ...DEBIAN_PYTHON]);
+    const report = reportOf(r);
+    assert.equal(report.status, 'complete', r.stderr);
+    assert.equal(report.target.framework?.threadpoolSize, 40);
+    assert.equal(report.settings.workers, null, 'the user gave no --workers');
+    assert.equal(report.runs.find((m) => m.mode === 'thread')?.workers, 40);
+    assert.match(report.headline!, /^Safe as written \(GET \/report\): FastAPI runs `def` endpoints in its threadpool \(40 threads\); with 48 concurrent requests the loop/);
+  });
+
   test('an `async def` endpoint on an APIRouter included under a prefix: on the loop; it "blocks every other request", `def` offered when threads kept within budget', async () => {
     const report = await measure([`${APP}::login`, '--args', '60', '--modes', 'inline,thread', ...NOT_SAFE, ...DEBIAN_PYTHON]);
     assert.deepEqual(report.target.framework, { name: 'fastapi', route: 'POST /auth/login', runsIn: 'loop' });
