@@ -5,13 +5,13 @@
  * endpoint (GET /login) blocks every other request…". Used only when the planned mode is
  * the one the framework runs the function in; the verdict itself is the headline's.
  */
-import { FRAMEWORKS } from '../shared/frameworks';
+import { frameworkInfo } from '../shared/frameworks';
 import { budgetOf, fmtMs } from '../shared/format';
 import { withinBudget } from './budget';
-import type { Framework, Report } from '../shared/protocol';
+import type { Report, ReportFramework } from '../shared/protocol';
 
 /** The mode that measures what the framework does with the function. */
-export const MODE_OF_RUNS_IN: { readonly [K in Framework['runsIn']]: string } = {
+export const MODE_OF_RUNS_IN: { readonly [K in ReportFramework['runsIn']]: string } = {
   threadpool: 'thread',
   loop: 'inline',
 };
@@ -29,11 +29,15 @@ export interface RouteWords {
   preferred: string | null;
 }
 
-/** The framework's words for this report, or null: no framework, or the user plans another mode. */
+/**
+ * The framework's words for this report, or null: no framework, one this version does
+ * not know (a report from a newer sidecar: worded as a plain function), or the user plans
+ * another mode.
+ */
 export function routeWordsOf(report: Report, planned: string): RouteWords | null {
   const fw = report.target.framework;
-  if (!fw || MODE_OF_RUNS_IN[fw.runsIn] !== planned) return null;
-  const info = FRAMEWORKS[fw.name];
+  const info = fw && frameworkInfo(fw.name);
+  if (!fw || !info || MODE_OF_RUNS_IN[fw.runsIn] !== planned) return null;
   const route = fw.route ? ` (${fw.route})` : '';
   const decl = info.declarations;
   // Where the declaration decides where it runs, say which one the user wrote.
@@ -69,7 +73,7 @@ export function routeWordsOf(report: Report, planned: string): RouteWords | null
  * framework would use for these requests (min(its size, concurrency): the sidecar's
  * default without --workers), so the sentence describes what was measured; else "".
  */
-function onThreads(report: Report, planned: string, fw: Framework, label: string): string {
+function onThreads(report: Report, planned: string, fw: ReportFramework, label: string): string {
   const measured = report.runs.find((r) => r.mode === planned)?.workers ?? null;
   if (measured === null || !fw.threadpoolSize || measured === Math.min(fw.threadpoolSize, report.settings.concurrency)) return '';
   return ` on ${measured} thread${measured === 1 ? '' : 's'} (${label}'s pool has ${fw.threadpoolSize})`;
@@ -83,8 +87,8 @@ export function routeStepTitle(report: Report, planned: string, adviceId: string
   const fw = report.target.framework;
   const run = report.runs.find((r) => r.mode === planned && r.status === 'ok');
   // Only when the loop went over the budget: then the step says what the headline does.
-  if (!fw || !run || withinBudget(run, budgetOf(report)) || !routeWordsOf(report, planned) || !BLOCKS_LOOP_ADVICE.has(adviceId)) return null;
-  const info = FRAMEWORKS[fw.name];
+  const info = fw && frameworkInfo(fw.name);
+  if (!fw || !info || !run || withinBudget(run, budgetOf(report)) || !routeWordsOf(report, planned) || !BLOCKS_LOOP_ADVICE.has(adviceId)) return null;
   const where = fw.runsIn === 'threadpool' ? `in ${info.label}'s threadpool` : 'on the event loop';
   const on = fw.runsIn === 'threadpool' ? onThreads(report, planned, fw, info.label) : '';
   return `Take the blocking work out of ${fw.route ?? `this ${info.handler}`}: ${where} it blocks every other request for up to ${fmtMs(run.lag.maxMs)} ` +
