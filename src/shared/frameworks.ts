@@ -28,3 +28,8 @@ export const FRAMEWORKS = {
 
 export type FrameworkName = keyof typeof FRAMEWORKS;
 export const FRAMEWORK_NAMES = Object.keys(FRAMEWORKS) as FrameworkName[];
+
+/** A known framework's entry; undefined for a name from a newer sidecar or report (then worded as a plain function). */
+export function frameworkInfo(name: string): FrameworkInfo | undefined {
+  return Object.prototype.hasOwnProperty.call(FRAMEWORKS, name) ? FRAMEWORKS[name as FrameworkName] : undefined;
+}
