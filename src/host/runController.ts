@@ -309,7 +309,7 @@ export class RunController implements vscode.Disposable {
     const controller = new AbortController();
     this.active = { controller, progress: null, slot, kind };
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, true);
-    this.setStatus(`$(loading~spin) Loop Lag: starting`, 'Cancel the Loop Lag run', COMMANDS.cancel);
+    this.setStatus(`$(watch) Loop Lag: starting`, 'Cancel the Loop Lag run', COMMANDS.cancel);
     onStart();
     this.view.panel.show(true);
     this.view.refresh();
@@ -320,6 +320,9 @@ export class RunController implements vscode.Disposable {
         { location: vscode.ProgressLocation.Notification, title, cancellable: true },
         (progress, token) => {
           token.onCancellationRequested(() => this.cancel('cancelled from the notification'));
+          // A bar at 0% rather than the endless one: nothing animates in the editor during a run
+          // (a spinning glyph or an endless bar is redrawn every frame, on the cores being measured).
+          progress.report({ increment: 0 });
           return work(controller.signal, progress);
         },
       );
@@ -355,7 +358,7 @@ export class RunController implements vscode.Disposable {
   private onProgress(p: Progress, text: string): void {
     if (!this.active) return;
     this.active.progress = { mode: p.mode, phase: p.phase, done: p.done, total: p.total };
-    this.setStatus(`$(loading~spin) Loop Lag: ${text}`, 'Cancel the Loop Lag run', COMMANDS.cancel);
+    this.setStatus(`$(watch) Loop Lag: ${text}`, 'Cancel the Loop Lag run', COMMANDS.cancel);
   }
 
   /** The status bar item: hidden without text. */

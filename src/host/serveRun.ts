@@ -99,7 +99,7 @@ export async function runServeInEditor(runs: RunController, req: ServeRequest, l
       onProgress: (p) => {
         const text = serveProgressText(p, s);
         live = serveLive(p, done.length, variants.length, s);
-        runs.setStatus(`$(loading~spin) Loop Lag: ${text}`, 'Cancel the Loop Lag run', COMMANDS.cancel);
+        runs.setStatus(`$(watch) Loop Lag: ${text}`, 'Cancel the Loop Lag run', COMMANDS.cancel);
         const elapsedS = done.length * perVariantS + (p.phase === 'measuring' ? s.warmupS : 0) + (p.phase === 'warmup' || p.phase === 'measuring' ? p.elapsedMs / 1000 : 0);
         const increment = Math.max(0, Math.min(100, (elapsedS / (variants.length * perVariantS)) * 100) - reported);
         reported += increment;

@@ -29,6 +29,10 @@ export interface DeltaFigure {
   better: Better;
   /** Lags are also ≈ within the idle loop's own lag (the reports' baselines): below that, the machine's noise. */
   lag?: boolean;
+  /** A count the run states exactly (calls that raised): any change is one, never ≈. */
+  exact?: boolean;
+  /** Stops where a cut-short run was cut (its wall time, throughput, stalls): not comparable with such a run. */
+  window?: boolean;
   /** Shown only when the report's runtime has it (GIL for Python, ELU for Node): a figure absent from both runs gets no row. */
   value(r: ModeRun): number | null;
   fmt(v: number): string;
@@ -44,19 +48,20 @@ const ran = (get: (r: ModeRun) => number | null | undefined) => (r: ModeRun) => 
 export const DELTA_FIGURES: readonly DeltaFigure[] = [
   { key: 'p99', label: 'Lag p99', better: 'lower', lag: true, value: lagOf((r) => r.lag.p99Ms), fmt: fmtMs, fmtDelta: (d) => signed(fmtMs(Math.abs(d)), d) },
   { key: 'max', label: 'Lag max', better: 'lower', lag: true, value: lagOf((r) => r.lag.maxMs), fmt: fmtMs, fmtDelta: (d) => signed(fmtMs(Math.abs(d)), d) },
-  { key: 'stalls', label: 'Stalls', better: 'lower', value: lagOf((r) => r.lag.stallCount), fmt: String, fmtDelta: (d) => signed(String(Math.abs(d)), d) },
-  { key: 'throughput', label: 'Throughput', better: 'higher', value: ran((r) => r.throughputPerS), fmt: (v) => `${v.toFixed(1)}/s`, fmtDelta: (d) => signed(`${Math.abs(d).toFixed(1)}/s`, d) },
-  { key: 'wall', label: 'Wall time', better: 'lower', value: ran((r) => r.wallMs), fmt: fmtMs, fmtDelta: (d) => signed(fmtMs(Math.abs(d)), d) },
-  { key: 'errors', label: 'Calls that raised', better: 'lower', value: ran((r) => r.taskStats.errorCount), fmt: String, fmtDelta: (d) => signed(String(Math.abs(d)), d) },
+  { key: 'stalls', label: 'Stalls', better: 'lower', window: true, value: lagOf((r) => r.lag.stallCount), fmt: String, fmtDelta: (d) => signed(String(Math.abs(d)), d) },
+  { key: 'throughput', label: 'Throughput', better: 'higher', window: true, value: ran((r) => r.throughputPerS), fmt: (v) => `${v.toFixed(1)}/s`, fmtDelta: (d) => signed(`${Math.abs(d).toFixed(1)}/s`, d) },
+  { key: 'wall', label: 'Wall time', better: 'lower', window: true, value: ran((r) => r.wallMs), fmt: fmtMs, fmtDelta: (d) => signed(fmtMs(Math.abs(d)), d) },
+  { key: 'errors', label: 'Calls that raised', better: 'lower', exact: true, value: ran((r) => r.taskStats.errorCount), fmt: String, fmtDelta: (d) => signed(String(Math.abs(d)), d) },
   { key: 'gil99', label: 'GIL wait p99', better: 'lower', lag: true, value: ran((r) => r.gilWait?.p99Ms), fmt: fmtMs, fmtDelta: (d) => signed(fmtMs(Math.abs(d)), d) },
-  { key: 'elu', label: 'Event-loop utilization', better: 'lower', value: ran((r) => r.elu), fmt: fmtPct, fmtDelta: (d) => signed(`${Math.round(Math.abs(d) * 100)} pts`, d) },
+  { key: 'elu', label: 'Event-loop utilization', better: 'lower', value: ran((r) => r.elu), fmt: fmtPct, fmtDelta: (d) => signed(`${(Math.abs(d) * 100).toFixed(1)} pts`, d) },
 ];
 
 /**
  * `better`/`worse`: a change beyond the noise; `noise`: within it (≈); `same`: equal;
- * `only-before`/`only-after`: the mode has the figure in one run only.
+ * `only-before`/`only-after`: the mode has the figure in one run only; `cut-short`: one
+ * run of the mode was cut short, and this figure stops at the cut (not comparable).
  */
-export type DeltaJudgement = 'better' | 'worse' | 'noise' | 'same' | 'only-before' | 'only-after';
+export type DeltaJudgement = 'better' | 'worse' | 'noise' | 'same' | 'only-before' | 'only-after' | 'cut-short';
 
 export interface Delta {
   mode: string;
@@ -83,7 +88,7 @@ export function judgeDelta(figure: DeltaFigure, before: number | null, after: nu
   const diff = after - before;
   const frac = before !== 0 ? diff / Math.abs(before) : null;
   if (diff === 0) return { before, after, diff, frac, judgement: 'same', arrow: '=' };
-  const small = (frac !== null && Math.abs(frac) < NOISE_FRAC) || (figure.lag === true && Math.abs(diff) <= noiseMs);
+  const small = !figure.exact && ((frac !== null && Math.abs(frac) < NOISE_FRAC) || (figure.lag === true && Math.abs(diff) <= noiseMs));
   if (small) return { before, after, diff, frac, judgement: 'noise', arrow: '≈' };
   const improved = figure.better === 'lower' ? diff < 0 : diff > 0;
   return { before, after, diff, frac, judgement: improved ? 'better' : 'worse', arrow: diff > 0 ? '▲' : '▼' };
@@ -112,6 +117,10 @@ export function deltas(before: Report, after: Report): Delta[] {
       const vb = b ? figure.value(b) : null;
       const va = a ? figure.value(a) : null;
       if (vb === null && va === null) continue;
+      if (figure.window && (b?.partial || a?.partial)) {
+        out.push({ mode, figure, before: vb, after: va, diff: null, frac: null, judgement: 'cut-short', arrow: '' });
+        continue;
+      }
       out.push({ mode, figure, ...judgeDelta(figure, vb, va, noise) });
     }
   }
@@ -138,8 +147,12 @@ export function verdictOf(report: Report, fallbackBudgetMs?: number): RunVerdict
 export interface Comparison {
   before: Report;
   after: Report;
-  /** The verdicts of both, and whether they differ (the compare view says that first). */
-  verdicts: { before: RunVerdict; after: RunVerdict; changed: boolean };
+  /**
+   * The verdicts of both, and whether they differ (the compare view says that first);
+   * `withinNoise`: they differ, but the planned mode's lag max moved within the noise
+   * (a figure at the budget's edge): a rerun may flip it back.
+   */
+  verdicts: { before: RunVerdict; after: RunVerdict; changed: boolean; withinNoise: boolean };
   /** Why the two runs are not like for like, one sentence each; empty when they are. */
   unfair: string[];
   deltas: Delta[];
@@ -150,11 +163,14 @@ export function compareReports(a: Report, b: Report, fallbackBudgetMs?: number):
   const [before, after] = Date.parse(a.createdAt) <= Date.parse(b.createdAt) ? [a, b] : [b, a];
   const vb = verdictOf(before, fallbackBudgetMs);
   const va = verdictOf(after, fallbackBudgetMs);
+  const all = deltas(before, after);
+  const changed = vb.word !== va.word || vb.mode !== va.mode;
+  const edge = all.find((d) => d.mode === va.mode && d.figure.key === 'max');
   return {
     before, after,
-    verdicts: { before: vb, after: va, changed: vb.word !== va.word || vb.mode !== va.mode },
+    verdicts: { before: vb, after: va, changed, withinNoise: changed && vb.mode === va.mode && edge?.judgement === 'noise' },
     unfair: unfairness(before, after, fallbackBudgetMs),
-    deltas: deltas(before, after),
+    deltas: all,
   };
 }
 
@@ -184,8 +200,17 @@ export function unfairness(before: Report, after: Report, fallbackBudgetMs?: num
   differ('pool size', `workers ${before.settings.workers ?? 'default'}`, `workers ${after.settings.workers ?? 'default'}`);
   differ('lag budget', fmtMs(budgetOf(before, fallbackBudgetMs)), fmtMs(budgetOf(after, fallbackBudgetMs)));
   differ('stall threshold', fmtMs(before.settings.stallMs), fmtMs(after.settings.stallMs));
+  differ('heartbeat', fmtMs(before.settings.heartbeatMs), fmtMs(after.settings.heartbeatMs));
+  const switchInterval = (r: Report) => (r.settings.switchIntervalS === null ? 'none' : fmtMs(r.settings.switchIntervalS * 1000));
+  differ('switch interval', switchInterval(before), switchInterval(after));
+  const probe = (r: Report) => (!r.settings.gilProbe ? 'off' : r.settings.gilProbeInWindow ? 'in the measured windows' : 'in the diagnostic window');
+  differ('GIL probe', probe(before), probe(after));
   differ('machine', `${before.runtime?.cpuCount ?? '?'} cores (${before.runtime?.platform ?? '?'})`, `${after.runtime?.cpuCount ?? '?'} cores (${after.runtime?.platform ?? '?'})`);
   for (const [side, r] of [['before', before], ['after', after]] as const) {
+    const cut = r.runs.filter((m) => m.partial).map((m) => m.mode);
+    if (cut.length) {
+      out.push(`The ${side} run was cut short in ${cut.join(', ')}: wall time, throughput and stalls stop at the cut and are not compared.`);
+    }
     if (!r.quality.trustworthy) {
       const load = r.quality.backgroundCpuFrac;
       out.push(`The machine was busy during the ${side} run${load === null ? '' : ` (other processes used ${fmtPct(load)} of its CPU)`}: its lags and times are inflated.`);

@@ -50,3 +50,23 @@ function inRouteWords(report: Report, planned: string, step: NextStep['advice'])
   const title = routeStepTitle(report, planned, step.id);
   return title ? { ...step, title } : step;
 }
+
+/** Lines of a fix that call into a pool or the loop's executor: the line where the change happens. */
+const OFFLOAD_CALL = /\b(to_thread|run_in_executor|run_in_threadpool|submit|runInWorker|runInChild|run)\s*\(/;
+
+/**
+ * The 0-based line of `fix` a reader must see first: the last line that makes the call
+ * (the function's name, or an offloading call), not an import; null when none does. A
+ * setup block opens on imports and a pool, and the call it exists for comes at its end.
+ */
+export function keyLineOf(fix: string, qualname: string | null): number | null {
+  const name = qualname?.split('.').pop();
+  const calls = (line: string) => (name && new RegExp(`\\b${name.replace(/[$]/g, '\\$&')}\\b`).test(line)) || OFFLOAD_CALL.test(line);
+  const lines = fix.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i].trim();
+    if (!line || /^(from|import)\s|^(const|let|var)\s.*\brequire\(|^(#|\/\/)/.test(line) || /^(async\s+)?(def|function)\s/.test(line)) continue;
+    if (calls(line)) return i;
+  }
+  return null;
+}

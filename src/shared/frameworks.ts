@@ -29,10 +29,17 @@ export const FRAMEWORKS = {
 export type FrameworkName = keyof typeof FRAMEWORKS;
 export const FRAMEWORK_NAMES = Object.keys(FRAMEWORKS) as FrameworkName[];
 
+/** A known framework's entry; undefined for a name from a newer sidecar or report (then worded as a plain function). */
+export function frameworkInfo(name: string): FrameworkInfo | undefined {
+  return Object.prototype.hasOwnProperty.call(FRAMEWORKS, name) ? FRAMEWORKS[name as FrameworkName] : undefined;
+}
+
 /**
  * "3 concurrent requests" for a route's report (each call stands for one request to it),
- * else "3 concurrent calls": the settings line of every view's header.
+ * else "3 concurrent calls": the settings line of every view's header. A framework this
+ * version does not know is worded as a plain function, as the headline does.
  */
-export function concurrentCalls(report: { settings: { concurrency: number }; target: { framework?: unknown } }): string {
-  return `${report.settings.concurrency} concurrent ${report.target.framework ? 'requests' : 'calls'}`;
+export function concurrentCalls(report: { settings: { concurrency: number }; target: { framework?: { name: string } } }): string {
+  const route = report.target.framework && frameworkInfo(report.target.framework.name);
+  return `${report.settings.concurrency} concurrent ${route ? 'requests' : 'calls'}`;
 }

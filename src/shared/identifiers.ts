@@ -20,3 +20,12 @@ export const RESERVED_WORDS: ReadonlySet<string> = new Set([
   'export', 'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return',
   'super', 'switch', 'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'yield',
 ]);
+
+/**
+ * Words that are not binding names in strict code (ES modules, classes, `'use strict'`
+ * files, TypeScript output): `() => package` there is "Unexpected strict mode reserved
+ * word", a SyntaxError that would fail the whole module's load.
+ */
+export const STRICT_RESERVED_WORDS: ReadonlySet<string> = new Set([
+  ...RESERVED_WORDS, 'implements', 'interface', 'let', 'package', 'private', 'protected', 'public', 'static', 'arguments', 'eval',
+]);

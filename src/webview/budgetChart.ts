@@ -1,10 +1,11 @@
 /**
- * The figure under the headline (issue 16): each measured mode's longest lag as a bar
+ * The figure under the headline (issue 16): each measured mode's longest lag as a dot
  * against the lag budget, dashed. The headline's rule is "max lag within the budget"
  * (advice/budget.ts withinBudget), so this is the figure that decides it, every mode
  * at once: the planned mode over the line, the alternative under it. A log scale, as
- * lags run from a fraction of a millisecond to seconds; each bar says its value, and a
- * bar over the budget is marked ▲ as the table's cells are (not by colour alone).
+ * lags run from a fraction of a millisecond to seconds: dots, not bars, since a bar's
+ * length on a log axis says nothing. Each dot says its value; one over the budget is
+ * marked ▲ as the table's cells are (not by colour alone), one cut short says so.
  */
 import uPlot from 'uplot';
 import type { ModeRun } from '../shared/protocol';
@@ -26,8 +27,10 @@ export interface BudgetChartOptions {
 
 export function budgetChart(el: HTMLElement, runs: ModeRun[], opts: BudgetChartOptions): Chart {
   const maxes = runs.map((r) => Math.max(FLOOR_MS, r.lag.maxMs));
-  const lo = Math.min(opts.budgetMs, ...maxes);
-  const hi = Math.max(opts.budgetMs, ...maxes);
+  // A budget of 0 (allowed) has no place on a log scale: its line sits at the floor.
+  const budgetAt = Math.max(FLOOR_MS, opts.budgetMs);
+  const lo = Math.min(budgetAt, ...maxes);
+  const hi = Math.max(budgetAt, ...maxes);
   const font = getComputedStyle(document.body).fontFamily || 'sans-serif';
   const u = new uPlot(
     {
@@ -55,7 +58,7 @@ export function budgetChart(el: HTMLElement, runs: ModeRun[], opts: BudgetChartO
           values: (_u, splits) => splits.map((v) => fmtMs(v)),
         },
       ],
-      hooks: { draw: [(self) => drawBars(self, runs, maxes, opts, font)] },
+      hooks: { draw: [(self) => drawDots(self, runs, maxes, budgetAt, opts, font)] },
     },
     [runs.map((_, i) => i), maxes],
     el,
@@ -63,27 +66,14 @@ export function budgetChart(el: HTMLElement, runs: ModeRun[], opts: BudgetChartO
   return { destroy: () => u.destroy(), resize: (width) => u.setSize({ width, height: HEIGHT }), pointCount: () => runs.length, view: () => null };
 }
 
-/** The bars, their values and the budget line, on top of the axes uPlot drew. */
-function drawBars(u: uPlot, runs: ModeRun[], maxes: number[], opts: BudgetChartOptions, font: string): void {
+/** The dots, their values and the budget line, on top of the axes uPlot drew. */
+function drawDots(u: uPlot, runs: ModeRun[], maxes: number[], budgetAt: number, opts: BudgetChartOptions, font: string): void {
   const ctx = u.ctx;
   const px = uPlot.pxRatio;
-  const { left, top, width, height } = u.bbox;
-  const slot = width / Math.max(1, runs.length);
-  const barWidth = Math.min(slot * 0.5, 72 * px);
-  const base = top + height;
+  const { left, width } = u.bbox;
+  const radius = 7 * px;
   ctx.save();
-  ctx.font = `${12 * px}px ${font}`;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'bottom';
-  runs.forEach((run, i) => {
-    const x = u.valToPos(i, 'x', true);
-    const y = u.valToPos(maxes[i], 'y', true);
-    ctx.fillStyle = opts.theme.mode(run.mode);
-    ctx.fillRect(x - barWidth / 2, y, barWidth, base - y);
-    ctx.fillStyle = opts.theme.fg;
-    ctx.fillText(`${run.lag.maxMs > opts.budgetMs ? '▲ ' : ''}${fmtMs(run.lag.maxMs)}`, x, y - 3 * px);
-  });
-  const y = Math.round(u.valToPos(opts.budgetMs, 'y', true)) + 0.5;
+  const y = Math.round(u.valToPos(budgetAt, 'y', true)) + 0.5;
   ctx.strokeStyle = opts.theme.threshold;
   ctx.lineWidth = 2 * px;
   ctx.setLineDash([8 * px, 4 * px]);
@@ -91,6 +81,23 @@ function drawBars(u: uPlot, runs: ModeRun[], maxes: number[], opts: BudgetChartO
   ctx.moveTo(left, y);
   ctx.lineTo(left + width, y);
   ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.font = `${12 * px}px ${font}`;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'bottom';
+  runs.forEach((run, i) => {
+    const x = u.valToPos(i, 'x', true);
+    const yv = u.valToPos(maxes[i], 'y', true);
+    ctx.fillStyle = opts.theme.mode(run.mode);
+    ctx.strokeStyle = opts.theme.fg;
+    ctx.lineWidth = 1 * px;
+    ctx.beginPath();
+    ctx.arc(x, yv, radius, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.stroke();
+    ctx.fillStyle = opts.theme.fg;
+    ctx.fillText(`${run.lag.maxMs > opts.budgetMs ? '▲ ' : ''}${fmtMs(run.lag.maxMs)}${run.partial ? ' (cut short)' : ''}`, x, yv - radius - 3 * px);
+  });
   ctx.restore();
 }
 

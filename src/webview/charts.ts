@@ -224,12 +224,13 @@ export function timelineChart(el: HTMLElement, run: ModeRun, opts: { width: numb
 }
 
 /** The series the legend hid, if any. */
-function hiddenView(u: uPlot): ChartView | null {
+export function hiddenView(u: uPlot): ChartView | null {
   const hidden = u.series.flatMap((s, i) => (i > 0 && s.show === false ? [i] : []));
   return hidden.length ? { hidden } : null;
 }
 
-function isDecade(v: number): boolean {
+/** A power of ten (log axes label only those). */
+export function isDecade(v: number): boolean {
   const e = Math.log10(v);
   return Math.abs(e - Math.round(e)) < 1e-6;
 }

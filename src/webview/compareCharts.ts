@@ -10,7 +10,7 @@ import { cdfOnGrid, decimateMinMax, logGrid } from '../stats/decimate';
 import { sortedCopy } from '../stats/percentiles';
 import type { ModeRun } from '../shared/protocol';
 import { fmtMs } from '../shared/format';
-import { axes, Chart, ChartView, Theme } from './charts';
+import { axes, Chart, ChartView, hiddenView, isDecade, Theme } from './charts';
 
 const HEIGHT = 170;
 const CDF_HEIGHT = 220;
@@ -152,12 +152,3 @@ export function compareCdfChart(el: HTMLElement, modes: { mode: string; before: 
   return { destroy: () => u.destroy(), resize: (width) => u.setSize({ width, height: CDF_HEIGHT }), pointCount: () => grid.length * lines.length, view: () => hiddenView(u) };
 }
 
-function hiddenView(u: uPlot): ChartView | null {
-  const hidden = u.series.flatMap((s, i) => (i > 0 && s.show === false ? [i] : []));
-  return hidden.length ? { hidden } : null;
-}
-
-function isDecade(v: number): boolean {
-  const e = Math.log10(v);
-  return Math.abs(e - Math.round(e)) < 1e-6;
-}

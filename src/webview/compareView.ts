@@ -66,7 +66,9 @@ function verdictChange(c: Comparison): HTMLElement {
     'data-testid': 'verdict-change', 'data-changed': String(changed),
   },
   icon(improved ? 'pass' : worsened ? 'error' : changed ? 'arrow-swap' : 'dash'), ' ',
-  changed ? `Verdict changed: ${words}` : `Verdict unchanged: ${after.word} ${how(after.mode)}`);
+  changed ? `Verdict changed: ${words}` : `Verdict unchanged: ${after.word} ${how(after.mode)}`,
+  // At the budget's edge a change within the noise flips the verdict: say so rather than celebrate.
+  c.verdicts.withinNoise ? h('span', { class: 'within-noise', 'data-testid': 'verdict-within-noise' }, ' — the longest lag moved within the noise, at the budget\'s edge: rerun both to confirm') : null);
 }
 
 function runsHeader(c: Comparison, fallbackBudgetMs: number): HTMLElement {
@@ -96,6 +98,7 @@ function runsHeader(c: Comparison, fallbackBudgetMs: number): HTMLElement {
 
 const JUDGEMENT_WORD: Record<Delta['judgement'], string> = {
   better: 'better', worse: 'worse', noise: 'within noise', same: 'no change', 'only-before': 'not measured after', 'only-after': 'not measured before',
+  'cut-short': 'cut short: not compared',
 };
 
 function deltaCell(d: Delta): HTMLElement {

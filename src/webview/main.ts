@@ -198,6 +198,11 @@ class App {
     });
     if (history) this.root.appendChild(history);
     for (const draw of pending) draw();
+    this.rendered(started);
+  }
+
+  /** What tests and the busy check read of the last render: done, its time, when, and how many charts. */
+  private rendered(started: number): void {
     document.body.dataset.rendered = 'true';
     document.body.dataset.renderMs = String(Math.round(performance.now() - started));
     document.body.dataset.renderedAtMs = String(Math.round(performance.now()));
@@ -216,9 +221,7 @@ class App {
       compare: (id) => this.post({ type: 'compare', id }),
     });
     if (history) this.root.appendChild(history);
-    document.body.dataset.rendered = 'true';
-    document.body.dataset.renderMs = String(Math.round(performance.now() - started));
-    document.body.dataset.charts = String(this.charts.length);
+    this.rendered(started);
   }
 
 

@@ -8,7 +8,8 @@
 import type { ModeRun, Report } from '../shared/protocol';
 import type { LiveProgress } from '../shared/webviewProtocol';
 import { plannedModeOf } from '../advice/advise';
-import { nextStep, NextStep } from '../report/nextStep';
+import { withinBudget } from '../advice/budget';
+import { keyLineOf, nextStep, NextStep } from '../report/nextStep';
 import { hasLag } from '../report/textTable';
 import { verdicts } from '../report/verdict';
 import { budgetChart } from './budgetChart';
@@ -70,7 +71,11 @@ export function reportLayout(col: HTMLElement, report: Report, ctx: ReportLayout
   const top = h('section', { class: 'verdict-top', 'data-testid': 'verdict-top', 'aria-label': 'Verdict' }, header(report, ctx.running));
   col.appendChild(top);
   const step = nextStep(report);
-  if (step) top.appendChild(changeBlock(step, ctx.copy));
+  if (step) {
+    const block = changeBlock(step, report.target.qualname, ctx.copy);
+    top.appendChild(block.el);
+    draws.push(block.reveal);
+  }
   const figure = ctx.running ? null : budgetFigure(report, measured.filter(hasLag), ctx);
   if (figure) {
     top.appendChild(figure.el);
@@ -94,27 +99,49 @@ export function reportLayout(col: HTMLElement, report: Report, ctx: ReportLayout
   return draws;
 }
 
-/** The change the headline asks for ("Change:"), or how to write a safe plan ("How:"), with its code and a Copy button. */
-function changeBlock(step: NextStep, copy: ReportLayoutContext['copy']): HTMLElement {
+/**
+ * The change the headline asks for ("Change:"), or how to write a safe plan ("How:"), with
+ * its code and a Copy button. The line making the call is marked and scrolled into the
+ * box (`reveal`, once laid out): a setup block opens on imports, and the call comes last.
+ */
+function changeBlock(step: NextStep, qualname: string | null, copy: ReportLayoutContext['copy']): { el: HTMLElement; reveal: () => void } {
   const fix = step.advice.fix;
-  return h('section', { class: `next-step ${step.kind}`, 'data-testid': 'next-step', 'data-advice-id': step.advice.id, 'aria-labelledby': 'next-step-h' },
+  const key = keyLineOf(fix, qualname);
+  const lines = fix.split('\n');
+  const mark = key === null ? null : h('mark', { class: 'key-line', 'data-testid': 'next-step-key' }, lines[key]);
+  const code = key === null
+    ? h('code', {}, fix)
+    : h('code', {}, lines.slice(0, key).map((l) => `${l}\n`).join(''), mark, lines.slice(key + 1).map((l) => `\n${l}`).join(''));
+  const pre = h('pre', { class: 'fix', 'data-testid': 'next-step-code', tabindex: 0, 'aria-label': 'The code for this change' }, code);
+  const el = h('section', { class: `next-step ${step.kind}`, 'data-testid': 'next-step', 'data-advice-id': step.advice.id, 'aria-labelledby': 'next-step-h' },
     h('h2', { id: 'next-step-h' }, h('span', { class: 'step-kind' }, step.kind === 'change' ? 'Change: ' : 'How: '), step.advice.title),
-    h('div', { class: 'fix-wrap' },
-      // Focusable: a long block scrolls in its own box, by keyboard too.
-      h('pre', { class: 'fix', 'data-testid': 'next-step-code', tabindex: 0, 'aria-label': 'The code for this change' }, h('code', {}, fix)),
+    // Focusable: a long block scrolls in its own box, by keyboard too.
+    h('div', { class: 'fix-wrap' }, pre,
       copy ? h('button', { class: 'secondary small copy-fix', 'data-action': 'copy-fix', 'aria-label': 'Copy the code', title: 'Copy the code', onclick: () => copy(fix, 'the code') }, icon('copy'), 'Copy') : null,
     ),
   );
+  const reveal = () => {
+    if (!mark || pre.scrollHeight <= pre.clientHeight) return;
+    // The marked line with two lines after it in view, or the end of the block.
+    const below = 2 * mark.offsetHeight;
+    pre.scrollTop = Math.min(pre.scrollHeight - pre.clientHeight, Math.max(0, mark.offsetTop + mark.offsetHeight + below - pre.clientHeight));
+  };
+  return { el, reveal };
 }
 
 /** Max lag per measured mode against the budget; null when no mode has lag samples. */
 function budgetFigure(report: Report, runs: ModeRun[], ctx: ReportLayoutContext): { el: HTMLElement; draw: () => void } | null {
   if (!runs.length) return null;
   const planned = plannedModeOf(report);
+  // The headline's rule (withinBudget): over the budget, or cut short (no verdict either way).
   const over = runs.filter((r) => r.lag.maxMs > ctx.budgetMs).map((r) => r.mode);
+  const cut = runs.filter((r) => r.partial || r.status !== 'ok').map((r) => r.mode);
+  const within = runs.filter((r) => withinBudget(r, ctx.budgetMs));
+  const verdict = [over.length ? `over the budget: ${over.join(', ')}` : '', cut.length ? `cut short: ${cut.join(', ')}` : '',
+    within.length === runs.length ? 'every mode within it' : ''].filter(Boolean).join('; ');
   const el = h('figure', {
-    class: 'chart budget-figure', 'data-chart': 'budget', role: 'img',
-    'aria-label': `Max lag per mode against the ${fmtMs(ctx.budgetMs)} budget: ${runs.map((r) => `${r.mode} ${fmtMs(r.lag.maxMs)}`).join(', ')}${over.length ? `; over the budget: ${over.join(', ')}` : '; every mode within it'}`,
+    class: 'chart budget-figure', 'data-chart': 'budget',
+    'aria-label': `Max lag per mode against the ${fmtMs(ctx.budgetMs)} budget: ${runs.map((r) => `${r.mode} ${fmtMs(r.lag.maxMs)}`).join(', ')}${verdict ? `; ${verdict}` : ''}`,
   }, h('figcaption', {}, 'Longest ', term('lag', 'lag'), ' per mode (log scale) against the ', term('budget', `${fmtMs(ctx.budgetMs)} budget`), ' (dashed); ▲ over it'));
   const theme = readTheme();
   return { el, draw: () => ctx.charts.add(el, (t) => budgetChart(el, runs, { width: chartWidth(el), theme: t, budgetMs: ctx.budgetMs, planned }), theme) };
@@ -167,14 +194,14 @@ function chartSections(col: HTMLElement, report: Report, measured: ModeRun[], ct
   const section = h('section', { class: 'charts', 'aria-labelledby': 'lag-h' }, h('h2', { id: 'lag-h' }, ...explain('Loop lag over time')));
   col.appendChild(section);
   for (const run of measured) {
-    const fig = h('figure', { class: 'chart', 'data-chart': `lag-${run.mode}`, role: 'img', 'aria-label': `${run.mode}: lag over time, max ${run.lag.maxMs} ms, ${run.lag.stallCount} stalls. Drag to zoom, double-click to reset.` },
+    const fig = h('figure', { class: 'chart', 'data-chart': `lag-${run.mode}`, 'aria-label': `${run.mode}: lag over time, max ${run.lag.maxMs} ms, ${run.lag.stallCount} stalls. Drag to zoom, double-click to reset.` },
       h('figcaption', {}, swatch(run.mode, theme), run.mode, ' — ', ...explain(`${run.lag.sampleCount} heartbeats over ${Math.round(run.wallMs)} ms`), ' · dashed: the ', term('stall', 'stall'), ` threshold (${fmtMs(stallMs)})`,
         // Node: how busy the loop was, next to how late it was.
         run.elu !== undefined && run.elu !== null ? h('span', { class: 'elu', 'data-testid': `elu-${run.mode}` }, ` · event loop busy ${Math.round(run.elu * 100)}% (`, term('elu', 'ELU'), ')') : null));
     section.appendChild(fig);
     draws.push(() => ctx.charts.add(fig, (t, view) => lagChart(fig, run, { stallMs, log: ctx.logScale, width: chartWidth(fig), theme: t, view }), theme));
   }
-  const dist = h('figure', { class: 'chart', 'data-chart': 'cdf', role: 'img', 'aria-label': 'Lag distribution of each mode (cumulative)' },
+  const dist = h('figure', { class: 'chart', 'data-chart': 'cdf', 'aria-label': 'Lag distribution of each mode (cumulative)' },
     h('figcaption', {}, ...explain('Lag distribution (share of heartbeats at or below each lag)')));
   col.appendChild(h('section', { class: 'charts', 'aria-labelledby': 'cdf-h' }, h('h2', { id: 'cdf-h' }, 'Distribution'), dist));
   draws.push(() => ctx.charts.add(dist, (t, view) => cdfChart(dist, measured, { width: chartWidth(dist), theme: t, stallMs, view }), theme));
@@ -183,7 +210,7 @@ function chartSections(col: HTMLElement, report: Report, measured: ModeRun[], ct
   const tl = h('section', { class: 'charts', 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Tasks by worker'));
   col.appendChild(tl);
   for (const run of withTasks) {
-    const fig = h('figure', { class: 'chart', 'data-chart': `timeline-${run.mode}`, role: 'img', 'aria-label': `${run.mode}: ${run.tasks.length} tasks on ${new Set(run.tasks.map((t) => t.worker)).size} workers; grey is time queued, colour is time running` },
+    const fig = h('figure', { class: 'chart', 'data-chart': `timeline-${run.mode}`, 'aria-label': `${run.mode}: ${run.tasks.length} tasks on ${new Set(run.tasks.map((t) => t.worker)).size} workers; grey is time queued, colour is time running` },
       h('figcaption', {}, `${run.mode} — queued (grey) and running (colour) per worker`));
     tl.appendChild(fig);
     draws.push(() => ctx.charts.add(fig, (t) => timelineChart(fig, run, { width: chartWidth(fig), theme: t }), theme));

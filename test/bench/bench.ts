@@ -19,6 +19,7 @@ import { fidelity, idleFloor, latency, probeOverhead, RuntimeName, SHARED_MEASUR
 import { nodeAttribution } from './attributionNode';
 import { loadGenerator } from './load';
 import { serveProbe } from './serveProbe';
+import { webviewMemory } from './webviewMemory';
 import { isolation, nodePoolTransfer } from './oneRuntime';
 import { BENCH_RUNTIMES, PYTHON } from './runtimes';
 
@@ -54,7 +55,8 @@ async function main(): Promise<void> {
     ['environment', environment], ['idle floor', python(idleFloor)], ['fidelity', python(fidelity)],
     ['probe overhead', python(probeOverhead)], ['isolation', isolation], ['latency', python(latency)], ['python attribution', attributionPython],
     ['node engine', nodeEngine], ['node pool transfer', nodePoolTransfer], ['node attribution', nodeAttribution],
-    ['load generator', loadGenerator], ['serve probe', serveProbe], ['host costs', hostCosts], ['report UI', uiRender], ['extension', extensionActivation],
+    ['load generator', loadGenerator], ['serve probe', serveProbe], ['host costs', hostCosts], ['report UI', uiRender], ['report UI memory', webviewMemory],
+    ['extension', extensionActivation],
   ];
   // LOOPLAG_BENCH_ONLY=isolation,latency runs only those sections (and the environment).
   const only = process.env.LOOPLAG_BENCH_ONLY?.split(',').map((x) => x.trim());

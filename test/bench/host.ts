@@ -11,38 +11,14 @@ import * as zlib from 'node:zlib';
 import { buildReport, SessionState } from '../../src/report/buildReport';
 import { standaloneHtml } from '../../src/report/html';
 import { applyLiveDelta, liveDelta } from '../../src/shared/liveReport';
-import { Mode, RawWindow, Report, RunSettings, SidecarMessage } from '../../src/shared/protocol';
+import { Mode, Report, RunSettings, SidecarMessage } from '../../src/shared/protocol';
 import { ToWebview } from '../../src/shared/webviewProtocol';
 import { lagStats } from '../../src/stats/lagStats';
 import { CHROMIUM, launchChromium } from '../support/browser';
+import { lcg, syntheticWindow } from '../support/syntheticReport';
 import * as fakeVscode from '../support/fakeVscode';
 import { kb, median, ms, progress, REPO, Table } from './format';
 import { TARGETS } from './runtimes';
-
-/** A seeded generator: the synthetic data is the same on every run. */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-/** A window of `n` heartbeat samples: mostly ~0.1 ms, with a 1-in-500 stall. */
-function syntheticWindow(mode: Mode, n: number, rand: () => number): RawWindow {
-  const samples: number[][] = [];
-  let tMs = 0;
-  for (let i = 0; i < n; i++) {
-    const lag = rand() < 0.002 ? 20 + rand() * 200 : rand() * 0.2;
-    tMs += 1 + lag;
-    samples.push([Math.round(tMs * 1e4) / 1e4, Math.round(lag * 1e4) / 1e4]);
-  }
-  const tasks = Array.from({ length: 10 }, (_, id) => ({
-    id, queuedMs: 0, startMs: id * 100, endMs: id * 100 + 100, worker: 'event loop', cpuMs: 100, error: null,
-  }));
-  return {
-    mode, status: 'ok', error: null, wallMs: tMs, startupMs: null, workers: 1, tasks, samples,
-    gilWaitsMs: samples.map((s) => s[1] / 2), cpu: { userMs: tMs, systemMs: 1 }, backgroundCpuFrac: 0,
-    output: { stdout: '', stderr: '', truncated: false, stdoutBytes: 0, stderrBytes: 0 },
-  };
-}
 
 function timeIt(reps: number, fn: () => void): number {
   fn(); // warm-up (JIT)

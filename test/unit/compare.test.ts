@@ -110,3 +110,37 @@ test('the better and worse colours are text colours: 4.5:1 on each kind\'s backg
 function pick(d: { judgement: string; arrow: string; diff: number | null; frac: number | null }) {
   return { judgement: d.judgement, arrow: d.arrow, diff: d.diff, frac: d.frac };
 }
+
+test('a run cut short: its wall time, throughput and stalls are not compared, and the unlike-runs list says so', () => {
+  const { before, after } = comparePair();
+  const cut: Report = structuredClone(after);
+  const thread = cut.runs.find((r) => r.mode === 'thread')!;
+  Object.assign(thread, { status: 'failed', partial: true, wallMs: thread.wallMs * 0.3 });
+  const c = compareReports(before, cut);
+  const rows = c.deltas.filter((d) => d.mode === 'thread');
+  for (const key of ['wall', 'throughput', 'stalls']) {
+    assert.equal(rows.find((d) => d.figure.key === key)?.judgement, 'cut-short', `${key} of a cut run is not judged`);
+  }
+  assert.notEqual(rows.find((d) => d.figure.key === 'max')?.judgement, 'cut-short', 'the lags it saw still compare');
+  assert.ok(c.unfair.some((u) => /^The after run was cut short in thread: wall time, throughput and stalls stop at the cut/.test(u)), c.unfair.join('\n'));
+  assert.equal(c.verdicts.after.word, 'Cut short');
+});
+
+test('exact counts are never ≈; a verdict flipped by a lag change within the noise says so; heartbeat, switch interval and GIL probe differences are named', () => {
+  assert.equal(judgeDelta(figure('errors'), 200, 191).judgement, 'better', 'nine fewer calls raised is a change, not noise');
+  assert.equal(figure('elu').fmtDelta(0.004), '+0.4 pts');
+  const { before } = comparePair();
+  const a: Report = structuredClone(before);
+  const b: Report = structuredClone(before);
+  b.createdAt = new Date(Date.parse(a.createdAt) + 1000).toISOString();
+  const planned = verdictOf(a).mode;
+  const budget = a.settings.lagBudgetMs ?? 100;
+  a.runs.find((r) => r.mode === planned)!.lag.maxMs = budget * 0.99;
+  b.runs.find((r) => r.mode === planned)!.lag.maxMs = budget * 1.01;
+  const c = compareReports(a, b);
+  assert.deepEqual([c.verdicts.before.word, c.verdicts.after.word, c.verdicts.changed, c.verdicts.withinNoise], ['Safe', 'Not safe', true, true]);
+  b.settings = { ...b.settings, heartbeatMs: b.settings.heartbeatMs * 5, gilProbe: !b.settings.gilProbe };
+  const unfair = compareReports(a, b).unfair;
+  assert.ok(unfair.some((u) => u.startsWith('Different heartbeat:')), unfair.join('\n'));
+  assert.ok(unfair.some((u) => u.startsWith('Different GIL probe:')), unfair.join('\n'));
+});

@@ -1,7 +1,8 @@
 /**
  * A route's report counts requests, not calls (issue 16, "in the framework's words"): the
  * settings line of the CLI table and of the Markdown says "3 concurrent requests" when
- * report target.framework is set, and "3 concurrent calls" as before otherwise. (The
+ * report target.framework names a framework this version knows, and "3 concurrent calls"
+ * as before otherwise. (The
  * panel's header: test/webview/routeHeader.test.ts.)
  */
 import assert from 'node:assert/strict';
@@ -29,6 +30,8 @@ test('concurrentCalls: requests for a route, calls otherwise', () => {
   const n = fixture().settings.concurrency;
   assert.equal(concurrentCalls(fixture(ROUTE)), `${n} concurrent requests`);
   assert.equal(concurrentCalls(fixture()), `${n} concurrent calls`);
+  // A framework a newer sidecar names: worded as a plain function, as the headline is.
+  assert.equal(concurrentCalls({ settings: { concurrency: n }, target: { framework: { name: 'litestar' } } }), `${n} concurrent calls`);
 });
 
 test('the CLI table\'s header says "concurrent requests" for a route, "concurrent calls" otherwise', () => {

@@ -51,6 +51,19 @@ test('a FastAPI `def` endpoint over budget: "Not safe as written", every other r
     'it blocks every other request for up to 1.09 s (budget 100.0 ms) (busy machine: rerun to confirm). In a process pool it is: p99 7.24 ms, max 15.7 ms, 1.72× inline throughput.');
 });
 
+test('a thread run on another pool than FastAPI\'s (--workers, or a report from before thread mode took its size): the sentence names the threads measured', () => {
+  const safe = fixture('numpy-matmul-threads', { name: 'fastapi', route: 'GET /matmul', runsIn: 'threadpool', threadpoolSize: 40 });
+  safe.runs.find((m) => m.mode === 'thread')!.workers = 4;
+  assert.equal(headline(safe), 'Safe as written (GET /matmul): FastAPI runs `def` endpoints in its threadpool; with 6 concurrent requests on 4 threads (FastAPI\'s pool has 40) ' +
+    'the loop stayed responsive (lag p99 29.0 ms, max 29.5 ms, budget 100.0 ms) (busy machine: rerun to confirm).');
+  const notSafe = fixture('cpu-bound-python', DEF_ENDPOINT);
+  notSafe.runs.find((m) => m.mode === 'thread')!.workers = 1;
+  assert.match(headline(notSafe), /^Not safe as written: FastAPI runs this `def` endpoint \(POST \/score\) in its threadpool, yet at 4 concurrent requests on 1 thread \(FastAPI's pool has 40\) it blocks every other request for up to 1\.09 s/);
+  assert.match(nextStep(notSafe)!.advice.title, /at 4 concurrent requests on 1 thread \(FastAPI's pool has 40\)$/);
+  // The pool FastAPI would use for 4 requests (min(40, 4)): nothing to add.
+  assert.doesNotMatch(headline(fixture('cpu-bound-python', DEF_ENDPOINT)), / on \d+ threads?/);
+});
+
 test('an `async def` endpoint over budget: it blocks every other request; "Declared as `def`" when threads were clean, a process pool otherwise', () => {
   // numpy releases the GIL: its thread run stayed within budget, so `def` is the way out.
   const clean = headline(fixture('numpy-matmul-threads', ASYNC_ENDPOINT, true));
@@ -102,12 +115,22 @@ test('the framework decides the inferred plan: a `def` endpoint in the threadpoo
   assert.match(headline(r), /^Not safe as written: this Express handler blocks every other request/);
 });
 
-test('the report validator accepts exactly the frameworks of the table', () => {
+test('the report validator takes any framework name (a report from a newer sidecar opens); an unknown one is worded as a plain function', () => {
   const r = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reports', 'numpy-matmul-threads.json'), 'utf8'));
   for (const name of FRAMEWORK_NAMES) {
     r.target.framework = { name, runsIn: 'loop' };
     assert.equal(Report.parse(r).target.framework?.name, name);
   }
-  r.target.framework = { name: 'django', runsIn: 'threadpool' };
+  r.target.framework = { name: 'django', route: 'GET /index', runsIn: 'threadpool', threadpoolSize: 40 };
+  const later = Report.parse(r);
+  assert.equal(later.target.framework?.name, 'django');
+  const plain = fixture('numpy-matmul-threads');
+  assert.equal(headline(later), headline(plain));
+  assert.deepEqual(nextStep(later), nextStep(plain));
+  // Names that are properties of every object are not table entries either.
+  later.target.framework!.name = 'constructor';
+  assert.equal(headline(later), headline(plain));
+  // Where it runs is still checked: a value no version knows is a bad report.
+  r.target.framework = { name: 'django', runsIn: 'process' };
   assert.throws(() => Report.parse(r), /framework/);
 });

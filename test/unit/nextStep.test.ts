@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { headline } from '../../src/advice/advise';
 import { reportMarkdown } from '../../src/report/markdown';
 import { SNIPPETS } from '../../src/advice/snippets';
-import { nextStep } from '../../src/report/nextStep';
+import { keyLineOf, nextStep } from '../../src/report/nextStep';
 import { formatReportText } from '../../src/report/textTable';
 import { Report } from '../../src/shared/protocol';
 import { FIXTURES } from '../support/helpers';
@@ -100,4 +100,12 @@ test('a change whose setup block the report shows once, under an earlier advice,
   assert.equal(step?.advice.id, 'gil-held-native');
   assert.equal(step?.advice.fix, first.fix);
   assert.match(formatReportText(r), /^ {2}change: Threads cannot help \(gil-held-native\)/m);
+});
+
+test('keyLineOf: the last line making the call, past imports, requires, comments and definitions; null when no line calls', () => {
+  const fastapi = ['import asyncio', 'from work import render', '', '@app.get("/r")', 'async def handler():', '    # render off the loop', '    return await asyncio.to_thread(render, 3)', ''].join('\n');
+  assert.equal(keyLineOf(fastapi, 'render'), 6);
+  const node = ["const { render } = require('./work');", 'function runInWorker(...args) {', '  return new Promise(() => {});', '}', 'async function handler() {', '  return runInWorker(3);', '}'].join('\n');
+  assert.equal(keyLineOf(node, 'lib.render'), 5);
+  assert.equal(keyLineOf('# OMP_NUM_THREADS=1 before start\nimport os', 'render'), null);
 });

@@ -77,3 +77,49 @@ test('frameworkOf: getters that throw and look-alikes are not apps', () => {
   const lookAlike = Object.assign(() => undefined, { stack: [{ route: { path: '/x', stack: [{ handle: fn, method: 'get' }] } }] });
   assert.equal(frameworkOf(fn, { ...loaded(exports), scope: [() => { throw new ReferenceError('x'); }, () => lookAlike] }), undefined);
 });
+
+test('callBindings: names strict code reserves get no getter (`const package = make(` in an ES module\'s template literal would be a SyntaxError)', () => {
+  const words = ['package', 'interface', 'let', 'static', 'implements', 'private', 'protected', 'public', 'await', 'yield', 'eval', 'arguments'];
+  const source = [...words.map((w) => `const ${w} = make(1);`), 'const app = express();'];
+  assert.deepEqual(callBindings(source), ['app']);
+  assert.match(instrument(source.join('\n'), { qualname: 'f', lines: null, args: '' }).code, /scope: \[\(\) => app\],/);
+  // A target named so is reached through the exports: no `() => [undefined, package]`.
+  assert.doesNotMatch(instrument('export { f as package };', { qualname: 'package', lines: null, args: '' }).code, /target:/);
+});
+
+test('frameworkOf reads exports without running user code: an accessor is skipped, not called', () => {
+  const app = express();
+  const render = () => undefined;
+  app.get('/render', render);
+  let connects = 0;
+  const exports = { app, get db() { connects++; return app; } };
+  assert.deepEqual(frameworkOf(render, loaded(exports)), { name: 'express', route: 'GET /render', runsIn: 'loop' });
+  assert.equal(connects, 0, 'the `db` getter ran');
+});
+
+test('frameworkOf never throws: exports and bindings that are Proxies whose every trap throws mean no field', () => {
+  const fn = () => undefined;
+  const boom = () => { throw new Error('trap'); };
+  const traps = { get: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, has: boom, getPrototypeOf: boom };
+  const hostileObject = new Proxy({}, traps);
+  const hostileFunction = new Proxy(() => undefined, traps);
+  assert.equal(frameworkOf(fn, loaded(hostileObject)), undefined);
+  assert.equal(frameworkOf(fn, loaded(hostileFunction, [hostileObject, hostileFunction])), undefined);
+  // A hostile export beside a real app: the app still answers.
+  const app = express();
+  app.get('/x', fn);
+  assert.deepEqual(frameworkOf(fn, loaded({ hostileFunction, app })), { name: 'express', route: 'GET /x', runsIn: 'loop' });
+});
+
+test('frameworkOf: apps before routers, whatever the declaration order (a router\'s own path lacks the prefix it is mounted under)', () => {
+  const api = express.Router();
+  const app = express();
+  const items = () => undefined;
+  api.get('/items', items);
+  app.use('/api', api);
+  // Declared router first: `GET /items` would be wrong (the app serves /api/items); through the app the prefix is a RegExp, so no route.
+  assert.deepEqual(frameworkOf(items, loaded({}, [api, app])), { name: 'express', runsIn: 'loop' });
+  assert.deepEqual(frameworkOf(items, loaded({ api, app })), { name: 'express', runsIn: 'loop' });
+  // A router no app in reach mounts: its own path is all there is.
+  assert.deepEqual(frameworkOf(items, loaded({}, [api])), { name: 'express', route: 'GET /items', runsIn: 'loop' });
+});

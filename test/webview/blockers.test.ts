@@ -15,7 +15,7 @@ import { sharePercent } from '../../src/shared/blockerPhrases';
 import { fmtMs } from '../../src/shared/format';
 import type { Attribution, Blocker, ModeRun, Report } from '../../src/shared/protocol';
 import { Report as ReportSchema } from '../../src/shared/protocol';
-import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
+import { launchChromium, openPanelPage, SECURITY_PROBE, serveWebview } from '../support/browser';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 
 const OUT = path.join(REPO, 'out', 'screenshots');
@@ -248,14 +248,7 @@ describe('the VS Code webview page', () => {
   after(() => served.close());
 
   async function openWebview(width: number): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    await page.addInitScript(SECURITY_PROBE + `
-      window.__posted = [];
-      window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), setState: (s) => (window.__state = s), getState: () => null });
-    `);
-    await page.goto(origin);
-    await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
-    return page;
+    return openPanelPage(browser, origin, { width, height: 900 });
   }
 
   const send = (page: Page, message: unknown) => page.evaluate((m) => window.postMessage(m, '*'), message);

@@ -11,45 +11,26 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after as afterAll, before as beforeAll, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { standaloneHtml } from '../../src/report/html';
 import { Report } from '../../src/shared/protocol';
 import { DELTA_TEXT, ThemeKind } from '../../src/webview/palette';
-import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
+import { panelHarness, SECURITY_PROBE } from '../support/browser';
 import { comparePair } from '../support/comparePair';
-import { FIXTURES, REPO, tmpDir } from '../support/helpers';
+import { FIXTURES, REPO } from '../support/helpers';
 import { applyTheme } from '../support/vscodeThemes';
 
 const OUT = path.join(REPO, 'out', 'screenshots');
 const { before, after } = comparePair();
 const MODES = ['inline', 'thread', 'process'];
 
-let browser: Browser;
-let closeBrowser: () => Promise<void>;
-let served: Awaited<ReturnType<typeof serveWebview>>;
-let work: string;
-
+const harness = panelHarness({ before: beforeAll, after: afterAll }, 'looplag-compare-');
 beforeAll(async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  work = tmpDir('looplag-compare-');
-  ({ browser, close: closeBrowser } = await launchChromium());
-  served = await serveWebview();
-});
-
-afterAll(async () => {
-  await served?.close();
-  await closeBrowser?.();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 async function openWebview(kind: ThemeKind): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  await page.addInitScript(SECURITY_PROBE + `
-    window.__posted = [];
-    window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), setState: () => {}, getState: () => null });
-  `);
-  await page.goto(served.origin);
-  await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
+  const page = await harness.open({ width: 1200, height: 1000 });
   await applyTheme(page, kind);
   return page;
 }
@@ -182,12 +163,12 @@ describe('compare in the webview', () => {
 
 describe('compare in a standalone HTML file', () => {
   test('standaloneHtml(report, assets, compare) shows the same comparison offline', async () => {
-    const file = path.join(work, 'compare.html');
+    const file = path.join(harness.work, 'compare.html');
     fs.writeFileSync(file, standaloneHtml(before, {
       js: fs.readFileSync(path.join(REPO, 'dist', 'webview', 'main.js'), 'utf8'),
       css: fs.readFileSync(path.join(REPO, 'dist', 'webview', 'standalone.css'), 'utf8'),
     }, after));
-    const page = await browser.newPage({ viewport: { width: 1200, height: 1000 }, colorScheme: 'dark' });
+    const page = await harness.browser.newPage({ viewport: { width: 1200, height: 1000 }, colorScheme: 'dark' });
     const requests: string[] = [];
     page.on('request', (req) => {
       if (!/^(file|data|blob):/.test(req.url())) requests.push(req.url());

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { standaloneHtml } from '../../src/report/html';
 import { Report } from '../../src/shared/protocol';
-import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
+import { launchChromium, openPanelPage, SECURITY_PROBE, serveWebview } from '../support/browser';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 
 const OUT = path.join(REPO, 'out', 'screenshots');
@@ -55,13 +55,7 @@ after(async () => {
 });
 
 async function openWebview(report: Report, width = 1000): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height: 700 } });
-  await page.addInitScript(SECURITY_PROBE + `
-    window.__posted = [];
-    window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), setState: () => undefined, getState: () => null });
-  `);
-  await page.goto(served.origin);
-  await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
+  const page = await openPanelPage(browser, served.origin, { width, height: 700 });
   await page.evaluate((m) => window.postMessage(m, '*'), { type: 'state', currentId: 'a', current: report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' } });
   await page.waitForSelector('body[data-rendered="true"] [data-testid="target-name"]');
   return page;

@@ -15,7 +15,7 @@ import { MODE_NAMES } from '../../src/shared/modes';
 import { MODE_HUES, PALETTES } from '../../src/webview/palette';
 import type { Report } from '../../src/shared/protocol';
 import { Report as ReportSchema, Sweep as SweepSchema } from '../../src/shared/protocol';
-import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
+import { launchChromium, openPanelPage, SECURITY_PROBE, serveWebview } from '../support/browser';
 import { FIXTURES, REPO, runCli, tmpDir } from '../support/helpers';
 
 const OUT = path.join(REPO, 'out', 'screenshots');
@@ -246,14 +246,7 @@ describe('the VS Code webview page', () => {
   after(() => served.close());
 
   async function openWebview(): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 480, height: 900 } });
-    await page.addInitScript(SECURITY_PROBE + `
-      window.__posted = [];
-      window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), setState: (s) => (window.__state = s), getState: () => null });
-    `);
-    await page.goto(base);
-    await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
-    return page;
+    return openPanelPage(browser, base, { width: 480, height: 900 });
   }
 
   const send = (page: Page, message: unknown) => page.evaluate((m) => window.postMessage(m, '*'), message);

@@ -8,26 +8,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
 import { Framework, Report } from '../../src/shared/protocol';
-import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
+import { panelHarness } from '../support/browser';
 import { FIXTURES } from '../support/helpers';
 
 const ROUTE: Framework = { name: 'fastapi', route: 'GET /report', runsIn: 'threadpool', threadpoolSize: 40 };
-
-let browser: Browser;
-let closeBrowser: () => Promise<void>;
-let served: Awaited<ReturnType<typeof serveWebview>>;
-
-before(async () => {
-  ({ browser, close: closeBrowser } = await launchChromium());
-  served = await serveWebview();
-});
-
-after(async () => {
-  await served?.close();
-  await closeBrowser?.();
-});
+const harness = panelHarness({ before, after }, 'looplag-route-header-');
 
 function fixture(framework?: Framework): Report {
   const r = Report.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reports', 'cpu-bound-python.json'), 'utf8')));
@@ -37,14 +23,8 @@ function fixture(framework?: Framework): Report {
 
 /** The header's meta line of `report` drawn by the panel. */
 async function headerMeta(report: Report): Promise<string> {
-  const page = await browser.newPage({ viewport: { width: 800, height: 1000 } });
+  const page = await harness.open({ width: 800, height: 1000 });
   try {
-    await page.addInitScript(SECURITY_PROBE + `
-      window.__posted = [];
-      window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), setState: () => {}, getState: () => null });
-    `);
-    await page.goto(served.origin);
-    await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
     await page.evaluate((m) => window.postMessage(m, '*'), {
       type: 'state', currentId: 'r1', current: report, compare: null, history: [], running: null, options: { lagBudgetMs: 100, host: 'vscode' },
     });

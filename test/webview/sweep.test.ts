@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { sweepStandaloneHtml } from '../../src/report/html';
 import { Sweep } from '../../src/shared/protocol';
 import type { HistoryEntry } from '../../src/shared/webviewProtocol';
-import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
+import { launchChromium, openPanelPage, SECURITY_PROBE, serveWebview } from '../support/browser';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 
 const SWEEP = Sweep.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reports', 'sweep-python.json'), 'utf8')));
@@ -69,14 +69,8 @@ test('the standalone page shows the sweep: its table, charts and recommendations
 });
 
 test('in the panel: the history under a finished sweep lists it and the reports; a click selects; the actions name the sweep on show', async () => {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const page = await openPanelPage(browser, served.origin, { width: 1100, height: 900 });
   try {
-    await page.addInitScript(SECURITY_PROBE + `
-      window.__posted = [];
-      window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), setState: () => undefined, getState: () => null });
-    `);
-    await page.goto(served.origin);
-    await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
     const history: HistoryEntry[] = [
       { id: 's1', createdAt: SWEEP.createdAt, label: 'sweep · cpu_bound_task() · best process W=2', headline: SWEEP.headline, status: 'complete', kind: 'sweep' },
       { id: 'r1', createdAt: '2026-11-30T16:02:24.306Z', label: PAYLOAD, headline: 'Not safe', status: 'complete' },

@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { liveDelta } from '../../src/shared/liveReport';
 import { Report } from '../../src/shared/protocol';
 import { contrastRatio, MODE_HUES, PALETTES, THEME_KINDS, ThemeKind } from '../../src/webview/palette';
-import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
+import { launchChromium, openPanelPage, serveWebview } from '../support/browser';
 import { FIXTURES, REPO } from '../support/helpers';
 import { applyTheme } from '../support/vscodeThemes';
 
@@ -38,13 +38,7 @@ after(async () => {
 });
 
 async function openWebview(kind: ThemeKind, viewport = { width: 1000, height: 1000 }): Promise<Page> {
-  const page = await browser.newPage({ viewport });
-  await page.addInitScript(SECURITY_PROBE + `
-    window.__posted = [];
-    window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), setState: () => {}, getState: () => null });
-  `);
-  await page.goto(served.origin);
-  await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
+  const page = await openPanelPage(browser, served.origin, viewport);
   await applyTheme(page, kind);
   return page;
 }

@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { standaloneHtml } from '../../src/report/html';
-import { nextStep } from '../../src/report/nextStep';
+import { keyLineOf, nextStep } from '../../src/report/nextStep';
 import { Report } from '../../src/shared/protocol';
 import { TERMS } from '../../src/webview/terms';
-import { launchChromium, SECURITY_PROBE, serveWebview } from '../support/browser';
-import { FIXTURES, REPO, tmpDir } from '../support/helpers';
+import { panelHarness, SECURITY_PROBE } from '../support/browser';
+import { FIXTURES, REPO } from '../support/helpers';
 
 const OUT = path.join(REPO, 'out', 'screenshots');
 const fixture = (name: string) => Report.parse(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reports', name), 'utf8')));
@@ -29,32 +29,13 @@ const REPORTS = {
 /** The panel at half of a 1600×1000 window, and a narrower, shorter one to be safe. */
 const VIEWPORTS = [{ width: 800, height: 1000 }, { width: 780, height: 900 }];
 
-let browser: Browser;
-let closeBrowser: () => Promise<void>;
-let served: Awaited<ReturnType<typeof serveWebview>>;
-let work: string;
-
+const harness = panelHarness({ before: before, after: after }, 'looplag-fold-');
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  work = tmpDir('looplag-fold-');
-  ({ browser, close: closeBrowser } = await launchChromium());
-  served = await serveWebview();
-});
-
-after(async () => {
-  await served?.close();
-  await closeBrowser?.();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 async function openWebview(viewport: { width: number; height: number }): Promise<Page> {
-  const page = await browser.newPage({ viewport });
-  await page.addInitScript(SECURITY_PROBE + `
-    window.__posted = [];
-    window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), setState: () => {}, getState: () => null });
-  `);
-  await page.goto(served.origin);
-  await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
+  const page = await harness.open(viewport);
   return page;
 }
 
@@ -109,6 +90,16 @@ describe('verdict first in a half-width panel', () => {
           assert.equal(await page.getAttribute('[data-testid="next-step"]', 'data-advice-id'), step.advice.id);
           assert.equal(await page.textContent('[data-testid="next-step"] h2'), `${step.kind === 'change' ? 'Change' : 'How'}: ${step.advice.title}`);
           assert.equal(await page.textContent('[data-testid="next-step-code"]'), step.advice.fix);
+          // The line making the call is marked, and in view inside the code's own box (a setup block opens on imports).
+          const key = keyLineOf(step.advice.fix, report.target.qualname);
+          assert.notEqual(key, null, `${name}: the fix has a line making the call`);
+          const inBox = await page.evaluate(() => {
+            const pre = document.querySelector('[data-testid="next-step-code"]')!.getBoundingClientRect();
+            const mark = document.querySelector('[data-testid="next-step-key"]');
+            const m = mark?.getBoundingClientRect();
+            return m ? { text: mark!.textContent, visible: m.top >= pre.top && m.bottom <= pre.bottom } : null;
+          });
+          assert.deepEqual(inBox, { text: step.advice.fix.split('\n')[key!], visible: true }, `${name}: the call's line in view`);
           // The figure draws every measured mode's bar: pixels in each mode's colour.
           const measured = report.runs.filter((r) => r.status !== 'skipped').map((r) => r.mode);
           const aria = (await page.getAttribute('figure[data-chart="budget"]', 'aria-label'))!;
@@ -231,13 +222,13 @@ describe('verdict first in a half-width panel', () => {
 
   test('the standalone HTML file has the same first screen', async () => {
     const report = REPORTS.node;
-    const file = path.join(work, 'node.html');
+    const file = path.join(harness.work, 'node.html');
     fs.writeFileSync(file, standaloneHtml(report, {
       js: fs.readFileSync(path.join(REPO, 'dist', 'webview', 'main.js'), 'utf8'),
       css: fs.readFileSync(path.join(REPO, 'dist', 'webview', 'standalone.css'), 'utf8'),
     }));
     for (const viewport of VIEWPORTS) {
-      const page = await browser.newPage({ viewport, colorScheme: 'light' });
+      const page = await harness.browser.newPage({ viewport, colorScheme: 'light' });
       try {
         await page.addInitScript(SECURITY_PROBE);
         await page.goto(`file://${file}`);

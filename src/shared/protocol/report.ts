@@ -133,6 +133,14 @@ export const Advice = obj({
 });
 export type Advice = Infer<typeof Advice>;
 
+/**
+ * The sidecar's Framework as a report carries it: `name` is any string (documented
+ * values: fastapi, starlette, express), so a report naming a framework added later still
+ * opens in an older extension, which words it as it would a plain function.
+ */
+export const ReportFramework = obj({ ...Framework.shape, name: str });
+export type ReportFramework = Infer<typeof ReportFramework>;
+
 export const Report = obj({
   schema: literal(REPORT_SCHEMA),
   ...DOCUMENT_FIELDS,
@@ -155,7 +163,7 @@ export const Report = obj({
      * user's runtime (see Framework): the headline then speaks its words. Absent: not a
      * route the sidecar recognised, or a report from before.
      */
-    framework: optional(Framework),
+    framework: optional(ReportFramework),
   }),
   runtime: nullable(Runtime),
   settings: obj({

@@ -110,7 +110,9 @@ export type Runtime = Infer<typeof Runtime>;
  * The web framework serving the target, read from the user's runtime after the import
  * (the function is a route's handler in an app or router the module holds): how the
  * framework will call it. `runsIn`: `threadpool` (Starlette/FastAPI run a `def` endpoint
- * with run_in_threadpool) or `loop` (an `async def` endpoint, a Node handler).
+ * with run_in_threadpool) or `loop` (an `async def` endpoint, a Node handler). The
+ * sidecar ships with the host, so its names are checked exactly; a report's are any
+ * string (ReportFramework in report.ts).
  */
 export const Framework = obj({
   name: literal(...FRAMEWORK_NAMES),

@@ -6,7 +6,7 @@
  * wrapped in a function. Appending keeps every original line number. A name no
  * binding can have (`default`) gets no getter: the loader reads it from the exports.
  */
-import { QUALNAME, RESERVED_WORDS } from '../../shared/identifiers';
+import { QUALNAME, STRICT_RESERVED_WORDS } from '../../shared/identifiers';
 
 export const CAPTURE_KEY = 'looplag.capture';
 
@@ -40,10 +40,17 @@ export interface Layout {
   snippetLast: number | null;
 }
 
-/** Whether `qualname` starts with a name a module-scope binding can have. */
+/**
+ * Whether `qualname` starts with a name a module-scope binding can have in strict code
+ * too: the appended getter must parse in an ES module or a `'use strict'` file (a sloppy
+ * CommonJS function named `package` is then reached through the exports only).
+ */
 export function hasBindingName(qualname: string): boolean {
-  return !RESERVED_WORDS.has(qualname.split('.')[0]);
+  return !STRICT_RESERVED_WORDS.has(qualname.split('.')[0]);
 }
+
+/** A plain ASCII identifier: with no strict reserved word, `() => name` always parses. */
+const PLAIN_IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 /** At most this many scope getters: an app or router is declared near the top, once. */
 const MAX_SCOPE_BINDINGS = 16;
@@ -52,13 +59,15 @@ const CALL_BINDING = /^(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?
 
 /**
  * Names of module-scope bindings initialised by a call, from the source text: cheap, and
- * a false match (a line inside a template string) only costs a getter that throws.
+ * a false match (a line inside a template string or comment) only costs a getter that
+ * throws a ReferenceError, never a SyntaxError: only plain identifiers that strict code
+ * does not reserve (`const package = make(` in a template literal of an ES module) are kept.
  */
 export function callBindings(lines: string[]): string[] {
   const names = new Set<string>();
   for (const line of lines) {
     const m = CALL_BINDING.exec(line);
-    if (m && !RESERVED_WORDS.has(m[1])) names.add(m[1]);
+    if (m && PLAIN_IDENTIFIER.test(m[1]) && !STRICT_RESERVED_WORDS.has(m[1])) names.add(m[1]);
     if (names.size >= MAX_SCOPE_BINDINGS) break;
   }
   return [...names];

@@ -35,10 +35,13 @@ def pool_size(ctx, counts, mode):
     """(pool size, the --workers asked for when the pool is smaller). A pool never has
     more members than calls in flight: the extra ones would only cost start-up time
     and memory (64 processes for 2 calls). The executor's default is capped too, but
-    only a W the user asked for is worth a note."""
+    only a W the user asked for is worth a note. Without --workers, thread mode for a
+    route a framework runs in its threadpool has the framework's pool size, not the
+    executor's."""
     if counts:
         return _sweep_size(ctx, counts, None), None
-    size = min(ctx.workers or executor_default(mode), ctx.concurrency)
+    default = (mode == "thread" and ctx.framework_threads) or executor_default(mode)
+    size = min(ctx.workers or default, ctx.concurrency)
     return size, (ctx.workers if ctx.workers and ctx.workers > size else None)
 
 

@@ -18,6 +18,9 @@ class Context:
         self.cancel_kind = "cancelled"
         self.concurrency = plan["concurrency"]
         self.workers = plan["workers"] or None
+        # A Starlette/FastAPI `def` endpoint's threadpool size (AnyIO's limiter, 40): thread
+        # mode's pool when no --workers is given, so the window measures the framework's pool.
+        self.framework_threads = None
         self.switch_interval_s = plan["switchIntervalS"]
         self.heartbeat_s = plan["heartbeatMs"] / 1000.0
         self.gil_probe = plan["gilProbe"]

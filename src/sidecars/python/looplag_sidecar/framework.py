@@ -22,34 +22,72 @@ def detect(fn, module):
     """`{"name", "route"?, "runsIn", "threadpoolSize"?}` when `fn` is an endpoint of a
     Starlette/FastAPI app or router in `module`'s globals, else None. Never raises: a
     framework this does not understand means no field, not a failed run."""
-    if "starlette.routing" not in sys.modules:
-        return None
     try:
+        if "starlette.routing" not in sys.modules:
+            return None
         containers = [v for v in list(vars(module).values())[:MAX_GLOBALS] if _framework_type(v)]
         # Apps first: an app's route carries the prefix a router was included under
         # (`app.include_router(router, prefix="/api")`), the router's own does not.
-        containers.sort(key=lambda v: 0 if hasattr(v, "router") else 1)
+        containers.sort(key=lambda v: 0 if _attr(v, "router") is not None else 1)
         for value in containers:
             found = _find(fn, value, "", 0, set())
             if found:
                 return found
-    except Exception:  # a property of user code raising: no field, the run goes on
+    except Exception:  # whatever user code left in reach: no field, the run goes on
         return None
     return None
 
 
-def _routes_of(obj):
-    """The route list of an app (FastAPI, Starlette), a router (APIRouter, Router) or a
-    Mount, without touching anything else user code defines."""
-    if not _framework_type(obj):
+_MISSING = object()
+
+
+def _attr(obj, name):
+    """`obj.name` without running user code: instance and class values are read
+    statically (inspect.getattr_static: no property, no __getattr__), and a descriptor
+    (a property) is run only when Starlette or FastAPI define it (`Starlette.routes`,
+    `Mount.routes`); one a subclass of user code defines reads as None."""
+    value = inspect.getattr_static(obj, name, _MISSING)
+    if value is _MISSING:
         return None
-    routes = getattr(obj, "routes", None)
+    owner = next((c for c in type(obj).__mro__ if name in vars(c)), None)
+    from_class = owner is not None and vars(owner)[name] is value
+    if not from_class or not hasattr(type(value), "__get__"):
+        return value  # the instance's own value, or a plain class attribute
+    if not _framework_class(owner):
+        return None
+    try:
+        return getattr(obj, name)
+    except Exception:  # the framework's property on a half-built object
+        return None
+
+
+def _routes_of(obj, depth=0):
+    """The route list of an app (FastAPI, Starlette: its router's), a router (APIRouter,
+    Router) or a Mount (its app's), read from the attributes the framework sets rather
+    than through `routes` properties a subclass may override."""
+    if not _framework_type(obj) or depth > MAX_DEPTH:
+        return None
+    for inner in ("router", "_base_app"):  # an app's router; a Mount's app or router
+        held = _attr(obj, inner)
+        if held is not None and held is not obj and _framework_type(held):
+            return _routes_of(held, depth + 1)
+    routes = _attr(obj, "routes")
     return routes if isinstance(routes, list) else None
+
+
+def _module_of(c):
+    """A class's module as its own namespace records it (`type`'s is a descriptor: not a name)."""
+    module = vars(c).get("__module__")
+    return module if isinstance(module, str) else ""
+
+
+def _framework_class(c):
+    return _module_of(c).startswith(("starlette.", "fastapi."))
 
 
 def _framework_type(obj):
     """Starlette's or FastAPI's own class, or a subclass of one (`class App(FastAPI)`)."""
-    return any((getattr(c, "__module__", "") or "").startswith(("starlette.", "fastapi.")) for c in type(obj).__mro__)
+    return any(_framework_class(c) for c in type(obj).__mro__)
 
 
 def _same(endpoint, fn):
@@ -57,8 +95,12 @@ def _same(endpoint, fn):
         return True
     try:  # a decorator above @app.get wraps what the route holds
         return inspect.unwrap(endpoint) is inspect.unwrap(fn)
-    except ValueError:
+    except Exception:  # a cycle (ValueError), or a callable object's __getattr__ raising
         return False
+
+
+def _str(value):
+    return value if isinstance(value, str) else ""
 
 
 def _find(fn, container, prefix, depth, seen):
@@ -69,24 +111,27 @@ def _find(fn, container, prefix, depth, seen):
     if routes is None:
         return None
     for route in routes:
-        endpoint = getattr(route, "endpoint", None)
+        if not _framework_type(route):
+            continue
+        endpoint = _attr(route, "endpoint")
         if endpoint is not None and _same(endpoint, fn):
             return _describe(route, endpoint, prefix, container)
         # A Mount (a sub-app or router) lists its routes itself; they answer under its path.
-        if type(route).__name__ == "Mount":
-            found = _find(fn, route, prefix + (getattr(route, "path", "") or ""), depth + 1, seen)
+        if any(c.__name__ == "Mount" and _framework_class(c) for c in type(route).__mro__):
+            found = _find(fn, route, prefix + _str(_attr(route, "path")), depth + 1, seen)
             if found:
                 return found
     return None
 
 
 def _describe(route, endpoint, prefix, container):
-    fastapi = any((getattr(c, "__module__", "") or "").startswith("fastapi.") for o in (route, container) for c in type(o).__mro__)
+    fastapi = any(_module_of(c).startswith("fastapi.") for o in (route, container) for c in type(o).__mro__)
     runs_on_loop = _is_async(route, endpoint)
-    methods = sorted(getattr(route, "methods", None) or [])
+    methods = _attr(route, "methods")
+    methods = sorted(m for m in methods if isinstance(m, str)) if isinstance(methods, (set, frozenset, list, tuple)) else []
     if "GET" in methods and "HEAD" in methods:
         methods.remove("HEAD")  # Starlette adds HEAD to every GET route
-    path = prefix + (getattr(route, "path", "") or "")
+    path = prefix + _str(_attr(route, "path"))
     out = {"name": "fastapi" if fastapi else "starlette", "runsIn": "loop" if runs_on_loop else "threadpool"}
     if path:
         out["route"] = ("%s %s" % (",".join(methods), path)) if methods else path
@@ -99,8 +144,8 @@ def _is_async(route, endpoint):
     """The framework's own test: FastAPI awaits `dependant.call` when
     asyncio.iscoroutinefunction says so (fastapi/routing.py, get_request_handler), else
     runs it with run_in_threadpool; Starlette's request_response uses is_async_callable."""
-    dependant = getattr(route, "dependant", None)
-    call = getattr(dependant, "call", None)
+    dependant = _attr(route, "dependant")
+    call = _attr(dependant, "call") if dependant is not None else None
     if call is not None:
         return asyncio.iscoroutinefunction(call)
     check = getattr(sys.modules.get("starlette._utils"), "is_async_callable", None)

@@ -134,6 +134,8 @@ class _Session:
             served_by = framework.detect(self.tgt.fn, self.tgt.module)
             if served_by:
                 described["framework"] = served_by
+                if served_by["runsIn"] == "threadpool":
+                    self.ctx.framework_threads = served_by.get("threadpoolSize")
         self.channel.send({"type": "target", "target": described})
 
     async def measure_baseline(self):
