@@ -38,7 +38,8 @@ Options:
                          e.g. "365, 10**6" or "data, n=5" (evaluated in the module)
   --modes LIST           comma-separated modes (default: all of the language's modes)
   --concurrency N        concurrent calls per mode (default: 10)
-  --workers N            pool size W; 0 = the executor's default (default: 0)
+  --workers N            pool size W; 0 = the executor's default (default: 0);
+                         a FastAPI/Starlette def route's threads: its threadpool's
                          (sweep: a list, e.g. 1,2,4,cores,cores+4,32,40)
   --switch-interval S    sys.setswitchinterval(S) in seconds; 0 = leave it (default: 0)
   --heartbeat-ms N       heartbeat interval in whole ms (default: 1)

@@ -198,6 +198,14 @@ export function unfairness(before: Report, after: Report, fallbackBudgetMs?: num
   differ('interpreter', interpreterPhrase(before), interpreterPhrase(after));
   differ('concurrency', `${before.settings.concurrency} concurrent calls`, `${after.settings.concurrency} concurrent calls`);
   differ('pool size', `workers ${before.settings.workers ?? 'default'}`, `workers ${after.settings.workers ?? 'default'}`);
+  // "default" is not one size: a FastAPI/Starlette `def` route's threads are its framework's
+  // pool, other targets the executor's. The pools that ran, per mode measured in both.
+  if ((before.settings.workers ?? null) === (after.settings.workers ?? null)) {
+    for (const b of before.runs) {
+      const a = after.runs.find((r) => r.mode === b.mode);
+      if (a && b.status !== 'skipped' && a.status !== 'skipped' && b.workers !== a.workers) differ(`${b.mode} pool`, `${b.workers} workers`, `${a.workers} workers`);
+    }
+  }
   differ('lag budget', fmtMs(budgetOf(before, fallbackBudgetMs)), fmtMs(budgetOf(after, fallbackBudgetMs)));
   differ('stall threshold', fmtMs(before.settings.stallMs), fmtMs(after.settings.stallMs));
   differ('heartbeat', fmtMs(before.settings.heartbeatMs), fmtMs(after.settings.heartbeatMs));

@@ -144,3 +144,15 @@ test('exact counts are never ≈; a verdict flipped by a lag change within the n
   assert.ok(unfair.some((u) => u.startsWith('Different heartbeat:')), unfair.join('\n'));
   assert.ok(unfair.some((u) => u.startsWith('Different GIL probe:')), unfair.join('\n'));
 });
+
+test('"workers default" in both runs but other pools ran (a FastAPI def route gets its threadpool): the mode\'s pool sizes are named', () => {
+  const { before } = comparePair();
+  const a: Report = structuredClone(before);
+  const b: Report = structuredClone(before);
+  b.createdAt = new Date(Date.parse(a.createdAt) + 1000).toISOString();
+  const thread = b.runs.find((r) => r.mode === 'thread')!;
+  const was = thread.workers;
+  thread.workers = (was ?? 0) + 4;
+  const unfair = compareReports(a, b).unfair;
+  assert.ok(unfair.includes(`Different thread pool: ${was} workers before, ${thread.workers} workers after.`), unfair.join('\n'));
+});
