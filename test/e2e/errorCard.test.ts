@@ -51,6 +51,9 @@ describe('The report panel: the error card and calls that raised', { skip }, () 
 
   test('calls that raised: one grouped line, and Raised at raising.py:9 opens that line', async () => {
     const { page } = session;
+    // The previous test clicked in the panel, so its group is the active one: a file opened
+    // there would hide the panel (and detach its frame). Files open in the first group.
+    await runCommand(page, 'View: Focus First Editor Group');
     await openFile(page, 'raising.py');
     await goToLine(page, 5);
     const since = Date.now();
@@ -61,6 +64,7 @@ describe('The report panel: the error card and calls that raised', { skip }, () 
       [' inline, thread: 3 calls raised the same error: ValueError: bad 3']);
     assert.doesNotMatch((await frame.textContent('[data-testid="raised-traceback"]'))!, /looplag_sidecar|concurrent/);
     // Another editor first, so the link has to open raising.py.
+    await runCommand(page, 'View: Focus First Editor Group');
     await openFile(page, 'missing_module.py');
     await frame.click('[data-testid="raised-at"]');
     await activeEditor(page, 'raising.py').waitFor({ state: 'visible', timeout: 30_000 });
