@@ -138,10 +138,10 @@ describe('the GIL-wait probe stays out of the window whose lag is reported', () 
     interface Repeat { mean: number; p99: number; load: number | null }
     interface Attempt { ours: Repeat[]; theirs: Repeat[] }
 
-    /** Three interleaved repeats of Loop Lag's thread mode and of the harness. */
+    /** Five interleaved repeats of Loop Lag's thread mode and of the harness. */
     async function attempt(): Promise<Attempt> {
       const a: Attempt = { ours: [], theirs: [] };
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < REPEATS; i++) {
         const rep = await report([`${WORKLOADS}::spin`, '--args', String(n), '--modes', 'thread', '--concurrency', String(calls), '--workers', String(workers)]);
         const r = run(rep, 'thread');
         a.ours.push({ mean: r.lag.meanMs, p99: r.lag.p99Ms, load: r.backgroundCpuFrac });
@@ -153,13 +153,17 @@ describe('the GIL-wait probe stays out of the window whose lag is reported', () 
       }
       return a;
     }
-    const sum = (xs: Repeat[]) => xs.reduce((s, x) => s + x.mean, 0);
+    // One repeat's mean lag ranges over ~2× on 2 cores for either side (7.6–24 ms seen):
+    // the median of five, not a sum of three, so one slow repeat cannot decide.
+    const REPEATS = 5;
+    const sorted = (xs: Repeat[]) => xs.map((x) => x.mean).sort((p, q) => p - q);
+    const median = (xs: Repeat[]) => sorted(xs)[Math.floor(xs.length / 2)];
     const pct = (x: number | null) => (x === null ? '?' : `${Math.round(x * 100)}%`);
     const show = (xs: Repeat[]) => xs.map((x) => `${x.mean.toFixed(1)} (p99 ${x.p99.toFixed(1)}, others ${pct(x.load)})`).join(' / ');
     const what = (a: Attempt) => `Loop Lag thread lag mean ${show(a.ours)} ms vs harness ${show(a.theirs)} ms`;
     // The probe thread inflated this 1.3–3.7×, a heartbeat task sleeping in asyncio.sleep
     // (two GIL acquisitions per beat) ~1.5–2×; a window with neither sees what the harness sees.
-    const holds = (a: Attempt) => sum(a.ours) <= 1.3 * sum(a.theirs) + 1;
+    const holds = (a: Attempt) => median(a.ours) <= 1.3 * median(a.theirs) + 1;
     /**
      * Why an attempt says nothing either way, or null when the machine was quiet. Others'
      * load in our windows inflates our lag (a false failure); in the harness's runs it
@@ -171,9 +175,10 @@ describe('the GIL-wait probe stays out of the window whose lag is reported', () 
       if (loads.some((x) => x === null)) return 'background CPU load cannot be measured here';
       const worst = Math.max(...(loads as number[]));
       if (worst >= BUSY_MACHINE_FRAC) return `other processes used up to ${pct(worst)} of the CPU (the report trusts < ${BUSY_MACHINE_FRAC * 100}%)`;
-      const means = a.theirs.map((x) => x.mean);
-      if (Math.max(...means) > HARNESS_SPREAD * Math.min(...means) + 1) {
-        return `the harness's own repeats disagree (mean ${means.map((m) => m.toFixed(1)).join(' / ')} ms, more than ${HARNESS_SPREAD}× apart)`;
+      // The harness's middle repeats (its outermost may be a stray): far apart, load came and went.
+      const means = sorted(a.theirs);
+      if (means[means.length - 2] > HARNESS_SPREAD * means[1] + 1) {
+        return `the harness's own repeats disagree (mean ${means.map((m) => m.toFixed(1)).join(' / ')} ms, the middle ones more than ${HARNESS_SPREAD}× apart)`;
       }
       return null;
     };
