@@ -39,7 +39,8 @@ describe('Loop Lag in VS Code: measured diagnostics on call sites and their quic
   const session = useWorkbench(() => {
     folder = tmpDir('looplag-e2e-diagnostics-');
     fs.cpSync(WORKSPACE, folder, { recursive: true });
-    // Three calls of ~40 ms (more on a busy machine): inline they stall the loop over the budget.
+    // Three calls of ~150-200 ms, each holding the GIL longer than the budget: inline and in
+    // threads they stall the loop over it, a process pool keeps it within.
     return {
       folder, vsix: VSIX,
       userSettings: { 'looplag.concurrency': 3, 'looplag.python.modes': ['inline', 'thread', 'process'], 'looplag.lagBudgetMs': BUDGET_MS, 'looplag.saveBeforeRun': 'always' },
