@@ -10,13 +10,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { Frame, Page } from 'playwright-core';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
-import { activeEditor, answerInputBox, cursorPosition, goToLine, openFile, runCommand, waitUntil, webviewFrame } from '../support/workbench';
+import { activeEditor, answerInputBox, cursorPosition, goToLine, openFile, runCommand, waitForPanelReport, waitUntil } from '../support/workbench';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
-const EXTENSION_ID = 'looplag.looplag';
 const RUN_TIMEOUT_MS = 90_000;
 const skip = !fs.existsSync(VSIX) ? 'no looplag.vsix: run `npm run package`' : false;
 
@@ -35,7 +33,7 @@ describe('The report panel: the error card and calls that raised', { skip }, () 
     await goToLine(page, 6);
     const since = Date.now();
     await runCommand(page, 'Loop Lag: Measure Function');
-    const frame = await waitForReport(page, 'handler', since, (f) => f.$('[data-testid="error-card"]').then(Boolean));
+    const frame = await waitForPanelReport(page, 'handler', since, (f) => f.$('[data-testid="error-card"]').then(Boolean), RUN_TIMEOUT_MS);
     const parts = await frame.evaluate(() => ({
       cards: document.querySelectorAll('[data-testid="error-card"]').length,
       tables: document.querySelectorAll('table[data-testid="summary"]').length,
@@ -59,7 +57,7 @@ describe('The report panel: the error card and calls that raised', { skip }, () 
     const since = Date.now();
     await runCommand(page, 'Loop Lag: Measure Function');
     await answerInputBox(page, '3');
-    const frame = await waitForReport(page, 'parse', since, (f) => f.$('[data-testid="raised-line"]').then(Boolean));
+    const frame = await waitForPanelReport(page, 'parse', since, (f) => f.$('[data-testid="raised-line"]').then(Boolean), RUN_TIMEOUT_MS);
     assert.deepEqual(await frame.$$eval('[data-testid="raised-line"]', (ps) => ps.map((p) => p.textContent)),
       [' inline, thread: 3 calls raised the same error: ValueError: bad 3']);
     assert.doesNotMatch((await frame.textContent('[data-testid="raised-traceback"]'))!, /looplag_sidecar|concurrent/);
@@ -71,26 +69,3 @@ describe('The report panel: the error card and calls that raised', { skip }, () 
     await waitUntil(async () => (await cursorPosition(page))?.line === 9, 'the cursor on raising.py:9');
   });
 });
-
-/** The panel once it shows `fn`'s report, made after `since`, finished, and `ready` says it is the one looked for. */
-async function waitForReport(page: Page, fn: string, since: number, ready: (f: Frame) => Promise<boolean>): Promise<Frame> {
-  let seen = '';
-  let found: Frame | undefined;
-  await waitUntil(async () => {
-    try {
-      const f = await webviewFrame(page, { extensionId: EXTENSION_ID, timeoutMs: 2_000 });
-      const state = await f.evaluate(() => ({
-        fn: document.querySelector('[data-testid="target-name"]')?.textContent ?? null,
-        createdAt: document.querySelector('header time')?.getAttribute('datetime') ?? null,
-        running: document.querySelector('[data-testid="running"]') !== null,
-      }));
-      seen = JSON.stringify(state);
-      const done = state.fn === fn && Date.parse(state.createdAt ?? '') >= since && !state.running && await ready(f);
-      if (done) found = f;
-      return done;
-    } catch {
-      return false;
-    }
-  }, `the report of ${fn}() in the panel`, RUN_TIMEOUT_MS).catch((e) => assert.fail(`${(e as Error).message}; last seen: ${seen}`));
-  return found!;
-}

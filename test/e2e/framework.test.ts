@@ -11,13 +11,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { Frame, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
-import { activeEditor, answerInputBox, goToLine, openFile, runCommand, waitUntil, webviewFrame } from '../support/workbench';
+import { activeEditor, answerInputBox, goToLine, openFile, runCommand, waitForPanelReport, waitUntil } from '../support/workbench';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
-const EXTENSION_ID = 'looplag.looplag';
 /** Debian's python3 has fastapi (scripts/test.sh installs it in CI); the sidecar itself stays stdlib-only. */
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const EXPRESS = path.join(REPO, 'node_modules', 'express');
@@ -78,33 +77,10 @@ async function measure(page: Page, fn: string, line: number, args?: string): Pro
   const since = Date.now();
   await runCommand(page, 'Loop Lag: Measure Function');
   if (args !== undefined) await answerInputBox(page, args);
-  const frame = await waitForReport(page, fn, since);
+  // Finished with its headline drawn.
+  const frame = await waitForPanelReport(page, fn, since, (f) => f.$('[data-testid="headline"]').then(Boolean), RUN_TIMEOUT_MS);
   assert.match(await frame.innerText('header .meta'), /\b3 concurrent requests · workers/, 'the header counts requests');
   return (await frame.textContent('[data-testid="headline"]')) ?? '';
-}
-
-/** The panel once it shows `fn`'s report, made after `since` and finished. */
-async function waitForReport(page: Page, fn: string, since: number): Promise<Frame> {
-  let seen = '';
-  let found: Frame | undefined;
-  await waitUntil(async () => {
-    try {
-      const f = await webviewFrame(page, { extensionId: EXTENSION_ID, timeoutMs: 2_000 });
-      const state = await f.evaluate(() => ({
-        fn: document.querySelector('[data-testid="target-name"]')?.textContent ?? null,
-        createdAt: document.querySelector('header time')?.getAttribute('datetime') ?? null,
-        running: document.querySelector('[data-testid="running"]') !== null,
-        headline: document.querySelector('[data-testid="headline"]')?.textContent ?? null,
-      }));
-      seen = JSON.stringify(state);
-      const done = state.fn === fn && Date.parse(state.createdAt ?? '') >= since && !state.running && state.headline !== null;
-      if (done) found = f;
-      return done;
-    } catch {
-      return false;
-    }
-  }, `the report of ${fn}() in the panel`, RUN_TIMEOUT_MS).catch((e) => assert.fail(`${(e as Error).message}; last seen: ${seen}`));
-  return found!;
 }
 
 /**

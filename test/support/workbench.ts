@@ -4,6 +4,7 @@
  * Selectors are the workbench's own DOM (VS Code 1.139); each helper waits with a
  * deadline for the state it needs instead of sleeping.
  */
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import type { Browser, Frame, Locator, Page } from 'playwright-core';
 
@@ -328,4 +329,30 @@ export async function reloadWithWorkspaceTrust(page: Page): Promise<void> {
   await page.reload();
   await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 60_000 });
   await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
+}
+
+/**
+ * The report panel's frame once it shows `fn`'s report, made after `since`, finished, and
+ * `ready` says it is the one looked for (the frame is re-created as the panel is shown again).
+ */
+export async function waitForPanelReport(page: Page, fn: string, since: number, ready: (f: Frame) => Promise<boolean>, timeoutMs: number): Promise<Frame> {
+  let seen = '';
+  let found: Frame | undefined;
+  await waitUntil(async () => {
+    try {
+      const f = await webviewFrame(page, { extensionId: 'looplag.looplag', timeoutMs: 2_000 });
+      const state = await f.evaluate(() => ({
+        fn: document.querySelector('[data-testid="target-name"]')?.textContent ?? null,
+        createdAt: document.querySelector('header time')?.getAttribute('datetime') ?? null,
+        running: document.querySelector('[data-testid="running"]') !== null,
+      }));
+      seen = JSON.stringify(state);
+      const done = state.fn === fn && Date.parse(state.createdAt ?? '') >= since && !state.running && await ready(f);
+      if (done) found = f;
+      return done;
+    } catch {
+      return false;
+    }
+  }, `the report of ${fn}() in the panel`, timeoutMs).catch((e) => assert.fail(`${(e as Error).message}; last seen: ${seen}`));
+  return found!;
 }
