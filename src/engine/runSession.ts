@@ -250,7 +250,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     const loadedBefore = state.resolved !== null;
     const sentModes = new Set<string>();
     let sawDone = false;
-    // What the editor draws per update during a window is CPU the window sees: at most 4 a second.
+    // What a view draws during a window is CPU the window sees: see ProgressThrottle.
     const shown = new ProgressThrottle();
     // This sidecar's hello, progress and silence (the session's state may hold an earlier sidecar's runtime).
     const watch = new SidecarWatch(Date.now(), Boolean(plan.sweepWorkers));

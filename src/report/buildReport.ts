@@ -70,6 +70,7 @@ export function toModeRun(w: RawWindow, settings: RunSettings): ModeRun {
     status: w.status,
     error: w.error,
     wallMs: w.wallMs,
+    ...(w.t0EpochMs !== undefined ? { t0EpochMs: w.t0EpochMs } : {}),
     startupMs: w.startupMs,
     workers: w.workers,
     ...(w.workersRequested !== undefined ? { workersRequested: w.workersRequested } : {}),

@@ -4,14 +4,18 @@
  * the report panel open and visible beside the editor, a Python and a Node function of ~1–2 s
  * in all are measured in code-server, and the report trusts its figures (every window's
  * background CPU under 25%). It fired on every run in the editor when the panel redrew its
- * charts during the windows and the editor's processes counted as "other processes".
+ * charts during the windows, the workbench animated, the status bar and notification were
+ * redrawn at each call's end (Chromium, which draws them, is not code-server's process), and
+ * the meter spanned more than the window.
  *
- * Apart from the sidecar, the test measures who used the machine over the run (processLoad.ts):
- * code-server's processes, the sidecars, this test's Chromium, and everything else. When the
- * machine itself was busy (load not from code-server's tree over the threshold, in the
- * busiest stretch as long as a window), the run is measured again, up to three times, and
- * then the check is skipped with the measured load as the reason. The webview records each
- * of its renders: none drew a chart while the run went on.
+ * Apart from the sidecar, the test measures who used the machine (processLoad.ts), over each
+ * window's own span (`runs[].t0EpochMs` + `wallMs`): code-server's processes, the sidecars,
+ * this test's Chromium, and everything else. The run starts once the workbench has settled
+ * after opening the file. On a quiet machine (what the sidecar cannot call the editor's or
+ * its own under 15% in every window) the report must trust its figures and count no window
+ * busier than it was; otherwise the run is measured again, up to three times, and then the
+ * check is skipped with the measured load as the reason. The webview records each of its
+ * renders: none drew a chart while the run went on.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -23,7 +27,7 @@ import type { Report } from '../../src/shared/protocol';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
 import { historyDir, historyReports } from '../support/history';
-import { describeLoad, recordLoad } from '../support/processLoad';
+import { describeLoad, recordLoad, settle } from '../support/processLoad';
 import { goToLine, openFile, runCommand, waitUntil, webviewFrame } from '../support/workbench';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
@@ -32,6 +36,15 @@ const EXTENSION_ID = 'looplag.looplag';
 const STATUS_ITEM = 'looplag.looplag.looplag.status';
 const ATTEMPTS_ON_BUSY_MACHINE = 3;
 const RUN_TIMEOUT_MS = 90_000;
+/**
+ * A window is judged on a quiet machine when load the sidecar cannot call the editor's (its
+ * program's processes) or its own stayed under this share of the machine, measured apart:
+ * well under the flag's 25%, so /proc's 10 ms ticks and the snapshots' 100 ms spacing cannot
+ * carry it over.
+ */
+const QUIET_FRAC = 0.15;
+/** How far a window's background may exceed the load measured apart: ticks and snapshot spacing (seen: up to 10 points on a 0.18 s window). */
+const AGREE_WITHIN = 0.15;
 /** Five calls of 100 ms per mode: windows of ~0.3–0.5 s, long enough for /proc's 10 ms ticks. */
 const CONCURRENCY = 5;
 
@@ -72,26 +85,34 @@ describe('Loop Lag in VS Code: the busy-machine flag stays off with the report p
         const frame = await panelBesideEditor(page, file);
         await recordRenders(frame);
         await goToLine(page, line);
+        // Opening a file sets the editor to work (a language server loading, the workbench
+        // drawing): that is load, so the run starts once it has passed.
+        const settled = await settle(server.pid, { quietFrac: QUIET_FRAC / 2, spanMs: 1000, timeoutMs: 30_000 });
+        t.diagnostic(`attempt ${attempt}: ${settled.quiet ? 'quiet' : 'still busy after 30 s'} before the run: ${describeLoad(settled.last)}`);
         const before = reportCount(server);
         const load = recordLoad(server.pid);
         await runCommand(page, 'Loop Lag: Measure Function');
         const animations = await workbenchAnimations(page);
         // A directory listing now and then: the panel is not polled while the run goes on.
         await waitUntil(() => reportCount(server) > before, 'the run\'s report in the history', RUN_TIMEOUT_MS);
+        load.stop();
         const report = newest(server, language);
         const measured = report.runs.filter((r) => r.status !== 'skipped');
-        const shortestWindowS = Math.max(0.2, Math.min(...measured.map((r) => r.wallMs)) / 1000);
-        const { whole, busiest } = load.stop(shortestWindowS);
 
         assert.equal(report.status, 'complete', report.error?.message);
         assert.deepEqual(measured.map((r) => [r.mode, r.status, r.tasks.length]), report.settings.modes.map((m) => [m, 'ok', CONCURRENCY]));
-        const windows = measured.map((r) => `${r.mode} ${pct(r.backgroundCpuFrac)} of ${Math.round(r.wallMs)} ms`).join(', ');
-        t.diagnostic(`attempt ${attempt}: report background ${pct(report.quality.backgroundCpuFrac)} (trustworthy ${report.quality.trustworthy}; windows: ${windows})`);
-        t.diagnostic(`  measured apart, whole run: ${describeLoad(whole)}`);
-        t.diagnostic(`  busiest ${shortestWindowS.toFixed(2)} s stretch of the machine's own load: ${describeLoad(busiest)}`);
-        // What the exclusion is worth here: Chromium is the test's child, not code-server's, and counts as load.
-        t.diagnostic(`  left out by the sidecar as the editor's: ${pct(whole.editor)} over the run, ${pct(busiest.editor)} in the busiest stretch`);
-
+        // Each window's own span, measured apart: what the sidecar should have counted as other processes.
+        const windows = measured.map((r) => {
+          assert.equal(typeof r.t0EpochMs, 'number', `${r.mode}: the window's start on the wall clock`);
+          const apart = load.between(r.t0EpochMs!, r.t0EpochMs! + r.wallMs);
+          assert.ok(apart, `${r.mode}: the window lies within the load's recording`);
+          return { mode: r.mode, report: r.backgroundCpuFrac, apart };
+        });
+        t.diagnostic(`  report: background ${pct(report.quality.backgroundCpuFrac)}, trustworthy ${report.quality.trustworthy}`);
+        for (const w of windows) {
+          t.diagnostic(`  ${w.mode}: the report counts ${pct(w.report)}, measured apart ${pct(w.apart.notTheEditors)} (${describeLoad(w.apart)})`);
+        }
+        t.diagnostic(`  the whole run: ${describeLoad(load.whole())}`);
         t.diagnostic(`  animations in the workbench as the run started: ${animations.join(', ') || 'none'}`);
         const renders = await rendersUntilShown(page, report);
         t.diagnostic(`  panel renders: ${renders.map((r) => `${Math.round(r.atMs)} ms ${r.running ? 'running' : 'done'} ${r.canvases} canvas`).join('; ')}`);
@@ -99,21 +120,20 @@ describe('Loop Lag in VS Code: the busy-machine flag stays off with the report p
         assert.ok(duringRun.length >= 1, 'the panel showed the run in progress');
         assert.deepEqual(duringRun.filter((r) => r.canvases > 0), [], 'no chart drawn while the run went on');
         assert.ok(renders[renders.length - 1].canvases > 0, 'the charts once it ended');
-
         assert.notEqual(report.quality.backgroundCpuFrac, null, 'the windows were long enough to measure the machine\'s load');
-        if (report.quality.trustworthy && report.quality.backgroundCpuFrac! < BUSY_FRAC) return;
-        // Flagged: fair only when the machine itself was busy (load from outside code-server's tree).
-        const notEditor = busiest.others + busiest.browser + busiest.test;
-        if (notEditor < BUSY_FRAC) {
-          // Known, open (issue 16): on the clean CI machine the reports counted more than was
-          // measured apart outside code-server: Node 45% and 42% against 16-17% (the sidecars'
-          // tree 64-72%), Python 36% against 5% in one run, 21% (trustworthy) in another. Cause
-          // not found yet. Reported as a TODO failure with its figures, never passed.
-          t.todo(`the report's background exceeds the load measured apart: ${pct(report.quality.backgroundCpuFrac)} in the report, ${describeLoad(busiest)}`);
+
+        const worst = windows.reduce((a, w) => (w.apart.notTheEditors > a.apart.notTheEditors ? w : a));
+        if (worst.apart.notTheEditors < QUIET_FRAC) {
+          // A quiet machine: whatever the report counts beyond what was there is the tool's own doing.
+          for (const w of windows) {
+            assert.ok(w.report !== null && w.report <= w.apart.notTheEditors + AGREE_WITHIN,
+              `${w.mode}: the report counts ${pct(w.report)} of the machine as other processes' while ${pct(w.apart.notTheEditors)} was measured apart (${describeLoad(w.apart)})`);
+          }
+          assert.ok(report.quality.trustworthy && report.quality.backgroundCpuFrac! < BUSY_FRAC,
+            `the report flagged the machine busy (${pct(report.quality.backgroundCpuFrac)}) while load not from the editor's program or the sidecar was at most ${pct(worst.apart.notTheEditors)} in any window (${worst.mode}: ${describeLoad(worst.apart)})`);
+          return;
         }
-        assert.ok(notEditor >= BUSY_FRAC,
-          `the report flagged the machine busy (${pct(report.quality.backgroundCpuFrac)}) while processes outside code-server's tree used ${pct(notEditor)} in its busiest stretch: ${describeLoad(busiest)}`);
-        busy.push(`${pct(report.quality.backgroundCpuFrac)} in the report, ${describeLoad(busiest)}`);
+        busy.push(`${worst.mode} window: ${pct(worst.apart.notTheEditors)} measured apart (${describeLoad(worst.apart)}), ${pct(worst.report)} in the report`);
       }
       t.skip(`the machine was busy in each of ${ATTEMPTS_ON_BUSY_MACHINE} runs (${busy.join('; ')}): the flag staying off is not checked`);
     });

@@ -2,7 +2,8 @@
  * The busy-machine check leaves out the editor's own processes (issue 16): a real process
  * spinning under a stand-in "editor" root is counted as background load when no root is
  * named (as the CLI runs), and not when the host names that root (LOOPLAG_EDITOR_PID),
- * in both sidecars. Linux only (/proc).
+ * in both sidecars; each window says when it started on the wall clock (runs[].t0EpochMs).
+ * Linux only (/proc).
  */
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -55,6 +56,7 @@ async function measure(language: 'python' | 'javascript', file: string, spinnerP
   const cores = os.cpus().length || 1;
   const cpu0 = cpuS(spinnerPid);
   const t0 = process.hrtime.bigint();
+  const startedAt = Date.now();
   const report = await runSession({
     target: { file, qualname: 'idle', lines: null, args: '', language: language as Language, workspaceRoot: path.dirname(file) },
     settings: { concurrency: 1, workers: 1, switchIntervalS: null, heartbeatMs: 5, stallMs: 50, gilProbe: false, modes: ['inline'], timeoutS: 60 },
@@ -66,6 +68,10 @@ async function measure(language: 'python' | 'javascript', file: string, spinnerP
   const run = report.runs.find((r) => r.mode === 'inline');
   assert.equal(run?.status, 'ok', JSON.stringify(report.error ?? run?.error));
   assert.notEqual(run!.backgroundCpuFrac, null, 'measured on Linux');
+  // The window on the wall clock (runs[].t0EpochMs), to line it up with load measured apart: inside the run.
+  const endedAt = Date.now();
+  assert.ok(run!.t0EpochMs! >= startedAt && run!.t0EpochMs! + run!.wallMs <= endedAt + 1,
+    `${language}: the window ${run!.t0EpochMs}+${run!.wallMs} ms lies within the run ${startedAt}-${endedAt}`);
   return { background: run!.backgroundCpuFrac!, spinner: (cpuS(spinnerPid) - cpu0) / (wallS * cores) };
 }
 

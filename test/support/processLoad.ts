@@ -2,9 +2,13 @@
  * Who used the machine's CPU while an end-to-end run went on, measured apart from the
  * sidecar (Linux /proc): the machine's busy time (as /proc/stat counts it, like
  * helpers.ts withBackgroundLoad and the sidecars' CPU meters) split into the processes
- * under code-server (the editor's own, and the sidecars it started), the rest of this
- * test's tree (Chromium, which draws the workbench and the webview, and this process),
- * and everything else: other people's processes, the load a busy-machine check is about.
+ * under code-server (the editor's own, other programs it started, and the sidecars),
+ * the rest of this test's tree (Chromium, which draws the workbench and the webview,
+ * and this process), and everything else: other people's processes.
+ *
+ * What a sidecar counts as other processes is the machine's busy time less its own tree
+ * and the editor's processes that run the editor's program (src/sidecars/node/editorCpu.ts):
+ * here `notTheEditors` over the same span, measured without the sidecar's help.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,10 +18,13 @@ const CLOCK_TICKS_PER_S = 100;
 
 /** CPU seconds at one moment, by who used them (each process counted once). */
 export interface LoadSnapshot {
-  atS: number;
+  /** The wall clock, ms since the Unix epoch (as a report's `runs[].t0EpochMs`). */
+  epochMs: number;
   machine: number;
-  /** code-server and what it started (server, extension hosts, file watcher), the sidecars apart. */
+  /** code-server's processes that run its program (server, extension hosts, language servers), the sidecars apart. */
   editor: number;
+  /** Other programs under code-server, outside the sidecars (git, a terminal's shell): the sidecar counts them. */
+  editorOther: number;
   /** The sidecars the extension started, with what they started. */
   sidecars: number;
   /** Chromium: the workbench and the webviews it draws. */
@@ -30,11 +37,14 @@ export interface LoadSnapshot {
 export interface LoadShares {
   wallS: number;
   editor: number;
+  editorOther: number;
   sidecars: number;
   browser: number;
   test: number;
   /** Everything this test did not start: the machine's own load. */
   others: number;
+  /** What the sidecar counts as other processes: all but the editor's program and the sidecars. */
+  notTheEditors: number;
 }
 
 interface Proc {
@@ -61,12 +71,24 @@ function procs(): Map<number, Proc> {
   return table;
 }
 
-function isSidecar(pid: number): boolean {
-  try {
-    return /run_sidecar\.py|sidecars\/node\//.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1'));
-  } catch {
-    return false;
+/** A process's program and whether it is a sidecar, read once per pid (a snapshot must cost little: it is load too). */
+const identities = new Map<number, { exe: string | null; sidecar: boolean }>();
+function identity(pid: number): { exe: string | null; sidecar: boolean } {
+  let known = identities.get(pid);
+  if (!known) {
+    let exe: string | null = null;
+    let cmdline = '';
+    try {
+      exe = fs.readlinkSync(`/proc/${pid}/exe`);
+      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    } catch {
+      // ended, or not ours to read
+    }
+    known = { exe, sidecar: /run_sidecar\.py|sidecars\/node\//.test(cmdline) };
+    // A process that exec()s changes its program: only a settled answer is kept.
+    if (exe !== null) identities.set(pid, known);
   }
+  return known;
 }
 
 /** busy = user nice system irq softirq steal (idle and iowait are not), in seconds. */
@@ -75,34 +97,45 @@ function machineBusyS(): number {
   return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] || 0)) / CLOCK_TICKS_PER_S;
 }
 
+type Group = 'editor' | 'editorOther' | 'browser' | 'test';
+
 /**
  * Snapshots of the machine's busy CPU seconds and of this test's tree: this process,
- * Chromium (its other children), and code-server's tree split into the editor and the
- * sidecars (a sidecar runs its script: run_sidecar.py, dist/sidecars/node/…; its children
- * are the sidecar's too). A sidecar's ticks move into the extension host's once it ended
- * and was waited for: the editor's processes count their own ticks, the sidecars' group
- * the live sidecars' trees and what the editor's processes waited for.
+ * Chromium (its other children), and code-server's tree split into the editor's program,
+ * other programs and the sidecars (a sidecar runs its script: run_sidecar.py,
+ * dist/sidecars/node/…; its children are the sidecar's too). A sidecar's ticks move into
+ * the extension host's once it ended and was waited for: the editor's processes count
+ * their own ticks, the sidecars' group the live sidecars' trees and what the editor's
+ * processes waited for.
  */
 export class LoadSampler {
   constructor(private readonly codeServerPid: number) {}
 
   snapshot(): LoadSnapshot {
-    const atS = performance.now() / 1000;
     const table = procs();
     const machine = machineBusyS();
+    const epochMs = Date.now();
     const children = new Map<number, number[]>();
     for (const [pid, p] of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
     const tree = (q: number): number => (table.get(q)?.own ?? 0) + (table.get(q)?.reaped ?? 0) + (children.get(q) ?? []).reduce((a, c) => a + tree(c), 0);
-    const sum = { editor: 0, sidecars: 0, browser: 0, test: 0 };
-    const stack: [number, 'editor' | 'browser' | 'test'][] = [[process.pid, 'test']];
+    const editorExe = identity(this.codeServerPid).exe;
+    const sum = { editor: 0, editorOther: 0, sidecars: 0, browser: 0, test: 0 };
+    const stack: [number, Group][] = [[process.pid, 'test']];
     while (stack.length) {
       const [pid, parentGroup] = stack.pop()!;
       const p = table.get(pid)!;
-      if (parentGroup === 'editor' && isSidecar(pid)) {
-        sum.sidecars += tree(pid);
-        continue;
+      let group: Group = parentGroup;
+      if (pid === this.codeServerPid) group = 'editor';
+      else if (parentGroup === 'test' && pid !== process.pid) group = 'browser';
+      else if (parentGroup === 'editor') {
+        const who = identity(pid);
+        if (who.sidecar) {
+          sum.sidecars += tree(pid);
+          continue;
+        }
+        // As the sidecar follows the editor's tree: through processes that run its program only.
+        if (who.exe !== editorExe) group = 'editorOther';
       }
-      const group = pid === this.codeServerPid ? 'editor' : parentGroup === 'test' && pid !== process.pid ? 'browser' : parentGroup;
       if (group === 'editor') {
         sum.editor += p.own;
         sum.sidecars += p.reaped;
@@ -112,50 +145,95 @@ export class LoadSampler {
       for (const child of children.get(pid) ?? []) if (table.has(child)) stack.push([child, group]);
     }
     const s = (ticks: number) => ticks / CLOCK_TICKS_PER_S;
-    return { atS, machine, editor: s(sum.editor), sidecars: s(sum.sidecars), browser: s(sum.browser), test: s(sum.test) };
+    return {
+      epochMs, machine, editor: s(sum.editor), editorOther: s(sum.editorOther), sidecars: s(sum.sidecars),
+      browser: s(sum.browser), test: s(sum.test),
+    };
   }
 }
 
+const GROUPS = ['editor', 'editorOther', 'sidecars', 'browser', 'test'] as const;
+
 export function loadShares(a: LoadSnapshot, b: LoadSnapshot): LoadShares {
-  const wallS = b.atS - a.atS;
+  const wallS = (b.epochMs - a.epochMs) / 1000;
   const capacity = Math.max(1e-9, wallS * (os.cpus().length || 1));
   const share = (x: number) => Math.max(0, x) / capacity;
-  const [editor, sidecars, browser, test] = (['editor', 'sidecars', 'browser', 'test'] as const).map((k) => b[k] - a[k]);
+  const d = Object.fromEntries(GROUPS.map((k) => [k, b[k] - a[k]])) as Record<(typeof GROUPS)[number], number>;
+  const machine = b.machine - a.machine;
   return {
-    wallS, editor: share(editor), sidecars: share(sidecars), browser: share(browser), test: share(test),
-    others: Math.min(1, share((b.machine - a.machine) - editor - sidecars - browser - test)),
+    wallS, editor: share(d.editor), editorOther: share(d.editorOther), sidecars: share(d.sidecars), browser: share(d.browser), test: share(d.test),
+    others: Math.min(1, share(machine - GROUPS.reduce((sum, k) => sum + d[k], 0))),
+    notTheEditors: Math.min(1, share(machine - d.editor - d.sidecars)),
   };
 }
 
-/**
- * Snapshots every `everyMs` until stopped (reading /proc costs ~2 ms a time here): the
- * load over the whole span, and the busiest stretch of the machine's own load over any
- * span of at least `spanS` (a measured window is shorter than the run, and load in bursts
- * would hide in the average).
- */
-export function recordLoad(codeServerPid: number, everyMs = 200): { stop(spanS: number): { whole: LoadShares; busiest: LoadShares } } {
+/** A snapshot at `epochMs`, read off the two around it in proportion (CPU seconds grow steadily between reads). */
+function snapshotAt(snaps: LoadSnapshot[], epochMs: number): LoadSnapshot | null {
+  for (let i = 1; i < snaps.length; i++) {
+    const [a, b] = [snaps[i - 1], snaps[i]];
+    if (epochMs < a.epochMs || epochMs > b.epochMs) continue;
+    const f = b.epochMs === a.epochMs ? 0 : (epochMs - a.epochMs) / (b.epochMs - a.epochMs);
+    const at = (k: keyof LoadSnapshot) => a[k] + f * (b[k] - a[k]);
+    return {
+      epochMs, machine: at('machine'), editor: at('editor'), editorOther: at('editorOther'), sidecars: at('sidecars'),
+      browser: at('browser'), test: at('test'),
+    };
+  }
+  return null;
+}
+
+export interface LoadRecording {
+  /** The load over the recording, from its first snapshot to its last. */
+  whole(): LoadShares;
+  /** The load over `[fromEpochMs, toEpochMs]` (a measured window), or null outside the recording. */
+  between(fromEpochMs: number, toEpochMs: number): LoadShares | null;
+  stop(): void;
+}
+
+/** Snapshots every `everyMs` until stopped (reading /proc costs ~1-2 ms a time here). */
+export function recordLoad(codeServerPid: number, everyMs = 100): LoadRecording {
   const sampler = new LoadSampler(codeServerPid);
   const snaps = [sampler.snapshot()];
   const timer = setInterval(() => snaps.push(sampler.snapshot()), everyMs);
+  let stopped = false;
   return {
-    stop(spanS) {
+    whole: () => loadShares(snaps[0], snaps[snaps.length - 1]),
+    between(from, to) {
+      const [a, b] = [snapshotAt(snaps, from), snapshotAt(snaps, to)];
+      return a && b ? loadShares(a, b) : null;
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
       clearInterval(timer);
       snaps.push(sampler.snapshot());
-      const whole = loadShares(snaps[0], snaps[snaps.length - 1]);
-      let busiest = whole;
-      for (let i = 0; i < snaps.length; i++) {
-        const j = snaps.findIndex((s) => s.atS - snaps[i].atS >= spanS);
-        if (j < 0) break;
-        const shares = loadShares(snaps[i], snaps[j]);
-        if (shares.others > busiest.others) busiest = shares;
-      }
-      return { whole, busiest };
     },
   };
 }
 
-/** "editor 4%, sidecars 97%, browser 6%, test 1%, others 3% over 2.41 s" */
+/**
+ * Waits until the machine has been quiet for `spanMs` (all but the sidecars under
+ * `quietFrac` of it: the workbench has settled after opening a file, its language
+ * server has loaded), up to `timeoutMs`. The load of the last span it saw.
+ */
+export async function settle(codeServerPid: number, opts: { quietFrac: number; spanMs: number; timeoutMs: number }): Promise<{ quiet: boolean; last: LoadShares }> {
+  const sampler = new LoadSampler(codeServerPid);
+  const deadline = Date.now() + opts.timeoutMs;
+  let a = sampler.snapshot();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, opts.spanMs));
+    const b = sampler.snapshot();
+    const last = loadShares(a, b);
+    const busy = last.editor + last.editorOther + last.browser + last.others;
+    if (busy < opts.quietFrac) return { quiet: true, last };
+    if (Date.now() >= deadline) return { quiet: false, last };
+    a = b;
+  }
+}
+
+/** "editor 4%, other programs under the editor 0%, sidecars 97%, browser 6%, test 1%, others 3% over 2.41 s" */
 export function describeLoad(s: LoadShares): string {
   const pct = (x: number) => `${Math.round(x * 100)}%`;
-  return `editor ${pct(s.editor)}, sidecars ${pct(s.sidecars)}, browser ${pct(s.browser)}, test ${pct(s.test)}, others ${pct(s.others)} over ${s.wallS.toFixed(2)} s`;
+  return `editor ${pct(s.editor)}, other programs under the editor ${pct(s.editorOther)}, sidecars ${pct(s.sidecars)}, ` +
+    `browser ${pct(s.browser)}, test ${pct(s.test)}, others ${pct(s.others)} over ${s.wallS.toFixed(2)} s`;
 }

@@ -221,6 +221,12 @@ export const WINDOW_OUTCOME_FIELDS = {
   status: literal('ok', 'failed', 'skipped'),
   error: nullable(RunError),
   wallMs: num,
+  /**
+   * When the window started on the wall clock (ms since the Unix epoch; the sidecar's
+   * clock): to line a window up with other tools' timelines (a profiler's trace, the
+   * machine's load measured apart). Absent in skipped windows and older reports.
+   */
+  t0EpochMs: optional(nullable(num)),
   startupMs: nullable(num),
   workers: nullable(int),
   /**

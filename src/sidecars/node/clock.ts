@@ -30,7 +30,7 @@ export function nowMs(): number {
   return Number(hrtimeBigint()) / 1e6;
 }
 
-/** Wall-clock ms, for throttling only. */
+/** Wall-clock ms since the Unix epoch: for throttling, and to place a window on other tools' timelines. */
 export function wallMs(): number {
   return dateNow();
 }

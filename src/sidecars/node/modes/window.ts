@@ -5,7 +5,7 @@
 import type { RawWindow, RunError } from '../../../shared/protocol';
 import { WindowAttribution } from '../attribution';
 import { LoadError } from '../loader';
-import { clearInterval, setImmediate, setInterval, setTimeout } from '../clock';
+import { clearInterval, setImmediate, setInterval, setTimeout, wallMs } from '../clock';
 import { CpuMeter, Heartbeat, LoopUtilization, nowMs, ThreadpoolProbe } from '../probes';
 import { editorPidFromEnv } from '../editorCpu';
 import { CallTimeout, Cancelled, Context, NodeMode, PoolCrash, TaskRec } from './context';
@@ -54,15 +54,17 @@ export class Window {
   private async measureWith(attribution: WindowAttribution | null, body: (w: Window) => Promise<void>): Promise<RawWindow> {
     const ctx = this.ctx;
     const heartbeat = new Heartbeat(ctx.plan.heartbeatMs);
-    const cpu = new CpuMeter(editorPidFromEnv());
     if (this.mode !== 'baseline') ctx.progress(this.mode, 'running', 0);
     await ctx.eld.reset();
     const threadpoolIdleMs = await ThreadpoolProbe.idleMs();
     const threadpool = new ThreadpoolProbe(THREADPOOL_PROBE_INTERVAL_MS);
     const elu = new LoopUtilization();
+    // Last before t0 and first after tEnd: the machine's load is judged over the window's own span.
+    const cpu = new CpuMeter(editorPidFromEnv());
     heartbeat.start();
     threadpool.start();
     const t0 = nowMs();
+    const t0EpochMs = wallMs();
     ctx.lastDoneAt = t0;
     let status: RawWindow['status'] = 'ok';
     let error: RunError | null = null;
@@ -105,6 +107,7 @@ export class Window {
       clearInterval(watchdog);
     }
     const tEnd = nowMs();
+    const usage = cpu.finish(tEnd - t0, this.childCpuMs, ctx.cpuCount);
     const threadpoolProbesMs = threadpool.stop();
     const utilization = elu.finish();
     if (status === 'ok') await heartbeat.stop();
@@ -113,8 +116,7 @@ export class Window {
     // timer, due at the same time, may run after it. The check phase comes after both.
     await new Promise((r) => setImmediate(r));
     const delay = ctx.eld.read();
-    const wallMs = tEnd - t0;
-    const usage = cpu.finish(wallMs, this.childCpuMs, ctx.cpuCount);
+    const windowMs = tEnd - t0;
     // After the CPU meter: reading the profile is the tool's work, not the window's.
     // Up to the heartbeat's last wake-up, which closes the gap of a stall that ended the window.
     const lastBeat = heartbeat.samples.length ? heartbeat.samples[heartbeat.samples.length - 1][0] : tEnd;
@@ -124,7 +126,8 @@ export class Window {
       mode: this.mode,
       status,
       error,
-      wallMs: r4(wallMs),
+      wallMs: r4(windowMs),
+      t0EpochMs: Math.round(t0EpochMs),
       startupMs: null,
       workers: null,
       tasks: this.records.map((r) => ({

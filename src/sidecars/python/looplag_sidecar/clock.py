@@ -14,6 +14,8 @@ perf_counter = time.perf_counter
 monotonic = time.monotonic
 sleep = time.sleep
 thread_time = time.thread_time
+# Wall clock, only to place a window on other tools' timelines (RawWindow.t0EpochMs).
+epoch_time = time.time
 
 
 class _PrivateTime(types.ModuleType):

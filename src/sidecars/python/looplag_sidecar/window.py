@@ -11,7 +11,7 @@ from typing import List
 from . import attribution as attribution_mod
 from . import target as target_mod
 from .calls import CallRecord, calls_phrase, finished, fmt_s
-from .clock import perf_counter
+from .clock import epoch_time, perf_counter
 from .poolfate import crash_detail, worker_fate
 from .probes import CpuMeter, GilProbe, Heartbeat, editor_pid_from_env
 from .protocol import RawWindow, TaskRecord, error
@@ -31,6 +31,7 @@ class Window:
         self.sampler = None
         self.attribution_note = None
         self.attribution_error = None
+        self.usage = None
 
     def new_record(self, i) -> CallRecord:
         rec: CallRecord = {"id": i, "queued": perf_counter(), "start": None, "end": None, "worker": None,
@@ -42,14 +43,13 @@ class Window:
         ctx = self.ctx
         heartbeat = Heartbeat(ctx.heartbeat_s)
         probe = GilProbe(ctx.heartbeat_s) if ctx.probe_in(self.mode) else None
-        cpu = CpuMeter(editor_pid_from_env())
         if probe:
             probe.start()
         if self.mode != "baseline":  # after any pool warm-up: the calls start now
             ctx.progress(self.mode, "running", 0)
         self._start_sampler(heartbeat)
         try:
-            return await self._measure(body, heartbeat, cpu, probe)
+            return await self._measure(body, heartbeat, probe)
         finally:
             if self.sampler is not None:
                 self.sampler.close()
@@ -80,11 +80,14 @@ class Window:
         self.sampler = sampler
         heartbeat.on_beat = sampler.on_beat
 
-    async def _measure(self, body, heartbeat, cpu, probe):
+    async def _measure(self, body, heartbeat, probe):
         ctx = self.ctx
+        # Last before t0 and first after t_end: the machine's load is judged over the window's own span.
+        cpu = CpuMeter(editor_pid_from_env())
         # Last before t0: starting the probe thread is our own cost, not the target's lag.
         heartbeat.start()
         self.t0 = t0 = perf_counter()
+        self.t0_epoch_ms = epoch_time() * 1000.0
         self.heartbeat, self.cpu, self.probe = heartbeat, cpu, probe
         # A session cancel that the blocked loop cannot see is answered from a thread
         # with what this window measured so far (see snapshot).
@@ -120,6 +123,7 @@ class Window:
                                           detail=crash_detail(ctx.pool_exitcodes, e))
         ctx.current_window = None
         t_end = perf_counter()
+        self.usage = cpu.finish(t_end - self.t0, self.child_user + self.child_system, ctx.cpu_count)
         if status == "ok":
             await heartbeat.stop()
         else:
@@ -182,7 +186,8 @@ class Window:
         ctx, t0 = self.ctx, self.t0
         heartbeat, probe = self.heartbeat, self.probe
         wall_s = t_end - t0
-        user, system, background = self.cpu.finish(wall_s, self.child_user + self.child_system, ctx.cpu_count)
+        # Measured at t_end by _measure; a snapshot from the cancel thread reads it now.
+        user, system, background = self.usage or self.cpu.finish(wall_s, self.child_user + self.child_system, ctx.cpu_count)
         ms = lambda t: None if t is None else round((t - t0) * 1000.0, 4)  # noqa: E731
         tasks: List[TaskRecord] = []
         for r in list(self.records):
@@ -201,7 +206,7 @@ class Window:
         if probe:
             gil = [round(w * 1000.0, 4) for t, w in list(probe.waits) if t0 <= t <= t_end]
         return {"mode": self.mode, "status": "ok", "error": None, "wallMs": round(wall_s * 1000.0, 4),
-                "startupMs": None, "workers": None, "tasks": tasks, "samples": samples, "gilWaitsMs": gil,
+                "t0EpochMs": round(self.t0_epoch_ms), "startupMs": None, "workers": None, "tasks": tasks, "samples": samples, "gilWaitsMs": gil,
                 "cpu": {"userMs": round((user + self.child_user) * 1000.0, 3),
                         "systemMs": round((system + self.child_system) * 1000.0, 3)},
                 "backgroundCpuFrac": None if background is None else round(background, 4),
