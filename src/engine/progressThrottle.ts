@@ -1,42 +1,82 @@
 /**
- * How often a run's progress reaches its views (the editor's status bar and progress
+ * When a run's progress reaches its views (the editor's status bar and progress
  * notification, the CLI's line). Whatever a view draws during a window is CPU the window
  * sees, and in code-server the browser drawing the workbench is not the editor's process,
- * so the busy-machine check counts it: redrawn at each call's end (a call every 100 ms),
- * the status bar and notification took 10-25% of a 2-core machine through each window
- * (issue 16). So a window's own updates (phase `running`: its start and its calls'
- * ends) are shown only once it has run `quietMs`, then at most one every `quietMs`;
- * other updates (a pool starting, a mode done) come between windows: at once when the
- * mode or phase changes, else at most one every `minGapMs`.
+ * so the busy-machine check counts it (issue 16): redrawn at each call's end, the status
+ * bar and notification took 10-25% of a 2-core machine through each window, and a mode's
+ * "starting" drawn just before its window (after a 100 ms warm-up call) took 40% of its
+ * first half second. So:
+ * - a window's own updates (phase `running`: its start and its calls' ends) are shown only
+ *   once it has run `quietMs`, then the latest at most every `quietMs`;
+ * - an update between windows (a pool starting, a warm-up, a mode done) is shown once it
+ *   has stood `settleMs` with no newer update: a phase that a window follows at once is
+ *   never drawn, and one that lasts (a process pool importing numpy) is drawn well before
+ *   its window. The sidecars send a few such updates per mode, so this never starves.
  */
 export const QUIET_WINDOW_MS = 1000;
+export const SETTLE_MS = 300;
 
-export class ProgressThrottle {
-  private lastAtMs = -Infinity;
-  private lastKey = '';
-  /** The window whose updates are held: its mode, and when its first update came. */
-  private window: { key: string; startMs: number } | null = null;
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export class ProgressThrottle<P extends { mode: string; phase: string; done: number }> {
+  private held: P | null = null;
+  private timer: unknown = null;
+  private lastShownMs = Number.NEGATIVE_INFINITY;
+  /** The window whose updates are held (its mode and calls done so far), and when its first update came. */
+  private window: { mode: string; done: number; startMs: number } | null = null;
 
   constructor(
-    private readonly minGapMs = 250,
-    private readonly nowMs: () => number = () => performance.now(),
-    private readonly quietMs = QUIET_WINDOW_MS,
+    private readonly show: (p: P) => void,
+    private readonly opts: { quietMs: number; settleMs: number; clock: Clock } = { quietMs: QUIET_WINDOW_MS, settleMs: SETTLE_MS, clock: realClock },
   ) {}
 
-  /** True when this update is to be shown. */
-  admit(p: { mode: string; phase: string }): boolean {
-    const key = `${p.mode}\u0000${p.phase}`;
-    const now = this.nowMs();
+  offer(p: P): void {
+    const { clock } = this.opts;
+    const now = clock.now();
+    let dueMs: number;
     if (p.phase === 'running') {
-      if (this.window?.key !== key) this.window = { key, startMs: now };
-      if (now - this.window.startMs < this.quietMs) return false;
-      if (key === this.lastKey && now - this.lastAtMs < this.quietMs) return false;
+      // A new window: another mode, or the same mode's next window in a sweep (its count starts again).
+      const starts = !this.window || this.window.mode !== p.mode || p.done < this.window.done;
+      this.window = starts ? { mode: p.mode, done: p.done, startMs: now } : { ...this.window!, done: p.done };
+      dueMs = Math.max(this.window!.startMs + this.opts.quietMs, this.lastShownMs + this.opts.quietMs);
+      // A window starting makes what was held before it moot: its time is to be left alone.
+      if (starts) this.stopTimer();
     } else {
       this.window = null;
-      if (key === this.lastKey && now - this.lastAtMs < this.minGapMs) return false;
+      // Between windows: once it has stood a settle (each such update starts the wait again).
+      dueMs = now + this.opts.settleMs;
+      this.stopTimer();
     }
-    this.lastKey = key;
-    this.lastAtMs = now;
-    return true;
+    this.held = p;
+    if (this.timer !== null) return;
+    this.timer = clock.setTimeout(() => {
+      this.timer = null;
+      const held = this.held;
+      this.held = null;
+      if (!held) return;
+      this.lastShownMs = clock.now();
+      this.show(held);
+    }, Math.max(0, dueMs - now));
+  }
+
+  /** The sidecar ended: nothing held is shown later. */
+  dispose(): void {
+    this.stopTimer();
+    this.held = null;
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) this.opts.clock.clearTimeout(this.timer);
+    this.timer = null;
   }
 }

@@ -251,7 +251,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
     const sentModes = new Set<string>();
     let sawDone = false;
     // What a view draws during a window is CPU the window sees: see ProgressThrottle.
-    const shown = new ProgressThrottle();
+    const shown = new ProgressThrottle((p: Progress) => opts.onProgress?.(p));
     // This sidecar's hello, progress and silence (the session's state may hold an earlier sidecar's runtime).
     const watch = new SidecarWatch(Date.now(), Boolean(plan.sweepWorkers));
     const cutBy: { window: RawWindow | null } = { window: null }; // the window the host's watchdog ended this sidecar in
@@ -272,7 +272,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
           state.resolved = m.target;
           break;
         case 'progress':
-          if (shown.admit(m)) opts.onProgress?.({ mode: m.mode, phase: m.phase, done: m.done, total: m.total });
+          shown.offer({ mode: m.mode, phase: m.phase, done: m.done, total: m.total });
           break;
         case 'window':
           if (m.window.mode === 'baseline') {
@@ -348,6 +348,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
       void sidecar.cancel(grace, 'call-timeout');
     }, WATCHDOG_POLL_MS) : undefined;
     const exit = await sidecar.stopped;
+    shown.dispose();
     clearInterval(watchdog);
     clearTimeout(timer);
     clearTimeout(helloTimer);

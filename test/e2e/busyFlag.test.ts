@@ -53,6 +53,8 @@ const skip = !fs.existsSync(VSIX) && 'no looplag.vsix: run `npm run package`';
 /** What the webview's page records of each of its renders (installed by `recordRenders`). */
 interface RenderRecord {
   atMs: number;
+  /** The same moment on the wall clock (ms since the Unix epoch), as a report's runs[].t0EpochMs. */
+  atEpochMs: number;
   canvases: number;
   running: boolean;
   fn: string | null;
@@ -84,6 +86,7 @@ describe('Loop Lag in VS Code: the busy-machine flag stays off with the report p
       for (let attempt = 1; attempt <= ATTEMPTS_ON_BUSY_MACHINE; attempt++) {
         const frame = await panelBesideEditor(page, file);
         await recordRenders(frame);
+        await recordWorkbenchChanges(page);
         await goToLine(page, line);
         // Opening a file sets the editor to work (a language server loading, the workbench
         // drawing): that is load, so the run starts once it has passed.
@@ -116,6 +119,14 @@ describe('Loop Lag in VS Code: the busy-machine flag stays off with the report p
         t.diagnostic(`  animations in the workbench as the run started: ${animations.join(', ') || 'none'}`);
         const renders = await rendersUntilShown(page, report);
         t.diagnostic(`  panel renders: ${renders.map((r) => `${Math.round(r.atMs)} ms ${r.running ? 'running' : 'done'} ${r.canvases} canvas`).join('; ')}`);
+        const changes = [
+          ...(await workbenchChanges(page)),
+          ...renders.map((r) => ({ atEpochMs: r.atEpochMs, what: `panel render (${r.running ? 'running' : 'done'})` })),
+        ];
+        for (const r of measured) {
+          const inside = changes.filter((c) => c.atEpochMs >= r.t0EpochMs! && c.atEpochMs <= r.t0EpochMs! + r.wallMs);
+          t.diagnostic(`  drawn during the ${r.mode} window: ${inside.map((c) => `${Math.round(c.atEpochMs - r.t0EpochMs!)} ms ${c.what}`).join('; ') || 'nothing'}`);
+        }
         const duringRun = renders.filter((r) => r.running);
         assert.ok(duringRun.length >= 1, 'the panel showed the run in progress');
         assert.deepEqual(duringRun.filter((r) => r.canvases > 0), [], 'no chart drawn while the run went on');
@@ -167,6 +178,33 @@ async function panelBesideEditor(page: Page, file: string): Promise<Frame> {
 }
 
 /**
+ * Has the workbench's page record when the status bar and the notifications change (their
+ * text, or an element added or removed), on the wall clock. A MutationObserver: nothing
+ * runs in the page between changes.
+ */
+async function recordWorkbenchChanges(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __changes: { atEpochMs: number; what: string }[]; __changeObserver?: MutationObserver };
+    w.__changeObserver?.disconnect();
+    w.__changes = [];
+    w.__changeObserver = new MutationObserver((mutations) => {
+      const what = new Set(mutations.map((m) => {
+        const el = m.target instanceof Element ? m.target : m.target.parentElement;
+        return el?.closest('.notifications-toasts, .notifications-center') ? 'notification' : 'status bar';
+      }));
+      w.__changes.push({ atEpochMs: performance.timeOrigin + performance.now(), what: [...what].join('+') });
+    });
+    for (const el of Array.from(document.querySelectorAll('.part.statusbar, .notifications-toasts'))) {
+      w.__changeObserver.observe(el, { subtree: true, childList: true, characterData: true, attributes: true });
+    }
+  });
+}
+
+async function workbenchChanges(page: Page): Promise<{ atEpochMs: number; what: string }[]> {
+  return page.evaluate(() => (window as unknown as { __changes?: { atEpochMs: number; what: string }[] }).__changes ?? []);
+}
+
+/**
  * Has the panel's page record each render (the body's `data-rendered*` attributes, which
  * render() sets every time): when, how many chart canvases it left, and whether a run was in
  * progress. A MutationObserver: the page is not polled, nothing runs in it between renders.
@@ -179,6 +217,7 @@ async function recordRenders(frame: Frame): Promise<void> {
     w.__renderObserver = new MutationObserver(() => {
       w.__renders.push({
         atMs: performance.now(),
+        atEpochMs: performance.timeOrigin + performance.now(),
         canvases: document.querySelectorAll('figure[data-chart] canvas').length,
         running: document.querySelector('[data-testid="running"]') !== null,
         fn: document.querySelector('[data-testid="target-name"]')?.textContent ?? null,
