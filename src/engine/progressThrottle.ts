@@ -69,6 +69,18 @@ export class ProgressThrottle<P extends { mode: string; phase: string; done: num
     }, Math.max(0, dueMs - now));
   }
 
+  /**
+   * A window's result came: what was held of it is moot (a sweep's next window follows
+   * without another update, and its views would put the old count under the new label).
+   */
+  windowEnded(): void {
+    if (this.held?.phase === 'running') {
+      this.stopTimer();
+      this.held = null;
+    }
+    this.window = null;
+  }
+
   /** The sidecar ended: nothing held is shown later. */
   dispose(): void {
     this.stopTimer();

@@ -275,6 +275,7 @@ export async function measure(opts: RunOptions, part?: Part): Promise<SessionSta
           shown.offer({ mode: m.mode, phase: m.phase, done: m.done, total: m.total });
           break;
         case 'window':
+          shown.windowEnded();
           if (m.window.mode === 'baseline') {
             if (plan.baselineMs > 0) state.baseline = m.window; // a 0 ms one (Node) is no baseline
           } else if (m.window.mode === 'diagnostic') {

@@ -185,7 +185,10 @@ export class RunController implements vscode.Disposable {
           reported += increment;
           progress.report({ message: progressText(p), increment });
         },
-        onRun: (_run, partial) => this.view.runProgressed(partial),
+        onRun: (run, partial) => {
+          this.modeDone(run.mode, run.tasks.length, s.concurrency);
+          this.view.runProgressed(partial);
+        },
       });
     });
     if (!report) {
@@ -231,6 +234,7 @@ export class RunController implements vscode.Disposable {
         },
         onPoint: (point, partial) => {
           points[point.mode] = (points[point.mode] ?? 0) + 1;
+          this.modeDone(`${point.mode} W=${point.workers}`, 0, 0);
           this.log.info(`sweep ${point.mode} W=${point.workers}: ${point.status}, ` +
             `${point.throughputPerS === null ? 'no throughput' : `${point.throughputPerS} calls/s`}, lag p99 ${point.lag.p99Ms} ms, max ${point.lag.maxMs} ms`);
           this.view.sweepProgressed(partial);
@@ -353,6 +357,15 @@ export class RunController implements vscode.Disposable {
     this.view.refresh();
     this.changed.fire();
     if (report.error) await explainFailure(report.error, request, `run ${report.error.message}`, this.log);
+  }
+
+  /**
+   * A window's result came: the panel's progress line says so (the engine holds a window's
+   * own progress back, and may never show it: ProgressThrottle). The status bar keeps what
+   * it shows until the next update is drawn.
+   */
+  private modeDone(mode: string, done: number, total: number): void {
+    if (this.active) this.active.progress = { mode, phase: 'done', done, total };
   }
 
   private onProgress(p: Progress, text: string): void {

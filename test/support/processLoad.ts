@@ -84,34 +84,31 @@ function procs(): Map<number, Proc> {
 }
 
 /**
- * A process's program and whether it is a measuring sidecar, read each time (a sidecar is a
- * fork of the extension host until it execs) except a sidecar found once per pid and
- * program (a snapshot must cost little: it is load too).
+ * A process's program (null when it cannot be read this time) and whether it is a
+ * measuring sidecar. A sidecar is a fork of the extension host until it execs, and its
+ * environment says so only after: a yes is kept for the pid, a no is asked again (a
+ * snapshot must cost little: it is load too).
  */
-const identities = new Map<string, boolean>();
+const sidecars = new Set<number>();
 function identity(pid: number): { exe: string | null; sidecar: boolean } {
-  let exe: string | null;
+  let exe: string | null = null;
   try {
     exe = fs.readlinkSync(`/proc/${pid}/exe`);
   } catch {
-    return { exe: null, sidecar: false }; // ended, or not ours to read
+    // ended, or not readable at this moment
   }
-  const key = `${pid}\0${exe}`;
-  let sidecar = identities.get(key);
-  if (sidecar === undefined) {
-    let environ = '';
-    try {
-      environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
-    } catch {
-      return { exe, sidecar: false };
-    }
+  if (sidecars.has(pid)) return { exe, sidecar: true };
+  try {
     // A measuring sidecar talks to the host over LOOPLAG_PROTOCOL_FD. The tools that run the
     // same script (outline, hints) do not: like any other process, the sidecar counts them.
-    sidecar = /(^|\0)LOOPLAG_PROTOCOL_FD=/.test(environ);
-    // Only a yes is settled: a fork of the extension host runs its program and environment until it execs.
-    if (sidecar) identities.set(key, sidecar);
+    if (/(^|\0)LOOPLAG_PROTOCOL_FD=/.test(fs.readFileSync(`/proc/${pid}/environ`, 'latin1'))) {
+      sidecars.add(pid);
+      return { exe, sidecar: true };
+    }
+  } catch {
+    // as above
   }
-  return { exe, sidecar };
+  return { exe, sidecar: false };
 }
 
 /** busy = user nice system irq softirq steal (idle and iowait are not), in seconds. */
@@ -156,8 +153,9 @@ export class LoadSampler {
           sum.sidecars += tree(pid);
           continue;
         }
-        // As the sidecar follows the editor's tree: through processes that run its program only.
-        if (who.exe !== editorExe) group = 'editorOther';
+        // As the sidecar follows the editor's tree: through processes that run its program only
+        // (a program not readable this time stays where its parent is).
+        if (who.exe !== null && who.exe !== editorExe) group = 'editorOther';
       }
       if (group === 'editor') {
         sum.editor += p.own;

@@ -96,6 +96,20 @@ test('back-to-back windows each start their quiet second: Python\'s diagnostic t
   assert.deepEqual(shown, [[1900, 'thread running 0'], [3400, 'process running 0']]);
 });
 
+test('a window\'s result drops what was held of it: a sweep\'s next window follows without another update', () => {
+  const { clock, shown, throttle } = setup();
+  throttle.offer({ mode: 'process', phase: 'running', done: 0 });
+  clock.advance(1200);
+  throttle.offer({ mode: 'process', phase: 'running', done: 7 }); // held until 2000
+  clock.advance(100);
+  throttle.windowEnded();
+  clock.advance(1500);
+  assert.deepEqual(shown, [[1000, 'process running 0']], 'nothing of the ended window after its result');
+  throttle.offer({ mode: 'process', phase: 'running', done: 0 });
+  clock.advance(1000);
+  assert.deepEqual(shown, [[1000, 'process running 0'], [3800, 'process running 0']], 'the next window: its own quiet second');
+});
+
 test('dispose: nothing held is shown after the sidecar ended', () => {
   const { clock, shown, throttle } = setup();
   throttle.offer({ mode: 'thread', phase: 'done', done: 3 });
