@@ -27,8 +27,8 @@ export { startingSweep } from './sweepStart';
 /** The run or sweep in progress, as the view needs it. */
 export interface ActiveRun {
   kind: RunKind;
-  /** The engine's last progress, null before the first. */
-  progress: LiveProgress | null;
+  /** The last progress shown, else starting (see RunController.activeRun). */
+  progress: LiveProgress;
   label: string;
   concurrency: number;
 }
@@ -151,21 +151,11 @@ export class ReportView implements vscode.Disposable {
     if (this.serveShown) this.serveShown.visible = false;
   }
 
-  /**
-   * What the panel says of the run in progress: the last progress shown (the engine holds
-   * a window's back, ProgressThrottle), else that it is starting. Null: nothing runs. The
-   * panel draws charts only when this is null.
-   */
-  private liveProgress(): LiveProgress | null {
-    const active = this.host.active();
-    return active ? active.progress ?? { mode: active.label, phase: 'starting', done: 0, total: active.concurrency } : null;
-  }
-
   /** A mode finished: the report so far, live. */
   runProgressed(partial: Report): void {
     this.current = { id: null, report: partial };
     const delta = liveDelta(this.liveBase, partial);
-    if (this.panel.post({ type: 'liveDelta', ...delta, progress: this.liveProgress() })) this.liveBase = partial;
+    if (this.panel.post({ type: 'liveDelta', ...delta, progress: this.host.active()?.progress ?? null })) this.liveBase = partial;
   }
 
   /** A run ended with a report: into the history, and on show. Its history id (null: not saved). */
@@ -216,7 +206,7 @@ export class ReportView implements vscode.Disposable {
   /** A sweep measured one more pool size: on show, live. */
   sweepProgressed(partial: Sweep): void {
     this.sweepShown = { sweep: partial, visible: true, id: null };
-    this.panel.post({ type: 'sweep', sweep: partial, running: this.liveProgress() });
+    this.panel.post({ type: 'sweep', sweep: partial, running: this.host.active()?.progress ?? null });
   }
 
   /** A sweep ended: into the history when it measured any pool size (cancelled too); on show unless the user went elsewhere. Its history id (null: not kept). */
@@ -257,7 +247,7 @@ export class ReportView implements vscode.Disposable {
       current: this.current?.report ?? null,
       compare: this.compare?.report ?? null,
       history: this.historyEntries,
-      running: this.liveProgress(),
+      running: active?.progress ?? null,
       options: { lagBudgetMs: this.host.lagBudgetMs(), host: 'vscode' },
     };
   }

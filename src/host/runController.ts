@@ -125,7 +125,9 @@ export class RunController implements vscode.Disposable {
 
   private activeRun(): ActiveRun | undefined {
     const a = this.active;
-    return a && { kind: a.kind, progress: a.progress, label: a.slot.label, concurrency: a.slot.concurrency };
+    // Starting until a progress is shown (the engine holds a window's back): the panel draws charts only when nothing runs.
+    const progress = a?.progress ?? (a && { mode: a.slot.label, phase: 'starting', done: 0, total: a.slot.concurrency });
+    return a && { kind: a.kind, progress: progress!, label: a.slot.label, concurrency: a.slot.concurrency };
   }
 
   /** The last Measure Endpoint session's request (the panel's Re-run on a serve view repeats it). */

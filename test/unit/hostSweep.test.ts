@@ -234,6 +234,9 @@ test('a sweep and a run go one at a time; Cancel Run cancels a sweep; the panel 
     assert.equal(sweep.settings.lagBudgetMs, 100);
     assert.equal(sweep.target.qualname, 'digest');
     assert.deepEqual(sweep.points, []);
+    // Before any progress is shown (the engine holds a window's back), the sweep says it is starting: running, no charts.
+    const starting = { mode: 'digest', phase: 'starting', done: 0, total: request.settings.report.concurrency };
+    assert.deepEqual((first as Extract<ToWebview, { type: 'sweep' }>).running, starting);
 
     // A run meanwhile is refused, offering to cancel the sweep; the answer cancels it.
     assert.equal(await runs.run({ ...request, qualname: 'other', label: 'other' }), undefined);
@@ -268,6 +271,11 @@ test('a sweep and a run go one at a time; Cancel Run cancels a sweep; the panel 
     const state = ToWebview.parse(panel.webview.posted.at(-1));
     assert.equal(state.type, 'state');
     assert.equal((state as Extract<ToWebview, { type: 'state' }>).current, null);
+    assert.deepEqual((state as Extract<ToWebview, { type: 'state' }>).running, starting);
+    // A mode's result before any progress was shown still says the run goes on (the panel draws charts only once it ended).
+    const partial = { ...final, runs: [] } as unknown as Report;
+    (runs as unknown as { view: { runProgressed(r: Report): void } }).view.runProgressed(partial);
+    assert.deepEqual((panel.webview.posted.at(-1) as { type: string; progress: unknown }).progress, starting);
     pending[2].finish(undefined);
     await running;
   } finally {

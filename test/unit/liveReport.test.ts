@@ -103,28 +103,3 @@ test('ReportView posts liveDelta messages that rebuild each partial report; a mi
     fs.rmSync(storage, { recursive: true, force: true });
   }
 });
-
-test('ReportView: a mode\'s result before any progress was shown still says the run goes on (the panel draws charts only when it ended)', async () => {
-  const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'looplag-live-'));
-  const log = (fake.window as unknown as { createOutputChannel(): vscode.LogOutputChannel }).createOutputChannel();
-  // The engine holds a window's progress back (ProgressThrottle): none may have been shown yet.
-  const view = new ReportView(vscode.Uri.file('/ext'), new HistoryStore(path.join(storage, 'history')), log, {
-    active: () => ({ kind: 'run', progress: null, label: 'f', concurrency: 2 }),
-    lagBudgetMs: () => 100,
-    rerun: async () => undefined,
-    cancel: () => undefined,
-  });
-  try {
-    view.runStarted();
-    view.panel.show(true);
-    const panel = fake.created.at(-1)!;
-    panel.webview.received.fire({ type: 'ready' });
-    view.runProgressed(partials([0])[0]);
-    const last = panel.webview.posted.at(-1) as { type: string; progress: unknown };
-    assert.equal(last.type, 'liveDelta');
-    assert.deepEqual(last.progress, { mode: 'f', phase: 'starting', done: 0, total: 2 });
-  } finally {
-    view.dispose();
-    fs.rmSync(storage, { recursive: true, force: true });
-  }
-});
