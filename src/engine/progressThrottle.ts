@@ -13,9 +13,12 @@
  *   never drawn, and one that lasts (a process pool importing numpy) is drawn well before
  *   its window. The sidecars send a few such updates per mode, so this never starves.
  */
+/** How long a window runs before its progress is shown, and how often after that. */
 export const QUIET_WINDOW_MS = 1000;
+/** How long an update between windows must stand before it is shown. */
 export const SETTLE_MS = 300;
 
+/** The time and timers the throttle runs on (a test's fake clock, else performance.now and setTimeout). */
 export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
@@ -28,6 +31,7 @@ const realClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** Holds a sidecar's progress updates back from its windows and passes them to `show` (see above). */
 export class ProgressThrottle<P extends { mode: string; phase: string; done: number }> {
   private held: P | null = null;
   private timer: unknown = null;
@@ -40,6 +44,7 @@ export class ProgressThrottle<P extends { mode: string; phase: string; done: num
     private readonly opts: { quietMs: number; settleMs: number; clock: Clock } = { quietMs: QUIET_WINDOW_MS, settleMs: SETTLE_MS, clock: realClock },
   ) {}
 
+  /** A progress from the sidecar: shown now, later, or never, by the rules above. */
   offer(p: P): void {
     const { clock } = this.opts;
     const now = clock.now();

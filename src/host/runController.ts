@@ -125,9 +125,10 @@ export class RunController implements vscode.Disposable {
 
   private activeRun(): ActiveRun | undefined {
     const a = this.active;
+    if (!a) return undefined;
     // Starting until a progress is shown (the engine holds a window's back): the panel draws charts only when nothing runs.
-    const progress = a?.progress ?? (a && { mode: a.slot.label, phase: 'starting', done: 0, total: a.slot.concurrency });
-    return a && { kind: a.kind, progress: progress!, label: a.slot.label, concurrency: a.slot.concurrency };
+    const progress = a.progress ?? { mode: a.slot.label, phase: 'starting', done: 0, total: a.slot.concurrency };
+    return { kind: a.kind, progress, label: a.slot.label, concurrency: a.slot.concurrency };
   }
 
   /** The last Measure Endpoint session's request (the panel's Re-run on a serve view repeats it). */
@@ -174,21 +175,23 @@ export class RunController implements vscode.Disposable {
         `${comparesFreeThreaded ? `, free-threaded ${freeThreaded ?? 'off'}` : ''}, planned mode ${s.plannedMode ?? 'auto'}`);
     }, (signal, progress) => {
       let reported = 0;
+      const show = (p: Progress) => {
+        this.onProgress(p, progressText(p));
+        // Progress increments are per mode and task; the bar spans all modes.
+        const total = s.modes.length * Math.max(1, p.total);
+        const doneSoFar = s.modes.indexOf(p.mode as never) * p.total + p.done;
+        const increment = Math.max(0, (doneSoFar / total) * 100 - reported);
+        reported += increment;
+        progress.report({ message: progressText(p), increment });
+      };
       return runSession({
         ...sessionOptions(request, signal, this.sidecarDirs, this.log),
         settings: s,
         freeThreaded,
-        onProgress: (p) => {
-          this.onProgress(p, progressText(p));
-          // Progress increments are per mode and task; the bar spans all modes.
-          const total = s.modes.length * Math.max(1, p.total);
-          const doneSoFar = s.modes.indexOf(p.mode as never) * p.total + p.done;
-          const increment = Math.max(0, (doneSoFar / total) * 100 - reported);
-          reported += increment;
-          progress.report({ message: progressText(p), increment });
-        },
+        onProgress: show,
         onRun: (run, partial) => {
-          this.modeDone(run.mode, run.tasks.length, s.concurrency);
+          // Between windows, with the panel's update: the engine may never have shown the window's own progress.
+          show({ mode: run.mode, phase: 'done', done: s.concurrency, total: s.concurrency });
           this.view.runProgressed(partial);
         },
       });
@@ -218,6 +221,14 @@ export class RunController implements vscode.Disposable {
     }, (signal, progress) => {
       const points: Record<string, number> = {};
       let reported = 0;
+      const show = (p: Progress, label: string, done: number) => {
+        const text = progressText({ ...p, mode: label });
+        this.onProgress({ ...p, mode: label }, `sweep ${text}`);
+        const increment = Math.max(0, (done / windows) * 100 - reported);
+        reported += increment;
+        progress.report({ message: text, increment });
+      };
+      const measured = () => Object.values(points).reduce((a, n) => a + n, 0);
       return runSweep({
         ...sessionOptions(request, signal, this.sidecarDirs, this.log),
         settings,
@@ -226,17 +237,12 @@ export class RunController implements vscode.Disposable {
         onProgress: (p) => {
           // A window per pool size: the one running is the next size this mode has not measured.
           const w = p.phase === 'running' && modes.includes(p.mode as Mode) ? workers[points[p.mode] ?? 0] : undefined;
-          const label = w === undefined ? p.mode : `${p.mode} W=${w}`;
-          const text = progressText({ ...p, mode: label });
-          this.onProgress({ ...p, mode: label }, `sweep ${text}`);
-          const done = Object.values(points).reduce((a, n) => a + n, 0) + (w !== undefined && p.total ? Math.min(1, p.done / p.total) : 0);
-          const increment = Math.max(0, (done / windows) * 100 - reported);
-          reported += increment;
-          progress.report({ message: text, increment });
+          show(p, w === undefined ? p.mode : `${p.mode} W=${w}`, measured() + (w !== undefined && p.total ? Math.min(1, p.done / p.total) : 0));
         },
         onPoint: (point, partial) => {
           points[point.mode] = (points[point.mode] ?? 0) + 1;
-          this.modeDone(`${point.mode} W=${point.workers}`, 0, 0);
+          // Between windows, with the panel's update: the engine may never have shown the window's own progress.
+          show({ mode: point.mode, phase: 'done', done: 0, total: 0 }, `${point.mode} W=${point.workers}`, measured());
           this.log.info(`sweep ${point.mode} W=${point.workers}: ${point.status}, ` +
             `${point.throughputPerS === null ? 'no throughput' : `${point.throughputPerS} calls/s`}, lag p99 ${point.lag.p99Ms} ms, max ${point.lag.maxMs} ms`);
           this.view.sweepProgressed(partial);
@@ -359,15 +365,6 @@ export class RunController implements vscode.Disposable {
     this.view.refresh();
     this.changed.fire();
     if (report.error) await explainFailure(report.error, request, `run ${report.error.message}`, this.log);
-  }
-
-  /**
-   * A window's result came: the panel's progress line says so (the engine holds a window's
-   * own progress back, and may never show it: ProgressThrottle). The status bar keeps what
-   * it shows until the next update is drawn.
-   */
-  private modeDone(mode: string, done: number, total: number): void {
-    if (this.active) this.active.progress = { mode, phase: 'done', done, total };
   }
 
   private onProgress(p: Progress, text: string): void {

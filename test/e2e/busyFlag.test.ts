@@ -11,11 +11,12 @@
  * Apart from the sidecar, the test measures who used the machine (processLoad.ts), over each
  * window's own span (`runs[].t0EpochMs` + `wallMs`): code-server's processes, the sidecars,
  * this test's Chromium, and everything else. The run starts once the workbench has settled
- * after opening the file. On a quiet machine (what the sidecar cannot call the editor's or
- * its own under 15% in every window) the report must trust its figures and count no window
- * busier than it was; otherwise the run is measured again, up to three times, and then the
- * check is skipped with the measured load as the reason. The webview records each of its
- * renders: none drew a chart while the run went on.
+ * after opening the file. On a quiet machine (load that neither the product nor the editor
+ * made under 10% in every window; Chromium's drawing is not excused) the report must trust
+ * its figures and count no window busier than it was; otherwise the run is measured again,
+ * up to three times, and then the check is skipped with the measured load as the reason.
+ * The webview records each of its renders: each one while the run went on shows it running,
+ * and none draws a chart.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -37,13 +38,14 @@ const STATUS_ITEM = 'looplag.looplag.looplag.status';
 const ATTEMPTS_ON_BUSY_MACHINE = 3;
 const RUN_TIMEOUT_MS = 90_000;
 /**
- * A window is judged on a quiet machine when load the sidecar cannot call the editor's (its
- * program's processes) or its own stayed under this share of the machine, measured apart:
- * well under the flag's 25%, so /proc's 10 ms ticks and the snapshots' 100 ms spacing cannot
- * carry it over.
+ * A window is judged on a quiet machine when the load that neither the product nor the editor
+ * made (other people's processes, other programs under code-server, this test's own process)
+ * stayed under this share of the machine, measured apart. Chromium is not excused: what it
+ * draws during a window is the product's doing (a redraw of ours shows there), or the
+ * workbench's, which the flag counts in code-server too.
  */
-const QUIET_FRAC = 0.15;
-/** How far a window's background may exceed the load measured apart: ticks and snapshot spacing (seen: up to 10 points on a 0.18 s window). */
+const QUIET_FRAC = 0.1;
+/** How far a window's background may exceed the load measured apart: ticks and snapshot spacing (seen: up to 6 points). */
 const AGREE_WITHIN = 0.15;
 /** Five calls of 100 ms per mode: windows of ~0.3–0.5 s, long enough for /proc's 10 ms ticks. */
 const CONCURRENCY = 5;
@@ -90,7 +92,7 @@ describe('Loop Lag in VS Code: the busy-machine flag stays off with the report p
         await goToLine(page, line);
         // Opening a file sets the editor to work (a language server loading, the workbench
         // drawing): that is load, so the run starts once it has passed.
-        const settled = await settle(server.pid, { quietFrac: QUIET_FRAC / 2, spanMs: 1000, timeoutMs: 30_000 });
+        const settled = await settle(server.pid, { quietFrac: QUIET_FRAC, spanMs: 1000, timeoutMs: 30_000 });
         t.diagnostic(`attempt ${attempt}: ${settled.quiet ? 'quiet' : 'still busy after 30 s'} before the run: ${describeLoad(settled.last)}`);
         const before = reportCount(server);
         const load = recordLoad(server.pid);
@@ -137,18 +139,20 @@ describe('Loop Lag in VS Code: the busy-machine flag stays off with the report p
         assert.ok(renders[renders.length - 1].canvases > 0, 'the charts once it ended');
         assert.notEqual(report.quality.backgroundCpuFrac, null, 'the windows were long enough to measure the machine\'s load');
 
-        const worst = windows.reduce((a, w) => (w.apart.notTheEditors > a.apart.notTheEditors ? w : a));
-        if (worst.apart.notTheEditors < QUIET_FRAC) {
+        // Load neither the product nor the editor made, per window.
+        const notOurs = (w: (typeof windows)[number]) => w.apart.others + w.apart.editorOther + w.apart.test;
+        const worst = windows.reduce((a, w) => (notOurs(w) > notOurs(a) ? w : a));
+        if (notOurs(worst) < QUIET_FRAC) {
           // A quiet machine: whatever the report counts beyond what was there is the tool's own doing.
           for (const w of windows) {
             assert.ok(w.report !== null && w.report <= w.apart.notTheEditors + AGREE_WITHIN,
               `${w.mode}: the report counts ${pct(w.report)} of the machine as other processes' while ${pct(w.apart.notTheEditors)} was measured apart (${describeLoad(w.apart)})`);
           }
           assert.ok(report.quality.trustworthy && report.quality.backgroundCpuFrac! < BUSY_FRAC,
-            `the report flagged the machine busy (${pct(report.quality.backgroundCpuFrac)}) while load not from the editor's program or the sidecar was at most ${pct(worst.apart.notTheEditors)} in any window (${worst.mode}: ${describeLoad(worst.apart)})`);
+            `the report flagged the machine busy (${pct(report.quality.backgroundCpuFrac)}) while load the product and the editor did not make was at most ${pct(notOurs(worst))} in any window (${worst.mode}: ${describeLoad(worst.apart)})`);
           return;
         }
-        busy.push(`${worst.mode} window: ${pct(worst.apart.notTheEditors)} measured apart (${describeLoad(worst.apart)}), ${pct(worst.report)} in the report`);
+        busy.push(`${worst.mode} window: ${pct(notOurs(worst))} not ours measured apart (${describeLoad(worst.apart)}), ${pct(worst.report)} in the report`);
       }
       t.skip(`the machine was busy in each of ${ATTEMPTS_ON_BUSY_MACHINE} runs (${busy.join('; ')}): the flag staying off is not checked`);
     });

@@ -89,8 +89,7 @@ function procs(): Map<number, Proc> {
  * environment says so only after: a yes is kept for the pid, a no is asked again (a
  * snapshot must cost little: it is load too).
  */
-const sidecars = new Set<number>();
-function identity(pid: number): { exe: string | null; sidecar: boolean } {
+function identity(pid: number, sidecars: Set<number>): { exe: string | null; sidecar: boolean } {
   let exe: string | null = null;
   try {
     exe = fs.readlinkSync(`/proc/${pid}/exe`);
@@ -129,6 +128,9 @@ type Group = 'editor' | 'editorOther' | 'browser' | 'test';
  * processes waited for.
  */
 export class LoadSampler {
+  /** The measuring sidecars found so far (see identity). */
+  private readonly sidecars = new Set<number>();
+
   constructor(private readonly codeServerPid: number) {}
 
   snapshot(): LoadSnapshot {
@@ -138,7 +140,7 @@ export class LoadSampler {
     const children = new Map<number, number[]>();
     for (const [pid, p] of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
     const tree = (q: number): number => (table.get(q)?.own ?? 0) + (table.get(q)?.reaped ?? 0) + (children.get(q) ?? []).reduce((a, c) => a + tree(c), 0);
-    const editorExe = identity(this.codeServerPid).exe;
+    const editorExe = identity(this.codeServerPid, this.sidecars).exe;
     const sum = { editor: 0, editorOther: 0, sidecars: 0, browser: 0, test: 0 };
     const stack: [number, Group][] = [[process.pid, 'test']];
     while (stack.length) {
@@ -148,7 +150,7 @@ export class LoadSampler {
       if (pid === this.codeServerPid) group = 'editor';
       else if (parentGroup === 'test' && pid !== process.pid) group = 'browser';
       else if (parentGroup === 'editor') {
-        const who = identity(pid);
+        const who = identity(pid, this.sidecars);
         if (who.sidecar) {
           sum.sidecars += tree(pid);
           continue;

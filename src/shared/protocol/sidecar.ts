@@ -224,9 +224,10 @@ export const WINDOW_OUTCOME_FIELDS = {
   /**
    * When the window started on the wall clock (ms since the Unix epoch; the sidecar's
    * clock): to line a window up with other tools' timelines (a profiler's trace, the
-   * machine's load measured apart). Absent in skipped windows and older reports.
+   * machine's load measured apart). Absent in skipped windows, in those the host builds
+   * (a window it cut, a crashed sidecar's), and in older reports.
    */
-  t0EpochMs: optional(nullable(num)),
+  t0EpochMs: optional(num),
   startupMs: nullable(num),
   workers: nullable(int),
   /**

@@ -131,30 +131,44 @@ function machineBusyS(): number | null {
 /**
  * This process's CPU time (all its threads) over a window, and the machine's load from
  * others (not the editor's processes when `editorPid` names their root: editorCpu.ts).
+ * Reading the editor's processes walks /proc (a few ms), so it happens at construction and
+ * in `finish`, outside the probes; `start` and `stop` take only the cheap readings (this
+ * process's CPU, /proc/stat) at the window's first and last instant, so the machine's load
+ * is judged over the window itself. Without them, construction and `finish` mark the span.
  */
 export class CpuMeter {
   private readonly editor: EditorCpu;
-  private readonly usage0: NodeJS.CpuUsage;
-  private readonly machine0: number | null;
+  private from: { usage: NodeJS.CpuUsage; machine: number | null };
+  private to: { usage: NodeJS.CpuUsage; machine: number | null } | null = null;
 
   constructor(editorPid: number | null = null) {
     this.editor = new EditorCpu(editorPid);
-    this.usage0 = cpuUsage();
-    this.machine0 = machineBusyS();
+    this.from = { usage: cpuUsage(), machine: machineBusyS() };
+  }
+
+  /** The window opens: its span starts now. */
+  start(): void {
+    this.from = { usage: cpuUsage(), machine: machineBusyS() };
+  }
+
+  /** The window closed: its span ends now. */
+  stop(): void {
+    this.to ??= { usage: cpuUsage(), machine: machineBusyS() };
   }
 
   finish(wallMs: number, childrenCpuMs: number, cpuCount: number): { userMs: number; systemMs: number; background: number | null } {
-    const u = cpuUsage(this.usage0);
-    const userMs = u.user / 1000;
-    const systemMs = u.system / 1000;
-    const machine1 = machineBusyS();
+    this.stop();
+    const to = this.to!;
+    const userMs = (to.usage.user - this.from.usage.user) / 1000;
+    const systemMs = (to.usage.system - this.from.usage.system) / 1000;
     const wallS = wallMs / 1000;
     // Under ~20 ticks of machine capacity the figure is mostly rounding: unknown, not load.
     const enough = wallS * Math.max(1, cpuCount) * CLOCK_TICKS_PER_S >= 20;
     let background: number | null = null;
+    // Over a little more than the span (from construction to now): the editor is mostly idle then.
     const editorS = this.editor.usedS();
-    if (this.machine0 !== null && machine1 !== null && wallS > 0 && enough) {
-      const others = machine1 - this.machine0 - (userMs + systemMs + childrenCpuMs) / 1000 - editorS;
+    if (this.from.machine !== null && to.machine !== null && wallS > 0 && enough) {
+      const others = to.machine - this.from.machine - (userMs + systemMs + childrenCpuMs) / 1000 - editorS;
       background = Math.min(1, Math.max(0, others / (wallS * Math.max(1, cpuCount))));
     }
     return { userMs, systemMs, background };

@@ -113,6 +113,23 @@ class CpuMeterTests(unittest.TestCase):
             self.assertGreaterEqual(background, 0.0)
             self.assertLessEqual(background, 1.0)
 
+    def test_start_and_stop_mark_the_span(self):
+        # The window's span is start()..stop(): CPU burnt before or after it (the probes'
+        # start and stop, reading the editor's processes) is not the window's.
+        def burn(s):
+            end = time.process_time() + s
+            while time.process_time() < end:
+                pass
+        meter = CpuMeter()
+        burn(0.2)
+        meter.start()
+        burn(0.1)
+        meter.stop()
+        burn(0.2)
+        user, system, _ = meter.finish(0.1, 0.0, 1)
+        self.assertGreaterEqual(user + system, 0.09)
+        self.assertLess(user + system, 0.2, "only the 0.1 s between start and stop")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -54,13 +54,15 @@ export class Window {
   private async measureWith(attribution: WindowAttribution | null, body: (w: Window) => Promise<void>): Promise<RawWindow> {
     const ctx = this.ctx;
     const heartbeat = new Heartbeat(ctx.plan.heartbeatMs);
+    // Before the probes: it walks /proc for the editor's processes (see CpuMeter).
+    const cpu = new CpuMeter(editorPidFromEnv());
     if (this.mode !== 'baseline') ctx.progress(this.mode, 'running', 0);
     await ctx.eld.reset();
     const threadpoolIdleMs = await ThreadpoolProbe.idleMs();
     const threadpool = new ThreadpoolProbe(THREADPOOL_PROBE_INTERVAL_MS);
     const elu = new LoopUtilization();
     // Last before t0 and first after tEnd: the machine's load is judged over the window's own span.
-    const cpu = new CpuMeter(editorPidFromEnv());
+    cpu.start();
     heartbeat.start();
     threadpool.start();
     const t0 = nowMs();
@@ -107,7 +109,7 @@ export class Window {
       clearInterval(watchdog);
     }
     const tEnd = nowMs();
-    const usage = cpu.finish(tEnd - t0, this.childCpuMs, ctx.cpuCount);
+    cpu.stop();
     const threadpoolProbesMs = threadpool.stop();
     const utilization = elu.finish();
     if (status === 'ok') await heartbeat.stop();
@@ -117,6 +119,7 @@ export class Window {
     await new Promise((r) => setImmediate(r));
     const delay = ctx.eld.read();
     const windowMs = tEnd - t0;
+    const usage = cpu.finish(windowMs, this.childCpuMs, ctx.cpuCount);
     // After the CPU meter: reading the profile is the tool's work, not the window's.
     // Up to the heartbeat's last wake-up, which closes the gap of a stall that ended the window.
     const lastBeat = heartbeat.samples.length ? heartbeat.samples[heartbeat.samples.length - 1][0] : tEnd;

@@ -229,22 +229,37 @@ def editor_pid_from_env():
 
 class CpuMeter:
     """This process's CPU time over a window, and the machine's load from others (not
-    the editor's processes when `editor_pid` names their root)."""
+    the editor's processes when `editor_pid` names their root). Reading the editor's
+    processes walks /proc (a few ms), so it happens at construction and in finish(),
+    outside the probes; start() and stop() take only the cheap readings (this process's
+    CPU, /proc/stat) at the window's first and last instant, so the machine's load is
+    judged over the window itself. Without them, construction and finish() mark the span."""
 
     def __init__(self, editor_pid=None):
         self.editor = EditorCpu(editor_pid)
+        self.start()
+        self.end = None
+
+    def start(self):
+        """The window opens: its span starts now."""
         self.times0 = cpu_times()
         self.machine0 = _read_proc_stat()
 
+    def stop(self):
+        """The window closed: its span ends now (the first call only)."""
+        if self.end is None:
+            self.end = (cpu_times(), _read_proc_stat())
+
     def finish(self, wall_s, children_cpu_s=0.0, cpu_count=1):
-        t = cpu_times()
+        self.stop()
+        t, machine1 = self.end
         user = t[0] - self.times0[0]
         system = t[1] - self.times0[1]
         background = None
-        machine1 = _read_proc_stat()
         # /proc/stat counts in clock ticks (10 ms): under ~20 ticks of machine capacity
         # the figure is mostly rounding, so it is reported as unknown rather than as load.
         enough = wall_s * max(1, cpu_count) * os.sysconf("SC_CLK_TCK") >= 20 if self.machine0 is not None else False
+        # Over a little more than the span (from construction to now): the editor is mostly idle then.
         editor_s = self.editor.used_s()
         if self.machine0 is not None and machine1 is not None and wall_s > 0 and enough:
             others = (machine1 - self.machine0) - (user + system + children_cpu_s) - editor_s

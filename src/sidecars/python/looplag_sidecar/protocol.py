@@ -83,7 +83,7 @@ LOOP_DELAY = {"minMs": NUM, "maxMs": NUM, "meanMs": NUM, "p50Ms": NUM, "p99Ms": 
 THREADPOOL = {"probesMs": ["list", NUM], "idleMs": _nullable(NUM)}
 OUTPUT = {"stdout": str, "stderr": str, "truncated": bool, "stdoutBytes": int, "stderrBytes": int}
 WINDOW = {"mode": WINDOW_MODES, "status": ("ok", "failed", "skipped"), "error": _nullable(ERROR),
-          "wallMs": NUM, "startupMs": _nullable(NUM), "workers": _nullable(int),
+          "wallMs": NUM, "t0EpochMs": (OPT, NUM), "startupMs": _nullable(NUM), "workers": _nullable(int),
           "workersRequested": (OPT, int), "tasks": ["list", TASK], "samples": ["list", ("pair",)],
           "gilWaitsMs": _nullable(["list", NUM]), "cpu": {"userMs": NUM, "systemMs": NUM},
           "backgroundCpuFrac": _nullable(NUM), "elu": (OPT, _nullable(NUM)),
@@ -226,6 +226,7 @@ class _RawWindowKeys(TypedDict):
 
 class RawWindow(_RawWindowKeys, total=False):
     """WINDOW: what one measured window sends."""
+    t0EpochMs: float
     workersRequested: int
     warmupMs: Optional[List[float]]
     notes: List[str]

@@ -31,7 +31,7 @@ class Window:
         self.sampler = None
         self.attribution_note = None
         self.attribution_error = None
-        self.usage = None
+        self.t0_epoch_ms = None
 
     def new_record(self, i) -> CallRecord:
         rec: CallRecord = {"id": i, "queued": perf_counter(), "start": None, "end": None, "worker": None,
@@ -43,13 +43,15 @@ class Window:
         ctx = self.ctx
         heartbeat = Heartbeat(ctx.heartbeat_s)
         probe = GilProbe(ctx.heartbeat_s) if ctx.probe_in(self.mode) else None
+        # Before the probes: it walks /proc for the editor's processes (see CpuMeter).
+        cpu = CpuMeter(editor_pid_from_env())
         if probe:
             probe.start()
         if self.mode != "baseline":  # after any pool warm-up: the calls start now
             ctx.progress(self.mode, "running", 0)
         self._start_sampler(heartbeat)
         try:
-            return await self._measure(body, heartbeat, probe)
+            return await self._measure(body, heartbeat, cpu, probe)
         finally:
             if self.sampler is not None:
                 self.sampler.close()
@@ -80,10 +82,10 @@ class Window:
         self.sampler = sampler
         heartbeat.on_beat = sampler.on_beat
 
-    async def _measure(self, body, heartbeat, probe):
+    async def _measure(self, body, heartbeat, cpu, probe):
         ctx = self.ctx
         # Last before t0 and first after t_end: the machine's load is judged over the window's own span.
-        cpu = CpuMeter(editor_pid_from_env())
+        cpu.start()
         # Last before t0: starting the probe thread is our own cost, not the target's lag.
         heartbeat.start()
         self.t0 = t0 = perf_counter()
@@ -123,7 +125,7 @@ class Window:
                                           detail=crash_detail(ctx.pool_exitcodes, e))
         ctx.current_window = None
         t_end = perf_counter()
-        self.usage = cpu.finish(t_end - self.t0, self.child_user + self.child_system, ctx.cpu_count)
+        cpu.stop()
         if status == "ok":
             await heartbeat.stop()
         else:
@@ -186,8 +188,8 @@ class Window:
         ctx, t0 = self.ctx, self.t0
         heartbeat, probe = self.heartbeat, self.probe
         wall_s = t_end - t0
-        # Measured at t_end by _measure; a snapshot from the cancel thread reads it now.
-        user, system, background = self.usage or self.cpu.finish(wall_s, self.child_user + self.child_system, ctx.cpu_count)
+        # Its span ended at t_end (_measure); a snapshot from the cancel thread ends it now.
+        user, system, background = self.cpu.finish(wall_s, self.child_user + self.child_system, ctx.cpu_count)
         ms = lambda t: None if t is None else round((t - t0) * 1000.0, 4)  # noqa: E731
         tasks: List[TaskRecord] = []
         for r in list(self.records):

@@ -3,10 +3,9 @@
 own loop, from `measure` to `stop`, and the ServerProcessWindow they produce."""
 import os
 import sys
-import time
 
 from .. import attribution as attribution_mod
-from ..clock import perf_counter
+from ..clock import epoch_time, perf_counter
 from ..probes import CpuMeter, Heartbeat
 from .protocol import ProcessWindow
 
@@ -47,7 +46,7 @@ class ProcessWindowProbe:
         # The window clock (perf_counter) and the wall clock read at one moment: the host
         # aligns each process's timeline with the load generator's by t0EpochMs.
         self.t0 = perf_counter()
-        self.t0_epoch_ms = time.time() * 1000.0
+        self.t0_epoch_ms = epoch_time() * 1000.0
         self.recorder.open(self.t0)
 
     def start(self):
