@@ -237,7 +237,8 @@ export class RunController implements vscode.Disposable {
         onProgress: (p) => {
           // A window per pool size: the one running is the next size this mode has not measured.
           const w = p.phase === 'running' && modes.includes(p.mode as Mode) ? workers[points[p.mode] ?? 0] : undefined;
-          show(p, w === undefined ? p.mode : `${p.mode} W=${w}`, measured() + (w !== undefined && p.total ? Math.min(1, p.done / p.total) : 0));
+          // A sweep's window runs rounds, not a count of calls (total 0): the bar moves by window.
+          show(p, w === undefined ? p.mode : `${p.mode} W=${w}`, measured());
         },
         onPoint: (point, partial) => {
           points[point.mode] = (points[point.mode] ?? 0) + 1;

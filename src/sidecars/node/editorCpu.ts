@@ -72,24 +72,45 @@ function exeOf(pid: number): string | null {
 }
 
 /**
- * The editor's CPU seconds from construction to `usedS()`: each process's ticks at the
- * end less at the start (0 for one started since). A process that ended within the
- * window is not counted (its ticks went with it).
+ * The editor's processes, found once (walking /proc takes a few ms, so it happens outside
+ * a window's probes), and their CPU ticks read at any moment after (a file each: cheap
+ * enough at a window's first and last instant). A process started after the walk is not
+ * followed; one that ends is not counted (its ticks went with it).
  */
 export class EditorCpu {
-  private readonly start: Map<number, number> | null;
+  private readonly pids: number[];
 
-  constructor(private readonly rootPid: number | null) {
-    this.start = rootPid ? treeCpuTicks(rootPid, process.pid) : null;
+  constructor(rootPid: number | null) {
+    this.pids = rootPid ? [...(treeCpuTicks(rootPid, process.pid)?.keys() ?? [])] : [];
   }
 
-  usedS(): number {
-    if (!this.start || !this.rootPid) return 0;
-    const end = treeCpuTicks(this.rootPid, process.pid);
-    if (!end) return 0;
+  /** Each known process's ticks now. */
+  read(): Map<number, number> {
+    const ticks = new Map<number, number>();
+    for (const pid of this.pids) {
+      const t = cpuTicksOf(pid);
+      if (t !== null) ticks.set(pid, t);
+    }
+    return ticks;
+  }
+
+  /** CPU seconds between two readings, of the processes alive at both. */
+  static usedS(from: Map<number, number>, to: Map<number, number>): number {
     let used = 0;
-    for (const [pid, t] of end) used += Math.max(0, t - (this.start.get(pid) ?? 0));
+    for (const [pid, t] of to) if (from.has(pid)) used += Math.max(0, t - from.get(pid)!);
     return used / CLOCK_TICKS_PER_S;
+  }
+}
+
+/** user+system ticks of one process (/proc/PID/stat fields 14 and 15); null once it ended. */
+function cpuTicksOf(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const used = Number(rest[11]) + Number(rest[12]);
+    return Number.isFinite(used) ? used : null;
+  } catch {
+    return null;
   }
 }
 

@@ -131,48 +131,58 @@ function machineBusyS(): number | null {
 /**
  * This process's CPU time (all its threads) over a window, and the machine's load from
  * others (not the editor's processes when `editorPid` names their root: editorCpu.ts).
- * Reading the editor's processes walks /proc (a few ms), so it happens at construction and
- * in `finish`, outside the probes; `start` and `stop` take only the cheap readings (this
- * process's CPU, /proc/stat) at the window's first and last instant, so the machine's load
- * is judged over the window itself. Without them, construction and `finish` mark the span.
+ * Finding the editor's processes walks /proc (a few ms), so it happens at construction,
+ * outside the probes; `start` and `stop` take only cheap readings (this process's CPU,
+ * /proc/stat, the editor's known processes) at the window's first and last instant, and
+ * the load is judged over that span. Without a `start`, construction opens it.
  */
 export class CpuMeter {
   private readonly editor: EditorCpu;
-  private from: { usage: NodeJS.CpuUsage; machine: number | null };
-  private to: { usage: NodeJS.CpuUsage; machine: number | null } | null = null;
+  private from!: Reading;
+  private to: Reading | null = null;
 
   constructor(editorPid: number | null = null) {
     this.editor = new EditorCpu(editorPid);
-    this.from = { usage: cpuUsage(), machine: machineBusyS() };
+    this.start();
   }
 
   /** The window opens: its span starts now. */
   start(): void {
-    this.from = { usage: cpuUsage(), machine: machineBusyS() };
+    this.from = this.read();
   }
 
-  /** The window closed: its span ends now. */
+  /** The window closed: its span ends now (the first call only). */
   stop(): void {
-    this.to ??= { usage: cpuUsage(), machine: machineBusyS() };
+    this.to ??= this.read();
   }
 
-  finish(wallMs: number, childrenCpuMs: number, cpuCount: number): { userMs: number; systemMs: number; background: number | null } {
+  /** The span's CPU (ms) and background share; `childrenCpuMs`: what pool children used meanwhile. */
+  finish(childrenCpuMs: number, cpuCount: number): { userMs: number; systemMs: number; background: number | null } {
     this.stop();
-    const to = this.to!;
-    const userMs = (to.usage.user - this.from.usage.user) / 1000;
-    const systemMs = (to.usage.system - this.from.usage.system) / 1000;
-    const wallS = wallMs / 1000;
+    const [from, to] = [this.from, this.to!];
+    const userMs = (to.usage.user - from.usage.user) / 1000;
+    const systemMs = (to.usage.system - from.usage.system) / 1000;
+    const spanS = (to.atMs - from.atMs) / 1000;
     // Under ~20 ticks of machine capacity the figure is mostly rounding: unknown, not load.
-    const enough = wallS * Math.max(1, cpuCount) * CLOCK_TICKS_PER_S >= 20;
+    const enough = spanS * Math.max(1, cpuCount) * CLOCK_TICKS_PER_S >= 20;
     let background: number | null = null;
-    // Over a little more than the span (from construction to now): the editor is mostly idle then.
-    const editorS = this.editor.usedS();
-    if (this.from.machine !== null && to.machine !== null && wallS > 0 && enough) {
-      const others = to.machine - this.from.machine - (userMs + systemMs + childrenCpuMs) / 1000 - editorS;
-      background = Math.min(1, Math.max(0, others / (wallS * Math.max(1, cpuCount))));
+    if (from.machine !== null && to.machine !== null && spanS > 0 && enough) {
+      const others = to.machine - from.machine - (userMs + systemMs + childrenCpuMs) / 1000 - EditorCpu.usedS(from.editor, to.editor);
+      background = Math.min(1, Math.max(0, others / (spanS * Math.max(1, cpuCount))));
     }
     return { userMs, systemMs, background };
   }
+
+  private read(): Reading {
+    return { atMs: nowMs(), usage: cpuUsage(), machine: machineBusyS(), editor: this.editor.read() };
+  }
+}
+
+interface Reading {
+  atMs: number;
+  usage: NodeJS.CpuUsage;
+  machine: number | null;
+  editor: Map<number, number>;
 }
 
 /** CPU ms of the calling thread where Node can tell (23.9+), else of the whole process. */

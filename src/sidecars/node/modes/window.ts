@@ -119,7 +119,7 @@ export class Window {
     await new Promise((r) => setImmediate(r));
     const delay = ctx.eld.read();
     const windowMs = tEnd - t0;
-    const usage = cpu.finish(windowMs, this.childCpuMs, ctx.cpuCount);
+    const usage = cpu.finish(this.childCpuMs, ctx.cpuCount);
     // After the CPU meter: reading the profile is the tool's work, not the window's.
     // Up to the heartbeat's last wake-up, which closes the gap of a stall that ended the window.
     const lastBeat = heartbeat.samples.length ? heartbeat.samples[heartbeat.samples.length - 1][0] : tEnd;

@@ -204,22 +204,32 @@ def _tree_cpu_ticks(root_pid, skip_pid):
 
 
 class EditorCpu:
-    """CPU the editor's own processes used over a window (Linux, when the host names its
-    root): each process's ticks at the end less at the start (0 for one started since);
-    a process that ended within the window is not counted (its ticks are gone with it)."""
+    """The editor's processes (Linux, when the host names its root), found once: walking
+    /proc takes a few ms, so it happens outside a window's probes. Their CPU ticks are then
+    read at any moment (a file each: cheap enough at a window's first and last instant). A
+    process started after the walk is not followed; one that ends is not counted (its ticks
+    are gone with it)."""
 
     def __init__(self, root_pid):
-        self.root_pid = root_pid
-        self.start = _tree_cpu_ticks(root_pid, os.getpid()) if root_pid else None
+        found = _tree_cpu_ticks(root_pid, os.getpid()) if root_pid else None
+        self.pids = list(found or ())
 
-    def used_s(self):
-        if self.start is None:
-            return 0.0
-        end = _tree_cpu_ticks(self.root_pid, os.getpid())
-        if end is None:
-            return 0.0
-        used = sum(max(0, t - self.start.get(pid, 0)) for pid, t in end.items())
-        return used / os.sysconf("SC_CLK_TCK")
+    def read(self):
+        """{pid: ticks} of the known processes now."""
+        ticks = {}
+        for pid in self.pids:
+            try:
+                with open("/proc/%d/stat" % pid, "rb") as f:
+                    rest = f.read().rsplit(b")", 1)[1].split()  # from the state, field 3, on
+                ticks[pid] = int(rest[11]) + int(rest[12])  # utime, stime: fields 14 and 15
+            except (OSError, IndexError, ValueError):  # ended
+                continue
+        return ticks
+
+    @staticmethod
+    def used_s(start, end):
+        """CPU seconds between two readings, of the processes alive at both."""
+        return sum(max(0, t - start[pid]) for pid, t in end.items() if pid in start) / os.sysconf("SC_CLK_TCK")
 
 
 def editor_pid_from_env():
@@ -229,39 +239,41 @@ def editor_pid_from_env():
 
 class CpuMeter:
     """This process's CPU time over a window, and the machine's load from others (not
-    the editor's processes when `editor_pid` names their root). Reading the editor's
-    processes walks /proc (a few ms), so it happens at construction and in finish(),
-    outside the probes; start() and stop() take only the cheap readings (this process's
-    CPU, /proc/stat) at the window's first and last instant, so the machine's load is
-    judged over the window itself. Without them, construction and finish() mark the span."""
+    the editor's processes when `editor_pid` names their root). Finding the editor's
+    processes walks /proc (a few ms), so it happens at construction, outside the probes;
+    start() and stop() take only cheap readings (this process's CPU, /proc/stat, the
+    editor's known processes) at the window's first and last instant, and the load is
+    judged over that span. Without a start(), construction opens it."""
 
     def __init__(self, editor_pid=None):
         self.editor = EditorCpu(editor_pid)
-        self.start()
         self.end = None
+        self.start()
+
+    def _read(self):
+        return perf_counter(), cpu_times(), _read_proc_stat(), self.editor.read()
 
     def start(self):
         """The window opens: its span starts now."""
-        self.times0 = cpu_times()
-        self.machine0 = _read_proc_stat()
+        self.begin = self._read()
 
     def stop(self):
-        """The window closed: its span ends now (the first call only)."""
+        """The window closed: its span ends now (the first call only, from whichever thread)."""
         if self.end is None:
-            self.end = (cpu_times(), _read_proc_stat())
+            self.end = self._read()
 
-    def finish(self, wall_s, children_cpu_s=0.0, cpu_count=1):
+    def finish(self, children_cpu_s=0.0, cpu_count=1):
+        """The span's CPU seconds (user, system) and background share (None when unknown)."""
         self.stop()
-        t, machine1 = self.end
-        user = t[0] - self.times0[0]
-        system = t[1] - self.times0[1]
+        (t0, times0, machine0, editor0), (t1, times1, machine1, editor1) = self.begin, self.end
+        user = times1[0] - times0[0]
+        system = times1[1] - times0[1]
+        span_s = t1 - t0
         background = None
         # /proc/stat counts in clock ticks (10 ms): under ~20 ticks of machine capacity
         # the figure is mostly rounding, so it is reported as unknown rather than as load.
-        enough = wall_s * max(1, cpu_count) * os.sysconf("SC_CLK_TCK") >= 20 if self.machine0 is not None else False
-        # Over a little more than the span (from construction to now): the editor is mostly idle then.
-        editor_s = self.editor.used_s()
-        if self.machine0 is not None and machine1 is not None and wall_s > 0 and enough:
-            others = (machine1 - self.machine0) - (user + system + children_cpu_s) - editor_s
-            background = min(1.0, max(0.0, others / (wall_s * max(1, cpu_count))))
+        enough = span_s * max(1, cpu_count) * os.sysconf("SC_CLK_TCK") >= 20
+        if machine0 is not None and machine1 is not None and span_s > 0 and enough:
+            others = (machine1 - machine0) - (user + system + children_cpu_s) - EditorCpu.used_s(editor0, editor1)
+            background = min(1.0, max(0.0, others / (span_s * max(1, cpu_count))))
         return user, system, background

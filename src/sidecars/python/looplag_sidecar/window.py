@@ -189,7 +189,7 @@ class Window:
         heartbeat, probe = self.heartbeat, self.probe
         wall_s = t_end - t0
         # Its span ended at t_end (_measure); a snapshot from the cancel thread ends it now.
-        user, system, background = self.cpu.finish(wall_s, self.child_user + self.child_system, ctx.cpu_count)
+        user, system, background = self.cpu.finish(self.child_user + self.child_system, ctx.cpu_count)
         ms = lambda t: None if t is None else round((t - t0) * 1000.0, 4)  # noqa: E731
         tasks: List[TaskRecord] = []
         for r in list(self.records):

@@ -80,7 +80,7 @@ class ProcessWindowProbe:
             self.sampler.release()
         t0 = self.t0
         wall_s = t_end - t0
-        user, system, _ = self.cpu.finish(wall_s)
+        user, system, _ = self.cpu.finish()
         samples = [[round((t - t0) * 1000.0, 4), round(lag * 1000.0, 4)] for t, lag in self.heartbeat.samples if t >= t0]
         window: ProcessWindow = {
             "pid": os.getpid(), "t0EpochMs": round(self.t0_epoch_ms, 3), "wallMs": round(wall_s * 1000.0, 4),
