@@ -129,6 +129,14 @@ function machineBusyS(): number | null {
 }
 
 /**
+ * Before each window: slices of 50 ms (10 clock ticks on 2 cores), quiet under 15% (one tick
+ * of noise passes, a redraw's two or more do not), waiting at most 0.5 s.
+ */
+const QUIET_SLICE_MS = 50;
+const QUIET_FRAC = 0.15;
+const QUIET_MAX_MS = 500;
+
+/**
  * This process's CPU time (all its threads) over a window, and the machine's load from
  * others (not the editor's processes when `editorPid` names their root: editorCpu.ts).
  * Finding the editor's processes walks /proc (a few ms), so it happens at construction,
@@ -171,6 +179,24 @@ export class CpuMeter {
       background = Math.min(1, Math.max(0, others / (spanS * Math.max(1, cpuCount))));
     }
     return { userMs, systemMs, background };
+  }
+
+  /**
+   * Waits, up to `maxMs`, for a slice in which other processes used under QUIET_FRAC of the
+   * machine: a window starts after a burst (the editor redrawing the last mode's result),
+   * not in it. A machine busy throughout is measured as it is, after `maxMs`. Returns the ms waited.
+   */
+  async quietStart(cpuCount: number, sliceMs = QUIET_SLICE_MS, maxMs = QUIET_MAX_MS): Promise<number> {
+    const first = nowMs();
+    for (;;) {
+      const a = this.read();
+      if (a.machine === null) return 0;
+      await new Promise((resolve) => setTimeout(resolve, sliceMs));
+      const b = this.read();
+      const ownS = (b.usage.user - a.usage.user + b.usage.system - a.usage.system) / 1e6;
+      const others = b.machine! - a.machine - ownS - EditorCpu.usedS(a.editor, b.editor);
+      if (others < QUIET_FRAC * ((b.atMs - a.atMs) / 1000) * Math.max(1, cpuCount) || b.atMs - first >= maxMs) return b.atMs - first;
+    }
   }
 
   private read(): Reading {

@@ -57,6 +57,9 @@ export class Window {
     // Before the probes: it walks /proc for the editor's processes (see CpuMeter).
     const cpu = new CpuMeter(editorPidFromEnv());
     if (this.mode !== 'baseline') ctx.progress(this.mode, 'running', 0);
+    // After "running": the host draws nothing new from here (ProgressThrottle), and what it
+    // drew just before passes in the wait.
+    await cpu.quietStart(ctx.cpuCount);
     await ctx.eld.reset();
     const threadpoolIdleMs = await ThreadpoolProbe.idleMs();
     const threadpool = new ThreadpoolProbe(THREADPOOL_PROBE_INTERVAL_MS);

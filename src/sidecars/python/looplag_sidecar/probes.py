@@ -237,6 +237,13 @@ def editor_pid_from_env():
     return int(value) if value.isdigit() else None
 
 
+# Before each window: slices of 50 ms (10 clock ticks on 2 cores), quiet under 15% (one
+# tick of noise passes, a redraw's two or more do not), waiting at most 0.5 s.
+QUIET_SLICE_S = 0.05
+QUIET_FRAC = 0.15
+QUIET_MAX_S = 0.5
+
+
 class CpuMeter:
     """This process's CPU time over a window, and the machine's load from others (not
     the editor's processes when `editor_pid` names their root). Finding the editor's
@@ -252,6 +259,23 @@ class CpuMeter:
 
     def _read(self):
         return perf_counter(), cpu_times(), _read_proc_stat(), self.editor.read()
+
+    async def quiet_start(self, cpu_count, slice_s=QUIET_SLICE_S, max_s=QUIET_MAX_S):
+        """Waits, up to max_s, for a slice in which other processes used under
+        QUIET_FRAC of the machine: a window starts after a burst (the editor redrawing
+        the last mode's result), not in it. A machine busy throughout is measured as it
+        is, after max_s. Returns the seconds waited."""
+        first = perf_counter()
+        while True:
+            (t0, times0, machine0, editor0) = self._read()
+            if machine0 is None:
+                return 0.0
+            await asyncio.sleep(slice_s)
+            (t1, times1, machine1, editor1) = self._read()
+            own = (times1[0] - times0[0]) + (times1[1] - times0[1])
+            others = (machine1 - machine0) - own - EditorCpu.used_s(editor0, editor1)
+            if others < QUIET_FRAC * (t1 - t0) * max(1, cpu_count) or t1 - first >= max_s:
+                return t1 - first
 
     def start(self):
         """The window opens: its span starts now."""

@@ -45,10 +45,13 @@ class Window:
         probe = GilProbe(ctx.heartbeat_s) if ctx.probe_in(self.mode) else None
         # Before the probes: it walks /proc for the editor's processes (see CpuMeter).
         cpu = CpuMeter(editor_pid_from_env())
-        if probe:
-            probe.start()
         if self.mode != "baseline":  # after any pool warm-up: the calls start now
             ctx.progress(self.mode, "running", 0)
+        # After "running": the host draws nothing new from here (ProgressThrottle), and what
+        # it drew just before passes in the wait.
+        await cpu.quiet_start(ctx.cpu_count)
+        if probe:
+            probe.start()
         self._start_sampler(heartbeat)
         try:
             return await self._measure(body, heartbeat, cpu, probe)
