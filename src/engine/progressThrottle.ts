@@ -7,14 +7,18 @@
  * "starting" drawn just before its window (after a 100 ms warm-up call) took 40% of its
  * first half second. So:
  * - a window's own updates (phase `running`: its start and its calls' ends) are shown only
- *   once it has run `quietMs`, then the latest at most every `quietMs`;
+ *   `quietMs` after its start, then the latest at most every `quietMs`;
  * - an update between windows (a pool starting, a warm-up, a mode done) is shown once it
  *   has stood `settleMs` with no newer update: a phase that a window follows at once is
  *   never drawn, and one that lasts (a process pool importing numpy) is drawn well before
  *   its window. The sidecars send a few such updates per mode, so this never starves.
  */
-/** How long a window runs before its progress is shown, and how often after that. */
-export const QUIET_WINDOW_MS = 1000;
+/**
+ * How long after a window's "running" its progress is first shown, and how often after
+ * that: 1 s of the window, plus the up to 0.5 s the sidecar waits for a quiet moment
+ * between sending "running" and opening the window (CpuMeter.quietStart).
+ */
+export const QUIET_WINDOW_MS = 1500;
 /** How long an update between windows must stand before it is shown. */
 export const SETTLE_MS = 300;
 

@@ -130,7 +130,7 @@ function machineBusyS(): number | null {
 
 /**
  * Before each window: slices of 50 ms (10 clock ticks on 2 cores), quiet under 15% (one tick
- * of noise passes, a redraw's two or more do not), waiting at most 0.5 s.
+ * of noise passes, a redraw's two or more do not), waiting about 0.5 s at most.
  */
 const QUIET_SLICE_MS = 50;
 const QUIET_FRAC = 0.15;
@@ -184,19 +184,24 @@ export class CpuMeter {
   /**
    * Waits, up to `maxMs`, for a slice in which other processes used under QUIET_FRAC of the
    * machine: a window starts after a burst (the editor redrawing the last mode's result),
-   * not in it. A machine busy throughout is measured as it is, after `maxMs`. Returns the ms waited.
+   * not in it. A machine busy throughout is measured as it is, after `maxMs`; `stop` (a cancel)
+   * ends the wait between slices. Returns the ms waited.
    */
-  async quietStart(cpuCount: number, sliceMs = QUIET_SLICE_MS, maxMs = QUIET_MAX_MS): Promise<number> {
+  async quietStart(cpuCount: number, stop: () => boolean, sliceMs = QUIET_SLICE_MS, maxMs = QUIET_MAX_MS): Promise<number> {
     const first = nowMs();
-    for (;;) {
+    while (!stop()) {
       const a = this.read();
-      if (a.machine === null) return 0;
+      if (a.machine === null) break;
       await new Promise((resolve) => setTimeout(resolve, sliceMs));
       const b = this.read();
+      if (b.machine === null) break;
       const ownS = (b.usage.user - a.usage.user + b.usage.system - a.usage.system) / 1e6;
-      const others = b.machine! - a.machine - ownS - EditorCpu.usedS(a.editor, b.editor);
-      if (others < QUIET_FRAC * ((b.atMs - a.atMs) / 1000) * Math.max(1, cpuCount) || b.atMs - first >= maxMs) return b.atMs - first;
+      const others = b.machine - a.machine - ownS - EditorCpu.usedS(a.editor, b.editor);
+      // One clock tick of noise passes on any machine (on one core 15% is under a tick).
+      const quiet = others <= Math.max(QUIET_FRAC * ((b.atMs - a.atMs) / 1000) * Math.max(1, cpuCount), 1 / CLOCK_TICKS_PER_S);
+      if (quiet || b.atMs - first >= maxMs) break;
     }
+    return nowMs() - first;
   }
 
   private read(): Reading {

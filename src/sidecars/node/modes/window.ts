@@ -59,7 +59,8 @@ export class Window {
     if (this.mode !== 'baseline') ctx.progress(this.mode, 'running', 0);
     // After "running": the host draws nothing new from here (ProgressThrottle), and what it
     // drew just before passes in the wait.
-    await cpu.quietStart(ctx.cpuCount);
+    // Not before the 0 ms baseline a per-mode sidecar runs and the host drops.
+    if (this.mode !== 'baseline' || ctx.plan.baselineMs > 0) await cpu.quietStart(ctx.cpuCount, () => ctx.cancelled);
     await ctx.eld.reset();
     const threadpoolIdleMs = await ThreadpoolProbe.idleMs();
     const threadpool = new ThreadpoolProbe(THREADPOOL_PROBE_INTERVAL_MS);

@@ -238,7 +238,7 @@ def editor_pid_from_env():
 
 
 # Before each window: slices of 50 ms (10 clock ticks on 2 cores), quiet under 15% (one
-# tick of noise passes, a redraw's two or more do not), waiting at most 0.5 s.
+# tick of noise passes, a redraw's two or more do not), waiting about 0.5 s at most.
 QUIET_SLICE_S = 0.05
 QUIET_FRAC = 0.15
 QUIET_MAX_S = 0.5
@@ -272,9 +272,13 @@ class CpuMeter:
                 return 0.0
             await asyncio.sleep(slice_s)
             (t1, times1, machine1, editor1) = self._read()
+            if machine1 is None:
+                return t1 - first
             own = (times1[0] - times0[0]) + (times1[1] - times0[1])
             others = (machine1 - machine0) - own - EditorCpu.used_s(editor0, editor1)
-            if others < QUIET_FRAC * (t1 - t0) * max(1, cpu_count) or t1 - first >= max_s:
+            # One clock tick of noise passes on any machine (on one core 15% is under a tick).
+            if others <= max(QUIET_FRAC * (t1 - t0) * max(1, cpu_count), 1.0 / os.sysconf("SC_CLK_TCK")) \
+                    or t1 - first >= max_s:
                 return t1 - first
 
     def start(self):
