@@ -165,7 +165,7 @@ describe('Python: what the GIL does decides the advice', () => {
 
   describe('other C calls that hold the GIL to the end: gil-held-native, never gil-contention', () => {
     for (const [fn, what] of [
-      ['dump_big_json', 'json.dumps of 150k rows'],
+      ['dump_big_json', 'json.dumps of 300k rows'],
       ['backtracking_regex', 'a regex backtracking 2**21 ways'],
       ['big_pow', 'pow(7, 900_000)'],
     ]) {
