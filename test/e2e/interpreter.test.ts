@@ -14,15 +14,13 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { Page } from 'playwright-core';
 import type { CodeServer } from '../support/codeServer';
 import { useWorkbench } from '../support/e2e';
 import { FIXTURES, REPO, tmpDir } from '../support/helpers';
-import { goToLine, openFile, pickQuickPickItem, runCommand, statusBarText, waitUntil, webviewFrame } from '../support/workbench';
+import { goToLine, openFile, pickQuickPickItem, runCommand, statusBarText, waitForPanelReport, waitUntil } from '../support/workbench';
 
 const VSIX = path.join(REPO, 'looplag.vsix');
 const WORKSPACE = path.join(FIXTURES, 'e2e', 'workspace');
-const EXTENSION_ID = 'looplag.looplag';
 const INTERPRETER_ITEM = 'looplag.looplag.looplag.interpreter';
 const SYSTEM_PYTHON = '/usr/bin/python3';
 /** loops.py: a line inside quick(), whose arguments all have defaults (no prompt). */
@@ -96,7 +94,7 @@ describe('Choosing the interpreter: the walkthrough, Select Python Interpreter, 
     await goToLine(page, QUICK_LINE);
     const since = Date.now();
     await runCommand(page, 'Loop Lag: Measure Function');
-    const frame = await waitForReport(page, 'quick', since);
+    const frame = await waitForPanelReport(page, 'quick', since, async () => true, RUN_TIMEOUT_MS);
     assert.match(await frame.innerText('header'), new RegExp(`CPython ${systemVersion!.replace(/\./g, '\\.')}\\b`));
     assert.match(logText(server), new RegExp(`runtime: CPython ${systemVersion!.replace(/\./g, '\\.')} at ${SYSTEM_PYTHON}`));
   });
@@ -112,7 +110,7 @@ describe('Choosing the interpreter: the walkthrough, Select Python Interpreter, 
     await step.locator('.step-title').click();
     const since = Date.now();
     await step.locator('.monaco-button', { hasText: 'Measure the Example' }).first().click();
-    const frame = await waitForReport(page, 'cpu_bound_task', since);
+    const frame = await waitForPanelReport(page, 'cpu_bound_task', since, async () => true, RUN_TIMEOUT_MS);
     assert.match(await frame.innerText('header'), /CPython \d+\.\d+\.\d+/);
     assert.ok((await page.locator('.tabs-container .tab', { hasText: 'cpu_bound.py' }).count()) > 0, 'the example is open in an editor');
   });
@@ -132,27 +130,6 @@ describe('Choosing the interpreter: the walkthrough, Select Python Interpreter, 
   });
 });
 
-async function waitForReport(page: Page, fn: string, since: number) {
-  let seen = '';
-  let found: Awaited<ReturnType<typeof webviewFrame>> | undefined;
-  await waitUntil(async () => {
-    try {
-      const f = await webviewFrame(page, { extensionId: EXTENSION_ID, timeoutMs: 2_000 });
-      const state = await f.evaluate(() => ({
-        fn: document.querySelector('[data-testid="target-name"]')?.textContent ?? null,
-        createdAt: document.querySelector('header time')?.getAttribute('datetime') ?? null,
-        running: document.querySelector('[data-testid="running"]') !== null,
-      }));
-      seen = JSON.stringify(state);
-      const done = state.fn === fn && Date.parse(state.createdAt ?? '') >= since && !state.running;
-      if (done) found = f;
-      return done;
-    } catch {
-      return false;
-    }
-  }, `the report of ${fn}() in the panel`, RUN_TIMEOUT_MS).catch((e) => assert.fail(`${(e as Error).message}; last seen: ${seen}`));
-  return found!;
-}
 
 function logText(server: CodeServer): string {
   const files: string[] = [];
