@@ -55,9 +55,11 @@ export class ProgressThrottle<P extends { mode: string; phase: string; done: num
     let dueMs: number;
     if (p.phase === 'running') {
       // A new window: another mode, or the same mode's next window in a sweep (its count starts again).
-      const starts = !this.window || this.window.mode !== p.mode || p.done < this.window.done;
-      this.window = starts ? { mode: p.mode, done: p.done, startMs: now } : { ...this.window!, done: p.done };
-      dueMs = Math.max(this.window!.startMs + this.opts.quietMs, this.lastShownMs + this.opts.quietMs);
+      const was = this.window;
+      const starts = !was || was.mode !== p.mode || p.done < was.done;
+      const window = { mode: p.mode, done: p.done, startMs: was && !starts ? was.startMs : now };
+      this.window = window;
+      dueMs = Math.max(window.startMs + this.opts.quietMs, this.lastShownMs + this.opts.quietMs);
       // A window starting makes what was held before it moot: its time is to be left alone.
       if (starts) this.stopTimer();
     } else {

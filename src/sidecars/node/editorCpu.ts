@@ -29,19 +29,10 @@ export function treeCpuTicks(rootPid: number, skipPid: number): Map<number, numb
   const ticks = new Map<number, number>();
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
-    } catch {
-      continue; // ended meanwhile
-    }
-    // After "pid (comm) ": state ppid … utime stime are fields 3, 4, 14 and 15; comm may hold spaces and parentheses.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(rest[1]);
-    const used = Number(rest[11]) + Number(rest[12]);
-    if (!Number.isFinite(ppid) || !Number.isFinite(used)) continue;
-    parent.set(Number(name), ppid);
-    ticks.set(Number(name), used);
+    const stat = statOf(Number(name));
+    if (!stat) continue; // ended meanwhile
+    parent.set(Number(name), stat.ppid);
+    ticks.set(Number(name), stat.ticks);
   }
   if (!parent.has(rootPid)) return null;
   const children = new Map<number, number[]>();
@@ -88,8 +79,8 @@ export class EditorCpu {
   read(): Map<number, number> {
     const ticks = new Map<number, number>();
     for (const pid of this.pids) {
-      const t = cpuTicksOf(pid);
-      if (t !== null) ticks.set(pid, t);
+      const stat = statOf(pid);
+      if (stat) ticks.set(pid, stat.ticks);
     }
     return ticks;
   }
@@ -102,16 +93,19 @@ export class EditorCpu {
   }
 }
 
-/** user+system ticks of one process (/proc/PID/stat fields 14 and 15); null once it ended. */
-function cpuTicksOf(pid: number): number | null {
+/** A process's parent and user+system ticks (/proc/PID/stat); null once it ended. */
+function statOf(pid: number): { ppid: number; ticks: number } | null {
+  let stat: string;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const used = Number(rest[11]) + Number(rest[12]);
-    return Number.isFinite(used) ? used : null;
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch {
     return null;
   }
+  // After "pid (comm) ": state ppid … utime stime are fields 3, 4, 14 and 15; comm may hold spaces and parentheses.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(rest[1]);
+  const ticks = Number(rest[11]) + Number(rest[12]);
+  return Number.isFinite(ppid) && Number.isFinite(ticks) ? { ppid, ticks } : null;
 }
 
 /** The root the host named, if any. */

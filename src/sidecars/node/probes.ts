@@ -173,11 +173,8 @@ export class CpuMeter {
     const spanS = (to.atMs - from.atMs) / 1000;
     // Under ~20 ticks of machine capacity the figure is mostly rounding: unknown, not load.
     const enough = spanS * Math.max(1, cpuCount) * CLOCK_TICKS_PER_S >= 20;
-    let background: number | null = null;
-    if (from.machine !== null && to.machine !== null && spanS > 0 && enough) {
-      const others = to.machine - from.machine - (userMs + systemMs + childrenCpuMs) / 1000 - EditorCpu.usedS(from.editor, to.editor);
-      background = Math.min(1, Math.max(0, others / (spanS * Math.max(1, cpuCount))));
-    }
+    const others = CpuMeter.othersS(from, to, childrenCpuMs / 1000);
+    const background = others !== null && spanS > 0 && enough ? Math.min(1, Math.max(0, others / (spanS * Math.max(1, cpuCount)))) : null;
     return { userMs, systemMs, background };
   }
 
@@ -194,14 +191,23 @@ export class CpuMeter {
       if (a.machine === null) break;
       await new Promise((resolve) => setTimeout(resolve, sliceMs));
       const b = this.read();
-      if (b.machine === null) break;
-      const ownS = (b.usage.user - a.usage.user + b.usage.system - a.usage.system) / 1e6;
-      const others = b.machine - a.machine - ownS - EditorCpu.usedS(a.editor, b.editor);
+      const others = CpuMeter.othersS(a, b);
+      if (others === null) break;
       // One clock tick of noise passes on any machine (on one core 15% is under a tick).
       const quiet = others <= Math.max(QUIET_FRAC * ((b.atMs - a.atMs) / 1000) * Math.max(1, cpuCount), 1 / CLOCK_TICKS_PER_S);
       if (quiet || b.atMs - first >= maxMs) break;
     }
     return nowMs() - first;
+  }
+
+  /**
+   * Other processes' CPU seconds between two readings: the machine's busy time less this
+   * process's, its pool children's and the editor's; null where /proc/stat cannot tell.
+   */
+  private static othersS(a: Reading, b: Reading, childrenS = 0): number | null {
+    if (a.machine === null || b.machine === null) return null;
+    const ownS = (b.usage.user - a.usage.user + b.usage.system - a.usage.system) / 1e6;
+    return b.machine - a.machine - ownS - childrenS - EditorCpu.usedS(a.editor, b.editor);
   }
 
   private read(): Reading {

@@ -5,6 +5,7 @@ All times come from time.perf_counter(), which is system-wide monotonic on Linux
 sidecar's own reference to it (see clock.py): user code may patch the time module.
 """
 import asyncio
+import collections
 import os
 import threading
 
@@ -157,6 +158,18 @@ def _exe_of(pid):
         return None
 
 
+def _stat_of(pid):
+    """(ppid, user+system ticks) of a process from /proc/PID/stat; None once it ended."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read()
+        # After "pid (comm) ": state ppid … utime stime are fields 3, 4, 14 and 15; comm may hold spaces and parentheses.
+        rest = data[data.rfind(b")") + 2:].split()
+        return int(rest[1]), int(rest[11]) + int(rest[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _tree_cpu_ticks(root_pid, skip_pid):
     """{pid: user+system clock ticks} of the live processes under `root_pid` (itself
     included) that run the root's program, through such processes only, and not under
@@ -170,18 +183,10 @@ def _tree_cpu_ticks(root_pid, skip_pid):
     for name in names:
         if not name.isdigit():
             continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as f:
-                data = f.read()
-        except OSError:  # ended meanwhile
+        stat = _stat_of(int(name))
+        if stat is None:  # ended meanwhile
             continue
-        # After "pid (comm) ": state ppid … utime stime are fields 3, 4, 14 and 15; comm may hold spaces and parentheses.
-        rest = data[data.rfind(b")") + 2:].split()
-        try:
-            parents[int(name)] = int(rest[1])
-            ticks[int(name)] = int(rest[11]) + int(rest[12])
-        except (IndexError, ValueError):
-            continue
+        parents[int(name)], ticks[int(name)] = stat
     if root_pid not in parents:
         return None
     children = {}
@@ -216,15 +221,8 @@ class EditorCpu:
 
     def read(self):
         """{pid: ticks} of the known processes now."""
-        ticks = {}
-        for pid in self.pids:
-            try:
-                with open("/proc/%d/stat" % pid, "rb") as f:
-                    rest = f.read().rsplit(b")", 1)[1].split()  # from the state, field 3, on
-                ticks[pid] = int(rest[11]) + int(rest[12])  # utime, stime: fields 14 and 15
-            except (OSError, IndexError, ValueError):  # ended
-                continue
-        return ticks
+        stats = ((pid, _stat_of(pid)) for pid in self.pids)
+        return {pid: stat[1] for pid, stat in stats if stat is not None}
 
     @staticmethod
     def used_s(start, end):
@@ -244,6 +242,20 @@ QUIET_FRAC = 0.15
 QUIET_MAX_S = 0.5
 
 
+# One CpuMeter reading: perf_counter s, this process's (user, system) s, the machine's busy
+# s (None where /proc/stat cannot tell), the editor's known processes' {pid: ticks}.
+_Reading = collections.namedtuple("_Reading", "at times machine editor")
+
+
+def _others_s(a, b, children_s=0.0):
+    """Other processes' CPU seconds between two readings: the machine's busy time less this
+    process's, its pool children's and the editor's; None where /proc/stat cannot tell."""
+    if a.machine is None or b.machine is None:
+        return None
+    own = (b.times[0] - a.times[0]) + (b.times[1] - a.times[1])
+    return (b.machine - a.machine) - own - children_s - EditorCpu.used_s(a.editor, b.editor)
+
+
 class CpuMeter:
     """This process's CPU time over a window, and the machine's load from others (not
     the editor's processes when `editor_pid` names their root). Finding the editor's
@@ -258,7 +270,7 @@ class CpuMeter:
         self.start()
 
     def _read(self):
-        return perf_counter(), cpu_times(), _read_proc_stat(), self.editor.read()
+        return _Reading(perf_counter(), cpu_times(), _read_proc_stat(), self.editor.read())
 
     async def quiet_start(self, cpu_count, slice_s=QUIET_SLICE_S, max_s=QUIET_MAX_S):
         """Waits, up to max_s, for a slice in which other processes used under
@@ -267,19 +279,18 @@ class CpuMeter:
         is, after max_s. Returns the seconds waited."""
         first = perf_counter()
         while True:
-            (t0, times0, machine0, editor0) = self._read()
-            if machine0 is None:
+            a = self._read()
+            if a.machine is None:
                 return 0.0
             await asyncio.sleep(slice_s)
-            (t1, times1, machine1, editor1) = self._read()
-            if machine1 is None:
-                return t1 - first
-            own = (times1[0] - times0[0]) + (times1[1] - times0[1])
-            others = (machine1 - machine0) - own - EditorCpu.used_s(editor0, editor1)
+            b = self._read()
+            others = _others_s(a, b)
+            if others is None:
+                return b.at - first
             # One clock tick of noise passes on any machine (on one core 15% is under a tick).
-            if others <= max(QUIET_FRAC * (t1 - t0) * max(1, cpu_count), 1.0 / os.sysconf("SC_CLK_TCK")) \
-                    or t1 - first >= max_s:
-                return t1 - first
+            if others <= max(QUIET_FRAC * (b.at - a.at) * max(1, cpu_count), 1.0 / os.sysconf("SC_CLK_TCK")) \
+                    or b.at - first >= max_s:
+                return b.at - first
 
     def start(self):
         """The window opens: its span starts now."""
@@ -293,15 +304,15 @@ class CpuMeter:
     def finish(self, children_cpu_s=0.0, cpu_count=1):
         """The span's CPU seconds (user, system) and background share (None when unknown)."""
         self.stop()
-        (t0, times0, machine0, editor0), (t1, times1, machine1, editor1) = self.begin, self.end
-        user = times1[0] - times0[0]
-        system = times1[1] - times0[1]
-        span_s = t1 - t0
+        a, b = self.begin, self.end
+        user = b.times[0] - a.times[0]
+        system = b.times[1] - a.times[1]
+        span_s = b.at - a.at
         background = None
         # /proc/stat counts in clock ticks (10 ms): under ~20 ticks of machine capacity
         # the figure is mostly rounding, so it is reported as unknown rather than as load.
         enough = span_s * max(1, cpu_count) * os.sysconf("SC_CLK_TCK") >= 20
-        if machine0 is not None and machine1 is not None and span_s > 0 and enough:
-            others = (machine1 - machine0) - (user + system + children_cpu_s) - EditorCpu.used_s(editor0, editor1)
+        others = _others_s(a, b, children_cpu_s)
+        if others is not None and span_s > 0 and enough:
             background = min(1.0, max(0.0, others / (span_s * max(1, cpu_count))))
         return user, system, background
